@@ -1,0 +1,55 @@
+package gg.starpets.scheduler;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.List;
+import javax.sql.DataSource;
+
+/** Claims this copy's fair share of the due tasks and starts them. One call is one claim. */
+final class Claimer {
+
+    /** What a claim did, and how long the loop may sleep before the next one. */
+    record Outcome(int claimed, int quota, Duration nextDueIn) {}
+
+    private final SchedulerSettings settings;
+    private final DataSource dataSource;
+    private final TaskRepository tasks;
+    private final RunExecutor executor;
+    private final long sessionKey;
+
+    Claimer(
+            SchedulerSettings settings,
+            DataSource dataSource,
+            TaskRepository tasks,
+            RunExecutor executor,
+            long sessionKey) {
+        this.settings = settings;
+        this.dataSource = dataSource;
+        this.tasks = tasks;
+        this.executor = executor;
+        this.sessionKey = sessionKey;
+    }
+
+    Outcome runOnce() throws SQLException {
+        try (Connection c = dataSource.getConnection()) {
+            TaskRepository.Share share = tasks.share(c, settings.instanceId(), sessionKey, settings.lease());
+            int quota = share.quota();
+            if (quota == 0) {
+                return new Outcome(0, 0, share.nextDueIn());
+            }
+            List<TaskRepository.ClaimedRun> claimed =
+                    tasks.claim(c, settings.instanceId(), sessionKey, settings.lease(), quota);
+            claimed.forEach(executor::start);
+            return new Outcome(claimed.size(), quota, share.nextDueIn());
+        }
+    }
+
+    /** Live copies as the database sees them. */
+    long liveCopies() throws SQLException {
+        try (Connection c = dataSource.getConnection()) {
+            return tasks.share(c, settings.instanceId(), sessionKey, settings.lease())
+                    .liveCopies();
+        }
+    }
+}

@@ -1,0 +1,121 @@
+package gg.starpets.scheduler;
+
+import com.cronutils.model.CronType;
+import com.cronutils.model.definition.CronDefinitionBuilder;
+import com.cronutils.model.time.ExecutionTime;
+import com.cronutils.parser.CronParser;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.format.DateTimeParseException;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * When a task runs next. A cron expression (5 fields, 6 with seconds, or a macro such as
+ * {@code @hourly}) in the task's time zone, or a fixed delay ({@code PT30S}, {@code 30s}) counted
+ * from the end of the previous run.
+ */
+public sealed interface Schedule {
+
+    /** The first time strictly after {@code after} at which the task is due. */
+    Instant next(Instant after);
+
+    static Schedule parse(String expression, ZoneId zone) {
+        if (expression == null || expression.isBlank()) {
+            throw new IllegalArgumentException("the schedule is empty");
+        }
+        String text = expression.strip();
+        Duration interval = Interval.parseDuration(text);
+        if (interval != null) {
+            return new Interval(interval);
+        }
+        return Cron.parse(text, zone);
+    }
+
+    record Interval(Duration delay) implements Schedule {
+
+        private static final Pattern SHORT = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)");
+        private static final Duration SHORTEST = Duration.ofMillis(100);
+
+        public Interval {
+            if (delay.compareTo(SHORTEST) < 0) {
+                throw new IllegalArgumentException("an interval must be at least " + SHORTEST.toMillis() + "ms");
+            }
+        }
+
+        @Override
+        public Instant next(Instant after) {
+            return after.plus(delay);
+        }
+
+        /** "500ms", "30s", "5m", "2h", "1d" or ISO-8601 ("PT30S"); null when the text is neither. */
+        public static Duration parseDuration(String text) {
+            Matcher m = SHORT.matcher(text.toLowerCase(Locale.ROOT));
+            if (m.matches()) {
+                long n = Long.parseLong(m.group(1));
+                return switch (m.group(2)) {
+                    case "ms" -> Duration.ofMillis(n);
+                    case "s" -> Duration.ofSeconds(n);
+                    case "m" -> Duration.ofMinutes(n);
+                    case "h" -> Duration.ofHours(n);
+                    default -> Duration.ofDays(n);
+                };
+            }
+            if (text.toUpperCase(Locale.ROOT).startsWith("P")) {
+                try {
+                    return Duration.parse(text);
+                } catch (DateTimeParseException e) {
+                    throw new IllegalArgumentException("'" + text + "' is not an ISO-8601 duration");
+                }
+            }
+            return null;
+        }
+    }
+
+    record Cron(String expression, ZoneId zone, ExecutionTime executionTime) implements Schedule {
+
+        private static final CronParser FIVE_FIELDS =
+                new CronParser(CronDefinitionBuilder.instanceDefinitionFor(CronType.UNIX));
+        private static final CronParser SIX_FIELDS =
+                new CronParser(CronDefinitionBuilder.instanceDefinitionFor(CronType.SPRING53));
+        private static final Map<String, String> MACROS = Map.of(
+                "@yearly", "0 0 1 1 *",
+                "@annually", "0 0 1 1 *",
+                "@monthly", "0 0 1 * *",
+                "@weekly", "0 0 * * 0",
+                "@daily", "0 0 * * *",
+                "@midnight", "0 0 * * *",
+                "@hourly", "0 * * * *");
+
+        static Cron parse(String text, ZoneId zone) {
+            String expanded = text.startsWith("@") ? MACROS.get(text.toLowerCase(Locale.ROOT)) : text;
+            if (expanded == null) {
+                throw new IllegalArgumentException("unknown macro '" + text + "' (known: " + MACROS.keySet() + ")");
+            }
+            int fields = expanded.split("\\s+").length;
+            CronParser parser = switch (fields) {
+                case 5 -> FIVE_FIELDS;
+                case 6 -> SIX_FIELDS;
+                default ->
+                    throw new IllegalArgumentException(
+                            "'" + text + "' has " + fields + " fields; a cron expression has 5 or 6");
+            };
+            try {
+                return new Cron(text, zone, ExecutionTime.forCron(parser.parse(expanded)));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("'" + text + "' is not a valid cron expression: " + e.getMessage());
+            }
+        }
+
+        @Override
+        public Instant next(Instant after) {
+            return executionTime
+                    .nextExecution(after.atZone(zone))
+                    .map(t -> t.toInstant())
+                    .orElseThrow(() -> new IllegalStateException("'" + expression + "' never fires again"));
+        }
+    }
+}

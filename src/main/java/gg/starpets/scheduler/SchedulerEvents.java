@@ -1,0 +1,19 @@
+package gg.starpets.scheduler;
+
+/** What the engine reports as it works; metrics listen here. Every method must be quick and never throw. */
+public interface SchedulerEvents {
+
+    SchedulerEvents NONE = new SchedulerEvents() {};
+
+    /** A run started, {@code lagSeconds} after it was due. */
+    default void runStarted(String task, double lagSeconds) {}
+
+    /** A run ended on this copy (not counted: runs whose fence was lost). */
+    default void runFinished(String task, RunStatus status, double durationSeconds) {}
+
+    /** This copy ended runs of tasks whose copy was gone, and made the tasks due again. */
+    default void tasksRecovered(int count) {}
+
+    /** A run of this copy found that its claim had been taken over; nothing it did was written. */
+    default void fenceLost(String task) {}
+}

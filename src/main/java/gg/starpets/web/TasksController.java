@@ -1,0 +1,162 @@
+package gg.starpets.web;
+
+import gg.starpets.scheduler.RunRepository;
+import gg.starpets.scheduler.RunRepository.RunFilter;
+import gg.starpets.scheduler.RunRepository.RunRow;
+import gg.starpets.scheduler.RunStatus;
+import gg.starpets.scheduler.Schedule;
+import gg.starpets.scheduler.TaskRepository;
+import gg.starpets.scheduler.TaskRepository.TaskSnapshot;
+import gg.starpets.scheduler.TaskRepository.TaskView;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.RestController;
+
+/** The tasks and their history, read from the database at request time: the same through every copy (B9). */
+@RestController
+class TasksController {
+
+    static final int MAX_LIMIT = 500;
+
+    /** A task as api.md describes it. */
+    record TaskResponse(
+            String name,
+            String handler,
+            String schedule,
+            String timeZone,
+            boolean enabled,
+            String state,
+            String instanceId,
+            Instant startedAt,
+            Double elapsedSeconds,
+            Double progress,
+            Instant nextRunAt,
+            double timeoutSeconds,
+            RunRow lastRun) {}
+
+    record TaskList(Instant now, List<TaskResponse> tasks) {}
+
+    record RunList(List<RunRow> runs) {}
+
+    private final TaskRepository tasks;
+    private final RunRepository runs;
+
+    TasksController(TaskRepository tasks, RunRepository runs) {
+        this.tasks = tasks;
+        this.runs = runs;
+    }
+
+    @GetMapping("/tasks")
+    TaskList list() {
+        TaskSnapshot snapshot = tasks.findViews(null);
+        return new TaskList(
+                snapshot.now(),
+                snapshot.tasks().stream().map(t -> response(t, snapshot.now())).toList());
+    }
+
+    @GetMapping("/tasks/{name}")
+    TaskResponse one(@PathVariable String name) {
+        TaskSnapshot snapshot = tasks.findViews(name);
+        return snapshot.tasks().stream()
+                .findFirst()
+                .map(t -> response(t, snapshot.now()))
+                .orElseThrow(() -> taskNotFound(name));
+    }
+
+    @GetMapping("/tasks/{name}/runs")
+    RunList runsOfTask(
+            @PathVariable String name,
+            @RequestParam(required = false) String limit,
+            @RequestParam(required = false) String before) {
+        if (tasks.findViews(name).tasks().isEmpty()) {
+            throw taskNotFound(name);
+        }
+        return new RunList(runs.find(new RunFilter(name, null, null, positiveLong("before", before), limit(limit))));
+    }
+
+    @GetMapping("/runs")
+    RunList allRuns(
+            @RequestParam(required = false) String status,
+            @RequestParam(required = false) String instanceId,
+            @RequestParam(required = false) String limit,
+            @RequestParam(required = false) String before) {
+        return new RunList(runs.find(new RunFilter(
+                null, status(status), blankToNull(instanceId), positiveLong("before", before), limit(limit))));
+    }
+
+    private static TaskResponse response(TaskView t, Instant now) {
+        String state = !t.enabled() ? "DISABLED" : t.running() ? "RUNNING" : "WAITING";
+        Instant nextRunAt = t.nextRunAt();
+        if (t.running()) {
+            // While running, the stored due time is the one being served; show the one after it.
+            Schedule schedule = Schedule.parse(t.schedule(), ZoneId.of(t.timeZone()));
+            nextRunAt = schedule instanceof Schedule.Cron cron ? cron.next(now) : null;
+        }
+        return new TaskResponse(
+                t.name(),
+                t.handler(),
+                t.schedule(),
+                t.timeZone(),
+                t.enabled(),
+                state,
+                t.instanceId(),
+                t.startedAt(),
+                t.elapsedSeconds(),
+                t.progress(),
+                nextRunAt,
+                t.timeoutSeconds(),
+                t.lastRun());
+    }
+
+    private static ApiException taskNotFound(String name) {
+        return ApiException.notFound("task_not_found", "No task named '" + name + "'");
+    }
+
+    private static int limit(String text) {
+        if (text == null || text.isBlank()) {
+            return 50;
+        }
+        Long value = positiveLong("limit", text);
+        if (value > MAX_LIMIT) {
+            throw ApiException.badRequest("invalid_parameter", "'limit' must be between 1 and " + MAX_LIMIT);
+        }
+        return value.intValue();
+    }
+
+    private static Long positiveLong(String name, String text) {
+        if (text == null || text.isBlank()) {
+            return null;
+        }
+        try {
+            long value = Long.parseLong(text.strip());
+            if (value < 1) {
+                throw new NumberFormatException();
+            }
+            return value;
+        } catch (NumberFormatException e) {
+            throw ApiException.badRequest("invalid_parameter", "'" + name + "' must be a positive whole number");
+        }
+    }
+
+    private static RunStatus status(String text) {
+        if (text == null || text.isBlank()) {
+            return null;
+        }
+        try {
+            return RunStatus.valueOf(text.strip().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw ApiException.badRequest(
+                    "invalid_parameter", "'status' must be one of " + Arrays.toString(RunStatus.values()));
+        }
+    }
+
+    private static String blankToNull(String text) {
+        return text == null || text.isBlank() ? null : text.strip();
+    }
+}

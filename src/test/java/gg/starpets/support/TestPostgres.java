@@ -1,0 +1,94 @@
+package gg.starpets.support;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.flywaydb.core.Flyway;
+import org.springframework.test.context.DynamicPropertyRegistry;
+
+/**
+ * One real PostgreSQL 17 for the whole test JVM (embedded, random port), and a fresh database per
+ * test class or test, so tests never see each other's rows.
+ */
+public final class TestPostgres {
+
+    private static final AtomicInteger DATABASES = new AtomicInteger();
+    private static EmbeddedPostgres server;
+
+    private TestPostgres() {}
+
+    public static synchronized EmbeddedPostgres server() {
+        if (server == null) {
+            try {
+                server = EmbeddedPostgres.builder()
+                        .setServerConfig("max_connections", "500")
+                        .setServerConfig("fsync", "off")
+                        .setServerConfig("synchronous_commit", "off")
+                        .start();
+            } catch (IOException e) {
+                throw new UncheckedIOException("could not start the embedded PostgreSQL for tests", e);
+            }
+        }
+        return server;
+    }
+
+    public static int port() {
+        return server().getPort();
+    }
+
+    /** Creates an empty database and returns its name. */
+    public static String createDatabase() {
+        String name = "test_" + ProcessHandle.current().pid() + "_" + DATABASES.incrementAndGet();
+        try (Connection c = server().getPostgresDatabase().getConnection();
+                var st = c.createStatement()) {
+            st.execute("create database " + name);
+        } catch (SQLException e) {
+            throw new IllegalStateException("could not create database " + name, e);
+        }
+        return name;
+    }
+
+    public static String jdbcUrl(String database) {
+        return "jdbc:postgresql://127.0.0.1:" + port() + "/" + database;
+    }
+
+    /** A pool on a new, migrated database. Close it when done. */
+    public static HikariDataSource migratedDatabase(int poolSize) {
+        String name = createDatabase();
+        HikariDataSource pool = pool(name, poolSize);
+        migrate(pool);
+        return pool;
+    }
+
+    public static HikariDataSource pool(String database, int poolSize) {
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(jdbcUrl(database));
+        config.setUsername("postgres");
+        config.setPassword("postgres");
+        config.setMaximumPoolSize(poolSize);
+        return new HikariDataSource(config);
+    }
+
+    public static void migrate(javax.sql.DataSource dataSource) {
+        Flyway.configure()
+                .dataSource(dataSource)
+                .locations("classpath:db/migration")
+                .load()
+                .migrate();
+    }
+
+    /** Points a Spring Boot test at a new database of the test server. */
+    public static void register(DynamicPropertyRegistry registry) {
+        String database = createDatabase();
+        registry.add("starpets.db.host", () -> "127.0.0.1");
+        registry.add("starpets.db.port", TestPostgres::port);
+        registry.add("starpets.db.name", () -> database);
+        registry.add("starpets.db.user", () -> "postgres");
+        registry.add("starpets.db.password", () -> "postgres");
+    }
+}
