@@ -43,6 +43,8 @@ class DatabaseConfig {
         config.setValidationTimeout(2_000);
         config.addDataSourceProperty("connectTimeout", "5");
         config.addDataSourceProperty("tcpKeepAlive", "true");
+        // Every query here is short: a network that swallows packets must not hang a thread for hours.
+        config.addDataSourceProperty("socketTimeout", "30");
         config.addDataSourceProperty("ApplicationName", "starpets-" + properties.resolvedInstanceId());
         return new HikariDataSource(config);
     }

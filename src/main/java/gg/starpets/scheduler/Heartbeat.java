@@ -72,10 +72,13 @@ final class Heartbeat {
                 }
             }
         } catch (SQLException | RuntimeException e) {
-            session.invalidate();
             log.warn("Heartbeat failed: {}", e.getMessage());
+            // Dropping the session drops the instance lock, and other copies may take the tasks over
+            // at once: stop our runs first.
+            fence("the instance session failed");
+            session.invalidate();
         }
-        fenceIfRenewalsFail();
+        checkFence();
     }
 
     private void writeProgress(Connection c) throws SQLException {
@@ -91,16 +94,26 @@ final class Heartbeat {
         tasks.writeProgress(c, ids, values);
     }
 
-    private void fenceIfRenewalsFail() {
+    /**
+     * Fences this copy when its leases have not been renewed for most of a lease. Scheduled on its
+     * own, so that a heartbeat hanging on a dead network cannot delay it.
+     */
+    void checkFence() {
         Duration sinceRenewal = Duration.ofNanos(System.nanoTime() - lastRenewalNanos);
         if (sinceRenewal.compareTo(settings.selfFenceAfter()) > 0) {
-            if (!fenced) {
-                log.error(
-                        "No lease renewal for {} ms: stopping this instance's runs before others take them over",
-                        sinceRenewal.toMillis());
-            }
-            fenced = true;
-            executor.stopAll(LocalRun.StopReason.SELF_FENCED);
+            fence("no lease renewal for " + sinceRenewal.toMillis() + " ms");
         }
+    }
+
+    private void fence(String why) {
+        if (!fenced || executor.activeCount() > 0) {
+            log.error(
+                    "Fencing this instance ({}): stopping its {} run(s) before others may take them over",
+                    why,
+                    executor.activeCount());
+        }
+        fenced = true;
+        executor.stopAll(LocalRun.StopReason.SELF_FENCED);
+        executor.awaitIdle(settings.heartbeat());
     }
 }

@@ -56,8 +56,13 @@ public final class InstanceRepository {
 
     /** Returns false when another process has registered under the same id since. */
     boolean heartbeat(Connection c, String id, long sessionKey) throws SQLException {
-        try (var st =
-                c.prepareStatement("update instances set heartbeat_at = now() where id = ? and session_key = ?")) {
+        try (var st = c.prepareStatement("""
+                update instances
+                   set heartbeat_at = now(),
+                       -- Marked GONE while it was cut off, and back now.
+                       state = case when state = 'GONE' then 'RUNNING' else state end
+                 where id = ? and session_key = ?
+                """)) {
             st.setString(1, id);
             st.setLong(2, sessionKey);
             return st.executeUpdate() == 1;

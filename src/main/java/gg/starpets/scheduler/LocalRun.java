@@ -1,5 +1,9 @@
 package gg.starpets.scheduler;
 
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
 /** A run in progress on this copy: what was claimed, its context, and why it is being stopped, if it is. */
 final class LocalRun {
 
@@ -20,6 +24,7 @@ final class LocalRun {
     }
 
     final TaskRepository.ClaimedRun claim;
+    private final CountDownLatch handlerDone = new CountDownLatch(1);
     final RunContext context;
     final long registeredAtNanos;
     private volatile Thread thread;
@@ -29,6 +34,18 @@ final class LocalRun {
         this.claim = claim;
         this.context = new RunContext(claim.runId(), claim.fence(), claim.task(), claim.params());
         this.registeredAtNanos = registeredAtNanos;
+    }
+
+    void handlerReturned() {
+        handlerDone.countDown();
+    }
+
+    void awaitHandlerReturned(Duration limit) {
+        try {
+            handlerDone.await(limit.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     void attach(Thread thread) {

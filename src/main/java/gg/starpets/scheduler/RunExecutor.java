@@ -80,6 +80,18 @@ final class RunExecutor {
         active.values().forEach(run -> run.stop(reason));
     }
 
+    /** Waits, at most {@code limit}, until every handler has returned (its end may still be being written). */
+    void awaitIdle(Duration limit) {
+        long deadline = System.nanoTime() + limit.toNanos();
+        for (LocalRun run : activeRuns()) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                return;
+            }
+            run.awaitHandlerReturned(Duration.ofNanos(left));
+        }
+    }
+
     private void execute(LocalRun run) {
         TaskRepository.ClaimedRun claim = run.claim;
         long startNanos = System.nanoTime();
@@ -104,6 +116,7 @@ final class RunExecutor {
         if (run.stopReason() != null && error == null) {
             error = run.stopReason().message;
         }
+        run.handlerReturned();
         Thread.interrupted();
         double seconds = (System.nanoTime() - startNanos) / 1e9;
         try {
@@ -155,9 +168,10 @@ final class RunExecutor {
             c.setAutoCommit(false);
             try {
                 Instant now = tasks.now(c);
-                // Handed over at shutdown: due at once elsewhere. Otherwise the next time from now, so a
-                // misfired run runs once and is not followed by a burst of catch-up runs.
-                Instant next = run.stopReason() == LocalRun.StopReason.SHUTDOWN
+                // Cut short by this copy (shutdown, fencing): due again at once, anywhere. Otherwise the next
+                // time from now, so a misfired run runs once and is not followed by a burst of catch-up runs.
+                LocalRun.StopReason reason = run.stopReason();
+                Instant next = reason == LocalRun.StopReason.SHUTDOWN || reason == LocalRun.StopReason.SELF_FENCED
                         ? now
                         : schedule(claim).next(now);
                 boolean released = tasks.release(c, claim.taskId(), claim.fence(), sessionKey, claim.runId(), next);

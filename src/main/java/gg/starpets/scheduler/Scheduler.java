@@ -18,7 +18,8 @@ import org.slf4j.LoggerFactory;
  * One copy's scheduler. Threads, all built here:
  * <ul>
  *   <li>{@code starpets-claim}: the claim loop, sleeping until the next due time, a notification, or a run's end;
- *   <li>{@code starpets-housekeeping}: heartbeat and lease renewal, recovery of dead copies' tasks, run timeouts;
+ *   <li>{@code starpets-housekeeping-N} (3): heartbeat and lease renewal, the self-fence check, recovery of dead
+ *       copies' tasks, run timeouts; several threads, so that one call hanging on the network delays no other duty;
  *   <li>{@code starpets-listen}: LISTEN for tasks that became claimable;
  *   <li>{@code starpets-run-*}: one virtual thread per run.
  * </ul>
@@ -57,7 +58,9 @@ public final class Scheduler implements AutoCloseable {
         this.instances = new InstanceRepository(dataSource);
         this.tasks = new TaskRepository(dataSource);
         this.session = new InstanceSession(ownConnections, new SecureRandom().nextLong(), settings.lease());
-        this.housekeeping = Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "starpets-housekeeping"));
+        this.housekeeping = Executors.newScheduledThreadPool(
+                3,
+                Thread.ofPlatform().name("starpets-housekeeping-", 1).daemon().factory());
         this.executor = new RunExecutor(
                 dataSource,
                 tasks,
@@ -129,6 +132,8 @@ public final class Scheduler implements AutoCloseable {
         }
         long heartbeatNanos = settings.heartbeat().toNanos();
         housekeeping.scheduleWithFixedDelay(heartbeat::runOnce, heartbeatNanos, heartbeatNanos, TimeUnit.NANOSECONDS);
+        housekeeping.scheduleAtFixedRate(
+                heartbeat::checkFence, heartbeatNanos, heartbeatNanos / 2, TimeUnit.NANOSECONDS);
         long recoveryNanos = settings.recoveryInterval().toNanos();
         housekeeping.scheduleWithFixedDelay(recovery::runOnce, 0, recoveryNanos, TimeUnit.NANOSECONDS);
         listenThread.start();

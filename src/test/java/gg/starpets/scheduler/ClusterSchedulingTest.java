@@ -1,0 +1,137 @@
+package gg.starpets.scheduler;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Several scheduler instances on one database: no overlap, an even split, one history row per run. */
+class ClusterSchedulingTest {
+
+    private SchedulerCluster cluster;
+    private final CountDownLatch release = new CountDownLatch(1);
+
+    @BeforeEach
+    void setUp() {
+        cluster = new SchedulerCluster();
+    }
+
+    @AfterEach
+    void tearDown() {
+        release.countDown();
+        cluster.close();
+    }
+
+    @Test
+    void tenTasksOnFiveInstancesStartedTogetherRunExactlyTwoEach() {
+        Map<String, TaskHandler> handlers = Map.of("hold", ctx -> release.await());
+        List<Scheduler> schedulers = IntStream.rangeClosed(1, 5)
+                .mapToObj(i -> cluster.create("copy-" + i, handlers))
+                .toList();
+        schedulers.getFirst().syncTasks(SchedulerCluster.tasks(10, "task", "1m", i -> "hold"));
+        schedulers.forEach(Scheduler::start);
+
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> cluster.count("select count(*) from tasks where owner_instance is not null") == 10);
+
+        assertThat(cluster.runningByInstance())
+                .containsOnlyKeys("copy-1", "copy-2", "copy-3", "copy-4", "copy-5")
+                .allSatisfy((instance, running) -> assertThat(running).isEqualTo(2));
+        assertThat(cluster.query("select instance_id, count(*) from task_runs group by 1", rs -> rs.getLong(2)))
+                .containsExactly(2L, 2L, 2L, 2L, 2L);
+        assertThat(schedulers).allSatisfy(s -> assertThat(s.activeRuns()).isEqualTo(2));
+    }
+
+    @Test
+    void aRemainderGoesOneEachToTheFirstInstancesSoNoInstanceTakesMore() {
+        Map<String, TaskHandler> handlers = Map.of("hold", ctx -> release.await());
+        List<Scheduler> schedulers = IntStream.rangeClosed(1, 5)
+                .mapToObj(i -> cluster.create("copy-" + i, handlers))
+                .toList();
+        schedulers.getFirst().syncTasks(SchedulerCluster.tasks(12, "task", "1m", i -> "hold"));
+        schedulers.forEach(Scheduler::start);
+
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> cluster.count("select count(*) from tasks where owner_instance is not null") == 12);
+
+        assertThat(cluster.runningByInstance().values()).containsExactlyInAnyOrder(3L, 3L, 2L, 2L, 2L);
+    }
+
+    @Test
+    void runsOfOneTaskNeverOverlapAndEveryRunEndsInATerminalStatus() {
+        Map<String, TaskHandler> handlers = Map.of(
+                "short",
+                ctx -> ctx.sleep(Duration.ofMillis(ThreadLocalRandom.current().nextInt(10, 60))));
+        List<Scheduler> schedulers = IntStream.rangeClosed(1, 5)
+                .mapToObj(i -> cluster.create("copy-" + i, handlers))
+                .toList();
+        schedulers.getFirst().syncTasks(SchedulerCluster.tasks(6, "quick", "100ms", i -> "short"));
+        schedulers.forEach(Scheduler::start);
+
+        await().atMost(Duration.ofSeconds(60))
+                .until(() -> cluster.count("select count(*) from task_runs where status = 'SUCCEEDED'") >= 200);
+        schedulers.forEach(Scheduler::close);
+
+        long overlapping = cluster.count("""
+                select count(*) from task_runs a join task_runs b on a.task_id = b.task_id and a.id < b.id
+                 where tstzrange(a.started_at, coalesce(a.finished_at, 'infinity'))
+                    && tstzrange(b.started_at, coalesce(b.finished_at, 'infinity'))
+                """);
+        assertThat(overlapping).isZero();
+        assertThat(cluster.count("select count(*) from task_runs where status = 'RUNNING'"))
+                .isZero();
+        assertThat(cluster.count("select count(*) from tasks where owner_session is not null"))
+                .isZero();
+        assertThat(cluster.count("select count(distinct instance_id) from task_runs"))
+                .as("the work was shared")
+                .isGreaterThan(1);
+        // One history row per claim: no two runs of a task carry the same fence.
+        assertThat(cluster.count(
+                        "select count(*) from (select 1 from task_runs group by task_id, fence having count(*) > 1) d"))
+                .isZero();
+    }
+
+    @Test
+    void concurrentStartsCreateEachConfiguredTaskOnceAndOnlyChangesAreWritten() throws Exception {
+        List<TaskDefinition> definitions = SchedulerCluster.tasks(20, "synced", "30s", i -> "noop");
+        Map<String, TaskHandler> handlers = Map.of("noop", ctx -> {});
+        List<Scheduler> schedulers = IntStream.rangeClosed(1, 5)
+                .mapToObj(i -> cluster.create("copy-" + i, handlers))
+                .toList();
+        CountDownLatch go = new CountDownLatch(1);
+        List<Thread> threads = schedulers.stream()
+                .map(s -> Thread.ofVirtual().start(() -> {
+                    try {
+                        go.await();
+                        s.syncTasks(definitions);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }))
+                .toList();
+        go.countDown();
+        for (Thread t : threads) {
+            t.join(Duration.ofSeconds(20));
+        }
+
+        assertThat(cluster.count("select count(*) from tasks")).isEqualTo(20);
+        assertThat(schedulers.getFirst().syncTasks(definitions)).isZero();
+
+        TaskDefinition changed =
+                TaskDefinition.of("synced-3", "noop", "*/5 * * * *", "UTC", Duration.ofMinutes(2), true, Map.of());
+        List<TaskDefinition> updated = definitions.stream()
+                .map(d -> d.name().equals("synced-3") ? changed : d)
+                .toList();
+        assertThat(schedulers.get(1).syncTasks(updated)).isEqualTo(1);
+        assertThat(cluster.query("select schedule from tasks where name = 'synced-3'", rs -> rs.getString(1)))
+                .containsExactly("*/5 * * * *");
+    }
+}

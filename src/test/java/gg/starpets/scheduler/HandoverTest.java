@@ -1,0 +1,146 @@
+package gg.starpets.scheduler;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import gg.starpets.support.TcpProxy;
+import gg.starpets.support.TestPostgres;
+import java.sql.DriverManager;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Tasks change hands: at a graceful shutdown, and when a copy is cut off from the database. */
+class HandoverTest {
+
+    private SchedulerCluster cluster;
+    private final CountDownLatch release = new CountDownLatch(1);
+    /** Per "instance:task", when its handler started and when it saw the interruption (nanoTime). */
+    private final Map<String, Long> started = new ConcurrentHashMap<>();
+
+    private final Map<String, Long> interrupted = new ConcurrentHashMap<>();
+
+    @BeforeEach
+    void setUp() {
+        cluster = new SchedulerCluster();
+    }
+
+    @AfterEach
+    void tearDown() {
+        release.countDown();
+        cluster.close();
+    }
+
+    private Map<String, TaskHandler> watchingHandler(String instance) {
+        return Map.of("watch", ctx -> {
+            started.put(instance + ":" + ctx.taskName(), System.nanoTime());
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                interrupted.put(instance + ":" + ctx.taskName(), System.nanoTime());
+                throw e;
+            }
+        });
+    }
+
+    @Test
+    void aGracefulShutdownInterruptsWhatDoesNotFinishAndHandsItToAnotherInstanceAtOnce() {
+        Scheduler a = cluster.create("copy-a", watchingHandler("copy-a"));
+        a.syncTasks(SchedulerCluster.tasks(3, "long", "1h", i -> "watch"));
+        a.start();
+        await().atMost(Duration.ofSeconds(10)).until(() -> a.activeRuns() == 3);
+        Scheduler b = cluster.create("copy-b", watchingHandler("copy-b"));
+        b.start();
+
+        long closing = System.nanoTime();
+        a.close();
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> b.activeRuns() == 3);
+        assertThat(Duration.ofNanos(System.nanoTime() - closing)).isLessThan(Duration.ofSeconds(8));
+        assertThat(cluster.query(
+                        "select status || ': ' || error from task_runs where instance_id = 'copy-a'",
+                        rs -> rs.getString(1)))
+                .hasSize(3)
+                .containsOnly("INTERRUPTED: the instance is shutting down");
+        assertThat(cluster.query("select state from instances where id = 'copy-a'", rs -> rs.getString(1)))
+                .containsExactly("GONE");
+        assertThat(cluster.runningByInstance()).containsExactly(Map.entry("copy-b", 3L));
+    }
+
+    @Test
+    void aCopyCutOffFromTheDatabaseStopsItsRunsBeforeAnotherTakesThemAndLaterWritesNothing() throws Exception {
+        try (TcpProxy proxy = new TcpProxy(TestPostgres.port());
+                HikariDataSource poolA = poolThrough(proxy, cluster.pool.getJdbcUrl())) {
+            String urlA = poolA.getJdbcUrl();
+            Scheduler a = cluster.create(
+                    SchedulerCluster.settings("copy-a"), watchingHandler("copy-a"), () -> connect(urlA), poolA);
+            a.syncTasks(SchedulerCluster.tasks(2, "guarded", "1h", i -> "watch"));
+            a.start();
+            await().atMost(Duration.ofSeconds(10)).until(() -> started.size() == 2);
+            Scheduler b = cluster.create("copy-b", watchingHandler("copy-b"));
+            b.start();
+
+            proxy.freeze();
+
+            await().atMost(Duration.ofSeconds(20))
+                    .until(() -> started.keySet().stream()
+                                    .filter(k -> k.startsWith("copy-b:"))
+                                    .count()
+                            == 2);
+            for (String task : List.of("guarded-0", "guarded-1")) {
+                assertThat(interrupted.get("copy-a:" + task))
+                        .as("copy-a stopped %s before copy-b started it", task)
+                        .isNotNull()
+                        .isLessThan(started.get("copy-b:" + task));
+            }
+            assertThat(cluster.query(
+                            "select status || ': ' || error from task_runs where instance_id = 'copy-a'",
+                            rs -> rs.getString(1)))
+                    .hasSize(2)
+                    .allSatisfy(row -> assertThat(row).startsWith("LOST: instance copy-a is gone"));
+            long fences = cluster.count("select sum(fence) from tasks");
+
+            proxy.resume();
+            await().atMost(Duration.ofSeconds(20))
+                    .until(() ->
+                            cluster.count("select count(*) from instances where id = 'copy-a' and state = 'RUNNING'"
+                                            + " and heartbeat_at > now() - interval '1 second'")
+                                    == 1);
+            await().atMost(Duration.ofSeconds(10)).until(() -> a.activeRuns() == 0);
+            assertThat(cluster.query(
+                            "select status from task_runs where instance_id = 'copy-a'", rs -> rs.getString(1)))
+                    .containsOnly("LOST");
+            assertThat(cluster.runningByInstance()).containsExactly(Map.entry("copy-b", 2L));
+            assertThat(cluster.count("select sum(fence) from tasks")).isEqualTo(fences);
+        }
+    }
+
+    private static HikariDataSource poolThrough(TcpProxy proxy, String database) {
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(database.replace(":" + TestPostgres.port() + "/", ":" + proxy.port() + "/"));
+        config.setUsername("postgres");
+        config.setPassword("postgres");
+        config.setMaximumPoolSize(5);
+        config.setConnectionTimeout(2_000);
+        config.addDataSourceProperty("socketTimeout", "2");
+        config.addDataSourceProperty("connectTimeout", "2");
+        return new HikariDataSource(config);
+    }
+
+    private static java.sql.Connection connect(String url) throws java.sql.SQLException {
+        Properties props = new Properties();
+        props.setProperty("user", "postgres");
+        props.setProperty("password", "postgres");
+        props.setProperty("socketTimeout", "1");
+        props.setProperty("connectTimeout", "1");
+        return DriverManager.getConnection(url, props);
+    }
+}

@@ -1,0 +1,129 @@
+package gg.starpets.scheduler;
+
+import com.zaxxer.hikari.HikariDataSource;
+import gg.starpets.support.TestPostgres;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.function.Function;
+
+/** Several scheduler instances in one JVM against one real PostgreSQL database, as copies would run. */
+final class SchedulerCluster implements AutoCloseable {
+
+    static final Duration HEARTBEAT = Duration.ofMillis(250);
+    static final Duration LEASE = Duration.ofSeconds(4);
+
+    final HikariDataSource pool;
+    private final String jdbcUrl;
+    private final List<Scheduler> schedulers = new ArrayList<>();
+
+    SchedulerCluster() {
+        this.pool = TestPostgres.migratedDatabase(30);
+        this.jdbcUrl = pool.getJdbcUrl();
+    }
+
+    static SchedulerSettings settings(String instanceId) {
+        return new SchedulerSettings(
+                instanceId,
+                "test-host",
+                "test",
+                LEASE,
+                HEARTBEAT,
+                Duration.ofSeconds(1),
+                Duration.ofMillis(500),
+                0,
+                Duration.ofSeconds(1));
+    }
+
+    Scheduler create(String instanceId, Map<String, TaskHandler> handlers) {
+        return create(settings(instanceId), handlers, this::connection);
+    }
+
+    Scheduler create(SchedulerSettings settings, Map<String, TaskHandler> handlers, ConnectionFactory own) {
+        return create(settings, handlers, own, pool);
+    }
+
+    Scheduler create(
+            SchedulerSettings settings,
+            Map<String, TaskHandler> handlers,
+            ConnectionFactory own,
+            javax.sql.DataSource dataSource) {
+        Scheduler scheduler = new Scheduler(settings, dataSource, own, handlers, SchedulerEvents.NONE);
+        schedulers.add(scheduler);
+        return scheduler;
+    }
+
+    Connection connection() throws SQLException {
+        Properties props = new Properties();
+        props.setProperty("user", "postgres");
+        props.setProperty("password", "postgres");
+        props.setProperty("socketTimeout", "2");
+        props.setProperty("connectTimeout", "2");
+        return DriverManager.getConnection(jdbcUrl, props);
+    }
+
+    /** One value per row of a query on the test database. */
+    <T> List<T> query(String sql, RowMapper<T> mapper) {
+        try (Connection c = pool.getConnection();
+                var st = c.createStatement();
+                ResultSet rs = st.executeQuery(sql)) {
+            List<T> rows = new ArrayList<>();
+            while (rs.next()) {
+                rows.add(mapper.map(rs));
+            }
+            return rows;
+        } catch (SQLException e) {
+            throw new IllegalStateException(sql, e);
+        }
+    }
+
+    long count(String sql) {
+        return query(sql, rs -> rs.getLong(1)).getFirst();
+    }
+
+    void execute(String sql) {
+        try (Connection c = pool.getConnection();
+                var st = c.createStatement()) {
+            st.execute(sql);
+        } catch (SQLException e) {
+            throw new IllegalStateException(sql, e);
+        }
+    }
+
+    /** Running tasks per instance, from the tasks table. */
+    Map<String, Long> runningByInstance() {
+        Map<String, Long> counts = new HashMap<>();
+        query("select owner_instance, count(*) from tasks where owner_instance is not null group by 1", rs -> {
+            counts.put(rs.getString(1), rs.getLong(2));
+            return null;
+        });
+        return counts;
+    }
+
+    static List<TaskDefinition> tasks(int n, String prefix, String schedule, Function<Integer, String> handler) {
+        List<TaskDefinition> definitions = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            definitions.add(TaskDefinition.of(
+                    prefix + "-" + i, handler.apply(i), schedule, "UTC", Duration.ofMinutes(1), true, Map.of()));
+        }
+        return definitions;
+    }
+
+    @Override
+    public void close() {
+        schedulers.reversed().forEach(Scheduler::close);
+        pool.close();
+    }
+
+    @FunctionalInterface
+    interface RowMapper<T> {
+        T map(ResultSet rs) throws SQLException;
+    }
+}
