@@ -1,0 +1,124 @@
+package gg.starpets.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import gg.starpets.support.AppInstance;
+import gg.starpets.support.TestPostgres;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** Copies register and heartbeat; health follows the database; bad task configuration stops the start. */
+class InstancesTest {
+
+    @Test
+    void twoInstancesWithDifferentIdsRegisterTwoRowsAndBothHeartbeat() throws Exception {
+        String db = TestPostgres.createDatabase();
+        try (AppInstance one = AppInstance.start(db, "copy-one", Map.of());
+                AppInstance two = AppInstance.start(db, "copy-two", Map.of())) {
+            var dataSource = TestPostgres.pool(db, 1);
+            Map<String, Timestamp> first = heartbeats(dataSource);
+            assertThat(first).containsOnlyKeys("copy-one", "copy-two");
+
+            await().atMost(Duration.ofSeconds(10)).until(() -> {
+                Map<String, Timestamp> later = heartbeats(dataSource);
+                return later.get("copy-one").after(first.get("copy-one"))
+                        && later.get("copy-two").after(first.get("copy-two"));
+            });
+            assertThat(one.get("/instances").body()).contains("\"copy-one\"", "\"copy-two\"", "\"RUNNING\"");
+            assertThat(two.get("/health").headers().firstValue("X-Instance-Id")).hasValue("copy-two");
+            dataSource.close();
+        }
+    }
+
+    private static Map<String, Timestamp> heartbeats(javax.sql.DataSource dataSource) throws Exception {
+        Map<String, Timestamp> result = new HashMap<>();
+        try (var c = dataSource.getConnection();
+                var rs = c.createStatement().executeQuery("select id, heartbeat_at from instances")) {
+            while (rs.next()) {
+                result.put(rs.getString(1), rs.getTimestamp(2));
+            }
+        }
+        return result;
+    }
+
+    @Test
+    void healthGoesDownWhenPostgresStopsAndUpWhenItReturnsWithoutARestart() throws Exception {
+        Path dataDir = Files.createTempDirectory("starpets-health-pg");
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        EmbeddedPostgres pg = startPostgres(dataDir, port);
+        try (var c = pg.getPostgresDatabase().getConnection()) {
+            c.createStatement().execute("create database starpets");
+        }
+        try (AppInstance app = AppInstance.start(port, "starpets", "copy-health", Map.of())) {
+            assertThat(app.get("/health").statusCode()).isEqualTo(200);
+
+            pg.close();
+            await().atMost(Duration.ofSeconds(15))
+                    .until(() -> app.get("/health").statusCode() == 503);
+            assertThat(app.get("/health").body()).contains("\"status\":\"DOWN\"", "\"instanceId\":\"copy-health\"");
+
+            pg = startPostgres(dataDir, port);
+            await().atMost(Duration.ofSeconds(20))
+                    .until(() -> app.get("/health").statusCode() == 200);
+            assertThat(app.get("/health").body()).contains("\"status\":\"UP\"");
+            assertThat(app.context().isActive()).isTrue();
+        } finally {
+            pg.close();
+        }
+    }
+
+    private static EmbeddedPostgres startPostgres(Path dataDir, int port) throws Exception {
+        return EmbeddedPostgres.builder()
+                .setDataDirectory(dataDir)
+                .setCleanDataDirectory(false)
+                .setPort(port)
+                .start();
+    }
+
+    @Test
+    void aBadTaskDefinitionStopsTheServiceFromStartingWithAMessageNamingTheTask() {
+        String db = TestPostgres.createDatabase();
+        assertThatThrownBy(() -> AppInstance.start(
+                        db,
+                        "copy-bad",
+                        Map.of(
+                                "starpets.tasks[0].name", "broken-task",
+                                "starpets.tasks[0].handler", "sleep",
+                                "starpets.tasks[0].schedule", "every tuesday",
+                                "starpets.tasks[0].timeout", "1m")))
+                .rootCause()
+                .hasMessageContaining("Task 'broken-task': invalid schedule");
+        assertThatThrownBy(() -> AppInstance.start(
+                        db,
+                        "copy-bad",
+                        Map.of(
+                                "starpets.tasks[0].name", "unknown-handler",
+                                "starpets.tasks[0].handler", "teleport",
+                                "starpets.tasks[0].schedule", "30s",
+                                "starpets.tasks[0].timeout", "1m")))
+                .rootCause()
+                .hasMessageContaining("Task 'unknown-handler': unknown handler 'teleport'");
+        assertThatThrownBy(() -> AppInstance.start(
+                        db,
+                        "copy-bad",
+                        Map.of(
+                                "starpets.tasks[0].name", "negative",
+                                "starpets.tasks[0].handler", "sleep",
+                                "starpets.tasks[0].schedule", "30s",
+                                "starpets.tasks[0].timeout", "-5s")))
+                .rootCause()
+                .hasMessageContaining("Task 'negative': the timeout must be positive");
+    }
+}

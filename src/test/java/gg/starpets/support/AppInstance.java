@@ -1,0 +1,100 @@
+package gg.starpets.support;
+
+import gg.starpets.StarPetsApplication;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.boot.web.server.context.WebServerApplicationContext;
+import org.springframework.context.ConfigurableApplicationContext;
+
+/** One copy of the real service, in this JVM, on a random port, against a test database. */
+public final class AppInstance implements AutoCloseable {
+
+    private static final HttpClient HTTP =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    private final ConfigurableApplicationContext context;
+    private final int port;
+
+    private AppInstance(ConfigurableApplicationContext context) {
+        this.context = context;
+        this.port = ((WebServerApplicationContext) context).getWebServer().getPort();
+    }
+
+    /** Starts a copy named {@code instanceId} on {@code database} of the test server; extra properties win. */
+    public static AppInstance start(String database, String instanceId, Map<String, Object> extra) {
+        return start(TestPostgres.port(), database, instanceId, extra);
+    }
+
+    public static AppInstance start(int dbPort, String database, String instanceId, Map<String, Object> extra) {
+        Map<String, Object> props = new HashMap<>();
+        props.put("server.port", 0);
+        props.put("starpets.instance-id", instanceId);
+        props.put("starpets.db.host", "127.0.0.1");
+        props.put("starpets.db.port", dbPort);
+        props.put("starpets.db.name", database);
+        props.put("starpets.db.user", "postgres");
+        props.put("starpets.db.password", "postgres");
+        props.put("starpets.db.pool-size", 10);
+        props.put("starpets.scheduler.settle", "200ms");
+        props.put("starpets.scheduler.heartbeat", "250ms");
+        props.put("starpets.scheduler.lease", "3s");
+        props.put("starpets.scheduler.shutdown-grace", "1s");
+        props.put("starpets.scheduler.task-duration", "2s");
+        props.putAll(extra);
+        // As command-line arguments: they outrank application.yml (builder properties would not).
+        String[] args = props.entrySet().stream()
+                .map(e -> "--" + e.getKey() + "=" + e.getValue())
+                .toArray(String[]::new);
+        return new AppInstance(new SpringApplicationBuilder(StarPetsApplication.class).run(args));
+    }
+
+    /** Properties defining task number {@code index}, replacing the configured demo tasks. */
+    public static Map<String, Object> task(
+            int index, String name, String handler, String schedule, String timeout, String duration) {
+        String prefix = "starpets.tasks[" + index + "].";
+        Map<String, Object> props = new HashMap<>();
+        props.put(prefix + "name", name);
+        props.put(prefix + "handler", handler);
+        props.put(prefix + "schedule", schedule);
+        props.put(prefix + "timeout", timeout);
+        if (duration != null) {
+            props.put(prefix + "params.duration", duration);
+        }
+        return props;
+    }
+
+    public ConfigurableApplicationContext context() {
+        return context;
+    }
+
+    public String url(String path) {
+        return "http://127.0.0.1:" + port + path;
+    }
+
+    public HttpResponse<String> get(String path) {
+        return send(HttpRequest.newBuilder(URI.create(url(path))).GET());
+    }
+
+    public HttpResponse<String> send(HttpRequest.Builder request) {
+        try {
+            return HTTP.send(request.timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        context.close();
+    }
+}
