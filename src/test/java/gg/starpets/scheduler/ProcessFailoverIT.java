@@ -1,0 +1,152 @@
+package gg.starpets.scheduler;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.zaxxer.hikari.HikariDataSource;
+import gg.starpets.support.AppProcess;
+import gg.starpets.support.TestPostgres;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Copies as separate processes of the real jar: one is killed or frozen, the other takes over. */
+class ProcessFailoverIT {
+
+    private HikariDataSource db;
+    private String database;
+    private final List<AppProcess> processes = new ArrayList<>();
+
+    @BeforeEach
+    void setUp() {
+        database = TestPostgres.createDatabase();
+        db = TestPostgres.pool(database, 2);
+    }
+
+    @AfterEach
+    void tearDown() throws InterruptedException {
+        for (AppProcess p : processes) {
+            p.close();
+        }
+        db.close();
+    }
+
+    private AppProcess start(String instanceId) throws Exception {
+        Map<String, Object> settings = new HashMap<>();
+        settings.put("server.port", 0);
+        settings.put("starpets.db.host", "127.0.0.1");
+        settings.put("starpets.db.port", TestPostgres.port());
+        settings.put("starpets.db.name", database);
+        settings.put("starpets.db.pool-size", 5);
+        settings.put("starpets.scheduler.settle", "200ms");
+        settings.put("starpets.scheduler.heartbeat", "250ms");
+        settings.put("starpets.scheduler.lease", "3s");
+        for (int i = 0; i < 3; i++) {
+            settings.put("starpets.tasks[" + i + "].name", "long-" + i);
+            settings.put("starpets.tasks[" + i + "].handler", "sleep");
+            settings.put("starpets.tasks[" + i + "].schedule", "1h");
+            settings.put("starpets.tasks[" + i + "].timeout", "30m");
+            settings.put("starpets.tasks[" + i + "].params.duration", "20m");
+        }
+        AppProcess process = AppProcess.start(instanceId, settings);
+        processes.add(process);
+        return process;
+    }
+
+    private long count(String sql) {
+        try (var c = db.getConnection();
+                var rs = c.createStatement().executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        } catch (Exception e) {
+            throw new IllegalStateException(sql, e);
+        }
+    }
+
+    private List<String> strings(String sql) {
+        try (var c = db.getConnection();
+                var rs = c.createStatement().executeQuery(sql)) {
+            List<String> rows = new ArrayList<>();
+            while (rs.next()) {
+                rows.add(rs.getString(1));
+            }
+            return rows;
+        } catch (Exception e) {
+            throw new IllegalStateException(sql, e);
+        }
+    }
+
+    /** Copy A runs all three tasks; copy B is up, with nothing to do. */
+    private AppProcess[] aOwnsEverythingAndBWaits() throws Exception {
+        AppProcess a = start("proc-a");
+        await().ignoreExceptions()
+                .atMost(Duration.ofSeconds(60))
+                .until(() -> count("select count(*) from tasks where owner_instance = 'proc-a'") == 3);
+        AppProcess b = start("proc-b");
+        await().ignoreExceptions()
+                .atMost(Duration.ofSeconds(60))
+                .until(() -> count("select count(*) from instances where id = 'proc-b' and state = 'RUNNING'") == 1);
+        return new AppProcess[] {a, b};
+    }
+
+    @Test
+    void whenTheOwnerIsKilledItsTasksRunElsewhereAtOnceAndItsRunsEndLost() throws Exception {
+        AppProcess[] copies = aOwnsEverythingAndBWaits();
+
+        long killed = System.nanoTime();
+        copies[0].kill();
+        await().ignoreExceptions()
+                .atMost(Duration.ofSeconds(15))
+                .until(() -> count("select count(*) from tasks where owner_instance = 'proc-b'") == 3);
+        Duration failover = Duration.ofNanos(System.nanoTime() - killed);
+
+        assertThat(failover).as("failover after SIGKILL").isLessThan(Duration.ofSeconds(5));
+        assertThat(strings("select status || ': ' || error from task_runs where instance_id = 'proc-a'"))
+                .hasSize(3)
+                .containsOnly("LOST: instance proc-a is gone (database session ended)");
+        assertThat(strings("select state from instances where id = 'proc-a'")).containsExactly("GONE");
+        assertThat(count("select count(*) from task_runs where instance_id = 'proc-b' and attempt = 2"))
+                .isEqualTo(3);
+    }
+
+    @Test
+    void aFrozenOwnerIsTakenOverOnlyAfterItsLeaseAndWhenItResumesItOverwritesNothing() throws Exception {
+        AppProcess[] copies = aOwnsEverythingAndBWaits();
+        AppProcess a = copies[0];
+
+        a.signal("STOP");
+        long frozen = System.nanoTime();
+        await().ignoreExceptions()
+                .atMost(Duration.ofSeconds(20))
+                .until(() -> count("select count(*) from tasks where owner_instance = 'proc-b'") == 3);
+        assertThat(Duration.ofNanos(System.nanoTime() - frozen))
+                .as("nobody takes over while the frozen copy's lease (3s) may still be valid")
+                .isGreaterThan(Duration.ofMillis(2500));
+        List<String> lost = strings("select status from task_runs where instance_id = 'proc-a'");
+        long fences = count("select sum(fence) from tasks");
+
+        a.signal("CONT");
+        await().ignoreExceptions()
+                .atMost(Duration.ofSeconds(30))
+                .until(() ->
+                        a.log().contains("Fencing this instance") || a.log().contains("was taken over"));
+        await().ignoreExceptions()
+                .atMost(Duration.ofSeconds(30))
+                .until(() -> count("select count(*) from instances where id = 'proc-a' and state = 'RUNNING'"
+                                + " and heartbeat_at > now() - interval '2 seconds'")
+                        == 1);
+
+        assertThat(lost).containsOnly("LOST");
+        assertThat(strings("select status from task_runs where instance_id = 'proc-a'"))
+                .containsOnly("LOST");
+        assertThat(count("select count(*) from tasks where owner_instance = 'proc-b'"))
+                .isEqualTo(3);
+        assertThat(count("select sum(fence) from tasks")).isEqualTo(fences);
+        assertThat(a.alive()).isTrue();
+    }
+}
