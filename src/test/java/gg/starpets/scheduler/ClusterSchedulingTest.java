@@ -134,4 +134,36 @@ class ClusterSchedulingTest {
         assertThat(cluster.query("select schedule from tasks where name = 'synced-3'", rs -> rs.getString(1)))
                 .containsExactly("*/5 * * * *");
     }
+
+    @Test
+    void withTotalInstancesSetTheFirstClaimWaitsUntilThatManyCopiesAreAlive() {
+        Map<String, TaskHandler> handlers = Map.of("hold", ctx -> release.await());
+        List<Scheduler> schedulers = IntStream.rangeClosed(1, 3)
+                .mapToObj(i -> cluster.create(
+                        new SchedulerSettings(
+                                "copy-" + i,
+                                "h",
+                                "t",
+                                SchedulerCluster.LEASE,
+                                SchedulerCluster.HEARTBEAT,
+                                Duration.ofSeconds(1),
+                                Duration.ofSeconds(2),
+                                3,
+                                Duration.ofSeconds(1)),
+                        handlers,
+                        cluster::connection))
+                .toList();
+        schedulers.getFirst().syncTasks(SchedulerCluster.tasks(3, "task", "1m", i -> "hold"));
+        schedulers.getFirst().start();
+
+        await().during(Duration.ofSeconds(1))
+                .atMost(Duration.ofSeconds(3))
+                .until(() -> cluster.count("select count(*) from task_runs") == 0);
+        schedulers.get(1).start();
+        schedulers.get(2).start();
+
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> cluster.count("select count(*) from tasks where owner_instance is not null") == 3);
+        assertThat(cluster.runningByInstance()).containsOnlyKeys("copy-1", "copy-2", "copy-3");
+    }
 }

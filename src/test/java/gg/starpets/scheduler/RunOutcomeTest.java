@@ -96,4 +96,23 @@ class RunOutcomeTest {
                 .hasMessageContaining("Task 'a': the name is defined more than once");
         assertThat(cluster.count("select count(*) from tasks")).isZero();
     }
+
+    @Test
+    void aRunMissedWhileNobodyCouldRunItRunsOnceAndThenFollowsTheScheduleFromNow() {
+        Scheduler s = cluster.create("copy-1", Map.of("noop", ctx -> {}));
+        s.syncTasks(List.of(
+                TaskDefinition.of("every-minute", "noop", "* * * * *", "UTC", Duration.ofMinutes(1), true, Map.of())));
+        // Due five hours ago: three hundred runs were missed while no copy was alive.
+        cluster.execute("update tasks set next_run_at = now() - interval '5 hours'");
+        s.start();
+
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> cluster.count("select count(*) from task_runs where status = 'SUCCEEDED'") == 1);
+        await().during(Duration.ofMillis(1500))
+                .atMost(Duration.ofSeconds(5))
+                .until(() -> cluster.count("select count(*) from task_runs") == 1);
+        assertThat(cluster.count("select count(*) from tasks where next_run_at > now()"
+                        + " and next_run_at <= now() + interval '60 seconds'"))
+                .isEqualTo(1);
+    }
 }
