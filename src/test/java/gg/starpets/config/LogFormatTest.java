@@ -1,0 +1,52 @@
+package gg.starpets.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import gg.starpets.support.AppInstance;
+import gg.starpets.support.TestPostgres;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+@ExtendWith(OutputCaptureExtension.class)
+class LogFormatTest {
+
+    @Test
+    void textLogLinesCarryTheInstanceId(CapturedOutput output) {
+        try (AppInstance app = AppInstance.start(TestPostgres.createDatabase(), "copy-text-log", Map.of())) {
+            assertThat(app.get("/health").statusCode()).isEqualTo(200);
+        }
+        assertThat(lines(output, "Scheduler started"))
+                .singleElement()
+                .asString()
+                .contains("[copy-text-log]");
+    }
+
+    @Test
+    void askedForJsonEveryLineIsOneJsonObjectWithTheInstanceId(CapturedOutput output) {
+        try (AppInstance app = AppInstance.start(
+                TestPostgres.createDatabase(),
+                "copy-json-log",
+                Map.of("logging.structured.format.console", "logstash"))) {
+            assertThat(app.get("/health").statusCode()).isEqualTo(200);
+        }
+        List<String> started = lines(output, "Scheduler started");
+        assertThat(started).hasSize(1);
+        JsonNode line = JsonMapper.builder().build().readTree(started.getFirst());
+        assertThat(line.get("instance_id").asString()).isEqualTo("copy-json-log");
+        assertThat(line.get("message").asString()).startsWith("Scheduler started as instance copy-json-log");
+        assertThat(line.get("level").asString()).isEqualTo("INFO");
+    }
+
+    private static List<String> lines(CapturedOutput output, String containing) {
+        return Arrays.stream(output.getOut().split("\n"))
+                .filter(l -> l.contains(containing))
+                .toList();
+    }
+}
