@@ -7,11 +7,9 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import gg.starpets.support.TcpProxy;
 import gg.starpets.support.TestPostgres;
-import java.sql.DriverManager;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.AfterEach;
@@ -81,7 +79,10 @@ class HandoverTest {
                 HikariDataSource poolA = poolThrough(proxy, cluster.pool.getJdbcUrl())) {
             String urlA = poolA.getJdbcUrl();
             Scheduler a = cluster.create(
-                    SchedulerCluster.settings("copy-a"), watchingHandler("copy-a"), () -> connect(urlA), poolA);
+                    SchedulerCluster.settings("copy-a"),
+                    watchingHandler("copy-a"),
+                    () -> SchedulerCluster.connect(urlA, 1),
+                    poolA);
             a.syncTasks(SchedulerCluster.tasks(2, "guarded", "1h", i -> "watch"));
             a.start();
             await().atMost(Duration.ofSeconds(10)).until(() -> started.size() == 2);
@@ -133,14 +134,5 @@ class HandoverTest {
         config.addDataSourceProperty("socketTimeout", "2");
         config.addDataSourceProperty("connectTimeout", "2");
         return new HikariDataSource(config);
-    }
-
-    private static java.sql.Connection connect(String url) throws java.sql.SQLException {
-        Properties props = new Properties();
-        props.setProperty("user", "postgres");
-        props.setProperty("password", "postgres");
-        props.setProperty("socketTimeout", "1");
-        props.setProperty("connectTimeout", "1");
-        return DriverManager.getConnection(url, props);
     }
 }

@@ -61,12 +61,17 @@ final class SchedulerCluster implements AutoCloseable {
     }
 
     Connection connection() throws SQLException {
+        return connect(jdbcUrl, 2);
+    }
+
+    /** A connection of its own, as the scheduler opens for its session; the timeout bounds a hung call. */
+    static Connection connect(String url, int timeoutSeconds) throws SQLException {
         Properties props = new Properties();
         props.setProperty("user", "postgres");
         props.setProperty("password", "postgres");
-        props.setProperty("socketTimeout", "2");
-        props.setProperty("connectTimeout", "2");
-        return DriverManager.getConnection(jdbcUrl, props);
+        props.setProperty("socketTimeout", String.valueOf(timeoutSeconds));
+        props.setProperty("connectTimeout", String.valueOf(timeoutSeconds));
+        return DriverManager.getConnection(url, props);
     }
 
     /** One value per row of a query on the test database. */
