@@ -25,7 +25,6 @@ final class RunExecutor {
 
     private final DataSource dataSource;
     private final TaskRepository tasks;
-    private final RunRepository runs;
     private final Map<String, TaskHandler> handlers;
     private final SchedulerEvents events;
     private final ScheduledExecutorService timers;
@@ -38,7 +37,6 @@ final class RunExecutor {
     RunExecutor(
             DataSource dataSource,
             TaskRepository tasks,
-            RunRepository runs,
             Map<String, TaskHandler> handlers,
             SchedulerEvents events,
             ScheduledExecutorService timers,
@@ -47,7 +45,6 @@ final class RunExecutor {
             Runnable onRunEnded) {
         this.dataSource = dataSource;
         this.tasks = tasks;
-        this.runs = runs;
         this.handlers = Map.copyOf(handlers);
         this.events = events;
         this.timers = timers;
@@ -164,29 +161,16 @@ final class RunExecutor {
 
     private boolean writeEndOnce(LocalRun run, RunStatus status, String error) throws SQLException {
         TaskRepository.ClaimedRun claim = run.claim;
+        // Cut short by this copy (shutdown, fencing): due again at once (null: the database's now()),
+        // anywhere. Otherwise the next time after now, so that a misfired run runs once and is not
+        // followed by a burst of catch-up runs. "Now" is the database's time at the claim plus the
+        // time elapsed since on this copy's monotonic clock: no wall clock is read.
+        LocalRun.StopReason reason = run.stopReason();
+        Instant next = reason == LocalRun.StopReason.SHUTDOWN || reason == LocalRun.StopReason.SELF_FENCED
+                ? null
+                : schedule(claim).next(claim.startedAt().plusNanos(System.nanoTime() - run.registeredAtNanos));
         try (Connection c = dataSource.getConnection()) {
-            c.setAutoCommit(false);
-            try {
-                Instant now = tasks.now(c);
-                // Cut short by this copy (shutdown, fencing): due again at once, anywhere. Otherwise the next
-                // time from now, so a misfired run runs once and is not followed by a burst of catch-up runs.
-                LocalRun.StopReason reason = run.stopReason();
-                Instant next = reason == LocalRun.StopReason.SHUTDOWN || reason == LocalRun.StopReason.SELF_FENCED
-                        ? now
-                        : schedule(claim).next(now);
-                boolean released = tasks.release(c, claim.taskId(), claim.fence(), sessionKey, claim.runId(), next);
-                if (released) {
-                    runs.finish(c, claim.runId(), status, error, run.context.progress());
-                    if (!next.isAfter(now)) {
-                        tasks.notifyTasksChanged(c);
-                    }
-                }
-                c.commit();
-                return released;
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
-            }
+            return tasks.finish(c, claim, sessionKey, next, status, error, run.context.progress());
         }
     }
 

@@ -41,20 +41,6 @@ public final class RunRepository {
         this.dataSource = dataSource;
     }
 
-    /** Ends a run once: a row that already has a terminal status is left as it is. */
-    boolean finish(Connection c, long runId, RunStatus status, String error, Double progress) throws SQLException {
-        try (var st = c.prepareStatement("""
-                update task_runs set status = ?, finished_at = now(), error = ?, progress = coalesce(?, progress)
-                 where id = ? and status = 'RUNNING'
-                """)) {
-            st.setString(1, status.name());
-            st.setString(2, error);
-            st.setObject(3, progress);
-            st.setLong(4, runId);
-            return st.executeUpdate() == 1;
-        }
-    }
-
     public List<RunRow> find(RunFilter filter) {
         StringBuilder sql = new StringBuilder("select " + COLUMNS + " from task_runs r where true");
         List<Object> args = new ArrayList<>();

@@ -62,15 +62,7 @@ public final class Scheduler implements AutoCloseable {
                 3,
                 Thread.ofPlatform().name("starpets-housekeeping-", 1).daemon().factory());
         this.executor = new RunExecutor(
-                dataSource,
-                tasks,
-                new RunRepository(dataSource),
-                handlers,
-                events,
-                housekeeping,
-                session.key(),
-                settings.lease(),
-                wakeup::signal);
+                dataSource, tasks, handlers, events, housekeeping, session.key(), settings.lease(), wakeup::signal);
         this.heartbeat = new Heartbeat(settings, session, instances, tasks, executor);
         this.recovery = new OrphanRecovery(settings, dataSource, instances, tasks, events);
         this.claimer = new Claimer(settings, dataSource, tasks, executor, session.key());

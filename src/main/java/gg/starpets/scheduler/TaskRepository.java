@@ -327,24 +327,51 @@ public final class TaskRepository {
     }
 
     /**
-     * Gives the task back after a run: unowned, due at {@code nextRunAt}. Does nothing and returns
-     * false when the fence moved on (another copy took the task over): the late run writes nothing.
+     * Ends a run in one statement: gives the task back (unowned, due at {@code nextRunAt}, or at
+     * once when null) and writes the run's terminal status, both only while the fence still holds.
+     * Returns false, having written nothing, when another copy has taken the task over.
      */
-    boolean release(Connection c, long taskId, long fence, long sessionKey, long runId, Instant nextRunAt)
+    boolean finish(
+            Connection c,
+            ClaimedRun run,
+            long sessionKey,
+            Instant nextRunAt,
+            RunStatus status,
+            String error,
+            Double progress)
             throws SQLException {
         try (var st = c.prepareStatement("""
-                update tasks
-                   set owner_instance = null, owner_session = null, lease_until = null, current_run_id = null,
-                       started_at = null, progress = null, last_run_id = ?, next_run_at = ?, next_attempt = 1,
-                       updated_at = now()
-                 where id = ? and fence = ? and owner_session = ?
-                """)) {
-            st.setLong(1, runId);
-            st.setTimestamp(2, Timestamp.from(nextRunAt));
-            st.setLong(3, taskId);
-            st.setLong(4, fence);
-            st.setLong(5, sessionKey);
-            return st.executeUpdate() == 1;
+                with released as (
+                    update tasks
+                       set owner_instance = null, owner_session = null, lease_until = null, current_run_id = null,
+                           started_at = null, progress = null, last_run_id = current_run_id,
+                           next_run_at = coalesce(?::timestamptz, now()), next_attempt = 1, updated_at = now()
+                     where id = ? and fence = ? and owner_session = ?
+                    returning id
+                ), ended as (
+                    update task_runs
+                       set status = ?, finished_at = now(), error = ?, progress = coalesce(?, progress)
+                     where id = ? and status = 'RUNNING' and exists (select 1 from released)
+                )
+                select exists (select 1 from released),
+                       -- Due at once: wake the other copies' claim loops.
+                       case when ?::timestamptz is null and exists (select 1 from released)
+                            then pg_notify('%s', '') end
+                """.formatted(TaskNotifications.CHANNEL))) {
+            Timestamp next = nextRunAt == null ? null : Timestamp.from(nextRunAt);
+            st.setTimestamp(1, next);
+            st.setLong(2, run.taskId());
+            st.setLong(3, run.fence());
+            st.setLong(4, sessionKey);
+            st.setString(5, status.name());
+            st.setString(6, error);
+            st.setObject(7, progress);
+            st.setLong(8, run.runId());
+            st.setTimestamp(9, next);
+            try (ResultSet rs = st.executeQuery()) {
+                rs.next();
+                return rs.getBoolean(1);
+            }
         }
     }
 
