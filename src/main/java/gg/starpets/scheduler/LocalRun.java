@@ -36,6 +36,17 @@ final class LocalRun {
         this.registeredAtNanos = registeredAtNanos;
     }
 
+    private volatile Runnable onEnd = () -> {};
+
+    /** What to undo when the run is over (its timeout timer). */
+    void onEnd(Runnable action) {
+        onEnd = action;
+    }
+
+    void ended() {
+        onEnd.run();
+    }
+
     void handlerReturned() {
         handlerDone.countDown();
     }

@@ -60,8 +60,9 @@ final class RunExecutor {
                 .name("starpets-run-" + claim.task() + "-" + claim.runId())
                 .unstarted(() -> execute(run));
         run.attach(thread);
-        timers.schedule(
+        var timeout = timers.schedule(
                 () -> run.stop(LocalRun.StopReason.TIMEOUT), claim.timeout().toNanos(), TimeUnit.NANOSECONDS);
+        run.onEnd(() -> timeout.cancel(false));
         thread.start();
     }
 
@@ -129,6 +130,7 @@ final class RunExecutor {
             }
         } finally {
             active.remove(claim.runId());
+            run.ended();
             onRunEnded.run();
         }
     }

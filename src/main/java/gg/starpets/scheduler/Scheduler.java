@@ -7,8 +7,8 @@ import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
@@ -58,9 +58,12 @@ public final class Scheduler implements AutoCloseable {
         this.instances = new InstanceRepository(dataSource);
         this.tasks = new TaskRepository(dataSource);
         this.session = new InstanceSession(ownConnections, new SecureRandom().nextLong(), settings.lease());
-        this.housekeeping = Executors.newScheduledThreadPool(
+        var pool = new ScheduledThreadPoolExecutor(
                 3,
                 Thread.ofPlatform().name("starpets-housekeeping-", 1).daemon().factory());
+        // Every run schedules its timeout; a run that ends in time must not leave its timer behind.
+        pool.setRemoveOnCancelPolicy(true);
+        this.housekeeping = pool;
         this.executor = new RunExecutor(
                 dataSource, tasks, handlers, events, housekeeping, session.key(), settings.lease(), wakeup::signal);
         this.heartbeat = new Heartbeat(settings, session, instances, tasks, executor);
