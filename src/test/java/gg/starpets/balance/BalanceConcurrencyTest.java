@@ -1,0 +1,280 @@
+package gg.starpets.balance;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.zaxxer.hikari.HikariDataSource;
+import gg.starpets.support.AppInstance;
+import gg.starpets.support.TestPostgres;
+import java.math.BigDecimal;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.Timeout;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Two real copies of the service, started at the same moment on one fresh database, taking
+ * simultaneous requests over real HTTP (A1, A3, A4, A5).
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class BalanceConcurrencyTest {
+
+    private static final JsonMapper JSON = JsonMapper.builder()
+            .enable(tools.jackson.databind.DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+            .build();
+    /** Requests in flight per copy; every request still waits on the one start gate. */
+    private static final int IN_FLIGHT_PER_COPY = 200;
+
+    private static final List<AppInstance> copies = new ArrayList<>();
+    private static final List<HttpClient> clients = new ArrayList<>();
+    private static HikariDataSource db;
+    private static ExecutorService virtualThreads;
+
+    @BeforeAll
+    static void startTwoCopiesAtOnce() throws Exception {
+        String database = TestPostgres.createDatabase();
+        CountDownLatch gate = new CountDownLatch(1);
+        try (ExecutorService starters = Executors.newFixedThreadPool(2)) {
+            List<Future<AppInstance>> started = new ArrayList<>();
+            for (String id : List.of("copy-a", "copy-b")) {
+                started.add(starters.submit(() -> {
+                    gate.await();
+                    return AppInstance.start(
+                            database, id, Map.of("starpets.scheduler.enabled", "false", "starpets.db.pool-size", 20));
+                }));
+            }
+            gate.countDown();
+            for (Future<AppInstance> copy : started) {
+                copies.add(copy.get(120, TimeUnit.SECONDS));
+            }
+        }
+        db = TestPostgres.pool(database, 4);
+        virtualThreads = Executors.newVirtualThreadPerTaskExecutor();
+        for (int i = 0; i < copies.size(); i++) {
+            clients.add(HttpClient.newBuilder()
+                    .version(HttpClient.Version.HTTP_1_1)
+                    .connectTimeout(Duration.ofSeconds(30))
+                    .executor(virtualThreads)
+                    .build());
+        }
+    }
+
+    @AfterAll
+    static void stop() {
+        clients.forEach(HttpClient::close);
+        copies.forEach(AppInstance::close);
+        virtualThreads.close();
+        db.close();
+    }
+
+    @Test
+    @Order(1)
+    void twoCopiesMigratingAtOnceCreateUserOneWithTenThousandExactlyOnce() throws Exception {
+        assertThat(query("select count(*) from users")).isEqualTo("1");
+        assertThat(query("select balance from users where id = 1")).isEqualTo("10000.00");
+        assertThat(query("select count(*) from flyway_schema_history where version = '2' and success"))
+                .isEqualTo("1");
+    }
+
+    @Test
+    @Order(2)
+    void theTableItselfRefusesANegativeBalance() {
+        assertThatThrownBy(() -> query("update users set balance = -0.01 where id = 1 returning balance"))
+                .isInstanceOf(SQLException.class)
+                .hasMessageContaining("users_balance_not_negative");
+    }
+
+    /** A5: 10,000 withdrawals of 2 from 10,000, released together, split over both copies. */
+    @Test
+    @Order(3)
+    @Timeout(120)
+    void tenThousandSimultaneousWithdrawalsOfTwoGiveExactlyFiveThousandSuccessesAndFiveThousandInsufficientFunds()
+            throws Exception {
+        assertThat(query("select balance from users where id = 1")).isEqualTo("10000.00");
+
+        List<Answer> answers = sendAtOnce(10_000, i -> "{\"userId\":1,\"amount\":-2}");
+
+        Map<String, Integer> outcomes = new TreeMap<>();
+        List<BigDecimal> balancesAnswered = new ArrayList<>();
+        for (Answer a : answers) {
+            outcomes.merge(a.status() + " " + a.code(), 1, Integer::sum);
+            if (a.status() == 200) {
+                balancesAnswered.add(a.balance());
+            }
+        }
+        assertThat(outcomes).containsExactlyInAnyOrderEntriesOf(Map.of("200 ok", 5000, "409 insufficient_funds", 5000));
+        assertThat(query("select balance from users where id = 1")).isEqualTo("0.00");
+        // No lost update: every success saw a different balance, 9998 down to 0, each exactly once.
+        assertThat(balancesAnswered.stream()
+                        .map(b -> b.intValueExact())
+                        .distinct()
+                        .count())
+                .isEqualTo(5000);
+        assertThat(answers.stream().filter(a -> a.status() == 200))
+                .allSatisfy(a -> assertThat(a.body()).matches("\\{\"userId\":1,\"balance\":\\d+\\.\\d{2}}"));
+        assertThat(balancesAnswered.stream().mapToInt(BigDecimal::intValueExact).sum())
+                .isEqualTo(5000 * 4999);
+        // Both copies served their half.
+        assertThat(answers.stream().map(Answer::instance).distinct()).containsExactlyInAnyOrder("copy-a", "copy-b");
+    }
+
+    @Test
+    @Order(4)
+    @Timeout(120)
+    void mixedSimultaneousTopUpsAndWithdrawalsEndAtTheInitialBalancePlusTheAcceptedAmountsAndNeverGoNegative()
+            throws Exception {
+        query("insert into users (id, balance) values (10, 300.00) returning id");
+        Random random = new Random(42);
+        int count = 4000;
+        BigDecimal[] amounts = new BigDecimal[count];
+        for (int i = 0; i < count; i++) {
+            boolean topUp = random.nextInt(3) == 0;
+            int cents = topUp ? 1 + random.nextInt(2000) : 1 + random.nextInt(5000);
+            amounts[i] = BigDecimal.valueOf(topUp ? cents : -cents, 2);
+        }
+        AtomicReference<BigDecimal> lowest = new AtomicReference<>(new BigDecimal("300.00"));
+        var poller = Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "balance-poller"));
+        AtomicReference<Throwable> pollerFailure = new AtomicReference<>();
+        poller.scheduleWithFixedDelay(
+                () -> {
+                    try {
+                        BigDecimal now = new BigDecimal(query("select balance from users where id = 10"));
+                        lowest.accumulateAndGet(now, BigDecimal::min);
+                    } catch (SQLException | RuntimeException e) {
+                        pollerFailure.compareAndSet(null, e);
+                    }
+                },
+                0,
+                2,
+                TimeUnit.MILLISECONDS);
+        List<Answer> answers;
+        try {
+            answers = sendAtOnce(count, i -> "{\"userId\":10,\"amount\":" + amounts[i].toPlainString() + "}");
+        } finally {
+            poller.shutdown();
+            assertThat(poller.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
+        }
+
+        BigDecimal expected = new BigDecimal("300.00");
+        int accepted = 0;
+        int refused = 0;
+        for (int i = 0; i < count; i++) {
+            Answer a = answers.get(i);
+            if (a.status() == 200) {
+                expected = expected.add(amounts[i]);
+                assertThat(a.balance().signum()).isNotNegative();
+                accepted++;
+            } else {
+                assertThat(a.status() + " " + a.code()).isEqualTo("409 insufficient_funds");
+                assertThat(amounts[i].signum())
+                        .as("only a withdrawal can be refused")
+                        .isNegative();
+                refused++;
+            }
+        }
+        assertThat(new BigDecimal(query("select balance from users where id = 10")))
+                .isEqualByComparingTo(expected);
+        assertThat(pollerFailure.get()).isNull();
+        assertThat(lowest.get().signum()).isNotNegative();
+        assertThat(accepted).isPositive();
+        assertThat(refused)
+                .as("the amounts are chosen so that some withdrawals find too little")
+                .isPositive();
+    }
+
+    private record Answer(int status, String code, BigDecimal balance, String instance, String body) {}
+
+    /**
+     * Sends {@code count} POSTs released by one latch, alternating between the copies, each copy
+     * with at most {@link #IN_FLIGHT_PER_COPY} requests in flight. Answers are in request order.
+     */
+    private static List<Answer> sendAtOnce(int count, java.util.function.IntFunction<String> body) throws Exception {
+        CountDownLatch start = new CountDownLatch(1);
+        CountDownLatch ready = new CountDownLatch(count);
+        List<Semaphore> inFlight = new ArrayList<>();
+        copies.forEach(c -> inFlight.add(new Semaphore(IN_FLIGHT_PER_COPY)));
+        Map<Integer, Answer> answers = new ConcurrentHashMap<>();
+        List<CompletableFuture<Void>> done = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            int index = i;
+            int copy = i % copies.size();
+            HttpRequest request = HttpRequest.newBuilder(
+                            URI.create(copies.get(copy).url("/balance/update")))
+                    .header("Content-Type", "application/json")
+                    .timeout(Duration.ofSeconds(60))
+                    .POST(HttpRequest.BodyPublishers.ofString(body.apply(i)))
+                    .build();
+            done.add(CompletableFuture.runAsync(
+                    () -> {
+                        ready.countDown();
+                        try {
+                            start.await();
+                            inFlight.get(copy).acquire();
+                            try {
+                                HttpResponse<String> response =
+                                        clients.get(copy).send(request, HttpResponse.BodyHandlers.ofString());
+                                answers.put(index, answer(response));
+                            } finally {
+                                inFlight.get(copy).release();
+                            }
+                        } catch (Exception e) {
+                            answers.put(index, new Answer(-1, e.toString(), null, null, null));
+                        }
+                    },
+                    virtualThreads));
+        }
+        ready.await();
+        start.countDown();
+        CompletableFuture.allOf(done.toArray(CompletableFuture[]::new)).get(110, TimeUnit.SECONDS);
+        List<Answer> ordered = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            ordered.add(answers.get(i));
+        }
+        return ordered;
+    }
+
+    private static Answer answer(HttpResponse<String> response) {
+        JsonNode json = JSON.readTree(response.body());
+        String instance = response.headers().firstValue("X-Instance-Id").orElse(null);
+        if (response.statusCode() == 200) {
+            return new Answer(200, "ok", json.get("balance").decimalValue(), instance, response.body());
+        }
+        return new Answer(
+                response.statusCode(), json.path("code").asString(response.body()), null, instance, response.body());
+    }
+
+    /** One value from the database, as text (so that numerics keep their two places). */
+    private static String query(String sql) throws SQLException {
+        try (var c = db.getConnection();
+                var st = c.createStatement();
+                var rs = st.executeQuery(sql)) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+}
