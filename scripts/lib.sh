@@ -1,0 +1,45 @@
+# Sourced by the scripts here: finds a JDK 21+ and the packaged jar.
+# shellcheck shell=bash
+
+# A java of version 21 or newer: $JAVA, else `java` on the PATH, else the newest under /usr/lib/jvm.
+starpets_java() {
+  local candidate version
+  for candidate in "${JAVA:-}" "$(command -v java 2>/dev/null || true)" $(ls -d /usr/lib/jvm/*/bin/java 2>/dev/null | sort -rV); do
+    [ -n "$candidate" ] && [ -x "$candidate" ] || continue
+    version=$("$candidate" -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2}')
+    if [ "${version%%.*}" -ge 21 ] 2>/dev/null; then
+      echo "$candidate"
+      return 0
+    fi
+  done
+  echo "no JDK 21 or newer found (set JAVA)" >&2
+  return 1
+}
+
+# The service jar: $STARPETS_JAR, else target/starpets-*.jar, built if missing.
+starpets_jar() {
+  local root=$1 jar
+  if [ -n "${STARPETS_JAR:-}" ]; then
+    echo "$STARPETS_JAR"
+    return 0
+  fi
+  jar=$(ls "$root"/target/starpets-*.jar 2>/dev/null | head -n 1 || true)
+  if [ -z "$jar" ]; then
+    (cd "$root" && ./mvnw -B -q -DskipTests package >&2)
+    jar=$(ls "$root"/target/starpets-*.jar | head -n 1)
+  fi
+  echo "$jar"
+}
+
+# Waits until a command succeeds, at most $1 seconds.
+starpets_wait() {
+  local limit=$1 start
+  shift
+  start=$(date +%s)
+  until "$@" >/dev/null 2>&1; do
+    if [ $(($(date +%s) - start)) -ge "$limit" ]; then
+      return 1
+    fi
+    sleep 0.2
+  done
+}
