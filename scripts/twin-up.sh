@@ -84,9 +84,6 @@ $upstreams        keepalive 256;
     }
 }
 CONF
-if [ "${TWIN_CHECK_ONLY:-}" = "nginx" ]; then
-  exec nginx -t -q -c "$dir/nginx.conf" -p "$dir"
-fi
 start nginx nginx -c "$dir/nginx.conf" -p "$dir" -g 'daemon off;'
 
 echo "twin: Prometheus on 127.0.0.1:$prom_port"

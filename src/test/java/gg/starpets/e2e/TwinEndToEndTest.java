@@ -1,0 +1,279 @@
+package gg.starpets.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Collectors;
+import java.util.stream.StreamSupport;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The compose topology run natively (scripts/twin-up.sh): five copies of the real jar started
+ * together behind nginx, scraped by Prometheus, on one PostgreSQL 17. Needs nginx and Prometheus
+ * binaries, so it runs in CI's end-to-end step, not in the default test run.
+ */
+@Tag("e2e")
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class TwinEndToEndTest {
+
+    private static final int COPIES = 5;
+    private static final String NGINX = "http://127.0.0.1:28080";
+    private static final String PROMETHEUS = "http://127.0.0.1:29090";
+    private static final Set<String> DEMO_TASKS = Set.of(
+            "report-daily-sales",
+            "sync-pet-catalog",
+            "recalc-leaderboard",
+            "expire-trade-offers",
+            "send-digest-emails",
+            "rebuild-search-index",
+            "cleanup-sessions",
+            "refresh-price-cache",
+            "audit-balances",
+            "archive-old-runs");
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+    private static final HttpClient HTTP = HttpClient.newBuilder()
+            .connectTimeout(Duration.ofSeconds(5))
+            .executor(Executors.newVirtualThreadPerTaskExecutor())
+            .build();
+    private static Path twinDir;
+
+    @BeforeAll
+    static void startTwin() throws Exception {
+        twinDir = Files.createTempDirectory("starpets-twin");
+        run("scripts/twin-up.sh", Duration.ofMinutes(5));
+    }
+
+    @AfterAll
+    static void stopTwin() throws Exception {
+        run("scripts/twin-down.sh", Duration.ofMinutes(2));
+    }
+
+    private static void run(String script, Duration limit) throws IOException, InterruptedException {
+        ProcessBuilder pb = new ProcessBuilder("bash", script).inheritIO();
+        Map<String, String> env = pb.environment();
+        env.put("TWIN_DIR", twinDir.toString());
+        env.put("TWIN_INSTANCES", String.valueOf(COPIES));
+        env.put("TWIN_NGINX_PORT", "28080");
+        env.put("TWIN_PG_PORT", "25432");
+        env.put("TWIN_PROMETHEUS_PORT", "29090");
+        env.put("STARPETS_JAR", System.getProperty("starpets.jar"));
+        env.put("TASK_DURATION", "25s");
+        env.put("SCHEDULER_SETTLE", "3s");
+        env.put("SHUTDOWN_GRACE", "2s");
+        env.put("TWIN_STOP_SECONDS", "20");
+        Process p = pb.start();
+        if (!p.waitFor(limit.toSeconds(), TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new IllegalStateException(script + " did not finish within " + limit);
+        }
+        assertThat(p.exitValue()).as(script).isZero();
+    }
+
+    private static HttpResponse<String> get(String url) throws IOException, InterruptedException {
+        return HTTP.send(
+                HttpRequest.newBuilder(URI.create(url))
+                        .timeout(Duration.ofSeconds(10))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static JsonNode json(String url) throws IOException, InterruptedException {
+        return JSON.readTree(get(url).body());
+    }
+
+    private static List<JsonNode> tasks() throws IOException, InterruptedException {
+        return StreamSupport.stream(json(NGINX + "/tasks").get("tasks").spliterator(), false)
+                .toList();
+    }
+
+    @Test
+    @Order(1)
+    void requestsThroughNginxReachEveryCopy() throws Exception {
+        Set<String> seen = new HashSet<>();
+        for (int i = 0; i < 50 && seen.size() < COPIES; i++) {
+            HttpResponse<String> health = get(NGINX + "/health");
+            assertThat(health.statusCode()).isEqualTo(200);
+            health.headers().firstValue("X-Instance-Id").ifPresent(seen::add);
+        }
+        assertThat(seen).containsExactlyInAnyOrder("app-1", "app-2", "app-3", "app-4", "app-5");
+    }
+
+    @Test
+    @Order(2)
+    void tasksListsEveryDemoTaskAndCopiesStartedTogetherSplitThemEvenly() throws Exception {
+        await().atMost(Duration.ofSeconds(60))
+                .ignoreExceptions()
+                .until(() -> tasks().stream()
+                        .allMatch(t -> t.get("state").asString().equals("RUNNING") || t.hasNonNull("lastRun")));
+        List<JsonNode> tasks = tasks();
+        assertThat(tasks.stream().map(t -> t.get("name").asString())).containsExactlyInAnyOrderElementsOf(DEMO_TASKS);
+        for (JsonNode t : tasks) {
+            if (t.get("state").asString().equals("RUNNING")) {
+                assertThat(t.get("instanceId").asString()).startsWith("app-");
+                assertThat(t.get("elapsedSeconds").asDouble()).isGreaterThanOrEqualTo(0);
+            }
+        }
+        // B7: the first run of every task, by copy — exactly two each.
+        JsonNode runs = json(NGINX + "/runs?limit=500").get("runs");
+        Map<String, Long> firstRunsByCopy = StreamSupport.stream(runs.spliterator(), false)
+                .collect(Collectors.groupingBy(
+                        r -> r.get("task").asString(),
+                        Collectors.minBy((a, b) ->
+                                Long.compare(a.get("id").asLong(), b.get("id").asLong()))))
+                .values()
+                .stream()
+                .map(r -> r.orElseThrow().get("instanceId").asString())
+                .collect(Collectors.groupingBy(i -> i, Collectors.counting()));
+        assertThat(firstRunsByCopy)
+                .hasSize(COPIES)
+                .allSatisfy((copy, n) -> assertThat(n).isEqualTo(2));
+
+        // B9: once a run ends, its task waits with the time of its next run.
+        await().atMost(Duration.ofSeconds(90))
+                .ignoreExceptions()
+                .until(() -> tasks().stream()
+                        .anyMatch(t -> t.get("state").asString().equals("WAITING")
+                                && t.hasNonNull("nextRunAt")
+                                && t.get("instanceId").isNull()));
+    }
+
+    @Test
+    @Order(3)
+    void prometheusScrapesEveryCopyAndCountsTheRunningTasks() throws Exception {
+        await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> {
+            JsonNode targets = json(PROMETHEUS + "/api/v1/targets").get("data").get("activeTargets");
+            return targets.size() == COPIES
+                    && StreamSupport.stream(targets.spliterator(), false)
+                            .allMatch(t -> t.get("health").asString().equals("up"));
+        });
+        // Scrapes lag the API: wait until one scrape agrees with /tasks.
+        await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> {
+            long running = tasks().stream()
+                    .filter(t -> t.get("state").asString().equals("RUNNING"))
+                    .count();
+            JsonNode result = json(PROMETHEUS + "/api/v1/query?query=sum(app_active_tasks_total)")
+                    .get("data")
+                    .get("result");
+            return result.size() == 1
+                    && result.get(0).get("value").get(1).asString().equals(String.valueOf(running));
+        });
+    }
+
+    @Test
+    @Order(4)
+    void tenThousandSimultaneousWithdrawalsThroughNginxGiveExactlyFiveThousandOfEach() throws Exception {
+        int requests = 10_000;
+        CountDownLatch start = new CountDownLatch(1);
+        Semaphore inFlight = new Semaphore(1_000);
+        Map<String, Integer> outcomes = new ConcurrentHashMap<>();
+        List<Thread> threads = new ArrayList<>(requests);
+        for (int i = 0; i < requests; i++) {
+            threads.add(Thread.ofVirtual().start(() -> {
+                try {
+                    start.await();
+                    inFlight.acquire();
+                    try {
+                        HttpResponse<String> r = HTTP.send(
+                                HttpRequest.newBuilder(URI.create(NGINX + "/balance/update"))
+                                        .timeout(Duration.ofSeconds(60))
+                                        .header("Content-Type", "application/json")
+                                        .POST(HttpRequest.BodyPublishers.ofString("{\"userId\":1,\"amount\":-2}"))
+                                        .build(),
+                                HttpResponse.BodyHandlers.ofString());
+                        String key = r.statusCode() == 409
+                                ? "409 " + JSON.readTree(r.body()).get("code").asString()
+                                : String.valueOf(r.statusCode());
+                        outcomes.merge(key, 1, Integer::sum);
+                    } finally {
+                        inFlight.release();
+                    }
+                } catch (Exception e) {
+                    outcomes.merge(e.getClass().getSimpleName(), 1, Integer::sum);
+                }
+            }));
+        }
+        start.countDown();
+        for (Thread t : threads) {
+            t.join(Duration.ofMinutes(3));
+        }
+
+        assertThat(outcomes).containsExactlyInAnyOrderEntriesOf(Map.of("200", 5_000, "409 insufficient_funds", 5_000));
+        assertThat(json(NGINX + "/balance/1").get("balance").asDouble()).isZero();
+    }
+
+    @Test
+    @Order(5)
+    void whenACopyIsKilledItsTasksRunElsewhereAndNginxKeepsAnswering() throws Exception {
+        String victim = "app-3";
+        await().atMost(Duration.ofSeconds(90))
+                .ignoreExceptions()
+                .until(() -> tasks().stream()
+                        .anyMatch(t -> victim.equals(t.get("instanceId").asString(null))));
+        Set<String> victimTasks = tasks().stream()
+                .filter(t -> victim.equals(t.get("instanceId").asString(null)))
+                .map(t -> t.get("name").asString())
+                .collect(Collectors.toSet());
+
+        AtomicBoolean watching = new AtomicBoolean(true);
+        Map<Integer, Integer> healthCodes = new ConcurrentHashMap<>();
+        Thread watcher = Thread.ofVirtual().start(() -> {
+            for (int i = 0; i < 2_000 && watching.get(); i++) {
+                try {
+                    healthCodes.merge(get(NGINX + "/health").statusCode(), 1, Integer::sum);
+                } catch (Exception e) {
+                    healthCodes.merge(-1, 1, Integer::sum);
+                }
+            }
+        });
+
+        long pid = Long.parseLong(
+                Files.readString(twinDir.resolve("pids/" + victim + ".pid")).strip());
+        long killed = System.nanoTime();
+        ProcessHandle.of(pid).orElseThrow().destroyForcibly();
+        await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() -> {
+            Map<String, String> owners = new HashMap<>();
+            for (JsonNode t : tasks()) {
+                owners.put(t.get("name").asString(), t.get("instanceId").asString(null));
+            }
+            return victimTasks.stream().allMatch(name -> owners.get(name) != null && !victim.equals(owners.get(name)));
+        });
+        Duration failover = Duration.ofNanos(System.nanoTime() - killed);
+        watching.set(false);
+        watcher.join(Duration.ofSeconds(30));
+
+        System.out.printf("failover after SIGKILL of %s (%s): %d ms%n", victim, victimTasks, failover.toMillis());
+        assertThat(failover).isLessThan(Duration.ofSeconds(5));
+        assertThat(healthCodes).containsOnlyKeys(200);
+        JsonNode lost = json(NGINX + "/runs?status=LOST&instanceId=" + victim).get("runs");
+        assertThat(lost.size()).isEqualTo(victimTasks.size());
+        lost.forEach(r -> assertThat(r.get("error").asString()).contains("instance app-3 is gone"));
+    }
+}
