@@ -90,6 +90,21 @@ public final class InstanceRepository {
         }
     }
 
+    /** Copies alive now: running, with a heartbeat within the lease. */
+    public long countLive(Duration lease) {
+        try (Connection c = dataSource.getConnection();
+                var st = c.prepareStatement("select count(*) from instances where state = 'RUNNING'"
+                        + " and heartbeat_at > now() - ? * interval '1 millisecond'")) {
+            st.setLong(1, lease.toMillis());
+            try (ResultSet rs = st.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        } catch (SQLException e) {
+            throw new SchedulerException("could not count live instances", e);
+        }
+    }
+
     public List<InstanceRow> findAll() {
         try (Connection c = dataSource.getConnection();
                 var st = c.prepareStatement("""

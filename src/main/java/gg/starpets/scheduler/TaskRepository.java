@@ -42,6 +42,10 @@ public final class TaskRepository {
         }
     }
 
+    /** When a task last started, for the "not run within twice its interval" alert. */
+    public record TaskTiming(
+            String name, String schedule, String timeZone, double timeoutSeconds, double secondsSinceLastStart) {}
+
     /** Every task (or the one named), and the database time they were read at. */
     public record TaskSnapshot(Instant now, List<TaskView> tasks) {}
 
@@ -49,6 +53,26 @@ public final class TaskRepository {
 
     public TaskRepository(DataSource dataSource) {
         this.dataSource = dataSource;
+    }
+
+    public List<TaskTiming> findTimings() {
+        try (Connection c = dataSource.getConnection();
+                var st = c.prepareStatement("""
+                        select t.name, t.schedule, t.time_zone, t.timeout_seconds,
+                               extract(epoch from now() - coalesce(t.started_at, r.started_at, t.created_at)) as since
+                          from tasks t left join task_runs r on r.id = t.last_run_id
+                         where t.enabled
+                        """);
+                ResultSet rs = st.executeQuery()) {
+            List<TaskTiming> timings = new ArrayList<>();
+            while (rs.next()) {
+                timings.add(new TaskTiming(
+                        rs.getString(1), rs.getString(2), rs.getString(3), rs.getDouble(4), rs.getDouble(5)));
+            }
+            return timings;
+        } catch (SQLException e) {
+            throw new SchedulerException("could not read task timings", e);
+        }
     }
 
     public TaskSnapshot findViews(String onlyName) {

@@ -1,0 +1,43 @@
+package gg.starpets.observability;
+
+/**
+ * Every metric name StarPets exports, as Prometheus shows it (Micrometer adds {@code _total} to
+ * counters and {@code _seconds}/{@code _bucket}… to timers). The first three are required by name.
+ */
+public final class MetricNames {
+
+    /** Gauge, label instance_id: runs in progress on this copy now. Written by {@code MetricsController}. */
+    public static final String ACTIVE_TASKS = "app_active_tasks_total";
+
+    /** Counter {@code http_requests_total}, labels method, path (route template), status. */
+    public static final String HTTP_REQUESTS = "http.requests";
+
+    /** Histogram {@code http_request_duration_seconds}, same labels. */
+    public static final String HTTP_REQUEST_DURATION = "http.request.duration";
+
+    /** Counter {@code starpets_runs_finished_total}, labels task, status: runs this copy ended. */
+    public static final String RUNS_FINISHED = "starpets.runs.finished";
+
+    /** Histogram {@code starpets_run_duration_seconds}, label task. */
+    public static final String RUN_DURATION = "starpets.run.duration";
+
+    /** Histogram {@code starpets_run_start_lag_seconds}: from a run's due time to its start. */
+    public static final String RUN_START_LAG = "starpets.run.start.lag";
+
+    /** Counter {@code starpets_tasks_recovered_total}: tasks this copy took back from dead copies. */
+    public static final String TASKS_RECOVERED = "starpets.tasks.recovered";
+
+    /** Counter {@code starpets_fence_lost_total}, label task: runs whose claim was taken over. */
+    public static final String FENCE_LOST = "starpets.fence.lost";
+
+    /** Gauge {@code starpets_live_instances}: copies alive as the database sees them. */
+    public static final String LIVE_INSTANCES = "starpets.live.instances";
+
+    /** Gauge {@code starpets_task_seconds_since_last_start}, label task (from the database). */
+    public static final String TASK_SINCE_LAST_START = "starpets.task.seconds.since.last.start";
+
+    /** Gauge {@code starpets_task_expected_interval_seconds}, label task: the longest normal gap between starts. */
+    public static final String TASK_EXPECTED_INTERVAL = "starpets.task.expected.interval.seconds";
+
+    private MetricNames() {}
+}

@@ -1,0 +1,107 @@
+package gg.starpets.observability;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import gg.starpets.support.AppInstance;
+import gg.starpets.support.TestPostgres;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The raw text of /metrics, as Prometheus reads it. */
+class MetricsExpositionTest {
+
+    private static AppInstance app;
+
+    @BeforeAll
+    static void start() {
+        Map<String, Object> props = new HashMap<>();
+        props.putAll(AppInstance.task(0, "long-metric", "sleep", "1h", "1h", "10m"));
+        props.putAll(AppInstance.task(1, "quick-metric", "sleep", "1h", "1m", "100ms"));
+        app = AppInstance.start(TestPostgres.createDatabase(), "copy-metrics", props);
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> app.get("/runs?status=SUCCEEDED").body().contains("quick-metric"));
+        app.get("/tasks");
+        app.get("/tasks/quick-metric");
+        app.get("/no-such-route");
+        app.get("/runs?limit=zero");
+    }
+
+    @AfterAll
+    static void stop() {
+        app.close();
+    }
+
+    private static String metrics() {
+        HttpResponse<String> response = app.get("/metrics");
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(response.headers().firstValue("Content-Type"))
+                .hasValueSatisfying(
+                        ct -> assertThat(ct).startsWith("text/plain").contains("version=0.0.4"));
+        return response.body();
+    }
+
+    @Test
+    void activeTasksIsAGaugeUnderItsExactNameWithTheInstanceLabel() {
+        String text = metrics();
+        assertThat(text).contains("# TYPE app_active_tasks_total gauge\n");
+        assertThat(text).containsPattern("(?m)^app_active_tasks_total\\{instance_id=\"copy-metrics\"} 1$");
+    }
+
+    @Test
+    void httpRequestsAreCountedByRouteTemplateAndStatusIncludingErrors() {
+        String text = metrics();
+        assertThat(text).contains("# TYPE http_requests_total counter");
+        assertThat(text)
+                .contains(
+                        "http_requests_total{instance_id=\"copy-metrics\",method=\"GET\",path=\"/tasks\",status=\"200\"}")
+                .contains("path=\"/tasks/{name}\",status=\"200\"")
+                .contains("path=\"UNMATCHED\",status=\"404\"")
+                .contains("path=\"/runs\",status=\"400\"")
+                .doesNotContain("path=\"/tasks/quick-metric\"")
+                .doesNotContain("http_server_requests");
+    }
+
+    @Test
+    void responseTimeIsAHistogramWithBuckets() {
+        String text = metrics();
+        assertThat(text).contains("# TYPE http_request_duration_seconds histogram");
+        assertThat(text)
+                .contains(
+                        "http_request_duration_seconds_bucket{instance_id=\"copy-metrics\",method=\"GET\",path=\"/tasks\",status=\"200\",le=\"0.005\"}")
+                .contains("le=\"+Inf\"")
+                .contains("http_request_duration_seconds_sum{")
+                .contains("http_request_duration_seconds_count{");
+    }
+
+    @Test
+    void schedulerMetricsAppearOnceTasksHaveRun() {
+        String text = metrics();
+        assertThat(text)
+                .contains(
+                        "starpets_runs_finished_total{instance_id=\"copy-metrics\",status=\"SUCCEEDED\",task=\"quick-metric\"} 1.0")
+                .contains("starpets_run_duration_seconds_bucket{instance_id=\"copy-metrics\",task=\"quick-metric\"")
+                .contains("starpets_run_start_lag_seconds_bucket{")
+                .contains("starpets_tasks_recovered_total{instance_id=\"copy-metrics\"} 0.0")
+                .contains("starpets_live_instances{instance_id=\"copy-metrics\"} 1.0")
+                .contains(
+                        "starpets_task_expected_interval_seconds{instance_id=\"copy-metrics\",task=\"quick-metric\"} 3660.0")
+                .containsPattern(
+                        "starpets_task_seconds_since_last_start\\{instance_id=\"copy-metrics\",task=\"long-metric\"} \\d");
+    }
+
+    @Test
+    void runtimeAndPoolMetricsAreExported() {
+        assertThat(metrics())
+                .contains("jvm_memory_used_bytes{area=\"heap\"")
+                .contains("jvm_threads_live_threads{")
+                .contains("jvm_gc_memory_allocated_bytes_total{")
+                .contains("process_cpu_usage{")
+                .contains("hikaricp_connections_active{instance_id=\"copy-metrics\",pool=\"starpets-db\"}");
+    }
+}

@@ -1,0 +1,187 @@
+package gg.starpets.observability;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import gg.starpets.support.AppInstance;
+import gg.starpets.support.TestPostgres;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * A real Prometheus (the Debian binary) with the repository's alert rules scrapes two running
+ * copies; every expression of the dashboards and the seed's three example queries must run and,
+ * where there is something to show, return data.
+ */
+@Tag("e2e")
+class PrometheusQueriesTest {
+
+    private static final List<String> SEED_QUERIES = List.of(
+            "sum(app_active_tasks_total)",
+            "rate(http_requests_total[1m])",
+            "rate(http_request_duration_seconds_sum[5m]) / rate(http_request_duration_seconds_count[5m])");
+    /** Series that exist only once something goes wrong (a 5xx, a GC pause, a lost fence). */
+    private static final List<String> MAY_BE_EMPTY =
+            List.of("status=~\"5..\"", "jvm_gc_pause_seconds", "starpets_fence_lost_total");
+
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+    private static final List<AppInstance> copies = new ArrayList<>();
+    private static Process prometheus;
+    private static String prometheusUrl;
+
+    @BeforeAll
+    static void start() throws Exception {
+        String db = TestPostgres.createDatabase();
+        Map<String, Object> props = new HashMap<>();
+        props.putAll(AppInstance.task(0, "metric-long", "sleep", "1h", "1h", "10m"));
+        props.putAll(AppInstance.task(1, "metric-short", "sleep", "1s", "1m", "300ms"));
+        props.putAll(AppInstance.task(2, "metric-cpu", "cpu", "1s", "1m", "200ms"));
+        copies.add(AppInstance.start(db, "prom-a", props));
+        copies.add(AppInstance.start(db, "prom-b", props));
+
+        Path dir = Files.createTempDirectory("starpets-prometheus");
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        String targets = String.join(
+                ", ",
+                copies.stream()
+                        .map(c -> "'" + URI.create(c.url("/")).getAuthority() + "'")
+                        .toList());
+        Files.writeString(dir.resolve("prometheus.yml"), """
+                global:
+                  scrape_interval: 1s
+                  evaluation_interval: 1s
+                rule_files: ['%s/*.yml']
+                scrape_configs:
+                  - job_name: starpets-app
+                    metrics_path: /metrics
+                    static_configs:
+                      - targets: [%s]
+                """.formatted(
+                        Path.of("deploy/prometheus/rules").toAbsolutePath(), targets));
+        prometheusUrl = "http://127.0.0.1:" + port;
+        prometheus = new ProcessBuilder(
+                        "prometheus",
+                        "--config.file=" + dir.resolve("prometheus.yml"),
+                        "--storage.tsdb.path=" + dir.resolve("data"),
+                        "--web.listen-address=127.0.0.1:" + port)
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("prometheus.log").toFile())
+                .start();
+    }
+
+    @AfterAll
+    static void stop() throws InterruptedException {
+        if (prometheus != null) {
+            prometheus.destroy();
+            if (!prometheus.waitFor(10, TimeUnit.SECONDS)) {
+                prometheus.destroyForcibly();
+            }
+        }
+        copies.forEach(AppInstance::close);
+    }
+
+    private static JsonNode api(String path) throws IOException, InterruptedException {
+        HttpResponse<String> r = HTTP.send(
+                HttpRequest.newBuilder(URI.create(prometheusUrl + path))
+                        .timeout(Duration.ofSeconds(10))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        return JSON.readTree(r.body());
+    }
+
+    private static JsonNode query(String promql) throws IOException, InterruptedException {
+        return api("/api/v1/query?query=" + URLEncoder.encode(promql, StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void everyDashboardExpressionAndSeedQueryRunsAndReturnsData() throws Exception {
+        await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> {
+            JsonNode targets = api("/api/v1/targets").get("data").get("activeTargets");
+            return targets.size() == 2
+                    && targets.get(0).get("health").asString().equals("up")
+                    && targets.get(1).get("health").asString().equals("up");
+        });
+        List<String> expressions = new ArrayList<>(DashboardFilesTest.expressions());
+        expressions.addAll(SEED_QUERIES);
+
+        // Traffic and finished runs to look at; then every query must see them.
+        await().atMost(Duration.ofSeconds(90)).ignoreExceptions().until(() -> {
+            for (AppInstance c : copies) {
+                c.get("/tasks");
+                c.get("/no-such-route");
+            }
+            return expressions.stream().allMatch(e -> mayBeEmpty(e) || hasData(e));
+        });
+        for (String e : expressions) {
+            JsonNode answer = query(e);
+            assertThat(answer.get("status").asString()).as(e).isEqualTo("success");
+            if (!mayBeEmpty(e)) {
+                assertThat(answer.get("data").get("result").size()).as(e).isPositive();
+            }
+        }
+        // The long task runs on one copy the whole time; short ones come and go.
+        assertThat(query("sum(app_active_tasks_total)")
+                        .get("data")
+                        .get("result")
+                        .get(0)
+                        .get("value")
+                        .get(1)
+                        .asDouble())
+                .isGreaterThanOrEqualTo(1);
+    }
+
+    @Test
+    void theAlertRulesLoadAndEvaluateWithoutErrors() throws Exception {
+        await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> {
+            JsonNode groups = api("/api/v1/rules").get("data").get("groups");
+            int rules = 0;
+            for (JsonNode g : groups) {
+                for (JsonNode r : g.get("rules")) {
+                    if (!r.get("health").asString().equals("ok")) {
+                        return false;
+                    }
+                    rules++;
+                }
+            }
+            return rules == 7;
+        });
+    }
+
+    private static boolean mayBeEmpty(String expression) {
+        return MAY_BE_EMPTY.stream().anyMatch(expression::contains);
+    }
+
+    private static boolean hasData(String expression) {
+        try {
+            JsonNode answer = query(expression);
+            return answer.get("status").asString().equals("success")
+                    && answer.get("data").get("result").size() > 0;
+        } catch (Exception e) {
+            return false;
+        }
+    }
+}
