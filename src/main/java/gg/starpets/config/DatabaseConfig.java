@@ -39,7 +39,7 @@ class DatabaseConfig {
         config.setPassword(endpoint.password());
         config.setMaximumPoolSize(properties.db().poolSize());
         config.setMinimumIdle(Math.min(4, properties.db().poolSize()));
-        config.setConnectionTimeout(10_000);
+        config.setConnectionTimeout(properties.db().connectionTimeout().toMillis());
         config.setValidationTimeout(2_000);
         config.addDataSourceProperty("connectTimeout", "5");
         config.addDataSourceProperty("tcpKeepAlive", "true");

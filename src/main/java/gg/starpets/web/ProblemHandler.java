@@ -1,9 +1,11 @@
 package gg.starpets.web;
 
+import gg.starpets.scheduler.SchedulerException;
 import java.net.URI;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.dao.DataAccessResourceFailureException;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.HttpStatusCode;
@@ -34,6 +36,19 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
         String detail = "Parameter '" + e.getName() + "' has an invalid value";
         return ResponseEntity.badRequest()
                 .body(Problems.of(HttpStatus.BAD_REQUEST, "invalid_parameter", "Bad request", detail));
+    }
+
+    /** The database is down or every connection is busy: a retryable 503, not a bug. */
+    @ExceptionHandler({DataAccessResourceFailureException.class, SchedulerException.class})
+    ResponseEntity<ProblemDetail> databaseUnavailable(RuntimeException e) {
+        log.warn("Database unavailable: {}", e.getMessage());
+        return ResponseEntity.status(HttpStatus.SERVICE_UNAVAILABLE)
+                .header("Retry-After", "1")
+                .body(Problems.of(
+                        HttpStatus.SERVICE_UNAVAILABLE,
+                        "database_unavailable",
+                        "Database unavailable",
+                        "The database cannot be reached or is too busy; retry shortly"));
     }
 
     @ExceptionHandler(Exception.class)

@@ -61,13 +61,20 @@ class InstancesTest {
         try (var c = pg.getPostgresDatabase().getConnection()) {
             c.createStatement().execute("create database starpets");
         }
-        try (AppInstance app = AppInstance.start(port, "starpets", "copy-health", Map.of())) {
+        try (AppInstance app =
+                AppInstance.start(port, "starpets", "copy-health", Map.of("starpets.db.connection-timeout", "1s"))) {
             assertThat(app.get("/health").statusCode()).isEqualTo(200);
 
             pg.close();
             await().atMost(Duration.ofSeconds(15))
                     .until(() -> app.get("/health").statusCode() == 503);
             assertThat(app.get("/health").body()).contains("\"status\":\"DOWN\"", "\"instanceId\":\"copy-health\"");
+            // Requests that need the database say so, with a retryable 503 rather than a 500.
+            for (String path : new String[] {"/tasks", "/balance/1", "/instances"}) {
+                var answer = app.get(path);
+                assertThat(answer.statusCode()).as(path).isEqualTo(503);
+                assertThat(answer.body()).as(path).contains("\"code\":\"database_unavailable\"");
+            }
 
             pg = startPostgres(dataDir, port);
             await().atMost(Duration.ofSeconds(20))

@@ -203,7 +203,7 @@ class TwinEndToEndTest {
                     try {
                         HttpResponse<String> r = HTTP.send(
                                 HttpRequest.newBuilder(URI.create(NGINX + "/balance/update"))
-                                        .timeout(Duration.ofSeconds(60))
+                                        .timeout(Duration.ofSeconds(120))
                                         .header("Content-Type", "application/json")
                                         .POST(HttpRequest.BodyPublishers.ofString("{\"userId\":1,\"amount\":-2}"))
                                         .build(),

@@ -11,12 +11,18 @@ import java.util.concurrent.TimeUnit;
 /** A copy of the service as a separate process of the real jar, which a test can kill or freeze. */
 public final class AppProcess implements AutoCloseable {
 
+    private final String instanceId;
     private final Process process;
     private final Path log;
 
-    private AppProcess(Process process, Path log) {
+    private AppProcess(String instanceId, Process process, Path log) {
+        this.instanceId = instanceId;
         this.process = process;
         this.log = log;
+    }
+
+    public String instanceId() {
+        return instanceId;
     }
 
     /** Starts {@code java -jar starpets.jar} with these {@code --name=value} settings. */
@@ -34,7 +40,7 @@ public final class AppProcess implements AutoCloseable {
                 .redirectErrorStream(true)
                 .redirectOutput(log.toFile())
                 .start();
-        return new AppProcess(process, log);
+        return new AppProcess(instanceId, process, log);
     }
 
     public long pid() {

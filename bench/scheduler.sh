@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The scheduler's benchmarks (issue 3): failover after SIGKILL, start lag, runs per second.
+# Prints one markdown table; results and analysis in docs/benchmarks-scheduler.md.
+#   bench/scheduler.sh [kills=20] [seconds per in-JVM benchmark=30]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+build=${BUILD_DIR:-target-bench}
+java=$(starpets_java)
+./mvnw -B -q -Dbuild.dir="$build" -DskipTests package
+./mvnw -B -q -Dbuild.dir="$build" dependency:build-classpath -Dmdep.includeScope=test \
+  -Dmdep.outputFile="$build/bench.classpath" >/dev/null
+cp="$build/test-classes:$build/classes:$(cat "$build/bench.classpath")"
+jar=$(ls "$build"/starpets-*.jar | head -n 1)
+run() { "$java" -Xmx2g -Dstarpets.jar="$jar" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
+  -Dlogback.configurationFile=/dev/null -cp "$cp" "$@" 2>/dev/null | grep '^|'; }
+
+echo "| benchmark | p50 / rate | p99 | target | | notes |"
+echo "|---|---|---|---|---|---|"
+run gg.starpets.bench.FailoverBenchmark "${1:-20}"
+run gg.starpets.bench.SchedulerBenchmark "${2:-30}"

@@ -1,0 +1,138 @@
+package gg.starpets.bench;
+
+import com.zaxxer.hikari.HikariDataSource;
+import gg.starpets.scheduler.Scheduler;
+import gg.starpets.scheduler.SchedulerEvents;
+import gg.starpets.scheduler.SchedulerSettings;
+import gg.starpets.scheduler.TaskDefinition;
+import gg.starpets.scheduler.TaskHandler;
+import gg.starpets.support.TestPostgres;
+import java.sql.DriverManager;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * Start lag and throughput of three scheduler instances on one local PostgreSQL, in one JVM with
+ * the production settings (heartbeat 1 s, lease 10 s). Prints markdown table rows. Not a test:
+ * run by bench/scheduler.sh.
+ */
+public final class SchedulerBenchmark {
+
+    private SchedulerBenchmark() {}
+
+    public static void main(String[] args) throws Exception {
+        int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 30;
+        startLag(1_000, seconds);
+        throughput(1_000, seconds);
+        System.exit(0);
+    }
+
+    /** 1,000 tasks due every second (a 1 s delay after each run) on 3 instances. */
+    private static void startLag(int tasks, int seconds) throws Exception {
+        try (Cluster cluster = new Cluster(3, "lag", tasks, "1s")) {
+            cluster.runFor(seconds);
+            var row = cluster.query("""
+                    select count(*),
+                           percentile_cont(0.5) within group (order by extract(epoch from started_at - scheduled_for)),
+                           percentile_cont(0.99) within group (order by extract(epoch from started_at - scheduled_for))
+                      from task_runs where started_at > (select min(started_at) + interval '5 seconds' from task_runs)
+                    """);
+            System.out.printf(
+                    "| start lag, %d tasks due every second, 3 instances | %.1f ms | %.1f ms | p99 <= 100 ms | %s | %d runs |%n",
+                    tasks, row[1] * 1000, row[2] * 1000, row[2] <= 0.1 ? "met" : "NOT met", (long) row[0]);
+        }
+    }
+
+    /** As many short runs as the instances can do: tasks with the shortest delay and a no-op handler. */
+    private static void throughput(int tasks, int seconds) throws Exception {
+        try (Cluster cluster = new Cluster(3, "tp", tasks, "100ms")) {
+            cluster.runFor(seconds);
+            var row = cluster.query("""
+                    with steady as (
+                        select finished_at from task_runs
+                         where status = 'SUCCEEDED'
+                           and finished_at > (select min(started_at) + interval '5 seconds' from task_runs)
+                    )
+                    select count(*), extract(epoch from max(finished_at) - min(finished_at)) from steady
+                    """);
+            double perSecond = row[0] / row[1];
+            System.out.printf(
+                    "| short runs per second, 3 instances (%d tasks, no-op handler) | %.0f /s | | >= 2,000 /s | %s | %d runs in %.0f s |%n",
+                    tasks, perSecond, perSecond >= 2000 ? "met" : "NOT met", (long) row[0], row[1]);
+        }
+    }
+
+    /** Instances on a fresh database, with {@code tasks} no-op tasks on one schedule. */
+    static final class Cluster implements AutoCloseable {
+
+        private final HikariDataSource admin;
+        private final List<HikariDataSource> pools = new ArrayList<>();
+        private final List<Scheduler> schedulers = new ArrayList<>();
+
+        Cluster(int instances, String prefix, int tasks, String schedule) {
+            String db = TestPostgres.createDatabase();
+            admin = TestPostgres.pool(db, 2);
+            TestPostgres.migrate(admin);
+            Map<String, TaskHandler> handlers = Map.of("noop", ctx -> {});
+            for (int i = 1; i <= instances; i++) {
+                HikariDataSource pool = TestPostgres.pool(db, 10);
+                pools.add(pool);
+                String url = pool.getJdbcUrl();
+                schedulers.add(new Scheduler(
+                        new SchedulerSettings(
+                                prefix + "-" + i,
+                                "bench",
+                                "bench",
+                                Duration.ofSeconds(10),
+                                Duration.ofSeconds(1),
+                                Duration.ofSeconds(5),
+                                Duration.ofSeconds(1),
+                                instances,
+                                Duration.ofSeconds(5)),
+                        pool,
+                        () -> {
+                            Properties p = new Properties();
+                            p.setProperty("user", "postgres");
+                            p.setProperty("password", "postgres");
+                            p.setProperty("socketTimeout", "3");
+                            return DriverManager.getConnection(url, p);
+                        },
+                        handlers,
+                        SchedulerEvents.NONE));
+            }
+            List<TaskDefinition> definitions = new ArrayList<>();
+            for (int i = 0; i < tasks; i++) {
+                definitions.add(TaskDefinition.of(
+                        prefix + "-task-" + i, "noop", schedule, "UTC", Duration.ofMinutes(1), true, Map.of()));
+            }
+            schedulers.getFirst().syncTasks(definitions);
+        }
+
+        void runFor(int seconds) throws InterruptedException {
+            schedulers.forEach(Scheduler::start);
+            Thread.sleep(Duration.ofSeconds(seconds));
+        }
+
+        double[] query(String sql) throws Exception {
+            try (var c = admin.getConnection();
+                    var rs = c.createStatement().executeQuery(sql)) {
+                rs.next();
+                double[] row = new double[rs.getMetaData().getColumnCount()];
+                for (int i = 0; i < row.length; i++) {
+                    row[i] = rs.getDouble(i + 1);
+                }
+                return row;
+            }
+        }
+
+        @Override
+        public void close() {
+            schedulers.forEach(Scheduler::close);
+            pools.forEach(HikariDataSource::close);
+            admin.close();
+        }
+    }
+}
