@@ -1,19 +1,24 @@
 # syntax=docker/dockerfile:1
-# The StarPets service image: built with the Maven wrapper, run on a JRE as a non-root user.
+# The StarPets service image: built with the Maven wrapper on a JDK 21, run on a JRE 21 as a
+# non-root user. `docker compose up -d` builds it; alone: docker build -t starpets-app .
 
 FROM eclipse-temurin:21-jdk AS build
 WORKDIR /src
-# Dependencies first, in their own layer: it is rebuilt only when the pom changes.
+# Dependencies first, in their own layer: rebuilt only when the pom or the wrapper changes.
+# The pom's maven-toolchains-plugin (select-jdk-toolchain, JDK [21,)) accepts the JDK Maven runs
+# on when it matches (its default useJdk=IfMatch): here that is this image's JDK 21, nothing to set.
 COPY mvnw pom.xml ./
 COPY .mvn/ .mvn/
 RUN ./mvnw -B -q -Pprod -Dspotless.check.skip=true dependency:go-offline
 COPY src/ src/
 # The "prod" profile leaves the embedded PostgreSQL (a development convenience) out of the jar.
-RUN ./mvnw -B -q -o -Pprod -Dspotless.check.skip=true -DskipTests package \
+# Not offline (-o): go-offline misses a few artifacts resolved at build time; they are fetched here.
+RUN ./mvnw -B -q -Pprod -Dspotless.check.skip=true -DskipTests package \
     && cp target/starpets-*.jar /starpets.jar
 
 FROM eclipse-temurin:21-jre
-# curl for the HEALTHCHECK (the JRE image has none).
+# curl for the HEALTHCHECK (the JRE image has neither curl nor wget); one small package, and the
+# same check the compose file and the native twin use.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends curl \
     && rm -rf /var/lib/apt/lists/* \
@@ -23,7 +28,8 @@ WORKDIR /app
 COPY --from=build /starpets.jar /app/starpets.jar
 USER starpets
 EXPOSE 8080
-# Container-aware heap; die (and be restarted) rather than limp on after running out of memory.
+# Container-aware heap (75 % of the container's memory limit); die, and be restarted, rather than
+# limp on after running out of memory.
 ENV JAVA_TOOL_OPTIONS="-XX:MaxRAMPercentage=75 -XX:+ExitOnOutOfMemoryError"
 HEALTHCHECK --interval=5s --timeout=3s --start-period=60s --retries=3 \
     CMD curl -fsS -m 2 http://127.0.0.1:8080/health || exit 1
