@@ -67,12 +67,8 @@ public final class FailoverBenchmark {
     }
 
     private static AppProcess start(String db, String id) throws Exception {
-        Map<String, Object> settings = new HashMap<>();
-        settings.put("server.port", 0);
-        settings.put("starpets.db.host", "127.0.0.1");
-        settings.put("starpets.db.port", TestPostgres.port());
-        settings.put("starpets.db.name", db);
-        settings.put("starpets.db.pool-size", 5);
+        Map<String, Object> settings = AppProcess.databaseSettings(        settings.put("starpets.db.pool-size", 5);
+);
         settings.put("starpets.scheduler.settle", "1s");
         for (int i = 0; i < 3; i++) {
             String prefix = "starpets.tasks[" + i + "].";

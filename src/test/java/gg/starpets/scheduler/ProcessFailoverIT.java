@@ -37,12 +37,8 @@ class ProcessFailoverIT {
     }
 
     private AppProcess start(String instanceId) throws Exception {
-        Map<String, Object> settings = new HashMap<>();
-        settings.put("server.port", 0);
-        settings.put("starpets.db.host", "127.0.0.1");
-        settings.put("starpets.db.port", TestPostgres.port());
-        settings.put("starpets.db.name", database);
-        settings.put("starpets.db.pool-size", 5);
+        Map<String, Object> settings = AppProcess.databaseSettings(        settings.put("starpets.db.pool-size", 5);
+);
         settings.put("starpets.scheduler.settle", "200ms");
         settings.put("starpets.scheduler.heartbeat", "250ms");
         settings.put("starpets.scheduler.lease", "3s");

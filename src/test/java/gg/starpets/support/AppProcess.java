@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -23,6 +24,17 @@ public final class AppProcess implements AutoCloseable {
 
     public String instanceId() {
         return instanceId;
+    }
+
+    /** Settings pointing a copy at {@code database} of the test server, on a random HTTP port. */
+    public static Map<String, Object> databaseSettings(String database) {
+        Map<String, Object> settings = new HashMap<>();
+        settings.put("server.port", 0);
+        settings.put("starpets.db.host", "127.0.0.1");
+        settings.put("starpets.db.port", TestPostgres.port());
+        settings.put("starpets.db.name", database);
+        settings.put("starpets.db.pool-size", 5);
+        return settings;
     }
 
     /** Starts {@code java -jar starpets.jar} with these {@code --name=value} settings. */
