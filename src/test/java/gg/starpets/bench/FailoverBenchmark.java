@@ -5,7 +5,6 @@ import gg.starpets.support.AppProcess;
 import gg.starpets.support.TestPostgres;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -67,8 +66,7 @@ public final class FailoverBenchmark {
     }
 
     private static AppProcess start(String db, String id) throws Exception {
-        Map<String, Object> settings = AppProcess.databaseSettings(        settings.put("starpets.db.pool-size", 5);
-);
+        Map<String, Object> settings = AppProcess.databaseSettings(db);
         settings.put("starpets.scheduler.settle", "1s");
         for (int i = 0; i < 3; i++) {
             String prefix = "starpets.tasks[" + i + "].";

@@ -8,7 +8,6 @@ import gg.starpets.support.AppProcess;
 import gg.starpets.support.TestPostgres;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -37,8 +36,7 @@ class ProcessFailoverIT {
     }
 
     private AppProcess start(String instanceId) throws Exception {
-        Map<String, Object> settings = AppProcess.databaseSettings(        settings.put("starpets.db.pool-size", 5);
-);
+        Map<String, Object> settings = AppProcess.databaseSettings(database);
         settings.put("starpets.scheduler.settle", "200ms");
         settings.put("starpets.scheduler.heartbeat", "250ms");
         settings.put("starpets.scheduler.lease", "3s");
