@@ -32,6 +32,15 @@ stop() { # pid files…
 stop "$dir"/pids/nginx.pid "$dir"/pids/prometheus.pid
 stop "$dir"/pids/app-*.pid
 stop "$dir"/pids/postgres.pid
-# The embedded PostgreSQL's own processes, should its JVM have been killed.
-pkill -KILL -f "$dir/postgres-data" 2>/dev/null || true
+# PostgreSQL itself, should its JVM have died without stopping it: its postmaster (pid in the
+# data directory), fast shutdown, then SIGKILL after 10 s (its backends exit with it).
+pm=$(head -n 1 "$dir/postgres-data/postmaster.pid" 2>/dev/null || true)
+if [ -n "$pm" ] && kill -0 "$pm" 2>/dev/null && grep -q postgres "/proc/$pm/cmdline" 2>/dev/null; then
+  kill -INT "$pm" 2>/dev/null
+  deadline=$(($(date +%s) + 10))
+  while kill -0 "$pm" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do
+    sleep 0.2
+  done
+  kill -KILL "$pm" 2>/dev/null || true
+fi
 echo "twin: stopped"

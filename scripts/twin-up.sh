@@ -79,7 +79,8 @@ http {
 $upstreams        keepalive 256;
     }
     server {
-        listen 127.0.0.1:$nginx_port backlog=16384;
+        # reuseport: the kernel spreads a burst of connections over both workers (file limits are per worker).
+        listen 127.0.0.1:$nginx_port backlog=16384 reuseport;
         include $root/deploy/nginx/starpets-locations.conf;
     }
 }

@@ -12,6 +12,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -20,9 +22,9 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import java.util.stream.StreamSupport;
 import org.junit.jupiter.api.AfterAll;
@@ -67,13 +69,26 @@ class TwinEndToEndTest {
 
     @BeforeAll
     static void startTwin() throws Exception {
-        twinDir = Files.createTempDirectory("starpets-twin");
+        // Next to the jar, in the build directory: fresh for every run, kept afterwards (logs/).
+        twinDir = Path.of(System.getProperty("starpets.jar")).toAbsolutePath().resolveSibling("e2e-twin");
+        run("scripts/twin-down.sh", Duration.ofMinutes(2));
+        deleteRecursively(twinDir);
         run("scripts/twin-up.sh", Duration.ofMinutes(5));
     }
 
     @AfterAll
     static void stopTwin() throws Exception {
         run("scripts/twin-down.sh", Duration.ofMinutes(2));
+    }
+
+    private static void deleteRecursively(Path dir) throws IOException {
+        if (Files.exists(dir)) {
+            try (var paths = Files.walk(dir)) {
+                for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                    Files.delete(p);
+                }
+            }
+        }
     }
 
     private static void run(String script, Duration limit) throws IOException, InterruptedException {
@@ -88,6 +103,9 @@ class TwinEndToEndTest {
         env.put("TASK_DURATION", "25s");
         env.put("SCHEDULER_SETTLE", "3s");
         env.put("SHUTDOWN_GRACE", "2s");
+        // The A5 burst queues ~2,000 requests on each copy's 20 pooled connections; on a 2-core
+        // machine shared with builds it can take a minute or more to drain (see docs/operations.md).
+        env.put("DB_CONNECTION_TIMEOUT", "100s");
         env.put("TWIN_STOP_SECONDS", "20");
         Process p = pb.start();
         if (!p.waitFor(limit.toSeconds(), TimeUnit.SECONDS)) {
@@ -156,13 +174,22 @@ class TwinEndToEndTest {
                 .hasSize(COPIES)
                 .allSatisfy((copy, n) -> assertThat(n).isEqualTo(2));
 
-        // B9: once a run ends, its task waits with the time of its next run.
-        await().atMost(Duration.ofSeconds(90))
-                .ignoreExceptions()
-                .until(() -> tasks().stream()
-                        .anyMatch(t -> t.get("state").asString().equals("WAITING")
-                                && t.hasNonNull("nextRunAt")
-                                && t.get("instanceId").isNull()));
+        // B9: once a run ends, its task is still listed, waiting, with the time of its next run.
+        await().atMost(Duration.ofSeconds(90)).ignoreExceptions().until(() -> {
+            List<JsonNode> now = tasks();
+            List<JsonNode> waiting = now.stream()
+                    .filter(t -> t.get("state").asString().equals("WAITING"))
+                    .toList();
+            return now.size() == DEMO_TASKS.size()
+                    && !waiting.isEmpty()
+                    && waiting.stream()
+                            .allMatch(t -> t.hasNonNull("nextRunAt")
+                                    && t.get("instanceId").isNull())
+                    && now.stream()
+                            .filter(t -> t.get("state").asString().equals("RUNNING"))
+                            .allMatch(t -> t.get("instanceId").asString().startsWith("app-")
+                                    && t.get("elapsedSeconds").asDouble() >= 0);
+        });
     }
 
     @Test
@@ -191,39 +218,62 @@ class TwinEndToEndTest {
     @Order(4)
     void tenThousandSimultaneousWithdrawalsThroughNginxGiveExactlyFiveThousandOfEach() throws Exception {
         int requests = 10_000;
+        // All 10,000 in flight at once: nginx takes every connection and spreads them over the copies.
+        CountDownLatch ready = new CountDownLatch(requests);
         CountDownLatch start = new CountDownLatch(1);
-        Semaphore inFlight = new Semaphore(1_000);
         Map<String, Integer> outcomes = new ConcurrentHashMap<>();
+        // One client for the burst. 10,000 connections opened in the same instant queue in the
+        // kernel (somaxconn caps any listen backlog, 4096 here): like a browser's, the client waits
+        // for its connection up to a minute rather than the 5 s used elsewhere.
+        HttpClient burst = HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(60))
+                .executor(Executors.newVirtualThreadPerTaskExecutor())
+                .build();
         List<Thread> threads = new ArrayList<>(requests);
+        long[] latencyMs = new long[requests];
         for (int i = 0; i < requests; i++) {
+            int index = i;
             threads.add(Thread.ofVirtual().start(() -> {
+                ready.countDown();
                 try {
                     start.await();
-                    inFlight.acquire();
-                    try {
-                        HttpResponse<String> r = HTTP.send(
-                                HttpRequest.newBuilder(URI.create(NGINX + "/balance/update"))
-                                        .timeout(Duration.ofSeconds(120))
-                                        .header("Content-Type", "application/json")
-                                        .POST(HttpRequest.BodyPublishers.ofString("{\"userId\":1,\"amount\":-2}"))
-                                        .build(),
-                                HttpResponse.BodyHandlers.ofString());
-                        String key = r.statusCode() == 409
-                                ? "409 " + JSON.readTree(r.body()).get("code").asString()
-                                : String.valueOf(r.statusCode());
-                        outcomes.merge(key, 1, Integer::sum);
-                    } finally {
-                        inFlight.release();
-                    }
+                    long sent = System.nanoTime();
+                    HttpResponse<String> r = burst.send(
+                            HttpRequest.newBuilder(URI.create(NGINX + "/balance/update"))
+                                    .timeout(Duration.ofSeconds(180))
+                                    .header("Content-Type", "application/json")
+                                    .POST(HttpRequest.BodyPublishers.ofString("{\"userId\":1,\"amount\":-2}"))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString());
+                    String key = r.statusCode() == 409
+                            ? "409 " + JSON.readTree(r.body()).get("code").asString()
+                            : String.valueOf(r.statusCode());
+                    outcomes.merge(key, 1, Integer::sum);
+                    latencyMs[index] = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sent);
                 } catch (Exception e) {
-                    outcomes.merge(e.getClass().getSimpleName(), 1, Integer::sum);
+                    outcomes.merge(e.getClass().getSimpleName() + ": " + e.getMessage(), 1, Integer::sum);
                 }
             }));
         }
+        assertThat(ready.await(60, TimeUnit.SECONDS)).isTrue();
+        long began = System.nanoTime();
         start.countDown();
+        long deadline = began + TimeUnit.MINUTES.toNanos(4);
         for (Thread t : threads) {
-            t.join(Duration.ofMinutes(3));
+            t.join(Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
         }
+        burst.shutdownNow();
+        long[] sorted = latencyMs.clone();
+        Arrays.sort(sorted);
+        System.out.printf(
+                "A5 through nginx: %d requests in %d ms (latency p50 %d ms, p99 %d ms, max %d ms): %s%n",
+                requests,
+                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began),
+                sorted[requests / 2],
+                sorted[requests * 99 / 100],
+                sorted[requests - 1],
+                outcomes);
 
         assertThat(outcomes).containsExactlyInAnyOrderEntriesOf(Map.of("200", 5_000, "409 insufficient_funds", 5_000));
         assertThat(json(NGINX + "/balance/1").get("balance").asDouble()).isZero();
@@ -233,14 +283,18 @@ class TwinEndToEndTest {
     @Order(5)
     void whenACopyIsKilledItsTasksRunElsewhereAndNginxKeepsAnswering() throws Exception {
         String victim = "app-3";
-        await().atMost(Duration.ofSeconds(90))
-                .ignoreExceptions()
-                .until(() -> tasks().stream()
-                        .anyMatch(t -> victim.equals(t.get("instanceId").asString(null))));
-        Set<String> victimTasks = tasks().stream()
-                .filter(t -> victim.equals(t.get("instanceId").asString(null)))
-                .map(t -> t.get("name").asString())
-                .collect(Collectors.toSet());
+        // A moment when the victim runs tasks none of which is about to end by itself (runs last
+        // TASK_DURATION = 25 s), so that each of them must be recovered by another copy.
+        AtomicReference<Set<String>> running = new AtomicReference<>();
+        await().atMost(Duration.ofSeconds(120)).ignoreExceptions().until(() -> {
+            List<JsonNode> mine = tasks().stream()
+                    .filter(t -> victim.equals(t.get("instanceId").asString(null)))
+                    .toList();
+            running.set(mine.stream().map(t -> t.get("name").asString()).collect(Collectors.toSet()));
+            return !mine.isEmpty()
+                    && mine.stream().allMatch(t -> t.get("elapsedSeconds").asDouble() < 15);
+        });
+        Set<String> victimTasks = running.get();
 
         AtomicBoolean watching = new AtomicBoolean(true);
         Map<Integer, Integer> healthCodes = new ConcurrentHashMap<>();
