@@ -38,8 +38,8 @@ class ProcessFailoverIT {
     private AppProcess start(String instanceId) throws Exception {
         Map<String, Object> settings = AppProcess.databaseSettings(database);
         settings.put("starpets.scheduler.settle", "200ms");
-        settings.put("starpets.scheduler.heartbeat", "250ms");
-        settings.put("starpets.scheduler.lease", "3s");
+        settings.put("starpets.scheduler.heartbeat", "500ms");
+        settings.put("starpets.scheduler.lease", "6s");
         for (int i = 0; i < 3; i++) {
             settings.put("starpets.tasks[" + i + "].name", "long-" + i);
             settings.put("starpets.tasks[" + i + "].handler", "sleep");
@@ -92,6 +92,9 @@ class ProcessFailoverIT {
     void whenTheOwnerIsKilledItsTasksRunElsewhereAtOnceAndItsRunsEndLost() throws Exception {
         AppProcess[] copies = aOwnsEverythingAndBWaits();
 
+        // On a starved machine a copy may have fenced itself and run a task again before: what
+        // matters are the runs in progress when it dies.
+        List<String> inProgress = strings("select current_run_id from tasks where owner_instance = 'proc-a'");
         long killed = System.nanoTime();
         copies[0].kill();
         await().ignoreExceptions()
@@ -100,11 +103,15 @@ class ProcessFailoverIT {
         Duration failover = Duration.ofNanos(System.nanoTime() - killed);
 
         assertThat(failover).as("failover after SIGKILL").isLessThan(Duration.ofSeconds(5));
-        assertThat(strings("select status || ': ' || error from task_runs where instance_id = 'proc-a'"))
+        assertThat(inProgress).hasSize(3);
+        assertThat(strings("select status || ': ' || error from task_runs where id in (" + String.join(",", inProgress)
+                        + ")"))
                 .hasSize(3)
                 .containsOnly("LOST: instance proc-a is gone (database session ended)");
+        assertThat(count("select count(*) from task_runs where instance_id = 'proc-a' and status = 'RUNNING'"))
+                .isZero();
         assertThat(strings("select state from instances where id = 'proc-a'")).containsExactly("GONE");
-        assertThat(count("select count(*) from task_runs where instance_id = 'proc-b' and attempt = 2"))
+        assertThat(count("select count(*) from task_runs where instance_id = 'proc-b' and attempt >= 2"))
                 .isEqualTo(3);
     }
 
@@ -113,15 +120,18 @@ class ProcessFailoverIT {
         AppProcess[] copies = aOwnsEverythingAndBWaits();
         AppProcess a = copies[0];
 
+        List<String> inProgress = strings("select current_run_id from tasks where owner_instance = 'proc-a'");
+        String frozenRuns = "select status from task_runs where id in (" + String.join(",", inProgress) + ")";
         a.signal("STOP");
         long frozen = System.nanoTime();
         await().ignoreExceptions()
                 .atMost(Duration.ofSeconds(20))
                 .until(() -> count("select count(*) from tasks where owner_instance = 'proc-b'") == 3);
         assertThat(Duration.ofNanos(System.nanoTime() - frozen))
-                .as("nobody takes over while the frozen copy's lease (3s) may still be valid")
-                .isGreaterThan(Duration.ofMillis(2500));
-        List<String> lost = strings("select status from task_runs where instance_id = 'proc-a'");
+                .as("nobody takes over while the frozen copy's lease (6s) may still be valid")
+                .isGreaterThan(Duration.ofSeconds(5));
+        assertThat(inProgress).hasSize(3);
+        assertThat(strings(frozenRuns)).containsOnly("LOST");
         long fences = count("select sum(fence) from tasks");
 
         a.signal("CONT");
@@ -135,9 +145,9 @@ class ProcessFailoverIT {
                                 + " and heartbeat_at > now() - interval '2 seconds'")
                         == 1);
 
-        assertThat(lost).containsOnly("LOST");
-        assertThat(strings("select status from task_runs where instance_id = 'proc-a'"))
-                .containsOnly("LOST");
+        assertThat(strings(frozenRuns)).as("the resumed copy overwrote nothing").containsOnly("LOST");
+        assertThat(count("select count(*) from task_runs where instance_id = 'proc-a' and status = 'RUNNING'"))
+                .isZero();
         assertThat(count("select count(*) from tasks where owner_instance = 'proc-b'"))
                 .isEqualTo(3);
         assertThat(count("select sum(fence) from tasks")).isEqualTo(fences);
