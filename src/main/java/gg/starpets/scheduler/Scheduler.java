@@ -157,16 +157,7 @@ public final class Scheduler implements AutoCloseable {
                 Duration sleep = settings.poll();
                 if (!heartbeat.fenced()) {
                     try {
-                        Claimer.Outcome outcome = claimer.runOnce();
-                        if (outcome.claimed() > 0 && outcome.claimed() == outcome.quota()) {
-                            sleep = Duration.ZERO; // there may be more to take
-                        } else if (outcome.quota() == 0) {
-                            // At our share: a run's end wakes us; otherwise look again after a heartbeat.
-                            sleep = settings.heartbeat();
-                        } else if (outcome.nextDueIn() != null
-                                && outcome.nextDueIn().compareTo(sleep) < 0) {
-                            sleep = outcome.nextDueIn();
-                        }
+                        sleep = claimer.runOnce().sleep(settings.poll(), settings.heartbeat());
                     } catch (SQLException | RuntimeException e) {
                         log.warn("Claim failed: {}", e.getMessage());
                         sleep = settings.heartbeat();

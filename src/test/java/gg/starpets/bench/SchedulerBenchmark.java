@@ -8,11 +8,16 @@ import gg.starpets.scheduler.TaskDefinition;
 import gg.starpets.scheduler.TaskHandler;
 import gg.starpets.support.TestPostgres;
 import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Start lag and throughput of three scheduler instances on one local PostgreSQL, in one JVM with
@@ -30,25 +35,39 @@ public final class SchedulerBenchmark {
         System.exit(0);
     }
 
-    /** 1,000 tasks due every second (a 1 s delay after each run) on 3 instances. */
+    /**
+     * 1,000 tasks due every second (a 1 s delay after each run) on 3 instances. The lag is from the
+     * due time (the run's {@code scheduled_for}, database clock) to the moment its handler is
+     * entered (this JVM's wall clock: the same host's clock as the database's).
+     */
     private static void startLag(int tasks, int seconds) throws Exception {
-        try (Cluster cluster = new Cluster(3, "lag", tasks, "1s")) {
+        Map<Long, Instant> handlerStarts = new ConcurrentHashMap<>();
+        TaskHandler recordStart = ctx -> handlerStarts.put(ctx.runId(), Instant.now());
+        try (Cluster cluster = new Cluster(3, "lag", tasks, "1s", recordStart)) {
             cluster.runFor(seconds);
-            var row = cluster.query("""
-                    select count(*),
-                           percentile_cont(0.5) within group (order by extract(epoch from started_at - scheduled_for)),
-                           percentile_cont(0.99) within group (order by extract(epoch from started_at - scheduled_for))
-                      from task_runs where started_at > (select min(started_at) + interval '5 seconds' from task_runs)
-                    """);
+            List<Double> lags = new ArrayList<>();
+            cluster.rows("""
+                    select id, scheduled_for from task_runs
+                     where started_at > (select min(started_at) + interval '5 seconds' from task_runs)
+                    """, rs -> {
+                Instant started = handlerStarts.get(rs.getLong(1));
+                if (started != null) {
+                    Instant due = rs.getTimestamp(2).toInstant();
+                    lags.add(Duration.between(due, started).toNanos() / 1e6);
+                }
+            });
+            Collections.sort(lags);
+            double p50 = lags.get((int) (lags.size() * 0.5));
+            double p99 = lags.get((int) (lags.size() * 0.99));
             System.out.printf(
-                    "| start lag, %d tasks due every second, 3 instances | %.1f ms | %.1f ms | p99 <= 100 ms | %s | %d runs |%n",
-                    tasks, row[1] * 1000, row[2] * 1000, row[2] <= 0.1 ? "met" : "NOT met", (long) row[0]);
+                    "| start lag (due time -> handler entered), %d tasks due every second, 3 instances | %.1f ms | %.1f ms | p99 <= 100 ms | %s | %d runs, max %.1f ms |%n",
+                    tasks, p50, p99, p99 <= 100 ? "met" : "NOT met", lags.size(), lags.getLast());
         }
     }
 
     /** As many short runs as the instances can do: tasks with the shortest delay and a no-op handler. */
     private static void throughput(int tasks, int seconds) throws Exception {
-        try (Cluster cluster = new Cluster(3, "tp", tasks, "100ms")) {
+        try (Cluster cluster = new Cluster(3, "tp", tasks, "100ms", ctx -> {})) {
             cluster.runFor(seconds);
             var row = cluster.query("""
                     with steady as (
@@ -65,18 +84,23 @@ public final class SchedulerBenchmark {
         }
     }
 
-    /** Instances on a fresh database, with {@code tasks} no-op tasks on one schedule. */
+    @FunctionalInterface
+    interface RowConsumer {
+        void accept(ResultSet rs) throws SQLException;
+    }
+
+    /** Instances on a fresh database, with {@code tasks} tasks of one handler on one schedule. */
     static final class Cluster implements AutoCloseable {
 
         private final HikariDataSource admin;
         private final List<HikariDataSource> pools = new ArrayList<>();
         private final List<Scheduler> schedulers = new ArrayList<>();
 
-        Cluster(int instances, String prefix, int tasks, String schedule) {
+        Cluster(int instances, String prefix, int tasks, String schedule, TaskHandler handler) {
             String db = TestPostgres.createDatabase();
             admin = TestPostgres.pool(db, 2);
             TestPostgres.migrate(admin);
-            Map<String, TaskHandler> handlers = Map.of("noop", ctx -> {});
+            Map<String, TaskHandler> handlers = Map.of("noop", handler);
             for (int i = 1; i <= instances; i++) {
                 HikariDataSource pool = TestPostgres.pool(db, 10);
                 pools.add(pool);
@@ -114,6 +138,15 @@ public final class SchedulerBenchmark {
         void runFor(int seconds) throws InterruptedException {
             schedulers.forEach(Scheduler::start);
             Thread.sleep(Duration.ofSeconds(seconds));
+        }
+
+        void rows(String sql, RowConsumer consumer) throws Exception {
+            try (var c = admin.getConnection();
+                    var rs = c.createStatement().executeQuery(sql)) {
+                while (rs.next()) {
+                    consumer.accept(rs);
+                }
+            }
         }
 
         double[] query(String sql) throws Exception {

@@ -1,0 +1,48 @@
+package gg.starpets.scheduler;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+class ClaimLoopSleepTest {
+
+    private static final Duration POLL = Duration.ofSeconds(5);
+    private static final Duration HEARTBEAT = Duration.ofSeconds(1);
+
+    private static Duration sleep(int claimed, int quota, Duration nextDueIn) {
+        return new Claimer.Outcome(claimed, quota, nextDueIn).sleep(POLL, HEARTBEAT);
+    }
+
+    @Test
+    void aFullClaimLooksAgainAtOnceForMore() {
+        assertThat(sleep(3, 3, Duration.ZERO)).isZero();
+    }
+
+    @Test
+    void withNothingDueYetItWakesWhenTheFirstTaskFallsDueEvenWithNoShareNow() {
+        // Nothing due means no share: waiting a heartbeat here would start every run up to a second late.
+        assertThat(sleep(0, 0, Duration.ofMillis(120))).isEqualTo(Duration.ofMillis(120));
+        assertThat(sleep(0, 2, Duration.ofMillis(120))).isEqualTo(Duration.ofMillis(120));
+    }
+
+    @Test
+    void theNextDueTimeIsCappedByThePoll() {
+        assertThat(sleep(0, 0, Duration.ofMinutes(10))).isEqualTo(POLL);
+    }
+
+    @Test
+    void withNoTaskToWaitForItPolls() {
+        assertThat(sleep(0, 0, null)).isEqualTo(POLL);
+    }
+
+    @Test
+    void dueTasksBeyondItsShareAreLookedAtAgainAfterAHeartbeat() {
+        assertThat(sleep(0, 0, Duration.ZERO)).isEqualTo(HEARTBEAT);
+    }
+
+    @Test
+    void dueTasksItCouldNotLockAreLookedAtAgainAtOnce() {
+        assertThat(sleep(1, 3, Duration.ZERO)).isZero();
+    }
+}
