@@ -1,6 +1,7 @@
 package gg.starpets.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import gg.starpets.support.AppInstance;
 import gg.starpets.support.TestPostgres;
@@ -30,10 +31,9 @@ class LogFormatTest {
 
     @Test
     void askedForJsonEveryLineIsOneJsonObjectWithTheInstanceId(CapturedOutput output) {
+        // What LOG_FORMAT=json sets.
         try (AppInstance app = AppInstance.start(
-                TestPostgres.createDatabase(),
-                "copy-json-log",
-                Map.of("logging.structured.format.console", "logstash"))) {
+                TestPostgres.createDatabase(), "copy-json-log", Map.of("starpets.log-format", "json"))) {
             assertThat(app.get("/health").statusCode()).isEqualTo(200);
         }
         List<String> started = lines(output, "Scheduler started");
@@ -42,6 +42,25 @@ class LogFormatTest {
         assertThat(line.get("instance_id").asString()).isEqualTo("copy-json-log");
         assertThat(line.get("message").asString()).startsWith("Scheduler started as instance copy-json-log");
         assertThat(line.get("level").asString()).isEqualTo("INFO");
+    }
+
+    @Test
+    void logFormatNamesMapToSpringBootsStructuredFormats() {
+        assertThat(LogFormat.structuredFormat(null)).isEmpty();
+        assertThat(LogFormat.structuredFormat("")).isEmpty();
+        assertThat(LogFormat.structuredFormat("text")).isEmpty();
+        assertThat(LogFormat.structuredFormat("JSON")).isEqualTo("logstash");
+        assertThat(LogFormat.structuredFormat("logstash")).isEqualTo("logstash");
+        assertThat(LogFormat.structuredFormat(" ecs ")).isEqualTo("ecs");
+        assertThat(LogFormat.structuredFormat("gelf")).isEqualTo("gelf");
+    }
+
+    @Test
+    void anUnknownLogFormatStopsTheStartNamingTheAcceptedValues() {
+        assertThatThrownBy(() -> AppInstance.start(
+                        TestPostgres.createDatabase(), "copy-xml-log", Map.of("starpets.log-format", "xml")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("LOG_FORMAT 'xml' is not one of: text (the default), json, logstash, ecs, gelf");
     }
 
     private static List<String> lines(CapturedOutput output, String containing) {
