@@ -28,7 +28,11 @@ class BalanceController {
         this.users = users;
     }
 
-    @PostMapping(path = "/balance/update", consumes = MediaType.APPLICATION_JSON_VALUE)
+    // "produces": an Accept this route cannot answer is refused (406) before the balance changes, not after.
+    @PostMapping(
+            path = "/balance/update",
+            consumes = MediaType.APPLICATION_JSON_VALUE,
+            produces = MediaType.APPLICATION_JSON_VALUE)
     Balance update(HttpServletRequest request) {
         BalanceUpdate update = BalanceUpdate.parse(readBody(request));
         UserRepository.Change change = users.change(update.userId(), update.amount());

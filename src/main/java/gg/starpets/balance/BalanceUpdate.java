@@ -3,6 +3,7 @@ package gg.starpets.balance;
 import gg.starpets.web.ApiException;
 import java.math.BigDecimal;
 import java.util.Set;
+import java.util.regex.Pattern;
 import tools.jackson.core.JacksonException;
 import tools.jackson.core.StreamReadFeature;
 import tools.jackson.core.json.JsonReadFeature;
@@ -23,6 +24,7 @@ record BalanceUpdate(long userId, BigDecimal amount) {
     static final String INVALID_AMOUNT = "invalid_amount";
 
     private static final Set<String> FIELDS = Set.of("userId", "amount");
+    private static final Pattern USER_ID = Pattern.compile("[1-9][0-9]{0,18}");
 
     private static final JsonMapper JSON = JsonMapper.builder()
             // Decimals as BigDecimal, never through a double.
@@ -40,6 +42,9 @@ record BalanceUpdate(long userId, BigDecimal amount) {
             root = JSON.readTree(body);
         } catch (JacksonException e) {
             throw invalidRequest("The request body is not valid JSON");
+        } catch (NumberFormatException e) {
+            // A number whose exponent is beyond what can be represented, e.g. 1e2147483648.
+            throw invalidRequest("The request body has a number out of any usable range");
         }
         if (root == null || !root.isObject()) {
             throw invalidRequest("The request body must be a JSON object {\"userId\": …, \"amount\": …}");
@@ -52,15 +57,14 @@ record BalanceUpdate(long userId, BigDecimal amount) {
         return new BalanceUpdate(userId(root.get("userId")), amount(root.get("amount")));
     }
 
-    /** A user id as it appears in a path: the same rule as in the body. */
+    /** A user id as it appears in a path: the same rule as in the body (digits only, no sign, no leading zero). */
     static long parseUserId(String text) {
-        try {
-            long id = Long.parseLong(text);
-            if (id > 0) {
-                return id;
+        if (USER_ID.matcher(text).matches()) {
+            try {
+                return Long.parseLong(text);
+            } catch (NumberFormatException e) {
+                // past Long.MAX_VALUE: answered below
             }
-        } catch (NumberFormatException e) {
-            // answered below
         }
         throw ApiException.badRequest("invalid_parameter", "'userId' must be a positive whole number");
     }

@@ -102,7 +102,7 @@ class BalanceApiTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"0", "-1", "1.5", "abc", "99999999999999999999", "update"})
+    @ValueSource(strings = {"0", "-1", "1.5", "abc", "99999999999999999999", "update", "+1", "01", "1e0", "%201"})
     void aBadUserIdInThePathIsInvalidParameter(String userId) {
         assertProblem(app.get("/balance/" + userId), 400, "invalid_parameter");
     }
@@ -146,7 +146,11 @@ class BalanceApiTest {
                 "{\"userId\":9223372036854775808,\"amount\":-2}",
                 "{\"userId\":1,\"amount\":-2,\"extra\":true}",
                 "{\"userId\":1,\"amount\":-2,\"amount\":-2}",
-                "{\"userId\":1,\"amount\":-2}{\"userId\":1,\"amount\":-2}"
+                "{\"userId\":1,\"amount\":-2}{\"userId\":1,\"amount\":-2}",
+                "{\"userId\":1,\"amount\":1e2147483648}",
+                "{\"userId\":1,\"amount\":-1e2147483648}",
+                "{\"userId\":1,\"amount\":1.5e-2147483648}",
+                "{\"userId\":1e2147483648,\"amount\":-2}"
             })
     void aMalformedBodyIsInvalidRequestAndChangesNothing(String body) {
         assertRefusedWithoutChange(body, 400, "invalid_request");
@@ -182,6 +186,18 @@ class BalanceApiTest {
         assertThat(balance(1)).isEqualByComparingTo(before);
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"text/html", "application/xml"})
+    void anAcceptTheRouteCannotAnswerIsNotAcceptableAndChangesNothing(String accept) {
+        BigDecimal before = balance(1);
+        var response = app.send(HttpRequest.newBuilder(URI.create(app.url("/balance/update")))
+                .header("Content-Type", "application/json")
+                .header("Accept", accept)
+                .POST(BodyPublishers.ofString("{\"userId\":1,\"amount\":-7}")));
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(406);
+        assertThat(balance(1)).isEqualByComparingTo(before);
+    }
+
     @Test
     void jsonWithACharsetIsAccepted() {
         HttpResponse<String> response =
@@ -202,14 +218,27 @@ class BalanceApiTest {
             "{\"userId\":1,\"amount\":-20000}",
             "{\"userId\":-1,\"amount\":-2}"
         };
+        java.util.Map<String, String> expected = java.util.Map.of(
+                bad[0], "400 invalid_amount",
+                bad[1], "400 invalid_amount",
+                bad[2], "400 invalid_amount",
+                bad[3], "400 invalid_request",
+                bad[4], "400 invalid_request",
+                bad[5], "409 insufficient_funds",
+                bad[6], "400 invalid_request");
         try (var executor = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
-            var answers = new java.util.ArrayList<java.util.concurrent.Future<Integer>>();
+            var answers = new java.util.ArrayList<java.util.concurrent.Future<String>>();
             for (int i = 0; i < 700; i++) {
                 String body = bad[i % bad.length];
-                answers.add(executor.submit(() -> post(body).statusCode()));
+                answers.add(executor.submit(() -> {
+                    var response = post(body);
+                    return response.statusCode() + " "
+                            + JSON.readTree(response.body()).get("code").asString();
+                }));
             }
-            for (var answer : answers) {
-                assertThat(answer.get()).isIn(400, 409);
+            for (int i = 0; i < answers.size(); i++) {
+                String body = bad[i % bad.length];
+                assertThat(answers.get(i).get()).as(body).isEqualTo(expected.get(body));
             }
         }
         assertThat(balance(1)).isEqualByComparingTo(before);

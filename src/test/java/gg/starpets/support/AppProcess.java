@@ -1,6 +1,8 @@
 package gg.starpets.support;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -15,21 +17,22 @@ public final class AppProcess implements AutoCloseable {
     private final String instanceId;
     private final Process process;
     private final Path log;
+    private final int httpPort;
 
-    private AppProcess(String instanceId, Process process, Path log) {
+    private AppProcess(String instanceId, Process process, Path log, int httpPort) {
         this.instanceId = instanceId;
         this.process = process;
         this.log = log;
+        this.httpPort = httpPort;
     }
 
     public String instanceId() {
         return instanceId;
     }
 
-    /** Settings pointing a copy at {@code database} of the test server, on a random HTTP port. */
+    /** Settings pointing a copy at {@code database} of the test server, on a free HTTP port. */
     public static Map<String, Object> databaseSettings(String database) {
         Map<String, Object> settings = new HashMap<>();
-        settings.put("server.port", 0);
         settings.put("starpets.db.host", "127.0.0.1");
         settings.put("starpets.db.port", TestPostgres.port());
         settings.put("starpets.db.name", database);
@@ -37,14 +40,23 @@ public final class AppProcess implements AutoCloseable {
         return settings;
     }
 
-    /** Starts {@code java -jar starpets.jar} with these {@code --name=value} settings. */
+    /**
+     * Starts {@code java -jar starpets.jar} with these {@code --name=value} settings, on a free
+     * loopback HTTP port unless {@code server.port} is among them.
+     */
     public static AppProcess start(String instanceId, Map<String, Object> settings) throws IOException {
+        settings = new HashMap<>(settings);
+        settings.putIfAbsent("server.port", freePort());
+        int httpPort = Integer.parseInt(settings.get("server.port").toString());
         String jar = System.getProperty("starpets.jar");
         if (jar == null || !Files.exists(Path.of(jar))) {
             throw new IllegalStateException("the packaged jar is needed (system property starpets.jar): " + jar);
         }
         String java = ProcessHandle.current().info().command().orElse("java");
-        List<String> command = new ArrayList<>(List.of(java, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-jar", jar));
+        // As in production (Dockerfile): a copy out of memory exits rather than lingering half-dead.
+        // 512 MB holds a burst of a few thousand requests in flight on one copy (the A5 acceptance).
+        List<String> command = new ArrayList<>(
+                List.of(java, "-Xmx512m", "-XX:+ExitOnOutOfMemoryError", "-XX:TieredStopAtLevel=1", "-jar", jar));
         command.add("--starpets.instance-id=" + instanceId);
         settings.forEach((k, v) -> command.add("--" + k + "=" + v));
         Path log = Files.createTempFile("starpets-" + instanceId + "-", ".log");
@@ -52,7 +64,17 @@ public final class AppProcess implements AutoCloseable {
                 .redirectErrorStream(true)
                 .redirectOutput(log.toFile())
                 .start();
-        return new AppProcess(instanceId, process, log);
+        return new AppProcess(instanceId, process, log, httpPort);
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        }
+    }
+
+    public String url(String path) {
+        return "http://127.0.0.1:" + httpPort + path;
     }
 
     public long pid() {

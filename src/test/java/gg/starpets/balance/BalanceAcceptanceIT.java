@@ -1,0 +1,163 @@
+package gg.starpets.balance;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import gg.starpets.support.AppProcess;
+import gg.starpets.support.TestPostgres;
+import java.math.BigDecimal;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.Timeout;
+import tools.jackson.databind.DeserializationFeature;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * A1 and A5 against three copies of the real jar, each its own process, started at the same moment
+ * on one fresh database: all 10,000 withdrawals are in flight at once (the copies hold the server
+ * side of the connections, this JVM only the client side).
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class BalanceAcceptanceIT {
+
+    private static final JsonMapper JSON = JsonMapper.builder()
+            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+            .build();
+    private static final List<AppProcess> copies = new ArrayList<>();
+    private static final HttpClient HTTP =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private static String database;
+
+    @BeforeAll
+    static void startThreeCopiesAtOnce() throws Exception {
+        database = TestPostgres.createDatabase();
+        for (String id : List.of("copy-a", "copy-b", "copy-c")) {
+            Map<String, Object> settings = AppProcess.databaseSettings(database);
+            settings.put("starpets.scheduler.enabled", "false");
+            settings.put("starpets.db.pool-size", 20);
+            copies.add(AppProcess.start(id, settings));
+        }
+        for (AppProcess copy : copies) {
+            await().ignoreExceptions()
+                    .atMost(Duration.ofMinutes(2))
+                    .until(() -> get(copy.url("/health")).statusCode() == 200);
+        }
+    }
+
+    @AfterAll
+    static void stop() throws InterruptedException {
+        for (AppProcess copy : copies) {
+            copy.close();
+        }
+    }
+
+    @Test
+    @Order(1)
+    void threeCopiesMigratingAtOnceCreateUserOneWithTenThousandExactlyOnce() throws Exception {
+        try (var db = TestPostgres.pool(database, 1);
+                var c = db.getConnection();
+                var rs = c.createStatement().executeQuery("select count(*), min(balance)::text, max(id) from users")) {
+            rs.next();
+            assertThat(rs.getLong(1)).isOne();
+            assertThat(rs.getString(2)).isEqualTo("10000.00");
+            assertThat(rs.getLong(3)).isOne();
+        }
+        for (AppProcess copy : copies) {
+            assertThat(get(copy.url("/balance/1")).body()).isEqualTo("{\"userId\":1,\"balance\":10000.00}");
+        }
+    }
+
+    /** A5: 10,000 withdrawals of 2 from 10,000, released together by one latch, spread over three copies. */
+    @Test
+    @Order(2)
+    @Timeout(240)
+    void tenThousandWithdrawalsOfTwoInFlightAtOnceGiveExactlyFiveThousandSuccessesAndFiveThousandInsufficientFunds()
+            throws Exception {
+        int requests = 10_000;
+        CountDownLatch ready = new CountDownLatch(requests);
+        CountDownLatch start = new CountDownLatch(1);
+        Map<String, Integer> outcomes = new ConcurrentHashMap<>();
+        Map<String, Integer> byCopy = new ConcurrentHashMap<>();
+        List<BigDecimal> balancesAnswered = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<Thread> senders = new ArrayList<>(requests);
+        // 10,000 connections opened in one instant queue in the kernel (its listen backlog is capped,
+        // at 4096 here); a client waits for its connection up to a minute, as a browser would.
+        try (ExecutorService clientThreads = Executors.newVirtualThreadPerTaskExecutor();
+                HttpClient burst = HttpClient.newBuilder()
+                        .version(HttpClient.Version.HTTP_1_1)
+                        .connectTimeout(Duration.ofSeconds(60))
+                        .executor(clientThreads)
+                        .build()) {
+            for (int i = 0; i < requests; i++) {
+                AppProcess copy = copies.get(i % copies.size());
+                HttpRequest request = HttpRequest.newBuilder(URI.create(copy.url("/balance/update")))
+                        .header("Content-Type", "application/json")
+                        .timeout(Duration.ofSeconds(120))
+                        .POST(HttpRequest.BodyPublishers.ofString("{\"userId\":1,\"amount\":-2}"))
+                        .build();
+                senders.add(Thread.ofVirtual().start(() -> {
+                    ready.countDown();
+                    try {
+                        start.await();
+                        HttpResponse<String> r = burst.send(request, HttpResponse.BodyHandlers.ofString());
+                        JsonNode body = JSON.readTree(r.body());
+                        String outcome = r.statusCode() == 200
+                                ? "200"
+                                : r.statusCode() + " " + body.path("code").asString();
+                        outcomes.merge(outcome, 1, Integer::sum);
+                        r.headers().firstValue("X-Instance-Id").ifPresent(id -> byCopy.merge(id, 1, Integer::sum));
+                        if (r.statusCode() == 200) {
+                            balancesAnswered.add(body.get("balance").decimalValue());
+                        }
+                    } catch (Exception e) {
+                        outcomes.merge(e.getClass().getSimpleName() + ": " + e.getMessage(), 1, Integer::sum);
+                    }
+                }));
+            }
+            assertThat(ready.await(60, TimeUnit.SECONDS)).isTrue();
+            start.countDown();
+            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+            for (Thread sender : senders) {
+                sender.join(Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
+            }
+        }
+
+        // Nothing else: no 5xx, no refused connection, no timeout.
+        assertThat(new TreeMap<>(outcomes))
+                .containsExactlyInAnyOrderEntriesOf(Map.of("200", 5_000, "409 insufficient_funds", 5_000));
+        assertThat(get(copies.getFirst().url("/balance/1")).body()).isEqualTo("{\"userId\":1,\"balance\":0.00}");
+        // No lost update: the successes saw every balance from 9998 down to 0, each exactly once.
+        assertThat(balancesAnswered.stream().map(BigDecimal::intValueExact).distinct())
+                .hasSize(5_000)
+                .allMatch(b -> b >= 0 && b <= 9_998 && b % 2 == 0);
+        assertThat(byCopy).containsOnlyKeys("copy-a", "copy-b", "copy-c");
+        assertThat(byCopy.values()).allMatch(n -> n > 3_000);
+    }
+
+    private static HttpResponse<String> get(String url) throws Exception {
+        return HTTP.send(
+                HttpRequest.newBuilder(URI.create(url))
+                        .timeout(Duration.ofSeconds(10))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+}
