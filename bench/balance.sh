@@ -4,13 +4,13 @@
 # same UPDATE directly on the same PostgreSQL (the ceiling). Everything on 127.0.0.1, bounded in
 # time; every process started here is stopped on exit.
 #
-#   bench/balance.sh                      # about 4 minutes
+#   bench/balance.sh                      # about 3.5 minutes
 #
 # pgbench runs with the same client counts as wrk, and also with as many clients as one copy has
 # pooled connections: the second ratio compares like with like (20 backends on the hot row).
 #   DURATION=10 CLIENTS="64" bench/balance.sh
 #
-# Settings (environment): DURATION seconds per measurement (15), WARMUP seconds (5), CLIENTS ("64 256"),
+# Settings (environment): DURATION seconds per measurement (15), WARMUP seconds (10), CLIENTS ("64 256"),
 # JAR (target/starpets-*.jar, built if missing), BUILD_DIR (target); the instances take the app's own
 # settings from the environment as usual (e.g. DB_POOL_SIZE, default 20).
 set -euo pipefail
