@@ -2,7 +2,9 @@
 # The StarPets service image: built with the Maven wrapper on a JDK 21, run on a JRE 21 as a
 # non-root user. `docker compose up -d` builds it; alone: docker build -t starpets-app .
 
-FROM eclipse-temurin:21-jdk AS build
+# Base images pinned to one Temurin release (21.0.8+9, July 2025) on Ubuntu 24.04 (noble): a rebuild
+# gets the same JDK/JRE. Bump both tags together.
+FROM eclipse-temurin:21.0.8_9-jdk-noble AS build
 WORKDIR /src
 # Dependencies first, in their own layer: rebuilt only when the pom or the wrapper changes.
 # The pom's maven-toolchains-plugin (select-jdk-toolchain, JDK [21,)) accepts the JDK Maven runs
@@ -16,7 +18,7 @@ COPY src/ src/
 RUN ./mvnw -B -q -Pprod -Dspotless.check.skip=true -DskipTests package \
     && cp target/starpets-*.jar /starpets.jar
 
-FROM eclipse-temurin:21-jre
+FROM eclipse-temurin:21.0.8_9-jre-noble
 # curl for the HEALTHCHECK (the JRE image has neither curl nor wget); one small package, and the
 # same check the compose file and the native twin use.
 RUN apt-get update \

@@ -15,7 +15,7 @@ root=$(dirname "$here")
 source "$here/lib.sh"
 
 n=${TWIN_INSTANCES:-5}
-dir=${TWIN_DIR:-$root/tmp/twin}
+dir=$(realpath -m "${TWIN_DIR:-$root/tmp/twin}")
 pg_port=${TWIN_PG_PORT:-15432}
 nginx_port=${TWIN_NGINX_PORT:-18080}
 prom_port=${TWIN_PROMETHEUS_PORT:-19090}
@@ -29,6 +29,9 @@ fi
 mkdir -p "$dir/pids" "$dir/logs" "$dir/nginx-temp"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
+# Every process started here names $dir on its command line (nginx -c, Prometheus --config.file,
+# PostgreSQL's data directory, -Dstarpets.twin for the copies): twin-down.sh checks it before
+# signalling a pid from a pid file, which by then may belong to another process.
 start() { # name, command…
   local name=$1
   shift
@@ -51,7 +54,7 @@ for i in $(seq 1 "$n"); do
   upstreams+="        server 127.0.0.1:$port max_fails=1 fail_timeout=5s;"$'\n'
   targets+="'127.0.0.1:$port', "
   INSTANCE_ID=app-$i PORT=$port DB_HOST=127.0.0.1 DB_PORT=$pg_port TOTAL_INSTANCES=${TOTAL_INSTANCES:-$n} \
-    start "app-$i" "$java" -Xmx384m -XX:+ExitOnOutOfMemoryError -jar "$jar"
+    start "app-$i" "$java" -Xmx384m -XX:+ExitOnOutOfMemoryError -Dstarpets.twin="$dir" -jar "$jar"
 done
 
 echo "twin: nginx on 127.0.0.1:$nginx_port"
@@ -77,6 +80,8 @@ http {
     upstream app {
         zone app 256k;
 $upstreams        keepalive 256;
+        # As in deploy/nginx/nginx.conf: below Tomcat's 60 s keep-alive timeout.
+        keepalive_timeout 30s;
     }
     server {
         # reuseport: the kernel spreads a burst of connections over both workers (file limits are per worker).
