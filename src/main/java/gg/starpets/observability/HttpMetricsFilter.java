@@ -9,6 +9,7 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.Set;
 import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
 import org.springframework.stereotype.Component;
@@ -25,6 +26,12 @@ class HttpMetricsFilter extends OncePerRequestFilter {
 
     /** Requests that matched no route (404s and the like) share one label value. */
     static final String UNMATCHED = "UNMATCHED";
+
+    /** Requests with a method outside {@link #STANDARD_METHODS} share one label value. */
+    static final String OTHER_METHOD = "OTHER";
+
+    private static final Set<String> STANDARD_METHODS =
+            Set.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE");
 
     private static final Duration[] BUCKETS = {
         Duration.ofMillis(1), Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25),
@@ -48,7 +55,7 @@ class HttpMetricsFilter extends OncePerRequestFilter {
             status = response.getStatus();
         } finally {
             String path = route(request);
-            String method = request.getMethod();
+            String method = methodLabel(request.getMethod());
             String code = String.valueOf(status);
             Counter.builder(MetricNames.HTTP_REQUESTS)
                     .description("HTTP requests served")
@@ -62,6 +69,11 @@ class HttpMetricsFilter extends OncePerRequestFilter {
                     .register(registry)
                     .record(Duration.ofNanos(System.nanoTime() - start));
         }
+    }
+
+    /** The method label: a standard method as sent, anything else one value, so made-up methods add no series. */
+    static String methodLabel(String method) {
+        return STANDARD_METHODS.contains(method) ? method : OTHER_METHOD;
     }
 
     private static String route(HttpServletRequest request) {

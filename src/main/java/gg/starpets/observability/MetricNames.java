@@ -39,5 +39,11 @@ public final class MetricNames {
     /** Gauge {@code starpets_task_expected_interval_seconds}, label task: the longest normal gap between starts. */
     public static final String TASK_EXPECTED_INTERVAL = "starpets.task.expected.interval.seconds";
 
+    /**
+     * Gauge {@code starpets_database_gauges_age_seconds}: since the three gauges above were last read
+     * from the database (every 5 s; it grows while the database cannot be read).
+     */
+    public static final String DATABASE_GAUGES_AGE = "starpets.database.gauges.age.seconds";
+
     private MetricNames() {}
 }

@@ -12,7 +12,9 @@ import org.springframework.web.bind.annotation.RestController;
  * GET /metrics — Prometheus text exposition (0.0.4). Everything comes from Micrometer's registry
  * except {@code app_active_tasks_total}: the seed requires a <em>gauge</em> under that name, and
  * the Prometheus client refuses (renames) a gauge ending in {@code _total}, so that one family is
- * written here, in the same format.
+ * written here, in the same format. A scrape reads nothing from the database: the database-wide
+ * gauges are read in the background ({@link DatabaseGaugeRefresh}), so /metrics answers at once
+ * even when PostgreSQL is down.
  */
 @RestController
 class MetricsController {
@@ -21,24 +23,17 @@ class MetricsController {
 
     private final PrometheusMeterRegistry registry;
     private final Scheduler scheduler;
-    private final SchedulerMetrics schedulerMetrics;
     private final String instanceLabel;
 
-    MetricsController(
-            PrometheusMeterRegistry registry,
-            Scheduler scheduler,
-            SchedulerMetrics schedulerMetrics,
-            StarPetsProperties properties) {
+    MetricsController(PrometheusMeterRegistry registry, Scheduler scheduler, StarPetsProperties properties) {
         this.registry = registry;
         this.scheduler = scheduler;
-        this.schedulerMetrics = schedulerMetrics;
         this.instanceLabel =
                 properties.resolvedInstanceId().replace("\\", "\\\\").replace("\"", "\\\"");
     }
 
     @GetMapping(value = "/metrics")
     ResponseEntity<String> metrics() {
-        schedulerMetrics.refreshFromDatabase();
         String body = registry.scrape(TEXT_FORMAT)
                 + "# HELP " + MetricNames.ACTIVE_TASKS + " Runs in progress on this instance now\n"
                 + "# TYPE " + MetricNames.ACTIVE_TASKS + " gauge\n"

@@ -1,59 +1,42 @@
 package gg.starpets.observability;
 
-import gg.starpets.scheduler.InstanceRepository;
+import gg.starpets.config.StarPetsProperties;
 import gg.starpets.scheduler.RunStatus;
-import gg.starpets.scheduler.Schedule;
 import gg.starpets.scheduler.SchedulerEvents;
-import gg.starpets.scheduler.TaskRepository;
 import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.MultiGauge;
-import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
-import java.time.ZoneId;
-import java.util.concurrent.atomic.AtomicLong;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 
-/** The scheduler's metrics: what this copy's engine reports, and what the database says of all tasks. */
+/**
+ * What this copy's scheduler engine reports: runs started and finished, recoveries, lost fences.
+ * The database-wide gauges are {@link DatabaseGaugeRefresh}'s.
+ */
 @Component
 class SchedulerMetrics implements SchedulerEvents {
 
-    private static final Logger log = LoggerFactory.getLogger(SchedulerMetrics.class);
-    private static final long REFRESH_NANOS = Duration.ofSeconds(1).toNanos();
-
     private final MeterRegistry registry;
-    private final TaskRepository tasks;
-    private final InstanceRepository instances;
-    private final Duration lease;
-    private final AtomicLong liveInstances = new AtomicLong();
-    private final MultiGauge sinceLastStart;
-    private final MultiGauge expectedInterval;
-    private volatile long refreshedAt = System.nanoTime() - REFRESH_NANOS;
 
-    SchedulerMetrics(
-            MeterRegistry registry,
-            TaskRepository tasks,
-            InstanceRepository instances,
-            gg.starpets.config.StarPetsProperties properties) {
+    SchedulerMetrics(MeterRegistry registry, StarPetsProperties properties) {
         this.registry = registry;
-        this.tasks = tasks;
-        this.instances = instances;
-        this.lease = properties.scheduler().lease();
-        // Registered up front, so that "no recovery yet" reads 0 rather than no data.
-        recoveredCounter().increment(0);
-        Gauge.builder(MetricNames.LIVE_INSTANCES, liveInstances, AtomicLong::get)
-                .description("Copies alive as the database sees them")
-                .register(registry);
-        this.sinceLastStart = MultiGauge.builder(MetricNames.TASK_SINCE_LAST_START)
-                .description("Seconds since the task's last run started (or since it was created)")
-                .register(registry);
-        this.expectedInterval = MultiGauge.builder(MetricNames.TASK_EXPECTED_INTERVAL)
-                .description("The longest normal gap between two starts of the task")
-                .register(registry);
+        recoveredCounter();
+        properties.tasks().forEach(t -> registerTask(t.name()));
+    }
+
+    /**
+     * Registers the task's counters at 0. Prometheus' increase() and rate() cannot see the first
+     * increment of a series whose first sample is already 1, so a counter that appeared only at the
+     * first timeout or failure would never raise the alert for it. Called for every configured task
+     * at start, and for every task the database knows (so tasks defined by other copies count too).
+     */
+    void registerTask(String task) {
+        for (RunStatus status : RunStatus.values()) {
+            if (status.terminal()) {
+                runsFinished(task, status);
+            }
+        }
+        fenceLostCounter(task);
     }
 
     @Override
@@ -77,11 +60,7 @@ class SchedulerMetrics implements SchedulerEvents {
 
     @Override
     public void runFinished(String task, RunStatus status, double durationSeconds) {
-        Counter.builder(MetricNames.RUNS_FINISHED)
-                .description("Runs ended on this copy")
-                .tags("task", task, "status", status.name())
-                .register(registry)
-                .increment();
+        runsFinished(task, status).increment();
         Timer.builder(MetricNames.RUN_DURATION)
                 .description("How long runs took")
                 .tags("task", task)
@@ -103,53 +82,28 @@ class SchedulerMetrics implements SchedulerEvents {
         recoveredCounter().increment(count);
     }
 
+    @Override
+    public void fenceLost(String task) {
+        fenceLostCounter(task).increment();
+    }
+
+    private Counter runsFinished(String task, RunStatus status) {
+        return Counter.builder(MetricNames.RUNS_FINISHED)
+                .description("Runs ended on this copy")
+                .tags("task", task, "status", status.name())
+                .register(registry);
+    }
+
     private Counter recoveredCounter() {
         return Counter.builder(MetricNames.TASKS_RECOVERED)
                 .description("Tasks this copy took back from copies that were gone")
                 .register(registry);
     }
 
-    @Override
-    public void fenceLost(String task) {
-        Counter.builder(MetricNames.FENCE_LOST)
+    private Counter fenceLostCounter(String task) {
+        return Counter.builder(MetricNames.FENCE_LOST)
                 .description("Runs that found their task taken over; nothing they did was written")
                 .tags("task", task)
-                .register(registry)
-                .increment();
-    }
-
-    /** Reads the database-wide gauges, at most once a second (a scrape calls this). */
-    void refreshFromDatabase() {
-        long now = System.nanoTime();
-        if (now - refreshedAt < REFRESH_NANOS) {
-            return;
-        }
-        refreshedAt = now;
-        try {
-            liveInstances.set(instances.countLive(lease));
-            var timings = tasks.findTimings();
-            sinceLastStart.register(
-                    timings.stream()
-                            .map(t -> MultiGauge.Row.of(Tags.of("task", t.name()), t.secondsSinceLastStart()))
-                            .toList(),
-                    true);
-            expectedInterval.register(
-                    timings.stream()
-                            .map(t -> MultiGauge.Row.of(Tags.of("task", t.name()), expectedGapSeconds(t)))
-                            .toList(),
-                    true);
-        } catch (RuntimeException e) {
-            log.warn("Could not read scheduler gauges from the database: {}", e.getMessage());
-        }
-    }
-
-    /** Cron: the period between two fire times. Fixed delay: the delay plus the longest allowed run. */
-    static double expectedGapSeconds(TaskRepository.TaskTiming t) {
-        Schedule schedule = Schedule.parse(t.schedule(), ZoneId.of(t.timeZone()));
-        if (schedule instanceof Schedule.Interval interval) {
-            return interval.delay().toNanos() / 1e9 + t.timeoutSeconds();
-        }
-        var first = schedule.next(java.time.Instant.now());
-        return Duration.between(first, schedule.next(first)).toNanos() / 1e9;
+                .register(registry);
     }
 }

@@ -5,6 +5,9 @@ import static org.awaitility.Awaitility.await;
 
 import gg.starpets.support.AppInstance;
 import gg.starpets.support.TestPostgres;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpRequest.BodyPublishers;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.HashMap;
@@ -30,6 +33,8 @@ class MetricsExpositionTest {
         app.get("/tasks/quick-metric");
         app.get("/no-such-route");
         app.get("/runs?limit=zero");
+        app.send(HttpRequest.newBuilder(URI.create(app.url("/tasks"))).method("FOO1", BodyPublishers.noBody()));
+        app.send(HttpRequest.newBuilder(URI.create(app.url("/tasks"))).method("BAR2", BodyPublishers.noBody()));
     }
 
     @AfterAll
@@ -68,6 +73,17 @@ class MetricsExpositionTest {
     }
 
     @Test
+    void madeUpMethodsAreCountedUnderOneMethodLabel() {
+        String text = metrics();
+        assertThat(text)
+                .containsPattern("http_requests_total\\{instance_id=\"copy-metrics\",method=\"OTHER\",path=\"[^\"]+\","
+                        + "status=\"\\d{3}\"} 2.0")
+                .contains("http_request_duration_seconds_count{instance_id=\"copy-metrics\",method=\"OTHER\"")
+                .doesNotContain("method=\"FOO1\"")
+                .doesNotContain("method=\"BAR2\"");
+    }
+
+    @Test
     void responseTimeIsAHistogramWithBuckets() {
         String text = metrics();
         assertThat(text).contains("# TYPE http_request_duration_seconds histogram");
@@ -81,6 +97,9 @@ class MetricsExpositionTest {
 
     @Test
     void schedulerMetricsAppearOnceTasksHaveRun() {
+        // The database-wide gauges are read in the background, every 5 s.
+        await().atMost(Duration.ofSeconds(15))
+                .untilAsserted(() -> assertThat(metrics()).contains("starpets_task_seconds_since_last_start{"));
         String text = metrics();
         assertThat(text)
                 .contains(
@@ -92,7 +111,8 @@ class MetricsExpositionTest {
                 .contains(
                         "starpets_task_expected_interval_seconds{instance_id=\"copy-metrics\",task=\"quick-metric\"} 3660.0")
                 .containsPattern(
-                        "starpets_task_seconds_since_last_start\\{instance_id=\"copy-metrics\",task=\"long-metric\"} \\d");
+                        "starpets_task_seconds_since_last_start\\{instance_id=\"copy-metrics\",task=\"long-metric\"} \\d")
+                .containsPattern("starpets_database_gauges_age_seconds\\{instance_id=\"copy-metrics\"} \\d");
     }
 
     @Test

@@ -1,0 +1,136 @@
+package gg.starpets.observability;
+
+import gg.starpets.config.StarPetsProperties;
+import gg.starpets.scheduler.InstanceRepository;
+import gg.starpets.scheduler.Schedule;
+import gg.starpets.scheduler.TaskRepository;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.stereotype.Component;
+
+/**
+ * Reads the database-wide gauges (live copies, when each task last started) every 5 s, on its own
+ * thread, so that a scrape never waits for the database: with PostgreSQL down or the pool
+ * saturated, /metrics still answers at once with the last values read, and
+ * {@code starpets_database_gauges_age_seconds} says how old they are.
+ */
+@Component
+class DatabaseGaugeRefresh implements SmartLifecycle {
+
+    /** The scrape interval: a shorter one would only add queries. */
+    static final Duration INTERVAL = Duration.ofSeconds(5);
+
+    static final String THREAD_NAME = "starpets-metrics-db";
+
+    private static final Logger log = LoggerFactory.getLogger(DatabaseGaugeRefresh.class);
+
+    private final TaskRepository tasks;
+    private final InstanceRepository instances;
+    private final SchedulerMetrics schedulerMetrics;
+    private final Duration lease;
+    private final AtomicLong liveInstances = new AtomicLong();
+    private final MultiGauge sinceLastStart;
+    private final MultiGauge expectedInterval;
+    /** Until the first read succeeds, the age counts from start-up. */
+    private volatile long readAtNanos = System.nanoTime();
+
+    private ScheduledExecutorService executor;
+
+    DatabaseGaugeRefresh(
+            MeterRegistry registry,
+            TaskRepository tasks,
+            InstanceRepository instances,
+            SchedulerMetrics schedulerMetrics,
+            StarPetsProperties properties) {
+        this.tasks = tasks;
+        this.instances = instances;
+        this.schedulerMetrics = schedulerMetrics;
+        this.lease = properties.scheduler().lease();
+        Gauge.builder(MetricNames.LIVE_INSTANCES, liveInstances, AtomicLong::get)
+                .description("Copies alive as the database sees them")
+                .register(registry);
+        Gauge.builder(MetricNames.DATABASE_GAUGES_AGE, this, DatabaseGaugeRefresh::ageSeconds)
+                .description("Seconds since the database-wide gauges were last read")
+                .register(registry);
+        this.sinceLastStart = MultiGauge.builder(MetricNames.TASK_SINCE_LAST_START)
+                .description("Seconds since the task's last run started (or since it was created)")
+                .register(registry);
+        this.expectedInterval = MultiGauge.builder(MetricNames.TASK_EXPECTED_INTERVAL)
+                .description("The longest normal gap between two starts of the task")
+                .register(registry);
+    }
+
+    /** One read of the database; on failure the gauges keep their last values. */
+    void runOnce() {
+        try {
+            long live = instances.countLive(lease);
+            List<TaskRepository.TaskTiming> timings = tasks.findTimings();
+            liveInstances.set(live);
+            sinceLastStart.register(
+                    timings.stream()
+                            .map(t -> MultiGauge.Row.of(Tags.of("task", t.name()), t.secondsSinceLastStart()))
+                            .toList(),
+                    true);
+            expectedInterval.register(
+                    timings.stream()
+                            .map(t -> MultiGauge.Row.of(Tags.of("task", t.name()), expectedGapSeconds(t)))
+                            .toList(),
+                    true);
+            timings.forEach(t -> schedulerMetrics.registerTask(t.name()));
+            readAtNanos = System.nanoTime();
+        } catch (RuntimeException e) {
+            log.warn("Could not read scheduler gauges from the database: {}", e.getMessage());
+        }
+    }
+
+    double ageSeconds() {
+        return (System.nanoTime() - readAtNanos) / 1e9;
+    }
+
+    /** Cron: the period between two fire times. Fixed delay: the delay plus the longest allowed run. */
+    static double expectedGapSeconds(TaskRepository.TaskTiming t) {
+        Schedule schedule = Schedule.parse(t.schedule(), ZoneId.of(t.timeZone()));
+        if (schedule instanceof Schedule.Interval interval) {
+            return interval.delay().toNanos() / 1e9 + t.timeoutSeconds();
+        }
+        var first = schedule.next(Instant.now());
+        return Duration.between(first, schedule.next(first)).toNanos() / 1e9;
+    }
+
+    @Override
+    public synchronized void start() {
+        executor = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, THREAD_NAME);
+            t.setDaemon(true);
+            return t;
+        });
+        executor.scheduleWithFixedDelay(this::runOnce, 0, INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Interrupts a read waiting for a connection: nothing is lost, the gauges die with the copy. */
+    @Override
+    public synchronized void stop() {
+        if (executor != null) {
+            executor.shutdownNow();
+            executor = null;
+        }
+    }
+
+    @Override
+    public synchronized boolean isRunning() {
+        return executor != null;
+    }
+}
