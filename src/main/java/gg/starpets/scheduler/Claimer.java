@@ -69,11 +69,10 @@ final class Claimer {
         }
     }
 
-    /** Live copies as the database sees them. */
-    long liveCopies() throws SQLException {
+    /** What the database says of the copies and their tasks now, without claiming anything. */
+    TaskRepository.Share share() throws SQLException {
         try (Connection c = dataSource.getConnection()) {
-            return tasks.share(c, settings.instanceId(), sessionKey, settings.lease())
-                    .liveCopies();
+            return tasks.share(c, settings.instanceId(), sessionKey, settings.lease());
         }
     }
 }

@@ -173,19 +173,24 @@ public final class Scheduler implements AutoCloseable {
     /**
      * Copies started together wait a moment before their first claim so that all of them are
      * registered and each takes only its share; with a configured total, until that many are alive.
+     * A copy that joins a running cluster (another copy already runs tasks) does not wait: the split
+     * has begun, and while it waited the others would leave its share of any task falling due (or
+     * recovered from a dead copy) unclaimed.
      */
     private void settle() throws InterruptedException {
         long deadline = System.nanoTime()
                 + (settings.totalInstances() > 0 ? settings.settle().multipliedBy(10) : settings.settle()).toNanos();
         while (!draining && System.nanoTime() < deadline) {
-            if (settings.totalInstances() > 0) {
-                try {
-                    if (claimer.liveCopies() >= settings.totalInstances()) {
-                        return;
-                    }
-                } catch (SQLException e) {
-                    log.warn("Could not count live instances: {}", e.getMessage());
+            try {
+                TaskRepository.Share share = claimer.share();
+                if (share.runningElsewhere() > 0) {
+                    return;
                 }
+                if (settings.totalInstances() > 0 && share.liveCopies() >= settings.totalInstances()) {
+                    return;
+                }
+            } catch (SQLException e) {
+                log.warn("Could not read the other copies' state: {}", e.getMessage());
             }
             wakeupFor(Duration.ofNanos(
                     Math.min(deadline - System.nanoTime(), settings.heartbeat().toNanos())));

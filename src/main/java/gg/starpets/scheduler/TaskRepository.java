@@ -161,7 +161,8 @@ public final class TaskRepository {
      * due) over {@code liveCopies}, every copy may hold the floor of the quotient, and the copies
      * ranked first by id one more each for the remainder: 12 tasks on 5 copies give 3, 3, 2, 2, 2.
      */
-    record Share(long activeOrDue, long liveCopies, long rank, long runningHere, Duration nextDueIn) {
+    record Share(
+            long activeOrDue, long liveCopies, long rank, long runningHere, long runningElsewhere, Duration nextDueIn) {
 
         int quota() {
             long copies = Math.max(1, liveCopies);
@@ -218,6 +219,7 @@ public final class TaskRepository {
                        (select count(*) + 1 from live) as live_plus_me,
                        (select count(*) from live where id < ?) as rank,
                        (select count(*) from tasks where owner_session = ?) as running_here,
+                       (select count(*) from tasks where owner_session <> ?) as running_elsewhere,
                        (select extract(epoch from min(next_run_at) - now()) from tasks
                          where owner_session is null and enabled) as next_due_in
                 """)) {
@@ -225,6 +227,7 @@ public final class TaskRepository {
             st.setString(2, instanceId);
             st.setString(3, instanceId);
             st.setLong(4, sessionKey);
+            st.setLong(5, sessionKey);
             try (ResultSet rs = st.executeQuery()) {
                 rs.next();
                 double nextDue = rs.getDouble("next_due_in");
@@ -234,6 +237,7 @@ public final class TaskRepository {
                         rs.getLong("live_plus_me"),
                         rs.getLong("rank"),
                         rs.getLong("running_here"),
+                        rs.getLong("running_elsewhere"),
                         nextDueIn);
             }
         }

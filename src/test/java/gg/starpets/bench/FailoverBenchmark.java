@@ -23,6 +23,7 @@ public final class FailoverBenchmark {
         int kills = args.length > 0 ? Integer.parseInt(args[0]) : 20;
         String db = TestPostgres.createDatabase();
         List<Double> seconds = new ArrayList<>();
+        List<Double> detection = new ArrayList<>();
         List<AppProcess> processes = new ArrayList<>();
         try (HikariDataSource pool = TestPostgres.pool(db, 2)) {
             for (int i = 1; i <= 3; i++) {
@@ -45,7 +46,13 @@ public final class FailoverBenchmark {
                         Duration.ofSeconds(30));
                 double startedAt =
                         number(pool, "select extract(epoch from started_at) from tasks where name = '" + TASK + "'");
+                // Detection: until another copy recorded the killed copy's run LOST.
+                double lostAt = number(
+                        pool,
+                        "select extract(epoch from finished_at) from task_runs where status = 'LOST' and task_name = '"
+                                + TASK + "' order by id desc limit 1");
                 seconds.add(startedAt - killedAt);
+                detection.add(lostAt - killedAt);
                 processes.remove(victim);
                 AppProcess replacement = start(db, "copy-" + next++);
                 processes.add(replacement);
@@ -59,9 +66,16 @@ public final class FailoverBenchmark {
         List<Double> sorted = seconds.stream().sorted().toList();
         double p50 = percentile(sorted, 0.5);
         double p99 = percentile(sorted, 0.99);
+        List<Double> detected = detection.stream().sorted().toList();
         System.out.printf(
-                "| failover after SIGKILL of the owner, %d kills, 3 copies | %.0f ms | %.0f ms | p99 <= 2 s | %s | max %.0f ms |%n",
-                kills, p50 * 1000, p99 * 1000, p99 <= 2 ? "met" : "NOT met", sorted.getLast() * 1000);
+                "| failover after SIGKILL of the owner, %d kills, 3 copies | %.0f ms | %.0f ms | p99 <= 2 s | %s | max %.0f ms; of which detection (kill -> run LOST) p50 %.0f ms, p99 %.0f ms |%n",
+                kills,
+                p50 * 1000,
+                p99 * 1000,
+                p99 <= 2 ? "met" : "NOT met",
+                sorted.getLast() * 1000,
+                percentile(detected, 0.5) * 1000,
+                percentile(detected, 0.99) * 1000);
         System.exit(0);
     }
 

@@ -97,6 +97,39 @@ class ClusterSchedulingTest {
     }
 
     @Test
+    void aCopyJoiningARunningClusterTakesItsShareWithoutWaitingOutItsSettleWindow() {
+        Map<String, TaskHandler> handlers = Map.of("hold", ctx -> release.await());
+        Scheduler first = cluster.create("copy-1", handlers);
+        Scheduler second = cluster.create("copy-2", handlers);
+        first.syncTasks(SchedulerCluster.tasks(4, "task", "1m", i -> "hold"));
+        first.start();
+        second.start();
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> cluster.runningByInstance().equals(Map.of("copy-1", 2L, "copy-2", 2L)));
+
+        SchedulerSettings base = SchedulerCluster.settings("copy-3");
+        SchedulerSettings slowToSettle = new SchedulerSettings(
+                base.instanceId(),
+                base.host(),
+                base.version(),
+                base.lease(),
+                base.heartbeat(),
+                base.poll(),
+                Duration.ofMinutes(1),
+                base.totalInstances(),
+                base.shutdownGrace());
+        cluster.create(slowToSettle, handlers, cluster::connection).start();
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> cluster.count("select count(*) from instances where id = 'copy-3'") == 1);
+        // A fifth task: 5 over 3 copies is 2, 2 and 1, so it is the newcomer's to run. Waiting out
+        // a settle window here would leave it unclaimed for a minute: the others are at their share.
+        first.syncTasks(SchedulerCluster.tasks(5, "task", "1m", i -> "hold"));
+
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> cluster.runningByInstance().equals(Map.of("copy-1", 2L, "copy-2", 2L, "copy-3", 1L)));
+    }
+
+    @Test
     void runsOfOneTaskNeverOverlapAndEveryRunEndsInATerminalStatus() {
         Map<String, TaskHandler> handlers = Map.of(
                 "short",
