@@ -12,6 +12,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -44,6 +46,7 @@ class DatabaseGaugeRefresh implements SmartLifecycle {
     private final AtomicLong liveInstances = new AtomicLong();
     private final MultiGauge sinceLastStart;
     private final MultiGauge expectedInterval;
+    private final Map<String, Double> expectedGaps = new ConcurrentHashMap<>();
     /** Until the first read succeeds, the age counts from start-up. */
     private volatile long readAtNanos = System.nanoTime();
 
@@ -100,14 +103,17 @@ class DatabaseGaugeRefresh implements SmartLifecycle {
         return (System.nanoTime() - readAtNanos) / 1e9;
     }
 
-    /** Cron: the period between two fire times. Fixed delay: the delay plus the longest allowed run. */
-    static double expectedGapSeconds(TaskRepository.TaskTiming t) {
-        Schedule schedule = Schedule.parse(t.schedule(), ZoneId.of(t.timeZone()));
-        if (schedule instanceof Schedule.Interval interval) {
-            return interval.delay().toNanos() / 1e9 + t.timeoutSeconds();
-        }
-        var first = schedule.next(Instant.now());
-        return Duration.between(first, schedule.next(first)).toNanos() / 1e9;
+    /**
+     * Cron: the longest gap between two fire times (twice a day at 9 and 17 is 16 h, weekdays only
+     * includes the weekend). Fixed delay: the delay plus the longest allowed run. Computed once per
+     * schedule: a cron's gaps do not change (but for daylight saving, an hour either way).
+     */
+    double expectedGapSeconds(TaskRepository.TaskTiming t) {
+        return expectedGaps.computeIfAbsent(t.schedule() + "|" + t.timeZone() + "|" + t.timeoutSeconds(), k -> {
+            Schedule schedule = Schedule.parse(t.schedule(), ZoneId.of(t.timeZone()));
+            double gap = schedule.longestGap(Instant.now()).toNanos() / 1e9;
+            return schedule instanceof Schedule.Interval ? gap + t.timeoutSeconds() : gap;
+        });
     }
 
     @Override

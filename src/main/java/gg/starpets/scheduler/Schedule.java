@@ -23,6 +23,16 @@ public sealed interface Schedule {
     /** The first time strictly after {@code after} at which the task is due. */
     Instant next(Instant after);
 
+    /**
+     * The longest normal gap between two due times from {@code from} on: a fixed delay is its delay;
+     * a cron is searched over a little more than a week (so that a weekdays-only or twice-a-day
+     * schedule shows its long gap), at most {@link #GAP_SEARCH_LIMIT} fire times, and at least one gap.
+     */
+    Duration longestGap(Instant from);
+
+    Duration GAP_SEARCH_HORIZON = Duration.ofDays(8);
+    int GAP_SEARCH_LIMIT = 20_000;
+
     static Schedule parse(String expression, ZoneId zone) {
         if (expression == null || expression.isBlank()) {
             throw new IllegalArgumentException("the schedule is empty");
@@ -49,6 +59,11 @@ public sealed interface Schedule {
         @Override
         public Instant next(Instant after) {
             return after.plus(delay);
+        }
+
+        @Override
+        public Duration longestGap(Instant from) {
+            return delay;
         }
 
         /** "500ms", "30s", "5m", "2h", "1d" or ISO-8601 ("PT30S"); null when the text is neither. */
@@ -116,6 +131,22 @@ public sealed interface Schedule {
                     .nextExecution(after.atZone(zone))
                     .map(t -> t.toInstant())
                     .orElseThrow(() -> new IllegalStateException("'" + expression + "' never fires again"));
+        }
+
+        @Override
+        public Duration longestGap(Instant from) {
+            Instant horizon = from.plus(GAP_SEARCH_HORIZON);
+            Instant previous = next(from);
+            Duration longest = Duration.ZERO;
+            for (int i = 0; i < GAP_SEARCH_LIMIT && (longest.isZero() || previous.isBefore(horizon)); i++) {
+                Instant following = next(previous);
+                Duration gap = Duration.between(previous, following);
+                if (gap.compareTo(longest) > 0) {
+                    longest = gap;
+                }
+                previous = following;
+            }
+            return longest;
         }
     }
 }

@@ -51,6 +51,28 @@ class ScheduleTest {
     }
 
     @Test
+    void theLongestGapOfARegularCronIsItsPeriod() {
+        assertThat(Schedule.parse("*/2 * * * *", ZoneOffset.UTC).longestGap(T)).isEqualTo(Duration.ofMinutes(2));
+        assertThat(Schedule.parse("@hourly", ZoneOffset.UTC).longestGap(T)).isEqualTo(Duration.ofHours(1));
+    }
+
+    @Test
+    void theLongestGapOfAnIrregularCronIsItsLongestWithinAWeek() {
+        // At 9 and 17: 8 h by day, 16 h overnight.
+        assertThat(Schedule.parse("0 9,17 * * *", ZoneOffset.UTC).longestGap(T)).isEqualTo(Duration.ofHours(16));
+        // Every minute on weekdays, looked at from a Monday: Friday 23:59 to Monday 00:00.
+        assertThat(Schedule.parse("* * * * 1-5", ZoneOffset.UTC).longestGap(T))
+                .isEqualTo(Duration.ofDays(2).plusMinutes(1));
+        // Rarer than the horizon: still one whole gap.
+        assertThat(Schedule.parse("@monthly", ZoneOffset.UTC).longestGap(T)).isEqualTo(Duration.ofDays(31));
+    }
+
+    @Test
+    void theLongestGapOfAFixedDelayIsTheDelay() {
+        assertThat(Schedule.parse("30s", ZoneOffset.UTC).longestGap(T)).isEqualTo(Duration.ofSeconds(30));
+    }
+
+    @Test
     void badSchedulesAreRefusedWithAReason() {
         assertThatThrownBy(() -> Schedule.parse("61 * * * *", ZoneOffset.UTC)).hasMessageContaining("not a valid cron");
         assertThatThrownBy(() -> Schedule.parse("* * *", ZoneOffset.UTC)).hasMessageContaining("has 3 fields");
