@@ -5,11 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import gg.starpets.support.AppInstance;
+import gg.starpets.support.StoppablePostgres;
 import gg.starpets.support.TestPostgres;
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
-import java.net.ServerSocket;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.sql.Timestamp;
 import java.time.Duration;
 import java.util.HashMap;
@@ -52,20 +49,15 @@ class InstancesTest {
 
     @Test
     void healthGoesDownWhenPostgresStopsAndUpWhenItReturnsWithoutARestart() throws Exception {
-        Path dataDir = Files.createTempDirectory("starpets-health-pg");
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
-        EmbeddedPostgres pg = startPostgres(dataDir, port);
-        try (var c = pg.getPostgresDatabase().getConnection()) {
-            c.createStatement().execute("create database starpets");
-        }
-        try (AppInstance app =
-                AppInstance.start(port, "starpets", "copy-health", Map.of("starpets.db.connection-timeout", "1s"))) {
+        try (StoppablePostgres pg = StoppablePostgres.start();
+                AppInstance app = AppInstance.start(
+                        pg.port(),
+                        StoppablePostgres.DATABASE,
+                        "copy-health",
+                        Map.of("starpets.db.connection-timeout", "1s"))) {
             assertThat(app.get("/health").statusCode()).isEqualTo(200);
 
-            pg.close();
+            pg.stop();
             await().atMost(Duration.ofSeconds(15))
                     .until(() -> app.get("/health").statusCode() == 503);
             assertThat(app.get("/health").body()).contains("\"status\":\"DOWN\"", "\"instanceId\":\"copy-health\"");
@@ -76,22 +68,12 @@ class InstancesTest {
                 assertThat(answer.body()).as(path).contains("\"code\":\"database_unavailable\"");
             }
 
-            pg = startPostgres(dataDir, port);
+            pg.restart();
             await().atMost(Duration.ofSeconds(20))
                     .until(() -> app.get("/health").statusCode() == 200);
             assertThat(app.get("/health").body()).contains("\"status\":\"UP\"");
             assertThat(app.context().isActive()).isTrue();
-        } finally {
-            pg.close();
         }
-    }
-
-    private static EmbeddedPostgres startPostgres(Path dataDir, int port) throws Exception {
-        return EmbeddedPostgres.builder()
-                .setDataDirectory(dataDir)
-                .setCleanDataDirectory(false)
-                .setPort(port)
-                .start();
     }
 
     @Test

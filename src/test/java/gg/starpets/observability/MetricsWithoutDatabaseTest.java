@@ -4,10 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import gg.starpets.support.AppInstance;
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
-import java.net.ServerSocket;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import gg.starpets.support.StoppablePostgres;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -29,20 +26,12 @@ class MetricsWithoutDatabaseTest {
 
     @Test
     void metricsAnswerAtOnceWithTheLastValuesWhilePostgresIsDownAndCatchUpWhenItReturns() throws Exception {
-        Path dataDir = Files.createTempDirectory("starpets-metrics-pg");
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
-        EmbeddedPostgres pg = startPostgres(dataDir, port);
-        try (var c = pg.getPostgresDatabase().getConnection()) {
-            c.createStatement().execute("create database starpets");
-        }
         Map<String, Object> props = new HashMap<>();
         props.putAll(AppInstance.task(0, "no-db-task", "sleep", "1h", "1m", "100ms"));
         // The production default: a scrape that waited for a pooled connection would wait this long.
         props.put("starpets.db.connection-timeout", "30s");
-        try (AppInstance app = AppInstance.start(port, "starpets", "copy-no-db", props)) {
+        try (StoppablePostgres pg = StoppablePostgres.start();
+                AppInstance app = AppInstance.start(pg.port(), StoppablePostgres.DATABASE, "copy-no-db", props)) {
             await().atMost(Duration.ofSeconds(20))
                     .untilAsserted(
                             () -> assertThat(app.get("/metrics").body())
@@ -51,7 +40,7 @@ class MetricsWithoutDatabaseTest {
                                             "starpets_task_seconds_since_last_start{instance_id=\"copy-no-db\",task=\"no-db-task\"}"));
             assertThat(age(app.get("/metrics").body())).isLessThan(DatabaseGaugeRefresh.INTERVAL.toSeconds() + 1.0);
 
-            pg.close();
+            pg.stop();
             await().atMost(Duration.ofSeconds(15))
                     .until(() -> app.get("/health").statusCode() == 503);
             // Past the next refresh, which could not read the database.
@@ -74,11 +63,9 @@ class MetricsWithoutDatabaseTest {
                 assertThat(age(response.body())).isGreaterThan(stale);
             }
 
-            pg = startPostgres(dataDir, port);
+            pg.restart();
             await().atMost(Duration.ofSeconds(45))
                     .until(() -> age(app.get("/metrics").body()) < DatabaseGaugeRefresh.INTERVAL.toSeconds() + 1.0);
-        } finally {
-            pg.close();
         }
     }
 
@@ -88,13 +75,5 @@ class MetricsWithoutDatabaseTest {
                 .as("starpets_database_gauges_age_seconds in /metrics")
                 .isTrue();
         return Double.parseDouble(m.group(1));
-    }
-
-    private static EmbeddedPostgres startPostgres(Path dataDir, int port) throws Exception {
-        return EmbeddedPostgres.builder()
-                .setDataDirectory(dataDir)
-                .setCleanDataDirectory(false)
-                .setPort(port)
-                .start();
     }
 }

@@ -1,0 +1,72 @@
+package gg.starpets.support;
+
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.SQLException;
+
+/**
+ * A PostgreSQL 17 of a test's own, with a {@code starpets} database, that the test can stop and
+ * start again on the same port and data: to see what a copy does while its database is down.
+ */
+public final class StoppablePostgres implements AutoCloseable {
+
+    public static final String DATABASE = "starpets";
+
+    private final Path dataDir;
+    private final int port;
+    private EmbeddedPostgres server;
+
+    private StoppablePostgres(Path dataDir, int port) throws IOException {
+        this.dataDir = dataDir;
+        this.port = port;
+        this.server = startServer();
+    }
+
+    public static StoppablePostgres start() throws IOException, SQLException {
+        int port;
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            port = socket.getLocalPort();
+        }
+        StoppablePostgres postgres = new StoppablePostgres(Files.createTempDirectory("starpets-stoppable-pg"), port);
+        try (var c = postgres.server.getPostgresDatabase().getConnection();
+                var st = c.createStatement()) {
+            st.execute("create database " + DATABASE);
+        }
+        return postgres;
+    }
+
+    public int port() {
+        return port;
+    }
+
+    public synchronized void stop() throws IOException {
+        if (server != null) {
+            server.close();
+            server = null;
+        }
+    }
+
+    /** Starts it again, same port, same data. */
+    public synchronized void restart() throws IOException {
+        if (server == null) {
+            server = startServer();
+        }
+    }
+
+    private EmbeddedPostgres startServer() throws IOException {
+        return EmbeddedPostgres.builder()
+                .setDataDirectory(dataDir)
+                .setCleanDataDirectory(false)
+                .setPort(port)
+                .start();
+    }
+
+    @Override
+    public void close() throws IOException {
+        stop();
+    }
+}
