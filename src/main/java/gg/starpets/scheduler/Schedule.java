@@ -26,12 +26,9 @@ public sealed interface Schedule {
     /**
      * The longest normal gap between two due times from {@code from} on: a fixed delay is its delay;
      * a cron is searched over a little more than a week (so that a weekdays-only or twice-a-day
-     * schedule shows its long gap), at most {@link #GAP_SEARCH_LIMIT} fire times, and at least one gap.
+     * schedule shows its long gap), at most 20,000 fire times, and at least one gap.
      */
     Duration longestGap(Instant from);
-
-    Duration GAP_SEARCH_HORIZON = Duration.ofDays(8);
-    int GAP_SEARCH_LIMIT = 20_000;
 
     static Schedule parse(String expression, ZoneId zone) {
         if (expression == null || expression.isBlank()) {
@@ -96,6 +93,8 @@ public sealed interface Schedule {
                 new CronParser(CronDefinitionBuilder.instanceDefinitionFor(CronType.UNIX));
         private static final CronParser SIX_FIELDS =
                 new CronParser(CronDefinitionBuilder.instanceDefinitionFor(CronType.SPRING53));
+        private static final Duration GAP_SEARCH_HORIZON = Duration.ofDays(8);
+        private static final int GAP_SEARCH_LIMIT = 20_000;
         private static final Map<String, String> MACROS = Map.of(
                 "@yearly", "0 0 1 1 *",
                 "@annually", "0 0 1 1 *",

@@ -210,21 +210,24 @@ public final class TaskRepository {
     Share share(Connection c, String instanceId, long sessionKey, Duration lease) throws SQLException {
         try (var st = c.prepareStatement("""
                 with live as (
-                    select id from instances
+                    select count(*) + 1 as live_plus_me, count(*) filter (where id < ?) as rank
+                      from instances
                      where state = 'RUNNING' and heartbeat_at > now() - ? * interval '1 millisecond'
                        and id <> ?
+                ), work as (
+                    -- One pass over tasks: this runs before every claim.
+                    select count(*) filter (where owner_session is not null
+                                               or (enabled and next_run_at <= now())) as active_or_due,
+                           count(*) filter (where owner_session = ?) as running_here,
+                           count(*) filter (where owner_session <> ?) as running_elsewhere,
+                           extract(epoch from min(next_run_at) filter (where owner_session is null and enabled)
+                                              - now()) as next_due_in
+                      from tasks
                 )
-                select (select count(*) from tasks
-                         where owner_session is not null or (enabled and next_run_at <= now())) as active_or_due,
-                       (select count(*) + 1 from live) as live_plus_me,
-                       (select count(*) from live where id < ?) as rank,
-                       (select count(*) from tasks where owner_session = ?) as running_here,
-                       (select count(*) from tasks where owner_session <> ?) as running_elsewhere,
-                       (select extract(epoch from min(next_run_at) - now()) from tasks
-                         where owner_session is null and enabled) as next_due_in
+                select * from live, work
                 """)) {
-            st.setLong(1, lease.toMillis());
-            st.setString(2, instanceId);
+            st.setString(1, instanceId);
+            st.setLong(2, lease.toMillis());
             st.setString(3, instanceId);
             st.setLong(4, sessionKey);
             st.setLong(5, sessionKey);
