@@ -32,7 +32,14 @@ final class LocalRun {
 
     LocalRun(TaskRepository.ClaimedRun claim, long registeredAtNanos) {
         this.claim = claim;
-        this.context = new RunContext(claim.runId(), claim.fence(), claim.task(), claim.params());
+        this.context = new RunContext(
+                claim.runId(),
+                claim.fence(),
+                claim.attempt(),
+                claim.task(),
+                claim.params(),
+                claim.timeout(),
+                RunContext.Gate.OPEN);
         this.registeredAtNanos = registeredAtNanos;
     }
 

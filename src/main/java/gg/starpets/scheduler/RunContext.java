@@ -1,30 +1,78 @@
 package gg.starpets.scheduler;
 
 import java.time.Duration;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** What a handler knows about the run it is doing, and how it reports progress. */
+/**
+ * What a handler knows about the run it is doing, and how it reports back: progress, a bounded
+ * text output and a small structured result, both kept with the run's history row.
+ *
+ * <p>A handler that works in steps asks {@link #mayContinue()} before each one: that is how a run
+ * stops (timeout, shutdown, cancel, lost lease) and how it pauses while its instance cannot be
+ * sure it still holds the task.
+ */
 public final class RunContext {
+
+    /** Output longer than this keeps its last characters (a program's tail is where the error is). */
+    public static final int MAX_OUTPUT_CHARS = 16 * 1024;
+    /** At most this many entries in a run's result. */
+    public static final int MAX_RESULT_ENTRIES = 32;
+
+    /** Decides whether the run may take another step; the engine's side of {@link #mayContinue()}. */
+    interface Gate {
+        /** True to go on; false when the run must stop; may wait while the answer is unknown. */
+        boolean mayContinue() throws InterruptedException;
+
+        Gate OPEN = () -> !Thread.currentThread().isInterrupted();
+    }
 
     private final long runId;
     private final long fence;
+    private final int attempt;
     private final String taskName;
     private final Map<String, Object> params;
+    private final Duration timeout;
+    private final Gate gate;
+    private final Map<String, Object> result = Collections.synchronizedMap(new LinkedHashMap<>());
     private volatile Double progress;
+    private volatile String output;
 
-    RunContext(long runId, long fence, String taskName, Map<String, Object> params) {
+    RunContext(
+            long runId,
+            long fence,
+            int attempt,
+            String taskName,
+            Map<String, Object> params,
+            Duration timeout,
+            Gate gate) {
         this.runId = runId;
         this.fence = fence;
+        this.attempt = attempt;
         this.taskName = taskName;
         this.params = Map.copyOf(params);
+        this.timeout = timeout;
+        this.gate = gate;
+    }
+
+    /** A context for calling a handler outside the scheduler (tests, tools): never paused, never stopped. */
+    public static RunContext detached(String taskName, Map<String, Object> params, Duration timeout) {
+        return new RunContext(0, 0, 1, taskName, params, timeout, Gate.OPEN);
     }
 
     public long runId() {
         return runId;
     }
 
+    /** Grows with every claim of the task: a receiver can refuse a caller whose fence is older than one it saw. */
     public long fence() {
         return fence;
+    }
+
+    /** 1 for a scheduled run; more for a retry or a run again after its instance was lost. */
+    public int attempt() {
+        return attempt;
     }
 
     public String taskName() {
@@ -33,6 +81,23 @@ public final class RunContext {
 
     public Map<String, Object> params() {
         return params;
+    }
+
+    /** The task's timeout: the run is stopped once it has run this long. */
+    public Duration timeout() {
+        return timeout;
+    }
+
+    /**
+     * Whether the handler may take its next step. False once the run must stop: the handler should
+     * return promptly. While this instance has lost its database session and cannot be sure it still
+     * holds the task, the call waits until it can (the step goes on) or until the run must stop.
+     */
+    public boolean mayContinue() throws InterruptedException {
+        if (Thread.currentThread().isInterrupted()) {
+            return false;
+        }
+        return gate.mayContinue();
     }
 
     /** Reports how far the run is, from 0 to 1; written to the database with the next heartbeat. */
@@ -47,7 +112,40 @@ public final class RunContext {
         return progress;
     }
 
-    /** Sleeps, or throws at once when the run is interrupted. */
+    /** Sets the run's text output; past {@link #MAX_OUTPUT_CHARS} only the end is kept. */
+    public void output(String text) {
+        if (text == null) {
+            output = null;
+        } else if (text.length() > MAX_OUTPUT_CHARS) {
+            output = text.substring(text.length() - MAX_OUTPUT_CHARS);
+        } else {
+            output = text;
+        }
+    }
+
+    public String output() {
+        return output;
+    }
+
+    /**
+     * Adds an entry to the run's small structured result (strings, numbers, booleans); beyond
+     * {@link #MAX_RESULT_ENTRIES} entries, new keys are ignored.
+     */
+    public void result(String key, Object value) {
+        synchronized (result) {
+            if (result.size() < MAX_RESULT_ENTRIES || result.containsKey(key)) {
+                result.put(key, value);
+            }
+        }
+    }
+
+    public Map<String, Object> result() {
+        synchronized (result) {
+            return Map.copyOf(result);
+        }
+    }
+
+    /** Sleeps, or throws at once when the run is stopped. */
     public void sleep(Duration duration) throws InterruptedException {
         Thread.sleep(duration);
     }

@@ -1,12 +1,29 @@
 package gg.starpets.scheduler;
 
+import java.util.Map;
+
 /**
  * The function a task calls, registered under a name. A run ends SUCCEEDED when {@link #run}
  * returns, FAILED when it throws. It must stop promptly when its thread is interrupted (timeout,
- * shutdown, or lost lease): {@link RunContext#sleep} and {@link RunContext#checkInterrupted} help.
+ * shutdown, cancel, or lost lease): {@link RunContext#mayContinue}, {@link RunContext#sleep} and
+ * {@link RunContext#checkInterrupted} help.
  */
 @FunctionalInterface
 public interface TaskHandler {
 
     void run(RunContext context) throws Exception;
+
+    /**
+     * Checks a task's parameters when the task is defined (at start-up, or when created over the
+     * API): throws {@link IllegalArgumentException} saying what is wrong. Unknown keys are errors.
+     */
+    default void validate(Map<String, Object> params) {}
+
+    /**
+     * True for handlers that run what an operator writes (a program, a statement): only tasks from
+     * configuration files may use them, unless the configuration allows it for API-created tasks.
+     */
+    default boolean operatorOnly() {
+        return false;
+    }
 }
