@@ -6,6 +6,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.Primary;
 import org.springframework.util.ClassUtils;
 
 /** The connection pool: to the configured PostgreSQL, or to an embedded one when none is. */
@@ -30,23 +31,31 @@ class DatabaseConfig {
         return EmbeddedPostgresServer.start(db);
     }
 
+    /** The service's pool (HTTP requests, metrics); the scheduler has its own (SchedulerConfig). */
+    @Primary
     @Bean(destroyMethod = "close")
     HikariDataSource dataSource(DatabaseEndpoint endpoint, StarPetsProperties properties) {
-        HikariConfig config = new HikariConfig();
-        config.setPoolName("starpets-db");
-        config.setJdbcUrl(endpoint.jdbcUrl());
-        config.setUsername(endpoint.user());
-        config.setPassword(endpoint.password());
+        HikariConfig config = poolConfig(endpoint, "starpets-db", "starpets-" + properties.resolvedInstanceId());
         config.setMaximumPoolSize(properties.db().poolSize());
         config.setMinimumIdle(Math.min(4, properties.db().poolSize()));
         config.setConnectionTimeout(properties.db().connectionTimeout().toMillis());
+        return new HikariDataSource(config);
+    }
+
+    /** What every pool of the service shares: the endpoint, timeouts, and a name in pg_stat_activity. */
+    static HikariConfig poolConfig(DatabaseEndpoint endpoint, String poolName, String applicationName) {
+        HikariConfig config = new HikariConfig();
+        config.setPoolName(poolName);
+        config.setJdbcUrl(endpoint.jdbcUrl());
+        config.setUsername(endpoint.user());
+        config.setPassword(endpoint.password());
         config.setValidationTimeout(2_000);
         config.addDataSourceProperty("connectTimeout", "5");
         config.addDataSourceProperty("tcpKeepAlive", "true");
         // Every query here is short: a network that swallows packets must not hang a thread for hours.
         config.addDataSourceProperty("socketTimeout", "30");
-        config.addDataSourceProperty("ApplicationName", "starpets-" + properties.resolvedInstanceId());
-        return new HikariDataSource(config);
+        config.addDataSourceProperty("ApplicationName", applicationName);
+        return config;
     }
 
     /** A one-connection pool for health checks, so /health answers fast even when the main pool is busy. */

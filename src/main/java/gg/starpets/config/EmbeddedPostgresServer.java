@@ -32,6 +32,11 @@ public final class EmbeddedPostgresServer {
                     .setRegisterShutdownHook(false)
                     .setPort(db.embeddedPort())
                     .setServerConfig("max_connections", "300")
+                    // The embedded server keeps users' data: durable, unlike zonky's test defaults
+                    // (fsync, synchronous_commit and full_page_writes off), which a machine crash corrupts.
+                    .setServerConfig("fsync", "on")
+                    .setServerConfig("synchronous_commit", "on")
+                    .setServerConfig("full_page_writes", "on")
                     .start();
             createDatabaseIfMissing(postgres, db.name());
             log.info(

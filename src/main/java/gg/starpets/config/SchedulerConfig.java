@@ -1,5 +1,7 @@
 package gg.starpets.config;
 
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
 import gg.starpets.scheduler.ConnectionFactory;
 import gg.starpets.scheduler.InstanceRepository;
 import gg.starpets.scheduler.RunRepository;
@@ -8,7 +10,7 @@ import gg.starpets.scheduler.SchedulerEvents;
 import gg.starpets.scheduler.SchedulerSettings;
 import gg.starpets.scheduler.TaskDefinition;
 import gg.starpets.scheduler.TaskHandler;
-import gg.starpets.scheduler.TaskRepository;
+import gg.starpets.scheduler.TaskViews;
 import gg.starpets.tasks.CpuHandler;
 import gg.starpets.tasks.SleepHandler;
 import java.sql.DriverManager;
@@ -17,6 +19,7 @@ import java.util.Map;
 import java.util.Properties;
 import javax.sql.DataSource;
 import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.boot.info.BuildProperties;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
@@ -32,36 +35,56 @@ class SchedulerConfig {
         return Map.of("sleep", new SleepHandler(duration), "cpu", new CpuHandler(duration));
     }
 
+    /**
+     * The engine's own small pool (claims, recovery, run ends): requests queueing for the service's
+     * pool under HTTP load cannot delay a claim or a recovery.
+     */
+    @Bean(destroyMethod = "close")
+    HikariDataSource schedulerDataSource(DatabaseEndpoint endpoint, StarPetsProperties properties) {
+        int size = Math.max(2, properties.db().schedulerPoolSize());
+        HikariConfig config = DatabaseConfig.poolConfig(
+                endpoint, "starpets-scheduler-db", "starpets-scheduler-" + properties.resolvedInstanceId());
+        config.setMaximumPoolSize(size);
+        config.setMinimumIdle(Math.min(2, size));
+        config.setConnectionTimeout(properties.scheduler().lease().toMillis());
+        return new HikariDataSource(config);
+    }
+
     @Bean
     Scheduler scheduler(
             StarPetsProperties properties,
-            DataSource dataSource,
+            @Qualifier("schedulerDataSource") DataSource schedulerDataSource,
             DatabaseEndpoint endpoint,
             Map<String, TaskHandler> taskHandlers,
             ObjectProvider<SchedulerEvents> events,
             ObjectProvider<BuildProperties> build) {
         var s = properties.scheduler();
-        var settings = new SchedulerSettings(
-                properties.resolvedInstanceId(),
-                InstanceIdentity.hostName(),
-                build.getIfAvailable() == null ? "dev" : build.getIfAvailable().getVersion(),
-                s.lease(),
-                s.heartbeat(),
-                s.poll(),
-                s.settle(),
-                s.totalInstances(),
-                s.shutdownGrace());
+        var settings = SchedulerSettings.builder(properties.resolvedInstanceId())
+                .host(InstanceIdentity.hostName())
+                .version(
+                        build.getIfAvailable() == null
+                                ? "dev"
+                                : build.getIfAvailable().getVersion())
+                .lease(s.lease())
+                .heartbeat(s.heartbeat())
+                .poll(s.poll())
+                .settle(s.settle())
+                .totalInstances(s.totalInstances())
+                .shutdownGrace(s.shutdownGrace())
+                .build();
         return new Scheduler(
                 settings,
-                dataSource,
-                ownConnections(endpoint, properties, s),
+                schedulerDataSource,
+                ownConnections(endpoint, properties, s, "starpets-session-"),
+                ownConnections(endpoint, properties, s, "starpets-watch-"),
                 taskHandlers,
-                events.getIfAvailable(() -> SchedulerEvents.NONE));
+                events.getIfAvailable(() -> SchedulerEvents.NONE),
+                Scheduler.HALT);
     }
 
     @Bean
-    TaskRepository taskRepository(DataSource dataSource) {
-        return new TaskRepository(dataSource);
+    TaskViews taskViews(DataSource dataSource) {
+        return new TaskViews(dataSource);
     }
 
     @Bean
@@ -84,16 +107,16 @@ class SchedulerConfig {
                 scheduler, definitions, properties.scheduler().enabled());
     }
 
-    /** Connections outside the pool, for the instance session and LISTEN; their timeouts bound a hung call. */
+    /** Connections outside any pool, for the instance's two sessions; their timeouts bound a hung call. */
     private static ConnectionFactory ownConnections(
-            DatabaseEndpoint endpoint, StarPetsProperties properties, StarPetsProperties.Scheduler s) {
+            DatabaseEndpoint endpoint, StarPetsProperties properties, StarPetsProperties.Scheduler s, String name) {
         Properties props = new Properties();
         props.setProperty("user", endpoint.user());
         props.setProperty("password", endpoint.password());
         props.setProperty("connectTimeout", "2");
         props.setProperty("socketTimeout", String.valueOf(Math.max(2, s.lease().toSeconds() / 3)));
         props.setProperty("tcpKeepAlive", "true");
-        props.setProperty("ApplicationName", "starpets-session-" + properties.resolvedInstanceId());
+        props.setProperty("ApplicationName", name + properties.resolvedInstanceId());
         return () -> DriverManager.getConnection(endpoint.jdbcUrl(), props);
     }
 }

@@ -30,6 +30,7 @@ public record StarPetsProperties(String instanceId, Db db, Scheduler scheduler, 
             String user,
             String password,
             int poolSize,
+            int schedulerPoolSize,
             Duration connectionTimeout,
             Path embeddedDir,
             int embeddedPort) {

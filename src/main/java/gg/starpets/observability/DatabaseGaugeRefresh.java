@@ -3,7 +3,7 @@ package gg.starpets.observability;
 import gg.starpets.config.StarPetsProperties;
 import gg.starpets.scheduler.InstanceRepository;
 import gg.starpets.scheduler.Schedule;
-import gg.starpets.scheduler.TaskRepository;
+import gg.starpets.scheduler.TaskViews;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.MultiGauge;
@@ -24,7 +24,7 @@ import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
 
 /**
- * Reads the database-wide gauges (live copies, when each task last started) every 5 s, on its own
+ * Reads the database-wide gauges (live instances, when each task last started) every 5 s, on its own
  * thread, so that a scrape never waits for the database: with PostgreSQL down or the pool
  * saturated, /metrics still answers at once with the last values read, and
  * {@code starpets_database_gauges_age_seconds} says how old they are.
@@ -39,11 +39,12 @@ class DatabaseGaugeRefresh implements SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(DatabaseGaugeRefresh.class);
 
-    private final TaskRepository tasks;
+    private final TaskViews tasks;
     private final InstanceRepository instances;
     private final SchedulerMetrics schedulerMetrics;
     private final Duration lease;
     private final AtomicLong liveInstances = new AtomicLong();
+    private final AtomicLong stuckTasks = new AtomicLong();
     private final MultiGauge sinceLastStart;
     private final MultiGauge expectedInterval;
     private final Map<String, Double> expectedGaps = new ConcurrentHashMap<>();
@@ -54,7 +55,7 @@ class DatabaseGaugeRefresh implements SmartLifecycle {
 
     DatabaseGaugeRefresh(
             MeterRegistry registry,
-            TaskRepository tasks,
+            TaskViews tasks,
             InstanceRepository instances,
             SchedulerMetrics schedulerMetrics,
             StarPetsProperties properties) {
@@ -64,6 +65,9 @@ class DatabaseGaugeRefresh implements SmartLifecycle {
         this.lease = properties.scheduler().lease();
         Gauge.builder(MetricNames.LIVE_INSTANCES, liveInstances, AtomicLong::get)
                 .description("Copies alive as the database sees them")
+                .register(registry);
+        Gauge.builder(MetricNames.TASKS_STUCK, stuckTasks, AtomicLong::get)
+                .description("Tasks whose run timed out while the handler still executes (kept by their instance)")
                 .register(registry);
         Gauge.builder(MetricNames.DATABASE_GAUGES_AGE, this, DatabaseGaugeRefresh::ageSeconds)
                 .description("Seconds since the database-wide gauges were last read")
@@ -80,8 +84,10 @@ class DatabaseGaugeRefresh implements SmartLifecycle {
     void runOnce() {
         try {
             long live = instances.countLive(lease);
-            List<TaskRepository.TaskTiming> timings = tasks.findTimings();
+            List<TaskViews.TaskTiming> timings = tasks.findTimings();
+            long stuck = tasks.countStuck();
             liveInstances.set(live);
+            stuckTasks.set(stuck);
             sinceLastStart.register(
                     timings.stream()
                             .map(t -> MultiGauge.Row.of(Tags.of("task", t.name()), t.secondsSinceLastStart()))
@@ -108,10 +114,15 @@ class DatabaseGaugeRefresh implements SmartLifecycle {
      * includes the weekend). Fixed delay: the delay plus the longest allowed run. Computed once per
      * schedule: a cron's gaps do not change (but for daylight saving, an hour either way).
      */
-    double expectedGapSeconds(TaskRepository.TaskTiming t) {
+    double expectedGapSeconds(TaskViews.TaskTiming t) {
         return expectedGaps.computeIfAbsent(t.schedule() + "|" + t.timeZone() + "|" + t.timeoutSeconds(), k -> {
             Schedule schedule = Schedule.parse(t.schedule(), ZoneId.of(t.timeZone()));
-            double gap = schedule.longestGap(Instant.now()).toNanos() / 1e9;
+            double gap;
+            try {
+                gap = schedule.longestGap(Instant.now()).toNanos() / 1e9;
+            } catch (IllegalStateException neverAgain) {
+                return Double.NaN;
+            }
             return schedule instanceof Schedule.Interval ? gap + t.timeoutSeconds() : gap;
         });
     }
@@ -126,7 +137,7 @@ class DatabaseGaugeRefresh implements SmartLifecycle {
         executor.scheduleWithFixedDelay(this::runOnce, 0, INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    /** Interrupts a read waiting for a connection: nothing is lost, the gauges die with the copy. */
+    /** Interrupts a read waiting for a connection: nothing is lost, the gauges die with the instance. */
     @Override
     public synchronized void stop() {
         if (executor != null) {

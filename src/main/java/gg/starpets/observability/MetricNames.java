@@ -6,7 +6,7 @@ package gg.starpets.observability;
  */
 public final class MetricNames {
 
-    /** Gauge, label instance_id: runs in progress on this copy now. Written by {@code MetricsController}. */
+    /** Gauge, label instance_id: runs in progress on this instance now. Written by {@code MetricsController}. */
     public static final String ACTIVE_TASKS = "app_active_tasks_total";
 
     /** Counter {@code http_requests_total}, labels method, path (route template), status. */
@@ -15,7 +15,7 @@ public final class MetricNames {
     /** Histogram {@code http_request_duration_seconds}, same labels. */
     public static final String HTTP_REQUEST_DURATION = "http.request.duration";
 
-    /** Counter {@code starpets_runs_finished_total}, labels task, status: runs this copy ended. */
+    /** Counter {@code starpets_runs_finished_total}, labels task, status: runs this instance ended. */
     public static final String RUNS_FINISHED = "starpets.runs.finished";
 
     /** Histogram {@code starpets_run_duration_seconds}, label task. */
@@ -24,13 +24,22 @@ public final class MetricNames {
     /** Histogram {@code starpets_run_start_lag_seconds}: from a run's due time to its start. */
     public static final String RUN_START_LAG = "starpets.run.start.lag";
 
-    /** Counter {@code starpets_tasks_recovered_total}: tasks this copy took back from dead copies. */
+    /** Counter {@code starpets_tasks_recovered_total}: tasks this instance took back from dead instances. */
     public static final String TASKS_RECOVERED = "starpets.tasks.recovered";
 
     /** Counter {@code starpets_fence_lost_total}, label task: runs whose claim was taken over. */
     public static final String FENCE_LOST = "starpets.fence.lost";
 
-    /** Gauge {@code starpets_live_instances}: copies alive as the database sees them. */
+    /** Counter {@code starpets_runs_stuck_total}, label task: runs past their timeout whose handler ignored it. */
+    public static final String RUNS_STUCK = "starpets.runs.stuck";
+
+    /**
+     * Gauge {@code starpets_tasks_stuck} (from the database): tasks whose run ended (timed out) while
+     * the handler still executes; no other instance may start them until it returns.
+     */
+    public static final String TASKS_STUCK = "starpets.tasks.stuck";
+
+    /** Gauge {@code starpets_live_instances}: instances alive as the database sees them. */
     public static final String LIVE_INSTANCES = "starpets.live.instances";
 
     /** Gauge {@code starpets_task_seconds_since_last_start}, label task (from the database). */

@@ -10,7 +10,7 @@ import java.time.Duration;
 import org.springframework.stereotype.Component;
 
 /**
- * What this copy's scheduler engine reports: runs started and finished, recoveries, lost fences.
+ * What this instance's scheduler engine reports: runs started and finished, recoveries, lost fences.
  * The database-wide gauges are {@link DatabaseGaugeRefresh}'s.
  */
 @Component
@@ -28,7 +28,7 @@ class SchedulerMetrics implements SchedulerEvents {
      * Registers the task's counters at 0. Prometheus' increase() and rate() cannot see the first
      * increment of a series whose first sample is already 1, so a counter that appeared only at the
      * first timeout or failure would never raise the alert for it. Called for every configured task
-     * at start, and for every task the database knows (so tasks defined by other copies count too).
+     * at start, and for every task the database knows (so tasks defined by other instances count too).
      */
     void registerTask(String task) {
         for (RunStatus status : RunStatus.values()) {
@@ -37,6 +37,7 @@ class SchedulerMetrics implements SchedulerEvents {
             }
         }
         fenceLostCounter(task);
+        stuckCounter(task);
     }
 
     @Override
@@ -87,16 +88,28 @@ class SchedulerMetrics implements SchedulerEvents {
         fenceLostCounter(task).increment();
     }
 
+    @Override
+    public void runStuck(String task) {
+        stuckCounter(task).increment();
+    }
+
+    private Counter stuckCounter(String task) {
+        return Counter.builder(MetricNames.RUNS_STUCK)
+                .description("Runs past their timeout whose handler ignored the interruption")
+                .tags("task", task)
+                .register(registry);
+    }
+
     private Counter runsFinished(String task, RunStatus status) {
         return Counter.builder(MetricNames.RUNS_FINISHED)
-                .description("Runs ended on this copy")
+                .description("Runs ended on this instance")
                 .tags("task", task, "status", status.name())
                 .register(registry);
     }
 
     private Counter recoveredCounter() {
         return Counter.builder(MetricNames.TASKS_RECOVERED)
-                .description("Tasks this copy took back from copies that were gone")
+                .description("Tasks this instance took back from instances that were gone")
                 .register(registry);
     }
 

@@ -6,7 +6,7 @@ import java.time.Duration;
 import java.util.List;
 import javax.sql.DataSource;
 
-/** Claims this copy's fair share of the due tasks and starts them. One call is one claim. */
+/** Claims this instance's fair share of the due tasks and starts them. One call is one claim. */
 final class Claimer {
 
     /**
@@ -15,11 +15,14 @@ final class Claimer {
      */
     record Outcome(int claimed, int quota, Duration nextDueIn) {
 
+        static final Outcome NOT_NOW = new Outcome(0, 0, null);
+
         /**
          * How long the claim loop may sleep before the next claim; a notification or the end of one
-         * of this copy's runs wakes it earlier.
+         * of this instance's runs wakes it earlier. {@code misses}: claims in a row that took nothing
+         * though something was due.
          */
-        Duration sleep(Duration poll, Duration heartbeat) {
+        Duration sleep(Duration poll, Duration heartbeat, int misses) {
             if (claimed > 0 && claimed == quota) {
                 return Duration.ZERO; // there may be more to take
             }
@@ -30,9 +33,13 @@ final class Claimer {
                 // Nothing due yet: wake when the first one is, whatever our share is now.
                 return nextDueIn.compareTo(poll) < 0 ? nextDueIn : poll;
             }
-            // Something is due that we did not take: other copies' share (look again after a
-            // heartbeat), or rows other copies were locking while they claimed them (look again now).
-            return quota == 0 ? heartbeat : Duration.ZERO;
+            // Something is due that we did not take. Other instances' share: look again when their turn
+            // may have passed (a moment, see SchedulerSettings.spreadWindow). Rows we could not lock:
+            // other instances claiming them (gone in a moment), or an open transaction holding them.
+            // Either way back off, so that a due row nobody can take never makes the loop spin.
+            long base = quota == 0 ? heartbeat.toNanos() / 20 : 1_000_000;
+            long nanos = base << Math.min(misses, 10);
+            return nanos < heartbeat.toNanos() ? Duration.ofNanos(nanos) : heartbeat;
         }
     }
 
@@ -40,39 +47,58 @@ final class Claimer {
     private final DataSource dataSource;
     private final TaskRepository tasks;
     private final RunExecutor executor;
+    private final LeaseGuard guard;
     private final long sessionKey;
+    private volatile long claimStatements;
 
     Claimer(
             SchedulerSettings settings,
             DataSource dataSource,
             TaskRepository tasks,
             RunExecutor executor,
+            LeaseGuard guard,
             long sessionKey) {
         this.settings = settings;
         this.dataSource = dataSource;
         this.tasks = tasks;
         this.executor = executor;
+        this.guard = guard;
         this.sessionKey = sessionKey;
     }
 
+    /** Claims this instance's share, unless it cannot be sure now that it would hold what it claims. */
     Outcome runOnce() throws SQLException {
+        if (!guard.mayClaim()) {
+            return Outcome.NOT_NOW;
+        }
         try (Connection c = dataSource.getConnection()) {
-            TaskRepository.Share share = tasks.share(c, settings.instanceId(), sessionKey, settings.lease());
+            TaskRepository.Share share = share(c);
             int quota = share.quota();
             if (quota == 0) {
                 return new Outcome(0, 0, share.nextDueIn());
             }
+            long sent = guard.now();
+            claimStatements++;
             List<TaskRepository.ClaimedRun> claimed =
                     tasks.claim(c, settings.instanceId(), sessionKey, settings.lease(), quota);
-            claimed.forEach(executor::start);
+            claimed.forEach(run -> executor.start(run, sent));
             return new Outcome(claimed.size(), quota, share.nextDueIn());
         }
     }
 
-    /** What the database says of the copies and their tasks now, without claiming anything. */
+    /** How many claim statements this instance has sent (a loop that spins shows here). */
+    long claimStatements() {
+        return claimStatements;
+    }
+
+    /** What the database says of the instances and their tasks now, without claiming anything. */
     TaskRepository.Share share() throws SQLException {
         try (Connection c = dataSource.getConnection()) {
-            return tasks.share(c, settings.instanceId(), sessionKey, settings.lease());
+            return share(c);
         }
+    }
+
+    private TaskRepository.Share share(Connection c) throws SQLException {
+        return tasks.share(c, settings.instanceId(), sessionKey, settings.lease(), settings.spreadWindow());
     }
 }

@@ -2,17 +2,21 @@ package gg.starpets.scheduler;
 
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Once a heartbeat: tells the database this copy is alive, renews the leases of its runs, writes
- * their progress, and stops runs whose task was taken over. When renewals keep failing it fences
- * itself: stops its own runs (and claiming) before the leases run out and another copy may take them.
+ * Once a heartbeat, on the primary session: tells the database this instance is alive, renews the
+ * leases of the runs alive in this process (and only those: a task whose run has ended here is never
+ * kept), writes their progress, and stops runs whose task was taken over. A failure re-opens the
+ * session and tries again soon; meanwhile the {@link LeaseGuard} decides how long runs may go on.
  */
 final class Heartbeat {
 
@@ -23,47 +27,85 @@ final class Heartbeat {
     private final InstanceRepository instances;
     private final TaskRepository tasks;
     private final RunExecutor executor;
-    private volatile long lastRenewalNanos = System.nanoTime();
-    private volatile boolean fenced;
+    private final LeaseGuard guard;
+    private final Runnable standDown;
+    private ScheduledExecutorService pool;
+    private int failures;
+    private final AtomicBoolean retryPending = new AtomicBoolean();
+    private volatile boolean stopped;
 
+    /** @param standDown called once if another process has taken this instance's id */
     Heartbeat(
             SchedulerSettings settings,
             InstanceSession session,
             InstanceRepository instances,
             TaskRepository tasks,
-            RunExecutor executor) {
+            RunExecutor executor,
+            LeaseGuard guard,
+            Runnable standDown) {
         this.settings = settings;
         this.session = session;
         this.instances = instances;
         this.tasks = tasks;
         this.executor = executor;
+        this.guard = guard;
+        this.standDown = standDown;
     }
 
-    /** True while this copy may not trust its leases: it claims nothing until a renewal succeeds. */
-    boolean fenced() {
-        return fenced;
+    void start(ScheduledExecutorService pool) {
+        this.pool = pool;
+        long nanos = settings.heartbeat().toNanos();
+        pool.scheduleWithFixedDelay(this::runOnce, nanos, nanos, TimeUnit.NANOSECONDS);
     }
 
-    void runOnce() {
-        long startNanos = System.nanoTime();
+    /** Runs a heartbeat as soon as a housekeeping thread is free. */
+    void requestNow() {
+        ScheduledExecutorService p = pool;
+        if (p != null && !p.isShutdown()) {
+            try {
+                p.execute(this::runOnce);
+            } catch (RejectedExecutionException ignored) {
+                // Shutting down.
+            }
+        }
+    }
+
+    void stop() {
+        stopped = true;
+    }
+
+    synchronized void runOnce() {
+        if (stopped) {
+            return;
+        }
+        long sent = guard.now();
         try {
-            Connection c = session.connection();
+            Connection c = session.primary();
             if (!instances.heartbeat(c, settings.instanceId(), session.key())) {
-                log.warn(
-                        "Instance row {} was missing or taken by another process; registering again",
-                        settings.instanceId());
+                if (instances.takenByAnother(c, settings.instanceId(), session.key())) {
+                    log.error(
+                            "Another process has taken instance id {}; this one stops scheduling (give each"
+                                    + " copy its own INSTANCE_ID)",
+                            settings.instanceId());
+                    stopped = true;
+                    standDown.run();
+                    return;
+                }
                 instances.register(c, settings.instanceId(), settings.host(), settings.version(), session.key());
             }
-            Set<Long> owned = new HashSet<>(tasks.renewLeases(c, session.key(), settings.lease()));
-            writeProgress(c);
-            lastRenewalNanos = startNanos;
-            if (fenced) {
-                log.info("Leases renewed again; claiming resumes");
-                fenced = false;
+            List<LocalRun> alive = executor.activeRuns();
+            long[] runIds = alive.stream().mapToLong(r -> r.claim.runId()).toArray();
+            Set<Long> owned = new HashSet<>(tasks.renewLeases(c, session.key(), settings.lease(), runIds));
+            guard.renewed(sent);
+            writeProgress(c, alive);
+            if (failures > 0) {
+                log.info("Instance session back after {} failed heartbeat(s)", failures);
+                failures = 0;
             }
-            for (LocalRun run : executor.activeRuns()) {
-                // A run registered after the renewal began may not be visible to it yet.
-                if (run.registeredAtNanos < startNanos && !owned.contains(run.claim.runId())) {
+            for (LocalRun run : alive) {
+                // A run claimed after the renewal was sent may not be visible to it; one whose handler
+                // has returned is ending, and its end is written only while its fence holds.
+                if (run.claimSentAt < sent && !run.handlerHasReturned() && !owned.contains(run.claim.runId())) {
                     log.warn(
                             "Task {} was taken over by another instance; stopping run {}",
                             run.claim.task(),
@@ -72,19 +114,35 @@ final class Heartbeat {
                 }
             }
         } catch (SQLException | RuntimeException e) {
-            log.warn("Heartbeat failed: {}", e.getMessage());
-            // Dropping the session drops the instance lock, and other copies may take the tasks over
-            // at once: stop our runs first.
-            fence("the instance session failed");
-            session.invalidate();
+            if (failures++ == 0) {
+                log.warn("Heartbeat failed ({}); re-opening the instance session", e.getMessage());
+            }
+            session.primaryFailed();
+            retrySoon();
         }
-        checkFence();
     }
 
-    private void writeProgress(Connection c) throws SQLException {
-        List<LocalRun> reporting = executor.activeRuns().stream()
-                .filter(r -> r.context.progress() != null)
-                .toList();
+    private void retrySoon() {
+        ScheduledExecutorService p = pool;
+        // One retry pending at most, between the regular heartbeats.
+        if (p != null && !p.isShutdown() && retryPending.compareAndSet(false, true)) {
+            try {
+                p.schedule(
+                        () -> {
+                            retryPending.set(false);
+                            runOnce();
+                        },
+                        settings.heartbeat().toNanos() / 4,
+                        TimeUnit.NANOSECONDS);
+            } catch (RejectedExecutionException ignored) {
+                // Shutting down.
+            }
+        }
+    }
+
+    private void writeProgress(Connection c, List<LocalRun> alive) throws SQLException {
+        List<LocalRun> reporting =
+                alive.stream().filter(r -> r.context.progress() != null).toList();
         long[] ids = new long[reporting.size()];
         double[] values = new double[reporting.size()];
         for (int i = 0; i < ids.length; i++) {
@@ -92,28 +150,5 @@ final class Heartbeat {
             values[i] = reporting.get(i).context.progress();
         }
         tasks.writeProgress(c, ids, values);
-    }
-
-    /**
-     * Fences this copy when its leases have not been renewed for most of a lease. Scheduled on its
-     * own, so that a heartbeat hanging on a dead network cannot delay it.
-     */
-    void checkFence() {
-        Duration sinceRenewal = Duration.ofNanos(System.nanoTime() - lastRenewalNanos);
-        if (sinceRenewal.compareTo(settings.selfFenceAfter()) > 0) {
-            fence("no lease renewal for " + sinceRenewal.toMillis() + " ms");
-        }
-    }
-
-    private void fence(String why) {
-        if (!fenced || executor.activeCount() > 0) {
-            log.error(
-                    "Fencing this instance ({}): stopping its {} run(s) before others may take them over",
-                    why,
-                    executor.activeCount());
-        }
-        fenced = true;
-        executor.stopAll(LocalRun.StopReason.SELF_FENCED);
-        executor.awaitIdle(settings.heartbeat());
     }
 }

@@ -10,10 +10,10 @@ import java.util.ArrayList;
 import java.util.List;
 import javax.sql.DataSource;
 
-/** SQL of the {@code instances} table: which copies exist and which of them are alive. */
+/** SQL of the {@code instances} table: which instances exist and which of them are alive. */
 public final class InstanceRepository {
 
-    /** A copy as the database knows it. */
+    /** An instance as the database knows it. */
     public record InstanceRow(
             String id,
             String host,
@@ -23,14 +23,48 @@ public final class InstanceRepository {
             String state,
             int runningTasks) {}
 
-    /** True when the advisory lock of a copy's session is held, i.e. the copy's process is connected. */
-    static final String SESSION_ALIVE = """
-            exists (select 1 from pg_locks l
-                    where l.locktype = 'advisory' and l.granted and l.objsubid = 1
-                      and l.database = (select oid from pg_database where datname = current_database())
-                      and l.classid::bigint = (%1$s >> 32) & 4294967295
-                      and l.objid::bigint = %1$s & 4294967295)
-            """;
+    private static final NamedSql FIND_OWNER = NamedSql.of("""
+            with %s
+            select i.session_key, i.host, i.started_at, i.session_key in (select key from held) as alive
+              from instances i
+             where i.id = :id
+               for update of i
+            """.formatted(TaskRepository.HELD_LOCKS));
+
+    /** A transaction lock per id (two-int form: never the same lock as a session key's). */
+    private static final NamedSql LOCK_ID = NamedSql.of("select pg_advisory_xact_lock(7410, hashtext(:id))");
+
+    private static final NamedSql REGISTER = NamedSql.of("""
+            insert into instances (id, host, version, session_key, started_at, heartbeat_at, state)
+            values (:id, :host, :version, :key, now(), now(), 'RUNNING')
+            on conflict (id) do update
+               set host = excluded.host, version = excluded.version, session_key = excluded.session_key,
+                   started_at = now(), heartbeat_at = now(), state = 'RUNNING'
+            """);
+
+    private static final NamedSql HEARTBEAT = NamedSql.of("""
+            update instances
+               set heartbeat_at = now(),
+                   -- Marked GONE while it was cut off, and back now.
+                   state = case when state = 'GONE' then 'RUNNING' else state end
+             where id = :id and session_key = :key
+            """);
+
+    private static final NamedSql TAKEN =
+            NamedSql.of("select exists (select 1 from instances where id = :id and session_key <> :key)");
+
+    private static final NamedSql SET_STATE =
+            NamedSql.of("update instances set state = :state where id = :id and session_key = :key");
+
+    private static final NamedSql MARK_GONE = NamedSql.of("""
+            with %s
+            update instances i set state = 'GONE'
+             where i.state <> 'GONE'
+               and (i.heartbeat_at < now() - :lease * interval '1 millisecond'
+                    -- Its lock is missing though it heartbeat (holding it) since the server's current start.
+                    or (i.heartbeat_at > pg_postmaster_start_time()
+                        and i.session_key not in (select key from held)))
+            """.formatted(TaskRepository.HELD_LOCKS));
 
     private final DataSource dataSource;
 
@@ -38,59 +72,81 @@ public final class InstanceRepository {
         this.dataSource = dataSource;
     }
 
-    void register(Connection c, String id, String host, String version, long sessionKey) throws SQLException {
-        try (var st = c.prepareStatement("""
-                insert into instances (id, host, version, session_key, started_at, heartbeat_at, state)
-                values (?, ?, ?, ?, now(), now(), 'RUNNING')
-                on conflict (id) do update
-                   set host = excluded.host, version = excluded.version, session_key = excluded.session_key,
-                       started_at = now(), heartbeat_at = now(), state = 'RUNNING'
-                """)) {
-            st.setString(1, id);
-            st.setString(2, host);
-            st.setString(3, version);
-            st.setLong(4, sessionKey);
-            st.executeUpdate();
+    /** Another live process already uses the instance id this one was started with. */
+    public static final class DuplicateInstanceException extends IllegalStateException {
+        DuplicateInstanceException(String message) {
+            super(message);
         }
     }
 
-    /** Returns false when another process has registered under the same id since. */
+    /**
+     * Registers this process under {@code id}, in a transaction that locks the id's row: refused
+     * when a live process (its session lock held) already uses the id; a restarted copy whose old
+     * process is gone takes the id over.
+     */
+    void register(Connection c, String id, String host, String version, long sessionKey) throws SQLException {
+        boolean autoCommit = c.getAutoCommit();
+        c.setAutoCommit(false);
+        try {
+            // Two processes starting with a new id at once: the second waits here, then sees the first.
+            try (var st = LOCK_ID.prepare(c).set("id", id);
+                    ResultSet rs = st.executeQuery()) {
+                rs.next();
+            }
+            try (var st = FIND_OWNER.prepare(c).set("id", id);
+                    ResultSet rs = st.executeQuery()) {
+                if (rs.next() && rs.getLong("session_key") != sessionKey && rs.getBoolean("alive")) {
+                    throw new DuplicateInstanceException("instance id '" + id + "' is in use by a live process on "
+                            + rs.getString("host") + " (registered " + instant(rs, "started_at")
+                            + "): give each copy its own INSTANCE_ID");
+                }
+            }
+            try (var st = REGISTER.prepare(c)
+                    .set("id", id)
+                    .set("host", host)
+                    .set("version", version)
+                    .set("key", sessionKey)) {
+                st.executeUpdate();
+            }
+            c.commit();
+        } catch (SQLException | RuntimeException e) {
+            c.rollback();
+            throw e;
+        } finally {
+            c.setAutoCommit(autoCommit);
+        }
+    }
+
+    /** Returns false when this process's row is not there (another process took the id, or it was pruned). */
     boolean heartbeat(Connection c, String id, long sessionKey) throws SQLException {
-        try (var st = c.prepareStatement("""
-                update instances
-                   set heartbeat_at = now(),
-                       -- Marked GONE while it was cut off, and back now.
-                       state = case when state = 'GONE' then 'RUNNING' else state end
-                 where id = ? and session_key = ?
-                """)) {
-            st.setString(1, id);
-            st.setLong(2, sessionKey);
+        try (var st = HEARTBEAT.prepare(c).set("id", id).set("key", sessionKey)) {
             return st.executeUpdate() == 1;
         }
     }
 
+    /** True when another process has registered under this id since. */
+    boolean takenByAnother(Connection c, String id, long sessionKey) throws SQLException {
+        try (var st = TAKEN.prepare(c).set("id", id).set("key", sessionKey);
+                ResultSet rs = st.executeQuery()) {
+            rs.next();
+            return rs.getBoolean(1);
+        }
+    }
+
     void setState(Connection c, String id, long sessionKey, String state) throws SQLException {
-        try (var st = c.prepareStatement("update instances set state = ? where id = ? and session_key = ?")) {
-            st.setString(1, state);
-            st.setString(2, id);
-            st.setLong(3, sessionKey);
+        try (var st = SET_STATE.prepare(c).set("state", state).set("id", id).set("key", sessionKey)) {
             st.executeUpdate();
         }
     }
 
-    /** Marks GONE the copies whose session ended or whose heartbeat is older than the lease. */
+    /** Marks GONE the instances whose heartbeat is older than the lease or whose session has ended. */
     int markGone(Connection c, Duration lease) throws SQLException {
-        try (var st = c.prepareStatement("""
-                update instances i set state = 'GONE'
-                where i.state <> 'GONE'
-                  and (i.heartbeat_at < now() - ? * interval '1 millisecond' or not %s)
-                """.formatted(SESSION_ALIVE.formatted("i.session_key")))) {
-            st.setLong(1, lease.toMillis());
+        try (var st = MARK_GONE.prepare(c).set("lease", lease)) {
             return st.executeUpdate();
         }
     }
 
-    /** Copies alive now: running, with a heartbeat within the lease. */
+    /** Instances alive now: running, with a heartbeat within the lease. */
     public long countLive(Duration lease) {
         try (Connection c = dataSource.getConnection();
                 var st = c.prepareStatement("select count(*) from instances where state = 'RUNNING'"

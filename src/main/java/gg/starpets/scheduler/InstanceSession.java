@@ -7,72 +7,98 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * This copy's own database session. It holds a session-level advisory lock on {@code key}: when the
- * process dies, PostgreSQL ends the session and drops the lock at once, which is how other copies
- * see the death without waiting for a lease to run out. Heartbeats and lease renewals go through it.
+ * This instance's own database sessions. Two connections outside any pool each hold a shared
+ * session-level advisory lock on {@code key}: the primary (heartbeats, lease renewals) and the
+ * watch (LISTEN, {@link SessionWatch}). When the process dies PostgreSQL ends both sessions and the
+ * lock is gone at once, which is how other instances see a death without waiting for a lease. One
+ * session ending while the process lives (killed by an operator, a proxy reset) leaves the lock held
+ * by the other, so it is not mistaken for a death; it is re-opened at once.
  */
 final class InstanceSession implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(InstanceSession.class);
 
-    private final ConnectionFactory connections;
+    private final ConnectionFactory primaryConnections;
+    private final ConnectionFactory watchConnections;
     private final long key;
     private final Duration lease;
-    private Connection connection;
+    private final LeaseGuard guard;
+    private Connection primary;
 
-    InstanceSession(ConnectionFactory connections, long key, Duration lease) {
-        this.connections = connections;
+    InstanceSession(
+            ConnectionFactory primaryConnections,
+            ConnectionFactory watchConnections,
+            long key,
+            Duration lease,
+            LeaseGuard guard) {
+        this.primaryConnections = primaryConnections;
+        this.watchConnections = watchConnections;
         this.key = key;
         this.lease = lease;
+        this.guard = guard;
     }
 
     long key() {
         return key;
     }
 
-    /** The live session, reconnecting (and taking the lock again) if it was lost. */
-    synchronized Connection connection() throws SQLException {
-        if (connection != null) {
-            return connection;
+    /** The primary session, re-opened (taking the lock again) if it was lost. */
+    synchronized Connection primary() throws SQLException {
+        if (primary != null) {
+            return primary;
         }
+        long sent = guard.now();
+        primary = open(primaryConnections);
+        guard.primaryRoundTrip(sent);
+        log.info("Instance session opened (advisory lock {})", key);
+        return primary;
+    }
+
+    /** Drops a primary session that failed; the next {@link #primary()} opens a new one. */
+    synchronized void primaryFailed() {
+        if (primary != null) {
+            closeQuietly(primary);
+            primary = null;
+        }
+        guard.primaryLost();
+    }
+
+    /** A new watch connection holding the lock; the caller owns it. */
+    Connection openWatch() throws SQLException {
+        long sent = guard.now();
+        Connection c = open(watchConnections);
+        guard.watchOpened(sent);
+        return c;
+    }
+
+    private Connection open(ConnectionFactory connections) throws SQLException {
         Connection c = connections.open();
         try (var st = c.createStatement()) {
-            // A frozen process or a cut network must not hold the lock much longer than a lease.
-            st.execute("set idle_session_timeout = " + lease.toMillis());
+            // The server drops a session it cannot reach after about 5 s of silence (keepalive), never
+            // sooner: LeaseGuard counts on that. A frozen process is cleaned up after two leases.
             st.execute("set tcp_keepalives_idle = 2");
             st.execute("set tcp_keepalives_interval = 1");
             st.execute("set tcp_keepalives_count = 3");
+            st.execute("set idle_session_timeout = " + lease.multipliedBy(2).toMillis());
             st.setQueryTimeout((int) Math.max(1, lease.toSeconds() / 3));
-            try (var rs = st.executeQuery("select pg_try_advisory_lock(" + key + ")")) {
-                rs.next();
-                if (!rs.getBoolean(1)) {
-                    // The previous session of this process is still being torn down by the server.
-                    throw new SQLException("the instance lock " + key + " is still held by an old session");
-                }
-            }
+            // Shared: both of this process's sessions hold it; nobody ever takes it exclusively.
+            st.execute("select pg_advisory_lock_shared(" + key + ")");
         } catch (SQLException e) {
             closeQuietly(c);
             throw e;
         }
-        connection = c;
-        log.info("Instance session opened (advisory lock {})", key);
         return c;
-    }
-
-    /** Drops a session that failed; the next {@link #connection()} opens a new one. */
-    synchronized void invalidate() {
-        if (connection != null) {
-            closeQuietly(connection);
-            connection = null;
-        }
     }
 
     @Override
     public synchronized void close() {
-        invalidate();
+        if (primary != null) {
+            closeQuietly(primary);
+            primary = null;
+        }
     }
 
-    private static void closeQuietly(Connection c) {
+    static void closeQuietly(Connection c) {
         try {
             c.close();
         } catch (SQLException ignored) {

@@ -4,14 +4,20 @@ import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
-/** A run in progress on this copy: what was claimed, its context, and why it is being stopped, if it is. */
-final class LocalRun {
+/**
+ * A run in progress in this process: what was claimed, its context, whether its handler is still
+ * executing, and why it is being stopped, if it is. It is also the run's side of
+ * {@link RunContext#mayContinue()}: a step is allowed only while the {@link LeaseGuard} says the
+ * instance still holds the task; otherwise the handler waits ("parked") until it does again, or
+ * until the run is stopped.
+ */
+final class LocalRun implements RunContext.Gate {
 
-    /** Why this copy stops a run before its handler returns. */
+    /** Why this instance stops a run before its handler returns. */
     enum StopReason {
         TIMEOUT(RunStatus.TIMED_OUT, "the run exceeded its timeout"),
         SHUTDOWN(RunStatus.INTERRUPTED, "the instance is shutting down"),
-        SELF_FENCED(RunStatus.INTERRUPTED, "the instance could not renew its lease"),
+        SELF_FENCED(RunStatus.INTERRUPTED, "the instance could not confirm its lease in time"),
         FENCE_LOST(RunStatus.LOST, "another instance took the task over");
 
         final RunStatus status;
@@ -23,31 +29,83 @@ final class LocalRun {
         }
     }
 
+    static final long NONE = Long.MIN_VALUE;
+
     final TaskRepository.ClaimedRun claim;
-    private final CountDownLatch handlerDone = new CountDownLatch(1);
     final RunContext context;
-    final long registeredAtNanos;
+    /** When the claim statement was sent (this instance's monotonic clock): the lease counts from here. */
+    final long claimSentAt;
+
+    private final LeaseGuard guard;
+    private final CountDownLatch handlerDone = new CountDownLatch(1);
     private volatile Thread thread;
     private volatile StopReason stopReason;
+    private volatile boolean parked;
+    private volatile Runnable onEnd = () -> {};
+    /** Watchdog bookkeeping: when it saw the handler executing past the hold, and when it stopped it. */
+    volatile long overdueSince = NONE;
 
-    LocalRun(TaskRepository.ClaimedRun claim, long registeredAtNanos) {
+    volatile long stoppedForSafetyAt = NONE;
+
+    LocalRun(TaskRepository.ClaimedRun claim, long claimSentAt, LeaseGuard guard) {
         this.claim = claim;
+        this.claimSentAt = claimSentAt;
+        this.guard = guard;
         this.context = new RunContext(
-                claim.runId(),
-                claim.fence(),
-                claim.attempt(),
-                claim.task(),
-                claim.params(),
-                claim.timeout(),
-                RunContext.Gate.OPEN);
-        this.registeredAtNanos = registeredAtNanos;
+                claim.runId(), claim.fence(), claim.attempt(), claim.task(), claim.params(), claim.timeout(), this);
     }
 
-    private volatile Runnable onEnd = () -> {};
+    @Override
+    public boolean mayContinue() {
+        try {
+            while (stopReason == null) {
+                if (guard.mayStep(claimSentAt)) {
+                    return true;
+                }
+                park(guard.marginNanos() / 5);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return false;
+    }
 
-    /** What to undo when the run is over (its timeout timer). */
+    @Override
+    public void sleep(Duration duration) throws InterruptedException {
+        long end = guard.now() + duration.toNanos();
+        while (true) {
+            if (stopReason != null || Thread.interrupted()) {
+                throw new InterruptedException("run " + claim.runId() + " of " + claim.task() + " was stopped");
+            }
+            long left = end - guard.now();
+            if (left <= 0 && guard.mayStep(claimSentAt)) {
+                return;
+            }
+            park(left > 0 ? left : guard.marginNanos() / 5);
+        }
+    }
+
+    private void park(long nanos) throws InterruptedException {
+        parked = true;
+        try {
+            guard.awaitChange(nanos);
+        } finally {
+            parked = false;
+        }
+    }
+
+    /** True while the handler runs its own code: neither returned nor waiting in its context. */
+    boolean executing() {
+        return handlerDone.getCount() > 0 && !parked;
+    }
+
+    /** What to undo when the run is over (its timers). */
     void onEnd(Runnable action) {
-        onEnd = action;
+        Runnable previous = onEnd;
+        onEnd = () -> {
+            previous.run();
+            action.run();
+        };
     }
 
     void ended() {
@@ -58,11 +116,16 @@ final class LocalRun {
         handlerDone.countDown();
     }
 
-    void awaitHandlerReturned(Duration limit) {
+    boolean handlerHasReturned() {
+        return handlerDone.getCount() == 0;
+    }
+
+    boolean awaitHandlerReturned(Duration limit) {
         try {
-            handlerDone.await(limit.toNanos(), TimeUnit.NANOSECONDS);
+            return handlerDone.await(limit.toNanos(), TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            return handlerHasReturned();
         }
     }
 
@@ -80,8 +143,9 @@ final class LocalRun {
             stopReason = reason;
         }
         Thread t = thread;
-        if (t != null) {
+        if (t != null && !handlerHasReturned()) {
             t.interrupt();
         }
+        guard.wakeAll();
     }
 }

@@ -2,15 +2,26 @@ package gg.starpets.scheduler;
 
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Finds tasks whose copy is gone (its session ended, or its lease ran out), ends their runs as
- * LOST and makes the tasks due at once, for any live copy to claim. Every copy does this; row
- * locks make sure each orphan is recovered once.
+ * Finds tasks whose instance is gone, ends their runs as LOST and makes the tasks due at once, for
+ * any live instance to claim. Every instance does this; row locks make sure each is recovered once.
+ *
+ * <p>Gone means: the lease ran out (database clock); or the owner's session lock has been missing,
+ * without the owner renewing since, for {@link SchedulerSettings#lockLossGrace()} on this instance's
+ * clock — and only if the lock had been seen after the server's current start (a restart drops every
+ * lock; then the lease decides). The grace gives a live owner whose sessions all ended at once time
+ * to stop its runs' steps ({@link LeaseGuard}); a killed process is recovered within about that much.
  */
 final class OrphanRecovery {
 
@@ -21,6 +32,11 @@ final class OrphanRecovery {
     private final InstanceRepository instances;
     private final TaskRepository tasks;
     private final SchedulerEvents events;
+    /** Task id and the lock stamp seen then → when this instance first saw that lock missing (ticker). */
+    private final Map<TaskRepository.LockMissing, Long> missingSince = new HashMap<>();
+
+    private ScheduledExecutorService pool;
+    private boolean lookAgainScheduled;
 
     OrphanRecovery(
             SchedulerSettings settings,
@@ -35,10 +51,19 @@ final class OrphanRecovery {
         this.events = events;
     }
 
-    int runOnce() {
+    void start(ScheduledExecutorService pool) {
+        this.pool = pool;
+        long nanos = settings.recoveryInterval().toNanos();
+        pool.scheduleWithFixedDelay(this::runOnce, 0, nanos, TimeUnit.NANOSECONDS);
+    }
+
+    synchronized int runOnce() {
         try (Connection c = dataSource.getConnection()) {
             int gone = instances.markGone(c, settings.lease());
-            List<TaskRepository.Recovered> recovered = tasks.recoverOrphans(c);
+            if (gone > 0) {
+                log.info("{} instance(s) marked GONE", gone);
+            }
+            List<TaskRepository.Recovered> recovered = tasks.recoverOrphans(c, eligible(tasks.findLockMissing(c)));
             if (!recovered.isEmpty()) {
                 tasks.notifyTasksChanged(c);
                 recovered.forEach(r -> log.warn(
@@ -49,13 +74,41 @@ final class OrphanRecovery {
                         r.reason()));
                 events.tasksRecovered(recovered.size());
             }
-            if (gone > 0) {
-                log.info("{} instance(s) marked GONE", gone);
-            }
             return recovered.size();
         } catch (SQLException | RuntimeException e) {
             log.warn("Recovery check failed: {}", e.getMessage());
             return 0;
         }
+    }
+
+    private synchronized void lookAgain() {
+        lookAgainScheduled = false;
+        runOnce();
+    }
+
+    /** The tasks whose owner's lock has been missing, unchanged, for the grace; looks again when the next is. */
+    private List<TaskRepository.LockMissing> eligible(List<TaskRepository.LockMissing> missing) {
+        long now = settings.nanos();
+        long grace = settings.lockLossGrace().toNanos();
+        missingSince.keySet().retainAll(missing);
+        List<TaskRepository.LockMissing> eligible = new ArrayList<>();
+        long soonest = Long.MAX_VALUE;
+        for (TaskRepository.LockMissing m : missing) {
+            long since = missingSince.computeIfAbsent(m, k -> now);
+            if (now - since >= grace) {
+                eligible.add(m);
+            } else {
+                soonest = Math.min(soonest, since + grace - now);
+            }
+        }
+        if (soonest != Long.MAX_VALUE && !lookAgainScheduled && pool != null && !pool.isShutdown()) {
+            try {
+                pool.schedule(this::lookAgain, soonest, TimeUnit.NANOSECONDS);
+                lookAgainScheduled = true;
+            } catch (RejectedExecutionException ignored) {
+                // Shutting down.
+            }
+        }
+        return eligible;
     }
 }

@@ -20,12 +20,26 @@ public final class RunContext {
     /** At most this many entries in a run's result. */
     public static final int MAX_RESULT_ENTRIES = 32;
 
-    /** Decides whether the run may take another step; the engine's side of {@link #mayContinue()}. */
+    /** The engine's side of {@link #mayContinue()} and {@link #sleep}. */
     interface Gate {
         /** True to go on; false when the run must stop; may wait while the answer is unknown. */
-        boolean mayContinue() throws InterruptedException;
+        boolean mayContinue();
 
-        Gate OPEN = () -> !Thread.currentThread().isInterrupted();
+        /** Waits {@code duration}, and then while a step may not be taken; throws when the run stops. */
+        void sleep(Duration duration) throws InterruptedException;
+
+        /** For runs outside the scheduler: stops only when interrupted. */
+        Gate OPEN = new Gate() {
+            @Override
+            public boolean mayContinue() {
+                return !Thread.currentThread().isInterrupted();
+            }
+
+            @Override
+            public void sleep(Duration duration) throws InterruptedException {
+                Thread.sleep(duration);
+            }
+        };
     }
 
     private final long runId;
@@ -145,9 +159,13 @@ public final class RunContext {
         }
     }
 
-    /** Sleeps, or throws at once when the run is stopped. */
+    /**
+     * Sleeps, or throws at once when the run is stopped. Past the sleep, it also waits while a step
+     * may not be taken (like {@link #mayContinue()}): a handler that sleeps between steps pauses
+     * rather than fails while its instance is reconnecting.
+     */
     public void sleep(Duration duration) throws InterruptedException {
-        Thread.sleep(duration);
+        gate.sleep(duration);
     }
 
     /** Throws if the run has been asked to stop; for handlers that compute without blocking. */

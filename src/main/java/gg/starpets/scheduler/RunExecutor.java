@@ -5,7 +5,6 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -16,8 +15,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs each claimed run on its own virtual thread (a copy runs any number at once), enforces its
+ * Runs each claimed run on its own virtual thread (an instance runs any number at once), enforces its
  * timeout, and writes its end: history row and release of the task, both conditional on the fence.
+ * A run stays registered here, and so its lease is renewed, exactly while its handler executes or
+ * its end is being written (for at most a lease after the handler returned).
  */
 final class RunExecutor {
 
@@ -29,7 +30,8 @@ final class RunExecutor {
     private final SchedulerEvents events;
     private final ScheduledExecutorService timers;
     private final long sessionKey;
-    private final Duration lease;
+    private final SchedulerSettings settings;
+    private final LeaseGuard guard;
     private final Runnable onRunEnded;
     private final Map<Long, LocalRun> active = new ConcurrentHashMap<>();
     private final Map<String, Schedule> schedules = new ConcurrentHashMap<>();
@@ -41,7 +43,8 @@ final class RunExecutor {
             SchedulerEvents events,
             ScheduledExecutorService timers,
             long sessionKey,
-            Duration lease,
+            SchedulerSettings settings,
+            LeaseGuard guard,
             Runnable onRunEnded) {
         this.dataSource = dataSource;
         this.tasks = tasks;
@@ -49,19 +52,19 @@ final class RunExecutor {
         this.events = events;
         this.timers = timers;
         this.sessionKey = sessionKey;
-        this.lease = lease;
+        this.settings = settings;
+        this.guard = guard;
         this.onRunEnded = onRunEnded;
     }
 
-    void start(TaskRepository.ClaimedRun claim) {
-        LocalRun run = new LocalRun(claim, System.nanoTime());
+    void start(TaskRepository.ClaimedRun claim, long claimSentAt) {
+        LocalRun run = new LocalRun(claim, claimSentAt, guard);
         active.put(claim.runId(), run);
         Thread thread = Thread.ofVirtual()
                 .name("starpets-run-" + claim.task() + "-" + claim.runId())
                 .unstarted(() -> execute(run));
         run.attach(thread);
-        var timeout = timers.schedule(
-                () -> run.stop(LocalRun.StopReason.TIMEOUT), claim.timeout().toNanos(), TimeUnit.NANOSECONDS);
+        var timeout = timers.schedule(() -> timeOut(run), claim.timeout().toNanos(), TimeUnit.NANOSECONDS);
         run.onEnd(() -> timeout.cancel(false));
         thread.start();
     }
@@ -70,12 +73,17 @@ final class RunExecutor {
         return active.size();
     }
 
-    Collection<LocalRun> activeRuns() {
+    List<LocalRun> activeRuns() {
         return List.copyOf(active.values());
     }
 
     void stopAll(LocalRun.StopReason reason) {
         active.values().forEach(run -> run.stop(reason));
+    }
+
+    /** Runs whose handler still executes (not returned, not waiting in its context). */
+    List<LocalRun> executing() {
+        return active.values().stream().filter(r -> !r.handlerHasReturned()).toList();
     }
 
     /** Waits, at most {@code limit}, until every handler has returned (its end may still be being written). */
@@ -87,6 +95,38 @@ final class RunExecutor {
                 return;
             }
             run.awaitHandlerReturned(Duration.ofNanos(left));
+        }
+    }
+
+    /**
+     * The timeout: the handler is interrupted. If it does not return within a heartbeat, the run is
+     * recorded TIMED_OUT now and the task shown STUCK; it stays owned (its lease renewed) until the
+     * handler returns, so that the task is not started anywhere else meanwhile.
+     */
+    private void timeOut(LocalRun run) {
+        run.stop(LocalRun.StopReason.TIMEOUT);
+        var check = timers.schedule(
+                () -> {
+                    if (!run.handlerHasReturned()) {
+                        markStuck(run);
+                    }
+                },
+                settings.heartbeat().toNanos(),
+                TimeUnit.NANOSECONDS);
+        run.onEnd(() -> check.cancel(false));
+    }
+
+    private void markStuck(LocalRun run) {
+        log.error(
+                "Run {} of {} ignores its timeout: recorded TIMED_OUT; the task stays with this instance until"
+                        + " the handler returns",
+                run.claim.runId(),
+                run.claim.task());
+        events.runStuck(run.claim.task());
+        try (Connection c = dataSource.getConnection()) {
+            tasks.markStuck(c, run.claim, sessionKey, RunStatus.TIMED_OUT, LocalRun.StopReason.TIMEOUT.message);
+        } catch (SQLException | RuntimeException e) {
+            log.warn("Could not record run {} as stuck: {}", run.claim.runId(), e.getMessage());
         }
     }
 
@@ -135,24 +175,43 @@ final class RunExecutor {
         }
     }
 
-    /** Writes the end of a run, retrying while the lease could still be ours. Returns false if the fence moved. */
+    /**
+     * Writes the end of a run, retrying for at most a lease (its lease is renewed meanwhile); then it
+     * gives up: the task is no longer renewed, its lease runs out and another instance ends the run
+     * as LOST. Returns false if the fence moved.
+     */
     private boolean writeEnd(LocalRun run, RunStatus status, String error) {
-        long deadline = System.nanoTime() + lease.toNanos();
+        Instant next;
+        boolean dueNow;
+        LocalRun.StopReason reason = run.stopReason();
+        if (reason == LocalRun.StopReason.SHUTDOWN || reason == LocalRun.StopReason.SELF_FENCED) {
+            // Cut short by this instance: due again at once, anywhere.
+            next = null;
+            dueNow = true;
+        } else {
+            next = nextAfterRun(run);
+            dueNow = false;
+        }
+        long deadline = System.nanoTime() + settings.lease().toNanos();
+        int attempts = 0;
         while (true) {
-            try {
-                return writeEndOnce(run, status, error);
+            try (Connection c = dataSource.getConnection()) {
+                return tasks.finish(c, run.claim, sessionKey, next, dueNow, status, error, run.context);
             } catch (SQLException | RuntimeException e) {
                 if (System.nanoTime() > deadline) {
                     log.error(
-                            "Could not record the end of run {} of {}; another instance will mark it LOST",
+                            "Could not record the end of run {} of {}; its lease will run out and another instance"
+                                    + " will end it as LOST",
                             run.claim.runId(),
                             run.claim.task(),
                             e);
                     return true;
                 }
-                log.warn("Recording the end of run {} failed ({}); retrying", run.claim.runId(), e.getMessage());
+                if (attempts++ == 0) {
+                    log.warn("Recording the end of run {} failed ({}); retrying", run.claim.runId(), e.getMessage());
+                }
                 try {
-                    Thread.sleep(250);
+                    Thread.sleep(Math.min(1_000, 50L << Math.min(attempts, 5)));
                 } catch (InterruptedException interrupted) {
                     Thread.currentThread().interrupt();
                     return true;
@@ -161,18 +220,22 @@ final class RunExecutor {
         }
     }
 
-    private boolean writeEndOnce(LocalRun run, RunStatus status, String error) throws SQLException {
+    /**
+     * The next due time after now, so that a misfired run runs once and is not followed by a burst of
+     * catch-up runs. "Now" is the database's time at the claim plus the time elapsed since on this
+     * instance's monotonic clock: no wall clock is read. Null when the schedule never fires again,
+     * or cannot be computed (the task then waits, shown with no next run, until its definition changes).
+     */
+    private Instant nextAfterRun(LocalRun run) {
         TaskRepository.ClaimedRun claim = run.claim;
-        // Cut short by this copy (shutdown, fencing): due again at once (null: the database's now()),
-        // anywhere. Otherwise the next time after now, so that a misfired run runs once and is not
-        // followed by a burst of catch-up runs. "Now" is the database's time at the claim plus the
-        // time elapsed since on this copy's monotonic clock: no wall clock is read.
-        LocalRun.StopReason reason = run.stopReason();
-        Instant next = reason == LocalRun.StopReason.SHUTDOWN || reason == LocalRun.StopReason.SELF_FENCED
-                ? null
-                : schedule(claim).next(claim.startedAt().plusNanos(System.nanoTime() - run.registeredAtNanos));
-        try (Connection c = dataSource.getConnection()) {
-            return tasks.finish(c, claim, sessionKey, next, status, error, run.context.progress());
+        try {
+            return schedule(claim).next(claim.startedAt().plusNanos(guard.now() - run.claimSentAt));
+        } catch (RuntimeException e) {
+            log.error(
+                    "Task {}: no next run ({}); it will not run again until its schedule changes",
+                    claim.task(),
+                    e.getMessage());
+            return null;
         }
     }
 

@@ -30,7 +30,8 @@ public final class RunRepository {
     /** Which runs to list: all filters optional; newest first, ids below {@code before}. */
     public record RunFilter(String task, RunStatus status, String instanceId, Long before, int limit) {}
 
-    private static final String COLUMNS = """
+    /** The columns {@link #row} reads, from {@code task_runs r}. */
+    static final String COLUMNS = """
             r.id, r.task_name, r.instance_id, r.status, r.scheduled_for, r.started_at, r.finished_at,
             extract(epoch from coalesce(r.finished_at, now()) - r.started_at) as duration, r.error, r.attempt, r.progress
             """;
@@ -79,11 +80,15 @@ public final class RunRepository {
         }
     }
 
+    static Double nullableDouble(ResultSet rs, String column) throws SQLException {
+        double value = rs.getDouble(column);
+        return rs.wasNull() ? null : value;
+    }
+
+    /** One run from a row selected with {@link #COLUMNS}. */
     static RunRow row(ResultSet rs) throws SQLException {
-        double duration = rs.getDouble("duration");
-        boolean noDuration = rs.wasNull();
-        double progress = rs.getDouble("progress");
-        boolean noProgress = rs.wasNull();
+        Double duration = nullableDouble(rs, "duration");
+        Double progress = nullableDouble(rs, "progress");
         return new RunRow(
                 rs.getLong("id"),
                 rs.getString("task_name"),
@@ -92,9 +97,9 @@ public final class RunRepository {
                 instant(rs, "scheduled_for"),
                 instant(rs, "started_at"),
                 instant(rs, "finished_at"),
-                noDuration ? null : duration,
+                duration,
                 rs.getString("error"),
                 rs.getInt("attempt"),
-                noProgress ? null : progress);
+                progress);
     }
 }

@@ -2,12 +2,20 @@ package gg.starpets.scheduler;
 
 import com.cronutils.model.CronType;
 import com.cronutils.model.definition.CronDefinitionBuilder;
+import com.cronutils.model.field.CronFieldName;
+import com.cronutils.model.field.expression.Always;
 import com.cronutils.model.time.ExecutionTime;
 import com.cronutils.parser.CronParser;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.LocalDateTime;
 import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
 import java.time.format.DateTimeParseException;
+import java.time.zone.ZoneOffsetTransition;
+import java.time.zone.ZoneRules;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -20,8 +28,17 @@ import java.util.regex.Pattern;
  */
 public sealed interface Schedule {
 
-    /** The first time strictly after {@code after} at which the task is due. */
+    /** The first time strictly after {@code after} at which the task is due; throws if there is none. */
     Instant next(Instant after);
+
+    /** {@link #next}, or null when the schedule never fires again. */
+    default Instant nextOrNull(Instant after) {
+        try {
+            return next(after);
+        } catch (IllegalStateException e) {
+            return null;
+        }
+    }
 
     /**
      * The longest normal gap between two due times from {@code from} on: a fixed delay is its delay;
@@ -87,7 +104,14 @@ public sealed interface Schedule {
         }
     }
 
-    record Cron(String expression, ZoneId zone, ExecutionTime executionTime) implements Schedule {
+    /**
+     * A cron expression evaluated in a time zone. Across daylight-saving changes: a local time that
+     * does not exist (spring forward) fires once, at the first valid instant after it (no day is
+     * skipped); a local time that occurs twice (fall back) fires once, the first time. Expressions that
+     * fire every hour ({@code *} in the hour field) follow elapsed time instead, as cron does: they
+     * fire in both passes of a repeated hour and skip nothing in a missing one.
+     */
+    record Cron(String expression, ZoneId zone, ExecutionTime executionTime, boolean everyHour) implements Schedule {
 
         private static final CronParser FIVE_FIELDS =
                 new CronParser(CronDefinitionBuilder.instanceDefinitionFor(CronType.UNIX));
@@ -95,6 +119,7 @@ public sealed interface Schedule {
                 new CronParser(CronDefinitionBuilder.instanceDefinitionFor(CronType.SPRING53));
         private static final Duration GAP_SEARCH_HORIZON = Duration.ofDays(8);
         private static final int GAP_SEARCH_LIMIT = 20_000;
+        private static final Instant NEVER_CHECK_FROM = Instant.parse("2000-01-01T00:00:00Z");
         private static final Map<String, String> MACROS = Map.of(
                 "@yearly", "0 0 1 1 *",
                 "@annually", "0 0 1 1 *",
@@ -117,19 +142,61 @@ public sealed interface Schedule {
                     throw new IllegalArgumentException(
                             "'" + text + "' has " + fields + " fields; a cron expression has 5 or 6");
             };
+            com.cronutils.model.Cron model;
             try {
-                return new Cron(text, zone, ExecutionTime.forCron(parser.parse(expanded)));
+                model = parser.parse(expanded);
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("'" + text + "' is not a valid cron expression: " + e.getMessage());
             }
+            ExecutionTime executionTime = ExecutionTime.forCron(model);
+            // A date that never comes (30 February) parses, but never fires.
+            if (executionTime
+                    .nextExecution(NEVER_CHECK_FROM.atZone(ZoneOffset.UTC))
+                    .isEmpty()) {
+                throw new IllegalArgumentException("'" + text + "' never fires");
+            }
+            boolean everyHour = model.retrieve(CronFieldName.HOUR).getExpression() instanceof Always;
+            return new Cron(text, zone, executionTime, everyHour);
         }
 
         @Override
         public Instant next(Instant after) {
-            return executionTime
-                    .nextExecution(after.atZone(zone))
-                    .map(t -> t.toInstant())
-                    .orElseThrow(() -> new IllegalStateException("'" + expression + "' never fires again"));
+            if (everyHour) {
+                return executionTime
+                        .nextExecution(after.atZone(zone))
+                        .map(ZonedDateTime::toInstant)
+                        .orElseThrow(this::neverAgain);
+            }
+            // Search in local time (the expression evaluated as if local time were UTC), then place
+            // each local time on the time line.
+            ZoneRules rules = zone.getRules();
+            LocalDateTime cursor = LocalDateTime.ofInstant(after, zone);
+            for (int i = 0; i < 1_000; i++) {
+                LocalDateTime local = executionTime
+                        .nextExecution(cursor.atZone(ZoneOffset.UTC))
+                        .orElseThrow(this::neverAgain)
+                        .toLocalDateTime();
+                Instant at = place(local, rules);
+                if (at.isAfter(after)) {
+                    return at;
+                }
+                cursor = local; // the first pass of a repeated local time was already due
+            }
+            throw neverAgain();
+        }
+
+        /** A local time on the time line: in a gap, the gap's end; when repeated, its first occurrence. */
+        private static Instant place(LocalDateTime local, ZoneRules rules) {
+            List<ZoneOffset> offsets = rules.getValidOffsets(local);
+            if (offsets.size() == 1) {
+                return local.toInstant(offsets.getFirst());
+            }
+            ZoneOffsetTransition transition = rules.getTransition(local);
+            return offsets.isEmpty() ? transition.getInstant() : local.toInstant(transition.getOffsetBefore());
+        }
+
+        private IllegalStateException neverAgain() {
+            return new IllegalStateException("'" + expression + "' never fires again");
         }
 
         @Override

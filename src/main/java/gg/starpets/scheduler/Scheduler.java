@@ -9,18 +9,20 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One copy's scheduler. Threads, all built here:
+ * One instance's scheduler. Threads, all built here:
  * <ul>
  *   <li>{@code starpets-claim}: the claim loop, sleeping until the next due time, a notification, or a run's end;
- *   <li>{@code starpets-housekeeping-N} (3): heartbeat and lease renewal, the self-fence check, recovery of dead
- *       copies' tasks, run timeouts; several threads, so that one call hanging on the network delays no other duty;
- *   <li>{@code starpets-listen}: LISTEN for tasks that became claimable;
+ *   <li>{@code starpets-housekeeping-N} (3): heartbeat and lease renewal, recovery of dead instances' tasks, run
+ *       timeouts; several threads, so that one call hanging on the network delays no other duty;
+ *   <li>{@code starpets-watch}: the second session holding the instance lock; LISTENs for tasks that became
+ *       claimable and notices at once when the session is lost ({@link SessionWatch});
+ *   <li>{@code starpets-watchdog}: stops (as a last resort, halts) handlers that keep executing when this instance
+ *       can no longer be sure it holds their tasks ({@link RunWatchdog});
  *   <li>{@code starpets-run-*}: one virtual thread per run.
  * </ul>
  */
@@ -28,11 +30,15 @@ public final class Scheduler implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(Scheduler.class);
 
+    /** The last resort of {@link RunWatchdog}: exit at once, without shutdown hooks. */
+    public static final Runnable HALT = () -> Runtime.getRuntime().halt(70);
+
     private final SchedulerSettings settings;
     private final DataSource dataSource;
     private final Map<String, TaskHandler> handlers;
     private final InstanceRepository instances;
     private final TaskRepository tasks;
+    private final LeaseGuard guard;
     private final InstanceSession session;
     private final ScheduledExecutorService housekeeping;
     private final Wakeup wakeup = new Wakeup();
@@ -40,11 +46,15 @@ public final class Scheduler implements AutoCloseable {
     private final Heartbeat heartbeat;
     private final OrphanRecovery recovery;
     private final Claimer claimer;
-    private final TaskNotifications notifications;
+    private final SessionWatch watch;
+    private final RunWatchdog watchdog;
+    private final Runnable halt;
     private final Thread claimThread;
-    private final Thread listenThread;
+    private final Thread watchThread;
+    private final Thread watchdogThread;
     private volatile boolean draining;
     private volatile boolean started;
+    private boolean closed;
 
     public Scheduler(
             SchedulerSettings settings,
@@ -52,12 +62,34 @@ public final class Scheduler implements AutoCloseable {
             ConnectionFactory ownConnections,
             Map<String, TaskHandler> handlers,
             SchedulerEvents events) {
+        this(settings, dataSource, ownConnections, ownConnections, handlers, events, HALT);
+    }
+
+    /**
+     * @param dataSource a pool for the engine's statements (claims, recovery, run ends), best its own
+     *     so that load on the service cannot starve the scheduler
+     * @param sessionConnections opens the instance's primary session (outside any pool; direct to
+     *     PostgreSQL or through a session-mode pooler, since it holds a session-level lock)
+     * @param watchConnections opens the watch session (likewise; it LISTENs)
+     * @param halt what to do when a handler that ignores interruption must not run on: {@link #HALT}
+     */
+    public Scheduler(
+            SchedulerSettings settings,
+            DataSource dataSource,
+            ConnectionFactory sessionConnections,
+            ConnectionFactory watchConnections,
+            Map<String, TaskHandler> handlers,
+            SchedulerEvents events,
+            Runnable halt) {
         this.settings = settings;
         this.dataSource = dataSource;
         this.handlers = Map.copyOf(handlers);
+        this.halt = halt;
         this.instances = new InstanceRepository(dataSource);
-        this.tasks = new TaskRepository(dataSource);
-        this.session = new InstanceSession(ownConnections, new SecureRandom().nextLong(), settings.lease());
+        this.tasks = new TaskRepository();
+        this.guard = new LeaseGuard(settings);
+        this.session = new InstanceSession(
+                sessionConnections, watchConnections, new SecureRandom().nextLong(), settings.lease(), guard);
         var pool = new ScheduledThreadPoolExecutor(
                 3,
                 Thread.ofPlatform().name("starpets-housekeeping-", 1).daemon().factory());
@@ -65,38 +97,44 @@ public final class Scheduler implements AutoCloseable {
         pool.setRemoveOnCancelPolicy(true);
         this.housekeeping = pool;
         this.executor = new RunExecutor(
-                dataSource, tasks, handlers, events, housekeeping, session.key(), settings.lease(), wakeup::signal);
-        this.heartbeat = new Heartbeat(settings, session, instances, tasks, executor);
+                dataSource, tasks, handlers, events, housekeeping, session.key(), settings, guard, wakeup::signal);
+        this.heartbeat = new Heartbeat(settings, session, instances, tasks, executor, guard, this::standDown);
         this.recovery = new OrphanRecovery(settings, dataSource, instances, tasks, events);
-        this.claimer = new Claimer(settings, dataSource, tasks, executor, session.key());
-        this.notifications = new TaskNotifications(ownConnections, wakeup, settings.poll());
+        this.claimer = new Claimer(settings, dataSource, tasks, executor, guard, session.key());
+        this.watch = new SessionWatch(session, guard, wakeup, heartbeat::requestNow, settings.heartbeat());
+        this.watchdog = new RunWatchdog(guard, executor::activeRuns, halt);
         this.claimThread = new Thread(this::claimLoop, "starpets-claim");
-        this.listenThread = new Thread(notifications, "starpets-listen");
+        this.watchThread = Thread.ofPlatform().name("starpets-watch").daemon().unstarted(watch);
+        this.watchdogThread =
+                Thread.ofPlatform().name("starpets-watchdog").daemon().unstarted(watchdog);
     }
 
     /**
-     * Writes the task definitions into the database: new ones created, changed ones updated.
-     * Safe when many copies do it at once. Refuses definitions whose handler is unknown.
+     * Writes the task definitions into the database: new ones created, changed ones updated (a new
+     * schedule takes effect at once). Safe when many instances do it at once. Refuses definitions
+     * whose handler is unknown or refuses their parameters.
      */
     public int syncTasks(List<TaskDefinition> definitions) {
         for (TaskDefinition d : definitions) {
-            if (!handlers.containsKey(d.handler())) {
+            TaskHandler handler = handlers.get(d.handler());
+            if (handler == null) {
                 throw new TaskDefinition.InvalidTaskException(
                         d.name(), "unknown handler '" + d.handler() + "' (known: " + handlers.keySet() + ")");
             }
+            try {
+                handler.validate(d.params());
+            } catch (IllegalArgumentException e) {
+                throw new TaskDefinition.InvalidTaskException(d.name(), "invalid params: " + e.getMessage());
+            }
         }
-        long distinct =
-                definitions.stream().map(TaskDefinition::name).distinct().count();
-        if (distinct != definitions.size()) {
-            String duplicate = definitions.stream()
-                    .map(TaskDefinition::name)
-                    .filter(n ->
-                            definitions.stream().filter(d -> d.name().equals(n)).count() > 1)
-                    .findFirst()
-                    .orElseThrow();
-            throw new TaskDefinition.InvalidTaskException(duplicate, "the name is defined more than once");
-        }
-        // The same order on every copy, so that copies syncing together cannot deadlock.
+        List<String> names = definitions.stream().map(TaskDefinition::name).toList();
+        names.stream()
+                .filter(n -> names.indexOf(n) != names.lastIndexOf(n))
+                .findFirst()
+                .ifPresent(n -> {
+                    throw new TaskDefinition.InvalidTaskException(n, "the name is defined more than once");
+                });
+        // The same order on every instance, so that instances syncing together cannot deadlock.
         List<TaskDefinition> sorted = definitions.stream()
                 .sorted(Comparator.comparing(TaskDefinition::name))
                 .toList();
@@ -104,6 +142,9 @@ public final class Scheduler implements AutoCloseable {
             c.setAutoCommit(false);
             try {
                 int changed = tasks.upsertDefinitions(c, sorted);
+                if (changed > 0) {
+                    tasks.notifyTasksChanged(c);
+                }
                 c.commit();
                 log.info("Task definitions synced: {} defined, {} created or changed", sorted.size(), changed);
                 return changed;
@@ -116,22 +157,25 @@ public final class Scheduler implements AutoCloseable {
         }
     }
 
-    /** Registers this copy, then starts heartbeating, recovering and claiming. */
+    /**
+     * Registers this instance (refused, with {@link InstanceRepository.DuplicateInstanceException},
+     * when a live process already uses its id), then starts heartbeating, recovering and claiming.
+     */
     public synchronized void start() {
         try {
-            Connection c = session.connection();
+            Connection c = session.primary();
             instances.register(c, settings.instanceId(), settings.host(), settings.version(), session.key());
         } catch (SQLException e) {
-            session.invalidate();
+            session.primaryFailed();
             throw new SchedulerException("could not register instance " + settings.instanceId(), e);
+        } catch (RuntimeException e) {
+            session.close();
+            throw e;
         }
-        long heartbeatNanos = settings.heartbeat().toNanos();
-        housekeeping.scheduleWithFixedDelay(heartbeat::runOnce, heartbeatNanos, heartbeatNanos, TimeUnit.NANOSECONDS);
-        housekeeping.scheduleAtFixedRate(
-                heartbeat::checkFence, heartbeatNanos, heartbeatNanos / 2, TimeUnit.NANOSECONDS);
-        long recoveryNanos = settings.recoveryInterval().toNanos();
-        housekeeping.scheduleWithFixedDelay(recovery::runOnce, 0, recoveryNanos, TimeUnit.NANOSECONDS);
-        listenThread.start();
+        heartbeat.start(housekeeping);
+        recovery.start(housekeeping);
+        watchThread.start();
+        watchdogThread.start();
         claimThread.start();
         started = true;
         log.info(
@@ -141,7 +185,7 @@ public final class Scheduler implements AutoCloseable {
                 settings.heartbeat());
     }
 
-    /** Runs in progress on this copy now. */
+    /** Runs in progress in this instance now. */
     public int activeRuns() {
         return executor.activeCount();
     }
@@ -150,18 +194,29 @@ public final class Scheduler implements AutoCloseable {
         return settings.instanceId();
     }
 
+    /** Claim statements sent so far (a claim loop that spins would show here). */
+    long claimStatements() {
+        return claimer.claimStatements();
+    }
+
     private void claimLoop() {
         try {
             settle();
+            int misses = 0;
             while (!draining) {
-                Duration sleep = settings.poll();
-                if (!heartbeat.fenced()) {
-                    try {
-                        sleep = claimer.runOnce().sleep(settings.poll(), settings.heartbeat());
-                    } catch (SQLException | RuntimeException e) {
-                        log.warn("Claim failed: {}", e.getMessage());
-                        sleep = settings.heartbeat();
-                    }
+                Duration sleep;
+                try {
+                    Claimer.Outcome outcome = claimer.runOnce();
+                    boolean missed = outcome.claimed() == 0
+                            && outcome.nextDueIn() != null
+                            && !outcome.nextDueIn().isPositive();
+                    misses = missed ? misses + 1 : 0;
+                    sleep = outcome == Claimer.Outcome.NOT_NOW
+                            ? settings.heartbeat().dividedBy(4)
+                            : outcome.sleep(settings.poll(), settings.heartbeat(), misses);
+                } catch (SQLException | RuntimeException e) {
+                    log.warn("Claim failed: {}", e.getMessage());
+                    sleep = settings.heartbeat();
                 }
                 wakeup.await(sleep);
             }
@@ -171,47 +226,54 @@ public final class Scheduler implements AutoCloseable {
     }
 
     /**
-     * Copies started together wait a moment before their first claim so that all of them are
+     * Instances started together wait a moment before their first claim so that all of them are
      * registered and each takes only its share; with a configured total, until that many are alive.
-     * A copy that joins a running cluster (another copy already runs tasks) does not wait: the split
-     * has begun, and while it waited the others would leave its share of any task falling due (or
-     * recovered from a dead copy) unclaimed.
+     * An instance that joins a running cluster (another live instance already runs tasks) does not
+     * wait: the split has begun, and while it waited the others would leave its share of any task
+     * falling due (or recovered from a dead instance) unclaimed.
      */
     private void settle() throws InterruptedException {
-        long deadline = System.nanoTime()
+        long deadline = settings.nanos()
                 + (settings.totalInstances() > 0 ? settings.settle().multipliedBy(10) : settings.settle()).toNanos();
-        while (!draining && System.nanoTime() < deadline) {
+        while (!draining && settings.nanos() < deadline) {
             try {
                 TaskRepository.Share share = claimer.share();
                 if (share.runningElsewhere() > 0) {
                     return;
                 }
-                if (settings.totalInstances() > 0 && share.liveCopies() >= settings.totalInstances()) {
+                if (settings.totalInstances() > 0 && share.liveInstances() >= settings.totalInstances()) {
                     return;
                 }
             } catch (SQLException e) {
-                log.warn("Could not read the other copies' state: {}", e.getMessage());
+                log.warn("Could not read the other instances' state: {}", e.getMessage());
             }
-            wakeupFor(Duration.ofNanos(
-                    Math.min(deadline - System.nanoTime(), settings.heartbeat().toNanos())));
+            long left =
+                    Math.min(deadline - settings.nanos(), settings.heartbeat().toNanos());
+            if (left > 0) {
+                wakeup.await(Duration.ofNanos(left));
+            }
         }
     }
 
-    private void wakeupFor(Duration d) throws InterruptedException {
-        if (!d.isNegative()) {
-            Thread.sleep(d);
-        }
+    /** Another process took this instance's id: claim nothing more and stop the runs here. */
+    private void standDown() {
+        draining = true;
+        wakeup.signal();
+        executor.stopAll(LocalRun.StopReason.FENCE_LOST);
     }
 
     /**
-     * Graceful stop: claim nothing more, let running runs finish within the grace period,
-     * interrupt the rest and hand their tasks back (due at once, for another copy), then leave.
+     * Graceful stop: claim nothing more, let running runs finish within the grace period, interrupt
+     * the rest and hand their tasks back (due at once, for another instance), then leave. A handler
+     * that ignores interruption keeps its task: the process halts rather than let another instance
+     * start it while the handler still executes.
      */
     @Override
     public synchronized void close() {
-        if (!started || draining) {
+        if (!started || closed) {
             return;
         }
+        closed = true;
         draining = true;
         log.info(
                 "Scheduler stopping: {} run(s) in progress, grace {}",
@@ -224,12 +286,23 @@ public final class Scheduler implements AutoCloseable {
         if (executor.activeCount() > 0) {
             log.info("Interrupting {} run(s) that did not finish within the grace period", executor.activeCount());
             executor.stopAll(LocalRun.StopReason.SHUTDOWN);
-            awaitRuns(settings.lease());
+            awaitRuns(settings.lease().dividedBy(2));
         }
+        List<LocalRun> stuck = executor.executing();
+        if (!stuck.isEmpty()) {
+            stuck.forEach(r -> log.error(
+                    "Run {} of {} ignores interruption: halting so that no other instance starts it while it executes",
+                    r.claim.runId(),
+                    r.claim.task()));
+            halt.run();
+            return;
+        }
+        watchdog.stop();
+        heartbeat.stop();
         housekeeping.shutdownNow();
         setState("GONE");
-        notifications.stop();
-        join(listenThread, Duration.ofSeconds(2));
+        watch.stop();
+        join(watchThread, Duration.ofSeconds(2));
         session.close();
         log.info("Scheduler stopped");
     }
@@ -248,8 +321,9 @@ public final class Scheduler implements AutoCloseable {
 
     private void setState(String state) {
         try {
-            instances.setState(session.connection(), settings.instanceId(), session.key(), state);
+            instances.setState(session.primary(), settings.instanceId(), session.key(), state);
         } catch (SQLException e) {
+            session.primaryFailed();
             log.warn("Could not mark instance {}: {}", state, e.getMessage());
         }
     }

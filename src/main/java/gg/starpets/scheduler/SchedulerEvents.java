@@ -8,12 +8,15 @@ public interface SchedulerEvents {
     /** A run started, {@code lagSeconds} after it was due. */
     default void runStarted(String task, double lagSeconds) {}
 
-    /** A run ended on this copy (not counted: runs whose fence was lost). */
+    /** A run ended on this instance (not counted: runs whose fence was lost). */
     default void runFinished(String task, RunStatus status, double durationSeconds) {}
 
-    /** This copy ended runs of tasks whose copy was gone, and made the tasks due again. */
+    /** This instance ended runs of tasks whose instance was gone, and made the tasks due again. */
     default void tasksRecovered(int count) {}
 
-    /** A run of this copy found that its claim had been taken over; nothing it did was written. */
+    /** A run of this instance found that its claim had been taken over; nothing it did was written. */
     default void fenceLost(String task) {}
+
+    /** A run timed out but its handler ignores interruption: recorded TIMED_OUT, the task kept until it returns. */
+    default void runStuck(String task) {}
 }

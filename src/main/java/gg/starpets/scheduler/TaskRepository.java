@@ -5,143 +5,33 @@ import static gg.starpets.scheduler.InstanceRepository.instant;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
-import javax.sql.DataSource;
 import tools.jackson.core.type.TypeReference;
 import tools.jackson.databind.json.JsonMapper;
 
-/** SQL of the {@code tasks} table: definitions, claims, leases, fences. The claim is {@link #claim}. */
-public final class TaskRepository {
+/**
+ * The engine's statements on the {@code tasks} table: definitions, shares, claims, leases, fences,
+ * recovery. The claim is {@link #claim}. Readers use {@link TaskViews}.
+ */
+final class TaskRepository {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
-    /** A task as the API shows it, read at the database's {@code now}. */
-    public record TaskView(
-            String name,
-            String handler,
-            String schedule,
-            String timeZone,
-            boolean enabled,
-            String instanceId,
-            Instant startedAt,
-            Double elapsedSeconds,
-            Double progress,
-            Instant nextRunAt,
-            double timeoutSeconds,
-            long fence,
-            RunRepository.RunRow lastRun) {
+    /** The keys of the advisory locks held now, in this database: the sessions of live instances. */
+    static final String HELD_LOCKS = """
+            held as (
+                select (l.classid::bigint << 32) | l.objid::bigint as key
+                  from pg_locks l
+                 where l.locktype = 'advisory' and l.granted and l.objsubid = 1
+                   and l.database = (select oid from pg_database where datname = current_database())
+            )""";
 
-        public boolean running() {
-            return instanceId != null;
-        }
-    }
-
-    /** When a task last started, for the "not run within twice its interval" alert. */
-    public record TaskTiming(
-            String name, String schedule, String timeZone, double timeoutSeconds, double secondsSinceLastStart) {}
-
-    /** Every task (or the one named), and the database time they were read at. */
-    public record TaskSnapshot(Instant now, List<TaskView> tasks) {}
-
-    private final DataSource dataSource;
-
-    public TaskRepository(DataSource dataSource) {
-        this.dataSource = dataSource;
-    }
-
-    public List<TaskTiming> findTimings() {
-        try (Connection c = dataSource.getConnection();
-                var st = c.prepareStatement("""
-                        select t.name, t.schedule, t.time_zone, t.timeout_seconds,
-                               extract(epoch from now() - coalesce(t.started_at, r.started_at, t.created_at)) as since
-                          from tasks t left join task_runs r on r.id = t.last_run_id
-                         where t.enabled
-                        """);
-                ResultSet rs = st.executeQuery()) {
-            List<TaskTiming> timings = new ArrayList<>();
-            while (rs.next()) {
-                timings.add(new TaskTiming(
-                        rs.getString(1), rs.getString(2), rs.getString(3), rs.getDouble(4), rs.getDouble(5)));
-            }
-            return timings;
-        } catch (SQLException e) {
-            throw new SchedulerException("could not read task timings", e);
-        }
-    }
-
-    public TaskSnapshot findViews(String onlyName) {
-        try (Connection c = dataSource.getConnection();
-                var st = c.prepareStatement("""
-                        select now() as db_now, t.name, t.handler, t.schedule, t.time_zone, t.enabled,
-                               t.owner_instance, t.started_at, extract(epoch from now() - t.started_at) as elapsed,
-                               t.progress, t.next_run_at, t.timeout_seconds, t.fence, r.id as run_id,
-                               r.task_name, r.instance_id, r.status, r.scheduled_for, r.started_at as run_started_at,
-                               r.finished_at, extract(epoch from r.finished_at - r.started_at) as duration,
-                               r.error, r.attempt, r.progress as run_progress
-                          from tasks t left join task_runs r on r.id = t.last_run_id
-                         where ?::text is null or t.name = ?
-                         order by t.name
-                        """)) {
-            st.setString(1, onlyName);
-            st.setString(2, onlyName);
-            try (ResultSet rs = st.executeQuery()) {
-                Instant now = null;
-                List<TaskView> views = new ArrayList<>();
-                while (rs.next()) {
-                    now = instant(rs, "db_now");
-                    views.add(view(rs));
-                }
-                return new TaskSnapshot(now == null ? now(c) : now, views);
-            }
-        } catch (SQLException e) {
-            throw new SchedulerException("could not read the tasks", e);
-        }
-    }
-
-    private static TaskView view(ResultSet rs) throws SQLException {
-        double elapsed = rs.getDouble("elapsed");
-        boolean noElapsed = rs.wasNull();
-        double progress = rs.getDouble("progress");
-        boolean noProgress = rs.wasNull();
-        rs.getLong("run_id");
-        RunRepository.RunRow lastRun = rs.wasNull()
-                ? null
-                : new RunRepository.RunRow(
-                        rs.getLong("run_id"),
-                        rs.getString("task_name"),
-                        rs.getString("instance_id"),
-                        RunStatus.valueOf(rs.getString("status")),
-                        instant(rs, "scheduled_for"),
-                        instant(rs, "run_started_at"),
-                        instant(rs, "finished_at"),
-                        rs.getObject("duration") == null ? null : rs.getDouble("duration"),
-                        rs.getString("error"),
-                        rs.getInt("attempt"),
-                        rs.getObject("run_progress") == null ? null : rs.getDouble("run_progress"));
-        String owner = rs.getString("owner_instance");
-        return new TaskView(
-                rs.getString("name"),
-                rs.getString("handler"),
-                rs.getString("schedule"),
-                rs.getString("time_zone"),
-                rs.getBoolean("enabled"),
-                owner,
-                owner == null ? null : instant(rs, "started_at"),
-                owner == null || noElapsed ? null : elapsed,
-                owner == null || noProgress ? null : progress,
-                instant(rs, "next_run_at"),
-                rs.getDouble("timeout_seconds"),
-                rs.getLong("fence"),
-                lastRun);
-    }
-
-    /** A run this copy has just claimed; its history row is already written as RUNNING. */
+    /** A run this instance has just claimed; its history row is already written as RUNNING. */
     record ClaimedRun(
             long taskId,
             String task,
@@ -157,200 +47,221 @@ public final class TaskRepository {
             Instant startedAt) {}
 
     /**
-     * What a copy needs to take its fair share. Of {@code activeOrDue} tasks (running anywhere, or
-     * due) over {@code liveCopies}, every copy may hold the floor of the quotient, and the copies
-     * ranked first by id one more each for the remainder: 12 tasks on 5 copies give 3, 3, 2, 2, 2.
+     * What an instance needs to take its fair share. Of {@code activeOrDue} tasks (running anywhere,
+     * due, or claimed a moment ago) over {@code liveInstances}, every instance may hold the floor of
+     * the quotient, and the instances ranked first by id one more each for the remainder: 12 tasks on
+     * 5 instances give 3, 3, 2, 2, 2. {@code runningHere} counts this instance's runs and its claims of
+     * a moment ago, so that short runs are shared too.
      */
     record Share(
-            long activeOrDue, long liveCopies, long rank, long runningHere, long runningElsewhere, Duration nextDueIn) {
+            long activeOrDue,
+            long liveInstances,
+            long rank,
+            long runningHere,
+            long runningElsewhere,
+            Duration nextDueIn) {
 
         int quota() {
-            long copies = Math.max(1, liveCopies);
-            long fair = activeOrDue / copies + (rank < activeOrDue % copies ? 1 : 0);
+            long instances = Math.max(1, liveInstances);
+            long fair = activeOrDue / instances + (rank < activeOrDue % instances ? 1 : 0);
             return (int) Math.max(0, fair - runningHere);
         }
     }
 
-    /** A task whose copy was gone, made due again by {@link #recoverOrphans}. */
+    /** A task whose instance was gone, made due again by {@link #recoverOrphans}. */
     record Recovered(String task, String formerInstance, long lostRunId, String reason) {}
 
-    /** Creates new tasks and updates changed ones; unchanged rows are not touched. New tasks are due at once. */
-    int upsertDefinitions(Connection c, Collection<TaskDefinition> definitions) throws SQLException {
-        int changed = 0;
-        try (var st = c.prepareStatement("""
-                insert into tasks (name, handler, schedule, time_zone, params, enabled, timeout_seconds,
-                                   misfire_policy, next_run_at)
-                values (?, ?, ?, ?, ?::jsonb, ?, ?, ?, now())
-                on conflict (name) do update
-                   set handler = excluded.handler, schedule = excluded.schedule, time_zone = excluded.time_zone,
-                       params = excluded.params, enabled = excluded.enabled,
-                       timeout_seconds = excluded.timeout_seconds, misfire_policy = excluded.misfire_policy,
-                       updated_at = now()
-                 where (tasks.handler, tasks.schedule, tasks.time_zone, tasks.params, tasks.enabled,
-                        tasks.timeout_seconds, tasks.misfire_policy)
-                       is distinct from
-                       (excluded.handler, excluded.schedule, excluded.time_zone, excluded.params, excluded.enabled,
-                        excluded.timeout_seconds, excluded.misfire_policy)
-                """)) {
-            for (TaskDefinition d : definitions) {
-                st.setString(1, d.name());
-                st.setString(2, d.handler());
-                st.setString(3, d.schedule());
-                st.setString(4, d.timeZone().getId());
-                st.setString(5, JSON.writeValueAsString(d.params()));
-                st.setBoolean(6, d.enabled());
-                st.setDouble(7, d.timeout().toNanos() / 1e9);
-                st.setString(8, TaskDefinition.MISFIRE_POLICY);
-                changed += st.executeUpdate();
-            }
-        }
-        return changed;
-    }
+    /** A task owned by a session whose lock is missing: the lock was seen at {@code seenMicros}. */
+    record LockMissing(long taskId, long seenMicros) {}
 
-    Share share(Connection c, String instanceId, long sessionKey, Duration lease) throws SQLException {
-        try (var st = c.prepareStatement("""
-                with live as (
-                    select count(*) + 1 as live_plus_me, count(*) filter (where id < ?) as rank
-                      from instances
-                     where state = 'RUNNING' and heartbeat_at > now() - ? * interval '1 millisecond'
-                       and id <> ?
-                ), work as (
-                    -- One pass over tasks: this runs before every claim.
-                    select count(*) filter (where owner_session is not null
-                                               or (enabled and next_run_at <= now())) as active_or_due,
-                           count(*) filter (where owner_session = ?) as running_here,
-                           count(*) filter (where owner_session <> ?) as running_elsewhere,
-                           extract(epoch from min(next_run_at) filter (where owner_session is null and enabled)
-                                              - now()) as next_due_in
-                      from tasks
-                )
-                select * from live, work
-                """)) {
-            st.setString(1, instanceId);
-            st.setLong(2, lease.toMillis());
-            st.setString(3, instanceId);
-            st.setLong(4, sessionKey);
-            st.setLong(5, sessionKey);
-            try (ResultSet rs = st.executeQuery()) {
-                rs.next();
-                double nextDue = rs.getDouble("next_due_in");
-                Duration nextDueIn = rs.wasNull() ? null : Duration.ofNanos((long) (Math.max(0, nextDue) * 1e9));
-                return new Share(
-                        rs.getLong("active_or_due"),
-                        rs.getLong("live_plus_me"),
-                        rs.getLong("rank"),
-                        rs.getLong("running_here"),
-                        rs.getLong("running_elsewhere"),
-                        nextDueIn);
-            }
-        }
-    }
+    /** How a run's end left its task. */
+    record Finished(boolean released, String schedule, String timeZone) {}
 
-    /**
-     * The claim: in one statement, locks up to {@code quota} due unowned tasks (skipping rows other
-     * copies are claiming), makes this copy their owner with a lease and a new fence, and writes
-     * each run's history row.
-     */
-    List<ClaimedRun> claim(Connection c, String instanceId, long sessionKey, Duration lease, int quota)
-            throws SQLException {
-        try (var st = c.prepareStatement("""
-                with due as (
-                    select id from tasks
-                    where enabled and owner_session is null and next_run_at <= now()
-                    order by next_run_at, id
-                    limit ?
-                    for update skip locked
-                ), claimed as (
-                    update tasks t
-                       set owner_instance = ?, owner_session = ?,
-                           lease_until = now() + ? * interval '1 millisecond',
-                           fence = t.fence + 1,
-                           current_run_id = nextval(pg_get_serial_sequence('task_runs', 'id')),
-                           started_at = now(), progress = null, updated_at = now()
-                      from due
-                     where t.id = due.id
-                    returning t.id, t.name, t.handler, t.schedule, t.time_zone, t.params::text as params,
-                              t.timeout_seconds, t.fence, t.current_run_id, t.next_attempt, t.next_run_at,
-                              t.started_at
-                ), runs as (
-                    insert into task_runs (id, task_id, task_name, instance_id, fence, scheduled_for, started_at,
-                                           status, attempt)
-                    select current_run_id, id, name, ?, fence, next_run_at, started_at, 'RUNNING', next_attempt
-                      from claimed
-                )
-                select * from claimed order by next_run_at
-                """)) {
-            st.setInt(1, quota);
-            st.setString(2, instanceId);
-            st.setLong(3, sessionKey);
-            st.setLong(4, lease.toMillis());
-            st.setString(5, instanceId);
-            try (ResultSet rs = st.executeQuery()) {
-                List<ClaimedRun> runs = new ArrayList<>();
-                while (rs.next()) {
-                    runs.add(new ClaimedRun(
-                            rs.getLong("id"),
-                            rs.getString("name"),
-                            rs.getString("handler"),
-                            rs.getString("schedule"),
-                            rs.getString("time_zone"),
-                            JSON.readValue(rs.getString("params"), new TypeReference<Map<String, Object>>() {}),
-                            Duration.ofNanos((long) (rs.getDouble("timeout_seconds") * 1e9)),
-                            rs.getLong("fence"),
-                            rs.getLong("current_run_id"),
-                            rs.getInt("next_attempt"),
-                            instant(rs, "next_run_at"),
-                            instant(rs, "started_at")));
-                }
-                return runs;
-            }
-        }
-    }
+    private static final NamedSql NOW = NamedSql.of("select now()");
 
-    /** Extends the leases of every task this session owns; returns the runs it still owns. */
-    List<Long> renewLeases(Connection c, long sessionKey, Duration lease) throws SQLException {
-        try (var st = c.prepareStatement("""
-                update tasks set lease_until = now() + ? * interval '1 millisecond'
-                 where owner_session = ?
-                returning current_run_id
-                """)) {
-            st.setLong(1, lease.toMillis());
-            st.setLong(2, sessionKey);
-            try (ResultSet rs = st.executeQuery()) {
-                List<Long> owned = new ArrayList<>();
-                while (rs.next()) {
-                    owned.add(rs.getLong(1));
-                }
-                return owned;
-            }
-        }
-    }
+    private static final NamedSql UPSERT = NamedSql.of("""
+            insert into tasks (name, handler, schedule, time_zone, params, enabled, timeout_seconds,
+                               misfire_policy, next_run_at)
+            values (:name, :handler, :schedule, :zone, cast(:params as jsonb), :enabled, :timeout, :misfire, now())
+            on conflict (name) do update
+               set handler = excluded.handler, schedule = excluded.schedule, time_zone = excluded.time_zone,
+                   params = excluded.params, enabled = excluded.enabled,
+                   timeout_seconds = excluded.timeout_seconds, misfire_policy = excluded.misfire_policy,
+                   -- A new schedule counts from now; a running task gets its next time when its run ends.
+                   next_run_at = case
+                       when (tasks.schedule, tasks.time_zone) is distinct from (excluded.schedule, excluded.time_zone)
+                            and tasks.owner_session is null
+                       then cast(:next as timestamptz) else tasks.next_run_at end,
+                   updated_at = now()
+             where (tasks.handler, tasks.schedule, tasks.time_zone, tasks.params, tasks.enabled,
+                    tasks.timeout_seconds, tasks.misfire_policy)
+                   is distinct from
+                   (excluded.handler, excluded.schedule, excluded.time_zone, excluded.params, excluded.enabled,
+                    excluded.timeout_seconds, excluded.misfire_policy)
+            """);
 
-    /** Writes the progress handlers reported, for runs whose fence still holds. */
-    void writeProgress(Connection c, long[] runIds, double[] progress) throws SQLException {
-        if (runIds.length == 0) {
-            return;
-        }
-        Long[] ids = new Long[runIds.length];
-        Double[] values = new Double[progress.length];
-        for (int i = 0; i < runIds.length; i++) {
-            ids[i] = runIds[i];
-            values[i] = progress[i];
-        }
-        try (var st = c.prepareStatement("""
-                update tasks t set progress = p.progress
-                  from unnest(?::bigint[], ?::float8[]) as p(run_id, progress)
-                 where t.current_run_id = p.run_id
-                """)) {
-            st.setArray(1, c.createArrayOf("bigint", ids));
-            st.setArray(2, c.createArrayOf("float8", values));
-            st.executeUpdate();
-        }
-    }
+    private static final NamedSql SHARE = NamedSql.of("""
+            with live as (
+                select id, session_key
+                  from instances
+                 where state = 'RUNNING' and heartbeat_at > now() - :lease * interval '1 millisecond'
+            ), peers as (
+                select count(*) filter (where id <> :instance) + 1 as live_plus_me,
+                       count(*) filter (where id < :instance) as rank
+                  from live
+            ), work as (
+                -- One pass over tasks: this runs before every claim.
+                select count(*) filter (where owner_session is not null
+                                           or (enabled and next_run_at <= now())
+                                           or last_claimed_at > now() - :window * interval '1 millisecond')
+                           as active_or_due,
+                       count(*) filter (where owner_session = :key
+                                           or (owner_session is null and last_claimed_by = :key
+                                               and last_claimed_at > now() - :window * interval '1 millisecond'
+                                               and not (enabled and next_run_at <= now())))
+                           as running_here,
+                       count(*) filter (where owner_session <> :key
+                                           and owner_session in (select session_key from live))
+                           as running_elsewhere,
+                       extract(epoch from min(next_run_at) filter (where owner_session is null and enabled)
+                                          - now()) as next_due_in
+                  from tasks
+            )
+            select * from peers, work
+            """);
+
+    private static final NamedSql CLAIM = NamedSql.of("""
+            with %s, me as (
+                select exists (select 1 from held where key = :key) as holds_lock
+            ), due as (
+                select id from tasks
+                 where enabled and owner_session is null and next_run_at <= now()
+                   -- No claim without this instance's own session lock held at this moment.
+                   and (select holds_lock from me)
+                 order by next_run_at, id
+                 limit :quota
+                 for update skip locked
+            ), claimed as (
+                update tasks t
+                   set owner_instance = :instance, owner_session = :key,
+                       lease_until = now() + :lease * interval '1 millisecond',
+                       fence = t.fence + 1,
+                       current_run_id = nextval(pg_get_serial_sequence('task_runs', 'id')),
+                       started_at = now(), progress = null, stuck_since = null, updated_at = now(),
+                       owner_lock_seen_at = now(), last_claimed_by = :key, last_claimed_at = now()
+                  from due
+                 where t.id = due.id
+                returning t.id, t.name, t.handler, t.schedule, t.time_zone, t.params::text as params,
+                          t.timeout_seconds, t.fence, t.current_run_id, t.next_attempt, t.next_run_at,
+                          t.started_at
+            ), runs as (
+                insert into task_runs (id, task_id, task_name, instance_id, fence, scheduled_for, started_at,
+                                       status, attempt)
+                select current_run_id, id, name, :instance, fence, next_run_at, started_at, 'RUNNING', next_attempt
+                  from claimed
+            )
+            select * from claimed order by next_run_at
+            """.formatted(HELD_LOCKS));
+
+    private static final NamedSql RENEW = NamedSql.of("""
+            update tasks
+               set lease_until = now() + :lease * interval '1 millisecond', owner_lock_seen_at = now()
+             where owner_session = :key and current_run_id = any(:runs)
+            returning current_run_id
+            """);
+
+    private static final NamedSql PROGRESS = NamedSql.of("""
+            update tasks t set progress = p.progress
+              from unnest(cast(:runs as bigint[]), cast(:values as float8[])) as p(run_id, progress)
+             where t.current_run_id = p.run_id
+            """);
+
+    private static final NamedSql FINISH = NamedSql.of("""
+            with released as (
+                update tasks
+                   set owner_instance = null, owner_session = null, lease_until = null, current_run_id = null,
+                       started_at = null, progress = null, stuck_since = null, owner_lock_seen_at = null,
+                       last_run_id = current_run_id,
+                       next_run_at = case when :due_now then now() else cast(:next as timestamptz) end,
+                       next_attempt = 1, updated_at = now()
+                 where id = :task and fence = :fence and owner_session = :key
+                returning id, schedule, time_zone
+            ), ended as (
+                update task_runs
+                   set status = :status, finished_at = now(), error = :error,
+                       progress = coalesce(cast(:progress as float8), progress)
+                 where id = :run and status = 'RUNNING' and exists (select 1 from released)
+            )
+            select exists (select 1 from released) as released,
+                   (select schedule from released) as schedule, (select time_zone from released) as time_zone,
+                   -- Due at once: wake the other instances' claim loops.
+                   case when :due_now and exists (select 1 from released) then pg_notify('%s', '') end
+            """.formatted(SessionWatch.CHANNEL));
+
+    private static final NamedSql RESCHEDULE = NamedSql.of("""
+            update tasks set next_run_at = cast(:next as timestamptz), updated_at = now()
+             where id = :task and fence = :fence and owner_session is null
+            """);
+
+    private static final NamedSql MARK_STUCK = NamedSql.of("""
+            with marked as (
+                update tasks set stuck_since = now(), updated_at = now()
+                 where id = :task and fence = :fence and owner_session = :key
+                returning id
+            )
+            update task_runs set status = :status, finished_at = now(), error = :error
+             where id = :run and status = 'RUNNING' and exists (select 1 from marked)
+            """);
+
+    private static final NamedSql LOCK_MISSING = NamedSql.of("""
+            with %s
+            select t.id, (extract(epoch from t.owner_lock_seen_at) * 1000000)::bigint as seen
+              from tasks t
+             where t.owner_session is not null and t.lease_until >= now()
+               and t.owner_lock_seen_at > pg_postmaster_start_time()
+               and t.owner_session not in (select key from held)
+            """.formatted(HELD_LOCKS));
+
+    private static final NamedSql RECOVER = NamedSql.of("""
+            with %s, eligible as (
+                select * from unnest(cast(:ids as bigint[]), cast(:seen as bigint[])) as e(id, seen)
+            ), orphaned as (
+                select t.id, t.owner_instance, t.current_run_id,
+                       case when t.lease_until < now() then 'lease expired'
+                            else 'database session ended' end as reason
+                  from tasks t
+                 where t.owner_session is not null
+                   and (t.lease_until < now()
+                        or (t.owner_session not in (select key from held)
+                            and exists (select 1 from eligible e
+                                         where e.id = t.id
+                                           and e.seen = (extract(epoch from t.owner_lock_seen_at) * 1000000)::bigint)))
+                   for update of t skip locked
+            ), lost as (
+                update task_runs r
+                   set status = 'LOST', finished_at = now(),
+                       error = 'instance ' || o.owner_instance || ' is gone (' || o.reason || ')'
+                  from orphaned o
+                 where r.id = o.current_run_id and r.status = 'RUNNING'
+            ), released as (
+                update tasks t
+                   set owner_instance = null, owner_session = null, lease_until = null, current_run_id = null,
+                       started_at = null, progress = null, stuck_since = null, owner_lock_seen_at = null,
+                       last_run_id = o.current_run_id, next_run_at = now(),
+                       next_attempt = t.next_attempt + 1, fence = t.fence + 1, updated_at = now()
+                  from orphaned o
+                 where t.id = o.id
+                returning t.id, t.name
+            )
+            select r.name, o.owner_instance, o.current_run_id, o.reason
+              from released r join orphaned o on o.id = r.id
+            """.formatted(HELD_LOCKS));
+
+    private static final NamedSql NOTIFY = NamedSql.of("select pg_notify('" + SessionWatch.CHANNEL + "', '')");
 
     /** The database's clock, the only clock due times are computed from. */
     Instant now(Connection c) throws SQLException {
-        try (var st = c.prepareStatement("select now()");
+        try (var st = NOW.prepare(c);
                 ResultSet rs = st.executeQuery()) {
             rs.next();
             return instant(rs, "now");
@@ -358,86 +269,190 @@ public final class TaskRepository {
     }
 
     /**
-     * Ends a run in one statement: gives the task back (unowned, due at {@code nextRunAt}, or at
-     * once when null) and writes the run's terminal status, both only while the fence still holds.
-     * Returns false, having written nothing, when another copy has taken the task over.
+     * Creates new tasks (due at once) and updates changed ones; unchanged rows are not touched. A
+     * changed schedule takes effect at once: the next due time is computed again from now.
+     */
+    int upsertDefinitions(Connection c, Collection<TaskDefinition> definitions) throws SQLException {
+        Instant now = now(c);
+        int changed = 0;
+        try (var st = UPSERT.prepare(c)) {
+            for (TaskDefinition d : definitions) {
+                st.set("name", d.name())
+                        .set("handler", d.handler())
+                        .set("schedule", d.schedule())
+                        .set("zone", d.timeZone().getId())
+                        .set("params", JSON.writeValueAsString(d.params()))
+                        .set("enabled", d.enabled())
+                        .set("timeout", d.timeout().toNanos() / 1e9)
+                        .set("misfire", TaskDefinition.MISFIRE_POLICY)
+                        .set("next", d.parsedSchedule().nextOrNull(now));
+                changed += st.executeUpdate();
+            }
+        }
+        return changed;
+    }
+
+    Share share(Connection c, String instanceId, long sessionKey, Duration lease, Duration window) throws SQLException {
+        try (var st = SHARE.prepare(c)
+                        .set("instance", instanceId)
+                        .set("lease", lease)
+                        .set("key", sessionKey)
+                        .set("window", window);
+                ResultSet rs = st.executeQuery()) {
+            rs.next();
+            double nextDue = rs.getDouble("next_due_in");
+            Duration nextDueIn = rs.wasNull() ? null : Duration.ofNanos((long) (Math.max(0, nextDue) * 1e9));
+            return new Share(
+                    rs.getLong("active_or_due"),
+                    rs.getLong("live_plus_me"),
+                    rs.getLong("rank"),
+                    rs.getLong("running_here"),
+                    rs.getLong("running_elsewhere"),
+                    nextDueIn);
+        }
+    }
+
+    /**
+     * The claim: in one statement, and only while this instance's session lock is held, locks up to
+     * {@code quota} due unowned tasks (skipping rows other instances are claiming), makes this instance
+     * their owner with a lease and a new fence, and writes each run's history row.
+     */
+    List<ClaimedRun> claim(Connection c, String instanceId, long sessionKey, Duration lease, int quota)
+            throws SQLException {
+        try (var st = CLAIM.prepare(c)
+                        .set("quota", quota)
+                        .set("instance", instanceId)
+                        .set("key", sessionKey)
+                        .set("lease", lease);
+                ResultSet rs = st.executeQuery()) {
+            List<ClaimedRun> runs = new ArrayList<>();
+            while (rs.next()) {
+                runs.add(new ClaimedRun(
+                        rs.getLong("id"),
+                        rs.getString("name"),
+                        rs.getString("handler"),
+                        rs.getString("schedule"),
+                        rs.getString("time_zone"),
+                        JSON.readValue(rs.getString("params"), new TypeReference<Map<String, Object>>() {}),
+                        Duration.ofNanos((long) (rs.getDouble("timeout_seconds") * 1e9)),
+                        rs.getLong("fence"),
+                        rs.getLong("current_run_id"),
+                        rs.getInt("next_attempt"),
+                        instant(rs, "next_run_at"),
+                        instant(rs, "started_at")));
+            }
+            return runs;
+        }
+    }
+
+    /** Extends the leases of the runs alive in this process (and no others); returns those still owned. */
+    List<Long> renewLeases(Connection c, long sessionKey, Duration lease, long[] aliveRunIds) throws SQLException {
+        try (var st = RENEW.prepare(c)
+                        .set("lease", lease)
+                        .set("key", sessionKey)
+                        .set("runs", aliveRunIds);
+                ResultSet rs = st.executeQuery()) {
+            List<Long> owned = new ArrayList<>();
+            while (rs.next()) {
+                owned.add(rs.getLong(1));
+            }
+            return owned;
+        }
+    }
+
+    /** Writes the progress of runs in progress, all in one statement. */
+    void writeProgress(Connection c, long[] runIds, double[] progress) throws SQLException {
+        if (runIds.length == 0) {
+            return;
+        }
+        try (var st = PROGRESS.prepare(c).set("runs", runIds).set("values", progress)) {
+            st.executeUpdate();
+        }
+    }
+
+    /**
+     * Ends a run in one statement: gives the task back (unowned; due at {@code next}, at once when
+     * {@code dueNow}, never when {@code next} is null) and writes the run's terminal status, both only
+     * while the fence still holds. Nothing is written when another instance has taken the task over.
+     * If the task's schedule was changed while it ran, its next time is computed again from the new one.
      */
     boolean finish(
             Connection c,
             ClaimedRun run,
             long sessionKey,
-            Instant nextRunAt,
+            Instant next,
+            boolean dueNow,
             RunStatus status,
             String error,
-            Double progress)
+            RunContext context)
             throws SQLException {
-        try (var st = c.prepareStatement("""
-                with released as (
-                    update tasks
-                       set owner_instance = null, owner_session = null, lease_until = null, current_run_id = null,
-                           started_at = null, progress = null, last_run_id = current_run_id,
-                           next_run_at = coalesce(?::timestamptz, now()), next_attempt = 1, updated_at = now()
-                     where id = ? and fence = ? and owner_session = ?
-                    returning id
-                ), ended as (
-                    update task_runs
-                       set status = ?, finished_at = now(), error = ?, progress = coalesce(?, progress)
-                     where id = ? and status = 'RUNNING' and exists (select 1 from released)
-                )
-                select exists (select 1 from released),
-                       -- Due at once: wake the other copies' claim loops.
-                       case when ?::timestamptz is null and exists (select 1 from released)
-                            then pg_notify('%s', '') end
-                """.formatted(TaskNotifications.CHANNEL))) {
-            Timestamp next = nextRunAt == null ? null : Timestamp.from(nextRunAt);
-            st.setTimestamp(1, next);
-            st.setLong(2, run.taskId());
-            st.setLong(3, run.fence());
-            st.setLong(4, sessionKey);
-            st.setString(5, status.name());
-            st.setString(6, error);
-            st.setObject(7, progress);
-            st.setLong(8, run.runId());
-            st.setTimestamp(9, next);
-            try (ResultSet rs = st.executeQuery()) {
-                rs.next();
-                return rs.getBoolean(1);
+        Finished finished;
+        try (var st = FINISH.prepare(c)
+                        .set("due_now", dueNow)
+                        .set("next", next)
+                        .set("task", run.taskId())
+                        .set("fence", run.fence())
+                        .set("key", sessionKey)
+                        .set("status", status.name())
+                        .set("error", error)
+                        .set("progress", context.progress())
+                        .set("run", run.runId());
+                ResultSet rs = st.executeQuery()) {
+            rs.next();
+            finished = new Finished(rs.getBoolean("released"), rs.getString("schedule"), rs.getString("time_zone"));
+        }
+        if (finished.released()
+                && !dueNow
+                && !(run.schedule().equals(finished.schedule())
+                        && run.timeZone().equals(finished.timeZone()))) {
+            Instant rescheduled = Schedule.parse(finished.schedule(), java.time.ZoneId.of(finished.timeZone()))
+                    .nextOrNull(now(c));
+            try (var st = RESCHEDULE
+                    .prepare(c)
+                    .set("next", rescheduled)
+                    .set("task", run.taskId())
+                    .set("fence", run.fence())) {
+                st.executeUpdate();
             }
+        }
+        return finished.released();
+    }
+
+    /** Records a run ended (timed out) while its handler still executes; the task stays owned, shown STUCK. */
+    void markStuck(Connection c, ClaimedRun run, long sessionKey, RunStatus status, String error) throws SQLException {
+        try (var st = MARK_STUCK
+                .prepare(c)
+                .set("task", run.taskId())
+                .set("fence", run.fence())
+                .set("key", sessionKey)
+                .set("status", status.name())
+                .set("error", error)
+                .set("run", run.runId())) {
+            st.executeUpdate();
+        }
+    }
+
+    /** Tasks owned by a session whose lock is missing, though it was seen since the server's current start. */
+    List<LockMissing> findLockMissing(Connection c) throws SQLException {
+        try (var st = LOCK_MISSING.prepare(c);
+                ResultSet rs = st.executeQuery()) {
+            List<LockMissing> missing = new ArrayList<>();
+            while (rs.next()) {
+                missing.add(new LockMissing(rs.getLong(1), rs.getLong(2)));
+            }
+            return missing;
         }
     }
 
     /**
-     * Ends the runs of copies that are gone (session ended, or lease expired), marks them LOST,
-     * and makes their tasks due at once with a new fence, so that the old owner can write nothing.
+     * Ends the runs of instances that are gone, marks them LOST, and makes their tasks due at once
+     * with a new fence, so that the old owner can write nothing: tasks whose lease has expired, and
+     * the {@code eligible} ones whose owner's lock is still missing and was last seen when it was.
      */
-    List<Recovered> recoverOrphans(Connection c) throws SQLException {
-        try (var st = c.prepareStatement("""
-                with orphaned as (
-                    select t.id, t.owner_instance, t.current_run_id,
-                           case when t.lease_until < now() then 'lease expired'
-                                else 'database session ended' end as reason
-                      from tasks t
-                     where t.owner_session is not null
-                       and (t.lease_until < now() or not %s)
-                       for update skip locked
-                ), lost as (
-                    update task_runs r
-                       set status = 'LOST', finished_at = now(),
-                           error = 'instance ' || o.owner_instance || ' is gone (' || o.reason || ')'
-                      from orphaned o
-                     where r.id = o.current_run_id and r.status = 'RUNNING'
-                ), released as (
-                    update tasks t
-                       set owner_instance = null, owner_session = null, lease_until = null, current_run_id = null,
-                           started_at = null, progress = null, last_run_id = o.current_run_id, next_run_at = now(),
-                           next_attempt = t.next_attempt + 1, fence = t.fence + 1, updated_at = now()
-                      from orphaned o
-                     where t.id = o.id
-                    returning t.id, t.name
-                )
-                select r.name, o.owner_instance, o.current_run_id, o.reason
-                  from released r join orphaned o on o.id = r.id
-                """.formatted(InstanceRepository.SESSION_ALIVE.formatted("t.owner_session")));
+    List<Recovered> recoverOrphans(Connection c, List<LockMissing> eligible) throws SQLException {
+        long[] ids = eligible.stream().mapToLong(LockMissing::taskId).toArray();
+        long[] seen = eligible.stream().mapToLong(LockMissing::seenMicros).toArray();
+        try (var st = RECOVER.prepare(c).set("ids", ids).set("seen", seen);
                 ResultSet rs = st.executeQuery()) {
             List<Recovered> recovered = new ArrayList<>();
             while (rs.next()) {
@@ -448,8 +463,9 @@ public final class TaskRepository {
     }
 
     void notifyTasksChanged(Connection c) throws SQLException {
-        try (var st = c.prepareStatement("select pg_notify('" + TaskNotifications.CHANNEL + "', '')")) {
-            st.execute();
+        try (var st = NOTIFY.prepare(c);
+                ResultSet rs = st.executeQuery()) {
+            rs.next();
         }
     }
 }

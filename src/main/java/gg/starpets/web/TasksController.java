@@ -5,9 +5,9 @@ import gg.starpets.scheduler.RunRepository.RunFilter;
 import gg.starpets.scheduler.RunRepository.RunRow;
 import gg.starpets.scheduler.RunStatus;
 import gg.starpets.scheduler.Schedule;
-import gg.starpets.scheduler.TaskRepository;
-import gg.starpets.scheduler.TaskRepository.TaskSnapshot;
-import gg.starpets.scheduler.TaskRepository.TaskView;
+import gg.starpets.scheduler.TaskViews;
+import gg.starpets.scheduler.TaskViews.TaskSnapshot;
+import gg.starpets.scheduler.TaskViews.TaskView;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.util.Arrays;
@@ -44,17 +44,17 @@ class TasksController {
 
     record RunList(List<RunRow> runs) {}
 
-    private final TaskRepository tasks;
+    private final TaskViews tasks;
     private final RunRepository runs;
 
-    TasksController(TaskRepository tasks, RunRepository runs) {
+    TasksController(TaskViews tasks, RunRepository runs) {
         this.tasks = tasks;
         this.runs = runs;
     }
 
     @GetMapping("/tasks")
     TaskList list() {
-        TaskSnapshot snapshot = tasks.findViews(null);
+        TaskSnapshot snapshot = tasks.find(null);
         return new TaskList(
                 snapshot.now(),
                 snapshot.tasks().stream().map(t -> response(t, snapshot.now())).toList());
@@ -62,7 +62,7 @@ class TasksController {
 
     @GetMapping("/tasks/{name}")
     TaskResponse one(@PathVariable String name) {
-        TaskSnapshot snapshot = tasks.findViews(name);
+        TaskSnapshot snapshot = tasks.find(name);
         return snapshot.tasks().stream()
                 .findFirst()
                 .map(t -> response(t, snapshot.now()))
@@ -74,7 +74,7 @@ class TasksController {
             @PathVariable String name,
             @RequestParam(required = false) String limit,
             @RequestParam(required = false) String before) {
-        if (tasks.findViews(name).tasks().isEmpty()) {
+        if (tasks.find(name).tasks().isEmpty()) {
             throw taskNotFound(name);
         }
         return new RunList(runs.find(new RunFilter(name, null, null, positiveLong("before", before), limit(limit))));
@@ -91,12 +91,11 @@ class TasksController {
     }
 
     private static TaskResponse response(TaskView t, Instant now) {
-        String state = !t.enabled() ? "DISABLED" : t.running() ? "RUNNING" : "WAITING";
-        Instant nextRunAt = t.nextRunAt();
-        if (t.running()) {
+        String state = t.stuck() ? "STUCK" : t.running() ? "RUNNING" : !t.enabled() ? "DISABLED" : "WAITING";
+        Instant nextRunAt = t.enabled() ? t.nextRunAt() : null;
+        if (t.running() && t.enabled()) {
             // While running, the stored due time is the one being served; show the one after it.
-            Schedule schedule = Schedule.parse(t.schedule(), ZoneId.of(t.timeZone()));
-            nextRunAt = schedule instanceof Schedule.Cron cron ? cron.next(now) : null;
+            nextRunAt = nextCronTime(t, now);
         }
         return new TaskResponse(
                 t.name(),
@@ -112,6 +111,17 @@ class TasksController {
                 nextRunAt,
                 t.timeoutSeconds(),
                 t.lastRun());
+    }
+
+    /** A cron's next time after now (null for a fixed delay: it counts from the run's end). */
+    private static Instant nextCronTime(TaskView t, Instant now) {
+        try {
+            Schedule schedule = Schedule.parse(t.schedule(), ZoneId.of(t.timeZone()));
+            return schedule instanceof Schedule.Cron ? schedule.nextOrNull(now) : null;
+        } catch (RuntimeException e) {
+            // A schedule this version cannot read (written by a newer one): show no time, never fail the list.
+            return null;
+        }
     }
 
     private static ApiException taskNotFound(String name) {

@@ -106,16 +106,13 @@ public final class SchedulerBenchmark {
                 pools.add(pool);
                 String url = pool.getJdbcUrl();
                 schedulers.add(new Scheduler(
-                        new SchedulerSettings(
-                                prefix + "-" + i,
-                                "bench",
-                                "bench",
-                                Duration.ofSeconds(10),
-                                Duration.ofSeconds(1),
-                                Duration.ofSeconds(5),
-                                Duration.ofSeconds(1),
-                                instances,
-                                Duration.ofSeconds(5)),
+                        SchedulerSettings.builder(prefix + "-" + i)
+                                .host("bench")
+                                .version("bench")
+                                .settle(Duration.ofSeconds(1))
+                                .totalInstances(instances)
+                                .shutdownGrace(Duration.ofSeconds(5))
+                                .build(),
                         pool,
                         () -> {
                             Properties p = new Properties();

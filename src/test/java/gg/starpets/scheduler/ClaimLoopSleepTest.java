@@ -11,7 +11,11 @@ class ClaimLoopSleepTest {
     private static final Duration HEARTBEAT = Duration.ofSeconds(1);
 
     private static Duration sleep(int claimed, int quota, Duration nextDueIn) {
-        return new Claimer.Outcome(claimed, quota, nextDueIn).sleep(POLL, HEARTBEAT);
+        return sleep(claimed, quota, nextDueIn, 0);
+    }
+
+    private static Duration sleep(int claimed, int quota, Duration nextDueIn, int misses) {
+        return new Claimer.Outcome(claimed, quota, nextDueIn).sleep(POLL, HEARTBEAT, misses);
     }
 
     @Test
@@ -37,12 +41,18 @@ class ClaimLoopSleepTest {
     }
 
     @Test
-    void dueTasksBeyondItsShareAreLookedAtAgainAfterAHeartbeat() {
-        assertThat(sleep(0, 0, Duration.ZERO)).isEqualTo(HEARTBEAT);
+    void dueTasksBeyondItsShareAreLookedAtAgainWhenTheOthersTurnMayHavePassedThenLessOften() {
+        assertThat(sleep(0, 0, Duration.ZERO, 0)).isEqualTo(HEARTBEAT.dividedBy(20));
+        assertThat(sleep(0, 0, Duration.ZERO, 1)).isEqualTo(HEARTBEAT.dividedBy(10));
+        assertThat(sleep(0, 0, Duration.ZERO, 50)).isEqualTo(HEARTBEAT);
     }
 
     @Test
-    void dueTasksItCouldNotLockAreLookedAtAgainAtOnce() {
-        assertThat(sleep(1, 3, Duration.ZERO)).isZero();
+    void dueRowsItCouldNotLockAreLookedAtAgainSoonBackingOffToAHeartbeat() {
+        // Rows other instances are claiming are free in a moment; one an open transaction holds is not,
+        // and looking again at once for ever would spin.
+        assertThat(sleep(1, 3, Duration.ZERO, 0)).isEqualTo(Duration.ofMillis(1));
+        assertThat(sleep(0, 3, Duration.ZERO, 4)).isEqualTo(Duration.ofMillis(16));
+        assertThat(sleep(0, 3, Duration.ZERO, 12)).isEqualTo(HEARTBEAT);
     }
 }

@@ -108,16 +108,8 @@ class ClusterSchedulingTest {
                 .until(() -> cluster.runningByInstance().equals(Map.of("copy-1", 2L, "copy-2", 2L)));
 
         SchedulerSettings base = SchedulerCluster.settings("copy-3");
-        SchedulerSettings slowToSettle = new SchedulerSettings(
-                base.instanceId(),
-                base.host(),
-                base.version(),
-                base.lease(),
-                base.heartbeat(),
-                base.poll(),
-                Duration.ofMinutes(1),
-                base.totalInstances(),
-                base.shutdownGrace());
+        SchedulerSettings slowToSettle =
+                base.toBuilder().settle(Duration.ofMinutes(1)).build();
         cluster.create(slowToSettle, handlers, cluster::connection).start();
         await().atMost(Duration.ofSeconds(10))
                 .until(() -> cluster.count("select count(*) from instances where id = 'copy-3'") == 1);
@@ -204,16 +196,10 @@ class ClusterSchedulingTest {
         Map<String, TaskHandler> handlers = Map.of("hold", ctx -> release.await());
         List<Scheduler> schedulers = IntStream.rangeClosed(1, 3)
                 .mapToObj(i -> cluster.create(
-                        new SchedulerSettings(
-                                "copy-" + i,
-                                "h",
-                                "t",
-                                SchedulerCluster.LEASE,
-                                SchedulerCluster.HEARTBEAT,
-                                Duration.ofSeconds(1),
-                                Duration.ofSeconds(2),
-                                3,
-                                Duration.ofSeconds(1)),
+                        SchedulerCluster.settings("copy-" + i).toBuilder()
+                                .settle(Duration.ofSeconds(2))
+                                .totalInstances(3)
+                                .build(),
                         handlers,
                         cluster::connection))
                 .toList();

@@ -30,16 +30,15 @@ final class SchedulerCluster implements AutoCloseable {
     }
 
     static SchedulerSettings settings(String instanceId) {
-        return new SchedulerSettings(
-                instanceId,
-                "test-host",
-                "test",
-                LEASE,
-                HEARTBEAT,
-                Duration.ofSeconds(1),
-                Duration.ofMillis(500),
-                0,
-                Duration.ofSeconds(1));
+        return SchedulerSettings.builder(instanceId)
+                .host("test-host")
+                .version("test")
+                .lease(LEASE)
+                .heartbeat(HEARTBEAT)
+                .poll(Duration.ofSeconds(1))
+                .settle(Duration.ofMillis(500))
+                .shutdownGrace(Duration.ofSeconds(1))
+                .build();
     }
 
     Scheduler create(String instanceId, Map<String, TaskHandler> handlers) {

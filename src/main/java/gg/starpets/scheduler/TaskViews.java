@@ -1,0 +1,153 @@
+package gg.starpets.scheduler;
+
+import static gg.starpets.scheduler.InstanceRepository.instant;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import javax.sql.DataSource;
+
+/**
+ * The {@code tasks} table as readers see it (the HTTP API, metrics): what each task is, who runs it
+ * and for how long, read at the database's {@code now}. The engine's own statements are in
+ * {@link TaskRepository}.
+ */
+public final class TaskViews {
+
+    /** A task as the API shows it. */
+    public record TaskView(
+            String name,
+            String handler,
+            String schedule,
+            String timeZone,
+            boolean enabled,
+            String instanceId,
+            Instant startedAt,
+            Double elapsedSeconds,
+            Double progress,
+            Instant nextRunAt,
+            double timeoutSeconds,
+            long fence,
+            Instant stuckSince,
+            RunRepository.RunRow lastRun) {
+
+        public boolean running() {
+            return instanceId != null;
+        }
+
+        /** Its run has been ended (timed out) but the handler still executes on its instance. */
+        public boolean stuck() {
+            return stuckSince != null;
+        }
+    }
+
+    /** When a task last started, for the "not run within twice its interval" alert. */
+    public record TaskTiming(
+            String name, String schedule, String timeZone, double timeoutSeconds, double secondsSinceLastStart) {}
+
+    /** Every task (or the one named), and the database time they were read at. */
+    public record TaskSnapshot(Instant now, List<TaskView> tasks) {}
+
+    private static final NamedSql VIEWS = NamedSql.of("""
+            select now() as db_now, t.name, t.handler, t.schedule, t.time_zone, t.enabled,
+                   t.owner_instance, t.started_at as task_started_at,
+                   extract(epoch from now() - t.started_at) as elapsed, t.progress as task_progress,
+                   t.next_run_at, t.timeout_seconds, t.fence, t.stuck_since,
+                   """ + RunRepository.COLUMNS + """
+              from tasks t left join task_runs r on r.id = t.last_run_id
+             where cast(:name as text) is null or t.name = :name
+             order by t.name
+            """);
+
+    private static final NamedSql TIMINGS = NamedSql.of("""
+            select t.name, t.schedule, t.time_zone, t.timeout_seconds,
+                   extract(epoch from now() - coalesce(t.started_at, r.started_at, t.created_at)) as since
+              from tasks t left join task_runs r on r.id = t.last_run_id
+             where t.enabled
+            """);
+
+    private static final NamedSql STUCK = NamedSql.of("select count(*) from tasks where stuck_since is not null");
+
+    private final DataSource dataSource;
+
+    public TaskViews(DataSource dataSource) {
+        this.dataSource = dataSource;
+    }
+
+    public TaskSnapshot find(String onlyName) {
+        try (Connection c = dataSource.getConnection();
+                var st = VIEWS.prepare(c).set("name", onlyName);
+                ResultSet rs = st.executeQuery()) {
+            Instant now = null;
+            List<TaskView> views = new ArrayList<>();
+            while (rs.next()) {
+                now = instant(rs, "db_now");
+                views.add(view(rs));
+            }
+            return new TaskSnapshot(now == null ? dbNow(c) : now, views);
+        } catch (SQLException e) {
+            throw new SchedulerException("could not read the tasks", e);
+        }
+    }
+
+    public List<TaskTiming> findTimings() {
+        try (Connection c = dataSource.getConnection();
+                var st = TIMINGS.prepare(c);
+                ResultSet rs = st.executeQuery()) {
+            List<TaskTiming> timings = new ArrayList<>();
+            while (rs.next()) {
+                timings.add(new TaskTiming(
+                        rs.getString(1), rs.getString(2), rs.getString(3), rs.getDouble(4), rs.getDouble(5)));
+            }
+            return timings;
+        } catch (SQLException e) {
+            throw new SchedulerException("could not read task timings", e);
+        }
+    }
+
+    /** Tasks whose run ended while the handler still executes (see {@link TaskView#stuck()}). */
+    public long countStuck() {
+        try (Connection c = dataSource.getConnection();
+                var st = STUCK.prepare(c);
+                ResultSet rs = st.executeQuery()) {
+            rs.next();
+            return rs.getLong(1);
+        } catch (SQLException e) {
+            throw new SchedulerException("could not count stuck tasks", e);
+        }
+    }
+
+    private static TaskView view(ResultSet rs) throws SQLException {
+        String owner = rs.getString("owner_instance");
+        Double elapsed = RunRepository.nullableDouble(rs, "elapsed");
+        Double progress = RunRepository.nullableDouble(rs, "task_progress");
+        rs.getLong("id");
+        RunRepository.RunRow lastRun = rs.wasNull() ? null : RunRepository.row(rs);
+        return new TaskView(
+                rs.getString("name"),
+                rs.getString("handler"),
+                rs.getString("schedule"),
+                rs.getString("time_zone"),
+                rs.getBoolean("enabled"),
+                owner,
+                owner == null ? null : instant(rs, "task_started_at"),
+                owner == null ? null : elapsed,
+                owner == null ? null : progress,
+                instant(rs, "next_run_at"),
+                rs.getDouble("timeout_seconds"),
+                rs.getLong("fence"),
+                instant(rs, "stuck_since"),
+                lastRun);
+    }
+
+    private static Instant dbNow(Connection c) throws SQLException {
+        try (var st = c.prepareStatement("select now()");
+                ResultSet rs = st.executeQuery()) {
+            rs.next();
+            return instant(rs, "now");
+        }
+    }
+}
