@@ -27,6 +27,13 @@ class TaskDefinitionTest {
     }
 
     @Test
+    void aCronThatNeverFiresIsRefusedNamingTheTask() {
+        assertThatThrownBy(() -> TaskDefinition.of("leap", "sleep", "0 0 30 2 *", "UTC", MINUTE, true, Map.of()))
+                .isInstanceOf(TaskDefinition.InvalidTaskException.class)
+                .hasMessage("Task 'leap': invalid schedule: '0 0 30 2 *' never fires");
+    }
+
+    @Test
     void aNegativeOrZeroTimeoutIsRefused() {
         assertThatThrownBy(() -> TaskDefinition.of("t", "sleep", "30s", "UTC", Duration.ofSeconds(-5), true, null))
                 .hasMessageContaining("Task 't': the timeout must be positive");
