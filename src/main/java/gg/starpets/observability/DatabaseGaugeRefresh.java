@@ -116,11 +116,13 @@ class DatabaseGaugeRefresh implements SmartLifecycle {
      */
     double expectedGapSeconds(TaskViews.TaskTiming t) {
         return expectedGaps.computeIfAbsent(t.schedule() + "|" + t.timeZone() + "|" + t.timeoutSeconds(), k -> {
-            Schedule schedule = Schedule.parse(t.schedule(), ZoneId.of(t.timeZone()));
+            Schedule schedule;
             double gap;
             try {
+                schedule = Schedule.parse(t.schedule(), ZoneId.of(t.timeZone()));
                 gap = schedule.longestGap(Instant.now()).toNanos() / 1e9;
-            } catch (IllegalStateException neverAgain) {
+            } catch (RuntimeException neverOrUnreadable) {
+                // No next time: no expected interval (the overdue alert compares against NaN: never fires).
                 return Double.NaN;
             }
             return schedule instanceof Schedule.Interval ? gap + t.timeoutSeconds() : gap;

@@ -75,9 +75,14 @@ final class Heartbeat {
     }
 
     synchronized void runOnce() {
-        if (stopped) {
-            return;
+        // A session killed since the last beat fails at once: try again straight away on a new one.
+        if (!stopped && !beat() && !stopped && !beat()) {
+            retrySoon();
         }
+    }
+
+    /** One heartbeat; false if the session failed. */
+    private boolean beat() {
         long sent = guard.now();
         try {
             Connection c = session.primary();
@@ -89,7 +94,7 @@ final class Heartbeat {
                             settings.instanceId());
                     stopped = true;
                     standDown.run();
-                    return;
+                    return true;
                 }
                 instances.register(c, settings.instanceId(), settings.host(), settings.version(), session.key());
             }
@@ -113,12 +118,13 @@ final class Heartbeat {
                     run.stop(LocalRun.StopReason.FENCE_LOST);
                 }
             }
+            return true;
         } catch (SQLException | RuntimeException e) {
             if (failures++ == 0) {
                 log.warn("Heartbeat failed ({}); re-opening the instance session", e.getMessage());
             }
             session.primaryFailed();
-            retrySoon();
+            return false;
         }
     }
 

@@ -405,8 +405,7 @@ final class TaskRepository {
                 && !dueNow
                 && !(run.schedule().equals(finished.schedule())
                         && run.timeZone().equals(finished.timeZone()))) {
-            Instant rescheduled = Schedule.parse(finished.schedule(), java.time.ZoneId.of(finished.timeZone()))
-                    .nextOrNull(now(c));
+            Instant rescheduled = nextOrNull(finished.schedule(), finished.timeZone(), now(c));
             try (var st = RESCHEDULE
                     .prepare(c)
                     .set("next", rescheduled)
@@ -416,6 +415,15 @@ final class TaskRepository {
             }
         }
         return finished.released();
+    }
+
+    /** The next time of a schedule as stored, or null when it never fires again or cannot be read. */
+    static Instant nextOrNull(String schedule, String timeZone, Instant after) {
+        try {
+            return Schedule.parse(schedule, java.time.ZoneId.of(timeZone)).nextOrNull(after);
+        } catch (RuntimeException e) {
+            return null;
+        }
     }
 
     /** Records a run ended (timed out) while its handler still executes; the task stays owned, shown STUCK. */

@@ -59,6 +59,41 @@ final class SchedulerCluster implements AutoCloseable {
         return scheduler;
     }
 
+    /**
+     * An instance whose two sessions are named as the service names them ({@code starpets-session-<id>},
+     * {@code starpets-watch-<id>}), so that a test can end one of them; {@code halt} is recorded, not run.
+     */
+    Scheduler createNamed(SchedulerSettings settings, Map<String, TaskHandler> handlers, Runnable halt) {
+        Scheduler scheduler = new Scheduler(
+                settings,
+                pool,
+                named("starpets-session-" + settings.instanceId()),
+                named("starpets-watch-" + settings.instanceId()),
+                handlers,
+                SchedulerEvents.NONE,
+                halt);
+        schedulers.add(scheduler);
+        return scheduler;
+    }
+
+    ConnectionFactory named(String applicationName) {
+        return () -> {
+            Properties props = new Properties();
+            props.setProperty("user", "postgres");
+            props.setProperty("password", "postgres");
+            props.setProperty("socketTimeout", "2");
+            props.setProperty("connectTimeout", "2");
+            props.setProperty("ApplicationName", applicationName);
+            return DriverManager.getConnection(jdbcUrl, props);
+        };
+    }
+
+    /** Ends the database sessions with these application names, as {@code pg_terminate_backend} does. */
+    long terminate(String... applicationNames) {
+        return count("select count(pg_terminate_backend(pid)) from pg_stat_activity where application_name in ('"
+                + String.join("','", applicationNames) + "')");
+    }
+
     Connection connection() throws SQLException {
         return connect(jdbcUrl, 2);
     }
