@@ -199,6 +199,11 @@ public final class Scheduler implements AutoCloseable {
         return claimer.claimStatements();
     }
 
+    /** How many times the watch session was lost. */
+    long watchLosses() {
+        return watch.losses();
+    }
+
     private void claimLoop() {
         try {
             settle();

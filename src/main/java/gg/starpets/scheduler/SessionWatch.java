@@ -26,6 +26,7 @@ final class SessionWatch implements Runnable {
     private final Duration heartbeat;
     private volatile boolean stopping;
     private volatile Connection current;
+    private final java.util.concurrent.atomic.AtomicLong losses = new java.util.concurrent.atomic.AtomicLong();
 
     /**
      * @param renewNow asks for a heartbeat at once: when the watch fails (to check the primary session)
@@ -59,6 +60,7 @@ final class SessionWatch implements Runnable {
                     return;
                 }
                 guard.watchLost();
+                losses.incrementAndGet();
                 renewNow.run();
                 if (failures++ == 0) {
                     log.warn("Watch session lost ({}); reopening", e.getMessage());
@@ -88,6 +90,11 @@ final class SessionWatch implements Runnable {
                 lastPing = sent;
             }
         }
+    }
+
+    /** How many times the watch session was lost (killed, cut, half-open). */
+    long losses() {
+        return losses.get();
     }
 
     void stop() {
