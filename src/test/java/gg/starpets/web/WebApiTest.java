@@ -30,6 +30,7 @@ class WebApiTest {
         props.putAll(AppInstance.task(1, "quick-one", "sleep", "1h", "1m", "100ms"));
         props.putAll(AppInstance.task(2, "switched-off", "cpu", "30s", "1m", null));
         props.put("starpets.tasks[2].enabled", "false");
+        props.putAll(AppInstance.task(3, "odd-one", "sleep", "1h", "1m", "10m"));
         app = AppInstance.start(TestPostgres.createDatabase(), "copy-web", props);
     }
 
@@ -117,10 +118,30 @@ class WebApiTest {
         assertThat(waiting.hasNonNull("nextRunAt")).isTrue();
         assertThat(waiting.get("lastRun").get("status").asString()).isEqualTo("SUCCEEDED");
         assertThat(state(list.get("tasks"), "switched-off")).isEqualTo("DISABLED");
+        assertThat(find(list.get("tasks"), "switched-off").get("nextRunAt").isNull())
+                .as("a disabled task has no next run")
+                .isTrue();
 
         JsonNode one = json(app.get("/tasks/quick-one"));
         assertThat(one.get("name").asString()).isEqualTo("quick-one");
         assertThat(one.get("schedule").asString()).isEqualTo("1h");
+    }
+
+    @Test
+    void aScheduleThisVersionCannotReadNeverTurnsTheTaskListIntoAnError() throws Exception {
+        await().atMost(Duration.ofSeconds(20))
+                .until(() ->
+                        state(json(app.get("/tasks")).get("tasks"), "odd-one").equals("RUNNING"));
+        try (var c = app.context().getBean(javax.sql.DataSource.class).getConnection();
+                var st = c.createStatement()) {
+            st.executeUpdate("update tasks set schedule = 'every full moon' where name = 'odd-one'");
+        }
+
+        HttpResponse<String> list = app.get("/tasks");
+        assertThat(list.statusCode()).isEqualTo(200);
+        assertThat(find(json(list).get("tasks"), "odd-one").get("nextRunAt").isNull())
+                .isTrue();
+        assertThat(app.get("/tasks/odd-one").statusCode()).isEqualTo(200);
     }
 
     @Test
