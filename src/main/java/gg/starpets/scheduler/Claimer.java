@@ -34,10 +34,10 @@ final class Claimer {
                 return nextDueIn.compareTo(poll) < 0 ? nextDueIn : poll;
             }
             // Something is due that we did not take. Other instances' share: look again when their turn
-            // may have passed (a moment, see SchedulerSettings.spreadWindow). Rows we could not lock:
+            // may have passed (SchedulerSettings.spreadWindow). Rows we could not lock:
             // other instances claiming them (gone in a moment), or an open transaction holding them.
             // Either way back off, so that a due row nobody can take never makes the loop spin.
-            long base = quota == 0 ? heartbeat.toNanos() / 20 : 1_000_000;
+            long base = quota == 0 ? heartbeat.toNanos() / 10 : 1_000_000;
             long nanos = base << Math.min(misses, 10);
             return nanos < heartbeat.toNanos() ? Duration.ofNanos(nanos) : heartbeat;
         }

@@ -29,6 +29,7 @@ final class Heartbeat {
     private final RunExecutor executor;
     private final LeaseGuard guard;
     private final Runnable standDown;
+    private final java.util.function.Supplier<String[]> configTasks;
     private ScheduledExecutorService pool;
     private int failures;
     private final AtomicBoolean retryPending = new AtomicBoolean();
@@ -42,7 +43,9 @@ final class Heartbeat {
             TaskRepository tasks,
             RunExecutor executor,
             LeaseGuard guard,
-            Runnable standDown) {
+            Runnable standDown,
+            java.util.function.Supplier<String[]> configTasks) {
+        this.configTasks = configTasks;
         this.settings = settings;
         this.session = session;
         this.instances = instances;
@@ -96,17 +99,32 @@ final class Heartbeat {
                     standDown.run();
                     return true;
                 }
-                instances.register(c, settings.instanceId(), settings.host(), settings.version(), session.key());
+                instances.register(
+                        c,
+                        settings.instanceId(),
+                        settings.host(),
+                        settings.version(),
+                        session.key(),
+                        configTasks.get());
             }
             List<LocalRun> alive = executor.activeRuns();
             long[] runIds = alive.stream().mapToLong(r -> r.claim.runId()).toArray();
-            Set<Long> owned = new HashSet<>(tasks.renewLeases(c, session.key(), settings.lease(), runIds));
+            Set<Long> owned = new HashSet<>();
+            Set<Long> cancelled = new HashSet<>();
+            for (TaskRepository.Renewed r : tasks.renewLeases(c, session.key(), settings.lease(), runIds)) {
+                owned.add(r.runId());
+                if (r.cancelRequested()) {
+                    cancelled.add(r.runId());
+                }
+            }
             guard.renewed(sent);
             writeProgress(c, alive);
             if (failures > 0) {
                 log.info("Instance session back after {} failed heartbeat(s)", failures);
                 failures = 0;
             }
+            // Cancels are sent by NOTIFY at once; this catches one sent while the watch was away.
+            cancelled.forEach(executor::cancel);
             for (LocalRun run : alive) {
                 // A run claimed after the renewal was sent may not be visible to it; one whose handler
                 // has returned is ending, and its end is written only while its fence holds.

@@ -35,11 +35,11 @@ public final class InstanceRepository {
     private static final NamedSql LOCK_ID = NamedSql.of("select pg_advisory_xact_lock(7410, hashtext(:id))");
 
     private static final NamedSql REGISTER = NamedSql.of("""
-            insert into instances (id, host, version, session_key, started_at, heartbeat_at, state)
-            values (:id, :host, :version, :key, now(), now(), 'RUNNING')
+            insert into instances (id, host, version, session_key, started_at, heartbeat_at, state, config_tasks)
+            values (:id, :host, :version, :key, now(), now(), 'RUNNING', cast(:config_tasks as text[]))
             on conflict (id) do update
                set host = excluded.host, version = excluded.version, session_key = excluded.session_key,
-                   started_at = now(), heartbeat_at = now(), state = 'RUNNING'
+                   started_at = now(), heartbeat_at = now(), state = 'RUNNING', config_tasks = excluded.config_tasks
             """);
 
     private static final NamedSql HEARTBEAT = NamedSql.of("""
@@ -82,9 +82,11 @@ public final class InstanceRepository {
     /**
      * Registers this process under {@code id}, in a transaction that locks the id's row: refused
      * when a live process (its session lock held) already uses the id; a restarted copy whose old
-     * process is gone takes the id over.
+     * process is gone takes the id over. {@code configTasks}: the names of the tasks its configuration
+     * defines (see {@link TaskCommands#retireUndefined}).
      */
-    void register(Connection c, String id, String host, String version, long sessionKey) throws SQLException {
+    void register(Connection c, String id, String host, String version, long sessionKey, String[] configTasks)
+            throws SQLException {
         boolean autoCommit = c.getAutoCommit();
         c.setAutoCommit(false);
         try {
@@ -105,7 +107,8 @@ public final class InstanceRepository {
                     .set("id", id)
                     .set("host", host)
                     .set("version", version)
-                    .set("key", sessionKey)) {
+                    .set("key", sessionKey)
+                    .set("config_tasks", configTasks)) {
                 st.executeUpdate();
             }
             c.commit();

@@ -18,7 +18,8 @@ final class LocalRun implements RunContext.Gate {
         TIMEOUT(RunStatus.TIMED_OUT, "the run exceeded its timeout"),
         SHUTDOWN(RunStatus.INTERRUPTED, "the instance is shutting down"),
         SELF_FENCED(RunStatus.INTERRUPTED, "the instance could not confirm its lease in time"),
-        FENCE_LOST(RunStatus.LOST, "another instance took the task over");
+        FENCE_LOST(RunStatus.LOST, "another instance took the task over"),
+        CANCELLED(RunStatus.CANCELLED, "cancelled by an operator");
 
         final RunStatus status;
         final String message;

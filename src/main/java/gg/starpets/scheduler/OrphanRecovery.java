@@ -63,15 +63,30 @@ final class OrphanRecovery {
             if (gone > 0) {
                 log.info("{} instance(s) marked GONE", gone);
             }
-            List<TaskRepository.Recovered> recovered = tasks.recoverOrphans(c, eligible(tasks.findLockMissing(c)));
+            List<TaskRepository.Recovered> recovered =
+                    tasks.recoverOrphans(c, eligible(tasks.findLockMissing(c)), settings.quarantineAfter());
             if (!recovered.isEmpty()) {
                 tasks.notifyTasksChanged(c);
-                recovered.forEach(r -> log.warn(
-                        "Recovered task {} from instance {}: run {} marked LOST ({})",
-                        r.task(),
-                        r.formerInstance(),
-                        r.lostRunId(),
-                        r.reason()));
+                for (TaskRepository.Recovered r : recovered) {
+                    log.warn(
+                            "Recovered task {} from instance {}: run {} marked LOST ({})",
+                            r.task(),
+                            r.formerInstance(),
+                            r.lostRunId(),
+                            r.reason());
+                    if (r.quarantined()) {
+                        log.error("Task {} quarantined: its last {} runs were lost", r.task(), r.lostStreak());
+                        TaskEvents.record(
+                                c,
+                                r.task(),
+                                "scheduler:" + settings.instanceId(),
+                                "QUARANTINED",
+                                null,
+                                null,
+                                r.lostStreak() + " runs in a row ended LOST (last on " + r.formerInstance() + ")");
+                        events.taskQuarantined(r.task());
+                    }
+                }
                 events.tasksRecovered(recovered.size());
             }
             return recovered.size();

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
@@ -75,6 +76,15 @@ final class RunExecutor {
 
     List<LocalRun> activeRuns() {
         return List.copyOf(active.values());
+    }
+
+    /** Stops a run of this instance that an operator cancelled; another instance's runs are ignored. */
+    void cancel(long runId) {
+        LocalRun run = active.get(runId);
+        if (run != null && !run.handlerHasReturned()) {
+            log.info("Run {} of {} cancelled by an operator", runId, run.claim.task());
+            run.stop(LocalRun.StopReason.CANCELLED);
+        }
     }
 
     void stopAll(LocalRun.StopReason reason) {
@@ -181,22 +191,12 @@ final class RunExecutor {
      * as LOST. Returns false if the fence moved.
      */
     private boolean writeEnd(LocalRun run, RunStatus status, String error) {
-        Instant next;
-        boolean dueNow;
-        LocalRun.StopReason reason = run.stopReason();
-        if (reason == LocalRun.StopReason.SHUTDOWN || reason == LocalRun.StopReason.SELF_FENCED) {
-            // Cut short by this instance: due again at once, anywhere.
-            next = null;
-            dueNow = true;
-        } else {
-            next = nextAfterRun(run);
-            dueNow = false;
-        }
+        TaskRepository.NextRun next = plan(run, status);
         long deadline = System.nanoTime() + settings.lease().toNanos();
         int attempts = 0;
         while (true) {
             try (Connection c = dataSource.getConnection()) {
-                return tasks.finish(c, run.claim, sessionKey, next, dueNow, status, error, run.context);
+                return tasks.finish(c, run.claim, sessionKey, next, status, error, run.context);
             } catch (SQLException | RuntimeException e) {
                 if (System.nanoTime() > deadline) {
                     log.error(
@@ -221,22 +221,71 @@ final class RunExecutor {
     }
 
     /**
-     * The next due time after now, so that a misfired run runs once and is not followed by a burst of
-     * catch-up runs. "Now" is the database's time at the claim plus the time elapsed since on this
-     * instance's monotonic clock: no wall clock is read. Null when the schedule never fires again,
-     * or cannot be computed (the task then waits, shown with no next run, until its definition changes).
+     * When the task runs next. Cut short by this instance (shutdown, fencing): due at once, anywhere,
+     * the same attempt. Failed or timed out with retries left: after its back-off, unless that is past
+     * the next regular time. A cron task that is {@code CATCH_UP} and missed times: the next missed one.
+     * Otherwise the schedule's next time after now (plus jitter), so that a misfired run runs once and
+     * is not followed by a burst. "Now" is the database's time at the claim plus the time elapsed since
+     * on this instance's monotonic clock: no wall clock is read. A schedule that cannot be computed
+     * leaves the task with no next run (shown so) until its definition changes.
      */
-    private Instant nextAfterRun(LocalRun run) {
+    private TaskRepository.NextRun plan(LocalRun run, RunStatus status) {
         TaskRepository.ClaimedRun claim = run.claim;
+        LocalRun.StopReason reason = run.stopReason();
+        if (reason == LocalRun.StopReason.SHUTDOWN || reason == LocalRun.StopReason.SELF_FENCED) {
+            return TaskRepository.NextRun.now(claim.cause(), claim.attempt());
+        }
+        Instant now = claim.startedAt().plusNanos(guard.now() - run.claimSentAt);
+        Schedule schedule;
+        Instant regular;
         try {
-            return schedule(claim).next(claim.startedAt().plusNanos(guard.now() - run.claimSentAt));
+            schedule = schedule(claim);
+            regular = schedule.nextOrNull(now);
         } catch (RuntimeException e) {
             log.error(
                     "Task {}: no next run ({}); it will not run again until its schedule changes",
                     claim.task(),
                     e.getMessage());
-            return null;
+            return new TaskRepository.NextRun(null, false, null, "SCHEDULE", 1, 0);
         }
+        TaskDefinition.RetryPolicy retry = claim.retry();
+        if ((status == RunStatus.FAILED || status == RunStatus.TIMED_OUT)
+                && retry != null
+                && claim.attempt() < retry.maxAttempts()) {
+            Instant retryAt = now.plus(randomized(retry.backoff(claim.attempt()), 0.1));
+            if (regular == null || retryAt.isBefore(regular)) {
+                return new TaskRepository.NextRun(
+                        retryAt, false, claim.fireAt(), "RETRY", claim.attempt() + 1, claim.catchUps());
+            }
+        }
+        TaskDefinition.MisfirePolicy misfire = claim.misfire();
+        if (misfire.kind() == TaskDefinition.MisfirePolicy.Kind.CATCH_UP
+                && schedule instanceof Schedule.Cron
+                && claim.fireAt() != null
+                && claim.catchUps() < misfire.catchUpLimit()) {
+            Instant missed = schedule.nextOrNull(claim.fireAt());
+            if (missed != null
+                    && !missed.isAfter(now)
+                    && Duration.between(missed, now).compareTo(misfire.catchUpWindow()) <= 0) {
+                return new TaskRepository.NextRun(missed, false, missed, "CATCH_UP", 1, claim.catchUps() + 1);
+            }
+        }
+        if (regular == null) {
+            return new TaskRepository.NextRun(null, false, null, "SCHEDULE", 1, 0);
+        }
+        Instant due = claim.jitter().isZero() ? regular : regular.plus(randomized(claim.jitter(), 1.0));
+        return new TaskRepository.NextRun(due, false, regular, "SCHEDULE", 1, 0);
+    }
+
+    /**
+     * {@code base} with random spread: for a fraction of 0.1, between 90 % and 110 % of it; for 1.0,
+     * anywhere between zero and all of it.
+     */
+    static Duration randomized(Duration base, double fraction) {
+        double factor = fraction >= 1.0
+                ? ThreadLocalRandom.current().nextDouble()
+                : 1 + ThreadLocalRandom.current().nextDouble(-fraction, fraction);
+        return Duration.ofNanos((long) (base.toNanos() * factor));
     }
 
     private Schedule schedule(TaskRepository.ClaimedRun claim) {

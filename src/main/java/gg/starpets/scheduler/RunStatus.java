@@ -6,10 +6,12 @@ public enum RunStatus {
     SUCCEEDED,
     FAILED,
     TIMED_OUT,
-    /** Stopped by its own copy: shutdown, or the copy fenced itself off. */
+    /** Stopped by its own instance: shutdown, or it could not confirm its lease in time. */
     INTERRUPTED,
-    /** Its copy died or lost its lease; another copy ended the run for it. */
-    LOST;
+    /** Its instance died or lost its lease; another instance ended the run for it. */
+    LOST,
+    /** Stopped by an operator ({@code POST /runs/{id}/cancel}). */
+    CANCELLED;
 
     public boolean terminal() {
         return this != RUNNING;

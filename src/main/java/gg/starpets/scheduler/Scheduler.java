@@ -46,6 +46,11 @@ public final class Scheduler implements AutoCloseable {
     private final Heartbeat heartbeat;
     private final OrphanRecovery recovery;
     private final Claimer claimer;
+    private final TaskCommands commands;
+    private final TaskHousekeeping taskHousekeeping;
+    /** The names of the tasks this instance's configuration defines; null until syncTasks says. */
+    private volatile String[] configTasks;
+
     private final SessionWatch watch;
     private final RunWatchdog watchdog;
     private final Runnable halt;
@@ -98,10 +103,14 @@ public final class Scheduler implements AutoCloseable {
         this.housekeeping = pool;
         this.executor = new RunExecutor(
                 dataSource, tasks, handlers, events, housekeeping, session.key(), settings, guard, wakeup::signal);
-        this.heartbeat = new Heartbeat(settings, session, instances, tasks, executor, guard, this::standDown);
+        this.heartbeat =
+                new Heartbeat(settings, session, instances, tasks, executor, guard, this::standDown, () -> configTasks);
         this.recovery = new OrphanRecovery(settings, dataSource, instances, tasks, events);
         this.claimer = new Claimer(settings, dataSource, tasks, executor, guard, session.key());
-        this.watch = new SessionWatch(session, guard, wakeup, heartbeat::requestNow, settings.heartbeat());
+        this.commands = new TaskCommands(dataSource);
+        this.taskHousekeeping = new TaskHousekeeping(settings, dataSource, commands);
+        this.watch =
+                new SessionWatch(session, guard, wakeup, heartbeat::requestNow, executor::cancel, settings.heartbeat());
         this.watchdog = new RunWatchdog(guard, executor::activeRuns, halt);
         this.claimThread = new Thread(this::claimLoop, "starpets-claim");
         this.watchThread = Thread.ofPlatform().name("starpets-watch").daemon().unstarted(watch);
@@ -141,11 +150,12 @@ public final class Scheduler implements AutoCloseable {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try {
-                int changed = tasks.upsertDefinitions(c, sorted);
+                int changed = commands.syncConfiguration(c, sorted, "config:" + settings.instanceId());
                 if (changed > 0) {
                     tasks.notifyTasksChanged(c);
                 }
                 c.commit();
+                configTasks = sorted.stream().map(TaskDefinition::name).toArray(String[]::new);
                 log.info("Task definitions synced: {} defined, {} created or changed", sorted.size(), changed);
                 return changed;
             } catch (SQLException | RuntimeException e) {
@@ -164,7 +174,8 @@ public final class Scheduler implements AutoCloseable {
     public synchronized void start() {
         try {
             Connection c = session.primary();
-            instances.register(c, settings.instanceId(), settings.host(), settings.version(), session.key());
+            instances.register(
+                    c, settings.instanceId(), settings.host(), settings.version(), session.key(), configTasks);
         } catch (SQLException e) {
             session.primaryFailed();
             throw new SchedulerException("could not register instance " + settings.instanceId(), e);
@@ -174,6 +185,7 @@ public final class Scheduler implements AutoCloseable {
         }
         heartbeat.start(housekeeping);
         recovery.start(housekeeping);
+        taskHousekeeping.start(housekeeping);
         watchThread.start();
         watchdogThread.start();
         claimThread.start();
@@ -192,6 +204,11 @@ public final class Scheduler implements AutoCloseable {
 
     public String instanceId() {
         return settings.instanceId();
+    }
+
+    /** Operator changes to tasks (create, edit, pause, trigger, cancel…), each audited. */
+    public TaskCommands commands() {
+        return commands;
     }
 
     /** Claim statements sent so far (a claim loop that spins would show here). */
@@ -300,6 +317,8 @@ public final class Scheduler implements AutoCloseable {
                     r.claim.runId(),
                     r.claim.task()));
             halt.run();
+            // Only a test's halt returns: stop the threads, hand nothing over.
+            abandon();
             return;
         }
         watchdog.stop();
@@ -310,6 +329,14 @@ public final class Scheduler implements AutoCloseable {
         join(watchThread, Duration.ofSeconds(2));
         session.close();
         log.info("Scheduler stopped");
+    }
+
+    private void abandon() {
+        watchdog.stop();
+        heartbeat.stop();
+        housekeeping.shutdownNow();
+        watch.stop();
+        session.close();
     }
 
     private void awaitRuns(Duration limit) {

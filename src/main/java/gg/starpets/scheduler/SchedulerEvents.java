@@ -17,6 +17,9 @@ public interface SchedulerEvents {
     /** A run of this instance found that its claim had been taken over; nothing it did was written. */
     default void fenceLost(String task) {}
 
+    /** A task was quarantined: its runs were lost too many times in a row. */
+    default void taskQuarantined(String task) {}
+
     /** A run timed out but its handler ignores interruption: recorded TIMED_OUT, the task kept until it returns. */
     default void runStuck(String task) {}
 }

@@ -8,6 +8,7 @@ import java.util.function.LongSupplier;
  * only (how long to sleep, how long since a lease was last confirmed); due times, leases and
  * expiry are always computed by the database. Build with {@link #builder(String)}.
  *
+ * @param quarantineAfter runs of a task ended LOST in a row before it is quarantined (0: never)
  * @param ticker this instance's monotonic clock in nanoseconds ({@code System::nanoTime}); tests
  *     may move it forward
  */
@@ -21,6 +22,7 @@ public record SchedulerSettings(
         Duration settle,
         int totalInstances,
         Duration shutdownGrace,
+        int quarantineAfter,
         LongSupplier ticker) {
 
     /**
@@ -51,6 +53,7 @@ public record SchedulerSettings(
                 .settle(settle)
                 .totalInstances(totalInstances)
                 .shutdownGrace(shutdownGrace)
+                .quarantineAfter(quarantineAfter)
                 .ticker(ticker);
     }
 
@@ -70,7 +73,7 @@ public record SchedulerSettings(
 
     /** How long a run's claim counts in its instance's share after a short run has ended (spreads short runs). */
     public Duration spreadWindow() {
-        return heartbeat.dividedBy(20);
+        return heartbeat.dividedBy(10);
     }
 
     long nanos() {
@@ -87,6 +90,7 @@ public record SchedulerSettings(
         private Duration settle = Duration.ofSeconds(3);
         private int totalInstances;
         private Duration shutdownGrace = Duration.ofSeconds(20);
+        private int quarantineAfter = 3;
         private LongSupplier ticker = System::nanoTime;
 
         private Builder(String instanceId) {
@@ -133,6 +137,11 @@ public record SchedulerSettings(
             return this;
         }
 
+        public Builder quarantineAfter(int quarantineAfter) {
+            this.quarantineAfter = quarantineAfter;
+            return this;
+        }
+
         public Builder ticker(LongSupplier ticker) {
             this.ticker = ticker;
             return this;
@@ -140,7 +149,17 @@ public record SchedulerSettings(
 
         public SchedulerSettings build() {
             return new SchedulerSettings(
-                    instanceId, host, version, lease, heartbeat, poll, settle, totalInstances, shutdownGrace, ticker);
+                    instanceId,
+                    host,
+                    version,
+                    lease,
+                    heartbeat,
+                    poll,
+                    settle,
+                    totalInstances,
+                    shutdownGrace,
+                    quarantineAfter,
+                    ticker);
         }
     }
 }

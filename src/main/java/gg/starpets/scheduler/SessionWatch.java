@@ -17,12 +17,16 @@ import org.slf4j.LoggerFactory;
 final class SessionWatch implements Runnable {
 
     static final String CHANNEL = "starpets_tasks";
+    /** Payload: the id of a run an operator cancelled. */
+    static final String CANCEL_CHANNEL = "starpets_cancel";
+
     private static final Logger log = LoggerFactory.getLogger(SessionWatch.class);
 
     private final InstanceSession session;
     private final LeaseGuard guard;
     private final Wakeup wakeup;
     private final Runnable renewNow;
+    private final java.util.function.LongConsumer cancel;
     private final Duration heartbeat;
     private volatile boolean stopping;
     private volatile Connection current;
@@ -31,8 +35,16 @@ final class SessionWatch implements Runnable {
     /**
      * @param renewNow asks for a heartbeat at once: when the watch fails (to check the primary session)
      *     and when it is back (to confirm the hold again)
+     * @param cancel stops a run of this instance that an operator cancelled (others' are ignored)
      */
-    SessionWatch(InstanceSession session, LeaseGuard guard, Wakeup wakeup, Runnable renewNow, Duration heartbeat) {
+    SessionWatch(
+            InstanceSession session,
+            LeaseGuard guard,
+            Wakeup wakeup,
+            Runnable renewNow,
+            java.util.function.LongConsumer cancel,
+            Duration heartbeat) {
+        this.cancel = cancel;
         this.session = session;
         this.guard = guard;
         this.wakeup = wakeup;
@@ -48,6 +60,7 @@ final class SessionWatch implements Runnable {
                 current = c;
                 try (var st = c.createStatement()) {
                     st.execute("listen " + CHANNEL);
+                    st.execute("listen " + CANCEL_CHANNEL);
                 }
                 failures = 0;
                 // A renewal now confirms the hold again after a loss; and something may have been
@@ -78,8 +91,14 @@ final class SessionWatch implements Runnable {
         long lastPing = guard.now();
         while (!stopping) {
             var received = pg.getNotifications((int) Math.max(1, heartbeat.toMillis()));
-            if (received != null && received.length > 0) {
-                wakeup.signal();
+            if (received != null) {
+                for (var notification : received) {
+                    if (CANCEL_CHANNEL.equals(notification.getName())) {
+                        cancel.accept(Long.parseLong(notification.getParameter()));
+                    } else {
+                        wakeup.signal();
+                    }
+                }
             }
             if (guard.now() - lastPing >= heartbeatNanos) {
                 long sent = guard.now();

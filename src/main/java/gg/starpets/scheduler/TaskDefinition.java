@@ -2,11 +2,18 @@ package gg.starpets.scheduler;
 
 import java.time.DateTimeException;
 import java.time.Duration;
+import java.time.Instant;
 import java.time.ZoneId;
+import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Pattern;
 
-/** A task: its unique name, the handler it calls, its schedule and limits. */
+/**
+ * A task: its unique name, the handler it calls, its schedule and limits, and what happens when a
+ * run fails ({@link RetryPolicy}) or a due time is missed ({@link MisfirePolicy}).
+ *
+ * @param jitter up to this much random delay is added to each due time (zero: none)
+ */
 public record TaskDefinition(
         String name,
         String handler,
@@ -14,13 +21,93 @@ public record TaskDefinition(
         ZoneId timeZone,
         Duration timeout,
         boolean enabled,
-        Map<String, Object> params) {
+        Map<String, Object> params,
+        RetryPolicy retry,
+        MisfirePolicy misfire,
+        Duration jitter) {
 
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,99}");
-    public static final String MISFIRE_POLICY = "RUN_ONCE";
 
     public TaskDefinition {
         params = params == null ? Map.of() : Map.copyOf(params);
+        misfire = misfire == null ? MisfirePolicy.DEFAULT : misfire;
+        jitter = jitter == null ? Duration.ZERO : jitter;
+    }
+
+    /**
+     * Retries of a failed or timed-out run: up to {@code maxAttempts} runs in all, the n-th retry
+     * after {@code initialBackoff × multiplier^(n-1)}, at most {@code maxBackoff}, each with up to 10 %
+     * random jitter; never past the task's next regular time.
+     */
+    public record RetryPolicy(int maxAttempts, Duration initialBackoff, double multiplier, Duration maxBackoff) {
+
+        public RetryPolicy {
+            if (maxAttempts < 1 || maxAttempts > 100) {
+                throw new IllegalArgumentException("retry max-attempts must be between 1 and 100, not " + maxAttempts);
+            }
+            if (initialBackoff == null || initialBackoff.isNegative() || initialBackoff.isZero()) {
+                throw new IllegalArgumentException("retry initial-backoff must be positive");
+            }
+            if (!(multiplier >= 1 && multiplier <= 100)) {
+                throw new IllegalArgumentException("retry multiplier must be between 1 and 100, not " + multiplier);
+            }
+            if (maxBackoff == null || maxBackoff.compareTo(initialBackoff) < 0) {
+                throw new IllegalArgumentException("retry max-backoff must be at least initial-backoff");
+            }
+        }
+
+        /** The delay before retry number {@code retry} (1 for the first), before jitter. */
+        public Duration backoff(int retry) {
+            double nanos = initialBackoff.toNanos() * Math.pow(multiplier, Math.max(0, retry - 1));
+            return nanos >= maxBackoff.toNanos() ? maxBackoff : Duration.ofNanos((long) nanos);
+        }
+    }
+
+    /**
+     * What to do with due times missed while nobody could run the task (all instances down, the task
+     * paused or still running): {@code RUN_ONCE} runs once, late, then the next future time;
+     * {@code SKIP} does not run a time missed by more than {@code threshold}, only the next future one;
+     * {@code CATCH_UP} runs each missed time, at most {@code catchUpLimit} in a row, those within
+     * {@code catchUpWindow} of now.
+     */
+    public record MisfirePolicy(Kind kind, Duration threshold, int catchUpLimit, Duration catchUpWindow) {
+
+        public enum Kind {
+            RUN_ONCE,
+            SKIP,
+            CATCH_UP
+        }
+
+        public static final MisfirePolicy DEFAULT =
+                new MisfirePolicy(Kind.RUN_ONCE, Duration.ofMinutes(1), 10, Duration.ofHours(1));
+
+        public MisfirePolicy {
+            if (kind == null) {
+                throw new IllegalArgumentException("misfire must be one of RUN_ONCE, SKIP, CATCH_UP");
+            }
+            if (threshold == null || threshold.isNegative()) {
+                throw new IllegalArgumentException("misfire-threshold must not be negative");
+            }
+            if (catchUpLimit < 1) {
+                throw new IllegalArgumentException("catch-up-limit must be at least 1");
+            }
+            if (catchUpWindow == null || catchUpWindow.isNegative() || catchUpWindow.isZero()) {
+                throw new IllegalArgumentException("catch-up-window must be positive");
+            }
+        }
+
+        /** Reads {@code RUN_ONCE}, {@code skip}, {@code catch-up}… as users write them; null: the default. */
+        public static Kind kind(String text) {
+            if (text == null || text.isBlank()) {
+                return Kind.RUN_ONCE;
+            }
+            try {
+                return Kind.valueOf(text.strip().toUpperCase(Locale.ROOT).replace('-', '_'));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(
+                        "misfire must be one of RUN_ONCE, SKIP, CATCH_UP, not '" + text.strip() + "'");
+            }
+        }
     }
 
     /** Checks everything that can be checked without the database; the message names the task. */
@@ -47,14 +134,30 @@ public record TaskDefinition(
             throw new InvalidTaskException(name, "unknown time zone '" + timeZone + "'");
         }
         try {
-            Schedule.parse(schedule, zone);
-        } catch (IllegalArgumentException e) {
+            Schedule.parse(schedule, zone).next(Instant.now());
+        } catch (IllegalArgumentException | IllegalStateException e) {
             throw new InvalidTaskException(name, "invalid schedule: " + e.getMessage());
         }
         if (timeout == null || timeout.isNegative() || timeout.isZero()) {
             throw new InvalidTaskException(name, "the timeout must be positive, not " + timeout);
         }
-        return new TaskDefinition(name, handler, schedule.strip(), zone, timeout, enabled == null || enabled, params);
+        return new TaskDefinition(
+                name, handler, schedule.strip(), zone, timeout, enabled == null || enabled, params, null, null, null);
+    }
+
+    public TaskDefinition withRetry(RetryPolicy retry) {
+        return new TaskDefinition(name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter);
+    }
+
+    public TaskDefinition withMisfire(MisfirePolicy misfire) {
+        return new TaskDefinition(name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter);
+    }
+
+    public TaskDefinition withJitter(Duration jitter) {
+        if (jitter != null && jitter.isNegative()) {
+            throw new InvalidTaskException(name, "the jitter must not be negative");
+        }
+        return new TaskDefinition(name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter);
     }
 
     public Schedule parsedSchedule() {
@@ -63,8 +166,21 @@ public record TaskDefinition(
 
     /** A task definition that cannot be used; the service refuses to start with it. */
     public static final class InvalidTaskException extends IllegalArgumentException {
+        private final String task;
+        private final String problem;
+
         public InvalidTaskException(String task, String problem) {
             super("Task '" + task + "': " + problem);
+            this.task = task;
+            this.problem = problem;
+        }
+
+        public String task() {
+            return task;
+        }
+
+        public String problem() {
+            return problem;
         }
     }
 }

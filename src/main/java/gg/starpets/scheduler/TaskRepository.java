@@ -8,7 +8,6 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import tools.jackson.core.type.TypeReference;
@@ -31,7 +30,10 @@ final class TaskRepository {
                    and l.database = (select oid from pg_database where datname = current_database())
             )""";
 
-    /** A run this instance has just claimed; its history row is already written as RUNNING. */
+    /**
+     * A run this instance has just claimed, with the task's definition as it was at the claim (a run
+     * finishes under the definition it started with); its history row is already written as RUNNING.
+     */
     record ClaimedRun(
             long taskId,
             String task,
@@ -44,7 +46,25 @@ final class TaskRepository {
             long runId,
             int attempt,
             Instant scheduledFor,
-            Instant startedAt) {}
+            Instant startedAt,
+            String cause,
+            Instant fireAt,
+            TaskDefinition.RetryPolicy retry,
+            TaskDefinition.MisfirePolicy misfire,
+            int catchUps,
+            Duration jitter) {}
+
+    /**
+     * When a task runs next, decided as its run ends: due at {@code next} (or at once when
+     * {@code dueNow}; never when null), for the schedule's time {@code fireAt}, with this cause and
+     * attempt, and the number of catch-up runs in a row so far.
+     */
+    record NextRun(Instant next, boolean dueNow, Instant fireAt, String cause, int attempt, int catchUps) {
+
+        static NextRun now(String cause, int attempt) {
+            return new NextRun(null, true, null, cause, attempt, 0);
+        }
+    }
 
     /**
      * What an instance needs to take its fair share. Of {@code activeOrDue} tasks (running anywhere,
@@ -68,8 +88,12 @@ final class TaskRepository {
         }
     }
 
-    /** A task whose instance was gone, made due again by {@link #recoverOrphans}. */
-    record Recovered(String task, String formerInstance, long lostRunId, String reason) {}
+    /** A task whose instance was gone, made due again (or quarantined) by {@link #recoverOrphans}. */
+    record Recovered(
+            String task, String formerInstance, long lostRunId, String reason, boolean quarantined, int lostStreak) {}
+
+    /** A run still owned, and whether an operator asked to cancel it. */
+    record Renewed(long runId, boolean cancelRequested) {}
 
     /** A task owned by a session whose lock is missing: the lock was seen at {@code seenMicros}. */
     record LockMissing(long taskId, long seenMicros) {}
@@ -78,27 +102,6 @@ final class TaskRepository {
     record Finished(boolean released, String schedule, String timeZone) {}
 
     private static final NamedSql NOW = NamedSql.of("select now()");
-
-    private static final NamedSql UPSERT = NamedSql.of("""
-            insert into tasks (name, handler, schedule, time_zone, params, enabled, timeout_seconds,
-                               misfire_policy, next_run_at)
-            values (:name, :handler, :schedule, :zone, cast(:params as jsonb), :enabled, :timeout, :misfire, now())
-            on conflict (name) do update
-               set handler = excluded.handler, schedule = excluded.schedule, time_zone = excluded.time_zone,
-                   params = excluded.params, enabled = excluded.enabled,
-                   timeout_seconds = excluded.timeout_seconds, misfire_policy = excluded.misfire_policy,
-                   -- A new schedule counts from now; a running task gets its next time when its run ends.
-                   next_run_at = case
-                       when (tasks.schedule, tasks.time_zone) is distinct from (excluded.schedule, excluded.time_zone)
-                            and tasks.owner_session is null
-                       then cast(:next as timestamptz) else tasks.next_run_at end,
-                   updated_at = now()
-             where (tasks.handler, tasks.schedule, tasks.time_zone, tasks.params, tasks.enabled,
-                    tasks.timeout_seconds, tasks.misfire_policy)
-                   is distinct from
-                   (excluded.handler, excluded.schedule, excluded.time_zone, excluded.params, excluded.enabled,
-                    excluded.timeout_seconds, excluded.misfire_policy)
-            """);
 
     private static final NamedSql SHARE = NamedSql.of("""
             with live as (
@@ -136,6 +139,12 @@ final class TaskRepository {
             ), due as (
                 select id from tasks
                  where enabled and owner_session is null and next_run_at <= now()
+                   and quarantined_at is null and retired_at is null
+                   -- A paused task runs only when an operator triggers it.
+                   and (paused_at is null or next_cause = 'TRIGGER')
+                   -- Missed by more than its threshold: skipped (TaskCommands.skipMisfires moves it on).
+                   and not (misfire_policy = 'SKIP' and next_cause = 'SCHEDULE'
+                            and next_run_at < now() - misfire_threshold_ms * interval '1 millisecond')
                    -- No claim without this instance's own session lock held at this moment.
                    and (select holds_lock from me)
                  order by next_run_at, id
@@ -147,17 +156,20 @@ final class TaskRepository {
                        lease_until = now() + :lease * interval '1 millisecond',
                        fence = t.fence + 1,
                        current_run_id = nextval(pg_get_serial_sequence('task_runs', 'id')),
-                       started_at = now(), progress = null, stuck_since = null, updated_at = now(),
-                       owner_lock_seen_at = now(), last_claimed_by = :key, last_claimed_at = now()
+                       started_at = now(), progress = null, stuck_since = null, cancel_requested = false,
+                       updated_at = now(), owner_lock_seen_at = now(), last_claimed_by = :key, last_claimed_at = now()
                   from due
                  where t.id = due.id
                 returning t.id, t.name, t.handler, t.schedule, t.time_zone, t.params::text as params,
                           t.timeout_seconds, t.fence, t.current_run_id, t.next_attempt, t.next_run_at,
-                          t.started_at
+                          t.started_at, t.next_cause, coalesce(t.next_fire_at, t.next_run_at) as fire_at,
+                          t.retry::text as retry, t.misfire_policy, t.misfire_threshold_ms, t.catch_up_limit,
+                          t.catch_up_window_ms, t.catch_ups, t.jitter_ms
             ), runs as (
                 insert into task_runs (id, task_id, task_name, instance_id, fence, scheduled_for, started_at,
-                                       status, attempt)
-                select current_run_id, id, name, :instance, fence, next_run_at, started_at, 'RUNNING', next_attempt
+                                       status, attempt, cause)
+                select current_run_id, id, name, :instance, fence, next_run_at, started_at, 'RUNNING', next_attempt,
+                       next_cause
                   from claimed
             )
             select * from claimed order by next_run_at
@@ -167,7 +179,7 @@ final class TaskRepository {
             update tasks
                set lease_until = now() + :lease * interval '1 millisecond', owner_lock_seen_at = now()
              where owner_session = :key and current_run_id = any(:runs)
-            returning current_run_id
+            returning current_run_id, cancel_requested
             """);
 
     private static final NamedSql PROGRESS = NamedSql.of("""
@@ -181,26 +193,36 @@ final class TaskRepository {
                 update tasks
                    set owner_instance = null, owner_session = null, lease_until = null, current_run_id = null,
                        started_at = null, progress = null, stuck_since = null, owner_lock_seen_at = null,
-                       last_run_id = current_run_id,
-                       next_run_at = case when :due_now then now() else cast(:next as timestamptz) end,
-                       next_attempt = 1, updated_at = now()
+                       cancel_requested = false, lost_streak = 0, last_run_id = current_run_id,
+                       -- An operator's trigger queued while the run was in progress: due at once.
+                       next_run_at = case when trigger_queued or :due_now then now()
+                                          else cast(:next as timestamptz) end,
+                       next_fire_at = case when trigger_queued or :due_now then now()
+                                           else cast(:fire as timestamptz) end,
+                       next_cause = case when trigger_queued then 'TRIGGER' else :cause end,
+                       next_attempt = case when trigger_queued then 1 else :attempt end,
+                       catch_ups = :catch_ups, trigger_queued = false, updated_at = now()
                  where id = :task and fence = :fence and owner_session = :key
-                returning id, schedule, time_zone
+                returning id, schedule, time_zone, next_cause
             ), ended as (
                 update task_runs
                    set status = :status, finished_at = now(), error = :error,
-                       progress = coalesce(cast(:progress as float8), progress)
+                       progress = coalesce(cast(:progress as float8), progress),
+                       output = cast(:output as text), result = cast(:result as jsonb)
                  where id = :run and status = 'RUNNING' and exists (select 1 from released)
             )
             select exists (select 1 from released) as released,
                    (select schedule from released) as schedule, (select time_zone from released) as time_zone,
                    -- Due at once: wake the other instances' claim loops.
-                   case when :due_now and exists (select 1 from released) then pg_notify('%s', '') end
+                   case when (:due_now or (select next_cause from released) = 'TRIGGER')
+                             and exists (select 1 from released)
+                        then pg_notify('%s', '') end
             """.formatted(SessionWatch.CHANNEL));
 
     private static final NamedSql RESCHEDULE = NamedSql.of("""
-            update tasks set next_run_at = cast(:next as timestamptz), updated_at = now()
-             where id = :task and fence = :fence and owner_session is null
+            update tasks set next_run_at = cast(:next as timestamptz), next_fire_at = cast(:next as timestamptz),
+                   updated_at = now()
+             where id = :task and fence = :fence and owner_session is null and next_cause = 'SCHEDULE'
             """);
 
     private static final NamedSql MARK_STUCK = NamedSql.of("""
@@ -247,13 +269,18 @@ final class TaskRepository {
                 update tasks t
                    set owner_instance = null, owner_session = null, lease_until = null, current_run_id = null,
                        started_at = null, progress = null, stuck_since = null, owner_lock_seen_at = null,
-                       last_run_id = o.current_run_id, next_run_at = now(),
-                       next_attempt = t.next_attempt + 1, fence = t.fence + 1, updated_at = now()
+                       cancel_requested = false, last_run_id = o.current_run_id, next_run_at = now(),
+                       next_fire_at = now(), next_cause = 'RECOVERY', next_attempt = t.next_attempt + 1,
+                       fence = t.fence + 1, lost_streak = t.lost_streak + 1,
+                       -- Lost again and again (a handler that kills its process): quarantined.
+                       quarantined_at = case when :quarantine_after > 0 and t.lost_streak + 1 >= :quarantine_after
+                                             then now() end,
+                       updated_at = now()
                   from orphaned o
                  where t.id = o.id
-                returning t.id, t.name
+                returning t.id, t.name, t.quarantined_at is not null as quarantined, t.lost_streak
             )
-            select r.name, o.owner_instance, o.current_run_id, o.reason
+            select r.name, o.owner_instance, o.current_run_id, o.reason, r.quarantined, r.lost_streak
               from released r join orphaned o on o.id = r.id
             """.formatted(HELD_LOCKS));
 
@@ -261,35 +288,15 @@ final class TaskRepository {
 
     /** The database's clock, the only clock due times are computed from. */
     Instant now(Connection c) throws SQLException {
+        return dbNow(c);
+    }
+
+    static Instant dbNow(Connection c) throws SQLException {
         try (var st = NOW.prepare(c);
                 ResultSet rs = st.executeQuery()) {
             rs.next();
             return instant(rs, "now");
         }
-    }
-
-    /**
-     * Creates new tasks (due at once) and updates changed ones; unchanged rows are not touched. A
-     * changed schedule takes effect at once: the next due time is computed again from now.
-     */
-    int upsertDefinitions(Connection c, Collection<TaskDefinition> definitions) throws SQLException {
-        Instant now = now(c);
-        int changed = 0;
-        try (var st = UPSERT.prepare(c)) {
-            for (TaskDefinition d : definitions) {
-                st.set("name", d.name())
-                        .set("handler", d.handler())
-                        .set("schedule", d.schedule())
-                        .set("zone", d.timeZone().getId())
-                        .set("params", JSON.writeValueAsString(d.params()))
-                        .set("enabled", d.enabled())
-                        .set("timeout", d.timeout().toNanos() / 1e9)
-                        .set("misfire", TaskDefinition.MISFIRE_POLICY)
-                        .set("next", d.parsedSchedule().nextOrNull(now));
-                changed += st.executeUpdate();
-            }
-        }
-        return changed;
     }
 
     Share share(Connection c, String instanceId, long sessionKey, Duration lease, Duration window) throws SQLException {
@@ -339,22 +346,32 @@ final class TaskRepository {
                         rs.getLong("current_run_id"),
                         rs.getInt("next_attempt"),
                         instant(rs, "next_run_at"),
-                        instant(rs, "started_at")));
+                        instant(rs, "started_at"),
+                        rs.getString("next_cause"),
+                        instant(rs, "fire_at"),
+                        TaskColumns.retry(rs.getString("retry")),
+                        new TaskDefinition.MisfirePolicy(
+                                TaskDefinition.MisfirePolicy.Kind.valueOf(rs.getString("misfire_policy")),
+                                Duration.ofMillis(rs.getLong("misfire_threshold_ms")),
+                                rs.getInt("catch_up_limit"),
+                                Duration.ofMillis(rs.getLong("catch_up_window_ms"))),
+                        rs.getInt("catch_ups"),
+                        Duration.ofMillis(rs.getLong("jitter_ms"))));
             }
             return runs;
         }
     }
 
     /** Extends the leases of the runs alive in this process (and no others); returns those still owned. */
-    List<Long> renewLeases(Connection c, long sessionKey, Duration lease, long[] aliveRunIds) throws SQLException {
+    List<Renewed> renewLeases(Connection c, long sessionKey, Duration lease, long[] aliveRunIds) throws SQLException {
         try (var st = RENEW.prepare(c)
                         .set("lease", lease)
                         .set("key", sessionKey)
                         .set("runs", aliveRunIds);
                 ResultSet rs = st.executeQuery()) {
-            List<Long> owned = new ArrayList<>();
+            List<Renewed> owned = new ArrayList<>();
             while (rs.next()) {
-                owned.add(rs.getLong(1));
+                owned.add(new Renewed(rs.getLong(1), rs.getBoolean(2)));
             }
             return owned;
         }
@@ -371,38 +388,45 @@ final class TaskRepository {
     }
 
     /**
-     * Ends a run in one statement: gives the task back (unowned; due at {@code next}, at once when
-     * {@code dueNow}, never when {@code next} is null) and writes the run's terminal status, both only
-     * while the fence still holds. Nothing is written when another instance has taken the task over.
-     * If the task's schedule was changed while it ran, its next time is computed again from the new one.
+     * Ends a run in one statement: gives the task back (unowned, due as {@code next} says, or at once
+     * if an operator's trigger was queued) and writes the run's terminal status, output and result,
+     * both only while the fence still holds. Nothing is written when another instance has taken the
+     * task over. If the task's schedule was changed while it ran, its next time is computed again
+     * from the new one.
      */
     boolean finish(
             Connection c,
             ClaimedRun run,
             long sessionKey,
-            Instant next,
-            boolean dueNow,
+            NextRun next,
             RunStatus status,
             String error,
             RunContext context)
             throws SQLException {
         Finished finished;
         try (var st = FINISH.prepare(c)
-                        .set("due_now", dueNow)
-                        .set("next", next)
+                        .set("due_now", next.dueNow())
+                        .set("next", next.next())
+                        .set("fire", next.fireAt())
+                        .set("cause", next.cause())
+                        .set("attempt", next.attempt())
+                        .set("catch_ups", next.catchUps())
                         .set("task", run.taskId())
                         .set("fence", run.fence())
                         .set("key", sessionKey)
                         .set("status", status.name())
                         .set("error", error)
                         .set("progress", context.progress())
+                        .set("output", context.output())
+                        .set("result", context.result().isEmpty() ? null : JSON.writeValueAsString(context.result()))
                         .set("run", run.runId());
                 ResultSet rs = st.executeQuery()) {
             rs.next();
             finished = new Finished(rs.getBoolean("released"), rs.getString("schedule"), rs.getString("time_zone"));
         }
         if (finished.released()
-                && !dueNow
+                && !next.dueNow()
+                && "SCHEDULE".equals(next.cause())
                 && !(run.schedule().equals(finished.schedule())
                         && run.timeZone().equals(finished.timeZone()))) {
             Instant rescheduled = nextOrNull(finished.schedule(), finished.timeZone(), now(c));
@@ -457,14 +481,20 @@ final class TaskRepository {
      * with a new fence, so that the old owner can write nothing: tasks whose lease has expired, and
      * the {@code eligible} ones whose owner's lock is still missing and was last seen when it was.
      */
-    List<Recovered> recoverOrphans(Connection c, List<LockMissing> eligible) throws SQLException {
+    List<Recovered> recoverOrphans(Connection c, List<LockMissing> eligible, int quarantineAfter) throws SQLException {
         long[] ids = eligible.stream().mapToLong(LockMissing::taskId).toArray();
         long[] seen = eligible.stream().mapToLong(LockMissing::seenMicros).toArray();
-        try (var st = RECOVER.prepare(c).set("ids", ids).set("seen", seen);
+        try (var st = RECOVER.prepare(c).set("ids", ids).set("seen", seen).set("quarantine_after", quarantineAfter);
                 ResultSet rs = st.executeQuery()) {
             List<Recovered> recovered = new ArrayList<>();
             while (rs.next()) {
-                recovered.add(new Recovered(rs.getString(1), rs.getString(2), rs.getLong(3), rs.getString(4)));
+                recovered.add(new Recovered(
+                        rs.getString(1),
+                        rs.getString(2),
+                        rs.getLong(3),
+                        rs.getString(4),
+                        rs.getBoolean(5),
+                        rs.getInt(6)));
             }
             return recovered;
         }

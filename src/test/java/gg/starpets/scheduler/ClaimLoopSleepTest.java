@@ -42,8 +42,8 @@ class ClaimLoopSleepTest {
 
     @Test
     void dueTasksBeyondItsShareAreLookedAtAgainWhenTheOthersTurnMayHavePassedThenLessOften() {
-        assertThat(sleep(0, 0, Duration.ZERO, 0)).isEqualTo(HEARTBEAT.dividedBy(20));
-        assertThat(sleep(0, 0, Duration.ZERO, 1)).isEqualTo(HEARTBEAT.dividedBy(10));
+        assertThat(sleep(0, 0, Duration.ZERO, 0)).isEqualTo(HEARTBEAT.dividedBy(10));
+        assertThat(sleep(0, 0, Duration.ZERO, 1)).isEqualTo(HEARTBEAT.dividedBy(5));
         assertThat(sleep(0, 0, Duration.ZERO, 50)).isEqualTo(HEARTBEAT);
     }
 

@@ -90,7 +90,8 @@ final class SchedulerCluster implements AutoCloseable {
 
     /** Ends the database sessions with these application names, as {@code pg_terminate_backend} does. */
     long terminate(String... applicationNames) {
-        return count("select count(pg_terminate_backend(pid)) from pg_stat_activity where application_name in ('"
+        return count("select count(pg_terminate_backend(pid)) from pg_stat_activity"
+                + " where datname = current_database() and application_name in ('"
                 + String.join("','", applicationNames) + "')");
     }
 

@@ -173,9 +173,9 @@ class SessionLossTest {
             assertThat(claimed).hasSize(2);
             long alive = claimed.getFirst().runId();
 
-            List<Long> owned = tasks.renewLeases(c, key, Duration.ofMinutes(10), new long[] {alive});
+            List<TaskRepository.Renewed> owned = tasks.renewLeases(c, key, Duration.ofMinutes(10), new long[] {alive});
 
-            assertThat(owned).containsExactly(alive);
+            assertThat(owned).containsExactly(new TaskRepository.Renewed(alive, false));
             assertThat(cluster.count("select count(*) from tasks where lease_until > now() + interval '5 minutes'"))
                     .as("only the alive run's lease was extended")
                     .isEqualTo(1);
