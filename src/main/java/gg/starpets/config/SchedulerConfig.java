@@ -10,6 +10,8 @@ import gg.starpets.scheduler.SchedulerEvents;
 import gg.starpets.scheduler.SchedulerSettings;
 import gg.starpets.scheduler.TaskDefinition;
 import gg.starpets.scheduler.TaskHandler;
+import gg.starpets.scheduler.TaskCommands;
+import gg.starpets.scheduler.TaskEvents;
 import gg.starpets.scheduler.TaskViews;
 import gg.starpets.tasks.CpuHandler;
 import gg.starpets.tasks.SleepHandler;
@@ -85,6 +87,17 @@ class SchedulerConfig {
     @Bean
     TaskViews taskViews(DataSource dataSource) {
         return new TaskViews(dataSource);
+    }
+
+    /** Operators' changes, on the service's pool: API calls never take the scheduler's connections. */
+    @Bean
+    TaskCommands taskCommands(DataSource dataSource) {
+        return new TaskCommands(dataSource);
+    }
+
+    @Bean
+    TaskEvents taskEvents(DataSource dataSource) {
+        return new TaskEvents(dataSource);
     }
 
     @Bean

@@ -32,6 +32,8 @@ public final class TaskCommands {
         FROM_CONFIGURATION,
         VERSION_MISMATCH,
         RUNNING,
+        /** A run is in progress: the task cannot be deleted now. */
+        BUSY,
         NOT_RUNNING,
         DISABLED,
         QUARANTINED
@@ -328,8 +330,7 @@ public final class TaskCommands {
         inTransaction(c -> {
             StoredTask before = editable(c, name, version);
             if (before.running()) {
-                throw new RefusedException(
-                        Refusal.RUNNING, "Task '" + name + "' has a run in progress; cancel it first");
+                throw new RefusedException(Refusal.BUSY, "Task '" + name + "' has a run in progress; cancel it first");
             }
             try (var st = DELETE.prepare(c).set("id", before.id())) {
                 st.executeUpdate();

@@ -9,6 +9,8 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import javax.sql.DataSource;
+import tools.jackson.core.type.TypeReference;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The {@code tasks} table as readers see it (the HTTP API, metrics): what each task is, who runs it
@@ -32,10 +34,39 @@ public final class TaskViews {
             double timeoutSeconds,
             long fence,
             Instant stuckSince,
-            RunRepository.RunRow lastRun) {
+            RunRepository.RunRow lastRun,
+            String source,
+            long version,
+            Instant pausedAt,
+            Instant pausedUntil,
+            String pauseReason,
+            Instant quarantinedAt,
+            Instant retiredAt,
+            boolean triggerQueued,
+            TaskDefinition definition) {
 
         public boolean running() {
             return instanceId != null;
+        }
+
+        /**
+         * RUNNING, WAITING, PAUSED, DISABLED (or retired: no live instance defines it), QUARANTINED
+         * (runs lost in a row), or STUCK (its run timed out but the handler still executes).
+         */
+        public String state() {
+            if (stuck()) {
+                return "STUCK";
+            }
+            if (running()) {
+                return "RUNNING";
+            }
+            if (quarantinedAt != null) {
+                return "QUARANTINED";
+            }
+            if (!enabled || retiredAt != null) {
+                return "DISABLED";
+            }
+            return pausedAt != null ? "PAUSED" : "WAITING";
         }
 
         /** Its run has been ended (timed out) but the handler still executes on its instance. */
@@ -51,11 +82,16 @@ public final class TaskViews {
     /** Every task (or the one named), and the database time they were read at. */
     public record TaskSnapshot(Instant now, List<TaskView> tasks) {}
 
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
     private static final NamedSql VIEWS = NamedSql.of("""
             select now() as db_now, t.name, t.handler, t.schedule, t.time_zone, t.enabled,
                    t.owner_instance, t.started_at as task_started_at,
                    extract(epoch from now() - t.started_at) as elapsed, t.progress as task_progress,
-                   t.next_run_at, t.timeout_seconds, t.fence, t.stuck_since,
+                   t.next_run_at, t.timeout_seconds, t.fence, t.stuck_since, t.source, t.version, t.paused_at,
+                   t.paused_until, t.pause_reason, t.quarantined_at, t.retired_at, t.trigger_queued,
+                   t.params::text as params, t.retry::text as retry, t.misfire_policy, t.misfire_threshold_ms,
+                   t.catch_up_limit, t.catch_up_window_ms, t.jitter_ms,
                    """ + RunRepository.COLUMNS + """
               from tasks t left join task_runs r on r.id = t.last_run_id
              where cast(:name as text) is null or t.name = :name
@@ -140,7 +176,44 @@ public final class TaskViews {
                 rs.getDouble("timeout_seconds"),
                 rs.getLong("fence"),
                 instant(rs, "stuck_since"),
-                lastRun);
+                lastRun,
+                rs.getString("source"),
+                rs.getLong("version"),
+                instant(rs, "paused_at"),
+                instant(rs, "paused_until"),
+                rs.getString("pause_reason"),
+                instant(rs, "quarantined_at"),
+                instant(rs, "retired_at"),
+                rs.getBoolean("trigger_queued"),
+                definition(rs));
+    }
+
+    /** The definition as stored (a schedule or zone this version cannot read gives null). */
+    private static TaskDefinition definition(ResultSet rs) throws SQLException {
+        try {
+            return new TaskDefinition(
+                    rs.getString("name"),
+                    rs.getString("handler"),
+                    rs.getString("schedule"),
+                    java.time.ZoneId.of(rs.getString("time_zone")),
+                    java.time.Duration.ofNanos((long) (rs.getDouble("timeout_seconds") * 1e9)),
+                    rs.getBoolean("enabled"),
+                    JSON.readValue(rs.getString("params"), new TypeReference<java.util.Map<String, Object>>() {}),
+                    TaskColumns.retry(rs.getString("retry")),
+                    new TaskDefinition.MisfirePolicy(
+                            TaskDefinition.MisfirePolicy.Kind.valueOf(rs.getString("misfire_policy")),
+                            java.time.Duration.ofMillis(rs.getLong("misfire_threshold_ms")),
+                            rs.getInt("catch_up_limit"),
+                            java.time.Duration.ofMillis(rs.getLong("catch_up_window_ms"))),
+                    java.time.Duration.ofMillis(rs.getLong("jitter_ms")));
+        } catch (RuntimeException unreadable) {
+            return null;
+        }
+    }
+
+    /** A definition with the API's field names (as the management API reads and answers them). */
+    public static java.util.Map<String, Object> describe(TaskDefinition d) {
+        return TaskColumns.describe(d);
     }
 
     private static Instant dbNow(Connection c) throws SQLException {

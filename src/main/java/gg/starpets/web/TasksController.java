@@ -13,6 +13,8 @@ import java.time.ZoneId;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.RequestParam;
@@ -24,7 +26,10 @@ class TasksController {
 
     static final int MAX_LIMIT = 500;
 
-    /** A task as api.md describes it. */
+    /**
+     * A task as docs/api.md describes it: where it runs and for how long, when it runs next, how its
+     * last run ended, and its definition (the same field names the management API reads).
+     */
     record TaskResponse(
             String name,
             String handler,
@@ -38,7 +43,23 @@ class TasksController {
             Double progress,
             Instant nextRunAt,
             double timeoutSeconds,
-            RunRow lastRun) {}
+            RunRow lastRun,
+            String source,
+            long version,
+            Pause paused,
+            Instant quarantinedAt,
+            boolean retired,
+            boolean triggerQueued,
+            Map<String, Object> params,
+            Map<String, Object> retry,
+            String misfire,
+            Double misfireThresholdSeconds,
+            Integer catchUpLimit,
+            Double catchUpWindowSeconds,
+            Double jitterSeconds) {}
+
+    /** Why and until when a task is paused (null until: until resumed). */
+    record Pause(Instant since, Instant until, String reason) {}
 
     record TaskList(Instant now, List<TaskResponse> tasks) {}
 
@@ -61,12 +82,22 @@ class TasksController {
     }
 
     @GetMapping("/tasks/{name}")
-    TaskResponse one(@PathVariable String name) {
+    ResponseEntity<TaskResponse> get(@PathVariable String name) {
+        return withEtag(ResponseEntity.ok(), name);
+    }
+
+    TaskResponse one(String name) {
         TaskSnapshot snapshot = tasks.find(name);
         return snapshot.tasks().stream()
                 .findFirst()
                 .map(t -> response(t, snapshot.now()))
                 .orElseThrow(() -> taskNotFound(name));
+    }
+
+    /** The task as it is now, with its version as the ETag. */
+    ResponseEntity<TaskResponse> withEtag(ResponseEntity.BodyBuilder response, String name) {
+        TaskResponse task = one(name);
+        return response.eTag(Etags.of(task.version())).body(task);
     }
 
     @GetMapping("/tasks/{name}/runs")
@@ -91,26 +122,41 @@ class TasksController {
     }
 
     private static TaskResponse response(TaskView t, Instant now) {
-        String state = t.stuck() ? "STUCK" : t.running() ? "RUNNING" : !t.enabled() ? "DISABLED" : "WAITING";
-        Instant nextRunAt = t.enabled() ? t.nextRunAt() : null;
-        if (t.running() && t.enabled()) {
+        Instant nextRunAt = t.enabled() && t.retiredAt() == null && t.quarantinedAt() == null ? t.nextRunAt() : null;
+        if (t.running() && nextRunAt != null) {
             // While running, the stored due time is the one being served; show the one after it.
             nextRunAt = nextCronTime(t, now);
         }
+        Map<String, Object> d = t.definition() == null ? Map.of() : TaskViews.describe(t.definition());
+        @SuppressWarnings("unchecked")
+        Map<String, Object> retry = (Map<String, Object>) d.get("retry");
         return new TaskResponse(
                 t.name(),
                 t.handler(),
                 t.schedule(),
                 t.timeZone(),
                 t.enabled(),
-                state,
+                t.state(),
                 t.instanceId(),
                 t.startedAt(),
                 t.elapsedSeconds(),
                 t.progress(),
                 nextRunAt,
                 t.timeoutSeconds(),
-                t.lastRun());
+                t.lastRun(),
+                t.source(),
+                t.version(),
+                t.pausedAt() == null ? null : new Pause(t.pausedAt(), t.pausedUntil(), t.pauseReason()),
+                t.quarantinedAt(),
+                t.retiredAt() != null,
+                t.triggerQueued(),
+                t.definition() == null ? null : t.definition().params(),
+                retry,
+                (String) d.get("misfire"),
+                (Double) d.get("misfireThresholdSeconds"),
+                (Integer) d.get("catchUpLimit"),
+                (Double) d.get("catchUpWindowSeconds"),
+                (Double) d.get("jitterSeconds"));
     }
 
     /** A cron's next time after now (null for a fixed delay: it counts from the run's end). */
@@ -124,11 +170,11 @@ class TasksController {
         }
     }
 
-    private static ApiException taskNotFound(String name) {
+    static ApiException taskNotFound(String name) {
         return ApiException.notFound("task_not_found", "No task named '" + name + "'");
     }
 
-    private static int limit(String text) {
+    static int limit(String text) {
         if (text == null || text.isBlank()) {
             return 50;
         }
@@ -139,7 +185,7 @@ class TasksController {
         return value.intValue();
     }
 
-    private static Long positiveLong(String name, String text) {
+    static Long positiveLong(String name, String text) {
         if (text == null || text.isBlank()) {
             return null;
         }
