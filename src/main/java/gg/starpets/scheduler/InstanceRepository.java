@@ -131,6 +131,33 @@ public final class InstanceRepository {
         }
     }
 
+    /**
+     * Deletes up to {@code limit} instances GONE for longer than {@code goneFor}: no heartbeat since,
+     * no session alive, no task owned. Retention; a live instance is never deleted.
+     */
+    public int deleteGoneFor(Duration goneFor, int limit) {
+        try (Connection c = dataSource.getConnection();
+                var st = c.prepareStatement("""
+                        delete from instances i
+                         where i.id in (select g.id from instances g
+                                         where g.state = 'GONE' and g.heartbeat_at < now() - ? * interval '1 millisecond'
+                                         order by g.heartbeat_at
+                                         limit ?)
+                           -- Checked again on the row as it is when deleted: it may have come back meanwhile.
+                           and i.state = 'GONE'
+                           and i.heartbeat_at < now() - ? * interval '1 millisecond'
+                           and not %s
+                           and not exists (select 1 from tasks t where t.owner_instance = i.id)
+                        """.formatted(SESSION_ALIVE.formatted("i.session_key")))) {
+            st.setLong(1, goneFor.toMillis());
+            st.setInt(2, limit);
+            st.setLong(3, goneFor.toMillis());
+            return st.executeUpdate();
+        } catch (SQLException e) {
+            throw new SchedulerException("could not delete instances gone for long", e);
+        }
+    }
+
     static Instant instant(ResultSet rs, String column) throws SQLException {
         Timestamp ts = rs.getTimestamp(column);
         return ts == null ? null : ts.toInstant();
