@@ -12,9 +12,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.IntSupplier;
 
 /**
- * {@code prune-history}: keeps the run history bounded. Deletes runs that ended more than
- * {@code max-age} ago, then, per task, the runs beyond its newest {@code keep-per-task}, then
- * instances GONE for longer than {@code instances-gone-for}; in batches of {@code batch-size} rows,
+ * {@code prune-history}: keeps the run history bounded. Deletes, task by task, the runs beyond its
+ * newest {@code keep-per-task} and those that ended more than {@code max-age} ago, then instances
+ * GONE for longer than {@code instances-gone-for}; in batches of {@code batch-size} rows,
  * each batch one short statement of its own. A run in progress, and a task's last or current run,
  * are never deleted; nor is a live instance. Between batches it asks whether it may go on, so a
  * stopped run ends after at most one batch.
@@ -59,29 +59,30 @@ public final class PruneHistoryHandler implements TaskHandler {
         Settings s = Settings.of(context.params());
         long start = System.nanoTime();
         context.reportProgress(0);
-        long old = inBatches(context, s.batchSize(), () -> runs.deleteEndedBefore(s.maxAge(), s.batchSize()));
-        context.result("deletedOldRuns", old);
-        List<Long> crowded = runs.tasksWithMoreRunsThan(s.keepPerTask());
-        int steps = crowded.size() + 2;
-        context.reportProgress(1.0 / steps);
+        List<Long> tasks = runs.tasksWithRuns();
         long beyond = 0;
-        for (int i = 0; i < crowded.size(); i++) {
-            long task = crowded.get(i);
+        long old = 0;
+        for (int i = 0; i < tasks.size(); i++) {
+            long task = tasks.get(i);
+            // The bound first: then the age pass of a task reads at most keep-per-task rows.
             beyond += inBatches(
                     context, s.batchSize(), () -> runs.deleteBeyondNewest(task, s.keepPerTask(), s.batchSize()));
+            old += inBatches(context, s.batchSize(), () -> runs.deleteEndedBefore(task, s.maxAge(), s.batchSize()));
             context.result("deletedRunsBeyondKeep", beyond);
-            context.reportProgress((i + 2.0) / steps);
+            context.result("deletedOldRuns", old);
+            context.reportProgress((i + 1.0) / (tasks.size() + 1));
         }
         context.result("deletedRunsBeyondKeep", beyond);
+        context.result("deletedOldRuns", old);
         long gone =
                 inBatches(context, s.batchSize(), () -> instances.deleteGoneFor(s.instancesGoneFor(), s.batchSize()));
         context.result("deletedInstances", gone);
         long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
         context.result("durationMs", millis);
-        context.output("deleted " + old + " run(s) ended more than " + HandlerParams.text(s.maxAge()) + " ago, "
-                + beyond + " beyond the newest " + s.keepPerTask() + " of " + crowded.size() + " task(s), "
-                + gone + " instance(s) gone for more than " + HandlerParams.text(s.instancesGoneFor()) + ", in "
-                + millis + " ms");
+        context.output("deleted " + beyond + " run(s) beyond the newest " + s.keepPerTask() + " per task and " + old
+                + " more that ended over " + HandlerParams.text(s.maxAge()) + " ago (" + tasks.size() + " task(s)), "
+                + gone + " instance(s) gone for over " + HandlerParams.text(s.instancesGoneFor()) + ", in " + millis
+                + " ms");
         context.reportProgress(1);
     }
 
