@@ -8,13 +8,12 @@ import gg.starpets.scheduler.RunRepository;
 import gg.starpets.scheduler.Scheduler;
 import gg.starpets.scheduler.SchedulerEvents;
 import gg.starpets.scheduler.SchedulerSettings;
-import gg.starpets.scheduler.TaskDefinition;
-import gg.starpets.scheduler.TaskHandler;
 import gg.starpets.scheduler.TaskCommands;
+import gg.starpets.scheduler.TaskDefinition;
 import gg.starpets.scheduler.TaskEvents;
+import gg.starpets.scheduler.TaskHandler;
 import gg.starpets.scheduler.TaskViews;
-import gg.starpets.tasks.CpuHandler;
-import gg.starpets.tasks.SleepHandler;
+import gg.starpets.tasks.HandlerRegistry;
 import java.sql.DriverManager;
 import java.util.List;
 import java.util.Map;
@@ -26,15 +25,19 @@ import org.springframework.boot.info.BuildProperties;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
 
 /** Builds the scheduler engine from the settings and runs it with the application's lifecycle. */
 @Configuration(proxyBeanMethods = false)
 class SchedulerConfig {
 
+    /**
+     * Every bean implementing {@link TaskHandler}, under its bean name (the built-in ones are in
+     * {@code tasks.BuiltInHandlers}): Spring refuses two beans of one name, so two handlers cannot share one.
+     */
     @Bean
-    Map<String, TaskHandler> taskHandlers(StarPetsProperties properties) {
-        var duration = properties.scheduler().taskDuration();
-        return Map.of("sleep", new SleepHandler(duration), "cpu", new CpuHandler(duration));
+    HandlerRegistry handlerRegistry(Map<String, TaskHandler> handlers, StarPetsProperties properties) {
+        return new HandlerRegistry(handlers, properties.handlers().apiAllowed());
     }
 
     /**
@@ -57,7 +60,7 @@ class SchedulerConfig {
             StarPetsProperties properties,
             @Qualifier("schedulerDataSource") DataSource schedulerDataSource,
             DatabaseEndpoint endpoint,
-            Map<String, TaskHandler> taskHandlers,
+            HandlerRegistry handlerRegistry,
             ObjectProvider<SchedulerEvents> events,
             ObjectProvider<BuildProperties> build) {
         var s = properties.scheduler();
@@ -79,7 +82,7 @@ class SchedulerConfig {
                 schedulerDataSource,
                 ownConnections(endpoint, properties, s, "starpets-session-"),
                 ownConnections(endpoint, properties, s, "starpets-watch-"),
-                taskHandlers,
+                handlerRegistry.handlers(),
                 events.getIfAvailable(() -> SchedulerEvents.NONE),
                 Scheduler.HALT);
     }
@@ -111,11 +114,12 @@ class SchedulerConfig {
     }
 
     @Bean
-    SmartLifecycle schedulerLifecycle(Scheduler scheduler, StarPetsProperties properties) {
-        List<TaskDefinition> definitions = properties.tasks().stream()
-                .map(t -> TaskDefinition.of(
-                        t.name(), t.handler(), t.schedule(), t.timeZone(), t.timeout(), t.enabled(), t.params()))
-                .toList();
+    SmartLifecycle schedulerLifecycle(
+            Scheduler scheduler,
+            StarPetsProperties properties,
+            HandlerRegistry handlerRegistry,
+            Environment environment) {
+        List<TaskDefinition> definitions = ConfiguredTasks.read(properties, environment, handlerRegistry);
         return new SchedulerLifecycle(
                 scheduler, definitions, properties.scheduler().enabled());
     }

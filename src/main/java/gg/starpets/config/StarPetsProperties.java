@@ -12,10 +12,12 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * variable that overrides each one; the README's configuration table mirrors that file.
  */
 @ConfigurationProperties("starpets")
-public record StarPetsProperties(String instanceId, Db db, Scheduler scheduler, List<TaskDefinition> tasks) {
+public record StarPetsProperties(
+        String instanceId, Db db, Scheduler scheduler, List<TaskDefinition> tasks, Handlers handlers) {
 
     public StarPetsProperties {
         tasks = tasks == null ? List.of() : List.copyOf(tasks);
+        handlers = handlers == null ? new Handlers(List.of(), Map.of()) : handlers;
     }
 
     /** This copy's id: as configured, or derived from the host when nothing is configured. */
@@ -62,6 +64,35 @@ public record StarPetsProperties(String instanceId, Db db, Scheduler scheduler, 
             String timeZone,
             Duration timeout,
             String misfire,
+            Duration misfireThreshold,
+            Integer catchUpLimit,
+            Duration catchUpWindow,
+            Duration jitter,
+            Retry retry,
             Boolean enabled,
             Map<String, Object> params) {}
+
+    /** A task's retries: {@code retry: { max-attempts: 3, initial-backoff: 5s, multiplier: 2, max-backoff: 1m }}. */
+    public record Retry(Integer maxAttempts, Duration initialBackoff, Double multiplier, Duration maxBackoff) {}
+
+    /** Settings of the task handlers. */
+    public record Handlers(List<String> apiAllowed, Map<String, SqlDataSource> sqlDataSources) {
+
+        public Handlers {
+            apiAllowed = apiAllowed == null
+                    ? List.of()
+                    : apiAllowed.stream()
+                            .map(String::strip)
+                            .filter(s -> !s.isEmpty())
+                            .toList();
+            sqlDataSources = sqlDataSources == null ? Map.of() : Map.copyOf(sqlDataSources);
+        }
+
+        /** An extra database that {@code sql} tasks name in their param {@code data-source}. */
+        public record SqlDataSource(
+                String url,
+                String user,
+                String password,
+                @DefaultValue("4") int poolSize) {}
+    }
 }

@@ -66,6 +66,20 @@ public final class InstanceRepository {
                         and i.session_key not in (select key from held)))
             """.formatted(TaskRepository.HELD_LOCKS));
 
+    private static final NamedSql DELETE_GONE = NamedSql.of("""
+            with %s
+            delete from instances i
+             where i.id in (select g.id from instances g
+                             where g.state = 'GONE' and g.heartbeat_at < now() - :gone_for * interval '1 millisecond'
+                             order by g.heartbeat_at
+                             limit :limit)
+               -- Checked again on the row as it is when deleted: it may have come back meanwhile.
+               and i.state = 'GONE'
+               and i.heartbeat_at < now() - :gone_for * interval '1 millisecond'
+               and i.session_key not in (select key from held)
+               and not exists (select 1 from tasks t where t.owner_instance = i.id)
+            """.formatted(TaskRepository.HELD_LOCKS));
+
     private final DataSource dataSource;
 
     public InstanceRepository(DataSource dataSource) {
@@ -187,6 +201,19 @@ public final class InstanceRepository {
             return rows;
         } catch (SQLException e) {
             throw new SchedulerException("could not list instances", e);
+        }
+    }
+
+    /**
+     * Deletes up to {@code limit} instances GONE for longer than {@code goneFor}: no heartbeat since,
+     * no session alive, no task owned. Retention; a live instance is never deleted.
+     */
+    public int deleteGoneFor(Duration goneFor, int limit) {
+        try (Connection c = dataSource.getConnection();
+                var st = DELETE_GONE.prepare(c).set("gone_for", goneFor).set("limit", limit)) {
+            return st.executeUpdate();
+        } catch (SQLException e) {
+            throw new SchedulerException("could not delete instances gone for long", e);
         }
     }
 

@@ -5,6 +5,7 @@ import static gg.starpets.scheduler.InstanceRepository.instant;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -77,6 +78,74 @@ public final class RunRepository {
             }
         } catch (SQLException e) {
             throw new SchedulerException("could not read the run history", e);
+        }
+    }
+
+    // --- Retention: deletes in small batches, each its own short statement, task by task along the
+    // (task_id, id) index, so that a batch reads little more than what it deletes. Never a run in
+    // progress, never a task's last or current run. Claims insert new rows and lock tasks rows, which
+    // these statements never touch, so they delay no claim.
+
+    private static final String NOT_REFERENCED = """
+            not exists (select 1 from tasks t where t.last_run_id = r.id or t.current_run_id = r.id)
+            """;
+
+    /** The ids of the tasks that have runs. */
+    public List<Long> tasksWithRuns() {
+        try (Connection c = dataSource.getConnection();
+                var st = c.prepareStatement("""
+                        select t.id from tasks t
+                         where exists (select 1 from task_runs r where r.task_id = t.id)
+                         order by t.id
+                        """);
+                ResultSet rs = st.executeQuery()) {
+            List<Long> ids = new ArrayList<>();
+            while (rs.next()) {
+                ids.add(rs.getLong(1));
+            }
+            return ids;
+        } catch (SQLException e) {
+            throw new SchedulerException("could not list the tasks with runs", e);
+        }
+    }
+
+    /** Deletes up to {@code limit} of a task's ended runs older than its newest {@code keep}, oldest first. */
+    public int deleteBeyondNewest(long taskId, int keep, int limit) {
+        return delete("""
+                delete from task_runs where id = any(array(
+                    select r.id from task_runs r
+                     where r.task_id = ?
+                       and r.finished_at is not null
+                       and r.id < (select n.id from task_runs n where n.task_id = ?
+                                    order by n.id desc offset ? limit 1)
+                       and %s
+                     order by r.id
+                     limit ?))
+                """.formatted(NOT_REFERENCED), taskId, taskId, keep - 1, limit);
+    }
+
+    /** Deletes up to {@code limit} of a task's runs that ended more than {@code maxAge} ago, oldest first. */
+    public int deleteEndedBefore(long taskId, Duration maxAge, int limit) {
+        return delete("""
+                delete from task_runs where id = any(array(
+                    select r.id from task_runs r
+                     where r.task_id = ?
+                       and r.finished_at < now() - ? * interval '1 millisecond'
+                       and %s
+                     order by r.id
+                     limit ?))
+                """.formatted(NOT_REFERENCED), taskId, maxAge.toMillis(), limit);
+    }
+
+    private int delete(String sql, Object... args) {
+        try (Connection c = dataSource.getConnection();
+                var st = c.prepareStatement(sql)) {
+            for (int i = 0; i < args.length; i++) {
+                st.setObject(i + 1, args[i]);
+            }
+            return st.executeUpdate();
+        } catch (SQLException e) {
+            throw new SchedulerException("could not delete old runs", e);
         }
     }
 

@@ -56,6 +56,20 @@ public record TaskDefinition(
             }
         }
 
+        /**
+         * A policy with defaults for what is not given: 3 attempts, 10 s, doubling, at most 10 minutes
+         * (or the initial back-off, if longer).
+         */
+        public static RetryPolicy of(
+                Integer maxAttempts, Duration initialBackoff, Double multiplier, Duration maxBackoff) {
+            Duration initial = initialBackoff == null ? Duration.ofSeconds(10) : initialBackoff;
+            Duration max = maxBackoff != null
+                    ? maxBackoff
+                    : initial.compareTo(Duration.ofMinutes(10)) > 0 ? initial : Duration.ofMinutes(10);
+            return new RetryPolicy(
+                    maxAttempts == null ? 3 : maxAttempts, initial, multiplier == null ? 2.0 : multiplier, max);
+        }
+
         /** The delay before retry number {@code retry} (1 for the first), before jitter. */
         public Duration backoff(int retry) {
             double nanos = initialBackoff.toNanos() * Math.pow(multiplier, Math.max(0, retry - 1));

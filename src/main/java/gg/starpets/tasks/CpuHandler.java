@@ -6,6 +6,8 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * Real work for its duration: chains SHA-256 over its own output, yielding now and then so that
@@ -19,6 +21,12 @@ public final class CpuHandler implements TaskHandler {
 
     public CpuHandler(Duration defaultDuration) {
         this.defaultDuration = defaultDuration;
+    }
+
+    @Override
+    public void validate(Map<String, Object> params) {
+        HandlerParams.allowOnly(params, Set.of("duration"));
+        HandlerParams.duration(params, "duration");
     }
 
     @Override

@@ -3,6 +3,8 @@ package gg.starpets.tasks;
 import gg.starpets.scheduler.RunContext;
 import gg.starpets.scheduler.TaskHandler;
 import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * The demo task: waits its duration (param {@code duration}, else the configured default),
@@ -16,6 +18,12 @@ public final class SleepHandler implements TaskHandler {
 
     public SleepHandler(Duration defaultDuration) {
         this.defaultDuration = defaultDuration;
+    }
+
+    @Override
+    public void validate(Map<String, Object> params) {
+        HandlerParams.allowOnly(params, Set.of("duration"));
+        HandlerParams.duration(params, "duration");
     }
 
     @Override

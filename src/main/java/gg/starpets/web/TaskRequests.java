@@ -129,17 +129,11 @@ final class TaskRequests {
             throw invalid("'retry' must be an object");
         }
         Map<String, Object> r = normalized(JSON.valueToTree(raw), RETRY_FIELDS, "retry.");
-        Duration initial = duration(r, "initialBackoff", "initialBackoffSeconds");
-        Duration max = duration(r, "maxBackoff", "maxBackoffSeconds");
-        return new TaskDefinition.RetryPolicy(
-                r.get("maxAttempts") == null ? 3 : integer(r, "maxAttempts"),
-                initial == null ? Duration.ofSeconds(10) : initial,
-                r.get("multiplier") == null ? 2.0 : number(r, "multiplier"),
-                max == null
-                        ? Duration.ofMinutes(10).compareTo(initial == null ? Duration.ZERO : initial) > 0
-                                ? Duration.ofMinutes(10)
-                                : initial
-                        : max);
+        return TaskDefinition.RetryPolicy.of(
+                r.get("maxAttempts") == null ? null : integer(r, "maxAttempts"),
+                duration(r, "initialBackoff", "initialBackoffSeconds"),
+                r.get("multiplier") == null ? null : number(r, "multiplier"),
+                duration(r, "maxBackoff", "maxBackoffSeconds"));
     }
 
     @SuppressWarnings("unchecked")

@@ -1,0 +1,51 @@
+package gg.starpets.tasks;
+
+import gg.starpets.config.StarPetsProperties;
+import gg.starpets.scheduler.InstanceRepository;
+import gg.starpets.scheduler.RunRepository;
+import javax.sql.DataSource;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/**
+ * The handlers that ship with the service, each a bean named as tasks call it. A team adds its own
+ * the same way: a bean implementing {@code TaskHandler}, named as its tasks will call it.
+ */
+@Configuration(proxyBeanMethods = false)
+class BuiltInHandlers {
+
+    @Bean
+    SleepHandler sleep(StarPetsProperties properties) {
+        return new SleepHandler(properties.scheduler().taskDuration());
+    }
+
+    @Bean
+    CpuHandler cpu(StarPetsProperties properties) {
+        return new CpuHandler(properties.scheduler().taskDuration());
+    }
+
+    @Bean
+    HttpHandler http() {
+        return new HttpHandler(System::getenv);
+    }
+
+    @Bean
+    ExecHandler exec() {
+        return new ExecHandler(System::getenv);
+    }
+
+    @Bean
+    SqlDataSources sqlDataSources(StarPetsProperties properties) {
+        return new SqlDataSources(properties.handlers().sqlDataSources());
+    }
+
+    @Bean
+    SqlHandler sql(DataSource dataSource, SqlDataSources sqlDataSources) {
+        return new SqlHandler(dataSource, sqlDataSources.byName());
+    }
+
+    @Bean("prune-history")
+    PruneHistoryHandler pruneHistory(RunRepository runRepository, InstanceRepository instanceRepository) {
+        return new PruneHistoryHandler(runRepository, instanceRepository);
+    }
+}

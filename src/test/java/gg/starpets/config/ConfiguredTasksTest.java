@@ -1,0 +1,144 @@
+package gg.starpets.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import gg.starpets.scheduler.TaskDefinition;
+import gg.starpets.tasks.ExecHandler;
+import gg.starpets.tasks.HandlerRegistry;
+import gg.starpets.tasks.HttpHandler;
+import gg.starpets.tasks.SleepHandler;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.boot.env.YamlPropertySourceLoader;
+import org.springframework.core.env.StandardEnvironment;
+import org.springframework.core.env.SystemEnvironmentPropertySource;
+import org.springframework.core.io.ByteArrayResource;
+
+/** Tasks from configuration: params as written (no secret resolved into them), lists as lists, checked at start. */
+class ConfiguredTasksTest {
+
+    private static final Map<String, String> ENV = Map.of("PARTNER_TOKEN", "s3cret");
+    private final HandlerRegistry handlers = new HandlerRegistry(
+            Map.of(
+                    "http", new HttpHandler(ENV::get),
+                    "exec", new ExecHandler(ENV::get),
+                    "sleep", new SleepHandler(Duration.ofMinutes(2))),
+            List.of());
+
+    /** An environment as the service has: application YAML, and environment variables above it. */
+    private static StandardEnvironment environment(String yaml, Map<String, Object> variables) throws IOException {
+        StandardEnvironment env = new StandardEnvironment();
+        env.getPropertySources().remove(StandardEnvironment.SYSTEM_PROPERTIES_PROPERTY_SOURCE_NAME);
+        env.getPropertySources()
+                .replace(
+                        StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME,
+                        new SystemEnvironmentPropertySource(
+                                StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME, variables));
+        new YamlPropertySourceLoader()
+                .load("application.yml", new ByteArrayResource(yaml.getBytes()))
+                .forEach(env.getPropertySources()::addLast);
+        return env;
+    }
+
+    private static StarPetsProperties properties(StandardEnvironment env) {
+        return Binder.get(env).bind("starpets", StarPetsProperties.class).get();
+    }
+
+    private static final String TASKS = """
+            starpets:
+              tasks:
+                - name: ping-partner
+                  handler: http
+                  schedule: "*/5 * * * *"
+                  timeout: 30s
+                  params: { url: "https://example.org/hook", method: POST,
+                            headers: { Authorization: "Bearer ${PARTNER_TOKEN}" }, body: '{"x":1}' }
+                - { name: nightly-export, handler: exec, schedule: "0 3 * * *", timeout: 1h,
+                    params: { command: ["/opt/export.sh", "--full"], env: { MODE: full }, dir: /srv/export } }
+                - { name: report-daily-sales, handler: sleep, schedule: "*/2 * * * *", timeout: 5m }
+            """;
+
+    @Test
+    void placeholdersInParamsAreKeptAsWrittenEvenWhenTheVariableIsSet() throws IOException {
+        StandardEnvironment env = environment(TASKS, Map.of("PARTNER_TOKEN", "s3cret"));
+        // Spring itself would have replaced it:
+        assertThat(properties(env).tasks().getFirst().params().get("headers").toString())
+                .contains("s3cret");
+
+        List<TaskDefinition> tasks = ConfiguredTasks.read(properties(env), env, handlers);
+
+        assertThat(tasks.getFirst().params())
+                .containsEntry("headers", Map.of("Authorization", "Bearer ${PARTNER_TOKEN}"))
+                .containsEntry("body", "{\"x\":1}");
+    }
+
+    @Test
+    void listsInParamsAreLists() throws IOException {
+        StandardEnvironment env = environment(TASKS, Map.of());
+
+        List<TaskDefinition> tasks = ConfiguredTasks.read(properties(env), env, handlers);
+
+        assertThat(tasks.get(1).params())
+                .containsEntry("command", List.of("/opt/export.sh", "--full"))
+                .containsEntry("env", Map.of("MODE", "full"))
+                .containsEntry("dir", "/srv/export");
+        assertThat(tasks.get(2).params()).isEmpty();
+    }
+
+    @Test
+    void invalidParamsStopTheStartNamingTheTask() throws IOException {
+        StandardEnvironment env = environment("""
+                starpets:
+                  tasks:
+                    - { name: nightly-export, handler: exec, schedule: "0 3 * * *", timeout: 1h,
+                        params: { command: ["/opt/export.sh"], cwd: /srv } }
+                """, Map.of());
+
+        assertThatThrownBy(() -> ConfiguredTasks.read(properties(env), env, handlers))
+                .isInstanceOf(TaskDefinition.InvalidTaskException.class)
+                .hasMessage("Task 'nightly-export': unknown param 'cwd' (known: command, dir, env, kill-after, shell)");
+    }
+
+    @Test
+    void aVariableAParamNeedsMustBeSetWhereTheTaskIsDefined() throws IOException {
+        StandardEnvironment env = environment(TASKS.replace("PARTNER_TOKEN", "OTHER_TOKEN"), Map.of());
+
+        assertThatThrownBy(() -> ConfiguredTasks.read(properties(env), env, handlers))
+                .hasMessage(
+                        "Task 'ping-partner': param 'headers.Authorization' uses ${OTHER_TOKEN}, but the environment"
+                                + " variable OTHER_TOKEN is not set");
+    }
+
+    @Test
+    void handlerSettingsComeFromTheirEnvironmentVariables() throws IOException {
+        String yaml = """
+                starpets:
+                  handlers:
+                    api-allowed: ${API_ALLOWED_OPERATOR_HANDLERS:}
+                """;
+        assertThat(properties(environment(yaml, Map.of())).handlers().apiAllowed())
+                .isEmpty();
+
+        StarPetsProperties.Handlers handlers = properties(environment(
+                        yaml,
+                        Map.of(
+                                "API_ALLOWED_OPERATOR_HANDLERS", "exec, sql",
+                                "STARPETS_HANDLERS_SQLDATASOURCES_REPORTING_URL", "jdbc:postgresql://reports/reports",
+                                "STARPETS_HANDLERS_SQLDATASOURCES_REPORTING_USER", "etl",
+                                "STARPETS_HANDLERS_SQLDATASOURCES_REPORTING_PASSWORD", "pw")))
+                .handlers();
+
+        assertThat(handlers.apiAllowed()).containsExactly("exec", "sql");
+        assertThat(handlers.sqlDataSources())
+                .containsOnlyKeys("reporting")
+                .containsEntry(
+                        "reporting",
+                        new StarPetsProperties.Handlers.SqlDataSource(
+                                "jdbc:postgresql://reports/reports", "etl", "pw", 4));
+    }
+}

@@ -1,0 +1,255 @@
+package gg.starpets.tasks;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import gg.starpets.scheduler.RunContext;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The exec handler with real processes: exit codes, output, environment, and stopping whole process trees. */
+class ExecHandlerTest {
+
+    private final ExecHandler handler = new ExecHandler(Map.of("GREETING", "hello from the environment")::get);
+    private final List<Long> started = new ArrayList<>();
+
+    @TempDir
+    Path dir;
+
+    @AfterEach
+    void noProcessOfATestOutlivesIt() {
+        // A safety net for a failing test; the tests themselves assert that their processes are gone.
+        started.forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
+    }
+
+    private static RunContext context(Map<String, Object> params) {
+        return RunContext.detached("nightly-export", params, Duration.ofMinutes(1));
+    }
+
+    private RunContext run(Map<String, Object> params) throws Exception {
+        handler.validate(params);
+        RunContext context = context(params);
+        handler.run(context);
+        return context;
+    }
+
+    private static Map<String, Object> shell(String commandLine) {
+        return Map.of("shell", true, "command", commandLine);
+    }
+
+    /** Waits until the script has written {@code count} pids to the file, and returns them. */
+    private List<Long> pids(Path file, int count) {
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> Files.exists(file)
+                        && Files.readAllLines(file).stream()
+                                        .filter(l -> !l.isBlank())
+                                        .count()
+                                >= count);
+        try {
+            List<Long> pids = Files.readAllLines(file).stream()
+                    .filter(l -> !l.isBlank())
+                    .map(l -> Long.parseLong(l.strip()))
+                    .toList();
+            started.addAll(pids);
+            return pids;
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Gone: no such process, or a zombie waiting to be reaped (it runs nothing any more). */
+    private static boolean gone(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            return stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z");
+        } catch (IOException e) {
+            return true;
+        }
+    }
+
+    private static void assertAllGone(List<Long> pids) {
+        await().atMost(Duration.ofSeconds(10))
+                .untilAsserted(() -> assertThat(pids).as("processes of the run").allMatch(ExecHandlerTest::gone));
+    }
+
+    @Test
+    void exitCodeZeroIsSuccessAndStdoutAndStderrAreKeptInterleaved() throws Exception {
+        RunContext context = run(Map.of("command", List.of("sh", "-c", "echo first; echo second >&2; echo third")));
+
+        assertThat(context.result()).containsEntry("exitCode", 0).containsEntry("outputBytes", 19L);
+        assertThat(context.output()).isEqualTo("first\nsecond\nthird\n");
+    }
+
+    @Test
+    void aNonZeroExitCodeFailsTheRunWithTheCode() {
+        RunContext context = context(Map.of("command", List.of("sh", "-c", "echo cannot export; exit 3")));
+
+        assertThatThrownBy(() -> handler.run(context))
+                .isInstanceOf(RunFailedException.class)
+                .hasToString("sh exited with code 3");
+        assertThat(context.result()).containsEntry("exitCode", 3);
+        assertThat(context.output()).isEqualTo("cannot export\n");
+    }
+
+    @Test
+    void aProgramThatDoesNotExistFailsTheRun() {
+        RunContext context = context(Map.of("command", List.of("/no/such/program")));
+
+        assertThatThrownBy(() -> handler.run(context)).isInstanceOf(RunFailedException.class);
+        assertThat(context.output()).contains("/no/such/program");
+    }
+
+    @Test
+    void argumentsAreNotInterpretedByAShell() throws Exception {
+        RunContext context = run(Map.of("command", List.of("echo", "$HOME; rm -rf *", "'quoted'")));
+
+        assertThat(context.output()).isEqualTo("$HOME; rm -rf * 'quoted'\n");
+    }
+
+    @Test
+    void theRunsIdentityAndTheGivenVariablesAreInTheProgramsEnvironment() throws Exception {
+        RunContext context = run(Map.of(
+                "shell", "true",
+                "command", "echo \"$STARPETS_TASK $STARPETS_RUN_ID $STARPETS_FENCE $STARPETS_ATTEMPT $MODE\"",
+                "env", Map.of("MODE", "full")));
+
+        assertThat(context.output()).isEqualTo("nightly-export 0 0 1 full\n");
+    }
+
+    @Test
+    void placeholdersInArgumentsVariablesAndDirectoryComeFromTheEnvironmentAtRunTime() throws Exception {
+        RunContext context = run(Map.of(
+                "command", List.of("sh", "-c", "echo \"$1 / $TOKEN\"", "sh", "${GREETING}"),
+                "env", Map.of("TOKEN", "${GREETING}")));
+
+        assertThat(context.output()).isEqualTo("hello from the environment / hello from the environment\n");
+        assertThatThrownBy(() -> handler.validate(Map.of("command", List.of("echo", "${NOT_SET_HERE}"))))
+                .hasMessage(
+                        "param 'command[1]' uses ${NOT_SET_HERE}, but the environment variable NOT_SET_HERE is not set");
+    }
+
+    @Test
+    void dirIsTheWorkingDirectory() throws Exception {
+        RunContext context = run(Map.of("command", List.of("pwd"), "dir", dir.toString()));
+
+        assertThat(context.output()).isEqualTo(dir.toRealPath() + "\n");
+        assertThatThrownBy(() -> handler.run(context(Map.of("command", List.of("pwd"), "dir", dir + "/missing"))))
+                .hasMessageContaining("the working directory " + dir + "/missing does not exist");
+    }
+
+    @Test
+    void onlyTheTailOfALongOutputIsKept() throws Exception {
+        RunContext context = run(shell("i=0; while [ $i -lt 3000 ]; do echo \"line $i\"; i=$((i+1)); done"));
+
+        assertThat((Long) context.result().get("outputBytes")).isGreaterThan(RunContext.MAX_OUTPUT_CHARS);
+        assertThat(context.output())
+                .hasSizeLessThanOrEqualTo(RunContext.MAX_OUTPUT_CHARS)
+                .endsWith("line 2999\n");
+    }
+
+    @Test
+    void aProgramWritingMuchToBothStreamsNeverBlocksOnAFullPipe() throws Exception {
+        RunContext context = run(shell(
+                "head -c 2000000 /dev/zero | tr '\\0' a; head -c 2000000 /dev/zero | tr '\\0' b >&2; echo; echo done"));
+
+        assertThat(context.result()).containsEntry("exitCode", 0).containsEntry("outputBytes", 4_000_006L);
+        assertThat(context.output()).endsWith("bbb\ndone\n");
+    }
+
+    @Test
+    void aStoppedRunEndsItsWholeProcessTreeWithSigterm() throws Exception {
+        Path pidFile = dir.resolve("pids");
+        BackgroundRun run = BackgroundRun.start(
+                handler,
+                context(shell("sleep 600 & echo $! > " + pidFile + "; (sleep 700; echo never) & echo $! >> " + pidFile
+                        // An orphan: its parent, the subshell, is gone; it is still in the run's group.
+                        + "; (sleep 800 & echo $! >> " + pidFile + ")"
+                        + "; echo $$ >> " + pidFile + "; wait")));
+        List<Long> pids = pids(pidFile, 4);
+
+        run.interrupt();
+
+        assertThat(run.outcome(Duration.ofSeconds(20))).isInstanceOf(InterruptedException.class);
+        assertAllGone(pids);
+        assertThat(run.context.output())
+                .contains("[starpets] run stopped: SIGTERM to")
+                .doesNotContain("SIGKILL");
+    }
+
+    @Test
+    void aProcessThatIgnoresSigtermIsKilledAfterTheGracePeriod() throws Exception {
+        Path pidFile = dir.resolve("pids");
+        // The ignored SIGTERM is inherited: neither the shell nor its sleep ends on it.
+        BackgroundRun run = BackgroundRun.start(
+                handler,
+                context(Map.of(
+                        "shell",
+                        true,
+                        "command",
+                        "trap '' TERM; sleep 600 & echo $! > " + pidFile + "; echo $$ >> " + pidFile + "; wait",
+                        "kill-after",
+                        "1s")));
+        List<Long> pids = pids(pidFile, 2);
+
+        run.interrupt();
+
+        assertThat(run.outcome(Duration.ofSeconds(20))).isInstanceOf(InterruptedException.class);
+        assertAllGone(pids);
+        assertThat(run.context.output()).contains("SIGKILL to 2").contains("kill-after 1s");
+    }
+
+    @Test
+    void aGrandchildInASessionOfItsOwnIsStoppedWhileItsParentLives() throws Exception {
+        Path pidFile = dir.resolve("pids");
+        BackgroundRun run = BackgroundRun.start(
+                handler,
+                context(shell("setsid sleep 600 & echo $! > " + pidFile + "; echo $$ >> " + pidFile + "; wait")));
+        List<Long> pids = pids(pidFile, 2);
+
+        run.interrupt();
+
+        assertThat(run.outcome(Duration.ofSeconds(20))).isInstanceOf(InterruptedException.class);
+        assertAllGone(pids);
+    }
+
+    @Test
+    void processesLeftInTheBackgroundEndWithTheRun() throws Exception {
+        Path pidFile = dir.resolve("pids");
+
+        RunContext context = run(shell("sleep 600 & echo $! > " + pidFile + "; echo started"));
+
+        List<Long> pids = pids(pidFile, 1);
+        assertAllGone(pids);
+        assertThat(context.result()).containsEntry("exitCode", 0);
+        assertThat(context.output()).startsWith("started\n").contains("left behind by the program");
+    }
+
+    @Test
+    void paramsAreCheckedWhenTheTaskIsDefined() {
+        assertThatThrownBy(() -> handler.validate(Map.of("command", "ls -l")))
+                .hasMessageStartingWith("param 'command' must be a list: the program, then its arguments");
+        assertThatThrownBy(() -> handler.validate(Map.of("command", List.of("ls"), "shell", true)))
+                .hasMessage("param 'command' must be one command line (text) with shell: true");
+        assertThatThrownBy(() -> handler.validate(Map.of("command", List.of())))
+                .hasMessageStartingWith("param 'command' must be a list");
+        assertThatThrownBy(() -> handler.validate(Map.of("command", List.of("ls"), "cwd", "/tmp")))
+                .hasMessage("unknown param 'cwd' (known: command, dir, env, kill-after, shell)");
+        assertThatThrownBy(() -> handler.validate(Map.of("command", List.of("ls"), "env", Map.of("A-B", "x"))))
+                .hasMessage("param 'env.A-B' is not a valid environment variable name");
+        assertThatThrownBy(
+                        () -> handler.validate(Map.of("command", List.of("ls"), "env", Map.of("STARPETS_FENCE", "9"))))
+                .hasMessage("param 'env.STARPETS_FENCE': STARPETS_* variables are set by the handler");
+        assertThatThrownBy(() -> handler.validate(Map.of("command", List.of("ls"), "kill-after", "-1s")))
+                .hasMessageStartingWith("param 'kill-after' must be a positive duration");
+        assertThat(handler.operatorOnly()).isTrue();
+    }
+}

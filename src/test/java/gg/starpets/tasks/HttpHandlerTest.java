@@ -1,0 +1,330 @@
+package gg.starpets.tasks;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import gg.starpets.scheduler.RunContext;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The http handler against a real HTTP server on 127.0.0.1. */
+class HttpHandlerTest {
+
+    /** What the server saw of one request. */
+    record Seen(String method, String path, Map<String, List<String>> headers, String body) {
+
+        String header(String name) {
+            return headers.entrySet().stream()
+                    .filter(e -> e.getKey().equalsIgnoreCase(name))
+                    .map(e -> e.getValue().getFirst())
+                    .findFirst()
+                    .orElse(null);
+        }
+    }
+
+    private final BlockingQueue<Seen> seen = new LinkedBlockingQueue<>();
+    private final CountDownLatch release = new CountDownLatch(1);
+    private final CountDownLatch streaming = new CountDownLatch(1);
+    private final CountDownLatch clientGone = new CountDownLatch(1);
+    private final Map<String, String> environment = new HashMap<>(Map.of("PARTNER_TOKEN", "s3cret-value"));
+    private final HttpHandler handler = new HttpHandler(environment::get);
+    private HttpServer server;
+    private String base;
+
+    @BeforeEach
+    void startServer() throws IOException {
+        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
+        server.createContext("/ok", ex -> answer(ex, 200, "hello"));
+        server.createContext("/fail", ex -> answer(ex, 500, "boom: the partner is down"));
+        server.createContext("/moved", ex -> {
+            ex.getResponseHeaders().add("Location", "/ok");
+            answer(ex, 302, "");
+        });
+        server.createContext("/big", ex -> answer(ex, 200, "x".repeat(100_000) + "END"));
+        server.createContext("/silent", ex -> {
+            record(ex);
+            awaitRelease();
+            answer(ex, 200, "too late");
+        });
+        server.createContext("/slow", ex -> {
+            record(ex);
+            ex.sendResponseHeaders(200, 0);
+            try (OutputStream out = ex.getResponseBody()) {
+                streaming.countDown();
+                for (int i = 0; i < 600 && release.getCount() > 0; i++) {
+                    out.write('.');
+                    out.flush();
+                    release.await(50, TimeUnit.MILLISECONDS);
+                }
+            } catch (IOException e) {
+                clientGone.countDown();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        server.start();
+        base = "http://127.0.0.1:" + server.getAddress().getPort();
+    }
+
+    @AfterEach
+    void stopServer() {
+        release.countDown();
+        server.stop(0);
+        handler.close();
+    }
+
+    private void record(HttpExchange ex) throws IOException {
+        String body = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+        seen.add(new Seen(
+                ex.getRequestMethod(), ex.getRequestURI().getPath(), Map.copyOf(ex.getRequestHeaders()), body));
+    }
+
+    private void answer(HttpExchange ex, int status, String body) throws IOException {
+        record(ex);
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        ex.sendResponseHeaders(status, bytes.length == 0 ? -1 : bytes.length);
+        try (OutputStream out = ex.getResponseBody()) {
+            out.write(bytes);
+        }
+    }
+
+    private void awaitRelease() {
+        try {
+            release.await(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static RunContext context(Map<String, Object> params) {
+        return RunContext.detached("ping-partner", params, Duration.ofSeconds(20));
+    }
+
+    private RunContext run(Map<String, Object> params) throws Exception {
+        RunContext context = context(params);
+        handler.validate(params);
+        handler.run(context);
+        return context;
+    }
+
+    private Seen nextSeen() throws InterruptedException {
+        Seen s = seen.poll(10, TimeUnit.SECONDS);
+        assertThat(s).as("a request reached the server").isNotNull();
+        return s;
+    }
+
+    @Test
+    void aSuccessfulCallKeepsItsStatusDurationSizeAndAnswer() throws Exception {
+        RunContext context = run(Map.of("url", base + "/ok"));
+
+        assertThat(context.result()).containsEntry("status", 200).containsEntry("bytes", 5L);
+        assertThat((Long) context.result().get("durationMs")).isNotNegative();
+        assertThat(context.output()).startsWith("HTTP 200 in ").endsWith("\nhello");
+        assertThat(nextSeen().method()).isEqualTo("GET");
+    }
+
+    @Test
+    void theRunsIdAttemptFenceAndTaskGoOutAsHeaders() throws Exception {
+        run(Map.of("url", base + "/ok"));
+
+        Seen s = nextSeen();
+        assertThat(s.header("X-StarPets-Run-Id")).isEqualTo("0");
+        assertThat(s.header("X-StarPets-Attempt")).isEqualTo("1");
+        assertThat(s.header("X-StarPets-Fence")).isEqualTo("0");
+        assertThat(s.header("X-StarPets-Task")).isEqualTo("ping-partner");
+    }
+
+    @Test
+    void methodHeadersAndBodyAreSentAsWritten() throws Exception {
+        run(Map.of(
+                "url",
+                base + "/ok",
+                "method",
+                "post",
+                "headers",
+                Map.of("Content-Type", "application/json", "X-Mode", "full"),
+                "body",
+                "{\"x\":1}"));
+
+        Seen s = nextSeen();
+        assertThat(s.method()).isEqualTo("POST");
+        assertThat(s.header("Content-Type")).isEqualTo("application/json");
+        assertThat(s.header("X-Mode")).isEqualTo("full");
+        assertThat(s.body()).isEqualTo("{\"x\":1}");
+    }
+
+    @Test
+    void aStatusOutsideTheSuccessfulOnesFailsTheRunNamingTheStatusAndKeepsTheAnswer() {
+        RunContext context = context(Map.of("url", base + "/fail"));
+
+        assertThatThrownBy(() -> handler.run(context))
+                .isInstanceOf(RunFailedException.class)
+                .hasToString("GET " + base + "/fail answered HTTP 500 (success: 200-299)");
+        assertThat(context.result()).containsEntry("status", 500);
+        assertThat(context.output()).contains("boom: the partner is down");
+    }
+
+    @Test
+    void successStatusesCanListMoreStatusesAndRanges() throws Exception {
+        RunContext context = run(Map.of("url", base + "/fail", "success-statuses", "200-299, 304,500"));
+
+        assertThat(context.result()).containsEntry("status", 500);
+    }
+
+    @Test
+    void aGetFollowsRedirectsAndAPostDoesNotUnlessAsked() throws Exception {
+        RunContext get = run(Map.of("url", base + "/moved"));
+        assertThat(get.result()).containsEntry("status", 200);
+        assertThat(get.output()).endsWith("hello");
+
+        assertThatThrownBy(() -> run(Map.of("url", base + "/moved", "method", "POST", "body", "{}")))
+                .hasMessageContaining("answered HTTP 302");
+        assertThatThrownBy(() -> run(Map.of("url", base + "/moved", "follow-redirects", "false")))
+                .hasMessageContaining("answered HTTP 302");
+        RunContext accepted = run(Map.of("url", base + "/moved", "follow-redirects", false, "success-statuses", "302"));
+        assertThat(accepted.result()).containsEntry("status", 302);
+    }
+
+    @Test
+    void onlyTheFirstFourKilobytesOfALongAnswerAreKept() throws Exception {
+        RunContext context = run(Map.of("url", base + "/big"));
+
+        assertThat(context.result()).containsEntry("bytes", 100_003L);
+        String kept = context.output().substring(context.output().indexOf('\n') + 1);
+        assertThat(kept).hasSize(HttpHandler.KEPT_BYTES).doesNotContain("END");
+        assertThat(context.output()).contains("(the first 4096 kept)");
+    }
+
+    @Test
+    void environmentVariablesAreReplacedWhenTheTaskRunsAndNeverShowInTheRun() throws Exception {
+        Map<String, Object> params = Map.of(
+                "url",
+                base + "/ok?key=${PARTNER_TOKEN}",
+                "headers",
+                Map.of("Authorization", "Bearer ${PARTNER_TOKEN}", "X-Literal", "$${PARTNER_TOKEN}"),
+                "body",
+                "token=${PARTNER_TOKEN}");
+        RunContext context = run(params);
+
+        Seen s = nextSeen();
+        assertThat(s.header("Authorization")).isEqualTo("Bearer s3cret-value");
+        assertThat(s.header("X-Literal")).isEqualTo("${PARTNER_TOKEN}");
+        assertThat(s.body()).isEqualTo("token=s3cret-value");
+        // The task keeps the placeholders; what the run records holds no secret.
+        assertThat(context.params()).isEqualTo(params);
+        assertThat(context.output()).doesNotContain("s3cret");
+
+        environment.put("PARTNER_TOKEN", "rotated");
+        run(params);
+        assertThat(nextSeen().header("Authorization")).isEqualTo("Bearer rotated");
+    }
+
+    @Test
+    void aVariableThatIsNotSetIsRefusedAtValidationAndFailsTheRun() {
+        Map<String, Object> params =
+                Map.of("url", base + "/ok", "headers", Map.of("Authorization", "Bearer ${MISSING_TOKEN}"));
+
+        assertThatThrownBy(() -> handler.validate(params))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("param 'headers.Authorization' uses ${MISSING_TOKEN}, but the environment variable"
+                        + " MISSING_TOKEN is not set");
+        assertThatThrownBy(() -> handler.run(context(params))).hasMessageContaining("MISSING_TOKEN is not set");
+        assertThat(seen).isEmpty();
+    }
+
+    @Test
+    void anAnswerSlowerThanTheRequestTimeoutFailsTheRun() throws Exception {
+        CompletableFuture<Void> run =
+                runInBackground(Map.of("url", base + "/silent", "timeout", "300ms"), new AtomicReference<>());
+
+        assertThatThrownBy(() -> run.get(10, TimeUnit.SECONDS))
+                .isInstanceOf(ExecutionException.class)
+                .cause()
+                .isInstanceOf(RunFailedException.class)
+                .hasMessageContaining("/silent: no complete answer within 300ms");
+    }
+
+    @Test
+    void withoutItsOwnTimeoutARequestGetsTheTasksTimeout() {
+        RunContext context =
+                RunContext.detached("ping-partner", Map.of("url", base + "/silent"), Duration.ofMillis(400));
+
+        assertThatThrownBy(() -> handler.run(context))
+                .isInstanceOf(RunFailedException.class)
+                .hasMessageContaining("no complete answer within 400ms");
+    }
+
+    @Test
+    void anInterruptedRunCancelsItsRequestAtOnce() throws Exception {
+        AtomicReference<Thread> thread = new AtomicReference<>();
+        CompletableFuture<Void> run = runInBackground(Map.of("url", base + "/slow"), thread);
+        assertThat(streaming.await(10, TimeUnit.SECONDS))
+                .as("the answer has begun")
+                .isTrue();
+
+        thread.get().interrupt();
+
+        assertThatThrownBy(() -> run.get(10, TimeUnit.SECONDS))
+                .isInstanceOf(ExecutionException.class)
+                .cause()
+                .isInstanceOf(InterruptedException.class);
+        // The connection is closed: the server's next write fails, long before its 30 s answer ends.
+        await().atMost(Duration.ofSeconds(10)).until(() -> clientGone.getCount() == 0);
+    }
+
+    private CompletableFuture<Void> runInBackground(Map<String, Object> params, AtomicReference<Thread> thread) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        thread.set(Thread.ofVirtual().start(() -> {
+            try {
+                handler.run(context(params));
+                done.complete(null);
+            } catch (Throwable e) {
+                done.completeExceptionally(e);
+            }
+        }));
+        return done;
+    }
+
+    @Test
+    void paramsAreCheckedWhenTheTaskIsDefined() {
+        assertThatThrownBy(() -> handler.validate(Map.of("url", base, "methd", "GET")))
+                .hasMessageStartingWith("unknown param 'methd' (known: body, follow-redirects, headers, method,");
+        assertThatThrownBy(() -> handler.validate(Map.of("method", "GET"))).hasMessage("param 'url' is required");
+        assertThatThrownBy(() -> handler.validate(Map.of("url", "ftp://example.org/x")))
+                .hasMessage("param 'url' must be an absolute http or https URL, not 'ftp://example.org/x'");
+        assertThatThrownBy(() -> handler.validate(Map.of("url", base, "method", "GET /x")))
+                .hasMessageContaining("param 'method' must be an HTTP method");
+        assertThatThrownBy(() -> handler.validate(Map.of("url", base, "headers", Map.of("Host", "example.org"))))
+                .hasMessageContaining("param 'headers.Host' cannot be sent");
+        assertThatThrownBy(() -> handler.validate(Map.of("url", base, "headers", Map.of("X-StarPets-Fence", "9"))))
+                .hasMessageContaining("X-StarPets-* headers are set by the handler");
+        assertThatThrownBy(() -> handler.validate(Map.of("url", base, "success-statuses", "2xx")))
+                .hasMessageContaining("param 'success-statuses' must be statuses or ranges");
+        assertThatThrownBy(() -> handler.validate(Map.of("url", base, "timeout", "soon")))
+                .hasMessageContaining("param 'timeout' must be a positive duration");
+        assertThatThrownBy(() -> handler.validate(Map.of("url", base, "follow-redirects", "maybe")))
+                .hasMessageContaining("param 'follow-redirects' must be true or false");
+        assertThat(handler.operatorOnly()).isFalse();
+    }
+}
