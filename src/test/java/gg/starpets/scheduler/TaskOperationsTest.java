@@ -1,0 +1,315 @@
+package gg.starpets.scheduler;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Retries, misfires, jitter, quarantine, and operators' pause, resume, trigger, cancel, on the database clock. */
+class TaskOperationsTest {
+
+    private SchedulerCluster cluster;
+    private final CountDownLatch release = new CountDownLatch(1);
+    private final Map<String, AtomicInteger> calls = new ConcurrentHashMap<>();
+
+    @BeforeEach
+    void setUp() {
+        cluster = new SchedulerCluster();
+    }
+
+    @AfterEach
+    void tearDown() {
+        release.countDown();
+        cluster.close();
+    }
+
+    private int call(String task) {
+        return calls.computeIfAbsent(task, t -> new AtomicInteger()).incrementAndGet();
+    }
+
+    private Scheduler instance(Map<String, TaskHandler> handlers) {
+        return cluster.create("inst-1", handlers);
+    }
+
+    private static TaskDefinition task(String name, String handler, String schedule) {
+        return TaskDefinition.of(name, handler, schedule, "UTC", Duration.ofMinutes(1), true, Map.of());
+    }
+
+    private List<String> runs(String task) {
+        return cluster.query(
+                "select attempt || ' ' || cause || ' ' || status from task_runs where task_name = '" + task
+                        + "' order by id",
+                rs -> rs.getString(1));
+    }
+
+    @Test
+    void aFailedRunIsRetriedWithBackOffEachAttemptItsOwnRun() {
+        Scheduler s = instance(Map.of("flaky", ctx -> {
+            if (call(ctx.taskName()) < 3) {
+                throw new IllegalStateException("partner down");
+            }
+        }));
+        s.syncTasks(List.of(task("flaky-task", "flaky", "1h")
+                .withRetry(new TaskDefinition.RetryPolicy(4, Duration.ofMillis(300), 2.0, Duration.ofSeconds(5)))));
+        s.start();
+
+        await().atMost(Duration.ofSeconds(15)).until(() -> runs("flaky-task").size() == 3);
+        assertThat(runs("flaky-task")).containsExactly("1 SCHEDULE FAILED", "2 RETRY FAILED", "3 RETRY SUCCEEDED");
+        // 300 ms, then 600 ms (each ±10 %), between one run's end and the next one's start.
+        assertThat(cluster.query("""
+                        select extract(epoch from r.started_at - p.finished_at) from task_runs r
+                          join task_runs p on p.task_id = r.task_id and p.attempt = r.attempt - 1
+                         order by r.id
+                        """, rs -> rs.getDouble(1)))
+                .satisfiesExactly(
+                        gap -> assertThat(gap).isBetween(0.26, 3.0),
+                        gap -> assertThat(gap).isBetween(0.53, 3.0));
+        // Succeeded: back to the schedule, an hour away.
+        assertThat(cluster.count("select count(*) from tasks where next_attempt = 1 and next_cause = 'SCHEDULE'"
+                        + " and next_run_at > now() + interval '50 minutes'"))
+                .isEqualTo(1);
+    }
+
+    @Test
+    void aRetryIsNeverLaterThanTheNextRegularTime() {
+        Scheduler s = instance(Map.of("broken", ctx -> {
+            call(ctx.taskName());
+            throw new IllegalStateException("always");
+        }));
+        // Every 2 s; a retry would be 30 s later: the next regular run comes first, as attempt 1.
+        s.syncTasks(List.of(task("broken-task", "broken", "*/2 * * * * *")
+                .withRetry(new TaskDefinition.RetryPolicy(5, Duration.ofSeconds(30), 1.0, Duration.ofSeconds(30)))));
+        s.start();
+
+        await().atMost(Duration.ofSeconds(15)).until(() -> runs("broken-task").size() >= 3);
+        assertThat(runs("broken-task")).allSatisfy(r -> assertThat(r).isEqualTo("1 SCHEDULE FAILED"));
+    }
+
+    @Test
+    void missedTimesRunOnceByDefaultEachWithCatchUpAndNotAtAllWithSkip() {
+        Scheduler s = instance(Map.of("noop", ctx -> call(ctx.taskName())));
+        s.syncTasks(List.of(
+                task("run-once", "noop", "* * * * *"),
+                task("catch-up", "noop", "* * * * *")
+                        .withMisfire(new TaskDefinition.MisfirePolicy(
+                                TaskDefinition.MisfirePolicy.Kind.CATCH_UP,
+                                Duration.ofMinutes(1),
+                                3,
+                                Duration.ofHours(1))),
+                task("skip", "noop", "* * * * *")
+                        .withMisfire(new TaskDefinition.MisfirePolicy(
+                                TaskDefinition.MisfirePolicy.Kind.SKIP,
+                                Duration.ofSeconds(5),
+                                10,
+                                Duration.ofHours(1)))));
+        // Every instance was down for five minutes.
+        cluster.execute("update tasks set next_run_at = date_trunc('minute', now()) - interval '5 minutes',"
+                + " next_fire_at = date_trunc('minute', now()) - interval '5 minutes'");
+        s.start();
+
+        await().atMost(Duration.ofSeconds(15))
+                .until(() -> runs("run-once").size() == 1 && runs("catch-up").size() == 4);
+        assertThat(runs("catch-up"))
+                .containsExactly(
+                        "1 SCHEDULE SUCCEEDED", "1 CATCH_UP SUCCEEDED", "1 CATCH_UP SUCCEEDED", "1 CATCH_UP SUCCEEDED");
+        // Each catch-up run served the minute after the one before.
+        assertThat(cluster.query(
+                        "select extract(epoch from scheduled_for)::bigint from task_runs where task_name = 'catch-up'"
+                                + " order by id",
+                        rs -> rs.getLong(1)))
+                .satisfies(times -> {
+                    for (int i = 1; i < times.size(); i++) {
+                        assertThat(times.get(i) - times.get(i - 1)).isEqualTo(60);
+                    }
+                });
+        await().atMost(Duration.ofSeconds(10))
+                .until(() ->
+                        cluster.count("select count(*) from tasks where name = 'skip' and next_run_at > now()") == 1);
+        assertThat(runs("skip"))
+                .as("a time missed by more than its threshold is skipped")
+                .isEmpty();
+        // All three wait for their next future time now (the limit of 3 catch-ups was reached).
+        await().during(Duration.ofSeconds(1))
+                .atMost(Duration.ofSeconds(2))
+                .until(() -> runs("run-once").size() == 1 && runs("catch-up").size() == 4);
+    }
+
+    @Test
+    void jitterSpreadsTheDueTimesOfTasksDueAtTheSameMoment() {
+        Scheduler s = instance(Map.of("noop", ctx -> {}));
+        s.syncTasks(SchedulerCluster.tasks(20, "spread", "0 0 * * *", i -> "noop").stream()
+                .map(d -> d.withJitter(Duration.ofMinutes(10)))
+                .toList());
+        s.start();
+
+        await().atMost(Duration.ofSeconds(15))
+                .until(() -> cluster.count("select count(*) from task_runs where status = 'SUCCEEDED'") == 20);
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> cluster.count("select count(*) from tasks where owner_session is null") == 20);
+        // Every one due at midnight (its fire time), each at its own moment of the following ten minutes.
+        assertThat(cluster.count("select count(distinct next_fire_at) from tasks"))
+                .isEqualTo(1);
+        assertThat(cluster.count("select count(*) from tasks where next_run_at >= next_fire_at"
+                        + " and next_run_at < next_fire_at + interval '10 minutes'"))
+                .isEqualTo(20);
+        assertThat(cluster.count("select count(distinct next_run_at) from tasks"))
+                .isGreaterThan(15);
+    }
+
+    @Test
+    void aTaskWhoseRunsAreLostAgainAndAgainIsQuarantinedUntilResumed() {
+        Scheduler s = instance(Map.of("noop", ctx -> {}));
+        s.syncTasks(List.of(task("cursed", "noop", "1h")));
+        OrphanRecovery recovery = new OrphanRecovery(
+                SchedulerCluster.settings("inst-1"),
+                cluster.pool,
+                new InstanceRepository(cluster.pool),
+                new TaskRepository(),
+                SchedulerEvents.NONE);
+        // Three runs in a row whose instance vanished (lease expired): as a handler that kills its process does.
+        for (int i = 0; i < 3; i++) {
+            cluster.execute("""
+                    update tasks set owner_instance = 'ghost', owner_session = 99, lease_until = now() - interval '1 s',
+                           current_run_id = nextval(pg_get_serial_sequence('task_runs', 'id')), started_at = now(),
+                           fence = fence + 1, next_run_at = now();
+                    insert into task_runs (id, task_id, task_name, instance_id, fence, scheduled_for)
+                    select current_run_id, id, name, 'ghost', fence, now() from tasks;
+                    """);
+            assertThat(recovery.runOnce()).isEqualTo(1);
+        }
+
+        assertThat(cluster.count("select count(*) from tasks where quarantined_at is not null"))
+                .isEqualTo(1);
+        TaskCommands commands = new TaskCommands(cluster.pool);
+        assertThatThrownBy(() -> commands.trigger("cursed", false, "operator:test"))
+                .isInstanceOfSatisfying(
+                        TaskCommands.RefusedException.class,
+                        e -> assertThat(e.refusal()).isEqualTo(TaskCommands.Refusal.QUARANTINED));
+        s.start();
+        await().during(Duration.ofSeconds(1))
+                .atMost(Duration.ofSeconds(2))
+                .until(() -> cluster.count("select count(*) from task_runs where status = 'RUNNING'") == 0);
+        assertThat(new TaskViews(cluster.pool).find("cursed").tasks().getFirst().state())
+                .isEqualTo("QUARANTINED");
+
+        commands.resume("cursed", null, "operator:test");
+
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> cluster.count("select count(*) from task_runs where status = 'SUCCEEDED'") == 1);
+        assertThat(new TaskEvents(cluster.pool).find("cursed", null, 10))
+                .extracting(TaskEvents.TaskEvent::action)
+                .containsExactly("RESUMED", "QUARANTINED", "CREATED");
+    }
+
+    @Test
+    void aPausedTaskDoesNotRunUntilResumedButATriggerRunsItOnce() {
+        Scheduler s = instance(Map.of("noop", ctx -> call(ctx.taskName())));
+        s.syncTasks(List.of(task("report", "noop", "* * * * * *")));
+        TaskCommands commands = new TaskCommands(cluster.pool);
+        TaskCommands.StoredTask paused = commands.pause("report", null, null, "partner maintenance", "operator:ann");
+        assertThat(paused.paused()).isTrue();
+        s.start();
+
+        await().during(Duration.ofSeconds(2))
+                .atMost(Duration.ofSeconds(3))
+                .until(() -> runs("report").isEmpty());
+        commands.trigger("report", false, "operator:ann");
+        await().atMost(Duration.ofSeconds(5)).until(() -> runs("report").size() == 1);
+        assertThat(runs("report")).containsExactly("1 TRIGGER SUCCEEDED");
+        await().during(Duration.ofSeconds(1))
+                .atMost(Duration.ofSeconds(2))
+                .until(() -> runs("report").size() == 1);
+
+        commands.resume("report", null, "operator:bob");
+        await().atMost(Duration.ofSeconds(5)).until(() -> runs("report").size() >= 3);
+        assertThat(new TaskEvents(cluster.pool).find("report", null, 10))
+                .extracting(e -> e.action() + " " + e.actor())
+                .containsExactly(
+                        "RESUMED operator:bob",
+                        "TRIGGERED operator:ann",
+                        "PAUSED operator:ann",
+                        "CREATED config:inst-1");
+    }
+
+    @Test
+    void aPauseEndsAtItsTime() {
+        Scheduler s = instance(Map.of("noop", ctx -> call(ctx.taskName())));
+        s.syncTasks(List.of(task("nightly", "noop", "* * * * * *")));
+        new TaskCommands(cluster.pool)
+                .pause("nightly", null, java.time.Instant.now().plusSeconds(2), "for two seconds", "operator:ann");
+        s.start();
+
+        await().atMost(Duration.ofSeconds(15)).until(() -> !runs("nightly").isEmpty());
+        assertThat(new TaskEvents(cluster.pool).find("nightly", null, 10))
+                .extracting(e -> e.action() + " " + e.actor())
+                .startsWith("RESUMED scheduler:inst-1", "PAUSED operator:ann");
+    }
+
+    @Test
+    void aCancelledRunStopsAndIsRecordedCancelledAndATriggerWhileRunningIsRefusedOrQueued() {
+        Scheduler s = instance(Map.of("long", ctx -> {
+            if (call(ctx.taskName()) == 1) {
+                ctx.sleep(Duration.ofMinutes(5));
+            }
+        }));
+        s.syncTasks(List.of(task("long-task", "long", "1h")));
+        s.start();
+        await().atMost(Duration.ofSeconds(10)).until(() -> s.activeRuns() == 1);
+        TaskCommands commands = new TaskCommands(cluster.pool);
+
+        assertThatThrownBy(() -> commands.trigger("long-task", false, "operator:ann"))
+                .isInstanceOfSatisfying(
+                        TaskCommands.RefusedException.class,
+                        e -> assertThat(e.refusal()).isEqualTo(TaskCommands.Refusal.RUNNING));
+        commands.trigger("long-task", true, "operator:ann");
+        long run = cluster.count("select current_run_id from tasks");
+        assertThat(commands.cancel(run, "operator:ann")).isEqualTo("long-task");
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> runs("long-task").size() == 2);
+        assertThat(runs("long-task")).containsExactly("1 SCHEDULE CANCELLED", "1 TRIGGER SUCCEEDED");
+        assertThatThrownBy(() -> commands.cancel(run, "operator:ann"))
+                .isInstanceOfSatisfying(
+                        TaskCommands.RefusedException.class,
+                        e -> assertThat(e.refusal()).isEqualTo(TaskCommands.Refusal.NOT_RUNNING));
+        assertThatThrownBy(() -> commands.cancel(424242, "operator:ann"))
+                .isInstanceOfSatisfying(
+                        TaskCommands.RefusedException.class,
+                        e -> assertThat(e.refusal()).isEqualTo(TaskCommands.Refusal.RUN_NOT_FOUND));
+    }
+
+    @Test
+    void aConfigurationTaskNoLiveInstanceDefinesIsRetiredAndComesBackWhenDefinedAgain() {
+        Scheduler s = instance(Map.of("noop", ctx -> {}));
+        s.syncTasks(List.of(task("kept", "noop", "1h"), task("dropped", "noop", "1h")));
+        // A new version of the configuration, without "dropped", on every live instance.
+        s.syncTasks(List.of(task("kept", "noop", "1h")));
+        s.start();
+
+        await().atMost(Duration.ofSeconds(10))
+                .until(() ->
+                        cluster.count("select count(*) from tasks where name = 'dropped' and retired_at is not null")
+                                == 1);
+        assertThat(new TaskViews(cluster.pool)
+                        .find("dropped")
+                        .tasks()
+                        .getFirst()
+                        .state())
+                .isEqualTo("DISABLED");
+
+        s.syncTasks(List.of(task("kept", "noop", "1h"), task("dropped", "noop", "1h")));
+        assertThat(cluster.count("select count(*) from tasks where retired_at is not null"))
+                .isZero();
+        assertThat(new TaskEvents(cluster.pool).find("dropped", null, 10))
+                .extracting(TaskEvents.TaskEvent::action)
+                .containsExactly("UPDATED", "RETIRED", "CREATED");
+    }
+}
