@@ -56,6 +56,7 @@ class HelmChartTest {
     @ValueSource(strings = {"", "values-production.yaml", "values-cloudnativepg.yaml"})
     void everyValuesFileRendersValidObjectsThatKeepTheSchedulersRules(String valuesFile) throws Exception {
         RenderedChart chart = render(valuesFile.isEmpty() ? List.of() : List.of(valuesFile), Map.of());
+        chart.keepForTheSchemaCheck(valuesFile.isEmpty() ? "values.yaml" : valuesFile);
         Deployment deployment = chart.one(Deployment.class);
         PodSpec pod = deployment.getSpec().getTemplate().getSpec();
         Container app = pod.getContainers().getFirst();

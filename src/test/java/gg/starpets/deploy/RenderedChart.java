@@ -25,6 +25,7 @@ import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import io.fabric8.openshift.api.model.monitoring.v1.PrometheusRule;
 import io.fabric8.openshift.api.model.monitoring.v1.ServiceMonitor;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -121,6 +122,16 @@ record RenderedChart(String manifest, List<HasMetadata> objects) {
             }
         }
         return objects;
+    }
+
+    /**
+     * Writes the manifest where .ci/checks.d/35-helm-schema validates it against the API's JSON
+     * schemas (required fields, formats, the CRDs' patterns: what the models here do not check).
+     */
+    void keepForTheSchemaCheck(String valuesFile) throws IOException {
+        Path dir = Path.of(System.getProperty("starpets.helm.rendered", "target/helm-rendered"));
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve(valuesFile.replace(".yaml", "") + ".rendered.yaml"), manifest);
     }
 
     <T extends HasMetadata> List<T> all(Class<T> kind) {
