@@ -8,7 +8,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.marcnuri.helm.Helm;
-import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -19,8 +18,6 @@ import io.fabric8.kubernetes.api.model.TopologySpreadConstraint;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
-import io.fabric8.openshift.api.model.monitoring.v1.PrometheusRule;
-import io.fabric8.openshift.api.model.monitoring.v1.ServiceMonitor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,7 +27,6 @@ import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -42,8 +38,6 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class HelmChartTest {
 
-    private static final Path ALERTS = Path.of("deploy/prometheus/rules/starpets-alerts.yml");
-    private static final Path DASHBOARDS = Path.of("deploy/grafana/dashboards");
     private static final String PASSWORD = "s3cr3t-in-values";
 
     @Test
@@ -195,61 +189,6 @@ class HelmChartTest {
     }
 
     @Test
-    void thePrometheusRuleIsTheComposeStacksAlertsFileAndTheScrapeJobIsTheOneTheyQuery() throws Exception {
-        RenderedChart chart = render(List.of("values-production.yaml"), Map.of());
-        JsonNode rendered = YAML.valueToTree(chart.one(PrometheusRule.class).getSpec());
-        JsonNode file = YAML.readTree(ALERTS.toFile());
-        assertThat(rendered).isEqualTo(file);
-
-        ServiceMonitor monitor = chart.one(ServiceMonitor.class);
-        String job = chart.one(Service.class)
-                .getMetadata()
-                .getLabels()
-                .get(monitor.getSpec().getJobLabel());
-        Matcher up = Pattern.compile("up\\{job=\"([^\"]+)\"}").matcher(Files.readString(ALERTS));
-        assertThat(up.find()).isTrue();
-        assertThat(job).isEqualTo(up.group(1));
-        var endpoint = monitor.getSpec().getEndpoints().getFirst();
-        assertThat(List.of(endpoint.getPort(), endpoint.getPath())).containsExactly("http", "/metrics");
-        assertThat(monitor.getSpec().getSelector().getMatchLabels())
-                .isEqualTo(chart.one(Service.class).getSpec().getSelector());
-    }
-
-    @Test
-    void everyDashboardIsAConfigMapForTheGrafanaSidecarWithOnlyTheDatasourceReplaced() throws Exception {
-        RenderedChart chart = render(List.of("values-production.yaml"), Map.of());
-        Map<String, ConfigMap> byFile = chart.all(ConfigMap.class).stream()
-                .collect(Collectors.toMap(c -> c.getData().keySet().iterator().next(), Function.identity()));
-        try (Stream<Path> files = Files.list(DASHBOARDS)) {
-            assertThat(byFile.keySet())
-                    .containsExactlyInAnyOrderElementsOf(
-                            files.map(f -> f.getFileName().toString()).toList());
-        }
-        for (var entry : byFile.entrySet()) {
-            assertThat(entry.getValue().getMetadata().getLabels()).containsEntry("grafana_dashboard", "1");
-            String expected = Files.readString(DASHBOARDS.resolve(entry.getKey()))
-                    .replace("\"uid\": \"starpets-prometheus\"", "\"uid\": \"prometheus\"");
-            assertThat(YAML.readTree(entry.getValue().getData().get(entry.getKey())))
-                    .isEqualTo(YAML.readTree(expected));
-            assertThat(entry.getValue().getData().get(entry.getKey())).doesNotContain("starpets-prometheus");
-        }
-    }
-
-    @Test
-    void theChartsAlertsAndDashboardsAreLinksToTheComposeStacksFilesNotCopies() throws Exception {
-        Path files = CHART.resolve("files");
-        assertThat(Files.isSymbolicLink(files.resolve("starpets-alerts.yml"))).isTrue();
-        assertThat(files.resolve("starpets-alerts.yml").toRealPath()).isEqualTo(ALERTS.toRealPath());
-        try (Stream<Path> dashboards = Files.list(DASHBOARDS)) {
-            for (Path d : dashboards.toList()) {
-                Path link = files.resolve("dashboards").resolve(d.getFileName());
-                assertThat(Files.isSymbolicLink(link)).as(link.toString()).isTrue();
-                assertThat(link.toRealPath()).isEqualTo(d.toRealPath());
-            }
-        }
-    }
-
-    @Test
     void theStrictReaderRejectsAFieldInTheWrongPlaceAndAStringWhereANumberBelongs() {
         String misplaced = """
                 apiVersion: apps/v1
@@ -337,7 +276,7 @@ class HelmChartTest {
         return m.group(1);
     }
 
-    private static Map<String, EnvVar> env(Container container) {
+    static Map<String, EnvVar> env(Container container) {
         return container.getEnv().stream().collect(Collectors.toMap(EnvVar::getName, Function.identity()));
     }
 }
