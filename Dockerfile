@@ -24,11 +24,13 @@ FROM eclipse-temurin:21.0.8_9-jre-noble
 RUN apt-get update \
     && apt-get install -y --no-install-recommends curl \
     && rm -rf /var/lib/apt/lists/* \
-    && groupadd --system starpets \
-    && useradd --system --gid starpets --home-dir /app --shell /usr/sbin/nologin starpets
+    && groupadd --system --gid 10001 starpets \
+    && useradd --system --uid 10001 --gid starpets --home-dir /app --shell /usr/sbin/nologin starpets
 WORKDIR /app
 COPY --from=build /starpets.jar /app/starpets.jar
-USER starpets
+# Numeric, fixed: Kubernetes can then verify runAsNonRoot, and the Helm chart's runAsUser (10001)
+# is this very user.
+USER 10001:10001
 EXPOSE 8080
 # Container-aware heap (75 % of the container's memory limit); die, and be restarted, rather than
 # limp on after running out of memory.

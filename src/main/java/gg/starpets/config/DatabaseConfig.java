@@ -21,6 +21,9 @@ class DatabaseConfig {
         StarPetsProperties.Db db = properties.db();
         if (!db.embedded()) {
             log.info("Database: PostgreSQL at {}:{}/{} as {}", db.host(), db.port(), db.name(), db.user());
+            if (db.sessionSeparate()) {
+                log.info("Instance session and LISTEN: {}", db.sessionJdbcUrl());
+            }
             return new DatabaseEndpoint(db.jdbcUrl(db.host(), db.port()), db.user(), db.password(), () -> {});
         }
         if (!ClassUtils.isPresent(EMBEDDED_CLASS, DatabaseConfig.class.getClassLoader())) {

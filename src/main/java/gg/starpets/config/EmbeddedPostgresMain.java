@@ -19,7 +19,18 @@ public final class EmbeddedPostgresMain {
             System.exit(2);
         }
         var db = new StarPetsProperties.Db(
-                null, 0, "starpets", "postgres", "postgres", 1, 1, null, Path.of(args[0]), Integer.parseInt(args[1]));
+                null,
+                0,
+                "starpets",
+                "postgres",
+                "postgres",
+                1,
+                1,
+                null,
+                Path.of(args[0]),
+                Integer.parseInt(args[1]),
+                null,
+                0);
         DatabaseEndpoint endpoint = EmbeddedPostgresServer.start(db);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime()

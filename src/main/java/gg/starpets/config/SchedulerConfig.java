@@ -124,7 +124,12 @@ class SchedulerConfig {
                 scheduler, definitions, properties.scheduler().enabled());
     }
 
-    /** Connections outside any pool, for the instance's two sessions; their timeouts bound a hung call. */
+    /**
+     * Connections outside any pool, for the instance's two sessions (primary and watch); their
+     * timeouts bound a hung call. They hold a session advisory lock and a LISTEN, so they go to
+     * DB_SESSION_HOST/PORT: a direct or session-mode connection even when the pool goes through a
+     * transaction-mode pooler.
+     */
     private static ConnectionFactory ownConnections(
             DatabaseEndpoint endpoint, StarPetsProperties properties, StarPetsProperties.Scheduler s, String name) {
         Properties props = new Properties();
@@ -134,6 +139,8 @@ class SchedulerConfig {
         props.setProperty("socketTimeout", String.valueOf(Math.max(2, s.lease().toSeconds() / 3)));
         props.setProperty("tcpKeepAlive", "true");
         props.setProperty("ApplicationName", name + properties.resolvedInstanceId());
-        return () -> DriverManager.getConnection(endpoint.jdbcUrl(), props);
+        var db = properties.db();
+        String url = db.embedded() ? endpoint.jdbcUrl() : db.sessionJdbcUrl();
+        return () -> DriverManager.getConnection(url, props);
     }
 }

@@ -35,7 +35,9 @@ public record StarPetsProperties(
             int schedulerPoolSize,
             Duration connectionTimeout,
             Path embeddedDir,
-            int embeddedPort) {
+            int embeddedPort,
+            String sessionHost,
+            int sessionPort) {
 
         public boolean embedded() {
             return host == null || host.isBlank();
@@ -43,6 +45,19 @@ public record StarPetsProperties(
 
         public String jdbcUrl(String actualHost, int actualPort) {
             return "jdbc:postgresql://" + actualHost + ":" + actualPort + "/" + name;
+        }
+
+        /**
+         * Where the instance session and LISTEN connect: a direct or session-mode connection, which
+         * may differ from the pool's (a transaction-mode pooler); by default the same as the pool's.
+         */
+        public String sessionJdbcUrl() {
+            boolean sameAsPool = sessionHost == null || sessionHost.isBlank();
+            return jdbcUrl(sameAsPool ? host : sessionHost, sessionPort > 0 ? sessionPort : port);
+        }
+
+        public boolean sessionSeparate() {
+            return !sessionJdbcUrl().equals(jdbcUrl(host, port));
         }
     }
 

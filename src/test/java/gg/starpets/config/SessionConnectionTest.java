@@ -1,0 +1,65 @@
+package gg.starpets.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import gg.starpets.support.AppInstance;
+import gg.starpets.support.TcpProxy;
+import gg.starpets.support.TestPostgres;
+import java.time.Duration;
+import java.util.Map;
+import javax.sql.DataSource;
+import org.junit.jupiter.api.Test;
+
+/**
+ * DB_SESSION_HOST / DB_SESSION_PORT: the instance session and LISTEN (connections outside the pool)
+ * go there, the pool does not; unset, they follow DB_HOST / DB_PORT.
+ */
+class SessionConnectionTest {
+
+    @Test
+    void withoutSessionSettingsTheSessionFollowsTheDatabaseHostAndPort() {
+        try (AppInstance app = AppInstance.start(TestPostgres.createDatabase(), "session-default", Map.of())) {
+            var db = app.context().getBean(StarPetsProperties.class).db();
+            assertThat(db.sessionHost()).isEqualTo("127.0.0.1");
+            assertThat(db.sessionPort()).isEqualTo(TestPostgres.port());
+            assertThat(db.sessionSeparate()).isFalse();
+        }
+    }
+
+    /**
+     * The session port is a relay in front of the same server (standing in for a direct connection
+     * beside a transaction-mode pooler): closing the relay ends exactly the two session connections.
+     */
+    @Test
+    void theInstanceSessionAndListenGoToTheSessionPortAndThePoolDoesNot() throws Exception {
+        String database = TestPostgres.createDatabase();
+        try (TcpProxy direct = new TcpProxy(TestPostgres.port());
+                var observer = TestPostgres.pool(database, 1);
+                AppInstance app = AppInstance.start(
+                        database, "session-apart", Map.of("starpets.db.session-port", direct.port()))) {
+            assertThat(app.context().getBean(StarPetsProperties.class).db().sessionSeparate())
+                    .isTrue();
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> connections(observer, "starpets-session-session-apart") == 2);
+            assertThat(connections(observer, "starpets-session-apart")).isPositive();
+
+            direct.close();
+
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> connections(observer, "starpets-session-session-apart") == 0);
+            assertThat(connections(observer, "starpets-session-apart")).isPositive();
+        }
+    }
+
+    private static int connections(DataSource observer, String applicationName) throws Exception {
+        try (var c = observer.getConnection();
+                var st = c.prepareStatement("select count(*) from pg_stat_activity where application_name = ?")) {
+            st.setString(1, applicationName);
+            try (var rs = st.executeQuery()) {
+                rs.next();
+                return rs.getInt(1);
+            }
+        }
+    }
+}
