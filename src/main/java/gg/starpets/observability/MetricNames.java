@@ -39,6 +39,18 @@ public final class MetricNames {
      */
     public static final String TASKS_STUCK = "starpets.tasks.stuck";
 
+    /** Gauge {@code starpets_run_history_bytes} (from the database): the run history table with its indexes. */
+    public static final String RUN_HISTORY_BYTES = "starpets.run.history.bytes";
+
+    /** Gauge {@code starpets_run_history_rows} (from the database, PostgreSQL's estimate): runs kept. */
+    public static final String RUN_HISTORY_ROWS = "starpets.run.history.rows";
+
+    /** Gauge {@code starpets_quarantined_tasks} (from the database): tasks quarantined now, until resumed. */
+    public static final String QUARANTINED_TASKS = "starpets.quarantined.tasks";
+
+    /** Counter {@code starpets_tasks_quarantined_total}, label task: tasks this instance quarantined. */
+    public static final String TASKS_QUARANTINED = "starpets.tasks.quarantined";
+
     /** Gauge {@code starpets_live_instances}: instances alive as the database sees them. */
     public static final String LIVE_INSTANCES = "starpets.live.instances";
 
