@@ -69,6 +69,7 @@ public record StarPetsProperties(
             Duration settle,
             int totalInstances,
             Duration shutdownGrace,
+            @DefaultValue("3") int quarantineAfter,
             Duration taskDuration) {}
 
     /** A task as written in configuration, synced into the tasks table at start-up. */
