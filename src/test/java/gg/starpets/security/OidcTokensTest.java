@@ -1,13 +1,16 @@
 package gg.starpets.security;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.springframework.security.authentication.AuthenticationServiceException;
 import org.springframework.security.core.GrantedAuthority;
 import org.springframework.security.oauth2.jwt.Jwt;
+import org.springframework.security.oauth2.server.resource.authentication.BearerTokenAuthenticationToken;
 
 class OidcTokensTest {
 
@@ -46,5 +49,16 @@ class OidcTokensTest {
         assertThat(authorities(Map.of("scope", "openid starpets-operator,email"), "scope"))
                 .contains("ROLE_OPERATOR");
         assertThat(OidcTokens.roles(Map.of("a", "not-a-map"), "a.b")).isEmpty();
+    }
+
+    @Test
+    void anIssuerThatCannotBeReachedAtTheFirstTokenIsAServiceFailureNotACrashNorABadToken() {
+        try (LocalIssuer elsewhere = LocalIssuer.start()) {
+            String jwt = elsewhere.token("alice", List.of("starpets-operator"));
+            // Port 1 on the loopback: nobody listens, the discovery document cannot be fetched.
+            var provider = OidcTokens.provider(oidc(null));
+            assertThatThrownBy(() -> provider.authenticate(new BearerTokenAuthenticationToken(jwt)))
+                    .isInstanceOf(AuthenticationServiceException.class);
+        }
     }
 }
