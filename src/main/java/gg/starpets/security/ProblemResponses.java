@@ -21,14 +21,18 @@ import org.springframework.security.core.AuthenticationException;
 import org.springframework.security.web.AuthenticationEntryPoint;
 import org.springframework.security.web.access.AccessDeniedHandler;
 import org.springframework.security.web.authentication.AuthenticationFailureHandler;
+import org.springframework.security.web.firewall.RequestRejectedException;
+import org.springframework.security.web.firewall.RequestRejectedHandler;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The answers of the security filters, as problem details like every other error: 401
  * {@code unauthorized} with {@code WWW-Authenticate: Bearer} (RFC 6750), 403 {@code forbidden},
- * and 503 {@code authentication_unavailable} when the OpenID Connect issuer cannot be asked.
+ * 503 {@code authentication_unavailable} when the OpenID Connect issuer cannot be asked, and 400
+ * {@code invalid_request} for a URL the firewall refuses.
  */
-final class ProblemResponses implements AuthenticationEntryPoint, AccessDeniedHandler, AuthenticationFailureHandler {
+final class ProblemResponses
+        implements AuthenticationEntryPoint, AccessDeniedHandler, AuthenticationFailureHandler, RequestRejectedHandler {
 
     private static final Logger log = LoggerFactory.getLogger(ProblemResponses.class);
 
@@ -68,6 +72,19 @@ final class ProblemResponses implements AuthenticationEntryPoint, AccessDeniedHa
                 "forbidden",
                 "Forbidden",
                 "This request needs the " + needed.name().toLowerCase(Locale.ROOT) + " role");
+    }
+
+    /** A URL Spring Security's firewall refuses (";", "//", an encoded "/" or "..", …): it never reaches a route. */
+    @Override
+    public void handle(HttpServletRequest request, HttpServletResponse response, RequestRejectedException e)
+            throws IOException {
+        write(
+                request,
+                response,
+                HttpStatus.BAD_REQUEST,
+                "invalid_request",
+                "Bad request",
+                "The request URL is refused: no ';', '//', '..' or encoded '/', '\\' or '%' in a path");
     }
 
     /** A token was sent and could not be checked ({@link AuthenticationServiceException}) or was refused. */

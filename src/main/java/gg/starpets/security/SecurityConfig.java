@@ -43,13 +43,18 @@ class SecurityConfig {
         return AccessPolicy.of(settings);
     }
 
+    /** Also the firewall's {@code RequestRejectedHandler}: Spring Security picks that bean up by its type. */
+    @Bean
+    ProblemResponses securityProblems(JsonMapper json, AccessPolicy policy) {
+        return new ProblemResponses(json, policy);
+    }
+
     @Bean
     SecurityFilterChain securityFilterChain(
-            HttpSecurity http, SecuritySettings settings, AccessPolicy policy, JsonMapper json) {
+            HttpSecurity http, SecuritySettings settings, AccessPolicy policy, ProblemResponses problems) {
         StaticTokens tokens = StaticTokens.of(settings);
         logAccess(settings, tokens);
         AuthenticationManager authentication = authenticationManager(settings, tokens);
-        ProblemResponses problems = new ProblemResponses(json, policy);
         DefaultBearerTokenResolver headerOnly = new DefaultBearerTokenResolver(); // never a query parameter
         http.authorizeHttpRequests(requests -> requests
                         // An error dispatch or forward serves a request that was already let through.
@@ -63,6 +68,13 @@ class SecurityConfig {
                                 : headerOnly.resolve(request))
                         .authenticationEntryPoint(problems)
                         .accessDeniedHandler(problems)
+                        // RFC 9728 metadata at /.well-known/oauth-protected-resource, told the truth.
+                        .protectedResourceMetadata(metadata -> metadata.protectedResourceMetadataCustomizer(m -> {
+                            m.tlsClientCertificateBoundAccessTokens(false);
+                            if (settings.oidc().enabled()) {
+                                m.authorizationServer(settings.oidc().issuerUri());
+                            }
+                        }))
                         .withObjectPostProcessor(new ObjectPostProcessor<BearerTokenAuthenticationFilter>() {
                             @Override
                             public <O extends BearerTokenAuthenticationFilter> O postProcess(O filter) {

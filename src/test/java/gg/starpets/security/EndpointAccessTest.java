@@ -149,6 +149,24 @@ class EndpointAccessTest {
                 .isEmpty();
     }
 
+    @Test
+    void aUrlTheFirewallRefusesIsAProblemToo() {
+        HttpResponse<String> response = send(shipped, "GET", "/tasks;jsessionid=1", null, null);
+        assertThat(response.statusCode()).isEqualTo(400);
+        assertThat(json(response).get("code").asString()).isEqualTo("invalid_request");
+        assertThat(response.headers().firstValue("Content-Type"))
+                .hasValueSatisfying(ct -> assertThat(ct).startsWith("application/problem+json"));
+    }
+
+    @Test
+    void theProtectedResourceMetadataNamesTheIssuerAndNoCertificateBinding() {
+        JsonNode metadata = json(send(locked, "GET", "/.well-known/oauth-protected-resource", null, null));
+        assertThat(metadata.get("authorization_servers").get(0).asString()).isEqualTo(issuer.uri());
+        assertThat(metadata.get("tls_client_certificate_bound_access_tokens").asBoolean())
+                .isFalse();
+        assertThat(metadata.get("bearer_methods_supported").get(0).asString()).isEqualTo("header");
+    }
+
     private static void check(AppInstance app, Route route, Needs needs, Caller caller) {
         HttpResponse<String> response = send(app, route.method(), route.path(), route.body(), token(caller));
         switch (expected(needs, caller)) {
