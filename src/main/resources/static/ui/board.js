@@ -119,6 +119,7 @@ function draw(row, task) {
 
   const running = !!task.instanceId;
   el.progress.hidden = !running;
+  tr.toggleAttribute('data-running', running);
   if (running && task.progress != null) {
     el.progress.value = task.progress;
     el.progress.title = `${Math.round(task.progress * 100)} %`;
