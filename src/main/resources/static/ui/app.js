@@ -26,20 +26,25 @@ function route() {
   else hideInstances();
 }
 
+/** Changes a live region only when its text changes, so a screen reader is not told "live" every second. */
+function say(element, text) {
+  if (element.textContent !== text) element.textContent = text;
+}
+
 function liveStatus() {
   const live = document.getElementById('live');
   const banner = document.getElementById('banner');
   subscribe((change) => {
     if (change.error) {
       const e = change.error;
-      live.textContent = 'offline, retrying';
+      say(live, 'offline, retrying');
       live.dataset.state = 'error';
-      banner.textContent = e instanceof ApiError && (e.status === 401 || e.status === 403)
+      say(banner, e instanceof ApiError && (e.status === 401 || e.status === 403)
         ? 'Reading needs a token: sign in.'
-        : `The service does not answer (${e.message}); retrying.`;
+        : `The service does not answer (${e.message}); retrying.`);
       banner.hidden = false;
     } else if (change.tasks) {
-      live.textContent = 'live';
+      say(live, 'live');
       live.dataset.state = 'ok';
       live.title = `Updated ${new Date(state.polledAt).toLocaleTimeString()}`;
       banner.hidden = true;

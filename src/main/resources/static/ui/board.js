@@ -106,10 +106,11 @@ function draw(row, task) {
 
   const instance = task.instanceId || '';
   if (row.drawn.instance !== undefined && row.drawn.instance !== instance && instance) {
-    // A task that changed hands flashes, so a failover is seen.
-    el.instance.classList.remove('flash');
-    void el.instance.offsetWidth;
-    el.instance.classList.add('flash');
+    // A task that changed hands flashes, so a failover is seen. Two animation names take turns,
+    // which restarts the animation without forcing a layout of the whole table.
+    const odd = el.instance.classList.contains('flash');
+    el.instance.classList.toggle('flash', !odd);
+    el.instance.classList.toggle('flash-again', odd);
   }
   set(row, 'instance', el.instance, instance || '—');
   row.drawn.instance = instance;

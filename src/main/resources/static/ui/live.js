@@ -1,6 +1,7 @@
 // The console's picture of the cluster, kept fresh by short polling of GET /tasks (the same on
-// every instance, so any instance behind nginx answers). docs/console.md says why polling, with
-// the measurements. Views subscribe and redraw what changed; nothing here touches the page.
+// every instance, so any instance behind nginx answers). docs/benchmarks-console.md says why
+// polling, with the measurements. Views subscribe and redraw what changed; nothing here touches
+// the page.
 
 import { get, enc, ApiError } from './api.js';
 

@@ -223,18 +223,27 @@ class ConsoleBrowserTest {
             String facts = card.findElement(By.tagName("dl")).getText();
             assertThat(facts).containsPattern("Heartbeat\\s+[\\d.]+ s ago").contains("Version");
         }
-        // What each runs, as the API says (read twice around the page's view: tasks may change hands).
-        await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() -> {
-            Map<String, String> owners = owners();
-            Map<String, String> shown =
-                    browser.driver().findElements(By.cssSelector("#instances .runs-here li[data-task]")).stream()
-                            .collect(Collectors.toMap(
-                                    li -> li.getAttribute("data-task"),
-                                    li -> li.findElement(By.xpath("ancestor::li[@data-instance]"))
-                                            .getAttribute("data-instance")));
-            return !shown.isEmpty() && shown.equals(owners) && owners.equals(owners());
+        // What each runs, as the API says (read around the page's view: tasks may change hands).
+        await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> {
+            Map<String, String> before = owners();
+            Map<String, String> shown = shownOwners();
+            return !shown.isEmpty() && shown.equals(before) && before.equals(owners());
         });
         browser.screenshot(SCREENSHOTS, "console-instances");
+    }
+
+    /** Task -> the instance card it is listed under on the instances page, read in one go. */
+    private static Map<String, String> shownOwners() {
+        Map<String, Object> shown = browser.js("""
+                const out = {};
+                for (const li of document.querySelectorAll('#instances .runs-here li[data-task]')) {
+                  out[li.dataset.task] = li.closest('li[data-instance]').dataset.instance;
+                }
+                return out;
+                """);
+        Map<String, String> result = new HashMap<>();
+        shown.forEach((k, v) -> result.put(k, (String) v));
+        return result;
     }
 
     /** Task -> the instance running it, through nginx. */
@@ -287,12 +296,7 @@ class ConsoleBrowserTest {
                 .until(() ->
                         "GONE".equals(browser.driver().findElement(victimCard).getAttribute("data-state")));
         await().atMost(Duration.ofSeconds(20)).until(() -> {
-            Map<String, String> shown =
-                    browser.driver().findElements(By.cssSelector("#instances .runs-here li[data-task]")).stream()
-                            .collect(Collectors.toMap(
-                                    li -> li.getAttribute("data-task"),
-                                    li -> li.findElement(By.xpath("ancestor::li[@data-instance]"))
-                                            .getAttribute("data-instance")));
+            Map<String, String> shown = shownOwners();
             return victimTasks.get().stream()
                     .allMatch(t -> shown.containsKey(t) && !shown.get(t).equals(gone));
         });
