@@ -3,6 +3,7 @@ package gg.starpets.web.ui;
 import gg.starpets.web.ApiException;
 import jakarta.servlet.http.HttpServletRequest;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
@@ -79,7 +80,7 @@ class ConsoleController {
     @GetMapping("/whoami")
     @ResponseBody
     Map<String, String> whoami(HttpServletRequest request) {
-        return Map.of("role", Role.of(request).name().toLowerCase(java.util.Locale.ROOT));
+        return Map.of("role", Role.of(request).name().toLowerCase(Locale.ROOT));
     }
 
     enum Role {
