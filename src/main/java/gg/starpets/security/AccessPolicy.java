@@ -55,10 +55,20 @@ final class AccessPolicy {
         if (!read) {
             return Access.OPERATOR;
         }
+        // The console's page and its scripts hold no data, and /whoami only says what the caller's
+        // own token is worth: open, so that a browser can load the page and then ask for a token.
+        if (consolePage(path) || path.equals("/whoami")) {
+            return Access.OPEN;
+        }
         if (path.equals("/metrics")) {
             return metricsRequireToken ? Access.VIEWER : Access.OPEN;
         }
         return readsRequireToken ? Access.VIEWER : Access.OPEN;
+    }
+
+    /** The console's static files ({@code /ui}, its HTML, scripts, styles), not its data ({@code /ui/api/**}). */
+    static boolean consolePage(String path) {
+        return path.equals("/ui") || path.startsWith("/ui/") && !path.startsWith("/ui/api/");
     }
 
     /** Health probes: open to every method and never look at a token, so a stale one cannot fail them. */
