@@ -34,8 +34,12 @@ public final class RunRepository {
             String output,
             Map<String, Object> result) {}
 
-    /** Which runs to list: all filters optional; newest first, ids below {@code before}. */
-    public record RunFilter(String task, RunStatus status, String instanceId, Long before, int limit) {}
+    /**
+     * Which runs to list: all filters optional; newest first, ids below {@code before}, started at or
+     * after {@code from} and before {@code to}.
+     */
+    public record RunFilter(
+            String task, RunStatus status, String instanceId, Long before, int limit, Instant from, Instant to) {}
 
     /** The columns {@link #row} reads, from {@code task_runs r}. */
     static final String COLUMNS = """
@@ -52,6 +56,8 @@ public final class RunRepository {
                and (cast(:status as text) is null or r.status = :status)
                and (cast(:instance as text) is null or r.instance_id = :instance)
                and (cast(:before as bigint) is null or r.id < :before)
+               and (cast(:from as timestamptz) is null or r.started_at >= :from)
+               and (cast(:to as timestamptz) is null or r.started_at < :to)
              order by r.id desc
              limit :limit
             """);
@@ -71,6 +77,8 @@ public final class RunRepository {
                                 filter.status() == null ? null : filter.status().name())
                         .set("instance", filter.instanceId())
                         .set("before", filter.before())
+                        .set("from", filter.from())
+                        .set("to", filter.to())
                         .set("limit", filter.limit());
                 ResultSet rs = st.executeQuery()) {
             List<RunRow> rows = new ArrayList<>();
