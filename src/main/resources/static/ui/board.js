@@ -121,10 +121,17 @@ function draw(row, task) {
   row.drawn.instance = instance;
   tr.dataset.instance = instance;
   const from = movedFrom(task);
-  set(row, 'moved', el.moved, from ? `recovered from ${from}` : '');
+  // A quarantined task was not taken over: its run was lost, and it waits for an operator.
+  const moved = s === 'QUARANTINED' ? `its run was lost on ${from}` : `recovered from ${from}`;
+  set(row, 'moved', el.moved, from ? moved : '');
 
   const running = !!task.instanceId;
   el.progress.hidden = !running;
+  if (!running) {
+    // At once, not at the next tick (which skips a hidden board).
+    set(row, 'elapsed', el.elapsed, '');
+    set(row, 'late', el.late, '');
+  }
   tr.toggleAttribute('data-running', running);
   if (running && task.progress != null) {
     el.progress.value = task.progress;
@@ -134,11 +141,13 @@ function draw(row, task) {
     el.progress.title = '';
   }
 
-  const next = parseTime(task.nextRunAt);
-  set(row, 'next', el.next, next && s !== 'PAUSED' ? localTime(next) : NO_NEXT[s] || (running ? 'after this run' : '—'));
-  if (next && s !== 'PAUSED') el.next.setAttribute('datetime', task.nextRunAt);
+  // A paused task (even one whose run goes on) has no next run until it is resumed.
+  const blocked = task.paused ? NO_NEXT.PAUSED : NO_NEXT[s];
+  const next = blocked ? null : parseTime(task.nextRunAt);
+  set(row, 'next', el.next, next ? localTime(next) : blocked || (running ? 'after this run' : '—'));
+  if (next) el.next.setAttribute('datetime', task.nextRunAt);
   else el.next.removeAttribute('datetime');
-  el.next.title = next && s !== 'PAUSED' ? next.toString() : '';
+  el.next.title = next ? next.toString() : '';
 
   const summary = state.summaries.get(task.name);
   if (!summary || summary.schedule !== task.schedule) {
@@ -208,7 +217,7 @@ function tick() {
     const note = task.paused || task.triggerQueued || !['RUNNING', 'WAITING'].includes(task.state)
       ? stateNote(task, now) : '';
     set(row, 'note', row.el.note, note);
-    const next = task.nextRunAt && task.state !== 'PAUSED' ? Date.parse(task.nextRunAt) : null;
+    const next = task.nextRunAt && !task.paused && !NO_NEXT[task.state] ? Date.parse(task.nextRunAt) : null;
     set(row, 'nextIn', row.el.nextIn, next ? ` · ${relative((next - now) / 1000)}` : '');
   }
 }

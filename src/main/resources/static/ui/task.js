@@ -110,13 +110,15 @@ function draw() {
   drawn.polled = task !== undefined;
   const gone = task === null;
   el.missing.hidden = !gone;
-  el.missing.textContent = gone ? `There is no task named “${name}” now. Its audit trail, if it had one, is below.` : '';
+  el.missing.textContent = gone
+    ? `There is no task named “${name}” now. Its audit trail, if it had one, is below.` : '';
   for (const id of ['task-panels', 'task-runs-panel']) document.getElementById(id).hidden = !task;
   if (!task) {
     el.state.hidden = true;
     el.source.textContent = '';
     el.note.textContent = '';
     el.actions.replaceChildren();
+    drawn.buttons = null;
     return;
   }
   const s = taskState(task);
@@ -175,8 +177,10 @@ function tick() {
       text('span', duration(task.timeoutSeconds)), ' allowed']);
     rows.push(['Progress', progress, task.progress != null ? ` ${Math.round(task.progress * 100)} %` : '']);
   }
-  const next = parseTime(task.nextRunAt);
-  rows.push(['Next run', next ? time(task.nextRunAt) : text('span', '—'),
+  const s = taskState(task);
+  const blocked = task.paused || s === 'QUARANTINED' ? 'when resumed' : s === 'DISABLED' ? 'never (disabled)' : null;
+  const next = blocked ? null : parseTime(task.nextRunAt);
+  rows.push(['Next run', next ? time(task.nextRunAt) : text('span', blocked || '—'),
     next ? ` · ${relative((next.getTime() - now) / 1000)}` : '']);
   if (task.paused) {
     rows.push(['Paused since', time(task.paused.since)]);
@@ -188,7 +192,8 @@ function tick() {
   const last = task.lastRun;
   if (last) {
     rows.push(['Last run', text('span', last.status, `state state-${last.status.toLowerCase()}`),
-      ' ended ', time(last.finishedAt), last.durationSeconds != null ? `, took ${duration(last.durationSeconds)}` : '']);
+      ' ended ', time(last.finishedAt),
+      last.durationSeconds != null ? `, took ${duration(last.durationSeconds)}` : '']);
   }
   facts(el.now, rows);
 }

@@ -449,8 +449,11 @@ class ConsoleActionsBrowserTest {
         assertThat(output).startsWith("HTTP 200");
         By runRow = By.cssSelector(
                 "#task-runs-body tr[data-run='" + run.get().get("id").asLong() + "']");
+        // The page reads the run again once the board's poll has seen it end.
         await().atMost(Duration.ofSeconds(10))
-                .until(() -> !browser.driver().findElements(runRow).isEmpty());
+                .until(() -> !browser.driver().findElements(runRow).isEmpty()
+                        && "SUCCEEDED"
+                                .equals(browser.driver().findElement(runRow).getAttribute("data-status")));
         WebElement shown = browser.driver().findElement(runRow);
         assertThat(text(shown, "td[data-label=Cause]")).isEqualTo("triggered");
         shown.findElement(By.cssSelector("details.output summary")).click();
