@@ -461,7 +461,13 @@ class ConsoleActionsBrowserTest {
         shown = browser.driver().findElement(runRow);
         shown.findElement(By.cssSelector("details.result summary")).click();
         assertThat(text(shown, "details.result pre")).contains("status: 200");
-        browser.screenshot(SCREENSHOTS, "console-task");
+        // Tall enough for the audit trail under the runs (the README shows this one).
+        browser.resize(1400, 1300);
+        try {
+            browser.screenshot(SCREENSHOTS, "console-task");
+        } finally {
+            browser.resize(1400, 900);
+        }
 
         // And on the runs page, filtered by the server to this task.
         browser.driver().get(Twin.NGINX + "/ui/#/runs?task=" + API_TASK);
