@@ -158,7 +158,7 @@ function pause(name) {
  */
 async function cancelTask(name) {
   const run = (await get(`/tasks/${enc(name)}/runs?limit=1`)).runs[0];
-  if (!run || run.finishedAt && run.status !== 'TIMED_OUT') {
+  if (!run || (run.finishedAt && run.status !== 'TIMED_OUT')) {
     toast(`${name} has no run in progress`);
     return;
   }
