@@ -4,7 +4,7 @@
 
 import { start, subscribe, state } from './live.js';
 import { initSession } from './session.js';
-import { initBoard } from './board.js';
+import { initBoard, showBoard } from './board.js';
 import { initRuns, showRuns, hideRuns } from './runs.js';
 import { initInstances, showInstances, hideInstances } from './instances.js';
 import { initTask, showTask, hideTask } from './task.js';
@@ -36,6 +36,7 @@ function route() {
   shownView = view;
   shownTask = taskName;
   document.title = `${taskName || `${view[0].toUpperCase()}${view.slice(1)}`} · StarPets console`;
+  if (view === 'tasks') showBoard();
   if (view === 'runs') showRuns(new URLSearchParams(query));
   else hideRuns();
   if (view === 'instances') showInstances();

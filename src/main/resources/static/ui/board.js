@@ -28,6 +28,11 @@ export function initBoard() {
   setInterval(tick, 1000);
 }
 
+/** The board is shown again: its countdowns and elapsed times, which a hidden board does not tick, at once. */
+export function showBoard() {
+  tick();
+}
+
 function onChange(change) {
   if (change.tasks) {
     for (const name of change.removed) {
