@@ -65,16 +65,21 @@ class ClusterFaultsTest {
                 .isEqualTo(10);
     }
 
+    /**
+     * 900 no-op tasks, each due 1 s after its last run ended, on 3 instances: before, the instance that
+     * had just claimed looked again at once and took most of them (96 % / 2 % / 1 % in the benchmark),
+     * the others looking again only a heartbeat later.
+     */
     @Test
     void shortRunsAreSharedByAllInstancesNotTakenByTheFirstToWake() {
         Map<String, TaskHandler> handlers = Map.of("noop", ctx -> {});
         List<Scheduler> schedulers = IntStream.rangeClosed(1, 3)
                 .mapToObj(i -> cluster.create("inst-" + i, handlers))
                 .toList();
-        schedulers.getFirst().syncTasks(SchedulerCluster.tasks(600, "tick", "* * * * * *", i -> "noop"));
+        schedulers.getFirst().syncTasks(SchedulerCluster.tasks(900, "tick", "1s", i -> "noop"));
         schedulers.forEach(Scheduler::start);
 
-        await().atMost(Duration.ofSeconds(60)).until(() -> cluster.count("select count(*) from task_runs") >= 5_000);
+        await().atMost(Duration.ofSeconds(60)).until(() -> cluster.count("select count(*) from task_runs") >= 7_000);
 
         Map<String, Long> runs = new HashMap<>();
         cluster.query("select instance_id, count(*) from task_runs group by 1", rs -> {
@@ -85,7 +90,7 @@ class ClusterFaultsTest {
         assertThat(runs).containsOnlyKeys("inst-1", "inst-2", "inst-3");
         assertThat(runs.values())
                 .as("runs per instance of %s (a third each is ideal)", runs)
-                .allSatisfy(n -> assertThat(n / (double) total).isBetween(0.2, 0.45));
+                .allSatisfy(n -> assertThat(n / (double) total).isBetween(0.15, 0.5));
     }
 
     @Test
