@@ -116,6 +116,30 @@ class ClusterFaultsTest {
     }
 
     @Test
+    void aRunWhoseEndCannotBeWrittenIsGivenUpAfterItsLeaseNotRenewedForEver() {
+        Scheduler s = cluster.create("inst-1", Map.of("noop", ctx -> {}));
+        s.syncTasks(SchedulerCluster.tasks(1, "unwritable", "1h", i -> "noop"));
+        // The end of this task's runs cannot be written (a constraint the engine cannot satisfy).
+        cluster.execute("""
+                create function refuse_end() returns trigger language plpgsql as $$
+                begin raise exception 'the end cannot be written'; end $$;
+                create trigger refuse_end before update on task_runs
+                   for each row when (new.status <> 'RUNNING' and new.status <> 'LOST') execute function refuse_end();
+                """);
+        s.start();
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> s.activeRuns() == 1);
+        // Retried for a lease (4 s), then given up: no longer renewed, its lease runs out, and the run
+        // is ended LOST and the task made due again, instead of staying RUNNING for ever.
+        await().atMost(Duration.ofSeconds(30))
+                .until(() -> cluster.count("select count(*) from task_runs where status = 'LOST'") >= 1);
+        assertThat(cluster.query("select error from task_runs where status = 'LOST'", rs -> rs.getString(1)))
+                .first()
+                .asString()
+                .contains("lease expired");
+    }
+
+    @Test
     void aChangedScheduleTakesEffectAtOnce() {
         Scheduler s = cluster.create("inst-1", Map.of("noop", ctx -> {}));
         s.syncTasks(SchedulerCluster.tasks(1, "report", "1h", i -> "noop"));
