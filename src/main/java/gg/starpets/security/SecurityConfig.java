@@ -20,6 +20,7 @@ import org.springframework.security.config.ObjectPostProcessor;
 import org.springframework.security.config.annotation.web.builders.HttpSecurity;
 import org.springframework.security.config.annotation.web.configurers.AbstractHttpConfigurer;
 import org.springframework.security.config.http.SessionCreationPolicy;
+import org.springframework.security.config.observation.SecurityObservationSettings;
 import org.springframework.security.core.Authentication;
 import org.springframework.security.oauth2.server.resource.web.DefaultBearerTokenResolver;
 import org.springframework.security.oauth2.server.resource.web.authentication.BearerTokenAuthenticationFilter;
@@ -41,6 +42,16 @@ class SecurityConfig {
     @Bean
     AccessPolicy accessPolicy(SecuritySettings settings) {
         return AccessPolicy.of(settings);
+    }
+
+    /**
+     * No observations of Spring Security's own: they would time each of its filters on every request
+     * and add spring_security_* series that are not in MetricNames; HttpMetricsFilter already counts
+     * and times every request, 401s included.
+     */
+    @Bean
+    SecurityObservationSettings securityObservationSettings() {
+        return SecurityObservationSettings.noObservations();
     }
 
     /** Also the firewall's {@code RequestRejectedHandler}: Spring Security picks that bean up by its type. */

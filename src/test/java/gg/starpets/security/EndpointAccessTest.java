@@ -150,6 +150,14 @@ class EndpointAccessTest {
     }
 
     @Test
+    void theSecurityFiltersAddNoMetricsOfTheirOwnAndRefusalsAreCounted() {
+        send(shipped, "POST", "/tasks", "{}", null);
+        String metrics = shipped.get("/metrics").body();
+        assertThat(metrics).doesNotContain("spring_security");
+        assertThat(metrics).containsPattern("http_requests_total\\{[^}]*method=\"POST\"[^}]*status=\"401\"}");
+    }
+
+    @Test
     void aUrlTheFirewallRefusesIsAProblemToo() {
         HttpResponse<String> response = send(shipped, "GET", "/tasks;jsessionid=1", null, null);
         assertThat(response.statusCode()).isEqualTo(400);
