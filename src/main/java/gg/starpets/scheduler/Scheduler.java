@@ -230,6 +230,7 @@ public final class Scheduler implements AutoCloseable {
                 try {
                     Claimer.Outcome outcome = claimer.runOnce();
                     boolean missed = outcome.claimed() == 0
+                            && outcome.quota() > 0
                             && outcome.nextDueIn() != null
                             && !outcome.nextDueIn().isPositive();
                     misses = missed ? misses + 1 : 0;
