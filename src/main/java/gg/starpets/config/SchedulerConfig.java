@@ -11,7 +11,10 @@ import gg.starpets.scheduler.TaskHandler;
 import gg.starpets.scheduler.TaskRepository;
 import gg.starpets.tasks.CpuHandler;
 import gg.starpets.tasks.SleepHandler;
+import gg.starpets.tasks.WitnessHandler;
+import java.nio.file.Path;
 import java.sql.DriverManager;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -29,7 +32,15 @@ class SchedulerConfig {
     @Bean
     Map<String, TaskHandler> taskHandlers(StarPetsProperties properties) {
         var duration = properties.scheduler().taskDuration();
-        return Map.of("sleep", new SleepHandler(duration), "cpu", new CpuHandler(duration));
+        Map<String, TaskHandler> handlers =
+                new HashMap<>(Map.of("sleep", new SleepHandler(duration), "cpu", new CpuHandler(duration)));
+        // The chaos suite's witness, only where a witness directory is configured.
+        if (properties.witness() != null && properties.witness().enabled()) {
+            handlers.put(
+                    "witness",
+                    new WitnessHandler(Path.of(properties.witness().dir()), properties.resolvedInstanceId()));
+        }
+        return Map.copyOf(handlers);
     }
 
     @Bean

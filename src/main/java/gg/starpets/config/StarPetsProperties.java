@@ -12,7 +12,8 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * variable that overrides each one; the README's configuration table mirrors that file.
  */
 @ConfigurationProperties("starpets")
-public record StarPetsProperties(String instanceId, Db db, Scheduler scheduler, List<TaskDefinition> tasks) {
+public record StarPetsProperties(
+        String instanceId, Db db, Scheduler scheduler, List<TaskDefinition> tasks, Witness witness) {
 
     public StarPetsProperties {
         tasks = tasks == null ? List.of() : List.copyOf(tasks);
@@ -52,6 +53,14 @@ public record StarPetsProperties(String instanceId, Db db, Scheduler scheduler, 
             int totalInstances,
             Duration shutdownGrace,
             Duration taskDuration) {}
+
+    /** The chaos suite's witness handler: registered only when {@code dir} is set (see tasks.WitnessHandler). */
+    public record Witness(String dir) {
+
+        public boolean enabled() {
+            return dir != null && !dir.isBlank();
+        }
+    }
 
     /** A task as written in configuration, synced into the tasks table at start-up. */
     public record TaskDefinition(
