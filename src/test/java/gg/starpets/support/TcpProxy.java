@@ -12,13 +12,15 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * A TCP relay on 127.0.0.1 between a client and PostgreSQL that a test can freeze: bytes stop
- * flowing both ways while every socket stays open, as in a network partition (no FIN, no RST).
+ * flowing both ways while every socket stays open, as in a network partition (no FIN, no RST); or
+ * reset: every relayed connection is cut, and both ends see it end.
  */
 public final class TcpProxy implements AutoCloseable {
 
     private final ServerSocket server;
     private final int targetPort;
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
+    private final List<Socket> upstreams = new CopyOnWriteArrayList<>();
     private final Object gate = new Object();
     private volatile boolean frozen;
     private volatile boolean closed;
@@ -44,22 +46,60 @@ public final class TcpProxy implements AutoCloseable {
         }
     }
 
+    /**
+     * Cuts every connection relayed now, with a reset (RST) to both the client and PostgreSQL, as a
+     * broken network path does; the proxy goes on accepting new connections.
+     */
+    public void reset() {
+        sockets.forEach(TcpProxy::closeWithReset);
+    }
+
+    /**
+     * The local ports of the proxy's open connections to PostgreSQL: the {@code client_port} of the
+     * backends that serve this proxy's client in {@code pg_stat_activity}.
+     */
+    public List<Integer> upstreamPorts() {
+        return upstreams.stream()
+                .filter(s -> !s.isClosed())
+                .map(Socket::getLocalPort)
+                .toList();
+    }
+
     private void acceptLoop() {
         while (!closed) {
+            Socket client;
             try {
-                Socket client = server.accept();
-                Socket upstream = new Socket();
-                upstream.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), targetPort), 2_000);
-                sockets.add(client);
-                sockets.add(upstream);
-                Thread.ofVirtual().start(() -> pump(client, upstream));
-                Thread.ofVirtual().start(() -> pump(upstream, client));
+                client = server.accept();
             } catch (IOException e) {
                 if (closed) {
                     return;
                 }
+                continue;
             }
+            Socket upstream = new Socket();
+            try {
+                upstream.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), targetPort), 2_000);
+            } catch (IOException e) {
+                // PostgreSQL is down: the client is refused at once, as it would be without the proxy.
+                closeWithReset(client);
+                closeQuietly(upstream);
+                continue;
+            }
+            sockets.add(client);
+            sockets.add(upstream);
+            upstreams.add(upstream);
+            Thread.ofVirtual().start(() -> pump(client, upstream));
+            Thread.ofVirtual().start(() -> pump(upstream, client));
         }
+    }
+
+    private static void closeWithReset(Socket socket) {
+        try {
+            socket.setSoLinger(true, 0);
+        } catch (IOException ignored) {
+            // Closed already.
+        }
+        closeQuietly(socket);
     }
 
     private void pump(Socket from, Socket to) {
@@ -77,6 +117,10 @@ public final class TcpProxy implements AutoCloseable {
         } finally {
             closeQuietly(from);
             closeQuietly(to);
+            sockets.remove(from);
+            sockets.remove(to);
+            upstreams.remove(from);
+            upstreams.remove(to);
         }
     }
 
