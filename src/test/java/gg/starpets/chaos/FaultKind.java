@@ -12,8 +12,8 @@ enum FaultKind {
     SESSION_KILL("pg_terminate_backend of a copy's instance session", true),
     CONNECTIONS_KILL("pg_terminate_backend of all a copy's connections", true),
     PG_RESTART("PostgreSQL fast restart (down %s)", true),
-    CUT_SHORT("a copy's connections frozen %s (< lease)", false),
-    CUT_LONG("a copy's connections frozen %s (> lease)", false),
+    CUT_SHORT("a copy's connections cut (partition) %s (< lease)", false),
+    CUT_LONG("a copy's connections cut (partition) %s (> lease)", false),
     PROXY_RESET("a copy's connections reset", false),
     SIGTERM("SIGTERM of a copy, then started again", false);
 

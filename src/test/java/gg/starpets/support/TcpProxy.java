@@ -12,8 +12,10 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * A TCP relay on 127.0.0.1 between a client and PostgreSQL that a test can freeze: bytes stop
- * flowing both ways while every socket stays open, as in a network partition (no FIN, no RST); or
- * reset: every relayed connection is cut, and both ends see it end.
+ * flowing both ways while every socket stays open, as in a network partition (no FIN, no RST); a
+ * side that closes its socket during a freeze is still seen closing by the other side at once,
+ * unless the freeze is a {@link #partition()}. Or reset: every relayed connection is cut, and both
+ * ends see it end.
  */
 public final class TcpProxy implements AutoCloseable {
 
@@ -23,6 +25,7 @@ public final class TcpProxy implements AutoCloseable {
     private final List<Socket> upstreams = new CopyOnWriteArrayList<>();
     private final Object gate = new Object();
     private volatile boolean frozen;
+    private volatile boolean partitioned;
     private volatile boolean closed;
 
     public TcpProxy(int targetPort) throws IOException {
@@ -39,9 +42,19 @@ public final class TcpProxy implements AutoCloseable {
         frozen = true;
     }
 
+    /**
+     * A freeze through which not even a close passes: a side that gives up on its connection is seen
+     * doing so by the other only after {@link #resume()}, as across a real network partition.
+     */
+    public void partition() {
+        partitioned = true;
+        frozen = true;
+    }
+
     public void resume() {
         synchronized (gate) {
             frozen = false;
+            partitioned = false;
             gate.notifyAll();
         }
     }
@@ -104,8 +117,10 @@ public final class TcpProxy implements AutoCloseable {
 
     private void pump(Socket from, Socket to) {
         byte[] buffer = new byte[16 * 1024];
-        try (InputStream in = from.getInputStream();
-                OutputStream out = to.getOutputStream()) {
+        try {
+            // Not try-with-resources: closing a socket's stream closes the socket, which must wait in a partition.
+            InputStream in = from.getInputStream();
+            OutputStream out = to.getOutputStream();
             int n;
             while ((n = in.read(buffer)) >= 0) {
                 awaitThaw();
@@ -115,6 +130,9 @@ public final class TcpProxy implements AutoCloseable {
         } catch (IOException | InterruptedException e) {
             // One side closed; the other pump ends too.
         } finally {
+            if (partitioned) {
+                awaitThawQuietly();
+            }
             closeQuietly(from);
             closeQuietly(to);
             sockets.remove(from);
@@ -129,6 +147,14 @@ public final class TcpProxy implements AutoCloseable {
             while (frozen && !closed) {
                 gate.wait(1_000);
             }
+        }
+    }
+
+    private void awaitThawQuietly() {
+        try {
+            awaitThaw();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
