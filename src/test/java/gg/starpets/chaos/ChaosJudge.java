@@ -263,14 +263,16 @@ final class ChaosJudge {
     }
 
     /**
-     * From the injection until every task the victim was executing at that moment took a step again
-     * (the victim itself going on counts): the largest such time over the fault's tasks.
+     * From the injection until every task the victim was executing at that moment made progress again:
+     * took a step, or finished its work (a run whose length ran out during a freeze returns "done"
+     * without another step). The victim itself going on counts. The largest such time over the
+     * fault's tasks.
      */
     private static void recoveries(Input in, List<Execution> executions, Map<FaultKind, Tally> tallies) {
         Map<String, long[]> stepsByTask = new HashMap<>();
         Map<String, List<Long>> collect = new HashMap<>();
         for (Event e : in.events()) {
-            if (!e.end()) {
+            if (!e.end() || e.outcome().equals("done")) {
                 collect.computeIfAbsent(e.task(), k -> new ArrayList<>()).add(e.micros());
             }
         }

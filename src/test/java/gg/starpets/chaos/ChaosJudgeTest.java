@@ -238,4 +238,31 @@ class ChaosJudgeTest {
         assertThat(v.row(FaultKind.SIGSTOP_SHORT).recoverySeconds()).containsExactly(2.0);
         assertThat(v.overlaps()).isEmpty();
     }
+
+    @Test
+    void aRunWhoseLengthRanOutDuringAFreezeRecoversWhenItFinishesNotAtTheNextRun() {
+        // Frozen from 1000 ms to 3000 ms; its 1.5 s were over by then, so it returned without a step.
+        var events = log(
+                steps("a", 1, 100, 0, 1_000),
+                List.of(end("a", 1, 100, 3_010, "done")),
+                steps("a", 2, 100, 4_100, 5_000));
+
+        Verdict v =
+                judge(events, List.of(fault(FaultKind.SIGSTOP_SHORT, Set.of(100L), 1_000, 6_000)), Map.of(), List.of());
+
+        assertThat(v.row(FaultKind.SIGSTOP_SHORT).recoverySeconds()).containsExactly(2.01);
+    }
+
+    @Test
+    void aRunToldToStopIsNoRecovery() {
+        var events = log(
+                steps("a", 1, 100, 0, 1_000),
+                List.of(end("a", 1, 100, 3_010, "stopped")),
+                steps("a", 2, 200, 4_000, 5_000));
+
+        Verdict v =
+                judge(events, List.of(fault(FaultKind.SIGSTOP_LONG, Set.of(100L), 1_000, 6_000)), Map.of(), List.of());
+
+        assertThat(v.row(FaultKind.SIGSTOP_LONG).recoverySeconds()).containsExactly(3.0);
+    }
 }

@@ -217,7 +217,7 @@ public final class ChaosSuite {
                      where enabled and owner_session is null and next_run_at < now() - ? * interval '1 millisecond'
                     """, settings.heartbeat().multipliedBy(2).plusSeconds(1).toMillis());
             List<String> waiting = victimTasks.stream()
-                    .filter(t -> tail.lastStepOfTask(t) <= appliedMicros)
+                    .filter(t -> tail.lastProgressOfTask(t) <= appliedMicros)
                     .sorted()
                     .toList();
             List<String> why = new ArrayList<>();
@@ -246,7 +246,7 @@ public final class ChaosSuite {
         long deadline = System.nanoTime() + limit.toNanos();
         while (System.nanoTime() < deadline) {
             tail.poll();
-            if (tasks.stream().allMatch(t -> tail.lastStepOfTask(t) > afterMicros)) {
+            if (tasks.stream().allMatch(t -> tail.lastProgressOfTask(t) > afterMicros)) {
                 return;
             }
             Thread.sleep(20);

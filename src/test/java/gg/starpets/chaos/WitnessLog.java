@@ -57,14 +57,14 @@ final class WitnessLog {
 
     /**
      * Follows the witness files as they grow, returning only complete lines not returned before, and
-     * keeping the last step seen of each run and of each task (what the suite's settle check needs).
+     * keeping the last step seen of each run and the last progress of each task (what the suite's settle check needs).
      */
     static final class Tail {
 
         private final Path dir;
         private final Map<Path, Long> offsets = new HashMap<>();
         private final Map<Long, Long> lastStepOfRun = new HashMap<>();
-        private final Map<String, Long> lastStepOfTask = new HashMap<>();
+        private final Map<String, Long> lastProgressOfTask = new HashMap<>();
 
         Tail(Path dir) {
             this.dir = dir;
@@ -100,7 +100,9 @@ final class WitnessLog {
             for (Event e : events) {
                 if (!e.end()) {
                     lastStepOfRun.merge(e.runId(), e.micros(), Math::max);
-                    lastStepOfTask.merge(e.task(), e.micros(), Math::max);
+                }
+                if (!e.end() || e.outcome().equals("done")) {
+                    lastProgressOfTask.merge(e.task(), e.micros(), Math::max);
                 }
             }
             return events;
@@ -111,9 +113,9 @@ final class WitnessLog {
             return lastStepOfRun.getOrDefault(runId, 0L);
         }
 
-        /** The last step of any run of this task seen so far, or 0. */
-        synchronized long lastStepOfTask(String task) {
-            return lastStepOfTask.getOrDefault(task, 0L);
+        /** The last step, or finished run ("done"), of this task seen so far, or 0. */
+        synchronized long lastProgressOfTask(String task) {
+            return lastProgressOfTask.getOrDefault(task, 0L);
         }
 
         private List<Path> files() {

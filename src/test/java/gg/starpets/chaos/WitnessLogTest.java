@@ -44,7 +44,7 @@ class WitnessLogTest {
 
         assertThat(tail.poll()).hasSize(3);
         assertThat(tail.lastStepOfRun(5)).isEqualTo(2000);
-        assertThat(tail.lastStepOfTask("t2")).isEqualTo(1500);
+        assertThat(tail.lastProgressOfTask("t2")).isEqualTo(1500);
         assertThat(tail.poll()).isEmpty();
 
         append("witness-a-1.log", "ep\tt1\t5\t1\t1\ta\t\n");
