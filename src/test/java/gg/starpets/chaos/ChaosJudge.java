@@ -262,53 +262,15 @@ final class ChaosJudge {
         }
     }
 
-    /**
-     * From the injection until every task the victim was executing at that moment made progress again:
-     * took a step, or finished its work (a run whose length ran out during a freeze returns "done"
-     * without another step). The victim itself going on counts. The largest such time over the
-     * fault's tasks.
-     */
     private static void recoveries(Input in, List<Execution> executions, Map<FaultKind, Tally> tallies) {
-        Map<String, long[]> stepsByTask = new HashMap<>();
-        Map<String, List<Long>> collect = new HashMap<>();
-        for (Event e : in.events()) {
-            if (!e.end() || e.outcome().equals("done")) {
-                collect.computeIfAbsent(e.task(), k -> new ArrayList<>()).add(e.micros());
-            }
-        }
-        collect.forEach((task, list) -> stepsByTask.put(
-                task, list.stream().mapToLong(Long::longValue).sorted().toArray()));
-        for (Fault f : in.faults()) {
-            Set<String> tasks = new HashSet<>();
-            for (Execution x : executions) {
-                if (f.victimPids().contains(x.pid())
-                        && x.firstStep() <= f.injectedMicros()
-                        && x.endMicros() > f.injectedMicros()) {
-                    tasks.add(x.task());
-                }
-            }
-            if (tasks.isEmpty()) {
-                continue;
-            }
-            long worst = 0;
-            boolean recovered = true;
-            for (String task : tasks) {
-                long[] steps = stepsByTask.get(task);
-                int i = Arrays.binarySearch(steps, f.appliedMicros() + 1);
-                i = i >= 0 ? i : -i - 1;
-                if (i >= steps.length) {
-                    recovered = false;
-                } else {
-                    worst = Math.max(worst, steps[i] - f.injectedMicros());
-                }
-            }
-            Tally t = tallies.get(f.kind());
-            if (recovered) {
-                t.recovery.add(worst / 1e6);
-            } else {
+        Recovery.of(in, executions).forEach((fault, seconds) -> {
+            Tally t = tallies.get(fault.kind());
+            if (Double.isNaN(seconds)) {
                 t.unrecovered++;
+            } else {
+                t.recovery.add(seconds);
             }
-        }
+        });
     }
 
     /** The kind of the fault whose window holds this moment; null outside every window. */

@@ -265,4 +265,30 @@ class ChaosJudgeTest {
 
         assertThat(v.row(FaultKind.SIGSTOP_LONG).recoverySeconds()).containsExactly(3.0);
     }
+
+    @Test
+    void aVictimThatGoesOnAndIsStoppedLaterRecoversWhenTheTaskRunsAgainElsewhere() {
+        // Cut off at 1000 ms, it steps on until it fences itself at 3000 ms; another copy runs the task from 5200 ms.
+        var events = log(
+                steps("a", 1, 100, 0, 3_000),
+                List.of(end("a", 1, 100, 3_010, "interrupted")),
+                steps("a", 2, 200, 5_200, 6_000));
+
+        Verdict v = judge(events, List.of(fault(FaultKind.CUT_LONG, Set.of(100L), 1_000, 7_000)), Map.of(), List.of());
+
+        assertThat(v.row(FaultKind.CUT_LONG).recoverySeconds()).containsExactly(4.2);
+    }
+
+    @Test
+    void thePauseAfterARunThatFinishedItsWorkIsNoStall() {
+        // The run finishes at 2050 ms; the next one starts a schedule's delay later.
+        var events = log(
+                steps("a", 1, 100, 0, 2_000),
+                List.of(end("a", 1, 100, 2_050, "done")),
+                steps("a", 2, 200, 3_050, 4_000));
+
+        Verdict v = judge(events, List.of(fault(FaultKind.SIGTERM, Set.of(100L), 1_000, 5_000)), Map.of(), List.of());
+
+        assertThat(v.row(FaultKind.SIGTERM).recoverySeconds()).containsExactly(0.1);
+    }
 }

@@ -61,6 +61,7 @@ public final class ChaosSuite {
         if (!started.settled()) {
             throw new IllegalStateException("the copies did not start: " + started.why());
         }
+        awaitEveryCopyRunning(Duration.ofMinutes(2));
         List<Fault> faults = new ArrayList<>();
         for (int round = 1; round <= settings.rounds(); round++) {
             for (FaultKind kind : settings.kinds()) {
@@ -239,6 +240,18 @@ public final class ChaosSuite {
             return new Settle(why.isEmpty(), stuck, String.join("; ", why));
         } catch (SQLException e) {
             return new Settle(false, Set.of(), "database: " + e.getMessage());
+        }
+    }
+
+    /** Until every copy runs at least one task, so that the first fault has something to hit. */
+    private void awaitEveryCopyRunning(Duration limit) throws Exception {
+        long deadline = System.nanoTime() + limit.toNanos();
+        String sql = "select count(distinct owner_instance) from tasks where owner_session is not null";
+        while (cluster.count(sql) < settings.copies()) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("not every copy runs a task after " + limit);
+            }
+            Thread.sleep(100);
         }
     }
 
