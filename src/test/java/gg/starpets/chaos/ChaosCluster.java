@@ -88,7 +88,7 @@ final class ChaosCluster implements AutoCloseable {
         s.put("starpets.scheduler.heartbeat", settings.heartbeat().toMillis() + "ms");
         for (int i = 0; i < settings.tasks(); i++) {
             String prefix = "starpets.tasks[" + i + "].";
-            s.put(prefix + "name", "witness-%02d".formatted(i + 1));
+            s.put(prefix + "name", taskNames().get(i));
             s.put(prefix + "handler", "witness");
             s.put(prefix + "schedule", settings.schedule());
             // Far beyond a run's length: a run paused while its copy is unsure of its session is not a timeout.
@@ -115,6 +115,12 @@ final class ChaosCluster implements AutoCloseable {
         }
         deaths.put(pid, nowMicros());
         return exited;
+    }
+
+    List<String> taskNames() {
+        return java.util.stream.IntStream.rangeClosed(1, settings.tasks())
+                .mapToObj("witness-%02d"::formatted)
+                .toList();
     }
 
     List<String> instanceIds() {

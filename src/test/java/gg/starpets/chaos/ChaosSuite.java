@@ -5,7 +5,6 @@ import static gg.starpets.chaos.ChaosCluster.nowMicros;
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
 import gg.starpets.chaos.ChaosCluster.Copy;
-import gg.starpets.chaos.ChaosCluster.OpenRun;
 import gg.starpets.chaos.ChaosJudge.Verdict;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -17,7 +16,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -31,7 +29,7 @@ public final class ChaosSuite {
     private final ChaosSettings settings;
     private final ChaosCluster cluster;
     private final FaultInjector injector;
-    private final WitnessLog.Tail tail;
+    private final Settling settling;
     private final List<String> notes = new ArrayList<>();
     private int rotation;
 
@@ -39,7 +37,7 @@ public final class ChaosSuite {
         this.settings = settings;
         this.cluster = cluster;
         this.injector = new FaultInjector(cluster, settings);
-        this.tail = new WitnessLog.Tail(cluster.witnessDir);
+        this.settling = new Settling(settings, cluster, new WitnessLog.Tail(cluster.witnessDir));
     }
 
     public static void main(String[] args) throws Exception {
@@ -57,18 +55,18 @@ public final class ChaosSuite {
     private int run() throws Exception {
         progress("PostgreSQL on :%d, %d copies starting; witness files in %s"
                 .formatted(cluster.postgres.port(), settings.copies(), cluster.witnessDir));
-        Settle started = awaitSettled(Set.of(), nowMicros(), Duration.ofMinutes(3));
+        Settling.Result started = settling.await(Set.of(), nowMicros(), Duration.ofMinutes(3));
         if (!started.settled()) {
             throw new IllegalStateException("the copies did not start: " + started.why());
         }
-        awaitEveryCopyRunning(Duration.ofMinutes(2));
+        settling.awaitEveryCopyRunning(Duration.ofMinutes(2));
         List<Fault> faults = new ArrayList<>();
         for (int round = 1; round <= settings.rounds(); round++) {
             for (FaultKind kind : settings.kinds()) {
                 faults.add(inject(kind, round));
             }
         }
-        Settle end = awaitSettled(Set.of(), nowMicros(), settings.settleLimit());
+        Settling.Result end = settling.await(Set.of(), nowMicros(), settings.settleLimit());
         var runs = cluster.runs();
         for (Copy c : cluster.copies) {
             cluster.kill(c); // the witness files are complete from here on
@@ -94,7 +92,7 @@ public final class ChaosSuite {
                         .formatted(round, kind.id(), c.instanceId, c.process.logFile()));
                 cluster.deaths.putIfAbsent(c.process.pid(), nowMicros());
                 cluster.startProcess(c);
-                awaitSettled(Set.of(), nowMicros(), settings.settleLimit());
+                settling.await(Set.of(), nowMicros(), settings.settleLimit());
             }
         }
         List<Copy> victims = kind == FaultKind.PG_RESTART ? cluster.copies : List.of(nextVictim());
@@ -108,10 +106,10 @@ public final class ChaosSuite {
         FaultInjector.Applied applied = injector.apply(kind, victims, injected);
         if (kind == FaultKind.SIGKILL || kind == FaultKind.SIGTERM) {
             // Started again once its tasks run elsewhere, so that a JVM's start does not slow the failover.
-            awaitStepping(victimTasks, applied.appliedMicros(), settings.settleLimit());
+            settling.awaitProgress(victimTasks, applied.appliedMicros(), settings.settleLimit());
             cluster.startProcess(victims.getFirst());
         }
-        Settle settle = awaitSettled(victimTasks, applied.appliedMicros(), settings.settleLimit());
+        Settling.Result settle = settling.await(victimTasks, applied.appliedMicros(), settings.settleLimit());
         Fault fault = new Fault(
                 kind,
                 round,
@@ -158,114 +156,6 @@ public final class ChaosSuite {
         return c;
     }
 
-    /** Whether a settle check passed; if not, why, and which runs were stuck (RUNNING without a live, stepping owner). */
-    record Settle(boolean settled, Set<Long> stuck, String why) {}
-
-    /**
-     * Waits until, twice a heartbeat apart: every copy runs and heartbeats; every RUNNING run is the
-     * current run of a live copy's session and its handler takes steps; no task is overdue; every task
-     * the victims ran has taken a step since the fault. At the limit, reports what was stuck then.
-     */
-    private Settle awaitSettled(Set<String> victimTasks, long appliedMicros, Duration limit)
-            throws InterruptedException {
-        long deadline = System.nanoTime() + limit.toNanos();
-        long quietSince = -1;
-        while (true) {
-            Settle check = check(victimTasks, appliedMicros);
-            if (!check.settled()) {
-                quietSince = -1;
-            } else if (quietSince < 0) {
-                quietSince = System.nanoTime();
-            } else if (System.nanoTime() - quietSince >= settings.heartbeat().toNanos()) {
-                return check;
-            }
-            if (System.nanoTime() > deadline) {
-                return new Settle(false, check.stuck(), check.why());
-            }
-            Thread.sleep(100);
-        }
-    }
-
-    private Settle check(Set<String> victimTasks, long appliedMicros) {
-        tail.poll();
-        try {
-            List<String> down = cluster.copies.stream()
-                    .filter(c -> !c.process.alive())
-                    .map(c -> c.instanceId)
-                    .toList();
-            long live = cluster.count("""
-                    select count(*) from instances
-                     where state = 'RUNNING' and heartbeat_at > now() - ? * interval '1 millisecond' and id = any(?)
-                    """, settings.lease().toMillis(), (Object)
-                    cluster.instanceIds().toArray(String[]::new));
-            long now = nowMicros();
-            long grace = maxOf(
-                                    Duration.ofSeconds(2),
-                                    settings.heartbeat().multipliedBy(3),
-                                    settings.step().multipliedBy(10))
-                            .toNanos()
-                    / 1_000;
-            Set<Long> stuck = new TreeSet<>();
-            for (OpenRun r : cluster.openRuns()) {
-                boolean silent = r.startedMicros() < now - grace && tail.lastStepOfRun(r.id()) < now - grace;
-                if (!r.ownedByLiveCopy() || silent) {
-                    stuck.add(r.id());
-                }
-            }
-            long overdue = cluster.count(
-                    """
-                    select count(*) from tasks
-                     where enabled and owner_session is null and next_run_at < now() - ? * interval '1 millisecond'
-                    """, settings.heartbeat().multipliedBy(2).plusSeconds(1).toMillis());
-            List<String> waiting = victimTasks.stream()
-                    .filter(t -> tail.lastProgressOfTask(t) <= appliedMicros)
-                    .sorted()
-                    .toList();
-            List<String> why = new ArrayList<>();
-            if (!down.isEmpty()) {
-                why.add("not running: " + down);
-            }
-            if (live < settings.copies()) {
-                why.add(live + " of " + settings.copies() + " copies heartbeating");
-            }
-            if (!stuck.isEmpty()) {
-                why.add("runs RUNNING with no live, stepping owner: " + stuck);
-            }
-            if (overdue > 0) {
-                why.add(overdue + " task(s) overdue");
-            }
-            if (!waiting.isEmpty()) {
-                why.add("not running again: " + waiting);
-            }
-            return new Settle(why.isEmpty(), stuck, String.join("; ", why));
-        } catch (SQLException e) {
-            return new Settle(false, Set.of(), "database: " + e.getMessage());
-        }
-    }
-
-    /** Until every copy runs at least one task, so that the first fault has something to hit. */
-    private void awaitEveryCopyRunning(Duration limit) throws Exception {
-        long deadline = System.nanoTime() + limit.toNanos();
-        String sql = "select count(distinct owner_instance) from tasks where owner_session is not null";
-        while (cluster.count(sql) < settings.copies()) {
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("not every copy runs a task after " + limit);
-            }
-            Thread.sleep(100);
-        }
-    }
-
-    private void awaitStepping(Set<String> tasks, long afterMicros, Duration limit) throws InterruptedException {
-        long deadline = System.nanoTime() + limit.toNanos();
-        while (System.nanoTime() < deadline) {
-            tail.poll();
-            if (tasks.stream().allMatch(t -> tail.lastProgressOfTask(t) > afterMicros)) {
-                return;
-            }
-            Thread.sleep(20);
-        }
-    }
-
     private Map<FaultKind, String> lengths(List<Fault> faults) {
         Map<FaultKind, String> lengths = new EnumMap<>(FaultKind.class);
         lengths.put(FaultKind.SIGSTOP_SHORT, ChaosReport.human(settings.short_()));
@@ -285,14 +175,6 @@ public final class ChaosSuite {
                                         ChaosReport.seconds(ChaosReport.percentile(downs, 0.5)),
                                         ChaosReport.seconds(ChaosReport.percentile(downs, 1.0))));
         return lengths;
-    }
-
-    private static Duration maxOf(Duration... ds) {
-        Duration max = Duration.ZERO;
-        for (Duration d : ds) {
-            max = d.compareTo(max) > 0 ? d : max;
-        }
-        return max;
     }
 
     private static void progress(String line) {

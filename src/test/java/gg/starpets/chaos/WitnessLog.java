@@ -65,6 +65,7 @@ final class WitnessLog {
         private final Map<Path, Long> offsets = new HashMap<>();
         private final Map<Long, Long> lastStepOfRun = new HashMap<>();
         private final Map<String, Long> lastProgressOfTask = new HashMap<>();
+        private final Map<String, Event> lastEventOfTask = new HashMap<>();
 
         Tail(Path dir) {
             this.dir = dir;
@@ -104,6 +105,7 @@ final class WitnessLog {
                 if (!e.end() || e.outcome().equals("done")) {
                     lastProgressOfTask.merge(e.task(), e.micros(), Math::max);
                 }
+                lastEventOfTask.merge(e.task(), e, (a, b) -> b.micros() >= a.micros() ? b : a);
             }
             return events;
         }
@@ -116,6 +118,11 @@ final class WitnessLog {
         /** The last step, or finished run ("done"), of this task seen so far, or 0. */
         synchronized long lastProgressOfTask(String task) {
             return lastProgressOfTask.getOrDefault(task, 0L);
+        }
+
+        /** The latest line of this task seen so far (a step, or a handler's return), or null. */
+        synchronized Event lastEventOfTask(String task) {
+            return lastEventOfTask.get(task);
         }
 
         private List<Path> files() {
