@@ -71,12 +71,14 @@ final class ChaosJudge {
     }
 
     /**
+     * @param delay the schedule's pause between the end of a run and the next (fixed delay)
      * @param deaths when each process that died did (a SIGKILL reaped, a SIGTERM exited), epoch µs
      * @param stuckAtEnd runs left RUNNING without a live, stepping owner once the cluster had settled at the end
      */
     record Input(
             List<Event> events,
             Duration step,
+            Duration delay,
             List<Fault> faults,
             Map<Long, Long> deaths,
             List<RunRow> runs,

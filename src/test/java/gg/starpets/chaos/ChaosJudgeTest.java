@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Test;
 class ChaosJudgeTest {
 
     private static final Duration STEP = Duration.ofMillis(100);
+    private static final Duration DELAY = Duration.ofSeconds(1);
 
     /** Steps of one run every 100 ms from {@code fromMs} to {@code toMs}, both included. */
     private static List<Event> steps(String task, long run, long pid, long fromMs, long toMs) {
@@ -57,7 +58,7 @@ class ChaosJudgeTest {
     private static Verdict judge(List<Event> events, List<Fault> faults, Map<Long, Long> deathsMs, List<RunRow> runs) {
         Map<Long, Long> deaths = new java.util.HashMap<>();
         deathsMs.forEach((pid, ms) -> deaths.put(pid, ms * 1_000));
-        return ChaosJudge.judge(new Input(events, STEP, faults, deaths, runs, Set.of()));
+        return ChaosJudge.judge(new Input(events, STEP, DELAY, faults, deaths, runs, Set.of()));
     }
 
     private static RunRow run(long id, String task, String status, long startedMs, Long finishedMs) {
@@ -191,7 +192,7 @@ class ChaosJudgeTest {
                 fault(FaultKind.SIGSTOP_LONG, Set.of(), 1_000, 2_000, 9L),
                 fault(FaultKind.PROXY_RESET, Set.of(), 4_000, 5_000, 9L));
 
-        Verdict v = ChaosJudge.judge(new Input(List.of(), STEP, faults, Map.of(), runs, Set.of(9L, 10L)));
+        Verdict v = ChaosJudge.judge(new Input(List.of(), STEP, DELAY, faults, Map.of(), runs, Set.of(9L, 10L)));
 
         assertThat(v.row(FaultKind.SIGSTOP_LONG).nonTerminal()).isEqualTo(1);
         assertThat(v.row(FaultKind.PROXY_RESET).nonTerminal())
@@ -290,5 +291,18 @@ class ChaosJudgeTest {
         Verdict v = judge(events, List.of(fault(FaultKind.SIGTERM, Set.of(100L), 1_000, 5_000)), Map.of(), List.of());
 
         assertThat(v.row(FaultKind.SIGTERM).recoverySeconds()).containsExactly(0.1);
+    }
+
+    @Test
+    void aRunThatFinishedButWhoseEndWasNotRecordedStallsItsTaskUntilAnotherCopyTakesItOver() {
+        // Cut off at 1000 ms; its run finishes at 2050 ms, but the task stays its own until the lease runs out.
+        var events = log(
+                steps("a", 1, 100, 0, 2_000),
+                List.of(end("a", 1, 100, 2_050, "done")),
+                steps("a", 2, 200, 9_000, 10_000));
+
+        Verdict v = judge(events, List.of(fault(FaultKind.CUT_LONG, Set.of(100L), 1_000, 11_000)), Map.of(), List.of());
+
+        assertThat(v.row(FaultKind.CUT_LONG).recoverySeconds()).containsExactly(8.0);
     }
 }

@@ -77,6 +77,12 @@ record ChaosSettings(
                 "1".equals(env.get("CHAOS_STRICT")) || "true".equalsIgnoreCase(env.get("CHAOS_STRICT")));
     }
 
+    /** The pause between the end of a run and the next: the fixed delay, or a minute for a cron schedule. */
+    Duration delay() {
+        Duration d = Schedule.Interval.parseDuration(schedule);
+        return d == null ? Duration.ofMinutes(1) : d;
+    }
+
     private static Duration duration(Map<String, String> env, String name, Duration defaultValue) {
         String text = env.get(name);
         if (text == null || text.isBlank()) {

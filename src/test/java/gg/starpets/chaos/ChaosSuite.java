@@ -74,6 +74,7 @@ public final class ChaosSuite {
         Verdict verdict = ChaosJudge.judge(new ChaosJudge.Input(
                 WitnessLog.readAll(cluster.witnessDir),
                 settings.step(),
+                settings.delay(),
                 faults,
                 Map.copyOf(cluster.deaths),
                 runs,

@@ -23,7 +23,8 @@ final class Recovery {
     /**
      * For each task the victim was executing at the injection: from the injection until the task
      * runs normally again, i.e. the end of its last stall within the window (more than 3 steps
-     * without progress, not counting the pause after a run that finished its work), or, without a
+     * without progress; after a run that finished its work, more than the schedule's delay and a
+     * second: a run whose end could not be recorded keeps its task), or, without a
      * stall, its first progress after the fault. A victim that simply goes on recovers at once; one
      * that goes on and is stopped later recovers when the task runs again. The largest over the
      * fault's tasks; NaN when a task made no progress after the fault; no entry when the victim was
@@ -33,6 +34,8 @@ final class Recovery {
         Map<Fault, Double> recovery = new LinkedHashMap<>();
         Map<String, Progress> progress = progress(in.events());
         long stall = 3 * in.step().toNanos() / 1_000;
+        // After a finished run the task waits its delay; a claim a second later than that is a stall too.
+        long stallAfterDone = (in.delay().toNanos() + 1_000_000_000L) / 1_000;
         for (Fault f : in.faults()) {
             Set<String> tasks = new HashSet<>();
             for (Execution x : executions) {
@@ -60,7 +63,7 @@ final class Recovery {
                 }
                 long back = t[first] - f.injectedMicros();
                 for (int i = Math.max(0, first - 1); i + 1 < t.length && t[i + 1] <= f.settledMicros(); i++) {
-                    if (!done[i] && t[i + 1] - t[i] > stall) {
+                    if (t[i + 1] - t[i] > (done[i] ? stallAfterDone : stall)) {
                         back = Math.max(back, t[i + 1] - f.injectedMicros());
                     }
                 }

@@ -3,7 +3,6 @@ package gg.starpets.chaos;
 import static gg.starpets.chaos.ChaosCluster.nowMicros;
 
 import gg.starpets.chaos.ChaosCluster.OpenRun;
-import gg.starpets.scheduler.Schedule;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -144,10 +143,8 @@ final class Settling {
                                     .toNanos()
                             / 1_000;
         }
-        Duration delay = Schedule.Interval.parseDuration(settings.schedule());
-        Duration pause = (delay == null ? Duration.ofMinutes(1) : delay)
-                .plus(settings.heartbeat().multipliedBy(2))
-                .plusSeconds(1);
+        Duration pause =
+                settings.delay().plus(settings.heartbeat().multipliedBy(2)).plusSeconds(1);
         return last.outcome().equals("done") && ago <= pause.toNanos() / 1_000;
     }
 
