@@ -161,12 +161,12 @@ final class ChaosCluster implements AutoCloseable {
     }
 
     /** Runs still RUNNING: id, start, and whether a live session of a live copy owns them as its task's current run. */
-    record OpenRun(long id, long startedMicros, boolean ownedByLiveCopy) {}
+    record OpenRun(long id, String task, long startedMicros, boolean ownedByLiveCopy) {}
 
     List<OpenRun> openRuns() throws SQLException {
         try (Connection c = db.getConnection();
                 PreparedStatement st = prepare(c, """
-                        select r.id, r.started_at, i.id is not null
+                        select r.id, r.task_name, r.started_at, i.id is not null
                           from task_runs r
                           left join tasks t on t.current_run_id = r.id and t.owner_session is not null
                           left join instances i on i.id = t.owner_instance and i.session_key = t.owner_session
@@ -176,7 +176,7 @@ final class ChaosCluster implements AutoCloseable {
                 ResultSet rs = st.executeQuery()) {
             List<OpenRun> out = new ArrayList<>();
             while (rs.next()) {
-                out.add(new OpenRun(rs.getLong(1), micros(rs.getTimestamp(2)), rs.getBoolean(3)));
+                out.add(new OpenRun(rs.getLong(1), rs.getString(2), micros(rs.getTimestamp(3)), rs.getBoolean(4)));
             }
             return out;
         }

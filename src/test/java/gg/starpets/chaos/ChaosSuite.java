@@ -67,6 +67,10 @@ public final class ChaosSuite {
             }
         }
         Settling.Result end = settling.await(Set.of(), nowMicros(), settings.settleLimit());
+        Set<Long> stillStuck = settling.reportedStillOpen();
+        if (!stillStuck.isEmpty()) {
+            notes.add("Runs reported stuck after a fault and still RUNNING at the end: " + stillStuck + ".");
+        }
         var runs = cluster.runs();
         for (Copy c : cluster.copies) {
             cluster.kill(c); // the witness files are complete from here on

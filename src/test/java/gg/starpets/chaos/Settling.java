@@ -6,6 +6,7 @@ import gg.starpets.chaos.ChaosCluster.OpenRun;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
@@ -16,6 +17,8 @@ final class Settling {
     private final ChaosSettings settings;
     private final ChaosCluster cluster;
     private final WitnessLog.Tail tail;
+    /** Stuck runs already reported by an earlier fault: counted once, they do not hold up later faults. */
+    private final Set<Long> reported = new HashSet<>();
 
     Settling(ChaosSettings settings, ChaosCluster cluster, WitnessLog.Tail tail) {
         this.settings = settings;
@@ -45,6 +48,7 @@ final class Settling {
                 return check;
             }
             if (System.nanoTime() > deadline) {
+                reported.addAll(check.stuck());
                 return new Result(false, check.stuck(), check.why());
             }
             Thread.sleep(100);
@@ -71,9 +75,12 @@ final class Settling {
                             .toNanos()
                     / 1_000;
             Set<Long> stuck = new TreeSet<>();
+            Set<String> heldByReported = new HashSet<>();
             for (OpenRun r : cluster.openRuns()) {
                 boolean silent = r.startedMicros() < now - grace && tail.lastStepOfRun(r.id()) < now - grace;
-                if (!r.ownedByLiveCopy() || silent) {
+                if (reported.contains(r.id())) {
+                    heldByReported.add(r.task());
+                } else if (!r.ownedByLiveCopy() || silent) {
                     stuck.add(r.id());
                 }
             }
@@ -83,11 +90,11 @@ final class Settling {
                      where enabled and owner_session is null and next_run_at < now() - ? * interval '1 millisecond'
                     """, settings.heartbeat().multipliedBy(2).plusSeconds(1).toMillis());
             List<String> waiting = victimTasks.stream()
-                    .filter(t -> tail.lastProgressOfTask(t) <= appliedMicros)
+                    .filter(t -> !heldByReported.contains(t) && tail.lastProgressOfTask(t) <= appliedMicros)
                     .sorted()
                     .toList();
             List<String> idle = cluster.taskNames().stream()
-                    .filter(t -> !runningNormally(t, now))
+                    .filter(t -> !heldByReported.contains(t) && !runningNormally(t, now))
                     .toList();
             List<String> why = new ArrayList<>();
             if (!down.isEmpty()) {
@@ -112,6 +119,17 @@ final class Settling {
         } catch (SQLException e) {
             return new Result(false, Set.of(), "database: " + e.getMessage());
         }
+    }
+
+    /** Runs reported stuck by a fault that are still RUNNING now. */
+    Set<Long> reportedStillOpen() throws SQLException {
+        Set<Long> open = new TreeSet<>();
+        for (OpenRun r : cluster.openRuns()) {
+            if (reported.contains(r.id())) {
+                open.add(r.id());
+            }
+        }
+        return open;
     }
 
     /** Until every copy runs at least one task, so that the first fault has something to hit. */
