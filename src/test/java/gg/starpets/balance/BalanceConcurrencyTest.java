@@ -53,7 +53,7 @@ class BalanceConcurrencyTest {
     private static ExecutorService virtualThreads;
 
     @BeforeAll
-    static void startTwoCopiesAtOnce() throws Exception {
+    static void startTwoCopies() throws Exception {
         String database = TestPostgres.createDatabase();
         CountDownLatch gate = new CountDownLatch(1);
         try (ExecutorService starters = Executors.newFixedThreadPool(2)) {
