@@ -98,7 +98,7 @@ class BalanceController {
         return users.findBalance(id).map(b -> new Balance(id, b)).orElseThrow(() -> userNotFound(id));
     }
 
-    /** The Idempotency-Key header: absent (null), or 1 … 255 visible ASCII characters, sent once. */
+    /** The Idempotency-Key header: absent (null), or 1 … 255 printable ASCII characters but commas, sent once. */
     static @Nullable String idempotencyKey(HttpServletRequest request) {
         Enumeration<String> values = request.getHeaders(IDEMPOTENCY_KEY);
         if (values == null || !values.hasMoreElements()) {
@@ -113,8 +113,9 @@ class BalanceController {
         }
         for (int i = 0; i < key.length(); i++) {
             char c = key.charAt(i);
-            if (c < 0x20 || c > 0x7e) {
-                throw invalidKey("'Idempotency-Key' must be printable ASCII, e.g. a UUID");
+            // A comma is what joins several values of one header: refused, so two keys never pass as one.
+            if (c < 0x20 || c > 0x7e || c == ',') {
+                throw invalidKey("'Idempotency-Key' must be printable ASCII without commas, e.g. a UUID");
             }
         }
         return key;

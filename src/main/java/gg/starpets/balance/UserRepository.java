@@ -50,7 +50,7 @@ class UserRepository {
                   from requests r
                  where not exists (select 1 from answered a where a.i = r.i)
             ),
-            fresh_amounts as (
+            fresh_amounts as materialized (
                 select array_agg(amount order by n) as a from fresh
             ),
             locked as (
