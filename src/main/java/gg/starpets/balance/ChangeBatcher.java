@@ -85,6 +85,16 @@ class ChangeBatcher {
         }
     }
 
+    /** Changes of this user waiting for the next batch here (not counting the one running). */
+    int waiting(long userId) {
+        int[] waiting = {0};
+        waitingByUser.computeIfPresent(userId, (id, queue) -> {
+            waiting[0] = queue.size();
+            return queue;
+        });
+        return waiting[0];
+    }
+
     /** Applies batch after batch until none is waiting; the user's entry goes with the last one taken. */
     private void drain(long userId) {
         while (true) {
