@@ -127,10 +127,8 @@ class ChangeBatcher {
             }
         } catch (RuntimeException | Error e) {
             // The statement (or its transaction) failed as a whole: nothing of this batch was applied.
+            // Not rethrown: the thread goes on with the next batch, so no caller is left waiting.
             batch.forEach(w -> w.result().completeExceptionally(e));
-            if (e instanceof Error error) {
-                throw error;
-            }
         }
     }
 

@@ -40,10 +40,16 @@ class UserRepository {
                 select r.i::int as i, r.amount, r.idem_key
                   from unnest(:amounts::numeric[], :keys::text[]) with ordinality as r(amount, idem_key, i)
             ),
+            stored_answers as (
+                select k.key, k.user_id, k.amount, k.outcome, k.balance_after
+                  from balance_idempotency_keys k
+                 where k.key = any(:keys::text[])
+                   and k.expires_at > now()
+            ),
             answered as (
-                select r.i, k.user_id, k.amount, k.outcome, k.balance_after
+                select r.i, a.user_id, a.amount, a.outcome, a.balance_after
                   from requests r
-                  join balance_idempotency_keys k on k.key = r.idem_key and k.expires_at > now()
+                  join stored_answers a on a.key = r.idem_key
             ),
             fresh as (
                 select r.i, r.amount, r.idem_key, (row_number() over (order by r.i))::int as n
