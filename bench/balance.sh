@@ -124,7 +124,7 @@ run_wrk() { # run_wrk label clients script ports...
   read -r _ rps p50 p99 status sock <<<"$out"
   RPS[$label]=$rps; P50[$label]=$p50; P99[$label]=$p99; BAD[$label]="$status non-2xx, $sock socket errors"
   BATCH[$label]=$(awk -v b="$before" -v a="$after" 'BEGIN {split(b, x, " "); split(a, y, " ");
-    n = y[1] - x[1]; printf "%.1f", n > 0 ? (y[2] - x[2]) / n : 0}')
+    n = y[1] - x[1]; printf "%.1f", (n > 0 ? (y[2] - x[2]) / n : 0)}')
   echo "   $label: $rps req/s, p50 $p50 ms, p99 $p99 ms, ${BAD[$label]} ($conns connections," \
     "${BATCH[$label]} changes per statement)"
 }

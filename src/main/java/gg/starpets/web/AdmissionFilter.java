@@ -4,8 +4,11 @@ import gg.starpets.observability.MetricNames;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import jakarta.servlet.Filter;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
+import jakarta.servlet.ServletRequest;
+import jakarta.servlet.ServletResponse;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
@@ -19,7 +22,6 @@ import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
 import org.springframework.http.HttpHeaders;
 import org.springframework.stereotype.Component;
-import org.springframework.web.filter.OncePerRequestFilter;
 
 /**
  * Bounds the requests this instance serves at once, so that a burst larger than the heap can hold
@@ -35,7 +37,7 @@ import org.springframework.web.filter.OncePerRequestFilter;
  */
 @Component
 @Order(Ordered.HIGHEST_PRECEDENCE + 2)
-public class AdmissionFilter extends OncePerRequestFilter {
+public class AdmissionFilter implements Filter {
 
     /**
      * Heap one request in progress takes, measured with balance changes parked in a batch behind a
@@ -100,9 +102,13 @@ public class AdmissionFilter extends OncePerRequestFilter {
         return limit - permits.availablePermits();
     }
 
+    // A plain filter (not OncePerRequestFilter): registered for the request dispatch only, and no
+    // request attributes to set and clear on the hottest path.
     @Override
-    protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
+    public void doFilter(ServletRequest req, ServletResponse res, FilterChain chain)
             throws ServletException, IOException {
+        HttpServletRequest request = (HttpServletRequest) req;
+        HttpServletResponse response = (HttpServletResponse) res;
         if (EXEMPT.contains(request.getRequestURI())) {
             chain.doFilter(request, response);
             return;
