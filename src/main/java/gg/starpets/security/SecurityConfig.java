@@ -46,8 +46,8 @@ class SecurityConfig {
 
     /**
      * No observations of Spring Security's own: they would time each of its filters on every request
-     * (half the balance API's throughput in bench/balance.sh) and add spring_security_* series that
-     * are not in MetricNames; HttpMetricsFilter already counts and times every request, 401s included.
+     * and add spring_security_* series that are not in MetricNames; HttpMetricsFilter already counts
+     * and times every request, 401s included.
      */
     @Bean
     SecurityObservationSettings securityObservationSettings() {
