@@ -1,11 +1,14 @@
 // What an operator can do, through the management API: pause, resume, trigger, cancel, edit,
-// create, delete. Buttons are drawn only for the operator role (session.js); the server checks the
-// token again on every request. Cancel and delete ask first: they destroy work.
+// create, delete. Buttons are drawn only for the operator role (session.js), and only those that
+// apply to the task's state and source; the server checks the token again on every request.
+// Cancel and delete ask first: they destroy work.
 
 import { request, get, enc } from './api.js';
 import { confirmAction, toast } from './dialogs.js';
-import { refresh, taskState } from './live.js';
+import { refresh } from './live.js';
+import { taskState } from './states.js';
 import { isOperator } from './session.js';
+import { edit } from './taskform.js';
 
 function button(label, action, ariaLabel, kind = '') {
   const b = document.createElement('button');
@@ -17,23 +20,43 @@ function button(label, action, ariaLabel, kind = '') {
   return b;
 }
 
-/** The buttons of one board row; none unless the viewer is an operator. */
-export function taskButtons(task) {
+/** What decides a task's buttons: redraw them only when this changes (keeps keyboard focus). */
+export function buttonsKey(task) {
+  return [isOperator(), taskState(task), !!task.paused, task.source, task.triggerQueued].join(':');
+}
+
+/**
+ * The buttons of one task; none unless the viewer is an operator. Configuration tasks are edited
+ * where they are declared (the API refuses with task_from_configuration): no edit, no delete.
+ * {@code withDelete}: on the task's own page.
+ */
+export function taskButtons(task, { withDelete = false } = {}) {
   const fragment = document.createDocumentFragment();
   if (!isOperator()) return fragment;
-  const state = taskState(task);
+  const s = taskState(task);
   const name = task.name;
-  fragment.append(button('Run now', 'trigger', `Run ${name} now`));
-  if (state === 'PAUSED') fragment.append(button('Resume', 'resume', `Resume ${name}`));
-  else fragment.append(button('Pause', 'pause', `Pause ${name}`));
-  if (state === 'RUNNING' || state === 'STUCK') {
+  const running = s === 'RUNNING' || s === 'STUCK';
+  if (s === 'WAITING' || s === 'PAUSED') {
+    fragment.append(button('Run now', 'trigger', `Run ${name} now`));
+  } else if (running && !task.triggerQueued) {
+    fragment.append(button('Queue a run', 'queue', `Run ${name} again when this run ends`));
+  }
+  if (task.paused || s === 'QUARANTINED') {
+    fragment.append(button('Resume', 'resume', `Resume ${name}`));
+  } else if (s !== 'DISABLED') {
+    fragment.append(button('Pause', 'pause', `Pause ${name}`));
+  }
+  if (running) {
     fragment.append(button('Cancel run', 'cancel', `Cancel the run of ${name} in progress`, 'danger'));
   }
-  fragment.append(button('Edit', 'edit', `Edit ${name}`));
+  if (task.source === 'API') {
+    fragment.append(button('Edit', 'edit', `Edit ${name}`));
+    if (withDelete) fragment.append(button('Delete', 'delete', `Delete ${name}`, 'danger'));
+  }
   return fragment;
 }
 
-/** The cancel button of a run in progress, on the runs page. */
+/** The cancel button of a run in progress, on the runs page and a task's page. */
 export function runButtons(run) {
   const fragment = document.createDocumentFragment();
   if (isOperator() && run.status === 'RUNNING') {
@@ -42,22 +65,36 @@ export function runButtons(run) {
   return fragment;
 }
 
-/** One listener per table: buttons carry their action, rows their task (or run). */
-export function handleClicks(container) {
+/**
+ * One listener per container: buttons carry their action, rows (or the page) their task or run.
+ * {@code beforeDelete}/{@code afterDelete(gone)}: a task's page stops reading what is being deleted.
+ */
+export function handleClicks(container, { beforeDelete, afterDelete } = {}) {
   container.addEventListener('click', async (event) => {
     const b = event.target.closest('button[data-action]');
     if (!b) return;
-    const row = b.closest('[data-task]');
-    const task = row?.dataset.task;
+    const holder = b.closest('[data-task]');
+    const task = holder?.dataset.task;
     b.disabled = true;
     try {
       switch (b.dataset.action) {
-        case 'trigger': await trigger(task); break;
+        case 'trigger': await trigger(task, false); break;
+        case 'queue': await trigger(task, true); break;
         case 'pause': await pause(task); break;
         case 'resume': await resume(task); break;
         case 'cancel': await cancelTask(task); break;
-        case 'cancel-run': await cancelRun(Number(row.dataset.run), task); break;
+        case 'cancel-run': await cancelRun(Number(holder.dataset.run), task); break;
         case 'edit': await edit(task); break;
+        case 'delete': {
+          let gone = false;
+          beforeDelete?.();
+          try {
+            gone = await remove(task, holder.dataset.version);
+          } finally {
+            afterDelete?.(gone);
+          }
+          break;
+        }
         default: break;
       }
     } catch (e) {
@@ -73,17 +110,17 @@ async function done(message) {
   refresh();
 }
 
-export async function trigger(name) {
-  await request(`/tasks/${enc(name)}/trigger`, { method: 'POST' });
-  await done(`${name}: run requested`);
+async function trigger(name, queue) {
+  await request(`/tasks/${enc(name)}/trigger${queue ? '?queue=true' : ''}`, { method: 'POST' });
+  await done(queue ? `${name}: runs again when this run ends` : `${name}: run requested`);
 }
 
-export async function resume(name) {
+async function resume(name) {
   await request(`/tasks/${enc(name)}/resume`, { method: 'POST' });
   await done(`${name}: resumed`);
 }
 
-export function pause(name) {
+function pause(name) {
   const dialog = document.getElementById('pause-dialog');
   const form = document.getElementById('pause-form');
   document.getElementById('pause-title').textContent = `Pause ${name}`;
@@ -115,18 +152,20 @@ export function pause(name) {
   });
 }
 
-/** Cancels the run in progress of a task: the newest run, if it is still running. */
-export async function cancelTask(name) {
-  const runs = (await get(`/tasks/${enc(name)}/runs?limit=1`)).runs;
-  const run = runs[0];
-  if (!run || run.status !== 'RUNNING') {
+/**
+ * Cancels the run in progress of a task: its newest run. A STUCK task's run is already recorded
+ * TIMED_OUT while its handler still executes; cancelling it stops the handler.
+ */
+async function cancelTask(name) {
+  const run = (await get(`/tasks/${enc(name)}/runs?limit=1`)).runs[0];
+  if (!run || (run.finishedAt && run.status !== 'TIMED_OUT')) {
     toast(`${name} has no run in progress`);
     return;
   }
   await cancelRun(run.id, name);
 }
 
-export async function cancelRun(id, name) {
+async function cancelRun(id, name) {
   const yes = await confirmAction(
     `Cancel run ${id}?`,
     `The run of ${name} in progress is interrupted; the work it has done so far is lost.`,
@@ -136,116 +175,20 @@ export async function cancelRun(id, name) {
   await done(`Run ${id} of ${name}: cancel requested`);
 }
 
-/** Edits a task with If-Match, so that two operators cannot overwrite each other's change. */
-export async function edit(name) {
-  const { body: task, response } = await request(`/tasks/${enc(name)}`);
-  await editForm(task, response.headers.get('ETag'));
-}
-
-export function create() {
-  return editForm(null, null);
-}
-
-const EDITABLE = ['handler', 'schedule', 'timeZone', 'timeoutSeconds', 'enabled', 'params'];
-
-function editForm(task, etag) {
-  const dialog = document.getElementById('edit-dialog');
-  const form = document.getElementById('edit-form');
-  const error = document.getElementById('edit-error');
-  const isNew = task == null;
-  document.getElementById('edit-title').textContent = isNew ? 'New task' : `Edit ${task.name}`;
-  form.querySelector('[data-new-only]').hidden = !isNew;
-  form.elements.name.required = isNew;
-  form.elements.handler.readOnly = !isNew;
-  document.getElementById('edit-delete').hidden = isNew;
-  error.hidden = true;
-  form.reset();
-  const before = {
-    handler: task?.handler ?? '',
-    schedule: task?.schedule ?? '',
-    timeZone: task?.timeZone ?? 'UTC',
-    timeoutSeconds: task?.timeoutSeconds ?? 300,
-    enabled: task?.enabled ?? true,
-    params: task?.params ?? {},
-  };
-  form.elements.handler.value = before.handler;
-  form.elements.schedule.value = before.schedule;
-  form.elements.timeZone.value = before.timeZone;
-  form.elements.timeoutSeconds.value = before.timeoutSeconds;
-  form.elements.enabled.checked = before.enabled;
-  form.elements.params.value = JSON.stringify(before.params, null, 2);
-
-  return new Promise((resolve) => {
-    const fail = (message) => {
-      error.textContent = message;
-      error.hidden = false;
-    };
-    const onSubmit = async (event) => {
-      event.preventDefault();
-      let params;
-      try {
-        params = JSON.parse(form.elements.params.value || '{}');
-      } catch {
-        fail('Parameters must be a JSON object.');
-        return;
-      }
-      const after = {
-        handler: form.elements.handler.value.trim(),
-        schedule: form.elements.schedule.value.trim(),
-        timeZone: form.elements.timeZone.value.trim() || 'UTC',
-        timeoutSeconds: Number(form.elements.timeoutSeconds.value),
-        enabled: form.elements.enabled.checked,
-        params,
-      };
-      try {
-        if (isNew) {
-          await request('/tasks', { method: 'POST', body: { name: form.elements.name.value.trim(), ...after } });
-        } else {
-          // Only what changed: a field nobody touched is not written back.
-          const patch = {};
-          for (const key of EDITABLE) {
-            if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) patch[key] = after[key];
-          }
-          if (Object.keys(patch).length === 0) {
-            dialog.close();
-            return;
-          }
-          await request(`/tasks/${enc(task.name)}`, {
-            method: 'PATCH', body: patch, headers: etag ? { 'If-Match': etag } : {},
-          });
-        }
-        dialog.close();
-        await done(isNew ? `${form.elements.name.value.trim()}: created` : `${task.name}: saved`);
-      } catch (e) {
-        fail(e.status === 412
-          ? 'Someone else changed this task meanwhile. Close and edit again to see their change.'
-          : e.message);
-      }
-    };
-    const onDelete = async () => {
-      const yes = await confirmAction(
-        `Delete ${task.name}?`,
-        `The task, its schedule and its run history are deleted; a run in progress is stopped.`,
-        'Delete the task');
-      if (!yes) return;
-      try {
-        await request(`/tasks/${enc(task.name)}`, {
-          method: 'DELETE', headers: etag ? { 'If-Match': etag } : {},
-        });
-        dialog.close();
-        await done(`${task.name}: deleted`);
-      } catch (e) {
-        fail(e.message);
-      }
-    };
-    const deleteButton = document.getElementById('edit-delete');
-    form.addEventListener('submit', onSubmit);
-    deleteButton.addEventListener('click', onDelete);
-    dialog.addEventListener('close', () => {
-      form.removeEventListener('submit', onSubmit);
-      deleteButton.removeEventListener('click', onDelete);
-      resolve();
-    }, { once: true });
-    dialog.showModal();
+/**
+ * Deletes a task after asking, only at the version the operator was looking at ({@code If-Match}).
+ * Resolves true when it is gone.
+ */
+async function remove(name, version) {
+  const yes = await confirmAction(
+    `Delete ${name}?`,
+    'The task and its run history are deleted; its audit trail stays. A task with a run in progress '
+      + 'cannot be deleted: cancel the run first.',
+    'Delete the task');
+  if (!yes) return false;
+  await request(`/tasks/${enc(name)}`, {
+    method: 'DELETE', headers: version ? { 'If-Match': `"${version}"` } : {},
   });
+  await done(`${name}: deleted`);
+  return true;
 }

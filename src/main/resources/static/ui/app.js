@@ -1,29 +1,48 @@
-// The console's entry point: a router over three views (#/tasks, #/runs, #/instances), the live
-// status line, and the start of polling. Modules, no build step, nothing from another origin.
+// The console's entry point: a router over the views (#/tasks, #/task/<name>, #/runs,
+// #/instances), the live status line, and the start of polling. Modules, no build step, nothing
+// from another origin.
 
 import { start, subscribe, state } from './live.js';
 import { initSession } from './session.js';
-import { initBoard } from './board.js';
+import { initBoard, showBoard } from './board.js';
 import { initRuns, showRuns, hideRuns } from './runs.js';
 import { initInstances, showInstances, hideInstances } from './instances.js';
+import { initTask, showTask, hideTask } from './task.js';
 import { ApiError } from './api.js';
 
-const VIEWS = ['tasks', 'runs', 'instances'];
+const VIEWS = ['tasks', 'task', 'runs', 'instances'];
+let shownView = null;
+let shownTask = null;
 
 function route() {
   const [path, query = ''] = location.hash.replace(/^#\/?/, '').split('?');
-  const view = VIEWS.includes(path) ? path : 'tasks';
+  const [first, ...rest] = path.split('/');
+  let taskName = null;
+  try {
+    taskName = first === 'task' && rest.length ? decodeURIComponent(rest.join('/')) : null;
+  } catch {
+    // A malformed address: the board.
+  }
+  const view = taskName ? 'task' : VIEWS.includes(first) && first !== 'task' ? first : 'tasks';
   for (const name of VIEWS) {
     document.getElementById(`view-${name}`).hidden = name !== view;
     const link = document.querySelector(`[data-nav="${name}"]`);
-    if (name === view) link.setAttribute('aria-current', 'page');
+    if (!link) continue;
+    // A task's page belongs to the tasks section.
+    if (name === view || (view === 'task' && name === 'tasks')) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }
-  document.title = `${view[0].toUpperCase()}${view.slice(1)} · StarPets console`;
+  if (view !== shownView || taskName !== shownTask) window.scrollTo(0, 0);
+  shownView = view;
+  shownTask = taskName;
+  document.title = `${taskName || `${view[0].toUpperCase()}${view.slice(1)}`} · StarPets console`;
+  if (view === 'tasks') showBoard();
   if (view === 'runs') showRuns(new URLSearchParams(query));
   else hideRuns();
   if (view === 'instances') showInstances();
   else hideInstances();
+  if (view === 'task') showTask(taskName);
+  else hideTask();
 }
 
 /** Changes a live region only when its text changes, so a screen reader is not told "live" every second. */
@@ -56,6 +75,7 @@ liveStatus();
 initBoard();
 initRuns();
 initInstances();
+initTask();
 window.addEventListener('hashchange', route);
 route();
 initSession().then(start);

@@ -1,9 +1,11 @@
 // The task board: one row per task, redrawn only where something changed; a ticker moves the
 // elapsed times and the "in 42 s" countdowns between polls.
 
-import { state, subscribe, serverNow, taskState, movedFrom } from './live.js';
+import { state, subscribe, serverNow, movedFrom } from './live.js';
+import { taskState, stateNote } from './states.js';
 import { duration, localTime, parseTime, relative } from './format.js';
-import { taskButtons, handleClicks, create } from './actions.js';
+import { taskButtons, buttonsKey, handleClicks } from './actions.js';
+import { create } from './taskform.js';
 import { onRoleChange, isOperator } from './session.js';
 
 const STRIP = 20;
@@ -24,6 +26,11 @@ export function initBoard() {
   document.getElementById('task-new').addEventListener('click', () => create());
   filter.addEventListener('input', applyFilter);
   setInterval(tick, 1000);
+}
+
+/** The board is shown again: its countdowns and elapsed times, which a hidden board does not tick, at once. */
+export function showBoard() {
+  tick();
 }
 
 function onChange(change) {
@@ -69,14 +76,15 @@ function newRow(name) {
   tr.dataset.task = name;
   const q = (selector) => tr.querySelector(selector);
   const el = {
-    name: q('.task-name'), handler: q('.handler'), state: q('.state'), note: q('.note'),
+    name: q('.task-name'), handler: q('.handler'), source: q('.source'), state: q('.state'), note: q('.note'),
+    late: q('.late'),
     instance: q('.instance'), moved: q('.moved'), progress: q('progress'), elapsed: q('.elapsed'),
     next: q('.next'), nextIn: q('.next-in'), words: q('.words'), zone: q('.zone'), strip: q('.strip'),
     actions: q('.actions'),
   };
   el.name.textContent = name;
-  el.name.href = `#/runs?task=${encodeURIComponent(name)}`;
-  el.name.title = `Runs of ${name}`;
+  el.name.href = `#/task/${encodeURIComponent(name)}`;
+  el.name.title = `${name}: definition, runs, audit trail`;
   el.progress.setAttribute('aria-label', `Progress of ${name}`);
   for (let i = 0; i < STRIP; i++) el.strip.append(document.createElement('i'));
   return { tr, el, drawn: {} };
@@ -101,6 +109,8 @@ function draw(row, task) {
   const s = taskState(task);
   tr.dataset.state = s;
   set(row, 'handler', el.handler, task.handler ? ` ${task.handler}` : '');
+  set(row, 'source', el.source, task.source === 'API' ? 'API' : '');
+  el.source.title = task.source === 'API' ? 'Created over the API: operators can edit and delete it' : '';
   set(row, 'state', el.state, s);
   el.state.className = `state state-${s.toLowerCase()}`;
 
@@ -116,10 +126,17 @@ function draw(row, task) {
   row.drawn.instance = instance;
   tr.dataset.instance = instance;
   const from = movedFrom(task);
-  set(row, 'moved', el.moved, from ? `recovered from ${from}` : '');
+  // A quarantined task was not taken over: its run was lost, and it waits for an operator.
+  const moved = s === 'QUARANTINED' ? `its run was lost on ${from}` : `recovered from ${from}`;
+  set(row, 'moved', el.moved, from ? moved : '');
 
   const running = !!task.instanceId;
   el.progress.hidden = !running;
+  if (!running) {
+    // At once, not at the next tick (which skips a hidden board).
+    set(row, 'elapsed', el.elapsed, '');
+    set(row, 'late', el.late, '');
+  }
   tr.toggleAttribute('data-running', running);
   if (running && task.progress != null) {
     el.progress.value = task.progress;
@@ -129,8 +146,10 @@ function draw(row, task) {
     el.progress.title = '';
   }
 
-  const next = parseTime(task.nextRunAt);
-  set(row, 'next', el.next, next ? localTime(next) : s === 'PAUSED' ? 'paused' : running ? 'after this run' : '—');
+  // A paused task (even one whose run goes on) has no next run until it is resumed.
+  const blocked = task.paused ? NO_NEXT.PAUSED : NO_NEXT[s];
+  const next = blocked ? null : parseTime(task.nextRunAt);
+  set(row, 'next', el.next, next ? localTime(next) : blocked || (running ? 'after this run' : '—'));
   if (next) el.next.setAttribute('datetime', task.nextRunAt);
   else el.next.removeAttribute('datetime');
   el.next.title = next ? next.toString() : '';
@@ -146,12 +165,15 @@ function draw(row, task) {
 
 function drawActions(row, task) {
   if (!task) return;
-  // Redrawn only when what decides the buttons changes (role, state), keeping keyboard focus.
-  const key = `${isOperator()}:${taskState(task)}`;
+  // Redrawn only when what decides the buttons changes (role, state, source), keeping keyboard focus.
+  const key = buttonsKey(task);
   if (row.drawn.actions === key) return;
   row.drawn.actions = key;
   row.el.actions.replaceChildren(taskButtons(task));
 }
+
+/** The next-run cell of a task that will not run by itself. */
+const NO_NEXT = { PAUSED: 'paused', QUARANTINED: 'not until resumed', DISABLED: 'never (disabled)' };
 
 const LABELS = {
   SUCCEEDED: 'succeeded', FAILED: 'failed', TIMED_OUT: 'timed out', INTERRUPTED: 'interrupted',
@@ -196,8 +218,11 @@ function tick() {
     const elapsed = task.instanceId && started ? (now - started) / 1000 : null;
     set(row, 'elapsed', row.el.elapsed, elapsed == null ? '' : duration(elapsed));
     const late = elapsed != null && task.timeoutSeconds && elapsed > task.timeoutSeconds;
-    set(row, 'note', row.el.note, late ? ' past its timeout' : '');
-    const next = task.nextRunAt ? Date.parse(task.nextRunAt) : null;
+    set(row, 'late', row.el.late, late && task.state !== 'STUCK' ? ' past its timeout' : '');
+    const note = task.paused || task.triggerQueued || !['RUNNING', 'WAITING'].includes(task.state)
+      ? stateNote(task, now) : '';
+    set(row, 'note', row.el.note, note);
+    const next = task.nextRunAt && !task.paused && !NO_NEXT[task.state] ? Date.parse(task.nextRunAt) : null;
     set(row, 'nextIn', row.el.nextIn, next ? ` · ${relative((next - now) / 1000)}` : '');
   }
 }
@@ -207,7 +232,8 @@ function applyFilter() {
   let shown = 0;
   for (const [name, row] of rows) {
     const task = state.tasks.get(name);
-    const text = `${name} ${taskState(task)} ${task.instanceId || ''} ${task.handler || ''}`.toLowerCase();
+    const text = `${name} ${taskState(task)} ${task.instanceId || ''} ${task.handler || ''} ${task.source || ''}`
+      .toLowerCase();
     const match = words.every((w) => text.includes(w));
     row.tr.hidden = !match;
     if (match) shown++;

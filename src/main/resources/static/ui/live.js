@@ -39,16 +39,6 @@ export function serverNow() {
   return Date.now() + state.offset;
 }
 
-/**
- * What a task is doing. The API's state wins (PAUSED, QUARANTINED, STUCK … are shown as sent);
- * older answers without one are derived from the owner and the enabled flag.
- */
-export function taskState(task) {
-  if (task.state) return task.state;
-  if (task.enabled === false) return 'DISABLED';
-  return task.instanceId ? 'RUNNING' : 'WAITING';
-}
-
 /** The instance a task left when its previous one died: its last run was lost there. */
 export function movedFrom(task) {
   const last = task.lastRun;

@@ -3,7 +3,7 @@
 
 import { get, setToken, token, ApiError } from './api.js';
 
-export const session = { role: 'anonymous' };
+export const session = { role: 'anonymous', name: null };
 const listeners = new Set();
 
 export function onRoleChange(listener) {
@@ -16,15 +16,19 @@ export function isOperator() {
 
 async function loadRole() {
   try {
-    session.role = (await get('/whoami')).role || 'anonymous';
+    const me = await get('/whoami');
+    session.role = me.role || 'anonymous';
+    session.name = me.name || null;
   } catch (e) {
     if (e instanceof ApiError && e.status === 401 && token()) {
       setToken(null);
       session.role = 'anonymous';
+      session.name = null;
       showRole();
       throw new Error('The token was not accepted.');
     }
     session.role = 'anonymous';
+    session.name = null;
   }
   showRole();
 }
@@ -33,7 +37,9 @@ function showRole() {
   const badge = document.getElementById('role');
   badge.dataset.role = session.role;
   badge.textContent = session.role === 'anonymous' ? 'read only' : session.role;
-  badge.title = session.role === 'anonymous' ? 'Not signed in: read only' : `Signed in as ${session.role}`;
+  badge.title = session.role === 'anonymous'
+    ? 'Not signed in: read only' : `Signed in as ${session.name || 'someone'} (${session.role})`;
+  if (session.name && session.role !== 'anonymous') badge.textContent += ` · ${session.name}`;
   document.getElementById('sign-in').hidden = !!token();
   document.getElementById('sign-out').hidden = !token();
   for (const listener of listeners) listener(session.role);

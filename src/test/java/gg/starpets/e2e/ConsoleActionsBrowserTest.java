@@ -10,8 +10,12 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -26,17 +30,21 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * The operators' actions from the console, in a real browser against the twin: sign-in with a
- * token, pause (seen as PAUSED through another copy's API within 2 s), resume, trigger, cancel (with
- * a confirmation), edit, a run's output, and a viewer's token that shows no button. Needs the
- * management API and its roles (issue 12).
+ * The operators' actions from the console, in a real browser against the twin (five copies behind
+ * nginx, the real management API and its roles): a viewer's token shows no button; configuration
+ * tasks cannot be edited or deleted; pause (seen as PAUSED through every copy's API within 2 s),
+ * resume, trigger, cancel with a confirmation; create a task with the form, run it and read its
+ * output; edit it with If-Match (a stale edit is refused); its audit trail, paged; delete it; and a
+ * task quarantined when its instance is SIGKILLed (SCHEDULER_QUARANTINE_AFTER=1), resumed from the page.
  */
 @Tag("e2e")
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ConsoleActionsBrowserTest {
 
+    private static final String OPERATOR = "e2e-operator";
     private static final String OPERATOR_TOKEN = "e2e-operator-token-0123456789";
     private static final String VIEWER_TOKEN = "e2e-viewer-token-0123456789";
+    private static final String API_TASK = "console-e2e-ping";
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final HttpClient HTTP =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
@@ -45,15 +53,23 @@ class ConsoleActionsBrowserTest {
 
     private static Twin twin;
     private static Browser browser;
+    /** The task triggered from the page, whose run the next test cancels. */
+    private static String triggered;
 
     @BeforeAll
     static void start() throws Exception {
         twin = Twin.start(
                 "e2e-console-actions-twin",
                 Map.of(
-                        "TASK_DURATION", "40s",
-                        "STARPETS_OPERATOR_TOKENS", OPERATOR_TOKEN,
-                        "STARPETS_VIEWER_TOKENS", VIEWER_TOKEN));
+                        "TASK_DURATION",
+                        "40s",
+                        "STARPETS_OPERATOR_TOKENS",
+                        OPERATOR + ":" + OPERATOR_TOKEN,
+                        "STARPETS_VIEWER_TOKENS",
+                        "e2e-viewer:" + VIEWER_TOKEN,
+                        // One lost run quarantines a task: the last test kills an instance.
+                        "SCHEDULER_QUARANTINE_AFTER",
+                        "1"));
         browser = Browser.start(1400, 900);
     }
 
@@ -75,14 +91,38 @@ class ConsoleActionsBrowserTest {
         assertThat(browser.consoleErrors()).isEmpty();
     }
 
+    private static HttpResponse<String> send(String method, String path, String body, String token, String ifMatch)
+            throws Exception {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(Twin.NGINX + path))
+                .header("Authorization", "Bearer " + token)
+                .timeout(Duration.ofSeconds(10))
+                .method(
+                        method,
+                        body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        if (body != null) {
+            request.header("Content-Type", "application/json");
+        }
+        if (ifMatch != null) {
+            request.header("If-Match", ifMatch);
+        }
+        return HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** A read through nginx, or through one copy when {@code url} is absolute. */
     private static JsonNode api(String url) throws Exception {
         HttpResponse<String> r = HTTP.send(
-                HttpRequest.newBuilder(URI.create(url))
+                HttpRequest.newBuilder(URI.create(url.startsWith("http") ? url : Twin.NGINX + url))
                         .header("Authorization", "Bearer " + VIEWER_TOKEN)
                         .timeout(Duration.ofSeconds(10))
                         .build(),
                 HttpResponse.BodyHandlers.ofString());
         return JSON.readTree(r.body());
+    }
+
+    private static JsonNode operator(String method, String path, String body) throws Exception {
+        HttpResponse<String> r = send(method, path, body, OPERATOR_TOKEN, null);
+        assertThat(r.statusCode()).as(method + " " + path + ": " + r.body()).isBetween(200, 299);
+        return r.body().isEmpty() ? null : JSON.readTree(r.body());
     }
 
     private static void signIn(String token) {
@@ -91,7 +131,7 @@ class ConsoleActionsBrowserTest {
                 .until(() -> browser.driver()
                                 .findElements(By.cssSelector("#board-body tr"))
                                 .size()
-                        == 10);
+                        == ConsoleBrowserTest.BOARD_ROWS);
         browser.driver().findElement(By.id("sign-in")).click();
         browser.driver().findElement(By.id("token-input")).sendKeys(token);
         browser.driver()
@@ -103,43 +143,141 @@ class ConsoleActionsBrowserTest {
         return browser.driver().findElement(By.cssSelector("#board-body tr[data-task='" + task + "']"));
     }
 
+    private static String text(WebElement element, String selector) {
+        return element.findElement(By.cssSelector(selector)).getText().strip();
+    }
+
+    private static Set<String> actions(String containerSelector) {
+        return browser.driver().findElements(By.cssSelector(containerSelector + " button[data-action]")).stream()
+                .map(b -> b.getAttribute("data-action"))
+                .collect(Collectors.toSet());
+    }
+
     private static void click(String task, String action) {
         row(task)
                 .findElement(By.cssSelector("button[data-action=" + action + "]"))
                 .click();
     }
 
+    /** Goes to a page of the console without reloading it (the board's state stays). */
+    private static void go(String hash) {
+        browser.js("location.hash = arguments[0]", hash);
+    }
+
+    private static void openTaskPage(String task) {
+        go("#/task/" + task);
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> browser.driver().findElement(By.id("view-task")).isDisplayed()
+                        && browser.driver()
+                                .findElement(By.id("task-title"))
+                                .getText()
+                                .equals(task));
+    }
+
+    private static List<WebElement> events() {
+        return browser.driver().findElements(By.cssSelector("#task-events > li"));
+    }
+
+    /**
+     * A demo task that waits and will not start by itself for a while, so that what the test does
+     * to it is not mixed up with its schedule.
+     */
+    private static String waitingTask(Set<String> except) throws Exception {
+        AtomicReference<String> found = new AtomicReference<>();
+        await().atMost(Duration.ofSeconds(120)).ignoreExceptions().until(() -> {
+            JsonNode body = api("/tasks");
+            Instant now = Instant.parse(body.get("now").asString());
+            found.set(body.get("tasks")
+                    .valueStream()
+                    .filter(t ->
+                            ConsoleBrowserTest.DEMO_TASKS.contains(t.get("name").asString()))
+                    .filter(t -> !except.contains(t.get("name").asString()))
+                    .filter(t -> t.get("state").asString().equals("WAITING"))
+                    .filter(t -> t.hasNonNull("nextRunAt")
+                            && Instant.parse(t.get("nextRunAt").asString()).isAfter(now.plusSeconds(30)))
+                    .map(t -> t.get("name").asString())
+                    .findFirst()
+                    .orElse(null));
+            return found.get() != null;
+        });
+        return found.get();
+    }
+
     @Test
     @Order(1)
-    void aViewersTokenShowsNoButtons() {
+    void aViewersTokenShowsNoButtonsOnTheBoardNorOnATasksPage() {
         signIn(VIEWER_TOKEN);
         await().atMost(Duration.ofSeconds(10))
                 .until(() -> "viewer"
                         .equals(browser.driver().findElement(By.id("role")).getAttribute("data-role")));
         assertThat(browser.driver().findElements(By.cssSelector("button[data-action]")))
                 .isEmpty();
+        assertThat(browser.driver().findElement(By.id("task-new")).isDisplayed())
+                .isFalse();
+        openTaskPage("audit-balances");
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> !browser.driver()
+                        .findElements(By.cssSelector("#task-runs-body tr"))
+                        .isEmpty());
+        assertThat(browser.driver().findElements(By.cssSelector("button[data-action]")))
+                .isEmpty();
         browser.driver().findElement(By.id("sign-out")).click();
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> "anonymous"
+                        .equals(browser.driver().findElement(By.id("role")).getAttribute("data-role")));
     }
 
     @Test
     @Order(2)
-    void anOperatorPausesATaskAndAnotherCopySaysPausedWithinTwoSecondsThenResumesIt() throws Exception {
+    void configurationTasksCanBePausedAndTriggeredFromThePageButNeitherEditedNorDeleted() {
         signIn(OPERATOR_TOKEN);
         await().atMost(Duration.ofSeconds(10))
                 .until(() -> !browser.driver()
                         .findElements(By.cssSelector("button[data-action]"))
                         .isEmpty());
+        // Signed in by name: the audit trail will say who did what.
+        assertThat(browser.driver().findElement(By.id("role")).getText()).isEqualTo("operator · " + OPERATOR);
+        assertThat(browser.driver().findElement(By.id("task-new")).isDisplayed())
+                .isTrue();
+        for (String task : ConsoleBrowserTest.DEMO_TASKS) {
+            Set<String> shown = actions("#board-body tr[data-task='" + task + "']");
+            assertThat(shown).as(task).doesNotContain("edit", "delete").contains("pause");
+            assertThat(shown).as(task).containsAnyOf("trigger", "queue");
+        }
+        // The disabled maintenance task: nothing to pause or run.
+        assertThat(actions("#board-body tr[data-task='" + ConsoleBrowserTest.RETENTION_TASK + "']"))
+                .isEmpty();
         browser.screenshot(SCREENSHOTS, "console-tasks-operator");
-        String task = "audit-balances";
+
+        openTaskPage("audit-balances");
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> !actions("#task-actions").isEmpty());
+        assertThat(actions("#task-actions")).doesNotContain("edit", "delete").contains("pause");
+        assertThat(text(browser.driver().findElement(By.id("view-task")), "#task-source"))
+                .isEqualTo("from the configuration");
+        go("#/tasks");
+    }
+
+    @Test
+    @Order(3)
+    void anOperatorPausesATaskAndEveryCopySaysPausedWithinTwoSecondsThenResumesIt() throws Exception {
+        String task = waitingTask(Set.of());
         click(task, "pause");
         browser.driver()
                 .findElement(By.cssSelector("#pause-form input[name=reason]"))
-                .sendKeys("e2e: pause test");
+                .sendKeys("e2e: partner maintenance");
+        // Until an hour from now, in the viewer's local time (a datetime-local field).
+        browser.js("""
+                const d = new Date(Date.now() + 3600e3);
+                const p = (n) => String(n).padStart(2, '0');
+                document.querySelector('#pause-form input[name=until]').value =
+                  `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+                """);
         browser.driver()
                 .findElement(By.cssSelector("#pause-form button[type=submit]"))
                 .click();
         long clicked = System.nanoTime();
-        // Through copies other than whichever one nginx gave the page's request.
+        // Through every copy's own API, whichever one nginx gave the page's request.
         await().atMost(Duration.ofSeconds(2))
                 .pollInterval(Duration.ofMillis(50))
                 .until(() -> {
@@ -155,44 +293,67 @@ class ConsoleActionsBrowserTest {
                 });
         System.out.printf(
                 "pause seen by every copy %d ms after the click%n", (System.nanoTime() - clicked) / 1_000_000);
+        JsonNode paused = api("/tasks/" + task).get("paused");
+        assertThat(paused.get("reason").asString()).isEqualTo("e2e: partner maintenance");
+        assertThat(Duration.between(
+                        Instant.now(), Instant.parse(paused.get("until").asString())))
+                .isBetween(Duration.ofMinutes(57), Duration.ofMinutes(61));
+
+        // The board says so in words: the state, until when, why; it offers resume instead of pause.
         await().atMost(Duration.ofSeconds(5))
                 .until(() -> row(task).getAttribute("data-state").equals("PAUSED"));
+        assertThat(text(row(task), ".state")).isEqualTo("PAUSED");
+        assertThat(text(row(task), ".note")).startsWith("until ").contains("in 5", "“e2e: partner maintenance”");
+        assertThat(text(row(task), ".next")).isEqualTo("paused");
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> actions("#board-body tr[data-task='" + task + "']").contains("resume"));
+        assertThat(actions("#board-body tr[data-task='" + task + "']")).doesNotContain("pause");
+        browser.screenshot(SCREENSHOTS, "console-tasks-paused");
 
         click(task, "resume");
         await().atMost(Duration.ofSeconds(5))
-                .until(() -> !api(Twin.NGINX + "/tasks/" + task)
-                        .get("state")
-                        .asString()
-                        .equals("PAUSED"));
+                .until(() -> api("/tasks/" + task).get("paused").isNull());
         await().atMost(Duration.ofSeconds(5))
                 .until(() -> !row(task).getAttribute("data-state").equals("PAUSED"));
-    }
 
-    @Test
-    @Order(3)
-    void triggerRunsAWaitingTaskNow() throws Exception {
-        String task = "archive-old-runs"; // 03:00 daily: waiting after its first run
-        await().atMost(Duration.ofSeconds(90))
-                .until(() -> row(task).getAttribute("data-state").equals("WAITING"));
-        long runsBefore = api(Twin.NGINX + "/tasks/" + task + "/runs?limit=500")
-                .get("runs")
-                .size();
-        click(task, "trigger");
-        await().atMost(Duration.ofSeconds(5))
-                .until(() -> row(task).getAttribute("data-state").equals("RUNNING"));
-        assertThat(api(Twin.NGINX + "/tasks/" + task + "/runs?limit=500")
-                        .get("runs")
-                        .size())
-                .isGreaterThan((int) runsBefore);
+        // The task's page: the trail says who paused it, why, and who resumed it.
+        openTaskPage(task);
+        await().atMost(Duration.ofSeconds(10))
+                .until(() ->
+                        events().size() >= 2 && "RESUMED".equals(events().get(0).getAttribute("data-action")));
+        WebElement pause = events().get(1);
+        assertThat(pause.getAttribute("data-action")).isEqualTo("PAUSED");
+        assertThat(pause.getText()).contains(OPERATOR + " paused it", "e2e: partner maintenance", "until ");
+        assertThat(events().get(0).getText()).contains(OPERATOR + " resumed it");
+        go("#/tasks");
     }
 
     @Test
     @Order(4)
-    void cancelAsksFirstThenInterruptsTheRun() throws Exception {
-        String task = "archive-old-runs"; // running since the trigger above
+    void triggerRunsAWaitingTaskNow() throws Exception {
+        triggered = waitingTask(Set.of());
+        long before = api("/tasks/" + triggered + "/runs?limit=1")
+                .get("runs")
+                .get(0)
+                .get("id")
+                .asLong();
+        click(triggered, "trigger");
         await().atMost(Duration.ofSeconds(5))
-                .until(() -> row(task).getAttribute("data-state").equals("RUNNING"));
-        long runId = api(Twin.NGINX + "/tasks/" + task + "/runs?limit=1")
+                .until(() -> row(triggered).getAttribute("data-state").equals("RUNNING"));
+        JsonNode run = api("/tasks/" + triggered + "/runs?limit=1").get("runs").get(0);
+        assertThat(run.get("id").asLong()).isGreaterThan(before);
+        assertThat(run.get("cause").asString()).isEqualTo("TRIGGER");
+        // While it runs, another run can only be queued after it.
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> actions("#board-body tr[data-task='" + triggered + "']")
+                        .containsAll(Set.of("queue", "cancel")));
+    }
+
+    @Test
+    @Order(5)
+    void cancelAsksFirstThenInterruptsTheRun() throws Exception {
+        String task = triggered; // running since the trigger above, for 40 s
+        long runId = api("/tasks/" + task + "/runs?limit=1")
                 .get("runs")
                 .get(0)
                 .get("id")
@@ -207,7 +368,7 @@ class ConsoleActionsBrowserTest {
         browser.driver()
                 .findElement(By.cssSelector("#confirm-dialog [data-close]"))
                 .click();
-        assertThat(api(Twin.NGINX + "/tasks/" + task + "/runs?limit=1")
+        assertThat(api("/tasks/" + task + "/runs?limit=1")
                         .get("runs")
                         .get(0)
                         .get("status")
@@ -220,64 +381,302 @@ class ConsoleActionsBrowserTest {
                         browser.driver().findElement(By.id("confirm-dialog")).isDisplayed());
         browser.driver().findElement(By.id("confirm-yes")).click();
         await().atMost(Duration.ofSeconds(10))
-                .until(() -> api(Twin.NGINX + "/runs?limit=200")
+                .until(() -> api("/runs?task=" + task + "&status=CANCELLED")
                         .get("runs")
                         .valueStream()
-                        .anyMatch(r -> r.get("id").asLong() == runId
-                                && r.get("status").asString().equals("CANCELLED")));
+                        .anyMatch(r -> r.get("id").asLong() == runId));
         await().atMost(Duration.ofSeconds(5))
                 .until(() -> !row(task).getAttribute("data-state").equals("RUNNING"));
+
+        // Its page shows the run CANCELLED, and who cancelled it.
+        openTaskPage(task);
+        By runRow = By.cssSelector("#task-runs-body tr[data-run='" + runId + "']");
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> !browser.driver().findElements(runRow).isEmpty()
+                        && "CANCELLED"
+                                .equals(browser.driver().findElement(runRow).getAttribute("data-status")));
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> events().stream()
+                        .anyMatch(e -> "CANCELLED".equals(e.getAttribute("data-action"))
+                                && e.getText().contains(OPERATOR + " cancelled a run · run " + runId)));
+        go("#/tasks");
     }
 
     @Test
-    @Order(5)
-    void editChangesTheScheduleWithIfMatch() throws Exception {
-        String task = "cleanup-sessions";
-        click(task, "edit");
+    @Order(6)
+    void anOperatorCreatesATaskWithTheFormRunsItAndReadsItsOutput() throws Exception {
+        browser.driver().findElement(By.id("task-new")).click();
         await().atMost(Duration.ofSeconds(5))
                 .until(() -> browser.driver().findElement(By.id("edit-dialog")).isDisplayed());
+        WebElement form = browser.driver().findElement(By.id("edit-form"));
+        form.findElement(By.name("name")).sendKeys(API_TASK);
+        form.findElement(By.name("handler")).sendKeys("http");
+        form.findElement(By.name("schedule")).sendKeys("1h");
+        WebElement timeout = form.findElement(By.name("timeoutSeconds"));
+        timeout.clear();
+        timeout.sendKeys("10");
+        WebElement params = form.findElement(By.name("params"));
+        params.clear();
+        params.sendKeys("{\"url\": \"" + Twin.NGINX + "/health\"}");
+        form.findElement(By.cssSelector("details.more summary")).click();
+        form.findElement(By.name("maxAttempts")).sendKeys("2");
+        form.findElement(By.name("initialBackoffSeconds")).sendKeys("5");
+        browser.screenshot(SCREENSHOTS, "console-task-form");
+        form.findElement(By.cssSelector("button[type=submit]")).click();
+
+        // Created over the API, and shown on its own page.
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> browser.driver().getCurrentUrl().endsWith("#/task/" + API_TASK));
+        JsonNode created = api("/tasks/" + API_TASK);
+        assertThat(created.get("source").asString()).isEqualTo("API");
+        assertThat(created.get("handler").asString()).isEqualTo("http");
+        assertThat(created.get("timeoutSeconds").asDouble()).isEqualTo(10.0);
+        assertThat(created.get("retry").get("maxAttempts").asInt()).isEqualTo(2);
+        assertThat(created.get("retry").get("initialBackoffSeconds").asDouble()).isEqualTo(5.0);
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> actions("#task-actions").containsAll(Set.of("edit", "delete", "trigger", "pause")));
+
+        // Run it now: its output and result, on its page.
+        browser.driver()
+                .findElement(By.cssSelector("#task-actions button[data-action=trigger]"))
+                .click();
+        AtomicReference<JsonNode> run = new AtomicReference<>();
+        await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() -> {
+            run.set(api("/tasks/" + API_TASK + "/runs?limit=1").get("runs").get(0));
+            return run.get().get("status").asString().equals("SUCCEEDED");
+        });
+        String output = run.get().get("output").asString();
+        assertThat(output).startsWith("HTTP 200");
+        By runRow = By.cssSelector(
+                "#task-runs-body tr[data-run='" + run.get().get("id").asLong() + "']");
+        // The page reads the run again once the board's poll has seen it end.
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> !browser.driver().findElements(runRow).isEmpty()
+                        && "SUCCEEDED"
+                                .equals(browser.driver().findElement(runRow).getAttribute("data-status")));
+        WebElement shown = browser.driver().findElement(runRow);
+        assertThat(text(shown, "td[data-label=Cause]")).isEqualTo("triggered");
+        shown.findElement(By.cssSelector("details.output summary")).click();
+        assertThat(text(shown, "details.output pre")).isEqualTo(output.strip());
+        shown = browser.driver().findElement(runRow);
+        shown.findElement(By.cssSelector("details.result summary")).click();
+        assertThat(text(shown, "details.result pre")).contains("status: 200");
+        // Tall enough for the audit trail under the runs (the README shows this one).
+        browser.resize(1400, 1300);
+        try {
+            browser.screenshot(SCREENSHOTS, "console-task");
+        } finally {
+            browser.resize(1400, 900);
+        }
+
+        // And on the runs page, filtered by the server to this task.
+        browser.driver().get(Twin.NGINX + "/ui/#/runs?task=" + API_TASK);
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> !browser.driver()
+                        .findElements(By.cssSelector("#runs-body tr"))
+                        .isEmpty());
+        WebElement onRunsPage = browser.driver().findElement(By.cssSelector("#runs-body tr"));
+        assertThat(onRunsPage.getAttribute("data-run"))
+                .isEqualTo(run.get().get("id").asString());
+        onRunsPage.findElement(By.cssSelector("details.output summary")).click();
+        assertThat(text(onRunsPage, "details.output pre")).isEqualTo(output.strip());
+        browser.screenshot(SCREENSHOTS, "console-run-output");
+
+        // The board tells API tasks apart, and offers to edit them.
+        go("#/tasks");
+        await().atMost(Duration.ofSeconds(10))
+                .until(() ->
+                        actions("#board-body tr[data-task='" + API_TASK + "']").contains("edit"));
+        assertThat(text(row(API_TASK), ".source")).isEqualTo("API");
+    }
+
+    @Test
+    @Order(7)
+    void editSendsIfMatchSoThatAStaleFormIsRefusedAndAFreshOneSaves() throws Exception {
+        long version = api("/tasks/" + API_TASK).get("version").asLong();
+        click(API_TASK, "edit");
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> browser.driver().findElement(By.id("edit-dialog")).isDisplayed());
+        // Someone else changes the task after the form was filled.
+        operator("PATCH", "/tasks/" + API_TASK, "{\"jitter\": \"1s\"}");
         WebElement schedule = browser.driver().findElement(By.cssSelector("#edit-form input[name=schedule]"));
         schedule.clear();
         schedule.sendKeys("*/7 * * * *");
         browser.driver()
                 .findElement(By.cssSelector("#edit-form button[type=submit]"))
                 .click();
+        WebElement error = browser.driver().findElement(By.id("edit-error"));
+        await().atMost(Duration.ofSeconds(5)).until(error::isDisplayed);
+        assertThat(error.getText()).startsWith("Someone else changed this task meanwhile: nothing was saved");
+        assertThat(api("/tasks/" + API_TASK).get("schedule").asString()).isEqualTo("1h");
+        // The refusal is the browser's only complaint: the 412 of that PATCH.
+        assertThat(browser.consoleErrors()).singleElement().asString().contains("status of 412");
+
+        browser.driver().findElement(By.cssSelector("#edit-form [data-close]")).click();
+        click(API_TASK, "edit");
         await().atMost(Duration.ofSeconds(5))
-                .until(() -> api(Twin.NGINX + "/tasks/" + task)
-                        .get("schedule")
-                        .asString()
-                        .equals("*/7 * * * *"));
+                .until(() -> browser.driver().findElement(By.id("edit-dialog")).isDisplayed());
+        assertThat(browser.driver()
+                        .findElement(By.cssSelector("#edit-form input[name=jitterSeconds]"))
+                        .getAttribute("value"))
+                .isEqualTo("1");
+        schedule = browser.driver().findElement(By.cssSelector("#edit-form input[name=schedule]"));
+        schedule.clear();
+        schedule.sendKeys("*/7 * * * *");
+        browser.driver()
+                .findElement(By.cssSelector("#edit-form button[type=submit]"))
+                .click();
+        await().atMost(Duration.ofSeconds(5))
+                .until(() ->
+                        api("/tasks/" + API_TASK).get("schedule").asString().equals("*/7 * * * *"));
+        JsonNode edited = api("/tasks/" + API_TASK);
+        assertThat(edited.get("version").asLong()).isEqualTo(version + 2);
+        assertThat(edited.get("jitterSeconds").asDouble())
+                .as("untouched fields stay")
+                .isEqualTo(1.0);
         await().atMost(Duration.ofSeconds(10))
-                .until(() -> row(task)
-                        .findElement(By.cssSelector(".words"))
-                        .getText()
-                        .equals("every 7 minutes"));
+                .until(() -> text(row(API_TASK), ".words").equals("every 7 minutes"));
+
+        // The trail shows the change field by field.
+        openTaskPage(API_TASK);
+        await().atMost(Duration.ofSeconds(10))
+                .until(() ->
+                        !events().isEmpty() && "UPDATED".equals(events().get(0).getAttribute("data-action")));
+        assertThat(text(events().get(0), "li[data-field=schedule]")).isEqualTo("schedule: 1h → */7 * * * *");
+        assertThat(events().get(0).getText()).contains(OPERATOR + " changed the task");
+        go("#/tasks");
     }
 
     @Test
-    @Order(6)
-    void aRunsOutputIsShownOnTheRunsPage() throws Exception {
-        // Any run that has written output (handlers of the handlers issue write some).
-        AtomicReference<JsonNode> withOutput = new AtomicReference<>();
-        await().atMost(Duration.ofSeconds(90)).ignoreExceptions().until(() -> {
-            withOutput.set(api(Twin.NGINX + "/runs?limit=500")
-                    .get("runs")
-                    .valueStream()
-                    .filter(r -> r.hasNonNull("output")
-                            && !r.get("output").asString().isBlank())
-                    .findFirst()
-                    .orElse(null));
-            return withOutput.get() != null;
-        });
-        JsonNode run = withOutput.get();
-        browser.driver().get(Twin.NGINX + "/ui/#/runs?task=" + run.get("task").asString());
-        By row = By.cssSelector("#runs-body tr[data-run='" + run.get("id").asLong() + "']");
+    @Order(8)
+    void theAuditTrailIsReadPageByPage() throws Exception {
+        for (int i = 0; i < 12; i++) {
+            operator("POST", "/tasks/" + API_TASK + "/pause", "{\"reason\": \"round " + i + "\"}");
+            operator("POST", "/tasks/" + API_TASK + "/resume", null);
+        }
+        List<Long> all = api("/tasks/" + API_TASK + "/events?limit=500")
+                .get("events")
+                .valueStream()
+                .map(e -> e.get("id").asLong())
+                .toList();
+        assertThat(all.size()).as("more than one page of 20").isGreaterThan(20);
+
+        openTaskPage(API_TASK);
+        By more = By.id("task-events-more");
         await().atMost(Duration.ofSeconds(10))
-                .until(() -> !browser.driver().findElements(row).isEmpty());
-        WebElement output = browser.driver().findElement(row).findElement(By.cssSelector("details.output"));
-        output.findElement(By.tagName("summary")).click();
-        assertThat(output.findElement(By.tagName("pre")).getText().strip())
-                .isEqualTo(run.get("output").asString().strip());
-        browser.screenshot(SCREENSHOTS, "console-run-output");
+                .until(() -> events().size() == 20
+                        && browser.driver().findElement(more).isDisplayed());
+        assertThat(events().stream().map(e -> Long.parseLong(e.getAttribute("data-event"))))
+                .containsExactlyElementsOf(all.subList(0, 20));
+        for (int page = 0; page < 5 && browser.driver().findElement(more).isDisplayed(); page++) {
+            int shown = events().size();
+            browser.driver().findElement(more).click();
+            await().atMost(Duration.ofSeconds(10)).until(() -> events().size() > shown);
+        }
+        assertThat(browser.driver().findElement(more).isDisplayed()).isFalse();
+        assertThat(events().stream().map(e -> Long.parseLong(e.getAttribute("data-event"))))
+                .containsExactlyElementsOf(all);
+        WebElement oldest = events().getLast();
+        assertThat(oldest.getAttribute("data-action")).isEqualTo("CREATED");
+        assertThat(oldest.getText()).contains(OPERATOR + " created the task");
+        go("#/tasks");
+    }
+
+    @Test
+    @Order(9)
+    void deleteAsksFirstAndTheTrailStaysReadable() throws Exception {
+        openTaskPage(API_TASK);
+        By delete = By.cssSelector("#task-actions button[data-action=delete]");
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> !browser.driver().findElements(delete).isEmpty());
+
+        browser.driver().findElement(delete).click();
+        await().atMost(Duration.ofSeconds(5))
+                .until(() ->
+                        browser.driver().findElement(By.id("confirm-dialog")).isDisplayed());
+        browser.driver()
+                .findElement(By.cssSelector("#confirm-dialog [data-close]"))
+                .click();
+        assertThat(send("GET", "/tasks/" + API_TASK, null, VIEWER_TOKEN, null).statusCode())
+                .isEqualTo(200);
+
+        browser.driver().findElement(delete).click();
+        await().atMost(Duration.ofSeconds(5))
+                .until(() ->
+                        browser.driver().findElement(By.id("confirm-dialog")).isDisplayed());
+        browser.driver().findElement(By.id("confirm-yes")).click();
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> send("GET", "/tasks/" + API_TASK, null, VIEWER_TOKEN, null)
+                                .statusCode()
+                        == 404);
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> browser.driver().getCurrentUrl().endsWith("#/tasks")
+                        && browser.driver()
+                                .findElements(By.cssSelector("#board-body tr[data-task='" + API_TASK + "']"))
+                                .isEmpty());
+
+        openTaskPage(API_TASK);
+        await().atMost(Duration.ofSeconds(10))
+                .until(() ->
+                        !events().isEmpty() && "DELETED".equals(events().get(0).getAttribute("data-action")));
+        assertThat(browser.driver().findElement(By.id("task-missing")).getText())
+                .startsWith("There is no task named “" + API_TASK + "” now");
+        assertThat(actions("#task-actions")).isEmpty();
+        go("#/tasks");
+    }
+
+    @Test
+    @Order(10)
+    void aTaskWhoseInstanceIsKilledIsQuarantinedAndAnOperatorResumesItFromTheBoard() throws Exception {
+        // A copy whose runs will not end by themselves before the kill: their tasks lose a run each.
+        AtomicReference<String> victim = new AtomicReference<>();
+        AtomicReference<Set<String>> victimTasks = new AtomicReference<>();
+        await().atMost(Duration.ofSeconds(120)).ignoreExceptions().until(() -> {
+            Map<String, List<JsonNode>> byCopy = api("/tasks")
+                    .get("tasks")
+                    .valueStream()
+                    .filter(t -> t.get("state").asString().equals("RUNNING")
+                            && t.get("paused").isNull())
+                    .collect(Collectors.groupingBy(t -> t.get("instanceId").asString()));
+            for (var e : byCopy.entrySet()) {
+                if (e.getValue().stream().allMatch(t -> t.get("elapsedSeconds").asDouble() < 20)) {
+                    victim.set(e.getKey());
+                    victimTasks.set(e.getValue().stream()
+                            .map(t -> t.get("name").asString())
+                            .collect(Collectors.toSet()));
+                    return true;
+                }
+            }
+            return false;
+        });
+        twin.kill(victim.get());
+
+        String task = victimTasks.get().iterator().next();
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> api("/tasks/" + task).get("state").asString().equals("QUARANTINED"));
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> row(task).getAttribute("data-state").equals("QUARANTINED"));
+        assertThat(text(row(task), ".state")).isEqualTo("QUARANTINED");
+        assertThat(text(row(task), ".note"))
+                .startsWith("since ")
+                .endsWith("its runs were lost again and again; resume to run it");
+        assertThat(text(row(task), ".next")).isEqualTo("not until resumed");
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> actions("#board-body tr[data-task='" + task + "']").equals(Set.of("resume")));
+        browser.screenshot(SCREENSHOTS, "console-tasks-quarantined");
+
+        click(task, "resume");
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> api("/tasks/" + task).get("quarantinedAt").isNull());
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> !row(task).getAttribute("data-state").equals("QUARANTINED"));
+
+        openTaskPage(task);
+        await().atMost(Duration.ofSeconds(10))
+                .until(() ->
+                        events().size() >= 2 && "RESUMED".equals(events().get(0).getAttribute("data-action")));
+        assertThat(events().get(0).getText()).contains(OPERATOR + " resumed it · from quarantine");
+        assertThat(events().get(1).getAttribute("data-action")).isEqualTo("QUARANTINED");
+        assertThat(events().get(1).getText()).contains("scheduler:");
     }
 }

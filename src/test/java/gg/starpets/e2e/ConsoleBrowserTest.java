@@ -10,12 +10,15 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -51,7 +54,11 @@ class ConsoleBrowserTest {
             "cleanup-sessions",
             "refresh-price-cache",
             "audit-balances",
-            "archive-old-runs");
+            "reconcile-payouts");
+    /** The maintenance task beside the demo tasks, switched off on the twin: shown DISABLED. */
+    static final String RETENTION_TASK = "prune-run-history";
+
+    static final int BOARD_ROWS = DEMO_TASKS.size() + 1;
     static final Duration TASK_DURATION = Duration.ofSeconds(40);
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final HttpClient HTTP =
@@ -123,9 +130,16 @@ class ConsoleBrowserTest {
     void aBrowserAtTheRootLandsOnTheBoardOfTheTenDemoTasksWithTheirInstancesAndMovingProgressBars() {
         browser.driver().get(Twin.NGINX + "/");
         assertThat(browser.driver().getCurrentUrl()).isEqualTo(Twin.NGINX + "/ui/");
-        await().atMost(Duration.ofSeconds(20)).until(() -> rows().size() == DEMO_TASKS.size());
+        await().atMost(Duration.ofSeconds(20)).until(() -> rows().size() == BOARD_ROWS);
         assertThat(rows().stream().map(r -> r.getAttribute("data-task")))
-                .containsExactlyInAnyOrderElementsOf(DEMO_TASKS);
+                .containsExactlyInAnyOrderElementsOf(Stream.concat(DEMO_TASKS.stream(), Stream.of(RETENTION_TASK))
+                        .toList());
+
+        // A disabled task says so in words, and when it runs next: never.
+        WebElement disabled = browser.driver().findElement(By.cssSelector("tr[data-task=" + RETENTION_TASK + "]"));
+        assertThat(text(disabled, ".state")).isEqualTo("DISABLED");
+        assertThat(text(disabled, ".note")).isEqualTo("disabled in its definition");
+        assertThat(text(disabled, ".next")).isEqualTo("never (disabled)");
 
         // Running tasks show the instance that runs them.
         await().atMost(Duration.ofSeconds(90))
@@ -134,6 +148,9 @@ class ConsoleBrowserTest {
                                 .count()
                         >= 2);
         for (WebElement row : rows()) {
+            if (RETENTION_TASK.equals(row.getAttribute("data-task"))) {
+                continue;
+            }
             String state = text(row, ".state");
             assertThat(state).isIn("RUNNING", "WAITING");
             if (state.equals("RUNNING")) {
@@ -165,16 +182,16 @@ class ConsoleBrowserTest {
                 .containsEntry("sync-pet-catalog", "30 s after each run")
                 .containsEntry("expire-trade-offers", "45 s after each run")
                 .containsEntry("cleanup-sessions", "every hour")
-                .containsEntry("archive-old-runs", "at 03:00 every day")
+                .containsEntry("reconcile-payouts", "every 10 minutes")
                 .containsEntry("send-digest-emails", "every 5 minutes (Europe/Moscow)");
         await().atMost(Duration.ofSeconds(60))
                 .until(() -> rows().stream()
                         .anyMatch(r -> r.findElements(By.cssSelector(".strip i[data-status=SUCCEEDED]"))
                                         .size()
                                 > 0));
-        WebElement daily = browser.driver().findElement(By.cssSelector("tr[data-task=archive-old-runs]"));
-        assertThat(text(daily, ".next")).contains("03:00:00").doesNotContain("Z");
-        assertThat(text(daily, ".next-in")).matches("· in \\d+ h( \\d+ min)?");
+        WebElement hourly = browser.driver().findElement(By.cssSelector("tr[data-task=cleanup-sessions]"));
+        assertThat(text(hourly, ".next")).contains(":00:00").doesNotContain("Z");
+        assertThat(text(hourly, ".next-in")).matches("· in (\\d+ min( \\d+ s)?|\\d+ s)");
         assertThat((Boolean) browser.js("return window.__sameDocument === true"))
                 .isTrue();
         browser.screenshot(SCREENSHOTS, "console-tasks");
@@ -182,7 +199,7 @@ class ConsoleBrowserTest {
 
     @Test
     @Order(2)
-    void theRunsPageShowsRunsWithDurationAndAttemptAndFiltersThem() {
+    void theRunsPageShowsRunsWithDurationAndAttemptAndFiltersThem() throws Exception {
         browser.driver().get(Twin.NGINX + "/ui/#/runs");
         By runRows = By.cssSelector("#runs-body tr");
         await().atMost(Duration.ofSeconds(20))
@@ -206,7 +223,51 @@ class ConsoleBrowserTest {
                             .allMatch(r -> "sync-pet-catalog".equals(r.getAttribute("data-task"))
                                     && "SUCCEEDED".equals(r.getAttribute("data-status")));
         });
+
+        // A time window in the viewer's local time, applied by the server (GET /runs?from=&to=): the
+        // page shows exactly the runs the API gives for that window. It ends in the past, so no run
+        // can join it meanwhile.
+        JsonNode newest = api(Twin.NGINX + "/runs?limit=1").get("runs").get(0);
+        Instant to = Instant.parse(newest.get("startedAt").asString()).truncatedTo(ChronoUnit.SECONDS);
+        Instant from = to.minusSeconds(90);
+        String fromLocal = browser.js(LOCAL_TIME, from.toString());
+        String toLocal = browser.js(LOCAL_TIME, to.toString());
+        browser.js("location.hash = arguments[0]", "#/runs?from=" + fromLocal + "&to=" + toLocal);
+        List<Long> expected = new java.util.ArrayList<>();
+        await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() -> {
+            expected.clear();
+            api(Twin.NGINX + "/runs?limit=50&from=" + from + "&to=" + to)
+                    .get("runs")
+                    .valueStream()
+                    .forEach(r -> expected.add(r.get("id").asLong()));
+            List<Long> shown = browser.driver().findElements(runRows).stream()
+                    .map(r -> Long.parseLong(r.getAttribute("data-run")))
+                    .toList();
+            return !expected.isEmpty() && shown.equals(expected);
+        });
+        for (WebElement row : browser.driver().findElements(runRows)) {
+            Instant started = Instant.parse(row.findElement(By.tagName("time")).getAttribute("datetime"));
+            assertThat(started).isBetween(from, to.plusSeconds(1));
+        }
+        assertThat(browser.driver()
+                        .findElement(By.cssSelector("#run-filters input[name=from]"))
+                        .getAttribute("value"))
+                .isEqualTo(fromLocal);
+        assertThat((Boolean) browser.js("""
+                        return performance.getEntriesByType('resource').some(e =>
+                          e.name.includes('/runs?') && e.name.includes('from=') && e.name.includes('to='));
+                        """))
+                .as("the window is sent to the server")
+                .isTrue();
+        browser.screenshot(SCREENSHOTS, "console-runs-window");
     }
+
+    /** An ISO instant as a datetime-local value in the browser's own time zone. */
+    private static final String LOCAL_TIME = """
+            const d = new Date(arguments[0]);
+            const p = (n) => String(n).padStart(2, '0');
+            return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+            """;
 
     @Test
     @Order(3)
@@ -332,8 +393,8 @@ class ConsoleBrowserTest {
     @Order(5)
     void aViewerWithoutAnOperatorTokenSeesNoActionButtonsAnywhere() throws Exception {
         assertThat(api(Twin.NGINX + "/whoami").get("role").asString()).isEqualTo("anonymous");
-        for (String view : new String[] {"tasks", "runs", "instances"}) {
-            browser.driver().get(Twin.NGINX + "/ui/#/" + view);
+        for (String view : new String[] {"tasks", "task", "runs", "instances"}) {
+            browser.driver().get(Twin.NGINX + "/ui/#/" + (view.equals("task") ? "task/audit-balances" : view));
             await().atMost(Duration.ofSeconds(10))
                     .until(() -> browser.driver()
                             .findElement(By.id("role"))
@@ -360,7 +421,7 @@ class ConsoleBrowserTest {
         browser.colorScheme("dark");
         try {
             browser.driver().get(Twin.NGINX + "/ui/");
-            await().atMost(Duration.ofSeconds(20)).until(() -> rows().size() == DEMO_TASKS.size());
+            await().atMost(Duration.ofSeconds(20)).until(() -> rows().size() == BOARD_ROWS);
             assertThat((String) browser.js("return getComputedStyle(document.querySelector('#board thead')).display"))
                     .isEqualTo("none");
             assertThat((String) browser.js("return getComputedStyle(document.querySelector('#board-body tr')).display"))
@@ -377,7 +438,7 @@ class ConsoleBrowserTest {
         // Keyboard: the skip link comes first in the tab order (nothing jumps the queue with a positive
         // tabindex); from it, Tab goes through real links and buttons, each with a visible focus ring.
         browser.driver().get(Twin.NGINX + "/ui/");
-        await().atMost(Duration.ofSeconds(20)).until(() -> rows().size() == DEMO_TASKS.size());
+        await().atMost(Duration.ofSeconds(20)).until(() -> rows().size() == BOARD_ROWS);
         assertThat((String) browser.js("""
                         const first = document.querySelector('a[href], button:not([hidden]), input, select, textarea');
                         return document.querySelectorAll('[tabindex]:not([tabindex="-1"])').length === 0
@@ -403,5 +464,49 @@ class ConsoleBrowserTest {
         await().atMost(Duration.ofSeconds(5))
                 .until(() -> browser.driver().getCurrentUrl().endsWith("#/runs")
                         && browser.driver().findElement(By.id("view-runs")).isDisplayed());
+    }
+
+    @Test
+    @Order(7)
+    void everyTaskStateIsToldInWordsAndBySymbolAndBorderNotByColourAlone() {
+        browser.driver().get(Twin.NGINX + "/ui/");
+        await().atMost(Duration.ofSeconds(20)).until(() -> rows().size() == BOARD_ROWS);
+        // The badge of each state, as the board styles it: its ::before symbol and its border.
+        Map<String, Object> looks = browser.js("""
+                const out = {};
+                for (const s of ['RUNNING', 'WAITING', 'PAUSED', 'DISABLED', 'QUARANTINED', 'STUCK']) {
+                  const span = document.createElement('span');
+                  span.className = `state state-${s.toLowerCase()}`;
+                  span.textContent = s;
+                  document.querySelector('#board-body td[data-label=State]').append(span);
+                  const before = getComputedStyle(span, '::before').content;
+                  const style = getComputedStyle(span);
+                  out[s] = `${before}|${style.borderTopStyle}|${style.borderTopWidth}|${style.backgroundColor}`;
+                  span.remove();
+                }
+                return out;
+                """);
+        assertThat(looks).hasSize(6);
+        assertThat(looks.values().stream().map(v -> ((String) v).split("\\|")[0]))
+                .as("a symbol of its own for each state")
+                .doesNotHaveDuplicates()
+                .noneMatch(v -> v.equals("none") || v.equals("normal"));
+
+        // The notes of states the twin cannot produce on demand (a handler that ignores its timeout,
+        // a retired task), from the module the board and the task page use.
+        Map<String, Object> notes = browser.js("""
+                return import('/ui/states.js').then((m) => ({
+                  stuck: m.stateNote({ state: 'STUCK', instanceId: 'app-3' }),
+                  retired: m.stateNote({ state: 'DISABLED', retired: true }),
+                  pausedWhileRunning: m.stateNote({ state: 'RUNNING', instanceId: 'app-1',
+                    paused: { since: '2026-11-29T10:00:00Z', until: null, reason: 'deploy' } }),
+                  queued: m.stateNote({ state: 'RUNNING', instanceId: 'app-1', triggerQueued: true }),
+                }));
+                """);
+        assertThat(notes)
+                .containsEntry("stuck", "timed out, still executing on app-3; cancel the run or wait")
+                .containsEntry("retired", "retired: no live instance defines it any more")
+                .containsEntry("pausedWhileRunning", "paused until resumed: no new run after this one · “deploy”")
+                .containsEntry("queued", "a run is queued after this one");
     }
 }

@@ -2,6 +2,7 @@ package gg.starpets.web.ui;
 
 import gg.starpets.web.ApiException;
 import jakarta.servlet.http.HttpServletRequest;
+import java.security.Principal;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -75,12 +76,15 @@ class ConsoleController {
     /**
      * The caller's role, as the security layer in front of this controller established it from the
      * request's {@code Authorization} header (through the servlet request's standard role check):
-     * {@code operator}, {@code viewer}, or {@code anonymous} when no one is signed in.
+     * {@code operator}, {@code viewer}, or {@code anonymous} when no one is signed in; and the
+     * caller's name (the one the audit trail records), when signed in.
      */
     @GetMapping("/whoami")
     @ResponseBody
     Map<String, String> whoami(HttpServletRequest request) {
-        return Map.of("role", Role.of(request).name().toLowerCase(Locale.ROOT));
+        String role = Role.of(request).name().toLowerCase(Locale.ROOT);
+        Principal principal = request.getUserPrincipal();
+        return principal == null ? Map.of("role", role) : Map.of("role", role, "name", principal.getName());
     }
 
     enum Role {

@@ -30,6 +30,7 @@ class ConsoleControllerTest {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final Path STATIC = Path.of("src/main/resources/static/ui");
+    private static final String OPERATOR_TOKEN = "console-test-token-0123456789";
     private static AppInstance app;
 
     @BeforeAll
@@ -39,6 +40,7 @@ class ConsoleControllerTest {
         props.putAll(AppInstance.task(1, "daily", "sleep", "0 3 * * *", "1m", "10ms"));
         props.putAll(AppInstance.task(2, "never-run", "sleep", "0 3 * * *", "1m", null));
         props.put("starpets.tasks[2].enabled", "false");
+        props.put("starpets.security.operator-tokens", "ann:" + OPERATOR_TOKEN);
         app = AppInstance.start(TestPostgres.createDatabase(), "copy-console", props);
     }
 
@@ -192,10 +194,21 @@ class ConsoleControllerTest {
     }
 
     @Test
-    void whoamiSaysAnonymousWithoutASecurityLayerOrToken() {
+    void whoamiSaysAnonymousWithoutAToken() {
         HttpResponse<String> r = app.get("/whoami");
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(JSON.readTree(r.body()).get("role").asString()).isEqualTo("anonymous");
+    }
+
+    @Test
+    void whoamiNamesTheSignedInCallerAndTheirRoleAsTheAuditTrailWillRecordThem() {
+        HttpResponse<String> r = app.send(HttpRequest.newBuilder(URI.create(app.url("/whoami")))
+                .header("Authorization", "Bearer " + OPERATOR_TOKEN));
+        assertThat(r.statusCode()).isEqualTo(200);
+        JsonNode me = JSON.readTree(r.body());
+        assertThat(me.get("role").asString()).isEqualTo("operator");
+        assertThat(me.get("name").asString()).isEqualTo("ann");
+        assertThat(JSON.readTree(app.get("/whoami").body()).has("name")).isFalse();
     }
 
     private static JsonNode summaries(String query) {
