@@ -176,8 +176,8 @@ class BalanceConcurrencyTest {
 
     /**
      * The changes of one user that arrive while a statement for that user runs are applied by the next
-     * statement together: 200 withdrawals, the first held on the user's row (locked here) while the other
-     * 199 arrive, take two statements, and each still gets its own balance.
+     * statement together: 200 withdrawals, the first statement held on the user's row (locked here) while
+     * the others arrive, take two statements, and each still gets its own balance.
      */
     @Test
     @Order(3)
@@ -209,7 +209,11 @@ class BalanceConcurrencyTest {
                                         .build(),
                                 HttpResponse.BodyHandlers.ofString()));
             }
-            await().atMost(Duration.ofSeconds(60)).until(() -> batcher.waiting(11) == count - 1);
+            // Every change has arrived: those of the first statement (held on the row; recorded as a
+            // batch before it runs, and more than one may have arrived before it started) and the rest.
+            await().atMost(Duration.ofSeconds(60))
+                    .until(() -> batches.count() - batchesBefore == 1
+                            && batcher.waiting(11) + (batches.totalAmount() - changesBefore) == count);
             lock.commit();
         }
         List<BigDecimal> balances = new ArrayList<>();

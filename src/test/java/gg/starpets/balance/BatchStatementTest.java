@@ -13,10 +13,16 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** The batch statement alone ({@link UserRepository#applyBatch}) on a real PostgreSQL. */
 class BatchStatementTest {
@@ -166,6 +172,54 @@ class BatchStatementTest {
 
     private static BigDecimal money(String amount) {
         return new BigDecimal(amount).setScale(2);
+    }
+
+    /**
+     * Batches of one user from many connections at once, each decided on the balance it locked: none
+     * fails, none is lost, and the balance is the start plus the ledger. A batch statement that read
+     * the row under its own lock but updated it through PostgreSQL's re-check of a concurrently updated
+     * row (EvalPlanQual) skipped the update while writing the ledger: the balance drifted from the
+     * ledger and later batches broke the balance's check constraint (a 500).
+     */
+    @Test
+    @Timeout(120)
+    void concurrentBatchesOfOneUserAreEachDecidedOnTheBalanceTheyLocked() throws Exception {
+        int connections = 12;
+        try (HikariDataSource wide = TestPostgres.migratedDatabase(connections);
+                ExecutorService threads = Executors.newFixedThreadPool(connections)) {
+            UserRepository many = new UserRepository(
+                    wide, settings, new StarPetsProperties("instance-t", null, null, null, null, null));
+            try (var c = wide.getConnection();
+                    var st = c.createStatement()) {
+                st.execute("insert into users (id, balance) values (900001, 5.00)");
+            }
+            List<Future<List<BigDecimal>>> answered = new ArrayList<>();
+            for (int t = 0; t < connections; t++) {
+                Random random = new Random(t);
+                answered.add(threads.submit(() -> {
+                    List<BigDecimal> balances = new ArrayList<>();
+                    for (int b = 0; b < 120; b++) {
+                        List<Request> batch = List.of(
+                                new Request(BigDecimal.valueOf(-1 - random.nextInt(300), 2), null),
+                                new Request(BigDecimal.valueOf(1 + random.nextInt(250), 2), null),
+                                new Request(BigDecimal.valueOf(-1 - random.nextInt(300), 2), null));
+                        for (ChangeResult result : many.applyBatch(900001, batch)) {
+                            if (result.outcome() == Outcome.APPLIED) {
+                                balances.add(result.balance());
+                            }
+                        }
+                    }
+                    return balances;
+                }));
+            }
+            List<BigDecimal> balances = new ArrayList<>();
+            for (Future<List<BigDecimal>> thread : answered) {
+                balances.addAll(thread.get(100, TimeUnit.SECONDS));
+            }
+            List<Ledger.Row> ledger = Ledger.assertBalanceIsStartPlusLedger(wide, 900001, new BigDecimal("5.00"));
+            assertThat(ledger).hasSize(balances.size());
+            Ledger.assertAnswersMatchLedger(balances, ledger);
+        }
     }
 
     private static long newUser(String balance) {
