@@ -8,6 +8,7 @@ import ch.qos.logback.core.ConsoleAppender;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import org.slf4j.LoggerFactory;
@@ -17,14 +18,17 @@ import org.slf4j.LoggerFactory;
  * instances in this JVM: (1) the load idle instances put on it, (2) the claim statement's time and
  * the start lag as tasks grow 1k → 100k and instances 3 → 50 at a steady due rate, (3) the due rate
  * at which one PostgreSQL saturates. Prints markdown tables and writes PNG plots. Not a test: run by
- * {@code bench/cost.sh [quick|full]}; results and analysis in docs/benchmarks-cost.md.
+ * {@code bench/cost.sh [smoke|quick|full]}; results and analysis in docs/benchmarks-cost.md.
  *
- * <p>Arguments: {@code quick|full} (default quick), the directory for the plots (default docs/img),
+ * <p>Arguments: {@code smoke|quick|full} (default quick), the directory for the plots (default docs/img),
  * {@code durable|fast} (default durable: fsync and synchronous_commit on, as in production).
  */
 public final class CostBenchmark {
 
-    /** What one run measures; {@code quick} takes about 5 minutes, {@code full} under 20. */
+    /**
+     * What one run measures; {@code quick} takes about 4 minutes, {@code full} about 11. The instance
+     * counts include 1: the start lag without any sharing, for comparison.
+     */
     record Plan(
             List<Integer> idleInstances,
             List<Integer> idleTasks,
@@ -64,7 +68,7 @@ public final class CostBenchmark {
                             3,
                             List.of(1_000, 10_000, 100_000),
                             10_000,
-                            List.of(10, 50),
+                            List.of(1, 10, 50),
                             5,
                             20_000,
                             List.of(500, 4_000, 12_000),
@@ -78,7 +82,7 @@ public final class CostBenchmark {
                             3,
                             List.of(1_000, 10_000, 100_000),
                             10_000,
-                            List.of(10, 50),
+                            List.of(1, 10, 50),
                             5,
                             20_000,
                             List.of(250, 500, 1_000, 1_500, 2_000, 3_000, 4_000, 8_000),
@@ -129,6 +133,7 @@ public final class CostBenchmark {
             for (int instances : plan.growthInstanceCounts()) {
                 byInstances.add(progress(load(server, plan, instances, plan.growthTasksFixed(), plan.growthRate())));
             }
+            byInstances.sort(Comparator.comparingInt(CostStep::instances));
             for (int rate : plan.saturationRates()) {
                 saturation.add(progress(load(server, plan, plan.saturationInstances(), plan.saturationTasks(), rate)));
             }

@@ -2,6 +2,7 @@ package gg.starpets.bench;
 
 import java.awt.BasicStroke;
 import java.awt.Color;
+import java.awt.Shape;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,6 +17,7 @@ import org.jfree.chart.axis.NumberTickUnit;
 import org.jfree.chart.axis.ValueAxis;
 import org.jfree.chart.plot.CombinedDomainXYPlot;
 import org.jfree.chart.plot.CombinedRangeXYPlot;
+import org.jfree.chart.plot.DefaultDrawingSupplier;
 import org.jfree.chart.plot.Plot;
 import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
@@ -29,6 +31,9 @@ final class CostCharts {
     private static final Color[] COLOURS = {
         new Color(0x1f77b4), new Color(0xd62728), new Color(0x2ca02c), new Color(0xff7f0e), new Color(0x9467bd),
     };
+
+    /** One shape per series position too: JFreeChart's sequence would go on from one subplot to the next. */
+    private static final Shape[] SHAPES = DefaultDrawingSupplier.createStandardSeriesShapes();
 
     private CostCharts() {}
 
@@ -143,6 +148,7 @@ final class CostCharts {
         for (int i = 0; i < data.getSeriesCount(); i++) {
             renderer.setSeriesStroke(i, new BasicStroke(2f));
             renderer.setSeriesPaint(i, COLOURS[i % COLOURS.length]);
+            renderer.setSeriesShape(i, SHAPES[i % SHAPES.length]);
         }
         XYPlot plot = new XYPlot(data, domain, range, renderer);
         plot.setBackgroundPaint(Color.WHITE);
