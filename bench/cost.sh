@@ -4,8 +4,9 @@
 # saturates. Prints markdown tables (also kept in $BUILD_DIR/cost-<mode>.md) and writes
 # docs/img/cost-*.png; results and analysis in docs/benchmarks-cost.md.
 #   bench/cost.sh [smoke|quick|full] [durable|fast]
-#     smoke: one point of each part (a minute); quick: about 4 minutes; full: about 11. durable (default): fsync and synchronous_commit on,
-#     as in production; fast: both off, as in the test server.
+#     smoke: one point of each part (a minute); quick: about 4 minutes; full: about 11.
+#     durable (default): fsync and synchronous_commit on, as in production; fast: both off, as in
+#     the test server.
 # It loads the machine's cores fully: run it alone (here: flock /tmp/starpets-heavy.lock nice -n 5 ...).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
