@@ -1,28 +1,32 @@
 #!/usr/bin/env bash
-# Balance benchmark: withdrawals per second and p50/p99 latency of POST /balance/update with 64 and
-# 256 concurrent clients against 1 and 3 instances of the packaged jar, next to pgbench running the
-# same UPDATE directly on the same PostgreSQL (the ceiling). Everything on 127.0.0.1, bounded in
-# time; every process started here is stopped on exit.
+# Balance benchmark: withdrawals per second and p50/p99 latency of POST /balance/update, all from one
+# user (one hot row), with 64 and 256 concurrent clients against 1 instance (and 256 against 3),
+# side by side in one run with pgbench sending the single-statement equivalents straight to the
+# same PostgreSQL: the bare conditional UPDATE (what a withdrawal was before the ledger) and the
+# UPDATE with its ledger row. Everything on 127.0.0.1, bounded in time; every process started here
+# is stopped on exit.
 #
-#   bench/balance.sh                      # about 3.5 minutes
+#   bench/balance.sh                      # about 7 minutes
+#   DURATION=10 HTTP_CLIENTS="256" PG_CLIENTS="20" bench/balance.sh
 #
-# pgbench runs with the same client counts as wrk, and also with as many clients as one copy has
-# pooled connections: the second ratio compares like with like (20 backends on the hot row).
-#   DURATION=10 CLIENTS="64" bench/balance.sh
-#
-# Settings (environment): DURATION seconds per measurement (15), WARMUP seconds (10), CLIENTS ("64 256"),
-# JAR (target/starpets-*.jar, built if missing), BUILD_DIR (target); the instances take the app's own
-# settings from the environment as usual (e.g. DB_POOL_SIZE, default 20).
+# Settings (environment): DURATION seconds per measurement (15), WARMUP seconds before each HTTP
+# measurement (10), WARMUP_FIRST before a copy's first one (40: the JIT needs it), PG_WARMUP before
+# each pgbench one (5), HTTP_CLIENTS ("64 256"),
+# PG_CLIENTS ("8 20 64 256"), JAR (target/starpets-*.jar, built if missing), BUILD_DIR (target); the
+# instances take the app's own settings from the environment as usual (e.g. DB_POOL_SIZE,
+# BALANCE_BATCH_SIZE).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-15}
 WARMUP=${WARMUP:-10}
-CLIENTS=${CLIENTS:-"64 256"}
-# Each copy's connection pool (the app's DB_POOL_SIZE); pgbench also runs with this many clients.
-POOL=${DB_POOL_SIZE:-20}
+WARMUP_FIRST=${WARMUP_FIRST:-40}
+PG_WARMUP=${PG_WARMUP:-5}
+HTTP_CLIENTS=${HTTP_CLIENTS:-"64 256"}
+PG_CLIENTS=${PG_CLIENTS:-"8 20 64 256"}
 BUILD_DIR=${BUILD_DIR:-target}
 HERE=bench/balance
+export BENCH_DIR=$PWD/$HERE
 
 die() { echo "balance.sh: $*" >&2; exit 1; }
 for tool in wrk pgbench psql curl python3; do
@@ -40,7 +44,7 @@ fi
 
 # --- The jar -------------------------------------------------------------------------------
 JAR=${JAR:-$(ls "$BUILD_DIR"/starpets-*.jar 2>/dev/null | head -1 || true)}
-if [ -z "$JAR" ] || ! unzip -l "$JAR" 2>/dev/null | grep 'gg/starpets/balance/BalanceController' >/dev/null; then
+if [ -z "$JAR" ] || ! unzip -l "$JAR" 2>/dev/null | grep 'gg/starpets/balance/ChangeBatcher' >/dev/null; then
   echo "== building the jar into $BUILD_DIR"
   ./mvnw -q -B -Dbuild.dir="$BUILD_DIR" -DskipTests package
   JAR=$(ls "$BUILD_DIR"/starpets-*.jar | head -1)
@@ -92,82 +96,156 @@ top_up() { # a huge balance, so that every withdrawal of the run succeeds
   curl -fs -H 'Content-Type: application/json' -d '{"userId":1,"amount":1000000000}' \
     "http://127.0.0.1:${PORTS[0]}/balance/update" >/dev/null
 }
+# Batches applied so far by the copies on these ports: "statements changes".
+batches() {
+  local port n=0 sum=0 line
+  for port in "$@"; do
+    line=$(curl -fs "http://127.0.0.1:$port/metrics" | awk '
+      /^starpets_balance_batch_size_count/ {c+=$NF} /^starpets_balance_batch_size_sum/ {s+=$NF}
+      END {printf "%d %d", c, s}')
+    n=$((n + ${line% *})); sum=$((sum + ${line#* }))
+  done
+  echo "$n $sum"
+}
 
-declare -A RPS P50 P99 BAD
+declare -A RPS P50 P99 BAD BATCH OTHERS WARMED
 
-run_wrk() { # run_wrk label clients ports...
-  local label=$1 clients=$2; shift 2
+# The machine is shared: each measurement also says how much CPU other processes took meanwhile
+# (all busy time, less the copies, their PostgreSQL and the load generator), in cores.
+HZ=$(getconf CLK_TCK)
+busy_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
+proc_ticks() { # proc_ticks pid [with-children]: its CPU ticks (and its reaped children's)
+  [ -r "/proc/$1/stat" ] || { echo 0; return; }
+  sed 's/^.*) //' "/proc/$1/stat" | awk -v c="${2:-}" '{print $12 + $13 + (c ? $14 + $15 : 0)}'
+}
+ours_ticks() { # the copies, PostgreSQL's postmaster, its live backends and (through it) the ended ones
+  local t=0 p pm
+  for p in "${PIDS[@]}"; do t=$((t + $(proc_ticks "$p"))); done
+  pm=$(head -1 "$TMP/pg/postmaster.pid" 2>/dev/null || true)
+  if [ -n "$pm" ]; then
+    t=$((t + $(proc_ticks "$pm" children)))
+    for p in $(pgrep -P "$pm" || true); do t=$((t + $(proc_ticks "$p"))); done
+  fi
+  echo "$t"
+}
+# measure label command...: runs the load generator, keeps its output in $TMP/out, notes OTHERS[label].
+measure() {
+  local label=$1; shift
+  local o0 b0 s0 o1 b1 s1 gen
+  o0=$(ours_ticks); b0=$(busy_ticks); s0=$(date +%s.%N)
+  { TIMEFORMAT='%U %S'; time "$@" >"$TMP/out" 2>&1; } 2>"$TMP/gen.time"
+  o1=$(ours_ticks); b1=$(busy_ticks); s1=$(date +%s.%N)
+  gen=$(awk -v hz="$HZ" '{print int(($1 + $2) * hz)}' "$TMP/gen.time")
+  OTHERS[$label]=$(awk -v b=$((b1 - b0)) -v o=$((o1 - o0)) -v g="$gen" -v s0="$s0" -v s1="$s1" -v hz="$HZ" \
+    'BEGIN {x = (b - o - g) / hz / (s1 - s0); printf "%.2f", (x < 0 ? 0 : x)}')
+}
+
+run_wrk() { # run_wrk label clients script ports...
+  local label=$1 clients=$2 script=$3; shift 3
   local threads=$#
   [ "$threads" -lt 2 ] && threads=2
   local conns=$(((clients / threads) * threads))
   top_up
-  BENCH_PORTS="$*" timeout $((WARMUP + 30)) wrk -t"$threads" -c"$conns" -d"${WARMUP}s" -s "$HERE/withdraw.lua" \
+  # A copy's first measurement gets a longer warm-up: its JIT needs about half a minute of this load
+  # before the CPU a request takes settles (60 us after 10 s, 43 us after 40 s, measured).
+  local warmup=$WARMUP port
+  for port in "$@"; do
+    [ -n "${WARMED[$port]:-}" ] || warmup=$WARMUP_FIRST
+    WARMED[$port]=1
+  done
+  BENCH_PORTS="$*" timeout $((warmup + 30)) wrk -t"$threads" -c"$conns" -d"${warmup}s" -s "$HERE/$script" \
     "http://127.0.0.1:$1/balance/update" >/dev/null
-  local out
-  out=$(BENCH_PORTS="$*" timeout $((DURATION + 30)) wrk -t"$threads" -c"$conns" -d"${DURATION}s" --timeout 10s \
-    -s "$HERE/withdraw.lua" "http://127.0.0.1:$1/balance/update" | grep '^RESULT')
+  local before after out
+  before=$(batches "$@")
+  measure "$label" env BENCH_PORTS="$*" timeout $((DURATION + 30)) wrk -t"$threads" -c"$conns" -d"${DURATION}s" \
+    --timeout 10s -s "$HERE/$script" "http://127.0.0.1:$1/balance/update"
+  out=$(grep '^RESULT' "$TMP/out")
+  after=$(batches "$@")
   read -r _ rps p50 p99 status sock <<<"$out"
   RPS[$label]=$rps; P50[$label]=$p50; P99[$label]=$p99; BAD[$label]="$status non-2xx, $sock socket errors"
-  echo "   $label: $rps req/s, p50 $p50 ms, p99 $p99 ms, ${BAD[$label]} ($conns connections)"
+  BATCH[$label]=$(awk -v b="$before" -v a="$after" 'BEGIN {split(b, x, " "); split(a, y, " ");
+    n = y[1] - x[1]; printf "%.1f", (n > 0 ? (y[2] - x[2]) / n : 0)}')
+  echo "   $label: $rps req/s, p50 $p50 ms, p99 $p99 ms, ${BAD[$label]} ($conns connections," \
+    "${BATCH[$label]} changes per statement, other processes ${OTHERS[$label]} cores)"
 }
 
-run_pgbench() { # run_pgbench label clients
-  local label=$1 clients=$2
+run_pgbench() { # run_pgbench label clients script
+  local label=$1 clients=$2 script=$3
   "${PSQL[@]}" -c "update users set balance = 1000000000 where id = 1"
-  timeout $((WARMUP + 30)) pgbench -h 127.0.0.1 -p "$PG_PORT" -U postgres -n -M prepared -c "$clients" -j 2 \
-    -T "$WARMUP" -f "$HERE/withdraw.sql" starpets >/dev/null 2>&1
+  timeout $((PG_WARMUP + 30)) pgbench -h 127.0.0.1 -p "$PG_PORT" -U postgres -n -M prepared -c "$clients" -j 2 \
+    -T "$PG_WARMUP" -f "$HERE/$script" starpets >/dev/null 2>&1
   rm -f "$TMP"/pgbench_log*
   local out
-  out=$(cd "$TMP" && timeout $((DURATION + 60)) pgbench -h 127.0.0.1 -p "$PG_PORT" -U postgres -n -M prepared \
-    -c "$clients" -j 2 -T "$DURATION" -l --log-prefix=pgbench_log -f "$OLDPWD/$HERE/withdraw.sql" starpets 2>&1)
+  measure "$label" env -C "$TMP" timeout $((DURATION + 60)) pgbench -h 127.0.0.1 -p "$PG_PORT" -U postgres -n \
+    -M prepared -c "$clients" -j 2 -T "$DURATION" -l --log-prefix=pgbench_log -f "$PWD/$HERE/$script" starpets
+  out=$(cat "$TMP/out")
   local tps; tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out")
   # Per-transaction log: column 3 is the latency in microseconds.
   read -r p50 p99 < <(cat "$TMP"/pgbench_log* | awk '{print $3}' | sort -n | awk '
     {v[NR]=$1} END {printf "%.2f %.2f\n", v[int(NR*0.50)]/1000, v[int(NR*0.99)]/1000}')
-  RPS[$label]=$tps; P50[$label]=$p50; P99[$label]=$p99
+  RPS[$label]=$(printf '%.1f' "$tps"); P50[$label]=$p50; P99[$label]=$p99; BATCH[$label]=1
   BAD[$label]="$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' <<<"$out") failed"
-  tps=$(printf '%.1f' "$tps")
-  RPS[$label]=$tps
-  echo "   $label: $tps tps, p50 $p50 ms, p99 $p99 ms, ${BAD[$label]}"
+  echo "   $label: ${RPS[$label]} tps, p50 $p50 ms, p99 $p99 ms, ${BAD[$label]}, other processes ${OTHERS[$label]} cores"
 }
 
-# --- 1. Copy 1 with the embedded PostgreSQL; the ceiling first, while only one pool is open ---
+# --- 1. Copy 1 with the embedded PostgreSQL; the ceilings first, while only one pool is open ---
 start_copy 1 EMBEDDED_DB_DIR="$TMP/pg" EMBEDDED_DB_PORT="$PG_PORT" DB_HOST=
 echo "== PostgreSQL $("${PSQL[@]}" -c 'show server_version') on port $PG_PORT:" \
   "fsync=$("${PSQL[@]}" -c 'show fsync') synchronous_commit=$("${PSQL[@]}" -c 'show synchronous_commit')" \
   "max_connections=$("${PSQL[@]}" -c 'show max_connections')"
-echo "== pgbench, the same statement on the same PostgreSQL (${DURATION}s each)"
-for c in $POOL $CLIENTS; do run_pgbench "pgbench/$c" "$c"; done
+echo "== pgbench, one statement per withdrawal, on the same PostgreSQL (${DURATION}s each)"
+for c in $PG_CLIENTS; do run_pgbench "update/$c" "$c" withdraw.sql; done
+for c in $PG_CLIENTS; do run_pgbench "ledger/$c" "$c" withdraw-ledger.sql; done
 
-echo "== HTTP, 1 instance (${DURATION}s each, after ${WARMUP}s warm-up)"
-for c in $CLIENTS; do run_wrk "1x/$c" "$c" "${PORTS[0]}"; done
+# The HTTP runs are checked against the ledger: from here on, every change goes through the service.
+"${PSQL[@]}" -c "update users set balance = 0 where id = 1"
+START_ID=$("${PSQL[@]}" -c "select coalesce(max(id), 0) from balance_changes")
+
+echo "== HTTP, 1 instance (${DURATION}s each, after ${WARMUP}s warm-up, ${WARMUP_FIRST}s for a fresh copy)"
+for c in $HTTP_CLIENTS; do run_wrk "1x/$c" "$c" withdraw.lua "${PORTS[0]}"; done
+run_wrk "1x/256 keyed" 256 withdraw-keyed.lua "${PORTS[0]}"
 
 # --- 2. Copies 2 and 3 on the same PostgreSQL ----------------------------------------------
 start_copy 2 DB_HOST=127.0.0.1 DB_PORT="$PG_PORT"
 start_copy 3 DB_HOST=127.0.0.1 DB_PORT="$PG_PORT"
 echo "== HTTP, 3 instances"
-for c in $CLIENTS; do run_wrk "3x/$c" "$c" "${PORTS[@]}"; done
+run_wrk "3x/256" 256 withdraw.lua "${PORTS[@]}"
 
 final=$("${PSQL[@]}" -c "select balance from users where id = 1")
-[ "$(echo "$final >= 0" | bc 2>/dev/null || echo 1)" = 1 ] || die "negative balance: $final"
+check=$("${PSQL[@]}" -c "select count(*) || ' rows, sum ' || coalesce(sum(amount), 0) || ', ' ||
+  case when coalesce(sum(amount), 0) = $final then 'balance = ledger' else 'BALANCE <> LEDGER' end
+  from balance_changes where user_id = 1 and id > $START_ID")
+[[ $check == *"balance = ledger"* ]] || die "the ledger does not add up to the balance: $check (balance $final)"
+keys=$("${PSQL[@]}" -c "select count(*) from balance_idempotency_keys")
 
 # --- 3. The table ----------------------------------------------------------------------------
+best() { # best prefix: the highest pgbench rate among labels prefix/*
+  local label top="" topv=0
+  for label in "${!RPS[@]}"; do
+    [[ $label == "$1"/* ]] || continue
+    awk -v a="${RPS[$label]}" -v b="$topv" 'BEGIN {exit !(a > b)}' && { top=$label; topv=${RPS[$label]}; }
+  done
+  echo "$top"
+}
+BEST_UPDATE=$(best update)
+BEST_LEDGER=$(best ledger)
 echo
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GB; $("$JAVA" -version 2>&1 | head -1);" \
-  "DURATION=${DURATION}s WARMUP=${WARMUP}s DB_POOL_SIZE=${POOL}; final balance of user 1: $final"
-row() { # row clients who label
-  local ratio ratio_pool
-  ratio=$(awk -v h="${RPS[$3]}" -v p="${RPS[pgbench/$1]}" 'BEGIN {printf "%.0f%%", 100 * h / p}')
-  ratio_pool=$(awk -v h="${RPS[$3]}" -v p="${RPS[pgbench/$POOL]}" 'BEGIN {printf "%.0f%%", 100 * h / p}')
-  printf '| %7s | %-13s | %13.0f | %8s | %8s | %18s | %19s | %-26s |\n' "$1" "$2" "${RPS[$3]}" \
-    "${P50[$3]}" "${P99[$3]}" "$ratio" "$ratio_pool" "${BAD[$3]}"
+  "DURATION=${DURATION}s WARMUP=${WARMUP}s WARMUP_FIRST=${WARMUP_FIRST}s DB_POOL_SIZE=${DB_POOL_SIZE:-20} BALANCE_BATCH_SIZE=${BALANCE_BATCH_SIZE:-500}"
+echo "HTTP runs: balance of user 1 went from 0 to $final; ledger since: $check; idempotency keys stored: $keys"
+echo "pgbench best: $BEST_UPDATE (${RPS[$BEST_UPDATE]}/s), $BEST_LEDGER (${RPS[$BEST_LEDGER]}/s)"
+row() { # row label
+  local vs_update vs_ledger
+  vs_update=$(awk -v h="${RPS[$1]}" -v p="${RPS[$BEST_UPDATE]}" 'BEGIN {printf "%.0f%%", 100 * h / p}')
+  vs_ledger=$(awk -v h="${RPS[$1]}" -v p="${RPS[$BEST_LEDGER]}" 'BEGIN {printf "%.0f%%", 100 * h / p}')
+  printf '| %-15s | %13.0f | %8s | %8s | %9s | %12s | %12s | %6s | %-26s |\n' "$1" "${RPS[$1]}" "${P50[$1]}" \
+    "${P99[$1]}" "${BATCH[$1]}" "$vs_update" "$vs_ledger" "${OTHERS[$1]}" "${BAD[$1]}"
 }
-printf '| %7s | %-13s | %13s | %8s | %8s | %18s | %19s | %-26s |\n' clients "served by" "withdrawals/s" \
-  "p50 ms" "p99 ms" "HTTP/pgbench same c" "HTTP/pgbench c=$POOL" errors
-echo "|--------:|---------------|--------------:|---------:|---------:|-------------------:|--------------------:|----------------------------|"
-row "$POOL" "pgbench" "pgbench/$POOL"
-for c in $CLIENTS; do
-  row "$c" "pgbench" "pgbench/$c"
-  row "$c" "HTTP, 1 copy" "1x/$c"
-  row "$c" "HTTP, 3 copies" "3x/$c"
-done
+printf '| %-15s | %13s | %8s | %8s | %9s | %12s | %12s | %6s | %-26s |\n' "run" "withdrawals/s" "p50 ms" "p99 ms" \
+  "per stmt" "/ best upd." "/ best ledg." "others" errors
+echo "|-----------------|--------------:|---------:|---------:|----------:|-------------:|-------------:|-------:|----------------------------|"
+for c in $PG_CLIENTS; do row "update/$c"; done
+for c in $PG_CLIENTS; do row "ledger/$c"; done
+for c in $HTTP_CLIENTS; do row "1x/$c"; done
+row "1x/256 keyed"
+row "3x/256"

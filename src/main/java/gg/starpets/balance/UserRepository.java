@@ -1,62 +1,180 @@
 package gg.starpets.balance;
 
+import gg.starpets.balance.ChangeResult.Outcome;
+import gg.starpets.config.StarPetsProperties;
 import java.math.BigDecimal;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
 import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.jdbc.support.SqlArrayValue;
 import org.springframework.stereotype.Repository;
+import org.springframework.transaction.support.TransactionTemplate;
 
-/** The {@code users} table. Every statement runs on its own in auto-commit: each is atomic by itself. */
+/**
+ * The {@code users} table, and the one statement that changes a balance: it also writes the ledger
+ * ({@code balance_changes}) and the answers to idempotency keys, so all three change together or not at all.
+ */
 @Repository
 class UserRepository {
 
     /**
-     * The whole of a balance change: one UPDATE whose condition and arithmetic PostgreSQL evaluates
-     * on the row it has locked, so that concurrent changes of one user queue on that row lock and
-     * each sees the balance the previous one left (in READ COMMITTED, a waiting UPDATE re-checks its
-     * WHERE on the newest row version). The outer select only says whether the user exists, so that
-     * a refused change costs no second round trip.
+     * A batch of changes of one user, applied in arrival order by one statement. The user's row is
+     * locked once ({@code for update}: in READ COMMITTED it waits for, then reads, the newest committed
+     * balance); {@code steps} walks the requests in order, each one applied only if the balance stays
+     * within 0 … max, so each request gets exactly the outcome it would have had on its own; then one
+     * update of the balance, one ledger row per applied request, and the answer of every keyed request.
+     * Requests whose key was answered before (and has not expired) change nothing: their first answer
+     * comes back in the last columns. Callers of keyed batches hold the keys' advisory locks, taken
+     * by {@link #TRY_LOCK_KEYS} in an earlier statement of the same transaction, so no other
+     * transaction can be deciding one of those keys, and this statement's snapshot sees every
+     * decision already made.
      */
-    private static final String CHANGE = """
-            with changed as (
+    private static final String APPLY_BATCH = """
+            with recursive
+            requests as (
+                select r.i::int as i, r.amount, r.idem_key
+                  from unnest(:amounts::numeric[], :keys::text[]) with ordinality as r(amount, idem_key, i)
+            ),
+            stored_answers as (
+                select k.key, k.user_id, k.amount, k.outcome, k.balance_after
+                  from balance_idempotency_keys k
+                 where k.key = any(:keys::text[])
+                   and k.expires_at > now()
+            ),
+            answered as (
+                select r.i, a.user_id, a.amount, a.outcome, a.balance_after
+                  from requests r
+                  join stored_answers a on a.key = r.idem_key
+            ),
+            fresh as (
+                select r.i, r.amount, r.idem_key, (row_number() over (order by r.i))::int as n
+                  from requests r
+                 where not exists (select 1 from answered a where a.i = r.i)
+            ),
+            fresh_amounts as materialized (
+                select array_agg(amount order by n) as a from fresh
+            ),
+            locked as (
+                select balance from users where id = :userId for update
+            ),
+            steps (n, balance, applied) as (
+                select 0, (select balance from locked)::numeric, null::boolean
+                union all
+                select s.n + 1,
+                       case when s.balance + f.a[s.n + 1] between 0 and :maxBalance
+                            then s.balance + f.a[s.n + 1] else s.balance end,
+                       s.balance + f.a[s.n + 1] between 0 and :maxBalance
+                  from steps s, fresh_amounts f
+                 where s.n < cardinality(f.a)
+            ),
+            decided as (
+                select f.i, f.amount, f.idem_key, coalesce(s.applied, false) as applied, s.balance
+                  from fresh f
+                  join steps s on s.n = f.n
+            ),
+            changed as (
                 update users
-                   set balance = balance + :amount,
+                   set balance = balance + (select sum(amount) from decided where applied),
                        updated_at = now()
                  where id = :userId
-                   and balance + :amount between 0 and :maxBalance
-             returning balance
+                   and exists (select 1 from decided where applied)
+            ),
+            ledger as (
+                insert into balance_changes (user_id, amount, balance_after, idempotency_key, instance_id)
+                select :userId, d.amount, d.balance, d.idem_key, :instanceId
+                  from decided d
+                 where d.applied
+                 order by d.i
+            ),
+            stored as (
+                insert into balance_idempotency_keys as k
+                       (key, user_id, amount, outcome, balance_after, expires_at)
+                select d.idem_key, :userId, d.amount,
+                       case when d.applied then 'applied'
+                            when not exists (select 1 from locked) then 'user_not_found'
+                            when d.amount < 0 then 'insufficient_funds'
+                            else 'balance_limit_exceeded' end,
+                       case when d.applied then d.balance end,
+                       now() + make_interval(secs => :ttlSeconds)
+                  from decided d
+                 where d.idem_key is not null
+                    on conflict (key) do update
+                   set user_id = excluded.user_id, amount = excluded.amount, outcome = excluded.outcome,
+                       balance_after = excluded.balance_after, created_at = now(), expires_at = excluded.expires_at
+                 where k.expires_at <= now()
+                returning key
             )
-            select (select balance from changed) as balance,
-                   exists (select 1 from users where id = :userId) as user_exists
+            select d.i, d.applied, d.balance, exists (select 1 from locked) as user_exists,
+                   null::bigint as prior_user_id, null::numeric as prior_amount, null::text as prior_outcome,
+                   null::numeric as prior_balance, (select count(*) from stored) as keys_stored
+              from decided d
+            union all
+            select a.i, null, null, null, a.user_id, a.amount, a.outcome, a.balance_after, null
+              from answered a
+            """;
+
+    /**
+     * Takes the transaction-level advisory lock of each key, without waiting: false means another
+     * transaction is deciding that key right now. The two-int form (a 64-bit hash split in two) keeps
+     * these locks apart from the scheduler's single-key session locks.
+     */
+    private static final String TRY_LOCK_KEYS = """
+            select pg_try_advisory_xact_lock((h >> 32)::int, ((h << 32) >> 32)::int) as locked
+              from (select t.i, hashtextextended(t.k, 0) as h
+                      from unnest(:keys::text[]) with ordinality as t(k, i)) keyed
+             order by keyed.i
             """;
 
     private static final String FIND_BALANCE = """
             select balance from users where id = :userId
             """;
 
-    /** What a change did: applied (the new balance), refused (user exists, no balance), or no such user. */
-    record Change(@Nullable BigDecimal balance, boolean userExists) {
-
-        boolean applied() {
-            return balance != null;
-        }
-    }
+    /** One request of a batch: {@code key} is its Idempotency-Key, if it sent one. */
+    record Request(BigDecimal amount, @Nullable String key) {}
 
     private final JdbcClient jdbc;
+    private final TransactionTemplate transactions;
+    private final String instanceId;
+    private final long keyTtlSeconds;
 
-    UserRepository(DataSource dataSource) {
+    UserRepository(DataSource dataSource, BalanceSettings settings, StarPetsProperties properties) {
         this.jdbc = JdbcClient.create(dataSource);
+        // Its own transaction manager: a keyed batch is the only transaction here, and it needs no other bean.
+        this.transactions = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
+        this.instanceId = properties.resolvedInstanceId();
+        this.keyTtlSeconds = settings.idempotencyKeyTtl().toSeconds();
     }
 
-    /** Adds {@code amount} (negative: takes it away) unless the balance would leave 0 … {@link Money#MAX_BALANCE}. */
-    Change change(long userId, BigDecimal amount) {
-        return jdbc.sql(CHANGE)
-                .param("userId", userId)
-                .param("amount", amount)
-                .param("maxBalance", Money.MAX_BALANCE)
-                .query((rs, row) -> new Change(rs.getBigDecimal("balance"), rs.getBoolean("user_exists")))
-                .single();
+    /**
+     * Applies the requests of one user in order and answers each, in the same order. Without keys
+     * this is one statement in auto-commit; with keys, a transaction of two: lock the keys, apply.
+     */
+    List<ChangeResult> applyBatch(long userId, List<Request> requests) {
+        if (requests.stream().allMatch(r -> r.key() == null)) {
+            return apply(userId, requests);
+        }
+        List<ChangeResult> results = transactions.execute(tx -> {
+            List<Boolean> locked = lockKeys(requests);
+            List<Request> decidable = new ArrayList<>();
+            for (int i = 0; i < requests.size(); i++) {
+                if (locked.get(i)) {
+                    decidable.add(requests.get(i));
+                }
+            }
+            List<ChangeResult> decided = apply(userId, decidable);
+            List<ChangeResult> all = new ArrayList<>(requests.size());
+            int next = 0;
+            for (int i = 0; i < requests.size(); i++) {
+                all.add(locked.get(i) ? decided.get(next++) : ChangeResult.of(Outcome.KEY_IN_PROGRESS));
+            }
+            return all;
+        });
+        return Objects.requireNonNull(results);
     }
 
     Optional<BigDecimal> findBalance(long userId) {
@@ -64,5 +182,101 @@ class UserRepository {
                 .param("userId", userId)
                 .query(BigDecimal.class)
                 .optional();
+    }
+
+    private List<ChangeResult> apply(long userId, List<Request> requests) {
+        if (requests.isEmpty()) {
+            return List.of();
+        }
+        ChangeResult[] results = new ChangeResult[requests.size()];
+        long[] keysStored = {0};
+        jdbc.sql(APPLY_BATCH)
+                .param(
+                        "amounts",
+                        new SqlArrayValue(
+                                "numeric",
+                                requests.stream().map(Request::amount).toArray()))
+                .param(
+                        "keys",
+                        new SqlArrayValue(
+                                "text", requests.stream().map(Request::key).toArray()))
+                .param("userId", userId)
+                .param("maxBalance", Money.MAX_BALANCE)
+                .param("instanceId", instanceId)
+                .param("ttlSeconds", keyTtlSeconds)
+                .query(rs -> {
+                    int i = rs.getInt("i") - 1;
+                    Request request = requests.get(i);
+                    long priorUser = rs.getLong("prior_user_id");
+                    if (rs.wasNull()) {
+                        keysStored[0] = rs.getLong("keys_stored");
+                        results[i] = decided(
+                                request,
+                                rs.getBoolean("applied"),
+                                rs.getBigDecimal("balance"),
+                                rs.getBoolean("user_exists"));
+                    } else {
+                        results[i] = answered(
+                                userId,
+                                request,
+                                priorUser,
+                                rs.getBigDecimal("prior_amount"),
+                                rs.getString("prior_outcome"),
+                                rs.getBigDecimal("prior_balance"));
+                    }
+                });
+        long keysDecided = 0;
+        for (int i = 0; i < results.length; i++) {
+            if (results[i] == null) {
+                throw new IllegalStateException("the batch statement gave no answer to request " + i);
+            }
+            keysDecided += requests.get(i).key() != null
+                            && !results[i].replayed()
+                            && results[i].outcome() != Outcome.KEY_REUSED
+                    ? 1
+                    : 0;
+        }
+        if (keysStored[0] != keysDecided) {
+            // Cannot happen while the keys' locks are held; if it did, roll back rather than answer unrecorded.
+            throw new IllegalStateException("stored " + keysStored[0] + " idempotency answers of " + keysDecided);
+        }
+        return List.of(results);
+    }
+
+    private static ChangeResult decided(Request request, boolean applied, BigDecimal balance, boolean userExists) {
+        if (applied) {
+            return new ChangeResult(Outcome.APPLIED, balance, false);
+        }
+        if (!userExists) {
+            return ChangeResult.of(Outcome.USER_NOT_FOUND);
+        }
+        // A withdrawal can only fail for lack of funds, a top-up only for the upper limit.
+        return ChangeResult.of(
+                request.amount().signum() < 0 ? Outcome.INSUFFICIENT_FUNDS : Outcome.BALANCE_LIMIT_EXCEEDED);
+    }
+
+    /** The same key and body again: the first answer. The same key with another body: refused. */
+    private static ChangeResult answered(
+            long userId, Request request, long priorUser, BigDecimal priorAmount, String outcome, BigDecimal balance) {
+        if (priorUser != userId || priorAmount.compareTo(request.amount()) != 0) {
+            return ChangeResult.of(Outcome.KEY_REUSED);
+        }
+        return new ChangeResult(Outcome.ofStored(outcome), balance, true);
+    }
+
+    /** Per request, whether this transaction may decide it: true without a key, or with its key's lock. */
+    private List<Boolean> lockKeys(List<Request> requests) {
+        List<String> keys =
+                requests.stream().map(Request::key).filter(Objects::nonNull).toList();
+        List<Boolean> got = jdbc.sql(TRY_LOCK_KEYS)
+                .param("keys", new SqlArrayValue("text", keys.toArray()))
+                .query(Boolean.class)
+                .list();
+        List<Boolean> locked = new ArrayList<>(requests.size());
+        int next = 0;
+        for (Request request : requests) {
+            locked.add(request.key() == null || got.get(next++));
+        }
+        return locked;
     }
 }

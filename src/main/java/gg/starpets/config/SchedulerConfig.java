@@ -76,6 +76,7 @@ class SchedulerConfig {
                 .settle(s.settle())
                 .totalInstances(s.totalInstances())
                 .shutdownGrace(s.shutdownGrace())
+                .quarantineAfter(s.quarantineAfter())
                 .build();
         return new Scheduler(
                 settings,

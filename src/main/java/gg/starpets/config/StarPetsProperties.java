@@ -13,7 +13,7 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  */
 @ConfigurationProperties("starpets")
 public record StarPetsProperties(
-        String instanceId, Db db, Scheduler scheduler, List<TaskDefinition> tasks, Handlers handlers) {
+        String instanceId, Db db, Scheduler scheduler, List<TaskDefinition> tasks, Handlers handlers, Witness witness) {
 
     public StarPetsProperties {
         tasks = tasks == null ? List.of() : List.copyOf(tasks);
@@ -69,7 +69,16 @@ public record StarPetsProperties(
             Duration settle,
             int totalInstances,
             Duration shutdownGrace,
+            @DefaultValue("3") int quarantineAfter,
             Duration taskDuration) {}
+
+    /** The chaos suite's witness handler: registered only when {@code dir} is set (see tasks.WitnessHandler). */
+    public record Witness(String dir) {
+
+        public boolean enabled() {
+            return dir != null && !dir.isBlank();
+        }
+    }
 
     /** A task as written in configuration, synced into the tasks table at start-up. */
     public record TaskDefinition(

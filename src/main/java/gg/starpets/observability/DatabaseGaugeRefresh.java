@@ -2,6 +2,7 @@ package gg.starpets.observability;
 
 import gg.starpets.config.StarPetsProperties;
 import gg.starpets.scheduler.InstanceRepository;
+import gg.starpets.scheduler.RunRepository;
 import gg.starpets.scheduler.Schedule;
 import gg.starpets.scheduler.TaskViews;
 import io.micrometer.core.instrument.Gauge;
@@ -45,6 +46,10 @@ class DatabaseGaugeRefresh implements SmartLifecycle {
     private final Duration lease;
     private final AtomicLong liveInstances = new AtomicLong();
     private final AtomicLong stuckTasks = new AtomicLong();
+    private final AtomicLong quarantinedTasks = new AtomicLong();
+    private final AtomicLong historyBytes = new AtomicLong();
+    private final AtomicLong historyRows = new AtomicLong();
+    private final RunRepository runs;
     private final MultiGauge sinceLastStart;
     private final MultiGauge expectedInterval;
     private final Map<String, Double> expectedGaps = new ConcurrentHashMap<>();
@@ -57,14 +62,26 @@ class DatabaseGaugeRefresh implements SmartLifecycle {
             MeterRegistry registry,
             TaskViews tasks,
             InstanceRepository instances,
+            RunRepository runs,
             SchedulerMetrics schedulerMetrics,
             StarPetsProperties properties) {
         this.tasks = tasks;
         this.instances = instances;
+        this.runs = runs;
         this.schedulerMetrics = schedulerMetrics;
         this.lease = properties.scheduler().lease();
         Gauge.builder(MetricNames.LIVE_INSTANCES, liveInstances, AtomicLong::get)
                 .description("Copies alive as the database sees them")
+                .register(registry);
+        Gauge.builder(MetricNames.QUARANTINED_TASKS, quarantinedTasks, AtomicLong::get)
+                .description("Tasks quarantined (their runs were lost again and again) until resumed")
+                .register(registry);
+        Gauge.builder(MetricNames.RUN_HISTORY_BYTES, historyBytes, AtomicLong::get)
+                .description("The run history table (task_runs) with its indexes, in bytes")
+                .baseUnit("bytes")
+                .register(registry);
+        Gauge.builder(MetricNames.RUN_HISTORY_ROWS, historyRows, AtomicLong::get)
+                .description("Runs kept in the history (PostgreSQL's estimate)")
                 .register(registry);
         Gauge.builder(MetricNames.TASKS_STUCK, stuckTasks, AtomicLong::get)
                 .description("Tasks whose run timed out while the handler still executes (kept by their instance)")
@@ -85,9 +102,13 @@ class DatabaseGaugeRefresh implements SmartLifecycle {
         try {
             long live = instances.countLive(lease);
             List<TaskViews.TaskTiming> timings = tasks.findTimings();
-            long stuck = tasks.countStuck();
+            long[] stuckAndQuarantined = tasks.countStuckAndQuarantined();
+            long[] history = runs.tableSize();
             liveInstances.set(live);
-            stuckTasks.set(stuck);
+            stuckTasks.set(stuckAndQuarantined[0]);
+            quarantinedTasks.set(stuckAndQuarantined[1]);
+            historyBytes.set(history[0]);
+            historyRows.set(history[1]);
             sinceLastStart.register(
                     timings.stream()
                             .map(t -> MultiGauge.Row.of(Tags.of("task", t.name()), t.secondsSinceLastStart()))

@@ -39,6 +39,18 @@ public final class MetricNames {
      */
     public static final String TASKS_STUCK = "starpets.tasks.stuck";
 
+    /** Gauge {@code starpets_run_history_bytes} (from the database): the run history table with its indexes. */
+    public static final String RUN_HISTORY_BYTES = "starpets.run.history.bytes";
+
+    /** Gauge {@code starpets_run_history_rows} (from the database, PostgreSQL's estimate): runs kept. */
+    public static final String RUN_HISTORY_ROWS = "starpets.run.history.rows";
+
+    /** Gauge {@code starpets_quarantined_tasks} (from the database): tasks quarantined now, until resumed. */
+    public static final String QUARANTINED_TASKS = "starpets.quarantined.tasks";
+
+    /** Counter {@code starpets_tasks_quarantined_total}, label task: tasks this instance quarantined. */
+    public static final String TASKS_QUARANTINED = "starpets.tasks.quarantined";
+
     /** Gauge {@code starpets_live_instances}: instances alive as the database sees them. */
     public static final String LIVE_INSTANCES = "starpets.live.instances";
 
@@ -53,6 +65,24 @@ public final class MetricNames {
      * from the database (every 5 s; it grows while the database cannot be read).
      */
     public static final String DATABASE_GAUGES_AGE = "starpets.database.gauges.age.seconds";
+
+    /** Histogram {@code starpets_balance_batch_size}: changes of one user applied by one statement. */
+    public static final String BALANCE_BATCH_SIZE = "starpets.balance.batch.size";
+
+    /** Counter {@code starpets_balance_idempotent_replays_total}: first answers given again for an Idempotency-Key. */
+    public static final String BALANCE_IDEMPOTENT_REPLAYS = "starpets.balance.idempotent.replays";
+
+    /** Counter {@code starpets_balance_idempotency_keys_pruned_total}: expired keys this copy deleted. */
+    public static final String BALANCE_IDEMPOTENCY_KEYS_PRUNED = "starpets.balance.idempotency.keys.pruned";
+
+    /** Counter {@code starpets_http_overloaded_total}: requests refused with 503 {@code overloaded} (admission limit). */
+    public static final String HTTP_OVERLOADED = "starpets.http.overloaded";
+
+    /** Gauge {@code starpets_http_in_flight}: requests this copy is serving now (those the admission limit counts). */
+    public static final String HTTP_IN_FLIGHT = "starpets.http.in.flight";
+
+    /** Gauge {@code starpets_http_in_flight_limit}: this copy's admission limit. */
+    public static final String HTTP_IN_FLIGHT_LIMIT = "starpets.http.in.flight.limit";
 
     private MetricNames() {}
 }

@@ -38,6 +38,7 @@ class SchedulerMetrics implements SchedulerEvents {
         }
         fenceLostCounter(task);
         stuckCounter(task);
+        quarantinedCounter(task);
     }
 
     @Override
@@ -86,6 +87,18 @@ class SchedulerMetrics implements SchedulerEvents {
     @Override
     public void fenceLost(String task) {
         fenceLostCounter(task).increment();
+    }
+
+    @Override
+    public void taskQuarantined(String task) {
+        quarantinedCounter(task).increment();
+    }
+
+    private Counter quarantinedCounter(String task) {
+        return Counter.builder(MetricNames.TASKS_QUARANTINED)
+                .description("Tasks this instance quarantined: their runs were lost again and again")
+                .tags("task", task)
+                .register(registry);
     }
 
     @Override

@@ -20,7 +20,7 @@ final class Claimer {
         /**
          * How long the claim loop may sleep before the next claim; a notification or the end of one
          * of this instance's runs wakes it earlier. {@code misses}: claims in a row that took nothing
-         * though something was due.
+         * though something due was this instance's share.
          */
         Duration sleep(Duration poll, Duration heartbeat, int misses) {
             if (claimed > 0 && claimed == quota) {
@@ -33,12 +33,14 @@ final class Claimer {
                 // Nothing due yet: wake when the first one is, whatever our share is now.
                 return nextDueIn.compareTo(poll) < 0 ? nextDueIn : poll;
             }
-            // Something is due that we did not take. Other instances' share: look again when their turn
-            // may have passed (SchedulerSettings.spreadWindow). Rows we could not lock:
-            // other instances claiming them (gone in a moment), or an open transaction holding them.
-            // Either way back off, so that a due row nobody can take never makes the loop spin.
-            long base = quota == 0 ? heartbeat.toNanos() / 10 : 1_000_000;
-            long nanos = base << Math.min(misses, 10);
+            if (quota == 0) {
+                // Due tasks that are other instances' share: look again when their turn has passed
+                // (SchedulerSettings.spreadWindow), so that a slow peer's share waits no longer.
+                return heartbeat.dividedBy(10);
+            }
+            // Due rows we could not lock: other instances claiming them (gone in a moment), or an
+            // open transaction holding them. Back off, so that such a row never makes the loop spin.
+            long nanos = 1_000_000L << Math.min(misses, 10);
             return nanos < heartbeat.toNanos() ? Duration.ofNanos(nanos) : heartbeat;
         }
     }

@@ -1,6 +1,5 @@
 package gg.starpets.scheduler;
 
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -173,9 +172,5 @@ final class LeaseGuard {
 
     private static long orMax(long value) {
         return value == NONE ? Long.MAX_VALUE : value;
-    }
-
-    static long millis(long nanos) {
-        return TimeUnit.NANOSECONDS.toMillis(nanos);
     }
 }

@@ -91,8 +91,8 @@ final class RunExecutor {
         active.values().forEach(run -> run.stop(reason));
     }
 
-    /** Runs whose handler still executes (not returned, not waiting in its context). */
-    List<LocalRun> executing() {
+    /** Runs whose handler has not returned yet. */
+    List<LocalRun> notReturned() {
         return active.values().stream().filter(r -> !r.handlerHasReturned()).toList();
     }
 

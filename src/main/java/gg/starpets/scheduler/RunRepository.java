@@ -9,7 +9,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import javax.sql.DataSource;
+import tools.jackson.core.type.TypeReference;
+import tools.jackson.databind.json.JsonMapper;
 
 /** SQL of the {@code task_runs} table: the history, one row per run. */
 public final class RunRepository {
@@ -26,16 +29,38 @@ public final class RunRepository {
             Double durationSeconds,
             String error,
             int attempt,
-            Double progress) {}
+            Double progress,
+            String cause,
+            String output,
+            Map<String, Object> result) {}
 
-    /** Which runs to list: all filters optional; newest first, ids below {@code before}. */
-    public record RunFilter(String task, RunStatus status, String instanceId, Long before, int limit) {}
+    /**
+     * Which runs to list: all filters optional; newest first, ids below {@code before}, started at or
+     * after {@code from} and before {@code to}.
+     */
+    public record RunFilter(
+            String task, RunStatus status, String instanceId, Long before, int limit, Instant from, Instant to) {}
 
     /** The columns {@link #row} reads, from {@code task_runs r}. */
     static final String COLUMNS = """
             r.id, r.task_name, r.instance_id, r.status, r.scheduled_for, r.started_at, r.finished_at,
-            extract(epoch from coalesce(r.finished_at, now()) - r.started_at) as duration, r.error, r.attempt, r.progress
+            extract(epoch from coalesce(r.finished_at, now()) - r.started_at) as duration, r.error, r.attempt, r.progress,
+            r.cause, r.output, r.result::text as result
             """;
+
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    private static final NamedSql FIND = NamedSql.of("select " + COLUMNS + """
+              from task_runs r
+             where (cast(:task as text) is null or r.task_name = :task)
+               and (cast(:status as text) is null or r.status = :status)
+               and (cast(:instance as text) is null or r.instance_id = :instance)
+               and (cast(:before as bigint) is null or r.id < :before)
+               and (cast(:from as timestamptz) is null or r.started_at >= :from)
+               and (cast(:to as timestamptz) is null or r.started_at < :to)
+             order by r.id desc
+             limit :limit
+            """);
 
     private final DataSource dataSource;
 
@@ -44,38 +69,23 @@ public final class RunRepository {
     }
 
     public List<RunRow> find(RunFilter filter) {
-        StringBuilder sql = new StringBuilder("select " + COLUMNS + " from task_runs r where true");
-        List<Object> args = new ArrayList<>();
-        if (filter.task() != null) {
-            sql.append(" and r.task_name = ?");
-            args.add(filter.task());
-        }
-        if (filter.status() != null) {
-            sql.append(" and r.status = ?");
-            args.add(filter.status().name());
-        }
-        if (filter.instanceId() != null) {
-            sql.append(" and r.instance_id = ?");
-            args.add(filter.instanceId());
-        }
-        if (filter.before() != null) {
-            sql.append(" and r.id < ?");
-            args.add(filter.before());
-        }
-        sql.append(" order by r.id desc limit ?");
-        args.add(filter.limit());
         try (Connection c = dataSource.getConnection();
-                var st = c.prepareStatement(sql.toString())) {
-            for (int i = 0; i < args.size(); i++) {
-                st.setObject(i + 1, args.get(i));
+                var st = FIND.prepare(c)
+                        .set("task", filter.task())
+                        .set(
+                                "status",
+                                filter.status() == null ? null : filter.status().name())
+                        .set("instance", filter.instanceId())
+                        .set("before", filter.before())
+                        .set("from", filter.from())
+                        .set("to", filter.to())
+                        .set("limit", filter.limit());
+                ResultSet rs = st.executeQuery()) {
+            List<RunRow> rows = new ArrayList<>();
+            while (rs.next()) {
+                rows.add(row(rs));
             }
-            try (ResultSet rs = st.executeQuery()) {
-                List<RunRow> rows = new ArrayList<>();
-                while (rs.next()) {
-                    rows.add(row(rs));
-                }
-                return rows;
-            }
+            return rows;
         } catch (SQLException e) {
             throw new SchedulerException("could not read the run history", e);
         }
@@ -90,14 +100,41 @@ public final class RunRepository {
             not exists (select 1 from tasks t where t.last_run_id = r.id or t.current_run_id = r.id)
             """;
 
+    private static final NamedSql TASKS_WITH_RUNS = NamedSql.of("""
+            select t.id from tasks t
+             where exists (select 1 from task_runs r where r.task_id = t.id)
+             order by t.id
+            """);
+
+    private static final NamedSql DELETE_BEYOND_NEWEST = NamedSql.of("""
+            delete from task_runs where id = any(array(
+                select r.id from task_runs r
+                 where r.task_id = :task
+                   and r.finished_at is not null
+                   and r.id < (select n.id from task_runs n where n.task_id = :task
+                                order by n.id desc offset :skip limit 1)
+                   and %s
+                 order by r.id
+                 limit :limit))
+            """.formatted(NOT_REFERENCED));
+
+    private static final NamedSql DELETE_ENDED_BEFORE = NamedSql.of("""
+            delete from task_runs where id = any(array(
+                select r.id from task_runs r
+                 where r.task_id = :task
+                   and r.finished_at < now() - :max_age * interval '1 millisecond'
+                   and %s
+                 order by r.id
+                 limit :limit))
+            """.formatted(NOT_REFERENCED));
+
+    private static final NamedSql TABLE_SIZE = NamedSql.of(
+            "select pg_total_relation_size('task_runs'), (select reltuples::bigint from pg_class where relname = 'task_runs')");
+
     /** The ids of the tasks that have runs. */
     public List<Long> tasksWithRuns() {
         try (Connection c = dataSource.getConnection();
-                var st = c.prepareStatement("""
-                        select t.id from tasks t
-                         where exists (select 1 from task_runs r where r.task_id = t.id)
-                         order by t.id
-                        """);
+                var st = TASKS_WITH_RUNS.prepare(c);
                 ResultSet rs = st.executeQuery()) {
             List<Long> ids = new ArrayList<>();
             while (rs.next()) {
@@ -111,38 +148,38 @@ public final class RunRepository {
 
     /** Deletes up to {@code limit} of a task's ended runs older than its newest {@code keep}, oldest first. */
     public int deleteBeyondNewest(long taskId, int keep, int limit) {
-        return delete("""
-                delete from task_runs where id = any(array(
-                    select r.id from task_runs r
-                     where r.task_id = ?
-                       and r.finished_at is not null
-                       and r.id < (select n.id from task_runs n where n.task_id = ?
-                                    order by n.id desc offset ? limit 1)
-                       and %s
-                     order by r.id
-                     limit ?))
-                """.formatted(NOT_REFERENCED), taskId, taskId, keep - 1, limit);
+        return delete(
+                DELETE_BEYOND_NEWEST,
+                st -> st.set("task", taskId).set("skip", keep - 1).set("limit", limit));
     }
 
     /** Deletes up to {@code limit} of a task's runs that ended more than {@code maxAge} ago, oldest first. */
     public int deleteEndedBefore(long taskId, Duration maxAge, int limit) {
-        return delete("""
-                delete from task_runs where id = any(array(
-                    select r.id from task_runs r
-                     where r.task_id = ?
-                       and r.finished_at < now() - ? * interval '1 millisecond'
-                       and %s
-                     order by r.id
-                     limit ?))
-                """.formatted(NOT_REFERENCED), taskId, maxAge.toMillis(), limit);
+        return delete(
+                DELETE_ENDED_BEFORE,
+                st -> st.set("task", taskId).set("max_age", maxAge).set("limit", limit));
     }
 
-    private int delete(String sql, Object... args) {
+    /** The history table's size on disk (with its indexes) in bytes, and its estimated number of rows. */
+    public long[] tableSize() {
         try (Connection c = dataSource.getConnection();
-                var st = c.prepareStatement(sql)) {
-            for (int i = 0; i < args.length; i++) {
-                st.setObject(i + 1, args[i]);
-            }
+                var st = TABLE_SIZE.prepare(c);
+                ResultSet rs = st.executeQuery()) {
+            rs.next();
+            return new long[] {rs.getLong(1), Math.max(0, rs.getLong(2))};
+        } catch (SQLException e) {
+            throw new SchedulerException("could not read the size of the run history", e);
+        }
+    }
+
+    @FunctionalInterface
+    private interface Binding {
+        NamedSql.Statement bind(NamedSql.Statement statement) throws SQLException;
+    }
+
+    private int delete(NamedSql sql, Binding binding) {
+        try (Connection c = dataSource.getConnection();
+                var st = binding.bind(sql.prepare(c))) {
             return st.executeUpdate();
         } catch (SQLException e) {
             throw new SchedulerException("could not delete old runs", e);
@@ -169,6 +206,13 @@ public final class RunRepository {
                 duration,
                 rs.getString("error"),
                 rs.getInt("attempt"),
-                progress);
+                progress,
+                rs.getString("cause"),
+                rs.getString("output"),
+                result(rs.getString("result")));
+    }
+
+    private static Map<String, Object> result(String json) {
+        return json == null ? null : JSON.readValue(json, new TypeReference<Map<String, Object>>() {});
     }
 }

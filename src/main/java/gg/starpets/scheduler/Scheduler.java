@@ -230,6 +230,7 @@ public final class Scheduler implements AutoCloseable {
                 try {
                     Claimer.Outcome outcome = claimer.runOnce();
                     boolean missed = outcome.claimed() == 0
+                            && outcome.quota() > 0
                             && outcome.nextDueIn() != null
                             && !outcome.nextDueIn().isPositive();
                     misses = missed ? misses + 1 : 0;
@@ -310,7 +311,7 @@ public final class Scheduler implements AutoCloseable {
             executor.stopAll(LocalRun.StopReason.SHUTDOWN);
             awaitRuns(settings.lease().dividedBy(2));
         }
-        List<LocalRun> stuck = executor.executing();
+        List<LocalRun> stuck = executor.notReturned();
         if (!stuck.isEmpty()) {
             stuck.forEach(r -> log.error(
                     "Run {} of {} ignores interruption: halting so that no other instance starts it while it executes",

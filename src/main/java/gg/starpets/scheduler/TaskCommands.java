@@ -132,7 +132,7 @@ public final class TaskCommands {
                                       then cast(:next as timestamptz) else next_run_at end,
                    next_fire_at = case when :rescheduled and owner_session is null
                                        then cast(:next as timestamptz) else next_fire_at end
-             where id = :id
+             where id = :id and name = :name
             """);
 
     private static final NamedSql DELETE = NamedSql.of("delete from tasks where id = :id");

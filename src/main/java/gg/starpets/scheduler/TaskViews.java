@@ -105,7 +105,11 @@ public final class TaskViews {
              where t.enabled
             """);
 
-    private static final NamedSql STUCK = NamedSql.of("select count(*) from tasks where stuck_since is not null");
+    private static final NamedSql COUNTS = NamedSql.of("""
+            select count(*) filter (where stuck_since is not null) as stuck,
+                   count(*) filter (where quarantined_at is not null) as quarantined
+              from tasks
+            """);
 
     private final DataSource dataSource;
 
@@ -144,15 +148,15 @@ public final class TaskViews {
         }
     }
 
-    /** Tasks whose run ended while the handler still executes (see {@link TaskView#stuck()}). */
-    public long countStuck() {
+    /** Tasks stuck (a run ended while its handler still executes) and quarantined, in that order. */
+    public long[] countStuckAndQuarantined() {
         try (Connection c = dataSource.getConnection();
-                var st = STUCK.prepare(c);
+                var st = COUNTS.prepare(c);
                 ResultSet rs = st.executeQuery()) {
             rs.next();
-            return rs.getLong(1);
+            return new long[] {rs.getLong("stuck"), rs.getLong("quarantined")};
         } catch (SQLException e) {
-            throw new SchedulerException("could not count stuck tasks", e);
+            throw new SchedulerException("could not count stuck and quarantined tasks", e);
         }
     }
 

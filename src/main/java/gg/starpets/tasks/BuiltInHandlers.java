@@ -3,7 +3,9 @@ package gg.starpets.tasks;
 import gg.starpets.config.StarPetsProperties;
 import gg.starpets.scheduler.InstanceRepository;
 import gg.starpets.scheduler.RunRepository;
+import java.nio.file.Path;
 import javax.sql.DataSource;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnExpression;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
@@ -42,6 +44,13 @@ class BuiltInHandlers {
     @Bean
     SqlHandler sql(DataSource dataSource, SqlDataSources sqlDataSources) {
         return new SqlHandler(dataSource, sqlDataSources.byName());
+    }
+
+    /** The chaos suite's witness, only where a witness directory is configured (WITNESS_DIR). */
+    @Bean
+    @ConditionalOnExpression("!'${starpets.witness.dir:}'.isBlank()")
+    WitnessHandler witness(StarPetsProperties properties) {
+        return new WitnessHandler(Path.of(properties.witness().dir()), properties.resolvedInstanceId());
     }
 
     @Bean("prune-history")

@@ -39,10 +39,13 @@ public final class CpuHandler implements TaskHandler {
             for (int i = 0; i < ROUNDS_PER_SLICE; i++) {
                 digest = sha.digest(digest);
             }
-            context.checkInterrupted();
+            // A step at a time: stops when asked, waits while its instance is reconnecting.
+            if (!context.mayContinue()) {
+                throw new InterruptedException("run " + context.runId() + " was stopped");
+            }
             context.reportProgress((System.nanoTime() - start) / (double) Math.max(1, total.toNanos()));
             // Leave the core to other runs between slices: this is background work.
-            Thread.sleep(5);
+            context.sleep(Duration.ofMillis(5));
         }
         context.reportProgress(1);
     }

@@ -12,6 +12,8 @@ import org.springframework.http.HttpStatusCode;
 import org.springframework.http.ProblemDetail;
 import org.springframework.http.ResponseEntity;
 import org.springframework.http.converter.HttpMessageNotReadableException;
+import org.springframework.security.access.AccessDeniedException;
+import org.springframework.security.core.AuthenticationException;
 import org.springframework.web.bind.MethodArgumentNotValidException;
 import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
@@ -49,6 +51,15 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
                         "database_unavailable",
                         "Database unavailable",
                         "The database cannot be reached or is too busy; retry shortly"));
+    }
+
+    /**
+     * Spring Security's refusals, when thrown inside a controller (method security), go back to the
+     * security filters, which answer 401 or 403 as problem details, rather than becoming a 500 below.
+     */
+    @ExceptionHandler({AccessDeniedException.class, AuthenticationException.class})
+    void securityRefusal(RuntimeException e) {
+        throw e;
     }
 
     @ExceptionHandler(Exception.class)

@@ -25,6 +25,8 @@ public final class Problems {
     static String codeFor(HttpStatusCode status) {
         HttpStatus known = HttpStatus.resolve(status.value());
         return switch (known == null ? HttpStatus.INTERNAL_SERVER_ERROR : known) {
+            case UNAUTHORIZED -> "unauthorized";
+            case FORBIDDEN -> "forbidden";
             case NOT_FOUND -> "not_found";
             case METHOD_NOT_ALLOWED -> "method_not_allowed";
             case UNSUPPORTED_MEDIA_TYPE -> "unsupported_media_type";

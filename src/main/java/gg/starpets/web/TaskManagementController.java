@@ -134,9 +134,13 @@ class TaskManagementController {
             @PathVariable String name,
             @RequestParam(required = false) String limit,
             @RequestParam(required = false) String before) {
-        reads.one(name); // 404 when there is no such task
-        return new EventList(
-                events.find(name, TasksController.positiveLong("before", before), TasksController.limit(limit)));
+        List<TaskEvent> found =
+                events.find(name, TasksController.positiveLong("before", before), TasksController.limit(limit));
+        // A deleted task's trail stays readable; a name never seen is a 404.
+        if (found.isEmpty() && run(() -> commands.find(name)) == null) {
+            throw TasksController.taskNotFound(name);
+        }
+        return new EventList(found);
     }
 
     /** An operator's task may not use a handler reserved for configuration files. */

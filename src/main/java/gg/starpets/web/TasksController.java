@@ -108,17 +108,40 @@ class TasksController {
         if (tasks.find(name).tasks().isEmpty()) {
             throw taskNotFound(name);
         }
-        return new RunList(runs.find(new RunFilter(name, null, null, positiveLong("before", before), limit(limit))));
+        return new RunList(
+                runs.find(new RunFilter(name, null, null, positiveLong("before", before), limit(limit), null, null)));
     }
 
+    /** Across tasks, newest first; {@code from}/{@code to}: runs started in that time (ISO-8601 instants). */
     @GetMapping("/runs")
     RunList allRuns(
+            @RequestParam(required = false) String task,
             @RequestParam(required = false) String status,
             @RequestParam(required = false) String instanceId,
+            @RequestParam(required = false) String from,
+            @RequestParam(required = false) String to,
             @RequestParam(required = false) String limit,
             @RequestParam(required = false) String before) {
         return new RunList(runs.find(new RunFilter(
-                null, status(status), blankToNull(instanceId), positiveLong("before", before), limit(limit))));
+                blankToNull(task),
+                status(status),
+                blankToNull(instanceId),
+                positiveLong("before", before),
+                limit(limit),
+                instant("from", from),
+                instant("to", to))));
+    }
+
+    private static Instant instant(String name, String text) {
+        if (text == null || text.isBlank()) {
+            return null;
+        }
+        try {
+            return Instant.parse(text.strip());
+        } catch (java.time.format.DateTimeParseException e) {
+            throw ApiException.badRequest(
+                    "invalid_parameter", "'" + name + "' must be an ISO-8601 instant, e.g. 2026-11-29T10:00:00Z");
+        }
     }
 
     private static TaskResponse response(TaskView t, Instant now) {

@@ -151,6 +151,27 @@ class BalanceAcceptanceIT {
                 .allMatch(b -> b >= 0 && b <= 9_998 && b % 2 == 0);
         assertThat(byCopy).containsOnlyKeys("copy-a", "copy-b", "copy-c");
         assertThat(byCopy.values()).allMatch(n -> n > 3_000);
+
+        // Every answer matches the ledger: one row per success, its balance after the one answered.
+        try (var db = TestPostgres.pool(database, 1)) {
+            List<Ledger.Row> ledger = Ledger.assertBalanceIsStartPlusLedger(db, 1, new BigDecimal("10000.00"));
+            assertThat(ledger).hasSize(5_000).allMatch(r -> r.amount().compareTo(new BigDecimal("-2")) == 0);
+            Ledger.assertAnswersMatchLedger(balancesAnswered, ledger);
+            assertThat(ledger).extracting(Ledger.Row::instanceId).containsOnly("copy-a", "copy-b", "copy-c");
+        }
+        // Through the batching path on every copy: far fewer statements than requests.
+        long statements = 0;
+        for (AppProcess copy : copies) {
+            String metrics = get(copy.url("/metrics")).body();
+            long count = metrics.lines()
+                    .filter(l -> l.startsWith("starpets_balance_batch_size_count"))
+                    .mapToLong(l -> (long) Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
+                    .sum();
+            assertThat(count).as(copy.instanceId() + " applied changes").isPositive();
+            statements += count;
+        }
+        System.out.printf("A5: 10,000 changes applied by %d batch statements over 3 copies%n", statements);
+        assertThat(statements).isLessThan(requests / 2);
     }
 
     private static HttpResponse<String> get(String url) throws Exception {

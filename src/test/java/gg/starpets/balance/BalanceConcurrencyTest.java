@@ -2,10 +2,14 @@ package gg.starpets.balance;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import com.zaxxer.hikari.HikariDataSource;
+import gg.starpets.observability.MetricNames;
 import gg.starpets.support.AppInstance;
 import gg.starpets.support.TestPostgres;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.math.BigDecimal;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -53,7 +57,7 @@ class BalanceConcurrencyTest {
     private static ExecutorService virtualThreads;
 
     @BeforeAll
-    static void startTwoCopiesAtOnce() throws Exception {
+    static void startTwoCopies() throws Exception {
         String database = TestPostgres.createDatabase();
         CountDownLatch gate = new CountDownLatch(1);
         try (ExecutorService starters = Executors.newFixedThreadPool(2)) {
@@ -153,12 +157,73 @@ class BalanceConcurrencyTest {
         }
         assertThat(new BigDecimal(query("select balance from users where id = 10")))
                 .isEqualByComparingTo(expected);
+        List<Ledger.Row> ledger = Ledger.assertBalanceIsStartPlusLedger(db, 10, new BigDecimal("300.00"));
+        assertThat(ledger).hasSize(accepted);
+        Ledger.assertAnswersMatchLedger(
+                answers.stream()
+                        .filter(a -> a.status() == 200)
+                        .map(Answer::balance)
+                        .toList(),
+                ledger);
+        assertThat(ledger).extracting(Ledger.Row::instanceId).containsOnly("copy-a", "copy-b");
         assertThat(pollerFailure.get()).isNull();
         assertThat(lowest.get().signum()).isNotNegative();
         assertThat(accepted).isPositive();
         assertThat(refused)
                 .as("the amounts are chosen so that some withdrawals find too little")
                 .isPositive();
+    }
+
+    /**
+     * The changes of one user that arrive while a statement for that user runs are applied by the next
+     * statement together: 200 withdrawals, the first held on the user's row (locked here) while the other
+     * 199 arrive, take two statements, and each still gets its own balance.
+     */
+    @Test
+    @Order(3)
+    @Timeout(120)
+    void changesOfOneUserArrivingWhileAStatementRunsAreAppliedByTheNextOneTogether() throws Exception {
+        query("insert into users (id, balance) values (11, 1000.00) returning id");
+        AppInstance copy = copies.getFirst();
+        ChangeBatcher batcher = copy.context().getBean(ChangeBatcher.class);
+        DistributionSummary batches = copy.context()
+                .getBean(MeterRegistry.class)
+                .get(MetricNames.BALANCE_BATCH_SIZE)
+                .summary();
+        long batchesBefore = batches.count();
+        double changesBefore = batches.totalAmount();
+        int count = 200;
+        List<CompletableFuture<HttpResponse<String>>> answers = new ArrayList<>();
+        try (var lock = db.getConnection()) {
+            lock.setAutoCommit(false);
+            lock.createStatement()
+                    .executeQuery("select 1 from users where id = 11 for update")
+                    .close();
+            for (int i = 0; i < count; i++) {
+                answers.add(clients.getFirst()
+                        .sendAsync(
+                                HttpRequest.newBuilder(URI.create(copy.url("/balance/update")))
+                                        .header("Content-Type", "application/json")
+                                        .timeout(Duration.ofSeconds(60))
+                                        .POST(HttpRequest.BodyPublishers.ofString("{\"userId\":11,\"amount\":-3}"))
+                                        .build(),
+                                HttpResponse.BodyHandlers.ofString()));
+            }
+            await().atMost(Duration.ofSeconds(60)).until(() -> batcher.waiting(11) == count - 1);
+            lock.commit();
+        }
+        List<BigDecimal> balances = new ArrayList<>();
+        for (CompletableFuture<HttpResponse<String>> answer : answers) {
+            HttpResponse<String> response = answer.get(60, TimeUnit.SECONDS);
+            assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+            balances.add(answer(response).balance());
+        }
+        assertThat(batches.count() - batchesBefore).isEqualTo(2);
+        assertThat(batches.totalAmount() - changesBefore).isEqualTo(count);
+        List<Ledger.Row> ledger = Ledger.assertBalanceIsStartPlusLedger(db, 11, new BigDecimal("1000.00"));
+        assertThat(ledger).hasSize(count);
+        assertThat(Ledger.balance(db, 11)).isEqualByComparingTo("400.00");
+        Ledger.assertAnswersMatchLedger(balances, ledger);
     }
 
     private record Answer(int status, String code, BigDecimal balance, String instance, String body) {}

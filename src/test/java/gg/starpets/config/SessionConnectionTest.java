@@ -41,13 +41,15 @@ class SessionConnectionTest {
             assertThat(app.context().getBean(StarPetsProperties.class).db().sessionSeparate())
                     .isTrue();
             await().atMost(Duration.ofSeconds(10))
-                    .until(() -> connections(observer, "starpets-session-session-apart") == 2);
+                    .until(() -> connections(observer, "starpets-session-session-apart") == 1
+                            && connections(observer, "starpets-watch-session-apart") == 1);
             assertThat(connections(observer, "starpets-session-apart")).isPositive();
 
             direct.close();
 
             await().atMost(Duration.ofSeconds(10))
-                    .until(() -> connections(observer, "starpets-session-session-apart") == 0);
+                    .until(() -> connections(observer, "starpets-session-session-apart") == 0
+                            && connections(observer, "starpets-watch-session-apart") == 0);
             assertThat(connections(observer, "starpets-session-apart")).isPositive();
         }
     }

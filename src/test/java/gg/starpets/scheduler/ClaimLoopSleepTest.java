@@ -41,10 +41,10 @@ class ClaimLoopSleepTest {
     }
 
     @Test
-    void dueTasksBeyondItsShareAreLookedAtAgainWhenTheOthersTurnMayHavePassedThenLessOften() {
+    void dueTasksBeyondItsShareAreLookedAtAgainWhenTheOthersTurnHasPassed() {
+        // Not a miss: its turn comes once the others have had theirs, however long it waited before.
         assertThat(sleep(0, 0, Duration.ZERO, 0)).isEqualTo(HEARTBEAT.dividedBy(10));
-        assertThat(sleep(0, 0, Duration.ZERO, 1)).isEqualTo(HEARTBEAT.dividedBy(5));
-        assertThat(sleep(0, 0, Duration.ZERO, 50)).isEqualTo(HEARTBEAT);
+        assertThat(sleep(0, 0, Duration.ZERO, 50)).isEqualTo(HEARTBEAT.dividedBy(10));
     }
 
     @Test

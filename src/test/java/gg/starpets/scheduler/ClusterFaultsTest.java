@@ -65,16 +65,21 @@ class ClusterFaultsTest {
                 .isEqualTo(10);
     }
 
+    /**
+     * 900 no-op tasks, each due 1 s after its last run ended, on 3 instances: before, the instance that
+     * had just claimed looked again at once and took most of them (96 % / 2 % / 1 % in the benchmark),
+     * the others looking again only a heartbeat later.
+     */
     @Test
     void shortRunsAreSharedByAllInstancesNotTakenByTheFirstToWake() {
         Map<String, TaskHandler> handlers = Map.of("noop", ctx -> {});
         List<Scheduler> schedulers = IntStream.rangeClosed(1, 3)
                 .mapToObj(i -> cluster.create("inst-" + i, handlers))
                 .toList();
-        schedulers.getFirst().syncTasks(SchedulerCluster.tasks(600, "tick", "* * * * * *", i -> "noop"));
+        schedulers.getFirst().syncTasks(SchedulerCluster.tasks(900, "tick", "1s", i -> "noop"));
         schedulers.forEach(Scheduler::start);
 
-        await().atMost(Duration.ofSeconds(60)).until(() -> cluster.count("select count(*) from task_runs") >= 5_000);
+        await().atMost(Duration.ofSeconds(60)).until(() -> cluster.count("select count(*) from task_runs") >= 7_000);
 
         Map<String, Long> runs = new HashMap<>();
         cluster.query("select instance_id, count(*) from task_runs group by 1", rs -> {
@@ -85,7 +90,7 @@ class ClusterFaultsTest {
         assertThat(runs).containsOnlyKeys("inst-1", "inst-2", "inst-3");
         assertThat(runs.values())
                 .as("runs per instance of %s (a third each is ideal)", runs)
-                .allSatisfy(n -> assertThat(n / (double) total).isBetween(0.2, 0.45));
+                .allSatisfy(n -> assertThat(n / (double) total).isBetween(0.15, 0.5));
     }
 
     @Test
@@ -108,6 +113,30 @@ class ClusterFaultsTest {
             locker.rollback();
         }
         await().atMost(Duration.ofSeconds(5)).until(() -> cluster.count("select count(*) from task_runs") == 1);
+    }
+
+    @Test
+    void aRunWhoseEndCannotBeWrittenIsGivenUpAfterItsLeaseNotRenewedForEver() {
+        Scheduler s = cluster.create("inst-1", Map.of("noop", ctx -> {}));
+        s.syncTasks(SchedulerCluster.tasks(1, "unwritable", "1h", i -> "noop"));
+        // The end of this task's runs cannot be written (a constraint the engine cannot satisfy).
+        cluster.execute("""
+                create function refuse_end() returns trigger language plpgsql as $$
+                begin raise exception 'the end cannot be written'; end $$;
+                create trigger refuse_end before update on task_runs
+                   for each row when (new.status <> 'RUNNING' and new.status <> 'LOST') execute function refuse_end();
+                """);
+        s.start();
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> s.activeRuns() == 1);
+        // Retried for a lease (4 s), then given up: no longer renewed, its lease runs out, and the run
+        // is ended LOST and the task made due again, instead of staying RUNNING for ever.
+        await().atMost(Duration.ofSeconds(30))
+                .until(() -> cluster.count("select count(*) from task_runs where status = 'LOST'") >= 1);
+        assertThat(cluster.query("select error from task_runs where status = 'LOST'", rs -> rs.getString(1)))
+                .first()
+                .asString()
+                .contains("lease expired");
     }
 
     @Test

@@ -76,7 +76,7 @@ class StuckRunTest {
                 new TaskViews(cluster.pool).find("deaf").tasks().getFirst();
         assertThat(view.stuck()).isTrue();
         assertThat(view.instanceId()).isEqualTo("inst-a");
-        assertThat(new TaskViews(cluster.pool).countStuck()).isEqualTo(1);
+        assertThat(new TaskViews(cluster.pool).countStuckAndQuarantined()).containsExactly(1, 0);
         // Well past the lease (4 s): still kept by its instance, and not started anywhere else.
         await().during(Duration.ofSeconds(5))
                 .atMost(Duration.ofSeconds(7))

@@ -52,7 +52,12 @@ public final class AppInstance implements AutoCloseable {
         String[] args = props.entrySet().stream()
                 .map(e -> "--" + e.getKey() + "=" + e.getValue())
                 .toArray(String[]::new);
-        return new AppInstance(new SpringApplicationBuilder(StarPetsApplication.class).run(args));
+        // Spring Boot's logging system is one per JVM: two contexts initialising it at once race
+        // ("Unable to find Spring Environment in logger context"); copies started in parallel in
+        // separate processes are covered by the jar tests.
+        synchronized (AppInstance.class) {
+            return new AppInstance(new SpringApplicationBuilder(StarPetsApplication.class).run(args));
+        }
     }
 
     /** Properties defining task number {@code index}, replacing the configured demo tasks. */

@@ -5,6 +5,7 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -97,6 +98,20 @@ public final class AppProcess implements AutoCloseable {
     public void kill() throws InterruptedException {
         process.destroyForcibly();
         process.waitFor(10, TimeUnit.SECONDS);
+    }
+
+    /**
+     * SIGTERM: the graceful stop (drain, hand over unfinished runs); waits at most {@code limit} for
+     * the process to exit. Returns whether it did.
+     */
+    public boolean terminate(Duration limit) throws InterruptedException {
+        process.destroy();
+        return process.waitFor(limit.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Where the process's output goes. */
+    public Path logFile() {
+        return log;
     }
 
     /** SIGSTOP or SIGCONT: the process freezes, or resumes, with its sockets open. */

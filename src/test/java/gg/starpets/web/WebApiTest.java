@@ -166,6 +166,16 @@ class WebApiTest {
         assertThat(ofTask)
                 .allSatisfy(run -> assertThat(run.get("task").asString()).isEqualTo("long-one"));
         assertThat(json(app.get("/runs?instanceId=nobody")).get("runs").size()).isZero();
+        assertThat(json(app.get("/runs?task=quick-one")).get("runs"))
+                .isNotEmpty()
+                .allSatisfy(run -> assertThat(run.get("task").asString()).isEqualTo("quick-one"));
+        assertThat(json(app.get("/runs?from=2000-01-01T00:00:00Z&to=2000-01-02T00:00:00Z"))
+                        .get("runs")
+                        .size())
+                .isZero();
+        assertThat(json(app.get("/runs?from=2000-01-01T00:00:00Z")).get("runs").size())
+                .isEqualTo(all.size());
+        assertProblem(app.get("/runs?from=yesterday"), 400, "invalid_parameter");
     }
 
     private static JsonNode find(JsonNode tasks, String name) {

@@ -1,0 +1,34 @@
+package gg.starpets.balance;
+
+import java.time.Duration;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+
+/**
+ * The balance feature's settings ({@code starpets.balance} in application.yml, where the defaults are).
+ *
+ * @param batchSize the most changes of one user one statement applies together
+ * @param idempotencyKeyTtl how long the first answer to an Idempotency-Key is kept and given again
+ * @param idempotencyPruneInterval how often each instance deletes expired keys
+ * @param idempotencyPruneBatch the most keys one delete removes (a run repeats it while batches come back full)
+ */
+@ConfigurationProperties("starpets.balance")
+record BalanceSettings(
+        int batchSize, Duration idempotencyKeyTtl, Duration idempotencyPruneInterval, int idempotencyPruneBatch) {
+
+    BalanceSettings {
+        if (batchSize < 1 || batchSize > 10_000) {
+            throw new IllegalArgumentException("starpets.balance.batch-size must be 1 … 10000, not " + batchSize);
+        }
+        requirePositive("idempotency-key-ttl", idempotencyKeyTtl);
+        requirePositive("idempotency-prune-interval", idempotencyPruneInterval);
+        if (idempotencyPruneBatch < 1) {
+            throw new IllegalArgumentException("starpets.balance.idempotency-prune-batch must be positive");
+        }
+    }
+
+    private static void requirePositive(String name, Duration value) {
+        if (value == null || value.isNegative() || value.isZero() || value.toSeconds() < 1) {
+            throw new IllegalArgumentException("starpets.balance." + name + " must be at least 1s, not " + value);
+        }
+    }
+}

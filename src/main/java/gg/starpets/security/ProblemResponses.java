@@ -1,0 +1,134 @@
+package gg.starpets.security;
+
+import gg.starpets.security.AccessPolicy.Access;
+import gg.starpets.web.Problems;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.http.ProblemDetail;
+import org.springframework.security.access.AccessDeniedException;
+import org.springframework.security.authentication.AuthenticationServiceException;
+import org.springframework.security.authentication.InsufficientAuthenticationException;
+import org.springframework.security.core.AuthenticationException;
+import org.springframework.security.web.AuthenticationEntryPoint;
+import org.springframework.security.web.access.AccessDeniedHandler;
+import org.springframework.security.web.authentication.AuthenticationFailureHandler;
+import org.springframework.security.web.firewall.RequestRejectedException;
+import org.springframework.security.web.firewall.RequestRejectedHandler;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The answers of the security filters, as problem details like every other error: 401
+ * {@code unauthorized} with {@code WWW-Authenticate: Bearer} (RFC 6750), 403 {@code forbidden},
+ * 503 {@code authentication_unavailable} when the OpenID Connect issuer cannot be asked, and 400
+ * {@code invalid_request} for a URL the firewall refuses.
+ */
+final class ProblemResponses
+        implements AuthenticationEntryPoint, AccessDeniedHandler, AuthenticationFailureHandler, RequestRejectedHandler {
+
+    private static final Logger log = LoggerFactory.getLogger(ProblemResponses.class);
+
+    private final JsonMapper json;
+    private final AccessPolicy policy;
+
+    ProblemResponses(JsonMapper json, AccessPolicy policy) {
+        this.json = json;
+        this.policy = policy;
+    }
+
+    /** No token where one is needed, or a token that is not valid. */
+    @Override
+    public void commence(HttpServletRequest request, HttpServletResponse response, AuthenticationException e)
+            throws IOException {
+        boolean noToken = e instanceof InsufficientAuthenticationException;
+        response.setHeader(HttpHeaders.WWW_AUTHENTICATE, noToken ? "Bearer" : "Bearer error=\"invalid_token\"");
+        write(
+                request,
+                response,
+                HttpStatus.UNAUTHORIZED,
+                "unauthorized",
+                "Unauthorized",
+                noToken
+                        ? "This request needs a bearer token (Authorization: Bearer <token>)"
+                        : "The bearer token is not valid");
+    }
+
+    @Override
+    public void handle(HttpServletRequest request, HttpServletResponse response, AccessDeniedException e)
+            throws IOException {
+        Access needed = policy.required(request);
+        write(
+                request,
+                response,
+                HttpStatus.FORBIDDEN,
+                "forbidden",
+                "Forbidden",
+                "This request needs the " + needed.name().toLowerCase(Locale.ROOT) + " role");
+    }
+
+    /** A URL Spring Security's firewall refuses (";", "//", an encoded "/" or "..", …): it never reaches a route. */
+    @Override
+    public void handle(HttpServletRequest request, HttpServletResponse response, RequestRejectedException e)
+            throws IOException {
+        write(
+                request,
+                response,
+                HttpStatus.BAD_REQUEST,
+                "invalid_request",
+                "Bad request",
+                "The request URL is refused: no ';', '//', '..' or encoded '/', '\\' or '%' in a path");
+    }
+
+    /** A token was sent and could not be checked ({@link AuthenticationServiceException}) or was refused. */
+    @Override
+    public void onAuthenticationFailure(
+            HttpServletRequest request, HttpServletResponse response, AuthenticationException e) throws IOException {
+        if (e instanceof AuthenticationServiceException) {
+            // The issuer's keys could not be fetched: retryable, and not the caller's fault.
+            log.warn("Could not check a bearer token: {}", e.getMessage());
+            response.setHeader(HttpHeaders.RETRY_AFTER, "5");
+            write(
+                    request,
+                    response,
+                    HttpStatus.SERVICE_UNAVAILABLE,
+                    "authentication_unavailable",
+                    "Authentication unavailable",
+                    "The token issuer cannot be reached; retry shortly");
+            return;
+        }
+        commence(request, response, e);
+    }
+
+    private void write(
+            HttpServletRequest request,
+            HttpServletResponse response,
+            HttpStatus status,
+            String code,
+            String title,
+            String detail)
+            throws IOException {
+        ProblemDetail problem = Problems.of(status, code, title, detail);
+        // The fields in the order, and flattened, as Spring MVC writes the other problems.
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("type", problem.getType().toString());
+        body.put("title", problem.getTitle());
+        body.put("status", problem.getStatus());
+        body.put("detail", problem.getDetail());
+        body.put("instance", request.getRequestURI());
+        if (problem.getProperties() != null) {
+            body.putAll(problem.getProperties());
+        }
+        response.setStatus(status.value());
+        response.setContentType(MediaType.APPLICATION_PROBLEM_JSON_VALUE);
+        response.setCharacterEncoding("UTF-8");
+        json.writeValue(response.getOutputStream(), body);
+    }
+}

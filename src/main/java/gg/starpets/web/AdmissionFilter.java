@@ -1,0 +1,135 @@
+package gg.starpets.web;
+
+import gg.starpets.observability.MetricNames;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import jakarta.servlet.Filter;
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.ServletRequest;
+import jakarta.servlet.ServletResponse;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Set;
+import java.util.concurrent.Semaphore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.core.Ordered;
+import org.springframework.core.annotation.Order;
+import org.springframework.http.HttpHeaders;
+import org.springframework.stereotype.Component;
+
+/**
+ * Bounds the requests this instance serves at once, so that a burst larger than the heap can hold
+ * gets a fast 503 problem {@code overloaded} with {@code Retry-After} instead of ending the process
+ * out of memory. The refusal is written here, without touching the rest of the stack, so a refused
+ * request frees its memory at once. {@code /health} and {@code /metrics} are never refused: probes
+ * and scrapes must answer under load. Runs after the instance-id header and the HTTP metrics, so
+ * refusals carry the one and are counted by the other.
+ *
+ * <p>There is no waiting for a turn: a request waiting here already holds nearly all it costs
+ * (Tomcat's buffers and request objects; measured 123 KB waiting against 130 KB served), so waiting
+ * would protect no memory; admitted balance changes already wait without a database connection.
+ */
+@Component
+@Order(Ordered.HIGHEST_PRECEDENCE + 2)
+public class AdmissionFilter implements Filter {
+
+    /**
+     * Heap one request in progress takes, measured with balance changes parked in a batch behind a
+     * locked row at -Xmx512m: 127–134 KB each at 1,000, 3,000 and 3,500 in flight (Tomcat's socket,
+     * header and request/response buffers, about 100 KB; the virtual thread's stack, about 19 KB).
+     * How it was measured: docs/balance.md, "Admission".
+     */
+    static final long BYTES_PER_REQUEST = 136 * 1024;
+
+    /** Heap kept for the service itself: about 21 MB live after start-up, the rest headroom for the collector. */
+    static final long RESERVED_BYTES = 48L << 20;
+
+    static final int MIN_LIMIT = 16;
+
+    static final Set<String> EXEMPT = Set.of("/health", "/metrics");
+
+    private static final Logger log = LoggerFactory.getLogger(AdmissionFilter.class);
+
+    private static final byte[] OVERLOADED = ("{\"type\":\"https://starpets.gg/problems/overloaded\","
+                    + "\"title\":\"Overloaded\",\"status\":503,"
+                    + "\"detail\":\"This instance is serving as many requests as it can hold; retry shortly\","
+                    + "\"code\":\"overloaded\"}")
+            .getBytes(StandardCharsets.UTF_8);
+
+    private final int limit;
+    private final Semaphore permits;
+    private final Counter refused;
+
+    AdmissionFilter(@Value("${starpets.http.max-in-flight:0}") int maxInFlight, MeterRegistry registry) {
+        if (maxInFlight < 0) {
+            throw new IllegalArgumentException("starpets.http.max-in-flight must not be negative: " + maxInFlight);
+        }
+        long maxHeap = Runtime.getRuntime().maxMemory();
+        this.limit = maxInFlight > 0 ? maxInFlight : limitForHeap(maxHeap);
+        this.permits = new Semaphore(limit);
+        this.refused = Counter.builder(MetricNames.HTTP_OVERLOADED)
+                .description("Requests refused with 503 overloaded")
+                .register(registry);
+        Gauge.builder(MetricNames.HTTP_IN_FLIGHT, this, AdmissionFilter::inFlight)
+                .description("Requests being served now (health and metrics excluded)")
+                .register(registry);
+        Gauge.builder(MetricNames.HTTP_IN_FLIGHT_LIMIT, () -> limit)
+                .description("The most requests served at once")
+                .register(registry);
+        log.info(
+                "Admission: at most {} requests in flight{}",
+                limit,
+                maxInFlight > 0 ? " (HTTP_MAX_IN_FLIGHT)" : " (from a max heap of " + (maxHeap >> 20) + " MB)");
+    }
+
+    /** The default limit: what is left of the heap after {@link #RESERVED_BYTES}, at {@link #BYTES_PER_REQUEST} each. */
+    static int limitForHeap(long maxHeapBytes) {
+        long limit = (maxHeapBytes - RESERVED_BYTES) / BYTES_PER_REQUEST;
+        return (int) Math.max(MIN_LIMIT, Math.min(Integer.MAX_VALUE, limit));
+    }
+
+    int limit() {
+        return limit;
+    }
+
+    int inFlight() {
+        return limit - permits.availablePermits();
+    }
+
+    // A plain filter (not OncePerRequestFilter): registered for the request dispatch only, and no
+    // request attributes to set and clear on the hottest path.
+    @Override
+    public void doFilter(ServletRequest req, ServletResponse res, FilterChain chain)
+            throws ServletException, IOException {
+        HttpServletRequest request = (HttpServletRequest) req;
+        HttpServletResponse response = (HttpServletResponse) res;
+        if (EXEMPT.contains(request.getRequestURI())) {
+            chain.doFilter(request, response);
+            return;
+        }
+        if (!permits.tryAcquire()) {
+            refuse(response);
+            return;
+        }
+        try {
+            chain.doFilter(request, response);
+        } finally {
+            permits.release();
+        }
+    }
+
+    private void refuse(HttpServletResponse response) throws IOException {
+        refused.increment();
+        response.setStatus(HttpServletResponse.SC_SERVICE_UNAVAILABLE);
+        response.setHeader(HttpHeaders.RETRY_AFTER, "1");
+        response.setContentType("application/problem+json");
+        response.setContentLength(OVERLOADED.length);
+        response.getOutputStream().write(OVERLOADED);
+    }
+}

@@ -1,0 +1,101 @@
+package gg.starpets.web.ui;
+
+import gg.starpets.web.ApiException;
+import jakarta.servlet.http.HttpServletRequest;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.ResponseEntity;
+import org.springframework.stereotype.Controller;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.ResponseBody;
+
+/**
+ * The web console at {@code /ui/} (static files under {@code static/ui}, no build step), the
+ * batched read its task board needs beside the JSON API, and {@code /whoami}, which tells the
+ * page whether to show the operators' buttons.
+ */
+@Controller
+class ConsoleController {
+
+    static final int STRIP = 20;
+    static final int MAX_STRIP = 50;
+    static final int MAX_TASKS = 1_000;
+
+    /** The board's slow-changing part of a task: its schedule in words and its last outcomes. */
+    record TaskSummary(
+            String name, String schedule, String timeZone, String words, List<OutcomeRepository.Outcome> outcomes) {}
+
+    record SummaryList(List<TaskSummary> tasks) {}
+
+    private final OutcomeRepository outcomes;
+
+    ConsoleController(OutcomeRepository outcomes) {
+        this.outcomes = outcomes;
+    }
+
+    /** A relative Location: behind nginx the Host header carries no port, so an absolute one would be wrong. */
+    @GetMapping("/ui")
+    ResponseEntity<Void> withSlash() {
+        return ResponseEntity.status(HttpStatus.FOUND)
+                .header(HttpHeaders.LOCATION, "/ui/")
+                .build();
+    }
+
+    @GetMapping("/ui/")
+    String page() {
+        return "forward:/ui/index.html";
+    }
+
+    /** {@code ?task=a,b} (or every task), with up to {@code limit} finished runs each, oldest first. */
+    @GetMapping("/ui/api/summaries")
+    @ResponseBody
+    SummaryList summaries(
+            @RequestParam(name = "task", required = false) List<String> tasks,
+            @RequestParam(required = false) Integer limit) {
+        List<String> names = tasks == null
+                ? List.of()
+                : tasks.stream().map(String::strip).filter(s -> !s.isEmpty()).toList();
+        if (names.size() > MAX_TASKS) {
+            throw ApiException.badRequest("invalid_parameter", "at most " + MAX_TASKS + " tasks at once");
+        }
+        int strip = limit == null ? STRIP : limit;
+        if (strip < 1 || strip > MAX_STRIP) {
+            throw ApiException.badRequest("invalid_parameter", "'limit' must be between 1 and " + MAX_STRIP);
+        }
+        return new SummaryList(outcomes.lastOutcomes(names, strip).stream()
+                .map(t -> new TaskSummary(
+                        t.name(), t.schedule(), t.timeZone(), ScheduleWords.describe(t.schedule()), t.outcomes()))
+                .toList());
+    }
+
+    /**
+     * The caller's role, as the security layer in front of this controller established it from the
+     * request's {@code Authorization} header (through the servlet request's standard role check):
+     * {@code operator}, {@code viewer}, or {@code anonymous} when no one is signed in.
+     */
+    @GetMapping("/whoami")
+    @ResponseBody
+    Map<String, String> whoami(HttpServletRequest request) {
+        return Map.of("role", Role.of(request).name().toLowerCase(Locale.ROOT));
+    }
+
+    enum Role {
+        OPERATOR,
+        VIEWER,
+        ANONYMOUS;
+
+        static Role of(HttpServletRequest request) {
+            if (request.isUserInRole("OPERATOR") || request.isUserInRole("operator")) {
+                return OPERATOR;
+            }
+            if (request.getUserPrincipal() != null) {
+                return VIEWER;
+            }
+            return ANONYMOUS;
+        }
+    }
+}

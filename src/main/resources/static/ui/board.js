@@ -1,0 +1,227 @@
+// The task board: one row per task, redrawn only where something changed; a ticker moves the
+// elapsed times and the "in 42 s" countdowns between polls.
+
+import { state, subscribe, serverNow, taskState, movedFrom } from './live.js';
+import { duration, localTime, parseTime, relative } from './format.js';
+import { taskButtons, handleClicks, create } from './actions.js';
+import { onRoleChange, isOperator } from './session.js';
+
+const STRIP = 20;
+const body = document.getElementById('board-body');
+const template = document.getElementById('task-row');
+const filter = document.getElementById('task-filter');
+const rows = new Map(); // name -> { tr, el: { … } }
+let firstRows = true;
+let firstStrips = true;
+
+export function initBoard() {
+  handleClicks(body);
+  subscribe(onChange);
+  onRoleChange(() => {
+    document.getElementById('task-new').hidden = !isOperator();
+    for (const [name, row] of rows) drawActions(row, state.tasks.get(name));
+  });
+  document.getElementById('task-new').addEventListener('click', () => create());
+  filter.addEventListener('input', applyFilter);
+  setInterval(tick, 1000);
+}
+
+function onChange(change) {
+  if (change.tasks) {
+    for (const name of change.removed) {
+      rows.get(name)?.tr.remove();
+      rows.delete(name);
+    }
+    let added = false;
+    for (const name of change.changed) {
+      let row = rows.get(name);
+      if (!row) {
+        row = newRow(name);
+        rows.set(name, row);
+        added = true;
+      }
+      draw(row, state.tasks.get(name));
+    }
+    if (added) order();
+    counts();
+    tick();
+    if (firstRows) {
+      firstRows = false;
+      body.closest('table').dataset.ready = 'rows';
+      performance.mark('board-rows');
+    }
+  }
+  if (change.summaries) {
+    for (const name of change.changed) {
+      const row = rows.get(name);
+      if (row) drawSummary(row, state.summaries.get(name));
+    }
+    if (firstStrips) {
+      firstStrips = false;
+      body.closest('table').dataset.ready = 'strips';
+      performance.mark('board-strips');
+    }
+  }
+}
+
+function newRow(name) {
+  const tr = template.content.firstElementChild.cloneNode(true);
+  tr.dataset.task = name;
+  const q = (selector) => tr.querySelector(selector);
+  const el = {
+    name: q('.task-name'), handler: q('.handler'), state: q('.state'), note: q('.note'),
+    instance: q('.instance'), moved: q('.moved'), progress: q('progress'), elapsed: q('.elapsed'),
+    next: q('.next'), nextIn: q('.next-in'), words: q('.words'), zone: q('.zone'), strip: q('.strip'),
+    actions: q('.actions'),
+  };
+  el.name.textContent = name;
+  el.name.href = `#/runs?task=${encodeURIComponent(name)}`;
+  el.name.title = `Runs of ${name}`;
+  el.progress.setAttribute('aria-label', `Progress of ${name}`);
+  for (let i = 0; i < STRIP; i++) el.strip.append(document.createElement('i'));
+  return { tr, el, drawn: {} };
+}
+
+function order() {
+  const names = [...rows.keys()].sort();
+  body.append(...names.map((name) => rows.get(name).tr));
+  applyFilter();
+}
+
+/** Sets a text (or attribute) only when it differs: 1,000 rows every second stay cheap. */
+function set(row, key, node, value) {
+  if (row.drawn[key] !== value) {
+    row.drawn[key] = value;
+    node.textContent = value;
+  }
+}
+
+function draw(row, task) {
+  const { el, tr } = row;
+  const s = taskState(task);
+  tr.dataset.state = s;
+  set(row, 'handler', el.handler, task.handler ? ` ${task.handler}` : '');
+  set(row, 'state', el.state, s);
+  el.state.className = `state state-${s.toLowerCase()}`;
+
+  const instance = task.instanceId || '';
+  if (row.drawn.instance !== undefined && row.drawn.instance !== instance && instance) {
+    // A task that changed hands flashes, so a failover is seen. Two animation names take turns,
+    // which restarts the animation without forcing a layout of the whole table.
+    const odd = el.instance.classList.contains('flash');
+    el.instance.classList.toggle('flash', !odd);
+    el.instance.classList.toggle('flash-again', odd);
+  }
+  set(row, 'instance', el.instance, instance || '—');
+  row.drawn.instance = instance;
+  tr.dataset.instance = instance;
+  const from = movedFrom(task);
+  set(row, 'moved', el.moved, from ? `recovered from ${from}` : '');
+
+  const running = !!task.instanceId;
+  el.progress.hidden = !running;
+  tr.toggleAttribute('data-running', running);
+  if (running && task.progress != null) {
+    el.progress.value = task.progress;
+    el.progress.title = `${Math.round(task.progress * 100)} %`;
+  } else {
+    el.progress.removeAttribute('value');
+    el.progress.title = '';
+  }
+
+  const next = parseTime(task.nextRunAt);
+  set(row, 'next', el.next, next ? localTime(next) : s === 'PAUSED' ? 'paused' : running ? 'after this run' : '—');
+  if (next) el.next.setAttribute('datetime', task.nextRunAt);
+  else el.next.removeAttribute('datetime');
+  el.next.title = next ? next.toString() : '';
+
+  const summary = state.summaries.get(task.name);
+  if (!summary || summary.schedule !== task.schedule) {
+    set(row, 'words', el.words, task.schedule);
+  }
+  set(row, 'zone', el.zone, task.timeZone && task.timeZone !== 'UTC' ? ` (${task.timeZone})` : '');
+  el.words.title = task.schedule;
+  drawActions(row, task);
+}
+
+function drawActions(row, task) {
+  if (!task) return;
+  // Redrawn only when what decides the buttons changes (role, state), keeping keyboard focus.
+  const key = `${isOperator()}:${taskState(task)}`;
+  if (row.drawn.actions === key) return;
+  row.drawn.actions = key;
+  row.el.actions.replaceChildren(taskButtons(task));
+}
+
+const LABELS = {
+  SUCCEEDED: 'succeeded', FAILED: 'failed', TIMED_OUT: 'timed out', INTERRUPTED: 'interrupted',
+  LOST: 'lost', CANCELLED: 'cancelled',
+};
+
+function drawSummary(row, summary) {
+  if (!summary) return;
+  const { el } = row;
+  set(row, 'words', el.words, summary.words || summary.schedule);
+  el.words.title = summary.schedule;
+  const outcomes = summary.outcomes.slice(-STRIP);
+  const cells = el.strip.children;
+  const offset = STRIP - outcomes.length;
+  const tally = {};
+  for (let i = 0; i < STRIP; i++) {
+    const o = outcomes[i - offset];
+    const cell = cells[i];
+    if (!o) {
+      cell.removeAttribute('data-status');
+      cell.title = '';
+      continue;
+    }
+    cell.dataset.status = o.status;
+    const finished = parseTime(o.finishedAt);
+    cell.title = `Run ${o.id}: ${o.status}, ${duration(o.durationSeconds)}, ended ${localTime(finished)}`;
+    tally[o.status] = (tally[o.status] || 0) + 1;
+  }
+  const words = Object.entries(tally).map(([status, n]) => `${n} ${LABELS[status] || status.toLowerCase()}`);
+  el.strip.setAttribute('aria-label', outcomes.length
+    ? `Last ${outcomes.length} runs, oldest first: ${words.join(', ')}` : 'No run has ended yet');
+}
+
+/** Elapsed times and countdowns, from the database clock as this browser estimates it. */
+function tick() {
+  if (document.getElementById('view-tasks').hidden) return;
+  const now = serverNow();
+  for (const [name, row] of rows) {
+    const task = state.tasks.get(name);
+    if (!task) continue;
+    const started = task.startedAt ? Date.parse(task.startedAt) : null;
+    const elapsed = task.instanceId && started ? (now - started) / 1000 : null;
+    set(row, 'elapsed', row.el.elapsed, elapsed == null ? '' : duration(elapsed));
+    const late = elapsed != null && task.timeoutSeconds && elapsed > task.timeoutSeconds;
+    set(row, 'note', row.el.note, late ? ' past its timeout' : '');
+    const next = task.nextRunAt ? Date.parse(task.nextRunAt) : null;
+    set(row, 'nextIn', row.el.nextIn, next ? ` · ${relative((next - now) / 1000)}` : '');
+  }
+}
+
+function applyFilter() {
+  const words = filter.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
+  let shown = 0;
+  for (const [name, row] of rows) {
+    const task = state.tasks.get(name);
+    const text = `${name} ${taskState(task)} ${task.instanceId || ''} ${task.handler || ''}`.toLowerCase();
+    const match = words.every((w) => text.includes(w));
+    row.tr.hidden = !match;
+    if (match) shown++;
+  }
+  document.getElementById('board-empty').hidden = shown > 0 || rows.size === 0;
+}
+
+function counts() {
+  const byState = {};
+  for (const task of state.tasks.values()) {
+    const s = taskState(task);
+    byState[s] = (byState[s] || 0) + 1;
+  }
+  const parts = Object.entries(byState).sort().map(([s, n]) => `${n} ${s.toLowerCase()}`);
+  document.getElementById('task-counts').textContent = `${state.tasks.size} tasks: ${parts.join(', ')}`;
+  if (filter.value) applyFilter();
+}

@@ -1,0 +1,308 @@
+package gg.starpets.chaos;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import gg.starpets.chaos.ChaosJudge.Input;
+import gg.starpets.chaos.ChaosJudge.RunRow;
+import gg.starpets.chaos.ChaosJudge.Verdict;
+import gg.starpets.chaos.WitnessLog.Event;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** The judge on synthetic witness logs: times in ms below, steps of 100 ms. */
+class ChaosJudgeTest {
+
+    private static final Duration STEP = Duration.ofMillis(100);
+    private static final Duration DELAY = Duration.ofSeconds(1);
+
+    /** Steps of one run every 100 ms from {@code fromMs} to {@code toMs}, both included. */
+    private static List<Event> steps(String task, long run, long pid, long fromMs, long toMs) {
+        List<Event> events = new ArrayList<>();
+        for (long t = fromMs; t <= toMs; t += 100) {
+            events.add(Event.step(t * 1_000, task, run, pid));
+        }
+        return events;
+    }
+
+    private static Event end(String task, long run, long pid, long atMs, String outcome) {
+        return Event.end(atMs * 1_000, task, run, pid, outcome);
+    }
+
+    @SafeVarargs
+    private static List<Event> log(List<Event>... parts) {
+        List<Event> all = new ArrayList<>();
+        for (List<Event> p : parts) {
+            all.addAll(p);
+        }
+        return all;
+    }
+
+    private static Fault fault(FaultKind kind, Set<Long> victims, long injectedMs, long settledMs, Long... stuck) {
+        return new Fault(
+                kind,
+                1,
+                List.of("victim"),
+                victims,
+                injectedMs * 1_000,
+                injectedMs * 1_000 + 5_000,
+                settledMs * 1_000,
+                0,
+                true,
+                Set.of(stuck));
+    }
+
+    private static Verdict judge(List<Event> events, List<Fault> faults, Map<Long, Long> deathsMs, List<RunRow> runs) {
+        Map<Long, Long> deaths = new java.util.HashMap<>();
+        deathsMs.forEach((pid, ms) -> deaths.put(pid, ms * 1_000));
+        return ChaosJudge.judge(new Input(events, STEP, DELAY, faults, deaths, runs, Set.of()));
+    }
+
+    private static RunRow run(long id, String task, String status, long startedMs, Long finishedMs) {
+        return new RunRow(id, task, "i", status, startedMs * 1_000, finishedMs == null ? null : finishedMs * 1_000);
+    }
+
+    @Test
+    void twoProcessesSteppingOneTaskInTheSameIntervalAreAnOverlap() {
+        var events = log(steps("a", 1, 100, 0, 1_000), steps("a", 2, 200, 500, 1_500));
+
+        Verdict v =
+                judge(events, List.of(fault(FaultKind.SESSION_KILL, Set.of(100L), 400, 2_000)), Map.of(), List.of());
+
+        assertThat(v.overlaps()).hasSize(1);
+        var o = v.overlaps().getFirst();
+        assertThat(o.task()).isEqualTo("a");
+        assertThat(o.fromMicros()).isEqualTo(500_000);
+        assertThat(o.toMicros()).isEqualTo(1_100_000);
+        assertThat(v.row(FaultKind.SESSION_KILL).overlaps()).isEqualTo(1);
+        assertThat(v.row(null).overlaps()).isZero();
+    }
+
+    @Test
+    void anOverlapOutsideEveryFaultWindowIsCountedBetweenFaults() {
+        var events = log(steps("a", 1, 100, 0, 1_000), steps("a", 2, 200, 500, 1_500));
+
+        Verdict v = judge(events, List.of(), Map.of(), List.of());
+
+        assertThat(v.row(null).overlaps()).isEqualTo(1);
+    }
+
+    @Test
+    void aRunThatStartsAfterTheOtherHandlerReturnedIsNoOverlap() {
+        // Run 1's last step at 900 ms would count until 1000 ms, but its handler returned at 920 ms.
+        var events =
+                log(steps("a", 1, 100, 0, 900), List.of(end("a", 1, 100, 920, "done")), steps("a", 2, 200, 950, 2_000));
+
+        assertThat(judge(events, List.of(), Map.of(), List.of()).overlaps()).isEmpty();
+    }
+
+    @Test
+    void aKilledProcessIsLiveOnlyUntilItsDeath() {
+        var events = log(steps("a", 1, 100, 0, 900), steps("a", 2, 200, 950, 2_000));
+
+        assertThat(judge(events, List.of(), Map.of(100L, 910L), List.of()).overlaps())
+                .as("dead at 910 ms")
+                .isEmpty();
+        assertThat(judge(events, List.of(), Map.of(), List.of()).overlaps())
+                .as("without the death, its last step counts until 1000 ms")
+                .hasSize(1);
+    }
+
+    @Test
+    void aFrozenHandlerThatTakesAStepAfterWakingOverlapsTheRunThatTookOver() {
+        // Frozen at 550 ms for 15 s; another copy ran the task from 10 s; the frozen one stepped once at 15 s.
+        var events = log(
+                steps("a", 1, 100, 0, 500),
+                List.of(Event.step(15_000_000, "a", 1, 100), end("a", 1, 100, 15_020, "interrupted")),
+                steps("a", 2, 200, 10_000, 14_000),
+                steps("a", 3, 200, 15_000, 16_000));
+
+        Verdict v =
+                judge(events, List.of(fault(FaultKind.SIGSTOP_LONG, Set.of(100L), 550, 20_000)), Map.of(), List.of());
+
+        assertThat(v.overlaps()).hasSize(2);
+        assertThat(v.row(FaultKind.SIGSTOP_LONG).overlaps()).isEqualTo(2);
+    }
+
+    @Test
+    void aFrozenHandlerThatStopsWithoutAnotherStepDoesNotOverlap() {
+        var events = log(
+                steps("a", 1, 100, 0, 500),
+                List.of(end("a", 1, 100, 15_020, "stopped")),
+                steps("a", 2, 200, 10_000, 14_000));
+
+        assertThat(judge(events, List.of(), Map.of(), List.of()).overlaps()).isEmpty();
+    }
+
+    @Test
+    void twoRunsOfOneTaskInOneProcessAreASameProcessOverlap() {
+        var events = log(steps("a", 1, 100, 0, 1_000), steps("a", 2, 100, 300, 800));
+
+        Verdict v = judge(events, List.of(), Map.of(), List.of());
+
+        assertThat(v.row(null).sameProcessOverlaps()).isEqualTo(1);
+        assertThat(v.row(null).overlaps()).isZero();
+    }
+
+    @Test
+    void differentTasksStepAtOnceWithoutOverlap() {
+        var events = log(steps("a", 1, 100, 0, 1_000), steps("b", 2, 200, 0, 1_000));
+
+        assertThat(judge(events, List.of(), Map.of(), List.of()).overlaps()).isEmpty();
+    }
+
+    @Test
+    void runsLostOrCutShortAreCountedForTheFaultWhoseWindowTheyEndedIn() {
+        var runs = List.of(
+                run(1, "a", "LOST", 0, 1_500L),
+                run(2, "b", "LOST", 0, 5_000L),
+                run(3, "c", "INTERRUPTED", 0, 1_200L),
+                run(4, "d", "SUCCEEDED", 0, 1_100L),
+                run(5, "e", "RUNNING", 1_900, null));
+
+        Verdict v = judge(List.of(), List.of(fault(FaultKind.PG_RESTART, Set.of(), 1_000, 2_000)), Map.of(), runs);
+
+        var restart = v.row(FaultKind.PG_RESTART);
+        assertThat(restart.lost()).isEqualTo(1);
+        assertThat(restart.cutShort()).isEqualTo(1);
+        assertThat(restart.runs()).as("runs in progress during the window").isEqualTo(5);
+        assertThat(v.row(null).lost()).isEqualTo(1);
+    }
+
+    @Test
+    void stepsAfterTheRunWasRecordedLostAreReported() {
+        var events = log(steps("a", 7, 100, 0, 1_200));
+        var runs = List.of(run(7, "a", "LOST", 0, 1_000L));
+
+        Verdict v = judge(events, List.of(fault(FaultKind.PROXY_RESET, Set.of(100L), 900, 3_000)), Map.of(), runs);
+
+        assertThat(v.late()).hasSize(1);
+        assertThat(v.late().getFirst().steps()).isEqualTo(2);
+        assertThat(v.late().getFirst().status()).isEqualTo("LOST");
+        assertThat(v.row(FaultKind.PROXY_RESET).lateRuns()).isEqualTo(1);
+    }
+
+    @Test
+    void aRunLeftRunningIsCountedOnceForTheFirstFaultThatFoundIt() {
+        var runs = List.of(run(9, "a", "RUNNING", 500, null), run(10, "b", "RUNNING", 4_500, null));
+        var faults = List.of(
+                fault(FaultKind.SIGSTOP_LONG, Set.of(), 1_000, 2_000, 9L),
+                fault(FaultKind.PROXY_RESET, Set.of(), 4_000, 5_000, 9L));
+
+        Verdict v = ChaosJudge.judge(new Input(List.of(), STEP, DELAY, faults, Map.of(), runs, Set.of(9L, 10L)));
+
+        assertThat(v.row(FaultKind.SIGSTOP_LONG).nonTerminal()).isEqualTo(1);
+        assertThat(v.row(FaultKind.PROXY_RESET).nonTerminal())
+                .as("run 10, stuck at the end, started in this window")
+                .isEqualTo(1);
+    }
+
+    @Test
+    void recoveryIsUntilEveryTaskTheVictimWasRunningTakesAStepAgain() {
+        // pid 100 runs a and b, killed at 1000 ms; a runs again at 1400 ms, b at 1600 ms; c (pid 200) is untouched.
+        var events = log(
+                steps("a", 1, 100, 0, 1_000),
+                steps("b", 2, 100, 0, 1_000),
+                steps("c", 3, 200, 0, 3_000),
+                steps("a", 4, 200, 1_400, 2_000),
+                steps("b", 5, 300, 1_600, 2_000));
+
+        Verdict v = judge(
+                events, List.of(fault(FaultKind.SIGKILL, Set.of(100L), 1_000, 3_000)), Map.of(100L, 1_005L), List.of());
+
+        assertThat(v.row(FaultKind.SIGKILL).recoverySeconds()).containsExactly(0.6);
+        assertThat(v.row(FaultKind.SIGKILL).unrecovered()).isZero();
+    }
+
+    @Test
+    void aTaskThatNeverRunsAgainLeavesTheFaultUnrecovered() {
+        var events = log(steps("a", 1, 100, 0, 1_000), steps("b", 2, 100, 0, 1_000), steps("a", 4, 200, 1_400, 2_000));
+
+        Verdict v = judge(
+                events, List.of(fault(FaultKind.SIGKILL, Set.of(100L), 1_000, 3_000)), Map.of(100L, 1_005L), List.of());
+
+        assertThat(v.row(FaultKind.SIGKILL).recoverySeconds()).isEmpty();
+        assertThat(v.row(FaultKind.SIGKILL).unrecovered()).isEqualTo(1);
+    }
+
+    @Test
+    void aVictimThatGoesOnWithItsOwnRunRecoversWhenItStepsAgain() {
+        // Frozen from 1000 ms to 3000 ms, then it goes on with the same run.
+        var events = log(steps("a", 1, 100, 0, 1_000), steps("a", 1, 100, 3_000, 4_000));
+
+        Verdict v =
+                judge(events, List.of(fault(FaultKind.SIGSTOP_SHORT, Set.of(100L), 1_000, 5_000)), Map.of(), List.of());
+
+        assertThat(v.row(FaultKind.SIGSTOP_SHORT).recoverySeconds()).containsExactly(2.0);
+        assertThat(v.overlaps()).isEmpty();
+    }
+
+    @Test
+    void aRunWhoseLengthRanOutDuringAFreezeRecoversWhenItFinishesNotAtTheNextRun() {
+        // Frozen from 1000 ms to 3000 ms; its 1.5 s were over by then, so it returned without a step.
+        var events = log(
+                steps("a", 1, 100, 0, 1_000),
+                List.of(end("a", 1, 100, 3_010, "done")),
+                steps("a", 2, 100, 4_100, 5_000));
+
+        Verdict v =
+                judge(events, List.of(fault(FaultKind.SIGSTOP_SHORT, Set.of(100L), 1_000, 6_000)), Map.of(), List.of());
+
+        assertThat(v.row(FaultKind.SIGSTOP_SHORT).recoverySeconds()).containsExactly(2.01);
+    }
+
+    @Test
+    void aRunToldToStopIsNoRecovery() {
+        var events = log(
+                steps("a", 1, 100, 0, 1_000),
+                List.of(end("a", 1, 100, 3_010, "stopped")),
+                steps("a", 2, 200, 4_000, 5_000));
+
+        Verdict v =
+                judge(events, List.of(fault(FaultKind.SIGSTOP_LONG, Set.of(100L), 1_000, 6_000)), Map.of(), List.of());
+
+        assertThat(v.row(FaultKind.SIGSTOP_LONG).recoverySeconds()).containsExactly(3.0);
+    }
+
+    @Test
+    void aVictimThatGoesOnAndIsStoppedLaterRecoversWhenTheTaskRunsAgainElsewhere() {
+        // Cut off at 1000 ms, it steps on until it fences itself at 3000 ms; another copy runs the task from 5200 ms.
+        var events = log(
+                steps("a", 1, 100, 0, 3_000),
+                List.of(end("a", 1, 100, 3_010, "interrupted")),
+                steps("a", 2, 200, 5_200, 6_000));
+
+        Verdict v = judge(events, List.of(fault(FaultKind.CUT_LONG, Set.of(100L), 1_000, 7_000)), Map.of(), List.of());
+
+        assertThat(v.row(FaultKind.CUT_LONG).recoverySeconds()).containsExactly(4.2);
+    }
+
+    @Test
+    void thePauseAfterARunThatFinishedItsWorkIsNoStall() {
+        // The run finishes at 2050 ms; the next one starts a schedule's delay later.
+        var events = log(
+                steps("a", 1, 100, 0, 2_000),
+                List.of(end("a", 1, 100, 2_050, "done")),
+                steps("a", 2, 200, 3_050, 4_000));
+
+        Verdict v = judge(events, List.of(fault(FaultKind.SIGTERM, Set.of(100L), 1_000, 5_000)), Map.of(), List.of());
+
+        assertThat(v.row(FaultKind.SIGTERM).recoverySeconds()).containsExactly(0.1);
+    }
+
+    @Test
+    void aRunThatFinishedButWhoseEndWasNotRecordedStallsItsTaskUntilAnotherCopyTakesItOver() {
+        // Cut off at 1000 ms; its run finishes at 2050 ms, but the task stays its own until the lease runs out.
+        var events = log(
+                steps("a", 1, 100, 0, 2_000),
+                List.of(end("a", 1, 100, 2_050, "done")),
+                steps("a", 2, 200, 9_000, 10_000));
+
+        Verdict v = judge(events, List.of(fault(FaultKind.CUT_LONG, Set.of(100L), 1_000, 11_000)), Map.of(), List.of());
+
+        assertThat(v.row(FaultKind.CUT_LONG).recoverySeconds()).containsExactly(8.0);
+    }
+}

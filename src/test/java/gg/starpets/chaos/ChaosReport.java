@@ -1,0 +1,152 @@
+package gg.starpets.chaos;
+
+import gg.starpets.chaos.ChaosJudge.Row;
+import gg.starpets.chaos.ChaosJudge.Verdict;
+import java.io.PrintStream;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/** Prints a judged chaos run as markdown: the table per fault kind, then each target with PASS or FAIL. */
+final class ChaosReport {
+
+    /** A target and whether it was met; {@code correctness} targets fail CI, timing ones are only printed. */
+    record Target(String name, boolean met, String figure, boolean correctness) {}
+
+    private static final int DETAILS = 12;
+
+    private ChaosReport() {}
+
+    static List<Target> targets(Verdict v) {
+        List<Target> targets = new ArrayList<>();
+        int overlaps = v.rows().stream()
+                .mapToInt(r -> r.overlaps() + r.sameProcessOverlaps())
+                .sum();
+        targets.add(new Target("0 overlapping live handlers (every fault kind)", overlaps == 0, overlaps + "", true));
+        int stuck = v.rows().stream().mapToInt(Row::nonTerminal).sum();
+        targets.add(new Target("0 runs left non-terminal (every fault kind)", stuck == 0, stuck + "", true));
+        for (Row r : v.rows()) {
+            if (r.kind() != null && r.kind().mustLoseNothing) {
+                targets.add(new Target(
+                        "0 runs LOST: " + r.kind().id() + " (shorter than the lease)",
+                        r.lost() == 0,
+                        r.lost() + "",
+                        true));
+            }
+        }
+        v.rows().stream().filter(r -> r.kind() == FaultKind.SIGKILL).findFirst().ifPresent(r -> {
+            double p99 = percentile(r.recoverySeconds(), 0.99);
+            boolean met = !r.recoverySeconds().isEmpty() && r.unrecovered() == 0 && p99 <= 1.0;
+            targets.add(new Target(
+                    "crash (SIGKILL) recovery p99 <= 1 s",
+                    met,
+                    seconds(p99) + (r.unrecovered() > 0 ? ", " + r.unrecovered() + " not recovered" : ""),
+                    false));
+        });
+        return targets;
+    }
+
+    static void print(PrintStream out, ChaosSettings s, Verdict v, Map<FaultKind, String> lengths, String notes) {
+        out.println("| fault | applied | runs | overlapping live handlers | same-process overlaps"
+                + " | runs left non-terminal | runs LOST | runs cut short | runs stepping after their end"
+                + " | recovery p50 | recovery p99 |");
+        out.println("|---|---|---|---|---|---|---|---|---|---|---|");
+        for (Row r : v.rows()) {
+            String name =
+                    r.kind() == null ? "(start-up, between faults)" : r.kind().describe(lengths.get(r.kind()));
+            String p50 = r.recoverySeconds().isEmpty() ? "-" : seconds(percentile(r.recoverySeconds(), 0.5));
+            String p99 = r.recoverySeconds().isEmpty() ? "-" : seconds(percentile(r.recoverySeconds(), 0.99));
+            if (r.unrecovered() > 0) {
+                p99 += " (" + r.unrecovered() + " not recovered)";
+            }
+            out.printf(
+                    "| %s | %d | %d | %d | %d | %d | %d | %d | %d | %s | %s |%n",
+                    name,
+                    r.faults(),
+                    r.runs(),
+                    r.overlaps(),
+                    r.sameProcessOverlaps(),
+                    r.nonTerminal(),
+                    r.lost(),
+                    r.cutShort(),
+                    r.lateRuns(),
+                    p50,
+                    p99);
+        }
+        out.println();
+        out.println("| target | figure | |");
+        out.println("|---|---|---|");
+        for (Target t : targets(v)) {
+            out.printf("| %s | %s | %s |%n", t.name(), t.figure(), t.met() ? "PASS" : "FAIL");
+        }
+        out.println();
+        out.printf(
+                "%d copies, %d round(s); lease %s, heartbeat %s; %d witness tasks every %s, runs of %s in steps of %s. %s%n",
+                s.copies(),
+                s.rounds(),
+                human(s.lease()),
+                human(s.heartbeat()),
+                s.tasks(),
+                s.schedule(),
+                human(s.runDuration()),
+                human(s.step()),
+                notes);
+        details(out, v);
+    }
+
+    private static void details(PrintStream out, Verdict v) {
+        if (!v.overlaps().isEmpty()) {
+            out.println();
+            out.println("Overlaps (first " + Math.min(DETAILS, v.overlaps().size()) + " of "
+                    + v.overlaps().size() + "):");
+            v.overlaps().stream()
+                    .limit(DETAILS)
+                    .forEach(o -> out.printf(
+                            "- %s at %s: run %d (pid %d, %s) and run %d (pid %d, %s) both live for %.0f ms%n",
+                            o.task(),
+                            Instant.ofEpochSecond(0, o.fromMicros() * 1_000),
+                            o.first().runId(),
+                            o.first().pid(),
+                            o.first().instance(),
+                            o.second().runId(),
+                            o.second().pid(),
+                            o.second().instance(),
+                            (o.toMicros() - o.fromMicros()) / 1e3));
+        }
+        if (!v.late().isEmpty()) {
+            out.println();
+            out.println("Runs stepping after their end was recorded (first "
+                    + Math.min(DETAILS, v.late().size()) + " of " + v.late().size() + "):");
+            v.late().stream()
+                    .limit(DETAILS)
+                    .forEach(l -> out.printf(
+                            "- %s run %d (pid %d, %s): recorded %s, then %d step(s), the last %.0f ms later%n",
+                            l.execution().task(),
+                            l.execution().runId(),
+                            l.execution().pid(),
+                            l.execution().instance(),
+                            l.status(),
+                            l.steps(),
+                            (l.lastMicros() - l.finishedMicros()) / 1e3));
+        }
+    }
+
+    /** Nearest rank. */
+    static double percentile(List<Double> values, double p) {
+        if (values.isEmpty()) {
+            return Double.NaN;
+        }
+        List<Double> sorted = values.stream().sorted().toList();
+        int rank = (int) Math.ceil(p * sorted.size());
+        return sorted.get(Math.max(0, rank - 1));
+    }
+
+    static String seconds(double s) {
+        return Double.isNaN(s) ? "-" : String.format("%.2f s", s);
+    }
+
+    static String human(java.time.Duration d) {
+        return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
+    }
+}

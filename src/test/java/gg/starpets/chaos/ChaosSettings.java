@@ -1,0 +1,97 @@
+package gg.starpets.chaos;
+
+import gg.starpets.scheduler.Schedule;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * How a chaos run is shaped: {@code [rounds] [copies]} from the command line, the rest from the
+ * environment (names in {@link #fromEnvironment}); defaults are the service's own lease and heartbeat.
+ *
+ * @param short_ how long a "shorter than the lease" freeze lasts
+ * @param long_ how long a "longer than the lease" freeze lasts
+ * @param settleLimit how long the suite waits for the cluster to settle after a fault before it counts what is stuck
+ * @param strict exit 1 when a correctness target fails (overlap, run left non-terminal, LOST where none may be)
+ */
+record ChaosSettings(
+        int rounds,
+        int copies,
+        Duration lease,
+        Duration heartbeat,
+        int tasks,
+        Duration runDuration,
+        Duration step,
+        String schedule,
+        Duration short_,
+        Duration long_,
+        Duration settleLimit,
+        List<FaultKind> kinds,
+        boolean strict) {
+
+    ChaosSettings {
+        if (rounds < 1 || copies < 2) {
+            throw new IllegalArgumentException("at least 1 round and 2 copies (a fault needs a survivor)");
+        }
+        if (heartbeat.multipliedBy(3).compareTo(lease) > 0) {
+            throw new IllegalArgumentException("the lease must be at least 3 heartbeats, as in the service");
+        }
+        if (short_.compareTo(lease) >= 0 || long_.compareTo(lease) <= 0) {
+            throw new IllegalArgumentException("the short freeze must be shorter than the lease, the long one longer");
+        }
+    }
+
+    /**
+     * {@code CHAOS_LEASE} (10s), {@code CHAOS_HEARTBEAT} (lease / 10, the service's ratio), {@code
+     * CHAOS_TASKS} (12), {@code CHAOS_RUN} (each run's length, 4s), {@code CHAOS_STEP} (100ms), {@code
+     * CHAOS_SCHEDULE} (fixed delay 1s), {@code CHAOS_SHORT} / {@code CHAOS_LONG} (lease x 0.5 / x 1.5),
+     * {@code CHAOS_SETTLE_LIMIT} (max(60s, 6 leases)), {@code CHAOS_KINDS} (all, comma separated ids),
+     * {@code CHAOS_STRICT} (1: exit 1 on a failed correctness target).
+     */
+    static ChaosSettings fromEnvironment(String[] args, Map<String, String> env) {
+        int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 3;
+        int copies = args.length > 1 ? Integer.parseInt(args[1]) : 3;
+        Duration lease = duration(env, "CHAOS_LEASE", Duration.ofSeconds(10));
+        Duration heartbeat = duration(env, "CHAOS_HEARTBEAT", lease.dividedBy(10));
+        Duration sixLeases = lease.multipliedBy(6);
+        String kinds = env.getOrDefault("CHAOS_KINDS", "").strip();
+        return new ChaosSettings(
+                rounds,
+                copies,
+                lease,
+                heartbeat,
+                Integer.parseInt(env.getOrDefault("CHAOS_TASKS", "12")),
+                duration(env, "CHAOS_RUN", Duration.ofSeconds(4)),
+                duration(env, "CHAOS_STEP", Duration.ofMillis(100)),
+                env.getOrDefault("CHAOS_SCHEDULE", "1s"),
+                duration(env, "CHAOS_SHORT", lease.dividedBy(2)),
+                duration(env, "CHAOS_LONG", lease.multipliedBy(3).dividedBy(2)),
+                duration(
+                        env,
+                        "CHAOS_SETTLE_LIMIT",
+                        sixLeases.compareTo(Duration.ofMinutes(1)) > 0 ? sixLeases : Duration.ofMinutes(1)),
+                kinds.isEmpty()
+                        ? List.of(FaultKind.values())
+                        : Arrays.stream(kinds.split(",")).map(FaultKind::byId).toList(),
+                "1".equals(env.get("CHAOS_STRICT")) || "true".equalsIgnoreCase(env.get("CHAOS_STRICT")));
+    }
+
+    /** The pause between the end of a run and the next: the fixed delay, or a minute for a cron schedule. */
+    Duration delay() {
+        Duration d = Schedule.Interval.parseDuration(schedule);
+        return d == null ? Duration.ofMinutes(1) : d;
+    }
+
+    private static Duration duration(Map<String, String> env, String name, Duration defaultValue) {
+        String text = env.get(name);
+        if (text == null || text.isBlank()) {
+            return defaultValue;
+        }
+        Duration d = Schedule.Interval.parseDuration(text.strip());
+        if (d == null || d.isNegative() || d.isZero()) {
+            throw new IllegalArgumentException(name + " must be a duration such as 10s or 500ms, not " + text);
+        }
+        return d;
+    }
+}

@@ -1,0 +1,93 @@
+package gg.starpets.chaos;
+
+import static gg.starpets.chaos.ChaosCluster.nowMicros;
+
+import gg.starpets.chaos.ChaosCluster.Copy;
+import java.time.Duration;
+import java.util.List;
+
+/** Applies one fault to its victims and returns once it is over (a freeze thawed, a process gone). */
+final class FaultInjector {
+
+    /** When the fault was in effect, how long it lasted (0 where that means nothing), and what it did. */
+    record Applied(long appliedMicros, long lengthMicros, String note) {}
+
+    private final ChaosCluster cluster;
+    private final ChaosSettings settings;
+
+    FaultInjector(ChaosCluster cluster, ChaosSettings settings) {
+        this.cluster = cluster;
+        this.settings = settings;
+    }
+
+    Applied apply(FaultKind kind, List<Copy> victims, long injectedMicros) throws Exception {
+        Copy v = victims.getFirst();
+        return switch (kind) {
+            case SIGKILL -> {
+                cluster.kill(v);
+                yield new Applied(nowMicros(), 0, "");
+            }
+            case SIGSTOP_SHORT -> freeze(v, settings.short_());
+            case SIGSTOP_LONG -> freeze(v, settings.long_());
+            case SESSION_KILL -> {
+                long n = cluster.count(
+                        "select count(pg_terminate_backend(pid)) from pg_stat_activity where application_name = ?",
+                        "starpets-session-" + v.instanceId);
+                yield new Applied(nowMicros(), 0, n == 0 ? "no session found to terminate" : "");
+            }
+            case CONNECTIONS_KILL -> {
+                String id = v.instanceId;
+                // By name (pool, scheduler pool, session, LISTEN) and by the proxy's ports: every connection of the
+                // copy.
+                long n = cluster.count(
+                        """
+                        select count(pg_terminate_backend(pid)) from pg_stat_activity
+                         where pid <> pg_backend_pid()
+                           and (application_name = any(?) or client_port = any(?))
+                        """,
+                        (Object) new String[] {
+                            "starpets-" + id,
+                            "starpets-scheduler-" + id,
+                            "starpets-session-" + id,
+                            "starpets-watch-" + id
+                        },
+                        v.proxy.upstreamPorts().toArray(Integer[]::new));
+                yield new Applied(nowMicros(), 0, n == 0 ? "no connection found to terminate" : "");
+            }
+            case PG_RESTART -> {
+                // Handlers do not need the database: the restart is in effect from its first moment.
+                Duration down = cluster.postgres.fastRestart();
+                yield new Applied(injectedMicros, down.toNanos() / 1_000, "");
+            }
+            case CUT_SHORT -> cut(v, settings.short_());
+            case CUT_LONG -> cut(v, settings.long_());
+            case PROXY_RESET -> {
+                v.proxy.reset();
+                yield new Applied(nowMicros(), 0, "");
+            }
+            case SIGTERM -> {
+                // The copy goes on with its runs while it drains: in effect at once.
+                Duration limit = Duration.ofMinutes(2).plus(settings.lease());
+                boolean exited = cluster.terminate(v, limit);
+                yield new Applied(injectedMicros, 0, exited ? "" : "did not exit within " + limit + "; killed");
+            }
+        };
+    }
+
+    private Applied freeze(Copy v, Duration length) throws Exception {
+        v.process.signal("STOP");
+        long applied = nowMicros();
+        Thread.sleep(length);
+        v.process.signal("CONT");
+        return new Applied(applied, nowMicros() - applied, "");
+    }
+
+    private Applied cut(Copy v, Duration length) throws InterruptedException {
+        // Not even a close gets through: the copy giving up on its session is not seen by the server.
+        v.proxy.partition();
+        long applied = nowMicros();
+        Thread.sleep(length);
+        v.proxy.resume();
+        return new Applied(applied, nowMicros() - applied, "");
+    }
+}

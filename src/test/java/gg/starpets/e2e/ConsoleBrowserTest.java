@@ -1,0 +1,407 @@
+package gg.starpets.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import gg.starpets.support.Browser;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.openqa.selenium.By;
+import org.openqa.selenium.Keys;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.interactions.Actions;
+import org.openqa.selenium.support.ui.Select;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The console in a real browser (Debian's headless Chromium) against the native twin: five copies
+ * behind nginx. What needs no token: the board, the runs, the instances, a copy's death seen live,
+ * and a viewer without buttons. Screenshots of every page go to target/screenshots.
+ */
+@Tag("e2e")
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ConsoleBrowserTest {
+
+    static final Set<String> DEMO_TASKS = Set.of(
+            "report-daily-sales",
+            "sync-pet-catalog",
+            "recalc-leaderboard",
+            "expire-trade-offers",
+            "send-digest-emails",
+            "rebuild-search-index",
+            "cleanup-sessions",
+            "refresh-price-cache",
+            "audit-balances",
+            "archive-old-runs");
+    static final Duration TASK_DURATION = Duration.ofSeconds(40);
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+    private static final HttpClient HTTP =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private static final Path SCREENSHOTS =
+            Path.of(System.getProperty("starpets.jar")).toAbsolutePath().resolveSibling("screenshots");
+
+    private static Twin twin;
+    private static Browser browser;
+
+    @BeforeAll
+    static void start() throws Exception {
+        twin = Twin.start("e2e-console-twin", Map.of("TASK_DURATION", TASK_DURATION.toSeconds() + "s"));
+        browser = Browser.start(1400, 900);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        try {
+            if (browser != null) {
+                browser.close();
+            }
+        } finally {
+            if (twin != null) {
+                twin.close();
+            }
+        }
+    }
+
+    @AfterEach
+    void noScriptErrorsAndNoPolicyViolations() {
+        assertThat(browser.consoleErrors()).isEmpty();
+    }
+
+    static JsonNode api(String url) throws Exception {
+        HttpResponse<String> r = HTTP.send(
+                HttpRequest.newBuilder(URI.create(url))
+                        .timeout(Duration.ofSeconds(10))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        return JSON.readTree(r.body());
+    }
+
+    private static List<WebElement> rows() {
+        return browser.driver().findElements(By.cssSelector("#board-body tr"));
+    }
+
+    private static String text(WebElement row, String selector) {
+        return row.findElement(By.cssSelector(selector)).getText().strip();
+    }
+
+    /** Each task's progress bar value, for the rows that show one. */
+    private static Map<String, Double> progress() {
+        Map<String, Object> values = browser.js("""
+                const out = {};
+                for (const tr of document.querySelectorAll('#board-body tr[data-state="RUNNING"]')) {
+                  const p = tr.querySelector('progress');
+                  if (p.hasAttribute('value')) out[tr.dataset.task] = p.value;
+                }
+                return out;
+                """);
+        Map<String, Double> result = new HashMap<>();
+        values.forEach((k, v) -> result.put(k, ((Number) v).doubleValue()));
+        return result;
+    }
+
+    @Test
+    @Order(1)
+    void aBrowserAtTheRootLandsOnTheBoardOfTheTenDemoTasksWithTheirInstancesAndMovingProgressBars() {
+        browser.driver().get(Twin.NGINX + "/");
+        assertThat(browser.driver().getCurrentUrl()).isEqualTo(Twin.NGINX + "/ui/");
+        await().atMost(Duration.ofSeconds(20)).until(() -> rows().size() == DEMO_TASKS.size());
+        assertThat(rows().stream().map(r -> r.getAttribute("data-task")))
+                .containsExactlyInAnyOrderElementsOf(DEMO_TASKS);
+
+        // Running tasks show the instance that runs them.
+        await().atMost(Duration.ofSeconds(90))
+                .until(() -> rows().stream()
+                                .filter(r -> "RUNNING".equals(r.getAttribute("data-state")))
+                                .count()
+                        >= 2);
+        for (WebElement row : rows()) {
+            String state = text(row, ".state");
+            assertThat(state).isIn("RUNNING", "WAITING");
+            if (state.equals("RUNNING")) {
+                assertThat(text(row, ".instance")).matches("app-[1-5]");
+            } else {
+                assertThat(text(row, ".instance")).isEqualTo("—");
+            }
+        }
+
+        // A progress bar that moves without a reload: some task still running shows a larger value.
+        browser.js("window.__sameDocument = true");
+        AtomicReference<Map<String, Double>> before = new AtomicReference<>(progress());
+        await().atMost(Duration.ofSeconds(15)).until(() -> {
+            Map<String, Double> now = progress();
+            boolean advanced = now.entrySet().stream()
+                    .anyMatch(e -> before.get().containsKey(e.getKey())
+                            && e.getValue() > before.get().get(e.getKey()));
+            if (!advanced && now.keySet().stream().noneMatch(before.get()::containsKey)) {
+                before.set(now); // every bar seen before has ended: measure against the new ones
+            }
+            return advanced;
+        });
+
+        // The schedule in words, the next run as local time and a countdown, the strip of outcomes.
+        Map<String, String> words = rows().stream()
+                .collect(Collectors.toMap(r -> r.getAttribute("data-task"), r -> text(r, "td:nth-child(6)")));
+        assertThat(words)
+                .containsEntry("report-daily-sales", "every 2 minutes")
+                .containsEntry("sync-pet-catalog", "30 s after each run")
+                .containsEntry("expire-trade-offers", "45 s after each run")
+                .containsEntry("cleanup-sessions", "every hour")
+                .containsEntry("archive-old-runs", "at 03:00 every day")
+                .containsEntry("send-digest-emails", "every 5 minutes (Europe/Moscow)");
+        await().atMost(Duration.ofSeconds(60))
+                .until(() -> rows().stream()
+                        .anyMatch(r -> r.findElements(By.cssSelector(".strip i[data-status=SUCCEEDED]"))
+                                        .size()
+                                > 0));
+        WebElement daily = browser.driver().findElement(By.cssSelector("tr[data-task=archive-old-runs]"));
+        assertThat(text(daily, ".next")).contains("03:00:00").doesNotContain("Z");
+        assertThat(text(daily, ".next-in")).matches("· in \\d+ h( \\d+ min)?");
+        assertThat((Boolean) browser.js("return window.__sameDocument === true"))
+                .isTrue();
+        browser.screenshot(SCREENSHOTS, "console-tasks");
+    }
+
+    @Test
+    @Order(2)
+    void theRunsPageShowsRunsWithDurationAndAttemptAndFiltersThem() {
+        browser.driver().get(Twin.NGINX + "/ui/#/runs");
+        By runRows = By.cssSelector("#runs-body tr");
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> browser.driver().findElements(runRows).size() >= DEMO_TASKS.size());
+        WebElement first = browser.driver().findElements(runRows).getFirst();
+        assertThat(text(first, "td[data-label=Instance]")).matches("app-[1-5]");
+        assertThat(text(first, "td[data-label=Attempt]")).matches("\\d+");
+        assertThat(text(first, "td[data-label=Duration]")).matches("[\\d.]+ s|\\d+ min( \\d+ s)?");
+        browser.screenshot(SCREENSHOTS, "console-runs");
+
+        WebElement task = browser.driver().findElement(By.cssSelector("#run-filters input[name=task]"));
+        task.sendKeys("sync-pet-catalog");
+        new Select(browser.driver().findElement(By.cssSelector("#run-filters select[name=status]")))
+                .selectByVisibleText("SUCCEEDED");
+        task.sendKeys(Keys.ENTER);
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+            List<WebElement> shown = browser.driver().findElements(runRows);
+            return browser.driver().getCurrentUrl().contains("task=sync-pet-catalog")
+                    && !shown.isEmpty()
+                    && shown.stream()
+                            .allMatch(r -> "sync-pet-catalog".equals(r.getAttribute("data-task"))
+                                    && "SUCCEEDED".equals(r.getAttribute("data-status")));
+        });
+    }
+
+    @Test
+    @Order(3)
+    void theInstancesPageShowsEveryInstanceWithItsHeartbeatVersionAndTasks() {
+        browser.driver().get(Twin.NGINX + "/ui/#/instances");
+        By cards = By.cssSelector("#instances .instance-card");
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> browser.driver().findElements(cards).stream()
+                                .filter(c -> "RUNNING".equals(c.getAttribute("data-state")))
+                                .count()
+                        == Twin.COPIES);
+        for (WebElement card : browser.driver().findElements(cards)) {
+            assertThat(card.getAttribute("data-instance")).matches("app-[1-5]");
+            String facts = card.findElement(By.tagName("dl")).getText();
+            assertThat(facts).containsPattern("Heartbeat\\s+[\\d.]+ s ago").contains("Version");
+        }
+        // What each runs, as the API says (read around the page's view: tasks may change hands).
+        await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> {
+            Map<String, String> before = owners();
+            Map<String, String> shown = shownOwners();
+            return !shown.isEmpty() && shown.equals(before) && before.equals(owners());
+        });
+        browser.screenshot(SCREENSHOTS, "console-instances");
+    }
+
+    /** Task -> the instance card it is listed under on the instances page, read in one go. */
+    private static Map<String, String> shownOwners() {
+        Map<String, Object> shown = browser.js("""
+                const out = {};
+                for (const li of document.querySelectorAll('#instances .runs-here li[data-task]')) {
+                  out[li.dataset.task] = li.closest('li[data-instance]').dataset.instance;
+                }
+                return out;
+                """);
+        Map<String, String> result = new HashMap<>();
+        shown.forEach((k, v) -> result.put(k, (String) v));
+        return result;
+    }
+
+    /** Task -> the instance running it, through nginx. */
+    static Map<String, String> owners() throws Exception {
+        return api(Twin.NGINX + "/tasks")
+                .get("tasks")
+                .valueStream()
+                .filter(t -> t.hasNonNull("instanceId"))
+                .collect(Collectors.toMap(
+                        t -> t.get("name").asString(), t -> t.get("instanceId").asString()));
+    }
+
+    @Test
+    @Order(4)
+    void aKilledInstanceTurnsGoneAndItsTasksShowUpOnOthersWithoutAReload() throws Exception {
+        browser.driver().get(Twin.NGINX + "/ui/#/instances");
+        browser.js("window.__sameDocument = true");
+        // A victim whose runs will not end by themselves before they are recovered.
+        AtomicReference<String> victim = new AtomicReference<>();
+        AtomicReference<Set<String>> victimTasks = new AtomicReference<>();
+        await().atMost(Duration.ofSeconds(120)).ignoreExceptions().until(() -> {
+            JsonNode tasks = api(Twin.NGINX + "/tasks").get("tasks");
+            Map<String, List<JsonNode>> byCopy = tasks.valueStream()
+                    .filter(t -> t.hasNonNull("instanceId"))
+                    .collect(Collectors.groupingBy(t -> t.get("instanceId").asString()));
+            for (var e : byCopy.entrySet()) {
+                if (e.getValue().stream()
+                        .allMatch(t -> t.get("elapsedSeconds").asDouble() < TASK_DURATION.toSeconds() - 20)) {
+                    victim.set(e.getKey());
+                    victimTasks.set(e.getValue().stream()
+                            .map(t -> t.get("name").asString())
+                            .collect(Collectors.toSet()));
+                    return true;
+                }
+            }
+            return false;
+        });
+        String gone = victim.get();
+        By victimCard = By.cssSelector("#instances li[data-instance='" + gone + "']");
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> browser.driver()
+                                .findElement(victimCard)
+                                .findElements(By.cssSelector(".runs-here li[data-task]"))
+                                .size()
+                        >= 1);
+
+        twin.kill(gone);
+
+        await().atMost(Duration.ofSeconds(20))
+                .until(() ->
+                        "GONE".equals(browser.driver().findElement(victimCard).getAttribute("data-state")));
+        await().atMost(Duration.ofSeconds(20)).until(() -> {
+            Map<String, String> shown = shownOwners();
+            return victimTasks.get().stream()
+                    .allMatch(t -> shown.containsKey(t) && !shown.get(t).equals(gone));
+        });
+        String victimCardText = browser.driver().findElement(victimCard).getText();
+        assertThat(victimCardText).contains("GONE").contains("nothing (gone)");
+        browser.screenshot(SCREENSHOTS, "console-instances-after-kill");
+
+        // On the board the same tasks say where they came from.
+        browser.driver().findElement(By.cssSelector("[data-nav=tasks]")).click();
+        for (String task : victimTasks.get()) {
+            WebElement row = browser.driver().findElement(By.cssSelector("tr[data-task='" + task + "']"));
+            await().atMost(Duration.ofSeconds(5))
+                    .until(() -> text(row, ".moved").equals("recovered from " + gone));
+            assertThat(text(row, ".instance")).matches("app-[1-5]").isNotEqualTo(gone);
+        }
+        browser.screenshot(SCREENSHOTS, "console-tasks-after-kill");
+        assertThat((Boolean) browser.js("return window.__sameDocument === true"))
+                .isTrue();
+
+        // And the lost runs, with their error, on the runs page.
+        browser.driver().get(Twin.NGINX + "/ui/#/runs?status=LOST&instance=" + gone);
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> browser.driver()
+                                .findElements(By.cssSelector("#runs-body tr"))
+                                .size()
+                        == victimTasks.get().size());
+        for (WebElement row : browser.driver().findElements(By.cssSelector("#runs-body tr"))) {
+            assertThat(text(row, ".run-info")).contains("instance " + gone + " is gone");
+        }
+    }
+
+    @Test
+    @Order(5)
+    void aViewerWithoutAnOperatorTokenSeesNoActionButtonsAnywhere() throws Exception {
+        assertThat(api(Twin.NGINX + "/whoami").get("role").asString()).isEqualTo("anonymous");
+        for (String view : new String[] {"tasks", "runs", "instances"}) {
+            browser.driver().get(Twin.NGINX + "/ui/#/" + view);
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> browser.driver()
+                            .findElement(By.id("role"))
+                            .getAttribute("data-role")
+                            .equals("anonymous"));
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> !browser.driver()
+                            .findElements(By.cssSelector("#view-" + view + " tr, #view-" + view + " .instance-card"))
+                            .isEmpty());
+            assertThat(browser.driver().findElements(By.cssSelector("button[data-action]")))
+                    .as(view)
+                    .isEmpty();
+            assertThat(browser.driver().findElement(By.id("task-new")).isDisplayed())
+                    .isFalse();
+            assertThat(browser.driver().findElement(By.id("sign-in")).isDisplayed())
+                    .isTrue();
+        }
+    }
+
+    @Test
+    @Order(6)
+    void onAPhoneInTheDarkTheBoardIsCardsAndTheKeyboardReachesEverything() {
+        browser.resize(390, 844);
+        browser.colorScheme("dark");
+        try {
+            browser.driver().get(Twin.NGINX + "/ui/");
+            await().atMost(Duration.ofSeconds(20)).until(() -> rows().size() == DEMO_TASKS.size());
+            assertThat((String) browser.js("return getComputedStyle(document.querySelector('#board thead')).display"))
+                    .isEqualTo("none");
+            assertThat((String) browser.js("return getComputedStyle(document.querySelector('#board-body tr')).display"))
+                    .isEqualTo("block");
+            // A dark background: every channel of rgb(r, g, b) low.
+            String background = browser.js("return getComputedStyle(document.body).backgroundColor");
+            assertThat(background).matches("rgb\\(([0-4]?\\d), ([0-4]?\\d), ([0-4]?\\d)\\)");
+            browser.screenshot(SCREENSHOTS, "console-phone-dark");
+        } finally {
+            browser.colorScheme("light");
+            browser.resize(1400, 900);
+        }
+
+        // Keyboard: the skip link comes first in the tab order (nothing jumps the queue with a positive
+        // tabindex); from it, Tab goes through real links and buttons, each with a visible focus ring.
+        browser.driver().get(Twin.NGINX + "/ui/");
+        await().atMost(Duration.ofSeconds(20)).until(() -> rows().size() == DEMO_TASKS.size());
+        assertThat((String) browser.js("""
+                        const first = document.querySelector('a[href], button:not([hidden]), input, select, textarea');
+                        return document.querySelectorAll('[tabindex]:not([tabindex="-1"])').length === 0
+                          ? first.className : 'positive tabindex';
+                        """)).isEqualTo("skip");
+        browser.js("document.querySelector('.skip').focus()");
+        Actions keys = new Actions(browser.driver());
+        String runsLink = null;
+        for (int i = 0; i < 6 && runsLink == null; i++) {
+            keys.sendKeys(Keys.TAB).perform();
+            Map<String, Object> focused = browser.js("""
+                    const e = document.activeElement;
+                    return { tag: e.tagName, nav: e.dataset.nav || '', outline: getComputedStyle(e).outlineStyle };
+                    """);
+            assertThat(focused.get("tag")).isIn("A", "BUTTON", "INPUT");
+            assertThat(focused.get("outline")).isNotEqualTo("none");
+            if ("runs".equals(focused.get("nav"))) {
+                runsLink = "runs";
+            }
+        }
+        assertThat(runsLink).isEqualTo("runs");
+        keys.sendKeys(Keys.ENTER).perform();
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> browser.driver().getCurrentUrl().endsWith("#/runs")
+                        && browser.driver().findElement(By.id("view-runs")).isDisplayed());
+    }
+}

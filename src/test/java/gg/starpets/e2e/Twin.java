@@ -1,0 +1,92 @@
+package gg.starpets.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The native twin of the compose stack (scripts/twin-up.sh) on the end-to-end ports: five copies of
+ * the real jar behind nginx on 28080 (copies on 28081-28085), PostgreSQL on 25432, Prometheus on
+ * 29090. One at a time on a machine: run only under the heavy-work lock, as .ci/checks.d/40-e2e does.
+ */
+final class Twin implements AutoCloseable {
+
+    static final int COPIES = 5;
+    static final String NGINX = "http://127.0.0.1:28080";
+
+    private final Path dir;
+    private final Map<String, String> settings;
+
+    private Twin(Path dir, Map<String, String> settings) {
+        this.dir = dir;
+        this.settings = settings;
+    }
+
+    /** Starts a fresh twin in {@code name} beside the jar (kept afterwards for its logs). */
+    static Twin start(String name, Map<String, String> settings) throws IOException, InterruptedException {
+        Path dir = Path.of(System.getProperty("starpets.jar")).toAbsolutePath().resolveSibling(name);
+        Twin twin = new Twin(dir, settings);
+        twin.run("scripts/twin-down.sh", Duration.ofMinutes(2));
+        if (Files.exists(dir)) {
+            try (var paths = Files.walk(dir)) {
+                for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                    Files.delete(p);
+                }
+            }
+        }
+        twin.run("scripts/twin-up.sh", Duration.ofMinutes(5));
+        return twin;
+    }
+
+    /** A copy's own address, bypassing nginx: app-1 is on 28081. */
+    static String copy(int n) {
+        return "http://127.0.0.1:" + (28080 + n);
+    }
+
+    /** SIGKILLs a copy, checking first that the pid is still the one twin-up.sh started. */
+    void kill(String copy) throws Exception {
+        Path pidFile = dir.resolve("pids/" + copy + ".pid");
+        ProcessHandle process = ProcessHandle.of(
+                        Long.parseLong(Files.readString(pidFile).strip()))
+                .orElseThrow();
+        assertThat(process.info().arguments().map(List::of).orElseThrow())
+                .contains("-Dstarpets.twin=" + dir.toRealPath());
+        process.destroyForcibly();
+        process.onExit().get(10, TimeUnit.SECONDS);
+        // Gone for good: twin-down.sh must not signal this pid, which may be reused.
+        Files.delete(pidFile);
+    }
+
+    @Override
+    public void close() throws IOException, InterruptedException {
+        run("scripts/twin-down.sh", Duration.ofMinutes(2));
+    }
+
+    private void run(String script, Duration limit) throws IOException, InterruptedException {
+        ProcessBuilder pb = new ProcessBuilder("bash", script).inheritIO();
+        Map<String, String> env = pb.environment();
+        env.put("TWIN_DIR", dir.toString());
+        env.put("TWIN_INSTANCES", String.valueOf(COPIES));
+        env.put("TWIN_NGINX_PORT", "28080");
+        env.put("TWIN_PG_PORT", "25432");
+        env.put("TWIN_PROMETHEUS_PORT", "29090");
+        env.put("STARPETS_JAR", System.getProperty("starpets.jar"));
+        env.put("SCHEDULER_SETTLE", "3s");
+        env.put("SHUTDOWN_GRACE", "2s");
+        env.put("TWIN_STOP_SECONDS", "20");
+        env.putAll(settings);
+        Process p = pb.start();
+        if (!p.waitFor(limit.toSeconds(), TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new IllegalStateException(script + " did not finish within " + limit);
+        }
+        assertThat(p.exitValue()).as(script).isZero();
+    }
+}

@@ -1,0 +1,86 @@
+package gg.starpets.scheduler;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.zaxxer.hikari.HikariDataSource;
+import gg.starpets.support.AppProcess;
+import gg.starpets.support.TestPostgres;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A task whose handler kills its own process would hop from instance to instance, killing each.
+ * After three runs LOST in a row it is quarantined, and the last instance lives.
+ */
+class QuarantineIT {
+
+    private HikariDataSource db;
+    private String database;
+    private final List<AppProcess> processes = new ArrayList<>();
+
+    @BeforeEach
+    void setUp() {
+        database = TestPostgres.createDatabase();
+        db = TestPostgres.pool(database, 2);
+    }
+
+    @AfterEach
+    void tearDown() throws InterruptedException {
+        for (AppProcess p : processes) {
+            p.close();
+        }
+        db.close();
+    }
+
+    private long count(String sql) {
+        try (var c = db.getConnection();
+                var rs = c.createStatement().executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        } catch (Exception e) {
+            throw new IllegalStateException(sql, e);
+        }
+    }
+
+    @Test
+    void aHandlerThatKillsItsProcessIsQuarantinedAfterThreeLostRunsAndTheLastInstanceLives() throws Exception {
+        for (int i = 1; i <= 4; i++) {
+            Map<String, Object> settings = AppProcess.databaseSettings(database);
+            settings.put("starpets.scheduler.settle", "3s");
+            settings.put("starpets.scheduler.total-instances", "4");
+            settings.put("starpets.tasks[0].name", "deadly");
+            settings.put("starpets.tasks[0].handler", "exec");
+            settings.put("starpets.tasks[0].schedule", "1h");
+            settings.put("starpets.tasks[0].timeout", "1m");
+            settings.put("starpets.tasks[0].params.shell", "true");
+            // The program's parent is the instance's JVM: it dies by SIGKILL, as with an OOM killer.
+            settings.put("starpets.tasks[0].params.command", "kill -9 $PPID; sleep 5");
+            settings.put("starpets.handlers.api-allowed", "");
+            processes.add(AppProcess.start("victim-" + i, settings));
+        }
+
+        await().ignoreExceptions()
+                .atMost(Duration.ofSeconds(120))
+                .until(() ->
+                        count("select count(*) from tasks where name = 'deadly' and quarantined_at is not null") == 1);
+
+        assertThat(count("select count(*) from task_runs where status = 'LOST'"))
+                .isEqualTo(3);
+        assertThat(count("select count(*) from task_events where task_name = 'deadly' and action = 'QUARANTINED'"))
+                .isEqualTo(1);
+        assertThat(processes.stream().filter(AppProcess::alive).count())
+                .as("instances alive")
+                .isEqualTo(1);
+        // Quarantined: nobody runs it again, the last instance included.
+        await().during(Duration.ofSeconds(3))
+                .atMost(Duration.ofSeconds(5))
+                .until(() -> count("select count(*) from task_runs") == 3
+                        && processes.stream().filter(AppProcess::alive).count() == 1);
+    }
+}

@@ -1,0 +1,86 @@
+package gg.starpets.security;
+
+import static gg.starpets.security.EndpointAccessTest.send;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import gg.starpets.support.AppInstance;
+import gg.starpets.support.TestPostgres;
+import java.time.Instant;
+import java.util.Date;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+
+/**
+ * What a copy writes to its log while tokens come and go in the Authorization header: never a token,
+ * at any log level. (A token put in a URL is not accepted, and a URL is logged at DEBUG and by
+ * proxies: docs/api.md says to never do that.)
+ */
+@ExtendWith(OutputCaptureExtension.class)
+class TokensNotLoggedTest {
+
+    private static final String OPERATOR = "operator-secret-for-log-test-1";
+    private static final String VIEWER = "viewer-secret-for-log-test-22";
+    private static final String WRONG = "wrong-secret-for-log-test-333";
+
+    @Test
+    void noTokenOrSecretAppearsInTheLogEvenAtTraceLevel(CapturedOutput output) {
+        try (LocalIssuer issuer = LocalIssuer.start()) {
+            Map<String, Object> props = new HashMap<>();
+            props.put("starpets.scheduler.enabled", "false");
+            props.put("starpets.security.operator-tokens", "ci:" + OPERATOR);
+            props.put("starpets.security.viewer-tokens", VIEWER);
+            props.put("starpets.security.reads-require-token", "true");
+            props.put("starpets.security.oidc.issuer-uri", issuer.uri());
+            props.put("logging.level.org.springframework.security", "TRACE");
+            props.put("logging.level.org.springframework.web", "DEBUG");
+            props.put("logging.level.gg.starpets", "DEBUG");
+            String jwt = issuer.token("alice", List.of("starpets-operator"));
+            Instant past = Instant.now().minusSeconds(3600);
+            String expiredJwt = issuer.token(
+                    issuer.key(), c -> c.issueTime(Date.from(past)).expirationTime(Date.from(past.plusSeconds(60))));
+            try (AppInstance app = AppInstance.start(TestPostgres.createDatabase(), "copy-logs", props)) {
+                for (String token : new String[] {OPERATOR, VIEWER, WRONG, jwt, expiredJwt}) {
+                    send(app, "GET", "/tasks", null, token);
+                    send(app, "POST", "/tasks/no-such-task/trigger", null, token);
+                }
+            }
+            String log = output.getAll();
+            // The capture saw the service's start and the security filters' most detailed lines.
+            assertThat(log).contains("Access: 1 operator token(s), 1 viewer token(s)");
+            assertThat(log).contains("Set SecurityContextHolder to");
+            for (String secret : new String[] {OPERATOR, VIEWER, WRONG, jwt, signature(jwt), expiredJwt}) {
+                assertThat(log).doesNotContain(secret);
+            }
+            assertThat(log).doesNotContain("generated security password");
+        }
+    }
+
+    @Test
+    void withoutOperatorTokensEveryWriteIsRefusedAndTheStartSaysSo(CapturedOutput output) {
+        try (AppInstance app = AppInstance.start(
+                TestPostgres.createDatabase(), "copy-no-tokens", Map.of("starpets.scheduler.enabled", "false"))) {
+            assertThat(output.getAll())
+                    .contains("No operator token and no OpenID Connect issuer: every change to tasks and runs");
+            assertThat(send(app, "POST", "/tasks", "{}", null).statusCode()).isEqualTo(401);
+            assertThat(send(app, "POST", "/runs/1/cancel", null, null).statusCode())
+                    .isEqualTo(401);
+            assertThat(send(app, "POST", "/tasks/x/trigger", null, "any-token-at-all-0000")
+                            .statusCode())
+                    .isEqualTo(401);
+            // The balance API keeps its open contract, reads stay open.
+            assertThat(send(app, "POST", "/balance/update", "{\"userId\":1,\"amount\":-2}", null)
+                            .statusCode())
+                    .isEqualTo(200);
+            assertThat(app.get("/tasks").statusCode()).isEqualTo(200);
+        }
+    }
+
+    private static String signature(String jwt) {
+        return jwt.substring(jwt.lastIndexOf('.') + 1);
+    }
+}

@@ -1,0 +1,232 @@
+package gg.starpets.web;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import gg.starpets.support.AppInstance;
+import gg.starpets.support.TestPostgres;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/** The management API on two real instances sharing one database: each change seen by both at once. */
+class TaskApiTest {
+
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+    private static final String TOKEN = "ops-token-0123456789abcdef";
+    private static AppInstance a;
+    private static AppInstance b;
+
+    @BeforeAll
+    static void start() {
+        String database = TestPostgres.createDatabase();
+        Map<String, Object> props = new HashMap<>();
+        props.putAll(AppInstance.task(0, "from-config", "sleep", "1h", "1m", "100ms"));
+        props.put("starpets.security.operator-tokens", "ann:" + TOKEN);
+        a = AppInstance.start(database, "api-a", props);
+        b = AppInstance.start(database, "api-b", props);
+    }
+
+    @AfterAll
+    static void stop() {
+        b.close();
+        a.close();
+    }
+
+    private static HttpResponse<String> call(
+            AppInstance app, String method, String path, String body, String... headers) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(app.url(path)))
+                .header("Authorization", "Bearer " + TOKEN)
+                .header("Content-Type", "application/json")
+                .method(
+                        method,
+                        body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        for (int i = 0; i < headers.length; i += 2) {
+            request.header(headers[i], headers[i + 1]);
+        }
+        return app.send(request);
+    }
+
+    private static JsonNode json(HttpResponse<String> response) {
+        return JSON.readTree(response.body());
+    }
+
+    private static void assertProblem(HttpResponse<String> response, int status, String code) {
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(status);
+        assertThat(json(response).get("code").asString()).isEqualTo(code);
+    }
+
+    private static String etag(HttpResponse<String> response) {
+        return response.headers().firstValue("ETag").orElseThrow();
+    }
+
+    @Test
+    void aTaskIsCreatedEditedWithItsVersionPausedResumedAndDeletedWithEveryStepInItsTrail() {
+        HttpResponse<String> created = call(a, "POST", "/tasks", """
+                {"name": "nightly-report", "handler": "sleep", "schedule": "0 3 * * *", "timeZone": "Europe/Berlin",
+                 "timeout": "5m", "params": {"duration": "100ms"},
+                 "retry": {"maxAttempts": 3, "initialBackoff": "5s"}, "misfire": "SKIP", "jitter": 30}
+                """);
+        assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+        assertThat(created.headers().firstValue("Location")).hasValue("/tasks/nightly-report");
+        JsonNode task = json(created);
+        assertThat(task.get("source").asString()).isEqualTo("API");
+        assertThat(task.get("state").asString()).isEqualTo("WAITING");
+        assertThat(task.get("timeoutSeconds").asDouble()).isEqualTo(300);
+        assertThat(task.get("retry").get("maxAttempts").asInt()).isEqualTo(3);
+        assertThat(task.get("misfire").asString()).isEqualTo("SKIP");
+        assertThat(task.get("jitterSeconds").asDouble()).isEqualTo(30);
+        String version1 = etag(created);
+
+        // Seen through the other instance at once, with the same version.
+        HttpResponse<String> seen = b.get("/tasks/nightly-report");
+        assertThat(seen.statusCode()).isEqualTo(200);
+        assertThat(etag(seen)).isEqualTo(version1);
+
+        HttpResponse<String> edited = call(b, "PATCH", "/tasks/nightly-report", """
+                {"schedule": "30 4 * * *", "retry": null}""", "If-Match", version1);
+        assertThat(edited.statusCode()).as(edited.body()).isEqualTo(200);
+        assertThat(json(edited).get("schedule").asString()).isEqualTo("30 4 * * *");
+        assertThat(json(edited).get("retry").isNull()).isTrue();
+        assertThat(json(edited).get("misfire").asString())
+                .as("untouched fields stay")
+                .isEqualTo("SKIP");
+        assertThat(etag(edited)).isNotEqualTo(version1);
+
+        // A write based on the old version is refused, and changes nothing.
+        assertProblem(
+                call(a, "PATCH", "/tasks/nightly-report", "{\"schedule\": \"@hourly\"}", "If-Match", version1),
+                412,
+                "version_mismatch");
+        assertThat(json(a.get("/tasks/nightly-report")).get("schedule").asString())
+                .isEqualTo("30 4 * * *");
+
+        HttpResponse<String> paused = call(a, "POST", "/tasks/nightly-report/pause", """
+                {"until": "2099-01-01T00:00:00Z", "reason": "partner migration"}""");
+        assertThat(paused.statusCode()).isEqualTo(200);
+        assertThat(json(b.get("/tasks/nightly-report")).get("state").asString()).isEqualTo("PAUSED");
+        assertThat(json(b.get("/tasks/nightly-report"))
+                        .get("paused")
+                        .get("reason")
+                        .asString())
+                .isEqualTo("partner migration");
+        assertThat(call(b, "POST", "/tasks/nightly-report/resume", null).statusCode())
+                .isEqualTo(200);
+        assertThat(json(a.get("/tasks/nightly-report")).get("state").asString()).isEqualTo("WAITING");
+
+        assertThat(call(a, "DELETE", "/tasks/nightly-report", null).statusCode())
+                .isEqualTo(204);
+        assertProblem(b.get("/tasks/nightly-report"), 404, "task_not_found");
+
+        JsonNode events = json(a.get("/tasks/nightly-report/events")).get("events");
+        assertThat(events.findValuesAsString("action"))
+                .containsExactly("DELETED", "RESUMED", "PAUSED", "UPDATED", "CREATED");
+        assertThat(events.findValuesAsString("actor"))
+                .allSatisfy(actor -> assertThat(actor).contains("ann"));
+        JsonNode update = events.get(3);
+        assertThat(update.get("before").get("schedule").asString()).isEqualTo("0 3 * * *");
+        assertThat(update.get("after").get("schedule").asString()).isEqualTo("30 4 * * *");
+        assertProblem(a.get("/tasks/never-was/events"), 404, "task_not_found");
+    }
+
+    @Test
+    void badDefinitionsAreRefusedWithAReasonAndWriteNothing() {
+        assertProblem(
+                call(
+                        a,
+                        "POST",
+                        "/tasks",
+                        "{\"name\": \"x1\", \"handler\": \"sleep\", \"schedule\": \"0 0 30 2 *\","
+                                + " \"timeout\": 60}"),
+                400,
+                "invalid_task");
+        assertProblem(
+                call(
+                        a,
+                        "POST",
+                        "/tasks",
+                        "{\"name\": \"x2\", \"handler\": \"sleep\", \"schedule\": \"1m\","
+                                + " \"timeout\": 60, \"colour\": \"red\"}"),
+                400,
+                "invalid_task");
+        assertProblem(
+                call(a, "POST", "/tasks", "{\"name\": \"x3\", \"handler\": \"sleep\", \"schedule\": \"1m\"}"),
+                400,
+                "invalid_task");
+        assertProblem(call(a, "POST", "/tasks", "[1, 2]"), 400, "invalid_task");
+        assertProblem(
+                call(
+                        a,
+                        "POST",
+                        "/tasks",
+                        "{\"name\": \"x4\", \"handler\": \"exec\", \"schedule\": \"1m\","
+                                + " \"timeout\": 60, \"params\": {\"command\": [\"/bin/true\"]}}"),
+                403,
+                "handler_not_allowed");
+        assertProblem(
+                call(
+                        a,
+                        "POST",
+                        "/tasks",
+                        "{\"name\": \"from-config\", \"handler\": \"sleep\", \"schedule\": \"1m\","
+                                + " \"timeout\": 60}"),
+                409,
+                "task_exists");
+        for (String name : List.of("x1", "x2", "x3", "x4")) {
+            assertProblem(a.get("/tasks/" + name), 404, "task_not_found");
+        }
+    }
+
+    @Test
+    void configurationTasksArePausedAndTriggeredButNotEditedOverTheApi() {
+        assertProblem(call(a, "PATCH", "/tasks/from-config", "{\"schedule\": \"1m\"}"), 409, "task_from_configuration");
+        assertProblem(call(a, "DELETE", "/tasks/from-config", null), 409, "task_from_configuration");
+        assertProblem(call(a, "POST", "/tasks/none/pause", null), 404, "task_not_found");
+        assertProblem(call(a, "POST", "/runs/987654/cancel", null), 404, "run_not_found");
+    }
+
+    @Test
+    void aTriggerRunsATaskNowARunningOneIsRefusedUnlessQueuedAndACancelStopsIt() {
+        assertThat(call(a, "POST", "/tasks", """
+                {"name": "long-one", "handler": "sleep", "schedule": "@daily", "timeout": "10m",
+                 "params": {"duration": "5m"}}""").statusCode()).isEqualTo(201);
+
+        assertThat(call(b, "POST", "/tasks/long-one/trigger", null).statusCode())
+                .isEqualTo(202);
+        await().atMost(Duration.ofSeconds(10))
+                .until(() ->
+                        json(a.get("/tasks/long-one")).get("state").asString().equals("RUNNING"));
+        assertProblem(call(a, "POST", "/tasks/long-one/trigger", null), 409, "already_running");
+        HttpResponse<String> queued = call(a, "POST", "/tasks/long-one/trigger?queue=true", null);
+        assertThat(queued.statusCode()).isEqualTo(202);
+        assertThat(json(queued).get("triggerQueued").asBoolean()).isTrue();
+
+        long run = json(a.get("/tasks/long-one/runs?limit=1"))
+                .get("runs")
+                .get(0)
+                .get("id")
+                .asLong();
+        HttpResponse<String> cancel = call(b, "POST", "/runs/" + run + "/cancel", null);
+        assertThat(cancel.statusCode()).isEqualTo(202);
+        assertThat(json(cancel).get("task").asString()).isEqualTo("long-one");
+
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> json(a.get("/runs?status=CANCELLED")).get("runs").size() == 1);
+        JsonNode cancelled = json(a.get("/runs?status=CANCELLED")).get("runs").get(0);
+        assertThat(cancelled.get("id").asLong()).isEqualTo(run);
+        assertThat(cancelled.get("cause").asString()).isEqualTo("TRIGGER");
+        // The queued trigger runs it again at once.
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> json(a.get("/tasks/long-one/runs")).get("runs").size() == 2);
+        assertProblem(call(a, "POST", "/runs/" + run + "/cancel", null), 409, "run_not_running");
+    }
+}
