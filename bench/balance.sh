@@ -14,8 +14,7 @@
 # each pgbench one (5), HTTP_CLIENTS ("64 256"),
 # PG_CLIENTS ("8 20 64 256"), JAR (target/starpets-*.jar, built if missing), BUILD_DIR (target); the
 # instances take the app's own settings from the environment as usual (e.g. DB_POOL_SIZE,
-# BALANCE_BATCH_SIZE). PG_SYNC=off turns fsync and synchronous_commit off on the embedded server
-# (the service's own default is on): the ceilings without a disk flush per commit, for comparison.
+# BALANCE_BATCH_SIZE).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,7 +24,6 @@ WARMUP_FIRST=${WARMUP_FIRST:-40}
 PG_WARMUP=${PG_WARMUP:-5}
 HTTP_CLIENTS=${HTTP_CLIENTS:-"64 256"}
 PG_CLIENTS=${PG_CLIENTS:-"8 20 64 256"}
-PG_SYNC=${PG_SYNC:-}
 BUILD_DIR=${BUILD_DIR:-target}
 HERE=bench/balance
 export BENCH_DIR=$PWD/$HERE
@@ -192,11 +190,6 @@ run_pgbench() { # run_pgbench label clients script
 
 # --- 1. Copy 1 with the embedded PostgreSQL; the ceilings first, while only one pool is open ---
 start_copy 1 EMBEDDED_DB_DIR="$TMP/pg" EMBEDDED_DB_PORT="$PG_PORT" DB_HOST=
-if [ "$PG_SYNC" = off ]; then
-  "${PSQL[@]}" -c "alter system set fsync = off" -c "alter system set synchronous_commit = off" \
-    -c "select pg_reload_conf()" >/dev/null
-  sleep 1 # the postmaster signals its backends; let them read the file
-fi
 echo "== PostgreSQL $("${PSQL[@]}" -c 'show server_version') on port $PG_PORT:" \
   "fsync=$("${PSQL[@]}" -c 'show fsync') synchronous_commit=$("${PSQL[@]}" -c 'show synchronous_commit')" \
   "max_connections=$("${PSQL[@]}" -c 'show max_connections')"
@@ -238,7 +231,7 @@ BEST_UPDATE=$(best update)
 BEST_LEDGER=$(best ledger)
 echo
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GB; $("$JAVA" -version 2>&1 | head -1);" \
-  "fsync=$("${PSQL[@]}" -c 'show fsync') DURATION=${DURATION}s WARMUP=${WARMUP}s WARMUP_FIRST=${WARMUP_FIRST}s DB_POOL_SIZE=${DB_POOL_SIZE:-20} BALANCE_BATCH_SIZE=${BALANCE_BATCH_SIZE:-500}"
+  "DURATION=${DURATION}s WARMUP=${WARMUP}s WARMUP_FIRST=${WARMUP_FIRST}s DB_POOL_SIZE=${DB_POOL_SIZE:-20} BALANCE_BATCH_SIZE=${BALANCE_BATCH_SIZE:-500}"
 echo "HTTP runs: balance of user 1 went from 0 to $final; ledger since: $check; idempotency keys stored: $keys"
 echo "pgbench best: $BEST_UPDATE (${RPS[$BEST_UPDATE]}/s), $BEST_LEDGER (${RPS[$BEST_LEDGER]}/s)"
 row() { # row label
