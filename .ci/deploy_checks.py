@@ -24,9 +24,9 @@ for name, svc in s.items():
     check(":" in svc.get("image", "") and not svc["image"].endswith(":latest"), name + " has a pinned image")
 app = s["app"]
 check("ports" not in app, "app publishes no fixed host port (so --scale works)")
-check(app["deploy"]["replicas"] >= 5, "app runs at least 5 copies by default (B1)")
+check(app["deploy"]["replicas"] >= 5, "app runs at least 5 instances by default (B1)")
 check(str(app["environment"]["TOTAL_INSTANCES"]) == "5", "TOTAL_INSTANCES defaults to 5")
-check("INSTANCE_ID" not in app["environment"], "a copy is named by its container HOSTNAME")
+check("INSTANCE_ID" not in app["environment"], "an instance is named by its container HOSTNAME")
 check(app["depends_on"]["postgres"]["condition"] == "service_healthy", "app waits for a healthy PostgreSQL")
 
 def seconds(d):
@@ -43,15 +43,15 @@ needed = phase + 5 + seconds(env["SHUTDOWN_GRACE"]) + 10 + 2
 check(seconds(app["stop_grace_period"]) >= needed,
       "app stop_grace_period %s covers its graceful shutdown (%.0f s)" % (app["stop_grace_period"], needed))
 
-# PostgreSQL connections: each copy holds up to DB_POOL_SIZE pooled + DB_SCHEDULER_POOL_SIZE + 1 health
-# probe + 2 sessions; 20 copies (the documented ceiling) + the 3 reserved superuser slots must fit.
+# PostgreSQL connections: each instance holds up to DB_POOL_SIZE pooled + DB_SCHEDULER_POOL_SIZE + 1 health
+# probe + 2 sessions; 20 instances (the documented ceiling) + the 3 reserved superuser slots must fit.
 pg_cmd = " ".join(s["postgres"].get("command", []))
 m = re.search(r"max_connections=(\d+)", pg_cmd)
 check(m is not None, "postgres sets max_connections (the default 100 is too few)")
 pool = int(env.get("DB_POOL_SIZE", 20))
 scheduler_pool = int(env.get("DB_SCHEDULER_POOL_SIZE", 4))
 check(20 * (pool + scheduler_pool + 3) + 3 < int(m.group(1)),
-      "max_connections %s fits 20 copies x (DB_POOL_SIZE %d + DB_SCHEDULER_POOL_SIZE %d + 3) + 3 reserved"
+      "max_connections %s fits 20 instances x (DB_POOL_SIZE %d + DB_SCHEDULER_POOL_SIZE %d + 3) + 3 reserved"
       % (m.group(1), pool, scheduler_pool))
 check(["CMD", "pg_isready", "-h", "127.0.0.1"] == s["postgres"]["healthcheck"]["test"][:4],
       "the postgres healthcheck goes over TCP (not the Unix socket of the initdb temporary server)")

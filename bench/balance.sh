@@ -10,7 +10,7 @@
 #   DURATION=10 HTTP_CLIENTS="256" PG_CLIENTS="20" bench/balance.sh
 #
 # Settings (environment): DURATION seconds per measurement (15), WARMUP seconds before each HTTP
-# measurement (10), WARMUP_FIRST before a copy's first one (40: the JIT needs it), PG_WARMUP before
+# measurement (10), WARMUP_FIRST before an instance's first one (40: the JIT needs it), PG_WARMUP before
 # each pgbench one (5), HTTP_CLIENTS ("64 256"),
 # PG_CLIENTS ("8 20 64 256"), JAR (target/starpets-*.jar, built if missing), BUILD_DIR (target); the
 # instances take the app's own settings from the environment as usual (e.g. DB_POOL_SIZE,
@@ -55,12 +55,12 @@ TMP=$(mktemp -d -t starpets-bench.XXXXXX)
 PIDS=()
 cleanup() {
   set +e
-  # Copies 3, 2, then 1: the first one owns the embedded PostgreSQL and stops it on its way out.
+  # Instances 3, 2, then 1: the first one owns the embedded PostgreSQL and stops it on its way out.
   for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
     kill -TERM "${PIDS[i]}" 2>/dev/null
     timeout 40 tail --pid="${PIDS[i]}" -f /dev/null 2>/dev/null || kill -KILL "${PIDS[i]}" 2>/dev/null
   done
-  # If copy 1 had to be killed, its PostgreSQL is still up: stop that too (its pid is in its data dir).
+  # If instance 1 had to be killed, its PostgreSQL is still up: stop that too (its pid is in its data dir).
   if [ -f "$TMP/pg/postmaster.pid" ]; then
     pg=$(head -1 "$TMP/pg/postmaster.pid")
     kill -INT "$pg" 2>/dev/null && timeout 20 tail --pid="$pg" -f /dev/null 2>/dev/null
@@ -96,7 +96,7 @@ top_up() { # a huge balance, so that every withdrawal of the run succeeds
   curl -fs -H 'Content-Type: application/json' -d '{"userId":1,"amount":1000000000}' \
     "http://127.0.0.1:${PORTS[0]}/balance/update" >/dev/null
 }
-# Batches applied so far by the copies on these ports: "statements changes".
+# Batches applied so far by the instances on these ports: "statements changes".
 batches() {
   local port n=0 sum=0 line
   for port in "$@"; do
@@ -111,14 +111,14 @@ batches() {
 declare -A RPS P50 P99 BAD BATCH OTHERS WARMED
 
 # The machine is shared: each measurement also says how much CPU other processes took meanwhile
-# (all busy time, less the copies, their PostgreSQL and the load generator), in cores.
+# (all busy time, less the instances, their PostgreSQL and the load generator), in cores.
 HZ=$(getconf CLK_TCK)
 busy_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
 proc_ticks() { # proc_ticks pid [with-children]: its CPU ticks (and its reaped children's)
   [ -r "/proc/$1/stat" ] || { echo 0; return; }
   sed 's/^.*) //' "/proc/$1/stat" | awk -v c="${2:-}" '{print $12 + $13 + (c ? $14 + $15 : 0)}'
 }
-ours_ticks() { # the copies, PostgreSQL's postmaster, its live backends and (through it) the ended ones
+ours_ticks() { # the instances, PostgreSQL's postmaster, its live backends and (through it) the ended ones
   local t=0 p pm
   for p in "${PIDS[@]}"; do t=$((t + $(proc_ticks "$p"))); done
   pm=$(head -1 "$TMP/pg/postmaster.pid" 2>/dev/null || true)
@@ -146,7 +146,7 @@ run_wrk() { # run_wrk label clients script ports...
   [ "$threads" -lt 2 ] && threads=2
   local conns=$(((clients / threads) * threads))
   top_up
-  # A copy's first measurement gets a longer warm-up: its JIT needs about half a minute of this load
+  # An instance's first measurement gets a longer warm-up: its JIT needs about half a minute of this load
   # before the CPU a request takes settles (60 us after 10 s, 43 us after 40 s, measured).
   local warmup=$WARMUP port
   for port in "$@"; do
@@ -188,7 +188,7 @@ run_pgbench() { # run_pgbench label clients script
   echo "   $label: ${RPS[$label]} tps, p50 $p50 ms, p99 $p99 ms, ${BAD[$label]}, other processes ${OTHERS[$label]} cores"
 }
 
-# --- 1. Copy 1 with the embedded PostgreSQL; the ceilings first, while only one pool is open ---
+# --- 1. Instance 1 with the embedded PostgreSQL; the ceilings first, while only one pool is open ---
 start_copy 1 EMBEDDED_DB_DIR="$TMP/pg" EMBEDDED_DB_PORT="$PG_PORT" DB_HOST=
 echo "== PostgreSQL $("${PSQL[@]}" -c 'show server_version') on port $PG_PORT:" \
   "fsync=$("${PSQL[@]}" -c 'show fsync') synchronous_commit=$("${PSQL[@]}" -c 'show synchronous_commit')" \
@@ -205,7 +205,7 @@ echo "== HTTP, 1 instance (${DURATION}s each, after ${WARMUP}s warm-up, ${WARMUP
 for c in $HTTP_CLIENTS; do run_wrk "1x/$c" "$c" withdraw.lua "${PORTS[0]}"; done
 run_wrk "1x/256 keyed" 256 withdraw-keyed.lua "${PORTS[0]}"
 
-# --- 2. Copies 2 and 3 on the same PostgreSQL ----------------------------------------------
+# --- 2. Instances 2 and 3 on the same PostgreSQL ----------------------------------------------
 start_copy 2 DB_HOST=127.0.0.1 DB_PORT="$PG_PORT"
 start_copy 3 DB_HOST=127.0.0.1 DB_PORT="$PG_PORT"
 echo "== HTTP, 3 instances"

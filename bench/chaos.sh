@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The chaos suite (issue 10): copies of the packaged jar run witness tasks (every step they take is
+# The chaos suite (issue 10): instances of the packaged jar run witness tasks (every step they take is
 # written outside the scheduler's tables) while SIGKILL, SIGSTOP/SIGCONT, pg_terminate_backend,
 # PostgreSQL fast restarts, connection cuts and SIGTERM are injected in a loop. Prints, per fault
 # kind, a markdown table judged from real execution, then each target with PASS or FAIL.
-#   bench/chaos.sh [rounds=3] [copies=3]
+#   bench/chaos.sh [rounds=3] [instances=3]
 # Settings (environment): CHAOS_LEASE (10s: the service's default) and CHAOS_HEARTBEAT (lease/10),
 # CHAOS_TASKS (12), CHAOS_RUN (4s), CHAOS_STEP (100ms), CHAOS_SCHEDULE (1s), CHAOS_SHORT / CHAOS_LONG
 # (lease x 0.5 / x 1.5), CHAOS_SETTLE_LIMIT, CHAOS_KINDS (e.g. sigkill,pg-restart), CHAOS_STRICT=1

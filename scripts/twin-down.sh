@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Stops everything scripts/twin-up.sh started: SIGTERM, then SIGKILL after TWIN_STOP_SECONDS (40).
-# PostgreSQL goes last, once the copies that use it are gone. Leaves no process behind.
+# PostgreSQL goes last, once the instances that use it are gone. Leaves no process behind.
 # A pid from a pid file is signalled only while it is still ours: a live process whose command line
-# names the twin's directory (twin-up.sh puts it on every command line). A pid file left by a copy
+# names the twin's directory (twin-up.sh puts it on every command line). A pid file left by an instance
 # that died (or was killed by a test) may by now name someone else's process: it is only removed.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

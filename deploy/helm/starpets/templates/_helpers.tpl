@@ -62,13 +62,13 @@ that the two agree.
 60
 {{- end }}
 
-{{/* How long a copy may take to stop gracefully; see "shutdown" in values.yaml. */}}
+{{/* How long an instance may take to stop gracefully; see "shutdown" in values.yaml. */}}
 {{- define "starpets.terminationGracePeriodSeconds" -}}
 {{- $s := .Values.scheduler }}
 {{- add .Values.shutdown.preStopSleepSeconds (include "starpets.requestDrainSeconds" . | int) $s.pollSeconds $s.shutdownGraceSeconds $s.leaseSeconds .Values.shutdown.marginSeconds }}
 {{- end }}
 
-{{/* The job label of the scraped copies, as the alerts (up{job="starpets-app"}) expect. */}}
+{{/* The job label of the scraped instances, as the alerts (up{job="starpets-app"}) expect. */}}
 {{- define "starpets.prometheusJob" -}}
 starpets-app
 {{- end }}

@@ -5,7 +5,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import java.sql.Connection;
 import java.sql.SQLException;
 
-/** Answers "can this copy reach PostgreSQL now?" within about two seconds, whatever the main pool is doing. */
+/** Answers "can this instance reach PostgreSQL now?" within about two seconds, whatever the main pool is doing. */
 public final class HealthProbe implements AutoCloseable {
 
     private final HikariDataSource pool;

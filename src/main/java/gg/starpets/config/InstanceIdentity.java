@@ -4,7 +4,7 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.Map;
 
-/** Where a copy's unique id comes from: INSTANCE_ID, else HOSTNAME, else host name and pid. */
+/** Where an instance's unique id comes from: INSTANCE_ID, else HOSTNAME, else host name and pid. */
 public final class InstanceIdentity {
 
     public static final String PROPERTY = "starpets.instance-id";

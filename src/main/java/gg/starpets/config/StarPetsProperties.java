@@ -20,7 +20,7 @@ public record StarPetsProperties(
         handlers = handlers == null ? new Handlers(List.of(), Map.of()) : handlers;
     }
 
-    /** This copy's id: as configured, or derived from the host when nothing is configured. */
+    /** This instance's id: as configured, or derived from the host when nothing is configured. */
     public String resolvedInstanceId() {
         return instanceId == null || instanceId.isBlank() ? InstanceIdentity.resolve(Map.of()) : instanceId.strip();
     }

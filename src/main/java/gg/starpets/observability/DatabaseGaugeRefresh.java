@@ -71,7 +71,7 @@ class DatabaseGaugeRefresh implements SmartLifecycle {
         this.schedulerMetrics = schedulerMetrics;
         this.lease = properties.scheduler().lease();
         Gauge.builder(MetricNames.LIVE_INSTANCES, liveInstances, AtomicLong::get)
-                .description("Copies alive as the database sees them")
+                .description("Instances alive as the database sees them")
                 .register(registry);
         Gauge.builder(MetricNames.QUARANTINED_TASKS, quarantinedTasks, AtomicLong::get)
                 .description("Tasks quarantined (their runs were lost again and again) until resumed")

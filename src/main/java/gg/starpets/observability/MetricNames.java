@@ -72,16 +72,16 @@ public final class MetricNames {
     /** Counter {@code starpets_balance_idempotent_replays_total}: first answers given again for an Idempotency-Key. */
     public static final String BALANCE_IDEMPOTENT_REPLAYS = "starpets.balance.idempotent.replays";
 
-    /** Counter {@code starpets_balance_idempotency_keys_pruned_total}: expired keys this copy deleted. */
+    /** Counter {@code starpets_balance_idempotency_keys_pruned_total}: expired keys this instance deleted. */
     public static final String BALANCE_IDEMPOTENCY_KEYS_PRUNED = "starpets.balance.idempotency.keys.pruned";
 
     /** Counter {@code starpets_http_overloaded_total}: requests refused with 503 {@code overloaded} (admission limit). */
     public static final String HTTP_OVERLOADED = "starpets.http.overloaded";
 
-    /** Gauge {@code starpets_http_in_flight}: requests this copy is serving now (those the admission limit counts). */
+    /** Gauge {@code starpets_http_in_flight}: requests this instance serves now (those the admission limit counts). */
     public static final String HTTP_IN_FLIGHT = "starpets.http.in.flight";
 
-    /** Gauge {@code starpets_http_in_flight_limit}: this copy's admission limit. */
+    /** Gauge {@code starpets_http_in_flight_limit}: this instance's admission limit. */
     public static final String HTTP_IN_FLIGHT_LIMIT = "starpets.http.in.flight.limit";
 
     private MetricNames() {}

@@ -93,7 +93,7 @@ final class Heartbeat {
                 if (instances.takenByAnother(c, settings.instanceId(), session.key())) {
                     log.error(
                             "Another process has taken instance id {}; this one stops scheduling (give each"
-                                    + " copy its own INSTANCE_ID)",
+                                    + " instance its own INSTANCE_ID)",
                             settings.instanceId());
                     stopped = true;
                     standDown.run();

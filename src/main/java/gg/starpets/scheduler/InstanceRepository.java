@@ -95,7 +95,7 @@ public final class InstanceRepository {
 
     /**
      * Registers this process under {@code id}, in a transaction that locks the id's row: refused
-     * when a live process (its session lock held) already uses the id; a restarted copy whose old
+     * when a live process (its session lock held) already uses the id; a restarted instance whose old
      * process is gone takes the id over. {@code configTasks}: the names of the tasks its configuration
      * defines (see {@link TaskCommands#retireUndefined}).
      */
@@ -114,7 +114,7 @@ public final class InstanceRepository {
                 if (rs.next() && rs.getLong("session_key") != sessionKey && rs.getBoolean("alive")) {
                     throw new DuplicateInstanceException("instance id '" + id + "' is in use by a live process on "
                             + rs.getString("host") + " (registered " + instant(rs, "started_at")
-                            + "): give each copy its own INSTANCE_ID");
+                            + "): give each instance its own INSTANCE_ID");
                 }
             }
             try (var st = REGISTER.prepare(c)

@@ -45,7 +45,7 @@ final class OidcTokens {
     }
 
     /**
-     * The issuer is asked for its keys at the first token, not at start-up, so that a copy starts
+     * The issuer is asked for its keys at the first token, not at start-up, so that an instance starts
      * (and serves everything else) while the issuer is unreachable; a failed attempt is retried.
      */
     private static JwtDecoder decoder(SecuritySettings.Oidc oidc) {

@@ -16,7 +16,7 @@ import org.springdoc.core.customizers.OpenApiCustomizer;
 import org.springframework.stereotype.Component;
 
 /**
- * Shows in the OpenAPI description what {@link AccessPolicy} enforces, as configured on this copy:
+ * Shows in the OpenAPI description what {@link AccessPolicy} enforces, as configured on this instance:
  * the bearer scheme, and on each operation whether it needs a token ({@code security}, 401, 403) and
  * which role ({@code x-starpets-access}: open, viewer or operator).
  */

@@ -8,7 +8,7 @@ import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.RestController;
 
-/** UP while this copy can reach PostgreSQL, DOWN (503) while it cannot. */
+/** UP while this instance can reach PostgreSQL, DOWN (503) while it cannot. */
 @RestController
 class HealthController {
 

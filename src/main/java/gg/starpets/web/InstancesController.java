@@ -6,7 +6,7 @@ import java.util.List;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.RestController;
 
-/** GET /instances — the copies the database knows about. */
+/** GET /instances — the instances the database knows about. */
 @RestController
 class InstancesController {
 

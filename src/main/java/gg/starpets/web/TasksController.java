@@ -20,7 +20,7 @@ import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 
-/** The tasks and their history, read from the database at request time: the same through every copy (B9). */
+/** The tasks and their history, read from the database at request time: the same through every instance (B9). */
 @RestController
 class TasksController {
 

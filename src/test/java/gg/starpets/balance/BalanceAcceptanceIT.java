@@ -32,8 +32,8 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * A1 and A5 against three copies of the real jar, each its own process, started at the same moment
- * on one fresh database: all 10,000 withdrawals are in flight at once (the copies hold the server
+ * A1 and A5 against three instances of the real jar, each its own process, started at the same moment
+ * on one fresh database: all 10,000 withdrawals are in flight at once (the instances hold the server
  * side of the connections, this JVM only the client side).
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -42,37 +42,37 @@ class BalanceAcceptanceIT {
     private static final JsonMapper JSON = JsonMapper.builder()
             .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
             .build();
-    private static final List<AppProcess> copies = new ArrayList<>();
+    private static final List<AppProcess> instances = new ArrayList<>();
     private static final HttpClient HTTP =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private static String database;
 
     @BeforeAll
-    static void startThreeCopiesAtOnce() throws Exception {
+    static void startThreeInstancesAtOnce() throws Exception {
         database = TestPostgres.createDatabase();
-        for (String id : List.of("copy-a", "copy-b", "copy-c")) {
+        for (String id : List.of("instance-a", "instance-b", "instance-c")) {
             Map<String, Object> settings = AppProcess.databaseSettings(database);
             settings.put("starpets.scheduler.enabled", "false");
             settings.put("starpets.db.pool-size", 20);
-            copies.add(AppProcess.start(id, settings));
+            instances.add(AppProcess.start(id, settings));
         }
-        for (AppProcess copy : copies) {
+        for (AppProcess instance : instances) {
             await().ignoreExceptions()
                     .atMost(Duration.ofMinutes(2))
-                    .until(() -> get(copy.url("/health")).statusCode() == 200);
+                    .until(() -> get(instance.url("/health")).statusCode() == 200);
         }
     }
 
     @AfterAll
     static void stop() throws InterruptedException {
-        for (AppProcess copy : copies) {
-            copy.close();
+        for (AppProcess instance : instances) {
+            instance.close();
         }
     }
 
     @Test
     @Order(1)
-    void threeCopiesMigratingAtOnceCreateUserOneWithTenThousandExactlyOnce() throws Exception {
+    void threeInstancesMigratingAtOnceCreateUserOneWithTenThousandExactlyOnce() throws Exception {
         try (var db = TestPostgres.pool(database, 1);
                 var c = db.getConnection();
                 var rs = c.createStatement().executeQuery("select count(*), min(balance)::text, max(id) from users")) {
@@ -81,12 +81,12 @@ class BalanceAcceptanceIT {
             assertThat(rs.getString(2)).isEqualTo("10000.00");
             assertThat(rs.getLong(3)).isOne();
         }
-        for (AppProcess copy : copies) {
-            assertThat(get(copy.url("/balance/1")).body()).isEqualTo("{\"userId\":1,\"balance\":10000.00}");
+        for (AppProcess instance : instances) {
+            assertThat(get(instance.url("/balance/1")).body()).isEqualTo("{\"userId\":1,\"balance\":10000.00}");
         }
     }
 
-    /** A5: 10,000 withdrawals of 2 from 10,000, released together by one latch, spread over three copies. */
+    /** A5: 10,000 withdrawals of 2 from 10,000, released together by one latch, spread over three instances. */
     @Test
     @Order(2)
     @Timeout(240)
@@ -96,7 +96,7 @@ class BalanceAcceptanceIT {
         CountDownLatch ready = new CountDownLatch(requests);
         CountDownLatch start = new CountDownLatch(1);
         Map<String, Integer> outcomes = new ConcurrentHashMap<>();
-        Map<String, Integer> byCopy = new ConcurrentHashMap<>();
+        Map<String, Integer> byInstance = new ConcurrentHashMap<>();
         List<BigDecimal> balancesAnswered = java.util.Collections.synchronizedList(new ArrayList<>());
         List<Thread> senders = new ArrayList<>(requests);
         // 10,000 connections opened in one instant queue in the kernel (its listen backlog is capped,
@@ -108,8 +108,8 @@ class BalanceAcceptanceIT {
                         .executor(clientThreads)
                         .build()) {
             for (int i = 0; i < requests; i++) {
-                AppProcess copy = copies.get(i % copies.size());
-                HttpRequest request = HttpRequest.newBuilder(URI.create(copy.url("/balance/update")))
+                AppProcess instance = instances.get(i % instances.size());
+                HttpRequest request = HttpRequest.newBuilder(URI.create(instance.url("/balance/update")))
                         .header("Content-Type", "application/json")
                         .timeout(Duration.ofSeconds(120))
                         .POST(HttpRequest.BodyPublishers.ofString("{\"userId\":1,\"amount\":-2}"))
@@ -124,7 +124,7 @@ class BalanceAcceptanceIT {
                                 ? "200"
                                 : r.statusCode() + " " + body.path("code").asString();
                         outcomes.merge(outcome, 1, Integer::sum);
-                        r.headers().firstValue("X-Instance-Id").ifPresent(id -> byCopy.merge(id, 1, Integer::sum));
+                        r.headers().firstValue("X-Instance-Id").ifPresent(id -> byInstance.merge(id, 1, Integer::sum));
                         if (r.statusCode() == 200) {
                             balancesAnswered.add(body.get("balance").decimalValue());
                         }
@@ -144,33 +144,35 @@ class BalanceAcceptanceIT {
         // Nothing else: no 5xx, no refused connection, no timeout.
         assertThat(new TreeMap<>(outcomes))
                 .containsExactlyInAnyOrderEntriesOf(Map.of("200", 5_000, "409 insufficient_funds", 5_000));
-        assertThat(get(copies.getFirst().url("/balance/1")).body()).isEqualTo("{\"userId\":1,\"balance\":0.00}");
+        assertThat(get(instances.getFirst().url("/balance/1")).body()).isEqualTo("{\"userId\":1,\"balance\":0.00}");
         // No lost update: the successes saw every balance from 9998 down to 0, each exactly once.
         assertThat(balancesAnswered.stream().map(BigDecimal::intValueExact).distinct())
                 .hasSize(5_000)
                 .allMatch(b -> b >= 0 && b <= 9_998 && b % 2 == 0);
-        assertThat(byCopy).containsOnlyKeys("copy-a", "copy-b", "copy-c");
-        assertThat(byCopy.values()).allMatch(n -> n > 3_000);
+        assertThat(byInstance).containsOnlyKeys("instance-a", "instance-b", "instance-c");
+        assertThat(byInstance.values()).allMatch(n -> n > 3_000);
 
         // Every answer matches the ledger: one row per success, its balance after the one answered.
         try (var db = TestPostgres.pool(database, 1)) {
             List<Ledger.Row> ledger = Ledger.assertBalanceIsStartPlusLedger(db, 1, new BigDecimal("10000.00"));
             assertThat(ledger).hasSize(5_000).allMatch(r -> r.amount().compareTo(new BigDecimal("-2")) == 0);
             Ledger.assertAnswersMatchLedger(balancesAnswered, ledger);
-            assertThat(ledger).extracting(Ledger.Row::instanceId).containsOnly("copy-a", "copy-b", "copy-c");
+            assertThat(ledger)
+                    .extracting(Ledger.Row::instanceId)
+                    .containsOnly("instance-a", "instance-b", "instance-c");
         }
-        // Through the batching path on every copy: far fewer statements than requests.
+        // Through the batching path on every instance: far fewer statements than requests.
         long statements = 0;
-        for (AppProcess copy : copies) {
-            String metrics = get(copy.url("/metrics")).body();
+        for (AppProcess instance : instances) {
+            String metrics = get(instance.url("/metrics")).body();
             long count = metrics.lines()
                     .filter(l -> l.startsWith("starpets_balance_batch_size_count"))
                     .mapToLong(l -> (long) Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
                     .sum();
-            assertThat(count).as(copy.instanceId() + " applied changes").isPositive();
+            assertThat(count).as(instance.instanceId() + " applied changes").isPositive();
             statements += count;
         }
-        System.out.printf("A5: 10,000 changes applied by %d batch statements over 3 copies%n", statements);
+        System.out.printf("A5: 10,000 changes applied by %d batch statements over 3 instances%n", statements);
         assertThat(statements).isLessThan(requests / 2);
     }
 

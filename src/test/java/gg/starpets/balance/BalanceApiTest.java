@@ -21,7 +21,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
-/** The balance routes of api.md through a real copy of the service on a real PostgreSQL. */
+/** The balance routes of api.md through a real instance of the service on a real PostgreSQL. */
 class BalanceApiTest {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
@@ -31,7 +31,7 @@ class BalanceApiTest {
     @BeforeAll
     static void start() throws Exception {
         String database = TestPostgres.createDatabase();
-        app = AppInstance.start(database, "copy-balance", Map.of("starpets.scheduler.enabled", "false"));
+        app = AppInstance.start(database, "instance-balance", Map.of("starpets.scheduler.enabled", "false"));
         db = TestPostgres.pool(database, 2);
         try (var c = db.getConnection();
                 var st = c.createStatement()) {
@@ -259,7 +259,7 @@ class BalanceApiTest {
         assertThat(problem.get("status").asInt()).isEqualTo(status);
         assertThat(problem.hasNonNull("type") && problem.hasNonNull("title") && problem.hasNonNull("detail"))
                 .isTrue();
-        assertThat(response.headers().firstValue("X-Instance-Id")).hasValue("copy-balance");
+        assertThat(response.headers().firstValue("X-Instance-Id")).hasValue("instance-balance");
         return problem;
     }
 

@@ -35,7 +35,7 @@ class BalanceChangesApiTest {
     @BeforeAll
     static void start() throws Exception {
         String database = TestPostgres.createDatabase();
-        app = AppInstance.start(database, "copy-ledger", Map.of("starpets.scheduler.enabled", "false"));
+        app = AppInstance.start(database, "instance-ledger", Map.of("starpets.scheduler.enabled", "false"));
         db = TestPostgres.pool(database, 2);
         try (var c = db.getConnection();
                 var st = c.createStatement()) {
@@ -64,7 +64,7 @@ class BalanceChangesApiTest {
         JsonNode topUp = changes.get(1);
         assertThat(topUp.get("idempotencyKey").asString()).isEqualTo("key-top-up");
         assertThat(changes.get(0).get("idempotencyKey").isNull()).isTrue();
-        assertThat(topUp.get("instanceId").asString()).isEqualTo("copy-ledger");
+        assertThat(topUp.get("instanceId").asString()).isEqualTo("instance-ledger");
         assertThat(Instant.parse(topUp.get("createdAt").asString())).isBefore(Instant.now());
         assertThat(changes.get(0).get("id").asLong())
                 .isGreaterThan(topUp.get("id").asLong());

@@ -40,7 +40,7 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * Two real copies of the service in this JVM, on one fresh database, taking simultaneous requests
+ * Two real instances of the service in this JVM, on one fresh database, taking simultaneous requests
  * over real HTTP (A3, A4). A1 and the 10,000-request A5 run against separate processes in
  * {@link BalanceAcceptanceIT}.
  */
@@ -51,18 +51,18 @@ class BalanceConcurrencyTest {
             .enable(tools.jackson.databind.DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
             .build();
 
-    private static final List<AppInstance> copies = new ArrayList<>();
+    private static final List<AppInstance> instances = new ArrayList<>();
     private static final List<HttpClient> clients = new ArrayList<>();
     private static HikariDataSource db;
     private static ExecutorService virtualThreads;
 
     @BeforeAll
-    static void startTwoCopies() throws Exception {
+    static void startTwoInstances() throws Exception {
         String database = TestPostgres.createDatabase();
         CountDownLatch gate = new CountDownLatch(1);
         try (ExecutorService starters = Executors.newFixedThreadPool(2)) {
             List<Future<AppInstance>> started = new ArrayList<>();
-            for (String id : List.of("copy-a", "copy-b")) {
+            for (String id : List.of("instance-a", "instance-b")) {
                 started.add(starters.submit(() -> {
                     gate.await();
                     return AppInstance.start(
@@ -70,13 +70,13 @@ class BalanceConcurrencyTest {
                 }));
             }
             gate.countDown();
-            for (Future<AppInstance> copy : started) {
-                copies.add(copy.get(120, TimeUnit.SECONDS));
+            for (Future<AppInstance> instance : started) {
+                instances.add(instance.get(120, TimeUnit.SECONDS));
             }
         }
         db = TestPostgres.pool(database, 4);
         virtualThreads = Executors.newVirtualThreadPerTaskExecutor();
-        for (int i = 0; i < copies.size(); i++) {
+        for (int i = 0; i < instances.size(); i++) {
             clients.add(HttpClient.newBuilder()
                     .version(HttpClient.Version.HTTP_1_1)
                     .connectTimeout(Duration.ofSeconds(30))
@@ -88,7 +88,7 @@ class BalanceConcurrencyTest {
     @AfterAll
     static void stop() {
         clients.forEach(HttpClient::close);
-        copies.forEach(AppInstance::close);
+        instances.forEach(AppInstance::close);
         virtualThreads.close();
         db.close();
     }
@@ -165,7 +165,7 @@ class BalanceConcurrencyTest {
                         .map(Answer::balance)
                         .toList(),
                 ledger);
-        assertThat(ledger).extracting(Ledger.Row::instanceId).containsOnly("copy-a", "copy-b");
+        assertThat(ledger).extracting(Ledger.Row::instanceId).containsOnly("instance-a", "instance-b");
         assertThat(pollerFailure.get()).isNull();
         assertThat(lowest.get().signum()).isNotNegative();
         assertThat(accepted).isPositive();
@@ -184,9 +184,9 @@ class BalanceConcurrencyTest {
     @Timeout(120)
     void changesOfOneUserArrivingWhileAStatementRunsAreAppliedByTheNextOneTogether() throws Exception {
         query("insert into users (id, balance) values (11, 1000.00) returning id");
-        AppInstance copy = copies.getFirst();
-        ChangeBatcher batcher = copy.context().getBean(ChangeBatcher.class);
-        DistributionSummary batches = copy.context()
+        AppInstance instance = instances.getFirst();
+        ChangeBatcher batcher = instance.context().getBean(ChangeBatcher.class);
+        DistributionSummary batches = instance.context()
                 .getBean(MeterRegistry.class)
                 .get(MetricNames.BALANCE_BATCH_SIZE)
                 .summary();
@@ -202,7 +202,7 @@ class BalanceConcurrencyTest {
             for (int i = 0; i < count; i++) {
                 answers.add(clients.getFirst()
                         .sendAsync(
-                                HttpRequest.newBuilder(URI.create(copy.url("/balance/update")))
+                                HttpRequest.newBuilder(URI.create(instance.url("/balance/update")))
                                         .header("Content-Type", "application/json")
                                         .timeout(Duration.ofSeconds(60))
                                         .POST(HttpRequest.BodyPublishers.ofString("{\"userId\":11,\"amount\":-3}"))
@@ -233,7 +233,7 @@ class BalanceConcurrencyTest {
     private record Answer(int status, String code, BigDecimal balance, String instance, String body) {}
 
     /**
-     * Sends {@code count} POSTs released by one latch, alternating between the copies, all in flight
+     * Sends {@code count} POSTs released by one latch, alternating between the instances, all in flight
      * at once. Answers are in request order.
      */
     private static List<Answer> sendAtOnce(int count, java.util.function.IntFunction<String> body) throws Exception {
@@ -243,9 +243,9 @@ class BalanceConcurrencyTest {
         List<CompletableFuture<Void>> done = new ArrayList<>();
         for (int i = 0; i < count; i++) {
             int index = i;
-            int copy = i % copies.size();
+            int instance = i % instances.size();
             HttpRequest request = HttpRequest.newBuilder(
-                            URI.create(copies.get(copy).url("/balance/update")))
+                            URI.create(instances.get(instance).url("/balance/update")))
                     .header("Content-Type", "application/json")
                     .timeout(Duration.ofSeconds(60))
                     .POST(HttpRequest.BodyPublishers.ofString(body.apply(i)))
@@ -256,7 +256,7 @@ class BalanceConcurrencyTest {
                         try {
                             start.await();
                             HttpResponse<String> response =
-                                    clients.get(copy).send(request, HttpResponse.BodyHandlers.ofString());
+                                    clients.get(instance).send(request, HttpResponse.BodyHandlers.ofString());
                             answers.put(index, answer(response));
                         } catch (Exception e) {
                             answers.put(index, new Answer(-1, e.toString(), null, null, null));

@@ -36,27 +36,27 @@ import org.junit.jupiter.params.provider.ValueSource;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
-/** {@code Idempotency-Key} on {@code POST /balance/update}, over real HTTP, two copies on one database. */
+/** {@code Idempotency-Key} on {@code POST /balance/update}, over real HTTP, two instances on one database. */
 class IdempotencyKeyApiTest {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final AtomicLong USERS = new AtomicLong(1000);
-    private static AppInstance copyA;
-    private static AppInstance copyB;
+    private static AppInstance instanceA;
+    private static AppInstance instanceB;
     private static HikariDataSource db;
 
     @BeforeAll
     static void start() {
         String database = TestPostgres.createDatabase();
-        copyA = AppInstance.start(database, "copy-a", Map.of("starpets.scheduler.enabled", "false"));
-        copyB = AppInstance.start(database, "copy-b", Map.of("starpets.scheduler.enabled", "false"));
+        instanceA = AppInstance.start(database, "instance-a", Map.of("starpets.scheduler.enabled", "false"));
+        instanceB = AppInstance.start(database, "instance-b", Map.of("starpets.scheduler.enabled", "false"));
         db = TestPostgres.pool(database, 4);
     }
 
     @AfterAll
     static void stop() {
-        copyA.close();
-        copyB.close();
+        instanceA.close();
+        instanceB.close();
         db.close();
     }
 
@@ -64,13 +64,13 @@ class IdempotencyKeyApiTest {
     void theSameKeyAndBodyGiveTheFirstAnswerAgainAndChangeNothing() {
         long user = newUser("50.00");
         String key = UUID.randomUUID().toString();
-        HttpResponse<String> first = post(copyA, key, user, "-20");
+        HttpResponse<String> first = post(instanceA, key, user, "-20");
         assertThat(first.statusCode()).isEqualTo(200);
         assertThat(first.body()).isEqualTo("{\"userId\":" + user + ",\"balance\":30.00}");
         assertThat(first.headers().firstValue("Idempotent-Replayed")).isEmpty();
 
-        for (AppInstance copy : List.of(copyA, copyB, copyA)) {
-            HttpResponse<String> again = post(copy, key, user, "-20.00");
+        for (AppInstance instance : List.of(instanceA, instanceB, instanceA)) {
+            HttpResponse<String> again = post(instance, key, user, "-20.00");
             assertThat(again.statusCode()).isEqualTo(200);
             assertThat(again.body()).isEqualTo(first.body());
             assertThat(again.headers().firstValue("Idempotent-Replayed")).hasValue("true");
@@ -78,7 +78,7 @@ class IdempotencyKeyApiTest {
         List<Ledger.Row> rows = Ledger.assertBalanceIsStartPlusLedger(db, user, new BigDecimal("50.00"));
         assertThat(rows).singleElement().satisfies(r -> {
             assertThat(r.idempotencyKey()).isEqualTo(key);
-            assertThat(r.instanceId()).isEqualTo("copy-a");
+            assertThat(r.instanceId()).isEqualTo("instance-a");
         });
     }
 
@@ -86,11 +86,11 @@ class IdempotencyKeyApiTest {
     void aRefusalIsTheFirstAnswerTooAndIsGivenAgainAfterTheBalanceWouldSuffice() {
         long user = newUser("5.00");
         String key = UUID.randomUUID().toString();
-        HttpResponse<String> first = post(copyA, key, user, "-8");
+        HttpResponse<String> first = post(instanceA, key, user, "-8");
         assertProblem(first, 409, "insufficient_funds");
-        assertThat(post(copyB, null, user, "10").statusCode()).isEqualTo(200);
+        assertThat(post(instanceB, null, user, "10").statusCode()).isEqualTo(200);
 
-        HttpResponse<String> again = post(copyB, key, user, "-8");
+        HttpResponse<String> again = post(instanceB, key, user, "-8");
         assertThat(again.statusCode()).isEqualTo(409);
         assertThat(again.body()).isEqualTo(first.body());
         assertThat(again.headers().firstValue("Idempotent-Replayed")).hasValue("true");
@@ -99,9 +99,9 @@ class IdempotencyKeyApiTest {
                 .containsExactly((String) null);
 
         String unknownUserKey = UUID.randomUUID().toString();
-        HttpResponse<String> notFound = post(copyA, unknownUserKey, 987_654, "-1");
+        HttpResponse<String> notFound = post(instanceA, unknownUserKey, 987_654, "-1");
         assertProblem(notFound, 404, "user_not_found");
-        assertThat(post(copyB, unknownUserKey, 987_654, "-1").body()).isEqualTo(notFound.body());
+        assertThat(post(instanceB, unknownUserKey, 987_654, "-1").body()).isEqualTo(notFound.body());
     }
 
     @Test
@@ -109,11 +109,11 @@ class IdempotencyKeyApiTest {
         long user = newUser("50.00");
         long other = newUser("50.00");
         String key = UUID.randomUUID().toString();
-        assertThat(post(copyA, key, user, "-20").statusCode()).isEqualTo(200);
+        assertThat(post(instanceA, key, user, "-20").statusCode()).isEqualTo(200);
 
-        assertProblem(post(copyA, key, user, "-21"), 422, "idempotency_key_reused");
-        assertProblem(post(copyB, key, user, "20"), 422, "idempotency_key_reused");
-        assertProblem(post(copyB, key, other, "-20"), 422, "idempotency_key_reused");
+        assertProblem(post(instanceA, key, user, "-21"), 422, "idempotency_key_reused");
+        assertProblem(post(instanceB, key, user, "20"), 422, "idempotency_key_reused");
+        assertProblem(post(instanceB, key, other, "-20"), 422, "idempotency_key_reused");
         assertThat(Ledger.assertBalanceIsStartPlusLedger(db, user, new BigDecimal("50.00")))
                 .hasSize(1);
         assertThat(Ledger.assertBalanceIsStartPlusLedger(db, other, new BigDecimal("50.00")))
@@ -124,20 +124,20 @@ class IdempotencyKeyApiTest {
     @ValueSource(ints = {0, 256, 1000})
     void aKeyEmptyOrOver255CharactersIsABadRequestAndChangesNothing(int length) {
         long user = newUser("50.00");
-        assertProblem(post(copyA, "k".repeat(length), user, "-1"), 400, "invalid_idempotency_key");
+        assertProblem(post(instanceA, "k".repeat(length), user, "-1"), 400, "invalid_idempotency_key");
         assertThat(Ledger.balance(db, user)).isEqualByComparingTo("50.00");
     }
 
     @Test
     void aKeyOf255CharactersIsFineAndAKeySentTwiceOrNotAsciiIsNot() throws IOException {
         long user = newUser("50.00");
-        assertThat(post(copyA, "k".repeat(255), user, "-1").statusCode()).isEqualTo(200);
+        assertThat(post(instanceA, "k".repeat(255), user, "-1").statusCode()).isEqualTo(200);
         // Written as bytes: an HTTP client library would turn these into '?' or refuse to send them.
-        assertThat(rawPost(copyA, "Idempotency-Key: cl\u00e9\r\n", body(user, "-1")))
+        assertThat(rawPost(instanceA, "Idempotency-Key: cl\u00e9\r\n", body(user, "-1")))
                 .startsWith("HTTP/1.1 400 ")
                 .contains("\"code\":\"invalid_idempotency_key\"");
-        assertProblem(post(copyA, "one, two", user, "-1"), 400, "invalid_idempotency_key");
-        String twice = rawPost(copyA, "Idempotency-Key: one\r\nIdempotency-Key: two\r\n", body(user, "-1"));
+        assertProblem(post(instanceA, "one, two", user, "-1"), 400, "invalid_idempotency_key");
+        String twice = rawPost(instanceA, "Idempotency-Key: one\r\nIdempotency-Key: two\r\n", body(user, "-1"));
         assertThat(twice).startsWith("HTTP/1.1 400 ").contains("\"code\":\"invalid_idempotency_key\"");
         assertThat(Ledger.assertBalanceIsStartPlusLedger(db, user, new BigDecimal("50.00")))
                 .hasSize(1);
@@ -145,25 +145,25 @@ class IdempotencyKeyApiTest {
 
     @Test
     @Timeout(60)
-    void aRequestStillInProgressUnderTheKeyIsAConflictOnEitherCopy() throws Exception {
+    void aRequestStillInProgressUnderTheKeyIsAConflictOnEitherInstance() throws Exception {
         long user = newUser("50.00");
         String key = UUID.randomUUID().toString();
         Future<HttpResponse<String>> first;
         // The lock is closed (rolled back) first, so a failed assertion never leaves the request waiting.
         try (var executor = Executors.newVirtualThreadPerTaskExecutor();
                 Connection lock = lockUser(user)) {
-            first = executor.submit(() -> post(copyA, key, user, "-20"));
-            awaitWaitingOnTheUserRow("copy-a");
+            first = executor.submit(() -> post(instanceA, key, user, "-20"));
+            awaitWaitingOnTheUserRow("instance-a");
 
-            for (AppInstance copy : List.of(copyB, copyA)) {
-                HttpResponse<String> busy = post(copy, key, user, "-20");
+            for (AppInstance instance : List.of(instanceB, instanceA)) {
+                HttpResponse<String> busy = post(instance, key, user, "-20");
                 assertProblem(busy, 409, "idempotency_key_in_progress");
                 assertThat(busy.headers().firstValue("Retry-After")).hasValue("1");
             }
             lock.commit();
             assertThat(first.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
         }
-        HttpResponse<String> again = post(copyB, key, user, "-20");
+        HttpResponse<String> again = post(instanceB, key, user, "-20");
         assertThat(again.statusCode()).isEqualTo(200);
         assertThat(again.body()).isEqualTo(first.get().body());
         assertThat(Ledger.assertBalanceIsStartPlusLedger(db, user, new BigDecimal("50.00")))
@@ -172,7 +172,7 @@ class IdempotencyKeyApiTest {
 
     @Test
     @Timeout(60)
-    void concurrentRetriesOfOneKeyOnTwoCopiesChargeOnceAndAgreeOnTheAnswer() throws Exception {
+    void concurrentRetriesOfOneKeyOnTwoInstancesChargeOnceAndAgreeOnTheAnswer() throws Exception {
         long user = newUser("1000.00");
         String key = UUID.randomUUID().toString();
         int count = 40;
@@ -180,10 +180,10 @@ class IdempotencyKeyApiTest {
         List<Future<HttpResponse<String>>> answers = new ArrayList<>();
         try (var executor = Executors.newVirtualThreadPerTaskExecutor()) {
             for (int i = 0; i < count; i++) {
-                AppInstance copy = i % 2 == 0 ? copyA : copyB;
+                AppInstance instance = i % 2 == 0 ? instanceA : instanceB;
                 answers.add(executor.submit(() -> {
                     start.await();
-                    return post(copy, key, user, "-7");
+                    return post(instance, key, user, "-7");
                 }));
             }
             start.countDown();
@@ -199,7 +199,7 @@ class IdempotencyKeyApiTest {
             }
             assertThat(ok).isPositive();
         }
-        assertThat(post(copyA, key, user, "-7").body()).isEqualTo("{\"userId\":" + user + ",\"balance\":993.00}");
+        assertThat(post(instanceA, key, user, "-7").body()).isEqualTo("{\"userId\":" + user + ",\"balance\":993.00}");
         assertThat(Ledger.assertBalanceIsStartPlusLedger(db, user, new BigDecimal("1000.00")))
                 .singleElement()
                 .extracting(Ledger.Row::idempotencyKey)
@@ -217,7 +217,7 @@ class IdempotencyKeyApiTest {
         long user = newUser("50.00");
         String key = UUID.randomUUID().toString();
         try (Connection lock = lockUser(user)) {
-            URI uri = URI.create(copyA.url("/balance/update"));
+            URI uri = URI.create(instanceA.url("/balance/update"));
             byte[] body = body(user, "-20").getBytes(StandardCharsets.UTF_8);
             try (Socket socket = new Socket(uri.getHost(), uri.getPort())) {
                 OutputStream out = socket.getOutputStream();
@@ -228,13 +228,13 @@ class IdempotencyKeyApiTest {
                 out.write(body);
                 out.flush();
             }
-            awaitWaitingOnTheUserRow("copy-a");
+            awaitWaitingOnTheUserRow("instance-a");
             lock.commit();
         }
         await().atMost(Duration.ofSeconds(20))
                 .until(() -> !Ledger.rows(db, user).isEmpty());
 
-        HttpResponse<String> retry = post(copyB, key, user, "-20");
+        HttpResponse<String> retry = post(instanceB, key, user, "-20");
         assertThat(retry.statusCode()).isEqualTo(200);
         assertThat(retry.body()).isEqualTo("{\"userId\":" + user + ",\"balance\":30.00}");
         assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
@@ -249,9 +249,9 @@ class IdempotencyKeyApiTest {
     @Test
     void withoutAKeyEveryRequestIsAChangeOfItsOwn() {
         long user = newUser("50.00");
-        assertThat(post(copyA, null, user, "-20").body()).isEqualTo("{\"userId\":" + user + ",\"balance\":30.00}");
-        assertThat(post(copyA, null, user, "-20").body()).isEqualTo("{\"userId\":" + user + ",\"balance\":10.00}");
-        assertProblem(post(copyB, null, user, "-20"), 409, "insufficient_funds");
+        assertThat(post(instanceA, null, user, "-20").body()).isEqualTo("{\"userId\":" + user + ",\"balance\":30.00}");
+        assertThat(post(instanceA, null, user, "-20").body()).isEqualTo("{\"userId\":" + user + ",\"balance\":10.00}");
+        assertProblem(post(instanceB, null, user, "-20"), 409, "insufficient_funds");
         assertThat(Ledger.assertBalanceIsStartPlusLedger(db, user, new BigDecimal("50.00")))
                 .extracting(Ledger.Row::idempotencyKey)
                 .containsExactly(null, null);
@@ -276,8 +276,8 @@ class IdempotencyKeyApiTest {
     }
 
     /** The whole answer to a request written byte by byte, for what an HTTP client library would not send. */
-    private static String rawPost(AppInstance copy, String extraHeaders, String body) throws IOException {
-        URI uri = URI.create(copy.url("/"));
+    private static String rawPost(AppInstance instance, String extraHeaders, String body) throws IOException {
+        URI uri = URI.create(instance.url("/"));
         byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
         try (Socket socket = new Socket(uri.getHost(), uri.getPort())) {
             socket.setSoTimeout(10_000);
@@ -291,14 +291,14 @@ class IdempotencyKeyApiTest {
         }
     }
 
-    private static HttpResponse<String> post(AppInstance copy, String key, long user, String amount) {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(copy.url("/balance/update")))
+    private static HttpResponse<String> post(AppInstance instance, String key, long user, String amount) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(instance.url("/balance/update")))
                 .header("Content-Type", "application/json")
                 .POST(BodyPublishers.ofString(body(user, amount)));
         if (key != null) {
             request.header("Idempotency-Key", key);
         }
-        return copy.send(request);
+        return instance.send(request);
     }
 
     private static String body(long user, String amount) {

@@ -25,7 +25,7 @@ import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ObjectNode;
 
 /**
- * The console with 1,000 tasks on two copies of the real jar: time to a usable board in headless
+ * The console with 1,000 tasks on two instances of the real jar: time to a usable board in headless
  * Chromium, bytes per update of its polling, what a server-sent stream of changes would carry
  * instead, and how long the API takes to answer. Prints markdown table rows. Not a test: run by
  * bench/console.sh.
@@ -44,23 +44,23 @@ public final class ConsoleBenchmark {
         int seconds = args.length > 2 ? Integer.parseInt(args[2]) : 30;
         Path config = tasksFile(tasks);
         String db = TestPostgres.createDatabase();
-        List<AppProcess> copies = new ArrayList<>();
+        List<AppProcess> instances = new ArrayList<>();
         try {
             for (int i = 1; i <= 2; i++) {
                 Map<String, Object> settings = new HashMap<>(AppProcess.databaseSettings(db));
                 settings.put("spring.config.additional-location", "file:" + config);
                 settings.put("starpets.scheduler.total-instances", 2);
-                copies.add(AppProcess.start("console-bench-" + i, settings));
+                instances.add(AppProcess.start("console-bench-" + i, settings));
             }
-            String base = copies.getFirst().url("");
+            String base = instances.getFirst().url("");
             waitFor(base, tasks);
             timeToUsableBoard(base, tasks, loads);
             bytesPerUpdate(base, tasks, seconds);
             pollVersusStream(base, tasks, seconds);
             apiLatency(base, tasks);
         } finally {
-            for (AppProcess copy : copies) {
-                copy.close();
+            for (AppProcess instance : instances) {
+                instance.close();
             }
             Files.deleteIfExists(config);
         }
@@ -102,7 +102,7 @@ public final class ConsoleBenchmark {
             }
             Thread.sleep(1_000);
         }
-        throw new IllegalStateException("the copies did not run their " + tasks + " tasks within 4 minutes");
+        throw new IllegalStateException("the instances did not run their " + tasks + " tasks within 4 minutes");
     }
 
     private static void timeToUsableBoard(String base, int tasks, int loads) {
@@ -127,7 +127,7 @@ public final class ConsoleBenchmark {
                 if (((Number) marks.get("count")).intValue() != tasks) {
                     throw new IllegalStateException("the board shows " + marks.get("count") + " tasks");
                 }
-                if (i > 0) { // the first load warms the JIT of the copies and the browser's cache
+                if (i > 0) { // the first load warms the JIT of the instances and the browser's cache
                     rows.add(((Number) marks.get("rows")).doubleValue());
                     strips.add(((Number) marks.get("strips")).doubleValue());
                 }

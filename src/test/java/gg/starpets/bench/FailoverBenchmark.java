@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Failover after SIGKILL: three copies of the real jar (production heartbeat and lease) run three
+ * Failover after SIGKILL: three instances of the real jar (production heartbeat and lease) run three
  * long tasks; the owner of one is killed again and again, and the time from the kill to the
  * task's next start is read on the database clock. Prints a markdown table row. Not a test.
  */
@@ -27,7 +27,7 @@ public final class FailoverBenchmark {
         List<AppProcess> processes = new ArrayList<>();
         try (HikariDataSource pool = TestPostgres.pool(db, 2)) {
             for (int i = 1; i <= 3; i++) {
-                processes.add(start(db, "copy-" + i));
+                processes.add(start(db, "instance-" + i));
             }
             await(pool, "select count(*) = 3 from tasks where owner_instance is not null", Duration.ofMinutes(2));
             int next = 4;
@@ -46,7 +46,7 @@ public final class FailoverBenchmark {
                         Duration.ofSeconds(30));
                 double startedAt =
                         number(pool, "select extract(epoch from started_at) from tasks where name = '" + TASK + "'");
-                // Detection: until another copy recorded the killed copy's run LOST.
+                // Detection: until another instance recorded the killed instance's run LOST.
                 double lostAt = number(
                         pool,
                         "select extract(epoch from finished_at) from task_runs where status = 'LOST' and task_name = '"
@@ -54,7 +54,7 @@ public final class FailoverBenchmark {
                 seconds.add(startedAt - killedAt);
                 detection.add(lostAt - killedAt);
                 processes.remove(victim);
-                AppProcess replacement = start(db, "copy-" + next++);
+                AppProcess replacement = start(db, "instance-" + next++);
                 processes.add(replacement);
                 await(pool, "select count(*) = 3 from instances where state = 'RUNNING'", Duration.ofMinutes(2));
             }
@@ -68,7 +68,7 @@ public final class FailoverBenchmark {
         double p99 = percentile(sorted, 0.99);
         List<Double> detected = detection.stream().sorted().toList();
         System.out.printf(
-                "| failover after SIGKILL of the owner, %d kills, 3 copies | %.0f ms | %.0f ms | p99 <= 2 s | %s | max %.0f ms; of which detection (kill -> run LOST) p50 %.0f ms, p99 %.0f ms |%n",
+                "| failover after SIGKILL of the owner, %d kills, 3 instances | %.0f ms | %.0f ms | p99 <= 2 s | %s | max %.0f ms; of which detection (kill -> run LOST) p50 %.0f ms, p99 %.0f ms |%n",
                 kills,
                 p50 * 1000,
                 p99 * 1000,
@@ -110,7 +110,7 @@ public final class FailoverBenchmark {
                     return;
                 }
             } catch (java.sql.SQLException e) {
-                // The schema may not exist yet while the first copy migrates.
+                // The schema may not exist yet while the first instance migrates.
             }
             Thread.sleep(10);
         }

@@ -22,19 +22,19 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * What the chaos suite runs: its own PostgreSQL 17 (restartable on the same port), and copies of the
- * packaged jar, each connected through a TCP proxy of its own so that one copy's network can be cut.
+ * What the chaos suite runs: its own PostgreSQL 17 (restartable on the same port), and instances of the
+ * packaged jar, each connected through a TCP proxy of its own so that one instance's network can be cut.
  * The suite itself reads the database directly, not through any proxy.
  */
 final class ChaosCluster implements AutoCloseable {
 
-    /** One copy: its instance id and proxy stay; its process is replaced when it is started again. */
-    static final class Copy {
+    /** One instance: its instance id and proxy stay; its process is replaced when it is started again. */
+    static final class Instance {
         final String instanceId;
         final TcpProxy proxy;
         volatile AppProcess process;
 
-        Copy(String instanceId, TcpProxy proxy) {
+        Instance(String instanceId, TcpProxy proxy) {
             this.instanceId = instanceId;
             this.proxy = proxy;
         }
@@ -43,7 +43,7 @@ final class ChaosCluster implements AutoCloseable {
     private final ChaosSettings settings;
     final StoppablePostgres postgres;
     final Path witnessDir;
-    final List<Copy> copies = new ArrayList<>();
+    final List<Instance> instances = new ArrayList<>();
     /** When each process that died did, epoch µs. */
     final Map<Long, Long> deaths = new ConcurrentHashMap<>();
 
@@ -68,16 +68,16 @@ final class ChaosCluster implements AutoCloseable {
     static ChaosCluster start(ChaosSettings settings) throws Exception {
         ChaosCluster cluster = new ChaosCluster(
                 settings, StoppablePostgres.start(), Files.createTempDirectory("starpets-chaos-witness-"));
-        for (int i = 1; i <= settings.copies(); i++) {
-            cluster.copies.add(new Copy("chaos-" + i, new TcpProxy(cluster.postgres.port())));
+        for (int i = 1; i <= settings.instances(); i++) {
+            cluster.instances.add(new Instance("chaos-" + i, new TcpProxy(cluster.postgres.port())));
         }
-        for (Copy c : cluster.copies) {
+        for (Instance c : cluster.instances) {
             cluster.startProcess(c);
         }
         return cluster;
     }
 
-    void startProcess(Copy c) throws Exception {
+    void startProcess(Instance c) throws Exception {
         Map<String, Object> s = new HashMap<>();
         s.put("starpets.db.host", "127.0.0.1");
         s.put("starpets.db.port", c.proxy.port());
@@ -93,7 +93,7 @@ final class ChaosCluster implements AutoCloseable {
             s.put(prefix + "name", taskNames().get(i));
             s.put(prefix + "handler", "witness");
             s.put(prefix + "schedule", settings.schedule());
-            // Far beyond a run's length: a run paused while its copy is unsure of its session is not a timeout.
+            // Far beyond a run's length: a run paused while its instance is unsure of its session is not a timeout.
             s.put(prefix + "timeout", "10m");
             s.put(prefix + "params.duration", settings.runDuration().toMillis() + "ms");
             s.put(prefix + "params.step", settings.step().toMillis() + "ms");
@@ -102,14 +102,14 @@ final class ChaosCluster implements AutoCloseable {
     }
 
     /** SIGKILL; returns when the process is reaped (its death time is then known). */
-    void kill(Copy c) throws InterruptedException {
+    void kill(Instance c) throws InterruptedException {
         long pid = c.process.pid();
         c.process.kill();
         deaths.put(pid, nowMicros());
     }
 
-    /** SIGTERM and wait; a copy that does not exit within the limit is killed. Returns whether it exited. */
-    boolean terminate(Copy c, Duration limit) throws InterruptedException {
+    /** SIGTERM and wait; an instance that does not exit within the limit is killed. Returns whether it exited. */
+    boolean terminate(Instance c, Duration limit) throws InterruptedException {
         long pid = c.process.pid();
         boolean exited = c.process.terminate(limit);
         if (!exited) {
@@ -126,7 +126,7 @@ final class ChaosCluster implements AutoCloseable {
     }
 
     List<String> instanceIds() {
-        return copies.stream().map(c -> c.instanceId).toList();
+        return instances.stream().map(c -> c.instanceId).toList();
     }
 
     static long nowMicros() {
@@ -162,8 +162,8 @@ final class ChaosCluster implements AutoCloseable {
         }
     }
 
-    /** Runs still RUNNING: id, start, and whether a live session of a live copy owns them as its task's current run. */
-    record OpenRun(long id, String task, long startedMicros, boolean ownedByLiveCopy) {}
+    /** Runs still RUNNING: id, start, and whether a live instance's live session owns it as its task's current run. */
+    record OpenRun(long id, String task, long startedMicros, boolean ownedByLiveInstance) {}
 
     List<OpenRun> openRuns() throws SQLException {
         try (Connection c = db.getConnection();
@@ -221,7 +221,7 @@ final class ChaosCluster implements AutoCloseable {
 
     @Override
     public void close() throws Exception {
-        for (Copy c : copies) {
+        for (Instance c : instances) {
             if (c.process != null && c.process.alive()) {
                 kill(c);
             }

@@ -43,7 +43,7 @@ final class ChaosJudge {
         }
     }
 
-    /** Steps an execution took after the database had recorded its run's end (LOST by another copy, say). */
+    /** Steps an execution took after the database had recorded its run's end (LOST by another instance, say). */
     record LateSteps(Execution execution, String status, long finishedMicros, int steps, long lastMicros) {}
 
     /**

@@ -113,7 +113,7 @@ class ChaosJudgeTest {
 
     @Test
     void aFrozenHandlerThatTakesAStepAfterWakingOverlapsTheRunThatTookOver() {
-        // Frozen at 550 ms for 15 s; another copy ran the task from 10 s; the frozen one stepped once at 15 s.
+        // Frozen at 550 ms for 15 s; another instance ran the task from 10 s; the frozen one stepped once at 15 s.
         var events = log(
                 steps("a", 1, 100, 0, 500),
                 List.of(Event.step(15_000_000, "a", 1, 100), end("a", 1, 100, 15_020, "interrupted")),
@@ -269,7 +269,8 @@ class ChaosJudgeTest {
 
     @Test
     void aVictimThatGoesOnAndIsStoppedLaterRecoversWhenTheTaskRunsAgainElsewhere() {
-        // Cut off at 1000 ms, it steps on until it fences itself at 3000 ms; another copy runs the task from 5200 ms.
+        // Cut off at 1000 ms, it steps on until it fences itself at 3000 ms; another instance runs the task from 5200
+        // ms.
         var events = log(
                 steps("a", 1, 100, 0, 3_000),
                 List.of(end("a", 1, 100, 3_010, "interrupted")),
@@ -294,7 +295,7 @@ class ChaosJudgeTest {
     }
 
     @Test
-    void aRunThatFinishedButWhoseEndWasNotRecordedStallsItsTaskUntilAnotherCopyTakesItOver() {
+    void aRunThatFinishedButWhoseEndWasNotRecordedStallsItsTaskUntilAnotherInstanceTakesItOver() {
         // Cut off at 1000 ms; its run finishes at 2050 ms, but the task stays its own until the lease runs out.
         var events = log(
                 steps("a", 1, 100, 0, 2_000),

@@ -82,8 +82,8 @@ final class ChaosReport {
         }
         out.println();
         out.printf(
-                "%d copies, %d round(s); lease %s, heartbeat %s; %d witness tasks every %s, runs of %s in steps of %s. %s%n",
-                s.copies(),
+                "%d instances, %d round(s); lease %s, heartbeat %s; %d witness tasks every %s, runs of %s in steps of %s. %s%n",
+                s.instances(),
                 s.rounds(),
                 human(s.lease()),
                 human(s.heartbeat()),

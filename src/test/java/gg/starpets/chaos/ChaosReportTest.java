@@ -83,8 +83,8 @@ class ChaosReportTest {
         String text = bytes.toString(StandardCharsets.UTF_8);
         assertThat(text)
                 .contains(
-                        "| SIGKILL of a copy, then started again | 1 | 10 | 0 | 0 | 0 | 1 | 0 | 0 | 0.40 s | 0.90 s |");
+                        "| SIGKILL of an instance, then started again | 1 | 10 | 0 | 0 | 0 | 1 | 0 | 0 | 0.40 s | 0.90 s |");
         assertThat(text).contains("| crash (SIGKILL) recovery p99 <= 1 s | 0.90 s | PASS |");
-        assertThat(text).contains("3 copies, 1 round(s); lease 10 s, heartbeat 1 s");
+        assertThat(text).contains("3 instances, 1 round(s); lease 10 s, heartbeat 1 s");
     }
 }

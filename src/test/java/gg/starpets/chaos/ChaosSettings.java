@@ -7,7 +7,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * How a chaos run is shaped: {@code [rounds] [copies]} from the command line, the rest from the
+ * How a chaos run is shaped: {@code [rounds] [instances]} from the command line, the rest from the
  * environment (names in {@link #fromEnvironment}); defaults are the service's own lease and heartbeat.
  *
  * @param short_ how long a "shorter than the lease" freeze lasts
@@ -17,7 +17,7 @@ import java.util.Map;
  */
 record ChaosSettings(
         int rounds,
-        int copies,
+        int instances,
         Duration lease,
         Duration heartbeat,
         int tasks,
@@ -31,8 +31,8 @@ record ChaosSettings(
         boolean strict) {
 
     ChaosSettings {
-        if (rounds < 1 || copies < 2) {
-            throw new IllegalArgumentException("at least 1 round and 2 copies (a fault needs a survivor)");
+        if (rounds < 1 || instances < 2) {
+            throw new IllegalArgumentException("at least 1 round and 2 instances (a fault needs a survivor)");
         }
         if (heartbeat.multipliedBy(3).compareTo(lease) > 0) {
             throw new IllegalArgumentException("the lease must be at least 3 heartbeats, as in the service");
@@ -51,14 +51,14 @@ record ChaosSettings(
      */
     static ChaosSettings fromEnvironment(String[] args, Map<String, String> env) {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 3;
-        int copies = args.length > 1 ? Integer.parseInt(args[1]) : 3;
+        int instances = args.length > 1 ? Integer.parseInt(args[1]) : 3;
         Duration lease = duration(env, "CHAOS_LEASE", Duration.ofSeconds(10));
         Duration heartbeat = duration(env, "CHAOS_HEARTBEAT", lease.dividedBy(10));
         Duration sixLeases = lease.multipliedBy(6);
         String kinds = env.getOrDefault("CHAOS_KINDS", "").strip();
         return new ChaosSettings(
                 rounds,
-                copies,
+                instances,
                 lease,
                 heartbeat,
                 Integer.parseInt(env.getOrDefault("CHAOS_TASKS", "12")),

@@ -15,7 +15,7 @@ class ChaosSettingsTest {
         var s = ChaosSettings.fromEnvironment(new String[0], Map.of());
 
         assertThat(s.rounds()).isEqualTo(3);
-        assertThat(s.copies()).isEqualTo(3);
+        assertThat(s.instances()).isEqualTo(3);
         assertThat(s.lease()).isEqualTo(Duration.ofSeconds(10));
         assertThat(s.heartbeat()).isEqualTo(Duration.ofSeconds(1));
         assertThat(s.short_()).isEqualTo(Duration.ofSeconds(5));
@@ -31,7 +31,7 @@ class ChaosSettingsTest {
                 new String[] {"1", "4"},
                 Map.of("CHAOS_LEASE", "5s", "CHAOS_KINDS", "sigkill, pg-restart", "CHAOS_STRICT", "1"));
 
-        assertThat(s.copies()).isEqualTo(4);
+        assertThat(s.instances()).isEqualTo(4);
         assertThat(s.heartbeat()).isEqualTo(Duration.ofMillis(500));
         assertThat(s.short_()).isEqualTo(Duration.ofMillis(2500));
         assertThat(s.long_()).isEqualTo(Duration.ofMillis(7500));
@@ -49,6 +49,6 @@ class ChaosSettingsTest {
         assertThatThrownBy(() -> ChaosSettings.fromEnvironment(new String[0], Map.of("CHAOS_SHORT", "20s")))
                 .hasMessageContaining("shorter than the lease");
         assertThatThrownBy(() -> ChaosSettings.fromEnvironment(new String[] {"1", "1"}, Map.of()))
-                .hasMessageContaining("2 copies");
+                .hasMessageContaining("2 instances");
     }
 }

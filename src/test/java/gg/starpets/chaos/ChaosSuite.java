@@ -4,7 +4,7 @@ import static gg.starpets.chaos.ChaosCluster.nowMicros;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
-import gg.starpets.chaos.ChaosCluster.Copy;
+import gg.starpets.chaos.ChaosCluster.Instance;
 import gg.starpets.chaos.ChaosJudge.Verdict;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -19,10 +19,10 @@ import java.util.Set;
 import org.slf4j.LoggerFactory;
 
 /**
- * The chaos suite (issue 10): copies of the real jar run witness tasks while faults are injected in
+ * The chaos suite (issue 10): instances of the real jar run witness tasks while faults are injected in
  * a loop, each followed by a wait (bounded, polling the database) until the cluster has settled; then
  * the run is judged from the witness files and the database and printed as markdown. Not a test: run
- * by {@code bench/chaos.sh [rounds] [copies]} (and, short and strict, by {@code .ci/checks.d/50-chaos}).
+ * by {@code bench/chaos.sh [rounds] [instances]} (and, short and strict, by {@code .ci/checks.d/50-chaos}).
  */
 public final class ChaosSuite {
 
@@ -53,13 +53,13 @@ public final class ChaosSuite {
     }
 
     private int run() throws Exception {
-        progress("PostgreSQL on :%d, %d copies starting; witness files in %s"
-                .formatted(cluster.postgres.port(), settings.copies(), cluster.witnessDir));
+        progress("PostgreSQL on :%d, %d instances starting; witness files in %s"
+                .formatted(cluster.postgres.port(), settings.instances(), cluster.witnessDir));
         Settling.Result started = settling.await(Set.of(), nowMicros(), Duration.ofMinutes(3));
         if (!started.settled()) {
-            throw new IllegalStateException("the copies did not start: " + started.why());
+            throw new IllegalStateException("the instances did not start: " + started.why());
         }
-        settling.awaitEveryCopyRunning(Duration.ofMinutes(2));
+        settling.awaitEveryInstanceRunning(Duration.ofMinutes(2));
         List<Fault> faults = new ArrayList<>();
         for (int round = 1; round <= settings.rounds(); round++) {
             for (FaultKind kind : settings.kinds()) {
@@ -72,7 +72,7 @@ public final class ChaosSuite {
             notes.add("Runs reported stuck after a fault and still RUNNING at the end: " + stillStuck + ".");
         }
         var runs = cluster.runs();
-        for (Copy c : cluster.copies) {
+        for (Instance c : cluster.instances) {
             cluster.kill(c); // the witness files are complete from here on
         }
         Verdict verdict = ChaosJudge.judge(new ChaosJudge.Input(
@@ -83,14 +83,14 @@ public final class ChaosSuite {
                 Map.copyOf(cluster.deaths),
                 runs,
                 end.stuck()));
-        notes.addFirst("Witness files: " + cluster.witnessDir + "; copies' logs: /tmp/starpets-chaos-*.log.");
+        notes.addFirst("Witness files: " + cluster.witnessDir + "; instances' logs: /tmp/starpets-chaos-*.log.");
         ChaosReport.print(System.out, settings, verdict, lengths(faults), String.join(" ", notes));
         boolean failed = ChaosReport.targets(verdict).stream().anyMatch(t -> t.correctness() && !t.met());
         return settings.strict() && failed ? 1 : 0;
     }
 
     private Fault inject(FaultKind kind, int round) throws Exception {
-        for (Copy c : cluster.copies) {
+        for (Instance c : cluster.instances) {
             if (!c.process.alive()) {
                 // Not a fault of ours: it exited by itself. Said in the notes; its log tells why.
                 notes.add("round %d, before %s: %s had exited by itself (log %s); started again."
@@ -100,7 +100,7 @@ public final class ChaosSuite {
                 settling.await(Set.of(), nowMicros(), settings.settleLimit());
             }
         }
-        List<Copy> victims = kind == FaultKind.PG_RESTART ? cluster.copies : List.of(nextVictim());
+        List<Instance> victims = kind == FaultKind.PG_RESTART ? cluster.instances : List.of(nextVictim());
         List<String> ids = victims.stream().map(c -> c.instanceId).toList();
         Set<Long> pids = new HashSet<>();
         victims.forEach(c -> pids.add(c.process.pid()));
@@ -144,19 +144,19 @@ public final class ChaosSuite {
         return fault;
     }
 
-    /** The next copy in turn that runs at least one task (any copy if none does). */
-    private Copy nextVictim() throws SQLException {
+    /** The next instance in turn that runs at least one task (any instance if none does). */
+    private Instance nextVictim() throws SQLException {
         List<String> busy =
                 cluster.strings("select distinct owner_instance from tasks where owner_session is not null");
-        int n = cluster.copies.size();
+        int n = cluster.instances.size();
         for (int i = 0; i < n; i++) {
-            Copy c = cluster.copies.get((rotation + i) % n);
+            Instance c = cluster.instances.get((rotation + i) % n);
             if (busy.contains(c.instanceId)) {
                 rotation = (rotation + i + 1) % n;
                 return c;
             }
         }
-        Copy c = cluster.copies.get(rotation);
+        Instance c = cluster.instances.get(rotation);
         rotation = (rotation + 1) % n;
         return c;
     }

@@ -8,7 +8,7 @@ import java.util.Set;
  * PostgreSQL share the machine's clock). Its window, from injection to the moment the cluster had
  * settled again, is what LOST runs and overlaps are attributed by.
  *
- * @param victims the instance ids hit (every copy for a database restart)
+ * @param victims the instance ids hit (every instance for a database restart)
  * @param victimPids their processes at the injection
  * @param injectedMicros just before the fault was applied
  * @param appliedMicros once it was in effect (the process reaped, the signal delivered, ...)

@@ -2,7 +2,7 @@ package gg.starpets.chaos;
 
 import static gg.starpets.chaos.ChaosCluster.nowMicros;
 
-import gg.starpets.chaos.ChaosCluster.Copy;
+import gg.starpets.chaos.ChaosCluster.Instance;
 import java.time.Duration;
 import java.util.List;
 
@@ -20,8 +20,8 @@ final class FaultInjector {
         this.settings = settings;
     }
 
-    Applied apply(FaultKind kind, List<Copy> victims, long injectedMicros) throws Exception {
-        Copy v = victims.getFirst();
+    Applied apply(FaultKind kind, List<Instance> victims, long injectedMicros) throws Exception {
+        Instance v = victims.getFirst();
         return switch (kind) {
             case SIGKILL -> {
                 cluster.kill(v);
@@ -38,7 +38,7 @@ final class FaultInjector {
             case CONNECTIONS_KILL -> {
                 String id = v.instanceId;
                 // By name (pool, scheduler pool, session, LISTEN) and by the proxy's ports: every connection of the
-                // copy.
+                // instance.
                 long n = cluster.count(
                         """
                         select count(pg_terminate_backend(pid)) from pg_stat_activity
@@ -66,7 +66,7 @@ final class FaultInjector {
                 yield new Applied(nowMicros(), 0, "");
             }
             case SIGTERM -> {
-                // The copy goes on with its runs while it drains: in effect at once.
+                // The instance goes on with its runs while it drains: in effect at once.
                 Duration limit = Duration.ofMinutes(2).plus(settings.lease());
                 boolean exited = cluster.terminate(v, limit);
                 yield new Applied(injectedMicros, 0, exited ? "" : "did not exit within " + limit + "; killed");
@@ -74,7 +74,7 @@ final class FaultInjector {
         };
     }
 
-    private Applied freeze(Copy v, Duration length) throws Exception {
+    private Applied freeze(Instance v, Duration length) throws Exception {
         v.process.signal("STOP");
         long applied = nowMicros();
         Thread.sleep(length);
@@ -82,8 +82,8 @@ final class FaultInjector {
         return new Applied(applied, nowMicros() - applied, "");
     }
 
-    private Applied cut(Copy v, Duration length) throws InterruptedException {
-        // Not even a close gets through: the copy giving up on its session is not seen by the server.
+    private Applied cut(Instance v, Duration length) throws InterruptedException {
+        // Not even a close gets through: the instance giving up on its session is not seen by the server.
         v.proxy.partition();
         long applied = nowMicros();
         Thread.sleep(length);

@@ -6,16 +6,16 @@ import java.util.stream.Collectors;
 
 /** The faults the chaos suite injects, in the order of a round. */
 enum FaultKind {
-    SIGKILL("SIGKILL of a copy, then started again", false),
+    SIGKILL("SIGKILL of an instance, then started again", false),
     SIGSTOP_SHORT("SIGSTOP, SIGCONT after %s (< lease)", false),
     SIGSTOP_LONG("SIGSTOP, SIGCONT after %s (> lease)", false),
-    SESSION_KILL("pg_terminate_backend of a copy's instance session", true),
-    CONNECTIONS_KILL("pg_terminate_backend of all a copy's connections", true),
+    SESSION_KILL("pg_terminate_backend of an instance session", true),
+    CONNECTIONS_KILL("pg_terminate_backend of all of an instance's connections", true),
     PG_RESTART("PostgreSQL fast restart (down %s)", true),
-    CUT_SHORT("a copy's connections cut (partition) %s (< lease)", false),
-    CUT_LONG("a copy's connections cut (partition) %s (> lease)", false),
-    PROXY_RESET("a copy's connections reset", false),
-    SIGTERM("SIGTERM of a copy, then started again", false);
+    CUT_SHORT("an instance's connections cut (partition) %s (< lease)", false),
+    CUT_LONG("an instance's connections cut (partition) %s (> lease)", false),
+    PROXY_RESET("an instance's connections reset", false),
+    SIGTERM("SIGTERM of an instance, then started again", false);
 
     private final String description;
     /** Session losses shorter than the lease: they must cost no run (issue 10). */

@@ -30,8 +30,8 @@ final class Settling {
     record Result(boolean settled, Set<Long> stuck, String why) {}
 
     /**
-     * Waits until, twice a heartbeat apart: every copy runs and heartbeats; every RUNNING run is the
-     * current run of a live copy's session and its handler takes steps; no task is overdue; every task
+     * Waits until, twice a heartbeat apart: every instance runs and heartbeats; every RUNNING run is the
+     * current run of a live instance's session and its handler takes steps; no task is overdue; every task
      * the victims ran has made progress since the fault; every task runs normally by the witness
      * (steps now, or finished its run within its delay). At the limit, reports what was stuck then.
      */
@@ -58,7 +58,7 @@ final class Settling {
     private Result check(Set<String> victimTasks, long appliedMicros) {
         tail.poll();
         try {
-            List<String> down = cluster.copies.stream()
+            List<String> down = cluster.instances.stream()
                     .filter(c -> !c.process.alive())
                     .map(c -> c.instanceId)
                     .toList();
@@ -80,7 +80,7 @@ final class Settling {
                 boolean silent = r.startedMicros() < now - grace && tail.lastStepOfRun(r.id()) < now - grace;
                 if (reported.contains(r.id())) {
                     heldByReported.add(r.task());
-                } else if (!r.ownedByLiveCopy() || silent) {
+                } else if (!r.ownedByLiveInstance() || silent) {
                     stuck.add(r.id());
                 }
             }
@@ -100,8 +100,8 @@ final class Settling {
             if (!down.isEmpty()) {
                 why.add("not running: " + down);
             }
-            if (live < settings.copies()) {
-                why.add(live + " of " + settings.copies() + " copies heartbeating");
+            if (live < settings.instances()) {
+                why.add(live + " of " + settings.instances() + " instances heartbeating");
             }
             if (!stuck.isEmpty()) {
                 why.add("runs RUNNING with no live, stepping owner: " + stuck);
@@ -132,13 +132,13 @@ final class Settling {
         return open;
     }
 
-    /** Until every copy runs at least one task, so that the first fault has something to hit. */
-    void awaitEveryCopyRunning(Duration limit) throws Exception {
+    /** Until every instance runs at least one task, so that the first fault has something to hit. */
+    void awaitEveryInstanceRunning(Duration limit) throws Exception {
         long deadline = System.nanoTime() + limit.toNanos();
         String sql = "select count(distinct owner_instance) from tasks where owner_session is not null";
-        while (cluster.count(sql) < settings.copies()) {
+        while (cluster.count(sql) < settings.instances()) {
             if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("not every copy runs a task after " + limit);
+                throw new IllegalStateException("not every instance runs a task after " + limit);
             }
             Thread.sleep(100);
         }

@@ -24,7 +24,7 @@ import org.springframework.boot.availability.ReadinessState;
 
 /**
  * The Kubernetes probes (deploy/helm): Actuator's liveness and readiness groups, and nothing else of
- * Actuator, over HTTP; a copy that is shutting down is not ready.
+ * Actuator, over HTTP; an instance that is shutting down is not ready.
  */
 class HealthProbesTest {
 
@@ -52,12 +52,12 @@ class HealthProbesTest {
     }
 
     /**
-     * SIGTERM runs this same close: Spring marks the copy REFUSING_TRAFFIC first, then Tomcat stops
+     * SIGTERM runs this same close: Spring marks the instance REFUSING_TRAFFIC first, then Tomcat stops
      * accepting connections and drains the requests in flight. Here one request is held in flight
      * by a row lock, so the drain lasts until the test lets it go.
      */
     @Test
-    void aCopyThatIsDrainingIsNotReadyAndStillFinishesItsRequests() throws Exception {
+    void anInstanceThatIsDrainingIsNotReadyAndStillFinishesItsRequests() throws Exception {
         String db = TestPostgres.createDatabase();
         AppInstance app = AppInstance.start(db, "probe-drain", Map.of());
         try (var pool = TestPostgres.pool(db, 1);

@@ -13,25 +13,25 @@ import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** Copies register and heartbeat; health follows the database; bad task configuration stops the start. */
+/** Instances register and heartbeat; health follows the database; bad task configuration stops the start. */
 class InstancesTest {
 
     @Test
     void twoInstancesWithDifferentIdsRegisterTwoRowsAndBothHeartbeat() throws Exception {
         String db = TestPostgres.createDatabase();
-        try (AppInstance one = AppInstance.start(db, "copy-one", Map.of());
-                AppInstance two = AppInstance.start(db, "copy-two", Map.of())) {
+        try (AppInstance one = AppInstance.start(db, "instance-one", Map.of());
+                AppInstance two = AppInstance.start(db, "instance-two", Map.of())) {
             var dataSource = TestPostgres.pool(db, 1);
             Map<String, Timestamp> first = heartbeats(dataSource);
-            assertThat(first).containsOnlyKeys("copy-one", "copy-two");
+            assertThat(first).containsOnlyKeys("instance-one", "instance-two");
 
             await().atMost(Duration.ofSeconds(10)).until(() -> {
                 Map<String, Timestamp> later = heartbeats(dataSource);
-                return later.get("copy-one").after(first.get("copy-one"))
-                        && later.get("copy-two").after(first.get("copy-two"));
+                return later.get("instance-one").after(first.get("instance-one"))
+                        && later.get("instance-two").after(first.get("instance-two"));
             });
-            assertThat(one.get("/instances").body()).contains("\"copy-one\"", "\"copy-two\"", "\"RUNNING\"");
-            assertThat(two.get("/health").headers().firstValue("X-Instance-Id")).hasValue("copy-two");
+            assertThat(one.get("/instances").body()).contains("\"instance-one\"", "\"instance-two\"", "\"RUNNING\"");
+            assertThat(two.get("/health").headers().firstValue("X-Instance-Id")).hasValue("instance-two");
             dataSource.close();
         }
     }
@@ -53,14 +53,14 @@ class InstancesTest {
                 AppInstance app = AppInstance.start(
                         pg.port(),
                         StoppablePostgres.DATABASE,
-                        "copy-health",
+                        "instance-health",
                         Map.of("starpets.db.connection-timeout", "1s"))) {
             assertThat(app.get("/health").statusCode()).isEqualTo(200);
 
             pg.stop();
             await().atMost(Duration.ofSeconds(15))
                     .until(() -> app.get("/health").statusCode() == 503);
-            assertThat(app.get("/health").body()).contains("\"status\":\"DOWN\"", "\"instanceId\":\"copy-health\"");
+            assertThat(app.get("/health").body()).contains("\"status\":\"DOWN\"", "\"instanceId\":\"instance-health\"");
             // Requests that need the database say so, with a retryable 503 rather than a 500.
             for (String path : new String[] {"/tasks", "/balance/1", "/instances"}) {
                 var answer = app.get(path);
@@ -81,7 +81,7 @@ class InstancesTest {
         String db = TestPostgres.createDatabase();
         assertThatThrownBy(() -> AppInstance.start(
                         db,
-                        "copy-bad",
+                        "instance-bad",
                         Map.of(
                                 "starpets.tasks[0].name", "broken-task",
                                 "starpets.tasks[0].handler", "sleep",
@@ -91,7 +91,7 @@ class InstancesTest {
                 .hasMessageContaining("Task 'broken-task': invalid schedule");
         assertThatThrownBy(() -> AppInstance.start(
                         db,
-                        "copy-bad",
+                        "instance-bad",
                         Map.of(
                                 "starpets.tasks[0].name", "unknown-handler",
                                 "starpets.tasks[0].handler", "teleport",
@@ -101,7 +101,7 @@ class InstancesTest {
                 .hasMessageContaining("Task 'unknown-handler': unknown handler 'teleport'");
         assertThatThrownBy(() -> AppInstance.start(
                         db,
-                        "copy-bad",
+                        "instance-bad",
                         Map.of(
                                 "starpets.tasks[0].name", "negative",
                                 "starpets.tasks[0].handler", "sleep",

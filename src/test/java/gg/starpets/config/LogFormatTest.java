@@ -20,27 +20,27 @@ class LogFormatTest {
 
     @Test
     void textLogLinesCarryTheInstanceId(CapturedOutput output) {
-        try (AppInstance app = AppInstance.start(TestPostgres.createDatabase(), "copy-text-log", Map.of())) {
+        try (AppInstance app = AppInstance.start(TestPostgres.createDatabase(), "instance-text-log", Map.of())) {
             assertThat(app.get("/health").statusCode()).isEqualTo(200);
         }
         assertThat(lines(output, "Scheduler started"))
                 .singleElement()
                 .asString()
-                .contains("[copy-text-log]");
+                .contains("[instance-text-log]");
     }
 
     @Test
     void askedForJsonEveryLineIsOneJsonObjectWithTheInstanceId(CapturedOutput output) {
         // What LOG_FORMAT=json sets.
         try (AppInstance app = AppInstance.start(
-                TestPostgres.createDatabase(), "copy-json-log", Map.of("starpets.log-format", "json"))) {
+                TestPostgres.createDatabase(), "instance-json-log", Map.of("starpets.log-format", "json"))) {
             assertThat(app.get("/health").statusCode()).isEqualTo(200);
         }
         List<String> started = lines(output, "Scheduler started");
         assertThat(started).hasSize(1);
         JsonNode line = JsonMapper.builder().build().readTree(started.getFirst());
-        assertThat(line.get("instance_id").asString()).isEqualTo("copy-json-log");
-        assertThat(line.get("message").asString()).startsWith("Scheduler started as instance copy-json-log");
+        assertThat(line.get("instance_id").asString()).isEqualTo("instance-json-log");
+        assertThat(line.get("message").asString()).startsWith("Scheduler started as instance instance-json-log");
         assertThat(line.get("level").asString()).isEqualTo("INFO");
     }
 
@@ -58,7 +58,7 @@ class LogFormatTest {
     @Test
     void anUnknownLogFormatStopsTheStartNamingTheAcceptedValues() {
         assertThatThrownBy(() -> AppInstance.start(
-                        TestPostgres.createDatabase(), "copy-xml-log", Map.of("starpets.log-format", "xml")))
+                        TestPostgres.createDatabase(), "instance-xml-log", Map.of("starpets.log-format", "xml")))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("LOG_FORMAT 'xml' is not one of: text (the default), json, logstash, ecs, gelf");
     }

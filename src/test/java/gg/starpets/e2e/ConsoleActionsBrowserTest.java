@@ -30,9 +30,9 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * The operators' actions from the console, in a real browser against the twin (five copies behind
+ * The operators' actions from the console, in a real browser against the twin (five instances behind
  * nginx, the real management API and its roles): a viewer's token shows no button; configuration
- * tasks cannot be edited or deleted; pause (seen as PAUSED through every copy's API within 2 s),
+ * tasks cannot be edited or deleted; pause (seen as PAUSED through every instance's API within 2 s),
  * resume, trigger, cancel with a confirmation; create a task with the form, run it and read its
  * output; edit it with If-Match (a stale edit is refused); its audit trail, paged; delete it; and a
  * task quarantined when its instance is SIGKILLed (SCHEDULER_QUARANTINE_AFTER=1), resumed from the page.
@@ -108,7 +108,7 @@ class ConsoleActionsBrowserTest {
         return HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
     }
 
-    /** A read through nginx, or through one copy when {@code url} is absolute. */
+    /** A read through nginx, or through one instance when {@code url} is absolute. */
     private static JsonNode api(String url) throws Exception {
         HttpResponse<String> r = HTTP.send(
                 HttpRequest.newBuilder(URI.create(url.startsWith("http") ? url : Twin.NGINX + url))
@@ -260,7 +260,7 @@ class ConsoleActionsBrowserTest {
 
     @Test
     @Order(3)
-    void anOperatorPausesATaskAndEveryCopySaysPausedWithinTwoSecondsThenResumesIt() throws Exception {
+    void anOperatorPausesATaskAndEveryInstanceSaysPausedWithinTwoSecondsThenResumesIt() throws Exception {
         String task = waitingTask(Set.of());
         click(task, "pause");
         browser.driver()
@@ -277,12 +277,12 @@ class ConsoleActionsBrowserTest {
                 .findElement(By.cssSelector("#pause-form button[type=submit]"))
                 .click();
         long clicked = System.nanoTime();
-        // Through every copy's own API, whichever one nginx gave the page's request.
+        // Through every instance's own API, whichever one nginx gave the page's request.
         await().atMost(Duration.ofSeconds(2))
                 .pollInterval(Duration.ofMillis(50))
                 .until(() -> {
-                    for (int copy = 1; copy <= Twin.COPIES; copy++) {
-                        if (!api(Twin.copy(copy) + "/tasks/" + task)
+                    for (int instance = 1; instance <= Twin.INSTANCES; instance++) {
+                        if (!api(Twin.instance(instance) + "/tasks/" + task)
                                 .get("state")
                                 .asString()
                                 .equals("PAUSED")) {
@@ -292,7 +292,7 @@ class ConsoleActionsBrowserTest {
                     return true;
                 });
         System.out.printf(
-                "pause seen by every copy %d ms after the click%n", (System.nanoTime() - clicked) / 1_000_000);
+                "pause seen by every instance %d ms after the click%n", (System.nanoTime() - clicked) / 1_000_000);
         JsonNode paused = api("/tasks/" + task).get("paused");
         assertThat(paused.get("reason").asString()).isEqualTo("e2e: partner maintenance");
         assertThat(Duration.between(
@@ -628,17 +628,17 @@ class ConsoleActionsBrowserTest {
     @Test
     @Order(10)
     void aTaskWhoseInstanceIsKilledIsQuarantinedAndAnOperatorResumesItFromTheBoard() throws Exception {
-        // A copy whose runs will not end by themselves before the kill: their tasks lose a run each.
+        // An instance whose runs will not end by themselves before the kill: their tasks lose a run each.
         AtomicReference<String> victim = new AtomicReference<>();
         AtomicReference<Set<String>> victimTasks = new AtomicReference<>();
         await().atMost(Duration.ofSeconds(120)).ignoreExceptions().until(() -> {
-            Map<String, List<JsonNode>> byCopy = api("/tasks")
+            Map<String, List<JsonNode>> byInstance = api("/tasks")
                     .get("tasks")
                     .valueStream()
                     .filter(t -> t.get("state").asString().equals("RUNNING")
                             && t.get("paused").isNull())
                     .collect(Collectors.groupingBy(t -> t.get("instanceId").asString()));
-            for (var e : byCopy.entrySet()) {
+            for (var e : byInstance.entrySet()) {
                 if (e.getValue().stream().allMatch(t -> t.get("elapsedSeconds").asDouble() < 20)) {
                     victim.set(e.getKey());
                     victimTasks.set(e.getValue().stream()

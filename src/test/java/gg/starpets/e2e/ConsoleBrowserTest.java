@@ -36,8 +36,8 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * The console in a real browser (Debian's headless Chromium) against the native twin: five copies
- * behind nginx. What needs no token: the board, the runs, the instances, a copy's death seen live,
+ * The console in a real browser (Debian's headless Chromium) against the native twin: five instances
+ * behind nginx. What needs no token: the board, the runs, the instances, an instance's death seen live,
  * and a viewer without buttons. Screenshots of every page go to target/screenshots.
  */
 @Tag("e2e")
@@ -278,7 +278,7 @@ class ConsoleBrowserTest {
                 .until(() -> browser.driver().findElements(cards).stream()
                                 .filter(c -> "RUNNING".equals(c.getAttribute("data-state")))
                                 .count()
-                        == Twin.COPIES);
+                        == Twin.INSTANCES);
         for (WebElement card : browser.driver().findElements(cards)) {
             assertThat(card.getAttribute("data-instance")).matches("app-[1-5]");
             String facts = card.findElement(By.tagName("dl")).getText();
@@ -327,10 +327,10 @@ class ConsoleBrowserTest {
         AtomicReference<Set<String>> victimTasks = new AtomicReference<>();
         await().atMost(Duration.ofSeconds(120)).ignoreExceptions().until(() -> {
             JsonNode tasks = api(Twin.NGINX + "/tasks").get("tasks");
-            Map<String, List<JsonNode>> byCopy = tasks.valueStream()
+            Map<String, List<JsonNode>> byInstance = tasks.valueStream()
                     .filter(t -> t.hasNonNull("instanceId"))
                     .collect(Collectors.groupingBy(t -> t.get("instanceId").asString()));
-            for (var e : byCopy.entrySet()) {
+            for (var e : byInstance.entrySet()) {
                 if (e.getValue().stream()
                         .allMatch(t -> t.get("elapsedSeconds").asDouble() < TASK_DURATION.toSeconds() - 20)) {
                     victim.set(e.getKey());

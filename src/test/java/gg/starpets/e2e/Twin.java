@@ -12,13 +12,13 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The native twin of the compose stack (scripts/twin-up.sh) on the end-to-end ports: five copies of
- * the real jar behind nginx on 28080 (copies on 28081-28085), PostgreSQL on 25432, Prometheus on
+ * The native twin of the compose stack (scripts/twin-up.sh) on the end-to-end ports: five instances of
+ * the real jar behind nginx on 28080 (instances on 28081-28085), PostgreSQL on 25432, Prometheus on
  * 29090. One at a time on a machine: run only under the heavy-work lock, as .ci/checks.d/40-e2e does.
  */
 final class Twin implements AutoCloseable {
 
-    static final int COPIES = 5;
+    static final int INSTANCES = 5;
     static final String NGINX = "http://127.0.0.1:28080";
 
     private final Path dir;
@@ -45,14 +45,14 @@ final class Twin implements AutoCloseable {
         return twin;
     }
 
-    /** A copy's own address, bypassing nginx: app-1 is on 28081. */
-    static String copy(int n) {
+    /** An instance's own address, bypassing nginx: app-1 is on 28081. */
+    static String instance(int n) {
         return "http://127.0.0.1:" + (28080 + n);
     }
 
-    /** SIGKILLs a copy, checking first that the pid is still the one twin-up.sh started. */
-    void kill(String copy) throws Exception {
-        Path pidFile = dir.resolve("pids/" + copy + ".pid");
+    /** SIGKILLs an instance, checking first that the pid is still the one twin-up.sh started. */
+    void kill(String instance) throws Exception {
+        Path pidFile = dir.resolve("pids/" + instance + ".pid");
         ProcessHandle process = ProcessHandle.of(
                         Long.parseLong(Files.readString(pidFile).strip()))
                 .orElseThrow();
@@ -73,7 +73,7 @@ final class Twin implements AutoCloseable {
         ProcessBuilder pb = new ProcessBuilder("bash", script).inheritIO();
         Map<String, String> env = pb.environment();
         env.put("TWIN_DIR", dir.toString());
-        env.put("TWIN_INSTANCES", String.valueOf(COPIES));
+        env.put("TWIN_INSTANCES", String.valueOf(INSTANCES));
         env.put("TWIN_NGINX_PORT", "28080");
         env.put("TWIN_PG_PORT", "25432");
         env.put("TWIN_PROMETHEUS_PORT", "29090");

@@ -42,7 +42,7 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * The compose topology run natively (scripts/twin-up.sh): five copies of the real jar started
+ * The compose topology run natively (scripts/twin-up.sh): five instances of the real jar started
  * together behind nginx, scraped by Prometheus, on one PostgreSQL 17. Needs nginx and Prometheus
  * binaries, so it runs in CI's end-to-end step, not in the default test run.
  */
@@ -50,7 +50,7 @@ import tools.jackson.databind.json.JsonMapper;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class TwinEndToEndTest {
 
-    private static final int COPIES = 5;
+    private static final int INSTANCES = 5;
     private static final String NGINX = "http://127.0.0.1:28080";
     private static final String PROMETHEUS = "http://127.0.0.1:29090";
     private static final int POSTGRES_PORT = 25432;
@@ -104,7 +104,7 @@ class TwinEndToEndTest {
         ProcessBuilder pb = new ProcessBuilder("bash", script).inheritIO();
         Map<String, String> env = pb.environment();
         env.put("TWIN_DIR", twinDir.toString());
-        env.put("TWIN_INSTANCES", String.valueOf(COPIES));
+        env.put("TWIN_INSTANCES", String.valueOf(INSTANCES));
         env.put("TWIN_NGINX_PORT", "28080");
         env.put("TWIN_PG_PORT", String.valueOf(POSTGRES_PORT));
         env.put("TWIN_PROMETHEUS_PORT", "29090");
@@ -114,7 +114,7 @@ class TwinEndToEndTest {
         env.put("HISTORY_RETENTION_ENABLED", "false");
         env.put("SCHEDULER_SETTLE", "3s");
         env.put("SHUTDOWN_GRACE", "2s");
-        // The A5 burst queues ~2,000 requests on each copy's 20 pooled connections; on a 2-core
+        // The A5 burst queues ~2,000 requests on each instance's 20 pooled connections; on a 2-core
         // machine shared with builds it can take a minute or more to drain (see docs/operations.md).
         env.put("DB_CONNECTION_TIMEOUT", "100s");
         env.put("TWIN_STOP_SECONDS", "20");
@@ -152,9 +152,9 @@ class TwinEndToEndTest {
 
     @Test
     @Order(1)
-    void requestsThroughNginxReachEveryCopy() throws Exception {
+    void requestsThroughNginxReachEveryInstance() throws Exception {
         Set<String> seen = new HashSet<>();
-        for (int i = 0; i < 50 && seen.size() < COPIES; i++) {
+        for (int i = 0; i < 50 && seen.size() < INSTANCES; i++) {
             HttpResponse<String> health = get(NGINX + "/health");
             assertThat(health.statusCode()).isEqualTo(200);
             health.headers().firstValue("X-Instance-Id").ifPresent(seen::add);
@@ -164,7 +164,7 @@ class TwinEndToEndTest {
 
     @Test
     @Order(2)
-    void tasksListsEveryDemoTaskAndCopiesStartedTogetherSplitThemEvenly() throws Exception {
+    void tasksListsEveryDemoTaskAndInstancesStartedTogetherSplitThemEvenly() throws Exception {
         await().atMost(Duration.ofSeconds(60))
                 .ignoreExceptions()
                 .until(() -> tasks().stream()
@@ -180,9 +180,9 @@ class TwinEndToEndTest {
                 assertThat(t.get("elapsedSeconds").asDouble()).isGreaterThanOrEqualTo(0);
             }
         }
-        // B7: the first run of every task, by copy — exactly two each.
+        // B7: the first run of every task, by instance — exactly two each.
         JsonNode runs = json(NGINX + "/runs?limit=500").get("runs");
-        Map<String, Long> firstRunsByCopy = StreamSupport.stream(runs.spliterator(), false)
+        Map<String, Long> firstRunsByInstance = StreamSupport.stream(runs.spliterator(), false)
                 .collect(Collectors.groupingBy(
                         r -> r.get("task").asString(),
                         Collectors.minBy((a, b) ->
@@ -191,9 +191,9 @@ class TwinEndToEndTest {
                 .stream()
                 .map(r -> r.orElseThrow().get("instanceId").asString())
                 .collect(Collectors.groupingBy(i -> i, Collectors.counting()));
-        assertThat(firstRunsByCopy)
-                .hasSize(COPIES)
-                .allSatisfy((copy, n) -> assertThat(n).isEqualTo(2));
+        assertThat(firstRunsByInstance)
+                .hasSize(INSTANCES)
+                .allSatisfy((instance, n) -> assertThat(n).isEqualTo(2));
 
         // B9: once a run ends, its task is still listed, waiting, with the time of its next run.
         await().atMost(Duration.ofSeconds(90)).ignoreExceptions().until(() -> {
@@ -215,10 +215,10 @@ class TwinEndToEndTest {
 
     @Test
     @Order(3)
-    void prometheusScrapesEveryCopyAndCountsTheRunningTasks() throws Exception {
+    void prometheusScrapesEveryInstanceAndCountsTheRunningTasks() throws Exception {
         await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> {
             JsonNode targets = json(PROMETHEUS + "/api/v1/targets").get("data").get("activeTargets");
-            return targets.size() == COPIES
+            return targets.size() == INSTANCES
                     && StreamSupport.stream(targets.spliterator(), false)
                             .allMatch(t -> t.get("health").asString().equals("up"));
         });
@@ -239,7 +239,7 @@ class TwinEndToEndTest {
     @Order(4)
     void tenThousandSimultaneousWithdrawalsThroughNginxGiveExactlyFiveThousandOfEach() throws Exception {
         int requests = 10_000;
-        // All 10,000 in flight at once: nginx takes every connection and spreads them over the copies.
+        // All 10,000 in flight at once: nginx takes every connection and spreads them over the instances.
         CountDownLatch ready = new CountDownLatch(requests);
         CountDownLatch start = new CountDownLatch(1);
         Map<String, Integer> outcomes = new ConcurrentHashMap<>();
@@ -302,10 +302,10 @@ class TwinEndToEndTest {
 
     @Test
     @Order(5)
-    void whenACopyIsKilledItsTasksRunElsewhereWithinTheFailoverTargetAndNginxKeepsAnswering() throws Exception {
+    void whenAnInstanceIsKilledItsTasksRunElsewhereWithinTheFailoverTargetAndNginxKeepsAnswering() throws Exception {
         String victim = "app-3";
         // A moment when the victim runs tasks none of which is about to end by itself (runs last
-        // TASK_DURATION = 25 s), so that each of them must be recovered by another copy.
+        // TASK_DURATION = 25 s), so that each of them must be recovered by another instance.
         AtomicReference<Set<String>> running = new AtomicReference<>();
         await().atMost(Duration.ofSeconds(120)).ignoreExceptions().until(() -> {
             List<JsonNode> mine = tasks().stream()
@@ -333,7 +333,7 @@ class TwinEndToEndTest {
         ProcessHandle process = ProcessHandle.of(
                         Long.parseLong(Files.readString(pidFile).strip()))
                 .orElseThrow();
-        // Still the copy twin-up.sh started (its command line names the twin), not a reused pid.
+        // Still the instance twin-up.sh started (its command line names the twin), not a reused pid.
         assertThat(process.info().arguments().map(List::of).orElseThrow())
                 .contains("-Dstarpets.twin=" + twinDir.toRealPath());
         List<Failover> failovers;
@@ -373,7 +373,7 @@ class TwinEndToEndTest {
         assertThat(healthCodes).containsOnlyKeys(200);
     }
 
-    /** A run of the killed copy that ended LOST, and the next run of its task. */
+    /** A run of the killed instance that ended LOST, and the next run of its task. */
     record Failover(String task, String error, String nextInstance, double seconds) {}
 
     /**

@@ -33,7 +33,7 @@ class DashboardFilesTest {
             Pattern.compile("\\b((?:http|jvm|process|system|hikaricp|app|starpets)_[a-z0-9_]*)(\\{[^}]*})?");
 
     /**
-     * Same value on every copy (read from the database), so panels take the max over all copies
+     * Same value on every instance (read from the database), so panels take the max over all instances
      * and there is nothing per instance to filter.
      */
     private static final Set<String> DATABASE_WIDE = Set.of(
@@ -41,7 +41,7 @@ class DashboardFilesTest {
             "starpets_task_seconds_since_last_start",
             "starpets_task_expected_interval_seconds");
 
-    /** The seed's cluster-wide total: all copies by definition. */
+    /** The seed's cluster-wide total: all instances by definition. */
     private static final String SEED_TOTAL = "sum(app_active_tasks_total)";
 
     static List<JsonNode> dashboards() throws IOException {
@@ -254,7 +254,7 @@ class DashboardFilesTest {
         assertThat(unfiltered).isEmpty();
     }
 
-    /** The selectors of per-copy metrics in {@code expr} that do not filter on {@code $instance}. */
+    /** The selectors of per-instance metrics in {@code expr} that do not filter on {@code $instance}. */
     static List<String> unfilteredSelectors(String expr) {
         List<String> result = new ArrayList<>();
         if (expr.equals(SEED_TOTAL)) {

@@ -14,7 +14,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * A copy that has run nothing yet already exports its run and fence counters at 0, so that
+ * An instance that has run nothing yet already exports its run and fence counters at 0, so that
  * Prometheus sees their first increment (increase() cannot, on a series that starts at 1).
  */
 class FreshInstanceMetricsTest {
@@ -32,7 +32,7 @@ class FreshInstanceMetricsTest {
         props.putAll(AppInstance.task(1, "fresh-delay", "cpu", "30s", "1m", null));
         // No runs at all: the counters can only come from registration at start.
         props.put("starpets.scheduler.enabled", "false");
-        app = AppInstance.start(db, "copy-fresh", props);
+        app = AppInstance.start(db, "instance-fresh", props);
     }
 
     @AfterAll
@@ -40,8 +40,8 @@ class FreshInstanceMetricsTest {
         app.close();
     }
 
-    private static String metrics(AppInstance copy) {
-        var response = copy.get("/metrics");
+    private static String metrics(AppInstance instance) {
+        var response = instance.get("/metrics");
         assertThat(response.statusCode()).isEqualTo(200);
         return response.body();
     }
@@ -52,21 +52,21 @@ class FreshInstanceMetricsTest {
         for (String task : List.of("fresh-cron", "fresh-delay")) {
             for (String status : TERMINAL) {
                 assertThat(text)
-                        .contains("starpets_runs_finished_total{instance_id=\"copy-fresh\",status=\"" + status
+                        .contains("starpets_runs_finished_total{instance_id=\"instance-fresh\",status=\"" + status
                                 + "\",task=\"" + task + "\"} 0.0\n");
             }
             assertThat(text)
-                    .contains("starpets_fence_lost_total{instance_id=\"copy-fresh\",task=\"" + task + "\"} 0.0\n");
+                    .contains("starpets_fence_lost_total{instance_id=\"instance-fresh\",task=\"" + task + "\"} 0.0\n");
         }
         assertThat(text).doesNotContain("status=\"RUNNING\"");
-        assertThat(text).contains("starpets_tasks_recovered_total{instance_id=\"copy-fresh\"} 0.0\n");
+        assertThat(text).contains("starpets_tasks_recovered_total{instance_id=\"instance-fresh\"} 0.0\n");
     }
 
     @Test
-    void aTaskDefinedOnlyByAnotherCopyGetsItsCountersAtZeroOnceTheDatabaseHasIt() {
+    void aTaskDefinedOnlyByAnotherInstanceGetsItsCountersAtZeroOnceTheDatabaseHasIt() {
         try (AppInstance other = AppInstance.start(
                 db,
-                "copy-fresh-other",
+                "instance-fresh-other",
                 Map.of(
                         "starpets.tasks[0].name", "fresh-elsewhere",
                         "starpets.tasks[0].handler", "sleep",
@@ -76,10 +76,12 @@ class FreshInstanceMetricsTest {
             assertThat(metrics(other)).contains("task=\"fresh-elsewhere\"");
             await().atMost(Duration.ofSeconds(15))
                     .untilAsserted(() -> assertThat(metrics(app))
-                            .contains("starpets_runs_finished_total{instance_id=\"copy-fresh\",status=\"TIMED_OUT\","
-                                    + "task=\"fresh-elsewhere\"} 0.0\n")
-                            .contains("starpets_fence_lost_total{instance_id=\"copy-fresh\",task=\"fresh-elsewhere\"}"
-                                    + " 0.0\n"));
+                            .contains(
+                                    "starpets_runs_finished_total{instance_id=\"instance-fresh\",status=\"TIMED_OUT\","
+                                            + "task=\"fresh-elsewhere\"} 0.0\n")
+                            .contains(
+                                    "starpets_fence_lost_total{instance_id=\"instance-fresh\",task=\"fresh-elsewhere\"}"
+                                            + " 0.0\n"));
         }
     }
 }

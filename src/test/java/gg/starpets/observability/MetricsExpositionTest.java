@@ -26,7 +26,7 @@ class MetricsExpositionTest {
         Map<String, Object> props = new HashMap<>();
         props.putAll(AppInstance.task(0, "long-metric", "sleep", "1h", "1h", "10m"));
         props.putAll(AppInstance.task(1, "quick-metric", "sleep", "1h", "1m", "100ms"));
-        app = AppInstance.start(TestPostgres.createDatabase(), "copy-metrics", props);
+        app = AppInstance.start(TestPostgres.createDatabase(), "instance-metrics", props);
         await().atMost(Duration.ofSeconds(20))
                 .until(() -> app.get("/runs?status=SUCCEEDED").body().contains("quick-metric"));
         app.get("/tasks");
@@ -55,7 +55,7 @@ class MetricsExpositionTest {
     void activeTasksIsAGaugeUnderItsExactNameWithTheInstanceLabel() {
         String text = metrics();
         assertThat(text).contains("# TYPE app_active_tasks_total gauge\n");
-        assertThat(text).containsPattern("(?m)^app_active_tasks_total\\{instance_id=\"copy-metrics\"} 1$");
+        assertThat(text).containsPattern("(?m)^app_active_tasks_total\\{instance_id=\"instance-metrics\"} 1$");
     }
 
     @Test
@@ -64,7 +64,7 @@ class MetricsExpositionTest {
         assertThat(text).contains("# TYPE http_requests_total counter");
         assertThat(text)
                 .contains(
-                        "http_requests_total{instance_id=\"copy-metrics\",method=\"GET\",path=\"/tasks\",status=\"200\"}")
+                        "http_requests_total{instance_id=\"instance-metrics\",method=\"GET\",path=\"/tasks\",status=\"200\"}")
                 .contains("path=\"/tasks/{name}\",status=\"200\"")
                 .contains("path=\"UNMATCHED\",status=\"404\"")
                 .contains("path=\"/runs\",status=\"400\"")
@@ -76,9 +76,10 @@ class MetricsExpositionTest {
     void madeUpMethodsAreCountedUnderOneMethodLabel() {
         String text = metrics();
         assertThat(text)
-                .containsPattern("http_requests_total\\{instance_id=\"copy-metrics\",method=\"OTHER\",path=\"[^\"]+\","
-                        + "status=\"\\d{3}\"} 2.0")
-                .contains("http_request_duration_seconds_count{instance_id=\"copy-metrics\",method=\"OTHER\"")
+                .containsPattern(
+                        "http_requests_total\\{instance_id=\"instance-metrics\",method=\"OTHER\",path=\"[^\"]+\","
+                                + "status=\"\\d{3}\"} 2.0")
+                .contains("http_request_duration_seconds_count{instance_id=\"instance-metrics\",method=\"OTHER\"")
                 .doesNotContain("method=\"FOO1\"")
                 .doesNotContain("method=\"BAR2\"");
     }
@@ -89,7 +90,7 @@ class MetricsExpositionTest {
         assertThat(text).contains("# TYPE http_request_duration_seconds histogram");
         assertThat(text)
                 .contains(
-                        "http_request_duration_seconds_bucket{instance_id=\"copy-metrics\",method=\"GET\",path=\"/tasks\",status=\"200\",le=\"0.005\"}")
+                        "http_request_duration_seconds_bucket{instance_id=\"instance-metrics\",method=\"GET\",path=\"/tasks\",status=\"200\",le=\"0.005\"}")
                 .contains("le=\"+Inf\"")
                 .contains("http_request_duration_seconds_sum{")
                 .contains("http_request_duration_seconds_count{");
@@ -103,16 +104,16 @@ class MetricsExpositionTest {
         String text = metrics();
         assertThat(text)
                 .contains(
-                        "starpets_runs_finished_total{instance_id=\"copy-metrics\",status=\"SUCCEEDED\",task=\"quick-metric\"} 1.0")
-                .contains("starpets_run_duration_seconds_bucket{instance_id=\"copy-metrics\",task=\"quick-metric\"")
+                        "starpets_runs_finished_total{instance_id=\"instance-metrics\",status=\"SUCCEEDED\",task=\"quick-metric\"} 1.0")
+                .contains("starpets_run_duration_seconds_bucket{instance_id=\"instance-metrics\",task=\"quick-metric\"")
                 .contains("starpets_run_start_lag_seconds_bucket{")
-                .contains("starpets_tasks_recovered_total{instance_id=\"copy-metrics\"} 0.0")
-                .contains("starpets_live_instances{instance_id=\"copy-metrics\"} 1.0")
+                .contains("starpets_tasks_recovered_total{instance_id=\"instance-metrics\"} 0.0")
+                .contains("starpets_live_instances{instance_id=\"instance-metrics\"} 1.0")
                 .contains(
-                        "starpets_task_expected_interval_seconds{instance_id=\"copy-metrics\",task=\"quick-metric\"} 3660.0")
+                        "starpets_task_expected_interval_seconds{instance_id=\"instance-metrics\",task=\"quick-metric\"} 3660.0")
                 .containsPattern(
-                        "starpets_task_seconds_since_last_start\\{instance_id=\"copy-metrics\",task=\"long-metric\"} \\d")
-                .containsPattern("starpets_database_gauges_age_seconds\\{instance_id=\"copy-metrics\"} \\d");
+                        "starpets_task_seconds_since_last_start\\{instance_id=\"instance-metrics\",task=\"long-metric\"} \\d")
+                .containsPattern("starpets_database_gauges_age_seconds\\{instance_id=\"instance-metrics\"} \\d");
     }
 
     @Test
@@ -122,6 +123,6 @@ class MetricsExpositionTest {
                 .contains("jvm_threads_live_threads{")
                 .contains("jvm_gc_memory_allocated_bytes_total{")
                 .contains("process_cpu_usage{")
-                .contains("hikaricp_connections_active{instance_id=\"copy-metrics\",pool=\"starpets-db\"}");
+                .contains("hikaricp_connections_active{instance_id=\"instance-metrics\",pool=\"starpets-db\"}");
     }
 }

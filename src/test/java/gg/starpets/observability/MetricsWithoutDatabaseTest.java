@@ -21,8 +21,8 @@ class MetricsWithoutDatabaseTest {
     /** Well under Prometheus' scrape timeout; the pool would make a scrape wait its 30 s. */
     private static final Duration FAST = Duration.ofSeconds(2);
 
-    private static final Pattern AGE =
-            Pattern.compile("(?m)^starpets_database_gauges_age_seconds\\{instance_id=\"copy-no-db\"} ([0-9.E+-]+)$");
+    private static final Pattern AGE = Pattern.compile(
+            "(?m)^starpets_database_gauges_age_seconds\\{instance_id=\"instance-no-db\"} ([0-9.E+-]+)$");
 
     @Test
     void metricsAnswerAtOnceWithTheLastValuesWhilePostgresIsDownAndCatchUpWhenItReturns() throws Exception {
@@ -31,13 +31,13 @@ class MetricsWithoutDatabaseTest {
         // The production default: a scrape that waited for a pooled connection would wait this long.
         props.put("starpets.db.connection-timeout", "30s");
         try (StoppablePostgres pg = StoppablePostgres.start();
-                AppInstance app = AppInstance.start(pg.port(), StoppablePostgres.DATABASE, "copy-no-db", props)) {
+                AppInstance app = AppInstance.start(pg.port(), StoppablePostgres.DATABASE, "instance-no-db", props)) {
             await().atMost(Duration.ofSeconds(20))
                     .untilAsserted(
                             () -> assertThat(app.get("/metrics").body())
-                                    .contains("starpets_live_instances{instance_id=\"copy-no-db\"} 1.0")
+                                    .contains("starpets_live_instances{instance_id=\"instance-no-db\"} 1.0")
                                     .contains(
-                                            "starpets_task_seconds_since_last_start{instance_id=\"copy-no-db\",task=\"no-db-task\"}"));
+                                            "starpets_task_seconds_since_last_start{instance_id=\"instance-no-db\",task=\"no-db-task\"}"));
             assertThat(age(app.get("/metrics").body())).isLessThan(DatabaseGaugeRefresh.INTERVAL.toSeconds() + 1.0);
 
             pg.stop();
@@ -56,10 +56,10 @@ class MetricsWithoutDatabaseTest {
                 assertThat(response.body())
                         .contains("jvm_memory_used_bytes{area=\"heap\"")
                         .contains("http_requests_total{")
-                        .contains("app_active_tasks_total{instance_id=\"copy-no-db\"}")
-                        .contains("starpets_live_instances{instance_id=\"copy-no-db\"} 1.0")
+                        .contains("app_active_tasks_total{instance_id=\"instance-no-db\"}")
+                        .contains("starpets_live_instances{instance_id=\"instance-no-db\"} 1.0")
                         .contains(
-                                "starpets_task_seconds_since_last_start{instance_id=\"copy-no-db\",task=\"no-db-task\"}");
+                                "starpets_task_seconds_since_last_start{instance_id=\"instance-no-db\",task=\"no-db-task\"}");
                 assertThat(age(response.body())).isGreaterThan(stale);
             }
 

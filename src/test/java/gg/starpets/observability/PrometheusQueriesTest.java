@@ -32,9 +32,9 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * A real Prometheus (the Debian binary) with the repository's alert rules scrapes two running
- * copies; every expression of the dashboards and the seed's three example queries must run and,
+ * instances; every expression of the dashboards and the seed's three example queries must run and,
  * where there is something to show, return numbers; the dashboards' instance variable must list
- * both copies.
+ * both instances.
  */
 @Tag("e2e")
 class PrometheusQueriesTest {
@@ -55,7 +55,7 @@ class PrometheusQueriesTest {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final HttpClient HTTP = HttpClient.newHttpClient();
-    private static final List<AppInstance> copies = new ArrayList<>();
+    private static final List<AppInstance> instances = new ArrayList<>();
     private static Process prometheus;
     private static String prometheusUrl;
 
@@ -66,8 +66,8 @@ class PrometheusQueriesTest {
         props.putAll(AppInstance.task(0, "metric-long", "sleep", "1h", "1h", "10m"));
         props.putAll(AppInstance.task(1, "metric-short", "sleep", "1s", "1m", "300ms"));
         props.putAll(AppInstance.task(2, "metric-cpu", "cpu", "1s", "1m", "200ms"));
-        copies.add(AppInstance.start(db, "prom-a", props));
-        copies.add(AppInstance.start(db, "prom-b", props));
+        instances.add(AppInstance.start(db, "prom-a", props));
+        instances.add(AppInstance.start(db, "prom-b", props));
 
         Path dir = Files.createTempDirectory("starpets-prometheus");
         int port;
@@ -76,7 +76,7 @@ class PrometheusQueriesTest {
         }
         String targets = String.join(
                 ", ",
-                copies.stream()
+                instances.stream()
                         .map(c -> "'" + URI.create(c.url("/")).getAuthority() + "'")
                         .toList());
         Files.writeString(dir.resolve("prometheus.yml"), """
@@ -110,7 +110,7 @@ class PrometheusQueriesTest {
                 prometheus.destroyForcibly();
             }
         }
-        copies.forEach(AppInstance::close);
+        instances.forEach(AppInstance::close);
     }
 
     private static JsonNode api(String path) throws IOException, InterruptedException {
@@ -139,7 +139,7 @@ class PrometheusQueriesTest {
 
         // Traffic and finished runs to look at; then every query must see them.
         await().atMost(Duration.ofSeconds(90)).ignoreExceptions().untilAsserted(() -> {
-            for (AppInstance c : copies) {
+            for (AppInstance c : instances) {
                 c.get("/tasks");
                 c.get("/no-such-route");
             }
@@ -154,7 +154,7 @@ class PrometheusQueriesTest {
                 assertThat(numbers(answer)).as(e).isPositive();
             }
         }
-        // The long task runs on one copy the whole time; short ones come and go.
+        // The long task runs on one instance the whole time; short ones come and go.
         assertThat(query("sum(app_active_tasks_total)")
                         .get("data")
                         .get("result")

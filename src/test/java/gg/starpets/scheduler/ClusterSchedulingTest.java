@@ -34,7 +34,7 @@ class ClusterSchedulingTest {
     void tenTasksOnFiveInstancesStartedTogetherRunExactlyTwoEach() {
         Map<String, TaskHandler> handlers = Map.of("hold", ctx -> release.await());
         List<Scheduler> schedulers = IntStream.rangeClosed(1, 5)
-                .mapToObj(i -> cluster.create("copy-" + i, handlers))
+                .mapToObj(i -> cluster.create("instance-" + i, handlers))
                 .toList();
         schedulers.getFirst().syncTasks(SchedulerCluster.tasks(10, "task", "1m", i -> "hold"));
         schedulers.forEach(Scheduler::start);
@@ -43,7 +43,7 @@ class ClusterSchedulingTest {
                 .until(() -> cluster.count("select count(*) from tasks where owner_instance is not null") == 10);
 
         assertThat(cluster.runningByInstance())
-                .containsOnlyKeys("copy-1", "copy-2", "copy-3", "copy-4", "copy-5")
+                .containsOnlyKeys("instance-1", "instance-2", "instance-3", "instance-4", "instance-5")
                 .allSatisfy((instance, running) -> assertThat(running).isEqualTo(2));
         assertThat(cluster.query("select instance_id, count(*) from task_runs group by 1", rs -> rs.getLong(2)))
                 .containsExactly(2L, 2L, 2L, 2L, 2L);
@@ -54,7 +54,7 @@ class ClusterSchedulingTest {
     void aRemainderGoesOneEachToTheFirstInstancesSoNoInstanceTakesMore() {
         Map<String, TaskHandler> handlers = Map.of("hold", ctx -> release.await());
         List<Scheduler> schedulers = IntStream.rangeClosed(1, 5)
-                .mapToObj(i -> cluster.create("copy-" + i, handlers))
+                .mapToObj(i -> cluster.create("instance-" + i, handlers))
                 .toList();
         schedulers.getFirst().syncTasks(SchedulerCluster.tasks(12, "task", "1m", i -> "hold"));
         schedulers.forEach(Scheduler::start);
@@ -66,23 +66,23 @@ class ClusterSchedulingTest {
     }
 
     @Test
-    void aCopyThatJoinsLaterGetsItsShareAsTasksComeDueAgain() {
+    void anInstanceThatJoinsLaterGetsItsShareAsTasksComeDueAgain() {
         Map<String, TaskHandler> handlers = Map.of("work", ctx -> ctx.sleep(Duration.ofMillis(300)));
-        Scheduler first = cluster.create("copy-1", handlers);
-        Scheduler second = cluster.create("copy-2", handlers);
+        Scheduler first = cluster.create("instance-1", handlers);
+        Scheduler second = cluster.create("instance-2", handlers);
         first.syncTasks(SchedulerCluster.tasks(10, "task", "100ms", i -> "work"));
         first.start();
         second.start();
         await().atMost(Duration.ofSeconds(20))
                 .until(() -> cluster.count("select count(*) from task_runs where status = 'SUCCEEDED'") >= 30);
-        assertThat(cluster.runningByInstance()).doesNotContainKey("copy-3");
+        assertThat(cluster.runningByInstance()).doesNotContainKey("instance-3");
 
-        cluster.create("copy-3", handlers).start();
+        cluster.create("instance-3", handlers).start();
 
         // Over the runs that start once it has joined, the newcomer takes its share: 10 tasks over 3
-        // copies hold 4, 3 and 3 at a time, so 30 % (28 % measured, with the hand-over included).
+        // instances hold 4, 3 and 3 at a time, so 30 % (28 % measured, with the hand-over included).
         String sinceJoined =
-                "from task_runs where started_at >= (select started_at from instances where id = 'copy-3')";
+                "from task_runs where started_at >= (select started_at from instances where id = 'instance-3')";
         await().atMost(Duration.ofSeconds(30)).until(() -> cluster.count("select count(*) " + sinceJoined) >= 300);
         Map<String, Long> started = new java.util.HashMap<>();
         cluster.query("select instance_id, count(*) " + sinceJoined + " group by 1", rs -> {
@@ -90,35 +90,36 @@ class ClusterSchedulingTest {
             return null;
         });
         long total = started.values().stream().mapToLong(Long::longValue).sum();
-        assertThat(started).containsOnlyKeys("copy-1", "copy-2", "copy-3");
-        assertThat(started.get("copy-3") / (double) total)
-                .as("copy-3's share of %s", started)
+        assertThat(started).containsOnlyKeys("instance-1", "instance-2", "instance-3");
+        assertThat(started.get("instance-3") / (double) total)
+                .as("instance-3's share of %s", started)
                 .isBetween(0.20, 0.40);
     }
 
     @Test
-    void aCopyJoiningARunningClusterTakesItsShareWithoutWaitingOutItsSettleWindow() {
+    void anInstanceJoiningARunningClusterTakesItsShareWithoutWaitingOutItsSettleWindow() {
         Map<String, TaskHandler> handlers = Map.of("hold", ctx -> release.await());
-        Scheduler first = cluster.create("copy-1", handlers);
-        Scheduler second = cluster.create("copy-2", handlers);
+        Scheduler first = cluster.create("instance-1", handlers);
+        Scheduler second = cluster.create("instance-2", handlers);
         first.syncTasks(SchedulerCluster.tasks(4, "task", "1m", i -> "hold"));
         first.start();
         second.start();
         await().atMost(Duration.ofSeconds(20))
-                .until(() -> cluster.runningByInstance().equals(Map.of("copy-1", 2L, "copy-2", 2L)));
+                .until(() -> cluster.runningByInstance().equals(Map.of("instance-1", 2L, "instance-2", 2L)));
 
-        SchedulerSettings base = SchedulerCluster.settings("copy-3");
+        SchedulerSettings base = SchedulerCluster.settings("instance-3");
         SchedulerSettings slowToSettle =
                 base.toBuilder().settle(Duration.ofMinutes(1)).build();
         cluster.create(slowToSettle, handlers, cluster::connection).start();
         await().atMost(Duration.ofSeconds(10))
-                .until(() -> cluster.count("select count(*) from instances where id = 'copy-3'") == 1);
-        // A fifth task: 5 over 3 copies is 2, 2 and 1, so it is the newcomer's to run. Waiting out
+                .until(() -> cluster.count("select count(*) from instances where id = 'instance-3'") == 1);
+        // A fifth task: 5 over 3 instances is 2, 2 and 1, so it is the newcomer's to run. Waiting out
         // a settle window here would leave it unclaimed for a minute: the others are at their share.
         first.syncTasks(SchedulerCluster.tasks(5, "task", "1m", i -> "hold"));
 
         await().atMost(Duration.ofSeconds(10))
-                .until(() -> cluster.runningByInstance().equals(Map.of("copy-1", 2L, "copy-2", 2L, "copy-3", 1L)));
+                .until(() -> cluster.runningByInstance()
+                        .equals(Map.of("instance-1", 2L, "instance-2", 2L, "instance-3", 1L)));
     }
 
     @Test
@@ -127,7 +128,7 @@ class ClusterSchedulingTest {
                 "short",
                 ctx -> ctx.sleep(Duration.ofMillis(ThreadLocalRandom.current().nextInt(10, 60))));
         List<Scheduler> schedulers = IntStream.rangeClosed(1, 5)
-                .mapToObj(i -> cluster.create("copy-" + i, handlers))
+                .mapToObj(i -> cluster.create("instance-" + i, handlers))
                 .toList();
         schedulers.getFirst().syncTasks(SchedulerCluster.tasks(6, "quick", "100ms", i -> "short"));
         schedulers.forEach(Scheduler::start);
@@ -160,7 +161,7 @@ class ClusterSchedulingTest {
         List<TaskDefinition> definitions = SchedulerCluster.tasks(20, "synced", "30s", i -> "noop");
         Map<String, TaskHandler> handlers = Map.of("noop", ctx -> {});
         List<Scheduler> schedulers = IntStream.rangeClosed(1, 5)
-                .mapToObj(i -> cluster.create("copy-" + i, handlers))
+                .mapToObj(i -> cluster.create("instance-" + i, handlers))
                 .toList();
         CountDownLatch go = new CountDownLatch(1);
         List<Thread> threads = schedulers.stream()
@@ -192,11 +193,11 @@ class ClusterSchedulingTest {
     }
 
     @Test
-    void withTotalInstancesSetTheFirstClaimWaitsUntilThatManyCopiesAreAlive() {
+    void withTotalInstancesSetTheFirstClaimWaitsUntilThatManyInstancesAreAlive() {
         Map<String, TaskHandler> handlers = Map.of("hold", ctx -> release.await());
         List<Scheduler> schedulers = IntStream.rangeClosed(1, 3)
                 .mapToObj(i -> cluster.create(
-                        SchedulerCluster.settings("copy-" + i).toBuilder()
+                        SchedulerCluster.settings("instance-" + i).toBuilder()
                                 .settle(Duration.ofSeconds(2))
                                 .totalInstances(3)
                                 .build(),
@@ -214,6 +215,6 @@ class ClusterSchedulingTest {
 
         await().atMost(Duration.ofSeconds(20))
                 .until(() -> cluster.count("select count(*) from tasks where owner_instance is not null") == 3);
-        assertThat(cluster.runningByInstance()).containsOnlyKeys("copy-1", "copy-2", "copy-3");
+        assertThat(cluster.runningByInstance()).containsOnlyKeys("instance-1", "instance-2", "instance-3");
     }
 }

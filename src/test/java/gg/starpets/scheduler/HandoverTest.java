@@ -16,7 +16,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** Tasks change hands: at a graceful shutdown, and when a copy is cut off from the database. */
+/** Tasks change hands: at a graceful shutdown, and when an instance is cut off from the database. */
 class HandoverTest {
 
     private SchedulerCluster cluster;
@@ -51,11 +51,11 @@ class HandoverTest {
 
     @Test
     void aGracefulShutdownInterruptsWhatDoesNotFinishAndHandsItToAnotherInstanceAtOnce() {
-        Scheduler a = cluster.create("copy-a", watchingHandler("copy-a"));
+        Scheduler a = cluster.create("instance-a", watchingHandler("instance-a"));
         a.syncTasks(SchedulerCluster.tasks(3, "long", "1h", i -> "watch"));
         a.start();
         await().atMost(Duration.ofSeconds(10)).until(() -> a.activeRuns() == 3);
-        Scheduler b = cluster.create("copy-b", watchingHandler("copy-b"));
+        Scheduler b = cluster.create("instance-b", watchingHandler("instance-b"));
         b.start();
 
         long closing = System.nanoTime();
@@ -64,62 +64,62 @@ class HandoverTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> b.activeRuns() == 3);
         assertThat(Duration.ofNanos(System.nanoTime() - closing)).isLessThan(Duration.ofSeconds(8));
         assertThat(cluster.query(
-                        "select status || ': ' || error from task_runs where instance_id = 'copy-a'",
+                        "select status || ': ' || error from task_runs where instance_id = 'instance-a'",
                         rs -> rs.getString(1)))
                 .hasSize(3)
                 .containsOnly("INTERRUPTED: the instance is shutting down");
-        assertThat(cluster.query("select state from instances where id = 'copy-a'", rs -> rs.getString(1)))
+        assertThat(cluster.query("select state from instances where id = 'instance-a'", rs -> rs.getString(1)))
                 .containsExactly("GONE");
-        assertThat(cluster.runningByInstance()).containsExactly(Map.entry("copy-b", 3L));
+        assertThat(cluster.runningByInstance()).containsExactly(Map.entry("instance-b", 3L));
     }
 
     @Test
-    void aCopyCutOffFromTheDatabaseStopsItsRunsBeforeAnotherTakesThemAndLaterWritesNothing() throws Exception {
+    void anInstanceCutOffFromTheDatabaseStopsItsRunsBeforeAnotherTakesThemAndLaterWritesNothing() throws Exception {
         try (TcpProxy proxy = new TcpProxy(TestPostgres.port());
                 HikariDataSource poolA = poolThrough(proxy, cluster.pool.getJdbcUrl())) {
             String urlA = poolA.getJdbcUrl();
             Scheduler a = cluster.create(
-                    SchedulerCluster.settings("copy-a"),
-                    watchingHandler("copy-a"),
+                    SchedulerCluster.settings("instance-a"),
+                    watchingHandler("instance-a"),
                     () -> SchedulerCluster.connect(urlA, 1),
                     poolA);
             a.syncTasks(SchedulerCluster.tasks(2, "guarded", "1h", i -> "watch"));
             a.start();
             await().atMost(Duration.ofSeconds(10)).until(() -> started.size() == 2);
-            Scheduler b = cluster.create("copy-b", watchingHandler("copy-b"));
+            Scheduler b = cluster.create("instance-b", watchingHandler("instance-b"));
             b.start();
 
             proxy.freeze();
 
             await().atMost(Duration.ofSeconds(20))
                     .until(() -> started.keySet().stream()
-                                    .filter(k -> k.startsWith("copy-b:"))
+                                    .filter(k -> k.startsWith("instance-b:"))
                                     .count()
                             == 2);
             for (String task : List.of("guarded-0", "guarded-1")) {
-                assertThat(interrupted.get("copy-a:" + task))
-                        .as("copy-a stopped %s before copy-b started it", task)
+                assertThat(interrupted.get("instance-a:" + task))
+                        .as("instance-a stopped %s before instance-b started it", task)
                         .isNotNull()
-                        .isLessThan(started.get("copy-b:" + task));
+                        .isLessThan(started.get("instance-b:" + task));
             }
             assertThat(cluster.query(
-                            "select status || ': ' || error from task_runs where instance_id = 'copy-a'",
+                            "select status || ': ' || error from task_runs where instance_id = 'instance-a'",
                             rs -> rs.getString(1)))
                     .hasSize(2)
-                    .allSatisfy(row -> assertThat(row).startsWith("LOST: instance copy-a is gone"));
+                    .allSatisfy(row -> assertThat(row).startsWith("LOST: instance instance-a is gone"));
             long fences = cluster.count("select sum(fence) from tasks");
 
             proxy.resume();
             await().atMost(Duration.ofSeconds(20))
                     .until(() ->
-                            cluster.count("select count(*) from instances where id = 'copy-a' and state = 'RUNNING'"
+                            cluster.count("select count(*) from instances where id = 'instance-a' and state = 'RUNNING'"
                                             + " and heartbeat_at > now() - interval '1 second'")
                                     == 1);
             await().atMost(Duration.ofSeconds(10)).until(() -> a.activeRuns() == 0);
             assertThat(cluster.query(
-                            "select status from task_runs where instance_id = 'copy-a'", rs -> rs.getString(1)))
+                            "select status from task_runs where instance_id = 'instance-a'", rs -> rs.getString(1)))
                     .containsOnly("LOST");
-            assertThat(cluster.runningByInstance()).containsExactly(Map.entry("copy-b", 2L));
+            assertThat(cluster.runningByInstance()).containsExactly(Map.entry("instance-b", 2L));
             assertThat(cluster.count("select sum(fence) from tasks")).isEqualTo(fences);
         }
     }

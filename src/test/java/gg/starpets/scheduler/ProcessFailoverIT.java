@@ -14,7 +14,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** Copies as separate processes of the real jar: one is killed or frozen, the other takes over. */
+/** Instances as separate processes of the real jar: one is killed or frozen, the other takes over. */
 class ProcessFailoverIT {
 
     private HikariDataSource db;
@@ -75,7 +75,7 @@ class ProcessFailoverIT {
         }
     }
 
-    /** Copy A runs all three tasks; copy B is up, with nothing to do. */
+    /** Instance A runs all three tasks; instance B is up, with nothing to do. */
     private AppProcess[] aOwnsEverythingAndBWaits() throws Exception {
         AppProcess a = start("proc-a");
         await().ignoreExceptions()
@@ -90,13 +90,13 @@ class ProcessFailoverIT {
 
     @Test
     void whenTheOwnerIsKilledItsTasksRunElsewhereAtOnceAndItsRunsEndLost() throws Exception {
-        AppProcess[] copies = aOwnsEverythingAndBWaits();
+        AppProcess[] instances = aOwnsEverythingAndBWaits();
 
-        // On a starved machine a copy may have fenced itself and run a task again before: what
+        // On a starved machine an instance may have fenced itself and run a task again before: what
         // matters are the runs in progress when it dies.
         List<String> inProgress = strings("select current_run_id from tasks where owner_instance = 'proc-a'");
         long killed = System.nanoTime();
-        copies[0].kill();
+        instances[0].kill();
         await().ignoreExceptions()
                 .atMost(Duration.ofSeconds(15))
                 .until(() -> count("select count(*) from tasks where owner_instance = 'proc-b'") == 3);
@@ -117,8 +117,8 @@ class ProcessFailoverIT {
 
     @Test
     void aFrozenOwnerIsTakenOverOnlyAfterItsLeaseAndWhenItResumesItOverwritesNothing() throws Exception {
-        AppProcess[] copies = aOwnsEverythingAndBWaits();
-        AppProcess a = copies[0];
+        AppProcess[] instances = aOwnsEverythingAndBWaits();
+        AppProcess a = instances[0];
 
         List<String> inProgress = strings("select current_run_id from tasks where owner_instance = 'proc-a'");
         String frozenRuns = "select status from task_runs where id in (" + String.join(",", inProgress) + ")";
@@ -128,7 +128,7 @@ class ProcessFailoverIT {
                 .atMost(Duration.ofSeconds(20))
                 .until(() -> count("select count(*) from tasks where owner_instance = 'proc-b'") == 3);
         assertThat(Duration.ofNanos(System.nanoTime() - frozen))
-                .as("nobody takes over while the frozen copy's lease (6s) may still be valid")
+                .as("nobody takes over while the frozen instance's lease (6s) may still be valid")
                 .isGreaterThan(Duration.ofSeconds(5));
         assertThat(inProgress).hasSize(3);
         assertThat(strings(frozenRuns)).containsOnly("LOST");
@@ -145,7 +145,9 @@ class ProcessFailoverIT {
                                 + " and heartbeat_at > now() - interval '2 seconds'")
                         == 1);
 
-        assertThat(strings(frozenRuns)).as("the resumed copy overwrote nothing").containsOnly("LOST");
+        assertThat(strings(frozenRuns))
+                .as("the resumed instance overwrote nothing")
+                .containsOnly("LOST");
         assertThat(count("select count(*) from task_runs where instance_id = 'proc-a' and status = 'RUNNING'"))
                 .isZero();
         assertThat(count("select count(*) from tasks where owner_instance = 'proc-b'"))

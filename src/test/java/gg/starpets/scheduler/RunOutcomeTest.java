@@ -33,7 +33,7 @@ class RunOutcomeTest {
 
     @Test
     void aHandlerThatThrowsIsRecordedFailedWithTheErrorAndTheTaskWaitsForItsNextTime() {
-        Scheduler s = cluster.create("copy-1", Map.of("boom", ctx -> {
+        Scheduler s = cluster.create("instance-1", Map.of("boom", ctx -> {
             throw new IllegalStateException("pet catalog unavailable");
         }));
         s.syncTasks(List.of(task("failing", "boom", Duration.ofMinutes(1))));
@@ -53,7 +53,7 @@ class RunOutcomeTest {
 
     @Test
     void aRunPastItsTimeoutIsInterruptedAndRecordedTimedOut() {
-        Scheduler s = cluster.create("copy-1", Map.of("slow", ctx -> ctx.sleep(Duration.ofMinutes(5))));
+        Scheduler s = cluster.create("instance-1", Map.of("slow", ctx -> ctx.sleep(Duration.ofMinutes(5))));
         s.syncTasks(List.of(task("slow-task", "slow", Duration.ofMillis(300))));
         s.start();
 
@@ -67,7 +67,7 @@ class RunOutcomeTest {
     @Test
     void progressReportedByAHandlerIsVisibleWhileItRunsAndKeptInTheHistory() {
         CountDownLatch release = new CountDownLatch(1);
-        Scheduler s = cluster.create("copy-1", Map.of("half", ctx -> {
+        Scheduler s = cluster.create("instance-1", Map.of("half", ctx -> {
             ctx.reportProgress(0.5);
             release.await();
             ctx.reportProgress(1);
@@ -87,7 +87,7 @@ class RunOutcomeTest {
 
     @Test
     void unknownHandlersAndDuplicateNamesAreRefusedBeforeAnythingIsWritten() {
-        Scheduler s = cluster.create("copy-1", Map.of("sleep", ctx -> {}));
+        Scheduler s = cluster.create("instance-1", Map.of("sleep", ctx -> {}));
         assertThatThrownBy(() -> s.syncTasks(
                         List.of(task("a", "sleep", Duration.ofMinutes(1)), task("b", "nope", Duration.ofMinutes(1)))))
                 .hasMessageContaining("Task 'b': unknown handler 'nope'");
@@ -99,10 +99,10 @@ class RunOutcomeTest {
 
     @Test
     void aRunMissedWhileNobodyCouldRunItRunsOnceAndThenFollowsTheScheduleFromNow() {
-        Scheduler s = cluster.create("copy-1", Map.of("noop", ctx -> {}));
+        Scheduler s = cluster.create("instance-1", Map.of("noop", ctx -> {}));
         s.syncTasks(List.of(
                 TaskDefinition.of("every-minute", "noop", "* * * * *", "UTC", Duration.ofMinutes(1), true, Map.of())));
-        // Due five hours ago: three hundred runs were missed while no copy was alive.
+        // Due five hours ago: three hundred runs were missed while no instance was alive.
         cluster.execute("update tasks set next_run_at = now() - interval '5 hours'");
         s.start();
 

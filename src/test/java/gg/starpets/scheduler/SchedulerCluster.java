@@ -14,7 +14,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.function.Function;
 
-/** Several scheduler instances in one JVM against one real PostgreSQL database, as copies would run. */
+/** Several scheduler instances in one JVM against one real PostgreSQL database, as instances would run. */
 final class SchedulerCluster implements AutoCloseable {
 
     static final Duration HEARTBEAT = Duration.ofMillis(250);

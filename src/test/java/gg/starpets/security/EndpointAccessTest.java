@@ -25,7 +25,7 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * Every route of {@link Routes} × every kind of caller, on two real copies of the service: one with
+ * Every route of {@link Routes} × every kind of caller, on two real instances of the service: one with
  * the shipped settings (plus tokens), one with reads, /metrics and the balance API locked and an
  * OpenID Connect issuer. A route that does not exist yet still gets its security decision: 401/403
  * before routing, anything but 401/403 for a caller who may.
@@ -61,7 +61,7 @@ class EndpointAccessTest {
         props.put(
                 "starpets.security.viewer-tokens",
                 "sha256:" + HexFormat.of().formatHex(StaticTokens.sha256(VIEWER_TOKEN)));
-        shipped = AppInstance.start(TestPostgres.createDatabase(), "copy-access", props);
+        shipped = AppInstance.start(TestPostgres.createDatabase(), "instance-access", props);
 
         props.put("starpets.security.operator-tokens", "ci:" + OPERATOR_TOKEN + ",another-operator-token-x");
         props.put("starpets.security.viewer-tokens", "grafana:" + VIEWER_TOKEN);
@@ -70,7 +70,7 @@ class EndpointAccessTest {
         props.put("starpets.security.balance-require-token", "true");
         props.put("starpets.security.oidc.issuer-uri", issuer.uri());
         props.put("starpets.security.oidc.audience", LocalIssuer.AUDIENCE);
-        locked = AppInstance.start(TestPostgres.createDatabase(), "copy-locked", props);
+        locked = AppInstance.start(TestPostgres.createDatabase(), "instance-locked", props);
     }
 
     @AfterAll

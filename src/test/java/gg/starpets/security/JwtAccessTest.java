@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Access tokens of an OpenID Connect issuer (a real one on 127.0.0.1, {@link LocalIssuer}), through
- * a real copy of the service: only a token the issuer signed, for us, and still valid, gets a role.
+ * a real instance of the service: only a token the issuer signed, for us, and still valid, gets a role.
  */
 class JwtAccessTest {
 
@@ -32,7 +32,7 @@ class JwtAccessTest {
         issuer = LocalIssuer.start();
         app = AppInstance.start(
                 TestPostgres.createDatabase(),
-                "copy-jwt",
+                "instance-jwt",
                 Map.of(
                         "starpets.scheduler.enabled", "false",
                         "starpets.security.reads-require-token", "true",

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
-/** The OpenAPI description generated from the controllers, and Swagger UI, on a real copy. */
+/** The OpenAPI description generated from the controllers, and Swagger UI, on a real instance. */
 class OpenApiTest {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
@@ -25,7 +25,7 @@ class OpenApiTest {
     static void start() {
         app = AppInstance.start(
                 TestPostgres.createDatabase(),
-                "copy-openapi",
+                "instance-openapi",
                 Map.of(
                         "starpets.scheduler.enabled", "false",
                         // Only /metrics locked: the description must show each route as configured.

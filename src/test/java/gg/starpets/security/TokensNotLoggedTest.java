@@ -16,7 +16,7 @@ import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 
 /**
- * What a copy writes to its log while tokens come and go in the Authorization header: never a token,
+ * What an instance writes to its log while tokens come and go in the Authorization header: never a token,
  * at any log level. (A token put in a URL is not accepted, and a URL is logged at DEBUG and by
  * proxies: docs/api.md says to never do that.)
  */
@@ -43,7 +43,7 @@ class TokensNotLoggedTest {
             Instant past = Instant.now().minusSeconds(3600);
             String expiredJwt = issuer.token(
                     issuer.key(), c -> c.issueTime(Date.from(past)).expirationTime(Date.from(past.plusSeconds(60))));
-            try (AppInstance app = AppInstance.start(TestPostgres.createDatabase(), "copy-logs", props)) {
+            try (AppInstance app = AppInstance.start(TestPostgres.createDatabase(), "instance-logs", props)) {
                 for (String token : new String[] {OPERATOR, VIEWER, WRONG, jwt, expiredJwt}) {
                     send(app, "GET", "/tasks", null, token);
                     send(app, "POST", "/tasks/no-such-task/trigger", null, token);
@@ -63,7 +63,7 @@ class TokensNotLoggedTest {
     @Test
     void withoutOperatorTokensEveryWriteIsRefusedAndTheStartSaysSo(CapturedOutput output) {
         try (AppInstance app = AppInstance.start(
-                TestPostgres.createDatabase(), "copy-no-tokens", Map.of("starpets.scheduler.enabled", "false"))) {
+                TestPostgres.createDatabase(), "instance-no-tokens", Map.of("starpets.scheduler.enabled", "false"))) {
             assertThat(output.getAll())
                     .contains("No operator token and no OpenID Connect issuer: every change to tasks and runs");
             assertThat(send(app, "POST", "/tasks", "{}", null).statusCode()).isEqualTo(401);

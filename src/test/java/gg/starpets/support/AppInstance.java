@@ -13,7 +13,7 @@ import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.ConfigurableApplicationContext;
 
-/** One copy of the real service, in this JVM, on a random port, against a test database. */
+/** One instance of the real service, in this JVM, on a random port, against a test database. */
 public final class AppInstance implements AutoCloseable {
 
     private static final HttpClient HTTP =
@@ -27,7 +27,7 @@ public final class AppInstance implements AutoCloseable {
         this.port = ((WebServerApplicationContext) context).getWebServer().getPort();
     }
 
-    /** Starts a copy named {@code instanceId} on {@code database} of the test server; extra properties win. */
+    /** Starts an instance named {@code instanceId} on {@code database} of the test server; extra properties win. */
     public static AppInstance start(String database, String instanceId, Map<String, Object> extra) {
         return start(TestPostgres.port(), database, instanceId, extra);
     }
@@ -53,7 +53,7 @@ public final class AppInstance implements AutoCloseable {
                 .map(e -> "--" + e.getKey() + "=" + e.getValue())
                 .toArray(String[]::new);
         // Spring Boot's logging system is one per JVM: two contexts initialising it at once race
-        // ("Unable to find Spring Environment in logger context"); copies started in parallel in
+        // ("Unable to find Spring Environment in logger context"); instances started in parallel in
         // separate processes are covered by the jar tests.
         synchronized (AppInstance.class) {
             return new AppInstance(new SpringApplicationBuilder(StarPetsApplication.class).run(args));

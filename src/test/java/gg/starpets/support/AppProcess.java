@@ -12,7 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
-/** A copy of the service as a separate process of the real jar, which a test can kill or freeze. */
+/** An instance of the service as a separate process of the real jar, which a test can kill or freeze. */
 public final class AppProcess implements AutoCloseable {
 
     private final String instanceId;
@@ -31,7 +31,7 @@ public final class AppProcess implements AutoCloseable {
         return instanceId;
     }
 
-    /** Settings pointing a copy at {@code database} of the test server, on a free HTTP port. */
+    /** Settings pointing an instance at {@code database} of the test server, on a free HTTP port. */
     public static Map<String, Object> databaseSettings(String database) {
         Map<String, Object> settings = new HashMap<>();
         settings.put("starpets.db.host", "127.0.0.1");
@@ -54,8 +54,8 @@ public final class AppProcess implements AutoCloseable {
             throw new IllegalStateException("the packaged jar is needed (system property starpets.jar): " + jar);
         }
         String java = ProcessHandle.current().info().command().orElse("java");
-        // As in production (Dockerfile): a copy out of memory exits rather than lingering half-dead.
-        // 512 MB holds a burst of a few thousand requests in flight on one copy (the A5 acceptance).
+        // As in production (Dockerfile): an instance out of memory exits rather than lingering half-dead.
+        // 512 MB holds a burst of a few thousand requests in flight on one instance (the A5 acceptance).
         List<String> command = new ArrayList<>(
                 List.of(java, "-Xmx512m", "-XX:+ExitOnOutOfMemoryError", "-XX:TieredStopAtLevel=1", "-jar", jar));
         command.add("--starpets.instance-id=" + instanceId);

@@ -11,7 +11,7 @@ import java.time.Duration;
 
 /**
  * A PostgreSQL 17 of a test's own, with a {@code starpets} database, that the test can stop and
- * start again on the same port and data: to see what a copy does while its database is down.
+ * start again on the same port and data: to see what an instance does while its database is down.
  */
 public final class StoppablePostgres implements AutoCloseable {
 

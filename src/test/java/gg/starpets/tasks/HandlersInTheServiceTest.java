@@ -100,7 +100,7 @@ class HandlersInTheServiceTest {
     private static ConfigurableApplicationContext start(String database, Map<String, Object> extra) {
         Map<String, Object> props = new HashMap<>();
         props.put("server.port", 0);
-        props.put("starpets.instance-id", "copy-handlers");
+        props.put("starpets.instance-id", "instance-handlers");
         props.put("starpets.db.host", "127.0.0.1");
         props.put("starpets.db.port", TestPostgres.port());
         props.put("starpets.db.name", database);

@@ -93,7 +93,7 @@ class PruneHistoryHandlerTest {
     private void runs(String task, int n, int daysAgo) {
         execute("""
                 insert into task_runs (task_id, task_name, instance_id, fence, scheduled_for, started_at, finished_at, status)
-                select t.id, t.name, 'copy-1', g, now() - make_interval(days => ?), now() - make_interval(days => ?),
+                select t.id, t.name, 'instance-1', g, now() - make_interval(days => ?), now() - make_interval(days => ?),
                        now() - make_interval(days => ?), 'SUCCEEDED'
                   from tasks t, generate_series(1, ?) g where t.name = ?
                 """, daysAgo, daysAgo, daysAgo, n, task);
@@ -154,7 +154,7 @@ class PruneHistoryHandlerTest {
         List<Long> ids = longs("select id from task_runs order by id");
         execute("""
                 insert into task_runs (task_id, task_name, instance_id, fence, scheduled_for, started_at, status)
-                select id, name, 'copy-1', 9, now() - interval '50 days', now() - interval '50 days', 'RUNNING'
+                select id, name, 'instance-1', 9, now() - interval '50 days', now() - interval '50 days', 'RUNNING'
                   from tasks where name = 'audit-balances'
                 """);
         long running = count("select id from task_runs where status = 'RUNNING'");

@@ -22,14 +22,14 @@ class WitnessHandlerTest {
         try (var files = Files.list(dir)) {
             Path file = files.findFirst().orElseThrow();
             assertThat(file.getFileName().toString())
-                    .isEqualTo("witness-copy_1-" + ProcessHandle.current().pid() + ".log");
+                    .isEqualTo("witness-instance_1-" + ProcessHandle.current().pid() + ".log");
             return Files.readAllLines(file).stream().map(l -> l.split("\t", -1)).toList();
         }
     }
 
     @Test
     void eachStepIsWrittenWithItsTimeTaskRunFenceAndProcessThenTheEnd() throws Exception {
-        var handler = new WitnessHandler(dir, "copy/1");
+        var handler = new WitnessHandler(dir, "instance/1");
         long before = System.currentTimeMillis() * 1_000;
 
         handler.run(
@@ -43,7 +43,7 @@ class WitnessHandlerTest {
             assertThat(l[2]).isEqualTo("witness-01");
             assertThat(l[3]).isEqualTo("0");
             assertThat(l[5]).isEqualTo(Long.toString(ProcessHandle.current().pid()));
-            assertThat(l[6]).isEqualTo("copy/1");
+            assertThat(l[6]).isEqualTo("instance/1");
         });
         assertThat(Long.parseLong(steps.get(1)[0]) - Long.parseLong(steps.get(0)[0]))
                 .as("a step apart, in microseconds")
@@ -54,7 +54,7 @@ class WitnessHandlerTest {
 
     @Test
     void anInterruptedRunStopsAtOnceAndSaysSo() throws Exception {
-        var handler = new WitnessHandler(dir, "copy/1");
+        var handler = new WitnessHandler(dir, "instance/1");
         Thread run = Thread.ofVirtual()
                 .start(() ->
                         handler.run(RunContext.detached("witness-02", Map.of("duration", "1h"), Duration.ofHours(2))));
@@ -71,7 +71,7 @@ class WitnessHandlerTest {
 
     @Test
     void unknownOrNonsenseParamsAreRefused() {
-        var handler = new WitnessHandler(dir, "copy-1");
+        var handler = new WitnessHandler(dir, "instance-1");
 
         handler.validate(Map.of("duration", "5s", "step", "100ms"));
         assertThatThrownBy(() -> handler.validate(Map.of("speed", "fast"))).hasMessageContaining("speed");

@@ -59,8 +59,8 @@ class AdmissionFilterTest {
 
     @Test
     void theDefaultLimitHoldsTheAcceptanceBurstsAtTheirHeapsAndNeverDropsBelowTheMinimum() {
-        // A5 over three copies with 512 MB each (about 3,400 requests per copy), and through nginx
-        // over five copies of the twin, with 384 MB each (about 2,000 per copy).
+        // A5 over three instances with 512 MB each (about 3,400 requests per instance), and through nginx
+        // over five instances of the twin, with 384 MB each (about 2,000 per instance).
         assertThat(AdmissionFilter.limitForHeap(512L << 20)).isGreaterThanOrEqualTo(3_400);
         assertThat(AdmissionFilter.limitForHeap(384L << 20)).isGreaterThanOrEqualTo(2_000);
         assertThat(AdmissionFilter.limitForHeap(1L << 20)).isEqualTo(AdmissionFilter.MIN_LIMIT);
@@ -71,7 +71,7 @@ class AdmissionFilterTest {
     void overTheLimitARequestIsRefusedAtOnceWithOverloadedWhileHealthAndMetricsStillAnswer() throws Exception {
         try (AppInstance app = AppInstance.start(
                 database,
-                "copy-tight",
+                "instance-tight",
                 Map.of("starpets.scheduler.enabled", "false", "starpets.http.max-in-flight", 3))) {
             AdmissionFilter admission = app.context().getBean(AdmissionFilter.class);
             assertThat(admission.limit()).isEqualTo(3);
@@ -94,14 +94,14 @@ class AdmissionFilterTest {
                 HttpResponse<String> metrics = app.get("/metrics");
                 assertThat(metrics.statusCode()).isEqualTo(200);
                 assertThat(metrics.body())
-                        .contains("starpets_http_overloaded_total{instance_id=\"copy-tight\"} 10.0")
-                        .contains("starpets_http_in_flight{instance_id=\"copy-tight\"} 3.0")
-                        .contains("starpets_http_in_flight_limit{instance_id=\"copy-tight\"} 3.0");
+                        .contains("starpets_http_overloaded_total{instance_id=\"instance-tight\"} 10.0")
+                        .contains("starpets_http_in_flight{instance_id=\"instance-tight\"} 3.0")
+                        .contains("starpets_http_in_flight_limit{instance_id=\"instance-tight\"} 3.0");
                 assertThat(held).noneMatch(CompletableFuture::isDone);
                 lock.commit();
             }
             for (HttpResponse<String> response : refused) {
-                assertOverloaded(response, "copy-tight");
+                assertOverloaded(response, "instance-tight");
             }
             for (CompletableFuture<HttpResponse<String>> answer : held) {
                 assertThat(answer.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(200);

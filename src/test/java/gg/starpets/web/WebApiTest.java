@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
-/** The HTTP contract of api.md, through a real copy of the service on a real database. */
+/** The HTTP contract of api.md, through a real instance of the service on a real database. */
 class WebApiTest {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
@@ -31,7 +31,7 @@ class WebApiTest {
         props.putAll(AppInstance.task(2, "switched-off", "cpu", "30s", "1m", null));
         props.put("starpets.tasks[2].enabled", "false");
         props.putAll(AppInstance.task(3, "odd-one", "sleep", "1h", "1m", "10m"));
-        app = AppInstance.start(TestPostgres.createDatabase(), "copy-web", props);
+        app = AppInstance.start(TestPostgres.createDatabase(), "instance-web", props);
     }
 
     @AfterAll
@@ -48,12 +48,12 @@ class WebApiTest {
         for (String path : new String[] {"/health", "/", "/tasks", "/no-such-route", "/tasks/none", "/runs?limit=x"}) {
             assertThat(app.get(path).headers().firstValue("X-Instance-Id"))
                     .as(path)
-                    .hasValue("copy-web");
+                    .hasValue("instance-web");
         }
         HttpResponse<String> post = app.send(
                 HttpRequest.newBuilder(URI.create(app.url("/health"))).POST(HttpRequest.BodyPublishers.noBody()));
         assertThat(post.statusCode()).isEqualTo(405);
-        assertThat(post.headers().firstValue("X-Instance-Id")).hasValue("copy-web");
+        assertThat(post.headers().firstValue("X-Instance-Id")).hasValue("instance-web");
     }
 
     @Test
@@ -61,7 +61,7 @@ class WebApiTest {
         HttpResponse<String> health = app.get("/health");
         assertThat(health.statusCode()).isEqualTo(200);
         assertThat(json(health).get("status").asString()).isEqualTo("UP");
-        assertThat(json(health).get("instanceId").asString()).isEqualTo("copy-web");
+        assertThat(json(health).get("instanceId").asString()).isEqualTo("instance-web");
     }
 
     @Test
@@ -109,7 +109,7 @@ class WebApiTest {
         JsonNode list = json(app.get("/tasks"));
         assertThat(list.get("now").asString()).endsWith("Z");
         JsonNode running = find(list.get("tasks"), "long-one");
-        assertThat(running.get("instanceId").asString()).isEqualTo("copy-web");
+        assertThat(running.get("instanceId").asString()).isEqualTo("instance-web");
         assertThat(running.get("elapsedSeconds").asDouble()).isGreaterThanOrEqualTo(0);
         assertThat(running.hasNonNull("startedAt")).isTrue();
         assertThat(running.get("nextRunAt").asString()).endsWith(":00Z");
@@ -148,12 +148,12 @@ class WebApiTest {
     void runHistoryIsNewestFirstAndFiltersByTaskStatusAndInstance() {
         await().atMost(Duration.ofSeconds(20))
                 .until(() -> json(app.get("/runs?status=SUCCEEDED")).get("runs").size() >= 1);
-        JsonNode succeeded = json(app.get("/runs?status=succeeded&instanceId=copy-web&limit=10"))
+        JsonNode succeeded = json(app.get("/runs?status=succeeded&instanceId=instance-web&limit=10"))
                 .get("runs");
         assertThat(succeeded.size()).isGreaterThanOrEqualTo(1);
         succeeded.forEach(run -> {
             assertThat(run.get("status").asString()).isEqualTo("SUCCEEDED");
-            assertThat(run.get("instanceId").asString()).isEqualTo("copy-web");
+            assertThat(run.get("instanceId").asString()).isEqualTo("instance-web");
             assertThat(run.hasNonNull("finishedAt") && run.hasNonNull("durationSeconds"))
                     .isTrue();
         });

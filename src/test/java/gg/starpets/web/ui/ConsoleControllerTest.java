@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
-/** The console's server side through a real copy of the service: pages, headers, the batched read. */
+/** The console's server side through a real instance of the service: pages, headers, the batched read. */
 class ConsoleControllerTest {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
@@ -41,7 +41,7 @@ class ConsoleControllerTest {
         props.putAll(AppInstance.task(2, "never-run", "sleep", "0 3 * * *", "1m", null));
         props.put("starpets.tasks[2].enabled", "false");
         props.put("starpets.security.operator-tokens", "ann:" + OPERATOR_TOKEN);
-        app = AppInstance.start(TestPostgres.createDatabase(), "copy-console", props);
+        app = AppInstance.start(TestPostgres.createDatabase(), "instance-console", props);
     }
 
     @AfterAll
