@@ -36,7 +36,7 @@ final class Claimer {
             if (quota == 0) {
                 // Due tasks that are other instances' share: look again when their turn has passed
                 // (SchedulerSettings.spreadWindow), so that a slow peer's share waits no longer.
-                return heartbeat.dividedBy(10);
+                return heartbeat.dividedBy(20);
             }
             // Due rows we could not lock: other instances claiming them (gone in a moment), or an
             // open transaction holding them. Back off, so that such a row never makes the loop spin.

@@ -73,7 +73,7 @@ public record SchedulerSettings(
 
     /** How long a run's claim counts in its instance's share after a short run has ended (spreads short runs). */
     public Duration spreadWindow() {
-        return heartbeat.dividedBy(10);
+        return heartbeat.dividedBy(20);
     }
 
     long nanos() {

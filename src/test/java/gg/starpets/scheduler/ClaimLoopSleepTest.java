@@ -43,8 +43,8 @@ class ClaimLoopSleepTest {
     @Test
     void dueTasksBeyondItsShareAreLookedAtAgainWhenTheOthersTurnHasPassed() {
         // Not a miss: its turn comes once the others have had theirs, however long it waited before.
-        assertThat(sleep(0, 0, Duration.ZERO, 0)).isEqualTo(HEARTBEAT.dividedBy(10));
-        assertThat(sleep(0, 0, Duration.ZERO, 50)).isEqualTo(HEARTBEAT.dividedBy(10));
+        assertThat(sleep(0, 0, Duration.ZERO, 0)).isEqualTo(HEARTBEAT.dividedBy(20));
+        assertThat(sleep(0, 0, Duration.ZERO, 50)).isEqualTo(HEARTBEAT.dividedBy(20));
     }
 
     @Test
