@@ -450,17 +450,17 @@ class ConsoleActionsBrowserTest {
         By runRow = By.cssSelector(
                 "#task-runs-body tr[data-run='" + run.get().get("id").asLong() + "']");
         // The page reads the run again once the board's poll has seen it end.
-        await().atMost(Duration.ofSeconds(10))
-                .until(() -> !browser.driver().findElements(runRow).isEmpty()
-                        && "SUCCEEDED"
-                                .equals(browser.driver().findElement(runRow).getAttribute("data-status")));
-        WebElement shown = browser.driver().findElement(runRow);
-        assertThat(text(shown, "td[data-label=Cause]")).isEqualTo("triggered");
-        shown.findElement(By.cssSelector("details.output summary")).click();
-        assertThat(text(shown, "details.output pre")).isEqualTo(output.strip());
-        shown = browser.driver().findElement(runRow);
-        shown.findElement(By.cssSelector("details.result summary")).click();
-        assertThat(text(shown, "details.result pre")).contains("status: 200");
+        // The row may be drawn again by a poll while it is read: each look starts from a fresh find.
+        await().atMost(Duration.ofSeconds(15)).ignoreExceptions().untilAsserted(() -> {
+            WebElement shown = browser.driver().findElement(runRow);
+            assertThat(shown.getAttribute("data-status")).isEqualTo("SUCCEEDED");
+            assertThat(text(shown, "td[data-label=Cause]")).isEqualTo("triggered");
+            for (WebElement details : shown.findElements(By.cssSelector("details.output, details.result"))) {
+                browser.js("arguments[0].open = true", details);
+            }
+            assertThat(text(shown, "details.output pre")).isEqualTo(output.strip());
+            assertThat(text(shown, "details.result pre")).contains("status: 200");
+        });
         // Tall enough for the audit trail under the runs (the README shows this one).
         browser.resize(1400, 1300);
         try {
@@ -494,6 +494,11 @@ class ConsoleActionsBrowserTest {
     @Order(7)
     void editSendsIfMatchSoThatAStaleFormIsRefusedAndAFreshOneSaves() throws Exception {
         long version = api("/tasks/" + API_TASK).get("version").asLong();
+        go("#/tasks");
+        await().atMost(Duration.ofSeconds(10))
+                .ignoreExceptions()
+                .until(() ->
+                        actions("#board-body tr[data-task='" + API_TASK + "']").contains("edit"));
         click(API_TASK, "edit");
         await().atMost(Duration.ofSeconds(5))
                 .until(() -> browser.driver().findElement(By.id("edit-dialog")).isDisplayed());
