@@ -26,6 +26,14 @@ if [ -d "$dir/pids" ] && ls "$dir"/pids/*.pid >/dev/null 2>&1; then
   echo "a twin seems to run in $dir already: scripts/twin-down.sh first" >&2
   exit 1
 fi
+# A port still taken (often a twin left running from another directory, whose instances would then
+# join this twin's database under the same ids) fails here, naming it, rather than later and obscurely.
+for port in "$pg_port" "$nginx_port" "$prom_port" $(seq $((nginx_port + 1)) $((nginx_port + n))); do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "port $port on 127.0.0.1 is in use (a twin still running? scripts/twin-down.sh with its TWIN_DIR)" >&2
+    exit 1
+  fi
+done
 mkdir -p "$dir/pids" "$dir/logs" "$dir/nginx-temp"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 

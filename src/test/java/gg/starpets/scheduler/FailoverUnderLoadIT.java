@@ -132,14 +132,18 @@ class FailoverUnderLoadIT {
                                     + " and t.owner_instance in ('proc-b', 'proc-c')")
                             == 1);
             Duration failover = Duration.ofNanos(System.nanoTime() - killed);
-            // Both survivors go on claiming short runs while every service connection is still held.
-            String claimedSincePinned = "select count(distinct instance_id) from task_runs where task_name like"
-                    + " 'tick-%' and instance_id in ('proc-b', 'proc-c') and started_at > '" + pinned + "'";
+            // Claims go on, and both survivors' schedulers keep beating, while every service connection is
+            // still held. (Which survivor claims a short run is a race the faster one wins: a survivor
+            // the burst keeps off the CPU may lose every one for a while, so claims are counted together.)
+            String claimedSincePinned = "select count(*) from task_runs where task_name like 'tick-%'"
+                    + " and instance_id in ('proc-b', 'proc-c') and started_at > '" + pinned + "'";
+            String beatingSincePinned = "select count(*) from instances where id in ('proc-b', 'proc-c')"
+                    + " and heartbeat_at > '" + pinned + "'";
             await().atMost(Duration.ofSeconds(15))
                     .pollInterval(Duration.ofMillis(50))
-                    .until(() -> count(claimedSincePinned) == 2);
-            Duration bothClaimed = Duration.ofNanos(System.nanoTime() - killed);
-            System.out.printf("Both survivors claimed %d ms after SIGKILL%n", bothClaimed.toMillis());
+                    .until(() -> count(claimedSincePinned) > 0 && count(beatingSincePinned) == 2);
+            Duration bothAlive = Duration.ofNanos(System.nanoTime() - killed);
+            System.out.printf("Survivors claiming and both beating %d ms after SIGKILL%n", bothAlive.toMillis());
             // Still every service connection waiting on the rows. A withdrawal that has waited past the
             // service pool's socket timeout (30 s, on a slow machine) loses its connection, and the next
             // queued one takes the new connection at once: hence a wait, not a single look.
@@ -182,7 +186,7 @@ class FailoverUnderLoadIT {
 
     /**
      * Both survivors claimed tick runs during the burst, and no stretch of it longer than the failover
-     * target went without a claim.
+     * target went without a claim (by anyone: the first instance until its kill, the survivors after).
      */
     private void assertSurvivorsKeptClaiming(String from, String to) {
         String during = " from task_runs where task_name like 'tick-%' and started_at between '" + from
@@ -192,17 +196,17 @@ class FailoverUnderLoadIT {
                     .as(survivor + " claims during the burst")
                     .isPositive();
         }
+        // Before the kill the first instance claims ticks too: the gaps are the cluster's.
         long longestGapMillis = count("select coalesce(max(extract(epoch from gap) * 1000), 0)::bigint from ("
-                + " select started_at - lag(started_at) over (order by started_at) as gap" + during
-                + " and instance_id in ('proc-b', 'proc-c')) gaps");
+                + " select started_at - lag(started_at) over (order by started_at) as gap" + during + ") gaps");
         System.out.printf(
-                "Survivors' claims during the burst (%s to %s): %d, longest gap %d ms%n",
+                "Survivors' claims during the burst (%s to %s): %d, longest gap between claims %d ms%n",
                 from,
                 to,
                 count("select count(*)" + during + " and instance_id in ('proc-b', 'proc-c')"),
                 longestGapMillis);
         assertThat(Duration.ofMillis(longestGapMillis))
-                .as("longest time without a claim by the survivors during the burst")
+                .as("longest time without a claim during the burst")
                 .isLessThan(FAILOVER_TARGET);
     }
 
