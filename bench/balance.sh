@@ -33,14 +33,10 @@ for tool in wrk pgbench psql curl python3; do
   command -v "$tool" >/dev/null || die "$tool is missing (apt-get install wrk postgresql-client curl python3)"
 done
 
-# --- A JDK 21+ -----------------------------------------------------------------------------
-JAVA=${JAVA:-java}
-major() { "$1" -version 2>&1 | sed -n '1s/.*version "\([0-9]*\).*/\1/p'; }
-if ! command -v "$JAVA" >/dev/null || [ "$(major "$JAVA")" -lt 21 ]; then
-  JAVA=$(ls -d /usr/lib/jvm/*/bin/java 2>/dev/null | while read -r j; do
-    [ "$(major "$j")" -ge 21 ] && echo "$j"; done | sort -V | tail -1)
-  [ -n "$JAVA" ] || die "no JDK 21+ found (set JAVA=/path/to/java)"
-fi
+# --- A JDK 21+, and the process helpers -------------------------------------------------------
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+JAVA=$(starpets_java)
 
 # --- The jar -------------------------------------------------------------------------------
 JAR=${JAR:-$(ls "$BUILD_DIR"/starpets-*.jar 2>/dev/null | head -1 || true)}
@@ -57,14 +53,10 @@ cleanup() {
   set +e
   # Instances 3, 2, then 1: the first one owns the embedded PostgreSQL and stops it on its way out.
   for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-    kill -TERM "${PIDS[i]}" 2>/dev/null
-    timeout 40 tail --pid="${PIDS[i]}" -f /dev/null 2>/dev/null || kill -KILL "${PIDS[i]}" 2>/dev/null
+    starpets_stop "${PIDS[i]}"
   done
-  # If instance 1 had to be killed, its PostgreSQL is still up: stop that too (its pid is in its data dir).
-  if [ -f "$TMP/pg/postmaster.pid" ]; then
-    pg=$(head -1 "$TMP/pg/postmaster.pid")
-    kill -INT "$pg" 2>/dev/null && timeout 20 tail --pid="$pg" -f /dev/null 2>/dev/null
-  fi
+  # If instance 1 had to be killed, its PostgreSQL is still up: stop that too.
+  starpets_stop_postgres "$TMP/pg"
   rm -rf "$TMP"
 }
 trap cleanup EXIT

@@ -43,3 +43,19 @@ starpets_wait() {
     sleep 0.2
   done
 }
+
+# Stops a process: SIGTERM, then SIGKILL if it is still there after $2 seconds (40).
+starpets_stop() {
+  local pid=$1 grace=${2:-40}
+  kill -TERM "$pid" 2>/dev/null || return 0
+  timeout "$grace" tail --pid="$pid" -f /dev/null 2>/dev/null || kill -KILL "$pid" 2>/dev/null
+}
+
+# Stops the PostgreSQL of data directory $1 if it still runs (its instance was killed before stopping it).
+starpets_stop_postgres() {
+  local pid
+  [ -f "$1/postmaster.pid" ] || return 0
+  pid=$(head -1 "$1/postmaster.pid")
+  kill -INT "$pid" 2>/dev/null && timeout 20 tail --pid="$pid" -f /dev/null 2>/dev/null
+  return 0
+}
