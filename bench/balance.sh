@@ -39,12 +39,7 @@ source scripts/lib.sh
 JAVA=$(starpets_java)
 
 # --- The jar -------------------------------------------------------------------------------
-JAR=${JAR:-$(ls "$BUILD_DIR"/starpets-*.jar 2>/dev/null | head -1 || true)}
-if [ -z "$JAR" ] || ! unzip -l "$JAR" 2>/dev/null | grep 'gg/starpets/balance/ChangeBatcher' >/dev/null; then
-  echo "== building the jar into $BUILD_DIR"
-  ./mvnw -q -B -Dbuild.dir="$BUILD_DIR" -DskipTests package
-  JAR=$(ls "$BUILD_DIR"/starpets-*.jar | head -1)
-fi
+JAR=$(starpets_bench_jar "$BUILD_DIR" gg/starpets/balance/ChangeBatcher)
 
 # --- Processes, and their cleanup ----------------------------------------------------------
 TMP=$(mktemp -d -t starpets-bench.XXXXXX)

@@ -59,3 +59,16 @@ starpets_stop_postgres() {
   kill -INT "$pid" 2>/dev/null && timeout 20 tail --pid="$pid" -f /dev/null 2>/dev/null
   return 0
 }
+
+# A benchmark's jar: $JAR, else $1/starpets-*.jar if it holds entry $2 (built from this checkout),
+# else built into $1 now.
+starpets_bench_jar() {
+  local build_dir=$1 entry=$2 jar=${JAR:-}
+  [ -n "$jar" ] || jar=$(ls "$build_dir"/starpets-*.jar 2>/dev/null | head -1 || true)
+  if [ -z "$jar" ] || ! unzip -l "$jar" 2>/dev/null | grep "$entry" >/dev/null; then
+    echo "== building the jar into $build_dir" >&2
+    ./mvnw -q -B -Dbuild.dir="$build_dir" -DskipTests package >&2
+    jar=$(ls "$build_dir"/starpets-*.jar | head -1)
+  fi
+  echo "$jar"
+}

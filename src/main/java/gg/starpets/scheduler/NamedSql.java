@@ -71,6 +71,11 @@ public final class NamedSql {
         return jdbcSql;
     }
 
+    /** The same statement under EXPLAIN, bound by the same names (for plan tests). */
+    NamedSql explained() {
+        return new NamedSql("explain " + jdbcSql, positions);
+    }
+
     public Statement prepare(Connection c) throws SQLException {
         return new Statement(c, c.prepareStatement(jdbcSql));
     }

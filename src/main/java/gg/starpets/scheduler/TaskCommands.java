@@ -170,7 +170,7 @@ public final class TaskCommands {
 
     private static final NamedSql NOTIFY = NamedSql.of("select pg_notify(:channel, :payload)");
 
-    // Package-visible: HousekeepingPlanTest checks that it reads its index.
+    // Package-visible: QueryPlanTest checks that it reads its index.
     static final NamedSql EXPIRE_PAUSES = NamedSql.of("""
             update tasks set paused_at = null, paused_until = null, pause_reason = null, version = version + 1,
                    updated_at = now()
@@ -178,7 +178,7 @@ public final class TaskCommands {
             returning name
             """);
 
-    // Package-visible: HousekeepingPlanTest checks that it reads its index.
+    // Package-visible: QueryPlanTest checks that it reads its index.
     static final NamedSql RETIRE = NamedSql.of("""
             with live as (
                 select config_tasks from instances
@@ -193,7 +193,7 @@ public final class TaskCommands {
             returning t.name
             """);
 
-    // Package-visible: HousekeepingPlanTest checks that it reads its index.
+    // Package-visible: QueryPlanTest checks that it reads its index.
     static final NamedSql SKIPPABLE = NamedSql.of("""
             select id, schedule, time_zone, next_run_at from tasks
              where misfire_policy = 'SKIP' and next_cause = 'SCHEDULE' and owner_session is null

@@ -103,7 +103,23 @@ final class TaskRepository {
 
     private static final NamedSql NOW = NamedSql.of("select now()");
 
-    private static final NamedSql SHARE = NamedSql.of("""
+    /**
+     * A task a claim may take once it is due ({@code and next_run_at <= now()}). The share query counts
+     * and waits by the same rule: a task no claim would take (paused, quarantined, retired) neither
+     * raises the shares nor keeps the claim loop waking for it. Reads {@code tasks_due_idx}.
+     */
+    static final String CLAIMABLE = """
+            enabled and owner_session is null and quarantined_at is null and retired_at is null
+                   -- A paused task runs only when an operator triggers it.
+                   and (paused_at is null or next_cause = 'TRIGGER')
+                   -- Missed by more than its threshold: skipped (TaskCommands.skipMisfires moves it on).
+                   and not (misfire_policy = 'SKIP' and next_cause = 'SCHEDULE'
+                            and next_run_at < now() - misfire_threshold_ms * interval '1 millisecond')""";
+
+    // Sent before every claim, so each part reads an index and its cost grows with the work (tasks
+    // running, due or just claimed), not with the table: tasks_owner_idx, tasks_due_idx,
+    // tasks_claimed_idx. Package-visible: QueryPlanTest checks the plan.
+    static final NamedSql SHARE = NamedSql.of("""
             with live as (
                 select id, session_key
                   from instances
@@ -112,39 +128,36 @@ final class TaskRepository {
                 select count(*) filter (where id <> :instance) + 1 as live_plus_me,
                        count(*) filter (where id < :instance) as rank
                   from live
-            ), work as (
-                -- One pass over tasks: this runs before every claim.
-                select count(*) filter (where owner_session is not null
-                                           or (enabled and next_run_at <= now())
-                                           or last_claimed_at > now() - :window * interval '1 millisecond')
-                           as active_or_due,
-                       count(*) filter (where owner_session = :key
-                                           or (owner_session is null and last_claimed_by = :key
-                                               and last_claimed_at > now() - :window * interval '1 millisecond'
-                                               and not (enabled and next_run_at <= now())))
-                           as running_here,
+            ), owned as (
+                select count(*) as owned,
+                       count(*) filter (where owner_session = :key) as here,
                        count(*) filter (where owner_session <> :key
-                                           and owner_session in (select session_key from live))
-                           as running_elsewhere,
-                       extract(epoch from min(next_run_at) filter (where owner_session is null and enabled)
-                                          - now()) as next_due_in
+                                           and owner_session in (select session_key from live)) as elsewhere
                   from tasks
+                 where owner_session is not null
+            ), due as (
+                select count(*) as due from tasks where %1$s and next_run_at <= now()
+            ), recent as (
+                -- Claimed a moment ago and ended already (short runs): still in their claimer's share,
+                -- unless due again.
+                select count(*) as recent, count(*) filter (where last_claimed_by = :key) as recent_here
+                  from tasks
+                 where owner_session is null and last_claimed_at > now() - :window * interval '1 millisecond'
+                   and not (%1$s and next_run_at <= now())
+            ), next_due as (
+                select extract(epoch from min(next_run_at) - now()) as next_due_in from tasks where %1$s
             )
-            select * from peers, work
-            """);
+            select live_plus_me, rank, owned + due + recent as active_or_due, here + recent_here as running_here,
+                   elsewhere as running_elsewhere, next_due_in
+              from peers, owned, due, recent, next_due
+            """.formatted(CLAIMABLE));
 
     private static final NamedSql CLAIM = NamedSql.of("""
-            with %s, me as (
+            with %1$s, me as (
                 select exists (select 1 from held where key = :key) as holds_lock
             ), due as (
                 select id from tasks
-                 where enabled and owner_session is null and next_run_at <= now()
-                   and quarantined_at is null and retired_at is null
-                   -- A paused task runs only when an operator triggers it.
-                   and (paused_at is null or next_cause = 'TRIGGER')
-                   -- Missed by more than its threshold: skipped (TaskCommands.skipMisfires moves it on).
-                   and not (misfire_policy = 'SKIP' and next_cause = 'SCHEDULE'
-                            and next_run_at < now() - misfire_threshold_ms * interval '1 millisecond')
+                 where %2$s and next_run_at <= now()
                    -- No claim without this instance's own session lock held at this moment.
                    and (select holds_lock from me)
                  order by next_run_at, id
@@ -173,7 +186,7 @@ final class TaskRepository {
                   from claimed
             )
             select * from claimed order by next_run_at
-            """.formatted(HELD_LOCKS));
+            """.formatted(HELD_LOCKS, CLAIMABLE));
 
     private static final NamedSql RENEW = NamedSql.of("""
             update tasks

@@ -8,17 +8,18 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The statements every instance sends once a heartbeat ({@link TaskHousekeeping}) read their partial
- * index (V7), not the whole tasks table: their cost must not grow with the table (measured by
- * bench/housekeeping.sh). What breaks this test: dropping or narrowing an index, or changing a
- * statement's predicate so that its index no longer matches.
+ * The statements every instance sends once a heartbeat ({@link TaskHousekeeping}) and before every
+ * claim (the share query) read indexes, not the whole tasks table: their cost must not grow with the
+ * table (measured by bench/queries.sh). What breaks this test: dropping or
+ * narrowing an index, or changing a statement's predicate so that its index no longer matches.
  */
-class HousekeepingPlanTest {
+class QueryPlanTest {
 
     private static HikariDataSource db;
 
@@ -46,7 +47,7 @@ class HousekeepingPlanTest {
 
     @Test
     void expiringPausesReadsThePauseEndIndex() throws SQLException {
-        assertThat(plan(TaskCommands.EXPIRE_PAUSES))
+        assertThat(plan(TaskCommands.EXPIRE_PAUSES, Map.of()))
                 .as("plan")
                 .anyMatch(line -> line.contains("tasks_pause_end_idx"))
                 .noneMatch(line -> line.contains("Seq Scan on tasks"));
@@ -54,7 +55,7 @@ class HousekeepingPlanTest {
 
     @Test
     void retiringUndefinedConfigurationTasksReadsOnlyLiveConfigurationTasks() throws SQLException {
-        assertThat(plan(TaskCommands.RETIRE, 10_000L))
+        assertThat(plan(TaskCommands.RETIRE, Map.of("lease", 10_000L)))
                 .as("plan")
                 .anyMatch(line -> line.contains("tasks_config_live_idx"))
                 .noneMatch(line -> line.contains("Seq Scan on tasks"));
@@ -62,17 +63,29 @@ class HousekeepingPlanTest {
 
     @Test
     void skippingMisfiresReadsTheDueSkipTasksIndex() throws SQLException {
-        assertThat(plan(TaskCommands.SKIPPABLE))
+        assertThat(plan(TaskCommands.SKIPPABLE, Map.of()))
                 .as("plan")
                 .anyMatch(line -> line.contains("tasks_skip_due_idx"))
                 .noneMatch(line -> line.contains("Seq Scan on tasks"));
     }
 
-    private static List<String> plan(NamedSql sql, Object... parameters) throws SQLException {
+    @Test
+    void theShareQueryReadsOnlyOwnedDueAndJustClaimedTasks() throws SQLException {
+        assertThat(plan(
+                        TaskRepository.SHARE,
+                        Map.of("instance", "i-1", "lease", 10_000L, "key", 101L, "window", 5_000L)))
+                .as("plan")
+                .anyMatch(line -> line.contains("tasks_owner_idx"))
+                .anyMatch(line -> line.contains("tasks_due_idx"))
+                .anyMatch(line -> line.contains("tasks_claimed_idx"))
+                .noneMatch(line -> line.contains("Seq Scan on tasks"));
+    }
+
+    private static List<String> plan(NamedSql sql, Map<String, Object> parameters) throws SQLException {
         try (Connection c = db.getConnection();
-                var st = c.prepareStatement("explain " + sql.jdbcSql())) {
-            for (int i = 0; i < parameters.length; i++) {
-                st.setObject(i + 1, parameters[i]);
+                var st = sql.explained().prepare(c)) {
+            for (var p : parameters.entrySet()) {
+                st.set(p.getKey(), p.getValue());
             }
             List<String> lines = new ArrayList<>();
             try (var rs = st.executeQuery()) {
