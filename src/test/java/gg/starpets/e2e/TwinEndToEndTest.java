@@ -370,7 +370,14 @@ class TwinEndToEndTest {
             // The failover target (README: p99 <= 2 s after a SIGKILL).
             assertThat(f.seconds()).as(f.task()).isLessThanOrEqualTo(2.0);
         }
-        assertThat(healthCodes).containsOnlyKeys(200);
+        // The watcher sends one request at a time, so at most one can be in flight on the victim at the
+        // kill: if the victim had begun its answer, nginx has passed the headers on and cannot retry
+        // (the client sees the connection cut). Every other request is answered 200 by a survivor.
+        assertThat(healthCodes.keySet()).as("answers").isSubsetOf(200, -1);
+        assertThat(healthCodes.getOrDefault(-1, 0))
+                .as("requests cut by the kill")
+                .isLessThanOrEqualTo(1);
+        assertThat(healthCodes.getOrDefault(200, 0)).as("200 answers").isPositive();
     }
 
     /** A run of the killed instance that ended LOST, and the next run of its task. */
