@@ -3,10 +3,9 @@ package gg.starpets.scheduler;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.zaxxer.hikari.HikariDataSource;
 import gg.starpets.support.AppProcess;
 import gg.starpets.support.Burst;
-import gg.starpets.support.TestPostgres;
+import gg.starpets.support.JarCluster;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -19,7 +18,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -46,27 +44,16 @@ class FailoverUnderLoadIT {
 
     private final HttpClient http =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
-    private final List<AppProcess> processes = new ArrayList<>();
-    private HikariDataSource db;
-    private String database;
-
-    @BeforeEach
-    void setUp() {
-        database = TestPostgres.createDatabase();
-        db = TestPostgres.pool(database, 2);
-    }
+    private final JarCluster cluster = new JarCluster();
 
     @AfterEach
     void tearDown() throws InterruptedException {
-        for (AppProcess p : processes) {
-            p.close();
-        }
+        cluster.close();
         http.close();
-        db.close();
     }
 
     private AppProcess start(String instanceId) throws Exception {
-        Map<String, Object> settings = AppProcess.databaseSettings(database);
+        Map<String, Object> settings = cluster.settings();
         // Requests wait for a service connection (a 503 database_unavailable only after this timeout).
         settings.put("starpets.db.pool-size", SERVICE_POOL);
         settings.put("starpets.db.connection-timeout", "90s");
@@ -86,9 +73,7 @@ class FailoverUnderLoadIT {
             settings.put("starpets.tasks[" + i + "].timeout", "1m");
             settings.put("starpets.tasks[" + i + "].params.duration", "10ms");
         }
-        AppProcess process = AppProcess.start(instanceId, settings);
-        processes.add(process);
-        return process;
+        return cluster.start(instanceId, settings);
     }
 
     @Test
@@ -98,19 +83,20 @@ class FailoverUnderLoadIT {
         AppProcess a = start("proc-a");
         await().ignoreExceptions()
                 .atMost(Duration.ofSeconds(60))
-                .until(() -> strings("select owner_instance from tasks where name = 'long'")
+                .until(() -> cluster.strings("select owner_instance from tasks where name = 'long'")
                         .equals(List.of("proc-a")));
         AppProcess b = start("proc-b");
         AppProcess c = start("proc-c");
-        for (AppProcess p : processes) {
+        for (AppProcess p : cluster.processes()) {
             await().ignoreExceptions().atMost(Duration.ofSeconds(60)).until(() -> get(p.url("/health")) == 200);
         }
         await().atMost(Duration.ofSeconds(30))
-                .until(() -> count("select count(distinct instance_id) from task_runs where task_name like 'tick-%'"
-                                + " and instance_id in ('proc-b', 'proc-c')")
-                        == 2);
-        execute("insert into users (id, balance) values (2, 1000.00), (3, 1000.00)");
-        String runOfA = strings("select current_run_id::text from tasks where name = 'long'")
+                .until(() ->
+                        cluster.count("select count(distinct instance_id) from task_runs where task_name like 'tick-%'"
+                                        + " and instance_id in ('proc-b', 'proc-c')")
+                                == 2);
+        cluster.execute("insert into users (id, balance) values (2, 1000.00), (3, 1000.00)");
+        String runOfA = cluster.strings("select current_run_id::text from tasks where name = 'long'")
                 .getFirst();
 
         List<Burst.Shot> shots = shots();
@@ -127,10 +113,11 @@ class FailoverUnderLoadIT {
             a.kill();
             await().atMost(Duration.ofSeconds(15))
                     .pollInterval(Duration.ofMillis(50))
-                    .until(() -> count("select count(*) from tasks t join task_runs r on r.id = t.current_run_id"
-                                    + " where t.name = 'long' and r.status = 'RUNNING'"
-                                    + " and t.owner_instance in ('proc-b', 'proc-c')")
-                            == 1);
+                    .until(() ->
+                            cluster.count("select count(*) from tasks t join task_runs r on r.id = t.current_run_id"
+                                            + " where t.name = 'long' and r.status = 'RUNNING'"
+                                            + " and t.owner_instance in ('proc-b', 'proc-c')")
+                                    == 1);
             Duration failover = Duration.ofNanos(System.nanoTime() - killed);
             // Claims go on, and both survivors' schedulers keep beating, while every service connection is
             // still held. (Which survivor claims a short run is a race the faster one wins: a survivor
@@ -141,7 +128,7 @@ class FailoverUnderLoadIT {
                     + " and heartbeat_at > '" + pinned + "'";
             await().atMost(Duration.ofSeconds(15))
                     .pollInterval(Duration.ofMillis(50))
-                    .until(() -> count(claimedSincePinned) > 0 && count(beatingSincePinned) == 2);
+                    .until(() -> cluster.count(claimedSincePinned) > 0 && cluster.count(beatingSincePinned) == 2);
             Duration bothAlive = Duration.ofNanos(System.nanoTime() - killed);
             System.out.printf("Survivors claiming and both beating %d ms after SIGKILL%n", bothAlive.toMillis());
             // Still every service connection waiting on the rows. A withdrawal that has waited past the
@@ -181,7 +168,8 @@ class FailoverUnderLoadIT {
         }
         assertThat(b.alive()).isTrue();
         assertThat(c.alive()).isTrue();
-        assertThat(strings("select status from task_runs where id = " + runOfA)).containsExactly("LOST");
+        assertThat(cluster.strings("select status from task_runs where id = " + runOfA))
+                .containsExactly("LOST");
     }
 
     /**
@@ -192,18 +180,18 @@ class FailoverUnderLoadIT {
         String during = " from task_runs where task_name like 'tick-%' and started_at between '" + from
                 + "'::timestamptz and '" + to + "'::timestamptz";
         for (String survivor : List.of("proc-b", "proc-c")) {
-            assertThat(count("select count(*)" + during + " and instance_id = '" + survivor + "'"))
+            assertThat(cluster.count("select count(*)" + during + " and instance_id = '" + survivor + "'"))
                     .as(survivor + " claims during the burst")
                     .isPositive();
         }
         // Before the kill the first instance claims ticks too: the gaps are the cluster's.
-        long longestGapMillis = count("select coalesce(max(extract(epoch from gap) * 1000), 0)::bigint from ("
+        long longestGapMillis = cluster.count("select coalesce(max(extract(epoch from gap) * 1000), 0)::bigint from ("
                 + " select started_at - lag(started_at) over (order by started_at) as gap" + during + ") gaps");
         System.out.printf(
                 "Survivors' claims during the burst (%s to %s): %d, longest gap between claims %d ms%n",
                 from,
                 to,
-                count("select count(*)" + during + " and instance_id in ('proc-b', 'proc-c')"),
+                cluster.count("select count(*)" + during + " and instance_id in ('proc-b', 'proc-c')"),
                 longestGapMillis);
         assertThat(Duration.ofMillis(longestGapMillis))
                 .as("longest time without a claim during the burst")
@@ -217,8 +205,8 @@ class FailoverUnderLoadIT {
     private List<Burst.Shot> shots() {
         List<Burst.Shot> shots = new ArrayList<>(REQUESTS);
         for (int i = 0; i < REQUESTS; i++) {
-            AppProcess target = processes.get(i % processes.size());
-            int k = i / processes.size();
+            AppProcess target = cluster.processes().get(i % cluster.processes().size());
+            int k = i / cluster.processes().size();
             long user = k % 100 == 1 ? 2 : k % 100 == 2 ? 3 : 1;
             boolean withdrawal = user != 1 || k % 3 == 0;
             HttpRequest.Builder request = HttpRequest.newBuilder(
@@ -235,7 +223,7 @@ class FailoverUnderLoadIT {
 
     /** Users 2 and 3 locked, as by a slow transaction: their withdrawals each hold a service connection. */
     private Connection lockUsers() throws SQLException {
-        Connection c = db.getConnection();
+        Connection c = cluster.connection();
         c.setAutoCommit(false);
         c.createStatement()
                 .executeQuery("select 1 from users where id in (2, 3) for update")
@@ -245,19 +233,12 @@ class FailoverUnderLoadIT {
 
     /** How many of this instance's service connections wait on a row lock. */
     private long waitingOnRows(String instanceId) {
-        return count("select count(*) from pg_stat_activity where application_name = 'starpets-" + instanceId
+        return cluster.count("select count(*) from pg_stat_activity where application_name = 'starpets-" + instanceId
                 + "' and wait_event_type = 'Lock'");
     }
 
     private String now() {
-        return strings("select clock_timestamp()::text").getFirst();
-    }
-
-    private void execute(String sql) throws SQLException {
-        try (var connection = db.getConnection();
-                var st = connection.createStatement()) {
-            st.execute(sql);
-        }
+        return cluster.strings("select clock_timestamp()::text").getFirst();
     }
 
     private static long total(Map<String, Integer> answers) {
@@ -277,28 +258,5 @@ class FailoverUnderLoadIT {
                                 .build(),
                         HttpResponse.BodyHandlers.discarding())
                 .statusCode();
-    }
-
-    private long count(String sql) {
-        try (var connection = db.getConnection();
-                var rs = connection.createStatement().executeQuery(sql)) {
-            rs.next();
-            return rs.getLong(1);
-        } catch (Exception e) {
-            throw new IllegalStateException(sql, e);
-        }
-    }
-
-    private List<String> strings(String sql) {
-        try (var connection = db.getConnection();
-                var rs = connection.createStatement().executeQuery(sql)) {
-            List<String> rows = new ArrayList<>();
-            while (rs.next()) {
-                rows.add(rs.getString(1));
-            }
-            return rows;
-        } catch (Exception e) {
-            throw new IllegalStateException(sql, e);
-        }
     }
 }

@@ -3,40 +3,26 @@ package gg.starpets.scheduler;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.zaxxer.hikari.HikariDataSource;
 import gg.starpets.support.AppProcess;
-import gg.starpets.support.TestPostgres;
+import gg.starpets.support.JarCluster;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** Instances as separate processes of the real jar: one is killed or frozen, the other takes over. */
 class ProcessFailoverIT {
 
-    private HikariDataSource db;
-    private String database;
-    private final List<AppProcess> processes = new ArrayList<>();
-
-    @BeforeEach
-    void setUp() {
-        database = TestPostgres.createDatabase();
-        db = TestPostgres.pool(database, 2);
-    }
+    private final JarCluster cluster = new JarCluster();
 
     @AfterEach
     void tearDown() throws InterruptedException {
-        for (AppProcess p : processes) {
-            p.close();
-        }
-        db.close();
+        cluster.close();
     }
 
     private AppProcess start(String instanceId) throws Exception {
-        Map<String, Object> settings = AppProcess.databaseSettings(database);
+        Map<String, Object> settings = cluster.settings();
         settings.put("starpets.scheduler.settle", "200ms");
         settings.put("starpets.scheduler.heartbeat", "500ms");
         settings.put("starpets.scheduler.lease", "6s");
@@ -47,32 +33,7 @@ class ProcessFailoverIT {
             settings.put("starpets.tasks[" + i + "].timeout", "30m");
             settings.put("starpets.tasks[" + i + "].params.duration", "20m");
         }
-        AppProcess process = AppProcess.start(instanceId, settings);
-        processes.add(process);
-        return process;
-    }
-
-    private long count(String sql) {
-        try (var c = db.getConnection();
-                var rs = c.createStatement().executeQuery(sql)) {
-            rs.next();
-            return rs.getLong(1);
-        } catch (Exception e) {
-            throw new IllegalStateException(sql, e);
-        }
-    }
-
-    private List<String> strings(String sql) {
-        try (var c = db.getConnection();
-                var rs = c.createStatement().executeQuery(sql)) {
-            List<String> rows = new ArrayList<>();
-            while (rs.next()) {
-                rows.add(rs.getString(1));
-            }
-            return rows;
-        } catch (Exception e) {
-            throw new IllegalStateException(sql, e);
-        }
+        return cluster.start(instanceId, settings);
     }
 
     /** Instance A runs all three tasks; instance B is up, with nothing to do. */
@@ -80,11 +41,12 @@ class ProcessFailoverIT {
         AppProcess a = start("proc-a");
         await().ignoreExceptions()
                 .atMost(Duration.ofSeconds(60))
-                .until(() -> count("select count(*) from tasks where owner_instance = 'proc-a'") == 3);
+                .until(() -> cluster.count("select count(*) from tasks where owner_instance = 'proc-a'") == 3);
         AppProcess b = start("proc-b");
         await().ignoreExceptions()
                 .atMost(Duration.ofSeconds(60))
-                .until(() -> count("select count(*) from instances where id = 'proc-b' and state = 'RUNNING'") == 1);
+                .until(() ->
+                        cluster.count("select count(*) from instances where id = 'proc-b' and state = 'RUNNING'") == 1);
         return new AppProcess[] {a, b};
     }
 
@@ -94,24 +56,25 @@ class ProcessFailoverIT {
 
         // On a starved machine an instance may have fenced itself and run a task again before: what
         // matters are the runs in progress when it dies.
-        List<String> inProgress = strings("select current_run_id from tasks where owner_instance = 'proc-a'");
+        List<String> inProgress = cluster.strings("select current_run_id from tasks where owner_instance = 'proc-a'");
         long killed = System.nanoTime();
         instances[0].kill();
         await().ignoreExceptions()
                 .atMost(Duration.ofSeconds(15))
-                .until(() -> count("select count(*) from tasks where owner_instance = 'proc-b'") == 3);
+                .until(() -> cluster.count("select count(*) from tasks where owner_instance = 'proc-b'") == 3);
         Duration failover = Duration.ofNanos(System.nanoTime() - killed);
 
         assertThat(failover).as("failover after SIGKILL").isLessThan(Duration.ofSeconds(5));
         assertThat(inProgress).hasSize(3);
-        assertThat(strings("select status || ': ' || error from task_runs where id in (" + String.join(",", inProgress)
-                        + ")"))
+        assertThat(cluster.strings("select status || ': ' || error from task_runs where id in ("
+                        + String.join(",", inProgress) + ")"))
                 .hasSize(3)
                 .containsOnly("LOST: instance proc-a is gone (database session ended)");
-        assertThat(count("select count(*) from task_runs where instance_id = 'proc-a' and status = 'RUNNING'"))
+        assertThat(cluster.count("select count(*) from task_runs where instance_id = 'proc-a' and status = 'RUNNING'"))
                 .isZero();
-        assertThat(strings("select state from instances where id = 'proc-a'")).containsExactly("GONE");
-        assertThat(count("select count(*) from task_runs where instance_id = 'proc-b' and attempt >= 2"))
+        assertThat(cluster.strings("select state from instances where id = 'proc-a'"))
+                .containsExactly("GONE");
+        assertThat(cluster.count("select count(*) from task_runs where instance_id = 'proc-b' and attempt >= 2"))
                 .isEqualTo(3);
     }
 
@@ -120,19 +83,19 @@ class ProcessFailoverIT {
         AppProcess[] instances = aOwnsEverythingAndBWaits();
         AppProcess a = instances[0];
 
-        List<String> inProgress = strings("select current_run_id from tasks where owner_instance = 'proc-a'");
+        List<String> inProgress = cluster.strings("select current_run_id from tasks where owner_instance = 'proc-a'");
         String frozenRuns = "select status from task_runs where id in (" + String.join(",", inProgress) + ")";
         a.signal("STOP");
         long frozen = System.nanoTime();
         await().ignoreExceptions()
                 .atMost(Duration.ofSeconds(20))
-                .until(() -> count("select count(*) from tasks where owner_instance = 'proc-b'") == 3);
+                .until(() -> cluster.count("select count(*) from tasks where owner_instance = 'proc-b'") == 3);
         assertThat(Duration.ofNanos(System.nanoTime() - frozen))
                 .as("nobody takes over while the frozen instance's lease (6s) may still be valid")
                 .isGreaterThan(Duration.ofSeconds(5));
         assertThat(inProgress).hasSize(3);
-        assertThat(strings(frozenRuns)).containsOnly("LOST");
-        long fences = count("select sum(fence) from tasks");
+        assertThat(cluster.strings(frozenRuns)).containsOnly("LOST");
+        long fences = cluster.count("select sum(fence) from tasks");
 
         a.signal("CONT");
         await().ignoreExceptions()
@@ -141,18 +104,18 @@ class ProcessFailoverIT {
                         a.log().contains("Fencing this instance") || a.log().contains("was taken over"));
         await().ignoreExceptions()
                 .atMost(Duration.ofSeconds(30))
-                .until(() -> count("select count(*) from instances where id = 'proc-a' and state = 'RUNNING'"
+                .until(() -> cluster.count("select count(*) from instances where id = 'proc-a' and state = 'RUNNING'"
                                 + " and heartbeat_at > now() - interval '2 seconds'")
                         == 1);
 
-        assertThat(strings(frozenRuns))
+        assertThat(cluster.strings(frozenRuns))
                 .as("the resumed instance overwrote nothing")
                 .containsOnly("LOST");
-        assertThat(count("select count(*) from task_runs where instance_id = 'proc-a' and status = 'RUNNING'"))
+        assertThat(cluster.count("select count(*) from task_runs where instance_id = 'proc-a' and status = 'RUNNING'"))
                 .isZero();
-        assertThat(count("select count(*) from tasks where owner_instance = 'proc-b'"))
+        assertThat(cluster.count("select count(*) from tasks where owner_instance = 'proc-b'"))
                 .isEqualTo(3);
-        assertThat(count("select sum(fence) from tasks")).isEqualTo(fences);
+        assertThat(cluster.count("select sum(fence) from tasks")).isEqualTo(fences);
         assertThat(a.alive()).isTrue();
     }
 }

@@ -3,15 +3,11 @@ package gg.starpets.scheduler;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.zaxxer.hikari.HikariDataSource;
 import gg.starpets.support.AppProcess;
-import gg.starpets.support.TestPostgres;
+import gg.starpets.support.JarCluster;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -20,38 +16,17 @@ import org.junit.jupiter.api.Test;
  */
 class QuarantineIT {
 
-    private HikariDataSource db;
-    private String database;
-    private final List<AppProcess> processes = new ArrayList<>();
-
-    @BeforeEach
-    void setUp() {
-        database = TestPostgres.createDatabase();
-        db = TestPostgres.pool(database, 2);
-    }
+    private final JarCluster cluster = new JarCluster();
 
     @AfterEach
     void tearDown() throws InterruptedException {
-        for (AppProcess p : processes) {
-            p.close();
-        }
-        db.close();
-    }
-
-    private long count(String sql) {
-        try (var c = db.getConnection();
-                var rs = c.createStatement().executeQuery(sql)) {
-            rs.next();
-            return rs.getLong(1);
-        } catch (Exception e) {
-            throw new IllegalStateException(sql, e);
-        }
+        cluster.close();
     }
 
     @Test
     void aHandlerThatKillsItsProcessIsQuarantinedAfterThreeLostRunsAndTheLastInstanceLives() throws Exception {
         for (int i = 1; i <= 4; i++) {
-            Map<String, Object> settings = AppProcess.databaseSettings(database);
+            Map<String, Object> settings = cluster.settings();
             settings.put("starpets.scheduler.settle", "3s");
             settings.put("starpets.scheduler.total-instances", "4");
             settings.put("starpets.tasks[0].name", "deadly");
@@ -62,25 +37,30 @@ class QuarantineIT {
             // The program's parent is the instance's JVM: it dies by SIGKILL, as with an OOM killer.
             settings.put("starpets.tasks[0].params.command", "kill -9 $PPID; sleep 5");
             settings.put("starpets.handlers.api-allowed", "");
-            processes.add(AppProcess.start("victim-" + i, settings));
+            cluster.start("victim-" + i, settings);
         }
 
         await().ignoreExceptions()
                 .atMost(Duration.ofSeconds(120))
                 .until(() ->
-                        count("select count(*) from tasks where name = 'deadly' and quarantined_at is not null") == 1);
+                        cluster.count("select count(*) from tasks where name = 'deadly' and quarantined_at is not null")
+                                == 1);
 
-        assertThat(count("select count(*) from task_runs where status = 'LOST'"))
+        assertThat(cluster.count("select count(*) from task_runs where status = 'LOST'"))
                 .isEqualTo(3);
-        assertThat(count("select count(*) from task_events where task_name = 'deadly' and action = 'QUARANTINED'"))
+        assertThat(cluster.count(
+                        "select count(*) from task_events where task_name = 'deadly' and action = 'QUARANTINED'"))
                 .isEqualTo(1);
-        assertThat(processes.stream().filter(AppProcess::alive).count())
+        assertThat(cluster.processes().stream().filter(AppProcess::alive).count())
                 .as("instances alive")
                 .isEqualTo(1);
         // Quarantined: nobody runs it again, the last instance included.
         await().during(Duration.ofSeconds(3))
                 .atMost(Duration.ofSeconds(5))
-                .until(() -> count("select count(*) from task_runs") == 3
-                        && processes.stream().filter(AppProcess::alive).count() == 1);
+                .until(() -> cluster.count("select count(*) from task_runs") == 3
+                        && cluster.processes().stream()
+                                        .filter(AppProcess::alive)
+                                        .count()
+                                == 1);
     }
 }
