@@ -86,6 +86,16 @@ final class LocalRun implements RunContext.Gate {
         }
     }
 
+    @Override
+    public long holdEndNanos() {
+        return guard.deadline(claimSentAt);
+    }
+
+    @Override
+    public Duration holdMargin() {
+        return Duration.ofNanos(guard.marginNanos());
+    }
+
     private void park(long nanos) throws InterruptedException {
         parked = true;
         try {

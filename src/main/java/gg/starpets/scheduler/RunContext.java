@@ -28,6 +28,12 @@ public final class RunContext {
         /** Waits {@code duration}, and then while a step may not be taken; throws when the run stops. */
         void sleep(Duration duration) throws InterruptedException;
 
+        /** See {@link RunContext#holdEndNanos()}. */
+        long holdEndNanos();
+
+        /** See {@link RunContext#holdMargin()}. */
+        Duration holdMargin();
+
         /** For runs outside the scheduler: stops only when interrupted. */
         Gate OPEN = new Gate() {
             @Override
@@ -38,6 +44,16 @@ public final class RunContext {
             @Override
             public void sleep(Duration duration) throws InterruptedException {
                 Thread.sleep(duration);
+            }
+
+            @Override
+            public long holdEndNanos() {
+                return Long.MAX_VALUE;
+            }
+
+            @Override
+            public Duration holdMargin() {
+                return Duration.ZERO;
             }
         };
     }
@@ -166,6 +182,23 @@ public final class RunContext {
      */
     public void sleep(Duration duration) throws InterruptedException {
         gate.sleep(duration);
+    }
+
+    /**
+     * The end of this run's hold as known now, on {@link System#nanoTime()}'s clock: before it, no
+     * other instance can start this task. Work done on the run's behalf outside this process (a
+     * program, a statement on the server, a request to a receiver) must be over by then; steps in this
+     * process stop {@link #holdMargin()} earlier. It moves later with each lease renewal of this run
+     * (and only of this run), and earlier when the instance loses its database session.
+     * {@link Long#MAX_VALUE} for a detached context (no hold: nothing else can start it).
+     */
+    public long holdEndNanos() {
+        return gate.holdEndNanos();
+    }
+
+    /** How long before {@link #holdEndNanos()} the run's steps stop: a step must fit in it. */
+    public Duration holdMargin() {
+        return gate.holdMargin();
     }
 
     /** Throws if the run has been asked to stop; for handlers that compute without blocking. */

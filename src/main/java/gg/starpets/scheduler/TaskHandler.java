@@ -26,4 +26,18 @@ public interface TaskHandler {
     default boolean operatorOnly() {
         return false;
     }
+
+    /**
+     * Called by the instance that recovers a task whose owner is gone (dead, frozen or cut off), before
+     * the lost run is ended and the task may start again: makes sure that nothing the run started still
+     * executes where this instance can reach it (a statement on a database server, say). Returns true
+     * when sure (or when there is nothing to do); false to be asked again on the next recovery round,
+     * the task staying unstartable meanwhile. Must not block for long: bounded by a few seconds.
+     *
+     * @param runId the lost run
+     * @param params the task's params
+     */
+    default boolean fenceOff(long runId, Map<String, Object> params) throws Exception {
+        return true;
+    }
 }
