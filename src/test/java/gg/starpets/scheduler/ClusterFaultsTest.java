@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import gg.starpets.support.TcpProxy;
 import gg.starpets.support.TestPostgres;
+import gg.starpets.support.Timing;
 import java.sql.Connection;
 import java.time.Duration;
 import java.util.HashMap;
@@ -38,7 +39,8 @@ class ClusterFaultsTest {
     void afterAnUncleanFullStopInstancesStartingTogetherStillSplitEvenly() {
         Map<String, TaskHandler> handlers = Map.of("hold", ctx -> release.await());
         List<Scheduler> schedulers = IntStream.rangeClosed(1, 5)
-                .mapToObj(i -> cluster.create("inst-" + i, handlers))
+                .mapToObj(i ->
+                        cluster.create(SchedulerCluster.startedTogether("inst-" + i), handlers, cluster::connection))
                 .toList();
         schedulers.getFirst().syncTasks(SchedulerCluster.tasks(10, "task", "1m", i -> "hold"));
         // As a crash of every instance leaves it: tasks owned, with a run in progress and a fresh lease,
@@ -106,9 +108,7 @@ class ClusterFaultsTest {
 
             // Two seconds (8 heartbeats) of a due task nobody can lock: backing off to one claim a
             // heartbeat, not thousands.
-            await().during(Duration.ofSeconds(2))
-                    .atMost(Duration.ofSeconds(3))
-                    .until(() -> s.claimStatements() - first < 30);
+            Timing.holdsFor(Duration.ofSeconds(2)).until(() -> s.claimStatements() - first < 30);
 
             locker.rollback();
         }
@@ -192,8 +192,7 @@ class ClusterFaultsTest {
         s.start();
         await().atMost(Duration.ofSeconds(10)).until(() -> s.activeRuns() == 2);
 
-        await().during(Duration.ofSeconds(2))
-                .atMost(Duration.ofSeconds(3))
+        Timing.holdsFor(Duration.ofSeconds(2))
                 .until(() -> s.activeRuns() == 2
                         && cluster.count("select count(*) from task_runs where status = 'RUNNING'") == 2);
     }

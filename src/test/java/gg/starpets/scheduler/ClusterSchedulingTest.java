@@ -3,6 +3,7 @@ package gg.starpets.scheduler;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import gg.starpets.support.Timing;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -34,7 +35,8 @@ class ClusterSchedulingTest {
     void tenTasksOnFiveInstancesStartedTogetherRunExactlyTwoEach() {
         Map<String, TaskHandler> handlers = Map.of("hold", ctx -> release.await());
         List<Scheduler> schedulers = IntStream.rangeClosed(1, 5)
-                .mapToObj(i -> cluster.create("instance-" + i, handlers))
+                .mapToObj(i -> cluster.create(
+                        SchedulerCluster.startedTogether("instance-" + i), handlers, cluster::connection))
                 .toList();
         schedulers.getFirst().syncTasks(SchedulerCluster.tasks(10, "task", "1m", i -> "hold"));
         schedulers.forEach(Scheduler::start);
@@ -54,7 +56,8 @@ class ClusterSchedulingTest {
     void aRemainderGoesOneEachToTheFirstInstancesSoNoInstanceTakesMore() {
         Map<String, TaskHandler> handlers = Map.of("hold", ctx -> release.await());
         List<Scheduler> schedulers = IntStream.rangeClosed(1, 5)
-                .mapToObj(i -> cluster.create("instance-" + i, handlers))
+                .mapToObj(i -> cluster.create(
+                        SchedulerCluster.startedTogether("instance-" + i), handlers, cluster::connection))
                 .toList();
         schedulers.getFirst().syncTasks(SchedulerCluster.tasks(12, "task", "1m", i -> "hold"));
         schedulers.forEach(Scheduler::start);
@@ -207,9 +210,7 @@ class ClusterSchedulingTest {
         schedulers.getFirst().syncTasks(SchedulerCluster.tasks(3, "task", "1m", i -> "hold"));
         schedulers.getFirst().start();
 
-        await().during(Duration.ofSeconds(1))
-                .atMost(Duration.ofSeconds(3))
-                .until(() -> cluster.count("select count(*) from task_runs") == 0);
+        Timing.holdsFor(Duration.ofSeconds(1)).until(() -> cluster.count("select count(*) from task_runs") == 0);
         schedulers.get(1).start();
         schedulers.get(2).start();
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import gg.starpets.support.Timing;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -111,9 +112,7 @@ class RunOutcomeTest {
 
         await().atMost(Duration.ofSeconds(10))
                 .until(() -> cluster.count("select count(*) from task_runs where status = 'SUCCEEDED'") == 1);
-        await().during(Duration.ofMillis(1500))
-                .atMost(Duration.ofSeconds(5))
-                .until(() -> cluster.count("select count(*) from task_runs") == 1);
+        Timing.holdsFor(Duration.ofMillis(1500)).until(() -> cluster.count("select count(*) from task_runs") == 1);
         assertThat(cluster.count("select count(*) from tasks where next_run_at > now()"
                         + " and next_run_at <= now() + interval '1 hour'"))
                 .isEqualTo(1);

@@ -7,6 +7,7 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import gg.starpets.support.TcpProxy;
 import gg.starpets.support.TestPostgres;
+import gg.starpets.support.Timing;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -78,8 +79,7 @@ class StuckRunTest {
         assertThat(view.instanceId()).isEqualTo("inst-a");
         assertThat(new TaskViews(cluster.pool).countStuckAndQuarantined()).containsExactly(1, 0);
         // Well past the lease (4 s): still kept by its instance, and not started anywhere else.
-        await().during(Duration.ofSeconds(5))
-                .atMost(Duration.ofSeconds(7))
+        Timing.holdsFor(Duration.ofSeconds(5))
                 .until(() -> cluster.count("select count(*) from tasks where owner_instance = 'inst-a'") == 1
                         && !started.containsKey("inst-b:deaf"));
         assertThat(cluster.count("select count(*) from task_runs")).isEqualTo(1);

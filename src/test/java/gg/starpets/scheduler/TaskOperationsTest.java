@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import gg.starpets.support.Timing;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -138,8 +139,7 @@ class TaskOperationsTest {
                 .as("a time missed by more than its threshold is skipped")
                 .isEmpty();
         // All three wait for their next future time now (the limit of 3 catch-ups was reached).
-        await().during(Duration.ofSeconds(1))
-                .atMost(Duration.ofSeconds(2))
+        Timing.holdsFor(Duration.ofSeconds(1))
                 .until(() -> runs("run-once").size() == 1 && runs("catch-up").size() == 4);
     }
 
@@ -195,8 +195,7 @@ class TaskOperationsTest {
                         TaskCommands.RefusedException.class,
                         e -> assertThat(e.refusal()).isEqualTo(TaskCommands.Refusal.QUARANTINED));
         s.start();
-        await().during(Duration.ofSeconds(1))
-                .atMost(Duration.ofSeconds(2))
+        Timing.holdsFor(Duration.ofSeconds(1))
                 .until(() -> cluster.count("select count(*) from task_runs where status = 'RUNNING'") == 0);
         assertThat(new TaskViews(cluster.pool).find("cursed").tasks().getFirst().state())
                 .isEqualTo("QUARANTINED");
@@ -219,15 +218,11 @@ class TaskOperationsTest {
         assertThat(paused.paused()).isTrue();
         s.start();
 
-        await().during(Duration.ofSeconds(2))
-                .atMost(Duration.ofSeconds(3))
-                .until(() -> runs("report").isEmpty());
+        Timing.holdsFor(Duration.ofSeconds(2)).until(() -> runs("report").isEmpty());
         commands.trigger("report", false, "operator:ann");
         await().atMost(Duration.ofSeconds(5)).until(() -> runs("report").size() == 1);
         assertThat(runs("report")).containsExactly("1 TRIGGER SUCCEEDED");
-        await().during(Duration.ofSeconds(1))
-                .atMost(Duration.ofSeconds(2))
-                .until(() -> runs("report").size() == 1);
+        Timing.holdsFor(Duration.ofSeconds(1)).until(() -> runs("report").size() == 1);
 
         commands.resume("report", null, "operator:bob");
         await().atMost(Duration.ofSeconds(5)).until(() -> runs("report").size() >= 3);

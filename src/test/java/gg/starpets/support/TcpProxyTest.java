@@ -97,7 +97,7 @@ class TcpProxyTest {
             AtomicBoolean serverEnded = endOf(accepted.poll(10, TimeUnit.SECONDS));
             proxy.partition();
             client.close();
-            await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2)).untilFalse(serverEnded);
+            Timing.holdsFor(Duration.ofMillis(500)).untilFalse(serverEnded);
             proxy.resume();
             await().atMost(Duration.ofSeconds(5)).untilTrue(serverEnded);
 
