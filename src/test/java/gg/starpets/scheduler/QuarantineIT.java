@@ -41,8 +41,9 @@ class QuarantineIT {
             cluster.start("victim-" + i, settings);
         }
 
+        // From the start of four processes: most of the wait is their start.
         await().ignoreExceptions()
-                .atMost(Duration.ofSeconds(120))
+                .atMost(Timing.START)
                 .until(() ->
                         cluster.count("select count(*) from tasks where name = 'deadly' and quarantined_at is not null")
                                 == 1);
