@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import gg.starpets.support.AppInstance;
 import gg.starpets.support.StoppablePostgres;
+import gg.starpets.support.Timing;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -37,7 +38,7 @@ class MetricsWithoutDatabaseTest {
         try (StoppablePostgres pg = StoppablePostgres.start();
                 AppInstance app = AppInstance.start(pg.port(), StoppablePostgres.DATABASE, "instance-no-db", props)) {
             double fresh = DatabaseGaugeRefresh.INTERVAL.toSeconds() + 1.0;
-            await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+            await().atMost(Timing.SOON).untilAsserted(() -> {
                 String metrics = metrics(app);
                 assertThat(metrics)
                         .contains("starpets_live_instances{instance_id=\"instance-no-db\"} 1.0")
@@ -47,12 +48,11 @@ class MetricsWithoutDatabaseTest {
             });
 
             pg.stop();
-            await().atMost(Duration.ofSeconds(15))
-                    .until(() -> app.get("/health").statusCode() == 503);
+            await().atMost(Timing.SOON).until(() -> app.get("/health").statusCode() == 503);
             // Past the next refresh, which could not read the database.
             double stale = DatabaseGaugeRefresh.INTERVAL.toSeconds() + 2.0;
             // Every answer must carry the age (a scrape never fails): a missing one ends the wait.
-            await().atMost(Duration.ofSeconds(30)).until(() -> age(metrics(app)) > stale);
+            await().atMost(Timing.SOON).until(() -> age(metrics(app)) > stale);
             for (int i = 0; i < 3; i++) {
                 long start = System.nanoTime();
                 var response = app.get("/metrics");

@@ -71,7 +71,7 @@ class StuckRunTest {
         Scheduler b = instance("inst-b", stubborn("inst-b"));
         b.start();
 
-        await().atMost(Duration.ofSeconds(10))
+        await().atMost(Timing.SOON)
                 .until(() -> cluster.count("select count(*) from task_runs where status = 'TIMED_OUT'") == 1);
         TaskViews.TaskView view =
                 new TaskViews(cluster.pool).find("deaf").tasks().getFirst();
@@ -86,7 +86,7 @@ class StuckRunTest {
 
         release.countDown();
 
-        await().atMost(Duration.ofSeconds(10))
+        await().atMost(Timing.SOON)
                 .until(() -> cluster.count("select count(*) from tasks where owner_session is null"
                                 + " and stuck_since is null and last_run_id is not null")
                         == 1);
@@ -112,13 +112,13 @@ class StuckRunTest {
             cutOff.syncTasks(
                     List.of(TaskDefinition.of("deaf", "stubborn", "1h", "UTC", Duration.ofMinutes(5), true, null)));
             cutOff.start();
-            await().atMost(Duration.ofSeconds(10)).until(() -> started.containsKey("inst-a:deaf"));
+            await().atMost(Timing.SOON).until(() -> started.containsKey("inst-a:deaf"));
             Scheduler b = instance("inst-b", stubborn("inst-b"));
             b.start();
 
             proxy.freeze();
 
-            await().atMost(Duration.ofSeconds(20)).until(() -> started.containsKey("inst-b:deaf"));
+            await().atMost(Timing.SOON).until(() -> started.containsKey("inst-b:deaf"));
             assertThat(haltedAt.get())
                     .as("inst-a halted before inst-b could start the task")
                     .isNotZero()
@@ -134,7 +134,7 @@ class StuckRunTest {
         Scheduler a = instance("inst-a", stubborn("inst-a"));
         a.syncTasks(List.of(TaskDefinition.of("deaf", "stubborn", "1h", "UTC", Duration.ofMinutes(5), true, null)));
         a.start();
-        await().atMost(Duration.ofSeconds(10)).until(() -> started.containsKey("inst-a:deaf"));
+        await().atMost(Timing.SOON).until(() -> started.containsKey("inst-a:deaf"));
 
         a.close();
 

@@ -63,7 +63,7 @@ class TaskOperationsTest {
                 .withRetry(new TaskDefinition.RetryPolicy(4, Duration.ofMillis(300), 2.0, Duration.ofSeconds(5)))));
         s.start();
 
-        await().atMost(Duration.ofSeconds(15)).until(() -> runs("flaky-task").size() == 3);
+        await().atMost(Timing.SOON).until(() -> runs("flaky-task").size() == 3);
         assertThat(runs("flaky-task")).containsExactly("1 SCHEDULE FAILED", "2 RETRY FAILED", "3 RETRY SUCCEEDED");
         // 300 ms, then 600 ms (each ±10 %), between one run's end and the next one's start.
         assertThat(cluster.query("""
@@ -91,7 +91,7 @@ class TaskOperationsTest {
                 .withRetry(new TaskDefinition.RetryPolicy(5, Duration.ofSeconds(30), 1.0, Duration.ofSeconds(30)))));
         s.start();
 
-        await().atMost(Duration.ofSeconds(15)).until(() -> runs("broken-task").size() >= 3);
+        await().atMost(Timing.SOON).until(() -> runs("broken-task").size() >= 3);
         assertThat(runs("broken-task")).allSatisfy(r -> assertThat(r).isEqualTo("1 SCHEDULE FAILED"));
     }
 
@@ -117,7 +117,7 @@ class TaskOperationsTest {
                 + " next_fire_at = date_trunc('minute', now()) - interval '5 minutes'");
         s.start();
 
-        await().atMost(Duration.ofSeconds(15))
+        await().atMost(Timing.SOON)
                 .until(() -> runs("run-once").size() == 1 && runs("catch-up").size() == 4);
         assertThat(runs("catch-up"))
                 .containsExactly(
@@ -132,7 +132,7 @@ class TaskOperationsTest {
                         assertThat(times.get(i) - times.get(i - 1)).isEqualTo(60);
                     }
                 });
-        await().atMost(Duration.ofSeconds(10))
+        await().atMost(Timing.SOON)
                 .until(() ->
                         cluster.count("select count(*) from tasks where name = 'skip' and next_run_at > now()") == 1);
         assertThat(runs("skip"))
@@ -151,9 +151,9 @@ class TaskOperationsTest {
                 .toList());
         s.start();
 
-        await().atMost(Duration.ofSeconds(15))
+        await().atMost(Timing.SOON)
                 .until(() -> cluster.count("select count(*) from task_runs where status = 'SUCCEEDED'") == 20);
-        await().atMost(Duration.ofSeconds(5))
+        await().atMost(Timing.SOON)
                 .until(() -> cluster.count("select count(*) from tasks where owner_session is null") == 20);
         // Every one due at midnight (its fire time), each at its own moment of the following ten minutes.
         assertThat(cluster.count("select count(distinct next_fire_at) from tasks"))
@@ -202,7 +202,7 @@ class TaskOperationsTest {
 
         commands.resume("cursed", null, "operator:test");
 
-        await().atMost(Duration.ofSeconds(10))
+        await().atMost(Timing.SOON)
                 .until(() -> cluster.count("select count(*) from task_runs where status = 'SUCCEEDED'") == 1);
         assertThat(new TaskEvents(cluster.pool).find("cursed", null, 10))
                 .extracting(TaskEvents.TaskEvent::action)
@@ -220,12 +220,12 @@ class TaskOperationsTest {
 
         Timing.holdsFor(Duration.ofSeconds(2)).until(() -> runs("report").isEmpty());
         commands.trigger("report", false, "operator:ann");
-        await().atMost(Duration.ofSeconds(5)).until(() -> runs("report").size() == 1);
+        await().atMost(Timing.SOON).until(() -> runs("report").size() == 1);
         assertThat(runs("report")).containsExactly("1 TRIGGER SUCCEEDED");
         Timing.holdsFor(Duration.ofSeconds(1)).until(() -> runs("report").size() == 1);
 
         commands.resume("report", null, "operator:bob");
-        await().atMost(Duration.ofSeconds(5)).until(() -> runs("report").size() >= 3);
+        await().atMost(Timing.SOON).until(() -> runs("report").size() >= 3);
         assertThat(new TaskEvents(cluster.pool).find("report", null, 10))
                 .extracting(e -> e.action() + " " + e.actor())
                 .containsExactly(
@@ -243,7 +243,7 @@ class TaskOperationsTest {
                 .pause("nightly", null, java.time.Instant.now().plusSeconds(2), "for two seconds", "operator:ann");
         s.start();
 
-        await().atMost(Duration.ofSeconds(15)).until(() -> !runs("nightly").isEmpty());
+        await().atMost(Timing.SOON).until(() -> !runs("nightly").isEmpty());
         assertThat(new TaskEvents(cluster.pool).find("nightly", null, 10))
                 .extracting(e -> e.action() + " " + e.actor())
                 .startsWith("RESUMED scheduler:inst-1", "PAUSED operator:ann");
@@ -258,7 +258,7 @@ class TaskOperationsTest {
         }));
         s.syncTasks(List.of(task("long-task", "long", "1h")));
         s.start();
-        await().atMost(Duration.ofSeconds(10)).until(() -> s.activeRuns() == 1);
+        await().atMost(Timing.SOON).until(() -> s.activeRuns() == 1);
         TaskCommands commands = new TaskCommands(cluster.pool);
 
         assertThatThrownBy(() -> commands.trigger("long-task", false, "operator:ann"))
@@ -269,7 +269,7 @@ class TaskOperationsTest {
         long run = cluster.count("select current_run_id from tasks");
         assertThat(commands.cancel(run, "operator:ann")).isEqualTo("long-task");
 
-        await().atMost(Duration.ofSeconds(5)).until(() -> runs("long-task").size() == 2);
+        await().atMost(Timing.SOON).until(() -> runs("long-task").size() == 2);
         assertThat(runs("long-task")).containsExactly("1 SCHEDULE CANCELLED", "1 TRIGGER SUCCEEDED");
         assertThatThrownBy(() -> commands.cancel(run, "operator:ann"))
                 .isInstanceOfSatisfying(
@@ -289,7 +289,7 @@ class TaskOperationsTest {
         s.syncTasks(List.of(task("kept", "noop", "1h")));
         s.start();
 
-        await().atMost(Duration.ofSeconds(10))
+        await().atMost(Timing.SOON)
                 .until(() ->
                         cluster.count("select count(*) from tasks where name = 'dropped' and retired_at is not null")
                                 == 1);
