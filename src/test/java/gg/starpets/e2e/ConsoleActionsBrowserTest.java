@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -26,6 +27,7 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.openqa.selenium.By;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.WebElement;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -72,10 +74,15 @@ class ConsoleActionsBrowserTest {
                         "SCHEDULER_QUARANTINE_AFTER",
                         "1"));
         browser = Browser.start(1400, 900);
+        // The page redraws what changed (a run's row while it runs, a task's buttons when its state
+        // changes): an element found just before may be gone when a wait reads it, and the next look
+        // finds the new one.
+        Awaitility.ignoreExceptionByDefault(StaleElementReferenceException.class);
     }
 
     @AfterAll
     static void stop() throws Exception {
+        Awaitility.reset();
         try {
             if (browser != null) {
                 browser.close();
@@ -148,10 +155,12 @@ class ConsoleActionsBrowserTest {
         return element.findElement(By.cssSelector(selector)).getText().strip();
     }
 
+    /** The action buttons in a container, read in one go (a redraw replaces them all). */
     private static Set<String> actions(String containerSelector) {
-        return browser.driver().findElements(By.cssSelector(containerSelector + " button[data-action]")).stream()
-                .map(b -> b.getAttribute("data-action"))
-                .collect(Collectors.toSet());
+        List<String> actions = browser.js(
+                "return [...document.querySelectorAll(arguments[0])].map((b) => b.dataset.action)",
+                containerSelector + " button[data-action]");
+        return Set.copyOf(actions);
     }
 
     private static void click(String task, String action) {

@@ -20,6 +20,7 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -30,6 +31,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.openqa.selenium.By;
 import org.openqa.selenium.Keys;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.interactions.Actions;
 import org.openqa.selenium.support.ui.Select;
@@ -74,10 +76,15 @@ class ConsoleBrowserTest {
     static void start() throws Exception {
         twin = Twin.start("e2e-console-twin", Map.of("TASK_DURATION", TASK_DURATION.toSeconds() + "s"));
         browser = Browser.start(1400, 900);
+        // The page redraws what changed (a run's row while it runs, a task's buttons when its state
+        // changes): an element found just before may be gone when a wait reads it, and the next look
+        // finds the new one.
+        Awaitility.ignoreExceptionByDefault(StaleElementReferenceException.class);
     }
 
     @AfterAll
     static void stop() throws Exception {
+        Awaitility.reset();
         try {
             if (browser != null) {
                 browser.close();
@@ -148,16 +155,23 @@ class ConsoleBrowserTest {
                                 .filter(r -> "RUNNING".equals(r.getAttribute("data-state")))
                                 .count()
                         >= 2);
-        for (WebElement row : rows()) {
-            if (RETENTION_TASK.equals(row.getAttribute("data-task"))) {
+        // Each row's state and instance read together: a run may end between two separate reads.
+        List<Map<String, String>> board = browser.js("""
+                return [...document.querySelectorAll('#board-body tr')].map((tr) => ({
+                  task: tr.dataset.task,
+                  state: tr.querySelector('.state').innerText.trim(),
+                  instance: tr.querySelector('.instance').innerText.trim(),
+                }));
+                """);
+        for (Map<String, String> row : board) {
+            if (RETENTION_TASK.equals(row.get("task"))) {
                 continue;
             }
-            String state = text(row, ".state");
-            assertThat(state).isIn("RUNNING", "WAITING");
-            if (state.equals("RUNNING")) {
-                assertThat(text(row, ".instance")).matches("app-[1-5]");
+            assertThat(row.get("state")).as(row.get("task")).isIn("RUNNING", "WAITING");
+            if (row.get("state").equals("RUNNING")) {
+                assertThat(row.get("instance")).as(row.get("task")).matches("app-[1-5]");
             } else {
-                assertThat(text(row, ".instance")).isEqualTo("—");
+                assertThat(row.get("instance")).as(row.get("task")).isEqualTo("—");
             }
         }
 
@@ -205,10 +219,15 @@ class ConsoleBrowserTest {
         By runRows = By.cssSelector("#runs-body tr");
         await().atMost(Timing.SOON)
                 .until(() -> browser.driver().findElements(runRows).size() >= DEMO_TASKS.size());
-        WebElement first = browser.driver().findElements(runRows).getFirst();
-        assertThat(text(first, "td[data-label=Instance]")).matches("app-[1-5]");
-        assertThat(text(first, "td[data-label=Attempt]")).matches("\\d+");
-        assertThat(text(first, "td[data-label=Duration]")).matches("[\\d.]+ s|\\d+ min( \\d+ s)?");
+        // Read in one go: the row of a run in progress is drawn again at every refresh (its duration).
+        Map<String, String> first = browser.js("""
+                const tr = document.querySelector('#runs-body tr');
+                const cell = (label) => tr.querySelector(`td[data-label=${label}]`).innerText.trim();
+                return { instance: cell('Instance'), attempt: cell('Attempt'), duration: cell('Duration') };
+                """);
+        assertThat(first.get("instance")).matches("app-[1-5]");
+        assertThat(first.get("attempt")).matches("\\d+");
+        assertThat(first.get("duration")).matches("[\\d.]+ s|\\d+ min( \\d+ s)?");
         browser.screenshot(SCREENSHOTS, "console-runs");
 
         WebElement task = browser.driver().findElement(By.cssSelector("#run-filters input[name=task]"));
@@ -249,9 +268,10 @@ class ConsoleBrowserTest {
                     .toList();
             return !expected.isEmpty() && shown.equals(expected);
         });
-        for (WebElement row : browser.driver().findElements(runRows)) {
-            Instant started = Instant.parse(row.findElement(By.tagName("time")).getAttribute("datetime"));
-            assertThat(started).isBetween(from, to.plusSeconds(1));
+        List<String> starts = browser.js(
+                "return [...document.querySelectorAll('#runs-body tr')].map((tr) => tr.querySelector('time').dateTime)");
+        for (String started : starts) {
+            assertThat(Instant.parse(started)).isBetween(from, to.plusSeconds(1));
         }
         assertThat(browser.driver()
                         .findElement(By.cssSelector("#run-filters input[name=from]"))
