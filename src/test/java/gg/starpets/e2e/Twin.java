@@ -47,10 +47,30 @@ final class Twin implements AutoCloseable {
         } catch (AssertionError | RuntimeException e) {
             // A start that failed half-way leaves processes on the twin's ports, which would fail the
             // next twin (of this test class or the next one) as well.
-            twin.close();
+            try {
+                printLogTails(dir);
+            } finally {
+                twin.close();
+            }
             throw e;
         }
         return twin;
+    }
+
+    /** The end of each instance's log, into the test's output (which CI shows when a test fails). */
+    static void printLogTails(Path dir) throws IOException {
+        if (!Files.isDirectory(dir.resolve("logs"))) {
+            return;
+        }
+        try (var logs = Files.list(dir.resolve("logs"))) {
+            for (Path log : logs.filter(l -> l.getFileName().toString().startsWith("app-"))
+                    .sorted()
+                    .toList()) {
+                List<String> lines = Files.readAllLines(log);
+                System.out.println("== " + log + " (last 15 lines)");
+                lines.subList(Math.max(0, lines.size() - 15), lines.size()).forEach(System.out::println);
+            }
+        }
     }
 
     /** An instance's own address, bypassing nginx: app-1 is on 28081. */

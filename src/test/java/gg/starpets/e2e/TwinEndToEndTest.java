@@ -87,7 +87,11 @@ class TwinEndToEndTest {
             run("scripts/twin-up.sh", Timing.START.plus(Duration.ofMinutes(1)));
         } catch (AssertionError | RuntimeException e) {
             // Processes a failed start left on the twin's ports would fail the next twin too.
-            run("scripts/twin-down.sh", Duration.ofMinutes(2));
+            try {
+                Twin.printLogTails(twinDir);
+            } finally {
+                run("scripts/twin-down.sh", Duration.ofMinutes(2));
+            }
             throw e;
         }
     }
