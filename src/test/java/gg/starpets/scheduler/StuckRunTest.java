@@ -43,14 +43,21 @@ class StuckRunTest {
         cluster.close();
     }
 
-    /** Busy until released, deaf to interruption. */
+    /**
+     * Deaf to interruption until released: it swallows every interrupt. It waits rather than spins, so
+     * that two of them do not take both cores of a small machine from the schedulers under test.
+     */
     private TaskHandler stubborn(String instance) {
         return ctx -> {
             started.putIfAbsent(instance + ":" + ctx.taskName(), System.nanoTime());
-            while (release.getCount() > 0) {
-                Thread.onSpinWait();
-                Thread.interrupted();
-                Thread.yield();
+            boolean released = false;
+            while (!released) {
+                try {
+                    release.await();
+                    released = true;
+                } catch (InterruptedException deaf) {
+                    // Ignored: this handler does not stop when told to.
+                }
             }
         };
     }
