@@ -29,6 +29,7 @@ class ExecHandlerTest {
     void noProcessOfATestOutlivesIt() {
         // A safety net for a failing test; the tests themselves assert that their processes are gone.
         started.forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
+        handler.close();
     }
 
     private static RunContext context(Map<String, Object> params) {
