@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -56,64 +55,23 @@ class ExecFencingTest {
         return host;
     }
 
-    /** A step of the witness program: its pid and the wall-clock time, in nanoseconds. */
-    private record Step(long pid, long wallNanos) {}
-
-    private static List<Step> steps(Path file) throws IOException {
-        if (!Files.exists(file)) {
-            return List.of();
-        }
-        return Files.readAllLines(file).stream()
-                .filter(l -> !l.startsWith("child") && l.matches("[0-9]+ [0-9]+"))
-                .map(l -> new Step(Long.parseLong(l.split(" ")[0]), Long.parseLong(l.split(" ")[1])))
-                .toList();
-    }
-
-    /** Waits until the program took {@code count} steps; returns its pid and its child's. */
-    private List<Long> awaitSteps(Path file, int count) throws IOException {
-        await().atMost(SLOW).until(() -> steps(file).size() >= count);
-        List<Long> pids = new ArrayList<>();
-        pids.add(steps(file).getFirst().pid());
-        Files.readAllLines(file).stream()
-                .filter(l -> l.startsWith("child "))
-                .forEach(l -> pids.add(Long.parseLong(l.substring(6))));
-        assertThat(pids).hasSize(2);
-        started.addAll(pids);
-        return pids;
-    }
-
-    /** Gone: no such process, or a zombie waiting to be reaped (it runs nothing any more). */
-    private static boolean gone(long pid) {
-        try {
-            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-            return stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z");
-        } catch (IOException e) {
-            return true;
-        }
-    }
-
-    /** Wall clock minus monotonic clock, in nanoseconds: maps the program's times onto the hold's. */
-    private static long wallMinusMonotonic() {
-        Instant now = Instant.now();
-        return now.getEpochSecond() * 1_000_000_000L + now.getNano() - System.nanoTime();
-    }
-
     @Test
     void theProgramOfAJvmFrozenLongerThanItsHoldEndsBeforeTheHoldDoes() throws Exception {
         ExecHostProcess host = host();
         Path file = dir.resolve("steps");
         host.run("frozen", HOLD, MARGIN, "5s", ExecHostProcess.witness(file, false));
-        List<Long> pids = awaitSteps(file, 3);
+        List<Long> pids = ProgramSteps.awaitSteps(file, 3, SLOW);
+        started.addAll(pids);
 
         host.freeze();
         await().atMost(SLOW).until(() -> ExecHostProcess.stopped(host.pid()));
         // Its last renewal was before this instant: the hold ends no later than this.
         long holdEndBound = System.nanoTime() + HOLD.toNanos();
-        long offset = wallMinusMonotonic();
+        long offset = ProgramSteps.wallMinusMonotonic();
         await().atMost(HOLD.plus(SLOW)).until(() -> System.nanoTime() - holdEndBound > 0);
 
-        assertThat(pids).as("processes of the run at the end of its hold").allMatch(ExecFencingTest::gone);
-        assertThat(steps(file).getLast().wallNanos())
+        assertThat(pids).as("processes of the run at the end of its hold").allMatch(ProgramSteps::gone);
+        assertThat(ProgramSteps.steps(file).getLast().wallNanos())
                 .as("the program's last step, before the hold's end")
                 .isLessThan(holdEndBound + offset);
         assertThat(ExecHostProcess.stopped(host.pid()))
@@ -132,13 +90,14 @@ class ExecFencingTest {
         Path file = dir.resolve("steps");
         // It ignores SIGTERM: only SIGKILL ends it.
         host.run("killed", HOLD, MARGIN, "5s", ExecHostProcess.witness(file, true));
-        List<Long> pids = awaitSteps(file, 3);
+        List<Long> pids = ProgramSteps.awaitSteps(file, 3, SLOW);
+        started.addAll(pids);
 
         host.kill();
 
         await().atMost(LOCK_LOSS_GRACE)
                 .pollInterval(Duration.ofMillis(5))
-                .untilAsserted(() -> assertThat(pids).allMatch(ExecFencingTest::gone));
+                .untilAsserted(() -> assertThat(pids).allMatch(ProgramSteps::gone));
     }
 
     @Test
@@ -146,14 +105,15 @@ class ExecFencingTest {
         ExecHostProcess host = host();
         Path file = dir.resolve("steps");
         host.run("halted", HOLD, MARGIN, "5s", ExecHostProcess.witness(file, true));
-        List<Long> pids = awaitSteps(file, 3);
+        List<Long> pids = ProgramSteps.awaitSteps(file, 3, SLOW);
+        started.addAll(pids);
 
         host.halt();
         assertThat(host.process().waitFor(SLOW.toSeconds(), TimeUnit.SECONDS)).isTrue();
 
         await().atMost(LOCK_LOSS_GRACE)
                 .pollInterval(Duration.ofMillis(5))
-                .untilAsserted(() -> assertThat(pids).allMatch(ExecFencingTest::gone));
+                .untilAsserted(() -> assertThat(pids).allMatch(ProgramSteps::gone));
     }
 
     @Test
@@ -175,9 +135,9 @@ class ExecFencingTest {
 
         host.kill();
 
-        await().atMost(SLOW).until(() -> gone(gate.pid()) || Files.exists(file));
+        await().atMost(SLOW).until(() -> ProgramSteps.gone(gate.pid()) || Files.exists(file));
         assertThat(file).as("the program's steps").doesNotExist();
-        assertThat(gone(gate.pid())).as("the gate gone").isTrue();
+        assertThat(ProgramSteps.gone(gate.pid())).as("the gate gone").isTrue();
         assertThat(ProcessHandle.allProcesses()
                         .filter(p -> p.info()
                                 .arguments()

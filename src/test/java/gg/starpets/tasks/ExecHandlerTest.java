@@ -67,19 +67,9 @@ class ExecHandlerTest {
         }
     }
 
-    /** Gone: no such process, or a zombie waiting to be reaped (it runs nothing any more). */
-    private static boolean gone(long pid) {
-        try {
-            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-            return stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z");
-        } catch (IOException e) {
-            return true;
-        }
-    }
-
     private static void assertAllGone(List<Long> pids) {
         await().atMost(Duration.ofSeconds(10))
-                .untilAsserted(() -> assertThat(pids).as("processes of the run").allMatch(ExecHandlerTest::gone));
+                .untilAsserted(() -> assertThat(pids).as("processes of the run").allMatch(ProgramSteps::gone));
     }
 
     @Test

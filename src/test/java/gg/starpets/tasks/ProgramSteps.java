@@ -1,0 +1,62 @@
+package gg.starpets.tasks;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What the witness program of {@link ExecHostProcess#witness} wrote ("child PID", then "PID TIME"
+ * lines), and whether processes are gone: judged outside the JVM that ran the program.
+ */
+final class ProgramSteps {
+
+    private ProgramSteps() {}
+
+    /** A step of the witness program: its pid and the wall-clock time, in nanoseconds. */
+    record Step(long pid, long wallNanos) {}
+
+    static List<Step> steps(Path file) throws IOException {
+        if (!Files.exists(file)) {
+            return List.of();
+        }
+        return Files.readAllLines(file).stream()
+                .filter(l -> l.matches("[0-9]+ [0-9]+"))
+                .map(l -> new Step(Long.parseLong(l.split(" ")[0]), Long.parseLong(l.split(" ")[1])))
+                .toList();
+    }
+
+    /** Waits until the program took {@code count} steps; returns its pid and its child's. */
+    static List<Long> awaitSteps(Path file, int count, Duration limit) throws IOException {
+        await().atMost(limit).until(() -> steps(file).size() >= count);
+        List<Long> pids = new ArrayList<>();
+        pids.add(steps(file).getFirst().pid());
+        Files.readAllLines(file).stream()
+                .filter(l -> l.startsWith("child "))
+                .forEach(l -> pids.add(Long.parseLong(l.substring(6))));
+        assertThat(pids).hasSize(2);
+        return pids;
+    }
+
+    /** Gone: no such process, or a zombie waiting to be reaped (it runs nothing any more). */
+    static boolean gone(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            return stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z");
+        } catch (IOException e) {
+            return true;
+        }
+    }
+
+    /** Wall clock minus monotonic clock, in nanoseconds: maps the program's times onto a hold's. */
+    static long wallMinusMonotonic() {
+        Instant now = Instant.now();
+        return now.getEpochSecond() * 1_000_000_000L + now.getNano() - System.nanoTime();
+    }
+}
