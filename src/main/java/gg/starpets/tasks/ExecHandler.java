@@ -197,15 +197,16 @@ public final class ExecHandler implements TaskHandler, AutoCloseable {
 
     /**
      * When what is left of the run gets SIGKILL after its SIGTERM: after {@code kill-after}, but at
-     * most half of what is left of the hold (so that a stop during shutdown, when the engine waits
-     * half a lease, ends before it gives up and halts), and never past the hold less its margin
-     * (asked again at each look: it moves earlier if the instance loses its session).
+     * most a third of what is left of the hold less its margin, and never past the hold less its
+     * margin (asked again at each look: it moves earlier if the instance loses its session). A third:
+     * during a graceful shutdown the engine waits half a lease for stopped handlers and then halts
+     * the process; this leaves that wait a sixth of a lease to spare (1.6 s with the default lease).
      */
     static LongSupplier killAt(RunContext context, ExecCommand command, long stoppedAt) {
         long margin = context.holdMargin().toNanos();
         long holdLeft =
                 context.holdEndNanos() == Long.MAX_VALUE ? Long.MAX_VALUE : context.holdEndNanos() - margin - stoppedAt;
-        long grace = Math.min(command.killAfter().toNanos(), Math.max(0, holdLeft / 2));
+        long grace = Math.min(command.killAfter().toNanos(), Math.max(0, holdLeft / 3));
         return () -> {
             long holdEnd = context.holdEndNanos();
             return holdEnd == Long.MAX_VALUE ? stoppedAt + grace : Math.min(stoppedAt + grace, holdEnd - margin);
