@@ -102,7 +102,7 @@ public final class ExecHandler implements TaskHandler, AutoCloseable {
         Thread reader = Thread.ofVirtual()
                 .name("starpets-exec-output-" + context.runId())
                 .start(() -> tail.drain(process.getInputStream()));
-        ExecSupervision.Watch watch = null;
+        SupervisorProcess.Watch watch = null;
         try {
             if (supervised) {
                 watch = startWatched(process, tree, context);
@@ -159,7 +159,7 @@ public final class ExecHandler implements TaskHandler, AutoCloseable {
      * Has the supervisor watch the program's group, then lets the program start. Returns null where
      * the supervisor found the clocks disagree (the program then starts unsupervised).
      */
-    private ExecSupervision.Watch startWatched(Process process, ProcessTree tree, RunContext context)
+    private SupervisorProcess.Watch startWatched(Process process, ProcessTree tree, RunContext context)
             throws RunFailedException, InterruptedException {
         long deadline = System.nanoTime() + GROUP_WAIT.toNanos();
         while (ProcessTree.groupOf(process.pid()).orElse(-1L) != tree.group()
@@ -167,7 +167,7 @@ public final class ExecHandler implements TaskHandler, AutoCloseable {
                 && System.nanoTime() - deadline < 0) {
             Thread.sleep(1);
         }
-        ExecSupervision.Watch watch = supervision.watch(process.pid(), context.holdMargin(), context::holdEndNanos);
+        SupervisorProcess.Watch watch = supervision.watch(process.pid(), context.holdMargin(), context::holdEndNanos);
         // Not within the hold any more (the JVM paused meanwhile, or lost its session): no start now.
         if (!context.mayContinue()) {
             if (watch != null) {
@@ -184,7 +184,7 @@ public final class ExecHandler implements TaskHandler, AutoCloseable {
     }
 
     /** The program's exit code; returns early, with the program alive, if the supervisor dies meanwhile. */
-    private static int awaitExit(Process process, ExecSupervision.Watch watch) throws InterruptedException {
+    private static int awaitExit(Process process, SupervisorProcess.Watch watch) throws InterruptedException {
         CompletableFuture<?> ended =
                 watch == null ? process.onExit() : CompletableFuture.anyOf(process.onExit(), watch.lost);
         try {
@@ -247,7 +247,7 @@ public final class ExecHandler implements TaskHandler, AutoCloseable {
     }
 
     /** What the supervisor did as the hold ended without a renewal from this JVM, for a program ended by a signal. */
-    private static String supervisorNote(ExecSupervision.Watch watch, int exitCode) throws InterruptedException {
+    private static String supervisorNote(SupervisorProcess.Watch watch, int exitCode) throws InterruptedException {
         // 128 + the signal's number: how a shell, and Process, tell a death by signal.
         List<String> signals = watch == null || exitCode <= 128 ? List.of() : watch.signals();
         if (signals.isEmpty()) {

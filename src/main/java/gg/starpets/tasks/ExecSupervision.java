@@ -1,23 +1,14 @@
 package gg.starpets.tasks;
 
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
-import java.io.Writer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
@@ -65,7 +56,7 @@ final class ExecSupervision implements AutoCloseable {
 
     private final List<String> launcher;
     private final AtomicLong ids = new AtomicLong();
-    private Supervisor current;
+    private SupervisorProcess current;
     private String unavailable;
     /** How long the last start took, until its first answer (measured for the docs). */
     private volatile Duration lastStart;
@@ -90,15 +81,16 @@ final class ExecSupervision implements AutoCloseable {
     }
 
     /**
-     * Has the supervisor watch a program's group, started if none runs; returns once it does. Empty
+     * Has the supervisor watch a program's group, started if none runs; returns once it does. Null
      * where there is no supervision (the reason warned once).
      *
      * @param pid the program, leader of a group of its own
      * @param margin the run's hold margin (SIGTERM this long before its end)
      * @param holdEnd the run's hold end, on {@link System#nanoTime()}'s clock, asked again as it moves
      */
-    Watch watch(long pid, Duration margin, LongSupplier holdEnd) throws RunFailedException, InterruptedException {
-        Supervisor supervisor = supervisor();
+    SupervisorProcess.Watch watch(long pid, Duration margin, LongSupplier holdEnd)
+            throws RunFailedException, InterruptedException {
+        SupervisorProcess supervisor = supervisor();
         if (supervisor == null) {
             return null;
         }
@@ -114,7 +106,7 @@ final class ExecSupervision implements AutoCloseable {
         return current == null ? null : current.process.pid();
     }
 
-    private synchronized Supervisor supervisor() throws RunFailedException, InterruptedException {
+    private synchronized SupervisorProcess supervisor() throws RunFailedException, InterruptedException {
         if (unavailable != null) {
             return null;
         }
@@ -124,23 +116,23 @@ final class ExecSupervision implements AutoCloseable {
         return current;
     }
 
-    private Supervisor start() throws RunFailedException, InterruptedException {
+    private SupervisorProcess start() throws RunFailedException, InterruptedException {
         long started = System.nanoTime();
         Path dir = null;
-        Supervisor supervisor = null;
+        SupervisorProcess supervisor = null;
         boolean done = false;
         try {
             dir = Files.createTempDirectory(
                     "starpets-exec-supervisor-",
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
             copyClasses(dir);
-            List<String> command = new java.util.ArrayList<>(launcher);
+            List<String> command = new ArrayList<>(launcher);
             command.addAll(List.of("/bin/sh", "-c", DETACH, java().toString()));
             command.addAll(JVM_FLAGS);
             command.addAll(List.of("-cp", dir.toString(), ExecSupervisor.class.getName(), dir.toString()));
             ProcessBuilder builder = new ProcessBuilder(command);
             JVM_ENVIRONMENT.forEach(builder.environment()::remove);
-            supervisor = new Supervisor(builder.start());
+            supervisor = new SupervisorProcess(builder.start());
             long[] hello = supervisor.hello(START_TIMEOUT);
             if (!clocksAgree(supervisor)) {
                 unavailable = "its clock (System.nanoTime) is not this JVM's";
@@ -169,7 +161,7 @@ final class ExecSupervision implements AutoCloseable {
     }
 
     /** Both processes read one monotonic clock: the supervisor's reading lies between two of ours. */
-    private static boolean clocksAgree(Supervisor supervisor) throws TimeoutException, InterruptedException {
+    private static boolean clocksAgree(SupervisorProcess supervisor) throws TimeoutException, InterruptedException {
         for (int i = 0; i < 3; i++) {
             long before = System.nanoTime();
             long[] hello = supervisor.hello(START_TIMEOUT);
@@ -204,8 +196,7 @@ final class ExecSupervision implements AutoCloseable {
     private static void deleteQuietly(Path dir) {
         // The supervisor deletes its copy once loaded; this is for a start that failed before.
         try (Stream<Path> paths = Files.walk(dir)) {
-            paths.sorted(java.util.Comparator.reverseOrder())
-                    .forEach(p -> p.toFile().delete());
+            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         } catch (IOException e) {
             // Already gone.
         }
@@ -217,237 +208,6 @@ final class ExecSupervision implements AutoCloseable {
         if (current != null) {
             current.close();
             current = null;
-        }
-    }
-
-    /** One run's group under watch. */
-    static final class Watch implements AutoCloseable {
-        final long id;
-        private final Supervisor supervisor;
-        private final LongSupplier holdEnd;
-        private final CompletableFuture<String> ack = new CompletableFuture<>();
-        /** Completes, with what happened, if the supervisor dies while watching. */
-        final CompletableFuture<String> lost = new CompletableFuture<>();
-        /** What the supervisor did to the group (SIGTERM/SIGKILL at the hold's end). */
-        private final List<String> signals = new CopyOnWriteArrayList<>();
-        /** How long {@link #signals()} waits for the supervisor's word. */
-        private static final Duration SIGNALS_WAIT = Duration.ofSeconds(1);
-
-        private long sent;
-
-        private Watch(long id, Supervisor supervisor, LongSupplier holdEnd) {
-            this.id = id;
-            this.supervisor = supervisor;
-            this.holdEnd = holdEnd;
-        }
-
-        long supervisorPid() {
-            return supervisor.process.pid();
-        }
-
-        /**
-         * The signals the supervisor sent the group, for a program that ended by one: it says so before
-         * signalling, so a round trip after the program's end brings its word.
-         */
-        List<String> signals() throws InterruptedException {
-            if (!supervisor.dead()) {
-                try {
-                    supervisor.hello(SIGNALS_WAIT);
-                } catch (TimeoutException e) {
-                    // What was said so far is all there is.
-                }
-            }
-            return List.copyOf(signals);
-        }
-
-        /** The run is over: the supervisor forgets its group. */
-        @Override
-        public void close() {
-            if (supervisor.watches.remove(id) != null) {
-                supervisor.send("done " + id);
-            }
-        }
-    }
-
-    /** One supervisor process, its two reader threads and the thread that sends hold ends. */
-    private static final class Supervisor implements AutoCloseable {
-        final Process process;
-        private final Writer in;
-        final Map<Long, Watch> watches = new ConcurrentHashMap<>();
-        private final BlockingQueue<long[]> hellos = new LinkedBlockingQueue<>();
-        private final CompletableFuture<Void> gone = new CompletableFuture<>();
-        /** It did not answer in time and is being replaced. */
-        private volatile boolean broken;
-
-        Supervisor(Process process) {
-            this.process = process;
-            this.in = new java.io.OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
-            String pid = String.valueOf(process.pid());
-            Thread.ofPlatform().daemon().name("starpets-exec-supervisor-" + pid).start(this::read);
-            Thread.ofPlatform()
-                    .daemon()
-                    .name("starpets-exec-supervisor-log-" + pid)
-                    .start(this::log);
-            Thread.ofPlatform().daemon().name("starpets-exec-hold-" + pid).start(this::push);
-        }
-
-        boolean dead() {
-            return broken || gone.isDone();
-        }
-
-        /**
-         * The supervisor's clock reading and when its answer arrived here. Once it has, everything the
-         * supervisor said before it was read too.
-         */
-        long[] hello(Duration limit) throws TimeoutException, InterruptedException {
-            synchronized (hellos) {
-                send("hello");
-                long[] hello = hellos.poll(limit.toNanos(), TimeUnit.NANOSECONDS);
-                if (hello == null) {
-                    throw new TimeoutException("no answer from the exec supervisor (pid " + process.pid() + ") within "
-                            + limit.toMillis() + " ms");
-                }
-                return hello;
-            }
-        }
-
-        Watch watch(long id, long pid, long margin, LongSupplier holdEnd)
-                throws RunFailedException, InterruptedException {
-            Watch watch = new Watch(id, this, holdEnd);
-            synchronized (this) {
-                // Registered and sent under one lock: no hold line for it can precede its watch line.
-                watch.sent = holdEnd.getAsLong();
-                watches.put(id, watch);
-                send("watch " + id + " " + pid + " " + margin + " " + watch.sent);
-            }
-            String refused;
-            try {
-                refused = CompletableFuture.anyOf(watch.ack, gone)
-                        .thenApply(x -> watch.ack.getNow("the exec supervisor died"))
-                        .get(ACK_TIMEOUT.toNanos(), TimeUnit.NANOSECONDS);
-            } catch (TimeoutException e) {
-                watch.close();
-                log.error(
-                        "The exec supervisor (pid {}) did not answer within {} s: replacing it",
-                        process.pid(),
-                        ACK_TIMEOUT.toSeconds());
-                broken = true;
-                process.destroyForcibly();
-                throw new RunFailedException("the exec supervisor did not answer: the program was not started");
-            } catch (ExecutionException e) {
-                throw new IllegalStateException(e);
-            } catch (InterruptedException e) {
-                watch.close();
-                throw e;
-            }
-            if (refused != null) {
-                watch.close();
-                throw new RunFailedException("the exec supervisor did not watch the program: " + refused);
-            }
-            return watch;
-        }
-
-        synchronized void send(String line) {
-            try {
-                in.write(line + "\n");
-                in.flush();
-            } catch (IOException e) {
-                // It is gone: its reader sees the end of its output.
-            }
-        }
-
-        /** Dispatches the supervisor's answers; its end means it died. */
-        private void read() {
-            try (BufferedReader out =
-                    new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-                String line;
-                while ((line = out.readLine()) != null) {
-                    long arrived = System.nanoTime();
-                    String[] words = line.split(" ");
-                    Watch watch = words.length > 1 && words[1].matches("[0-9]{1,18}")
-                            ? watches.get(Long.parseLong(words[1]))
-                            : null;
-                    switch (words[0]) {
-                        case "hello" -> hellos.add(new long[] {Long.parseLong(words[1]), arrived});
-                        case "watching" -> {
-                            if (watch != null) {
-                                watch.ack.complete(null);
-                            }
-                        }
-                        case "refused" -> {
-                            if (watch != null) {
-                                watch.ack.complete(
-                                        String.join(" ", List.of(words).subList(2, words.length)));
-                            }
-                        }
-                        case "signal" -> {
-                            if (watch != null && words.length == 3) {
-                                watch.signals.add("SIG" + words[2]);
-                            }
-                        }
-                        default -> log.warn("Exec supervisor (pid {}) said: {}", process.pid(), line);
-                    }
-                }
-            } catch (IOException | RuntimeException e) {
-                log.warn("Reading the exec supervisor (pid {}) failed: {}", process.pid(), e.toString());
-            }
-            process.destroyForcibly();
-            String what = "the exec supervisor (pid " + process.pid() + ") died";
-            if (!watches.isEmpty()) {
-                log.error("{} while watching {} exec run(s): this JVM stops them itself", what, watches.size());
-            }
-            gone.complete(null);
-            watches.values().forEach(w -> w.lost.complete(what));
-        }
-
-        /** The supervisor's stderr, into this service's log. */
-        private void log() {
-            try (BufferedReader err =
-                    new BufferedReader(new InputStreamReader(process.getErrorStream(), StandardCharsets.UTF_8))) {
-                String line;
-                while ((line = err.readLine()) != null) {
-                    log.warn("Exec supervisor (pid {}): {}", process.pid(), line);
-                }
-            } catch (IOException e) {
-                // It is gone.
-            }
-        }
-
-        /** Sends each watched run's hold end when it moved (later with a renewal, earlier with a lost session). */
-        private void push() {
-            while (!dead()) {
-                for (Watch watch : watches.values()) {
-                    long end = watch.holdEnd.getAsLong();
-                    synchronized (this) {
-                        if (end != watch.sent && watches.containsKey(watch.id)) {
-                            watch.sent = end;
-                            send("hold " + watch.id + " " + end);
-                        }
-                    }
-                }
-                try {
-                    Thread.sleep(PUSH_PERIOD);
-                } catch (InterruptedException e) {
-                    return;
-                }
-            }
-        }
-
-        @Override
-        public void close() {
-            try {
-                in.close();
-            } catch (IOException e) {
-                // Already gone.
-            }
-            try {
-                if (!process.waitFor(2, TimeUnit.SECONDS)) {
-                    process.destroyForcibly();
-                }
-            } catch (InterruptedException e) {
-                process.destroyForcibly();
-                Thread.currentThread().interrupt();
-            }
         }
     }
 }

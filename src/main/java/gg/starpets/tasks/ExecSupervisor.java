@@ -121,6 +121,7 @@ final class ExecSupervisor {
         } finally {
             lock.unlock();
         }
+        all.forEach(w -> w.tree.killProgram());
         all.forEach(w -> w.tree.kill(KILL_LIMIT));
         System.exit(0);
     }

@@ -116,6 +116,11 @@ final class ProcessTree {
         return alive.size();
     }
 
+    /** SIGKILL to the program alone, at once, without looking for the rest: first, when time is short. */
+    void killProgram() {
+        root.destroyForcibly();
+    }
+
     /** SIGKILL to every process of the run, until none is left or after {@code limit}; returns how many got it. */
     int kill(Duration limit) {
         boolean interrupted = Thread.interrupted();

@@ -15,14 +15,14 @@ import java.util.List;
  * What the witness program of {@link ExecHostProcess#witness} wrote ("child PID", then "PID TIME"
  * lines), and whether processes are gone: judged outside the JVM that ran the program.
  */
-final class ProgramSteps {
+public final class ProgramSteps {
 
     private ProgramSteps() {}
 
     /** A step of the witness program: its pid and the wall-clock time, in nanoseconds. */
-    record Step(long pid, long wallNanos) {}
+    public record Step(long pid, long wallNanos) {}
 
-    static List<Step> steps(Path file) throws IOException {
+    public static List<Step> steps(Path file) throws IOException {
         if (!Files.exists(file)) {
             return List.of();
         }
@@ -33,7 +33,7 @@ final class ProgramSteps {
     }
 
     /** Waits until the program took {@code count} steps; returns its pid and its child's. */
-    static List<Long> awaitSteps(Path file, int count, Duration limit) throws IOException {
+    public static List<Long> awaitSteps(Path file, int count, Duration limit) throws IOException {
         await().atMost(limit).until(() -> steps(file).size() >= count);
         List<Long> pids = new ArrayList<>();
         pids.add(steps(file).getFirst().pid());
@@ -45,7 +45,7 @@ final class ProgramSteps {
     }
 
     /** Gone: no such process, or a zombie waiting to be reaped (it runs nothing any more). */
-    static boolean gone(long pid) {
+    public static boolean gone(long pid) {
         try {
             String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
             return stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z");
@@ -55,7 +55,7 @@ final class ProgramSteps {
     }
 
     /** Wall clock minus monotonic clock, in nanoseconds: maps the program's times onto a hold's. */
-    static long wallMinusMonotonic() {
+    public static long wallMinusMonotonic() {
         Instant now = Instant.now();
         return now.getEpochSecond() * 1_000_000_000L + now.getNano() - System.nanoTime();
     }
