@@ -46,6 +46,7 @@ final class ExecSupervision implements AutoCloseable {
             "-XX:ReservedCodeCacheSize=8m",
             "-XX:MaxMetaspaceSize=32m",
             "-XX:-UsePerfData",
+            "-XX:+ExitOnOutOfMemoryError",
             "-XX:+DisplayVMOutputToStderr",
             "-Xlog:all=warning:stderr");
     /** Options the launcher would otherwise add from the service's environment (a heap sized for the service). */

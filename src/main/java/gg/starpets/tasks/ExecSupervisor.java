@@ -91,26 +91,34 @@ final class ExecSupervisor {
     }
 
     /** @param args the directory its classes were copied to: deleted once they are loaded */
-    public static void main(String[] args) throws IOException {
+    public static void main(String[] args) {
         classes();
         if (args.length > 0) {
-            deleteTree(Path.of(args[0]));
+            try {
+                deleteTree(Path.of(args[0]));
+            } catch (IOException e) {
+                System.err.println("starpets exec supervisor: could not delete " + args[0] + ": " + e);
+            }
         }
         PrintStream out = new PrintStream(System.out, false, StandardCharsets.UTF_8);
         new ExecSupervisor(out).serve(new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)));
     }
 
-    private void serve(BufferedReader in) throws IOException {
-        Thread timer = new Thread(this::enforce, "starpets-exec-supervisor");
+    private void serve(BufferedReader in) {
+        Thread timer = new Thread(this::enforceOrDie, "starpets-exec-supervisor");
         timer.setDaemon(true);
         timer.start();
-        String line;
-        while ((line = in.readLine()) != null) {
-            try {
-                handle(line.split(" "));
-            } catch (RuntimeException e) {
-                System.err.println("starpets exec supervisor: cannot read '" + line + "': " + e);
+        try {
+            String line;
+            while ((line = in.readLine()) != null) {
+                try {
+                    handle(line.split(" "));
+                } catch (RuntimeException e) {
+                    System.err.println("starpets exec supervisor: cannot read '" + line + "': " + e);
+                }
             }
+        } catch (IOException e) {
+            System.err.println("starpets exec supervisor: reading stdin failed: " + e);
         }
         // The service is gone: nothing may outlive it, nor wait for a hold it can no longer renew.
         List<Watched> all;
@@ -183,6 +191,16 @@ final class ExecSupervisor {
 
     private record Due(Watched watched, Action action) {}
 
+    /** A supervisor that cannot keep time must not look alive: the service then stops its runs itself. */
+    private void enforceOrDie() {
+        try {
+            enforce();
+        } catch (Throwable e) {
+            System.err.println("starpets exec supervisor: its timer failed: " + e);
+            Runtime.getRuntime().halt(1);
+        }
+    }
+
     /** The timer thread: signals what is due, then sleeps until the next thing is. */
     private void enforce() {
         while (true) {
@@ -218,7 +236,7 @@ final class ExecSupervisor {
                     continue;
                 }
             } catch (InterruptedException e) {
-                return;
+                throw new IllegalStateException("interrupted", e);
             } finally {
                 lock.unlock();
             }
