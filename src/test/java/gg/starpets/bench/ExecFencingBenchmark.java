@@ -59,7 +59,7 @@ public final class ExecFencingBenchmark {
                 host.run("f" + f, HOLD, MARGIN, "5s", ExecHostProcess.witness(file, true));
                 List<Long> pids = ProgramSteps.awaitSteps(file, 3, SLOW);
                 host.freeze();
-                while (!ExecHostProcess.stopped(host.pid())) {
+                while (!ProgramSteps.stopped(host.pid())) {
                     Thread.sleep(1);
                 }
                 long holdEndBound = System.nanoTime() + HOLD.toNanos();

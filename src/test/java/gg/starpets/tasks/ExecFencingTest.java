@@ -55,28 +55,25 @@ class ExecFencingTest {
         return host;
     }
 
+    /** Starts a run of the witness program on {@code host}; returns its pids once it took a few steps. */
+    private List<Long> witnessed(ExecHostProcess host, String id, Path file, boolean ignoreTerm) throws IOException {
+        host.run(id, HOLD, MARGIN, "5s", ExecHostProcess.witness(file, ignoreTerm));
+        List<Long> pids = ProgramSteps.awaitSteps(file, 3, SLOW);
+        started.addAll(pids);
+        return pids;
+    }
+
     @Test
     void theProgramOfAJvmFrozenLongerThanItsHoldEndsBeforeTheHoldDoes() throws Exception {
         ExecHostProcess host = host();
         Path file = dir.resolve("steps");
-        host.run("frozen", HOLD, MARGIN, "5s", ExecHostProcess.witness(file, false));
-        List<Long> pids = ProgramSteps.awaitSteps(file, 3, SLOW);
-        started.addAll(pids);
+        List<Long> pids = witnessed(host, "frozen", file, false);
 
         host.freeze();
-        await().atMost(SLOW).until(() -> ExecHostProcess.stopped(host.pid()));
+        await().atMost(SLOW).until(() -> ProgramSteps.stopped(host.pid()));
         // Its last renewal was before this instant: the hold ends no later than this.
-        long holdEndBound = System.nanoTime() + HOLD.toNanos();
-        long offset = ProgramSteps.wallMinusMonotonic();
-        await().atMost(HOLD.plus(SLOW)).until(() -> System.nanoTime() - holdEndBound > 0);
-
-        assertThat(pids).as("processes of the run at the end of its hold").allMatch(ProgramSteps::gone);
-        assertThat(ProgramSteps.steps(file).getLast().wallNanos())
-                .as("the program's last step, before the hold's end")
-                .isLessThan(holdEndBound + offset);
-        assertThat(ExecHostProcess.stopped(host.pid()))
-                .as("the host still frozen")
-                .isTrue();
+        ProgramSteps.assertEndedBefore(System.nanoTime() + HOLD.toNanos(), file, pids, HOLD.plus(SLOW));
+        assertThat(ProgramSteps.stopped(host.pid())).as("the host still frozen").isTrue();
 
         host.thaw();
         assertThat(host.answer("ended frozen", SLOW))
@@ -89,9 +86,7 @@ class ExecFencingTest {
         ExecHostProcess host = host();
         Path file = dir.resolve("steps");
         // It ignores SIGTERM: only SIGKILL ends it.
-        host.run("killed", HOLD, MARGIN, "5s", ExecHostProcess.witness(file, true));
-        List<Long> pids = ProgramSteps.awaitSteps(file, 3, SLOW);
-        started.addAll(pids);
+        List<Long> pids = witnessed(host, "killed", file, true);
 
         host.kill();
 
@@ -104,9 +99,7 @@ class ExecFencingTest {
     void noProcessOfARunOutlivesItsJvmHaltedByTheWatchdog() throws Exception {
         ExecHostProcess host = host();
         Path file = dir.resolve("steps");
-        host.run("halted", HOLD, MARGIN, "5s", ExecHostProcess.witness(file, true));
-        List<Long> pids = ProgramSteps.awaitSteps(file, 3, SLOW);
-        started.addAll(pids);
+        List<Long> pids = witnessed(host, "halted", file, true);
 
         host.halt();
         assertThat(host.process().waitFor(SLOW.toSeconds(), TimeUnit.SECONDS)).isTrue();
@@ -125,7 +118,7 @@ class ExecFencingTest {
         // A frozen supervisor acknowledges nothing, and kills nothing: only the gate can keep the program from
         // starting.
         ExecHostProcess.signal("STOP", supervisor);
-        await().atMost(SLOW).until(() -> ExecHostProcess.stopped(supervisor));
+        await().atMost(SLOW).until(() -> ProgramSteps.stopped(supervisor));
         Path file = dir.resolve("steps");
         host.run("second", HOLD, MARGIN, "5s", ExecHostProcess.witness(file, false));
         ProcessHandle gate = await().atMost(SLOW)

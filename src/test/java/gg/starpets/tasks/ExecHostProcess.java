@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -125,16 +124,6 @@ public final class ExecHostProcess implements AutoCloseable {
 
     public void thaw() throws IOException, InterruptedException {
         signal("CONT", process.pid());
-    }
-
-    /** Whether a process is stopped (state T in /proc): a SIGSTOP has taken effect. */
-    public static boolean stopped(long pid) {
-        try {
-            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-            return stat.substring(stat.lastIndexOf(')') + 2).startsWith("T");
-        } catch (IOException e) {
-            return false;
-        }
     }
 
     static void signal(String signal, long pid) throws IOException, InterruptedException {

@@ -46,12 +46,36 @@ public final class ProgramSteps {
 
     /** Gone: no such process, or a zombie waiting to be reaped (it runs nothing any more). */
     public static boolean gone(long pid) {
+        char state = state(pid);
+        return state == 'Z' || state == '-';
+    }
+
+    /** Stopped (state T): a SIGSTOP has taken effect. */
+    public static boolean stopped(long pid) {
+        return state(pid) == 'T';
+    }
+
+    /** A process's state letter in /proc/PID/stat; '-' if there is no such process. */
+    private static char state(long pid) {
         try {
             String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-            return stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z");
+            return stat.charAt(stat.lastIndexOf(')') + 2);
         } catch (IOException e) {
-            return true;
+            return '-';
         }
+    }
+
+    /**
+     * Waits until {@code holdEnd} (monotonic) has passed, then asserts that the run's processes are
+     * gone and that the program's last step (wall clock) came before it.
+     */
+    public static void assertEndedBefore(long holdEnd, Path file, List<Long> pids, Duration limit) throws IOException {
+        long offset = wallMinusMonotonic();
+        await().atMost(limit).until(() -> System.nanoTime() - holdEnd > 0);
+        assertThat(pids).as("processes of the run at the end of its hold").allMatch(ProgramSteps::gone);
+        assertThat(steps(file).getLast().wallNanos())
+                .as("the program's last step, before the hold's end")
+                .isLessThan(holdEnd + offset);
     }
 
     /** Wall clock minus monotonic clock, in nanoseconds: maps the program's times onto a hold's. */
