@@ -126,7 +126,8 @@ public final class ExecHandler implements TaskHandler, AutoCloseable {
             String note = leftovers.terminated() == 0
                     ? ""
                     : "[starpets] " + stopped(leftovers) + " left behind by the program";
-            report(context, tail, start, exitCode, join(note, supervisorNote(watch, exitCode)));
+            // 128 + the signal's number: how a shell, and Process, tell a death by signal.
+            report(context, tail, start, exitCode, join(note, supervisorNote(watch, exitCode > 128)));
             if (exitCode != 0) {
                 throw new RunFailedException(command.describe() + " exited with code " + exitCode);
             }
@@ -141,7 +142,7 @@ public final class ExecHandler implements TaskHandler, AutoCloseable {
                     join(
                             "[starpets] run stopped: " + stopped(stop) + ", kill-after "
                                     + HandlerParams.text(command.killAfter()),
-                            supervisorNote(watch, process.isAlive() ? 0 : process.exitValue())));
+                            supervisorNote(watch, false)));
             throw e;
         } catch (RunFailedException | RuntimeException e) {
             // Not started, or the supervisor lost: nothing of the run may stay.
@@ -246,10 +247,13 @@ public final class ExecHandler implements TaskHandler, AutoCloseable {
         context.output(note.isEmpty() ? text : text + (text.isEmpty() || text.endsWith("\n") ? "" : "\n") + note);
     }
 
-    /** What the supervisor did as the hold ended without a renewal from this JVM, for a program ended by a signal. */
-    private static String supervisorNote(SupervisorProcess.Watch watch, int exitCode) throws InterruptedException {
-        // 128 + the signal's number: how a shell, and Process, tell a death by signal.
-        List<String> signals = watch == null || exitCode <= 128 ? List.of() : watch.signals();
+    /**
+     * What the supervisor did as the hold ended without a renewal from this JVM; {@code ask}: the
+     * program ended by a signal, ask the supervisor (not after a stop: as the hold ends, the
+     * watchdog gives the handler little time).
+     */
+    private static String supervisorNote(SupervisorProcess.Watch watch, boolean ask) throws InterruptedException {
+        List<String> signals = watch == null ? List.of() : watch.signals(ask);
         if (signals.isEmpty()) {
             return "";
         }

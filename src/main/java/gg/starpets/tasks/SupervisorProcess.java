@@ -214,8 +214,8 @@ final class SupervisorProcess implements AutoCloseable {
         final CompletableFuture<String> lost = new CompletableFuture<>();
         /** What the supervisor did to the group (SIGTERM/SIGKILL at the hold's end). */
         private final List<String> signals = new CopyOnWriteArrayList<>();
-        /** How long {@link #signals()} waits for the supervisor's word. */
-        private static final Duration SIGNALS_WAIT = Duration.ofSeconds(1);
+        /** How long {@link #signals} waits for the supervisor's word: it answers in milliseconds. */
+        private static final Duration SIGNALS_WAIT = Duration.ofMillis(100);
 
         private long sent;
 
@@ -226,11 +226,11 @@ final class SupervisorProcess implements AutoCloseable {
         }
 
         /**
-         * The signals the supervisor sent the group, for a program that ended by one: it says so before
-         * signalling, so a round trip after the program's end brings its word.
+         * The signals the supervisor sent the group. It says so before signalling, so for a program
+         * that ended by a signal a round trip ({@code ask}) brings its word.
          */
-        List<String> signals() throws InterruptedException {
-            if (!supervisor.dead()) {
+        List<String> signals(boolean ask) throws InterruptedException {
+            if (ask && !supervisor.dead()) {
                 try {
                     supervisor.hello(SIGNALS_WAIT);
                 } catch (TimeoutException e) {
