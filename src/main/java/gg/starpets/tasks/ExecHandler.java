@@ -49,6 +49,8 @@ public final class ExecHandler implements TaskHandler, AutoCloseable {
      * group. If this JVM dies first, the pipe ends and the program never starts.
      */
     private static final String GATE = "IFS= read -r go && [ \"$go\" = go ] && exec \"$@\" </dev/null";
+    /** The gate shell's $0: its own errors (the program not found) start with it. */
+    private static final String GATE_NAME = "starpets-exec";
 
     private final EnvPlaceholders placeholders;
     private final List<String> launcher;
@@ -128,6 +130,11 @@ public final class ExecHandler implements TaskHandler, AutoCloseable {
                     : "[starpets] " + stopped(leftovers) + " left behind by the program";
             // 128 + the signal's number: how a shell, and Process, tell a death by signal.
             report(context, tail, start, exitCode, join(note, supervisorNote(watch, exitCode > 128)));
+            String text = tail.text();
+            if (supervised && (exitCode == 126 || exitCode == 127) && text.startsWith(GATE_NAME + ": ")) {
+                // The gate's exec failed: no such program, or not executable.
+                throw new RunFailedException("could not start " + command.describe() + ": " + text.strip());
+            }
             if (exitCode != 0) {
                 throw new RunFailedException(command.describe() + " exited with code " + exitCode);
             }
@@ -217,7 +224,7 @@ public final class ExecHandler implements TaskHandler, AutoCloseable {
     private ProcessBuilder builder(ExecCommand command, RunContext context, boolean gated) throws RunFailedException {
         List<String> argv = new ArrayList<>(launcher);
         if (gated) {
-            argv.addAll(List.of("/bin/sh", "-c", GATE, "starpets-exec"));
+            argv.addAll(List.of("/bin/sh", "-c", GATE, GATE_NAME));
         }
         argv.addAll(command.argv(placeholders));
         ProcessBuilder builder = new ProcessBuilder(argv).redirectErrorStream(true);

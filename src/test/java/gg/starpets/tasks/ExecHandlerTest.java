@@ -95,7 +95,9 @@ class ExecHandlerTest {
     void aProgramThatDoesNotExistFailsTheRun() {
         RunContext context = context(Map.of("command", List.of("/no/such/program")));
 
-        assertThatThrownBy(() -> handler.run(context)).isInstanceOf(RunFailedException.class);
+        assertThatThrownBy(() -> handler.run(context))
+                .isInstanceOf(RunFailedException.class)
+                .hasMessageStartingWith("could not start /no/such/program: ");
         assertThat(context.output()).contains("/no/such/program");
     }
 
