@@ -34,7 +34,7 @@ final class ProcessTree {
     private static final Path PROC = Path.of("/proc");
     private static final long TERM_POLL_NANOS = Duration.ofMillis(50).toNanos();
     /** SIGKILL takes effect within microseconds; a process still there is looked at again soon. */
-    private static final long KILL_POLL_NANOS = Duration.ofMillis(5).toNanos();
+    private static final long KILL_POLL_NANOS = Duration.ofMillis(1).toNanos();
 
     /** How many processes got each signal. */
     record Stop(int terminated, int killed) {}
@@ -198,8 +198,11 @@ final class ProcessTree {
         try {
             String stat = Files.readString(PROC.resolve(Long.toString(pid)).resolve("stat"));
             // "pid (command) state ppid pgrp ...": the command may hold spaces and parentheses.
-            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            return Optional.of(new Status(Long.parseLong(fields[2]), fields[0].equals("Z")));
+            int state = stat.lastIndexOf(')') + 2;
+            int ppid = stat.indexOf(' ', state) + 1;
+            int pgrp = stat.indexOf(' ', ppid) + 1;
+            long group = Long.parseLong(stat, pgrp, stat.indexOf(' ', pgrp), 10);
+            return Optional.of(new Status(group, stat.charAt(state) == 'Z'));
         } catch (IOException | RuntimeException e) {
             return Optional.empty();
         }
