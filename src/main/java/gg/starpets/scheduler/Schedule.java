@@ -68,6 +68,10 @@ public sealed interface Schedule {
             if (delay.compareTo(SHORTEST) < 0) {
                 throw new IllegalArgumentException("an interval must be at least " + SHORTEST.toMillis() + "ms");
             }
+            if (delay.compareTo(TaskDefinition.LONGEST) > 0) {
+                throw new IllegalArgumentException(
+                        "an interval must be at most " + TaskDefinition.LONGEST.toDays() + " days");
+            }
         }
 
         @Override
@@ -80,18 +84,25 @@ public sealed interface Schedule {
             return delay;
         }
 
-        /** "500ms", "30s", "5m", "2h", "1d" or ISO-8601 ("PT30S"); null when the text is neither. */
+        /**
+         * "500ms", "30s", "5m", "2h", "1d" or ISO-8601 ("PT30S"); null when the text is neither. Text
+         * too large for a {@link Duration} ({@code 99999999999999999d}) is refused as out of range.
+         */
         public static Duration parseDuration(String text) {
             Matcher m = SHORT.matcher(text.toLowerCase(Locale.ROOT));
             if (m.matches()) {
-                long n = Long.parseLong(m.group(1));
-                return switch (m.group(2)) {
-                    case "ms" -> Duration.ofMillis(n);
-                    case "s" -> Duration.ofSeconds(n);
-                    case "m" -> Duration.ofMinutes(n);
-                    case "h" -> Duration.ofHours(n);
-                    default -> Duration.ofDays(n);
-                };
+                try {
+                    long n = Long.parseLong(m.group(1));
+                    return switch (m.group(2)) {
+                        case "ms" -> Duration.ofMillis(n);
+                        case "s" -> Duration.ofSeconds(n);
+                        case "m" -> Duration.ofMinutes(n);
+                        case "h" -> Duration.ofHours(n);
+                        default -> Duration.ofDays(n);
+                    };
+                } catch (ArithmeticException | NumberFormatException e) {
+                    throw new IllegalArgumentException("'" + text + "' is out of range");
+                }
             }
             if (text.toUpperCase(Locale.ROOT).startsWith("P")) {
                 try {

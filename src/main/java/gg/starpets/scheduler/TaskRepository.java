@@ -10,6 +10,8 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import tools.jackson.core.type.TypeReference;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -19,6 +21,7 @@ import tools.jackson.databind.json.JsonMapper;
  */
 final class TaskRepository {
 
+    private static final Logger log = LoggerFactory.getLogger(TaskRepository.class);
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
     /** The keys of the advisory locks held now, in this database: the sessions of live instances. */
@@ -336,42 +339,97 @@ final class TaskRepository {
      * The claim: in one statement, and only while this instance's session lock is held, locks up to
      * {@code quota} due unowned tasks (skipping rows other instances are claiming), makes this instance
      * their owner with a lease and a new fence, and writes each run's history row.
+     *
+     * <p>The claim is committed before its rows are read, so each row is read on its own: a row this
+     * version cannot read (a definition stored by another version, or by hand) ends its run FAILED
+     * with the reason, at once, and the others run. The task is not lost: it waits for its next time.
      */
     List<ClaimedRun> claim(Connection c, String instanceId, long sessionKey, Duration lease, int quota)
             throws SQLException {
+        List<ClaimedRun> runs = new ArrayList<>();
+        List<Unreadable> unreadable = new ArrayList<>();
         try (var st = CLAIM.prepare(c)
                         .set("quota", quota)
                         .set("instance", instanceId)
                         .set("key", sessionKey)
                         .set("lease", lease);
                 ResultSet rs = st.executeQuery()) {
-            List<ClaimedRun> runs = new ArrayList<>();
             while (rs.next()) {
-                runs.add(new ClaimedRun(
-                        rs.getLong("id"),
-                        rs.getString("name"),
-                        rs.getString("handler"),
-                        rs.getString("schedule"),
-                        rs.getString("time_zone"),
-                        JSON.readValue(rs.getString("params"), new TypeReference<Map<String, Object>>() {}),
-                        Duration.ofNanos((long) (rs.getDouble("timeout_seconds") * 1e9)),
-                        rs.getLong("fence"),
-                        rs.getLong("current_run_id"),
-                        rs.getInt("next_attempt"),
-                        instant(rs, "next_run_at"),
-                        instant(rs, "started_at"),
-                        rs.getString("next_cause"),
-                        instant(rs, "fire_at"),
-                        TaskColumns.retry(rs.getString("retry")),
-                        new TaskDefinition.MisfirePolicy(
-                                TaskDefinition.MisfirePolicy.Kind.valueOf(rs.getString("misfire_policy")),
-                                Duration.ofMillis(rs.getLong("misfire_threshold_ms")),
-                                rs.getInt("catch_up_limit"),
-                                Duration.ofMillis(rs.getLong("catch_up_window_ms"))),
-                        rs.getInt("catch_ups"),
-                        Duration.ofMillis(rs.getLong("jitter_ms"))));
+                try {
+                    runs.add(claimedRun(rs));
+                } catch (RuntimeException e) {
+                    unreadable.add(new Unreadable(
+                            rs.getLong("id"),
+                            rs.getString("name"),
+                            rs.getLong("fence"),
+                            rs.getLong("current_run_id"),
+                            rs.getString("schedule"),
+                            rs.getString("time_zone"),
+                            e.getMessage() == null ? e.toString() : e.getMessage()));
+                }
             }
-            return runs;
+        }
+        for (Unreadable u : unreadable) {
+            failUnreadable(c, sessionKey, u);
+        }
+        return runs;
+    }
+
+    /** A claimed row whose definition could not be read. */
+    private record Unreadable(
+            long taskId, String task, long fence, long runId, String schedule, String timeZone, String reason) {}
+
+    private static ClaimedRun claimedRun(ResultSet rs) throws SQLException {
+        return new ClaimedRun(
+                rs.getLong("id"),
+                rs.getString("name"),
+                rs.getString("handler"),
+                rs.getString("schedule"),
+                rs.getString("time_zone"),
+                JSON.readValue(rs.getString("params"), new TypeReference<Map<String, Object>>() {}),
+                Duration.ofNanos((long) (rs.getDouble("timeout_seconds") * 1e9)),
+                rs.getLong("fence"),
+                rs.getLong("current_run_id"),
+                rs.getInt("next_attempt"),
+                instant(rs, "next_run_at"),
+                instant(rs, "started_at"),
+                rs.getString("next_cause"),
+                instant(rs, "fire_at"),
+                TaskColumns.retry(rs.getString("retry")),
+                new TaskDefinition.MisfirePolicy(
+                        TaskDefinition.MisfirePolicy.Kind.valueOf(rs.getString("misfire_policy")),
+                        Duration.ofMillis(rs.getLong("misfire_threshold_ms")),
+                        rs.getInt("catch_up_limit"),
+                        Duration.ofMillis(rs.getLong("catch_up_window_ms"))),
+                rs.getInt("catch_ups"),
+                Duration.ofMillis(rs.getLong("jitter_ms")));
+    }
+
+    /**
+     * Ends the run of a row that could not be read FAILED, with the reason, and gives the task back due
+     * at its schedule's next time (none if the schedule cannot be read either: a new definition sets
+     * one). Should this fail too, the run stays with this instance unrenewed and is ended when its
+     * lease runs out.
+     */
+    private void failUnreadable(Connection c, long sessionKey, Unreadable u) {
+        String error = "the task's definition as stored cannot be read: " + u.reason();
+        try {
+            Instant next = nextOrNull(u.schedule(), u.timeZone(), now(c));
+            end(
+                    c,
+                    u.taskId(),
+                    u.fence(),
+                    u.runId(),
+                    sessionKey,
+                    new NextRun(next, false, next, "SCHEDULE", 1, 0),
+                    RunStatus.FAILED,
+                    error,
+                    null,
+                    null,
+                    null);
+            log.error("Run {} of {} FAILED: {}", u.runId(), u.task(), error);
+        } catch (SQLException | RuntimeException e) {
+            log.error("Run {} of {} could not be read ({}), nor ended: {}", u.runId(), u.task(), error, e.getMessage());
         }
     }
 
@@ -416,27 +474,18 @@ final class TaskRepository {
             String error,
             RunContext context)
             throws SQLException {
-        Finished finished;
-        try (var st = FINISH.prepare(c)
-                        .set("due_now", next.dueNow())
-                        .set("next", next.next())
-                        .set("fire", next.fireAt())
-                        .set("cause", next.cause())
-                        .set("attempt", next.attempt())
-                        .set("catch_ups", next.catchUps())
-                        .set("task", run.taskId())
-                        .set("fence", run.fence())
-                        .set("key", sessionKey)
-                        .set("status", status.name())
-                        .set("error", error)
-                        .set("progress", context.progress())
-                        .set("output", context.output())
-                        .set("result", context.result().isEmpty() ? null : JSON.writeValueAsString(context.result()))
-                        .set("run", run.runId());
-                ResultSet rs = st.executeQuery()) {
-            rs.next();
-            finished = new Finished(rs.getBoolean("released"), rs.getString("schedule"), rs.getString("time_zone"));
-        }
+        Finished finished = end(
+                c,
+                run.taskId(),
+                run.fence(),
+                run.runId(),
+                sessionKey,
+                next,
+                status,
+                error,
+                context.progress(),
+                context.output(),
+                context.result().isEmpty() ? null : JSON.writeValueAsString(context.result()));
         if (finished.released()
                 && !next.dueNow()
                 && "SCHEDULE".equals(next.cause())
@@ -452,6 +501,41 @@ final class TaskRepository {
             }
         }
         return finished.released();
+    }
+
+    private static Finished end(
+            Connection c,
+            long taskId,
+            long fence,
+            long runId,
+            long sessionKey,
+            NextRun next,
+            RunStatus status,
+            String error,
+            Double progress,
+            String output,
+            String resultJson)
+            throws SQLException {
+        try (var st = FINISH.prepare(c)
+                        .set("due_now", next.dueNow())
+                        .set("next", next.next())
+                        .set("fire", next.fireAt())
+                        .set("cause", next.cause())
+                        .set("attempt", next.attempt())
+                        .set("catch_ups", next.catchUps())
+                        .set("task", taskId)
+                        .set("fence", fence)
+                        .set("key", sessionKey)
+                        .set("status", status.name())
+                        .set("error", error)
+                        .set("progress", progress)
+                        .set("output", output)
+                        .set("result", resultJson)
+                        .set("run", runId);
+                ResultSet rs = st.executeQuery()) {
+            rs.next();
+            return new Finished(rs.getBoolean("released"), rs.getString("schedule"), rs.getString("time_zone"));
+        }
     }
 
     /** The next time of a schedule as stored, or null when it never fires again or cannot be read. */
