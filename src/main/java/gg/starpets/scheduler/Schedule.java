@@ -191,9 +191,24 @@ public sealed interface Schedule {
                 if (at.isAfter(after)) {
                     return at;
                 }
-                cursor = local; // the first pass of a repeated local time was already due
+                // The first pass of a repeated local time was already due: so were those of every later
+                // one in that repeated hour. Go on from its end, not one fire time at a time (a 6-field
+                // cron firing every second of the hour would give up long before the end).
+                ZoneOffsetTransition transition = rules.getTransition(local);
+                cursor = transition == null
+                        ? local
+                        : max(local, localEnd(transition).minusSeconds(1));
             }
             throw neverAgain();
+        }
+
+        /** The local time at which a daylight-saving change ends: the later of its two local readings. */
+        private static LocalDateTime localEnd(ZoneOffsetTransition t) {
+            return max(t.getDateTimeBefore(), t.getDateTimeAfter());
+        }
+
+        private static LocalDateTime max(LocalDateTime a, LocalDateTime b) {
+            return a.isAfter(b) ? a : b;
         }
 
         /** A local time on the time line: in a gap, the gap's end; when repeated, its first occurrence. */
