@@ -66,13 +66,15 @@ public final class InstanceRepository {
                         and i.session_key not in (select key from held)))
             """.formatted(TaskRepository.HELD_LOCKS));
 
-    private static final NamedSql DELETE_GONE = NamedSql.of("""
+    // Reads instances_gone_idx and, per instance, tasks_owner_instance_idx. Package-visible: QueryPlanTest.
+    static final NamedSql DELETE_GONE = NamedSql.of("""
             with %s
             delete from instances i
-             where i.id in (select g.id from instances g
-                             where g.state = 'GONE' and g.heartbeat_at < now() - :gone_for * interval '1 millisecond'
-                             order by g.heartbeat_at
-                             limit :limit)
+             where i.id = any(array(select g.id from instances g
+                                     where g.state = 'GONE'
+                                       and g.heartbeat_at < now() - :gone_for * interval '1 millisecond'
+                                     order by g.heartbeat_at
+                                     limit :limit))
                -- Checked again on the row as it is when deleted: it may have come back meanwhile.
                and i.state = 'GONE'
                and i.heartbeat_at < now() - :gone_for * interval '1 millisecond'

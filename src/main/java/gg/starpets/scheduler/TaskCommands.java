@@ -214,10 +214,13 @@ public final class TaskCommands {
                and next_run_at < now() - misfire_threshold_ms * interval '1 millisecond'
             """);
 
+    // A row locked elsewhere (a claim, an operator) is left for the next heartbeat, never waited for.
     private static final NamedSql SKIP = NamedSql.of("""
             update tasks set next_run_at = cast(:next as timestamptz), next_fire_at = cast(:next as timestamptz),
                    updated_at = now()
-             where id = :id and next_run_at = cast(:was as timestamptz) and owner_session is null
+             where id = (select id from tasks
+                          where id = :id and next_run_at = cast(:was as timestamptz) and owner_session is null
+                            for update skip locked)
             """);
 
     private final DataSource dataSource;
@@ -278,7 +281,10 @@ public final class TaskCommands {
         return resumed;
     }
 
-    /** Moves SKIP tasks that missed their time by more than their threshold on to their next future time. */
+    /**
+     * Moves SKIP tasks that missed their time by more than their threshold on to their next future
+     * time, each in a statement of its own when {@code c} auto-commits (so no row stays locked longer).
+     */
     int skipMisfires(Connection c) throws SQLException {
         Instant now = TaskRepository.dbNow(c);
         record Missed(long id, String schedule, String zone, Instant was) {}

@@ -106,6 +106,9 @@ final class TaskRepository {
 
     private static final NamedSql NOW = NamedSql.of("select now()");
 
+    /** For the rest of the transaction. */
+    private static final NamedSql LOCK_TIMEOUT = NamedSql.of("select set_config('lock_timeout', :ms, true)");
+
     /**
      * A task a claim may take once it is due ({@code and next_run_at <= now()}). The share query counts
      * and waits by the same rule: a task no claim would take (paused, quarantined, retired) neither
@@ -198,7 +201,8 @@ final class TaskRepository {
             returning current_run_id, cancel_requested
             """);
 
-    private static final NamedSql PROGRESS = NamedSql.of("""
+    // Every heartbeat of a busy instance: reads tasks_current_run_idx. Package-visible: QueryPlanTest.
+    static final NamedSql PROGRESS = NamedSql.of("""
             update tasks t set progress = p.progress
               from unnest(cast(:runs as bigint[]), cast(:values as float8[])) as p(run_id, progress)
              where t.current_run_id = p.run_id
@@ -433,18 +437,63 @@ final class TaskRepository {
         }
     }
 
-    /** Extends the leases of the runs alive in this process (and no others); returns those still owned. */
+    /**
+     * Extends the leases of the runs alive in this process (and no others); returns those still owned.
+     * A row another transaction holds locked is waited for at most a tenth of the lease: then the
+     * renewal fails (the heartbeat tries again soon) instead of holding the heartbeat thread for as long
+     * as the lock is held.
+     */
     List<Renewed> renewLeases(Connection c, long sessionKey, Duration lease, long[] aliveRunIds) throws SQLException {
-        try (var st = RENEW.prepare(c)
-                        .set("lease", lease)
-                        .set("key", sessionKey)
-                        .set("runs", aliveRunIds);
-                ResultSet rs = st.executeQuery()) {
-            List<Renewed> owned = new ArrayList<>();
-            while (rs.next()) {
-                owned.add(new Renewed(rs.getLong(1), rs.getBoolean(2)));
+        if (aliveRunIds.length == 0) {
+            return List.of();
+        }
+        return inTransaction(c, lease.dividedBy(10), () -> {
+            try (var st = RENEW.prepare(c)
+                            .set("lease", lease)
+                            .set("key", sessionKey)
+                            .set("runs", aliveRunIds);
+                    ResultSet rs = st.executeQuery()) {
+                List<Renewed> owned = new ArrayList<>();
+                while (rs.next()) {
+                    owned.add(new Renewed(rs.getLong(1), rs.getBoolean(2)));
+                }
+                return owned;
             }
-            return owned;
+        });
+    }
+
+    @FunctionalInterface
+    interface Work<T> {
+        T run() throws SQLException;
+    }
+
+    /**
+     * Runs {@code work} in a transaction of its own on {@code c} in which no row lock is waited for
+     * longer than {@code lockTimeout} (an error then, SQLSTATE 55P03); restores the connection's
+     * auto-commit after.
+     */
+    static <T> T inTransaction(Connection c, Duration lockTimeout, Work<T> work) throws SQLException {
+        boolean autoCommit = c.getAutoCommit();
+        c.setAutoCommit(false);
+        try {
+            try (var st = LOCK_TIMEOUT.prepare(c).set("ms", Long.toString(Math.max(1, lockTimeout.toMillis())));
+                    ResultSet rs = st.executeQuery()) {
+                rs.next();
+            }
+            T result = work.run();
+            c.commit();
+            return result;
+        } catch (SQLException | RuntimeException e) {
+            try {
+                c.rollback();
+            } catch (SQLException ignored) {
+                // The connection is broken: the server rolls back when it notices.
+            }
+            throw e;
+        } finally {
+            if (!c.isClosed()) {
+                c.setAutoCommit(autoCommit);
+            }
         }
     }
 

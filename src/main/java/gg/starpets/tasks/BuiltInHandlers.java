@@ -3,6 +3,7 @@ package gg.starpets.tasks;
 import gg.starpets.config.StarPetsProperties;
 import gg.starpets.scheduler.InstanceRepository;
 import gg.starpets.scheduler.RunRepository;
+import gg.starpets.scheduler.TaskEvents;
 import java.nio.file.Path;
 import javax.sql.DataSource;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnExpression;
@@ -54,7 +55,8 @@ class BuiltInHandlers {
     }
 
     @Bean("prune-history")
-    PruneHistoryHandler pruneHistory(RunRepository runRepository, InstanceRepository instanceRepository) {
-        return new PruneHistoryHandler(runRepository, instanceRepository);
+    PruneHistoryHandler pruneHistory(
+            RunRepository runRepository, InstanceRepository instanceRepository, TaskEvents taskEvents) {
+        return new PruneHistoryHandler(runRepository, instanceRepository, taskEvents);
     }
 }
