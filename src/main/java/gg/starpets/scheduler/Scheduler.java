@@ -106,7 +106,7 @@ public final class Scheduler implements AutoCloseable {
         this.heartbeat =
                 new Heartbeat(settings, session, instances, tasks, executor, guard, this::standDown, () -> configTasks);
         this.recovery = new OrphanRecovery(settings, dataSource, instances, tasks, events, this.handlers);
-        this.claimer = new Claimer(settings, dataSource, tasks, executor, guard, session.key());
+        this.claimer = new Claimer(settings, dataSource, tasks, executor, guard, session);
         this.commands = new TaskCommands(dataSource);
         this.taskHousekeeping = new TaskHousekeeping(settings, dataSource, commands);
         this.watch =

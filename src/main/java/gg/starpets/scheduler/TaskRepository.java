@@ -130,15 +130,19 @@ final class TaskRepository {
     // tasks_claimed_idx. Package-visible: QueryPlanTest checks the plan.
     static final NamedSql SHARE = NamedSql.of("""
             with live as (
-                select id, session_key
+                select id, session_key, claiming
                   from instances
                  where state = 'RUNNING' and heartbeat_at > now() - :lease * interval '1 millisecond'
             ), peers as (
-                select count(*) filter (where id <> :instance) + 1 as live_plus_me,
-                       count(*) filter (where id < :instance) as rank
+                -- Only instances that can claim now share the work (this one, claiming, is counted as it).
+                select count(*) filter (where id <> :instance and claiming) + 1 as live_plus_me,
+                       count(*) filter (where id < :instance and claiming) as rank
                   from live
             ), owned as (
-                select count(*) as owned,
+                -- Runs of a live instance that cannot claim are outside the split, as that instance is.
+                select count(*) filter (where owner_session not in (select session_key from live
+                                                                     where not claiming and session_key <> :key))
+                           as owned,
                        count(*) filter (where owner_session = :key) as here,
                        count(*) filter (where owner_session <> :key
                                            and owner_session in (select session_key from live)) as elsewhere
@@ -169,6 +173,8 @@ final class TaskRepository {
                  where %2$s and next_run_at <= now()
                    -- No claim without this instance's own session lock held at this moment.
                    and (select holds_lock from me)
+                   -- Nor of a task whose earlier run's handler has not returned in this process.
+                   and id <> all(cast(:busy as bigint[]))
                  order by next_run_at, id
                  limit :quota
                  for update skip locked
@@ -356,8 +362,16 @@ final class TaskRepository {
      */
     List<ClaimedRun> claim(Connection c, String instanceId, long sessionKey, Duration lease, int quota)
             throws SQLException {
+        return claim(c, instanceId, sessionKey, lease, quota, new long[0]);
+    }
+
+    /** As above, never taking the tasks {@code busyTaskIds}: their earlier run's handler still executes here. */
+    List<ClaimedRun> claim(
+            Connection c, String instanceId, long sessionKey, Duration lease, int quota, long[] busyTaskIds)
+            throws SQLException {
         try (var st = CLAIM.prepare(c)
                         .set("quota", quota)
+                        .set("busy", busyTaskIds)
                         .set("instance", instanceId)
                         .set("key", sessionKey)
                         .set("lease", lease);
