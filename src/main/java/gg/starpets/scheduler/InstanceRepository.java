@@ -39,12 +39,14 @@ public final class InstanceRepository {
             values (:id, :host, :version, :key, now(), now(), 'RUNNING', cast(:config_tasks as text[]))
             on conflict (id) do update
                set host = excluded.host, version = excluded.version, session_key = excluded.session_key,
-                   started_at = now(), heartbeat_at = now(), state = 'RUNNING', config_tasks = excluded.config_tasks
+                   started_at = now(), heartbeat_at = now(), state = 'RUNNING', config_tasks = excluded.config_tasks,
+                   -- Its claim loop starts right after: counted in the shares from the start (settling).
+                   claiming = true
             """);
 
     private static final NamedSql HEARTBEAT = NamedSql.of("""
             update instances
-               set heartbeat_at = now(),
+               set heartbeat_at = now(), claiming = :claiming,
                    -- Marked GONE while it was cut off, and back now.
                    state = case when state = 'GONE' then 'RUNNING' else state end
              where id = :id and session_key = :key
@@ -136,9 +138,13 @@ public final class InstanceRepository {
         }
     }
 
-    /** Returns false when this process's row is not there (another process took the id, or it was pruned). */
-    boolean heartbeat(Connection c, String id, long sessionKey) throws SQLException {
-        try (var st = HEARTBEAT.prepare(c).set("id", id).set("key", sessionKey)) {
+    /**
+     * Says this instance is alive, and whether it can claim now ({@code claiming}: fair shares count
+     * only instances that can). Returns false when this process's row is not there (another process
+     * took the id, or it was pruned).
+     */
+    boolean heartbeat(Connection c, String id, long sessionKey, boolean claiming) throws SQLException {
+        try (var st = HEARTBEAT.prepare(c).set("id", id).set("key", sessionKey).set("claiming", claiming)) {
             return st.executeUpdate() == 1;
         }
     }

@@ -105,8 +105,8 @@ public final class Scheduler implements AutoCloseable {
                 dataSource, tasks, handlers, events, housekeeping, session.key(), settings, guard, wakeup::signal);
         this.heartbeat =
                 new Heartbeat(settings, session, instances, tasks, executor, guard, this::standDown, () -> configTasks);
-        this.recovery = new OrphanRecovery(settings, dataSource, instances, tasks, events);
-        this.claimer = new Claimer(settings, dataSource, tasks, executor, guard, session.key());
+        this.recovery = new OrphanRecovery(settings, dataSource, instances, tasks, events, this.handlers);
+        this.claimer = new Claimer(settings, dataSource, tasks, executor, guard, session);
         this.commands = new TaskCommands(dataSource);
         this.taskHousekeeping = new TaskHousekeeping(settings, dataSource, commands);
         this.watch =

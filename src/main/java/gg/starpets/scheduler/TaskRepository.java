@@ -95,6 +95,15 @@ final class TaskRepository {
     record Recovered(
             String task, String formerInstance, long lostRunId, String reason, boolean quarantined, int lostStreak) {}
 
+    /**
+     * A task whose instance is gone, left owned by {@link #recoverOrphans} until its handler has
+     * fenced off the lost run ({@link TaskHandler#fenceOff}).
+     */
+    record AwaitingFence(String task, String handler, long runId, Map<String, Object> params) {}
+
+    /** What one recovery statement did: tasks recovered, and tasks left owned until their run is fenced off. */
+    record Recovery(List<Recovered> recovered, List<AwaitingFence> awaitingFence) {}
+
     /** A run still owned, and whether an operator asked to cancel it. */
     record Renewed(long runId, boolean cancelRequested) {}
 
@@ -127,15 +136,19 @@ final class TaskRepository {
     // tasks_claimed_idx. Package-visible: QueryPlanTest checks the plan.
     static final NamedSql SHARE = NamedSql.of("""
             with live as (
-                select id, session_key
+                select id, session_key, claiming
                   from instances
                  where state = 'RUNNING' and heartbeat_at > now() - :lease * interval '1 millisecond'
             ), peers as (
-                select count(*) filter (where id <> :instance) + 1 as live_plus_me,
-                       count(*) filter (where id < :instance) as rank
+                -- Only instances that can claim now share the work (this one, claiming, is counted as it).
+                select count(*) filter (where id <> :instance and claiming) + 1 as live_plus_me,
+                       count(*) filter (where id < :instance and claiming) as rank
                   from live
             ), owned as (
-                select count(*) as owned,
+                -- Runs of a live instance that cannot claim are outside the split, as that instance is.
+                select count(*) filter (where owner_session not in (select session_key from live
+                                                                     where not claiming and session_key <> :key))
+                           as owned,
                        count(*) filter (where owner_session = :key) as here,
                        count(*) filter (where owner_session <> :key
                                            and owner_session in (select session_key from live)) as elsewhere
@@ -166,6 +179,8 @@ final class TaskRepository {
                  where %2$s and next_run_at <= now()
                    -- No claim without this instance's own session lock held at this moment.
                    and (select holds_lock from me)
+                   -- Nor of a task whose earlier run's handler has not returned in this process.
+                   and id <> all(cast(:busy as bigint[]))
                  order by next_run_at, id
                  limit :quota
                  for update skip locked
@@ -268,9 +283,12 @@ final class TaskRepository {
             with %s, eligible as (
                 select * from unnest(cast(:ids as bigint[]), cast(:seen as bigint[])) as e(id, seen)
             ), orphaned as (
-                select t.id, t.owner_instance, t.current_run_id,
+                select t.id, t.name, t.handler, t.params, t.owner_instance, t.current_run_id,
                        case when t.lease_until < now() then 'lease expired'
-                            else 'database session ended' end as reason
+                            else 'database session ended' end as reason,
+                       -- Its handler must first fence off the lost run (TaskHandler.fenceOff), unless it has.
+                       t.current_run_id is not null and t.handler = any(cast(:fenced_handlers as text[]))
+                           and t.current_run_id <> all(cast(:fenced_runs as bigint[])) as awaiting_fence
                   from tasks t
                  where t.owner_session is not null
                    and (t.lease_until < now()
@@ -284,7 +302,7 @@ final class TaskRepository {
                    set status = 'LOST', finished_at = now(),
                        error = 'instance ' || o.owner_instance || ' is gone (' || o.reason || ')'
                   from orphaned o
-                 where r.id = o.current_run_id and r.status = 'RUNNING'
+                 where r.id = o.current_run_id and r.status = 'RUNNING' and not o.awaiting_fence
             ), released as (
                 update tasks t
                    set owner_instance = null, owner_session = null, lease_until = null, current_run_id = null,
@@ -297,11 +315,16 @@ final class TaskRepository {
                                              then now() end,
                        updated_at = now()
                   from orphaned o
-                 where t.id = o.id
+                 where t.id = o.id and not o.awaiting_fence
                 returning t.id, t.name, t.quarantined_at is not null as quarantined, t.lost_streak
             )
-            select r.name, o.owner_instance, o.current_run_id, o.reason, r.quarantined, r.lost_streak
+            select r.name, o.owner_instance, o.current_run_id, o.reason, r.quarantined, r.lost_streak,
+                   false as awaiting_fence, null as handler, null as params
               from released r join orphaned o on o.id = r.id
+            union all
+            select o.name, o.owner_instance, o.current_run_id, o.reason, false, 0, true, o.handler, o.params::text
+              from orphaned o
+             where o.awaiting_fence
             """.formatted(HELD_LOCKS));
 
     private static final NamedSql NOTIFY = NamedSql.of("select pg_notify('" + SessionWatch.CHANNEL + "', '')");
@@ -350,10 +373,18 @@ final class TaskRepository {
      */
     List<ClaimedRun> claim(Connection c, String instanceId, long sessionKey, Duration lease, int quota)
             throws SQLException {
+        return claim(c, instanceId, sessionKey, lease, quota, new long[0]);
+    }
+
+    /** As above, never taking the tasks {@code busyTaskIds}: their earlier run's handler still executes here. */
+    List<ClaimedRun> claim(
+            Connection c, String instanceId, long sessionKey, Duration lease, int quota, long[] busyTaskIds)
+            throws SQLException {
         List<ClaimedRun> runs = new ArrayList<>();
         List<Unreadable> unreadable = new ArrayList<>();
         try (var st = CLAIM.prepare(c)
                         .set("quota", quota)
+                        .set("busy", busyTaskIds)
                         .set("instance", instanceId)
                         .set("key", sessionKey)
                         .set("lease", lease);
@@ -626,23 +657,41 @@ final class TaskRepository {
      * Ends the runs of instances that are gone, marks them LOST, and makes their tasks due at once
      * with a new fence, so that the old owner can write nothing: tasks whose lease has expired, and
      * the {@code eligible} ones whose owner's lock is still missing and was last seen when it was.
+     * Tasks whose handler is one of {@code fencedHandlers} are left owned (returned as awaiting their
+     * fence) unless their lost run is one of {@code fencedRuns}.
      */
-    List<Recovered> recoverOrphans(Connection c, List<LockMissing> eligible, int quarantineAfter) throws SQLException {
+    Recovery recoverOrphans(
+            Connection c, List<LockMissing> eligible, int quarantineAfter, String[] fencedHandlers, long[] fencedRuns)
+            throws SQLException {
         long[] ids = eligible.stream().mapToLong(LockMissing::taskId).toArray();
         long[] seen = eligible.stream().mapToLong(LockMissing::seenMicros).toArray();
-        try (var st = RECOVER.prepare(c).set("ids", ids).set("seen", seen).set("quarantine_after", quarantineAfter);
+        try (var st = RECOVER.prepare(c)
+                        .set("ids", ids)
+                        .set("seen", seen)
+                        .set("quarantine_after", quarantineAfter)
+                        .set("fenced_handlers", fencedHandlers)
+                        .set("fenced_runs", fencedRuns);
                 ResultSet rs = st.executeQuery()) {
             List<Recovered> recovered = new ArrayList<>();
+            List<AwaitingFence> awaiting = new ArrayList<>();
             while (rs.next()) {
-                recovered.add(new Recovered(
-                        rs.getString(1),
-                        rs.getString(2),
-                        rs.getLong(3),
-                        rs.getString(4),
-                        rs.getBoolean(5),
-                        rs.getInt(6)));
+                if (rs.getBoolean("awaiting_fence")) {
+                    awaiting.add(new AwaitingFence(
+                            rs.getString(1),
+                            rs.getString("handler"),
+                            rs.getLong(3),
+                            JSON.readValue(rs.getString("params"), new TypeReference<Map<String, Object>>() {})));
+                } else {
+                    recovered.add(new Recovered(
+                            rs.getString(1),
+                            rs.getString(2),
+                            rs.getLong(3),
+                            rs.getString(4),
+                            rs.getBoolean(5),
+                            rs.getInt(6)));
+                }
             }
-            return recovered;
+            return new Recovery(recovered, awaiting);
         }
     }
 

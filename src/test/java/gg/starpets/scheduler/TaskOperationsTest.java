@@ -174,7 +174,8 @@ class TaskOperationsTest {
                 cluster.pool,
                 new InstanceRepository(cluster.pool),
                 new TaskRepository(),
-                SchedulerEvents.NONE);
+                SchedulerEvents.NONE,
+                Map.of());
         // Three runs in a row whose instance vanished (lease expired): as a handler that kills its process does.
         for (int i = 0; i < 3; i++) {
             cluster.execute("""
