@@ -327,6 +327,17 @@ final class TaskRepository {
              where o.awaiting_fence
             """.formatted(HELD_LOCKS));
 
+    /**
+     * The run still holds its task: same fence, still its current run, still owned. Shared, so that a
+     * renewal (which updates the row) waits at most for the commit, while a takeover (recovery, a
+     * claim: both lock the row for update) cannot happen until the transaction holding it ends.
+     */
+    private static final NamedSql LOCK_FENCE = NamedSql.of("""
+            select 1 from tasks
+             where name = :task and fence = :fence and current_run_id = :run and owner_session is not null
+               for share
+            """);
+
     private static final NamedSql NOTIFY = NamedSql.of("select pg_notify('" + SessionWatch.CHANNEL + "', '')");
 
     /** The database's clock, the only clock due times are computed from. */
@@ -493,6 +504,22 @@ final class TaskRepository {
         });
     }
 
+    /**
+     * In the caller's transaction: locks the task's row while run {@code runId} holds it with
+     * {@code fence}, waiting for it at most {@code wait}; false when it does not hold it any more.
+     */
+    static boolean lockFence(Connection c, String task, long runId, long fence, Duration wait) throws SQLException {
+        setLockTimeout(c, wait);
+        try (var st = LOCK_FENCE
+                        .prepare(c)
+                        .set("task", task)
+                        .set("fence", fence)
+                        .set("run", runId);
+                ResultSet rs = st.executeQuery()) {
+            return rs.next();
+        }
+    }
+
     @FunctionalInterface
     interface Work<T> {
         T run() throws SQLException;
@@ -507,10 +534,7 @@ final class TaskRepository {
         boolean autoCommit = c.getAutoCommit();
         c.setAutoCommit(false);
         try {
-            try (var st = LOCK_TIMEOUT.prepare(c).set("ms", Long.toString(Math.max(1, lockTimeout.toMillis())));
-                    ResultSet rs = st.executeQuery()) {
-                rs.next();
-            }
+            setLockTimeout(c, lockTimeout);
             T result = work.run();
             c.commit();
             return result;
@@ -615,6 +639,14 @@ final class TaskRepository {
                 ResultSet rs = st.executeQuery()) {
             rs.next();
             return new Finished(rs.getBoolean("released"), rs.getString("schedule"), rs.getString("time_zone"));
+        }
+    }
+
+    /** For the rest of the caller's transaction: no row lock is waited for longer (at least a millisecond). */
+    private static void setLockTimeout(Connection c, Duration wait) throws SQLException {
+        try (var st = LOCK_TIMEOUT.prepare(c).set("ms", Long.toString(Math.max(1, wait.toMillis())));
+                ResultSet rs = st.executeQuery()) {
+            rs.next();
         }
     }
 

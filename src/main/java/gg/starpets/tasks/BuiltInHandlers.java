@@ -6,6 +6,7 @@ import gg.starpets.scheduler.RunRepository;
 import gg.starpets.scheduler.TaskEvents;
 import java.nio.file.Path;
 import javax.sql.DataSource;
+import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnExpression;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -42,9 +43,13 @@ class BuiltInHandlers {
         return new SqlDataSources(properties.handlers().sqlDataSources());
     }
 
+    /** Runs on the service's pool; fences off lost runs on the scheduler's, as recovery does its work. */
     @Bean
-    SqlHandler sql(DataSource dataSource, SqlDataSources sqlDataSources) {
-        return new SqlHandler(dataSource, sqlDataSources.byName());
+    SqlHandler sql(
+            DataSource dataSource,
+            @Qualifier("schedulerDataSource") DataSource schedulerDataSource,
+            SqlDataSources sqlDataSources) {
+        return new SqlHandler(dataSource, schedulerDataSource, sqlDataSources.byName());
     }
 
     /** The chaos suite's witness, only where a witness directory is configured (WITNESS_DIR). */
