@@ -31,6 +31,27 @@ final class TaskRepository {
             )""";
 
     /**
+     * The moment since which every advisory lock held now was taken: the latest of the server's start
+     * and the time stored in {@code scheduler_epoch}, an unlogged table that crash recovery empties and
+     * that is empty on a promoted standby ({@code pg_postmaster_start_time()} moves with neither).
+     * Null while that table is empty: then no missing lock proves anything, and the lease decides.
+     * A lock seen held after this moment and missing now proves its session has ended.
+     */
+    static final String LOCK_EPOCH =
+            "(select greatest(pg_postmaster_start_time(), e.started_at) from scheduler_epoch e where e.id = 1)";
+
+    /**
+     * Fills {@code scheduler_epoch} when it is empty (after a crash-restart or a promotion), with the
+     * time of the statement that finds it so. Visible from the next statement on.
+     */
+    static final String FILL_EPOCH = """
+            fill_epoch as (
+                insert into scheduler_epoch (id, started_at)
+                select 1, now() where not exists (select 1 from scheduler_epoch)
+                on conflict (id) do nothing
+            )""";
+
+    /**
      * A run this instance has just claimed, with the task's definition as it was at the claim (a run
      * finishes under the definition it started with); its history row is already written as RUNNING.
      */
@@ -264,13 +285,13 @@ final class TaskRepository {
             """);
 
     private static final NamedSql LOCK_MISSING = NamedSql.of("""
-            with %s
+            with %s, %s
             select t.id, (extract(epoch from t.owner_lock_seen_at) * 1000000)::bigint as seen
               from tasks t
              where t.owner_session is not null and t.lease_until >= now()
-               and t.owner_lock_seen_at > pg_postmaster_start_time()
+               and t.owner_lock_seen_at > %s
                and t.owner_session not in (select key from held)
-            """.formatted(HELD_LOCKS));
+            """.formatted(HELD_LOCKS, FILL_EPOCH, LOCK_EPOCH));
 
     private static final NamedSql RECOVER = NamedSql.of("""
             with %s, eligible as (
@@ -508,7 +529,10 @@ final class TaskRepository {
         }
     }
 
-    /** Tasks owned by a session whose lock is missing, though it was seen since the server's current start. */
+    /**
+     * Tasks owned by a session whose lock is missing, though it was seen held since the locks held now
+     * were taken ({@link #LOCK_EPOCH}). Fills that epoch first if a crash-restart or a promotion emptied it.
+     */
     List<LockMissing> findLockMissing(Connection c) throws SQLException {
         try (var st = LOCK_MISSING.prepare(c);
                 ResultSet rs = st.executeQuery()) {
