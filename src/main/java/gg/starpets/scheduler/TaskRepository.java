@@ -109,9 +109,19 @@ final class TaskRepository {
         }
     }
 
-    /** A task whose instance was gone, made due again (or quarantined) by {@link #recoverOrphans}. */
+    /**
+     * A task whose instance was gone, made due again (or quarantined) by {@link #recoverOrphans}.
+     * {@code counted}: the loss counted toward quarantine, for the reason {@code blame} gives.
+     */
     record Recovered(
-            String task, String formerInstance, long lostRunId, String reason, boolean quarantined, int lostStreak) {}
+            String task,
+            String formerInstance,
+            long lostRunId,
+            String reason,
+            boolean quarantined,
+            int lostStreak,
+            boolean counted,
+            String blame) {}
 
     /**
      * A task whose instance is gone, left owned by {@link #recoverOrphans} until its handler has
@@ -294,7 +304,7 @@ final class TaskRepository {
             """.formatted(HELD_LOCKS, FILL_EPOCH, LOCK_EPOCH));
 
     private static final NamedSql RECOVER = NamedSql.of("""
-            with %s, eligible as (
+            with %1$s, eligible as (
                 select * from unnest(cast(:ids as bigint[]), cast(:seen as bigint[])) as e(id, seen)
             ), orphaned as (
                 select t.id, t.name, t.handler, t.params, t.owner_instance, t.current_run_id,
@@ -302,8 +312,23 @@ final class TaskRepository {
                             else 'database session ended' end as reason,
                        -- Its handler must first fence off the lost run (TaskHandler.fenceOff), unless it has.
                        t.current_run_id is not null and t.handler = any(cast(:fenced_handlers as text[]))
-                           and t.current_run_id <> all(cast(:fenced_runs as bigint[])) as awaiting_fence
-                  from tasks t
+                           and t.current_run_id <> all(cast(:fenced_runs as bigint[])) as awaiting_fence,
+                       -- Whether the task may have caused the loss (docs/scheduler.md, quarantine): its process
+                       -- said so as it halted; else its instance is proven dead (lock seen since the epoch,
+                       -- gone now: not frozen, not cut off by a failover) within the window after the start.
+                       case when r.halt_culprit then 'its handler made its process halt'
+                            when not r.halt_culprit then 'its process halted for another run'
+                            when t.owner_session in (select key from held) then 'its instance still holds its lock'
+                            when coalesce(t.owner_lock_seen_at <= %2$s, true) then 'its instance is not proven dead'
+                            when :window > 0 and t.owner_lock_seen_at >= t.started_at + :window * interval '1 millisecond'
+                                 then 'its instance died after the quarantine window'
+                            else 'its instance died within the quarantine window' end as blame,
+                       coalesce(r.halt_culprit,
+                                t.owner_session not in (select key from held) and t.owner_lock_seen_at > %2$s
+                                and (:window = 0
+                                     or t.owner_lock_seen_at < t.started_at + :window * interval '1 millisecond'),
+                                false) as counted
+                  from tasks t left join task_runs r on r.id = t.current_run_id
                  where t.owner_session is not null
                    and (t.lease_until < now()
                         or (t.owner_session not in (select key from held)
@@ -323,23 +348,36 @@ final class TaskRepository {
                        started_at = null, progress = null, stuck_since = null, owner_lock_seen_at = null,
                        cancel_requested = false, last_run_id = o.current_run_id, next_run_at = now(),
                        next_fire_at = now(), next_cause = 'RECOVERY', next_attempt = t.next_attempt + 1,
-                       fence = t.fence + 1, lost_streak = t.lost_streak + 1,
+                       fence = t.fence + 1,
+                       -- Only losses the task may have caused count; the others neither count nor clear the streak.
+                       lost_streak = t.lost_streak + case when o.counted then 1 else 0 end,
                        -- Lost again and again (a handler that kills its process): quarantined.
-                       quarantined_at = case when :quarantine_after > 0 and t.lost_streak + 1 >= :quarantine_after
-                                             then now() end,
+                       quarantined_at = case when o.counted and :quarantine_after > 0
+                                                  and t.lost_streak + 1 >= :quarantine_after then now()
+                                             else t.quarantined_at end,
                        updated_at = now()
                   from orphaned o
                  where t.id = o.id and not o.awaiting_fence
                 returning t.id, t.name, t.quarantined_at is not null as quarantined, t.lost_streak
             )
             select r.name, o.owner_instance, o.current_run_id, o.reason, r.quarantined, r.lost_streak,
-                   false as awaiting_fence, null as handler, null as params
+                   false as awaiting_fence, null as handler, null as params, o.counted, o.blame
               from released r join orphaned o on o.id = r.id
             union all
-            select o.name, o.owner_instance, o.current_run_id, o.reason, false, 0, true, o.handler, o.params::text
+            select o.name, o.owner_instance, o.current_run_id, o.reason, false, 0, true, o.handler, o.params::text,
+                   o.counted, o.blame
               from orphaned o
              where o.awaiting_fence
-            """.formatted(HELD_LOCKS));
+            """.formatted(HELD_LOCKS, LOCK_EPOCH));
+
+    /**
+     * Written just before this process halts itself: which runs made it halt (their handler ignored
+     * interruption past its hold) and which were merely halted with them. Only while they are RUNNING.
+     */
+    private static final NamedSql RECORD_HALT = NamedSql.of("""
+            update task_runs set halt_culprit = id = any(cast(:culprits as bigint[]))
+             where id = any(cast(:runs as bigint[])) and status = 'RUNNING'
+            """);
 
     private static final NamedSql NOTIFY = NamedSql.of("select pg_notify('" + SessionWatch.CHANNEL + "', '')");
 
@@ -552,7 +590,12 @@ final class TaskRepository {
      * fence) unless their lost run is one of {@code fencedRuns}.
      */
     Recovery recoverOrphans(
-            Connection c, List<LockMissing> eligible, int quarantineAfter, String[] fencedHandlers, long[] fencedRuns)
+            Connection c,
+            List<LockMissing> eligible,
+            int quarantineAfter,
+            Duration quarantineWindow,
+            String[] fencedHandlers,
+            long[] fencedRuns)
             throws SQLException {
         long[] ids = eligible.stream().mapToLong(LockMissing::taskId).toArray();
         long[] seen = eligible.stream().mapToLong(LockMissing::seenMicros).toArray();
@@ -560,6 +603,7 @@ final class TaskRepository {
                         .set("ids", ids)
                         .set("seen", seen)
                         .set("quarantine_after", quarantineAfter)
+                        .set("window", quarantineWindow)
                         .set("fenced_handlers", fencedHandlers)
                         .set("fenced_runs", fencedRuns);
                 ResultSet rs = st.executeQuery()) {
@@ -579,10 +623,19 @@ final class TaskRepository {
                             rs.getLong(3),
                             rs.getString(4),
                             rs.getBoolean(5),
-                            rs.getInt(6)));
+                            rs.getInt(6),
+                            rs.getBoolean("counted"),
+                            rs.getString("blame")));
                 }
             }
             return new Recovery(recovered, awaiting);
+        }
+    }
+
+    /** Records, before this process halts, the runs that made it halt and those halted with them. */
+    void recordHalt(Connection c, long[] culprits, long[] runs) throws SQLException {
+        try (var st = RECORD_HALT.prepare(c).set("culprits", culprits).set("runs", runs)) {
+            st.executeUpdate();
         }
     }
 
