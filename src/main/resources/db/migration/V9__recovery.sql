@@ -15,6 +15,8 @@ create unlogged table scheduler_epoch (
     id         integer     primary key check (id = 1),
     started_at timestamptz not null
 );
+-- No crash-restart or promotion has happened since now: locks seen held from now on count.
+insert into scheduler_epoch (id, started_at) values (1, now());
 
 -- Written, best effort, by a process just before it halts itself (a handler that ignores interruption
 -- past its hold): true for the runs whose handler made it halt, false for the runs halted with them.

@@ -58,15 +58,16 @@ public final class InstanceRepository {
     private static final NamedSql SET_STATE =
             NamedSql.of("update instances set state = :state where id = :id and session_key = :key");
 
-    private static final NamedSql MARK_GONE = NamedSql.of("""
+    private static final NamedSql MARK_GONE =
+            NamedSql.of("""
             with %s
             update instances i set state = 'GONE'
              where i.state <> 'GONE'
                and (i.heartbeat_at < now() - :lease * interval '1 millisecond'
-                    -- Its lock is missing though it heartbeat (holding it) since the server's current start.
-                    or (i.heartbeat_at > pg_postmaster_start_time()
+                    -- Its lock is missing though it heartbeat (holding it) since the locks held now were taken.
+                    or (i.heartbeat_at > %s
                         and i.session_key not in (select key from held)))
-            """.formatted(TaskRepository.HELD_LOCKS));
+            """.formatted(TaskRepository.HELD_LOCKS, TaskRepository.LOCK_EPOCH));
 
     // Reads instances_gone_idx and, per instance, tasks_owner_instance_idx. Package-visible: QueryPlanTest.
     static final NamedSql DELETE_GONE = NamedSql.of("""

@@ -105,7 +105,8 @@ final class OrphanRecovery {
                 log.info("{} instance(s) marked GONE", gone);
             }
             eligible = eligible(tasks.findLockMissing(c));
-            recovery = tasks.recoverOrphans(c, eligible, settings.quarantineAfter(), fencingNames, NO_RUNS);
+            recovery = tasks.recoverOrphans(
+                    c, eligible, settings.quarantineAfter(), settings.quarantineWindow(), fencingNames, NO_RUNS);
             report(c, recovery.recovered());
         } catch (SQLException | RuntimeException e) {
             log.warn("Recovery check failed: {}", e.getMessage());
@@ -125,7 +126,7 @@ final class OrphanRecovery {
         // The same rule again, in a new statement: a task whose owner came back meanwhile is left alone.
         try (Connection c = dataSource.getConnection()) {
             List<TaskRepository.Recovered> released = tasks.recoverOrphans(
-                            c, eligible, settings.quarantineAfter(), fencingNames, fenced)
+                            c, eligible, settings.quarantineAfter(), settings.quarantineWindow(), fencingNames, fenced)
                     .recovered();
             report(c, released);
             return recovered + released.size();
@@ -144,11 +145,14 @@ final class OrphanRecovery {
         tasks.notifyTasksChanged(c);
         for (TaskRepository.Recovered r : recovered) {
             log.warn(
-                    "Recovered task {} from instance {}: run {} marked LOST ({})",
+                    "Recovered task {} from instance {}: run {} marked LOST ({}); {} toward quarantine: {}{}",
                     r.task(),
                     r.formerInstance(),
                     r.lostRunId(),
-                    r.reason());
+                    r.reason(),
+                    r.counted() ? "counted" : "not counted",
+                    r.blame(),
+                    r.counted() ? " (" + r.lostStreak() + " in a row)" : "");
             if (r.quarantined()) {
                 log.error("Task {} quarantined: its last {} runs were lost", r.task(), r.lostStreak());
                 TaskEvents.record(

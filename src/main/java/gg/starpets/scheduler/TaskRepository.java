@@ -34,6 +34,27 @@ final class TaskRepository {
             )""";
 
     /**
+     * The moment since which every advisory lock held now was taken: the latest of the server's start
+     * and the time stored in {@code scheduler_epoch}, an unlogged table that crash recovery empties and
+     * that is empty on a promoted standby ({@code pg_postmaster_start_time()} moves with neither).
+     * Null while that table is empty: then no missing lock proves anything, and the lease decides.
+     * A lock seen held after this moment and missing now proves its session has ended.
+     */
+    static final String LOCK_EPOCH =
+            "(select greatest(pg_postmaster_start_time(), e.started_at) from scheduler_epoch e where e.id = 1)";
+
+    /**
+     * Fills {@code scheduler_epoch} when it is empty (after a crash-restart or a promotion), with the
+     * time of the statement that finds it so. Visible from the next statement on.
+     */
+    static final String FILL_EPOCH = """
+            fill_epoch as (
+                insert into scheduler_epoch (id, started_at)
+                select 1, now() where not exists (select 1 from scheduler_epoch)
+                on conflict (id) do nothing
+            )""";
+
+    /**
      * A run this instance has just claimed, with the task's definition as it was at the claim (a run
      * finishes under the definition it started with); its history row is already written as RUNNING.
      */
@@ -91,9 +112,19 @@ final class TaskRepository {
         }
     }
 
-    /** A task whose instance was gone, made due again (or quarantined) by {@link #recoverOrphans}. */
+    /**
+     * A task whose instance was gone, made due again (or quarantined) by {@link #recoverOrphans}.
+     * {@code counted}: the loss counted toward quarantine, for the reason {@code blame} gives.
+     */
     record Recovered(
-            String task, String formerInstance, long lostRunId, String reason, boolean quarantined, int lostStreak) {}
+            String task,
+            String formerInstance,
+            long lostRunId,
+            String reason,
+            boolean quarantined,
+            int lostStreak,
+            boolean counted,
+            String blame) {}
 
     /**
      * A task whose instance is gone, left owned by {@link #recoverOrphans} until its handler has
@@ -271,16 +302,16 @@ final class TaskRepository {
             """);
 
     private static final NamedSql LOCK_MISSING = NamedSql.of("""
-            with %s
+            with %s, %s
             select t.id, (extract(epoch from t.owner_lock_seen_at) * 1000000)::bigint as seen
               from tasks t
              where t.owner_session is not null and t.lease_until >= now()
-               and t.owner_lock_seen_at > pg_postmaster_start_time()
+               and t.owner_lock_seen_at > %s
                and t.owner_session not in (select key from held)
-            """.formatted(HELD_LOCKS));
+            """.formatted(HELD_LOCKS, FILL_EPOCH, LOCK_EPOCH));
 
     private static final NamedSql RECOVER = NamedSql.of("""
-            with %s, eligible as (
+            with %1$s, eligible as (
                 select * from unnest(cast(:ids as bigint[]), cast(:seen as bigint[])) as e(id, seen)
             ), orphaned as (
                 select t.id, t.name, t.handler, t.params, t.owner_instance, t.current_run_id,
@@ -288,8 +319,23 @@ final class TaskRepository {
                             else 'database session ended' end as reason,
                        -- Its handler must first fence off the lost run (TaskHandler.fenceOff), unless it has.
                        t.current_run_id is not null and t.handler = any(cast(:fenced_handlers as text[]))
-                           and t.current_run_id <> all(cast(:fenced_runs as bigint[])) as awaiting_fence
-                  from tasks t
+                           and t.current_run_id <> all(cast(:fenced_runs as bigint[])) as awaiting_fence,
+                       -- Whether the task may have caused the loss (docs/scheduler.md, quarantine): its process
+                       -- said so as it halted; else its instance is proven dead (lock seen since the epoch,
+                       -- gone now: not frozen, not cut off by a failover) within the window after the start.
+                       case when r.halt_culprit then 'its handler made its process halt'
+                            when not r.halt_culprit then 'its process halted for another run'
+                            when t.owner_session in (select key from held) then 'its instance still holds its lock'
+                            when coalesce(t.owner_lock_seen_at <= %2$s, true) then 'its instance is not proven dead'
+                            when :window > 0 and t.owner_lock_seen_at >= t.started_at + :window * interval '1 millisecond'
+                                 then 'its instance died after the quarantine window'
+                            else 'its instance died within the quarantine window' end as blame,
+                       coalesce(r.halt_culprit,
+                                t.owner_session not in (select key from held) and t.owner_lock_seen_at > %2$s
+                                and (:window = 0
+                                     or t.owner_lock_seen_at < t.started_at + :window * interval '1 millisecond'),
+                                false) as counted
+                  from tasks t left join task_runs r on r.id = t.current_run_id
                  where t.owner_session is not null
                    and (t.lease_until < now()
                         or (t.owner_session not in (select key from held)
@@ -309,23 +355,36 @@ final class TaskRepository {
                        started_at = null, progress = null, stuck_since = null, owner_lock_seen_at = null,
                        cancel_requested = false, last_run_id = o.current_run_id, next_run_at = now(),
                        next_fire_at = now(), next_cause = 'RECOVERY', next_attempt = t.next_attempt + 1,
-                       fence = t.fence + 1, lost_streak = t.lost_streak + 1,
+                       fence = t.fence + 1,
+                       -- Only losses the task may have caused count; the others neither count nor clear the streak.
+                       lost_streak = t.lost_streak + case when o.counted then 1 else 0 end,
                        -- Lost again and again (a handler that kills its process): quarantined.
-                       quarantined_at = case when :quarantine_after > 0 and t.lost_streak + 1 >= :quarantine_after
-                                             then now() end,
+                       quarantined_at = case when o.counted and :quarantine_after > 0
+                                                  and t.lost_streak + 1 >= :quarantine_after then now()
+                                             else t.quarantined_at end,
                        updated_at = now()
                   from orphaned o
                  where t.id = o.id and not o.awaiting_fence
                 returning t.id, t.name, t.quarantined_at is not null as quarantined, t.lost_streak
             )
             select r.name, o.owner_instance, o.current_run_id, o.reason, r.quarantined, r.lost_streak,
-                   false as awaiting_fence, null as handler, null as params
+                   false as awaiting_fence, null as handler, null as params, o.counted, o.blame
               from released r join orphaned o on o.id = r.id
             union all
-            select o.name, o.owner_instance, o.current_run_id, o.reason, false, 0, true, o.handler, o.params::text
+            select o.name, o.owner_instance, o.current_run_id, o.reason, false, 0, true, o.handler, o.params::text,
+                   o.counted, o.blame
               from orphaned o
              where o.awaiting_fence
-            """.formatted(HELD_LOCKS));
+            """.formatted(HELD_LOCKS, LOCK_EPOCH));
+
+    /**
+     * Written just before this process halts itself: which runs made it halt (their handler ignored
+     * interruption past its hold) and which were merely halted with them. Only while they are RUNNING.
+     */
+    private static final NamedSql RECORD_HALT = NamedSql.of("""
+            update task_runs set halt_culprit = id = any(cast(:culprits as bigint[]))
+             where id = any(cast(:runs as bigint[])) and status = 'RUNNING'
+            """);
 
     /**
      * The run still holds its task: same fence, still its current run, still owned. Shared, so that a
@@ -673,7 +732,10 @@ final class TaskRepository {
         }
     }
 
-    /** Tasks owned by a session whose lock is missing, though it was seen since the server's current start. */
+    /**
+     * Tasks owned by a session whose lock is missing, though it was seen held since the locks held now
+     * were taken ({@link #LOCK_EPOCH}). Fills that epoch first if a crash-restart or a promotion emptied it.
+     */
     List<LockMissing> findLockMissing(Connection c) throws SQLException {
         try (var st = LOCK_MISSING.prepare(c);
                 ResultSet rs = st.executeQuery()) {
@@ -693,7 +755,12 @@ final class TaskRepository {
      * fence) unless their lost run is one of {@code fencedRuns}.
      */
     Recovery recoverOrphans(
-            Connection c, List<LockMissing> eligible, int quarantineAfter, String[] fencedHandlers, long[] fencedRuns)
+            Connection c,
+            List<LockMissing> eligible,
+            int quarantineAfter,
+            Duration quarantineWindow,
+            String[] fencedHandlers,
+            long[] fencedRuns)
             throws SQLException {
         long[] ids = eligible.stream().mapToLong(LockMissing::taskId).toArray();
         long[] seen = eligible.stream().mapToLong(LockMissing::seenMicros).toArray();
@@ -701,6 +768,7 @@ final class TaskRepository {
                         .set("ids", ids)
                         .set("seen", seen)
                         .set("quarantine_after", quarantineAfter)
+                        .set("window", quarantineWindow)
                         .set("fenced_handlers", fencedHandlers)
                         .set("fenced_runs", fencedRuns);
                 ResultSet rs = st.executeQuery()) {
@@ -720,10 +788,19 @@ final class TaskRepository {
                             rs.getLong(3),
                             rs.getString(4),
                             rs.getBoolean(5),
-                            rs.getInt(6)));
+                            rs.getInt(6),
+                            rs.getBoolean("counted"),
+                            rs.getString("blame")));
                 }
             }
             return new Recovery(recovered, awaiting);
+        }
+    }
+
+    /** Records, before this process halts, the runs that made it halt and those halted with them. */
+    void recordHalt(Connection c, long[] culprits, long[] runs) throws SQLException {
+        try (var st = RECORD_HALT.prepare(c).set("culprits", culprits).set("runs", runs)) {
+            st.executeUpdate();
         }
     }
 

@@ -176,12 +176,13 @@ class TaskOperationsTest {
                 new TaskRepository(),
                 SchedulerEvents.NONE,
                 Map.of());
-        // Three runs in a row whose instance vanished (lease expired): as a handler that kills its process does.
+        // Three runs in a row whose instance died at once (its lock, seen at the claim, gone; the lease
+        // expired): as a handler that kills its process does.
         for (int i = 0; i < 3; i++) {
             cluster.execute("""
                     update tasks set owner_instance = 'ghost', owner_session = 99, lease_until = now() - interval '1 s',
                            current_run_id = nextval(pg_get_serial_sequence('task_runs', 'id')), started_at = now(),
-                           fence = fence + 1, next_run_at = now();
+                           owner_lock_seen_at = now(), fence = fence + 1, next_run_at = now();
                     insert into task_runs (id, task_id, task_name, instance_id, fence, scheduled_for)
                     select current_run_id, id, name, 'ghost', fence, now() from tasks;
                     """);
