@@ -493,11 +493,7 @@ public final class TaskCommands {
                     rs.getBoolean("enabled"),
                     JSON.readValue(rs.getString("params"), new TypeReference<Map<String, Object>>() {}),
                     TaskColumns.retry(rs.getString("retry")),
-                    new TaskDefinition.MisfirePolicy(
-                            TaskDefinition.MisfirePolicy.Kind.valueOf(rs.getString("misfire_policy")),
-                            Duration.ofMillis(rs.getLong("misfire_threshold_ms")),
-                            rs.getInt("catch_up_limit"),
-                            Duration.ofMillis(rs.getLong("catch_up_window_ms"))),
+                    TaskColumns.misfire(rs),
                     Duration.ofMillis(rs.getLong("jitter_ms")));
             long run = rs.getLong("current_run_id");
             return new StoredTask(

@@ -501,11 +501,7 @@ final class TaskRepository {
                 rs.getString("next_cause"),
                 instant(rs, "fire_at"),
                 TaskColumns.retry(rs.getString("retry")),
-                new TaskDefinition.MisfirePolicy(
-                        TaskDefinition.MisfirePolicy.Kind.valueOf(rs.getString("misfire_policy")),
-                        Duration.ofMillis(rs.getLong("misfire_threshold_ms")),
-                        rs.getInt("catch_up_limit"),
-                        Duration.ofMillis(rs.getLong("catch_up_window_ms"))),
+                TaskColumns.misfire(rs),
                 rs.getInt("catch_ups"),
                 Duration.ofMillis(rs.getLong("jitter_ms")));
     }
