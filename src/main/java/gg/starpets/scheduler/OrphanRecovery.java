@@ -27,8 +27,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Gone means: the lease ran out (database clock); or the owner's session lock has been missing,
  * without the owner renewing since, for {@link SchedulerSettings#lockLossGrace()} on this instance's
- * clock — and only if the lock had been seen after the server's current start (a restart drops every
- * lock; then the lease decides). The grace gives a live owner whose sessions all ended at once time
+ * clock — and only if the lock had been seen since the locks held now were taken
+ * ({@link TaskRepository#LOCK_EPOCH}: a restart, a crash-restart or a promotion drops every lock; then
+ * the lease decides). The grace gives a live owner whose sessions all ended at once time
  * to stop its runs' steps ({@link LeaseGuard}); a killed process is recovered within about that much.
  *
  * <p>A task whose handler overrides {@link TaskHandler#fenceOff} is recovered only once its handler

@@ -64,7 +64,8 @@ public record SchedulerSettings(
 
     /**
      * How long an instance's session lock must stay missing before other instances take it as dead
-     * (unless the lock was taken before the server's current start: then only the lease counts).
+     * (unless it was last seen before the locks held now were taken, as after a restart, a crash-restart or a
+     * promotion: then only the lease counts).
      * A live instance that loses all its sessions at once stops its runs' steps within this time.
      */
     public Duration lockLossGrace() {

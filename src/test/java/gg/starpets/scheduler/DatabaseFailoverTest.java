@@ -166,6 +166,8 @@ class DatabaseFailoverTest {
     @Test
     void aStandbyPromotedWithThePrimaryStoppedLosesNoWorkOfOwnersBackWithinTheLease() throws Exception {
         postgres.addStandby();
+        // Making the standby restarted the primary: the pool's connections are gone.
+        pool.getHikariPoolMXBean().softEvictConnections();
         theOwnerRunsThreeTasksAndAnotherWatches();
         await().atMost(Duration.ofSeconds(20)).until(postgres::standbyCaughtUp);
         ownerCutUntil = Long.MAX_VALUE;
