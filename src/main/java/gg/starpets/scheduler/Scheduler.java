@@ -89,7 +89,6 @@ public final class Scheduler implements AutoCloseable {
         this.settings = settings;
         this.dataSource = dataSource;
         this.handlers = Map.copyOf(handlers);
-        this.halt = halt;
         this.instances = new InstanceRepository(dataSource);
         this.tasks = new TaskRepository();
         this.guard = new LeaseGuard(settings);
@@ -103,15 +102,17 @@ public final class Scheduler implements AutoCloseable {
         this.housekeeping = pool;
         this.executor = new RunExecutor(
                 dataSource, tasks, handlers, events, housekeeping, session.key(), settings, guard, wakeup::signal);
+        // Says which runs made this process halt before it does (quarantine counts only those).
+        this.halt = new HaltRecord(dataSource, tasks, executor, guard, halt);
         this.heartbeat =
                 new Heartbeat(settings, session, instances, tasks, executor, guard, this::standDown, () -> configTasks);
-        this.recovery = new OrphanRecovery(settings, dataSource, instances, tasks, events);
-        this.claimer = new Claimer(settings, dataSource, tasks, executor, guard, session.key());
+        this.recovery = new OrphanRecovery(settings, dataSource, instances, tasks, events, this.handlers);
+        this.claimer = new Claimer(settings, dataSource, tasks, executor, guard, session);
         this.commands = new TaskCommands(dataSource);
         this.taskHousekeeping = new TaskHousekeeping(settings, dataSource, commands);
         this.watch =
                 new SessionWatch(session, guard, wakeup, heartbeat::requestNow, executor::cancel, settings.heartbeat());
-        this.watchdog = new RunWatchdog(guard, executor::activeRuns, halt);
+        this.watchdog = new RunWatchdog(guard, executor::activeRuns, this.halt);
         this.claimThread = new Thread(this::claimLoop, "starpets-claim");
         this.watchThread = Thread.ofPlatform().name("starpets-watch").daemon().unstarted(watch);
         this.watchdogThread =
