@@ -192,9 +192,11 @@ class ClusterFaultsTest {
         s.start();
         await().atMost(Timing.SOON).until(() -> s.activeRuns() == 2);
 
+        // The same two runs throughout: a run stopped and claimed again would add a row.
         Timing.holdsFor(Duration.ofSeconds(2))
                 .until(() -> s.activeRuns() == 2
-                        && cluster.count("select count(*) from task_runs where status = 'RUNNING'") == 2);
+                        && cluster.count("select count(*) from task_runs where status = 'RUNNING'") == 2
+                        && cluster.count("select count(*) from task_runs") == 2);
     }
 
     @Test
