@@ -47,7 +47,9 @@ public final class Timing {
 
     /**
      * An await for a condition that must hold for {@code window} (which is the behaviour under
-     * test); only the deadline gets the margin.
+     * test); only the deadline gets the margin. A condition that fails then holds again restarts the
+     * window, which the margin leaves room for: state it so that a violation stays visible (count rows
+     * rather than look at the current state), or add a {@code failFast} condition.
      */
     public static ConditionFactory holdsFor(Duration window) {
         return Awaitility.await().during(window).atMost(window.plus(LATE_POLL));
