@@ -6,8 +6,8 @@
 #
 # Settings (environment): TWIN_INSTANCES (5), TWIN_DIR (./tmp/twin), TWIN_PG_PORT (15432),
 # TWIN_NGINX_PORT (18080; instances listen on the next N ports), TWIN_PROMETHEUS_PORT (19090),
-# STARPETS_JAR, JAVA; any of the service's own settings (TASK_DURATION, SCHEDULER_SETTLE …)
-# is passed to every instance.
+# TWIN_START_SECONDS (180: how long each instance may take to answer /health), STARPETS_JAR, JAVA;
+# any of the service's own settings (TASK_DURATION, SCHEDULER_SETTLE …) is passed to every instance.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -19,6 +19,7 @@ dir=$(realpath -m "${TWIN_DIR:-$root/tmp/twin}")
 pg_port=${TWIN_PG_PORT:-15432}
 nginx_port=${TWIN_NGINX_PORT:-18080}
 prom_port=${TWIN_PROMETHEUS_PORT:-19090}
+start_seconds=${TWIN_START_SECONDS:-180}
 java=$(starpets_java)
 jar=$(starpets_jar "$root")
 
@@ -121,9 +122,10 @@ CONF
 start prometheus prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/prometheus-data" \
   --web.listen-address="127.0.0.1:$prom_port"
 
-healthy() { curl -fsS -m 2 "http://127.0.0.1:$1/health" | grep -q '"UP"'; }
+# Five JVMs starting at once keep a small machine busy: an answer may take seconds to come.
+healthy() { curl -fsS -m 10 "http://127.0.0.1:$1/health" | grep -q '"UP"'; }
 for i in $(seq 1 "$n"); do
-  starpets_wait 180 healthy $((nginx_port + i)) || {
+  starpets_wait "$start_seconds" healthy $((nginx_port + i)) || {
     echo "instance app-$i did not become healthy; see $dir/logs/app-$i.log" >&2
     exit 1
   }

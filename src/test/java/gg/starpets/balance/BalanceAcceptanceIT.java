@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import gg.starpets.support.AppProcess;
 import gg.starpets.support.TestPostgres;
+import gg.starpets.support.Timing;
 import java.math.BigDecimal;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -58,7 +59,7 @@ class BalanceAcceptanceIT {
         }
         for (AppProcess instance : instances) {
             await().ignoreExceptions()
-                    .atMost(Duration.ofMinutes(2))
+                    .atMost(Timing.START)
                     .until(() -> get(instance.url("/health")).statusCode() == 200);
         }
     }

@@ -8,6 +8,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import gg.starpets.observability.MetricNames;
 import gg.starpets.support.AppInstance;
 import gg.starpets.support.TestPostgres;
+import gg.starpets.support.Timing;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.math.BigDecimal;
@@ -211,7 +212,7 @@ class BalanceConcurrencyTest {
             }
             // Every change has arrived: those of the first statement (held on the row; recorded as a
             // batch before it runs, and more than one may have arrived before it started) and the rest.
-            await().atMost(Duration.ofSeconds(60))
+            await().atMost(Timing.WORK)
                     .until(() -> batches.count() - batchesBefore == 1
                             && batcher.waiting(11) + (batches.totalAmount() - changesBefore) == count);
             lock.commit();

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import com.zaxxer.hikari.HikariDataSource;
 import gg.starpets.support.AppInstance;
 import gg.starpets.support.TestPostgres;
+import gg.starpets.support.Timing;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.math.BigDecimal;
@@ -17,7 +18,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -231,8 +231,7 @@ class IdempotencyKeyApiTest {
             awaitWaitingOnTheUserRow("instance-a");
             lock.commit();
         }
-        await().atMost(Duration.ofSeconds(20))
-                .until(() -> !Ledger.rows(db, user).isEmpty());
+        await().atMost(Timing.SOON).until(() -> !Ledger.rows(db, user).isEmpty());
 
         HttpResponse<String> retry = post(instanceB, key, user, "-20");
         assertThat(retry.statusCode()).isEqualTo(200);
@@ -269,7 +268,7 @@ class IdempotencyKeyApiTest {
     }
 
     private static void awaitWaitingOnTheUserRow(String instanceId) {
-        await().atMost(Duration.ofSeconds(20))
+        await().atMost(Timing.SOON)
                 .until(() -> count("select count(*) from pg_stat_activity where application_name = 'starpets-"
                                 + instanceId + "' and wait_event_type = 'Lock'")
                         == 1);

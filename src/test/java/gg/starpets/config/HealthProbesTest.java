@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import gg.starpets.support.AppInstance;
 import gg.starpets.support.TestPostgres;
+import gg.starpets.support.Timing;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.URI;
@@ -71,14 +72,14 @@ class HealthProbesTest {
                             .POST(HttpRequest.BodyPublishers.ofString("{\"userId\":1,\"amount\":1}"))
                             .build(),
                     HttpResponse.BodyHandlers.ofString());
-            await().atMost(Duration.ofSeconds(10)).until(() -> waitingOnTheLock(lock));
+            await().atMost(Timing.SOON).until(() -> waitingOnTheLock(lock));
 
             CompletableFuture<Void> closing = CompletableFuture.runAsync(app::close);
             ApplicationAvailability availability = app.context().getBean(ApplicationAvailability.class);
-            await().atMost(Duration.ofSeconds(10))
+            await().atMost(Timing.SOON)
                     .until(() -> availability.getReadinessState() == ReadinessState.REFUSING_TRAFFIC);
             // What the kubelet sees: the probe's connection is refused, a failure.
-            await().atMost(Duration.ofSeconds(10))
+            await().atMost(Timing.SOON)
                     .untilAsserted(() -> assertThatThrownBy(() -> get(app, "/actuator/health/readiness"))
                             .isInstanceOf(ConnectException.class));
             assertThat(closing).isNotDone();

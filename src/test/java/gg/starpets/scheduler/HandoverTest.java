@@ -7,6 +7,7 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import gg.starpets.support.TcpProxy;
 import gg.starpets.support.TestPostgres;
+import gg.starpets.support.Timing;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -54,14 +55,14 @@ class HandoverTest {
         Scheduler a = cluster.create("instance-a", watchingHandler("instance-a"));
         a.syncTasks(SchedulerCluster.tasks(3, "long", "1h", i -> "watch"));
         a.start();
-        await().atMost(Duration.ofSeconds(10)).until(() -> a.activeRuns() == 3);
+        await().atMost(Timing.SOON).until(() -> a.activeRuns() == 3);
         Scheduler b = cluster.create("instance-b", watchingHandler("instance-b"));
         b.start();
 
         long closing = System.nanoTime();
         a.close();
 
-        await().atMost(Duration.ofSeconds(10)).until(() -> b.activeRuns() == 3);
+        await().atMost(Timing.SOON).until(() -> b.activeRuns() == 3);
         assertThat(Duration.ofNanos(System.nanoTime() - closing)).isLessThan(Duration.ofSeconds(8));
         assertThat(cluster.query(
                         "select status || ': ' || error from task_runs where instance_id = 'instance-a'",
@@ -85,13 +86,13 @@ class HandoverTest {
                     poolA);
             a.syncTasks(SchedulerCluster.tasks(2, "guarded", "1h", i -> "watch"));
             a.start();
-            await().atMost(Duration.ofSeconds(10)).until(() -> started.size() == 2);
+            await().atMost(Timing.SOON).until(() -> started.size() == 2);
             Scheduler b = cluster.create("instance-b", watchingHandler("instance-b"));
             b.start();
 
             proxy.freeze();
 
-            await().atMost(Duration.ofSeconds(20))
+            await().atMost(Timing.SOON)
                     .until(() -> started.keySet().stream()
                                     .filter(k -> k.startsWith("instance-b:"))
                                     .count()
@@ -110,12 +111,12 @@ class HandoverTest {
             long fences = cluster.count("select sum(fence) from tasks");
 
             proxy.resume();
-            await().atMost(Duration.ofSeconds(20))
+            await().atMost(Timing.SOON)
                     .until(() ->
                             cluster.count("select count(*) from instances where id = 'instance-a' and state = 'RUNNING'"
                                             + " and heartbeat_at > now() - interval '1 second'")
                                     == 1);
-            await().atMost(Duration.ofSeconds(10)).until(() -> a.activeRuns() == 0);
+            await().atMost(Timing.SOON).until(() -> a.activeRuns() == 0);
             assertThat(cluster.query(
                             "select status from task_runs where instance_id = 'instance-a'", rs -> rs.getString(1)))
                     .containsOnly("LOST");

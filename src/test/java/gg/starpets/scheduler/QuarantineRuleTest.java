@@ -3,6 +3,7 @@ package gg.starpets.scheduler;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import gg.starpets.support.Timing;
 import java.sql.Connection;
 import java.time.Duration;
 import java.util.HashMap;
@@ -126,8 +127,7 @@ class QuarantineRuleTest {
         assertThat(cluster.count("select count(*) from task_events where action = 'QUARANTINED'"))
                 .isEqualTo(1);
         // Quarantined: the last instance does not run it.
-        await().during(Duration.ofSeconds(2))
-                .atMost(Duration.ofSeconds(4))
+        Timing.holdsFor(Duration.ofSeconds(2))
                 .until(() -> deaths.get() == 3 && cluster.count("select count(*) from task_runs") == 3);
         assertThat(instances.values().stream().filter(k -> !k.dead()).count()).isEqualTo(1);
     }

@@ -3,6 +3,7 @@ package gg.starpets.scheduler;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import gg.starpets.support.Timing;
 import java.sql.Connection;
 import java.time.Duration;
 import java.util.List;
@@ -103,9 +104,13 @@ class RowLockWaitTest {
             // Heartbeats go on every 250 ms, a renewal waiting at most 400 ms (a tenth of the lease) for
             // the row; held by the lock, the heartbeat would stop until the session's socket timeout
             // (2 s here) dropped it.
-            await().during(Duration.ofSeconds(2))
-                    .atMost(Duration.ofMillis(2500))
-                    .until(() -> cluster.count(beats) < LONGEST_HEARTBEAT_GAP_MS);
+            // Never too old over the window, looked at on every poll (a window that a late heartbeat
+            // merely restarted would let a stopped heartbeat pass once it recovered).
+            Timing.holdsFor(Duration.ofSeconds(2))
+                    .failFast(
+                            "a heartbeat older than " + LONGEST_HEARTBEAT_GAP_MS + " ms",
+                            () -> cluster.count(beats) >= LONGEST_HEARTBEAT_GAP_MS)
+                    .until(() -> true);
             holder.rollback();
         }
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import gg.starpets.support.Timing;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -39,7 +40,7 @@ class RunOutcomeTest {
         s.syncTasks(List.of(task("failing", "boom", Duration.ofMinutes(1))));
         s.start();
 
-        await().atMost(Duration.ofSeconds(10))
+        await().atMost(Timing.SOON)
                 .until(() -> cluster.count("select count(*) from task_runs where status = 'FAILED'") == 1);
         assertThat(cluster.query("select error from task_runs", rs -> rs.getString(1)))
                 .singleElement()
@@ -57,7 +58,7 @@ class RunOutcomeTest {
         s.syncTasks(List.of(task("slow-task", "slow", Duration.ofMillis(300))));
         s.start();
 
-        await().atMost(Duration.ofSeconds(10))
+        await().atMost(Timing.SOON)
                 .until(() -> cluster.count("select count(*) from task_runs where status = 'TIMED_OUT'") == 1);
         assertThat(cluster.query("select error from task_runs", rs -> rs.getString(1)))
                 .containsExactly("the run exceeded its timeout");
@@ -75,10 +76,9 @@ class RunOutcomeTest {
         s.syncTasks(List.of(task("halfway", "half", Duration.ofMinutes(1))));
         s.start();
 
-        await().atMost(Duration.ofSeconds(10))
-                .until(() -> cluster.count("select count(*) from tasks where progress = 0.5") == 1);
+        await().atMost(Timing.SOON).until(() -> cluster.count("select count(*) from tasks where progress = 0.5") == 1);
         release.countDown();
-        await().atMost(Duration.ofSeconds(10))
+        await().atMost(Timing.SOON)
                 .until(() -> cluster.count("select count(*) from task_runs where status = 'SUCCEEDED' and progress = 1")
                         == 1);
         assertThat(cluster.count("select count(*) from tasks where progress is null and last_run_id is not null"))
@@ -109,11 +109,9 @@ class RunOutcomeTest {
         cluster.execute("update tasks set next_run_at = now() - interval '5 hours'");
         s.start();
 
-        await().atMost(Duration.ofSeconds(10))
+        await().atMost(Timing.SOON)
                 .until(() -> cluster.count("select count(*) from task_runs where status = 'SUCCEEDED'") == 1);
-        await().during(Duration.ofMillis(1500))
-                .atMost(Duration.ofSeconds(5))
-                .until(() -> cluster.count("select count(*) from task_runs") == 1);
+        Timing.holdsFor(Duration.ofMillis(1500)).until(() -> cluster.count("select count(*) from task_runs") == 1);
         assertThat(cluster.count("select count(*) from tasks where next_run_at > now()"
                         + " and next_run_at <= now() + interval '1 hour'"))
                 .isEqualTo(1);

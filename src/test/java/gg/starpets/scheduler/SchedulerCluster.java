@@ -2,6 +2,7 @@ package gg.starpets.scheduler;
 
 import com.zaxxer.hikari.HikariDataSource;
 import gg.starpets.support.TestPostgres;
+import gg.starpets.support.Timing;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -39,6 +40,14 @@ final class SchedulerCluster implements AutoCloseable {
                 .settle(Duration.ofMillis(500))
                 .shutdownGrace(Duration.ofSeconds(1))
                 .build();
+    }
+
+    /**
+     * Settings of an instance a test starts together with others, one after another: the first split
+     * must not depend on how fast the machine starts them.
+     */
+    static SchedulerSettings startedTogether(String instanceId) {
+        return settings(instanceId).toBuilder().settle(Timing.TOGETHER).build();
     }
 
     Scheduler create(String instanceId, Map<String, TaskHandler> handlers) {

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.Comparator;
 
 /**
  * A PostgreSQL 17 of a test's own, with a {@code starpets} database, that the test can stop and
@@ -78,8 +79,14 @@ public final class StoppablePostgres implements AutoCloseable {
                 .start();
     }
 
+    /** Stops it and deletes its data (about 45 MB, left in /tmp by every test otherwise). */
     @Override
     public void close() throws IOException {
         stop();
+        try (var paths = Files.walk(dataDir)) {
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
     }
 }

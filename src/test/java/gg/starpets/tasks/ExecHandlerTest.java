@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import gg.starpets.scheduler.RunContext;
+import gg.starpets.support.Timing;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -49,7 +50,7 @@ class ExecHandlerTest {
 
     /** Waits until the script has written {@code count} pids to the file, and returns them. */
     private List<Long> pids(Path file, int count) {
-        await().atMost(Duration.ofSeconds(20))
+        await().atMost(Timing.SOON)
                 .until(() -> Files.exists(file)
                         && Files.readAllLines(file).stream()
                                         .filter(l -> !l.isBlank())
@@ -68,7 +69,7 @@ class ExecHandlerTest {
     }
 
     private static void assertAllGone(List<Long> pids) {
-        await().atMost(Duration.ofSeconds(10))
+        await().atMost(Timing.SOON)
                 .untilAsserted(() -> assertThat(pids).as("processes of the run").allMatch(ProgramSteps::gone));
     }
 

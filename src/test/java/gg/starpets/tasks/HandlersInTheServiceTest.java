@@ -9,6 +9,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import gg.starpets.StarPetsApplication;
 import gg.starpets.scheduler.TaskHandler;
 import gg.starpets.support.TestPostgres;
+import gg.starpets.support.Timing;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -17,7 +18,6 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -148,7 +148,7 @@ class HandlersInTheServiceTest {
 
     /** The first run of a task, once it has ended: id, fence, status, error. */
     private static List<String> endedRun(String task) {
-        await().atMost(Duration.ofSeconds(30))
+        await().atMost(Timing.SOON)
                 .until(() -> !rows("select 1 from task_runs where status <> 'RUNNING' and task_name = '" + task + "'")
                         .isEmpty());
         return rows("select id, fence, status, error from task_runs where task_name = '" + task

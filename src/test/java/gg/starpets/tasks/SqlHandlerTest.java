@@ -10,6 +10,7 @@ import gg.starpets.config.StarPetsProperties.Handlers.SqlDataSource;
 import gg.starpets.scheduler.RunContext;
 import gg.starpets.support.TcpProxy;
 import gg.starpets.support.TestPostgres;
+import gg.starpets.support.Timing;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -133,12 +134,12 @@ class SqlHandlerTest {
         BackgroundRun run = BackgroundRun.start(handler, context(Map.of("statement", statement), Duration.ofHours(1)));
         String running = "select count(*) from pg_stat_activity where state = 'active' and query = '"
                 + statement.replace("'", "''") + "'";
-        await().atMost(Duration.ofSeconds(20)).until(() -> count(database, running) == 1);
+        await().atMost(Timing.SOON).until(() -> count(database, running) == 1);
 
         run.interrupt();
 
         assertThat(run.outcome(Duration.ofSeconds(20))).isInstanceOf(InterruptedException.class);
-        await().atMost(Duration.ofSeconds(10)).until(() -> count(database, running) == 0);
+        await().atMost(Timing.SOON).until(() -> count(database, running) == 0);
         assertThat(count(database, "select count(*) from items where id = 300")).isZero();
         // The pool's connections are sound afterwards.
         assertThat(run(Map.of("statement", "select 1")).result()).containsEntry("rows", 1L);

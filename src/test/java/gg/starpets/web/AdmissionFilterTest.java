@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import com.zaxxer.hikari.HikariDataSource;
 import gg.starpets.support.AppInstance;
 import gg.starpets.support.TestPostgres;
+import gg.starpets.support.Timing;
 import java.math.BigDecimal;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -81,7 +82,7 @@ class AdmissionFilterTest {
                 for (int i = 0; i < 3; i++) {
                     held.add(postAsync(app, 2, "-10"));
                 }
-                await().atMost(Duration.ofSeconds(30)).until(() -> admission.inFlight() == 3);
+                await().atMost(Timing.SOON).until(() -> admission.inFlight() == 3);
 
                 List<CompletableFuture<HttpResponse<String>>> excess = new ArrayList<>();
                 for (int i = 0; i < 10; i++) {
@@ -106,7 +107,7 @@ class AdmissionFilterTest {
             for (CompletableFuture<HttpResponse<String>> answer : held) {
                 assertThat(answer.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
             }
-            await().atMost(Duration.ofSeconds(10)).until(() -> admission.inFlight() == 0);
+            await().atMost(Timing.SOON).until(() -> admission.inFlight() == 0);
         }
         // Nothing half-written: exactly the three admitted withdrawals, each with its ledger row.
         assertThat(balance(2)).isEqualByComparingTo("70.00");

@@ -7,6 +7,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import gg.starpets.support.AppProcess;
 import gg.starpets.support.Burst;
 import gg.starpets.support.TestPostgres;
+import gg.starpets.support.Timing;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -52,7 +53,7 @@ class AdmissionUnderBurstIT {
         settings.put("starpets.http.max-in-flight", LIMIT);
         process = AppProcess.start("proc-tight", settings);
         await().ignoreExceptions()
-                .atMost(Duration.ofSeconds(60))
+                .atMost(Timing.START)
                 .until(() -> get("/health").statusCode() == 200);
         try (var c = db.getConnection();
                 var st = c.createStatement()) {
@@ -79,7 +80,7 @@ class AdmissionUnderBurstIT {
             for (int i = 0; i < LIMIT; i++) {
                 held.add(http.sendAsync(withdrawal(2), HttpResponse.BodyHandlers.ofString()));
             }
-            await().atMost(Duration.ofSeconds(30)).until(() -> metric("starpets_http_in_flight") == LIMIT);
+            await().atMost(Timing.SOON).until(() -> metric("starpets_http_in_flight") == LIMIT);
 
             List<Burst.Shot> shots = new ArrayList<>();
             for (int i = 0; i < REQUESTS; i++) {

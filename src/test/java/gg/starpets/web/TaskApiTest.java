@@ -5,10 +5,10 @@ import static org.awaitility.Awaitility.await;
 
 import gg.starpets.support.AppInstance;
 import gg.starpets.support.TestPostgres;
+import gg.starpets.support.Timing;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -255,7 +255,7 @@ class TaskApiTest {
 
         assertThat(call(b, "POST", "/tasks/long-one/trigger", null).statusCode())
                 .isEqualTo(202);
-        await().atMost(Duration.ofSeconds(10))
+        await().atMost(Timing.SOON)
                 .until(() ->
                         json(a.get("/tasks/long-one")).get("state").asString().equals("RUNNING"));
         assertProblem(call(a, "POST", "/tasks/long-one/trigger", null), 409, "already_running");
@@ -272,13 +272,13 @@ class TaskApiTest {
         assertThat(cancel.statusCode()).isEqualTo(202);
         assertThat(json(cancel).get("task").asString()).isEqualTo("long-one");
 
-        await().atMost(Duration.ofSeconds(10))
+        await().atMost(Timing.SOON)
                 .until(() -> json(a.get("/runs?status=CANCELLED")).get("runs").size() == 1);
         JsonNode cancelled = json(a.get("/runs?status=CANCELLED")).get("runs").get(0);
         assertThat(cancelled.get("id").asLong()).isEqualTo(run);
         assertThat(cancelled.get("cause").asString()).isEqualTo("TRIGGER");
         // The queued trigger runs it again at once.
-        await().atMost(Duration.ofSeconds(10))
+        await().atMost(Timing.SOON)
                 .until(() -> json(a.get("/tasks/long-one/runs")).get("runs").size() == 2);
         assertProblem(call(a, "POST", "/runs/" + run + "/cancel", null), 409, "run_not_running");
     }

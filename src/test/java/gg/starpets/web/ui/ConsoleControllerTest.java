@@ -5,13 +5,13 @@ import static org.awaitility.Awaitility.await;
 
 import gg.starpets.support.AppInstance;
 import gg.starpets.support.TestPostgres;
+import gg.starpets.support.Timing;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -133,8 +133,7 @@ class ConsoleControllerTest {
 
     @Test
     void summariesGiveEveryTaskItsScheduleInWordsAndItsLastOutcomesOldestFirstInOneAnswer() {
-        await().atMost(Duration.ofSeconds(30))
-                .until(() -> outcomes(summaries(""), "often").size() == ConsoleController.STRIP);
+        await().atMost(Timing.SOON).until(() -> outcomes(summaries(""), "often").size() == ConsoleController.STRIP);
         JsonNode all = summaries("");
         assertThat(all.get("tasks").valueStream().map(t -> t.get("name").asString()))
                 .containsExactly("daily", "never-run", "often");
