@@ -117,17 +117,10 @@ final class Heartbeat {
                     cancelled.add(r.runId());
                 }
             }
-            guard.renewed(sent);
-            writeProgress(c, alive);
-            if (failures > 0) {
-                log.info("Instance session back after {} failed heartbeat(s)", failures);
-                failures = 0;
-            }
-            // Cancels are sent by NOTIFY at once; this catches one sent while the watch was away.
-            cancelled.forEach(executor::cancel);
+            // Runs the renewal did not return first: their task was taken over, and they must not see
+            // the renewal as theirs. A run claimed after the renewal was sent may not be visible to it;
+            // one whose handler has returned is ending, and its end is written only while its fence holds.
             for (LocalRun run : alive) {
-                // A run claimed after the renewal was sent may not be visible to it; one whose handler
-                // has returned is ending, and its end is written only while its fence holds.
                 if (run.claimSentAt < sent && !run.handlerHasReturned() && !owned.contains(run.claim.runId())) {
                     log.warn(
                             "Task {} was taken over by another instance; stopping run {}",
@@ -136,6 +129,20 @@ final class Heartbeat {
                     run.stop(LocalRun.StopReason.FENCE_LOST);
                 }
             }
+            // Only the runs it returned are held longer.
+            for (LocalRun run : alive) {
+                if (owned.contains(run.claim.runId())) {
+                    run.renewed(sent);
+                }
+            }
+            guard.renewed(sent);
+            writeProgress(c, alive);
+            if (failures > 0) {
+                log.info("Instance session back after {} failed heartbeat(s)", failures);
+                failures = 0;
+            }
+            // Cancels are sent by NOTIFY at once; this catches one sent while the watch was away.
+            cancelled.forEach(executor::cancel);
             return true;
         } catch (SQLException | RuntimeException e) {
             if (failures++ == 0) {

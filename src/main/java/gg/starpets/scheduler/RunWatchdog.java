@@ -55,7 +55,7 @@ final class RunWatchdog implements Runnable {
                 continue;
             }
             long now = guard.now();
-            if (now < guard.deadline(run.claimSentAt) - margin) {
+            if (now < run.holdEnd() - margin) {
                 run.overdueSince = LocalRun.NONE;
                 continue;
             }
