@@ -50,9 +50,7 @@ final class LocalRun implements RunContext.Gate {
     private volatile StopReason stopReason;
     private volatile boolean parked;
     private volatile Runnable onEnd = () -> {};
-    /** Watchdog bookkeeping: when it saw the handler executing past the hold, and when it stopped it. */
-    volatile long overdueSince = NONE;
-
+    /** Watchdog bookkeeping: when it interrupted the handler for executing near the end of the hold. */
     volatile long stoppedForSafetyAt = NONE;
 
     LocalRun(TaskRepository.ClaimedRun claim, long claimSentAt, LeaseGuard guard) {
@@ -152,8 +150,13 @@ final class LocalRun implements RunContext.Gate {
         onEnd.run();
     }
 
-    void handlerReturned() {
+    /**
+     * The handler has returned; returns why the run was stopped, if it was. That answer is final: a
+     * stop asked from now on changes nothing, so the end written is the one decided here.
+     */
+    synchronized StopReason handlerReturned() {
         handlerDone.countDown();
+        return stopReason;
     }
 
     boolean handlerHasReturned() {
@@ -177,13 +180,19 @@ final class LocalRun implements RunContext.Gate {
         return stopReason;
     }
 
-    /** Asks the handler to stop; the first reason given is the one recorded. */
+    /**
+     * Asks the handler to stop; the first reason given is the one recorded. Once the handler has
+     * returned, nothing changes: its end is being written as it was.
+     */
     synchronized void stop(StopReason reason) {
+        if (handlerHasReturned()) {
+            return;
+        }
         if (stopReason == null) {
             stopReason = reason;
         }
         Thread t = thread;
-        if (t != null && !handlerHasReturned()) {
+        if (t != null) {
             t.interrupt();
         }
         guard.wakeAll();
