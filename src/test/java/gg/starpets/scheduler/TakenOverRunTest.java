@@ -3,7 +3,6 @@ package gg.starpets.scheduler;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import gg.starpets.support.TcpProxy;
 import gg.starpets.support.TestPostgres;
@@ -54,7 +53,7 @@ class TakenOverRunTest {
     @Test
     void aRunWhoseTaskWasTakenOverDuringAPartitionTakesNoStepWhenItsInstanceIsBack() throws Exception {
         try (TcpProxy proxy = new TcpProxy(TestPostgres.port());
-                HikariDataSource poolA = poolThrough(proxy, cluster.pool.getJdbcUrl())) {
+                HikariDataSource poolA = cluster.poolThrough(proxy)) {
             String urlA = poolA.getJdbcUrl();
             // The primary session and the pool go through the proxy; the watch does not, so a keeps its
             // lock: the loss is not noticed, and b may take the tasks only when their leases run out.
@@ -114,17 +113,5 @@ class TakenOverRunTest {
         });
         late.sort(Comparator.naturalOrder());
         return late;
-    }
-
-    private static HikariDataSource poolThrough(TcpProxy proxy, String database) {
-        HikariConfig config = new HikariConfig();
-        config.setJdbcUrl(database.replace(":" + TestPostgres.port() + "/", ":" + proxy.port() + "/"));
-        config.setUsername("postgres");
-        config.setPassword("postgres");
-        config.setMaximumPoolSize(5);
-        config.setConnectionTimeout(2_000);
-        config.addDataSourceProperty("socketTimeout", "2");
-        config.addDataSourceProperty("connectTimeout", "2");
-        return new HikariDataSource(config);
     }
 }
