@@ -77,6 +77,7 @@ class SchedulerConfig {
                 .totalInstances(s.totalInstances())
                 .shutdownGrace(s.shutdownGrace())
                 .quarantineAfter(s.quarantineAfter())
+                .quarantineWindow(s.quarantineWindow())
                 .build();
         return new Scheduler(
                 settings,

@@ -70,6 +70,7 @@ public record StarPetsProperties(
             int totalInstances,
             Duration shutdownGrace,
             @DefaultValue("3") int quarantineAfter,
+            @DefaultValue("10s") Duration quarantineWindow,
             Duration taskDuration) {}
 
     /** The chaos suite's witness handler: registered only when {@code dir} is set (see tasks.WitnessHandler). */

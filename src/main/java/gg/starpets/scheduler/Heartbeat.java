@@ -121,7 +121,7 @@ final class Heartbeat {
         long sent = guard.now();
         try {
             Connection c = session.primary();
-            if (!instances.heartbeat(c, settings.instanceId(), session.key())) {
+            if (!instances.heartbeat(c, settings.instanceId(), session.key(), session.claiming())) {
                 if (instances.takenByAnother(c, settings.instanceId(), session.key())) {
                     log.error(
                             "Another process has taken instance id {}; this one stops scheduling (give each"

@@ -1,5 +1,7 @@
 package gg.starpets.scheduler;
 
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -89,6 +91,45 @@ public final class RunContext {
     /** A context for calling a handler outside the scheduler (tests, tools): never paused, never stopped. */
     public static RunContext detached(String taskName, Map<String, Object> params, Duration timeout) {
         return new RunContext(0, 0, 1, taskName, params, timeout, Gate.OPEN);
+    }
+
+    /**
+     * A context for calling a handler outside the scheduler as run {@code runId} of its task with
+     * {@code fence}, whose hold ends at {@code holdEndNanos} ({@link System#nanoTime()}) and is never
+     * renewed: for tools, and tests of handlers whose work reaches outside the JVM. Never paused; it
+     * may not continue once interrupted or past the hold less {@code holdMargin}.
+     */
+    public static RunContext detached(
+            String taskName,
+            Map<String, Object> params,
+            Duration timeout,
+            long runId,
+            long fence,
+            long holdEndNanos,
+            Duration holdMargin) {
+        Gate held = new Gate() {
+            @Override
+            public boolean mayContinue() {
+                return !Thread.currentThread().isInterrupted()
+                        && System.nanoTime() < holdEndNanos - holdMargin.toNanos();
+            }
+
+            @Override
+            public void sleep(Duration duration) throws InterruptedException {
+                Thread.sleep(duration);
+            }
+
+            @Override
+            public long holdEndNanos() {
+                return holdEndNanos;
+            }
+
+            @Override
+            public Duration holdMargin() {
+                return holdMargin;
+            }
+        };
+        return new RunContext(runId, fence, 1, taskName, params, timeout, held);
     }
 
     public long runId() {
@@ -199,6 +240,23 @@ public final class RunContext {
     /** How long before {@link #holdEndNanos()} the run's steps stop: a step must fit in it. */
     public Duration holdMargin() {
         return gate.holdMargin();
+    }
+
+    /**
+     * For a handler whose work commits in a transaction on the StarPets database: in that transaction,
+     * locks this run's task row ({@code FOR SHARE}) if the run still holds its fence, and says whether
+     * it does. Call it right before the commit: until the transaction ends no other instance can take
+     * the task over (recovery and claims lock the row), so what commits, commits under the fence.
+     * False: the task was taken over, roll back. The row is waited for at most until the hold ends.
+     * True at once for a context with no hold ({@link #detached(String, Map, Duration)}).
+     */
+    public boolean lockFence(Connection c) throws SQLException {
+        long holdEnd = holdEndNanos();
+        if (holdEnd == Long.MAX_VALUE) {
+            return true;
+        }
+        Duration left = Duration.ofNanos(Math.max(0, holdEnd - System.nanoTime()));
+        return TaskRepository.lockFence(c, taskName, runId, fence, left);
     }
 
     /** Throws if the run has been asked to stop; for handlers that compute without blocking. */

@@ -13,8 +13,9 @@ import org.slf4j.LoggerFactory;
  * resort, since a handler that ignores interruption cannot be stopped otherwise.
  *
  * <p>It looks every P (M/20, 25 ms with the default heartbeat), so the halt is decided between
- * E − M/4 − P and E − M/4: at least M/4 (125 ms) before another instance may start the task, which
- * covers the time the halt itself takes and a late wake-up of this thread. A process that was frozen
+ * E − M/4 − P and E − M/4: at least M/4 (125 ms) before another instance may start the task. The
+ * halt ({@link HaltRecord}) then waits at most half of what is left for its write, so it lands at
+ * least M/8 (62 ms) before E, which covers a late wake-up of this thread. A process that was frozen
  * past E (SIGSTOP, a long GC pause) cannot halt before E: there the halt comes one period after it
  * wakes, once the interrupted handler has had that long to return.
  *

@@ -92,11 +92,6 @@ public final class Scheduler implements AutoCloseable {
         this.settings = settings;
         this.dataSource = dataSource;
         this.handlers = Map.copyOf(handlers);
-        // Only a test's halt returns: the scheduler is over then, its loops may end.
-        this.halt = () -> {
-            threads.closing();
-            halt.run();
-        };
         this.instances = new InstanceRepository(dataSource);
         this.tasks = new TaskRepository();
         this.guard = new LeaseGuard(settings);
@@ -105,10 +100,16 @@ public final class Scheduler implements AutoCloseable {
         this.housekeeping = threads.housekeeping(3, "starpets-housekeeping-");
         this.executor = new RunExecutor(
                 dataSource, tasks, handlers, events, housekeeping, session.key(), settings, guard, wakeup::signal);
+        // Says which runs made this process halt before it does (quarantine counts only those). Only a
+        // test's halt returns: the scheduler is over then, its loops may end.
+        this.halt = new HaltRecord(dataSource, tasks, executor, guard, () -> {
+            threads.closing();
+            halt.run();
+        });
         this.heartbeat =
                 new Heartbeat(settings, session, instances, tasks, executor, guard, this::standDown, () -> configTasks);
-        this.recovery = new OrphanRecovery(settings, dataSource, instances, tasks, events);
-        this.claimer = new Claimer(settings, dataSource, tasks, executor, guard, session.key());
+        this.recovery = new OrphanRecovery(settings, dataSource, instances, tasks, events, this.handlers);
+        this.claimer = new Claimer(settings, dataSource, tasks, executor, guard, session);
         this.commands = new TaskCommands(dataSource);
         this.taskHousekeeping = new TaskHousekeeping(settings, dataSource, commands);
         this.watch =

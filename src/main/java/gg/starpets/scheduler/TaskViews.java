@@ -204,11 +204,7 @@ public final class TaskViews {
                     rs.getBoolean("enabled"),
                     JSON.readValue(rs.getString("params"), new TypeReference<java.util.Map<String, Object>>() {}),
                     TaskColumns.retry(rs.getString("retry")),
-                    new TaskDefinition.MisfirePolicy(
-                            TaskDefinition.MisfirePolicy.Kind.valueOf(rs.getString("misfire_policy")),
-                            java.time.Duration.ofMillis(rs.getLong("misfire_threshold_ms")),
-                            rs.getInt("catch_up_limit"),
-                            java.time.Duration.ofMillis(rs.getLong("catch_up_window_ms"))),
+                    TaskColumns.misfire(rs),
                     java.time.Duration.ofMillis(rs.getLong("jitter_ms")));
         } catch (RuntimeException unreadable) {
             return null;

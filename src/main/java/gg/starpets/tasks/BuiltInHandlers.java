@@ -3,8 +3,10 @@ package gg.starpets.tasks;
 import gg.starpets.config.StarPetsProperties;
 import gg.starpets.scheduler.InstanceRepository;
 import gg.starpets.scheduler.RunRepository;
+import gg.starpets.scheduler.TaskEvents;
 import java.nio.file.Path;
 import javax.sql.DataSource;
+import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnExpression;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -41,9 +43,13 @@ class BuiltInHandlers {
         return new SqlDataSources(properties.handlers().sqlDataSources());
     }
 
+    /** Runs on the service's pool; fences off lost runs on the scheduler's, as recovery does its work. */
     @Bean
-    SqlHandler sql(DataSource dataSource, SqlDataSources sqlDataSources) {
-        return new SqlHandler(dataSource, sqlDataSources.byName());
+    SqlHandler sql(
+            DataSource dataSource,
+            @Qualifier("schedulerDataSource") DataSource schedulerDataSource,
+            SqlDataSources sqlDataSources) {
+        return new SqlHandler(dataSource, schedulerDataSource, sqlDataSources.byName());
     }
 
     /** The chaos suite's witness, only where a witness directory is configured (WITNESS_DIR). */
@@ -54,7 +60,8 @@ class BuiltInHandlers {
     }
 
     @Bean("prune-history")
-    PruneHistoryHandler pruneHistory(RunRepository runRepository, InstanceRepository instanceRepository) {
-        return new PruneHistoryHandler(runRepository, instanceRepository);
+    PruneHistoryHandler pruneHistory(
+            RunRepository runRepository, InstanceRepository instanceRepository, TaskEvents taskEvents) {
+        return new PruneHistoryHandler(runRepository, instanceRepository, taskEvents);
     }
 }

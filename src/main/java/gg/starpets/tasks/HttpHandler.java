@@ -10,6 +10,9 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -20,7 +23,10 @@ import java.util.function.Function;
 /**
  * {@code http}: calls a URL. The run succeeds when the status is one of {@code success-statuses}
  * (default 200-299). The run's id, attempt, fence and task go out as {@code X-StarPets-*} headers,
- * so a receiver can drop a duplicate and refuse a caller whose fence is older than one it has seen.
+ * so a receiver can drop a duplicate and refuse a caller whose fence is older than one it has seen;
+ * and the end of the run's hold, {@code X-StarPets-Deadline} (RFC 3339, UTC, on the wall clock when
+ * sent), by which it must stop working for this request: after it another instance may start the
+ * task. A request's timeout never goes past it.
  * {@code ${NAME}} in the URL, headers and body is replaced by the environment variable NAME at run
  * time. Status, duration and size go into the run's result; the first 4 KB of the answer into its
  * output. An interrupted run cancels its request at once.
@@ -66,8 +72,20 @@ public final class HttpHandler implements TaskHandler, AutoCloseable {
     @Override
     public void run(RunContext context) throws Exception {
         HttpCall call = HttpCall.parse(context.params());
-        Duration timeout = call.timeout() == null ? context.timeout() : call.timeout();
-        HttpRequest request = request(call, context, timeout);
+        Duration asked = call.timeout() == null ? context.timeout() : call.timeout();
+        if (!context.mayContinue()) {
+            throw new InterruptedException("run " + context.runId() + " of " + context.taskName() + " was stopped");
+        }
+        Hold hold = Hold.at(context);
+        if (hold != null && !hold.left().isPositive()) {
+            throw new RunFailedException(call.describe() + ": not sent, the run's hold had ended");
+        }
+        boolean byHold = hold != null && hold.left().compareTo(asked) < 0;
+        Duration timeout = byHold ? hold.left() : asked;
+        String limit = byHold
+                ? "before the run's hold ended, " + timeout.toMillis() + "ms after sending"
+                : "within " + HandlerParams.text(timeout);
+        HttpRequest request = request(call, context, timeout, hold);
         long start = System.nanoTime();
         CompletableFuture<HttpResponse<HeadOfBody.Body>> pending =
                 (call.followRedirects() ? following : direct).sendAsync(request, info -> new HeadOfBody(KEPT_BYTES));
@@ -79,10 +97,9 @@ public final class HttpHandler implements TaskHandler, AutoCloseable {
             throw e;
         } catch (TimeoutException e) {
             pending.cancel(true);
-            throw new RunFailedException(
-                    call.describe() + ": no complete answer within " + HandlerParams.text(timeout));
+            throw new RunFailedException(call.describe() + ": no complete answer " + limit);
         } catch (ExecutionException e) {
-            throw failure(call, timeout, e.getCause());
+            throw failure(call, limit, e.getCause());
         }
         long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
         int status = response.statusCode();
@@ -98,7 +115,30 @@ public final class HttpHandler implements TaskHandler, AutoCloseable {
         }
     }
 
-    private HttpRequest request(HttpCall call, RunContext context, Duration timeout) {
+    /**
+     * The run's hold as a request carries it: the time left, and when it ends on the wall clock (the
+     * receiver's only common clock with this instance), both taken at once, just before sending.
+     */
+    record Hold(Duration left, Instant deadline) {
+
+        /** Null for a context with no hold (outside the scheduler). */
+        static Hold at(RunContext context) {
+            long end = context.holdEndNanos();
+            if (end == Long.MAX_VALUE) {
+                return null;
+            }
+            Instant wall = Instant.now();
+            Duration left = Duration.ofNanos(end - context.holdMargin().toNanos() - System.nanoTime());
+            // Rounded down: a receiver that stops by the deadline stops within the hold.
+            return new Hold(left, wall.plus(left).truncatedTo(ChronoUnit.MILLIS));
+        }
+
+        String header() {
+            return DateTimeFormatter.ISO_INSTANT.format(deadline);
+        }
+    }
+
+    private HttpRequest request(HttpCall call, RunContext context, Duration timeout, Hold hold) {
         String body = placeholders.resolve("body", call.body());
         HttpRequest.Builder builder = HttpRequest.newBuilder(uri(call))
                 .timeout(timeout)
@@ -106,12 +146,15 @@ public final class HttpHandler implements TaskHandler, AutoCloseable {
                         call.method(),
                         body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         call.headers().forEach((name, value) -> builder.header(name, placeholders.resolve("headers." + name, value)));
-        return builder.header("User-Agent", "starpets")
+        builder.header("User-Agent", "starpets")
                 .header("X-StarPets-Run-Id", String.valueOf(context.runId()))
                 .header("X-StarPets-Attempt", String.valueOf(context.attempt()))
                 .header("X-StarPets-Fence", String.valueOf(context.fence()))
-                .header("X-StarPets-Task", context.taskName())
-                .build();
+                .header("X-StarPets-Task", context.taskName());
+        if (hold != null) {
+            builder.header("X-StarPets-Deadline", hold.header());
+        }
+        return builder.build();
     }
 
     private URI uri(HttpCall call) {
@@ -129,10 +172,9 @@ public final class HttpHandler implements TaskHandler, AutoCloseable {
                 "param 'url' must be an absolute http or https URL, not '" + call.url() + "'");
     }
 
-    private static Exception failure(HttpCall call, Duration timeout, Throwable cause) {
+    private static Exception failure(HttpCall call, String limit, Throwable cause) {
         if (cause instanceof HttpTimeoutException) {
-            return new RunFailedException(
-                    call.describe() + ": no complete answer within " + HandlerParams.text(timeout), cause);
+            return new RunFailedException(call.describe() + ": no complete answer " + limit, cause);
         }
         if (cause instanceof ConnectException) {
             return new RunFailedException(call.describe() + ": could not connect (" + cause.getMessage() + ")", cause);

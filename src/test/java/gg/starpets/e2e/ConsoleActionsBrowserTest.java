@@ -35,7 +35,7 @@ import tools.jackson.databind.json.JsonMapper;
  * tasks cannot be edited or deleted; pause (seen as PAUSED through every instance's API within 2 s),
  * resume, trigger, cancel with a confirmation; create a task with the form, run it and read its
  * output; edit it with If-Match (a stale edit is refused); its audit trail, paged; delete it; and a
- * task quarantined when its instance is SIGKILLed (SCHEDULER_QUARANTINE_AFTER=1), resumed from the page.
+ * task quarantined when its instance is SIGKILLed (SCHEDULER_QUARANTINE_AFTER=1, no window), resumed from the page.
  */
 @Tag("e2e")
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -67,9 +67,12 @@ class ConsoleActionsBrowserTest {
                         OPERATOR + ":" + OPERATOR_TOKEN,
                         "STARPETS_VIEWER_TOKENS",
                         "e2e-viewer:" + VIEWER_TOKEN,
-                        // One lost run quarantines a task: the last test kills an instance.
+                        // One lost run quarantines a task: the last test kills an instance, whenever its
+                        // runs started (no quarantine window).
                         "SCHEDULER_QUARANTINE_AFTER",
-                        "1"));
+                        "1",
+                        "SCHEDULER_QUARANTINE_WINDOW",
+                        "0"));
         browser = Browser.start(1400, 900);
     }
 

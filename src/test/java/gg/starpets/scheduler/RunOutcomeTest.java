@@ -118,4 +118,35 @@ class RunOutcomeTest {
                         + " and next_run_at <= now() + interval '1 hour'"))
                 .isEqualTo(1);
     }
+
+    @Test
+    void aRowThatCannotBeReadEndsItsRunFailedWithTheReasonAndItsBatchMatesRun() {
+        Scheduler s = cluster.create("instance-1", Map.of("noop", ctx -> {}));
+        s.syncTasks(List.of(
+                task("mate-1", "noop", Duration.ofMinutes(1)),
+                task("unreadable", "noop", Duration.ofMinutes(1)),
+                task("mate-2", "noop", Duration.ofMinutes(1))));
+        // As an older version stored `catch-up-window: 500us`: 0 ms, which no definition may hold.
+        cluster.execute("update tasks set catch_up_window_ms = 0 where name = 'unreadable'");
+        s.start();
+
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> cluster.count("select count(*) from task_runs where status <> 'RUNNING'") == 3);
+        assertThat(cluster.query(
+                        "select task_name || ' ' || status || ' ' || coalesce(error, '') from task_runs order by task_name",
+                        rs -> rs.getString(1)))
+                .containsExactly(
+                        "mate-1 SUCCEEDED ",
+                        "mate-2 SUCCEEDED ",
+                        "unreadable FAILED the task's definition as stored cannot be read:"
+                                + " catch-up-window must be positive");
+        // Not lost, not quarantined, not owned: it waits for its next time.
+        assertThat(
+                        cluster.count(
+                                "select count(*) from tasks where name = 'unreadable' and owner_session is null"
+                                        + " and lost_streak = 0 and quarantined_at is null and next_run_at > now() + interval '50 minutes'"))
+                .isEqualTo(1);
+        assertThat(cluster.count("select count(*) from tasks where quarantined_at is not null"))
+                .isZero();
+    }
 }

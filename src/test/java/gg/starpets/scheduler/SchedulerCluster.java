@@ -56,7 +56,11 @@ final class SchedulerCluster implements AutoCloseable {
             Map<String, TaskHandler> handlers,
             ConnectionFactory own,
             javax.sql.DataSource dataSource) {
-        Scheduler scheduler = new Scheduler(settings, dataSource, own, handlers, SchedulerEvents.NONE);
+        return add(new Scheduler(settings, dataSource, own, handlers, SchedulerEvents.NONE));
+    }
+
+    /** A scheduler built by the test, closed with the cluster. */
+    Scheduler add(Scheduler scheduler) {
         schedulers.add(scheduler);
         return scheduler;
     }

@@ -174,13 +174,15 @@ class TaskOperationsTest {
                 cluster.pool,
                 new InstanceRepository(cluster.pool),
                 new TaskRepository(),
-                SchedulerEvents.NONE);
-        // Three runs in a row whose instance vanished (lease expired): as a handler that kills its process does.
+                SchedulerEvents.NONE,
+                Map.of());
+        // Three runs in a row whose instance died at once (its lock, seen at the claim, gone; the lease
+        // expired): as a handler that kills its process does.
         for (int i = 0; i < 3; i++) {
             cluster.execute("""
                     update tasks set owner_instance = 'ghost', owner_session = 99, lease_until = now() - interval '1 s',
                            current_run_id = nextval(pg_get_serial_sequence('task_runs', 'id')), started_at = now(),
-                           fence = fence + 1, next_run_at = now();
+                           owner_lock_seen_at = now(), fence = fence + 1, next_run_at = now();
                     insert into task_runs (id, task_id, task_name, instance_id, fence, scheduled_for)
                     select current_run_id, id, name, 'ghost', fence, now() from tasks;
                     """);
@@ -311,5 +313,74 @@ class TaskOperationsTest {
         assertThat(new TaskEvents(cluster.pool).find("dropped", null, 10))
                 .extracting(TaskEvents.TaskEvent::action)
                 .containsExactly("UPDATED", "RETIRED", "CREATED");
+    }
+
+    @Test
+    void aNewConfigurationTaskIsNotRetiredBetweenItsSyncAndItsInstancesRegistration() {
+        Scheduler old = cluster.create("inst-old", Map.of("noop", ctx -> {}));
+        old.syncTasks(List.of(task("kept", "noop", "1h")));
+        old.start();
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> cluster.count("select count(*) from task_runs where status = 'SUCCEEDED'") == 1);
+
+        // A rolling update: the new version writes its definitions, then (a moment later) registers.
+        Scheduler fresh = cluster.create("inst-new", Map.of("noop", ctx -> {}));
+        fresh.syncTasks(List.of(task("kept", "noop", "1h"), task("added", "noop", "1h")));
+        await().during(Duration.ofSeconds(2))
+                .atMost(Duration.ofSeconds(3))
+                .until(() -> cluster.count("select count(*) from tasks where retired_at is not null") == 0);
+        fresh.start();
+
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> cluster.count("select count(*) from task_runs where task_name = 'added'") == 1);
+        // Past the sync's grace (a lease), the registered instance keeps it defined.
+        await().pollDelay(SchedulerCluster.LEASE)
+                .atMost(SchedulerCluster.LEASE.multipliedBy(2))
+                .until(() -> cluster.count("select count(*) from tasks where retired_at is not null") == 0);
+        assertThat(new TaskEvents(cluster.pool).find("added", null, 10))
+                .extracting(TaskEvents.TaskEvent::action)
+                .containsExactly("CREATED");
+    }
+
+    @Test
+    void aScheduleEditKeepsAPendingTriggerRetryOrRecoveryAndMovesAWaitingTask() {
+        Scheduler s = instance(Map.of("noop", ctx -> {}));
+        s.syncTasks(List.of(
+                task("triggered", "noop", "0 0 1 1 *"),
+                task("retrying", "noop", "0 0 1 1 *"),
+                task("recovered", "noop", "0 0 1 1 *"),
+                task("waiting", "noop", "0 0 1 1 *")));
+        TaskCommands commands = new TaskCommands(cluster.pool);
+        commands.trigger("triggered", false, "operator:ann");
+        cluster.execute("update tasks set next_cause = 'RETRY', next_attempt = 2, next_run_at = now() + interval '5 s'"
+                + " where name = 'retrying'");
+        cluster.execute("update tasks set next_cause = 'RECOVERY', next_attempt = 2, next_run_at = now()"
+                + " where name = 'recovered'");
+        // Every pending cause and attempt kept, and only the task waiting for its schedule moved.
+        List<String> kept = List.of(
+                "recovered RECOVERY 2 true",
+                "retrying RETRY 2 true",
+                "triggered TRIGGER 1 true",
+                "waiting SCHEDULE 1 false");
+        String pending = "select name || ' ' || next_cause || ' ' || next_attempt || ' '"
+                + " || (next_run_at < now() + interval '1 minute') from tasks order by name";
+
+        // Changed in the configuration (each instance's sync), and, for API tasks, over the API.
+        s.syncTasks(List.of(
+                task("triggered", "noop", "0 0 2 1 *"),
+                task("retrying", "noop", "0 0 2 1 *"),
+                task("recovered", "noop", "0 0 2 1 *"),
+                task("waiting", "noop", "0 0 2 1 *")));
+        assertThat(cluster.query(pending, rs -> rs.getString(1))).containsExactlyElementsOf(kept);
+
+        cluster.execute("update tasks set source = 'API'");
+        for (String name : List.of("triggered", "retrying", "recovered", "waiting")) {
+            commands.update(name, null, task(name, "noop", "0 0 3 1 *"), "operator:ann");
+        }
+        assertThat(cluster.query(pending, rs -> rs.getString(1))).containsExactlyElementsOf(kept);
+        assertThat(cluster.count("select count(*) from tasks where name = 'waiting'"
+                        + " and extract(month from next_run_at at time zone 'UTC') = 1"
+                        + " and extract(day from next_run_at at time zone 'UTC') = 3"))
+                .isEqualTo(1);
     }
 }

@@ -29,6 +29,7 @@ class ExecHandlerTest {
     void noProcessOfATestOutlivesIt() {
         // A safety net for a failing test; the tests themselves assert that their processes are gone.
         started.forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
+        handler.close();
     }
 
     private static RunContext context(Map<String, Object> params) {
@@ -66,19 +67,9 @@ class ExecHandlerTest {
         }
     }
 
-    /** Gone: no such process, or a zombie waiting to be reaped (it runs nothing any more). */
-    private static boolean gone(long pid) {
-        try {
-            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-            return stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z");
-        } catch (IOException e) {
-            return true;
-        }
-    }
-
     private static void assertAllGone(List<Long> pids) {
         await().atMost(Duration.ofSeconds(10))
-                .untilAsserted(() -> assertThat(pids).as("processes of the run").allMatch(ExecHandlerTest::gone));
+                .untilAsserted(() -> assertThat(pids).as("processes of the run").allMatch(ProgramSteps::gone));
     }
 
     @Test
@@ -104,7 +95,9 @@ class ExecHandlerTest {
     void aProgramThatDoesNotExistFailsTheRun() {
         RunContext context = context(Map.of("command", List.of("/no/such/program")));
 
-        assertThatThrownBy(() -> handler.run(context)).isInstanceOf(RunFailedException.class);
+        assertThatThrownBy(() -> handler.run(context))
+                .isInstanceOf(RunFailedException.class)
+                .hasMessageStartingWith("could not start /no/such/program: ");
         assertThat(context.output()).contains("/no/such/program");
     }
 

@@ -12,6 +12,7 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -153,7 +154,63 @@ class HttpHandlerTest {
         assertThat(s.header("X-StarPets-Attempt")).isEqualTo("1");
         assertThat(s.header("X-StarPets-Fence")).isEqualTo("0");
         assertThat(s.header("X-StarPets-Task")).isEqualTo("ping-partner");
+        assertThat(s.header("X-StarPets-Deadline"))
+                .as("no hold outside the scheduler")
+                .isNull();
     }
+
+    /** A context for run 41 (fence 7) whose hold ends {@code hold} from now, less a margin of 500 ms. */
+    private static RunContext held(Map<String, Object> params, Duration hold) {
+        return RunContext.detached(
+                "ping-partner",
+                params,
+                Duration.ofSeconds(20),
+                41,
+                7,
+                System.nanoTime() + hold.toNanos(),
+                Duration.ofMillis(500));
+    }
+
+    @Test
+    void eachRequestCarriesTheEndOfItsHoldAndItsTimeoutNeverGoesPastIt() throws Exception {
+        // The hold less its margin ends 1 s from now; the task's timeout is 20 s; the server never answers.
+        RunContext context = held(Map.of("url", base + "/silent"), Duration.ofMillis(1500));
+        Instant before = Instant.now();
+
+        assertThatThrownBy(() -> handler.run(context))
+                .isInstanceOf(RunFailedException.class)
+                .hasMessageStartingWith("GET " + base + "/silent: no complete answer before the run's hold ended,");
+        Instant failed = Instant.now();
+
+        Seen s = nextSeen();
+        assertThat(s.header("X-StarPets-Fence")).isEqualTo("7");
+        String header = s.header("X-StarPets-Deadline");
+        assertThat(header).as("RFC 3339, UTC").matches("\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z");
+        Instant deadline = Instant.parse(header);
+        assertThat(deadline).isAfter(before).isBeforeOrEqualTo(before.plusSeconds(1));
+        assertThat(failed).as("given up by the deadline").isBefore(deadline.plus(GIVE_UP_SLACK));
+    }
+
+    @Test
+    void aTimeoutShorterThanTheHoldLeftIsKept() {
+        RunContext context = held(Map.of("url", base + "/silent", "timeout", "300ms"), Duration.ofSeconds(30));
+
+        assertThatThrownBy(() -> handler.run(context)).hasMessageContaining("no complete answer within 300ms");
+    }
+
+    @Test
+    void aRunPastItsHoldSendsNothing() {
+        RunContext context = held(Map.of("url", base + "/ok"), Duration.ofMillis(400));
+
+        assertThatThrownBy(() -> handler.run(context)).isInstanceOf(InterruptedException.class);
+        assertThat(seen).isEmpty();
+    }
+
+    /**
+     * How late after its deadline the client may give up on a request: the HTTP client's timer and
+     * the thread waking on a loaded 2-core machine. The hold's margin (500 ms here) is what covers it.
+     */
+    private static final Duration GIVE_UP_SLACK = Duration.ofMillis(400);
 
     @Test
     void methodHeadersAndBodyAreSentAsWritten() throws Exception {

@@ -187,6 +187,59 @@ class TaskApiTest {
     }
 
     @Test
+    void durationsOutOfRangeOrFinerThanTheyAreKeptAreRefusedWith400AndWriteNothing() {
+        for (String fields : List.of(
+                "\"timeout\": \"99999999999999999d\"",
+                "\"timeout\": 1e300",
+                "\"timeout\": 60, \"jitter\": \"99999999999999999d\"",
+                "\"timeout\": 60, \"jitterSeconds\": 1e300",
+                "\"timeout\": 60, \"catchUpWindow\": \"PT0.0005S\"",
+                "\"timeout\": 60, \"misfireThresholdSeconds\": 0.0001",
+                "\"timeout\": 60, \"retry\": {\"initialBackoff\": \"99999999999999999d\"}",
+                "\"timeout\": 60, \"catchUpLimit\": 99999999999",
+                "\"timeout\": 60, \"params\": {\"duration\": \"99999999999999999d\"}")) {
+            assertProblem(
+                    call(
+                            a,
+                            "POST",
+                            "/tasks",
+                            "{\"name\": \"in-range\", \"handler\": \"sleep\", \"schedule\": \"@daily\", " + fields
+                                    + "}"),
+                    400,
+                    "invalid_task");
+        }
+        assertProblem(
+                call(
+                        a,
+                        "POST",
+                        "/tasks",
+                        "{\"name\": \"in-range\", \"handler\": \"sleep\", \"schedule\": \"99999999999999999d\","
+                                + " \"timeout\": 60}"),
+                400,
+                "invalid_task");
+        assertThat(json(call(
+                                a,
+                                "POST",
+                                "/tasks",
+                                "{\"name\": \"in-range\", \"handler\": \"sleep\", \"schedule\": \"@daily\","
+                                        + " \"timeout\": 60, \"catchUpWindow\": \"PT0.0005S\"}"))
+                        .get("detail")
+                        .asString())
+                .isEqualTo("catch-up-window must be whole milliseconds (it is kept in milliseconds), not 0.0005s");
+        assertProblem(a.get("/tasks/in-range"), 404, "task_not_found");
+
+        // 4.35 s is 4,350 ms, not the 4,349 that 4.35 x 1e9 in binary floating point would give.
+        assertThat(call(a, "POST", "/tasks", """
+                {"name": "in-range", "handler": "sleep", "schedule": "@daily", "timeout": 60,
+                 "misfireThresholdSeconds": 4.35}""").statusCode()).isEqualTo(201);
+        HttpResponse<String> patched = call(a, "PATCH", "/tasks/in-range", "{\"jitterSeconds\": 0.007}");
+        assertThat(patched.statusCode()).as(patched.body()).isEqualTo(200);
+        assertThat(json(patched).get("misfireThresholdSeconds").asDouble()).isEqualTo(4.35);
+        assertThat(json(patched).get("jitterSeconds").asDouble()).isEqualTo(0.007);
+        assertThat(call(a, "DELETE", "/tasks/in-range", null).statusCode()).isEqualTo(204);
+    }
+
+    @Test
     void configurationTasksArePausedAndTriggeredButNotEditedOverTheApi() {
         assertProblem(call(a, "PATCH", "/tasks/from-config", "{\"schedule\": \"1m\"}"), 409, "task_from_configuration");
         assertProblem(call(a, "DELETE", "/tasks/from-config", null), 409, "task_from_configuration");
