@@ -85,15 +85,23 @@ final class LocalRun implements RunContext.Gate {
 
     @Override
     public boolean mayContinue() {
+        if (stopReason == null && mayStep()) {
+            return true;
+        }
+        // Parked for the whole wait, not only inside each park: the watchdog must never see a
+        // waiting handler as executing between two parks.
+        parked = true;
         try {
             while (stopReason == null) {
                 if (mayStep()) {
                     return true;
                 }
-                park(guard.marginNanos() / 5);
+                guard.awaitChange(guard.marginNanos() / 5);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } finally {
+            parked = false;
         }
         return false;
     }
@@ -101,15 +109,20 @@ final class LocalRun implements RunContext.Gate {
     @Override
     public void sleep(Duration duration) throws InterruptedException {
         long end = guard.now() + duration.toNanos();
-        while (true) {
-            if (stopReason != null || Thread.interrupted()) {
-                throw new InterruptedException("run " + claim.runId() + " of " + claim.task() + " was stopped");
+        parked = true;
+        try {
+            while (true) {
+                if (stopReason != null || Thread.interrupted()) {
+                    throw new InterruptedException("run " + claim.runId() + " of " + claim.task() + " was stopped");
+                }
+                long left = end - guard.now();
+                if (left <= 0 && mayStep()) {
+                    return;
+                }
+                guard.awaitChange(left > 0 ? left : guard.marginNanos() / 5);
             }
-            long left = end - guard.now();
-            if (left <= 0 && mayStep()) {
-                return;
-            }
-            park(left > 0 ? left : guard.marginNanos() / 5);
+        } finally {
+            parked = false;
         }
     }
 
@@ -121,15 +134,6 @@ final class LocalRun implements RunContext.Gate {
     @Override
     public Duration holdMargin() {
         return Duration.ofNanos(guard.marginNanos());
-    }
-
-    private void park(long nanos) throws InterruptedException {
-        parked = true;
-        try {
-            guard.awaitChange(nanos);
-        } finally {
-            parked = false;
-        }
     }
 
     /** True while the handler runs its own code: neither returned nor waiting in its context. */
