@@ -53,7 +53,14 @@ final class LocalRun implements RunContext.Gate {
         this.claimSentAt = claimSentAt;
         this.guard = guard;
         this.context = new RunContext(
-                claim.runId(), claim.fence(), claim.attempt(), claim.task(), claim.params(), claim.timeout(), this);
+                claim.runId(),
+                claim.fence(),
+                claim.attempt(),
+                claim.task(),
+                claim.params(),
+                claim.timeout(),
+                this,
+                "API".equals(claim.source()));
     }
 
     @Override

@@ -119,6 +119,11 @@ public final class Scheduler implements AutoCloseable {
                 Thread.ofPlatform().name("starpets-watchdog").daemon().unstarted(watchdog);
     }
 
+    /** What each claimed run is checked against before its handler is called; call before {@link #start}. */
+    public void admitRuns(RunAdmission admission) {
+        executor.admitRuns(admission);
+    }
+
     /**
      * Writes the task definitions into the database: new ones created, changed ones updated (a new
      * schedule takes effect at once). Safe when many instances do it at once. Refuses definitions
