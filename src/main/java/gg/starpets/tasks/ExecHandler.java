@@ -26,9 +26,10 @@ import org.slf4j.LoggerFactory;
  * exit code in its result, task secrets taken out ({@link TaskSecrets#redact}). Its environment is
  * clean: {@code PATH}, {@code HOME} and {@code LANG} from the service's (all of the service's, secrets
  * included, only with {@code inherit-env: true}), plus {@code env}, plus {@code STARPETS_RUN_ID},
- * {@code STARPETS_FENCE}, {@code STARPETS_ATTEMPT} and {@code STARPETS_TASK}. When the run is stopped (timeout, fencing, shutdown) or the program ends
- * leaving processes behind, all of them get SIGTERM, then SIGKILL after {@code kill-after}, or
- * sooner as the run's hold ends (see {@link ProcessTree} for which processes those are).
+ * {@code STARPETS_FENCE}, {@code STARPETS_ATTEMPT} and {@code STARPETS_TASK}. When the run is
+ * stopped (timeout, fencing, shutdown) or the program ends leaving processes behind, all of them get
+ * SIGTERM, then SIGKILL after {@code kill-after}, or sooner as the run's hold ends (see
+ * {@link ProcessTree} for which processes those are).
  *
  * <p>No program outlives its run's hold, even if this JVM dies or freezes: the {@link ExecSupervisor}
  * watches each program's group from outside, and the program starts only once it does (see

@@ -647,6 +647,13 @@ class HttpHandlerTest {
                 .hasMessageContaining("param 'method' must be an HTTP method");
         assertThatThrownBy(() -> handler.validate(Map.of("url", base, "headers", Map.of("Host", "example.org"))))
                 .hasMessageContaining("param 'headers.Host' cannot be sent");
+        assertThatThrownBy(
+                        () -> handler.validate(Map.of("url", base, "headers", Map.of("Transfer-Encoding", "chunked"))))
+                .hasMessageContaining("param 'headers.Transfer-Encoding' cannot be sent");
+        // A line break would start a header of its own.
+        assertThatThrownBy(() -> handler.validate(Map.of("url", base, "headers", Map.of("X-A", "a\r\nX-Injected: 1"))))
+                .hasMessage("param 'headers.X-A' cannot be sent: a malformed name or value, or a header the HTTP"
+                        + " client sets itself");
         assertThatThrownBy(() -> handler.validate(Map.of("url", base, "headers", Map.of("X-StarPets-Fence", "9"))))
                 .hasMessageContaining("X-StarPets-* headers are set by the handler");
         assertThatThrownBy(() -> handler.validate(Map.of("url", base, "success-statuses", "2xx")))
