@@ -17,7 +17,7 @@ public record StarPetsProperties(
 
     public StarPetsProperties {
         tasks = tasks == null ? List.of() : List.copyOf(tasks);
-        handlers = handlers == null ? new Handlers(List.of(), Map.of()) : handlers;
+        handlers = handlers == null ? new Handlers(List.of(), Map.of(), List.of(), List.of()) : handlers;
     }
 
     /** This instance's id: as configured, or derived from the host when nothing is configured. */
@@ -100,17 +100,31 @@ public record StarPetsProperties(
     /** A task's retries: {@code retry: { max-attempts: 3, initial-backoff: 5s, multiplier: 2, max-backoff: 1m }}. */
     public record Retry(Integer maxAttempts, Duration initialBackoff, Double multiplier, Duration maxBackoff) {}
 
-    /** Settings of the task handlers. */
-    public record Handlers(List<String> apiAllowed, Map<String, SqlDataSource> sqlDataSources) {
+    /**
+     * Settings of the task handlers.
+     *
+     * @param taskSecrets the variables {@code ${NAME}} in task params may read: {@code NAME}, or
+     *     {@code NAME@host|host…} to bind one to the hosts it may be sent to (tasks.TaskSecrets)
+     * @param httpAllowedDestinations the internal hosts, {@code host:port} and address blocks that http
+     *     tasks created over the API may reach (tasks.HttpDestinations)
+     */
+    public record Handlers(
+            List<String> apiAllowed,
+            Map<String, SqlDataSource> sqlDataSources,
+            List<String> taskSecrets,
+            List<String> httpAllowedDestinations) {
 
         public Handlers {
-            apiAllowed = apiAllowed == null
-                    ? List.of()
-                    : apiAllowed.stream()
-                            .map(String::strip)
-                            .filter(s -> !s.isEmpty())
-                            .toList();
+            apiAllowed = entries(apiAllowed);
             sqlDataSources = sqlDataSources == null ? Map.of() : Map.copyOf(sqlDataSources);
+            taskSecrets = entries(taskSecrets);
+            httpAllowedDestinations = entries(httpAllowedDestinations);
+        }
+
+        private static List<String> entries(List<String> list) {
+            return list == null
+                    ? List.of()
+                    : list.stream().map(String::strip).filter(s -> !s.isEmpty()).toList();
         }
 
         /** An extra database that {@code sql} tasks name in their param {@code data-source}. */

@@ -59,7 +59,14 @@ final class LocalRun implements RunContext.Gate {
         this.heldSince = claimSentAt;
         this.guard = guard;
         this.context = new RunContext(
-                claim.runId(), claim.fence(), claim.attempt(), claim.task(), claim.params(), claim.timeout(), this);
+                claim.runId(),
+                claim.fence(),
+                claim.attempt(),
+                claim.task(),
+                claim.params(),
+                claim.timeout(),
+                this,
+                "API".equals(claim.source()));
     }
 
     /** A lease renewal sent at {@code sentAt} returned this run: its task is still this instance's. */

@@ -36,6 +36,7 @@ final class RunExecutor {
     private final Runnable onRunEnded;
     private final Map<Long, LocalRun> active = new ConcurrentHashMap<>();
     private final Map<String, Schedule> schedules = new ConcurrentHashMap<>();
+    private volatile RunAdmission admission = RunAdmission.ALL;
 
     RunExecutor(
             DataSource dataSource,
@@ -68,6 +69,10 @@ final class RunExecutor {
         var timeout = timers.schedule(() -> timeOut(run), claim.timeout().toNanos(), TimeUnit.NANOSECONDS);
         run.onEnd(() -> timeout.cancel(false));
         thread.start();
+    }
+
+    void admitRuns(RunAdmission admission) {
+        this.admission = admission;
     }
 
     int activeCount() {
@@ -169,6 +174,10 @@ final class RunExecutor {
                     Duration.between(claim.scheduledFor(), claim.startedAt()).toNanos() / 1e9);
             if (handler == null) {
                 throw new IllegalStateException("no handler named '" + claim.handler() + "' on this instance");
+            }
+            String refusal = admission.refusal(run.context, claim.handler());
+            if (refusal != null) {
+                throw new RunAdmission.RefusedException(refusal);
             }
             handler.run(run.context);
             outcome = RunStatus.SUCCEEDED;

@@ -120,6 +120,11 @@ public final class Scheduler implements AutoCloseable {
         this.watchdogThread = threads.thread("starpets-watchdog", true, watchdog);
     }
 
+    /** What each claimed run is checked against before its handler is called; call before {@link #start}. */
+    public void admitRuns(RunAdmission admission) {
+        executor.admitRuns(admission);
+    }
+
     /**
      * Writes the task definitions into the database: new ones created, changed ones updated (a new
      * schedule takes effect at once). Safe when many instances do it at once. Refuses definitions

@@ -28,14 +28,21 @@ class BuiltInHandlers {
         return new CpuHandler(properties.scheduler().taskDuration());
     }
 
+    /** What {@code ${NAME}} in the params of http and exec tasks may read (STARPETS_TASK_SECRETS). */
     @Bean
-    HttpHandler http() {
-        return new HttpHandler(System::getenv);
+    TaskSecrets taskSecrets(StarPetsProperties properties) {
+        return TaskSecrets.fromEnvironment(properties.handlers().taskSecrets());
     }
 
     @Bean
-    ExecHandler exec() {
-        return new ExecHandler(System::getenv);
+    HttpHandler http(TaskSecrets secrets, StarPetsProperties properties) {
+        return new HttpHandler(
+                secrets, HttpDestinations.parse(properties.handlers().httpAllowedDestinations()));
+    }
+
+    @Bean
+    ExecHandler exec(TaskSecrets secrets) {
+        return new ExecHandler(secrets);
     }
 
     @Bean

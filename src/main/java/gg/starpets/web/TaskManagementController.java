@@ -153,7 +153,7 @@ class TaskManagementController {
             throw new ApiException(HttpStatus.FORBIDDEN, "handler_not_allowed", "Handler not allowed", reason);
         });
         try {
-            handlers.checkConfigured(definition);
+            handlers.checkApiTask(definition);
         } catch (TaskDefinition.InvalidTaskException e) {
             throw ApiException.badRequest("invalid_task", e.getMessage());
         }

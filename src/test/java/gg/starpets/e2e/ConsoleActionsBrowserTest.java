@@ -75,7 +75,10 @@ class ConsoleActionsBrowserTest {
                         "SCHEDULER_QUARANTINE_AFTER",
                         "1",
                         "SCHEDULER_QUARANTINE_WINDOW",
-                        "0"));
+                        "0",
+                        // The task the form creates calls nginx on loopback: opened for tasks created over the API.
+                        "STARPETS_HTTP_ALLOWED_DESTINATIONS",
+                        "127.0.0.1:28080"));
         browser = Browser.start(1400, 900);
         // The page redraws what changed (a run's row while it runs, a task's buttons when its state
         // changes): an element found just before may be gone when a wait reads it, and the next look

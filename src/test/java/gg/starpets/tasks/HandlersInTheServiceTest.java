@@ -75,6 +75,7 @@ class HandlersInTheServiceTest {
                 "http://127.0.0.1:" + partner.getAddress().getPort() + "/hook");
         props.put("starpets.tasks[0].params.method", "POST");
         props.put("starpets.tasks[0].params.headers[X-Home]", "${HOME}");
+        props.put("starpets.handlers.task-secrets", "HOME");
         task(props, 1, "nightly-export", "exec");
         props.put("starpets.tasks[1].params.command[0]", "sh");
         props.put("starpets.tasks[1].params.command[1]", "-c");
