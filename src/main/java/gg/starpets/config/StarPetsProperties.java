@@ -25,6 +25,10 @@ public record StarPetsProperties(
         return instanceId == null || instanceId.isBlank() ? InstanceIdentity.resolve(Map.of()) : instanceId.strip();
     }
 
+    /**
+     * The database and the roles the service connects as: {@code user} at run time, {@code ownerUser} for
+     * the migrations (the schema's owner), {@code sqlUser} for {@code sql} tasks (docs/security.md).
+     */
     public record Db(
             String host,
             int port,
@@ -37,7 +41,12 @@ public record StarPetsProperties(
             Path embeddedDir,
             int embeddedPort,
             String sessionHost,
-            int sessionPort) {
+            int sessionPort,
+            String ownerUser,
+            String ownerPassword,
+            String sqlUser,
+            String sqlPassword,
+            @DefaultValue("4") int sqlPoolSize) {
 
         public boolean embedded() {
             return host == null || host.isBlank();

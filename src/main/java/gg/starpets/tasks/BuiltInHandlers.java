@@ -1,10 +1,10 @@
 package gg.starpets.tasks;
 
+import gg.starpets.config.SqlTaskDatabase;
 import gg.starpets.config.StarPetsProperties;
 import gg.starpets.scheduler.InstanceRepository;
 import gg.starpets.scheduler.RunRepository;
 import java.nio.file.Path;
-import javax.sql.DataSource;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnExpression;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -41,9 +41,10 @@ class BuiltInHandlers {
         return new SqlDataSources(properties.handlers().sqlDataSources());
     }
 
+    /** On the StarPets database as the sql tasks' own role (config.DatabaseConfig#sqlTaskDatabase). */
     @Bean
-    SqlHandler sql(DataSource dataSource, SqlDataSources sqlDataSources) {
-        return new SqlHandler(dataSource, sqlDataSources.byName());
+    SqlHandler sql(SqlTaskDatabase sqlTaskDatabase, SqlDataSources sqlDataSources) {
+        return new SqlHandler(sqlTaskDatabase.dataSource(), sqlDataSources.byName());
     }
 
     /** The chaos suite's witness, only where a witness directory is configured (WITNESS_DIR). */
