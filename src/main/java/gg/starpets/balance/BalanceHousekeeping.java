@@ -1,8 +1,12 @@
 package gg.starpets.balance;
 
+import io.micrometer.core.instrument.Counter;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
 
@@ -15,6 +19,11 @@ import org.springframework.stereotype.Component;
 class BalanceHousekeeping implements SmartLifecycle {
 
     static final String THREAD_NAME = "starpets-balance-prune";
+
+    /** Bounds one run of a duty; a backlog larger than this many batches is worked off over the following runs. */
+    static final int MAX_BATCHES_PER_RUN = 100;
+
+    private static final Logger log = LoggerFactory.getLogger(BalanceHousekeeping.class);
 
     private final IdempotencyKeyPruner keys;
     private final LedgerPruner ledger;
@@ -30,6 +39,28 @@ class BalanceHousekeeping implements SmartLifecycle {
     void runOnce() {
         keys.runOnce();
         ledger.runOnce();
+    }
+
+    /**
+     * Deletes batch after batch ({@code deleteBatch} returns how many one removed) until one comes back
+     * short of {@code batch}, at most {@value #MAX_BATCHES_PER_RUN}; counts them; returns how many went.
+     * A failure ends the run (the next one tries again) with a warning naming {@code what}.
+     */
+    static int inBatches(String what, int batch, IntSupplier deleteBatch, Counter pruned) {
+        int total = 0;
+        try {
+            for (int i = 0; i < MAX_BATCHES_PER_RUN; i++) {
+                int deleted = deleteBatch.getAsInt();
+                total += deleted;
+                pruned.increment(deleted);
+                if (deleted < batch) {
+                    break;
+                }
+            }
+        } catch (RuntimeException e) {
+            log.warn("Could not delete {}: {}", what, e.getMessage());
+        }
+        return total;
     }
 
     @Override

@@ -3,8 +3,6 @@ package gg.starpets.balance;
 import gg.starpets.observability.MetricNames;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 
 /**
@@ -14,8 +12,6 @@ import org.springframework.stereotype.Component;
  */
 @Component
 class LedgerPruner {
-
-    private static final Logger log = LoggerFactory.getLogger(LedgerPruner.class);
 
     private final BalanceChangeRepository changes;
     private final BalanceSettings settings;
@@ -34,19 +30,11 @@ class LedgerPruner {
         if (settings.ledgerRetention().isZero()) {
             return 0;
         }
-        int total = 0;
-        try {
-            for (int i = 0; i < IdempotencyKeyPruner.MAX_BATCHES_PER_RUN; i++) {
-                int deleted = changes.pruneOlderThan(settings.ledgerRetention(), settings.idempotencyPruneBatch());
-                total += deleted;
-                pruned.increment(deleted);
-                if (deleted < settings.idempotencyPruneBatch()) {
-                    break;
-                }
-            }
-        } catch (RuntimeException e) {
-            log.warn("Could not prune the ledger: {}", e.getMessage());
-        }
-        return total;
+        int batch = settings.idempotencyPruneBatch();
+        return BalanceHousekeeping.inBatches(
+                "ledger rows past their retention",
+                batch,
+                () -> changes.pruneOlderThan(settings.ledgerRetention(), batch),
+                pruned);
     }
 }

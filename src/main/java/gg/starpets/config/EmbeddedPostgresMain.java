@@ -19,24 +19,7 @@ public final class EmbeddedPostgresMain {
             System.err.println("usage: EmbeddedPostgresMain <data-dir> <port>");
             System.exit(2);
         }
-        var db = new StarPetsProperties.Db(
-                null,
-                0,
-                "starpets",
-                "postgres",
-                "postgres",
-                1,
-                1,
-                null,
-                Path.of(args[0]),
-                Integer.parseInt(args[1]),
-                null,
-                0,
-                null,
-                null,
-                null,
-                null,
-                1);
+        var db = StarPetsProperties.Db.embedded(Path.of(args[0]), Integer.parseInt(args[1]));
         DatabaseEndpoint endpoint = EmbeddedPostgresServer.start(db);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime()

@@ -48,6 +48,11 @@ public record StarPetsProperties(
             String sqlPassword,
             @DefaultValue("4") int sqlPoolSize) {
 
+        /** Only an embedded PostgreSQL of database {@code starpets} in {@code dir} on {@code port} (its own roles). */
+        public static Db embedded(Path dir, int port) {
+            return new Db(null, 0, "starpets", null, null, 1, 1, null, dir, port, null, 0, null, null, null, null, 1);
+        }
+
         public boolean embedded() {
             return host == null || host.isBlank();
         }

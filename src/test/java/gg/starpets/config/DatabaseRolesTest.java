@@ -161,24 +161,7 @@ class DatabaseRolesTest {
         try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             port = socket.getLocalPort();
         }
-        var db = new StarPetsProperties.Db(
-                null,
-                0,
-                "starpets",
-                "postgres",
-                "postgres",
-                1,
-                1,
-                null,
-                Files.createTempDirectory("starpets-roles"),
-                port,
-                null,
-                0,
-                null,
-                null,
-                null,
-                null,
-                1);
+        var db = StarPetsProperties.Db.embedded(Files.createTempDirectory("starpets-roles"), port);
         try (DatabaseEndpoint endpoint = EmbeddedPostgresServer.start(db);
                 Connection c = DriverManager.getConnection(endpoint.jdbcUrl(), endpoint.user(), endpoint.password());
                 Statement st = c.createStatement();

@@ -130,12 +130,7 @@ class HelmChartTest {
                 .containsOnlyKeys("db-password", "db-owner-password", "db-sql-password", "operator-tokens");
         String deployment = chart.manifest().substring(chart.manifest().indexOf("kind: Deployment"));
         assertThat(deployment).doesNotContain(PASSWORD, "op-token-1");
-        Map<String, EnvVar> env = env(chart.one(Deployment.class)
-                .getSpec()
-                .getTemplate()
-                .getSpec()
-                .getContainers()
-                .getFirst());
+        Map<String, EnvVar> env = appEnv(chart);
         assertThat(env.get("DB_PASSWORD").getValueFrom().getSecretKeyRef().getName())
                 .isEqualTo(secret.getMetadata().getName());
     }
@@ -144,12 +139,7 @@ class HelmChartTest {
     void existingSecretsAreReferencedAndTheChartCreatesNone() throws Exception {
         RenderedChart cnpg = render(List.of("values-cloudnativepg.yaml"), Map.of(HOOKS_AS_OBJECTS, false));
         assertThat(cnpg.all(Secret.class)).isEmpty();
-        Map<String, EnvVar> env = env(cnpg.one(Deployment.class)
-                .getSpec()
-                .getTemplate()
-                .getSpec()
-                .getContainers()
-                .getFirst());
+        Map<String, EnvVar> env = appEnv(cnpg);
         assertThat(env.get("DB_HOST").getValue()).isEqualTo("starpets-db-rw");
         // The cluster's application user owns the database and migrates; the service runs as starpets_app.
         assertThat(ref(env, "DB_OWNER_USER")).containsExactly("starpets-db-app", "username");
@@ -177,13 +167,7 @@ class HelmChartTest {
 
     @Test
     void theDeploymentRunsAsTheThreeRolesNeverAsTheOwnerAloneAndReadsStayClosed() throws Exception {
-        Map<String, EnvVar> env = env(render(List.of(), Map.of())
-                .one(Deployment.class)
-                .getSpec()
-                .getTemplate()
-                .getSpec()
-                .getContainers()
-                .getFirst());
+        Map<String, EnvVar> env = appEnv(render(List.of(), Map.of()));
         assertThat(env.get("DB_USER").getValue()).isEqualTo("starpets_app");
         assertThat(env.get("DB_OWNER_USER").getValue()).isEqualTo("starpets_owner");
         assertThat(env.get("DB_SQL_USER").getValue()).isEqualTo("starpets_sql");
@@ -192,13 +176,7 @@ class HelmChartTest {
 
     @Test
     void theProductionValuesRequireTokensAndStartNoPodWithoutTheOperatorAndBalanceOnes() throws Exception {
-        Map<String, EnvVar> env = env(render(List.of("values-production.yaml"), Map.of())
-                .one(Deployment.class)
-                .getSpec()
-                .getTemplate()
-                .getSpec()
-                .getContainers()
-                .getFirst());
+        Map<String, EnvVar> env = appEnv(render(List.of("values-production.yaml"), Map.of()));
         for (String tokens : List.of("STARPETS_OPERATOR_TOKENS", "STARPETS_BALANCE_TOKENS")) {
             assertThat(env.get(tokens).getValueFrom().getSecretKeyRef().getOptional())
                     .as(tokens)
@@ -207,13 +185,7 @@ class HelmChartTest {
         assertThatThrownBy(() -> render(List.of("values-production.yaml"), Map.of("apiTokens.existingSecret", "")))
                 .hasMessageContaining("apiTokens.required");
         // The default values are a try-out: no token required, each instance would generate its own.
-        Map<String, EnvVar> defaults = env(render(List.of(), Map.of())
-                .one(Deployment.class)
-                .getSpec()
-                .getTemplate()
-                .getSpec()
-                .getContainers()
-                .getFirst());
+        Map<String, EnvVar> defaults = appEnv(render(List.of(), Map.of()));
         assertThat(defaults.get("STARPETS_OPERATOR_TOKENS")
                         .getValueFrom()
                         .getSecretKeyRef()
@@ -285,12 +257,7 @@ class HelmChartTest {
     @Test
     void theProductionValuesKeepTheInstanceSessionsOffTheTransactionPooler() throws Exception {
         RenderedChart chart = render(List.of("values-production.yaml"), Map.of());
-        Map<String, EnvVar> env = env(chart.one(Deployment.class)
-                .getSpec()
-                .getTemplate()
-                .getSpec()
-                .getContainers()
-                .getFirst());
+        Map<String, EnvVar> env = appEnv(chart);
         assertThat(env.get("DB_PORT").getValue()).isEqualTo("6432");
         assertThat(env.get("DB_SESSION_HOST").getValue())
                 .isNotEqualTo(env.get("DB_HOST").getValue());
@@ -409,6 +376,16 @@ class HelmChartTest {
                 Pattern.compile("ENV JAVA_TOOL_OPTIONS=\"([^\"]+)\"").matcher(Files.readString(Path.of("Dockerfile")));
         assertThat(m.find()).isTrue();
         return m.group(1);
+    }
+
+    /** The instances' environment, as the Deployment renders it. */
+    static Map<String, EnvVar> appEnv(RenderedChart chart) {
+        return env(chart.one(Deployment.class)
+                .getSpec()
+                .getTemplate()
+                .getSpec()
+                .getContainers()
+                .getFirst());
     }
 
     static Map<String, EnvVar> env(Container container) {
