@@ -30,7 +30,9 @@ class UserRepository {
      * update of the balance, one ledger row per applied request, and the answer of every keyed request.
      * Requests whose key was answered before (and has not expired) change nothing: their first answer
      * comes back in the last columns. A key is the caller's own: it matches only an answer stored for
-     * the same client, or one stored before keys had clients (client '', until it expires). No answer
+     * the same client, or one stored before keys had clients (until it expires). Stored, a key is
+     * {@code <client>\n<key>} (V11): a key a client sends never holds a newline, so no client's key can
+     * be taken for another's, nor for one stored before (which has none). No answer
      * is stored for a user that does not exist. Callers of keyed batches hold the keys' advisory locks, taken
      * by {@link #TRY_LOCK_KEYS} in an earlier statement of the same transaction, so no other
      * transaction can be deciding one of those keys, and this statement's snapshot sees every
@@ -39,7 +41,7 @@ class UserRepository {
     private static final String APPLY_BATCH = """
             with recursive
             requests as (
-                select r.i::int as i, r.amount, r.client, r.idem_key
+                select r.i::int as i, r.amount, r.idem_key, r.client || chr(10) || r.idem_key as stored_key
                   from unnest(:amounts::numeric[], :clients::text[], :keys::text[])
                        with ordinality as r(amount, client, idem_key, i)
             ),
@@ -47,12 +49,12 @@ class UserRepository {
                 select distinct on (r.i) r.i, k.user_id, k.amount, k.outcome, k.balance_after
                   from requests r
                   join balance_idempotency_keys k
-                    on k.key = r.idem_key and k.client in (r.client, '')
+                    on k.key in (r.stored_key, r.idem_key)
                  where k.expires_at > now()
-                 order by r.i, k.client desc
+                 order by r.i, k.key = r.stored_key desc
             ),
             fresh as (
-                select r.i, r.amount, r.client, r.idem_key, (row_number() over (order by r.i))::int as n
+                select r.i, r.amount, r.idem_key, r.stored_key, (row_number() over (order by r.i))::int as n
                   from requests r
                  where not exists (select 1 from answered a where a.i = r.i)
             ),
@@ -73,7 +75,7 @@ class UserRepository {
                  where s.n < cardinality(f.a)
             ),
             decided as (
-                select f.i, f.amount, f.client, f.idem_key, coalesce(s.applied, false) as applied, s.balance
+                select f.i, f.amount, f.idem_key, f.stored_key, coalesce(s.applied, false) as applied, s.balance
                   from fresh f
                   join steps s on s.n = f.n
             ),
@@ -93,8 +95,8 @@ class UserRepository {
             ),
             stored as (
                 insert into balance_idempotency_keys as k
-                       (client, key, user_id, amount, outcome, balance_after, expires_at)
-                select d.client, d.idem_key, :userId, d.amount,
+                       (key, user_id, amount, outcome, balance_after, expires_at)
+                select d.stored_key, :userId, d.amount,
                        case when d.applied then 'applied'
                             when d.amount < 0 then 'insufficient_funds'
                             else 'balance_limit_exceeded' end,
@@ -103,7 +105,7 @@ class UserRepository {
                   from decided d
                  where d.idem_key is not null
                    and exists (select 1 from locked)
-                    on conflict (client, key) do update
+                    on conflict (key) do update
                    set user_id = excluded.user_id, amount = excluded.amount, outcome = excluded.outcome,
                        balance_after = excluded.balance_after, created_at = now(), expires_at = excluded.expires_at
                  where k.expires_at <= now()
@@ -119,14 +121,14 @@ class UserRepository {
             """;
 
     /**
-     * Takes the transaction-level advisory lock of each key (of its client: the length prefix keeps
-     * client and key apart), without waiting: false means another transaction is deciding that key
+     * Takes the transaction-level advisory lock of each key (as stored: of its client), without
+     * waiting: false means another transaction is deciding that key
      * right now. The two-int form (a 64-bit hash split in two) keeps
      * these locks apart from the scheduler's single-key session locks.
      */
     private static final String TRY_LOCK_KEYS = """
             select pg_try_advisory_xact_lock((h >> 32)::int, ((h << 32) >> 32)::int) as locked
-              from (select t.i, hashtextextended(length(t.c) || ':' || t.c || t.k, 0) as h
+              from (select t.i, hashtextextended(t.c || chr(10) || t.k, 0) as h
                       from unnest(:clients::text[], :keys::text[]) with ordinality as t(c, k, i)) keyed
              order by keyed.i
             """;
