@@ -401,10 +401,16 @@ class ConsoleBrowserTest {
     void withoutATokenThePageShowsNoDataAndAViewerSeesNoActionButtonsAnywhere() throws Exception {
         assertThat(api(Twin.NGINX + "/whoami").get("role").asString()).isEqualTo("viewer");
         ConsoleSession.signOut(browser);
+        // A page loaded without a token draws no task at all, only how to get in.
+        browser.driver().get(Twin.NGINX + "/ui/");
+        await().atMost(Duration.ofSeconds(10))
+                .until(() ->
+                        browser.driver().findElement(By.id("banner")).getText().contains("Reading needs a token"));
         assertThat(browser.driver().findElement(By.id("role")).getAttribute("data-role"))
                 .isEqualTo("anonymous");
         assertThat(rows()).isEmpty();
         assertThat(browser.driver().findElement(By.id("sign-in")).isDisplayed()).isTrue();
+        ConsoleSession.expectOnlyRefusals(browser);
 
         ConsoleSession.signIn(browser, Twin.VIEWER_TOKEN, BOARD_ROWS);
         for (String view : new String[] {"tasks", "task", "runs", "instances"}) {
