@@ -45,13 +45,18 @@ class UserRepository {
                   from unnest(:amounts::numeric[], :clients::text[], :keys::text[])
                        with ordinality as r(amount, client, idem_key, i)
             ),
+            stored_answers as (
+                select k.key, k.user_id, k.amount, k.outcome, k.balance_after
+                  from balance_idempotency_keys k
+                 where k.key = any(array(select stored_key from requests where stored_key is not null)
+                                   || :keys::text[])
+                   and k.expires_at > now()
+            ),
             answered as (
-                select distinct on (r.i) r.i, k.user_id, k.amount, k.outcome, k.balance_after
+                select distinct on (r.i) r.i, a.user_id, a.amount, a.outcome, a.balance_after
                   from requests r
-                  join balance_idempotency_keys k
-                    on k.key in (r.stored_key, r.idem_key)
-                 where k.expires_at > now()
-                 order by r.i, k.key = r.stored_key desc
+                  join stored_answers a on a.key in (r.stored_key, r.idem_key)
+                 order by r.i, a.key = r.stored_key desc
             ),
             fresh as (
                 select r.i, r.amount, r.idem_key, r.stored_key, (row_number() over (order by r.i))::int as n
