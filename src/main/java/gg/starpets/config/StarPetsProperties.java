@@ -25,6 +25,10 @@ public record StarPetsProperties(
         return instanceId == null || instanceId.isBlank() ? InstanceIdentity.resolve(Map.of()) : instanceId.strip();
     }
 
+    /**
+     * The database and the roles the service connects as: {@code user} at run time, {@code ownerUser} for
+     * the migrations (the schema's owner), {@code sqlUser} for {@code sql} tasks (docs/security.md).
+     */
     public record Db(
             String host,
             int port,
@@ -37,7 +41,17 @@ public record StarPetsProperties(
             Path embeddedDir,
             int embeddedPort,
             String sessionHost,
-            int sessionPort) {
+            int sessionPort,
+            String ownerUser,
+            String ownerPassword,
+            String sqlUser,
+            String sqlPassword,
+            @DefaultValue("4") int sqlPoolSize) {
+
+        /** Only an embedded PostgreSQL of database {@code starpets} in {@code dir} on {@code port} (its own roles). */
+        public static Db embedded(Path dir, int port) {
+            return new Db(null, 0, "starpets", null, null, 1, 1, null, dir, port, null, 0, null, null, null, null, 1);
+        }
 
         public boolean embedded() {
             return host == null || host.isBlank();

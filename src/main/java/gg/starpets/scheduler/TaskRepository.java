@@ -393,11 +393,8 @@ final class TaskRepository {
      * renewal (which updates the row) waits at most for the commit, while a takeover (recovery, a
      * claim: both lock the row for update) cannot happen until the transaction holding it ends.
      */
-    private static final NamedSql LOCK_FENCE = NamedSql.of("""
-            select 1 from tasks
-             where name = :task and fence = :fence and current_run_id = :run and owner_session is not null
-               for share
-            """);
+    /** Through a function of the schema's owner (V13): sql tasks run as a role with no right on tasks. */
+    private static final NamedSql LOCK_FENCE = NamedSql.of("select starpets_lock_fence(:task, :fence, :run)");
 
     private static final NamedSql NOTIFY = NamedSql.of("select pg_notify('" + SessionWatch.CHANNEL + "', '')");
 
@@ -574,7 +571,7 @@ final class TaskRepository {
                         .set("fence", fence)
                         .set("run", runId);
                 ResultSet rs = st.executeQuery()) {
-            return rs.next();
+            return rs.next() && rs.getBoolean(1);
         }
     }
 

@@ -1,5 +1,6 @@
 package gg.starpets.tasks;
 
+import gg.starpets.config.SqlTaskDatabase;
 import gg.starpets.config.StarPetsProperties;
 import gg.starpets.scheduler.InstanceRepository;
 import gg.starpets.scheduler.RunRepository;
@@ -50,13 +51,17 @@ class BuiltInHandlers {
         return new SqlDataSources(properties.handlers().sqlDataSources());
     }
 
-    /** Runs on the service's pool; fences off lost runs on the scheduler's, as recovery does its work. */
+    /**
+     * On the StarPets database as the sql tasks' own role (config.DatabaseConfig#sqlTaskDatabase); fences
+     * off lost runs on the scheduler's pool, as recovery does its work (the service's role may end the
+     * sql role's sessions).
+     */
     @Bean
     SqlHandler sql(
-            DataSource dataSource,
+            SqlTaskDatabase sqlTaskDatabase,
             @Qualifier("schedulerDataSource") DataSource schedulerDataSource,
             SqlDataSources sqlDataSources) {
-        return new SqlHandler(dataSource, schedulerDataSource, sqlDataSources.byName());
+        return new SqlHandler(sqlTaskDatabase.dataSource(), schedulerDataSource, sqlDataSources.byName());
     }
 
     /** The chaos suite's witness, only where a witness directory is configured (WITNESS_DIR). */

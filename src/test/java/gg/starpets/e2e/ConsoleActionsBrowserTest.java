@@ -140,17 +140,7 @@ class ConsoleActionsBrowserTest {
     }
 
     private static void signIn(String token) {
-        browser.driver().get(Twin.NGINX + "/ui/");
-        await().atMost(Timing.SOON)
-                .until(() -> browser.driver()
-                                .findElements(By.cssSelector("#board-body tr"))
-                                .size()
-                        == ConsoleBrowserTest.BOARD_ROWS);
-        browser.driver().findElement(By.id("sign-in")).click();
-        browser.driver().findElement(By.id("token-input")).sendKeys(token);
-        browser.driver()
-                .findElement(By.cssSelector("#token-form button[type=submit]"))
-                .click();
+        ConsoleSession.signIn(browser, token, ConsoleBrowserTest.BOARD_ROWS);
     }
 
     private static WebElement row(String task) {
@@ -242,7 +232,7 @@ class ConsoleActionsBrowserTest {
                         .isEmpty());
         assertThat(browser.driver().findElements(By.cssSelector("button[data-action]")))
                 .isEmpty();
-        browser.driver().findElement(By.id("sign-out")).click();
+        ConsoleSession.signOut(browser);
         await().atMost(Timing.SOON)
                 .until(() -> "anonymous"
                         .equals(browser.driver().findElement(By.id("role")).getAttribute("data-role")));

@@ -57,7 +57,8 @@ final class ManualClock {
                 null,
                 TaskDefinition.MisfirePolicy.DEFAULT,
                 0,
-                Duration.ZERO);
+                Duration.ZERO,
+                "CONFIG");
         return new LocalRun(claim, now(), guard);
     }
 }
