@@ -59,6 +59,9 @@ public final class TaskSecrets {
             "HISTORY_RETENTION_ENABLED",
             "API_ALLOWED_OPERATOR_HANDLERS",
             "API_DOCS_ENABLED",
+            "API_MAX_TASKS",
+            "API_MAX_PARAMS_SIZE",
+            "API_MIN_INTERVAL",
             "CLASSPATH");
 
     /** A word in a variable's name that makes its value a secret to keep out of runs, wherever it is set. */
