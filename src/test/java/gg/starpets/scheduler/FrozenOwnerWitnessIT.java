@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import gg.starpets.support.AppProcess;
 import gg.starpets.support.JarCluster;
+import gg.starpets.support.Timing;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -127,6 +128,14 @@ class FrozenOwnerWitnessIT {
                 .orElseThrow();
         List<String> frozenRuns =
                 cluster.strings("select current_run_id from tasks where owner_instance = '" + ownerId + "'");
+        // Every run to freeze has taken its first step: one claimed a moment ago may not have yet.
+        await().ignoreExceptions()
+                .atMost(Timing.SOON)
+                .until(() -> witnessed().stream()
+                        .filter(Line::step)
+                        .map(l -> Long.toString(l.runId()))
+                        .collect(Collectors.toSet())
+                        .containsAll(frozenRuns));
 
         owner.signal("STOP");
         long frozenAt = System.nanoTime();

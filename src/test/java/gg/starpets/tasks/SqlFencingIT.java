@@ -41,9 +41,11 @@ class SqlFencingIT {
 
     @BeforeEach
     void witness() throws SQLException {
-        // Its own schema: the instances' migrations find theirs empty.
+        // Its own schema: the instances' migrations find theirs empty. sql tasks run as their own role
+        // (db/roles.sql), which may write here and nowhere else.
         cluster.execute("create schema witness;"
-                + " create table witness.steps (app text not null, at timestamptz not null default clock_timestamp())");
+                + " create table witness.steps (app text not null, at timestamptz not null default clock_timestamp());"
+                + " grant usage on schema witness to starpets_sql; grant insert on witness.steps to starpets_sql");
     }
 
     @AfterEach
