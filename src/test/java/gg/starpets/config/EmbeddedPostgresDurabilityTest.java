@@ -2,8 +2,7 @@ package gg.starpets.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.net.InetAddress;
-import java.net.ServerSocket;
+import gg.starpets.support.ReservedPort;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.DriverManager;
@@ -18,12 +17,9 @@ class EmbeddedPostgresDurabilityTest {
     @Test
     void theEmbeddedServerFlushesEveryCommitToDisk() throws Exception {
         Path dir = Files.createTempDirectory("starpets-durable");
-        int port;
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            port = socket.getLocalPort();
-        }
-        var db = new StarPetsProperties.Db(null, 0, "starpets", "postgres", "postgres", 1, 1, null, dir, port, null, 0);
-        try (DatabaseEndpoint endpoint = EmbeddedPostgresServer.start(db);
+        try (ReservedPort port = ReservedPort.take();
+                DatabaseEndpoint endpoint = EmbeddedPostgresServer.start(new StarPetsProperties.Db(
+                        null, 0, "starpets", "postgres", "postgres", 1, 1, null, dir, port.number(), null, 0));
                 var c = DriverManager.getConnection(endpoint.jdbcUrl(), endpoint.user(), endpoint.password());
                 var st = c.createStatement();
                 ResultSet rs = st.executeQuery("select name || '=' || setting from pg_settings"
