@@ -82,6 +82,9 @@ public final class MetricNames {
     /** Counter {@code starpets_balance_idempotency_keys_pruned_total}: expired keys this instance deleted. */
     public static final String BALANCE_IDEMPOTENCY_KEYS_PRUNED = "starpets.balance.idempotency.keys.pruned";
 
+    /** Counter {@code starpets_balance_ledger_rows_pruned_total}: ledger rows past their retention this instance deleted. */
+    public static final String BALANCE_LEDGER_ROWS_PRUNED = "starpets.balance.ledger.rows.pruned";
+
     /** Counter {@code starpets_http_overloaded_total}: requests refused with 503 {@code overloaded} (admission limit). */
     public static final String HTTP_OVERLOADED = "starpets.http.overloaded";
 

@@ -58,11 +58,7 @@ final class HaltRecord implements Runnable {
             return;
         }
         long now = guard.now();
-        long holdLeft = culprits.stream()
-                        .mapToLong(r -> guard.deadline(r.claimSentAt))
-                        .min()
-                        .orElseThrow()
-                - now;
+        long holdLeft = culprits.stream().mapToLong(LocalRun::holdEnd).min().orElseThrow() - now;
         // Started even with no time left (a late halt): it costs nothing, and lands if the halt does not come.
         long budget = Math.max(0, Math.min(LIMIT.toNanos(), holdLeft / 2));
         long[] culpritIds = culprits.stream().mapToLong(r -> r.claim.runId()).toArray();

@@ -67,6 +67,7 @@ public final class RunContext {
     private final Map<String, Object> params;
     private final Duration timeout;
     private final Gate gate;
+    private final boolean fromApi;
     private final Map<String, Object> result = Collections.synchronizedMap(new LinkedHashMap<>());
     private volatile Double progress;
     private volatile String output;
@@ -79,6 +80,18 @@ public final class RunContext {
             Map<String, Object> params,
             Duration timeout,
             Gate gate) {
+        this(runId, fence, attempt, taskName, params, timeout, gate, false);
+    }
+
+    RunContext(
+            long runId,
+            long fence,
+            int attempt,
+            String taskName,
+            Map<String, Object> params,
+            Duration timeout,
+            Gate gate,
+            boolean fromApi) {
         this.runId = runId;
         this.fence = fence;
         this.attempt = attempt;
@@ -86,6 +99,7 @@ public final class RunContext {
         this.params = Map.copyOf(params);
         this.timeout = timeout;
         this.gate = gate;
+        this.fromApi = fromApi;
     }
 
     /** A context for calling a handler outside the scheduler (tests, tools): never paused, never stopped. */
@@ -132,6 +146,14 @@ public final class RunContext {
         return new RunContext(runId, fence, 1, taskName, params, timeout, held);
     }
 
+    /**
+     * This context, not yet used, as for a run of a task created over the API (detached contexts are
+     * as for a task from the configuration files): for tests and tools.
+     */
+    public RunContext asApiTask() {
+        return new RunContext(runId, fence, attempt, taskName, params, timeout, gate, true);
+    }
+
     public long runId() {
         return runId;
     }
@@ -148,6 +170,14 @@ public final class RunContext {
 
     public String taskName() {
         return taskName;
+    }
+
+    /**
+     * True when the run's task was created over the API; false when it comes from the configuration
+     * files (written by whoever deploys the service). Handlers give the first less reach.
+     */
+    public boolean fromApi() {
+        return fromApi;
     }
 
     public Map<String, Object> params() {

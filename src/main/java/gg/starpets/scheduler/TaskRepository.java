@@ -57,6 +57,7 @@ final class TaskRepository {
     /**
      * A run this instance has just claimed, with the task's definition as it was at the claim (a run
      * finishes under the definition it started with); its history row is already written as RUNNING.
+     * {@code source}: {@code CONFIG} or {@code API}, where the task comes from.
      */
     record ClaimedRun(
             long taskId,
@@ -76,7 +77,8 @@ final class TaskRepository {
             TaskDefinition.RetryPolicy retry,
             TaskDefinition.MisfirePolicy misfire,
             int catchUps,
-            Duration jitter) {}
+            Duration jitter,
+            String source) {}
 
     /**
      * When a task runs next, decided as its run ends: due at {@code next} (or at once when
@@ -229,7 +231,7 @@ final class TaskRepository {
                           t.timeout_seconds, t.fence, t.current_run_id, t.next_attempt, t.next_run_at,
                           t.started_at, t.next_cause, coalesce(t.next_fire_at, t.next_run_at) as fire_at,
                           t.retry::text as retry, t.misfire_policy, t.misfire_threshold_ms, t.catch_up_limit,
-                          t.catch_up_window_ms, t.catch_ups, t.jitter_ms
+                          t.catch_up_window_ms, t.catch_ups, t.jitter_ms, t.source
             ), runs as (
                 insert into task_runs (id, task_id, task_name, instance_id, fence, scheduled_for, started_at,
                                        status, attempt, cause)
@@ -391,11 +393,8 @@ final class TaskRepository {
      * renewal (which updates the row) waits at most for the commit, while a takeover (recovery, a
      * claim: both lock the row for update) cannot happen until the transaction holding it ends.
      */
-    private static final NamedSql LOCK_FENCE = NamedSql.of("""
-            select 1 from tasks
-             where name = :task and fence = :fence and current_run_id = :run and owner_session is not null
-               for share
-            """);
+    /** Through a function of the schema's owner (V13): sql tasks run as a role with no right on tasks. */
+    private static final NamedSql LOCK_FENCE = NamedSql.of("select starpets_lock_fence(:task, :fence, :run)");
 
     private static final NamedSql NOTIFY = NamedSql.of("select pg_notify('" + SessionWatch.CHANNEL + "', '')");
 
@@ -503,7 +502,8 @@ final class TaskRepository {
                 TaskColumns.retry(rs.getString("retry")),
                 TaskColumns.misfire(rs),
                 rs.getInt("catch_ups"),
-                Duration.ofMillis(rs.getLong("jitter_ms")));
+                Duration.ofMillis(rs.getLong("jitter_ms")),
+                rs.getString("source"));
     }
 
     /**
@@ -571,7 +571,7 @@ final class TaskRepository {
                         .set("fence", fence)
                         .set("run", runId);
                 ResultSet rs = st.executeQuery()) {
-            return rs.next();
+            return rs.next() && rs.getBoolean(1);
         }
     }
 

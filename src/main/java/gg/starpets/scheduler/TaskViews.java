@@ -111,6 +111,10 @@ public final class TaskViews {
               from tasks
             """);
 
+    private static final NamedSql COUNT_API = NamedSql.of("""
+            select count(*) from tasks where source = 'API'
+            """);
+
     private final DataSource dataSource;
 
     public TaskViews(DataSource dataSource) {
@@ -157,6 +161,18 @@ public final class TaskViews {
             return new long[] {rs.getLong("stuck"), rs.getLong("quarantined")};
         } catch (SQLException e) {
             throw new SchedulerException("could not count stuck and quarantined tasks", e);
+        }
+    }
+
+    /** Tasks created over the management API (the API's bound on their number counts these). */
+    public long countApiTasks() {
+        try (Connection c = dataSource.getConnection();
+                var st = COUNT_API.prepare(c);
+                ResultSet rs = st.executeQuery()) {
+            rs.next();
+            return rs.getLong(1);
+        } catch (SQLException e) {
+            throw new SchedulerException("could not count the API's tasks", e);
         }
     }
 

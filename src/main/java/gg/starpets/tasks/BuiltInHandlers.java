@@ -1,5 +1,6 @@
 package gg.starpets.tasks;
 
+import gg.starpets.config.SqlTaskDatabase;
 import gg.starpets.config.StarPetsProperties;
 import gg.starpets.scheduler.InstanceRepository;
 import gg.starpets.scheduler.RunRepository;
@@ -28,14 +29,21 @@ class BuiltInHandlers {
         return new CpuHandler(properties.scheduler().taskDuration());
     }
 
+    /** What {@code ${NAME}} in the params of http and exec tasks may read (STARPETS_TASK_SECRETS). */
     @Bean
-    HttpHandler http() {
-        return new HttpHandler(System::getenv);
+    TaskSecrets taskSecrets(StarPetsProperties properties) {
+        return TaskSecrets.fromEnvironment(properties.handlers().taskSecrets());
     }
 
     @Bean
-    ExecHandler exec() {
-        return new ExecHandler(System::getenv);
+    HttpHandler http(TaskSecrets secrets, StarPetsProperties properties) {
+        return new HttpHandler(
+                secrets, HttpDestinations.parse(properties.handlers().httpAllowedDestinations()));
+    }
+
+    @Bean
+    ExecHandler exec(TaskSecrets secrets) {
+        return new ExecHandler(secrets);
     }
 
     @Bean
@@ -43,13 +51,17 @@ class BuiltInHandlers {
         return new SqlDataSources(properties.handlers().sqlDataSources());
     }
 
-    /** Runs on the service's pool; fences off lost runs on the scheduler's, as recovery does its work. */
+    /**
+     * On the StarPets database as the sql tasks' own role (config.DatabaseConfig#sqlTaskDatabase); fences
+     * off lost runs on the scheduler's pool, as recovery does its work (the service's role may end the
+     * sql role's sessions).
+     */
     @Bean
     SqlHandler sql(
-            DataSource dataSource,
+            SqlTaskDatabase sqlTaskDatabase,
             @Qualifier("schedulerDataSource") DataSource schedulerDataSource,
             SqlDataSources sqlDataSources) {
-        return new SqlHandler(dataSource, schedulerDataSource, sqlDataSources.byName());
+        return new SqlHandler(sqlTaskDatabase.dataSource(), schedulerDataSource, sqlDataSources.byName());
     }
 
     /** The chaos suite's witness, only where a witness directory is configured (WITNESS_DIR). */

@@ -15,7 +15,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Function;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,11 +23,13 @@ import org.slf4j.LoggerFactory;
  * {@code exec}: runs a program with its arguments (through {@code /bin/sh -c} only with
  * {@code shell: true}). Exit code 0 is success. The tail of its output (stdout and stderr as they
  * were interleaved, at most {@link RunContext#MAX_OUTPUT_CHARS} bytes) is kept with the run, the
- * exit code in its result. Its environment is the service's, plus {@code env}, plus
- * {@code STARPETS_RUN_ID}, {@code STARPETS_FENCE}, {@code STARPETS_ATTEMPT} and
- * {@code STARPETS_TASK}. When the run is stopped (timeout, fencing, shutdown) or the program ends
- * leaving processes behind, all of them get SIGTERM, then SIGKILL after {@code kill-after}, or
- * sooner as the run's hold ends (see {@link ProcessTree} for which processes those are).
+ * exit code in its result, task secrets taken out ({@link TaskSecrets#redact}). Its environment is
+ * clean: {@code PATH}, {@code HOME} and {@code LANG} from the service's (all of the service's, secrets
+ * included, only with {@code inherit-env: true}), plus {@code env}, plus {@code STARPETS_RUN_ID},
+ * {@code STARPETS_FENCE}, {@code STARPETS_ATTEMPT} and {@code STARPETS_TASK}. When the run is
+ * stopped (timeout, fencing, shutdown) or the program ends leaving processes behind, all of them get
+ * SIGTERM, then SIGKILL after {@code kill-after}, or sooner as the run's hold ends (see
+ * {@link ProcessTree} for which processes those are).
  *
  * <p>No program outlives its run's hold, even if this JVM dies or freezes: the {@link ExecSupervisor}
  * watches each program's group from outside, and the program starts only once it does (see
@@ -52,19 +53,24 @@ public final class ExecHandler implements TaskHandler, AutoCloseable {
     /** The gate shell's $0: its own errors (the program not found) start with it. */
     private static final String GATE_NAME = "starpets-exec";
 
+    /** What a program finds of the service's environment unless its task asks to inherit all of it. */
+    static final List<String> KEPT_VARIABLES = List.of("PATH", "HOME", "LANG");
+
     private final EnvPlaceholders placeholders;
+    private final TaskSecrets secrets;
     private final List<String> launcher;
     private final ExecSupervision supervision;
     private final Set<ProcessTree> running = ConcurrentHashMap.newKeySet();
 
-    /** {@code environment}: where {@code ${NAME}} is looked up; {@code System::getenv} in the service. */
-    public ExecHandler(Function<String, String> environment) {
-        this(environment, ProcessTree.launcher());
+    /** {@code secrets}: what {@code ${NAME}} may read (not a secret bound to hosts: nothing checks where it goes). */
+    public ExecHandler(TaskSecrets secrets) {
+        this(secrets, ProcessTree.launcher());
     }
 
     /** @param launcher {@link ProcessTree#launcher()}; empty: programs neither in a group of their own nor supervised */
-    ExecHandler(Function<String, String> environment, List<String> launcher) {
-        this.placeholders = new EnvPlaceholders(environment);
+    ExecHandler(TaskSecrets secrets, List<String> launcher) {
+        this.placeholders = new EnvPlaceholders(secrets, false);
+        this.secrets = secrets;
         this.launcher = launcher;
         this.supervision = new ExecSupervision(launcher);
         if (launcher.isEmpty()) {
@@ -96,7 +102,8 @@ public final class ExecHandler implements TaskHandler, AutoCloseable {
         try {
             process = builder.start();
         } catch (IOException e) {
-            throw new RunFailedException("could not start " + command.describe() + ": " + e.getMessage(), e);
+            throw new RunFailedException(
+                    secrets.redact("could not start " + command.describe() + ": " + e.getMessage()));
         }
         ProcessTree tree = new ProcessTree(process.toHandle(), !launcher.isEmpty());
         running.add(tree);
@@ -133,7 +140,8 @@ public final class ExecHandler implements TaskHandler, AutoCloseable {
             String text = tail.text();
             if (supervised && (exitCode == 126 || exitCode == 127) && text.startsWith(GATE_NAME + ": ")) {
                 // The gate's exec failed: no such program, or not executable.
-                throw new RunFailedException("could not start " + command.describe() + ": " + text.strip());
+                throw new RunFailedException(
+                        secrets.redact("could not start " + command.describe() + ": " + text.strip()));
             }
             if (exitCode != 0) {
                 throw new RunFailedException(command.describe() + " exited with code " + exitCode);
@@ -236,6 +244,11 @@ public final class ExecHandler implements TaskHandler, AutoCloseable {
             builder.directory(dir);
         }
         Map<String, String> env = builder.environment();
+        if (!command.inheritEnv()) {
+            Map<String, String> service = Map.copyOf(env);
+            env.clear();
+            KEPT_VARIABLES.stream().filter(service::containsKey).forEach(name -> env.put(name, service.get(name)));
+        }
         command.env().forEach((name, value) -> env.put(name, placeholders.resolve("env." + name, value)));
         env.put("STARPETS_RUN_ID", String.valueOf(context.runId()));
         env.put("STARPETS_FENCE", String.valueOf(context.fence()));
@@ -244,13 +257,13 @@ public final class ExecHandler implements TaskHandler, AutoCloseable {
         return builder;
     }
 
-    private static void report(RunContext context, OutputTail tail, long start, Integer exitCode, String note) {
+    private void report(RunContext context, OutputTail tail, long start, Integer exitCode, String note) {
         if (exitCode != null) {
             context.result("exitCode", exitCode);
         }
         context.result("durationMs", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
         context.result("outputBytes", tail.total());
-        String text = tail.text();
+        String text = secrets.redact(tail.text(), tail.total() > RunContext.MAX_OUTPUT_CHARS, false);
         context.output(note.isEmpty() ? text : text + (text.isEmpty() || text.endsWith("\n") ? "" : "\n") + note);
     }
 

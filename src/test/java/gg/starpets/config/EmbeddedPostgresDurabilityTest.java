@@ -18,8 +18,8 @@ class EmbeddedPostgresDurabilityTest {
     void theEmbeddedServerFlushesEveryCommitToDisk() throws Exception {
         Path dir = Files.createTempDirectory("starpets-durable");
         try (ReservedPort port = ReservedPort.take();
-                DatabaseEndpoint endpoint = EmbeddedPostgresServer.start(new StarPetsProperties.Db(
-                        null, 0, "starpets", "postgres", "postgres", 1, 1, null, dir, port.number(), null, 0));
+                DatabaseEndpoint endpoint =
+                        EmbeddedPostgresServer.start(StarPetsProperties.Db.embedded(dir, port.number()));
                 var c = DriverManager.getConnection(endpoint.jdbcUrl(), endpoint.user(), endpoint.password());
                 var st = c.createStatement();
                 ResultSet rs = st.executeQuery("select name || '=' || setting from pg_settings"

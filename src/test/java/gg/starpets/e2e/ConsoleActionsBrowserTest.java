@@ -75,7 +75,10 @@ class ConsoleActionsBrowserTest {
                         "SCHEDULER_QUARANTINE_AFTER",
                         "1",
                         "SCHEDULER_QUARANTINE_WINDOW",
-                        "0"));
+                        "0",
+                        // The task the form creates calls nginx on loopback: opened for tasks created over the API.
+                        "STARPETS_HTTP_ALLOWED_DESTINATIONS",
+                        "127.0.0.1:28080"));
         browser = Browser.start(1400, 900);
         // The page redraws what changed (a run's row while it runs, a task's buttons when its state
         // changes): an element found just before may be gone when a wait reads it, and the next look
@@ -137,17 +140,7 @@ class ConsoleActionsBrowserTest {
     }
 
     private static void signIn(String token) {
-        browser.driver().get(Twin.NGINX + "/ui/");
-        await().atMost(Timing.SOON)
-                .until(() -> browser.driver()
-                                .findElements(By.cssSelector("#board-body tr"))
-                                .size()
-                        == ConsoleBrowserTest.BOARD_ROWS);
-        browser.driver().findElement(By.id("sign-in")).click();
-        browser.driver().findElement(By.id("token-input")).sendKeys(token);
-        browser.driver()
-                .findElement(By.cssSelector("#token-form button[type=submit]"))
-                .click();
+        ConsoleSession.signIn(browser, token, ConsoleBrowserTest.BOARD_ROWS);
     }
 
     private static WebElement row(String task) {
@@ -239,7 +232,7 @@ class ConsoleActionsBrowserTest {
                         .isEmpty());
         assertThat(browser.driver().findElements(By.cssSelector("button[data-action]")))
                 .isEmpty();
-        browser.driver().findElement(By.id("sign-out")).click();
+        ConsoleSession.signOut(browser);
         await().atMost(Timing.SOON)
                 .until(() -> "anonymous"
                         .equals(browser.driver().findElement(By.id("role")).getAttribute("data-role")));

@@ -104,6 +104,9 @@ class ConsoleBrowserTest {
     static JsonNode api(String url) throws Exception {
         HttpResponse<String> r = HTTP.send(
                 HttpRequest.newBuilder(URI.create(url))
+                        .header(
+                                "Authorization",
+                                "Bearer " + Twin.readerOf(URI.create(url).getPath()))
                         .timeout(Duration.ofSeconds(10))
                         .build(),
                 HttpResponse.BodyHandlers.ofString());
@@ -138,7 +141,8 @@ class ConsoleBrowserTest {
     void aBrowserAtTheRootLandsOnTheBoardOfTheTenDemoTasksWithTheirInstancesAndMovingProgressBars() {
         browser.driver().get(Twin.NGINX + "/");
         assertThat(browser.driver().getCurrentUrl()).isEqualTo(Twin.NGINX + "/ui/");
-        await().atMost(Timing.SOON).until(() -> rows().size() == BOARD_ROWS);
+        // Reading needs a token: a viewer's.
+        ConsoleSession.signIn(browser, Twin.VIEWER_TOKEN, BOARD_ROWS);
         assertThat(rows().stream().map(r -> r.getAttribute("data-task")))
                 .containsExactlyInAnyOrderElementsOf(Stream.concat(DEMO_TASKS.stream(), Stream.of(RETENTION_TASK))
                         .toList());
@@ -414,15 +418,28 @@ class ConsoleBrowserTest {
 
     @Test
     @Order(5)
-    void aViewerWithoutAnOperatorTokenSeesNoActionButtonsAnywhere() throws Exception {
-        assertThat(api(Twin.NGINX + "/whoami").get("role").asString()).isEqualTo("anonymous");
+    void withoutATokenThePageShowsNoDataAndAViewerSeesNoActionButtonsAnywhere() throws Exception {
+        assertThat(api(Twin.NGINX + "/whoami").get("role").asString()).isEqualTo("viewer");
+        ConsoleSession.signOut(browser);
+        // A page loaded without a token draws no task at all, only how to get in.
+        browser.driver().get(Twin.NGINX + "/ui/");
+        await().atMost(Duration.ofSeconds(10))
+                .until(() ->
+                        browser.driver().findElement(By.id("banner")).getText().contains("Reading needs a token"));
+        assertThat(browser.driver().findElement(By.id("role")).getAttribute("data-role"))
+                .isEqualTo("anonymous");
+        assertThat(rows()).isEmpty();
+        assertThat(browser.driver().findElement(By.id("sign-in")).isDisplayed()).isTrue();
+        ConsoleSession.expectOnlyRefusals(browser);
+
+        ConsoleSession.signIn(browser, Twin.VIEWER_TOKEN, BOARD_ROWS);
         for (String view : new String[] {"tasks", "task", "runs", "instances"}) {
             browser.driver().get(Twin.NGINX + "/ui/#/" + (view.equals("task") ? "task/audit-balances" : view));
             await().atMost(Timing.SOON)
                     .until(() -> browser.driver()
                             .findElement(By.id("role"))
                             .getAttribute("data-role")
-                            .equals("anonymous"));
+                            .equals("viewer"));
             await().atMost(Timing.SOON)
                     .until(() -> !browser.driver()
                             .findElements(By.cssSelector("#view-" + view + " tr, #view-" + view + " .instance-card"))
@@ -432,7 +449,7 @@ class ConsoleBrowserTest {
                     .isEmpty();
             assertThat(browser.driver().findElement(By.id("task-new")).isDisplayed())
                     .isFalse();
-            assertThat(browser.driver().findElement(By.id("sign-in")).isDisplayed())
+            assertThat(browser.driver().findElement(By.id("sign-out")).isDisplayed())
                     .isTrue();
         }
     }

@@ -22,6 +22,12 @@ final class Twin implements AutoCloseable {
     static final int INSTANCES = 5;
     static final String NGINX = "http://127.0.0.1:28080";
 
+    /** The twin's tokens (a test may give its own through its settings). Every read needs one. */
+    static final String OPERATOR_TOKEN = "e2e-operator-token-0123456789";
+
+    static final String VIEWER_TOKEN = "e2e-viewer-token-0123456789";
+    static final String BALANCE_TOKEN = "e2e-balance-token-0123456789";
+
     private final Path dir;
     private final Map<String, String> settings;
 
@@ -73,6 +79,19 @@ final class Twin implements AutoCloseable {
         }
     }
 
+    /** The settings giving every instance the twin's tokens, as the environment twin-up.sh passes on. */
+    static Map<String, String> tokens() {
+        return Map.of(
+                "STARPETS_OPERATOR_TOKENS", "e2e-operator:" + OPERATOR_TOKEN,
+                "STARPETS_VIEWER_TOKENS", "e2e-viewer:" + VIEWER_TOKEN,
+                "STARPETS_BALANCE_TOKENS", "e2e-balance:" + BALANCE_TOKEN);
+    }
+
+    /** The token that reads {@code path}: the balance client's for the balance API, the viewer's else. */
+    static String readerOf(String path) {
+        return path.startsWith("/balance") ? BALANCE_TOKEN : VIEWER_TOKEN;
+    }
+
     /** An instance's own address, bypassing nginx: app-1 is on 28081. */
     static String instance(int n) {
         return "http://127.0.0.1:" + (28080 + n);
@@ -116,6 +135,7 @@ final class Twin implements AutoCloseable {
         // The maintenance task stays off (DISABLED on the board): a run of milliseconds among the
         // demo runs would make the first split uneven.
         env.put("HISTORY_RETENTION_ENABLED", "false");
+        env.putAll(tokens());
         env.putAll(settings);
         Process p = pb.start();
         if (!p.waitFor(limit.toSeconds(), TimeUnit.SECONDS)) {

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import gg.starpets.support.AppInstance;
 import gg.starpets.support.TestPostgres;
+import gg.starpets.support.TestTokens;
 import gg.starpets.support.Timing;
 import java.net.URI;
 import java.net.http.HttpRequest;
@@ -33,8 +34,10 @@ class MetricsExpositionTest {
         app.get("/tasks/quick-metric");
         app.get("/no-such-route");
         app.get("/runs?limit=zero");
-        app.send(HttpRequest.newBuilder(URI.create(app.url("/tasks"))).method("FOO1", BodyPublishers.noBody()));
-        app.send(HttpRequest.newBuilder(URI.create(app.url("/tasks"))).method("BAR2", BodyPublishers.noBody()));
+        app.send(TestTokens.bearer(HttpRequest.newBuilder(URI.create(app.url("/tasks"))), TestTokens.VIEWER)
+                .method("FOO1", BodyPublishers.noBody()));
+        app.send(TestTokens.bearer(HttpRequest.newBuilder(URI.create(app.url("/tasks"))), TestTokens.VIEWER)
+                .method("BAR2", BodyPublishers.noBody()));
     }
 
     @AfterAll

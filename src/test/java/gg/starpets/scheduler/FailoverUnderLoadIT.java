@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import gg.starpets.support.AppProcess;
 import gg.starpets.support.Burst;
 import gg.starpets.support.JarCluster;
+import gg.starpets.support.TestTokens;
 import gg.starpets.support.Timing;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -254,6 +255,7 @@ class FailoverUnderLoadIT {
             boolean withdrawal = user != 1 || k % 3 == 0;
             HttpRequest.Builder request = HttpRequest.newBuilder(
                             URI.create(target.url(withdrawal ? "/balance/update" : "/tasks")))
+                    .header("Authorization", "Bearer " + (withdrawal ? TestTokens.BALANCE : TestTokens.VIEWER))
                     .timeout(Duration.ofSeconds(90));
             if (withdrawal) {
                 request.header("Content-Type", "application/json")
@@ -296,7 +298,9 @@ class FailoverUnderLoadIT {
 
     private int get(String url) throws Exception {
         return http.send(
-                        HttpRequest.newBuilder(URI.create(url))
+                        TestTokens.bearer(
+                                        HttpRequest.newBuilder(URI.create(url)),
+                                        TestTokens.readerOf(URI.create(url).getPath()))
                                 .timeout(Duration.ofSeconds(10))
                                 .build(),
                         HttpResponse.BodyHandlers.discarding())

@@ -3,7 +3,6 @@ package gg.starpets.scheduler;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import gg.starpets.support.TcpProxy;
 import gg.starpets.support.TestPostgres;
@@ -77,7 +76,7 @@ class HandoverTest {
     @Test
     void anInstanceCutOffFromTheDatabaseStopsItsRunsBeforeAnotherTakesThemAndLaterWritesNothing() throws Exception {
         try (TcpProxy proxy = new TcpProxy(TestPostgres.port());
-                HikariDataSource poolA = poolThrough(proxy, cluster.pool.getJdbcUrl())) {
+                HikariDataSource poolA = cluster.poolThrough(proxy)) {
             String urlA = poolA.getJdbcUrl();
             Scheduler a = cluster.create(
                     SchedulerCluster.settings("instance-a"),
@@ -123,17 +122,5 @@ class HandoverTest {
             assertThat(cluster.runningByInstance()).containsExactly(Map.entry("instance-b", 2L));
             assertThat(cluster.count("select sum(fence) from tasks")).isEqualTo(fences);
         }
-    }
-
-    private static HikariDataSource poolThrough(TcpProxy proxy, String database) {
-        HikariConfig config = new HikariConfig();
-        config.setJdbcUrl(database.replace(":" + TestPostgres.port() + "/", ":" + proxy.port() + "/"));
-        config.setUsername("postgres");
-        config.setPassword("postgres");
-        config.setMaximumPoolSize(5);
-        config.setConnectionTimeout(2_000);
-        config.addDataSourceProperty("socketTimeout", "2");
-        config.addDataSourceProperty("connectTimeout", "2");
-        return new HikariDataSource(config);
     }
 }

@@ -1,6 +1,8 @@
 package gg.starpets.scheduler;
 
+import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import gg.starpets.support.TcpProxy;
 import gg.starpets.support.TestPostgres;
 import gg.starpets.support.Timing;
 import java.sql.Connection;
@@ -87,6 +89,19 @@ final class SchedulerCluster implements AutoCloseable {
                 halt);
         schedulers.add(scheduler);
         return scheduler;
+    }
+
+    /** A small pool to this cluster's database through {@code proxy}, as an instance cut off with it would use. */
+    HikariDataSource poolThrough(TcpProxy proxy) {
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(jdbcUrl.replace(":" + TestPostgres.port() + "/", ":" + proxy.port() + "/"));
+        config.setUsername("postgres");
+        config.setPassword("postgres");
+        config.setMaximumPoolSize(5);
+        config.setConnectionTimeout(2_000);
+        config.addDataSourceProperty("socketTimeout", "2");
+        config.addDataSourceProperty("connectTimeout", "2");
+        return new HikariDataSource(config);
     }
 
     ConnectionFactory named(String applicationName) {

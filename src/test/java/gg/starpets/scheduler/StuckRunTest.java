@@ -3,7 +3,6 @@ package gg.starpets.scheduler;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import gg.starpets.support.TcpProxy;
 import gg.starpets.support.TestPostgres;
@@ -106,7 +105,7 @@ class StuckRunTest {
     void anInstanceThatLosesItsDatabaseWhileAHandlerIgnoresInterruptionHaltsBeforeAnotherMayStartTheTask()
             throws Exception {
         try (TcpProxy proxy = new TcpProxy(TestPostgres.port());
-                HikariDataSource poolA = poolThrough(proxy, cluster.pool.getJdbcUrl())) {
+                HikariDataSource poolA = cluster.poolThrough(proxy)) {
             String urlA = poolA.getJdbcUrl();
             Scheduler cutOff = new Scheduler(
                     SchedulerCluster.settings("inst-a"),
@@ -149,17 +148,5 @@ class StuckRunTest {
         assertThat(cluster.count("select count(*) from tasks where owner_instance = 'inst-a'"))
                 .as("the task was not handed over")
                 .isEqualTo(1);
-    }
-
-    private static HikariDataSource poolThrough(TcpProxy proxy, String database) {
-        HikariConfig config = new HikariConfig();
-        config.setJdbcUrl(database.replace(":" + TestPostgres.port() + "/", ":" + proxy.port() + "/"));
-        config.setUsername("postgres");
-        config.setPassword("postgres");
-        config.setMaximumPoolSize(5);
-        config.setConnectionTimeout(2_000);
-        config.addDataSourceProperty("socketTimeout", "2");
-        config.addDataSourceProperty("connectTimeout", "2");
-        return new HikariDataSource(config);
     }
 }

@@ -44,12 +44,15 @@ public final class AppProcess implements AutoCloseable {
 
     /**
      * Starts {@code java -jar starpets.jar} with these {@code --name=value} settings, on a port the
-     * process binds itself (port 0) unless {@code server.port} is among them. A port chosen free here
-     * and bound there later could be taken in between; instead Spring Boot's own port file writer,
-     * added as a source, writes the port it got to a file ({@link #url} waits for it).
+     * process binds itself (port 0) unless {@code server.port} is among them, with {@link TestTokens}
+     * unless the settings name tokens of their own. A port chosen free here and bound there later could
+     * be taken in between; instead Spring Boot's own port file writer, added as a source, writes the
+     * port it got to a file ({@link #url} waits for it).
      */
     public static AppProcess start(String instanceId, Map<String, Object> settings) throws IOException {
-        settings = new HashMap<>(settings);
+        Map<String, Object> withTokens = TestTokens.settings();
+        withTokens.putAll(settings);
+        settings = withTokens;
         settings.putIfAbsent("server.port", 0);
         settings.put("spring.main.sources", "org.springframework.boot.web.server.context.WebServerPortFileWriter");
         String jar = System.getProperty("starpets.jar");

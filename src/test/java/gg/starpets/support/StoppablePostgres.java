@@ -1,5 +1,6 @@
 package gg.starpets.support;
 
+import gg.starpets.config.DatabaseRoles;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -9,7 +10,8 @@ import java.time.Duration;
 import java.util.Comparator;
 
 /**
- * A PostgreSQL 17 of a test's own, with a {@code starpets} database, that the test can stop and
+ * A PostgreSQL 17 of a test's own, with a {@code starpets} database and StarPets' three roles
+ * (db/roles.sql), that the test can stop and
  * start again on the same port and data: to see what an instance does while its database is down.
  * The port stays reserved while the server is down ({@link ReservedPort}).
  */
@@ -34,6 +36,7 @@ public final class StoppablePostgres implements AutoCloseable {
                 var st = c.createStatement()) {
             st.execute("create database " + DATABASE);
         }
+        DatabaseRoles.create(postgres.server.getDatabase("postgres", DATABASE), DatabaseRoles.NO_PASSWORDS);
         return postgres;
     }
 

@@ -13,6 +13,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -20,7 +23,14 @@ import org.junit.jupiter.api.io.TempDir;
 /** The exec handler with real processes: exit codes, output, environment, and stopping whole process trees. */
 class ExecHandlerTest {
 
-    private final ExecHandler handler = new ExecHandler(Map.of("GREETING", "hello from the environment")::get);
+    /** The environment the handler's secrets come from; DB_PASSWORD stands for the service's own. */
+    private static final Map<String, String> ENV = Map.of(
+            "GREETING", "hello from the environment",
+            "PARTNER_TOKEN", "bound-to-one-host",
+            "DB_PASSWORD", "the-service-database-password");
+
+    private final ExecHandler handler = new ExecHandler(
+            TaskSecrets.parse(List.of("GREETING", "NOT_SET_HERE", "PARTNER_TOKEN@api.partner.example"), () -> ENV));
     private final List<Long> started = new ArrayList<>();
 
     @TempDir
@@ -120,15 +130,73 @@ class ExecHandlerTest {
     }
 
     @Test
-    void placeholdersInArgumentsVariablesAndDirectoryComeFromTheEnvironmentAtRunTime() throws Exception {
+    void placeholdersInArgumentsAndVariablesAreTaskSecretsReadAtRunTimeAndNeverKeptWithTheRun() throws Exception {
+        Path seen = dir.resolve("seen");
         RunContext context = run(Map.of(
-                "command", List.of("sh", "-c", "echo \"$1 / $TOKEN\"", "sh", "${GREETING}"),
-                "env", Map.of("TOKEN", "${GREETING}")));
+                "command",
+                List.of("sh", "-c", "echo \"$1 / $TOKEN\" | tee \"$2\"", "sh", "${GREETING}", seen.toString()),
+                "env",
+                Map.of("TOKEN", "${GREETING}")));
 
-        assertThat(context.output()).isEqualTo("hello from the environment / hello from the environment\n");
+        assertThat(Files.readString(seen)).isEqualTo("hello from the environment / hello from the environment\n");
+        assertThat(context.output()).isEqualTo("[redacted GREETING] / [redacted GREETING]\n");
         assertThatThrownBy(() -> handler.validate(Map.of("command", List.of("echo", "${NOT_SET_HERE}"))))
                 .hasMessage(
                         "param 'command[1]' uses ${NOT_SET_HERE}, but the environment variable NOT_SET_HERE is not set");
+    }
+
+    @Test
+    void onlyTheTaskSecretsMayBeReadNeverTheServicesSettingsAndNotOneBoundToHosts() {
+        Map<String, Map<String, Object>> refused = Map.of(
+                "param 'command[1]' uses ${DB_PASSWORD}: the service's own settings (DB_*, STARPETS_*, SPRING_*…)"
+                        + " are never given to tasks",
+                Map.of("command", List.of("echo", "${DB_PASSWORD}")),
+                "param 'env.HOME_DIR' uses ${HOME}, which STARPETS_TASK_SECRETS does not name: tasks may read only"
+                        + " the variables it names",
+                Map.of("command", List.of("ls"), "env", Map.of("HOME_DIR", "${HOME}")),
+                "param 'env.TOKEN' uses ${PARTNER_TOKEN}, which STARPETS_TASK_SECRETS binds to api.partner.example:"
+                        + " only http tasks, whose destination is checked, may use it",
+                Map.of("command", List.of("ls"), "env", Map.of("TOKEN", "${PARTNER_TOKEN}")));
+
+        refused.forEach((message, params) -> {
+            assertThatThrownBy(() -> handler.validate(params)).hasMessage(message);
+            // A row edited in the database is refused as it runs.
+            assertThatThrownBy(() -> handler.run(context(params))).hasMessage(message);
+        });
+    }
+
+    @Test
+    void aProgramGetsACleanEnvironmentUnlessItsTaskAsksToInheritTheServices() throws Exception {
+        Set<String> service = System.getenv().keySet();
+        assertThat(service).as("this JVM's environment").anyMatch(name -> !ExecHandler.KEPT_VARIABLES.contains(name));
+        Set<String> expected =
+                new TreeSet<>(Set.of("STARPETS_RUN_ID", "STARPETS_FENCE", "STARPETS_ATTEMPT", "STARPETS_TASK", "MODE"));
+        ExecHandler.KEPT_VARIABLES.stream().filter(service::contains).forEach(expected::add);
+
+        RunContext clean = run(Map.of("command", List.of("env"), "env", Map.of("MODE", "full")));
+        RunContext inherited = run(Map.of("command", List.of("env"), "inherit-env", true));
+
+        Set<String> seen = variables(clean.output());
+        // The shell that starts the program once its supervisor watches it (ExecHandler.GATE) exports PWD.
+        seen.remove("PWD");
+        assertThat(seen).isEqualTo(expected);
+        assertThat(variables(inherited.output())).containsAll(service);
+    }
+
+    /** The names in env(1)'s output. */
+    private static Set<String> variables(String env) {
+        return env.lines()
+                .filter(line -> line.matches("[A-Za-z_][A-Za-z0-9_]*=.*"))
+                .map(line -> line.substring(0, line.indexOf('=')))
+                .collect(Collectors.toCollection(TreeSet::new));
+    }
+
+    @Test
+    void noSecretAProgramPrintsIsKeptWithTheRun() throws Exception {
+        // As a program would that read its parent's environment from /proc.
+        RunContext context = run(Map.of("command", List.of("echo", "password: the-service-database-password")));
+
+        assertThat(context.output()).isEqualTo("password: [redacted DB_PASSWORD]\n");
     }
 
     @Test
@@ -236,7 +304,7 @@ class ExecHandlerTest {
         assertThatThrownBy(() -> handler.validate(Map.of("command", List.of())))
                 .hasMessageStartingWith("param 'command' must be a list");
         assertThatThrownBy(() -> handler.validate(Map.of("command", List.of("ls"), "cwd", "/tmp")))
-                .hasMessage("unknown param 'cwd' (known: command, dir, env, kill-after, shell)");
+                .hasMessage("unknown param 'cwd' (known: command, dir, env, inherit-env, kill-after, shell)");
         assertThatThrownBy(() -> handler.validate(Map.of("command", List.of("ls"), "env", Map.of("A-B", "x"))))
                 .hasMessage("param 'env.A-B' is not a valid environment variable name");
         assertThatThrownBy(

@@ -31,7 +31,7 @@ public final class ExecHost {
     /** How often holds are renewed: like heartbeats, much shorter than the hold. */
     private static final Duration RENEW = Duration.ofMillis(50);
 
-    private final ExecHandler handler = new ExecHandler(System::getenv);
+    private final ExecHandler handler = new ExecHandler(TaskSecrets.NONE);
     private final Map<String, Thread> runs = new ConcurrentHashMap<>();
     private final Map<String, AtomicBoolean> renewing = new ConcurrentHashMap<>();
 

@@ -26,7 +26,7 @@ class ExecInTheSchedulerTest {
     private static final Duration SLOW = Duration.ofSeconds(60);
 
     private final HikariDataSource pool = TestPostgres.migratedDatabase(5);
-    private final ExecHandler handler = new ExecHandler(System::getenv);
+    private final ExecHandler handler = new ExecHandler(TaskSecrets.NONE);
     private final AtomicBoolean halted = new AtomicBoolean();
     private final List<Long> started = new ArrayList<>();
 

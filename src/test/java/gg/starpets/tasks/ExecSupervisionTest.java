@@ -35,7 +35,7 @@ class ExecSupervisionTest {
     /** Generous bounds for what has no deadline of its own. */
     private static final Duration SLOW = Duration.ofSeconds(60);
 
-    private final ExecHandler handler = new ExecHandler(System::getenv);
+    private final ExecHandler handler = new ExecHandler(TaskSecrets.NONE);
     private final List<Long> started = new ArrayList<>();
     private final List<Hold> holds = new ArrayList<>();
 

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import com.zaxxer.hikari.HikariDataSource;
 import gg.starpets.support.AppInstance;
 import gg.starpets.support.TestPostgres;
+import gg.starpets.support.TestTokens;
 import gg.starpets.support.Timing;
 import java.math.BigDecimal;
 import java.net.URI;
@@ -45,7 +46,7 @@ class AdmissionFilterTest {
     static void database() throws SQLException {
         database = TestPostgres.createDatabase();
         db = TestPostgres.pool(database, 2);
-        TestPostgres.migrate(db);
+        TestPostgres.migrateAsOwner(database);
         try (var c = db.getConnection();
                 var st = c.createStatement()) {
             st.execute("insert into users (id, balance) values (2, 100.00)");
@@ -129,7 +130,7 @@ class AdmissionFilterTest {
 
     private static CompletableFuture<HttpResponse<String>> postAsync(AppInstance app, long user, String amount) {
         return HTTP.sendAsync(
-                HttpRequest.newBuilder(URI.create(app.url("/balance/update")))
+                TestTokens.bearer(HttpRequest.newBuilder(URI.create(app.url("/balance/update"))), TestTokens.BALANCE)
                         .header("Content-Type", "application/json")
                         .timeout(Duration.ofSeconds(60))
                         .POST(HttpRequest.BodyPublishers.ofString(

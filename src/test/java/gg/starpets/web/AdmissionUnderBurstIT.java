@@ -7,6 +7,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import gg.starpets.support.AppProcess;
 import gg.starpets.support.Burst;
 import gg.starpets.support.TestPostgres;
+import gg.starpets.support.TestTokens;
 import gg.starpets.support.Timing;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -88,7 +89,9 @@ class AdmissionUnderBurstIT {
                         process.instanceId(),
                         i % 2 == 0
                                 ? withdrawal(1)
-                                : HttpRequest.newBuilder(URI.create(process.url("/tasks")))
+                                : TestTokens.bearer(
+                                                HttpRequest.newBuilder(URI.create(process.url("/tasks"))),
+                                                TestTokens.VIEWER)
                                         .timeout(Duration.ofSeconds(60))
                                         .build()));
             }
@@ -127,7 +130,7 @@ class AdmissionUnderBurstIT {
     }
 
     private HttpRequest withdrawal(long user) {
-        return HttpRequest.newBuilder(URI.create(process.url("/balance/update")))
+        return TestTokens.bearer(HttpRequest.newBuilder(URI.create(process.url("/balance/update"))), TestTokens.BALANCE)
                 .header("Content-Type", "application/json")
                 .timeout(Duration.ofSeconds(60))
                 .POST(HttpRequest.BodyPublishers.ofString("{\"userId\":" + user + ",\"amount\":-1}"))
@@ -136,7 +139,7 @@ class AdmissionUnderBurstIT {
 
     private HttpResponse<String> get(String path) throws Exception {
         return http.send(
-                HttpRequest.newBuilder(URI.create(process.url(path)))
+                TestTokens.bearer(HttpRequest.newBuilder(URI.create(process.url(path))), TestTokens.readerOf(path))
                         .timeout(Duration.ofSeconds(10))
                         .build(),
                 HttpResponse.BodyHandlers.ofString());

@@ -172,6 +172,16 @@ class TaskApiTest {
                                 + " \"timeout\": 60, \"params\": {\"command\": [\"/bin/true\"]}}"),
                 403,
                 "handler_not_allowed");
+        // Cloud metadata, written as an address: refused now (a name is checked as the task runs).
+        assertProblem(
+                call(
+                        a,
+                        "POST",
+                        "/tasks",
+                        "{\"name\": \"x5\", \"handler\": \"http\", \"schedule\": \"1m\", \"timeout\": 60,"
+                                + " \"params\": {\"url\": \"http://169.254.169.254/latest/meta-data/\"}}"),
+                400,
+                "invalid_task");
         assertProblem(
                 call(
                         a,

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import gg.starpets.support.AppInstance;
 import gg.starpets.support.TestPostgres;
+import gg.starpets.support.TestTokens;
 import gg.starpets.support.Timing;
 import java.io.IOException;
 import java.net.URI;
@@ -50,7 +51,8 @@ class ConsoleControllerTest {
     }
 
     private static HttpResponse<String> get(String path, String accept) {
-        return app.send(HttpRequest.newBuilder(URI.create(app.url(path))).header("Accept", accept));
+        return app.send(TestTokens.bearer(HttpRequest.newBuilder(URI.create(app.url(path))), TestTokens.VIEWER)
+                .header("Accept", accept));
     }
 
     @Test
@@ -193,10 +195,12 @@ class ConsoleControllerTest {
     }
 
     @Test
-    void whoamiSaysAnonymousWithoutAToken() {
+    void whoamiNeedsATokenAndNamesAViewerAsAViewer() {
+        assertThat(app.getAnonymously("/whoami").statusCode()).isEqualTo(401);
         HttpResponse<String> r = app.get("/whoami");
         assertThat(r.statusCode()).isEqualTo(200);
-        assertThat(JSON.readTree(r.body()).get("role").asString()).isEqualTo("anonymous");
+        assertThat(JSON.readTree(r.body()).get("role").asString()).isEqualTo("viewer");
+        assertThat(JSON.readTree(r.body()).get("name").asString()).isEqualTo(TestTokens.VIEWER_NAME);
     }
 
     @Test
@@ -207,7 +211,6 @@ class ConsoleControllerTest {
         JsonNode me = JSON.readTree(r.body());
         assertThat(me.get("role").asString()).isEqualTo("operator");
         assertThat(me.get("name").asString()).isEqualTo("ann");
-        assertThat(JSON.readTree(app.get("/whoami").body()).has("name")).isFalse();
     }
 
     private static JsonNode summaries(String query) {
