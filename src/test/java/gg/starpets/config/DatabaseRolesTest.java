@@ -6,10 +6,9 @@ import static org.awaitility.Awaitility.await;
 
 import com.zaxxer.hikari.HikariDataSource;
 import gg.starpets.support.AppInstance;
+import gg.starpets.support.ReservedPort;
 import gg.starpets.support.TestPostgres;
 import gg.starpets.support.TestTokens;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.nio.file.Files;
@@ -157,12 +156,9 @@ class DatabaseRolesTest {
 
     @Test
     void theEmbeddedServerHasTheSameRolesAndTheServiceConnectsAsItsOwn() throws Exception {
-        int port;
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            port = socket.getLocalPort();
-        }
-        var db = StarPetsProperties.Db.embedded(Files.createTempDirectory("starpets-roles"), port);
-        try (DatabaseEndpoint endpoint = EmbeddedPostgresServer.start(db);
+        try (ReservedPort port = ReservedPort.take();
+                DatabaseEndpoint endpoint = EmbeddedPostgresServer.start(
+                        StarPetsProperties.Db.embedded(Files.createTempDirectory("starpets-roles"), port.number()));
                 Connection c = DriverManager.getConnection(endpoint.jdbcUrl(), endpoint.user(), endpoint.password());
                 Statement st = c.createStatement();
                 var rs = st.executeQuery(

@@ -2,8 +2,7 @@ package gg.starpets.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.net.InetAddress;
-import java.net.ServerSocket;
+import gg.starpets.support.ReservedPort;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.DriverManager;
@@ -18,12 +17,9 @@ class EmbeddedPostgresDurabilityTest {
     @Test
     void theEmbeddedServerFlushesEveryCommitToDisk() throws Exception {
         Path dir = Files.createTempDirectory("starpets-durable");
-        int port;
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            port = socket.getLocalPort();
-        }
-        var db = StarPetsProperties.Db.embedded(dir, port);
-        try (DatabaseEndpoint endpoint = EmbeddedPostgresServer.start(db);
+        try (ReservedPort port = ReservedPort.take();
+                DatabaseEndpoint endpoint =
+                        EmbeddedPostgresServer.start(StarPetsProperties.Db.embedded(dir, port.number()));
                 var c = DriverManager.getConnection(endpoint.jdbcUrl(), endpoint.user(), endpoint.password());
                 var st = c.createStatement();
                 ResultSet rs = st.executeQuery("select name || '=' || setting from pg_settings"

@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import gg.starpets.support.AppInstance;
+import gg.starpets.support.ReservedPort;
 import gg.starpets.support.TestPostgres;
 import gg.starpets.support.TestTokens;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -59,6 +59,7 @@ class PrometheusQueriesTest {
     private static final List<AppInstance> instances = new ArrayList<>();
     private static Process prometheus;
     private static String prometheusUrl;
+    private static ReservedPort prometheusPort;
 
     @BeforeAll
     static void start() throws Exception {
@@ -71,10 +72,9 @@ class PrometheusQueriesTest {
         instances.add(AppInstance.start(db, "prom-b", props));
 
         Path dir = Files.createTempDirectory("starpets-prometheus");
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
+        // Prometheus cannot listen on port 0 and say what it got: keep a port for it until it is stopped.
+        prometheusPort = ReservedPort.take();
+        int port = prometheusPort.number();
         String targets = String.join(
                 ", ",
                 instances.stream()
@@ -113,7 +113,11 @@ class PrometheusQueriesTest {
             prometheus.destroy();
             if (!prometheus.waitFor(10, TimeUnit.SECONDS)) {
                 prometheus.destroyForcibly();
+                prometheus.waitFor(10, TimeUnit.SECONDS);
             }
+        }
+        if (prometheusPort != null) {
+            prometheusPort.close();
         }
         instances.forEach(AppInstance::close);
     }

@@ -3,8 +3,6 @@ package gg.starpets.support;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -35,22 +33,22 @@ public final class ReplicatedPostgres implements AutoCloseable {
     public static final String DATABASE = "starpets";
 
     private final Path primaryDir;
-    private final int primaryPort;
-    private final int standbyPort;
+    // Kept for the object's life: the primary is restarted on its port, and the URL names both.
+    private final ReservedPort primaryReserved = ReservedPort.take();
+    private final ReservedPort standbyReserved = ReservedPort.take();
+    private final int primaryPort = primaryReserved.number();
+    private final int standbyPort = standbyReserved.number();
     private Path standbyDir;
     private EmbeddedPostgres primary;
     private EmbeddedPostgres standby;
 
-    private ReplicatedPostgres(Path primaryDir, int primaryPort, int standbyPort) {
+    private ReplicatedPostgres(Path primaryDir) {
         this.primaryDir = primaryDir;
-        this.primaryPort = primaryPort;
-        this.standbyPort = standbyPort;
     }
 
     /** A primary with an empty {@code starpets} database; {@code prepare} runs on it before any standby exists. */
     public static ReplicatedPostgres start() throws IOException, SQLException {
-        ReplicatedPostgres pg =
-                new ReplicatedPostgres(Files.createTempDirectory("starpets-primary-pg"), freePort(), freePort());
+        ReplicatedPostgres pg = new ReplicatedPostgres(Files.createTempDirectory("starpets-primary-pg"));
         pg.primary = pg.server(pg.primaryDir, pg.primaryPort);
         try (Connection c = pg.primary.getPostgresDatabase().getConnection();
                 var st = c.createStatement()) {
@@ -181,12 +179,6 @@ public final class ReplicatedPostgres implements AutoCloseable {
         }
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
-        }
-    }
-
     @Override
     public synchronized void close() throws IOException {
         IOException failure = null;
@@ -201,6 +193,8 @@ public final class ReplicatedPostgres implements AutoCloseable {
         }
         standby = null;
         primary = null;
+        primaryReserved.close();
+        standbyReserved.close();
         for (Path dir : standbyDir == null ? List.of(primaryDir) : List.of(primaryDir, standbyDir)) {
             delete(dir);
         }

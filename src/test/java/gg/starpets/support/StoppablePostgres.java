@@ -3,8 +3,6 @@ package gg.starpets.support;
 import gg.starpets.config.DatabaseRoles;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.SQLException;
@@ -15,27 +13,25 @@ import java.util.Comparator;
  * A PostgreSQL 17 of a test's own, with a {@code starpets} database and StarPets' three roles
  * (db/roles.sql), that the test can stop and
  * start again on the same port and data: to see what an instance does while its database is down.
+ * The port stays reserved while the server is down ({@link ReservedPort}).
  */
 public final class StoppablePostgres implements AutoCloseable {
 
     public static final String DATABASE = "starpets";
 
     private final Path dataDir;
-    private final int port;
+    private final ReservedPort port;
     private EmbeddedPostgres server;
 
-    private StoppablePostgres(Path dataDir, int port) throws IOException {
+    private StoppablePostgres(Path dataDir, ReservedPort port) throws IOException {
         this.dataDir = dataDir;
         this.port = port;
         this.server = startServer();
     }
 
     public static StoppablePostgres start() throws IOException, SQLException {
-        int port;
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            port = socket.getLocalPort();
-        }
-        StoppablePostgres postgres = new StoppablePostgres(Files.createTempDirectory("starpets-stoppable-pg"), port);
+        StoppablePostgres postgres =
+                new StoppablePostgres(Files.createTempDirectory("starpets-stoppable-pg"), ReservedPort.take());
         try (var c = postgres.server.getPostgresDatabase().getConnection();
                 var st = c.createStatement()) {
             st.execute("create database " + DATABASE);
@@ -45,7 +41,7 @@ public final class StoppablePostgres implements AutoCloseable {
     }
 
     public int port() {
-        return port;
+        return port.number();
     }
 
     public synchronized void stop() throws IOException {
@@ -78,7 +74,8 @@ public final class StoppablePostgres implements AutoCloseable {
         return EmbeddedPostgres.builder()
                 .setDataDirectory(dataDir)
                 .setCleanDataDirectory(false)
-                .setPort(port)
+                .setPort(port.number())
+                .setPGStartupWait(Timing.START)
                 .start();
     }
 
@@ -86,6 +83,7 @@ public final class StoppablePostgres implements AutoCloseable {
     @Override
     public void close() throws IOException {
         stop();
+        port.close();
         try (var paths = Files.walk(dataDir)) {
             for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
                 Files.delete(p);

@@ -13,7 +13,7 @@ import org.flywaydb.core.Flyway;
 import org.springframework.test.context.DynamicPropertyRegistry;
 
 /**
- * One real PostgreSQL 17 for the whole test JVM (embedded, random port), and a fresh database per
+ * One real PostgreSQL 17 for the whole test JVM (embedded, on a {@link ReservedPort}), and a fresh database per
  * test class or test, so tests never see each other's rows.
  */
 public final class TestPostgres {
@@ -27,6 +27,9 @@ public final class TestPostgres {
         if (server == null) {
             try {
                 server = EmbeddedPostgres.builder()
+                        // Never released: the server lives as long as the JVM.
+                        .setPort(ReservedPort.take().number())
+                        .setPGStartupWait(Timing.START)
                         .setServerConfig("max_connections", "500")
                         .setServerConfig("fsync", "off")
                         .setServerConfig("synchronous_commit", "off")
