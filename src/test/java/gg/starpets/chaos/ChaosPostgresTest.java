@@ -1,0 +1,154 @@
+package gg.starpets.chaos;
+
+import static gg.starpets.chaos.ChaosCluster.micros;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import gg.starpets.chaos.WitnessLog.Event;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The chaos suite's database faults and sql witness on a real PostgreSQL 17 (the embedded binaries):
+ * a crash-restart, a standby promoted while its primary is stopped, and a statement of a sql task seen
+ * running and committed.
+ */
+class ChaosPostgresTest {
+
+    private static ChaosPostgres postgres;
+
+    @BeforeAll
+    static void start() throws Exception {
+        postgres = ChaosPostgres.start(SqlWitness::createSchema);
+    }
+
+    @AfterAll
+    static void stop() {
+        postgres.close();
+    }
+
+    private static Timestamp startTime(Connection c) throws SQLException {
+        return one(c, "select pg_postmaster_start_time()").getTimestamp(1);
+    }
+
+    private static ResultSet one(Connection c, String sql) throws SQLException {
+        ResultSet rs = c.createStatement().executeQuery(sql);
+        rs.next();
+        return rs;
+    }
+
+    @Test
+    void aCrashRestartEndsEverySessionAndItsLocksButKeepsThePostmasterStartTime() throws Exception {
+        Timestamp started;
+        try (Connection victim = postgres.connect("victim");
+                Connection bystander = postgres.connect("bystander")) {
+            started = startTime(bystander);
+            assertThat(one(bystander, "select pg_try_advisory_lock(18)").getBoolean(1))
+                    .isTrue();
+            long pid = one(victim, "select pg_backend_pid()").getLong(1);
+
+            Duration down = postgres.crashRestart(pid);
+
+            assertThat(down).isPositive();
+            assertThatThrownBy(() -> one(bystander, "select 1"))
+                    .as("every other session ended with it")
+                    .isInstanceOf(SQLException.class);
+        }
+        try (Connection after = postgres.connect("after")) {
+            assertThat(one(after, "select pg_try_advisory_lock(18)").getBoolean(1))
+                    .as("the lock went with its session")
+                    .isTrue();
+            assertThat(startTime(after))
+                    .as("no new postmaster: the start time does not tell a crash-restart")
+                    .isEqualTo(started);
+        }
+    }
+
+    @Test
+    void aPromotedStandbyHasWhatWasCommittedTakesWritesAndKeepsTheStartTimeOfItsOwnPostmaster() throws Exception {
+        try (Connection c = postgres.connect("before");
+                Statement st = c.createStatement()) {
+            st.execute("create table promoted (n int)");
+            st.execute("insert into promoted values (1)");
+        }
+        postgres.prepareStandby();
+        try (Connection c = postgres.connect("before");
+                Statement st = c.createStatement()) {
+            st.execute("insert into promoted values (2)"); // streamed, not in the base backup
+        }
+        int oldPort = postgres.port();
+        long promotedAt = ChaosCluster.nowMicros();
+
+        postgres.promote();
+
+        assertThat(postgres.port()).isNotEqualTo(oldPort);
+        assertThat(postgres.hasStandby()).isFalse();
+        try (Connection c = postgres.connect("after");
+                Statement st = c.createStatement()) {
+            assertThat(one(c, "select pg_is_in_recovery()").getBoolean(1)).isFalse();
+            assertThat(one(c, "select count(*) from promoted").getLong(1)).isEqualTo(2);
+            st.execute("insert into promoted values (3)");
+            assertThat(micros(startTime(c)))
+                    .as("the standby's postmaster started before the promotion, and that is the start time")
+                    .isLessThan(promotedAt);
+        }
+    }
+
+    @Test
+    void theSqlWitnessSeesATasksStatementRunningAndItsWorkCommitted(@TempDir Path dir) throws Exception {
+        var database = new SqlWitness.Database() {
+            @Override
+            public Connection connect(String applicationName) throws SQLException {
+                return postgres.connect(applicationName);
+            }
+
+            @Override
+            public SqlWitness.Origin host(String application, int clientPort, long backendStart) {
+                return new SqlWitness.Origin("-", 4711, 0, 0);
+            }
+        };
+        List<Event> events;
+        try (SqlWitness witness = new SqlWitness(database, dir, Duration.ofMillis(50));
+                Connection c = postgres.connect("starpets-chaos-1")) {
+            c.setAutoCommit(false);
+            try (Statement st = c.createStatement()) {
+                st.execute(SqlWitness.statement("sql-01", Duration.ofMillis(600)));
+            }
+            c.commit();
+            witness.stopAndReadCommitted();
+            events = WitnessLog.readAll(dir);
+        }
+
+        assertThat(events).isNotEmpty().allSatisfy(e -> {
+            assertThat(e.task()).isEqualTo("sql-01");
+            assertThat(e.kind()).isEqualTo(HandlerKind.SQL);
+            assertThat(e.host()).isEqualTo(4711);
+        });
+        assertThat(events.stream().map(Event::execution).distinct())
+                .as(
+                        "the statement seen running and the committed row are one execution (query_start = statement_timestamp())")
+                .hasSize(1);
+        List<Event> steps = events.stream().filter(e -> !e.end()).toList();
+        assertThat(steps.size()).as("sampled while it ran").isGreaterThanOrEqualTo(3);
+        Event committed = events.stream()
+                .filter(e -> e.outcome().equals("committed"))
+                .findFirst()
+                .orElseThrow();
+        Event ended = events.stream()
+                .filter(e -> e.end() && !e.outcome().equals("committed"))
+                .findFirst()
+                .orElseThrow();
+        assertThat(ended.micros() - steps.getFirst().micros()).isBetween(600_000L, 5_000_000L);
+        assertThat(committed.micros()).as("committed after the statement ended").isGreaterThanOrEqualTo(ended.micros());
+    }
+}

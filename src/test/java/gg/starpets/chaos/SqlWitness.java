@@ -1,0 +1,396 @@
+package gg.starpets.chaos;
+
+import static gg.starpets.chaos.ChaosCluster.micros;
+
+import gg.starpets.chaos.WitnessLog.Event;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The {@code sql} witness, seen from outside every JVM under test. Each sql task's statement sleeps
+ * for the run's length on the server, then inserts one row into {@code chaos.sql_witness}: a row
+ * exists only for committed work, and its commit time ({@code track_commit_timestamp}) says when that
+ * work became visible. A sampler (a thread of the suite, with its own connection) reads
+ * {@code pg_stat_activity} every step: a statement is live from its {@code query_start} until
+ * PostgreSQL shows it finished ({@code state_change}) or gone; a committed one until its commit.
+ * Statements are told apart by a leading comment naming their task; an execution is one backend's
+ * one statement ({@code s:<backend pid>:<start µs>}, the start being its {@code statement_timestamp()}).
+ */
+final class SqlWitness implements AutoCloseable {
+
+    static final String FILE = "witness-sql.log";
+
+    /** The suite's own schema; not under Flyway (the service's migrations see only {@code public}). */
+    static void createSchema(Connection c) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.execute("create schema chaos");
+            st.execute("""
+                    create table chaos.sql_witness (
+                        task          text        not null,
+                        backend_pid   int         not null,
+                        backend_start timestamptz,
+                        application   text,
+                        started_at    timestamptz not null,
+                        ended_at      timestamptz not null)
+                    """);
+        }
+    }
+
+    /** The statement of sql task {@code task}: a marker comment, then {@code run} of sleep, then its row. */
+    static String statement(String task, Duration run) {
+        return ("/* chaos-sql:%s */ insert into chaos.sql_witness select '%s', pg_backend_pid(), a.backend_start,"
+                        + " a.application_name, statement_timestamp(), clock_timestamp()"
+                        + " from pg_sleep(%.3f) s, pg_stat_activity a where a.pid = pg_backend_pid()")
+                .formatted(task, task, run.toMillis() / 1000.0);
+    }
+
+    /** One client backend as {@code pg_stat_activity} showed it; {@code task} null for a statement of no sql task. */
+    record Backend(
+            long pid,
+            String state,
+            long queryStart,
+            long stateChange,
+            long backendStart,
+            String application,
+            int clientPort,
+            String task) {
+
+        String execution() {
+            return "s:" + pid + ":" + queryStart;
+        }
+    }
+
+    /** Whose execution a statement is: the instance, its JVM, the run and fence (0 where unknown). */
+    record Origin(String instance, long host, long runId, long fence) {}
+
+    /** Finds the origin of a statement; called once per execution. */
+    interface Origins {
+        Origin of(String task, String application, int clientPort, long backendStart, long statementStart)
+                throws SQLException;
+    }
+
+    /** Turns successive samples into witness events. */
+    static final class Observer {
+
+        private final Map<String, Origin> origins = new HashMap<>();
+        private final Map<String, Backend> live = new HashMap<>();
+        private final Set<String> ended = new HashSet<>();
+
+        /** The events one sample at {@code now} shows: starts and steps of running statements, ends of finished ones. */
+        List<Event> observe(long now, List<Backend> backends, Origins resolve) throws SQLException {
+            // Lookups first: one that fails (the server going away) changes nothing; the next sample sees it all again.
+            for (Backend b : backends) {
+                if (b.task() != null && !ended.contains(b.execution()) && origins.get(b.execution()) == null) {
+                    origins.put(
+                            b.execution(),
+                            resolve.of(b.task(), b.application(), b.clientPort(), b.backendStart(), b.queryStart()));
+                }
+            }
+            List<Event> events = new ArrayList<>();
+            Set<String> present = new HashSet<>();
+            for (Backend b : backends) {
+                if (b.task() == null || ended.contains(b.execution())) {
+                    continue;
+                }
+                String id = b.execution();
+                present.add(id);
+                if (!live.containsKey(id)) {
+                    live.put(id, b);
+                    events.add(event(b.queryStart(), false, b, ""));
+                }
+                if ("active".equals(b.state())) {
+                    events.add(event(now, false, b, ""));
+                } else {
+                    events.add(event(b.stateChange(), true, b, outcome(b.state())));
+                    ended.add(id);
+                    live.remove(id);
+                }
+            }
+            for (var it = live.entrySet().iterator(); it.hasNext(); ) {
+                var e = it.next();
+                if (!present.contains(e.getKey())) {
+                    // The backend ended (terminated, crashed) or went on to another statement: end unknown.
+                    events.add(event(now, true, e.getValue(), "gone"));
+                    ended.add(e.getKey());
+                    it.remove();
+                }
+            }
+            return events;
+        }
+
+        /** The events of committed work: its start, and its commit ({@code committed}) that makes it live until then. */
+        List<Event> committed(List<CommittedRow> rows, Origins resolve) throws SQLException {
+            List<Event> events = new ArrayList<>();
+            for (CommittedRow r : rows) {
+                Backend b = new Backend(
+                        r.backendPid(),
+                        "idle",
+                        r.startedMicros(),
+                        r.endedMicros(),
+                        r.backendStartMicros(),
+                        r.application(),
+                        0,
+                        r.task());
+                String id = b.execution();
+                if (origins.get(id) == null) {
+                    origins.put(
+                            id, resolve.of(r.task(), r.application(), 0, r.backendStartMicros(), r.startedMicros()));
+                }
+                events.add(event(r.startedMicros(), false, b, ""));
+                events.add(event(r.committedMicros(), true, b, "committed"));
+            }
+            return events;
+        }
+
+        private Event event(long micros, boolean end, Backend b, String outcome) {
+            Origin o = origins.get(b.execution());
+            return new Event(
+                    micros,
+                    end,
+                    b.task(),
+                    o.runId(),
+                    o.fence(),
+                    b.pid(),
+                    o.instance(),
+                    outcome,
+                    HandlerKind.SQL,
+                    o.host(),
+                    b.execution());
+        }
+
+        private static String outcome(String state) {
+            return switch (state) {
+                case "idle", "idle in transaction" -> "done";
+                case "idle in transaction (aborted)" -> "failed";
+                default -> state.replace(' ', '_');
+            };
+        }
+    }
+
+    /** A row of {@code chaos.sql_witness}: work that committed, at {@code committedMicros}. */
+    record CommittedRow(
+            String task,
+            long backendPid,
+            long backendStartMicros,
+            String application,
+            long startedMicros,
+            long endedMicros,
+            long committedMicros) {}
+
+    /** Where the server is now (it moves on a promotion), and how a statement's origin is found. */
+    interface Database {
+        Connection connect(String applicationName) throws SQLException;
+
+        /** The instance and JVM of a backend, from its application name or its proxy's port, and its start. */
+        Origin host(String application, int clientPort, long backendStart);
+    }
+
+    private static final String SAMPLE = """
+            select c.now, a.pid, a.state, a.query_start, a.state_change, a.backend_start, a.application_name,
+                   a.client_port, a.task
+              from (select clock_timestamp() as now) c
+              left join (select pid, state, query_start, state_change, backend_start, application_name, client_port,
+                                substring(query from '^/\\* chaos-sql:([A-Za-z0-9_-]+) \\*/') as task
+                           from pg_stat_activity
+                          where backend_type = 'client backend' and pid <> pg_backend_pid()) a on true
+            """;
+    private static final String RUN = """
+            select id, fence from task_runs
+             where task_name = ? and instance_id = ? and started_at <= ?
+             order by started_at desc limit 1
+            """;
+
+    private final Database database;
+    private final Duration period;
+    private final OutputStream out;
+    private final Observer observer = new Observer();
+    private final Thread thread;
+    private volatile boolean stopping;
+    private Connection connection;
+    private long samples;
+    private long failures;
+
+    /** Starts sampling every {@code period}, writing to {@link #FILE} in {@code dir}. */
+    SqlWitness(Database database, Path dir, Duration period) throws IOException {
+        this.database = database;
+        this.period = period;
+        this.out = new FileOutputStream(dir.resolve(FILE).toFile(), true);
+        this.thread = Thread.ofPlatform().name("chaos-sql-sampler").daemon().start(this::loop);
+    }
+
+    private void loop() {
+        while (!stopping) {
+            long start = System.nanoTime();
+            sampleOnce();
+            long left = period.toNanos() - (System.nanoTime() - start);
+            if (left > 0) {
+                try {
+                    Thread.sleep(Duration.ofNanos(left));
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }
+    }
+
+    private synchronized void sampleOnce() {
+        try {
+            if (connection == null) {
+                connection = database.connect("chaos-sql-sampler");
+            }
+            long now = 0;
+            List<Backend> backends = new ArrayList<>();
+            try (Statement st = connection.createStatement();
+                    ResultSet rs = st.executeQuery(SAMPLE)) {
+                while (rs.next()) {
+                    now = micros(rs.getTimestamp(1));
+                    if (rs.getObject(2) != null) {
+                        backends.add(new Backend(
+                                rs.getLong(2),
+                                rs.getString(3),
+                                microsOrZero(rs.getTimestamp(4)),
+                                microsOrZero(rs.getTimestamp(5)),
+                                microsOrZero(rs.getTimestamp(6)),
+                                rs.getString(7),
+                                rs.getInt(8),
+                                rs.getString(9)));
+                    }
+                }
+            }
+            write(observer.observe(now, backends, this::origin));
+            samples++;
+        } catch (SQLException e) {
+            failures++;
+            closeConnection();
+        }
+    }
+
+    private Origin origin(String task, String application, int clientPort, long backendStart, long statementStart)
+            throws SQLException {
+        Origin host = database.host(application, clientPort, backendStart);
+        if (host.instance().equals("-")) {
+            return host;
+        }
+        try (PreparedStatement st = connection.prepareStatement(RUN)) {
+            st.setString(1, task);
+            st.setString(2, host.instance());
+            st.setTimestamp(3, timestamp(statementStart));
+            try (ResultSet rs = st.executeQuery()) {
+                return rs.next() ? new Origin(host.instance(), host.host(), rs.getLong(1), rs.getLong(2)) : host;
+            }
+        }
+    }
+
+    /**
+     * Stops sampling (after one last sample) and returns the events of committed work, read from the
+     * witness table. Call once the instances are gone.
+     */
+    List<Event> stopAndReadCommitted() throws SQLException, InterruptedException {
+        stopping = true;
+        thread.interrupt();
+        thread.join(Duration.ofSeconds(10));
+        synchronized (this) {
+            return readCommitted();
+        }
+    }
+
+    private List<Event> readCommitted() throws SQLException {
+        sampleOnce();
+        closeConnection();
+        connection = database.connect("chaos-sql-sampler");
+        try {
+            List<CommittedRow> rows = new ArrayList<>();
+            try (Statement st = connection.createStatement();
+                    ResultSet rs = st.executeQuery("""
+                            select task, backend_pid, backend_start, application, started_at, ended_at,
+                                   pg_xact_commit_timestamp(xmin)
+                              from chaos.sql_witness
+                            """)) {
+                while (rs.next()) {
+                    Timestamp committed = rs.getTimestamp(7);
+                    rows.add(new CommittedRow(
+                            rs.getString(1),
+                            rs.getLong(2),
+                            microsOrZero(rs.getTimestamp(3)),
+                            rs.getString(4),
+                            micros(rs.getTimestamp(5)),
+                            micros(rs.getTimestamp(6)),
+                            // Without commit times (never here: the suite's server tracks them) the statement's end.
+                            committed == null ? micros(rs.getTimestamp(6)) : micros(committed)));
+                }
+            }
+            List<Event> events = observer.committed(rows, this::origin);
+            write(events);
+            return events;
+        } finally {
+            closeConnection();
+        }
+    }
+
+    /** Samples taken, and samples that failed (the server down, restarting or moving). */
+    synchronized String summary() {
+        return samples + " samples of pg_stat_activity (" + failures + " failed while the server was unavailable)";
+    }
+
+    private void write(List<Event> events) {
+        if (events.isEmpty()) {
+            return;
+        }
+        StringBuilder text = new StringBuilder();
+        events.forEach(e -> text.append(e.line()));
+        try {
+            out.write(text.toString().getBytes(StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private void closeConnection() {
+        if (connection != null) {
+            try {
+                connection.close();
+            } catch (SQLException ignored) {
+                // Broken already.
+            }
+            connection = null;
+        }
+    }
+
+    private static long microsOrZero(Timestamp ts) {
+        return ts == null ? 0 : micros(ts);
+    }
+
+    private static Timestamp timestamp(long micros) {
+        Timestamp ts = new Timestamp(Math.floorDiv(micros, 1000));
+        ts.setNanos((int) Math.floorMod(micros, 1_000_000) * 1000);
+        return ts;
+    }
+
+    @Override
+    public void close() throws IOException, InterruptedException {
+        stopping = true;
+        thread.interrupt();
+        thread.join(Duration.ofSeconds(10));
+        synchronized (this) {
+            closeConnection();
+        }
+        out.close();
+    }
+}
