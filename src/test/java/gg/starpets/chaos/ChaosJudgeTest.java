@@ -335,16 +335,22 @@ class ChaosJudgeTest {
     @Test
     void anOrphanProgramOfAKilledJvmStaysLiveAndOverlapsTheRunThatTookOver() {
         // JVM 100 is killed at 1000 ms; its program 300 goes on stepping until 3000 ms; JVM 200's program from 1600 ms.
-        var events = log(program("exec-01", 1, 300, 100, 0, 3_000), program("exec-01", 2, 400, 200, 1_600, 5_000));
+        // Its program 301 was last seen at 990 ms: nothing says it died with the JVM, it is live until 1090 ms.
+        var events = log(
+                program("01-exec", 1, 300, 100, 0, 3_000),
+                program("01-exec", 2, 400, 200, 1_600, 5_000),
+                program("02-exec", 3, 301, 100, 90, 990),
+                program("02-exec", 4, 401, 200, 1_050, 2_000));
 
         Verdict v = judge(
                 events, List.of(fault(FaultKind.SIGKILL, Set.of(100L), 1_000, 6_000)), Map.of(100L, 1_000L), List.of());
 
-        assertThat(v.overlaps()).singleElement().satisfies(o -> {
+        assertThat(v.overlaps()).hasSize(2);
+        assertThat(v.overlaps().getLast()).satisfies(o -> {
             assertThat(o.fromMicros()).isEqualTo(1_600_000);
             assertThat(o.toMicros()).as("the orphan's last step plus a step").isEqualTo(3_100_000);
         });
-        assertThat(v.row(FaultKind.SIGKILL, HandlerKind.EXEC).overlaps()).isEqualTo(1);
+        assertThat(v.row(FaultKind.SIGKILL, HandlerKind.EXEC).overlaps()).isEqualTo(2);
     }
 
     @Test
@@ -353,11 +359,11 @@ class ChaosJudgeTest {
         String a = "s:500:0";
         String b = "s:600:10000000";
         var events = log(
-                outside(HandlerKind.SQL, "sql-01", 1, 500, 100, a, 0, 900),
+                outside(HandlerKind.SQL, "01-sql", 1, 500, 100, a, 0, 900),
                 List.of(
-                        outsideEnd(HandlerKind.SQL, "sql-01", 1, 500, 100, a, 1_000, "done"),
-                        outsideEnd(HandlerKind.SQL, "sql-01", 1, 500, 100, a, 12_000, "committed")),
-                outside(HandlerKind.SQL, "sql-01", 2, 600, 200, b, 10_000, 14_000));
+                        outsideEnd(HandlerKind.SQL, "01-sql", 1, 500, 100, a, 1_000, "done"),
+                        outsideEnd(HandlerKind.SQL, "01-sql", 1, 500, 100, a, 12_000, "committed")),
+                outside(HandlerKind.SQL, "01-sql", 2, 600, 200, b, 10_000, 14_000));
 
         Verdict v = judge(events, List.of(), Map.of(), List.of());
 
@@ -372,9 +378,9 @@ class ChaosJudgeTest {
     void aStatementIsLiveOnlyUntilPostgresShowedItEndedWhenItsWorkNeverCommitted() {
         String a = "s:500:0";
         var events = log(
-                outside(HandlerKind.SQL, "sql-01", 1, 500, 100, a, 0, 900),
-                List.of(outsideEnd(HandlerKind.SQL, "sql-01", 1, 500, 100, a, 920, "done")),
-                outside(HandlerKind.SQL, "sql-01", 2, 600, 200, "s:600:950000", 950, 2_000));
+                outside(HandlerKind.SQL, "01-sql", 1, 500, 100, a, 0, 900),
+                List.of(outsideEnd(HandlerKind.SQL, "01-sql", 1, 500, 100, a, 920, "done")),
+                outside(HandlerKind.SQL, "01-sql", 2, 600, 200, "s:600:950000", 950, 2_000));
 
         assertThat(judge(events, List.of(), Map.of(), List.of()).overlaps()).isEmpty();
     }
@@ -383,16 +389,16 @@ class ChaosJudgeTest {
     void executionsAreToldApartByTheirIdNotByProcessAndRun() {
         // Backend 500 runs two statements of sql-01 (its runs unknown: 0), 5 s apart; backend 600 runs one between.
         var events = log(
-                outside(HandlerKind.SQL, "sql-01", 0, 500, 100, "s:500:0", 0, 1_000),
-                outside(HandlerKind.SQL, "sql-01", 0, 600, 200, "s:600:2000000", 2_000, 3_000),
-                outside(HandlerKind.SQL, "sql-01", 0, 500, 100, "s:500:5000000", 5_000, 6_000));
+                outside(HandlerKind.SQL, "01-sql", 0, 500, 100, "s:500:0", 0, 1_000),
+                outside(HandlerKind.SQL, "01-sql", 0, 600, 200, "s:600:2000000", 2_000, 3_000),
+                outside(HandlerKind.SQL, "01-sql", 0, 500, 100, "s:500:5000000", 5_000, 6_000));
 
         assertThat(judge(events, List.of(), Map.of(), List.of()).overlaps()).isEmpty();
     }
 
     @Test
     void twoProgramsOfOneTaskStartedByOneJvmAreASameProcessOverlap() {
-        var events = log(program("exec-01", 1, 300, 100, 0, 1_000), program("exec-01", 2, 301, 100, 500, 1_500));
+        var events = log(program("01-exec", 1, 300, 100, 0, 1_000), program("01-exec", 2, 301, 100, 500, 1_500));
 
         Verdict v = judge(events, List.of(), Map.of(), List.of());
 
@@ -405,11 +411,11 @@ class ChaosJudgeTest {
     void aCommitAfterTheRunWasRecordedLostIsWorkAfterItsEnd() {
         String a = "s:500:0";
         var events = log(
-                outside(HandlerKind.SQL, "sql-01", 7, 500, 100, a, 0, 900),
+                outside(HandlerKind.SQL, "01-sql", 7, 500, 100, a, 0, 900),
                 List.of(
-                        outsideEnd(HandlerKind.SQL, "sql-01", 7, 500, 100, a, 950, "done"),
-                        outsideEnd(HandlerKind.SQL, "sql-01", 7, 500, 100, a, 5_000, "committed")));
-        var runs = List.of(run(7, "sql-01", "LOST", 0, 3_000L));
+                        outsideEnd(HandlerKind.SQL, "01-sql", 7, 500, 100, a, 950, "done"),
+                        outsideEnd(HandlerKind.SQL, "01-sql", 7, 500, 100, a, 5_000, "committed")));
+        var runs = List.of(run(7, "01-sql", "LOST", 0, 3_000L));
 
         Verdict v = judge(events, List.of(), Map.of(), runs);
 
@@ -422,14 +428,14 @@ class ChaosJudgeTest {
     @Test
     void everyFigureIsAlsoKeptPerHandlerKind() {
         var events = log(
-                program("exec-01", 1, 300, 100, 0, 3_000),
-                program("exec-01", 2, 400, 200, 1_600, 5_000),
-                steps("witness-01", 3, 100, 0, 500));
+                program("01-exec", 1, 300, 100, 0, 3_000),
+                program("01-exec", 2, 400, 200, 1_600, 5_000),
+                steps("01-witness", 3, 100, 0, 500));
         var runs = List.of(
-                run(1, "exec-01", "LOST", 0, 1_500L),
-                run(3, "witness-01", "LOST", 0, 1_500L),
-                run(4, "sql-01", "LOST", 0, 1_400L),
-                run(5, "sql-01", "RUNNING", 1_200, null));
+                run(1, "01-exec", "LOST", 0, 1_500L),
+                run(3, "01-witness", "LOST", 0, 1_500L),
+                run(4, "01-sql", "LOST", 0, 1_400L),
+                run(5, "01-sql", "RUNNING", 1_200, null));
         var faults = List.of(lasting(FaultKind.SIGSTOP_LONG, Set.of(100L), 1_000, 500, 6_000, 5L));
 
         Verdict v = judge(events, faults, Map.of(), runs);
@@ -447,8 +453,8 @@ class ChaosJudgeTest {
 
     @Test
     void stepsOfADeadJvmsOrphanProgramAreNoRecovery() {
-        // JVM 100 is killed at 1000 ms; its orphan steps until 3000 ms; the task runs again (JVM 200) from 4000 ms.
-        var events = log(program("exec-01", 1, 300, 100, 0, 3_000), program("exec-01", 2, 400, 200, 4_000, 5_000));
+        // JVM 100 is killed at 1000 ms; its orphan steps on until 4500 ms; the task runs again (JVM 200) from 4000 ms.
+        var events = log(program("01-exec", 1, 300, 100, 0, 4_500), program("01-exec", 2, 400, 200, 4_000, 5_000));
 
         Verdict v = judge(
                 events, List.of(fault(FaultKind.SIGKILL, Set.of(100L), 1_000, 6_000)), Map.of(100L, 1_000L), List.of());
@@ -460,7 +466,7 @@ class ChaosJudgeTest {
     @Test
     void aFrozenVictimsProgramSteppingThroughTheFreezeIsNoRecovery() {
         // JVM 100 is frozen from 1005 ms for 15 s; its program steps on; JVM 200 runs the task from 11 s.
-        var events = log(program("exec-01", 1, 300, 100, 0, 20_000), program("exec-01", 2, 400, 200, 11_000, 20_000));
+        var events = log(program("01-exec", 1, 300, 100, 0, 20_000), program("01-exec", 2, 400, 200, 11_000, 20_000));
 
         Verdict v = judge(
                 events,

@@ -98,11 +98,11 @@ record ChaosSettings(
                 "1".equals(env.get("CHAOS_STRICT")) || "true".equalsIgnoreCase(env.get("CHAOS_STRICT")));
     }
 
-    /** The tasks, in turn of each handler kind: {@code witness-01, exec-01, sql-01, witness-02, ...}. */
+    /** The tasks, in turn of each handler kind: {@code 01-witness, 02-exec, 03-sql, 04-witness, ...}. */
     List<String> taskNames() {
         List<String> names = new ArrayList<>();
         for (int i = 0; i < tasks; i++) {
-            names.add(handlers.get(i % handlers.size()).taskName(i / handlers.size() + 1));
+            names.add(handlers.get(i % handlers.size()).taskName(i + 1));
         }
         return names;
     }

@@ -38,6 +38,8 @@ public final class ChaosSuite {
     private final Settling settling;
     private final List<String> notes = new ArrayList<>();
     private int rotation;
+    /** What the suite is doing, for the notes on an instance that exited by itself. */
+    private String phase = "start-up";
 
     /** How long the suite waits for an instance that runs a task of every handler kind, to make it the victim. */
     private final Duration victimWait;
@@ -46,7 +48,7 @@ public final class ChaosSuite {
         this.settings = settings;
         this.cluster = cluster;
         this.injector = new FaultInjector(cluster, settings);
-        this.settling = new Settling(settings, cluster, new WitnessLog.Tail(cluster.witnessDir));
+        this.settling = new Settling(settings, cluster, new WitnessLog.Tail(cluster.witnessDir), this::restartExited);
         Duration twoPauses = settings.delay().multipliedBy(2);
         this.victimWait = twoPauses.compareTo(Duration.ofSeconds(3)) > 0 ? twoPauses : Duration.ofSeconds(3);
     }
@@ -119,15 +121,9 @@ public final class ChaosSuite {
     }
 
     private Fault inject(FaultKind kind, int round) throws Exception {
-        for (Instance c : cluster.instances) {
-            if (!c.process.alive()) {
-                // Not a fault of ours: it exited by itself. Said in the notes; its log tells why.
-                notes.add("round %d, before %s: %s had exited by itself (log %s); started again."
-                        .formatted(round, kind.id(), c.instanceId, c.process.logFile()));
-                cluster.deaths.putIfAbsent(c.process.pid(), nowMicros());
-                cluster.startProcess(c);
-                settling.await(Set.of(), nowMicros(), settings.settleLimit());
-            }
+        phase = "round %d, before %s".formatted(round, kind.id());
+        if (restartExited()) {
+            settling.await(Set.of(), nowMicros(), settings.settleLimit());
         }
         List<Instance> victims = kind.hitsEveryInstance ? cluster.instances : List.of(nextVictim(round, kind));
         List<String> ids = victims.stream().map(c -> c.instanceId).toList();
@@ -140,6 +136,7 @@ public final class ChaosSuite {
         FaultInjector.Applied applied = injector.apply(kind, victims, injected);
         // From the fault's end (a freeze thawed, a cut healed, a process reaped) the victims' tasks must make progress.
         long over = nowMicros();
+        phase = "round %d %s".formatted(round, kind.id());
         if (kind == FaultKind.SIGKILL || kind == FaultKind.SIGTERM) {
             // Started again once its tasks run elsewhere, so that a JVM's start does not slow the failover.
             settling.awaitProgress(victimTasks, over, settings.settleLimit());
@@ -176,6 +173,38 @@ public final class ChaosSuite {
                         settle.settled() ? "settled" : "NOT settled (" + settle.why() + ")",
                         (fault.settledMicros() - injected) / 1e6));
         return fault;
+    }
+
+    /**
+     * Starts again, at once, every instance that exited by itself (not a fault of the suite: e.g. its
+     * watchdog halted it), as a supervisor would; said in the notes with the log line that tells why.
+     * Returns whether there was one.
+     */
+    private boolean restartExited() {
+        boolean any = false;
+        for (Instance c : cluster.instances) {
+            if (c.process.alive()) {
+                continue;
+            }
+            any = true;
+            cluster.deaths.putIfAbsent(c.process.pid(), nowMicros());
+            String why = c.process
+                    .log()
+                    .lines()
+                    .filter(l -> l.contains(" ERROR "))
+                    .reduce((a, b) -> b)
+                    .map(l -> ": \""
+                            + l.substring(Math.max(0, l.indexOf("] ") + 2)).strip() + "\"")
+                    .orElse("");
+            notes.add("%s: %s exited by itself%s (log %s); started again."
+                    .formatted(phase, c.instanceId, why, c.process.logFile()));
+            try {
+                cluster.startProcess(c);
+            } catch (Exception e) {
+                throw new IllegalStateException("could not start " + c.instanceId + " again", e);
+            }
+        }
+        return any;
     }
 
     /**

@@ -30,7 +30,7 @@ class ExecWitnessTest {
                 dir.toString(),
                 durationMs,
                 "--starpets.instance-id=chaos-9");
-        pb.environment().put("STARPETS_TASK", "exec-01");
+        pb.environment().put("STARPETS_TASK", "01-exec");
         pb.environment().put("STARPETS_RUN_ID", "42");
         pb.environment().put("STARPETS_FENCE", "7");
         return pb.redirectErrorStream(true).start();
@@ -53,7 +53,7 @@ class ExecWitnessTest {
                 .isBetween(250_000L, 2_000_000L);
         assertThat(events).allSatisfy(e -> {
             assertThat(e.kind()).isEqualTo(HandlerKind.EXEC);
-            assertThat(e.task()).isEqualTo("exec-01");
+            assertThat(e.task()).isEqualTo("01-exec");
             assertThat(e.runId()).isEqualTo(42);
             assertThat(e.fence()).isEqualTo(7);
             assertThat(e.host())

@@ -20,10 +20,14 @@ final class Settling {
     /** Stuck runs already reported by an earlier fault: counted once, they do not hold up later faults. */
     private final Set<Long> reported = new HashSet<>();
 
-    Settling(ChaosSettings settings, ChaosCluster cluster, WitnessLog.Tail tail) {
+    private final Runnable restartExited;
+
+    /** @param restartExited starts again an instance that exited by itself; run before every check */
+    Settling(ChaosSettings settings, ChaosCluster cluster, WitnessLog.Tail tail, Runnable restartExited) {
         this.settings = settings;
         this.cluster = cluster;
         this.tail = tail;
+        this.restartExited = restartExited;
     }
 
     /** Whether a settle check passed; if not, why, and which runs were stuck (RUNNING without a live, stepping owner). */
@@ -41,6 +45,7 @@ final class Settling {
         long deadline = System.nanoTime() + limit.toNanos();
         long quietSince = -1;
         while (true) {
+            restartExited.run();
             Result check = check(victimTasks, sinceMicros);
             if (!check.settled()) {
                 quietSince = -1;

@@ -31,7 +31,8 @@ import java.util.Set;
  * {@code pg_stat_activity} every step: a statement is live from its {@code query_start} until
  * PostgreSQL shows it finished ({@code state_change}) or gone; a committed one until its commit.
  * Statements are told apart by a leading comment naming their task; an execution is one backend's
- * one statement ({@code s:<backend pid>:<start µs>}, the start being its {@code statement_timestamp()}).
+ * one statement ({@code s:<backend pid>:<start µs>}, the start being its {@code query_start}, which the statement
+ * also writes into its row: {@code statement_timestamp()} differs from it under the extended protocol).
  */
 final class SqlWitness implements AutoCloseable {
 
@@ -56,7 +57,7 @@ final class SqlWitness implements AutoCloseable {
     /** The statement of sql task {@code task}: a marker comment, then {@code run} of sleep, then its row. */
     static String statement(String task, Duration run) {
         return ("/* chaos-sql:%s */ insert into chaos.sql_witness select '%s', pg_backend_pid(), a.backend_start,"
-                        + " a.application_name, statement_timestamp(), clock_timestamp()"
+                        + " a.application_name, a.query_start, clock_timestamp()"
                         + " from pg_sleep(%.3f) s, pg_stat_activity a where a.pid = pg_backend_pid()")
                 .formatted(task, task, run.toMillis() / 1000.0);
     }

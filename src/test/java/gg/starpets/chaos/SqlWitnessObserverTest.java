@@ -29,11 +29,11 @@ class SqlWitnessObserverTest {
     void aStatementIsLiveFromItsStartUntilPostgresShowsItEnded() throws Exception {
         var observer = new Observer();
 
-        List<Event> first = observer.observe(1_000, List.of(backend(5, "active", 800, 800, "sql-01")), origins);
-        List<Event> second = observer.observe(1_100, List.of(backend(5, "active", 800, 800, "sql-01")), origins);
+        List<Event> first = observer.observe(1_000, List.of(backend(5, "active", 800, 800, "01-sql")), origins);
+        List<Event> second = observer.observe(1_100, List.of(backend(5, "active", 800, 800, "01-sql")), origins);
         List<Event> ended =
-                observer.observe(1_200, List.of(backend(5, "idle in transaction", 800, 1_150, "sql-01")), origins);
-        List<Event> later = observer.observe(1_300, List.of(backend(5, "idle", 800, 1_250, "sql-01")), origins);
+                observer.observe(1_200, List.of(backend(5, "idle in transaction", 800, 1_150, "01-sql")), origins);
+        List<Event> later = observer.observe(1_300, List.of(backend(5, "idle", 800, 1_250, "01-sql")), origins);
 
         assertThat(first).extracting(Event::micros).containsExactly(800L, 1_000L);
         assertThat(first).allSatisfy(e -> {
@@ -50,13 +50,13 @@ class SqlWitnessObserverTest {
             assertThat(e.outcome()).isEqualTo("done");
         });
         assertThat(later).as("its end is told once").isEmpty();
-        assertThat(resolved).as("its origin is looked up once").containsExactly("sql-01@800");
+        assertThat(resolved).as("its origin is looked up once").containsExactly("01-sql@800");
     }
 
     @Test
     void aStatementWhoseBackendIsGoneEndsAtTheSampleThatMissesIt() throws Exception {
         var observer = new Observer();
-        observer.observe(1_000, List.of(backend(5, "active", 800, 800, "sql-01")), origins);
+        observer.observe(1_000, List.of(backend(5, "active", 800, 800, "01-sql")), origins);
 
         List<Event> gone = observer.observe(1_100, List.of(backend(6, "active", 1_050, 1_050, null)), origins);
 
@@ -70,9 +70,9 @@ class SqlWitnessObserverTest {
     @Test
     void theSameBackendsNextStatementOfTheTaskIsAnotherExecution() throws Exception {
         var observer = new Observer();
-        observer.observe(1_000, List.of(backend(5, "active", 800, 800, "sql-01")), origins);
+        observer.observe(1_000, List.of(backend(5, "active", 800, 800, "01-sql")), origins);
 
-        List<Event> next = observer.observe(9_000, List.of(backend(5, "active", 8_000, 8_000, "sql-01")), origins);
+        List<Event> next = observer.observe(9_000, List.of(backend(5, "active", 8_000, 8_000, "01-sql")), origins);
 
         assertThat(next).extracting(Event::execution).contains("s:5:800", "s:5:8000");
         assertThat(next.stream().filter(e -> e.execution().equals("s:5:800")))
@@ -89,10 +89,10 @@ class SqlWitnessObserverTest {
     @Test
     void committedWorkIsTheSameExecutionAsTheStatementAndEndsAtItsCommit() throws Exception {
         var observer = new Observer();
-        observer.observe(1_000, List.of(backend(5, "active", 800, 800, "sql-01")), origins);
+        observer.observe(1_000, List.of(backend(5, "active", 800, 800, "01-sql")), origins);
 
         List<Event> committed = observer.committed(
-                List.of(new CommittedRow("sql-01", 5, 10, "starpets-chaos-1", 800, 2_000, 2_300)), origins);
+                List.of(new CommittedRow("01-sql", 5, 10, "starpets-chaos-1", 800, 2_000, 2_300)), origins);
 
         assertThat(committed).extracting(Event::execution).containsOnly("s:5:800");
         assertThat(committed.getLast().end()).isTrue();
