@@ -28,11 +28,12 @@ import java.util.Set;
  * for the run's length on the server, then inserts one row into {@code chaos.sql_witness}: a row
  * exists only for committed work, and its commit time ({@code track_commit_timestamp}) says when that
  * work became visible. A sampler (a thread of the suite, with its own connection) reads
- * {@code pg_stat_activity} every step: a statement is live from its {@code query_start} until
- * PostgreSQL shows it finished ({@code state_change}) or gone; a committed one until its commit.
- * Statements are told apart by a leading comment naming their task; an execution is one backend's
- * one statement ({@code s:<backend pid>:<start µs>}, the start being its {@code query_start}, which the statement
- * also writes into its row: {@code statement_timestamp()} differs from it under the extended protocol).
+ * {@code pg_stat_activity} every step: a statement is live from the start of its transaction (the
+ * handler's) until PostgreSQL shows it finished ({@code state_change}) or its backend gone; a committed
+ * one until its commit. Statements are told apart by a leading comment naming their task; an execution
+ * is one backend's one transaction ({@code s:<backend pid>:<xact_start µs>}), which the statement also
+ * writes into its row. Not {@code query_start}: under the extended protocol it moves between a
+ * statement's Parse and its Execute, and so would a sample taken in between.
  */
 final class SqlWitness implements AutoCloseable {
 
@@ -48,7 +49,7 @@ final class SqlWitness implements AutoCloseable {
                         backend_pid   int         not null,
                         backend_start timestamptz,
                         application   text,
-                        started_at    timestamptz not null,
+                        xact_start    timestamptz not null,
                         ended_at      timestamptz not null)
                     """);
         }
@@ -57,7 +58,7 @@ final class SqlWitness implements AutoCloseable {
     /** The statement of sql task {@code task}: a marker comment, then {@code run} of sleep, then its row. */
     static String statement(String task, Duration run) {
         return ("/* chaos-sql:%s */ insert into chaos.sql_witness select '%s', pg_backend_pid(), a.backend_start,"
-                        + " a.application_name, a.query_start, clock_timestamp()"
+                        + " a.application_name, a.xact_start, clock_timestamp()"
                         + " from pg_sleep(%.3f) s, pg_stat_activity a where a.pid = pg_backend_pid()")
                 .formatted(task, task, run.toMillis() / 1000.0);
     }
@@ -66,7 +67,7 @@ final class SqlWitness implements AutoCloseable {
     record Backend(
             long pid,
             String state,
-            long queryStart,
+            long xactStart,
             long stateChange,
             long backendStart,
             String application,
@@ -74,7 +75,7 @@ final class SqlWitness implements AutoCloseable {
             String task) {
 
         String execution() {
-            return "s:" + pid + ":" + queryStart;
+            return "s:" + pid + ":" + xactStart;
         }
     }
 
@@ -83,57 +84,76 @@ final class SqlWitness implements AutoCloseable {
 
     /** Finds the origin of a statement; called once per execution. */
     interface Origins {
-        Origin of(String task, String application, int clientPort, long backendStart, long statementStart)
-                throws SQLException;
+        Origin of(String task, String application, int clientPort, long backendStart, long start) throws SQLException;
     }
 
     /** Turns successive samples into witness events. */
     static final class Observer {
 
         private final Map<String, Origin> origins = new HashMap<>();
-        private final Map<String, Backend> live = new HashMap<>();
+        /** The execution each backend is in, as first seen. */
+        private final Map<Long, Backend> live = new HashMap<>();
+
         private final Set<String> ended = new HashSet<>();
 
-        /** The events one sample at {@code now} shows: starts and steps of running statements, ends of finished ones. */
+        /**
+         * The events one sample at {@code now} shows (every client backend, with or without a task's
+         * statement): starts and steps of the executions running, ends of those that finished.
+         */
         List<Event> observe(long now, List<Backend> backends, Origins resolve) throws SQLException {
             // Lookups first: one that fails (the server going away) changes nothing; the next sample sees it all again.
             for (Backend b : backends) {
-                if (b.task() != null && !ended.contains(b.execution()) && origins.get(b.execution()) == null) {
+                if (starts(b) && origins.get(b.execution()) == null) {
                     origins.put(
                             b.execution(),
-                            resolve.of(b.task(), b.application(), b.clientPort(), b.backendStart(), b.queryStart()));
+                            resolve.of(b.task(), b.application(), b.clientPort(), b.backendStart(), b.xactStart()));
                 }
             }
             List<Event> events = new ArrayList<>();
-            Set<String> present = new HashSet<>();
+            Set<Long> present = new HashSet<>();
             for (Backend b : backends) {
-                if (b.task() == null || ended.contains(b.execution())) {
-                    continue;
+                present.add(b.pid());
+                Backend t = live.get(b.pid());
+                if (t != null && t.xactStart() != b.xactStart()) {
+                    // Its transaction is over: exactly when if the backend has been idle since, else unknown.
+                    boolean idle = "idle".equals(b.state());
+                    end(events, t, idle ? b.stateChange() : now, idle ? "done" : "gone");
+                    t = null;
                 }
-                String id = b.execution();
-                present.add(id);
-                if (!live.containsKey(id)) {
-                    live.put(id, b);
-                    events.add(event(b.queryStart(), false, b, ""));
+                if (t == null) {
+                    if (!starts(b)) {
+                        continue;
+                    }
+                    t = b;
+                    live.put(b.pid(), b);
+                    events.add(event(b.xactStart(), false, b, ""));
                 }
                 if ("active".equals(b.state())) {
-                    events.add(event(now, false, b, ""));
+                    events.add(event(now, false, t, ""));
                 } else {
-                    events.add(event(b.stateChange(), true, b, outcome(b.state())));
-                    ended.add(id);
-                    live.remove(id);
+                    end(events, t, b.stateChange(), outcome(b.state()));
                 }
             }
-            for (var it = live.entrySet().iterator(); it.hasNext(); ) {
-                var e = it.next();
-                if (!present.contains(e.getKey())) {
-                    // The backend ended (terminated, crashed) or went on to another statement: end unknown.
-                    events.add(event(now, true, e.getValue(), "gone"));
-                    ended.add(e.getKey());
-                    it.remove();
+            for (Backend t : List.copyOf(live.values())) {
+                if (!present.contains(t.pid())) {
+                    end(events, t, now, "gone"); // terminated, crashed: its end is not known
                 }
             }
             return events;
+        }
+
+        /** A task's statement in a transaction not seen before. */
+        private boolean starts(Backend b) {
+            return b.task() != null
+                    && b.xactStart() != 0
+                    && !ended.contains(b.execution())
+                    && (live.get(b.pid()) == null || live.get(b.pid()).xactStart() != b.xactStart());
+        }
+
+        private void end(List<Event> events, Backend t, long at, String outcome) {
+            events.add(event(at, true, t, outcome));
+            ended.add(t.execution());
+            live.remove(t.pid());
         }
 
         /** The events of committed work: its start, and its commit ({@code committed}) that makes it live until then. */
@@ -204,10 +224,10 @@ final class SqlWitness implements AutoCloseable {
     }
 
     private static final String SAMPLE = """
-            select c.now, a.pid, a.state, a.query_start, a.state_change, a.backend_start, a.application_name,
+            select c.now, a.pid, a.state, a.xact_start, a.state_change, a.backend_start, a.application_name,
                    a.client_port, a.task
               from (select clock_timestamp() as now) c
-              left join (select pid, state, query_start, state_change, backend_start, application_name, client_port,
+              left join (select pid, state, xact_start, state_change, backend_start, application_name, client_port,
                                 substring(query from '^/\\* chaos-sql:([A-Za-z0-9_-]+) \\*/') as task
                            from pg_stat_activity
                           where backend_type = 'client backend' and pid <> pg_backend_pid()) a on true
@@ -283,7 +303,7 @@ final class SqlWitness implements AutoCloseable {
         }
     }
 
-    private Origin origin(String task, String application, int clientPort, long backendStart, long statementStart)
+    private Origin origin(String task, String application, int clientPort, long backendStart, long start)
             throws SQLException {
         Origin host = database.host(application, clientPort, backendStart);
         if (host.instance().equals("-")) {
@@ -292,7 +312,7 @@ final class SqlWitness implements AutoCloseable {
         try (PreparedStatement st = connection.prepareStatement(RUN)) {
             st.setString(1, task);
             st.setString(2, host.instance());
-            st.setTimestamp(3, timestamp(statementStart));
+            st.setTimestamp(3, timestamp(start));
             try (ResultSet rs = st.executeQuery()) {
                 return rs.next() ? new Origin(host.instance(), host.host(), rs.getLong(1), rs.getLong(2)) : host;
             }
@@ -320,7 +340,7 @@ final class SqlWitness implements AutoCloseable {
             List<CommittedRow> rows = new ArrayList<>();
             try (Statement st = connection.createStatement();
                     ResultSet rs = st.executeQuery("""
-                            select task, backend_pid, backend_start, application, started_at, ended_at,
+                            select task, backend_pid, backend_start, application, xact_start, ended_at,
                                    pg_xact_commit_timestamp(xmin)
                               from chaos.sql_witness
                             """)) {

@@ -68,6 +68,34 @@ class SqlWitnessObserverTest {
     }
 
     @Test
+    void aTransactionThatEndedIsOverWhenItsBackendWentIdle() throws Exception {
+        var observer = new Observer();
+        observer.observe(1_000, List.of(backend(5, "active", 800, 800, "01-sql")), origins);
+
+        List<Event> after = observer.observe(1_100, List.of(backend(5, "idle", 0, 1_040, null)), origins);
+
+        assertThat(after).singleElement().satisfies(e -> {
+            assertThat(e.end()).isTrue();
+            assertThat(e.micros()).isEqualTo(1_040);
+            assertThat(e.execution()).isEqualTo("s:5:800");
+        });
+    }
+
+    @Test
+    void aStatementSeenAgainInTheSameTransactionIsTheSameExecution() throws Exception {
+        // Between its Parse and its Execute a statement's query_start moves; its transaction's start does not.
+        var observer = new Observer();
+        observer.observe(1_000, List.of(backend(5, "active", 800, 800, "01-sql")), origins);
+
+        List<Event> again = observer.observe(1_100, List.of(backend(5, "active", 800, 1_050, "01-sql")), origins);
+
+        assertThat(again).singleElement().satisfies(e -> {
+            assertThat(e.end()).isFalse();
+            assertThat(e.execution()).isEqualTo("s:5:800");
+        });
+    }
+
+    @Test
     void theSameBackendsNextStatementOfTheTaskIsAnotherExecution() throws Exception {
         var observer = new Observer();
         observer.observe(1_000, List.of(backend(5, "active", 800, 800, "01-sql")), origins);
