@@ -88,6 +88,7 @@ public final class ChaosSuite {
                 faults.add(inject(kind, round));
             }
         }
+        phase = "after the last fault";
         Settling.Result end = settling.await(Set.of(), nowMicros(), settings.settleLimit());
         Set<Long> stillStuck = settling.reportedStillOpen();
         if (!stillStuck.isEmpty()) {
