@@ -15,7 +15,7 @@ final class ChaosReport {
     /** A target and whether it was met; {@code correctness} targets fail CI, timing ones are only printed. */
     record Target(String name, boolean met, String figure, boolean correctness) {}
 
-    private static final int DETAILS = 12;
+    private static final int DETAILS = 50;
 
     private ChaosReport() {}
 

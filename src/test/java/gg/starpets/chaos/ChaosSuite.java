@@ -211,7 +211,8 @@ public final class ChaosSuite {
     /**
      * The next instance in turn among those that run tasks of the most handler kinds: one that runs a task
      * of every kind if one does within {@link #victimWait} (so that a freeze or a kill hits an in-JVM
-     * handler, an exec program and a sql statement at once), else the best there is (said in the notes).
+     * handler, an exec program and a sql statement at once), else the best there is, one running an exec
+     * program first (said in the notes).
      */
     private Instance nextVictim(int round, FaultKind kind) throws SQLException, InterruptedException {
         int n = cluster.instances.size();
@@ -231,19 +232,21 @@ public final class ChaosSuite {
             int best = -1;
             for (int i = 0; i < n; i++) {
                 int at = (rotation + i) % n;
-                int kinds = running.getOrDefault(cluster.instances.get(at).instanceId, Set.of())
-                        .size();
-                if (kinds > best) {
-                    best = kinds;
+                Set<HandlerKind> kinds = running.getOrDefault(cluster.instances.get(at).instanceId, Set.of());
+                // An exec program first (what a freeze or a kill of its JVM leaves running), then the most kinds.
+                int score = kinds.size() + (kinds.contains(HandlerKind.EXEC) ? HandlerKind.values().length : 0);
+                if (score > best) {
+                    best = score;
                     bestAt = at;
                 }
             }
-            if (best == settings.handlers().size() || System.nanoTime() > deadline) {
+            Set<HandlerKind> chosen = running.getOrDefault(cluster.instances.get(bestAt).instanceId, Set.of());
+            if (chosen.containsAll(settings.handlers()) || System.nanoTime() > deadline) {
                 Instance c = cluster.instances.get(bestAt);
                 rotation = (bestAt + 1) % n;
-                if (best < settings.handlers().size()) {
+                if (!chosen.containsAll(settings.handlers())) {
                     notes.add("round %d %s %s: ran tasks of %s only (no instance ran every handler kind)."
-                            .formatted(round, kind.id(), c.instanceId, running.getOrDefault(c.instanceId, Set.of())));
+                            .formatted(round, kind.id(), c.instanceId, chosen));
                 }
                 return c;
             }
