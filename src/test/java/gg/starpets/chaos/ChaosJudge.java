@@ -54,8 +54,12 @@ final class ChaosJudge {
         }
     }
 
-    /** Steps (or a commit) an execution took after the database had recorded its run's end (LOST by another instance, say). */
-    record LateSteps(Execution execution, String status, long finishedMicros, int steps, long lastMicros) {}
+    /**
+     * Steps an execution took, and whether its work committed ({@code sql}), after the database had
+     * recorded its run's end (LOST by another instance, say).
+     */
+    record LateSteps(
+            Execution execution, String status, long finishedMicros, int steps, boolean committed, long lastMicros) {}
 
     /**
      * The figures of one fault kind ({@code kind} null: outside every fault's window), for one handler
@@ -288,12 +292,21 @@ final class ChaosJudge {
         Map<Long, RunRow> rows = new HashMap<>();
         in.runs().forEach(r -> rows.put(r.id(), r));
         Map<String, int[]> count = new HashMap<>();
+        Set<String> committed = new HashSet<>();
         Map<String, Long> lastLate = new HashMap<>();
         for (Event e : in.events()) {
             RunRow row = rows.get(e.runId());
-            boolean acts = !e.end() || e.outcome().equals("committed");
-            if (acts && row != null && row.finishedMicros() != null && e.micros() > row.finishedMicros()) {
-                count.computeIfAbsent(e.execution(), x -> new int[1])[0]++;
+            boolean commit = e.end() && e.outcome().equals("committed");
+            if ((!e.end() || commit)
+                    && row != null
+                    && row.finishedMicros() != null
+                    && e.micros() > row.finishedMicros()) {
+                int[] steps = count.computeIfAbsent(e.execution(), x -> new int[1]);
+                if (commit) {
+                    committed.add(e.execution());
+                } else {
+                    steps[0]++;
+                }
                 lastLate.merge(e.execution(), e.micros(), Math::max);
             }
         }
@@ -302,7 +315,12 @@ final class ChaosJudge {
             if (count.containsKey(x.id())) {
                 RunRow row = rows.get(x.runId());
                 late.add(new LateSteps(
-                        x, row.status(), row.finishedMicros(), count.get(x.id())[0], lastLate.get(x.id())));
+                        x,
+                        row.status(),
+                        row.finishedMicros(),
+                        count.get(x.id())[0],
+                        committed.contains(x.id()),
+                        lastLate.get(x.id())));
             }
         }
         return late;

@@ -420,7 +420,8 @@ class ChaosJudgeTest {
         Verdict v = judge(events, List.of(), Map.of(), runs);
 
         assertThat(v.late()).singleElement().satisfies(l -> {
-            assertThat(l.steps()).isEqualTo(1);
+            assertThat(l.steps()).isZero();
+            assertThat(l.committed()).isTrue();
             assertThat(l.lastMicros()).isEqualTo(5_000_000);
         });
     }

@@ -163,12 +163,13 @@ final class ChaosReport {
             v.late().stream()
                     .limit(DETAILS)
                     .forEach(l -> out.printf(
-                            "- %s run %d (%s): recorded %s, then %d step(s), the last %.0f ms later%n",
+                            "- %s run %d (%s): recorded %s, then %d step(s)%s, the last %.0f ms later%n",
                             l.execution().task(),
                             l.execution().runId(),
                             where(l.execution()),
                             l.status(),
                             l.steps(),
+                            l.committed() ? " and its work committed" : "",
                             (l.lastMicros() - l.finishedMicros()) / 1e3));
         }
     }
