@@ -138,7 +138,7 @@ class ChaosPostgresTest {
                 .as("the statement seen running and the committed row are one execution (by its query_start)")
                 .hasSize(1);
         List<Event> steps = events.stream().filter(e -> !e.end()).toList();
-        assertThat(steps.size()).as("sampled while it ran").isGreaterThanOrEqualTo(3);
+        assertThat(steps.size()).as("its start, and sampled while it ran").isGreaterThanOrEqualTo(2);
         Event committed = events.stream()
                 .filter(e -> e.outcome().equals("committed"))
                 .findFirst()
@@ -149,10 +149,10 @@ class ChaosPostgresTest {
                 .orElseThrow();
         assertThat(ended.micros() - steps.getFirst().micros())
                 .as("seen ended (done, or gone on to its COMMIT) after its 600 ms")
-                .isBetween(600_000L, 5_000_000L);
+                .isBetween(600_000L, 30_000_000L);
         assertThat(committed.micros() - steps.getFirst().micros())
                 .as("committed after its 600 ms")
-                .isBetween(600_000L, 5_000_000L);
+                .isBetween(600_000L, 30_000_000L);
         assertThat(committed.micros())
                 .as("committed after it was last seen running")
                 .isGreaterThan(steps.getLast().micros());

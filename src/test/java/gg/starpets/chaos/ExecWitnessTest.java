@@ -38,19 +38,22 @@ class ExecWitnessTest {
 
     @Test
     void itWritesEveryStepWithItsRunItsPidAndItsJvmUntilItsDurationEnds() throws Exception {
-        Process shell = start("350");
+        Process shell = start("1000");
         assertThat(shell.waitFor(10, TimeUnit.SECONDS)).isTrue();
 
         List<Event> events = WitnessLog.readAll(dir);
 
-        assertThat(events).hasSizeGreaterThanOrEqualTo(4);
         Event last = events.getLast();
         assertThat(last.end()).isTrue();
         assertThat(last.outcome()).isEqualTo("done");
         List<Event> steps = events.stream().filter(e -> !e.end()).toList();
+        assertThat(steps).as("a step every 100 ms (fewer on a loaded machine)").hasSizeGreaterThanOrEqualTo(2);
         assertThat(steps.getLast().micros() - steps.getFirst().micros())
-                .as("a step every 100 ms for 350 ms")
-                .isBetween(250_000L, 2_000_000L);
+                .as("no step after its 1000 ms")
+                .isLessThan(1_100_000L);
+        assertThat(last.micros() - steps.getFirst().micros())
+                .as("it ends once its 1000 ms are over")
+                .isGreaterThanOrEqualTo(900_000L);
         assertThat(events).allSatisfy(e -> {
             assertThat(e.kind()).isEqualTo(HandlerKind.EXEC);
             assertThat(e.task()).isEqualTo("01-exec");
