@@ -283,6 +283,22 @@ final class ChaosCluster implements AutoCloseable {
         }
     }
 
+    /** Runs that ended within the last {@code seconds}: id and end, epoch µs. */
+    Map<Long, Long> recentlyEnded(long seconds) throws SQLException {
+        try (Connection c = db.getConnection();
+                PreparedStatement st = prepare(c, """
+                        select id, finished_at from task_runs
+                         where status <> 'RUNNING' and finished_at > now() - ? * interval '1 second'
+                        """, seconds);
+                ResultSet rs = st.executeQuery()) {
+            Map<Long, Long> out = new HashMap<>();
+            while (rs.next()) {
+                out.put(rs.getLong(1), micros(rs.getTimestamp(2)));
+            }
+            return out;
+        }
+    }
+
     /** Runs still RUNNING: id, start, and whether a live instance's live session owns it as its task's current run. */
     record OpenRun(long id, String task, long startedMicros, boolean ownedByLiveInstance) {}
 

@@ -37,9 +37,10 @@ final class Settling {
      * Waits until, twice a heartbeat apart: every instance runs and heartbeats; every RUNNING run is the
      * current run of a live instance's session and its handler takes steps; no task is overdue; every task
      * the victims ran has made progress since {@code sinceMicros} (the fault's end); every task runs
-     * normally by the witness (steps now, or finished its run within its delay). Only the work of live
-     * JVMs counts: a dead JVM's orphan programs and statements do not. At the limit, reports what was
-     * stuck then.
+     * normally by the witness (steps now, or finished its run within its delay); no execution still
+     * steps after its run's end was recorded (an orphan program, a statement left running on the
+     * server: the fault goes on while they do). Only the work of live JVMs counts as progress: a dead
+     * JVM's orphan programs and statements do not. At the limit, reports what was stuck then.
      */
     Result await(Set<String> victimTasks, long sinceMicros, Duration limit) throws InterruptedException {
         long deadline = System.nanoTime() + limit.toNanos();
@@ -95,6 +96,15 @@ final class Settling {
                     stuck.add(r.id());
                 }
             }
+            // A program or statement still at work after its run was given up (LOST, FAILED): the fault is not over.
+            List<Long> lingering = new ArrayList<>();
+            long recent = Math.max(60, 2 * settings.runDuration().toSeconds());
+            for (var ended : cluster.recentlyEnded(recent).entrySet()) {
+                long last = tail.lastStepOfRun(ended.getKey());
+                if (last > ended.getValue() && last >= now - grace) {
+                    lingering.add(ended.getKey());
+                }
+            }
             long overdue = cluster.count(
                     """
                     select count(*) from tasks
@@ -116,6 +126,9 @@ final class Settling {
             }
             if (!stuck.isEmpty()) {
                 why.add("runs RUNNING with no live, stepping owner: " + stuck);
+            }
+            if (!lingering.isEmpty()) {
+                why.add("executions still live after their run ended: runs " + new TreeSet<>(lingering));
             }
             if (overdue > 0) {
                 why.add(overdue + " task(s) overdue");
