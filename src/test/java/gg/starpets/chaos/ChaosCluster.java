@@ -157,37 +157,41 @@ final class ChaosCluster implements AutoCloseable {
             }
 
             @Override
-            public SqlWitness.Origin host(String application, int clientPort, long backendStart) {
-                return origin(application, clientPort, backendStart);
+            public String instance(String application, int clientPort) {
+                return instanceOf(application, clientPort);
+            }
+
+            @Override
+            public long jvm(String instance, long backendStart) {
+                return jvmOf(instance, backendStart);
             }
         };
     }
 
-    /** The instance of a backend (by its application name, else by its proxy's port) and the JVM that opened it. */
-    SqlWitness.Origin origin(String application, int clientPort, long backendStartMicros) {
-        String instance = null;
+    /** The instance of a backend: by its application name ({@code starpets-…-<instance>}), else by its proxy's port. */
+    String instanceOf(String application, int clientPort) {
         for (Instance c : instances) {
             if (application != null && application.endsWith("-" + c.instanceId)) {
-                instance = c.instanceId;
+                return c.instanceId;
             }
         }
-        if (instance == null && clientPort > 0) {
-            for (Instance c : instances) {
-                if (c.proxy.upstreamPorts().contains(clientPort)) {
-                    instance = c.instanceId;
-                }
+        for (Instance c : instances) {
+            if (clientPort > 0 && c.proxy.upstreamPorts().contains(clientPort)) {
+                return c.instanceId;
             }
         }
-        if (instance == null) {
-            return new SqlWitness.Origin("-", 0, 0, 0);
-        }
-        long host = 0;
+        return null;
+    }
+
+    /** The process of {@code instance} that was running at {@code micros}: the last one started by then. */
+    long jvmOf(String instance, long micros) {
+        long pid = 0;
         for (Life l : lives) {
-            if (l.instanceId().equals(instance) && (host == 0 || l.startedMicros() <= backendStartMicros)) {
-                host = l.pid();
+            if (l.instanceId().equals(instance) && (pid == 0 || l.startedMicros() <= micros)) {
+                pid = l.pid();
             }
         }
-        return new SqlWitness.Origin(instance, host, 0, 0);
+        return pid;
     }
 
     /** After a promotion: new connections, the instances' and the suite's own, go to the new primary. */

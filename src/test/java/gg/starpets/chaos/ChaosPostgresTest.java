@@ -113,26 +113,58 @@ class ChaosPostgresTest {
             }
 
             @Override
-            public SqlWitness.Origin host(String application, int clientPort, long backendStart) {
-                return new SqlWitness.Origin("-", 4711, 0, 0);
+            public String instance(String application, int clientPort) {
+                return application.equals("starpets-chaos-1") ? "chaos-1" : null;
+            }
+
+            @Override
+            public long jvm(String instance, long backendStart) {
+                return 4711;
             }
         };
-        List<Event> events;
+        // What the witness reads of the service's runs (the service's migrations do not run here).
+        try (Connection c = postgres.connect("setup");
+                Statement st = c.createStatement()) {
+            st.execute(
+                    "create table if not exists task_runs (id bigint, task_name text, instance_id text, fence bigint,"
+                            + " started_at timestamptz, status text)");
+            st.execute("insert into task_runs values (41, '01-sql', 'chaos-1', 7, now(), 'RUNNING'),"
+                    + " (42, '04-sql', 'chaos-1', 8, now(), 'RUNNING')");
+        }
+        List<Event> all;
         try (SqlWitness witness = new SqlWitness(database, dir, Duration.ofMillis(50));
-                Connection c = postgres.connect("starpets-chaos-1")) {
+                Connection c = postgres.connect("starpets-chaos-1");
+                Connection own = postgres.connect("starpets-chaos-1")) {
             c.setAutoCommit(false);
             try (Statement st = c.createStatement()) {
                 st.execute(SqlWitness.statement("01-sql", Duration.ofMillis(600)));
             }
             c.commit();
+            // As the fencing sql handler runs it: in a session named for its run.
+            own.setAutoCommit(false);
+            try (Statement st = own.createStatement()) {
+                st.execute("select set_config('application_name', 'starpets-run-42', true)");
+                st.execute(SqlWitness.statement("04-sql", Duration.ofMillis(300)));
+            }
+            own.commit();
             witness.stopAndReadCommitted();
-            events = WitnessLog.readAll(dir);
+            all = WitnessLog.readAll(dir);
         }
 
+        assertThat(all.stream().filter(e -> e.task().equals("04-sql")))
+                .as("a session named for its run")
+                .isNotEmpty()
+                .allSatisfy(e -> {
+                    assertThat(e.runId()).isEqualTo(42);
+                    assertThat(e.fence()).isEqualTo(8);
+                    assertThat(e.instance()).isEqualTo("chaos-1");
+                });
+        List<Event> events = all.stream().filter(e -> e.task().equals("01-sql")).toList();
         assertThat(events).isNotEmpty().allSatisfy(e -> {
-            assertThat(e.task()).isEqualTo("01-sql");
             assertThat(e.kind()).isEqualTo(HandlerKind.SQL);
             assertThat(e.host()).isEqualTo(4711);
+            assertThat(e.runId()).as("the task's run on its instance").isEqualTo(41);
+            assertThat(e.fence()).isEqualTo(7);
         });
         assertThat(events.stream().map(Event::execution).distinct())
                 .as("the statement seen running and the committed row are one execution (by its query_start)")

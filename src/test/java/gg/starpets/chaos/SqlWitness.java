@@ -22,6 +22,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The {@code sql} witness, seen from outside every JVM under test. Each sql task's statement sleeps
@@ -219,9 +221,15 @@ final class SqlWitness implements AutoCloseable {
     interface Database {
         Connection connect(String applicationName) throws SQLException;
 
-        /** The instance and JVM of a backend, from its application name or its proxy's port, and its start. */
-        Origin host(String application, int clientPort, long backendStart);
+        /** The instance a backend serves, from its application name or its proxy's port; null if none. */
+        String instance(String application, int clientPort);
+
+        /** The JVM of {@code instance} that opened a connection at {@code backendStart}; 0 if unknown. */
+        long jvm(String instance, long backendStart);
     }
+
+    /** A run's own session, as the sql handler names it while it works ({@code starpets-run-<id>}). */
+    private static final Pattern RUN_SESSION = Pattern.compile("starpets-run-(\\d+)");
 
     private static final String SAMPLE = """
             select c.now, a.pid, a.state, a.xact_start, a.state_change, a.backend_start, a.application_name,
@@ -232,6 +240,7 @@ final class SqlWitness implements AutoCloseable {
                            from pg_stat_activity
                           where backend_type = 'client backend' and pid <> pg_backend_pid()) a on true
             """;
+    private static final String RUN_BY_ID = "select instance_id, fence from task_runs where id = ?";
     private static final String RUN = """
             select id, fence from task_runs
              where task_name = ? and instance_id = ? and started_at <= ?
@@ -303,18 +312,39 @@ final class SqlWitness implements AutoCloseable {
         }
     }
 
+    /**
+     * A session named for its run says which run it is; else the run is the latest of the task on the
+     * backend's instance that started before the statement's transaction.
+     */
     private Origin origin(String task, String application, int clientPort, long backendStart, long start)
             throws SQLException {
-        Origin host = database.host(application, clientPort, backendStart);
-        if (host.instance().equals("-")) {
-            return host;
+        Matcher run = RUN_SESSION.matcher(application == null ? "" : application);
+        if (run.matches()) {
+            long runId = Long.parseLong(run.group(1));
+            try (PreparedStatement st = connection.prepareStatement(RUN_BY_ID)) {
+                st.setLong(1, runId);
+                try (ResultSet rs = st.executeQuery()) {
+                    if (rs.next()) {
+                        String instance = rs.getString(1);
+                        return new Origin(instance, database.jvm(instance, backendStart), runId, rs.getLong(2));
+                    }
+                    return new Origin("-", 0, runId, 0);
+                }
+            }
         }
+        String instance = database.instance(application, clientPort);
+        if (instance == null) {
+            return new Origin("-", 0, 0, 0);
+        }
+        long jvm = database.jvm(instance, backendStart);
         try (PreparedStatement st = connection.prepareStatement(RUN)) {
             st.setString(1, task);
-            st.setString(2, host.instance());
+            st.setString(2, instance);
             st.setTimestamp(3, timestamp(start));
             try (ResultSet rs = st.executeQuery()) {
-                return rs.next() ? new Origin(host.instance(), host.host(), rs.getLong(1), rs.getLong(2)) : host;
+                return rs.next()
+                        ? new Origin(instance, jvm, rs.getLong(1), rs.getLong(2))
+                        : new Origin(instance, jvm, 0, 0);
             }
         }
     }
