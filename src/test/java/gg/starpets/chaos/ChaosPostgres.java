@@ -23,10 +23,14 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The chaos suite's PostgreSQL 17: the embedded (zonky) binaries, run through {@code pg_ctl} so that
@@ -256,7 +260,9 @@ final class ChaosPostgres implements AutoCloseable {
     private void pgCtlStart(Server s) throws IOException, InterruptedException {
         String options = "-p %d -F -c synchronous_commit=off -c max_connections=300 -c timezone=UTC".formatted(s.port())
                 // Commit times of the sql witness's rows: when committed work became visible.
-                + " -c track_commit_timestamp=on";
+                + " -c track_commit_timestamp=on"
+                // When each backend exits (epoch, ms): the end of a statement whose backend went away between samples.
+                + " -c log_disconnections=on -c log_line_prefix='%n [%p] '";
         pgCtl(
                 "-D",
                 s.dataDir().toString(),
@@ -383,6 +389,32 @@ final class ChaosPostgres implements AutoCloseable {
 
     private static String seconds(Duration d) {
         return Long.toString(d.toSeconds());
+    }
+
+    private static final Pattern DISCONNECTION = Pattern.compile("^(\\d+)\\.(\\d{3}) \\[(\\d+)] LOG:  disconnection: ");
+
+    /**
+     * When each backend process exited, by pid, epoch µs, from every server's log ({@code
+     * log_disconnections}; a backend that crashed, or was ended by a crash-restart, logs nothing). The
+     * log's time is the millisecond it was written, just before the exit: rounded up here, so that an
+     * exit is never placed before it happened.
+     */
+    Map<Long, List<Long>> disconnections() throws IOException {
+        Map<Long, List<Long>> exits = new HashMap<>();
+        try (var logs = Files.list(root)) {
+            for (Path log : logs.filter(p -> p.getFileName().toString().endsWith(".log"))
+                    .toList()) {
+                for (String line : Files.readAllLines(log, StandardCharsets.UTF_8)) {
+                    Matcher m = DISCONNECTION.matcher(line);
+                    if (m.find()) {
+                        long micros = (Long.parseLong(m.group(1)) * 1000 + Long.parseLong(m.group(2)) + 1) * 1000;
+                        exits.computeIfAbsent(Long.parseLong(m.group(3)), k -> new ArrayList<>())
+                                .add(micros);
+                    }
+                }
+            }
+        }
+        return exits;
     }
 
     /** Where the servers' logs are (kept after {@link #close()}). */

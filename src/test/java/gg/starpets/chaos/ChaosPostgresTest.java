@@ -75,6 +75,25 @@ class ChaosPostgresTest {
     }
 
     @Test
+    void theServersLogSaysWhenEachBackendExited() throws Exception {
+        long pid;
+        long before;
+        try (Connection ended = postgres.connect("ended");
+                Connection killer = postgres.connect("killer")) {
+            pid = one(ended, "select pg_backend_pid()").getLong(1);
+            before = ChaosCluster.nowMicros();
+            assertThat(one(killer, "select pg_terminate_backend(" + pid + ", 5000)")
+                            .getBoolean(1))
+                    .isTrue();
+        }
+        long after = ChaosCluster.nowMicros();
+
+        assertThat(postgres.disconnections().getOrDefault(pid, List.of()))
+                .as("one exit of that backend, rounded up to the millisecond")
+                .anySatisfy(t -> assertThat(t).isBetween(before, after + 1_000));
+    }
+
+    @Test
     void aPromotedStandbyHasWhatWasCommittedTakesWritesAndKeepsTheStartTimeOfItsOwnPostmaster() throws Exception {
         try (Connection c = postgres.connect("before");
                 Statement st = c.createStatement()) {
@@ -147,7 +166,7 @@ class ChaosPostgresTest {
                 st.execute(SqlWitness.statement("04-sql", Duration.ofMillis(300)));
             }
             own.commit();
-            witness.stopAndReadCommitted();
+            witness.stopAndReadCommitted(postgres.disconnections());
             all = WitnessLog.readAll(dir);
         }
 

@@ -103,7 +103,7 @@ public final class ChaosSuite {
             notes.add(leftover + " exec witness program(s) still ran after their instances were killed at the end.");
         }
         if (cluster.sql != null) {
-            cluster.sql.stopAndReadCommitted();
+            cluster.sql.stopAndReadCommitted(cluster.postgres.disconnections());
             notes.add("sql witness: " + cluster.sql.summary() + ".");
         }
         Verdict verdict = ChaosJudge.judge(new ChaosJudge.Input(

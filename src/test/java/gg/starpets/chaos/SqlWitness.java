@@ -95,6 +95,13 @@ final class SqlWitness implements AutoCloseable {
         private final Map<String, Origin> origins = new HashMap<>();
         /** The execution each backend is in, as first seen. */
         private final Map<Long, Backend> live = new HashMap<>();
+        /** When each live execution was last seen at work. */
+        private final Map<String, Long> lastSeen = new HashMap<>();
+        /** Executions whose backend went away while they worked. */
+        private final List<Vanished> vanished = new ArrayList<>();
+
+        /** An execution whose backend was last seen at work at {@code lastSeen}, and missing at {@code missedAt}. */
+        private record Vanished(Backend backend, long lastSeen, long missedAt) {}
 
         private final Set<String> ended = new HashSet<>();
 
@@ -132,13 +139,16 @@ final class SqlWitness implements AutoCloseable {
                 }
                 if ("active".equals(b.state())) {
                     events.add(event(now, false, t, ""));
+                    lastSeen.put(t.execution(), now);
                 } else {
                     end(events, t, b.stateChange(), outcome(b.state()));
                 }
             }
             for (Backend t : List.copyOf(live.values())) {
                 if (!present.contains(t.pid())) {
-                    end(events, t, now, "gone"); // terminated, crashed: its end is not known
+                    // Terminated or crashed: its end is not known here; its server's log may tell (exits()).
+                    vanished.add(new Vanished(t, lastSeen.getOrDefault(t.execution(), t.xactStart()), now));
+                    end(events, t, now, "gone");
                 }
             }
             return events;
@@ -156,6 +166,25 @@ final class SqlWitness implements AutoCloseable {
             events.add(event(at, true, t, outcome));
             ended.add(t.execution());
             live.remove(t.pid());
+            lastSeen.remove(t.execution());
+        }
+
+        /**
+         * The exact ends ({@code exited}) of executions whose backend went away between two samples, from
+         * when each backend process exited ({@code log_disconnections}, by pid, epoch µs): the first exit
+         * of that pid after it was last seen at work and by the sample that missed it. A backend that
+         * crashed logs no exit; its execution keeps its last step plus a step.
+         */
+        List<Event> exits(Map<Long, List<Long>> exitsByPid) {
+            List<Event> events = new ArrayList<>();
+            for (Vanished v : vanished) {
+                exitsByPid.getOrDefault(v.backend().pid(), List.of()).stream()
+                        // The log line is written just after the backend left pg_stat_activity: a little slack.
+                        .filter(t -> t >= v.lastSeen() && t <= v.missedAt() + 1_000_000)
+                        .min(Long::compare)
+                        .ifPresent(t -> events.add(event(t, true, v.backend(), "exited")));
+            }
+            return events;
         }
 
         /** The events of committed work: its start, and its commit ({@code committed}) that makes it live until then. */
@@ -351,14 +380,18 @@ final class SqlWitness implements AutoCloseable {
 
     /**
      * Stops sampling (after one last sample) and returns the events of committed work, read from the
-     * witness table. Call once the instances are gone.
+     * witness table; writes them, and the exact ends of statements whose backend went away between two
+     * samples ({@code exitsByPid}: when each backend exited, from the server's log). Call once the
+     * instances are gone.
      */
-    List<Event> stopAndReadCommitted() throws SQLException, InterruptedException {
+    List<Event> stopAndReadCommitted(Map<Long, List<Long>> exitsByPid) throws SQLException, InterruptedException {
         stopping = true;
         thread.interrupt();
         thread.join(Duration.ofSeconds(10));
         synchronized (this) {
-            return readCommitted();
+            List<Event> events = readCommitted();
+            write(observer.exits(exitsByPid));
+            return events;
         }
     }
 

@@ -10,6 +10,7 @@ import gg.starpets.chaos.SqlWitness.Origins;
 import gg.starpets.chaos.WitnessLog.Event;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** How samples of pg_stat_activity become witness events; times in µs. */
@@ -127,5 +128,26 @@ class SqlWitnessObserverTest {
         assertThat(committed.getLast().outcome()).isEqualTo("committed");
         assertThat(committed.getLast().micros()).isEqualTo(2_300);
         assertThat(resolved).as("known from the sample").hasSize(1);
+    }
+
+    @Test
+    void aVanishedBackendsStatementEndsWhenItsServerLogSaysTheBackendExited() throws Exception {
+        var observer = new Observer();
+        observer.observe(1_000_000, List.of(backend(5, "active", 800_000, 800_000, "01-sql")), origins);
+        observer.observe(1_100_000, List.of(), origins);
+
+        List<Event> exits = observer.exits(Map.of(5L, List.of(500_000L, 1_040_000L, 9_000_000L)));
+
+        assertThat(exits).singleElement().satisfies(e -> {
+            assertThat(e.end()).isTrue();
+            assertThat(e.outcome()).isEqualTo("exited");
+            assertThat(e.micros())
+                    .as("the exit after it was last seen, not an earlier or a later backend's")
+                    .isEqualTo(1_040_000);
+            assertThat(e.execution()).isEqualTo("s:5:800000");
+        });
+        assertThat(observer.exits(Map.of()))
+                .as("a crashed backend logs no exit")
+                .isEmpty();
     }
 }
