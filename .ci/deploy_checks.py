@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""What the compose stack's commands and the operations guide rely on, checked on the resolved
-compose file (`docker-compose config | .ci/deploy_checks.py`, run by .ci/checks.d/30-deploy)
-against application.yml, the nginx configuration and the native twin's script.
+"""What the compose stack's commands, the operations guide and docs/security.md rely on, checked on
+the resolved compose file (`docker-compose config | .ci/deploy_checks.py`, run by .ci/checks.d/30-deploy
+with the variables scripts/compose-secrets.sh generates) against the raw docker-compose.yml,
+application.yml, the nginx and Prometheus configurations and the native twin's script.
 Needs PyYAML (python3-yaml, which comes with docker-compose)."""
 import re
 import sys
@@ -13,6 +14,8 @@ application = yaml.safe_load(open("src/main/resources/application.yml"))
 tomcat = application["server"]["tomcat"]
 nginx_conf = open("deploy/nginx/nginx.conf").read()
 twin_up = open("scripts/twin-up.sh").read()
+raw = yaml.safe_load(open("docker-compose.yml"))
+prometheus_conf = yaml.safe_load(open("deploy/prometheus/prometheus.yml"))
 s = c["services"]
 def check(ok, what):
     if not ok:
@@ -88,9 +91,45 @@ upstream = re.search(r"upstream app \{(.*?)\}", nginx_conf, re.S).group(1)
 check(re.search(r"^\s*zone app \d+k;", upstream, re.M) and re.search(r"^\s*server app:8080 resolve ", upstream, re.M),
       "the compose upstream resolves app:8080 in a shared zone")
 check(re.search(r"^\s*resolver 127\.0\.0\.11 ", nginx_conf, re.M), "nginx resolves through the DNS of Docker")
-ports = {n: sorted(p["published"] for p in svc.get("ports", [])) for n, svc in s.items()}
-check(ports["nginx"] == [80] and ports["prometheus"] == [9090] and ports["grafana"] == [3001]
-      and ports["postgres"] == [5432], "published ports 80, 9090, 3001, 5432")
-pg = s["postgres"]["environment"]
-check((pg["POSTGRES_DB"], pg["POSTGRES_USER"], pg["POSTGRES_PASSWORD"]) == ("starpets", "postgres", "postgres"),
-      "database starpets, postgres/postgres")
+def published(port):
+    """(host address, published port) of a ports entry, in either form docker-compose config writes."""
+    if isinstance(port, dict):
+        return port.get("host_ip", "0.0.0.0"), int(port["published"])
+    parts = str(port).split("/")[0].split(":")
+    return (parts[0] if len(parts) == 3 else "0.0.0.0"), int(parts[-2])
+ports = {n: sorted(published(p) for p in svc.get("ports", [])) for n, svc in s.items()}
+check(ports["nginx"] == [("0.0.0.0", 80)], "the API (nginx) is published on port 80 of every interface")
+for name, port in (("postgres", 5432), ("prometheus", 9090), ("grafana", 3001)):
+    check(ports[name] == [("127.0.0.1", port)],
+          "%s is published on 127.0.0.1:%d only, unless BIND_ADDRESS says otherwise: %s" % (name, port, ports[name]))
+
+# No default password or token: each is a required variable (${NAME:?...}), in the file as written.
+for name, svc in raw["services"].items():
+    for key, value in (svc.get("environment") or {}).items():
+        if re.search(r"PASSWORD|TOKENS$", key) and key != "GF_SECURITY_ADMIN_USER":
+            check(re.fullmatch(r"\$\{[A-Z_]+:\?[^}]+\}", str(value)),
+                  "%s: %s is a required variable, never a default: %s" % (name, key, value))
+# The database: StarPets' three roles, none a superuser, created by db/roles.sql at the volume's first start.
+env = s["app"]["environment"]
+check((env["DB_USER"], env["DB_OWNER_USER"], env["DB_SQL_USER"]) == ("starpets_app", "starpets_owner", "starpets_sql"),
+      "the service runs as starpets_app, migrates as starpets_owner, runs sql tasks as starpets_sql")
+check(env["DB_PASSWORD"] == s["postgres"]["environment"]["STARPETS_DB_APP_PASSWORD"]
+      and env["DB_OWNER_PASSWORD"] == s["postgres"]["environment"]["STARPETS_DB_OWNER_PASSWORD"]
+      and env["DB_SQL_PASSWORD"] == s["postgres"]["environment"]["STARPETS_DB_SQL_PASSWORD"],
+      "the roles get the passwords the service connects with")
+mounts = [str(v) for v in s["postgres"]["volumes"]]
+check(any(v.endswith("/deploy/postgres/initdb:/docker-entrypoint-initdb.d:ro") for v in mounts)
+      and any(v.endswith("/src/main/resources/db/roles.sql:/starpets/roles.sql:ro") for v in mounts),
+      "postgres runs deploy/postgres/initdb/10-roles.sh with db/roles.sql when its volume is made")
+# Every instance the same tokens; Prometheus scrapes the closed /metrics with its own viewer token.
+for key in ("STARPETS_OPERATOR_TOKENS", "STARPETS_VIEWER_TOKENS", "STARPETS_BALANCE_TOKENS"):
+    check(str(env.get(key, "")).strip() != "", "app: " + key + " is set")
+check(str(env.get("STARPETS_PUBLIC_READS")) == "false", "reads need a token unless asked (STARPETS_PUBLIC_READS)")
+job = next(j for j in prometheus_conf["scrape_configs"] if j["job_name"] == "starpets-app")
+token_file = job.get("authorization", {}).get("credentials_file")
+check(token_file == "/run/secrets/prometheus_token"
+      and any((x.get("source") if isinstance(x, dict) else x) == "prometheus_token"
+              for x in s["prometheus"].get("secrets", [])),
+      "Prometheus scrapes /metrics with the token compose mounts at /run/secrets/prometheus_token")
+check(re.search(r"credentials_file: \$dir/secrets/prometheus-token", twin_up),
+      "the twin's Prometheus scrapes with a token too")

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { parseAllDocuments } from "yaml";
 import * as core from "kubernetes-models/v1";
 import * as apps from "kubernetes-models/apps/v1";
+import * as batch from "kubernetes-models/batch/v1";
 import * as policy from "kubernetes-models/policy/v1";
 import * as networking from "kubernetes-models/networking.k8s.io/v1";
 import * as monitoring from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
@@ -14,6 +15,7 @@ import * as monitoring from "@kubernetes-models/prometheus-operator/monitoring.c
 const groups = {
   v1: core,
   "apps/v1": apps,
+  "batch/v1": batch,
   "policy/v1": policy,
   "networking.k8s.io/v1": networking,
   "monitoring.coreos.com/v1": monitoring,

@@ -41,6 +41,14 @@ JAVA=$(starpets_java)
 # --- The jar -------------------------------------------------------------------------------
 JAR=$(starpets_bench_jar "$BUILD_DIR" gg/starpets/balance/ChangeBatcher)
 
+# --- Tokens: the balance API needs a balance client's, /metrics a viewer's (docs/security.md) ---
+BALANCE_TOKEN=bench-balance-$(head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+VIEWER_TOKEN=bench-viewer-$(head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+export STARPETS_BALANCE_TOKENS="bench:$BALANCE_TOKEN" STARPETS_VIEWER_TOKENS="bench-metrics:$VIEWER_TOKEN"
+export STARPETS_OPERATOR_TOKENS=""
+# The wrk scripts send it (withdraw.lua).
+export BENCH_TOKEN=$BALANCE_TOKEN
+
 # --- Processes, and their cleanup ----------------------------------------------------------
 TMP=$(mktemp -d -t starpets-bench.XXXXXX)
 PIDS=()
@@ -80,14 +88,14 @@ start_copy() { # start_copy N [extra env...]
 export PGPASSWORD=postgres
 PSQL=(psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d starpets -qAtX -v ON_ERROR_STOP=1)
 top_up() { # a huge balance, so that every withdrawal of the run succeeds
-  curl -fs -H 'Content-Type: application/json' -d '{"userId":1,"amount":1000000000}' \
-    "http://127.0.0.1:${PORTS[0]}/balance/update" >/dev/null
+  curl -fs -H 'Content-Type: application/json' -H "Authorization: Bearer $BALANCE_TOKEN" \
+    -d '{"userId":1,"amount":1000000000}' "http://127.0.0.1:${PORTS[0]}/balance/update" >/dev/null
 }
 # Batches applied so far by the instances on these ports: "statements changes".
 batches() {
   local port n=0 sum=0 line
   for port in "$@"; do
-    line=$(curl -fs "http://127.0.0.1:$port/metrics" | awk '
+    line=$(curl -fs -H "Authorization: Bearer $VIEWER_TOKEN" "http://127.0.0.1:$port/metrics" | awk '
       /^starpets_balance_batch_size_count/ {c+=$NF} /^starpets_balance_batch_size_sum/ {s+=$NF}
       END {printf "%d %d", c, s}')
     n=$((n + ${line% *})); sum=$((sum + ${line#* }))

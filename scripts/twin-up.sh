@@ -6,8 +6,14 @@
 #
 # Settings (environment): TWIN_INSTANCES (5), TWIN_DIR (./tmp/twin), TWIN_PG_PORT (15432),
 # TWIN_NGINX_PORT (18080; instances listen on the next N ports), TWIN_PROMETHEUS_PORT (19090),
-# STARPETS_JAR, JAVA; any of the service's own settings (TASK_DURATION, SCHEDULER_SETTLE …)
-# is passed to every instance.
+# TWIN_START_SECONDS (240: how long each instance may take to answer /health), STARPETS_JAR, JAVA;
+# any of the service's own settings (TASK_DURATION, SCHEDULER_SETTLE …) is passed to every instance.
+#
+# Secure as the compose stack: PostgreSQL has StarPets' three roles (db/roles.sql; the instances run as
+# starpets_app, migrate as starpets_owner), and every instance the same tokens: STARPETS_OPERATOR_TOKENS,
+# STARPETS_VIEWER_TOKENS and STARPETS_BALANCE_TOKENS as given, else an operator and a balance token
+# generated into $TWIN_DIR/secrets/ (mode 600). Prometheus scrapes /metrics with a viewer token of its own,
+# generated there too and added to the viewer tokens.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -19,6 +25,7 @@ dir=$(realpath -m "${TWIN_DIR:-$root/tmp/twin}")
 pg_port=${TWIN_PG_PORT:-15432}
 nginx_port=${TWIN_NGINX_PORT:-18080}
 prom_port=${TWIN_PROMETHEUS_PORT:-19090}
+start_seconds=${TWIN_START_SECONDS:-180}
 java=$(starpets_java)
 jar=$(starpets_jar "$root")
 
@@ -36,6 +43,20 @@ for port in "$pg_port" "$nginx_port" "$prom_port" $(seq $((nginx_port + 1)) $((n
 done
 mkdir -p "$dir/pids" "$dir/logs" "$dir/nginx-temp"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+(umask 077 && mkdir -p "$dir/secrets")
+new_token() { (umask 077 && head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$dir/secrets/$1"); }
+digest() { printf %s "$(cat "$dir/secrets/$1")" | sha256sum | cut -d' ' -f1; }
+if [ -z "${STARPETS_OPERATOR_TOKENS:-}" ]; then
+  new_token operator-token
+  export STARPETS_OPERATOR_TOKENS="operator:sha256:$(digest operator-token)"
+fi
+if [ -z "${STARPETS_BALANCE_TOKENS:-}" ]; then
+  new_token balance-token
+  export STARPETS_BALANCE_TOKENS="balance:sha256:$(digest balance-token)"
+fi
+new_token prometheus-token
+export STARPETS_VIEWER_TOKENS="${STARPETS_VIEWER_TOKENS:+$STARPETS_VIEWER_TOKENS,}prometheus:sha256:$(digest prometheus-token)"
 
 # Every process started here names $dir on its command line (nginx -c, Prometheus --config.file,
 # PostgreSQL's data directory, -Dstarpets.twin for the instances): twin-down.sh checks it before
@@ -115,15 +136,18 @@ scrape_configs:
   # Named as in deploy/prometheus/prometheus.yml, so that the rules (up{job="starpets-app"}) apply.
   - job_name: starpets-app
     metrics_path: /metrics
+    authorization:
+      credentials_file: $dir/secrets/prometheus-token
     static_configs:
       - targets: [${targets%, }]
 CONF
 start prometheus prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/prometheus-data" \
   --web.listen-address="127.0.0.1:$prom_port"
 
-healthy() { curl -fsS -m 2 "http://127.0.0.1:$1/health" | grep -q '"UP"'; }
+# Five JVMs starting at once keep a small machine busy: an answer may take seconds to come.
+healthy() { curl -fsS -m 10 "http://127.0.0.1:$1/health" | grep -q '"UP"'; }
 for i in $(seq 1 "$n"); do
-  starpets_wait 180 healthy $((nginx_port + i)) || {
+  starpets_wait "$start_seconds" healthy $((nginx_port + i)) || {
     echo "instance app-$i did not become healthy; see $dir/logs/app-$i.log" >&2
     exit 1
   }
@@ -134,3 +158,6 @@ starpets_wait 60 curl -fsS -m 2 "http://127.0.0.1:$prom_port/-/ready" || {
   exit 1
 }
 echo "twin: up — http://127.0.0.1:$nginx_port (nginx), http://127.0.0.1:$prom_port (Prometheus); logs in $dir/logs"
+if ls "$dir"/secrets/operator-token "$dir"/secrets/balance-token >/dev/null 2>&1; then
+  echo "twin: tokens in $dir/secrets/, e.g. curl -H \"Authorization: Bearer \$(cat $dir/secrets/operator-token)\" http://127.0.0.1:$nginx_port/tasks"
+fi

@@ -4,6 +4,8 @@
 wrk.method = "POST"
 wrk.body = '{"userId":1,"amount":-2}'
 wrk.headers["Content-Type"] = "application/json"
+-- A balance client's token (bench/balance.sh exports it): the balance API needs one.
+wrk.headers["Authorization"] = "Bearer " .. (os.getenv("BENCH_TOKEN") or "")
 
 local addrs = nil
 local next_thread = 0

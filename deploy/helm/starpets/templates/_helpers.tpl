@@ -49,6 +49,17 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- if .Values.database.existingSecret }}{{ .Values.database.passwordKey }}{{ else }}db-password{{ end }}
 {{- end }}
 
+{{/* The owner's password: its own Secret (CloudNativePG's <cluster>-app), else the database Secret's owner key. */}}
+{{- define "starpets.ownerPasswordRef" -}}
+{{- if .Values.database.ownerSecret -}}
+name: {{ .Values.database.ownerSecret }}
+key: {{ .Values.database.ownerSecretPasswordKey }}
+{{- else -}}
+name: {{ include "starpets.databaseSecretName" . }}
+key: {{ if .Values.database.existingSecret }}{{ .Values.database.ownerPasswordKey }}{{ else }}db-owner-password{{ end }}
+{{- end -}}
+{{- end }}
+
 {{- define "starpets.apiTokensSecretName" -}}
 {{- default (include "starpets.secretName" .) .Values.apiTokens.existingSecret }}
 {{- end }}

@@ -1,5 +1,5 @@
-// Who is looking: the role the server gives the token entered in this tab. Operator buttons are
-// drawn only once GET /whoami says "operator"; without a token, or with a viewer's, there are none.
+// Who is looking: the role the server gives the token entered in this tab. Every read needs a token
+// (a viewer's at least); operator buttons are drawn only once GET /whoami says "operator".
 
 import { get, setToken, token, ApiError } from './api.js';
 
@@ -36,9 +36,9 @@ async function loadRole() {
 function showRole() {
   const badge = document.getElementById('role');
   badge.dataset.role = session.role;
-  badge.textContent = session.role === 'anonymous' ? 'read only' : session.role;
+  badge.textContent = session.role === 'anonymous' ? 'signed out' : session.role;
   badge.title = session.role === 'anonymous'
-    ? 'Not signed in: read only' : `Signed in as ${session.name || 'someone'} (${session.role})`;
+    ? 'Not signed in: sign in with a token to read' : `Signed in as ${session.name || 'someone'} (${session.role})`;
   if (session.name && session.role !== 'anonymous') badge.textContent += ` · ${session.name}`;
   document.getElementById('sign-in').hidden = !!token();
   document.getElementById('sign-out').hidden = !token();

@@ -21,6 +21,35 @@ class BalanceChangeRepository {
              limit :limit
             """;
 
+    /**
+     * Deletes the oldest rows, at most {@code :batch} and only those older than the retention, and adds
+     * what they summed to, per user, to {@code balance_changes_pruned}, in one statement: the balance is
+     * still the starting balance plus the pruned sum plus the rows left. Only the first {@code :batch}
+     * rows by id are looked at (ids follow time), so a pass reads at most that many rows of the index
+     * whatever the ledger's size. Rows another pruner holds are skipped, never waited for.
+     */
+    private static final String PRUNE = """
+            with oldest as (
+                select id from balance_changes order by id limit :batch for update skip locked
+            ),
+            gone as (
+                delete from balance_changes c
+                 using oldest o
+                 where c.id = o.id
+                   and c.created_at < now() - make_interval(secs => :retentionSeconds)
+                returning c.id, c.user_id, c.amount
+            ),
+            carried as (
+                insert into balance_changes_pruned as p (user_id, amount, changes, through_id)
+                select user_id, sum(amount), count(*), max(id) from gone group by user_id
+                    on conflict (user_id) do update
+                   set amount = p.amount + excluded.amount,
+                       changes = p.changes + excluded.changes,
+                       through_id = greatest(p.through_id, excluded.through_id)
+            )
+            select count(*) from gone
+            """;
+
     /** One applied change: the amount and the balance right after it. */
     record BalanceChange(
             long id,
@@ -34,6 +63,15 @@ class BalanceChangeRepository {
 
     BalanceChangeRepository(DataSource dataSource) {
         this.jdbc = JdbcClient.create(dataSource);
+    }
+
+    /** Deletes at most {@code batch} rows older than {@code retention}; returns how many. */
+    int pruneOlderThan(java.time.Duration retention, int batch) {
+        return jdbc.sql(PRUNE)
+                .param("batch", batch)
+                .param("retentionSeconds", retention.toSeconds())
+                .query(Integer.class)
+                .single();
     }
 
     /** The user's changes, newest first, with ids below {@code before} when given. */

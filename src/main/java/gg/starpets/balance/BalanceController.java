@@ -1,5 +1,6 @@
 package gg.starpets.balance;
 
+import gg.starpets.security.Caller;
 import gg.starpets.web.ApiException;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -57,7 +58,7 @@ class BalanceController {
     void update(HttpServletRequest request, HttpServletResponse response) throws IOException {
         String key = idempotencyKey(request);
         BalanceUpdate update = BalanceUpdate.parse(readBody(request));
-        ChangeResult result = batcher.change(update.userId(), update.amount(), key);
+        ChangeResult result = batcher.change(update.userId(), update.amount(), Caller.of(request), key);
         if (result.replayed()) {
             response.setHeader(REPLAYED, "true");
         }

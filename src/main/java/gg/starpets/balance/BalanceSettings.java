@@ -9,11 +9,17 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * @param batchSize the most changes of one user one statement applies together
  * @param idempotencyKeyTtl how long the first answer to an Idempotency-Key is kept and given again
  * @param idempotencyPruneInterval how often each instance deletes expired keys
- * @param idempotencyPruneBatch the most keys one delete removes (a run repeats it while batches come back full)
+ * @param idempotencyPruneBatch the most keys one delete removes (a run repeats it while batches come back full);
+ *     the most ledger rows one delete removes too
+ * @param ledgerRetention how long a ledger row is kept; zero keeps the ledger for ever
  */
 @ConfigurationProperties("starpets.balance")
 record BalanceSettings(
-        int batchSize, Duration idempotencyKeyTtl, Duration idempotencyPruneInterval, int idempotencyPruneBatch) {
+        int batchSize,
+        Duration idempotencyKeyTtl,
+        Duration idempotencyPruneInterval,
+        int idempotencyPruneBatch,
+        Duration ledgerRetention) {
 
     BalanceSettings {
         if (batchSize < 1 || batchSize > 10_000) {
@@ -23,6 +29,12 @@ record BalanceSettings(
         requirePositive("idempotency-prune-interval", idempotencyPruneInterval);
         if (idempotencyPruneBatch < 1) {
             throw new IllegalArgumentException("starpets.balance.idempotency-prune-batch must be positive");
+        }
+        ledgerRetention = ledgerRetention == null ? Duration.ZERO : ledgerRetention;
+        if (ledgerRetention.isNegative() || !ledgerRetention.isZero() && ledgerRetention.toSeconds() < 1) {
+            throw new IllegalArgumentException(
+                    "starpets.balance.ledger-retention must be 0 (keep for ever) or at least 1s, not "
+                            + ledgerRetention);
         }
     }
 

@@ -40,7 +40,10 @@ class ChangeBatcher {
     private final int batchSize;
     /** A user is present exactly while its batch thread runs; its queue holds the changes not yet taken. */
     private final ConcurrentHashMap<Long, ArrayDeque<Waiting>> waitingByUser = new ConcurrentHashMap<>();
-    /** Keys of the requests in progress on this instance: a second one with the same key is refused at once. */
+    /**
+     * Keys of the requests in progress on this instance, each with its client (a key is its client's
+     * own): a second one with the same key is refused at once.
+     */
     private final Set<String> keysInFlight = ConcurrentHashMap.newKeySet();
 
     private final DistributionSummary batchSizes;
@@ -58,13 +61,15 @@ class ChangeBatcher {
                 .register(registry);
     }
 
-    /** Applies one change and waits for its committed outcome. */
-    ChangeResult change(long userId, BigDecimal amount, @Nullable String key) {
-        if (key != null && !keysInFlight.add(key)) {
+    /** Applies one change of {@code client} and waits for its committed outcome. */
+    ChangeResult change(long userId, BigDecimal amount, String client, @Nullable String key) {
+        // A key is printable ASCII: a newline keeps client and key apart.
+        String inFlight = key == null ? null : client + "\n" + key;
+        if (inFlight != null && !keysInFlight.add(inFlight)) {
             return ChangeResult.of(Outcome.KEY_IN_PROGRESS);
         }
         try {
-            Waiting waiting = new Waiting(new Request(amount, key), new CompletableFuture<>());
+            Waiting waiting = new Waiting(new Request(amount, client, key), new CompletableFuture<>());
             boolean[] idle = {false};
             waitingByUser.compute(userId, (id, queue) -> {
                 if (queue == null) {
@@ -79,8 +84,8 @@ class ChangeBatcher {
             }
             return await(waiting.result());
         } finally {
-            if (key != null) {
-                keysInFlight.remove(key);
+            if (inFlight != null) {
+                keysInFlight.remove(inFlight);
             }
         }
     }

@@ -29,7 +29,11 @@ class UserRepository {
      * within 0 … max, so each request gets exactly the outcome it would have had on its own; then one
      * update of the balance, one ledger row per applied request, and the answer of every keyed request.
      * Requests whose key was answered before (and has not expired) change nothing: their first answer
-     * comes back in the last columns. Callers of keyed batches hold the keys' advisory locks, taken
+     * comes back in the last columns. A key is the caller's own: it matches only an answer stored for
+     * the same client, or one stored before keys had clients (until it expires). Stored, a key is
+     * {@code <client>\n<key>} (V11): a key a client sends never holds a newline, so no client's key can
+     * be taken for another's, nor for one stored before (which has none). No answer
+     * is stored for a user that does not exist. Callers of keyed batches hold the keys' advisory locks, taken
      * by {@link #TRY_LOCK_KEYS} in an earlier statement of the same transaction, so no other
      * transaction can be deciding one of those keys, and this statement's snapshot sees every
      * decision already made.
@@ -37,22 +41,25 @@ class UserRepository {
     private static final String APPLY_BATCH = """
             with recursive
             requests as (
-                select r.i::int as i, r.amount, r.idem_key
-                  from unnest(:amounts::numeric[], :keys::text[]) with ordinality as r(amount, idem_key, i)
+                select r.i::int as i, r.amount, r.idem_key, r.client || chr(10) || r.idem_key as stored_key
+                  from unnest(:amounts::numeric[], :clients::text[], :keys::text[])
+                       with ordinality as r(amount, client, idem_key, i)
             ),
             stored_answers as (
                 select k.key, k.user_id, k.amount, k.outcome, k.balance_after
                   from balance_idempotency_keys k
-                 where k.key = any(:keys::text[])
+                 where k.key = any(array(select stored_key from requests where stored_key is not null)
+                                   || :keys::text[])
                    and k.expires_at > now()
             ),
             answered as (
-                select r.i, a.user_id, a.amount, a.outcome, a.balance_after
+                select distinct on (r.i) r.i, a.user_id, a.amount, a.outcome, a.balance_after
                   from requests r
-                  join stored_answers a on a.key = r.idem_key
+                  join stored_answers a on a.key in (r.stored_key, r.idem_key)
+                 order by r.i, a.key = r.stored_key desc
             ),
             fresh as (
-                select r.i, r.amount, r.idem_key, (row_number() over (order by r.i))::int as n
+                select r.i, r.amount, r.idem_key, r.stored_key, (row_number() over (order by r.i))::int as n
                   from requests r
                  where not exists (select 1 from answered a where a.i = r.i)
             ),
@@ -73,7 +80,7 @@ class UserRepository {
                  where s.n < cardinality(f.a)
             ),
             decided as (
-                select f.i, f.amount, f.idem_key, coalesce(s.applied, false) as applied, s.balance
+                select f.i, f.amount, f.idem_key, f.stored_key, coalesce(s.applied, false) as applied, s.balance
                   from fresh f
                   join steps s on s.n = f.n
             ),
@@ -94,15 +101,15 @@ class UserRepository {
             stored as (
                 insert into balance_idempotency_keys as k
                        (key, user_id, amount, outcome, balance_after, expires_at)
-                select d.idem_key, :userId, d.amount,
+                select d.stored_key, :userId, d.amount,
                        case when d.applied then 'applied'
-                            when not exists (select 1 from locked) then 'user_not_found'
                             when d.amount < 0 then 'insufficient_funds'
                             else 'balance_limit_exceeded' end,
                        case when d.applied then d.balance end,
                        now() + make_interval(secs => :ttlSeconds)
                   from decided d
                  where d.idem_key is not null
+                   and exists (select 1 from locked)
                     on conflict (key) do update
                    set user_id = excluded.user_id, amount = excluded.amount, outcome = excluded.outcome,
                        balance_after = excluded.balance_after, created_at = now(), expires_at = excluded.expires_at
@@ -119,14 +126,15 @@ class UserRepository {
             """;
 
     /**
-     * Takes the transaction-level advisory lock of each key, without waiting: false means another
-     * transaction is deciding that key right now. The two-int form (a 64-bit hash split in two) keeps
+     * Takes the transaction-level advisory lock of each key (as stored: of its client), without
+     * waiting: false means another transaction is deciding that key
+     * right now. The two-int form (a 64-bit hash split in two) keeps
      * these locks apart from the scheduler's single-key session locks.
      */
     private static final String TRY_LOCK_KEYS = """
             select pg_try_advisory_xact_lock((h >> 32)::int, ((h << 32) >> 32)::int) as locked
-              from (select t.i, hashtextextended(t.k, 0) as h
-                      from unnest(:keys::text[]) with ordinality as t(k, i)) keyed
+              from (select t.i, hashtextextended(t.c || chr(10) || t.k, 0) as h
+                      from unnest(:clients::text[], :keys::text[]) with ordinality as t(c, k, i)) keyed
              order by keyed.i
             """;
 
@@ -145,8 +153,17 @@ class UserRepository {
             select balance from users where id = :userId
             """;
 
-    /** One request of a batch: {@code key} is its Idempotency-Key, if it sent one. */
-    record Request(BigDecimal amount, @Nullable String key) {}
+    /**
+     * One request of a batch: {@code key} is its Idempotency-Key, if it sent one, and {@code client}
+     * who sent it (the key's scope; see security.Caller).
+     */
+    record Request(
+            BigDecimal amount, String client, @Nullable String key) {
+
+        Request {
+            Objects.requireNonNull(client, "client");
+        }
+    }
 
     private final JdbcClient jdbc;
     private final TransactionTemplate transactions;
@@ -214,6 +231,10 @@ class UserRepository {
                                 "numeric",
                                 requests.stream().map(Request::amount).toArray()))
                 .param(
+                        "clients",
+                        new SqlArrayValue(
+                                "text", requests.stream().map(Request::client).toArray()))
+                .param(
                         "keys",
                         new SqlArrayValue(
                                 "text", requests.stream().map(Request::key).toArray()))
@@ -250,6 +271,7 @@ class UserRepository {
             keysDecided += requests.get(i).key() != null
                             && !results[i].replayed()
                             && results[i].outcome() != Outcome.KEY_REUSED
+                            && results[i].outcome() != Outcome.USER_NOT_FOUND
                     ? 1
                     : 0;
         }
@@ -287,10 +309,16 @@ class UserRepository {
 
     /** Per request, whether this transaction may decide it: true without a key, or with its key's lock. */
     private List<Boolean> lockKeys(List<Request> requests) {
-        List<String> keys =
-                requests.stream().map(Request::key).filter(Objects::nonNull).toList();
+        List<Request> keyed = requests.stream().filter(r -> r.key() != null).toList();
         List<Boolean> got = jdbc.sql(TRY_LOCK_KEYS)
-                .param("keys", new SqlArrayValue("text", keys.toArray()))
+                .param(
+                        "clients",
+                        new SqlArrayValue(
+                                "text", keyed.stream().map(Request::client).toArray()))
+                .param(
+                        "keys",
+                        new SqlArrayValue(
+                                "text", keyed.stream().map(Request::key).toArray()))
                 .query(Boolean.class)
                 .list();
         List<Boolean> locked = new ArrayList<>(requests.size());

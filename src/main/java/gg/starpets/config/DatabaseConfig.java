@@ -2,14 +2,21 @@ package gg.starpets.config;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import gg.starpets.config.DatabaseEndpoint.Login;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.boot.flyway.autoconfigure.FlywayConfigurationCustomizer;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.Primary;
 import org.springframework.util.ClassUtils;
 
-/** The connection pool: to the configured PostgreSQL, or to an embedded one when none is. */
+/**
+ * The connection pools, to the configured PostgreSQL or to an embedded one when none is, each as the
+ * role it needs (docs/security.md, "Database roles"): the migrations as the schema's owner, the service
+ * as a role that may only read and write rows, {@code sql} tasks as a role of their own.
+ */
 @Configuration(proxyBeanMethods = false)
 class DatabaseConfig {
 
@@ -20,18 +27,47 @@ class DatabaseConfig {
     DatabaseEndpoint databaseEndpoint(StarPetsProperties properties) {
         StarPetsProperties.Db db = properties.db();
         if (!db.embedded()) {
-            log.info("Database: PostgreSQL at {}:{}/{} as {}", db.host(), db.port(), db.name(), db.user());
+            DatabaseEndpoint endpoint = new DatabaseEndpoint(
+                    db.jdbcUrl(db.host(), db.port()),
+                    new Login(db.user(), db.password()),
+                    new Login(db.ownerUser(), db.ownerPassword()),
+                    new Login(db.sqlUser(), db.sqlPassword()),
+                    () -> {});
+            log.info(
+                    "Database: PostgreSQL at {}:{}/{} as {} (migrations as {}, sql tasks as {})",
+                    db.host(),
+                    db.port(),
+                    db.name(),
+                    endpoint.service(),
+                    endpoint.owner(),
+                    endpoint.sqlTasks());
             if (db.sessionSeparate()) {
                 log.info("Instance session and LISTEN: {}", db.sessionJdbcUrl());
             }
-            return new DatabaseEndpoint(db.jdbcUrl(db.host(), db.port()), db.user(), db.password(), () -> {});
+            return endpoint;
         }
         if (!ClassUtils.isPresent(EMBEDDED_CLASS, DatabaseConfig.class.getClassLoader())) {
             throw new IllegalStateException(
                     "DB_HOST is not set and this build has no embedded PostgreSQL: set DB_HOST (and DB_PORT,"
-                            + " DB_NAME, DB_USER, DB_PASSWORD) to the database to use");
+                            + " DB_NAME, DB_USER, DB_PASSWORD, DB_OWNER_USER, DB_OWNER_PASSWORD) to the database to use");
         }
         return EmbeddedPostgresServer.start(db);
+    }
+
+    /**
+     * Flyway connects as the schema's owner (its own connection, closed after the migrations), and after
+     * every migration grants the service's role the rows of the tables and the sql tasks' role the fenced
+     * commit's lock (db/callback/afterMigrate.sql).
+     */
+    @Bean
+    FlywayConfigurationCustomizer migrationsAsTheOwner(DatabaseEndpoint endpoint) {
+        return flyway -> flyway.dataSource(
+                        endpoint.jdbcUrl(),
+                        endpoint.owner().user(),
+                        endpoint.owner().password())
+                .placeholders(Map.of(
+                        "runtimeRole", endpoint.service().user(),
+                        "sqlRole", endpoint.sqlTasks().user()));
     }
 
     /** The service's pool (HTTP requests, metrics); the scheduler has its own (SchedulerConfig). */
@@ -43,6 +79,27 @@ class DatabaseConfig {
         config.setMinimumIdle(Math.min(4, properties.db().poolSize()));
         config.setConnectionTimeout(properties.db().connectionTimeout().toMillis());
         return new HikariDataSource(config);
+    }
+
+    /**
+     * What {@code sql} tasks without a {@code data-source} run on: the StarPets database as the sql
+     * tasks' role, which has no right on StarPets' tables, so a statement cannot touch the scheduler's
+     * rows. Opened at the first such task, so an instance without them never connects as that role.
+     */
+    @Bean(destroyMethod = "close")
+    SqlTaskDatabase sqlTaskDatabase(DatabaseEndpoint endpoint, StarPetsProperties properties) {
+        HikariConfig config = new HikariConfig();
+        config.setPoolName("starpets-sql-tasks");
+        config.setJdbcUrl(endpoint.jdbcUrl());
+        config.setUsername(endpoint.sqlTasks().user());
+        config.setPassword(endpoint.sqlTasks().password());
+        config.setMaximumPoolSize(Math.max(1, properties.db().sqlPoolSize()));
+        config.setMinimumIdle(0);
+        config.setInitializationFailTimeout(-1);
+        config.addDataSourceProperty("connectTimeout", "5");
+        config.addDataSourceProperty("tcpKeepAlive", "true");
+        config.addDataSourceProperty("ApplicationName", "starpets-sql-tasks-" + properties.resolvedInstanceId());
+        return new SqlTaskDatabase(new HikariDataSource(config));
     }
 
     /** What every pool of the service shares: the endpoint, timeouts, and a name in pg_stat_activity. */

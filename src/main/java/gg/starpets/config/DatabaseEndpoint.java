@@ -1,8 +1,37 @@
 package gg.starpets.config;
 
-/** Where the database is, and what to do when the service stops (stop an embedded server). */
-public record DatabaseEndpoint(String jdbcUrl, String user, String password, AutoCloseable onClose)
+/**
+ * Where the database is, the three roles the service connects as (docs/security.md, "Database roles"),
+ * and what to do when the service stops (stop an embedded server).
+ *
+ * @param service what the service runs as: its pools, its sessions, the health probe
+ * @param owner the schema's owner: the migrations, then nothing
+ * @param sqlTasks what {@code sql} tasks run as on the StarPets database
+ */
+public record DatabaseEndpoint(String jdbcUrl, Login service, Login owner, Login sqlTasks, AutoCloseable onClose)
         implements AutoCloseable {
+
+    /** A role and its password (empty: none, for trust authentication). Never printed with the password. */
+    public record Login(String user, String password) {
+
+        public Login {
+            password = password == null ? "" : password;
+        }
+
+        @Override
+        public String toString() {
+            return user;
+        }
+    }
+
+    /** The service's own role. */
+    public String user() {
+        return service.user();
+    }
+
+    public String password() {
+        return service.password();
+    }
 
     @Override
     public void close() throws Exception {

@@ -7,7 +7,8 @@ import java.util.concurrent.CountDownLatch;
  * Runs only the embedded PostgreSQL 17, for the native twin of the compose stack (no PostgreSQL 17
  * package exists on Debian 12): {@code java -cp starpets.jar -Dloader.main=gg.starpets.config.EmbeddedPostgresMain
  * org.springframework.boot.loader.launch.PropertiesLauncher <data-dir> <port>}. Prints "READY" when
- * it accepts connections, and stops PostgreSQL cleanly on SIGTERM.
+ * it accepts connections (with StarPets' three roles, {@link DatabaseRoles}), and stops PostgreSQL
+ * cleanly on SIGTERM.
  */
 public final class EmbeddedPostgresMain {
 
@@ -18,19 +19,7 @@ public final class EmbeddedPostgresMain {
             System.err.println("usage: EmbeddedPostgresMain <data-dir> <port>");
             System.exit(2);
         }
-        var db = new StarPetsProperties.Db(
-                null,
-                0,
-                "starpets",
-                "postgres",
-                "postgres",
-                1,
-                1,
-                null,
-                Path.of(args[0]),
-                Integer.parseInt(args[1]),
-                null,
-                0);
+        var db = StarPetsProperties.Db.embedded(Path.of(args[0]), Integer.parseInt(args[1]));
         DatabaseEndpoint endpoint = EmbeddedPostgresServer.start(db);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime()

@@ -13,7 +13,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A real PostgreSQL 17 started inside the service for development: data is kept in a directory,
- * so a restart keeps it. Only loaded when the class path has the embedded server (not in the image).
+ * so a restart keeps it, and the service connects to it as the same three roles as to any other
+ * ({@link DatabaseRoles}), never as its superuser. Only loaded when the class path has the embedded
+ * server (not in the image).
  */
 public final class EmbeddedPostgresServer {
 
@@ -39,12 +41,20 @@ public final class EmbeddedPostgresServer {
                     .setServerConfig("full_page_writes", "on")
                     .start();
             createDatabaseIfMissing(postgres, db.name());
+            DatabaseRoles.create(postgres.getDatabase("postgres", db.name()), DatabaseRoles.NO_PASSWORDS);
             log.info(
                     "Database: embedded PostgreSQL 17 on 127.0.0.1:{}/{}, data in {} (set DB_HOST to use another)",
                     postgres.getPort(),
                     db.name(),
                     dataDir);
-            return new DatabaseEndpoint(db.jdbcUrl("127.0.0.1", postgres.getPort()), "postgres", "postgres", postgres);
+            // The three roles of every deployment, without passwords: the embedded server listens on
+            // 127.0.0.1 only and trusts local connections, as zonky's initdb sets it up.
+            return new DatabaseEndpoint(
+                    db.jdbcUrl("127.0.0.1", postgres.getPort()),
+                    DatabaseRoles.SERVICE,
+                    DatabaseRoles.OWNER,
+                    DatabaseRoles.SQL_TASKS,
+                    postgres);
         } catch (IOException e) {
             throw new UncheckedIOException("Could not start the embedded PostgreSQL in " + dataDir, e);
         }

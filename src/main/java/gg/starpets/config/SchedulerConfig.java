@@ -13,6 +13,7 @@ import gg.starpets.scheduler.TaskDefinition;
 import gg.starpets.scheduler.TaskEvents;
 import gg.starpets.scheduler.TaskHandler;
 import gg.starpets.scheduler.TaskViews;
+import gg.starpets.tasks.ApiTaskAdmission;
 import gg.starpets.tasks.HandlerRegistry;
 import java.sql.DriverManager;
 import java.util.List;
@@ -61,6 +62,7 @@ class SchedulerConfig {
             @Qualifier("schedulerDataSource") DataSource schedulerDataSource,
             DatabaseEndpoint endpoint,
             HandlerRegistry handlerRegistry,
+            TaskCommands taskCommands,
             ObjectProvider<SchedulerEvents> events,
             ObjectProvider<BuildProperties> build) {
         var s = properties.scheduler();
@@ -77,8 +79,9 @@ class SchedulerConfig {
                 .totalInstances(s.totalInstances())
                 .shutdownGrace(s.shutdownGrace())
                 .quarantineAfter(s.quarantineAfter())
+                .quarantineWindow(s.quarantineWindow())
                 .build();
-        return new Scheduler(
+        Scheduler scheduler = new Scheduler(
                 settings,
                 schedulerDataSource,
                 ownConnections(endpoint, properties, s, "starpets-session-"),
@@ -86,6 +89,10 @@ class SchedulerConfig {
                 handlerRegistry.handlers(),
                 events.getIfAvailable(() -> SchedulerEvents.NONE),
                 Scheduler.HALT);
+        // Operator-only handlers are checked again at each run of an API task, not only when it is written.
+        scheduler.admitRuns(
+                new ApiTaskAdmission(handlerRegistry, taskCommands, "scheduler:" + properties.resolvedInstanceId()));
+        return scheduler;
     }
 
     @Bean

@@ -17,7 +17,7 @@ public record StarPetsProperties(
 
     public StarPetsProperties {
         tasks = tasks == null ? List.of() : List.copyOf(tasks);
-        handlers = handlers == null ? new Handlers(List.of(), Map.of()) : handlers;
+        handlers = handlers == null ? new Handlers(List.of(), Map.of(), List.of(), List.of()) : handlers;
     }
 
     /** This instance's id: as configured, or derived from the host when nothing is configured. */
@@ -25,6 +25,10 @@ public record StarPetsProperties(
         return instanceId == null || instanceId.isBlank() ? InstanceIdentity.resolve(Map.of()) : instanceId.strip();
     }
 
+    /**
+     * The database and the roles the service connects as: {@code user} at run time, {@code ownerUser} for
+     * the migrations (the schema's owner), {@code sqlUser} for {@code sql} tasks (docs/security.md).
+     */
     public record Db(
             String host,
             int port,
@@ -37,7 +41,17 @@ public record StarPetsProperties(
             Path embeddedDir,
             int embeddedPort,
             String sessionHost,
-            int sessionPort) {
+            int sessionPort,
+            String ownerUser,
+            String ownerPassword,
+            String sqlUser,
+            String sqlPassword,
+            @DefaultValue("4") int sqlPoolSize) {
+
+        /** Only an embedded PostgreSQL of database {@code starpets} in {@code dir} on {@code port} (its own roles). */
+        public static Db embedded(Path dir, int port) {
+            return new Db(null, 0, "starpets", null, null, 1, 1, null, dir, port, null, 0, null, null, null, null, 1);
+        }
 
         public boolean embedded() {
             return host == null || host.isBlank();
@@ -70,6 +84,7 @@ public record StarPetsProperties(
             int totalInstances,
             Duration shutdownGrace,
             @DefaultValue("3") int quarantineAfter,
+            @DefaultValue("10s") Duration quarantineWindow,
             Duration taskDuration) {}
 
     /** The chaos suite's witness handler: registered only when {@code dir} is set (see tasks.WitnessHandler). */
@@ -99,17 +114,31 @@ public record StarPetsProperties(
     /** A task's retries: {@code retry: { max-attempts: 3, initial-backoff: 5s, multiplier: 2, max-backoff: 1m }}. */
     public record Retry(Integer maxAttempts, Duration initialBackoff, Double multiplier, Duration maxBackoff) {}
 
-    /** Settings of the task handlers. */
-    public record Handlers(List<String> apiAllowed, Map<String, SqlDataSource> sqlDataSources) {
+    /**
+     * Settings of the task handlers.
+     *
+     * @param taskSecrets the variables {@code ${NAME}} in task params may read: {@code NAME}, or
+     *     {@code NAME@host|host…} to bind one to the hosts it may be sent to (tasks.TaskSecrets)
+     * @param httpAllowedDestinations the internal hosts, {@code host:port} and address blocks that http
+     *     tasks created over the API may reach (tasks.HttpDestinations)
+     */
+    public record Handlers(
+            List<String> apiAllowed,
+            Map<String, SqlDataSource> sqlDataSources,
+            List<String> taskSecrets,
+            List<String> httpAllowedDestinations) {
 
         public Handlers {
-            apiAllowed = apiAllowed == null
-                    ? List.of()
-                    : apiAllowed.stream()
-                            .map(String::strip)
-                            .filter(s -> !s.isEmpty())
-                            .toList();
+            apiAllowed = entries(apiAllowed);
             sqlDataSources = sqlDataSources == null ? Map.of() : Map.copyOf(sqlDataSources);
+            taskSecrets = entries(taskSecrets);
+            httpAllowedDestinations = entries(httpAllowedDestinations);
+        }
+
+        private static List<String> entries(List<String> list) {
+            return list == null
+                    ? List.of()
+                    : list.stream().map(String::strip).filter(s -> !s.isEmpty()).toList();
         }
 
         /** An extra database that {@code sql} tasks name in their param {@code data-source}. */

@@ -1,5 +1,7 @@
 package gg.starpets.observability;
 
+import static java.util.stream.Collectors.toMap;
+
 import gg.starpets.config.StarPetsProperties;
 import gg.starpets.scheduler.InstanceRepository;
 import gg.starpets.scheduler.RunRepository;
@@ -52,6 +54,13 @@ class DatabaseGaugeRefresh implements SmartLifecycle {
     private final RunRepository runs;
     private final MultiGauge sinceLastStart;
     private final MultiGauge expectedInterval;
+    /*
+     * The two task gauges' rows read their values from these maps, so a refresh registers a row only
+     * for a new task. Registering every row again (MultiGauge's overwrite) removes and re-adds the
+     * series, and a scrape at that moment sees it twice and fails (DuplicateLabelsException, a 500).
+     */
+    private final Map<String, Double> secondsSinceLastStart = new ConcurrentHashMap<>();
+    private final Map<String, Double> expectedIntervalSeconds = new ConcurrentHashMap<>();
     private final Map<String, Double> expectedGaps = new ConcurrentHashMap<>();
     /** Until the first read succeeds, the age counts from start-up. */
     private volatile long readAtNanos = System.nanoTime();
@@ -109,21 +118,36 @@ class DatabaseGaugeRefresh implements SmartLifecycle {
             quarantinedTasks.set(stuckAndQuarantined[1]);
             historyBytes.set(history[0]);
             historyRows.set(history[1]);
-            sinceLastStart.register(
-                    timings.stream()
-                            .map(t -> MultiGauge.Row.of(Tags.of("task", t.name()), t.secondsSinceLastStart()))
-                            .toList(),
-                    true);
-            expectedInterval.register(
-                    timings.stream()
-                            .map(t -> MultiGauge.Row.of(Tags.of("task", t.name()), expectedGapSeconds(t)))
-                            .toList(),
-                    true);
-            timings.forEach(t -> schedulerMetrics.registerTask(t.name()));
+            publish(timings);
             readAtNanos = System.nanoTime();
         } catch (RuntimeException e) {
             log.warn("Could not read scheduler gauges from the database: {}", e.getMessage());
         }
+    }
+
+    /** The task gauges: values set in place, a series added for a new task and removed for a gone one. */
+    void publish(List<TaskViews.TaskTiming> timings) {
+        setRows(
+                sinceLastStart,
+                secondsSinceLastStart,
+                timings.stream()
+                        .collect(toMap(TaskViews.TaskTiming::name, TaskViews.TaskTiming::secondsSinceLastStart)));
+        setRows(
+                expectedInterval,
+                expectedIntervalSeconds,
+                timings.stream().collect(toMap(TaskViews.TaskTiming::name, this::expectedGapSeconds)));
+        timings.forEach(t -> schedulerMetrics.registerTask(t.name()));
+    }
+
+    private static void setRows(MultiGauge gauge, Map<String, Double> values, Map<String, Double> latest) {
+        values.putAll(latest);
+        values.keySet().retainAll(latest.keySet());
+        gauge.register(
+                latest.keySet().stream()
+                        .map(task ->
+                                MultiGauge.Row.of(Tags.of("task", task), values, v -> v.getOrDefault(task, Double.NaN)))
+                        .toList(),
+                false);
     }
 
     double ageSeconds() {

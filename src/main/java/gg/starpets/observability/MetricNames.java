@@ -30,6 +30,13 @@ public final class MetricNames {
     /** Counter {@code starpets_fence_lost_total}, label task: runs whose claim was taken over. */
     public static final String FENCE_LOST = "starpets.fence.lost";
 
+    /**
+     * Counter {@code starpets_fence_off_failed_total}, label task: recovery rounds of this instance in which the
+     * handler of a task whose instance is gone could not yet make sure its lost run no longer executes; the task
+     * is started nowhere until it can.
+     */
+    public static final String FENCE_OFF_FAILED = "starpets.fence.off.failed";
+
     /** Counter {@code starpets_runs_stuck_total}, label task: runs past their timeout whose handler ignored it. */
     public static final String RUNS_STUCK = "starpets.runs.stuck";
 
@@ -74,6 +81,9 @@ public final class MetricNames {
 
     /** Counter {@code starpets_balance_idempotency_keys_pruned_total}: expired keys this instance deleted. */
     public static final String BALANCE_IDEMPOTENCY_KEYS_PRUNED = "starpets.balance.idempotency.keys.pruned";
+
+    /** Counter {@code starpets_balance_ledger_rows_pruned_total}: ledger rows past their retention this instance deleted. */
+    public static final String BALANCE_LEDGER_ROWS_PRUNED = "starpets.balance.ledger.rows.pruned";
 
     /** Counter {@code starpets_http_overloaded_total}: requests refused with 503 {@code overloaded} (admission limit). */
     public static final String HTTP_OVERLOADED = "starpets.http.overloaded";

@@ -37,6 +37,7 @@ class SchedulerMetrics implements SchedulerEvents {
             }
         }
         fenceLostCounter(task);
+        fenceOffFailedCounter(task);
         stuckCounter(task);
         quarantinedCounter(task);
     }
@@ -87,6 +88,19 @@ class SchedulerMetrics implements SchedulerEvents {
     @Override
     public void fenceLost(String task) {
         fenceLostCounter(task).increment();
+    }
+
+    @Override
+    public void fenceOffFailed(String task) {
+        fenceOffFailedCounter(task).increment();
+    }
+
+    private Counter fenceOffFailedCounter(String task) {
+        return Counter.builder(MetricNames.FENCE_OFF_FAILED)
+                .description("Recovery rounds in which a lost run's handler could not fence it off yet; the task"
+                        + " starts nowhere meanwhile")
+                .tags("task", task)
+                .register(registry);
     }
 
     @Override

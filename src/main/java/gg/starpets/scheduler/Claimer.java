@@ -50,6 +50,7 @@ final class Claimer {
     private final TaskRepository tasks;
     private final RunExecutor executor;
     private final LeaseGuard guard;
+    private final InstanceSession session;
     private final long sessionKey;
     private volatile long claimStatements;
 
@@ -59,17 +60,19 @@ final class Claimer {
             TaskRepository tasks,
             RunExecutor executor,
             LeaseGuard guard,
-            long sessionKey) {
+            InstanceSession session) {
         this.settings = settings;
         this.dataSource = dataSource;
         this.tasks = tasks;
         this.executor = executor;
         this.guard = guard;
-        this.sessionKey = sessionKey;
+        this.session = session;
+        this.sessionKey = session.key();
     }
 
     /** Claims this instance's share, unless it cannot be sure now that it would hold what it claims. */
     Outcome runOnce() throws SQLException {
+        session.claimTurn(turnLimit());
         if (!guard.mayClaim()) {
             return Outcome.NOT_NOW;
         }
@@ -79,13 +82,27 @@ final class Claimer {
             if (quota == 0) {
                 return new Outcome(0, 0, share.nextDueIn());
             }
+            // A task whose earlier run's handler still executes here (it lost its fence and ignores
+            // interruption) is not started here again: never two handlers of one task in this process.
+            long[] busy = executor.notReturned().stream()
+                    .mapToLong(r -> r.claim.taskId())
+                    .toArray();
             long sent = guard.now();
             claimStatements++;
             List<TaskRepository.ClaimedRun> claimed =
-                    tasks.claim(c, settings.instanceId(), sessionKey, settings.lease(), quota);
+                    tasks.claim(c, settings.instanceId(), sessionKey, settings.lease(), quota, busy);
             claimed.forEach(run -> executor.start(run, sent));
             return new Outcome(claimed.size(), quota, share.nextDueIn());
         }
+    }
+
+    /**
+     * The longest the claim loop may take to come back for its next claim: its longest sleep (the poll;
+     * a heartbeat after a failure or while settling) plus a heartbeat for the statements themselves.
+     */
+    private Duration turnLimit() {
+        Duration sleep = settings.poll().compareTo(settings.heartbeat()) > 0 ? settings.poll() : settings.heartbeat();
+        return sleep.plus(settings.heartbeat());
     }
 
     /** How many claim statements this instance has sent (a loop that spins shows here). */
@@ -93,8 +110,9 @@ final class Claimer {
         return claimStatements;
     }
 
-    /** What the database says of the instances and their tasks now, without claiming anything. */
+    /** What the database says of the instances and their tasks now, without claiming anything (settling). */
     TaskRepository.Share share() throws SQLException {
+        session.claimTurn(turnLimit());
         try (Connection c = dataSource.getConnection()) {
             return share(c);
         }

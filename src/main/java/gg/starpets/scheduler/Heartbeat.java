@@ -33,6 +33,13 @@ final class Heartbeat {
     private ScheduledExecutorService pool;
     private int failures;
     private final AtomicBoolean retryPending = new AtomicBoolean();
+    /** A requested heartbeat is queued on the pool and has not started yet. */
+    private final AtomicBoolean requestQueued = new AtomicBoolean();
+    /** A heartbeat is wanted that has not started yet; whoever is beating does it next. */
+    private final AtomicBoolean beatWanted = new AtomicBoolean();
+    /** A thread is beating: one at a time, and no other waits for it. */
+    private final AtomicBoolean beating = new AtomicBoolean();
+
     private volatile boolean stopped;
 
     /** @param standDown called once if another process has taken this instance's id */
@@ -61,14 +68,22 @@ final class Heartbeat {
         pool.scheduleWithFixedDelay(this::runOnce, nanos, nanos, TimeUnit.NANOSECONDS);
     }
 
-    /** Runs a heartbeat as soon as a housekeeping thread is free. */
+    /**
+     * Runs a heartbeat as soon as a housekeeping thread is free. Requests coalesce: at most one is
+     * queued, and one made while a heartbeat is in progress is served by that thread right after it,
+     * so that requests (the watch sends one per loss and per reconnection) never hold more than one
+     * housekeeping thread, even while a heartbeat hangs on the network.
+     */
     void requestNow() {
         ScheduledExecutorService p = pool;
-        if (p != null && !p.isShutdown()) {
+        if (p != null && !p.isShutdown() && requestQueued.compareAndSet(false, true)) {
             try {
-                p.execute(this::runOnce);
+                p.execute(() -> {
+                    requestQueued.set(false);
+                    runOnce();
+                });
             } catch (RejectedExecutionException ignored) {
-                // Shutting down.
+                requestQueued.set(false); // shutting down
             }
         }
     }
@@ -77,7 +92,24 @@ final class Heartbeat {
         stopped = true;
     }
 
-    synchronized void runOnce() {
+    /**
+     * One heartbeat, sent after this call began: here, or by the thread beating now, right after its
+     * beat (this one then returns at once).
+     */
+    void runOnce() {
+        beatWanted.set(true);
+        while (beatWanted.get() && beating.compareAndSet(false, true)) {
+            try {
+                if (beatWanted.getAndSet(false)) {
+                    beatOrRetry();
+                }
+            } finally {
+                beating.set(false);
+            }
+        }
+    }
+
+    private void beatOrRetry() {
         // A session killed since the last beat fails at once: try again straight away on a new one.
         if (!stopped && !beat() && !stopped && !beat()) {
             retrySoon();
@@ -89,7 +121,7 @@ final class Heartbeat {
         long sent = guard.now();
         try {
             Connection c = session.primary();
-            if (!instances.heartbeat(c, settings.instanceId(), session.key())) {
+            if (!instances.heartbeat(c, settings.instanceId(), session.key(), session.claiming())) {
                 if (instances.takenByAnother(c, settings.instanceId(), session.key())) {
                     log.error(
                             "Another process has taken instance id {}; this one stops scheduling (give each"
@@ -117,17 +149,10 @@ final class Heartbeat {
                     cancelled.add(r.runId());
                 }
             }
-            guard.renewed(sent);
-            writeProgress(c, alive);
-            if (failures > 0) {
-                log.info("Instance session back after {} failed heartbeat(s)", failures);
-                failures = 0;
-            }
-            // Cancels are sent by NOTIFY at once; this catches one sent while the watch was away.
-            cancelled.forEach(executor::cancel);
+            // Runs the renewal did not return first: their task was taken over, and they must not see
+            // the renewal as theirs. A run claimed after the renewal was sent may not be visible to it;
+            // one whose handler has returned is ending, and its end is written only while its fence holds.
             for (LocalRun run : alive) {
-                // A run claimed after the renewal was sent may not be visible to it; one whose handler
-                // has returned is ending, and its end is written only while its fence holds.
                 if (run.claimSentAt < sent && !run.handlerHasReturned() && !owned.contains(run.claim.runId())) {
                     log.warn(
                             "Task {} was taken over by another instance; stopping run {}",
@@ -136,6 +161,20 @@ final class Heartbeat {
                     run.stop(LocalRun.StopReason.FENCE_LOST);
                 }
             }
+            // Only the runs it returned are held longer.
+            for (LocalRun run : alive) {
+                if (owned.contains(run.claim.runId())) {
+                    run.renewed(sent);
+                }
+            }
+            guard.renewed(sent);
+            writeProgress(c, alive);
+            if (failures > 0) {
+                log.info("Instance session back after {} failed heartbeat(s)", failures);
+                failures = 0;
+            }
+            // Cancels are sent by NOTIFY at once; this catches one sent while the watch was away.
+            cancelled.forEach(executor::cancel);
             return true;
         } catch (SQLException | RuntimeException e) {
             if (failures++ == 0) {

@@ -39,12 +39,14 @@ public final class InstanceRepository {
             values (:id, :host, :version, :key, now(), now(), 'RUNNING', cast(:config_tasks as text[]))
             on conflict (id) do update
                set host = excluded.host, version = excluded.version, session_key = excluded.session_key,
-                   started_at = now(), heartbeat_at = now(), state = 'RUNNING', config_tasks = excluded.config_tasks
+                   started_at = now(), heartbeat_at = now(), state = 'RUNNING', config_tasks = excluded.config_tasks,
+                   -- Its claim loop starts right after: counted in the shares from the start (settling).
+                   claiming = true
             """);
 
     private static final NamedSql HEARTBEAT = NamedSql.of("""
             update instances
-               set heartbeat_at = now(),
+               set heartbeat_at = now(), claiming = :claiming,
                    -- Marked GONE while it was cut off, and back now.
                    state = case when state = 'GONE' then 'RUNNING' else state end
              where id = :id and session_key = :key
@@ -56,23 +58,26 @@ public final class InstanceRepository {
     private static final NamedSql SET_STATE =
             NamedSql.of("update instances set state = :state where id = :id and session_key = :key");
 
-    private static final NamedSql MARK_GONE = NamedSql.of("""
+    private static final NamedSql MARK_GONE =
+            NamedSql.of("""
             with %s
             update instances i set state = 'GONE'
              where i.state <> 'GONE'
                and (i.heartbeat_at < now() - :lease * interval '1 millisecond'
-                    -- Its lock is missing though it heartbeat (holding it) since the server's current start.
-                    or (i.heartbeat_at > pg_postmaster_start_time()
+                    -- Its lock is missing though it heartbeat (holding it) since the locks held now were taken.
+                    or (i.heartbeat_at > %s
                         and i.session_key not in (select key from held)))
-            """.formatted(TaskRepository.HELD_LOCKS));
+            """.formatted(TaskRepository.HELD_LOCKS, TaskRepository.LOCK_EPOCH));
 
-    private static final NamedSql DELETE_GONE = NamedSql.of("""
+    // Reads instances_gone_idx and, per instance, tasks_owner_instance_idx. Package-visible: QueryPlanTest.
+    static final NamedSql DELETE_GONE = NamedSql.of("""
             with %s
             delete from instances i
-             where i.id in (select g.id from instances g
-                             where g.state = 'GONE' and g.heartbeat_at < now() - :gone_for * interval '1 millisecond'
-                             order by g.heartbeat_at
-                             limit :limit)
+             where i.id = any(array(select g.id from instances g
+                                     where g.state = 'GONE'
+                                       and g.heartbeat_at < now() - :gone_for * interval '1 millisecond'
+                                     order by g.heartbeat_at
+                                     limit :limit))
                -- Checked again on the row as it is when deleted: it may have come back meanwhile.
                and i.state = 'GONE'
                and i.heartbeat_at < now() - :gone_for * interval '1 millisecond'
@@ -134,9 +139,13 @@ public final class InstanceRepository {
         }
     }
 
-    /** Returns false when this process's row is not there (another process took the id, or it was pruned). */
-    boolean heartbeat(Connection c, String id, long sessionKey) throws SQLException {
-        try (var st = HEARTBEAT.prepare(c).set("id", id).set("key", sessionKey)) {
+    /**
+     * Says this instance is alive, and whether it can claim now ({@code claiming}: fair shares count
+     * only instances that can). Returns false when this process's row is not there (another process
+     * took the id, or it was pruned).
+     */
+    boolean heartbeat(Connection c, String id, long sessionKey, boolean claiming) throws SQLException {
+        try (var st = HEARTBEAT.prepare(c).set("id", id).set("key", sessionKey).set("claiming", claiming)) {
             return st.executeUpdate() == 1;
         }
     }

@@ -24,6 +24,8 @@ final class InstanceSession implements AutoCloseable {
     private final Duration lease;
     private final LeaseGuard guard;
     private Connection primary;
+    /** Until when (guard's clock) the claim loop is expected back for its next claim. */
+    private volatile long claimTurnDue = Long.MIN_VALUE;
 
     InstanceSession(
             ConnectionFactory primaryConnections,
@@ -40,6 +42,23 @@ final class InstanceSession implements AutoCloseable {
 
     long key() {
         return key;
+    }
+
+    /**
+     * The claim loop came for a claim (or, settling, to look at the shares) and will come again
+     * within {@code next}; if it does not (its thread died or hangs on a call), this instance no
+     * longer counts as one that can claim.
+     */
+    void claimTurn(java.time.Duration next) {
+        claimTurnDue = guard.now() + next.toNanos();
+    }
+
+    /**
+     * Whether this instance can claim now, as its heartbeat tells the others (fair shares count only
+     * such instances): its claim loop is alive and the lease guard would let a claimed run take steps.
+     */
+    boolean claiming() {
+        return guard.now() < claimTurnDue && guard.mayClaim();
     }
 
     /** The primary session, re-opened (taking the lock again) if it was lost. */

@@ -4,16 +4,19 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * Until when this instance can be sure that no other instance starts its tasks, measured on its own
- * monotonic clock. Runs take a step only before that moment (less a margin); past it they wait
- * (cooperative handlers pause in {@link RunContext#mayContinue()}) until a lease renewal confirms
- * the hold again, or until they are stopped.
+ * Until when this instance can be sure that no other instance starts the task of one of its runs,
+ * measured on its own monotonic clock: the run's <em>hold</em>. A run takes a step only before that
+ * moment (less a margin); past it, it waits (cooperative handlers pause in
+ * {@link RunContext#mayContinue()}) until a lease renewal that returned it confirms the hold again,
+ * or until it is stopped.
  *
  * <p>Other instances may take a task over when its lease ends (database clock), or once the
  * instance's session lock has been missing for {@link SchedulerSettings#lockLossGrace()} (if the
- * lock was seen after the server's current start). So the hold ends at the earliest of:
+ * lock was seen after the server's current start). So a run's hold ends at the earliest of:
  * <ul>
- *   <li>the lease: the send time of the claim or of the last renewal, plus the lease;
+ *   <li>its lease: the send time of its claim or of the last renewal that returned it (its
+ *       {@code heldSince}, kept by {@link LocalRun}), plus the lease. A renewal extends only the
+ *       runs it returned: one whose task was taken over meanwhile keeps its old, lapsed hold;
  *   <li>a silent session loss: the server drops an unreachable session by TCP keepalive no sooner
  *       than {@link SchedulerSettings#SILENT_SESSION_LOSS} after the last exchange on it, plus the grace;
  *   <li>a noticed loss: when the watch connection (one of the two holding the lock) fails, the lock
@@ -38,7 +41,6 @@ final class LeaseGuard {
     /** When the watch connection now in use took the lock; NONE while there is none. */
     private long watchOpened = NONE;
 
-    private long lastRenewal = NONE;
     /** When the watch was lost and not yet confirmed back by a renewal; NONE when the watch holds. */
     private long lossNoticed = NONE;
 
@@ -98,25 +100,29 @@ final class LeaseGuard {
     }
 
     /**
-     * The leases were renewed by a statement sent at {@code sentAt} on the primary connection (which
-     * holds the lock). It ends a noticed loss if the watch holds the lock again and the renewal was
-     * sent after it did: other instances that saw the lock missing see its renewal stamp change.
+     * A lease renewal sent at {@code sentAt} on the primary connection (which holds the lock)
+     * succeeded; the runs it returned have been told ({@link LocalRun#renewed}) before this call, and
+     * those it did not return have been stopped. It ends a noticed loss if the watch holds the lock
+     * again and the renewal was sent after it did: other instances that saw the lock missing see its
+     * renewal stamp change. Wakes the runs waiting for their hold.
      */
     void renewed(long sentAt) {
         update(() -> {
             primaryRoundTrip = Math.max(primaryRoundTrip, sentAt);
-            lastRenewal = Math.max(lastRenewal, sentAt);
             if (lossNoticed != NONE && watchOpened != NONE && sentAt > watchOpened && sentAt > lossNoticed) {
                 lossNoticed = NONE;
             }
         });
     }
 
-    /** The end of the hold on a run claimed by a statement sent at {@code claimedAt}. */
-    long deadline(long claimedAt) {
+    /**
+     * The end of the hold on a run whose claim, or last renewal that returned it, was sent at
+     * {@code heldSince}.
+     */
+    long deadline(long heldSince) {
         lock.lock();
         try {
-            long end = Math.max(claimedAt, lastRenewal) + leaseNanos;
+            long end = heldSince + leaseNanos;
             long freshest = Math.min(orMax(primaryRoundTrip), orMax(watchRoundTrip));
             if (freshest != Long.MAX_VALUE) {
                 end = Math.min(end, freshest + silentNanos + graceNanos);
@@ -130,9 +136,9 @@ final class LeaseGuard {
         }
     }
 
-    /** Whether a run claimed at {@code claimedAt} may take a step now. */
-    boolean mayStep(long claimedAt) {
-        return now() < deadline(claimedAt) - graceNanos;
+    /** Whether a run held since {@code heldSince} (see {@link #deadline}) may take a step now. */
+    boolean mayStep(long heldSince) {
+        return now() < deadline(heldSince) - graceNanos;
     }
 
     /** Whether this instance may claim: a run claimed now could take steps for a while. */

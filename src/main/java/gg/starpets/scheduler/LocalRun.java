@@ -7,9 +7,10 @@ import java.util.concurrent.TimeUnit;
 /**
  * A run in progress in this process: what was claimed, its context, whether its handler is still
  * executing, and why it is being stopped, if it is. It is also the run's side of
- * {@link RunContext#mayContinue()}: a step is allowed only while the {@link LeaseGuard} says the
- * instance still holds the task; otherwise the handler waits ("parked") until it does again, or
- * until the run is stopped.
+ * {@link RunContext#mayContinue()}: a step is allowed only while the {@link LeaseGuard} says this
+ * run's hold lasts (counted from its claim, or from the last lease renewal that returned it);
+ * otherwise the handler waits ("parked") until a renewal confirms it again, or until the run is
+ * stopped.
  */
 final class LocalRun implements RunContext.Gate {
 
@@ -38,35 +39,76 @@ final class LocalRun implements RunContext.Gate {
     final long claimSentAt;
 
     private final LeaseGuard guard;
+    /**
+     * The send time of the claim, or of the last lease renewal that returned this run: its hold counts
+     * from here. Written only by the heartbeat (one at a time), read by the run and the watchdog.
+     */
+    private volatile long heldSince;
+
     private final CountDownLatch handlerDone = new CountDownLatch(1);
     private volatile Thread thread;
     private volatile StopReason stopReason;
     private volatile boolean parked;
     private volatile Runnable onEnd = () -> {};
-    /** Watchdog bookkeeping: when it saw the handler executing past the hold, and when it stopped it. */
-    volatile long overdueSince = NONE;
-
+    /** Watchdog bookkeeping: when it interrupted the handler for executing near the end of the hold. */
     volatile long stoppedForSafetyAt = NONE;
 
     LocalRun(TaskRepository.ClaimedRun claim, long claimSentAt, LeaseGuard guard) {
         this.claim = claim;
         this.claimSentAt = claimSentAt;
+        this.heldSince = claimSentAt;
         this.guard = guard;
         this.context = new RunContext(
-                claim.runId(), claim.fence(), claim.attempt(), claim.task(), claim.params(), claim.timeout(), this);
+                claim.runId(),
+                claim.fence(),
+                claim.attempt(),
+                claim.task(),
+                claim.params(),
+                claim.timeout(),
+                this,
+                "API".equals(claim.source()));
+    }
+
+    /** A lease renewal sent at {@code sentAt} returned this run: its task is still this instance's. */
+    void renewed(long sentAt) {
+        if (sentAt > heldSince) {
+            heldSince = sentAt;
+        }
+    }
+
+    /** The end of this run's hold, on the guard's clock. */
+    long holdEnd() {
+        return guard.deadline(heldSince);
+    }
+
+    /**
+     * Whether a step may be taken now. The stop reason is read after the hold: a heartbeat stops the
+     * runs a renewal did not return before it wakes the others, so a run that sees the renewal also
+     * sees its own stop.
+     */
+    boolean mayStep() {
+        return guard.mayStep(heldSince) && stopReason == null;
     }
 
     @Override
     public boolean mayContinue() {
+        if (stopReason == null && mayStep()) {
+            return true;
+        }
+        // Parked for the whole wait, not only inside each park: the watchdog must never see a
+        // waiting handler as executing between two parks.
+        parked = true;
         try {
             while (stopReason == null) {
-                if (guard.mayStep(claimSentAt)) {
+                if (mayStep()) {
                     return true;
                 }
-                park(guard.marginNanos() / 5);
+                guard.awaitChange(guard.marginNanos() / 5);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } finally {
+            parked = false;
         }
         return false;
     }
@@ -74,35 +116,31 @@ final class LocalRun implements RunContext.Gate {
     @Override
     public void sleep(Duration duration) throws InterruptedException {
         long end = guard.now() + duration.toNanos();
-        while (true) {
-            if (stopReason != null || Thread.interrupted()) {
-                throw new InterruptedException("run " + claim.runId() + " of " + claim.task() + " was stopped");
+        parked = true;
+        try {
+            while (true) {
+                if (stopReason != null || Thread.interrupted()) {
+                    throw new InterruptedException("run " + claim.runId() + " of " + claim.task() + " was stopped");
+                }
+                long left = end - guard.now();
+                if (left <= 0 && mayStep()) {
+                    return;
+                }
+                guard.awaitChange(left > 0 ? left : guard.marginNanos() / 5);
             }
-            long left = end - guard.now();
-            if (left <= 0 && guard.mayStep(claimSentAt)) {
-                return;
-            }
-            park(left > 0 ? left : guard.marginNanos() / 5);
+        } finally {
+            parked = false;
         }
     }
 
     @Override
     public long holdEndNanos() {
-        return guard.deadline(claimSentAt);
+        return holdEnd();
     }
 
     @Override
     public Duration holdMargin() {
         return Duration.ofNanos(guard.marginNanos());
-    }
-
-    private void park(long nanos) throws InterruptedException {
-        parked = true;
-        try {
-            guard.awaitChange(nanos);
-        } finally {
-            parked = false;
-        }
     }
 
     /** True while the handler runs its own code: neither returned nor waiting in its context. */
@@ -123,8 +161,13 @@ final class LocalRun implements RunContext.Gate {
         onEnd.run();
     }
 
-    void handlerReturned() {
+    /**
+     * The handler has returned; returns why the run was stopped, if it was. That answer is final: a
+     * stop asked from now on changes nothing, so the end written is the one decided here.
+     */
+    synchronized StopReason handlerReturned() {
         handlerDone.countDown();
+        return stopReason;
     }
 
     boolean handlerHasReturned() {
@@ -148,13 +191,19 @@ final class LocalRun implements RunContext.Gate {
         return stopReason;
     }
 
-    /** Asks the handler to stop; the first reason given is the one recorded. */
+    /**
+     * Asks the handler to stop; the first reason given is the one recorded. Once the handler has
+     * returned, nothing changes: its end is being written as it was.
+     */
     synchronized void stop(StopReason reason) {
+        if (handlerHasReturned()) {
+            return;
+        }
         if (stopReason == null) {
             stopReason = reason;
         }
         Thread t = thread;
-        if (t != null && !handlerHasReturned()) {
+        if (t != null) {
             t.interrupt();
         }
         guard.wakeAll();

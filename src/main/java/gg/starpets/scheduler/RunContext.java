@@ -1,5 +1,7 @@
 package gg.starpets.scheduler;
 
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -65,6 +67,7 @@ public final class RunContext {
     private final Map<String, Object> params;
     private final Duration timeout;
     private final Gate gate;
+    private final boolean fromApi;
     private final Map<String, Object> result = Collections.synchronizedMap(new LinkedHashMap<>());
     private volatile Double progress;
     private volatile String output;
@@ -77,6 +80,18 @@ public final class RunContext {
             Map<String, Object> params,
             Duration timeout,
             Gate gate) {
+        this(runId, fence, attempt, taskName, params, timeout, gate, false);
+    }
+
+    RunContext(
+            long runId,
+            long fence,
+            int attempt,
+            String taskName,
+            Map<String, Object> params,
+            Duration timeout,
+            Gate gate,
+            boolean fromApi) {
         this.runId = runId;
         this.fence = fence;
         this.attempt = attempt;
@@ -84,11 +99,59 @@ public final class RunContext {
         this.params = Map.copyOf(params);
         this.timeout = timeout;
         this.gate = gate;
+        this.fromApi = fromApi;
     }
 
     /** A context for calling a handler outside the scheduler (tests, tools): never paused, never stopped. */
     public static RunContext detached(String taskName, Map<String, Object> params, Duration timeout) {
         return new RunContext(0, 0, 1, taskName, params, timeout, Gate.OPEN);
+    }
+
+    /**
+     * A context for calling a handler outside the scheduler as run {@code runId} of its task with
+     * {@code fence}, whose hold ends at {@code holdEndNanos} ({@link System#nanoTime()}) and is never
+     * renewed: for tools, and tests of handlers whose work reaches outside the JVM. Never paused; it
+     * may not continue once interrupted or past the hold less {@code holdMargin}.
+     */
+    public static RunContext detached(
+            String taskName,
+            Map<String, Object> params,
+            Duration timeout,
+            long runId,
+            long fence,
+            long holdEndNanos,
+            Duration holdMargin) {
+        Gate held = new Gate() {
+            @Override
+            public boolean mayContinue() {
+                return !Thread.currentThread().isInterrupted()
+                        && System.nanoTime() < holdEndNanos - holdMargin.toNanos();
+            }
+
+            @Override
+            public void sleep(Duration duration) throws InterruptedException {
+                Thread.sleep(duration);
+            }
+
+            @Override
+            public long holdEndNanos() {
+                return holdEndNanos;
+            }
+
+            @Override
+            public Duration holdMargin() {
+                return holdMargin;
+            }
+        };
+        return new RunContext(runId, fence, 1, taskName, params, timeout, held);
+    }
+
+    /**
+     * This context, not yet used, as for a run of a task created over the API (detached contexts are
+     * as for a task from the configuration files): for tests and tools.
+     */
+    public RunContext asApiTask() {
+        return new RunContext(runId, fence, attempt, taskName, params, timeout, gate, true);
     }
 
     public long runId() {
@@ -107,6 +170,14 @@ public final class RunContext {
 
     public String taskName() {
         return taskName;
+    }
+
+    /**
+     * True when the run's task was created over the API; false when it comes from the configuration
+     * files (written by whoever deploys the service). Handlers give the first less reach.
+     */
+    public boolean fromApi() {
+        return fromApi;
     }
 
     public Map<String, Object> params() {
@@ -199,6 +270,23 @@ public final class RunContext {
     /** How long before {@link #holdEndNanos()} the run's steps stop: a step must fit in it. */
     public Duration holdMargin() {
         return gate.holdMargin();
+    }
+
+    /**
+     * For a handler whose work commits in a transaction on the StarPets database: in that transaction,
+     * locks this run's task row ({@code FOR SHARE}) if the run still holds its fence, and says whether
+     * it does. Call it right before the commit: until the transaction ends no other instance can take
+     * the task over (recovery and claims lock the row), so what commits, commits under the fence.
+     * False: the task was taken over, roll back. The row is waited for at most until the hold ends.
+     * True at once for a context with no hold ({@link #detached(String, Map, Duration)}).
+     */
+    public boolean lockFence(Connection c) throws SQLException {
+        long holdEnd = holdEndNanos();
+        if (holdEnd == Long.MAX_VALUE) {
+            return true;
+        }
+        Duration left = Duration.ofNanos(Math.max(0, holdEnd - System.nanoTime()));
+        return TaskRepository.lockFence(c, taskName, runId, fence, left);
     }
 
     /** Throws if the run has been asked to stop; for handlers that compute without blocking. */

@@ -36,6 +36,7 @@ final class RunExecutor {
     private final Runnable onRunEnded;
     private final Map<Long, LocalRun> active = new ConcurrentHashMap<>();
     private final Map<String, Schedule> schedules = new ConcurrentHashMap<>();
+    private volatile RunAdmission admission = RunAdmission.ALL;
 
     RunExecutor(
             DataSource dataSource,
@@ -68,6 +69,10 @@ final class RunExecutor {
         var timeout = timers.schedule(() -> timeOut(run), claim.timeout().toNanos(), TimeUnit.NANOSECONDS);
         run.onEnd(() -> timeout.cancel(false));
         thread.start();
+    }
+
+    void admitRuns(RunAdmission admission) {
+        this.admission = admission;
     }
 
     int activeCount() {
@@ -115,10 +120,15 @@ final class RunExecutor {
      */
     private void timeOut(LocalRun run) {
         run.stop(LocalRun.StopReason.TIMEOUT);
+        markStuckLater(run, 0);
+    }
+
+    /** Records the run stuck a heartbeat from now if its handler is still executing then. */
+    private void markStuckLater(LocalRun run, int failures) {
         var check = timers.schedule(
                 () -> {
                     if (!run.handlerHasReturned()) {
-                        markStuck(run);
+                        markStuck(run, failures);
                     }
                 },
                 settings.heartbeat().toNanos(),
@@ -126,49 +136,67 @@ final class RunExecutor {
         run.onEnd(() -> check.cancel(false));
     }
 
-    private void markStuck(LocalRun run) {
-        log.error(
-                "Run {} of {} ignores its timeout: recorded TIMED_OUT; the task stays with this instance until"
-                        + " the handler returns",
-                run.claim.runId(),
-                run.claim.task());
-        events.runStuck(run.claim.task());
+    /** Writes the run TIMED_OUT and its task STUCK; tried again every heartbeat while that write fails. */
+    private void markStuck(LocalRun run, int failures) {
+        if (failures == 0) {
+            log.error(
+                    "Run {} of {} ignores its timeout: recorded TIMED_OUT; the task stays with this instance until"
+                            + " the handler returns",
+                    run.claim.runId(),
+                    run.claim.task());
+            events.runStuck(run.claim.task());
+        }
         try (Connection c = dataSource.getConnection()) {
             tasks.markStuck(c, run.claim, sessionKey, RunStatus.TIMED_OUT, LocalRun.StopReason.TIMEOUT.message);
+            if (failures > 0) {
+                log.info("Run {} recorded as stuck after {} failed attempt(s)", run.claim.runId(), failures);
+            }
         } catch (SQLException | RuntimeException e) {
-            log.warn("Could not record run {} as stuck: {}", run.claim.runId(), e.getMessage());
+            if (failures == 0) {
+                log.warn(
+                        "Could not record run {} as stuck ({}); trying again each heartbeat",
+                        run.claim.runId(),
+                        e.getMessage());
+            }
+            markStuckLater(run, failures + 1);
         }
     }
 
     private void execute(LocalRun run) {
         TaskRepository.ClaimedRun claim = run.claim;
         long startNanos = System.nanoTime();
-        events.runStarted(
-                claim.task(),
-                Duration.between(claim.scheduledFor(), claim.startedAt()).toNanos() / 1e9);
-        RunStatus status;
+        RunStatus outcome;
         String error = null;
         TaskHandler handler = handlers.get(claim.handler());
         try {
+            events.runStarted(
+                    claim.task(),
+                    Duration.between(claim.scheduledFor(), claim.startedAt()).toNanos() / 1e9);
             if (handler == null) {
                 throw new IllegalStateException("no handler named '" + claim.handler() + "' on this instance");
             }
+            String refusal = admission.refusal(run.context, claim.handler());
+            if (refusal != null) {
+                throw new RunAdmission.RefusedException(refusal);
+            }
             handler.run(run.context);
-            status = run.stopReason() == null ? RunStatus.SUCCEEDED : run.stopReason().status;
+            outcome = RunStatus.SUCCEEDED;
         } catch (InterruptedException e) {
-            status = run.stopReason() == null ? RunStatus.INTERRUPTED : run.stopReason().status;
+            outcome = RunStatus.INTERRUPTED;
         } catch (Throwable e) {
-            status = run.stopReason() == null ? RunStatus.FAILED : run.stopReason().status;
+            outcome = RunStatus.FAILED;
             error = e.toString();
         }
-        if (run.stopReason() != null && error == null) {
-            error = run.stopReason().message;
+        // Decided at once with the handler's return: a stop asked later cannot change what is written.
+        LocalRun.StopReason reason = run.handlerReturned();
+        RunStatus status = reason == null ? outcome : reason.status;
+        if (reason != null && error == null) {
+            error = reason.message;
         }
-        run.handlerReturned();
         Thread.interrupted();
         double seconds = (System.nanoTime() - startNanos) / 1e9;
         try {
-            if (run.stopReason() == LocalRun.StopReason.FENCE_LOST || !writeEnd(run, status, error)) {
+            if (reason == LocalRun.StopReason.FENCE_LOST || !writeEnd(run, status, error)) {
                 events.fenceLost(claim.task());
                 log.warn(
                         "Run {} of {} ended {}, but the task was taken over: nothing written",

@@ -96,6 +96,7 @@ public final class RunRepository {
     // progress, never a task's last or current run. Claims insert new rows and lock tasks rows, which
     // these statements never touch, so they delay no claim.
 
+    // Probed through tasks_last_run_idx and tasks_current_run_idx (a bitmap "or" of the two).
     private static final String NOT_REFERENCED = """
             not exists (select 1 from tasks t where t.last_run_id = r.id or t.current_run_id = r.id)
             """;
@@ -106,7 +107,8 @@ public final class RunRepository {
              order by t.id
             """);
 
-    private static final NamedSql DELETE_BEYOND_NEWEST = NamedSql.of("""
+    // Package-visible: QueryPlanTest checks that they read their indexes.
+    static final NamedSql DELETE_BEYOND_NEWEST = NamedSql.of("""
             delete from task_runs where id = any(array(
                 select r.id from task_runs r
                  where r.task_id = :task
@@ -118,7 +120,7 @@ public final class RunRepository {
                  limit :limit))
             """.formatted(NOT_REFERENCED));
 
-    private static final NamedSql DELETE_ENDED_BEFORE = NamedSql.of("""
+    static final NamedSql DELETE_ENDED_BEFORE = NamedSql.of("""
             delete from task_runs where id = any(array(
                 select r.id from task_runs r
                  where r.task_id = :task

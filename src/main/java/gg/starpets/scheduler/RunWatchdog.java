@@ -1,16 +1,23 @@
 package gg.starpets.scheduler;
 
-import java.time.Duration;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Makes "never two live handlers of one task" hold for handlers that do not cooperate. Once the
- * {@link LeaseGuard}'s hold on a run is about to end (its gate has closed), a cooperative handler
- * waits in its context; one still executing its own code is interrupted; and if it is still
- * executing shortly before the hold ends, when another instance may start the task, this process
- * halts: the last resort, since a handler that ignores interruption cannot be stopped otherwise.
+ * Makes "never two live handlers of one task" hold for handlers that do not cooperate. Each run's
+ * hold ends at {@link LocalRun#holdEnd()} (E), no later than the moment another instance may start
+ * its task; its steps stop at E − margin (M, the {@link LeaseGuard}'s margin). A handler still
+ * executing its own code (not waiting in its context) is interrupted from E − M/2, and if it is
+ * still executing at E − M/4 − P, where P is this watchdog's period, this process halts: the last
+ * resort, since a handler that ignores interruption cannot be stopped otherwise.
+ *
+ * <p>It looks every P (M/20, 25 ms with the default heartbeat), so the halt is decided between
+ * E − M/4 − P and E − M/4: at least M/4 (125 ms) before another instance may start the task. The
+ * halt ({@link HaltRecord}) then waits at most half of what is left for its write, so it lands at
+ * least M/8 (62 ms) before E, which covers a late wake-up of this thread. A process that was frozen
+ * past E (SIGSTOP, a long GC pause) cannot halt before E: there the halt comes one period after it
+ * wakes, once the interrupted handler has had that long to return.
  *
  * <p>It runs on its own platform thread ({@code starpets-watchdog}), so that no call hanging on the
  * database can delay it.
@@ -30,13 +37,27 @@ final class RunWatchdog implements Runnable {
         this.halt = halt;
     }
 
+    /** How often it looks: a twentieth of the margin, at least a millisecond. */
+    long periodNanos() {
+        return Math.max(1_000_000, guard.marginNanos() / 20);
+    }
+
+    /** How long before the end of a run's hold it halts at the latest (M/4), when it looks on time. */
+    long haltLeadNanos() {
+        return guard.marginNanos() / 4;
+    }
+
     @Override
     public void run() {
-        Duration period = Duration.ofNanos(Math.max(1_000_000, guard.marginNanos() / 10));
+        long period = periodNanos();
         while (!stopping) {
-            checkOnce();
             try {
-                Thread.sleep(period);
+                checkOnce();
+            } catch (RuntimeException e) {
+                log.error("Watchdog check failed; looking again", e);
+            }
+            try {
+                Thread.sleep(period / 1_000_000, (int) (period % 1_000_000));
             } catch (InterruptedException e) {
                 return;
             }
@@ -49,32 +70,31 @@ final class RunWatchdog implements Runnable {
 
     void checkOnce() {
         long margin = guard.marginNanos();
+        long period = periodNanos();
         for (LocalRun run : runs.get()) {
             if (!run.executing()) {
-                run.overdueSince = LocalRun.NONE;
                 continue;
             }
             long now = guard.now();
-            if (now < guard.deadline(run.claimSentAt) - margin) {
-                run.overdueSince = LocalRun.NONE;
+            long end = run.holdEnd();
+            if (now < end - margin / 2) {
                 continue;
             }
-            if (run.overdueSince == LocalRun.NONE) {
-                run.overdueSince = now;
-            }
-            if (run.stoppedForSafetyAt == LocalRun.NONE && now - run.overdueSince >= margin / 2) {
+            if (run.stoppedForSafetyAt == LocalRun.NONE) {
                 log.warn(
-                        "Run {} of {} keeps executing while this instance cannot confirm its lease; interrupting it",
+                        "Run {} of {} keeps executing while this instance cannot confirm its hold; interrupting it",
                         run.claim.runId(),
                         run.claim.task());
                 run.stoppedForSafetyAt = now;
                 run.stop(LocalRun.StopReason.SELF_FENCED);
-            } else if (run.stoppedForSafetyAt != LocalRun.NONE && now - run.stoppedForSafetyAt >= margin * 4 / 10) {
+            } else if (now >= end - haltLeadNanos() - period && now - run.stoppedForSafetyAt >= period) {
                 log.error(
-                        "Run {} of {} ignores interruption and this instance cannot confirm its lease: halting the"
-                                + " process before another instance may start the task",
+                        "Run {} of {} ignores interruption and this instance cannot confirm its hold: halting the"
+                                + " process before another instance may start the task ({} ms before the end of"
+                                + " the hold)",
                         run.claim.runId(),
-                        run.claim.task());
+                        run.claim.task(),
+                        (end - now) / 1_000_000);
                 stopping = true;
                 halt.run();
                 return;

@@ -68,6 +68,10 @@ public sealed interface Schedule {
             if (delay.compareTo(SHORTEST) < 0) {
                 throw new IllegalArgumentException("an interval must be at least " + SHORTEST.toMillis() + "ms");
             }
+            if (delay.compareTo(TaskDefinition.LONGEST) > 0) {
+                throw new IllegalArgumentException(
+                        "an interval must be at most " + TaskDefinition.LONGEST.toDays() + " days");
+            }
         }
 
         @Override
@@ -80,18 +84,25 @@ public sealed interface Schedule {
             return delay;
         }
 
-        /** "500ms", "30s", "5m", "2h", "1d" or ISO-8601 ("PT30S"); null when the text is neither. */
+        /**
+         * "500ms", "30s", "5m", "2h", "1d" or ISO-8601 ("PT30S"); null when the text is neither. Text
+         * too large for a {@link Duration} ({@code 99999999999999999d}) is refused as out of range.
+         */
         public static Duration parseDuration(String text) {
             Matcher m = SHORT.matcher(text.toLowerCase(Locale.ROOT));
             if (m.matches()) {
-                long n = Long.parseLong(m.group(1));
-                return switch (m.group(2)) {
-                    case "ms" -> Duration.ofMillis(n);
-                    case "s" -> Duration.ofSeconds(n);
-                    case "m" -> Duration.ofMinutes(n);
-                    case "h" -> Duration.ofHours(n);
-                    default -> Duration.ofDays(n);
-                };
+                try {
+                    long n = Long.parseLong(m.group(1));
+                    return switch (m.group(2)) {
+                        case "ms" -> Duration.ofMillis(n);
+                        case "s" -> Duration.ofSeconds(n);
+                        case "m" -> Duration.ofMinutes(n);
+                        case "h" -> Duration.ofHours(n);
+                        default -> Duration.ofDays(n);
+                    };
+                } catch (ArithmeticException | NumberFormatException e) {
+                    throw new IllegalArgumentException("'" + text + "' is out of range");
+                }
             }
             if (text.toUpperCase(Locale.ROOT).startsWith("P")) {
                 try {
@@ -180,9 +191,24 @@ public sealed interface Schedule {
                 if (at.isAfter(after)) {
                     return at;
                 }
-                cursor = local; // the first pass of a repeated local time was already due
+                // The first pass of a repeated local time was already due: so were those of every later
+                // one in that repeated hour. Go on from its end, not one fire time at a time (a 6-field
+                // cron firing every second of the hour would give up long before the end).
+                ZoneOffsetTransition transition = rules.getTransition(local);
+                cursor = transition == null
+                        ? local
+                        : max(local, localEnd(transition).minusSeconds(1));
             }
             throw neverAgain();
+        }
+
+        /** The local time at which a daylight-saving change ends: the later of its two local readings. */
+        private static LocalDateTime localEnd(ZoneOffsetTransition t) {
+            return max(t.getDateTimeBefore(), t.getDateTimeAfter());
+        }
+
+        private static LocalDateTime max(LocalDateTime a, LocalDateTime b) {
+            return a.isAfter(b) ? a : b;
         }
 
         /** A local time on the time line: in a gap, the gap's end; when repeated, its first occurrence. */

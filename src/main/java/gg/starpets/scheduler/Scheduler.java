@@ -7,14 +7,16 @@ import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.function.Consumer;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One instance's scheduler. Threads, all built here:
+ * One instance's scheduler. Threads, all built here (through {@link EngineThreads}: none ends
+ * silently; if one does end, {@link #failure()} says so):
  * <ul>
  *   <li>{@code starpets-claim}: the claim loop, sleeping until the next due time, a notification, or a run's end;
  *   <li>{@code starpets-housekeeping-N} (3): heartbeat and lease renewal, recovery of dead instances' tasks, run
@@ -42,6 +44,7 @@ public final class Scheduler implements AutoCloseable {
     private final InstanceSession session;
     private final ScheduledExecutorService housekeeping;
     private final Wakeup wakeup = new Wakeup();
+    private final EngineThreads threads = new EngineThreads();
     private final RunExecutor executor;
     private final Heartbeat heartbeat;
     private final OrphanRecovery recovery;
@@ -89,33 +92,37 @@ public final class Scheduler implements AutoCloseable {
         this.settings = settings;
         this.dataSource = dataSource;
         this.handlers = Map.copyOf(handlers);
-        this.halt = halt;
         this.instances = new InstanceRepository(dataSource);
         this.tasks = new TaskRepository();
         this.guard = new LeaseGuard(settings);
         this.session = new InstanceSession(
                 sessionConnections, watchConnections, new SecureRandom().nextLong(), settings.lease(), guard);
-        var pool = new ScheduledThreadPoolExecutor(
-                3,
-                Thread.ofPlatform().name("starpets-housekeeping-", 1).daemon().factory());
-        // Every run schedules its timeout; a run that ends in time must not leave its timer behind.
-        pool.setRemoveOnCancelPolicy(true);
-        this.housekeeping = pool;
+        this.housekeeping = threads.housekeeping(3, "starpets-housekeeping-");
         this.executor = new RunExecutor(
                 dataSource, tasks, handlers, events, housekeeping, session.key(), settings, guard, wakeup::signal);
+        // Says which runs made this process halt before it does (quarantine counts only those). Only a
+        // test's halt returns: the scheduler is over then, its loops may end.
+        this.halt = new HaltRecord(dataSource, tasks, executor, guard, () -> {
+            threads.closing();
+            halt.run();
+        });
         this.heartbeat =
                 new Heartbeat(settings, session, instances, tasks, executor, guard, this::standDown, () -> configTasks);
-        this.recovery = new OrphanRecovery(settings, dataSource, instances, tasks, events);
-        this.claimer = new Claimer(settings, dataSource, tasks, executor, guard, session.key());
+        this.recovery = new OrphanRecovery(settings, dataSource, instances, tasks, events, this.handlers);
+        this.claimer = new Claimer(settings, dataSource, tasks, executor, guard, session);
         this.commands = new TaskCommands(dataSource);
         this.taskHousekeeping = new TaskHousekeeping(settings, dataSource, commands);
         this.watch =
                 new SessionWatch(session, guard, wakeup, heartbeat::requestNow, executor::cancel, settings.heartbeat());
-        this.watchdog = new RunWatchdog(guard, executor::activeRuns, halt);
-        this.claimThread = new Thread(this::claimLoop, "starpets-claim");
-        this.watchThread = Thread.ofPlatform().name("starpets-watch").daemon().unstarted(watch);
-        this.watchdogThread =
-                Thread.ofPlatform().name("starpets-watchdog").daemon().unstarted(watchdog);
+        this.watchdog = new RunWatchdog(guard, executor::activeRuns, this.halt);
+        this.claimThread = threads.thread("starpets-claim", false, this::claimLoop);
+        this.watchThread = threads.thread("starpets-watch", true, watch);
+        this.watchdogThread = threads.thread("starpets-watchdog", true, watchdog);
+    }
+
+    /** What each claimed run is checked against before its handler is called; call before {@link #start}. */
+    public void admitRuns(RunAdmission admission) {
+        executor.admitRuns(admission);
     }
 
     /**
@@ -211,6 +218,20 @@ public final class Scheduler implements AutoCloseable {
         return commands;
     }
 
+    /**
+     * Why this instance's scheduler no longer works, if it does not: one of its threads ended, a
+     * periodic duty died, or another process took its instance id. Empty while it works, and before
+     * it starts.
+     */
+    public Optional<String> failure() {
+        return threads.failure();
+    }
+
+    /** Called once, with the reason, if {@link #failure()} ever becomes non-empty. */
+    public void onFailure(Consumer<String> listener) {
+        threads.onFailure(listener);
+    }
+
     /** Claim statements sent so far (a claim loop that spins would show here). */
     long claimStatements() {
         return claimer.claimStatements();
@@ -267,7 +288,7 @@ public final class Scheduler implements AutoCloseable {
                 if (settings.totalInstances() > 0 && share.liveInstances() >= settings.totalInstances()) {
                     return;
                 }
-            } catch (SQLException e) {
+            } catch (SQLException | RuntimeException e) {
                 log.warn("Could not read the other instances' state: {}", e.getMessage());
             }
             long left =
@@ -280,6 +301,7 @@ public final class Scheduler implements AutoCloseable {
 
     /** Another process took this instance's id: claim nothing more and stop the runs here. */
     private void standDown() {
+        threads.failed("another process has taken instance id " + settings.instanceId());
         draining = true;
         wakeup.signal();
         executor.stopAll(LocalRun.StopReason.FENCE_LOST);
@@ -297,6 +319,7 @@ public final class Scheduler implements AutoCloseable {
             return;
         }
         closed = true;
+        threads.closing();
         draining = true;
         log.info(
                 "Scheduler stopping: {} run(s) in progress, grace {}",

@@ -17,6 +17,12 @@ public interface SchedulerEvents {
     /** A run of this instance found that its claim had been taken over; nothing it did was written. */
     default void fenceLost(String task) {}
 
+    /**
+     * A task's lost run could not be fenced off by its handler in this recovery round ({@link TaskHandler#fenceOff}
+     * answered false, failed or did not answer): the task stays unstartable and is asked again next round.
+     */
+    default void fenceOffFailed(String task) {}
+
     /** A task was quarantined: its runs were lost too many times in a row. */
     default void taskQuarantined(String task) {}
 

@@ -8,7 +8,10 @@ import java.util.function.LongSupplier;
  * only (how long to sleep, how long since a lease was last confirmed); due times, leases and
  * expiry are always computed by the database. Build with {@link #builder(String)}.
  *
- * @param quarantineAfter runs of a task ended LOST in a row before it is quarantined (0: never)
+ * @param quarantineAfter runs of a task ended LOST in a row before it is quarantined (0: never); only runs
+ *     the task may have caused count (see {@code docs/scheduler.md}, quarantine)
+ * @param quarantineWindow a LOST run counts toward quarantine only if its instance was proven dead within this
+ *     long after the run started (a handler that kills its process does so soon after it starts); zero: at any time
  * @param ticker this instance's monotonic clock in nanoseconds ({@code System::nanoTime}); tests
  *     may move it forward
  */
@@ -23,6 +26,7 @@ public record SchedulerSettings(
         int totalInstances,
         Duration shutdownGrace,
         int quarantineAfter,
+        Duration quarantineWindow,
         LongSupplier ticker) {
 
     /**
@@ -54,12 +58,14 @@ public record SchedulerSettings(
                 .totalInstances(totalInstances)
                 .shutdownGrace(shutdownGrace)
                 .quarantineAfter(quarantineAfter)
+                .quarantineWindow(quarantineWindow)
                 .ticker(ticker);
     }
 
     /**
      * How long an instance's session lock must stay missing before other instances take it as dead
-     * (unless the lock was taken before the server's current start: then only the lease counts).
+     * (unless it was last seen before the locks held now were taken, as after a restart, a crash-restart or a
+     * promotion: then only the lease counts).
      * A live instance that loses all its sessions at once stops its runs' steps within this time.
      */
     public Duration lockLossGrace() {
@@ -91,6 +97,7 @@ public record SchedulerSettings(
         private int totalInstances;
         private Duration shutdownGrace = Duration.ofSeconds(20);
         private int quarantineAfter = 3;
+        private Duration quarantineWindow = Duration.ofSeconds(10);
         private LongSupplier ticker = System::nanoTime;
 
         private Builder(String instanceId) {
@@ -142,6 +149,11 @@ public record SchedulerSettings(
             return this;
         }
 
+        public Builder quarantineWindow(Duration quarantineWindow) {
+            this.quarantineWindow = quarantineWindow;
+            return this;
+        }
+
         public Builder ticker(LongSupplier ticker) {
             this.ticker = ticker;
             return this;
@@ -159,6 +171,7 @@ public record SchedulerSettings(
                     totalInstances,
                     shutdownGrace,
                     quarantineAfter,
+                    quarantineWindow,
                     ticker);
         }
     }

@@ -68,9 +68,12 @@ final class SessionWatch implements Runnable {
                 renewNow.run();
                 wakeup.signal();
                 watch(c);
-            } catch (SQLException e) {
+            } catch (SQLException | RuntimeException e) {
                 if (stopping) {
                     return;
+                }
+                if (e instanceof RuntimeException) {
+                    log.error("Watch failed; reopening its session", e);
                 }
                 guard.watchLost();
                 losses.incrementAndGet();
@@ -94,7 +97,7 @@ final class SessionWatch implements Runnable {
             if (received != null) {
                 for (var notification : received) {
                     if (CANCEL_CHANNEL.equals(notification.getName())) {
-                        cancel.accept(Long.parseLong(notification.getParameter()));
+                        cancel(notification.getParameter());
                     } else {
                         wakeup.signal();
                     }
@@ -109,6 +112,23 @@ final class SessionWatch implements Runnable {
                 lastPing = sent;
             }
         }
+    }
+
+    /** Any role may NOTIFY: a payload that is not a run id is ignored. */
+    private void cancel(String payload) {
+        long runId;
+        try {
+            runId = Long.parseLong(payload.strip());
+        } catch (NumberFormatException e) {
+            log.warn("Ignored a notification on {} that is not a run id: '{}'", CANCEL_CHANNEL, abbreviate(payload));
+            return;
+        }
+        cancel.accept(runId);
+    }
+
+    private static String abbreviate(String text) {
+        String shown = text.replaceAll("\\p{Cntrl}", "?");
+        return shown.length() <= 40 ? shown : shown.substring(0, 40) + "…";
     }
 
     /** How many times the watch session was lost (killed, cut, half-open). */

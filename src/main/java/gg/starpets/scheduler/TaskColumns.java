@@ -1,5 +1,7 @@
 package gg.starpets.scheduler;
 
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -35,6 +37,18 @@ final class TaskColumns {
                 Duration.ofMillis(node.get("initial-backoff-ms").asLong()),
                 node.get("multiplier").asDouble(),
                 Duration.ofMillis(node.get("max-backoff-ms").asLong()));
+    }
+
+    /**
+     * The misfire policy of a row with {@code misfire_policy}, {@code misfire_threshold_ms},
+     * {@code catch_up_limit} and {@code catch_up_window_ms}; throws if they make no valid policy.
+     */
+    static TaskDefinition.MisfirePolicy misfire(ResultSet rs) throws SQLException {
+        return new TaskDefinition.MisfirePolicy(
+                TaskDefinition.MisfirePolicy.Kind.valueOf(rs.getString("misfire_policy")),
+                Duration.ofMillis(rs.getLong("misfire_threshold_ms")),
+                rs.getInt("catch_up_limit"),
+                Duration.ofMillis(rs.getLong("catch_up_window_ms")));
     }
 
     /** A definition with the API's field names (as GET /tasks/{name} and the request bodies use them). */

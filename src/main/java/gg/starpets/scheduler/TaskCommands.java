@@ -80,10 +80,10 @@ public final class TaskCommands {
     private static final NamedSql UPSERT_CONFIG = NamedSql.of("""
             insert into tasks (name, handler, schedule, time_zone, params, enabled, timeout_seconds, retry,
                                misfire_policy, misfire_threshold_ms, catch_up_limit, catch_up_window_ms, jitter_ms,
-                               source, next_run_at, next_fire_at)
+                               source, next_run_at, next_fire_at, config_synced_at)
             values (:name, :handler, :schedule, :zone, cast(:params as jsonb), :enabled, :timeout,
                     cast(:retry as jsonb), :misfire, :threshold, :catch_up_limit, :catch_up_window, :jitter,
-                    'CONFIG', now(), now())
+                    'CONFIG', now(), now(), now())
             on conflict (name) do update
                set handler = excluded.handler, schedule = excluded.schedule, time_zone = excluded.time_zone,
                    params = excluded.params, enabled = excluded.enabled, timeout_seconds = excluded.timeout_seconds,
@@ -91,16 +91,8 @@ public final class TaskCommands {
                    misfire_threshold_ms = excluded.misfire_threshold_ms, catch_up_limit = excluded.catch_up_limit,
                    catch_up_window_ms = excluded.catch_up_window_ms, jitter_ms = excluded.jitter_ms,
                    retired_at = null, quarantined_at = null, lost_streak = 0, version = tasks.version + 1,
-                   -- A new schedule counts from now; a running task gets its next time when its run ends.
-                   next_run_at = case
-                       when (tasks.schedule, tasks.time_zone) is distinct from (excluded.schedule, excluded.time_zone)
-                            and tasks.owner_session is null
-                       then cast(:next as timestamptz) else tasks.next_run_at end,
-                   next_fire_at = case
-                       when (tasks.schedule, tasks.time_zone) is distinct from (excluded.schedule, excluded.time_zone)
-                            and tasks.owner_session is null
-                       then cast(:next as timestamptz) else tasks.next_fire_at end,
-                   updated_at = now()
+                   %1$s,
+                   config_synced_at = now(), updated_at = now()
              where tasks.source = 'CONFIG'
                and (tasks.handler, tasks.schedule, tasks.time_zone, tasks.params, tasks.enabled, tasks.timeout_seconds,
                     tasks.retry, tasks.misfire_policy, tasks.misfire_threshold_ms, tasks.catch_up_limit,
@@ -109,7 +101,27 @@ public final class TaskCommands {
                    (excluded.handler, excluded.schedule, excluded.time_zone, excluded.params, excluded.enabled,
                     excluded.timeout_seconds, excluded.retry, excluded.misfire_policy, excluded.misfire_threshold_ms,
                     excluded.catch_up_limit, excluded.catch_up_window_ms, excluded.jitter_ms, null::timestamptz)
-            """);
+            """.formatted(rescheduled(
+            "tasks.", "(tasks.schedule, tasks.time_zone) is distinct from (excluded.schedule, excluded.time_zone)")));
+
+    /**
+     * The columns a schedule change sets: a new schedule counts from now ({@code :next}) for a task
+     * waiting for its schedule; a trigger, retry or recovery pending keeps its time (it is not the
+     * schedule's to move), and a running task gets its next time when its run ends. A catch-up pending
+     * was the old schedule's: the new one's next time replaces it.
+     *
+     * @param t the table's qualifier, as the statement needs it ({@code "tasks."} or empty)
+     * @param changed the condition that the schedule or its time zone changed
+     */
+    private static String rescheduled(String t, String changed) {
+        String applies = "(%2$s) and %1$sowner_session is null and %1$snext_cause in ('SCHEDULE', 'CATCH_UP')"
+                .formatted(t, changed);
+        return """
+                next_run_at = case when %1$s then cast(:next as timestamptz) else %2$snext_run_at end,
+                next_fire_at = case when %1$s then cast(:next as timestamptz) else %2$snext_fire_at end,
+                catch_ups = case when %1$s then 0 else %2$scatch_ups end,
+                next_cause = case when %1$s then 'SCHEDULE' else %2$snext_cause end""".formatted(applies, t);
+    }
 
     private static final NamedSql INSERT_API = NamedSql.of("""
             insert into tasks (name, handler, schedule, time_zone, params, enabled, timeout_seconds, retry,
@@ -128,12 +140,9 @@ public final class TaskCommands {
                    misfire_policy = :misfire, misfire_threshold_ms = :threshold, catch_up_limit = :catch_up_limit,
                    catch_up_window_ms = :catch_up_window, jitter_ms = :jitter,
                    quarantined_at = null, lost_streak = 0, version = version + 1, updated_at = now(),
-                   next_run_at = case when :rescheduled and owner_session is null
-                                      then cast(:next as timestamptz) else next_run_at end,
-                   next_fire_at = case when :rescheduled and owner_session is null
-                                       then cast(:next as timestamptz) else next_fire_at end
+                   %s
              where id = :id and name = :name
-            """);
+            """.formatted(rescheduled("", ":rescheduled")));
 
     private static final NamedSql DELETE = NamedSql.of("delete from tasks where id = :id");
 
@@ -186,6 +195,9 @@ public final class TaskCommands {
             )
             update tasks t set retired_at = now(), version = version + 1, updated_at = now()
              where t.source = 'CONFIG' and t.retired_at is null
+               -- Just created or changed by an instance that has synced its configuration but not yet
+               -- registered what it defines (its start, or a rolling update): not before a lease.
+               and (t.config_synced_at is null or t.config_synced_at < now() - :lease * interval '1 millisecond')
                and exists (select 1 from live)
                -- Every live instance says what it defines (an older version would not: then wait).
                and not exists (select 1 from live where config_tasks is null)
@@ -202,10 +214,13 @@ public final class TaskCommands {
                and next_run_at < now() - misfire_threshold_ms * interval '1 millisecond'
             """);
 
+    // A row locked elsewhere (a claim, an operator) is left for the next heartbeat, never waited for.
     private static final NamedSql SKIP = NamedSql.of("""
             update tasks set next_run_at = cast(:next as timestamptz), next_fire_at = cast(:next as timestamptz),
                    updated_at = now()
-             where id = :id and next_run_at = cast(:was as timestamptz) and owner_session is null
+             where id = (select id from tasks
+                          where id = :id and next_run_at = cast(:was as timestamptz) and owner_session is null
+                            for update skip locked)
             """);
 
     private final DataSource dataSource;
@@ -266,7 +281,10 @@ public final class TaskCommands {
         return resumed;
     }
 
-    /** Moves SKIP tasks that missed their time by more than their threshold on to their next future time. */
+    /**
+     * Moves SKIP tasks that missed their time by more than their threshold on to their next future
+     * time, each in a statement of its own when {@code c} auto-commits (so no row stays locked longer).
+     */
     int skipMisfires(Connection c) throws SQLException {
         Instant now = TaskRepository.dbNow(c);
         record Missed(long id, String schedule, String zone, Instant was) {}
@@ -475,11 +493,7 @@ public final class TaskCommands {
                     rs.getBoolean("enabled"),
                     JSON.readValue(rs.getString("params"), new TypeReference<Map<String, Object>>() {}),
                     TaskColumns.retry(rs.getString("retry")),
-                    new TaskDefinition.MisfirePolicy(
-                            TaskDefinition.MisfirePolicy.Kind.valueOf(rs.getString("misfire_policy")),
-                            Duration.ofMillis(rs.getLong("misfire_threshold_ms")),
-                            rs.getInt("catch_up_limit"),
-                            Duration.ofMillis(rs.getLong("catch_up_window_ms"))),
+                    TaskColumns.misfire(rs),
                     Duration.ofMillis(rs.getLong("jitter_ms")));
             long run = rs.getLong("current_run_id");
             return new StoredTask(

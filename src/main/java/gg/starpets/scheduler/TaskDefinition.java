@@ -28,6 +28,28 @@ public record TaskDefinition(
 
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,99}");
 
+    /**
+     * The longest duration a definition takes (timeout, interval, back-off, misfire threshold,
+     * catch-up window, jitter): far past any real one, and within every unit they are kept and
+     * computed in (a timer in nanoseconds overflows past 292 years).
+     */
+    public static final Duration LONGEST = Duration.ofDays(36_500);
+
+    /**
+     * A duration kept in milliseconds: refused unless it is whole milliseconds ({@code 500us} would be
+     * kept as 0, and read back as something else) and at most {@link #LONGEST}.
+     */
+    static Duration inMillis(String what, Duration d) {
+        if (d != null && d.toNanos() % 1_000_000 != 0) {
+            throw new IllegalArgumentException(what + " must be whole milliseconds (it is kept in milliseconds), not "
+                    + d.toString().substring(2).toLowerCase(Locale.ROOT));
+        }
+        if (d != null && d.compareTo(LONGEST) > 0) {
+            throw new IllegalArgumentException(what + " must be at most " + LONGEST.toDays() + " days");
+        }
+        return d;
+    }
+
     public TaskDefinition {
         params = params == null ? Map.of() : Map.copyOf(params);
         misfire = misfire == null ? MisfirePolicy.DEFAULT : misfire;
@@ -48,12 +70,14 @@ public record TaskDefinition(
             if (initialBackoff == null || initialBackoff.isNegative() || initialBackoff.isZero()) {
                 throw new IllegalArgumentException("retry initial-backoff must be positive");
             }
+            inMillis("retry initial-backoff", initialBackoff);
             if (!(multiplier >= 1 && multiplier <= 100)) {
                 throw new IllegalArgumentException("retry multiplier must be between 1 and 100, not " + multiplier);
             }
             if (maxBackoff == null || maxBackoff.compareTo(initialBackoff) < 0) {
                 throw new IllegalArgumentException("retry max-backoff must be at least initial-backoff");
             }
+            inMillis("retry max-backoff", maxBackoff);
         }
 
         /**
@@ -102,12 +126,14 @@ public record TaskDefinition(
             if (threshold == null || threshold.isNegative()) {
                 throw new IllegalArgumentException("misfire-threshold must not be negative");
             }
+            inMillis("misfire-threshold", threshold);
             if (catchUpLimit < 1) {
                 throw new IllegalArgumentException("catch-up-limit must be at least 1");
             }
             if (catchUpWindow == null || catchUpWindow.isNegative() || catchUpWindow.isZero()) {
                 throw new IllegalArgumentException("catch-up-window must be positive");
             }
+            inMillis("catch-up-window", catchUpWindow);
         }
 
         /** Reads {@code RUN_ONCE}, {@code skip}, {@code catch-up}… as users write them; null: the default. */
@@ -155,6 +181,9 @@ public record TaskDefinition(
         if (timeout == null || timeout.isNegative() || timeout.isZero()) {
             throw new InvalidTaskException(name, "the timeout must be positive, not " + timeout);
         }
+        if (timeout.compareTo(LONGEST) > 0) {
+            throw new InvalidTaskException(name, "the timeout must be at most " + LONGEST.toDays() + " days");
+        }
         return new TaskDefinition(
                 name, handler, schedule.strip(), zone, timeout, enabled == null || enabled, params, null, null, null);
     }
@@ -170,6 +199,11 @@ public record TaskDefinition(
     public TaskDefinition withJitter(Duration jitter) {
         if (jitter != null && jitter.isNegative()) {
             throw new InvalidTaskException(name, "the jitter must not be negative");
+        }
+        try {
+            inMillis("the jitter", jitter);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidTaskException(name, e.getMessage());
         }
         return new TaskDefinition(name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter);
     }

@@ -5,6 +5,7 @@ import static gg.starpets.scheduler.InstanceRepository.instant;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -40,6 +41,15 @@ public final class TaskEvents {
              where task_name = :task and (cast(:before_id as bigint) is null or id < :before_id)
              order by id desc
              limit :limit
+            """);
+
+    // Retention, oldest first, along task_events_at_idx. Package-visible: QueryPlanTest.
+    static final NamedSql DELETE_OLDER_THAN = NamedSql.of("""
+            delete from task_events where id = any(array(
+                select id from task_events
+                 where at < now() - :max_age * interval '1 millisecond'
+                 order by at
+                 limit :limit))
             """);
 
     private final DataSource dataSource;
@@ -86,6 +96,16 @@ public final class TaskEvents {
             return events;
         } catch (SQLException e) {
             throw new SchedulerException("could not read the events of task " + task, e);
+        }
+    }
+
+    /** Deletes up to {@code limit} events older than {@code maxAge}, oldest first (retention). */
+    public int deleteOlderThan(Duration maxAge, int limit) {
+        try (Connection c = dataSource.getConnection();
+                var st = DELETE_OLDER_THAN.prepare(c).set("max_age", maxAge).set("limit", limit)) {
+            return st.executeUpdate();
+        } catch (SQLException e) {
+            throw new SchedulerException("could not delete old task events", e);
         }
     }
 

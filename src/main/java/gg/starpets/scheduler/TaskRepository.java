@@ -10,6 +10,8 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import tools.jackson.core.type.TypeReference;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -19,6 +21,7 @@ import tools.jackson.databind.json.JsonMapper;
  */
 final class TaskRepository {
 
+    private static final Logger log = LoggerFactory.getLogger(TaskRepository.class);
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
     /** The keys of the advisory locks held now, in this database: the sessions of live instances. */
@@ -31,8 +34,30 @@ final class TaskRepository {
             )""";
 
     /**
+     * The moment since which every advisory lock held now was taken: the latest of the server's start
+     * and the time stored in {@code scheduler_epoch}, an unlogged table that crash recovery empties and
+     * that is empty on a promoted standby ({@code pg_postmaster_start_time()} moves with neither).
+     * Null while that table is empty: then no missing lock proves anything, and the lease decides.
+     * A lock seen held after this moment and missing now proves its session has ended.
+     */
+    static final String LOCK_EPOCH =
+            "(select greatest(pg_postmaster_start_time(), e.started_at) from scheduler_epoch e where e.id = 1)";
+
+    /**
+     * Fills {@code scheduler_epoch} when it is empty (after a crash-restart or a promotion), with the
+     * time of the statement that finds it so. Visible from the next statement on.
+     */
+    static final String FILL_EPOCH = """
+            fill_epoch as (
+                insert into scheduler_epoch (id, started_at)
+                select 1, now() where not exists (select 1 from scheduler_epoch)
+                on conflict (id) do nothing
+            )""";
+
+    /**
      * A run this instance has just claimed, with the task's definition as it was at the claim (a run
      * finishes under the definition it started with); its history row is already written as RUNNING.
+     * {@code source}: {@code CONFIG} or {@code API}, where the task comes from.
      */
     record ClaimedRun(
             long taskId,
@@ -52,7 +77,8 @@ final class TaskRepository {
             TaskDefinition.RetryPolicy retry,
             TaskDefinition.MisfirePolicy misfire,
             int catchUps,
-            Duration jitter) {}
+            Duration jitter,
+            String source) {}
 
     /**
      * When a task runs next, decided as its run ends: due at {@code next} (or at once when
@@ -88,9 +114,28 @@ final class TaskRepository {
         }
     }
 
-    /** A task whose instance was gone, made due again (or quarantined) by {@link #recoverOrphans}. */
+    /**
+     * A task whose instance was gone, made due again (or quarantined) by {@link #recoverOrphans}.
+     * {@code counted}: the loss counted toward quarantine, for the reason {@code blame} gives.
+     */
     record Recovered(
-            String task, String formerInstance, long lostRunId, String reason, boolean quarantined, int lostStreak) {}
+            String task,
+            String formerInstance,
+            long lostRunId,
+            String reason,
+            boolean quarantined,
+            int lostStreak,
+            boolean counted,
+            String blame) {}
+
+    /**
+     * A task whose instance is gone, left owned by {@link #recoverOrphans} until its handler has
+     * fenced off the lost run ({@link TaskHandler#fenceOff}).
+     */
+    record AwaitingFence(String task, String handler, long runId, Map<String, Object> params) {}
+
+    /** What one recovery statement did: tasks recovered, and tasks left owned until their run is fenced off. */
+    record Recovery(List<Recovered> recovered, List<AwaitingFence> awaitingFence) {}
 
     /** A run still owned, and whether an operator asked to cancel it. */
     record Renewed(long runId, boolean cancelRequested) {}
@@ -102,6 +147,9 @@ final class TaskRepository {
     record Finished(boolean released, String schedule, String timeZone) {}
 
     private static final NamedSql NOW = NamedSql.of("select now()");
+
+    /** For the rest of the transaction. */
+    private static final NamedSql LOCK_TIMEOUT = NamedSql.of("select set_config('lock_timeout', :ms, true)");
 
     /**
      * A task a claim may take once it is due ({@code and next_run_at <= now()}). The share query counts
@@ -121,15 +169,19 @@ final class TaskRepository {
     // tasks_claimed_idx. Package-visible: QueryPlanTest checks the plan.
     static final NamedSql SHARE = NamedSql.of("""
             with live as (
-                select id, session_key
+                select id, session_key, claiming
                   from instances
                  where state = 'RUNNING' and heartbeat_at > now() - :lease * interval '1 millisecond'
             ), peers as (
-                select count(*) filter (where id <> :instance) + 1 as live_plus_me,
-                       count(*) filter (where id < :instance) as rank
+                -- Only instances that can claim now share the work (this one, claiming, is counted as it).
+                select count(*) filter (where id <> :instance and claiming) + 1 as live_plus_me,
+                       count(*) filter (where id < :instance and claiming) as rank
                   from live
             ), owned as (
-                select count(*) as owned,
+                -- Runs of a live instance that cannot claim are outside the split, as that instance is.
+                select count(*) filter (where owner_session not in (select session_key from live
+                                                                     where not claiming and session_key <> :key))
+                           as owned,
                        count(*) filter (where owner_session = :key) as here,
                        count(*) filter (where owner_session <> :key
                                            and owner_session in (select session_key from live)) as elsewhere
@@ -160,6 +212,8 @@ final class TaskRepository {
                  where %2$s and next_run_at <= now()
                    -- No claim without this instance's own session lock held at this moment.
                    and (select holds_lock from me)
+                   -- Nor of a task whose earlier run's handler has not returned in this process.
+                   and id <> all(cast(:busy as bigint[]))
                  order by next_run_at, id
                  limit :quota
                  for update skip locked
@@ -177,7 +231,7 @@ final class TaskRepository {
                           t.timeout_seconds, t.fence, t.current_run_id, t.next_attempt, t.next_run_at,
                           t.started_at, t.next_cause, coalesce(t.next_fire_at, t.next_run_at) as fire_at,
                           t.retry::text as retry, t.misfire_policy, t.misfire_threshold_ms, t.catch_up_limit,
-                          t.catch_up_window_ms, t.catch_ups, t.jitter_ms
+                          t.catch_up_window_ms, t.catch_ups, t.jitter_ms, t.source
             ), runs as (
                 insert into task_runs (id, task_id, task_name, instance_id, fence, scheduled_for, started_at,
                                        status, attempt, cause)
@@ -195,7 +249,8 @@ final class TaskRepository {
             returning current_run_id, cancel_requested
             """);
 
-    private static final NamedSql PROGRESS = NamedSql.of("""
+    // Every heartbeat of a busy instance: reads tasks_current_run_idx. Package-visible: QueryPlanTest.
+    static final NamedSql PROGRESS = NamedSql.of("""
             update tasks t set progress = p.progress
               from unnest(cast(:runs as bigint[]), cast(:values as float8[])) as p(run_id, progress)
              where t.current_run_id = p.run_id
@@ -249,22 +304,40 @@ final class TaskRepository {
             """);
 
     private static final NamedSql LOCK_MISSING = NamedSql.of("""
-            with %s
+            with %s, %s
             select t.id, (extract(epoch from t.owner_lock_seen_at) * 1000000)::bigint as seen
               from tasks t
              where t.owner_session is not null and t.lease_until >= now()
-               and t.owner_lock_seen_at > pg_postmaster_start_time()
+               and t.owner_lock_seen_at > %s
                and t.owner_session not in (select key from held)
-            """.formatted(HELD_LOCKS));
+            """.formatted(HELD_LOCKS, FILL_EPOCH, LOCK_EPOCH));
 
     private static final NamedSql RECOVER = NamedSql.of("""
-            with %s, eligible as (
+            with %1$s, eligible as (
                 select * from unnest(cast(:ids as bigint[]), cast(:seen as bigint[])) as e(id, seen)
             ), orphaned as (
-                select t.id, t.owner_instance, t.current_run_id,
+                select t.id, t.name, t.handler, t.params, t.owner_instance, t.current_run_id,
                        case when t.lease_until < now() then 'lease expired'
-                            else 'database session ended' end as reason
-                  from tasks t
+                            else 'database session ended' end as reason,
+                       -- Its handler must first fence off the lost run (TaskHandler.fenceOff), unless it has.
+                       t.current_run_id is not null and t.handler = any(cast(:fenced_handlers as text[]))
+                           and t.current_run_id <> all(cast(:fenced_runs as bigint[])) as awaiting_fence,
+                       -- Whether the task may have caused the loss (docs/scheduler.md, quarantine): its process
+                       -- said so as it halted; else its instance is proven dead (lock seen since the epoch,
+                       -- gone now: not frozen, not cut off by a failover) within the window after the start.
+                       case when r.halt_culprit then 'its handler made its process halt'
+                            when not r.halt_culprit then 'its process halted for another run'
+                            when t.owner_session in (select key from held) then 'its instance still holds its lock'
+                            when coalesce(t.owner_lock_seen_at <= %2$s, true) then 'its instance is not proven dead'
+                            when :window > 0 and t.owner_lock_seen_at >= t.started_at + :window * interval '1 millisecond'
+                                 then 'its instance died after the quarantine window'
+                            else 'its instance died within the quarantine window' end as blame,
+                       coalesce(r.halt_culprit,
+                                t.owner_session not in (select key from held) and t.owner_lock_seen_at > %2$s
+                                and (:window = 0
+                                     or t.owner_lock_seen_at < t.started_at + :window * interval '1 millisecond'),
+                                false) as counted
+                  from tasks t left join task_runs r on r.id = t.current_run_id
                  where t.owner_session is not null
                    and (t.lease_until < now()
                         or (t.owner_session not in (select key from held)
@@ -277,25 +350,51 @@ final class TaskRepository {
                    set status = 'LOST', finished_at = now(),
                        error = 'instance ' || o.owner_instance || ' is gone (' || o.reason || ')'
                   from orphaned o
-                 where r.id = o.current_run_id and r.status = 'RUNNING'
+                 where r.id = o.current_run_id and r.status = 'RUNNING' and not o.awaiting_fence
             ), released as (
                 update tasks t
                    set owner_instance = null, owner_session = null, lease_until = null, current_run_id = null,
                        started_at = null, progress = null, stuck_since = null, owner_lock_seen_at = null,
                        cancel_requested = false, last_run_id = o.current_run_id, next_run_at = now(),
                        next_fire_at = now(), next_cause = 'RECOVERY', next_attempt = t.next_attempt + 1,
-                       fence = t.fence + 1, lost_streak = t.lost_streak + 1,
+                       fence = t.fence + 1,
+                       -- Only losses the task may have caused count; the others neither count nor clear the streak.
+                       lost_streak = t.lost_streak + case when o.counted then 1 else 0 end,
                        -- Lost again and again (a handler that kills its process): quarantined.
-                       quarantined_at = case when :quarantine_after > 0 and t.lost_streak + 1 >= :quarantine_after
-                                             then now() end,
+                       quarantined_at = case when o.counted and :quarantine_after > 0
+                                                  and t.lost_streak + 1 >= :quarantine_after then now()
+                                             else t.quarantined_at end,
                        updated_at = now()
                   from orphaned o
-                 where t.id = o.id
+                 where t.id = o.id and not o.awaiting_fence
                 returning t.id, t.name, t.quarantined_at is not null as quarantined, t.lost_streak
             )
-            select r.name, o.owner_instance, o.current_run_id, o.reason, r.quarantined, r.lost_streak
+            select r.name, o.owner_instance, o.current_run_id, o.reason, r.quarantined, r.lost_streak,
+                   false as awaiting_fence, null as handler, null as params, o.counted, o.blame
               from released r join orphaned o on o.id = r.id
-            """.formatted(HELD_LOCKS));
+            union all
+            select o.name, o.owner_instance, o.current_run_id, o.reason, false, 0, true, o.handler, o.params::text,
+                   o.counted, o.blame
+              from orphaned o
+             where o.awaiting_fence
+            """.formatted(HELD_LOCKS, LOCK_EPOCH));
+
+    /**
+     * Written just before this process halts itself: which runs made it halt (their handler ignored
+     * interruption past its hold) and which were merely halted with them. Only while they are RUNNING.
+     */
+    private static final NamedSql RECORD_HALT = NamedSql.of("""
+            update task_runs set halt_culprit = id = any(cast(:culprits as bigint[]))
+             where id = any(cast(:runs as bigint[])) and status = 'RUNNING'
+            """);
+
+    /**
+     * The run still holds its task: same fence, still its current run, still owned. Shared, so that a
+     * renewal (which updates the row) waits at most for the commit, while a takeover (recovery, a
+     * claim: both lock the row for update) cannot happen until the transaction holding it ends.
+     */
+    /** Through a function of the schema's owner (V13): sql tasks run as a role with no right on tasks. */
+    private static final NamedSql LOCK_FENCE = NamedSql.of("select starpets_lock_fence(:task, :fence, :run)");
 
     private static final NamedSql NOTIFY = NamedSql.of("select pg_notify('" + SessionWatch.CHANNEL + "', '')");
 
@@ -336,57 +435,175 @@ final class TaskRepository {
      * The claim: in one statement, and only while this instance's session lock is held, locks up to
      * {@code quota} due unowned tasks (skipping rows other instances are claiming), makes this instance
      * their owner with a lease and a new fence, and writes each run's history row.
+     *
+     * <p>The claim is committed before its rows are read, so each row is read on its own: a row this
+     * version cannot read (a definition stored by another version, or by hand) ends its run FAILED
+     * with the reason, at once, and the others run. The task is not lost: it waits for its next time.
      */
     List<ClaimedRun> claim(Connection c, String instanceId, long sessionKey, Duration lease, int quota)
             throws SQLException {
+        return claim(c, instanceId, sessionKey, lease, quota, new long[0]);
+    }
+
+    /** As above, never taking the tasks {@code busyTaskIds}: their earlier run's handler still executes here. */
+    List<ClaimedRun> claim(
+            Connection c, String instanceId, long sessionKey, Duration lease, int quota, long[] busyTaskIds)
+            throws SQLException {
+        List<ClaimedRun> runs = new ArrayList<>();
+        List<Unreadable> unreadable = new ArrayList<>();
         try (var st = CLAIM.prepare(c)
                         .set("quota", quota)
+                        .set("busy", busyTaskIds)
                         .set("instance", instanceId)
                         .set("key", sessionKey)
                         .set("lease", lease);
                 ResultSet rs = st.executeQuery()) {
-            List<ClaimedRun> runs = new ArrayList<>();
             while (rs.next()) {
-                runs.add(new ClaimedRun(
-                        rs.getLong("id"),
-                        rs.getString("name"),
-                        rs.getString("handler"),
-                        rs.getString("schedule"),
-                        rs.getString("time_zone"),
-                        JSON.readValue(rs.getString("params"), new TypeReference<Map<String, Object>>() {}),
-                        Duration.ofNanos((long) (rs.getDouble("timeout_seconds") * 1e9)),
-                        rs.getLong("fence"),
-                        rs.getLong("current_run_id"),
-                        rs.getInt("next_attempt"),
-                        instant(rs, "next_run_at"),
-                        instant(rs, "started_at"),
-                        rs.getString("next_cause"),
-                        instant(rs, "fire_at"),
-                        TaskColumns.retry(rs.getString("retry")),
-                        new TaskDefinition.MisfirePolicy(
-                                TaskDefinition.MisfirePolicy.Kind.valueOf(rs.getString("misfire_policy")),
-                                Duration.ofMillis(rs.getLong("misfire_threshold_ms")),
-                                rs.getInt("catch_up_limit"),
-                                Duration.ofMillis(rs.getLong("catch_up_window_ms"))),
-                        rs.getInt("catch_ups"),
-                        Duration.ofMillis(rs.getLong("jitter_ms"))));
+                try {
+                    runs.add(claimedRun(rs));
+                } catch (RuntimeException e) {
+                    unreadable.add(new Unreadable(
+                            rs.getLong("id"),
+                            rs.getString("name"),
+                            rs.getLong("fence"),
+                            rs.getLong("current_run_id"),
+                            rs.getString("schedule"),
+                            rs.getString("time_zone"),
+                            e.getMessage() == null ? e.toString() : e.getMessage()));
+                }
             }
-            return runs;
+        }
+        for (Unreadable u : unreadable) {
+            failUnreadable(c, sessionKey, u);
+        }
+        return runs;
+    }
+
+    /** A claimed row whose definition could not be read. */
+    private record Unreadable(
+            long taskId, String task, long fence, long runId, String schedule, String timeZone, String reason) {}
+
+    private static ClaimedRun claimedRun(ResultSet rs) throws SQLException {
+        return new ClaimedRun(
+                rs.getLong("id"),
+                rs.getString("name"),
+                rs.getString("handler"),
+                rs.getString("schedule"),
+                rs.getString("time_zone"),
+                JSON.readValue(rs.getString("params"), new TypeReference<Map<String, Object>>() {}),
+                Duration.ofNanos((long) (rs.getDouble("timeout_seconds") * 1e9)),
+                rs.getLong("fence"),
+                rs.getLong("current_run_id"),
+                rs.getInt("next_attempt"),
+                instant(rs, "next_run_at"),
+                instant(rs, "started_at"),
+                rs.getString("next_cause"),
+                instant(rs, "fire_at"),
+                TaskColumns.retry(rs.getString("retry")),
+                TaskColumns.misfire(rs),
+                rs.getInt("catch_ups"),
+                Duration.ofMillis(rs.getLong("jitter_ms")),
+                rs.getString("source"));
+    }
+
+    /**
+     * Ends the run of a row that could not be read FAILED, with the reason, and gives the task back due
+     * at its schedule's next time (none if the schedule cannot be read either: a new definition sets
+     * one). Should this fail too, the run stays with this instance unrenewed and is ended when its
+     * lease runs out.
+     */
+    private void failUnreadable(Connection c, long sessionKey, Unreadable u) {
+        String error = "the task's definition as stored cannot be read: " + u.reason();
+        try {
+            Instant next = nextOrNull(u.schedule(), u.timeZone(), now(c));
+            end(
+                    c,
+                    u.taskId(),
+                    u.fence(),
+                    u.runId(),
+                    sessionKey,
+                    new NextRun(next, false, next, "SCHEDULE", 1, 0),
+                    RunStatus.FAILED,
+                    error,
+                    null,
+                    null,
+                    null);
+            log.error("Run {} of {} FAILED: {}", u.runId(), u.task(), error);
+        } catch (SQLException | RuntimeException e) {
+            log.error("Run {} of {} could not be read ({}), nor ended: {}", u.runId(), u.task(), error, e.getMessage());
         }
     }
 
-    /** Extends the leases of the runs alive in this process (and no others); returns those still owned. */
+    /**
+     * Extends the leases of the runs alive in this process (and no others); returns those still owned.
+     * A row another transaction holds locked is waited for at most a tenth of the lease: then the
+     * renewal fails (the heartbeat tries again soon) instead of holding the heartbeat thread for as long
+     * as the lock is held.
+     */
     List<Renewed> renewLeases(Connection c, long sessionKey, Duration lease, long[] aliveRunIds) throws SQLException {
-        try (var st = RENEW.prepare(c)
-                        .set("lease", lease)
-                        .set("key", sessionKey)
-                        .set("runs", aliveRunIds);
-                ResultSet rs = st.executeQuery()) {
-            List<Renewed> owned = new ArrayList<>();
-            while (rs.next()) {
-                owned.add(new Renewed(rs.getLong(1), rs.getBoolean(2)));
+        if (aliveRunIds.length == 0) {
+            return List.of();
+        }
+        return inTransaction(c, lease.dividedBy(10), () -> {
+            try (var st = RENEW.prepare(c)
+                            .set("lease", lease)
+                            .set("key", sessionKey)
+                            .set("runs", aliveRunIds);
+                    ResultSet rs = st.executeQuery()) {
+                List<Renewed> owned = new ArrayList<>();
+                while (rs.next()) {
+                    owned.add(new Renewed(rs.getLong(1), rs.getBoolean(2)));
+                }
+                return owned;
             }
-            return owned;
+        });
+    }
+
+    /**
+     * In the caller's transaction: locks the task's row while run {@code runId} holds it with
+     * {@code fence}, waiting for it at most {@code wait}; false when it does not hold it any more.
+     */
+    static boolean lockFence(Connection c, String task, long runId, long fence, Duration wait) throws SQLException {
+        setLockTimeout(c, wait);
+        try (var st = LOCK_FENCE
+                        .prepare(c)
+                        .set("task", task)
+                        .set("fence", fence)
+                        .set("run", runId);
+                ResultSet rs = st.executeQuery()) {
+            return rs.next() && rs.getBoolean(1);
+        }
+    }
+
+    @FunctionalInterface
+    interface Work<T> {
+        T run() throws SQLException;
+    }
+
+    /**
+     * Runs {@code work} in a transaction of its own on {@code c} in which no row lock is waited for
+     * longer than {@code lockTimeout} (an error then, SQLSTATE 55P03); restores the connection's
+     * auto-commit after.
+     */
+    static <T> T inTransaction(Connection c, Duration lockTimeout, Work<T> work) throws SQLException {
+        boolean autoCommit = c.getAutoCommit();
+        c.setAutoCommit(false);
+        try {
+            setLockTimeout(c, lockTimeout);
+            T result = work.run();
+            c.commit();
+            return result;
+        } catch (SQLException | RuntimeException e) {
+            try {
+                c.rollback();
+            } catch (SQLException ignored) {
+                // The connection is broken: the server rolls back when it notices.
+            }
+            throw e;
+        } finally {
+            if (!c.isClosed()) {
+                c.setAutoCommit(autoCommit);
+            }
         }
     }
 
@@ -416,27 +633,18 @@ final class TaskRepository {
             String error,
             RunContext context)
             throws SQLException {
-        Finished finished;
-        try (var st = FINISH.prepare(c)
-                        .set("due_now", next.dueNow())
-                        .set("next", next.next())
-                        .set("fire", next.fireAt())
-                        .set("cause", next.cause())
-                        .set("attempt", next.attempt())
-                        .set("catch_ups", next.catchUps())
-                        .set("task", run.taskId())
-                        .set("fence", run.fence())
-                        .set("key", sessionKey)
-                        .set("status", status.name())
-                        .set("error", error)
-                        .set("progress", context.progress())
-                        .set("output", context.output())
-                        .set("result", context.result().isEmpty() ? null : JSON.writeValueAsString(context.result()))
-                        .set("run", run.runId());
-                ResultSet rs = st.executeQuery()) {
-            rs.next();
-            finished = new Finished(rs.getBoolean("released"), rs.getString("schedule"), rs.getString("time_zone"));
-        }
+        Finished finished = end(
+                c,
+                run.taskId(),
+                run.fence(),
+                run.runId(),
+                sessionKey,
+                next,
+                status,
+                error,
+                context.progress(),
+                context.output(),
+                context.result().isEmpty() ? null : JSON.writeValueAsString(context.result()));
         if (finished.released()
                 && !next.dueNow()
                 && "SCHEDULE".equals(next.cause())
@@ -452,6 +660,49 @@ final class TaskRepository {
             }
         }
         return finished.released();
+    }
+
+    private static Finished end(
+            Connection c,
+            long taskId,
+            long fence,
+            long runId,
+            long sessionKey,
+            NextRun next,
+            RunStatus status,
+            String error,
+            Double progress,
+            String output,
+            String resultJson)
+            throws SQLException {
+        try (var st = FINISH.prepare(c)
+                        .set("due_now", next.dueNow())
+                        .set("next", next.next())
+                        .set("fire", next.fireAt())
+                        .set("cause", next.cause())
+                        .set("attempt", next.attempt())
+                        .set("catch_ups", next.catchUps())
+                        .set("task", taskId)
+                        .set("fence", fence)
+                        .set("key", sessionKey)
+                        .set("status", status.name())
+                        .set("error", error)
+                        .set("progress", progress)
+                        .set("output", output)
+                        .set("result", resultJson)
+                        .set("run", runId);
+                ResultSet rs = st.executeQuery()) {
+            rs.next();
+            return new Finished(rs.getBoolean("released"), rs.getString("schedule"), rs.getString("time_zone"));
+        }
+    }
+
+    /** For the rest of the caller's transaction: no row lock is waited for longer (at least a millisecond). */
+    private static void setLockTimeout(Connection c, Duration wait) throws SQLException {
+        try (var st = LOCK_TIMEOUT.prepare(c).set("ms", Long.toString(Math.max(1, wait.toMillis())));
+                ResultSet rs = st.executeQuery()) {
+            rs.next();
+        }
     }
 
     /** The next time of a schedule as stored, or null when it never fires again or cannot be read. */
@@ -477,7 +728,10 @@ final class TaskRepository {
         }
     }
 
-    /** Tasks owned by a session whose lock is missing, though it was seen since the server's current start. */
+    /**
+     * Tasks owned by a session whose lock is missing, though it was seen held since the locks held now
+     * were taken ({@link #LOCK_EPOCH}). Fills that epoch first if a crash-restart or a promotion emptied it.
+     */
     List<LockMissing> findLockMissing(Connection c) throws SQLException {
         try (var st = LOCK_MISSING.prepare(c);
                 ResultSet rs = st.executeQuery()) {
@@ -493,23 +747,56 @@ final class TaskRepository {
      * Ends the runs of instances that are gone, marks them LOST, and makes their tasks due at once
      * with a new fence, so that the old owner can write nothing: tasks whose lease has expired, and
      * the {@code eligible} ones whose owner's lock is still missing and was last seen when it was.
+     * Tasks whose handler is one of {@code fencedHandlers} are left owned (returned as awaiting their
+     * fence) unless their lost run is one of {@code fencedRuns}.
      */
-    List<Recovered> recoverOrphans(Connection c, List<LockMissing> eligible, int quarantineAfter) throws SQLException {
+    Recovery recoverOrphans(
+            Connection c,
+            List<LockMissing> eligible,
+            int quarantineAfter,
+            Duration quarantineWindow,
+            String[] fencedHandlers,
+            long[] fencedRuns)
+            throws SQLException {
         long[] ids = eligible.stream().mapToLong(LockMissing::taskId).toArray();
         long[] seen = eligible.stream().mapToLong(LockMissing::seenMicros).toArray();
-        try (var st = RECOVER.prepare(c).set("ids", ids).set("seen", seen).set("quarantine_after", quarantineAfter);
+        try (var st = RECOVER.prepare(c)
+                        .set("ids", ids)
+                        .set("seen", seen)
+                        .set("quarantine_after", quarantineAfter)
+                        .set("window", quarantineWindow)
+                        .set("fenced_handlers", fencedHandlers)
+                        .set("fenced_runs", fencedRuns);
                 ResultSet rs = st.executeQuery()) {
             List<Recovered> recovered = new ArrayList<>();
+            List<AwaitingFence> awaiting = new ArrayList<>();
             while (rs.next()) {
-                recovered.add(new Recovered(
-                        rs.getString(1),
-                        rs.getString(2),
-                        rs.getLong(3),
-                        rs.getString(4),
-                        rs.getBoolean(5),
-                        rs.getInt(6)));
+                if (rs.getBoolean("awaiting_fence")) {
+                    awaiting.add(new AwaitingFence(
+                            rs.getString(1),
+                            rs.getString("handler"),
+                            rs.getLong(3),
+                            JSON.readValue(rs.getString("params"), new TypeReference<Map<String, Object>>() {})));
+                } else {
+                    recovered.add(new Recovered(
+                            rs.getString(1),
+                            rs.getString(2),
+                            rs.getLong(3),
+                            rs.getString(4),
+                            rs.getBoolean(5),
+                            rs.getInt(6),
+                            rs.getBoolean("counted"),
+                            rs.getString("blame")));
+                }
             }
-            return recovered;
+            return new Recovery(recovered, awaiting);
+        }
+    }
+
+    /** Records, before this process halts, the runs that made it halt and those halted with them. */
+    void recordHalt(Connection c, long[] culprits, long[] runs) throws SQLException {
+        try (var st = RECORD_HALT.prepare(c).set("culprits", culprits).set("runs", runs)) {
+            st.executeUpdate();
         }
     }
 

@@ -111,6 +111,10 @@ public final class TaskViews {
               from tasks
             """);
 
+    private static final NamedSql COUNT_API = NamedSql.of("""
+            select count(*) from tasks where source = 'API'
+            """);
+
     private final DataSource dataSource;
 
     public TaskViews(DataSource dataSource) {
@@ -160,6 +164,18 @@ public final class TaskViews {
         }
     }
 
+    /** Tasks created over the management API (the API's bound on their number counts these). */
+    public long countApiTasks() {
+        try (Connection c = dataSource.getConnection();
+                var st = COUNT_API.prepare(c);
+                ResultSet rs = st.executeQuery()) {
+            rs.next();
+            return rs.getLong(1);
+        } catch (SQLException e) {
+            throw new SchedulerException("could not count the API's tasks", e);
+        }
+    }
+
     private static TaskView view(ResultSet rs) throws SQLException {
         String owner = rs.getString("owner_instance");
         Double elapsed = RunRepository.nullableDouble(rs, "elapsed");
@@ -204,11 +220,7 @@ public final class TaskViews {
                     rs.getBoolean("enabled"),
                     JSON.readValue(rs.getString("params"), new TypeReference<java.util.Map<String, Object>>() {}),
                     TaskColumns.retry(rs.getString("retry")),
-                    new TaskDefinition.MisfirePolicy(
-                            TaskDefinition.MisfirePolicy.Kind.valueOf(rs.getString("misfire_policy")),
-                            java.time.Duration.ofMillis(rs.getLong("misfire_threshold_ms")),
-                            rs.getInt("catch_up_limit"),
-                            java.time.Duration.ofMillis(rs.getLong("catch_up_window_ms"))),
+                    TaskColumns.misfire(rs),
                     java.time.Duration.ofMillis(rs.getLong("jitter_ms")));
         } catch (RuntimeException unreadable) {
             return null;

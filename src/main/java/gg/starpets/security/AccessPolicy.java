@@ -1,42 +1,60 @@
 package gg.starpets.security;
 
 import jakarta.servlet.http.HttpServletRequest;
+import java.util.Locale;
 import java.util.Set;
 
 /**
  * Which role a request needs: the one place the rules live. The filter chain enforces it and the
- * OpenAPI description shows it. Writes need the operator role wherever they go, so that a route
- * added later is protected the moment it exists; the exceptions below only ever open a path up,
- * never close it, so a path spelled oddly falls to the stricter default.
+ * OpenAPI description shows it. Closed by default: every request needs a credential but the health
+ * probes and the console's static files (which hold no data and read it only with a token). Writes
+ * need the operator role wherever they go, so that a route added later is protected the moment it
+ * exists; the exceptions below only ever open a path up, never close it, so a path spelled oddly
+ * falls to the stricter default.
  */
 final class AccessPolicy {
 
-    /** What a request needs: nothing, the viewer role, or the operator role. */
+    /** What a request needs: nothing, any role, the viewer role, the operator role, or the balance role. */
     enum Access {
         OPEN,
+        ANY_ROLE,
         VIEWER,
-        OPERATOR
+        OPERATOR,
+        BALANCE;
+
+        /** As an answer says what was missing: "the operator role", "a role (viewer, operator or balance)". */
+        String needed() {
+            return this == ANY_ROLE
+                    ? "a role (viewer, operator or balance)"
+                    : "the " + name().toLowerCase(Locale.ROOT) + " role";
+        }
     }
 
     private static final Set<String> READ_METHODS = Set.of("GET", "HEAD", "OPTIONS");
 
-    private final boolean readsRequireToken;
-    private final boolean metricsRequireToken;
-    private final boolean balanceRequireToken;
+    private final boolean publicReads;
 
-    AccessPolicy(boolean readsRequireToken, boolean metricsRequireToken, boolean balanceRequireToken) {
-        this.readsRequireToken = readsRequireToken;
-        this.metricsRequireToken = metricsRequireToken;
-        this.balanceRequireToken = balanceRequireToken;
+    AccessPolicy(boolean publicReads) {
+        this.publicReads = publicReads;
     }
 
     static AccessPolicy of(SecuritySettings settings) {
-        return new AccessPolicy(
-                settings.readsRequireToken(), settings.metricsRequireToken(), settings.balanceRequireToken());
+        return new AccessPolicy(settings.publicReads());
     }
 
     Access required(HttpServletRequest request) {
-        return required(request.getMethod(), path(request));
+        String path = path(request);
+        // A browser navigating to the root is sent to the console (web.ui.ConsoleFilter), which holds no
+        // data; an API client asking for the index of routes still needs a token.
+        if (path.equals("/") && request.getMethod().equals("GET") && wantsHtml(request)) {
+            return Access.OPEN;
+        }
+        return required(request.getMethod(), path);
+    }
+
+    private static boolean wantsHtml(HttpServletRequest request) {
+        String accept = request.getHeader("Accept");
+        return accept != null && accept.contains("text/html");
     }
 
     /** {@code path} is decoded and within the application, as the servlet container resolved it. */
@@ -44,26 +62,26 @@ final class AccessPolicy {
         if (alwaysOpen(path)) {
             return Access.OPEN;
         }
-        boolean read = READ_METHODS.contains(method);
+        // Balance clients are a role of their own: neither the task roles nor public reads reach the API.
         if (path.equals("/balance") || path.startsWith("/balance/")) {
-            // The assignment's contract: the balance API is open unless asked otherwise.
-            if (!balanceRequireToken) {
-                return Access.OPEN;
-            }
-            return read ? Access.VIEWER : Access.OPERATOR;
+            return Access.BALANCE;
         }
-        if (!read) {
+        if (!READ_METHODS.contains(method)) {
             return Access.OPERATOR;
         }
-        // The console's page and its scripts hold no data, and /whoami only says what the caller's
-        // own token is worth: open, so that a browser can load the page and then ask for a token.
-        if (consolePage(path) || path.equals("/whoami")) {
+        // The console's page and its scripts hold no data: open, so that a browser can load the page
+        // and then ask for a token.
+        if (consolePage(path)) {
             return Access.OPEN;
         }
-        if (path.equals("/metrics")) {
-            return metricsRequireToken ? Access.VIEWER : Access.OPEN;
+        if (publicReads) {
+            return Access.OPEN;
         }
-        return readsRequireToken ? Access.VIEWER : Access.OPEN;
+        // What the caller's own token is worth, for whichever role it has.
+        if (path.equals("/whoami")) {
+            return Access.ANY_ROLE;
+        }
+        return Access.VIEWER;
     }
 
     /** The console's static files ({@code /ui}, its HTML, scripts, styles), not its data ({@code /ui/api/**}). */

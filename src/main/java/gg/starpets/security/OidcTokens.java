@@ -26,7 +26,7 @@ import org.springframework.web.client.RestTemplate;
 
 /**
  * Access tokens of an OpenID Connect issuer (JWTs): signed by a key the issuer publishes, issued by
- * it, not expired, for our audience when one is set; the roles come from a configurable claim.
+ * it, not expired, for our audience (required); the roles come from a configurable claim.
  */
 final class OidcTokens {
 
@@ -62,9 +62,8 @@ final class OidcTokens {
             type.setAllowEmpty(true);
             checks.add(type);
             checks.add(new JwtIssuerValidator(oidc.issuerUri()));
-            if (oidc.audience() != null) {
-                checks.add(new JwtAudienceValidator(oidc.audience()));
-            }
+            // Required by the settings: a token the issuer made for another application is no key here.
+            checks.add(new JwtAudienceValidator(oidc.audience()));
             decoder.setJwtValidator(JwtValidators.createDefaultWithValidators(checks));
             return decoder;
         });
@@ -78,15 +77,20 @@ final class OidcTokens {
         };
     }
 
+    /** Every role the token's claim names: a token may be an operator and a balance client at once. */
     static Collection<GrantedAuthority> authorities(Jwt jwt, SecuritySettings.Oidc oidc) {
         Set<String> roles = roles(jwt.getClaims(), oidc.rolesClaim());
+        Set<GrantedAuthority> grants = new LinkedHashSet<>();
         if (roles.contains(oidc.operatorRole())) {
-            return Role.OPERATOR.grants();
+            grants.addAll(Role.OPERATOR.grants());
         }
         if (roles.contains(oidc.viewerRole())) {
-            return Role.VIEWER.grants();
+            grants.addAll(Role.VIEWER.grants());
         }
-        return List.of();
+        if (roles.contains(oidc.balanceRole())) {
+            grants.addAll(Role.BALANCE.grants());
+        }
+        return List.copyOf(grants);
     }
 
     /** The strings at a dotted claim path: a JSON array, or one string of names split by spaces or commas. */

@@ -44,7 +44,8 @@ class OpenApiSecurity implements OpenApiCustomizer {
                         new SecurityScheme()
                                 .type(SecurityScheme.Type.HTTP)
                                 .scheme("bearer")
-                                .description("A token from STARPETS_OPERATOR_TOKENS or STARPETS_VIEWER_TOKENS,"
+                                .description("A token from STARPETS_OPERATOR_TOKENS, STARPETS_VIEWER_TOKENS or"
+                                        + " STARPETS_BALANCE_TOKENS,"
                                         + " or an access token (JWT) of the configured OpenID Connect issuer"));
         if (api.getPaths() == null) {
             return;
@@ -71,8 +72,7 @@ class OpenApiSecurity implements OpenApiCustomizer {
                 .getResponses()
                 .addApiResponse(
                         "403",
-                        problem("The token's role may not do this; needs "
-                                + access.name().toLowerCase(Locale.ROOT) + " (code forbidden)"));
+                        problem("The token's role may not do this; needs " + access.needed() + " (code forbidden)"));
     }
 
     private static ApiResponse problem(String description) {

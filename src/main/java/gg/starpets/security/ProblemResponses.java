@@ -6,7 +6,6 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.util.LinkedHashMap;
-import java.util.Locale;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -71,7 +70,7 @@ final class ProblemResponses
                 HttpStatus.FORBIDDEN,
                 "forbidden",
                 "Forbidden",
-                "This request needs the " + needed.name().toLowerCase(Locale.ROOT) + " role");
+                "This request needs " + needed.needed());
     }
 
     /** A URL Spring Security's firewall refuses (";", "//", an encoded "/" or "..", …): it never reaches a route. */

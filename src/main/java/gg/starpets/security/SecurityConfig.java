@@ -63,8 +63,7 @@ class SecurityConfig {
     @Bean
     SecurityFilterChain securityFilterChain(
             HttpSecurity http, SecuritySettings settings, AccessPolicy policy, ProblemResponses problems) {
-        StaticTokens tokens = StaticTokens.of(settings);
-        logAccess(settings, tokens);
+        StaticTokens tokens = tokens(settings);
         AuthenticationManager authentication = authenticationManager(settings, tokens);
         DefaultBearerTokenResolver headerOnly = new DefaultBearerTokenResolver(); // never a query parameter
         http.authorizeHttpRequests(requests -> requests
@@ -122,39 +121,66 @@ class SecurityConfig {
                 AuthorityAuthorizationManager.hasAuthority(Role.VIEWER.authority());
         AuthorizationManager<RequestAuthorizationContext> operator =
                 AuthorityAuthorizationManager.hasAuthority(Role.OPERATOR.authority());
+        AuthorizationManager<RequestAuthorizationContext> balance =
+                AuthorityAuthorizationManager.hasAuthority(Role.BALANCE.authority());
+        AuthorizationManager<RequestAuthorizationContext> anyRole = AuthorityAuthorizationManager.hasAnyAuthority(
+                Role.VIEWER.authority(), Role.OPERATOR.authority(), Role.BALANCE.authority());
         return new AuthorizationManager<>() {
             @Override
             public AuthorizationResult authorize(
                     Supplier<? extends Authentication> authentication, RequestAuthorizationContext context) {
                 return switch (policy.required(context.getRequest())) {
                     case OPEN -> new AuthorizationDecision(true);
+                    case ANY_ROLE -> anyRole.authorize(authentication, context);
                     case VIEWER -> viewer.authorize(authentication, context);
                     case OPERATOR -> operator.authorize(authentication, context);
+                    case BALANCE -> balance.authorize(authentication, context);
                 };
             }
         };
     }
 
+    /**
+     * The configured tokens; with nothing configured at all, an operator and a balance token generated
+     * for this start and shown once, as Spring Security shows the password it generates: the first
+     * run needs no setting, and is still closed to anyone who cannot read this instance's output.
+     */
+    private static StaticTokens tokens(SecuritySettings settings) {
+        if (!settings.nothingConfigured()) {
+            StaticTokens tokens = StaticTokens.of(settings);
+            logAccess(settings, tokens);
+            return tokens;
+        }
+        StaticTokens.Generated generated = StaticTokens.generate();
+        logAccess(settings, generated.tokens());
+        log.warn(
+                "No token and no OpenID Connect issuer is configured: tokens were generated for this start of this"
+                        + " instance only (never stored, never shown again; for development, not production):\n"
+                        + "\n    operator token: {}\n    balance token:  {}\n\n"
+                        + "Send one as 'Authorization: Bearer <token>'. Set STARPETS_OPERATOR_TOKENS,"
+                        + " STARPETS_VIEWER_TOKENS and STARPETS_BALANCE_TOKENS to choose your own.",
+                generated.clear().get(Role.OPERATOR),
+                generated.clear().get(Role.BALANCE));
+        return generated.tokens();
+    }
+
     /** One line on what is open and how many tokens exist, never the tokens themselves. */
     private static void logAccess(SecuritySettings settings, StaticTokens tokens) {
-        long operators = tokens.count(Role.OPERATOR);
-        long viewers = tokens.count(Role.VIEWER);
         log.info(
-                "Access: {} operator token(s), {} viewer token(s), OpenID Connect {}; reads {}, /metrics {}, balance API {}",
-                operators,
-                viewers,
+                "Access: {} operator token(s), {} viewer token(s), {} balance token(s), OpenID Connect {}; reads {}",
+                tokens.count(Role.OPERATOR),
+                tokens.count(Role.VIEWER),
+                tokens.count(Role.BALANCE),
                 settings.oidc().enabled() ? "issuer " + settings.oidc().issuerUri() : "off",
-                settings.readsRequireToken() ? "need the viewer role" : "open",
-                settings.metricsRequireToken() ? "needs the viewer role" : "open",
-                settings.balanceRequireToken() ? "needs a token" : "open");
-        if (operators == 0 && !settings.oidc().enabled()) {
+                settings.publicReads() ? "open to anyone" : "need a token");
+        if (tokens.count(Role.OPERATOR) == 0 && !settings.oidc().enabled()) {
             log.warn("No operator token and no OpenID Connect issuer: every change to tasks and runs"
                     + " (POST/PUT/PATCH/DELETE) is refused with 401. Set STARPETS_OPERATOR_TOKENS to allow them.");
         }
-        if (settings.readsRequireToken()
-                && operators + viewers == 0
-                && !settings.oidc().enabled()) {
-            log.warn("Reads need a token but none is configured: every read but /health is refused with 401.");
+        if (settings.publicReads()) {
+            log.warn("STARPETS_PUBLIC_READS=true: tasks and their params, runs and their output, the audit trail,"
+                    + " instances, /metrics and the API description answer anyone without a token. Only where"
+                    + " every client of this network may read all of that.");
         }
     }
 }

@@ -10,35 +10,40 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * @param operatorTokens bearer tokens that may change tasks (and read), each a clear token,
  *     {@code sha256:<hex>}, or either one behind {@code name:}
  * @param viewerTokens bearer tokens that may only read, in the same forms
- * @param readsRequireToken GET on tasks, runs, instances, the index, the UI and the API description
- *     needs the viewer role
- * @param metricsRequireToken {@code /metrics} needs the viewer role
- * @param balanceRequireToken GET {@code /balance/*} needs the viewer role and POST
- *     {@code /balance/update} the operator role
+ * @param balanceTokens bearer tokens of balance clients (the balance API and nothing else), in the same forms
+ * @param publicReads reads (tasks, runs, instances, /metrics, the console's data, the API description)
+ *     answer without a token; off by default
  * @param oidc an OpenID Connect issuer whose access tokens are accepted too; off without an issuer
  */
 @ConfigurationProperties("starpets.security")
 record SecuritySettings(
         List<String> operatorTokens,
         List<String> viewerTokens,
-        boolean readsRequireToken,
-        boolean metricsRequireToken,
-        boolean balanceRequireToken,
+        List<String> balanceTokens,
+        boolean publicReads,
         Oidc oidc) {
 
     SecuritySettings {
         operatorTokens = nonBlank(operatorTokens);
         viewerTokens = nonBlank(viewerTokens);
-        oidc = oidc == null ? new Oidc(null, null, null, null, null, null) : oidc;
+        balanceTokens = nonBlank(balanceTokens);
+        oidc = oidc == null ? new Oidc(null, null, null, null, null, null, null) : oidc;
+    }
+
+    /** No token of any role and no issuer: the start generates tokens (see {@link StaticTokens#generate}). */
+    boolean nothingConfigured() {
+        return operatorTokens.isEmpty() && viewerTokens.isEmpty() && balanceTokens.isEmpty() && !oidc.enabled();
     }
 
     /**
      * @param issuerUri the issuer; its discovery document names the keys that sign its tokens
-     * @param audience when set, a token must name it in {@code aud}
+     * @param audience a token must name it in {@code aud}; required with an issuer, so that a token the
+     *     same issuer made for another application is not accepted here
      * @param rolesClaim the claim holding the roles, a dotted path for nested claims
      *     ({@code realm_access.roles})
      * @param operatorRole the value in that claim that grants the operator role
      * @param viewerRole the value in that claim that grants the viewer role
+     * @param balanceRole the value in that claim that grants the balance role
      * @param nameClaim the claim that names the caller (in logs and the audit trail)
      */
     record Oidc(
@@ -47,6 +52,7 @@ record SecuritySettings(
             String rolesClaim,
             String operatorRole,
             String viewerRole,
+            String balanceRole,
             String nameClaim) {
 
         Oidc {
@@ -55,7 +61,13 @@ record SecuritySettings(
             rolesClaim = orDefault(rolesClaim, "roles");
             operatorRole = orDefault(operatorRole, "starpets-operator");
             viewerRole = orDefault(viewerRole, "starpets-viewer");
+            balanceRole = orDefault(balanceRole, "starpets-balance");
             nameClaim = orDefault(nameClaim, "sub");
+            if (issuerUri != null && audience == null) {
+                throw new IllegalStateException("starpets.security.oidc.audience (STARPETS_OIDC_AUDIENCE) is required"
+                        + " with an issuer: without it, a token the issuer made for any other application would be"
+                        + " accepted here");
+            }
         }
 
         boolean enabled() {
@@ -67,9 +79,8 @@ record SecuritySettings(
     @Override
     public String toString() {
         return "SecuritySettings[operatorTokens=" + operatorTokens.size() + " configured, viewerTokens="
-                + viewerTokens.size() + " configured, readsRequireToken=" + readsRequireToken
-                + ", metricsRequireToken=" + metricsRequireToken + ", balanceRequireToken=" + balanceRequireToken
-                + ", oidc=" + oidc + "]";
+                + viewerTokens.size() + " configured, balanceTokens=" + balanceTokens.size()
+                + " configured, publicReads=" + publicReads + ", oidc=" + oidc + "]";
     }
 
     private static List<String> nonBlank(List<String> entries) {

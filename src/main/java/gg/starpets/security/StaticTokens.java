@@ -3,14 +3,22 @@ package gg.starpets.security;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.Base64;
+import java.util.EnumSet;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
 import java.util.regex.Pattern;
 import org.springframework.security.authentication.AuthenticationProvider;
 import org.springframework.security.authentication.UsernamePasswordAuthenticationToken;
 import org.springframework.security.core.Authentication;
+import org.springframework.security.core.GrantedAuthority;
 import org.springframework.security.oauth2.server.resource.InvalidBearerTokenException;
 import org.springframework.security.oauth2.server.resource.authentication.BearerTokenAuthenticationToken;
 
@@ -22,20 +30,34 @@ import org.springframework.security.oauth2.server.resource.authentication.Bearer
  *
  * <p>An entry is a clear token, {@code sha256:<64 hex digits>} (the digest of the token, so that
  * the clear token need not be in the configuration), or either one behind {@code name:} to name
- * the caller in logs and the audit trail ({@code ci:sha256:…}). A clear token is at least
- * {@value #MIN_LENGTH} characters of the set a bearer token may carry (RFC 6750), so it never
- * contains a colon.
+ * the caller in logs, the audit trail and the scope of its idempotency keys ({@code ci:sha256:…}).
+ * A clear token is at least {@value #MIN_LENGTH} characters of the set a bearer token may carry
+ * (RFC 6750), so it never contains a colon. A token listed under several roles has them all.
  */
 final class StaticTokens implements AuthenticationProvider {
 
     static final int MIN_LENGTH = 16;
     static final String SHA256_PREFIX = "sha256:";
+    /** The name a generated token is known by (logs, audit trail). */
+    static final String GENERATED = "generated";
 
     private static final Pattern TOKEN = Pattern.compile("[A-Za-z0-9\\-._~+/]+=*");
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._\\-]{1,64}");
     private static final Pattern HEX_DIGEST = Pattern.compile("[0-9a-fA-F]{64}");
+    /** 32 random bytes: 256 bits, as much as the digest keeps. */
+    private static final int GENERATED_BYTES = 32;
 
-    private record Token(String name, Role role, byte[] digest) {}
+    private record Token(String name, Set<Role> roles, byte[] digest) {
+
+        List<GrantedAuthority> grants() {
+            Set<GrantedAuthority> grants = new LinkedHashSet<>();
+            roles.forEach(r -> grants.addAll(r.grants()));
+            return List.copyOf(grants);
+        }
+    }
+
+    /** Tokens made at start because none was configured, in clear for the one line that shows them. */
+    record Generated(StaticTokens tokens, Map<Role, String> clear) {}
 
     private final List<Token> tokens;
 
@@ -44,19 +66,35 @@ final class StaticTokens implements AuthenticationProvider {
     }
 
     static StaticTokens of(SecuritySettings settings) {
+        Map<String, Token> byDigest = new LinkedHashMap<>();
+        parse(settings.operatorTokens(), Role.OPERATOR, "operator-tokens (STARPETS_OPERATOR_TOKENS)", byDigest);
+        parse(settings.viewerTokens(), Role.VIEWER, "viewer-tokens (STARPETS_VIEWER_TOKENS)", byDigest);
+        parse(settings.balanceTokens(), Role.BALANCE, "balance-tokens (STARPETS_BALANCE_TOKENS)", byDigest);
+        return new StaticTokens(new ArrayList<>(byDigest.values()));
+    }
+
+    /**
+     * An operator token and a balance token of {@value #GENERATED_BYTES} random bytes each, for a start
+     * with nothing configured (as Spring Security generates a password): kept as digests like any
+     * other; the clear ones are returned only to be shown once.
+     */
+    static Generated generate() {
+        SecureRandom random = new SecureRandom();
+        Map<Role, String> clear = new LinkedHashMap<>();
         List<Token> tokens = new ArrayList<>();
-        // Operators first: a token listed under both roles gets the larger one.
-        parse(
-                settings.operatorTokens(),
-                Role.OPERATOR,
-                "starpets.security.operator-tokens (STARPETS_OPERATOR_TOKENS)",
-                tokens);
-        parse(settings.viewerTokens(), Role.VIEWER, "starpets.security.viewer-tokens (STARPETS_VIEWER_TOKENS)", tokens);
-        return new StaticTokens(tokens);
+        for (Role role : List.of(Role.OPERATOR, Role.BALANCE)) {
+            byte[] bytes = new byte[GENERATED_BYTES];
+            random.nextBytes(bytes);
+            String token = Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+            clear.put(role, token);
+            tokens.add(
+                    new Token(GENERATED + "-" + role.name().toLowerCase(Locale.ROOT), EnumSet.of(role), sha256(token)));
+        }
+        return new Generated(new StaticTokens(tokens), clear);
     }
 
     long count(Role role) {
-        return tokens.stream().filter(t -> t.role() == role).count();
+        return tokens.stream().filter(t -> t.roles().contains(role)).count();
     }
 
     @Override
@@ -78,13 +116,17 @@ final class StaticTokens implements AuthenticationProvider {
             // An OIDC provider after this one may still accept it (ProviderManager tries the next).
             throw new InvalidBearerTokenException("The bearer token is not valid");
         }
-        return UsernamePasswordAuthenticationToken.authenticated(
-                match.name(), null, match.role().grants());
+        return UsernamePasswordAuthenticationToken.authenticated(match.name(), null, match.grants());
     }
 
-    private static void parse(List<String> entries, Role role, String setting, List<Token> into) {
+    private static void parse(List<String> entries, Role role, String setting, Map<String, Token> into) {
         for (int i = 0; i < entries.size(); i++) {
-            into.add(parse(entries.get(i), role, i + 1, setting));
+            Token token = parse(entries.get(i), role, i + 1, "starpets.security." + setting);
+            into.merge(HexFormat.of().formatHex(token.digest()), token, (first, again) -> {
+                Set<Role> roles = EnumSet.copyOf(first.roles());
+                roles.addAll(again.roles());
+                return new Token(first.name(), roles, first.digest());
+            });
         }
     }
 
@@ -106,7 +148,7 @@ final class StaticTokens implements AuthenticationProvider {
             if (!HEX_DIGEST.matcher(hex).matches()) {
                 throw new IllegalStateException(where + "'sha256:' is followed by 64 hexadecimal digits");
             }
-            return new Token(name, role, HexFormat.of().parseHex(hex));
+            return new Token(name, EnumSet.of(role), HexFormat.of().parseHex(hex));
         }
         if (secret.length() < MIN_LENGTH) {
             throw new IllegalStateException(where + "a token is at least " + MIN_LENGTH + " characters");
@@ -115,7 +157,7 @@ final class StaticTokens implements AuthenticationProvider {
             throw new IllegalStateException(where
                     + "a token is made of letters, digits and - . _ ~ + / (then '=' padding), as a bearer token is");
         }
-        return new Token(name, role, sha256(secret));
+        return new Token(name, EnumSet.of(role), sha256(secret));
     }
 
     static byte[] sha256(String token) {

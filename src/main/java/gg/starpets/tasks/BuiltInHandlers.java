@@ -1,10 +1,13 @@
 package gg.starpets.tasks;
 
+import gg.starpets.config.SqlTaskDatabase;
 import gg.starpets.config.StarPetsProperties;
 import gg.starpets.scheduler.InstanceRepository;
 import gg.starpets.scheduler.RunRepository;
+import gg.starpets.scheduler.TaskEvents;
 import java.nio.file.Path;
 import javax.sql.DataSource;
+import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnExpression;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -26,14 +29,21 @@ class BuiltInHandlers {
         return new CpuHandler(properties.scheduler().taskDuration());
     }
 
+    /** What {@code ${NAME}} in the params of http and exec tasks may read (STARPETS_TASK_SECRETS). */
     @Bean
-    HttpHandler http() {
-        return new HttpHandler(System::getenv);
+    TaskSecrets taskSecrets(StarPetsProperties properties) {
+        return TaskSecrets.fromEnvironment(properties.handlers().taskSecrets());
     }
 
     @Bean
-    ExecHandler exec() {
-        return new ExecHandler(System::getenv);
+    HttpHandler http(TaskSecrets secrets, StarPetsProperties properties) {
+        return new HttpHandler(
+                secrets, HttpDestinations.parse(properties.handlers().httpAllowedDestinations()));
+    }
+
+    @Bean
+    ExecHandler exec(TaskSecrets secrets) {
+        return new ExecHandler(secrets);
     }
 
     @Bean
@@ -41,9 +51,17 @@ class BuiltInHandlers {
         return new SqlDataSources(properties.handlers().sqlDataSources());
     }
 
+    /**
+     * On the StarPets database as the sql tasks' own role (config.DatabaseConfig#sqlTaskDatabase); fences
+     * off lost runs on the scheduler's pool, as recovery does its work (the service's role may end the
+     * sql role's sessions).
+     */
     @Bean
-    SqlHandler sql(DataSource dataSource, SqlDataSources sqlDataSources) {
-        return new SqlHandler(dataSource, sqlDataSources.byName());
+    SqlHandler sql(
+            SqlTaskDatabase sqlTaskDatabase,
+            @Qualifier("schedulerDataSource") DataSource schedulerDataSource,
+            SqlDataSources sqlDataSources) {
+        return new SqlHandler(sqlTaskDatabase.dataSource(), schedulerDataSource, sqlDataSources.byName());
     }
 
     /** The chaos suite's witness, only where a witness directory is configured (WITNESS_DIR). */
@@ -54,7 +72,8 @@ class BuiltInHandlers {
     }
 
     @Bean("prune-history")
-    PruneHistoryHandler pruneHistory(RunRepository runRepository, InstanceRepository instanceRepository) {
-        return new PruneHistoryHandler(runRepository, instanceRepository);
+    PruneHistoryHandler pruneHistory(
+            RunRepository runRepository, InstanceRepository instanceRepository, TaskEvents taskEvents) {
+        return new PruneHistoryHandler(runRepository, instanceRepository, taskEvents);
     }
 }

@@ -9,9 +9,15 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 /** The parameters of an {@code exec} task, as written: placeholders not yet replaced. */
-record ExecCommand(List<String> command, boolean shell, Map<String, String> env, String dir, Duration killAfter) {
+record ExecCommand(
+        List<String> command,
+        boolean shell,
+        Map<String, String> env,
+        boolean inheritEnv,
+        String dir,
+        Duration killAfter) {
 
-    static final Set<String> PARAMS = Set.of("command", "shell", "env", "dir", "kill-after");
+    static final Set<String> PARAMS = Set.of("command", "shell", "env", "inherit-env", "dir", "kill-after");
     static final Duration DEFAULT_KILL_AFTER = Duration.ofSeconds(5);
     private static final Pattern VARIABLE = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
 
@@ -48,6 +54,7 @@ record ExecCommand(List<String> command, boolean shell, Map<String, String> env,
                 List.copyOf(command),
                 shell,
                 Map.copyOf(env),
+                Boolean.TRUE.equals(HandlerParams.bool(params, "inherit-env")),
                 dir == null || dir.isBlank() ? null : dir,
                 killAfter == null ? DEFAULT_KILL_AFTER : killAfter);
     }

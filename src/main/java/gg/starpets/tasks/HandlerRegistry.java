@@ -12,7 +12,8 @@ import java.util.TreeSet;
  * The handlers this service knows, by name (every Spring bean implementing {@link TaskHandler},
  * under its bean name), and who may define tasks with which of them: tasks from configuration
  * files may use any handler; tasks created over the API may not use an operator-only handler
- * ({@code exec}, {@code sql}) unless {@code starpets.handlers.api-allowed} names it.
+ * ({@code exec}, {@code sql}) unless {@code starpets.handlers.api-allowed} names it, checked when the
+ * task is written and again at each run ({@link ApiTaskAdmission}).
  */
 public final class HandlerRegistry {
 
@@ -64,12 +65,23 @@ public final class HandlerRegistry {
                 + " files may use it, unless starpets.handlers.api-allowed (API_ALLOWED_OPERATOR_HANDLERS) names it");
     }
 
-    /** Checks a task created or changed over the API: as {@link #checkConfigured}, and the handler may be used. */
+    /**
+     * Checks a task created or changed over the API: as {@link #checkConfigured}, the handler may be
+     * used, and an {@code http} task's URL is not an internal address such tasks may not reach
+     * ({@link HttpHandler#validateApiTask}). Each run is checked again ({@link ApiTaskAdmission}).
+     */
     public void checkApiTask(TaskDefinition task) {
         checkConfigured(task);
         refusalForApiTask(task.handler()).ifPresent(reason -> {
             throw new TaskDefinition.InvalidTaskException(task.name(), reason);
         });
+        if (handlers.get(task.handler()) instanceof HttpHandler http) {
+            try {
+                http.validateApiTask(task.params());
+            } catch (IllegalArgumentException e) {
+                throw new TaskDefinition.InvalidTaskException(task.name(), e.getMessage());
+            }
+        }
     }
 
     private String known() {

@@ -1,69 +1,38 @@
 package gg.starpets.tasks;
 
-import java.io.ByteArrayOutputStream;
-import java.net.http.HttpResponse;
-import java.nio.ByteBuffer;
+import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
-import java.util.concurrent.Flow;
+import java.util.Arrays;
 
-/** Reads a whole response body but keeps only its first bytes: an answer of any size costs bounded memory. */
-final class HeadOfBody implements HttpResponse.BodySubscriber<HeadOfBody.Body> {
+/** The first bytes of a response body, and how long the whole body was: an answer of any size costs bounded memory. */
+record HeadOfBody(byte[] head, long bytes) {
 
-    /** The first bytes of a body, and how long the whole body was. */
-    record Body(byte[] head, long bytes) {
+    static final HeadOfBody EMPTY = new HeadOfBody(new byte[0], 0);
 
-        String text() {
-            return new String(head, StandardCharsets.UTF_8);
-        }
-
-        boolean truncated() {
-            return bytes > head.length;
-        }
-    }
-
-    private final int keep;
-    private final ByteArrayOutputStream head = new ByteArrayOutputStream();
-    private final CompletableFuture<Body> body = new CompletableFuture<>();
-    private long bytes;
-
-    HeadOfBody(int keep) {
-        this.keep = keep;
-    }
-
-    @Override
-    public CompletionStage<Body> getBody() {
-        return body;
-    }
-
-    @Override
-    public void onSubscribe(Flow.Subscription subscription) {
-        subscription.request(Long.MAX_VALUE);
-    }
-
-    @Override
-    public void onNext(List<ByteBuffer> items) {
-        for (ByteBuffer item : items) {
-            int length = item.remaining();
-            bytes += length;
-            int room = keep - head.size();
+    /** Reads the stream to its end, keeping its first {@code keep} bytes. */
+    static HeadOfBody read(InputStream in, int keep) throws IOException {
+        byte[] head = new byte[keep];
+        int kept = 0;
+        long bytes = 0;
+        byte[] buffer = new byte[8192];
+        int n;
+        while ((n = in.read(buffer)) != -1) {
+            int room = Math.min(keep - kept, n);
             if (room > 0) {
-                byte[] chunk = new byte[Math.min(room, length)];
-                item.get(chunk);
-                head.writeBytes(chunk);
+                System.arraycopy(buffer, 0, head, kept, room);
+                kept += room;
             }
+            bytes += n;
         }
+        return new HeadOfBody(Arrays.copyOf(head, kept), bytes);
     }
 
-    @Override
-    public void onError(Throwable throwable) {
-        body.completeExceptionally(throwable);
+    String text() {
+        return new String(head, StandardCharsets.UTF_8);
     }
 
-    @Override
-    public void onComplete() {
-        body.complete(new Body(head.toByteArray(), bytes));
+    boolean truncated() {
+        return bytes > head.length;
     }
 }

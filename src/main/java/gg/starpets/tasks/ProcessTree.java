@@ -11,10 +11,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.LongSupplier;
 
 /**
  * The processes of one {@code exec} run, and how they are stopped: SIGTERM to all, SIGKILL to what is
- * left after a grace period.
+ * left once a deadline has come.
  *
  * <p>The program is started through {@code setsid}, so it leads a process group of its own that its
  * children and grandchildren join (also once orphaned). The run's processes are the program, its
@@ -23,28 +24,35 @@ import java.util.Set;
  * group (setsid, as daemons do) and lost its parent before the stop: nothing links it to the run
  * any more. Without {@code setsid} or {@code /proc} (not Linux) only the program and its live
  * descendants are found.
+ *
+ * <p>JDK-only: the {@link ExecSupervisor} process uses it too, with the classes it was started with.
+ * Signals go through {@link ProcessHandle}, which checks a process's start time before signalling
+ * it: a pid reused since it was found is never signalled.
  */
 final class ProcessTree {
 
     private static final Path PROC = Path.of("/proc");
-    private static final Duration POLL = Duration.ofMillis(50);
-    private static final int KILL_ROUNDS = 40;
+    private static final long TERM_POLL_NANOS = Duration.ofMillis(50).toNanos();
+    /** SIGKILL takes effect within microseconds; a process still there is looked at again soon. */
+    private static final long KILL_POLL_NANOS = Duration.ofMillis(1).toNanos();
 
     /** How many processes got each signal. */
     record Stop(int terminated, int killed) {}
 
-    private final Process process;
+    private final ProcessHandle root;
     private final long group;
 
     /**
+     * @param root the program (or the shell that becomes it)
      * @param ownGroup whether the program was started through {@link #launcher()}, i.e. leads its own group
      */
-    ProcessTree(Process process, boolean ownGroup) {
-        this.process = process;
-        // setsid(1) makes the program a session and group leader without forking (its parent, the JVM,
-        // is no group leader), so the group's id is the program's pid. A pid stays reserved while it
-        // names a group: scanning for it can never find another run's or this JVM's processes.
-        this.group = ownGroup ? process.pid() : -1;
+    ProcessTree(ProcessHandle root, boolean ownGroup) {
+        this.root = root;
+        // setsid(1) makes the program a session and group leader without forking (its parent is no
+        // group leader), so the group's id is the program's pid. Linux frees a number only once no
+        // process uses it as pid or group id, so scanning for the group finds only this run's
+        // processes while one of them lives.
+        this.group = ownGroup ? root.pid() : -1;
     }
 
     /** The command that puts the program in a process group of its own; empty where there is none. */
@@ -60,15 +68,24 @@ final class ProcessTree {
         return List.of();
     }
 
+    long group() {
+        return group;
+    }
+
+    /** The group of a process, from /proc; empty if it is gone. */
+    static Optional<Long> groupOf(long pid) {
+        return status(pid).map(Status::group);
+    }
+
     /**
-     * SIGTERM to every process of the run; once all are gone, or after {@code grace} (at once if the
-     * calling thread is interrupted meanwhile), SIGKILL to any left. Returns when none is left, or
-     * after a bounded number of SIGKILL rounds. Keeps the caller's interrupt.
+     * SIGTERM to every process of the run; once all are gone, or once {@code killAt} (on
+     * {@link System#nanoTime()}, asked again at each look: it may move earlier) has come, or at once
+     * if the calling thread is interrupted meanwhile, SIGKILL to any left. Returns when none is left,
+     * or after {@code killLimit} of SIGKILL rounds. Keeps the caller's interrupt.
      */
-    Stop terminate(Duration grace) {
+    Stop terminate(LongSupplier killAt, Duration killLimit) {
         Map<Long, ProcessHandle> signalled = new HashMap<>();
         boolean interrupted = Thread.interrupted();
-        long deadline = System.nanoTime() + grace.toNanos();
         while (true) {
             Map<Long, ProcessHandle> alive = alive(signalled);
             if (alive.isEmpty()) {
@@ -81,35 +98,76 @@ final class ProcessTree {
                     p.destroy();
                 }
             });
-            if (interrupted || System.nanoTime() >= deadline) {
+            long left = killAt.getAsLong() - System.nanoTime();
+            if (interrupted || left <= 0) {
                 break;
             }
-            interrupted = pause();
+            interrupted = pause(Math.min(TERM_POLL_NANOS, left));
         }
+        int killed = kill(signalled, killLimit);
+        restore(interrupted);
+        return new Stop(signalled.size(), killed);
+    }
+
+    /** SIGTERM once to every process of the run alive now; returns how many. */
+    int signalTerm() {
+        Map<Long, ProcessHandle> alive = alive(Map.of());
+        alive.values().forEach(ProcessHandle::destroy);
+        return alive.size();
+    }
+
+    /** SIGKILL to the program alone, at once, without looking for the rest: first, when time is short. */
+    void killProgram() {
+        root.destroyForcibly();
+    }
+
+    /** SIGKILL to every process of the run, until none is left or after {@code limit}; returns how many got it. */
+    int kill(Duration limit) {
+        boolean interrupted = Thread.interrupted();
+        int killed = kill(new HashMap<>(), limit);
+        restore(interrupted);
+        return killed;
+    }
+
+    /**
+     * Whether no process of the run is left. Cheap while the program lives and still leads its group
+     * (one file read); otherwise a scan of /proc.
+     */
+    boolean isGone() {
+        if (group > 0
+                && root.isAlive()
+                && status(root.pid()).filter(s -> s.group == group && !s.zombie).isPresent()) {
+            return false;
+        }
+        return alive(Map.of()).isEmpty();
+    }
+
+    /** SIGKILL rounds; an interrupt meanwhile is kept, not obeyed: the processes must go. */
+    private int kill(Map<Long, ProcessHandle> known, Duration limit) {
         Set<Long> killed = new HashSet<>();
-        for (int round = 0; round < KILL_ROUNDS; round++) {
-            Map<Long, ProcessHandle> alive = alive(signalled);
-            if (alive.isEmpty()) {
-                break;
+        long deadline = System.nanoTime() + limit.toNanos();
+        boolean interrupted = false;
+        while (true) {
+            Map<Long, ProcessHandle> alive = alive(known);
+            if (alive.isEmpty() || System.nanoTime() - deadline > 0) {
+                restore(interrupted);
+                return killed.size();
             }
             for (ProcessHandle p : alive.values()) {
                 p.destroyForcibly();
                 killed.add(p.pid());
-                signalled.putIfAbsent(p.pid(), p);
+                known.putIfAbsent(p.pid(), p);
             }
-            interrupted |= pause();
+            interrupted |= pause(KILL_POLL_NANOS);
         }
-        restore(interrupted);
-        return new Stop(signalled.size(), killed.size());
     }
 
     /** The run's processes that are alive now, with those already signalled that still are. */
     private Map<Long, ProcessHandle> alive(Map<Long, ProcessHandle> known) {
-        Map<Long, ProcessHandle> found = new HashMap<>();
-        known.forEach((pid, p) -> found.put(pid, p));
-        if (process.isAlive()) {
-            found.put(process.pid(), process.toHandle());
-            process.descendants().forEach(p -> found.put(p.pid(), p));
+        Map<Long, ProcessHandle> found = new HashMap<>(known);
+        if (root.isAlive()) {
+            found.put(root.pid(), root);
+            root.descendants().forEach(p -> found.put(p.pid(), p));
         }
         if (group > 0) {
             try (DirectoryStream<Path> dirs = Files.newDirectoryStream(PROC, "[0-9]*")) {
@@ -120,10 +178,13 @@ final class ProcessTree {
                         ProcessHandle.of(pid).ifPresent(p -> found.put(pid, p));
                     }
                 }
-            } catch (IOException e) {
+            } catch (IOException | RuntimeException e) {
                 // /proc unreadable: the program and its descendants are all that is known.
             }
         }
+        // Never this process (nor, in the supervisor, the service that started it).
+        found.remove(ProcessHandle.current().pid());
+        ProcessHandle.current().parent().ifPresent(p -> found.remove(p.pid()));
         found.values()
                 .removeIf(
                         p -> !p.isAlive() || status(p.pid()).map(s -> s.zombie).orElse(false));
@@ -137,16 +198,20 @@ final class ProcessTree {
         try {
             String stat = Files.readString(PROC.resolve(Long.toString(pid)).resolve("stat"));
             // "pid (command) state ppid pgrp ...": the command may hold spaces and parentheses.
-            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            return Optional.of(new Status(Long.parseLong(fields[2]), fields[0].equals("Z")));
+            int state = stat.lastIndexOf(')') + 2;
+            int ppid = stat.indexOf(' ', state) + 1;
+            int pgrp = stat.indexOf(' ', ppid) + 1;
+            long group = Long.parseLong(stat, pgrp, stat.indexOf(' ', pgrp), 10);
+            return Optional.of(new Status(group, stat.charAt(state) == 'Z'));
         } catch (IOException | RuntimeException e) {
             return Optional.empty();
         }
     }
 
-    private static boolean pause() {
+    /** Sleeps; true if interrupted meanwhile (the interrupt is then cleared). */
+    private static boolean pause(long nanos) {
         try {
-            Thread.sleep(POLL);
+            Thread.sleep(Duration.ofNanos(nanos));
             return false;
         } catch (InterruptedException e) {
             return true;

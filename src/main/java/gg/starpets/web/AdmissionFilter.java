@@ -27,9 +27,11 @@ import org.springframework.stereotype.Component;
  * Bounds the requests this instance serves at once, so that a burst larger than the heap can hold
  * gets a fast 503 problem {@code overloaded} with {@code Retry-After} instead of ending the process
  * out of memory. The refusal is written here, without touching the rest of the stack, so a refused
- * request frees its memory at once. {@code /health} and {@code /metrics} are never refused: probes
- * and scrapes must answer under load. Runs after the instance-id header and the HTTP metrics, so
- * refusals carry the one and are counted by the other.
+ * request frees its memory at once. {@code /health} is never refused: probes must answer under load.
+ * {@code /metrics} has a few permits of its own ({@value #METRICS_LIMIT}): a scrape still answers while
+ * the API is at its limit, and a flood of {@code /metrics} (whoever holds a viewer token) neither takes
+ * the API's permits nor the heap. Runs after the instance-id header and the HTTP metrics, so refusals
+ * carry the one and are counted by the other.
  *
  * <p>There is no waiting for a turn: a request waiting here already holds nearly all it costs
  * (Tomcat's buffers and request objects; measured 123 KB waiting against 130 KB served), so waiting
@@ -52,7 +54,12 @@ public class AdmissionFilter implements Filter {
 
     static final int MIN_LIMIT = 16;
 
-    static final Set<String> EXEMPT = Set.of("/health", "/metrics");
+    static final Set<String> EXEMPT = Set.of("/health");
+
+    static final String METRICS = "/metrics";
+
+    /** Scrapes served at once: a few Prometheus replicas and a person looking, never thousands. */
+    static final int METRICS_LIMIT = 4;
 
     private static final Logger log = LoggerFactory.getLogger(AdmissionFilter.class);
 
@@ -64,6 +71,7 @@ public class AdmissionFilter implements Filter {
 
     private final int limit;
     private final Semaphore permits;
+    private final Semaphore metricsPermits = new Semaphore(METRICS_LIMIT);
     private final Counter refused;
 
     AdmissionFilter(@Value("${starpets.http.max-in-flight:0}") int maxInFlight, MeterRegistry registry) {
@@ -109,18 +117,20 @@ public class AdmissionFilter implements Filter {
             throws ServletException, IOException {
         HttpServletRequest request = (HttpServletRequest) req;
         HttpServletResponse response = (HttpServletResponse) res;
-        if (EXEMPT.contains(request.getRequestURI())) {
+        String path = request.getRequestURI();
+        if (EXEMPT.contains(path)) {
             chain.doFilter(request, response);
             return;
         }
-        if (!permits.tryAcquire()) {
+        Semaphore pool = path.equals(METRICS) ? metricsPermits : permits;
+        if (!pool.tryAcquire()) {
             refuse(response);
             return;
         }
         try {
             chain.doFilter(request, response);
         } finally {
-            permits.release();
+            pool.release();
         }
     }
 

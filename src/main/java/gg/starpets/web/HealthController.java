@@ -2,31 +2,46 @@ package gg.starpets.web;
 
 import gg.starpets.config.HealthProbe;
 import gg.starpets.config.StarPetsProperties;
+import gg.starpets.scheduler.Scheduler;
+import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.RestController;
 
-/** UP while this instance can reach PostgreSQL, DOWN (503) while it cannot. */
+/**
+ * UP while this instance can reach PostgreSQL and its scheduler works; DOWN (503) while it cannot
+ * reach PostgreSQL, or once its scheduler has stopped working (one of its threads ended, or another
+ * process took its instance id: {@link Scheduler#failure()}, then named under {@code scheduler}).
+ */
 @RestController
 class HealthController {
 
     private final HealthProbe probe;
+    private final ObjectProvider<Scheduler> scheduler;
     private final String instanceId;
 
-    HealthController(HealthProbe probe, StarPetsProperties properties) {
+    HealthController(HealthProbe probe, ObjectProvider<Scheduler> scheduler, StarPetsProperties properties) {
         this.probe = probe;
+        this.scheduler = scheduler;
         this.instanceId = properties.resolvedInstanceId();
     }
 
     @GetMapping("/health")
     ResponseEntity<Map<String, Object>> health() {
-        boolean up = probe.databaseReachable();
+        boolean reachable = probe.databaseReachable();
+        Scheduler engine = scheduler.getIfAvailable();
+        Optional<String> failure = engine == null ? Optional.empty() : engine.failure();
+        boolean up = reachable && failure.isEmpty();
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("status", up ? "UP" : "DOWN");
+        body.put("instanceId", instanceId);
+        body.put("database", reachable ? "reachable" : "unreachable");
+        failure.ifPresent(f -> body.put("scheduler", "stopped: " + f));
         return ResponseEntity.status(up ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE)
-                .body(Map.of(
-                        "status", up ? "UP" : "DOWN",
-                        "instanceId", instanceId,
-                        "database", up ? "reachable" : "unreachable"));
+                .body(body);
     }
 }

@@ -5,6 +5,7 @@ import gg.starpets.scheduler.TaskCommands.RefusedException;
 import gg.starpets.scheduler.TaskDefinition;
 import gg.starpets.scheduler.TaskEvents;
 import gg.starpets.scheduler.TaskEvents.TaskEvent;
+import gg.starpets.scheduler.TaskViews;
 import gg.starpets.tasks.HandlerRegistry;
 import jakarta.servlet.http.HttpServletRequest;
 import java.net.URI;
@@ -43,18 +44,29 @@ class TaskManagementController {
     private final TaskEvents events;
     private final HandlerRegistry handlers;
     private final TasksController reads;
+    private final TaskViews views;
+    private final TaskLimits limits;
 
     TaskManagementController(
-            TaskCommands commands, TaskEvents events, HandlerRegistry handlers, TasksController reads) {
+            TaskCommands commands,
+            TaskEvents events,
+            HandlerRegistry handlers,
+            TasksController reads,
+            TaskViews views,
+            TaskLimits limits) {
         this.commands = commands;
         this.events = events;
         this.handlers = handlers;
         this.reads = reads;
+        this.views = views;
+        this.limits = limits;
     }
 
     @PostMapping("/tasks")
     ResponseEntity<TasksController.TaskResponse> create(@RequestBody JsonNode body, HttpServletRequest request) {
         TaskDefinition definition = checked(TaskRequests.create(body));
+        // Counted before the insert: concurrent creates may pass the bound by as many as they are.
+        limits.roomForOneMore(views.countApiTasks());
         run(() -> commands.create(definition, actor(request)));
         return reads.withEtag(ResponseEntity.created(URI.create("/tasks/" + definition.name())), definition.name());
     }
@@ -153,10 +165,11 @@ class TaskManagementController {
             throw new ApiException(HttpStatus.FORBIDDEN, "handler_not_allowed", "Handler not allowed", reason);
         });
         try {
-            handlers.checkConfigured(definition);
+            handlers.checkApiTask(definition);
         } catch (TaskDefinition.InvalidTaskException e) {
             throw ApiException.badRequest("invalid_task", e.getMessage());
         }
+        limits.check(definition);
         return definition;
     }
 

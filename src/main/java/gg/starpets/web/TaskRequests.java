@@ -3,6 +3,8 @@ package gg.starpets.web;
 import gg.starpets.scheduler.Schedule;
 import gg.starpets.scheduler.TaskDefinition;
 import gg.starpets.scheduler.TaskViews;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -162,13 +164,24 @@ final class TaskRequests {
             if (n.doubleValue() < 0) {
                 throw invalid("'" + key + "' must not be negative");
             }
-            return Duration.ofNanos((long) (n.doubleValue() * 1e9));
+            if (!Double.isFinite(n.doubleValue())) {
+                throw invalid("'" + key + "' is out of range");
+            }
+            try {
+                // In decimal, as written: 4.35 × 1e9 in binary floating point is 4349999999.999999.
+                return Duration.ofNanos(BigDecimal.valueOf(n.doubleValue())
+                        .movePointRight(9)
+                        .setScale(0, RoundingMode.HALF_UP)
+                        .longValueExact());
+            } catch (ArithmeticException e) {
+                throw invalid("'" + key + "' is out of range");
+            }
         }
         Duration parsed;
         try {
             parsed = Schedule.Interval.parseDuration(value.toString().strip());
         } catch (IllegalArgumentException e) {
-            parsed = null;
+            throw invalid("'" + key + "': " + e.getMessage());
         }
         if (parsed == null) {
             throw invalid("'" + key + "' must be seconds or a duration such as 30s, 5m or PT1H");
@@ -201,6 +214,10 @@ final class TaskRequests {
     private static int integer(Map<String, Object> f, String key) {
         if (!(f.get(key) instanceof Number n) || n.doubleValue() != Math.rint(n.doubleValue())) {
             throw invalid("'" + key + "' must be a whole number");
+        }
+        // Beyond an int it would wrap round to another number.
+        if (n.doubleValue() > Integer.MAX_VALUE || n.doubleValue() < Integer.MIN_VALUE) {
+            throw invalid("'" + key + "' is out of range");
         }
         return n.intValue();
     }

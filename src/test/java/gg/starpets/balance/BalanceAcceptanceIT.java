@@ -5,6 +5,8 @@ import static org.awaitility.Awaitility.await;
 
 import gg.starpets.support.AppProcess;
 import gg.starpets.support.TestPostgres;
+import gg.starpets.support.TestTokens;
+import gg.starpets.support.Timing;
 import java.math.BigDecimal;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -58,7 +60,7 @@ class BalanceAcceptanceIT {
         }
         for (AppProcess instance : instances) {
             await().ignoreExceptions()
-                    .atMost(Duration.ofMinutes(2))
+                    .atMost(Timing.START)
                     .until(() -> get(instance.url("/health")).statusCode() == 200);
         }
     }
@@ -109,7 +111,8 @@ class BalanceAcceptanceIT {
                         .build()) {
             for (int i = 0; i < requests; i++) {
                 AppProcess instance = instances.get(i % instances.size());
-                HttpRequest request = HttpRequest.newBuilder(URI.create(instance.url("/balance/update")))
+                HttpRequest request = TestTokens.bearer(
+                                HttpRequest.newBuilder(URI.create(instance.url("/balance/update"))), TestTokens.BALANCE)
                         .header("Content-Type", "application/json")
                         .timeout(Duration.ofSeconds(120))
                         .POST(HttpRequest.BodyPublishers.ofString("{\"userId\":1,\"amount\":-2}"))
@@ -178,7 +181,9 @@ class BalanceAcceptanceIT {
 
     private static HttpResponse<String> get(String url) throws Exception {
         return HTTP.send(
-                HttpRequest.newBuilder(URI.create(url))
+                TestTokens.bearer(
+                                HttpRequest.newBuilder(URI.create(url)),
+                                TestTokens.readerOf(URI.create(url).getPath()))
                         .timeout(Duration.ofSeconds(10))
                         .build(),
                 HttpResponse.BodyHandlers.ofString());

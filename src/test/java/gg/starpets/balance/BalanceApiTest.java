@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.zaxxer.hikari.HikariDataSource;
 import gg.starpets.support.AppInstance;
 import gg.starpets.support.TestPostgres;
+import gg.starpets.support.TestTokens;
 import java.io.ByteArrayInputStream;
 import java.math.BigDecimal;
 import java.net.URI;
@@ -177,7 +178,8 @@ class BalanceApiTest {
     @ValueSource(strings = {"text/plain", "application/x-www-form-urlencoded", "application/xml", ""})
     void aBodyThatIsNotJsonByContentTypeIsUnsupportedMediaType(String contentType) {
         BigDecimal before = balance(1);
-        var request = HttpRequest.newBuilder(URI.create(app.url("/balance/update")))
+        var request = TestTokens.bearer(
+                        HttpRequest.newBuilder(URI.create(app.url("/balance/update"))), TestTokens.BALANCE)
                 .POST(BodyPublishers.ofString("{\"userId\":1,\"amount\":-2}"));
         if (!contentType.isEmpty()) {
             request.header("Content-Type", contentType);
@@ -190,10 +192,11 @@ class BalanceApiTest {
     @ValueSource(strings = {"text/html", "application/xml"})
     void anAcceptTheRouteCannotAnswerIsNotAcceptableAndChangesNothing(String accept) {
         BigDecimal before = balance(1);
-        var response = app.send(HttpRequest.newBuilder(URI.create(app.url("/balance/update")))
-                .header("Content-Type", "application/json")
-                .header("Accept", accept)
-                .POST(BodyPublishers.ofString("{\"userId\":1,\"amount\":-7}")));
+        var response = app.send(
+                TestTokens.bearer(HttpRequest.newBuilder(URI.create(app.url("/balance/update"))), TestTokens.BALANCE)
+                        .header("Content-Type", "application/json")
+                        .header("Accept", accept)
+                        .POST(BodyPublishers.ofString("{\"userId\":1,\"amount\":-7}")));
         assertThat(response.statusCode()).as(response.body()).isEqualTo(406);
         assertThat(balance(1)).isEqualByComparingTo(before);
     }
@@ -268,9 +271,10 @@ class BalanceApiTest {
     }
 
     private static HttpResponse<String> post(HttpRequest.BodyPublisher body, String contentType) {
-        return app.send(HttpRequest.newBuilder(URI.create(app.url("/balance/update")))
-                .header("Content-Type", contentType)
-                .POST(body));
+        return app.send(
+                TestTokens.bearer(HttpRequest.newBuilder(URI.create(app.url("/balance/update"))), TestTokens.BALANCE)
+                        .header("Content-Type", contentType)
+                        .POST(body));
     }
 
     /** Read straight from the table, not through the API under test. */

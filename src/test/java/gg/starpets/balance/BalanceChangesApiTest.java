@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.zaxxer.hikari.HikariDataSource;
 import gg.starpets.support.AppInstance;
 import gg.starpets.support.TestPostgres;
+import gg.starpets.support.TestTokens;
 import java.math.BigDecimal;
 import java.net.URI;
 import java.net.http.HttpRequest;
@@ -122,7 +123,8 @@ class BalanceChangesApiTest {
     }
 
     private static void post(long user, String amount, String key) {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(app.url("/balance/update")))
+        HttpRequest.Builder request = TestTokens.bearer(
+                        HttpRequest.newBuilder(URI.create(app.url("/balance/update"))), TestTokens.BALANCE)
                 .header("Content-Type", "application/json")
                 .POST(BodyPublishers.ofString("{\"userId\":" + user + ",\"amount\":" + amount + "}"));
         if (key != null) {

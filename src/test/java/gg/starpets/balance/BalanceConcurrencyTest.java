@@ -8,6 +8,8 @@ import com.zaxxer.hikari.HikariDataSource;
 import gg.starpets.observability.MetricNames;
 import gg.starpets.support.AppInstance;
 import gg.starpets.support.TestPostgres;
+import gg.starpets.support.TestTokens;
+import gg.starpets.support.Timing;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.math.BigDecimal;
@@ -202,7 +204,9 @@ class BalanceConcurrencyTest {
             for (int i = 0; i < count; i++) {
                 answers.add(clients.getFirst()
                         .sendAsync(
-                                HttpRequest.newBuilder(URI.create(instance.url("/balance/update")))
+                                TestTokens.bearer(
+                                                HttpRequest.newBuilder(URI.create(instance.url("/balance/update"))),
+                                                TestTokens.BALANCE)
                                         .header("Content-Type", "application/json")
                                         .timeout(Duration.ofSeconds(60))
                                         .POST(HttpRequest.BodyPublishers.ofString("{\"userId\":11,\"amount\":-3}"))
@@ -211,7 +215,7 @@ class BalanceConcurrencyTest {
             }
             // Every change has arrived: those of the first statement (held on the row; recorded as a
             // batch before it runs, and more than one may have arrived before it started) and the rest.
-            await().atMost(Duration.ofSeconds(60))
+            await().atMost(Timing.WORK)
                     .until(() -> batches.count() - batchesBefore == 1
                             && batcher.waiting(11) + (batches.totalAmount() - changesBefore) == count);
             lock.commit();
@@ -246,6 +250,7 @@ class BalanceConcurrencyTest {
             int instance = i % instances.size();
             HttpRequest request = HttpRequest.newBuilder(
                             URI.create(instances.get(instance).url("/balance/update")))
+                    .header("Authorization", "Bearer " + TestTokens.BALANCE)
                     .header("Content-Type", "application/json")
                     .timeout(Duration.ofSeconds(60))
                     .POST(HttpRequest.BodyPublishers.ofString(body.apply(i)))

@@ -1,6 +1,7 @@
 package gg.starpets.balance;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.zaxxer.hikari.HikariDataSource;
 import gg.starpets.balance.ChangeResult.Outcome;
@@ -28,6 +29,9 @@ import org.junit.jupiter.api.Timeout;
 class BatchStatementTest {
 
     private static final AtomicLong USERS = new AtomicLong(100);
+    /** Who sends the requests, as security.Caller names a caller. */
+    private static final String CLIENT = "token:shop";
+
     private static HikariDataSource db;
     private static UserRepository users;
     private static BalanceSettings settings;
@@ -35,7 +39,7 @@ class BatchStatementTest {
     @BeforeAll
     static void migrate() {
         db = TestPostgres.migratedDatabase(4);
-        settings = new BalanceSettings(500, Duration.ofHours(24), Duration.ofMinutes(1), 1000);
+        settings = new BalanceSettings(500, Duration.ofHours(24), Duration.ofMinutes(1), 1000, Duration.ZERO);
         users = new UserRepository(db, settings, new StarPetsProperties("instance-t", null, null, null, null, null));
     }
 
@@ -76,15 +80,17 @@ class BatchStatementTest {
     void aKeyGivesItsFirstAnswerAgainAndAnotherBodyUnderItIsRefused() {
         long user = newUser("10.00");
         long other = newUser("10.00");
-        assertThat(users.applyBatch(user, List.of(new Request(money("-4"), "k-1"))))
+        assertThat(users.applyBatch(user, List.of(new Request(money("-4"), CLIENT, "k-1"))))
                 .containsExactly(applied("6.00"));
         users.applyBatch(user, requests("-1"));
 
-        assertThat(users.applyBatch(user, List.of(new Request(money("-4.00"), "k-1"), new Request(money("-1"), null))))
+        assertThat(users.applyBatch(
+                        user,
+                        List.of(new Request(money("-4.00"), CLIENT, "k-1"), new Request(money("-1"), CLIENT, null))))
                 .containsExactly(new ChangeResult(Outcome.APPLIED, money("6.00"), true), applied("4.00"));
-        assertThat(users.applyBatch(user, List.of(new Request(money("-3"), "k-1"))))
+        assertThat(users.applyBatch(user, List.of(new Request(money("-3"), CLIENT, "k-1"))))
                 .containsExactly(ChangeResult.of(Outcome.KEY_REUSED));
-        assertThat(users.applyBatch(other, List.of(new Request(money("-4"), "k-1"))))
+        assertThat(users.applyBatch(other, List.of(new Request(money("-4"), CLIENT, "k-1"))))
                 .containsExactly(ChangeResult.of(Outcome.KEY_REUSED));
 
         List<Ledger.Row> rows = Ledger.assertBalanceIsStartPlusLedger(db, user, money("10"));
@@ -95,16 +101,63 @@ class BatchStatementTest {
     @Test
     void aRefusalUnderAKeyIsAnsweredAgainEvenOnceTheBalanceWouldSuffice() {
         long user = newUser("1.00");
-        assertThat(users.applyBatch(user, List.of(new Request(money("-2"), "k-refused"))))
+        assertThat(users.applyBatch(user, List.of(new Request(money("-2"), CLIENT, "k-refused"))))
                 .containsExactly(ChangeResult.of(Outcome.INSUFFICIENT_FUNDS));
         users.applyBatch(user, requests("5"));
-        assertThat(users.applyBatch(user, List.of(new Request(money("-2"), "k-refused"))))
+        assertThat(users.applyBatch(user, List.of(new Request(money("-2"), CLIENT, "k-refused"))))
                 .containsExactly(new ChangeResult(Outcome.INSUFFICIENT_FUNDS, null, true));
-        assertThat(users.applyBatch(999_998, List.of(new Request(money("-2"), "k-nobody"))))
-                .containsExactly(ChangeResult.of(Outcome.USER_NOT_FOUND));
-        assertThat(users.applyBatch(999_998, List.of(new Request(money("-2"), "k-nobody"))))
-                .containsExactly(new ChangeResult(Outcome.USER_NOT_FOUND, null, true));
         Ledger.assertBalanceIsStartPlusLedger(db, user, money("1"));
+    }
+
+    @Test
+    void aKeyedRequestForAUserThatDoesNotExistStoresNoKeyAndIsDecidedAgainEachTime() {
+        for (int attempt = 0; attempt < 2; attempt++) {
+            assertThat(users.applyBatch(999_998, List.of(new Request(money("-2"), CLIENT, "k-nobody"))))
+                    .containsExactly(ChangeResult.of(Outcome.USER_NOT_FOUND));
+        }
+        assertThat(count("select count(*) from balance_idempotency_keys where key like '%k-nobody'"))
+                .isZero();
+        // Nor can one be stored by hand: a key row belongs to a user that exists.
+        assertThatThrownBy(() -> execute("insert into balance_idempotency_keys"
+                        + " (key, user_id, amount, outcome, expires_at) values"
+                        + " ('k-forced', 999998, -2, 'insufficient_funds', now() + interval '1 hour')"))
+                .hasStackTraceContaining("balance_idempotency_keys_user_fk");
+    }
+
+    @Test
+    void aKeyIsItsClientsOwnAnotherClientUsingTheSameKeyIsNeitherRefusedNorGivenTheFirstAnswer() {
+        long user = newUser("10.00");
+        assertThat(users.applyBatch(user, List.of(new Request(money("-4"), "token:shop", "order-1"))))
+                .containsExactly(applied("6.00"));
+        // Another client, the same key, another body: its own change, not 422 (no squatting on a key),
+        // and not the first client's answer (no reading it).
+        assertThat(users.applyBatch(user, List.of(new Request(money("-1"), "token:other-shop", "order-1"))))
+                .containsExactly(applied("5.00"));
+        assertThat(users.applyBatch(user, List.of(new Request(money("-1"), "token:other-shop", "order-1"))))
+                .containsExactly(new ChangeResult(Outcome.APPLIED, money("5.00"), true));
+        assertThat(users.applyBatch(user, List.of(new Request(money("-4"), "token:shop", "order-1"))))
+                .containsExactly(new ChangeResult(Outcome.APPLIED, money("6.00"), true));
+        assertThat(users.applyBatch(user, List.of(new Request(money("-2"), "token:shop", "order-1"))))
+                .containsExactly(ChangeResult.of(Outcome.KEY_REUSED));
+        assertThat(strings("select replace(key, chr(10), ' ') from balance_idempotency_keys"
+                        + " where key like '%order-1' order by 1"))
+                .containsExactly("token:other-shop order-1", "token:shop order-1");
+        Ledger.assertBalanceIsStartPlusLedger(db, user, money("10"));
+    }
+
+    @Test
+    void aKeyStoredBeforeKeysHadClientsStillAnswersItsRetryUntilItExpires() {
+        long user = newUser("10.00");
+        // A key of the time the balance API took no token: the key alone, no client.
+        execute("insert into balance_idempotency_keys (key, user_id, amount, outcome, balance_after,"
+                + " expires_at) values ('k-legacy', " + user + ", -3, 'applied', 7.00, now() + interval '1 hour')");
+        assertThat(users.applyBatch(user, List.of(new Request(money("-3"), CLIENT, "k-legacy"))))
+                .containsExactly(new ChangeResult(Outcome.APPLIED, money("7.00"), true));
+        assertThat(Ledger.balance(db, user)).isEqualByComparingTo("10.00");
+        execute(
+                "update balance_idempotency_keys set expires_at = now() - interval '1 second' where key like '%k-legacy'");
+        assertThat(users.applyBatch(user, List.of(new Request(money("-3"), CLIENT, "k-legacy"))))
+                .containsExactly(applied("7.00"));
     }
 
     @Test
@@ -112,21 +165,25 @@ class BatchStatementTest {
         long user = newUser("10.00");
         try (var other = db.getConnection()) {
             other.setAutoCommit(false);
-            // The same lock a batch takes for this key, held by an open transaction.
+            // The same lock a batch takes for this key of this client, held by an open transaction.
             try (var st =
                     other.prepareStatement("select pg_try_advisory_xact_lock((h >> 32)::int, ((h << 32) >> 32)::int)"
-                            + " from (select hashtextextended(?, 0) as h) k")) {
-                st.setString(1, "k-busy");
+                            + " from (select hashtextextended(? || chr(10) || ?, 0) as h) k")) {
+                st.setString(1, CLIENT);
+                st.setString(2, "k-busy");
                 try (var rs = st.executeQuery()) {
                     assertThat(rs.next() && rs.getBoolean(1)).isTrue();
                 }
             }
             assertThat(users.applyBatch(
-                            user, List.of(new Request(money("-1"), "k-busy"), new Request(money("-2"), "k-free"))))
+                            user,
+                            List.of(
+                                    new Request(money("-1"), CLIENT, "k-busy"),
+                                    new Request(money("-2"), CLIENT, "k-free"))))
                     .containsExactly(ChangeResult.of(Outcome.KEY_IN_PROGRESS), applied("8.00"));
             other.commit();
         }
-        assertThat(users.applyBatch(user, List.of(new Request(money("-1"), "k-busy"))))
+        assertThat(users.applyBatch(user, List.of(new Request(money("-1"), CLIENT, "k-busy"))))
                 .containsExactly(applied("7.00"));
         Ledger.assertBalanceIsStartPlusLedger(db, user, money("10"));
     }
@@ -134,25 +191,27 @@ class BatchStatementTest {
     @Test
     void anExpiredKeyIsIgnoredAndPrunedInBoundedBatchesWhileLiveKeysStay() throws SQLException {
         long user = newUser("100.00");
-        users.applyBatch(user, List.of(new Request(money("-1"), "k-old"), new Request(money("-1"), "k-live")));
-        execute("update balance_idempotency_keys set expires_at = now() - interval '1 second' where key = 'k-old'");
+        users.applyBatch(
+                user, List.of(new Request(money("-1"), CLIENT, "k-old"), new Request(money("-1"), CLIENT, "k-live")));
+        execute("update balance_idempotency_keys set expires_at = now() - interval '1 second' where key like '%k-old'");
         // Past its expiry the key is new again: another body under it is applied, not refused.
-        assertThat(users.applyBatch(user, List.of(new Request(money("-5"), "k-old"))))
+        assertThat(users.applyBatch(user, List.of(new Request(money("-5"), CLIENT, "k-old"))))
                 .containsExactly(applied("93.00"));
-        assertThat(users.applyBatch(user, List.of(new Request(money("-5"), "k-old"))))
+        assertThat(users.applyBatch(user, List.of(new Request(money("-5"), CLIENT, "k-old"))))
                 .containsExactly(new ChangeResult(Outcome.APPLIED, money("93.00"), true));
 
+        var pruner = new IdempotencyKeyPruner(
+                new IdempotencyKeyRepository(db),
+                new BalanceSettings(500, Duration.ofHours(24), Duration.ofMinutes(1), 1000, Duration.ZERO),
+                new SimpleMeterRegistry());
+        pruner.runOnce(); // what other tests of this class left expired
         execute("insert into balance_idempotency_keys (key, user_id, amount, outcome, expires_at)"
                 + " select 'expired-' || g, 1, -1, 'insufficient_funds', now() - interval '1 hour'"
                 + " from generate_series(1, 2500) g");
-        var pruner = new IdempotencyKeyPruner(
-                new IdempotencyKeyRepository(db),
-                new BalanceSettings(500, Duration.ofHours(24), Duration.ofMinutes(1), 1000),
-                new SimpleMeterRegistry());
         assertThat(pruner.runOnce()).isEqualTo(2500);
         assertThat(count("select count(*) from balance_idempotency_keys where key like 'expired-%'"))
                 .isZero();
-        assertThat(count("select count(*) from balance_idempotency_keys where key in ('k-old', 'k-live')"))
+        assertThat(count("select count(*) from balance_idempotency_keys where key like '%k-old' or key like '%k-live'"))
                 .isEqualTo(2);
         assertThat(pruner.runOnce()).isZero();
         Ledger.assertBalanceIsStartPlusLedger(db, user, money("100"));
@@ -161,7 +220,7 @@ class BatchStatementTest {
     private static List<Request> requests(String... amounts) {
         List<Request> requests = new ArrayList<>();
         for (String amount : amounts) {
-            requests.add(new Request(money(amount), null));
+            requests.add(new Request(money(amount), CLIENT, null));
         }
         return requests;
     }
@@ -200,9 +259,9 @@ class BatchStatementTest {
                     List<BigDecimal> balances = new ArrayList<>();
                     for (int b = 0; b < 120; b++) {
                         List<Request> batch = List.of(
-                                new Request(BigDecimal.valueOf(-1 - random.nextInt(300), 2), null),
-                                new Request(BigDecimal.valueOf(1 + random.nextInt(250), 2), null),
-                                new Request(BigDecimal.valueOf(-1 - random.nextInt(300), 2), null));
+                                new Request(BigDecimal.valueOf(-1 - random.nextInt(300), 2), CLIENT, null),
+                                new Request(BigDecimal.valueOf(1 + random.nextInt(250), 2), CLIENT, null),
+                                new Request(BigDecimal.valueOf(-1 - random.nextInt(300), 2), CLIENT, null));
                         for (ChangeResult result : many.applyBatch(900001, batch)) {
                             if (result.outcome() == Outcome.APPLIED) {
                                 balances.add(result.balance());
@@ -232,6 +291,20 @@ class BatchStatementTest {
         try (var c = db.getConnection();
                 var st = c.createStatement()) {
             st.execute(sql);
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static List<String> strings(String sql) {
+        try (var c = db.getConnection();
+                var st = c.createStatement();
+                var rs = st.executeQuery(sql)) {
+            List<String> rows = new ArrayList<>();
+            while (rs.next()) {
+                rows.add(rs.getString(1));
+            }
+            return rows;
         } catch (SQLException e) {
             throw new IllegalStateException(e);
         }

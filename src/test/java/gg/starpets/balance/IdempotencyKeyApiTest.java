@@ -6,6 +6,8 @@ import static org.awaitility.Awaitility.await;
 import com.zaxxer.hikari.HikariDataSource;
 import gg.starpets.support.AppInstance;
 import gg.starpets.support.TestPostgres;
+import gg.starpets.support.TestTokens;
+import gg.starpets.support.Timing;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.math.BigDecimal;
@@ -17,7 +19,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -41,6 +42,9 @@ class IdempotencyKeyApiTest {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final AtomicLong USERS = new AtomicLong(1000);
+    /** A second balance client beside TestTokens.BALANCE ("test-balance"). */
+    private static final String OTHER_CLIENT = "other-shop-balance-token-01";
+
     private static AppInstance instanceA;
     private static AppInstance instanceB;
     private static HikariDataSource db;
@@ -48,8 +52,13 @@ class IdempotencyKeyApiTest {
     @BeforeAll
     static void start() {
         String database = TestPostgres.createDatabase();
-        instanceA = AppInstance.start(database, "instance-a", Map.of("starpets.scheduler.enabled", "false"));
-        instanceB = AppInstance.start(database, "instance-b", Map.of("starpets.scheduler.enabled", "false"));
+        Map<String, Object> props = Map.of(
+                "starpets.scheduler.enabled",
+                "false",
+                "starpets.security.balance-tokens",
+                TestTokens.BALANCE_NAME + ":" + TestTokens.BALANCE + ",other-shop:" + OTHER_CLIENT);
+        instanceA = AppInstance.start(database, "instance-a", props);
+        instanceB = AppInstance.start(database, "instance-b", props);
         db = TestPostgres.pool(database, 4);
     }
 
@@ -222,6 +231,7 @@ class IdempotencyKeyApiTest {
             try (Socket socket = new Socket(uri.getHost(), uri.getPort())) {
                 OutputStream out = socket.getOutputStream();
                 out.write(("POST /balance/update HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                + "Authorization: Bearer " + TestTokens.BALANCE + "\r\n"
                                 + "Content-Type: application/json\r\nIdempotency-Key: " + key + "\r\n"
                                 + "Content-Length: " + body.length + "\r\n\r\n")
                         .getBytes(StandardCharsets.US_ASCII));
@@ -231,8 +241,7 @@ class IdempotencyKeyApiTest {
             awaitWaitingOnTheUserRow("instance-a");
             lock.commit();
         }
-        await().atMost(Duration.ofSeconds(20))
-                .until(() -> !Ledger.rows(db, user).isEmpty());
+        await().atMost(Timing.SOON).until(() -> !Ledger.rows(db, user).isEmpty());
 
         HttpResponse<String> retry = post(instanceB, key, user, "-20");
         assertThat(retry.statusCode()).isEqualTo(200);
@@ -244,6 +253,42 @@ class IdempotencyKeyApiTest {
                     assertThat(r.idempotencyKey()).isEqualTo(key);
                     assertThat(r.balanceAfter()).isEqualByComparingTo("30.00");
                 });
+    }
+
+    @Test
+    void aKeyIsTheClientsOwnAnotherClientCanNeitherTakeItNorReadItsAnswer() {
+        long user = newUser("50.00");
+        assertThat(post(instanceA, "order-7", user, "-20").body())
+                .isEqualTo("{\"userId\":" + user + ",\"balance\":30.00}");
+        // The other client, the same key on either instance, another body: a change of its own.
+        HttpResponse<String> other = post(instanceB, OTHER_CLIENT, "order-7", user, "-5");
+        assertThat(other.statusCode()).isEqualTo(200);
+        assertThat(other.body()).isEqualTo("{\"userId\":" + user + ",\"balance\":25.00}");
+        assertThat(other.headers().firstValue("Idempotent-Replayed")).isEmpty();
+        // Each client's retry gets its own first answer.
+        assertThat(post(instanceB, "order-7", user, "-20").body())
+                .isEqualTo("{\"userId\":" + user + ",\"balance\":30.00}");
+        assertThat(post(instanceA, OTHER_CLIENT, "order-7", user, "-5").body())
+                .isEqualTo("{\"userId\":" + user + ",\"balance\":25.00}");
+        assertThat(Ledger.assertBalanceIsStartPlusLedger(db, user, new BigDecimal("50.00")))
+                .hasSize(2);
+    }
+
+    @Test
+    void aKeyedRequestForAUserThatDoesNotExistIsRefusedEachTimeAndLeavesNoKey() {
+        for (int i = 0; i < 2; i++) {
+            HttpResponse<String> response = post(instanceA, "nobody-1", 999_999_999, "-1");
+            assertProblem(response, 404, "user_not_found");
+            assertThat(response.headers().firstValue("Idempotent-Replayed")).isEmpty();
+        }
+        try (var c = db.getConnection();
+                var rs = c.createStatement()
+                        .executeQuery("select count(*) from balance_idempotency_keys where key like '%nobody-1'")) {
+            rs.next();
+            assertThat(rs.getLong(1)).isZero();
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     @Test
@@ -269,7 +314,7 @@ class IdempotencyKeyApiTest {
     }
 
     private static void awaitWaitingOnTheUserRow(String instanceId) {
-        await().atMost(Duration.ofSeconds(20))
+        await().atMost(Timing.SOON)
                 .until(() -> count("select count(*) from pg_stat_activity where application_name = 'starpets-"
                                 + instanceId + "' and wait_event_type = 'Lock'")
                         == 1);
@@ -283,6 +328,7 @@ class IdempotencyKeyApiTest {
             socket.setSoTimeout(10_000);
             socket.getOutputStream()
                     .write(("POST /balance/update HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                                    + "Authorization: Bearer " + TestTokens.BALANCE + "\r\n"
                                     + "Content-Type: application/json\r\n" + extraHeaders
                                     + "Content-Length: " + bytes.length + "\r\n\r\n")
                             .getBytes(StandardCharsets.ISO_8859_1));
@@ -292,7 +338,12 @@ class IdempotencyKeyApiTest {
     }
 
     private static HttpResponse<String> post(AppInstance instance, String key, long user, String amount) {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(instance.url("/balance/update")))
+        return post(instance, TestTokens.BALANCE, key, user, amount);
+    }
+
+    private static HttpResponse<String> post(AppInstance instance, String token, String key, long user, String amount) {
+        HttpRequest.Builder request = TestTokens.bearer(
+                        HttpRequest.newBuilder(URI.create(instance.url("/balance/update"))), token)
                 .header("Content-Type", "application/json")
                 .POST(BodyPublishers.ofString(body(user, amount)));
         if (key != null) {

@@ -39,6 +39,19 @@ final class Ledger {
         }
     }
 
+    /** The sum of the user's ledger rows deleted for their age ({@code balance_changes_pruned}). */
+    static BigDecimal pruned(DataSource db, long userId) {
+        try (var c = db.getConnection();
+                var st = c.prepareStatement("select amount from balance_changes_pruned where user_id = ?")) {
+            st.setLong(1, userId);
+            try (var rs = st.executeQuery()) {
+                return rs.next() ? rs.getBigDecimal(1) : BigDecimal.ZERO;
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     static BigDecimal balance(DataSource db, long userId) {
         try (var c = db.getConnection();
                 var st = c.prepareStatement("select balance from users where id = ?")) {
@@ -52,12 +65,13 @@ final class Ledger {
     }
 
     /**
-     * The balance is the starting balance plus the ledger's sum, and the ledger is one chain in id
+     * The balance is the starting balance plus the pruned rows' sum plus the ledger's sum, and the ledger is one chain in id
      * order: each row's balance after is the previous one's plus its amount, never negative.
      */
     static List<Row> assertBalanceIsStartPlusLedger(DataSource db, long userId, BigDecimal start) {
         List<Row> rows = rows(db, userId);
-        BigDecimal running = start;
+        // What the rows pruned for age added up to (ledger retention) counts as part of the start.
+        BigDecimal running = start.add(pruned(db, userId));
         for (Row row : rows) {
             running = running.add(row.amount());
             assertThat(row.balanceAfter())

@@ -3,6 +3,7 @@ package gg.starpets.bench;
 import gg.starpets.support.AppProcess;
 import gg.starpets.support.Browser;
 import gg.starpets.support.TestPostgres;
+import gg.starpets.support.TestTokens;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.URI;
@@ -109,6 +110,7 @@ public final class ConsoleBenchmark {
         List<Double> rows = new ArrayList<>();
         List<Double> strips = new ArrayList<>();
         try (Browser browser = Browser.start(1400, 900)) {
+            browser.signIn(base, TestTokens.VIEWER);
             for (int i = 0; i < loads + 1; i++) {
                 browser.driver().get(base + "/ui/?load=" + i);
                 long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
@@ -152,6 +154,7 @@ public final class ConsoleBenchmark {
 
     private static void bytesPerUpdate(String base, int tasks, int seconds) throws InterruptedException {
         try (Browser browser = Browser.start(1400, 900)) {
+            browser.signIn(base, TestTokens.VIEWER);
             browser.driver().get(base + "/ui/");
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
             while (!"strips".equals(browser.js("return document.getElementById('board').dataset.ready"))
@@ -316,7 +319,10 @@ public final class ConsoleBenchmark {
     }
 
     private static HttpResponse<String> get(String url, boolean gzip) throws IOException, InterruptedException {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30));
+        HttpRequest.Builder request = TestTokens.bearer(
+                        HttpRequest.newBuilder(URI.create(url)),
+                        TestTokens.readerOf(URI.create(url).getPath()))
+                .timeout(Duration.ofSeconds(30));
         if (gzip) {
             request.header("Accept-Encoding", "gzip");
         }

@@ -6,8 +6,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import gg.starpets.scheduler.TaskDefinition;
 import gg.starpets.tasks.ExecHandler;
 import gg.starpets.tasks.HandlerRegistry;
+import gg.starpets.tasks.HttpDestinations;
 import gg.starpets.tasks.HttpHandler;
 import gg.starpets.tasks.SleepHandler;
+import gg.starpets.tasks.TaskSecrets;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
@@ -23,10 +25,11 @@ import org.springframework.core.io.ByteArrayResource;
 class ConfiguredTasksTest {
 
     private static final Map<String, String> ENV = Map.of("PARTNER_TOKEN", "s3cret");
+    private static final TaskSecrets SECRETS = TaskSecrets.parse(List.of("PARTNER_TOKEN", "OTHER_TOKEN"), () -> ENV);
     private final HandlerRegistry handlers = new HandlerRegistry(
             Map.of(
-                    "http", new HttpHandler(ENV::get),
-                    "exec", new ExecHandler(ENV::get),
+                    "http", new HttpHandler(SECRETS, HttpDestinations.NONE),
+                    "exec", new ExecHandler(SECRETS),
                     "sleep", new SleepHandler(Duration.ofMinutes(2))),
             List.of());
 
@@ -101,7 +104,8 @@ class ConfiguredTasksTest {
 
         assertThatThrownBy(() -> ConfiguredTasks.read(properties(env), env, handlers))
                 .isInstanceOf(TaskDefinition.InvalidTaskException.class)
-                .hasMessage("Task 'nightly-export': unknown param 'cwd' (known: command, dir, env, kill-after, shell)");
+                .hasMessage(
+                        "Task 'nightly-export': unknown param 'cwd' (known: command, dir, env, inherit-env, kill-after, shell)");
     }
 
     @Test
@@ -112,6 +116,10 @@ class ConfiguredTasksTest {
                 .hasMessage(
                         "Task 'ping-partner': param 'headers.Authorization' uses ${OTHER_TOKEN}, but the environment"
                                 + " variable OTHER_TOKEN is not set");
+        StandardEnvironment unnamed = environment(TASKS.replace("PARTNER_TOKEN", "HOME"), Map.of());
+        assertThatThrownBy(() -> ConfiguredTasks.read(properties(unnamed), unnamed, handlers))
+                .hasMessage("Task 'ping-partner': param 'headers.Authorization' uses ${HOME}, which"
+                        + " STARPETS_TASK_SECRETS does not name: tasks may read only the variables it names");
     }
 
     @Test
@@ -120,20 +128,31 @@ class ConfiguredTasksTest {
                 starpets:
                   handlers:
                     api-allowed: ${API_ALLOWED_OPERATOR_HANDLERS:}
+                    task-secrets: ${STARPETS_TASK_SECRETS:}
+                    http-allowed-destinations: ${STARPETS_HTTP_ALLOWED_DESTINATIONS:}
                 """;
-        assertThat(properties(environment(yaml, Map.of())).handlers().apiAllowed())
-                .isEmpty();
+        StarPetsProperties.Handlers defaults =
+                properties(environment(yaml, Map.of())).handlers();
+        assertThat(defaults.apiAllowed()).isEmpty();
+        assertThat(defaults.taskSecrets()).isEmpty();
+        assertThat(defaults.httpAllowedDestinations()).isEmpty();
 
         StarPetsProperties.Handlers handlers = properties(environment(
                         yaml,
                         Map.of(
                                 "API_ALLOWED_OPERATOR_HANDLERS", "exec, sql",
+                                "STARPETS_TASK_SECRETS",
+                                        "PARTNER_TOKEN@api.partner.example|*.partner.example, EXPORT_KEY",
+                                "STARPETS_HTTP_ALLOWED_DESTINATIONS", "10.0.0.0/8, reports.internal:8443",
                                 "STARPETS_HANDLERS_SQLDATASOURCES_REPORTING_URL", "jdbc:postgresql://reports/reports",
                                 "STARPETS_HANDLERS_SQLDATASOURCES_REPORTING_USER", "etl",
                                 "STARPETS_HANDLERS_SQLDATASOURCES_REPORTING_PASSWORD", "pw")))
                 .handlers();
 
         assertThat(handlers.apiAllowed()).containsExactly("exec", "sql");
+        assertThat(handlers.taskSecrets())
+                .containsExactly("PARTNER_TOKEN@api.partner.example|*.partner.example", "EXPORT_KEY");
+        assertThat(handlers.httpAllowedDestinations()).containsExactly("10.0.0.0/8", "reports.internal:8443");
         assertThat(handlers.sqlDataSources())
                 .containsOnlyKeys("reporting")
                 .containsEntry(

@@ -22,7 +22,7 @@ class EmbeddedPostgresDurabilityTest {
         try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             port = socket.getLocalPort();
         }
-        var db = new StarPetsProperties.Db(null, 0, "starpets", "postgres", "postgres", 1, 1, null, dir, port, null, 0);
+        var db = StarPetsProperties.Db.embedded(dir, port);
         try (DatabaseEndpoint endpoint = EmbeddedPostgresServer.start(db);
                 var c = DriverManager.getConnection(endpoint.jdbcUrl(), endpoint.user(), endpoint.password());
                 var st = c.createStatement();

@@ -6,6 +6,8 @@ import static org.awaitility.Awaitility.await;
 
 import gg.starpets.support.AppInstance;
 import gg.starpets.support.TestPostgres;
+import gg.starpets.support.TestTokens;
+import gg.starpets.support.Timing;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.URI;
@@ -66,19 +68,20 @@ class HealthProbesTest {
             lock.setAutoCommit(false);
             lock.createStatement().execute("select 1 from users where id = 1 for update");
             var inFlight = HTTP.sendAsync(
-                    HttpRequest.newBuilder(URI.create(app.url("/balance/update")))
+                    TestTokens.bearer(
+                                    HttpRequest.newBuilder(URI.create(app.url("/balance/update"))), TestTokens.BALANCE)
                             .header("Content-Type", "application/json")
                             .POST(HttpRequest.BodyPublishers.ofString("{\"userId\":1,\"amount\":1}"))
                             .build(),
                     HttpResponse.BodyHandlers.ofString());
-            await().atMost(Duration.ofSeconds(10)).until(() -> waitingOnTheLock(lock));
+            await().atMost(Timing.SOON).until(() -> waitingOnTheLock(lock));
 
             CompletableFuture<Void> closing = CompletableFuture.runAsync(app::close);
             ApplicationAvailability availability = app.context().getBean(ApplicationAvailability.class);
-            await().atMost(Duration.ofSeconds(10))
+            await().atMost(Timing.SOON)
                     .until(() -> availability.getReadinessState() == ReadinessState.REFUSING_TRAFFIC);
             // What the kubelet sees: the probe's connection is refused, a failure.
-            await().atMost(Duration.ofSeconds(10))
+            await().atMost(Timing.SOON)
                     .untilAsserted(() -> assertThatThrownBy(() -> get(app, "/actuator/health/readiness"))
                             .isInstanceOf(ConnectException.class));
             assertThat(closing).isNotDone();
@@ -105,9 +108,10 @@ class HealthProbesTest {
         }
     }
 
+    /** With a viewer's token: the probes do not read it, and the other routes are then not refused for lack of one. */
     private static String get(AppInstance app, String path) throws IOException, InterruptedException {
         HttpResponse<String> response = HTTP.send(
-                HttpRequest.newBuilder(URI.create(app.url(path)))
+                TestTokens.bearer(HttpRequest.newBuilder(URI.create(app.url(path))), TestTokens.VIEWER)
                         .timeout(Duration.ofSeconds(5))
                         .build(),
                 HttpResponse.BodyHandlers.ofString());

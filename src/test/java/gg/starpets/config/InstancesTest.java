@@ -7,8 +7,8 @@ import static org.awaitility.Awaitility.await;
 import gg.starpets.support.AppInstance;
 import gg.starpets.support.StoppablePostgres;
 import gg.starpets.support.TestPostgres;
+import gg.starpets.support.Timing;
 import java.sql.Timestamp;
-import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -25,7 +25,7 @@ class InstancesTest {
             Map<String, Timestamp> first = heartbeats(dataSource);
             assertThat(first).containsOnlyKeys("instance-one", "instance-two");
 
-            await().atMost(Duration.ofSeconds(10)).until(() -> {
+            await().atMost(Timing.SOON).until(() -> {
                 Map<String, Timestamp> later = heartbeats(dataSource);
                 return later.get("instance-one").after(first.get("instance-one"))
                         && later.get("instance-two").after(first.get("instance-two"));
@@ -58,8 +58,7 @@ class InstancesTest {
             assertThat(app.get("/health").statusCode()).isEqualTo(200);
 
             pg.stop();
-            await().atMost(Duration.ofSeconds(15))
-                    .until(() -> app.get("/health").statusCode() == 503);
+            await().atMost(Timing.SOON).until(() -> app.get("/health").statusCode() == 503);
             assertThat(app.get("/health").body()).contains("\"status\":\"DOWN\"", "\"instanceId\":\"instance-health\"");
             // Requests that need the database say so, with a retryable 503 rather than a 500.
             for (String path : new String[] {"/tasks", "/balance/1", "/instances"}) {
@@ -69,8 +68,7 @@ class InstancesTest {
             }
 
             pg.restart();
-            await().atMost(Duration.ofSeconds(20))
-                    .until(() -> app.get("/health").statusCode() == 200);
+            await().atMost(Timing.SOON).until(() -> app.get("/health").statusCode() == 200);
             assertThat(app.get("/health").body()).contains("\"status\":\"UP\"");
             assertThat(app.context().isActive()).isTrue();
         }

@@ -6,7 +6,7 @@ import static org.awaitility.Awaitility.await;
 import gg.starpets.support.AppInstance;
 import gg.starpets.support.TcpProxy;
 import gg.starpets.support.TestPostgres;
-import java.time.Duration;
+import gg.starpets.support.Timing;
 import java.util.Map;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
@@ -40,14 +40,14 @@ class SessionConnectionTest {
                         database, "session-apart", Map.of("starpets.db.session-port", direct.port()))) {
             assertThat(app.context().getBean(StarPetsProperties.class).db().sessionSeparate())
                     .isTrue();
-            await().atMost(Duration.ofSeconds(10))
+            await().atMost(Timing.SOON)
                     .until(() -> connections(observer, "starpets-session-session-apart") == 1
                             && connections(observer, "starpets-watch-session-apart") == 1);
             assertThat(connections(observer, "starpets-session-apart")).isPositive();
 
             direct.close();
 
-            await().atMost(Duration.ofSeconds(10))
+            await().atMost(Timing.SOON)
                     .until(() -> connections(observer, "starpets-session-session-apart") == 0
                             && connections(observer, "starpets-watch-session-apart") == 0);
             assertThat(connections(observer, "starpets-session-apart")).isPositive();

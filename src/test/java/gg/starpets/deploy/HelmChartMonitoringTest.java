@@ -4,6 +4,7 @@ import static gg.starpets.deploy.RenderedChart.CHART;
 import static gg.starpets.deploy.RenderedChart.YAML;
 import static gg.starpets.deploy.RenderedChart.render;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.fabric8.kubernetes.api.model.ConfigMap;
@@ -44,14 +45,28 @@ class HelmChartMonitoringTest {
         assertThat(job).isEqualTo(up.group(1));
         var endpoint = monitor.getSpec().getEndpoints().getFirst();
         assertThat(List.of(endpoint.getPort(), endpoint.getPath())).containsExactly("http", "/metrics");
+        // /metrics is closed: Prometheus scrapes with a viewer token from a Secret.
+        var token = endpoint.getAuthorization().getCredentials();
+        assertThat(endpoint.getAuthorization().getType()).isEqualTo("Bearer");
+        assertThat(List.of(token.getName(), token.getKey())).containsExactly("starpets-prometheus-token", "token");
         assertThat(monitor.getSpec().getSelector().getMatchLabels())
                 .isEqualTo(chart.one(Service.class).getSpec().getSelector());
+    }
+
+    @Test
+    void aServiceMonitorWithoutATokenIsRefusedUnlessReadsArePublic() throws Exception {
+        assertThatThrownBy(() -> render(List.of(), Map.of("serviceMonitor.enabled", true)))
+                .hasMessageContaining("serviceMonitor.tokenSecret");
+        ServiceMonitor open = render(List.of(), Map.of("serviceMonitor.enabled", true, "security.publicReads", true))
+                .one(ServiceMonitor.class);
+        assertThat(open.getSpec().getEndpoints().getFirst().getAuthorization()).isNull();
     }
 
     @Test
     void everyDashboardIsAConfigMapForTheGrafanaSidecarWithOnlyTheDatasourceReplaced() throws Exception {
         RenderedChart chart = render(List.of("values-production.yaml"), Map.of());
         Map<String, ConfigMap> byFile = chart.all(ConfigMap.class).stream()
+                .filter(c -> c.getMetadata().getLabels().containsKey("grafana_dashboard"))
                 .collect(Collectors.toMap(c -> c.getData().keySet().iterator().next(), Function.identity()));
         try (Stream<Path> files = Files.list(DASHBOARDS)) {
             assertThat(byFile.keySet())

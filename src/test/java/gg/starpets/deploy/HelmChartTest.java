@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.marcnuri.helm.Helm;
+import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -16,7 +17,9 @@ import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.TopologySpreadConstraint;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -39,6 +42,11 @@ import org.junit.jupiter.params.provider.ValueSource;
 class HelmChartTest {
 
     private static final String PASSWORD = "s3cr3t-in-values";
+    /**
+     * Helm's hooks (the roles Job) are not in what helm-java renders (the release's manifest, without its
+     * hooks); rendered as ordinary objects they are.
+     */
+    private static final String HOOKS_AS_OBJECTS = "database.roles.hook";
 
     @Test
     void helmLintsTheChartWithoutWarnings() {
@@ -68,7 +76,13 @@ class HelmChartTest {
 
         assertThat(pod.getTerminationGracePeriodSeconds()).isEqualTo(gracefulStopSeconds(app));
         assertSecure(pod, app);
-        for (String secret : List.of("DB_PASSWORD", "STARPETS_OPERATOR_TOKENS", "STARPETS_VIEWER_TOKENS")) {
+        for (String secret : List.of(
+                "DB_PASSWORD",
+                "DB_OWNER_PASSWORD",
+                "DB_SQL_PASSWORD",
+                "STARPETS_OPERATOR_TOKENS",
+                "STARPETS_VIEWER_TOKENS",
+                "STARPETS_BALANCE_TOKENS")) {
             assertThat(env.get(secret).getValue()).as(secret + " inline").isNull();
             assertThat(env.get(secret).getValueFrom().getSecretKeyRef())
                     .as(secret)
@@ -112,50 +126,138 @@ class HelmChartTest {
         RenderedChart chart =
                 render(List.of(), Map.of("database.password", PASSWORD, "apiTokens.operatorTokens", "op-token-1"));
         Secret secret = chart.one(Secret.class);
-        assertThat(secret.getData()).containsOnlyKeys("db-password", "operator-tokens");
+        assertThat(secret.getData())
+                .containsOnlyKeys("db-password", "db-owner-password", "db-sql-password", "operator-tokens");
         String deployment = chart.manifest().substring(chart.manifest().indexOf("kind: Deployment"));
         assertThat(deployment).doesNotContain(PASSWORD, "op-token-1");
-        Map<String, EnvVar> env = env(chart.one(Deployment.class)
-                .getSpec()
-                .getTemplate()
-                .getSpec()
-                .getContainers()
-                .getFirst());
+        Map<String, EnvVar> env = appEnv(chart);
         assertThat(env.get("DB_PASSWORD").getValueFrom().getSecretKeyRef().getName())
                 .isEqualTo(secret.getMetadata().getName());
     }
 
     @Test
     void existingSecretsAreReferencedAndTheChartCreatesNone() throws Exception {
-        RenderedChart cnpg = render(List.of("values-cloudnativepg.yaml"), Map.of());
+        RenderedChart cnpg = render(List.of("values-cloudnativepg.yaml"), Map.of(HOOKS_AS_OBJECTS, false));
         assertThat(cnpg.all(Secret.class)).isEmpty();
-        Map<String, EnvVar> env = env(cnpg.one(Deployment.class)
+        Map<String, EnvVar> env = appEnv(cnpg);
+        assertThat(env.get("DB_HOST").getValue()).isEqualTo("starpets-db-rw");
+        // The cluster's application user owns the database and migrates; the service runs as starpets_app.
+        assertThat(ref(env, "DB_OWNER_USER")).containsExactly("starpets-db-app", "username");
+        assertThat(ref(env, "DB_OWNER_PASSWORD")).containsExactly("starpets-db-app", "password");
+        assertThat(env.get("DB_USER").getValue()).isEqualTo("starpets_app");
+        assertThat(ref(env, "DB_PASSWORD")).containsExactly("starpets-db-roles", "password");
+        assertThat(ref(env, "DB_SQL_PASSWORD")).containsExactly("starpets-db-roles", "sql-password");
+        assertThat(ref(env, "STARPETS_OPERATOR_TOKENS").getFirst()).isEqualTo("starpets-api-tokens");
+        // The roles Job knows the owner by the name the cluster gave it.
+        Map<String, EnvVar> job = env(cnpg.one(Job.class)
                 .getSpec()
                 .getTemplate()
                 .getSpec()
                 .getContainers()
                 .getFirst());
-        assertThat(env.get("DB_HOST").getValue()).isEqualTo("starpets-db-rw");
-        var password = env.get("DB_PASSWORD").getValueFrom().getSecretKeyRef();
-        var user = env.get("DB_USER").getValueFrom().getSecretKeyRef();
-        assertThat(List.of(password.getName(), password.getKey())).containsExactly("starpets-db-app", "password");
-        assertThat(List.of(user.getName(), user.getKey())).containsExactly("starpets-db-app", "username");
-        assertThat(env.get("STARPETS_OPERATOR_TOKENS")
+        assertThat(job.get("STARPETS_DB_OWNER_ROLE").getValue()).isEqualTo("starpets");
+        assertThat(job).doesNotContainKey("STARPETS_DB_OWNER_PASSWORD");
+        assertThat(ref(job, "PGPASSWORD")).containsExactly("starpets-db-superuser", "password");
+    }
+
+    private static List<String> ref(Map<String, EnvVar> env, String name) {
+        var ref = env.get(name).getValueFrom().getSecretKeyRef();
+        return List.of(ref.getName(), ref.getKey());
+    }
+
+    @Test
+    void theDeploymentRunsAsTheThreeRolesNeverAsTheOwnerAloneAndReadsStayClosed() throws Exception {
+        Map<String, EnvVar> env = appEnv(render(List.of(), Map.of()));
+        assertThat(env.get("DB_USER").getValue()).isEqualTo("starpets_app");
+        assertThat(env.get("DB_OWNER_USER").getValue()).isEqualTo("starpets_owner");
+        assertThat(env.get("DB_SQL_USER").getValue()).isEqualTo("starpets_sql");
+        assertThat(env.get("STARPETS_PUBLIC_READS").getValue()).isEqualTo("false");
+    }
+
+    @Test
+    void theProductionValuesRequireTokensAndStartNoPodWithoutTheOperatorAndBalanceOnes() throws Exception {
+        Map<String, EnvVar> env = appEnv(render(List.of("values-production.yaml"), Map.of()));
+        for (String tokens : List.of("STARPETS_OPERATOR_TOKENS", "STARPETS_BALANCE_TOKENS")) {
+            assertThat(env.get(tokens).getValueFrom().getSecretKeyRef().getOptional())
+                    .as(tokens)
+                    .isNotEqualTo(Boolean.TRUE);
+        }
+        assertThatThrownBy(() -> render(List.of("values-production.yaml"), Map.of("apiTokens.existingSecret", "")))
+                .hasMessageContaining("apiTokens.required");
+        // The default values are a try-out: no token required, each instance would generate its own.
+        Map<String, EnvVar> defaults = appEnv(render(List.of(), Map.of()));
+        assertThat(defaults.get("STARPETS_OPERATOR_TOKENS")
                         .getValueFrom()
                         .getSecretKeyRef()
-                        .getName())
-                .isEqualTo("starpets-api-tokens");
+                        .getOptional())
+                .isTrue();
+    }
+
+    @Test
+    void theProductionValuesLetOnlyTheIngressControllerAndPrometheusInAndKeepLinkLocalOut() throws Exception {
+        RenderedChart chart = render(List.of("values-production.yaml"), Map.of());
+        NetworkPolicy policy = chart.one(NetworkPolicy.class);
+        assertThat(policy.getSpec().getPodSelector().getMatchLabels())
+                .isEqualTo(chart.one(Deployment.class).getSpec().getSelector().getMatchLabels());
+        assertThat(policy.getSpec().getPolicyTypes()).containsExactly("Ingress", "Egress");
+        var ingress = policy.getSpec().getIngress();
+        assertThat(ingress).hasSize(1);
+        assertThat(ingress.getFirst().getPorts().getFirst().getPort().getStrVal())
+                .isEqualTo("http");
+        assertThat(ingress.getFirst().getFrom())
+                .extracting(peer -> peer.getNamespaceSelector().getMatchLabels().get("kubernetes.io/metadata.name"))
+                .containsExactly("ingress-nginx", "monitoring");
+        var blocks = policy.getSpec().getEgress().getFirst().getTo();
+        assertThat(blocks).extracting(peer -> peer.getIpBlock().getCidr()).containsExactly("0.0.0.0/0", "::/0");
+        assertThat(blocks.get(0).getIpBlock().getExcept()).containsExactly("169.254.0.0/16");
+        assertThat(blocks.get(1).getIpBlock().getExcept()).containsExactly("fe80::/10");
+        assertThat(render(List.of(), Map.of()).all(NetworkPolicy.class)).isEmpty();
+    }
+
+    @Test
+    void theRolesJobRunsTheRepositorysRolesScriptAsTheAdminLoginWhichOnlyItHolds() throws Exception {
+        RenderedChart chart = render(List.of("values-production.yaml"), Map.of(HOOKS_AS_OBJECTS, false));
+        chart.keepForTheSchemaCheck("values-production-roles-job.yaml");
+        Job job = chart.one(Job.class);
+        assertThat(job.getMetadata().getName()).isEqualTo("starpets-roles-1");
+        // As a hook (the default), Helm runs it before the instances are installed or upgraded.
+        assertThat(render(List.of("values-production.yaml"), Map.of()).all(Job.class))
+                .isEmpty();
+        assertThat(Files.readString(CHART.resolve("templates/roles-job.yaml")))
+                .contains("helm.sh/hook: pre-install,pre-upgrade");
+        Container roles = job.getSpec().getTemplate().getSpec().getContainers().getFirst();
+        Map<String, EnvVar> env = env(roles);
+        assertThat(ref(env, "PGUSER")).containsExactly("starpets-db-admin", "username");
+        assertThat(ref(env, "STARPETS_DB_OWNER_PASSWORD")).containsExactly("starpets-db", "owner-password");
+        assertThat(roles.getCommand()).containsExactly("sh", "/starpets/roles.sh");
+        ConfigMap script = chart.all(ConfigMap.class).stream()
+                .filter(c -> c.getData().containsKey("roles.sql"))
+                .findFirst()
+                .orElseThrow();
+        assertThat(script.getData().get("roles.sql"))
+                .isEqualTo(Files.readString(Path.of("src/main/resources/db/roles.sql"))
+                        .strip());
+        assertThat(script.getData().get("roles.sh"))
+                .isEqualTo(Files.readString(Path.of("deploy/postgres/initdb/10-roles.sh"))
+                        .strip());
+        assertThat(Files.isSymbolicLink(CHART.resolve("files/roles.sql"))).isTrue();
+        // The instances never hold the admin login, and the Job's pod is none of theirs.
+        String deployment = chart.manifest()
+                .substring(chart.manifest().indexOf("kind: Deployment"))
+                .split("\n---")[0];
+        assertThat(deployment).doesNotContain("starpets-db-admin");
+        assertThat(job.getSpec().getTemplate().getMetadata().getLabels())
+                .doesNotContainEntry(
+                        "app.kubernetes.io/name",
+                        chart.one(Service.class).getSpec().getSelector().get("app.kubernetes.io/name"));
+        assertThatThrownBy(() -> render(List.of("values-production.yaml"), Map.of("database.existingSecret", "")))
+                .hasMessageContaining("database.roles.create needs database.existingSecret");
     }
 
     @Test
     void theProductionValuesKeepTheInstanceSessionsOffTheTransactionPooler() throws Exception {
         RenderedChart chart = render(List.of("values-production.yaml"), Map.of());
-        Map<String, EnvVar> env = env(chart.one(Deployment.class)
-                .getSpec()
-                .getTemplate()
-                .getSpec()
-                .getContainers()
-                .getFirst());
+        Map<String, EnvVar> env = appEnv(chart);
         assertThat(env.get("DB_PORT").getValue()).isEqualTo("6432");
         assertThat(env.get("DB_SESSION_HOST").getValue())
                 .isNotEqualTo(env.get("DB_HOST").getValue());
@@ -274,6 +376,16 @@ class HelmChartTest {
                 Pattern.compile("ENV JAVA_TOOL_OPTIONS=\"([^\"]+)\"").matcher(Files.readString(Path.of("Dockerfile")));
         assertThat(m.find()).isTrue();
         return m.group(1);
+    }
+
+    /** The instances' environment, as the Deployment renders it. */
+    static Map<String, EnvVar> appEnv(RenderedChart chart) {
+        return env(chart.one(Deployment.class)
+                .getSpec()
+                .getTemplate()
+                .getSpec()
+                .getContainers()
+                .getFirst());
     }
 
     static Map<String, EnvVar> env(Container container) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import gg.starpets.support.Browser;
+import gg.starpets.support.Timing;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -19,6 +20,7 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -29,6 +31,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.openqa.selenium.By;
 import org.openqa.selenium.Keys;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.interactions.Actions;
 import org.openqa.selenium.support.ui.Select;
@@ -73,10 +76,15 @@ class ConsoleBrowserTest {
     static void start() throws Exception {
         twin = Twin.start("e2e-console-twin", Map.of("TASK_DURATION", TASK_DURATION.toSeconds() + "s"));
         browser = Browser.start(1400, 900);
+        // The page redraws what changed (a run's row while it runs, a task's buttons when its state
+        // changes): an element found just before may be gone when a wait reads it, and the next look
+        // finds the new one.
+        Awaitility.ignoreExceptionByDefault(StaleElementReferenceException.class);
     }
 
     @AfterAll
     static void stop() throws Exception {
+        Awaitility.reset();
         try {
             if (browser != null) {
                 browser.close();
@@ -96,6 +104,9 @@ class ConsoleBrowserTest {
     static JsonNode api(String url) throws Exception {
         HttpResponse<String> r = HTTP.send(
                 HttpRequest.newBuilder(URI.create(url))
+                        .header(
+                                "Authorization",
+                                "Bearer " + Twin.readerOf(URI.create(url).getPath()))
                         .timeout(Duration.ofSeconds(10))
                         .build(),
                 HttpResponse.BodyHandlers.ofString());
@@ -130,7 +141,8 @@ class ConsoleBrowserTest {
     void aBrowserAtTheRootLandsOnTheBoardOfTheTenDemoTasksWithTheirInstancesAndMovingProgressBars() {
         browser.driver().get(Twin.NGINX + "/");
         assertThat(browser.driver().getCurrentUrl()).isEqualTo(Twin.NGINX + "/ui/");
-        await().atMost(Duration.ofSeconds(20)).until(() -> rows().size() == BOARD_ROWS);
+        // Reading needs a token: a viewer's.
+        ConsoleSession.signIn(browser, Twin.VIEWER_TOKEN, BOARD_ROWS);
         assertThat(rows().stream().map(r -> r.getAttribute("data-task")))
                 .containsExactlyInAnyOrderElementsOf(Stream.concat(DEMO_TASKS.stream(), Stream.of(RETENTION_TASK))
                         .toList());
@@ -147,23 +159,30 @@ class ConsoleBrowserTest {
                                 .filter(r -> "RUNNING".equals(r.getAttribute("data-state")))
                                 .count()
                         >= 2);
-        for (WebElement row : rows()) {
-            if (RETENTION_TASK.equals(row.getAttribute("data-task"))) {
+        // Each row's state and instance read together: a run may end between two separate reads.
+        List<Map<String, String>> board = browser.js("""
+                return [...document.querySelectorAll('#board-body tr')].map((tr) => ({
+                  task: tr.dataset.task,
+                  state: tr.querySelector('.state').innerText.trim(),
+                  instance: tr.querySelector('.instance').innerText.trim(),
+                }));
+                """);
+        for (Map<String, String> row : board) {
+            if (RETENTION_TASK.equals(row.get("task"))) {
                 continue;
             }
-            String state = text(row, ".state");
-            assertThat(state).isIn("RUNNING", "WAITING");
-            if (state.equals("RUNNING")) {
-                assertThat(text(row, ".instance")).matches("app-[1-5]");
+            assertThat(row.get("state")).as(row.get("task")).isIn("RUNNING", "WAITING");
+            if (row.get("state").equals("RUNNING")) {
+                assertThat(row.get("instance")).as(row.get("task")).matches("app-[1-5]");
             } else {
-                assertThat(text(row, ".instance")).isEqualTo("—");
+                assertThat(row.get("instance")).as(row.get("task")).isEqualTo("—");
             }
         }
 
         // A progress bar that moves without a reload: some task still running shows a larger value.
         browser.js("window.__sameDocument = true");
         AtomicReference<Map<String, Double>> before = new AtomicReference<>(progress());
-        await().atMost(Duration.ofSeconds(15)).until(() -> {
+        await().atMost(Timing.SOON).until(() -> {
             Map<String, Double> now = progress();
             boolean advanced = now.entrySet().stream()
                     .anyMatch(e -> before.get().containsKey(e.getKey())
@@ -202,12 +221,17 @@ class ConsoleBrowserTest {
     void theRunsPageShowsRunsWithDurationAndAttemptAndFiltersThem() throws Exception {
         browser.driver().get(Twin.NGINX + "/ui/#/runs");
         By runRows = By.cssSelector("#runs-body tr");
-        await().atMost(Duration.ofSeconds(20))
+        await().atMost(Timing.SOON)
                 .until(() -> browser.driver().findElements(runRows).size() >= DEMO_TASKS.size());
-        WebElement first = browser.driver().findElements(runRows).getFirst();
-        assertThat(text(first, "td[data-label=Instance]")).matches("app-[1-5]");
-        assertThat(text(first, "td[data-label=Attempt]")).matches("\\d+");
-        assertThat(text(first, "td[data-label=Duration]")).matches("[\\d.]+ s|\\d+ min( \\d+ s)?");
+        // Read in one go: the row of a run in progress is drawn again at every refresh (its duration).
+        Map<String, String> first = browser.js("""
+                const tr = document.querySelector('#runs-body tr');
+                const cell = (label) => tr.querySelector(`td[data-label=${label}]`).innerText.trim();
+                return { instance: cell('Instance'), attempt: cell('Attempt'), duration: cell('Duration') };
+                """);
+        assertThat(first.get("instance")).matches("app-[1-5]");
+        assertThat(first.get("attempt")).matches("\\d+");
+        assertThat(first.get("duration")).matches("[\\d.]+ s|\\d+ min( \\d+ s)?");
         browser.screenshot(SCREENSHOTS, "console-runs");
 
         WebElement task = browser.driver().findElement(By.cssSelector("#run-filters input[name=task]"));
@@ -215,7 +239,7 @@ class ConsoleBrowserTest {
         new Select(browser.driver().findElement(By.cssSelector("#run-filters select[name=status]")))
                 .selectByVisibleText("SUCCEEDED");
         task.sendKeys(Keys.ENTER);
-        await().atMost(Duration.ofSeconds(10)).until(() -> {
+        await().atMost(Timing.SOON).until(() -> {
             List<WebElement> shown = browser.driver().findElements(runRows);
             return browser.driver().getCurrentUrl().contains("task=sync-pet-catalog")
                     && !shown.isEmpty()
@@ -237,7 +261,7 @@ class ConsoleBrowserTest {
         String toLocal = browser.js(LOCAL_TIME, to.toString());
         browser.js("location.hash = arguments[0]", "#/runs?from=" + fromLocal + "&to=" + toLocal);
         List<Long> expected = new java.util.ArrayList<>();
-        await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> {
+        await().atMost(Timing.SOON).ignoreExceptions().until(() -> {
             expected.clear();
             api(Twin.NGINX + "/runs?limit=50&from=" + from + "&to=" + to)
                     .get("runs")
@@ -248,9 +272,10 @@ class ConsoleBrowserTest {
                     .toList();
             return !expected.isEmpty() && shown.equals(expected);
         });
-        for (WebElement row : browser.driver().findElements(runRows)) {
-            Instant started = Instant.parse(row.findElement(By.tagName("time")).getAttribute("datetime"));
-            assertThat(started).isBetween(from, to.plusSeconds(1));
+        List<String> starts = browser.js(
+                "return [...document.querySelectorAll('#runs-body tr')].map((tr) => tr.querySelector('time').dateTime)");
+        for (String started : starts) {
+            assertThat(Instant.parse(started)).isBetween(from, to.plusSeconds(1));
         }
         assertThat(browser.driver()
                         .findElement(By.cssSelector("#run-filters input[name=from]"))
@@ -277,7 +302,7 @@ class ConsoleBrowserTest {
     void theInstancesPageShowsEveryInstanceWithItsHeartbeatVersionAndTasks() {
         browser.driver().get(Twin.NGINX + "/ui/#/instances");
         By cards = By.cssSelector("#instances .instance-card");
-        await().atMost(Duration.ofSeconds(20))
+        await().atMost(Timing.SOON)
                 .until(() -> browser.driver().findElements(cards).stream()
                                 .filter(c -> "RUNNING".equals(c.getAttribute("data-state")))
                                 .count()
@@ -288,7 +313,7 @@ class ConsoleBrowserTest {
             assertThat(facts).containsPattern("Heartbeat\\s+[\\d.]+ s ago").contains("Version");
         }
         // What each runs, as the API says (read around the page's view: tasks may change hands).
-        await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> {
+        await().atMost(Timing.SOON).ignoreExceptions().until(() -> {
             Map<String, String> before = owners();
             Map<String, String> shown = shownOwners();
             return !shown.isEmpty() && shown.equals(before) && before.equals(owners());
@@ -347,7 +372,7 @@ class ConsoleBrowserTest {
         });
         String gone = victim.get();
         By victimCard = By.cssSelector("#instances li[data-instance='" + gone + "']");
-        await().atMost(Duration.ofSeconds(10))
+        await().atMost(Timing.SOON)
                 .until(() -> browser.driver()
                                 .findElement(victimCard)
                                 .findElements(By.cssSelector(".runs-here li[data-task]"))
@@ -356,10 +381,10 @@ class ConsoleBrowserTest {
 
         twin.kill(gone);
 
-        await().atMost(Duration.ofSeconds(20))
+        await().atMost(Timing.SOON)
                 .until(() ->
                         "GONE".equals(browser.driver().findElement(victimCard).getAttribute("data-state")));
-        await().atMost(Duration.ofSeconds(20)).until(() -> {
+        await().atMost(Timing.SOON).until(() -> {
             Map<String, String> shown = shownOwners();
             return victimTasks.get().stream()
                     .allMatch(t -> shown.containsKey(t) && !shown.get(t).equals(gone));
@@ -372,8 +397,7 @@ class ConsoleBrowserTest {
         browser.driver().findElement(By.cssSelector("[data-nav=tasks]")).click();
         for (String task : victimTasks.get()) {
             WebElement row = browser.driver().findElement(By.cssSelector("tr[data-task='" + task + "']"));
-            await().atMost(Duration.ofSeconds(5))
-                    .until(() -> text(row, ".moved").equals("recovered from " + gone));
+            await().atMost(Timing.SOON).until(() -> text(row, ".moved").equals("recovered from " + gone));
             assertThat(text(row, ".instance")).matches("app-[1-5]").isNotEqualTo(gone);
         }
         browser.screenshot(SCREENSHOTS, "console-tasks-after-kill");
@@ -382,7 +406,7 @@ class ConsoleBrowserTest {
 
         // And the lost runs, with their error, on the runs page.
         browser.driver().get(Twin.NGINX + "/ui/#/runs?status=LOST&instance=" + gone);
-        await().atMost(Duration.ofSeconds(10))
+        await().atMost(Timing.SOON)
                 .until(() -> browser.driver()
                                 .findElements(By.cssSelector("#runs-body tr"))
                                 .size()
@@ -394,16 +418,29 @@ class ConsoleBrowserTest {
 
     @Test
     @Order(5)
-    void aViewerWithoutAnOperatorTokenSeesNoActionButtonsAnywhere() throws Exception {
-        assertThat(api(Twin.NGINX + "/whoami").get("role").asString()).isEqualTo("anonymous");
+    void withoutATokenThePageShowsNoDataAndAViewerSeesNoActionButtonsAnywhere() throws Exception {
+        assertThat(api(Twin.NGINX + "/whoami").get("role").asString()).isEqualTo("viewer");
+        ConsoleSession.signOut(browser);
+        // A page loaded without a token draws no task at all, only how to get in.
+        browser.driver().get(Twin.NGINX + "/ui/");
+        await().atMost(Duration.ofSeconds(10))
+                .until(() ->
+                        browser.driver().findElement(By.id("banner")).getText().contains("Reading needs a token"));
+        assertThat(browser.driver().findElement(By.id("role")).getAttribute("data-role"))
+                .isEqualTo("anonymous");
+        assertThat(rows()).isEmpty();
+        assertThat(browser.driver().findElement(By.id("sign-in")).isDisplayed()).isTrue();
+        ConsoleSession.expectOnlyRefusals(browser);
+
+        ConsoleSession.signIn(browser, Twin.VIEWER_TOKEN, BOARD_ROWS);
         for (String view : new String[] {"tasks", "task", "runs", "instances"}) {
             browser.driver().get(Twin.NGINX + "/ui/#/" + (view.equals("task") ? "task/audit-balances" : view));
-            await().atMost(Duration.ofSeconds(10))
+            await().atMost(Timing.SOON)
                     .until(() -> browser.driver()
                             .findElement(By.id("role"))
                             .getAttribute("data-role")
-                            .equals("anonymous"));
-            await().atMost(Duration.ofSeconds(10))
+                            .equals("viewer"));
+            await().atMost(Timing.SOON)
                     .until(() -> !browser.driver()
                             .findElements(By.cssSelector("#view-" + view + " tr, #view-" + view + " .instance-card"))
                             .isEmpty());
@@ -412,7 +449,7 @@ class ConsoleBrowserTest {
                     .isEmpty();
             assertThat(browser.driver().findElement(By.id("task-new")).isDisplayed())
                     .isFalse();
-            assertThat(browser.driver().findElement(By.id("sign-in")).isDisplayed())
+            assertThat(browser.driver().findElement(By.id("sign-out")).isDisplayed())
                     .isTrue();
         }
     }
@@ -424,7 +461,7 @@ class ConsoleBrowserTest {
         browser.colorScheme("dark");
         try {
             browser.driver().get(Twin.NGINX + "/ui/");
-            await().atMost(Duration.ofSeconds(20)).until(() -> rows().size() == BOARD_ROWS);
+            await().atMost(Timing.SOON).until(() -> rows().size() == BOARD_ROWS);
             assertThat((String) browser.js("return getComputedStyle(document.querySelector('#board thead')).display"))
                     .isEqualTo("none");
             assertThat((String) browser.js("return getComputedStyle(document.querySelector('#board-body tr')).display"))
@@ -441,7 +478,7 @@ class ConsoleBrowserTest {
         // Keyboard: the skip link comes first in the tab order (nothing jumps the queue with a positive
         // tabindex); from it, Tab goes through real links and buttons, each with a visible focus ring.
         browser.driver().get(Twin.NGINX + "/ui/");
-        await().atMost(Duration.ofSeconds(20)).until(() -> rows().size() == BOARD_ROWS);
+        await().atMost(Timing.SOON).until(() -> rows().size() == BOARD_ROWS);
         assertThat((String) browser.js("""
                         const first = document.querySelector('a[href], button:not([hidden]), input, select, textarea');
                         return document.querySelectorAll('[tabindex]:not([tabindex="-1"])').length === 0
@@ -464,7 +501,7 @@ class ConsoleBrowserTest {
         }
         assertThat(runsLink).isEqualTo("runs");
         keys.sendKeys(Keys.ENTER).perform();
-        await().atMost(Duration.ofSeconds(5))
+        await().atMost(Timing.SOON)
                 .until(() -> browser.driver().getCurrentUrl().endsWith("#/runs")
                         && browser.driver().findElement(By.id("view-runs")).isDisplayed());
     }
@@ -473,7 +510,7 @@ class ConsoleBrowserTest {
     @Order(7)
     void everyTaskStateIsToldInWordsAndBySymbolAndBorderNotByColourAlone() {
         browser.driver().get(Twin.NGINX + "/ui/");
-        await().atMost(Duration.ofSeconds(20)).until(() -> rows().size() == BOARD_ROWS);
+        await().atMost(Timing.SOON).until(() -> rows().size() == BOARD_ROWS);
         // The badge of each state, as the board styles it: its ::before symbol and its border.
         Map<String, Object> looks = browser.js("""
                 const out = {};

@@ -2,6 +2,7 @@ package gg.starpets.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import gg.starpets.support.Timing;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,6 +21,12 @@ final class Twin implements AutoCloseable {
 
     static final int INSTANCES = 5;
     static final String NGINX = "http://127.0.0.1:28080";
+
+    /** The twin's tokens (a test may give its own through its settings). Every read needs one. */
+    static final String OPERATOR_TOKEN = "e2e-operator-token-0123456789";
+
+    static final String VIEWER_TOKEN = "e2e-viewer-token-0123456789";
+    static final String BALANCE_TOKEN = "e2e-balance-token-0123456789";
 
     private final Path dir;
     private final Map<String, String> settings;
@@ -41,8 +48,48 @@ final class Twin implements AutoCloseable {
                 }
             }
         }
-        twin.run("scripts/twin-up.sh", Duration.ofMinutes(5));
+        try {
+            twin.run("scripts/twin-up.sh", Timing.START.plus(Duration.ofMinutes(1)));
+        } catch (AssertionError | RuntimeException e) {
+            // A start that failed half-way leaves processes on the twin's ports, which would fail the
+            // next twin (of this test class or the next one) as well.
+            try {
+                printLogTails(dir);
+            } finally {
+                twin.close();
+            }
+            throw e;
+        }
         return twin;
+    }
+
+    /** The end of each instance's log, into the test's output (which CI shows when a test fails). */
+    static void printLogTails(Path dir) throws IOException {
+        if (!Files.isDirectory(dir.resolve("logs"))) {
+            return;
+        }
+        try (var logs = Files.list(dir.resolve("logs"))) {
+            for (Path log : logs.filter(l -> l.getFileName().toString().startsWith("app-"))
+                    .sorted()
+                    .toList()) {
+                List<String> lines = Files.readAllLines(log);
+                System.out.println("== " + log + " (last 15 lines)");
+                lines.subList(Math.max(0, lines.size() - 15), lines.size()).forEach(System.out::println);
+            }
+        }
+    }
+
+    /** The settings giving every instance the twin's tokens, as the environment twin-up.sh passes on. */
+    static Map<String, String> tokens() {
+        return Map.of(
+                "STARPETS_OPERATOR_TOKENS", "e2e-operator:" + OPERATOR_TOKEN,
+                "STARPETS_VIEWER_TOKENS", "e2e-viewer:" + VIEWER_TOKEN,
+                "STARPETS_BALANCE_TOKENS", "e2e-balance:" + BALANCE_TOKEN);
+    }
+
+    /** The token that reads {@code path}: the balance client's for the balance API, the viewer's else. */
+    static String readerOf(String path) {
+        return path.startsWith("/balance") ? BALANCE_TOKEN : VIEWER_TOKEN;
     }
 
     /** An instance's own address, bypassing nginx: app-1 is on 28081. */
@@ -78,12 +125,17 @@ final class Twin implements AutoCloseable {
         env.put("TWIN_PG_PORT", "25432");
         env.put("TWIN_PROMETHEUS_PORT", "29090");
         env.put("STARPETS_JAR", System.getProperty("starpets.jar"));
-        env.put("SCHEDULER_SETTLE", "3s");
+        // With TOTAL_INSTANCES (twin-up.sh sets it) the first claim waits for all five instances, at
+        // most ten settle windows: as long as five JVMs may take to start on a loaded machine, so that
+        // the first split is even however their starts spread. It ends as soon as all five are alive.
+        env.put("SCHEDULER_SETTLE", Timing.START.dividedBy(10).toSeconds() + "s");
         env.put("SHUTDOWN_GRACE", "2s");
         env.put("TWIN_STOP_SECONDS", "20");
+        env.put("TWIN_START_SECONDS", String.valueOf(Timing.START.toSeconds()));
         // The maintenance task stays off (DISABLED on the board): a run of milliseconds among the
         // demo runs would make the first split uneven.
         env.put("HISTORY_RETENTION_ENABLED", "false");
+        env.putAll(tokens());
         env.putAll(settings);
         Process p = pb.start();
         if (!p.waitFor(limit.toSeconds(), TimeUnit.SECONDS)) {

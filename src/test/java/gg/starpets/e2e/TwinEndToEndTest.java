@@ -3,6 +3,7 @@ package gg.starpets.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import gg.starpets.support.Timing;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -82,7 +83,17 @@ class TwinEndToEndTest {
         twinDir = Path.of(System.getProperty("starpets.jar")).toAbsolutePath().resolveSibling("e2e-twin");
         run("scripts/twin-down.sh", Duration.ofMinutes(2));
         deleteRecursively(twinDir);
-        run("scripts/twin-up.sh", Duration.ofMinutes(5));
+        try {
+            run("scripts/twin-up.sh", Timing.START.plus(Duration.ofMinutes(1)));
+        } catch (AssertionError | RuntimeException e) {
+            // Processes a failed start left on the twin's ports would fail the next twin too.
+            try {
+                Twin.printLogTails(twinDir);
+            } finally {
+                run("scripts/twin-down.sh", Duration.ofMinutes(2));
+            }
+            throw e;
+        }
     }
 
     @AfterAll
@@ -112,12 +123,17 @@ class TwinEndToEndTest {
         env.put("TASK_DURATION", "25s");
         // A run of milliseconds among the 25 s demo runs would make the first split uneven (B7 below).
         env.put("HISTORY_RETENTION_ENABLED", "false");
-        env.put("SCHEDULER_SETTLE", "3s");
+        // With TOTAL_INSTANCES (twin-up.sh sets it) the first claim waits for all five instances, at
+        // most ten settle windows: as long as five JVMs may take to start on a loaded machine, so that
+        // the first split is even however their starts spread. It ends as soon as all five are alive.
+        env.put("SCHEDULER_SETTLE", Timing.START.dividedBy(10).toSeconds() + "s");
         env.put("SHUTDOWN_GRACE", "2s");
         // The A5 burst queues ~2,000 requests on each instance's 20 pooled connections; on a 2-core
         // machine shared with builds it can take a minute or more to drain (see docs/operations.md).
         env.put("DB_CONNECTION_TIMEOUT", "100s");
         env.put("TWIN_STOP_SECONDS", "20");
+        env.put("TWIN_START_SECONDS", String.valueOf(Timing.START.toSeconds()));
+        env.putAll(Twin.tokens());
         Process p = pb.start();
         if (!p.waitFor(limit.toSeconds(), TimeUnit.SECONDS)) {
             p.destroyForcibly();
@@ -126,12 +142,14 @@ class TwinEndToEndTest {
         assertThat(p.exitValue()).as(script).isZero();
     }
 
+    /** A GET; to the service (not Prometheus), with the token of a reader of that path. */
     private static HttpResponse<String> get(String url) throws IOException, InterruptedException {
-        return HTTP.send(
-                HttpRequest.newBuilder(URI.create(url))
-                        .timeout(Duration.ofSeconds(10))
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10));
+        if (!url.startsWith(PROMETHEUS)) {
+            request.header(
+                    "Authorization", "Bearer " + Twin.readerOf(URI.create(url).getPath()));
+        }
+        return HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
     }
 
     private static JsonNode json(String url) throws IOException, InterruptedException {
@@ -160,6 +178,15 @@ class TwinEndToEndTest {
             health.headers().firstValue("X-Instance-Id").ifPresent(seen::add);
         }
         assertThat(seen).containsExactlyInAnyOrder("app-1", "app-2", "app-3", "app-4", "app-5");
+        // Closed as shipped: through nginx, nothing but health answers without a token.
+        for (String path : List.of("/tasks", "/metrics", "/instances", "/balance/1", "/v3/api-docs")) {
+            HttpResponse<String> anonymous = HTTP.send(
+                    HttpRequest.newBuilder(URI.create(NGINX + path))
+                            .timeout(Duration.ofSeconds(10))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(anonymous.statusCode()).as(path).isEqualTo(401);
+        }
     }
 
     @Test
@@ -262,6 +289,7 @@ class TwinEndToEndTest {
                     long sent = System.nanoTime();
                     HttpResponse<String> r = burst.send(
                             HttpRequest.newBuilder(URI.create(NGINX + "/balance/update"))
+                                    .header("Authorization", "Bearer " + Twin.BALANCE_TOKEN)
                                     .timeout(Duration.ofSeconds(180))
                                     .header("Content-Type", "application/json")
                                     .POST(HttpRequest.BodyPublishers.ofString("{\"userId\":1,\"amount\":-2}"))
@@ -347,13 +375,13 @@ class TwinEndToEndTest {
             Files.delete(pidFile);
             // Whatever the victim ran at the kill (read now, so a task it claimed after the
             // snapshot above counts too): each run ended LOST, and its task started elsewhere.
-            await().atMost(Duration.ofSeconds(30))
+            await().atMost(Timing.SOON)
                     .pollInterval(Duration.ofMillis(100))
                     .until(() -> failovers(db, victim, killedAt) != null);
             failovers = failovers(db, victim, killedAt);
         }
         // The API agrees: none of those tasks is listed as the victim's any more.
-        await().atMost(Duration.ofSeconds(10))
+        await().atMost(Timing.SOON)
                 .ignoreExceptions()
                 .until(() -> tasks().stream()
                         .filter(t -> victim.equals(t.get("instanceId").asString(null)))

@@ -5,7 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import gg.starpets.support.AppInstance;
 import gg.starpets.support.TestPostgres;
-import java.time.Duration;
+import gg.starpets.support.Timing;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -74,7 +74,7 @@ class FreshInstanceMetricsTest {
                         "starpets.tasks[0].timeout", "1m",
                         "starpets.scheduler.enabled", "false"))) {
             assertThat(metrics(other)).contains("task=\"fresh-elsewhere\"");
-            await().atMost(Duration.ofSeconds(15))
+            await().atMost(Timing.SOON)
                     .untilAsserted(() -> assertThat(metrics(app))
                             .contains(
                                     "starpets_runs_finished_total{instance_id=\"instance-fresh\",status=\"TIMED_OUT\","

@@ -5,11 +5,12 @@ import static org.awaitility.Awaitility.await;
 
 import gg.starpets.support.AppInstance;
 import gg.starpets.support.TestPostgres;
+import gg.starpets.support.TestTokens;
+import gg.starpets.support.Timing;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpRequest.BodyPublishers;
 import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -27,14 +28,16 @@ class MetricsExpositionTest {
         props.putAll(AppInstance.task(0, "long-metric", "sleep", "1h", "1h", "10m"));
         props.putAll(AppInstance.task(1, "quick-metric", "sleep", "1h", "1m", "100ms"));
         app = AppInstance.start(TestPostgres.createDatabase(), "instance-metrics", props);
-        await().atMost(Duration.ofSeconds(20))
+        await().atMost(Timing.SOON)
                 .until(() -> app.get("/runs?status=SUCCEEDED").body().contains("quick-metric"));
         app.get("/tasks");
         app.get("/tasks/quick-metric");
         app.get("/no-such-route");
         app.get("/runs?limit=zero");
-        app.send(HttpRequest.newBuilder(URI.create(app.url("/tasks"))).method("FOO1", BodyPublishers.noBody()));
-        app.send(HttpRequest.newBuilder(URI.create(app.url("/tasks"))).method("BAR2", BodyPublishers.noBody()));
+        app.send(TestTokens.bearer(HttpRequest.newBuilder(URI.create(app.url("/tasks"))), TestTokens.VIEWER)
+                .method("FOO1", BodyPublishers.noBody()));
+        app.send(TestTokens.bearer(HttpRequest.newBuilder(URI.create(app.url("/tasks"))), TestTokens.VIEWER)
+                .method("BAR2", BodyPublishers.noBody()));
     }
 
     @AfterAll
@@ -99,7 +102,7 @@ class MetricsExpositionTest {
     @Test
     void schedulerMetricsAppearOnceTasksHaveRun() {
         // The database-wide gauges are read in the background, every 5 s.
-        await().atMost(Duration.ofSeconds(15))
+        await().atMost(Timing.SOON)
                 .untilAsserted(() -> assertThat(metrics()).contains("starpets_task_seconds_since_last_start{"));
         String text = metrics();
         assertThat(text)

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import gg.starpets.support.AppInstance;
 import gg.starpets.support.TestPostgres;
+import gg.starpets.support.TestTokens;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -79,6 +80,8 @@ class PrometheusQueriesTest {
                 instances.stream()
                         .map(c -> "'" + URI.create(c.url("/")).getAuthority() + "'")
                         .toList());
+        // /metrics needs a viewer token: Prometheus reads it from a file, as in the compose stack.
+        Files.writeString(dir.resolve("token"), TestTokens.VIEWER);
         Files.writeString(dir.resolve("prometheus.yml"), """
                 global:
                   scrape_interval: 1s
@@ -87,10 +90,12 @@ class PrometheusQueriesTest {
                 scrape_configs:
                   - job_name: starpets-app
                     metrics_path: /metrics
+                    authorization:
+                      credentials_file: %s
                     static_configs:
                       - targets: [%s]
                 """.formatted(
-                        Path.of("deploy/prometheus/rules").toAbsolutePath(), targets));
+                        Path.of("deploy/prometheus/rules").toAbsolutePath(), dir.resolve("token"), targets));
         prometheusUrl = "http://127.0.0.1:" + port;
         prometheus = new ProcessBuilder(
                         "prometheus",

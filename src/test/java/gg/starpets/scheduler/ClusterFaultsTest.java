@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import gg.starpets.support.TcpProxy;
 import gg.starpets.support.TestPostgres;
+import gg.starpets.support.Timing;
 import java.sql.Connection;
 import java.time.Duration;
 import java.util.HashMap;
@@ -38,7 +39,8 @@ class ClusterFaultsTest {
     void afterAnUncleanFullStopInstancesStartingTogetherStillSplitEvenly() {
         Map<String, TaskHandler> handlers = Map.of("hold", ctx -> release.await());
         List<Scheduler> schedulers = IntStream.rangeClosed(1, 5)
-                .mapToObj(i -> cluster.create("inst-" + i, handlers))
+                .mapToObj(i ->
+                        cluster.create(SchedulerCluster.startedTogether("inst-" + i), handlers, cluster::connection))
                 .toList();
         schedulers.getFirst().syncTasks(SchedulerCluster.tasks(10, "task", "1m", i -> "hold"));
         // As a crash of every instance leaves it: tasks owned, with a run in progress and a fresh lease,
@@ -56,7 +58,7 @@ class ClusterFaultsTest {
 
         schedulers.forEach(Scheduler::start);
 
-        await().atMost(Duration.ofSeconds(20))
+        await().atMost(Timing.SOON)
                 .until(() -> cluster.count("select count(*) from tasks where owner_instance like 'inst-%'") == 10);
         assertThat(cluster.runningByInstance())
                 .containsOnlyKeys("inst-1", "inst-2", "inst-3", "inst-4", "inst-5")
@@ -79,7 +81,7 @@ class ClusterFaultsTest {
         schedulers.getFirst().syncTasks(SchedulerCluster.tasks(900, "tick", "1s", i -> "noop"));
         schedulers.forEach(Scheduler::start);
 
-        await().atMost(Duration.ofSeconds(60)).until(() -> cluster.count("select count(*) from task_runs") >= 7_000);
+        await().atMost(Timing.WORK).until(() -> cluster.count("select count(*) from task_runs") >= 7_000);
 
         Map<String, Long> runs = new HashMap<>();
         cluster.query("select instance_id, count(*) from task_runs group by 1", rs -> {
@@ -101,18 +103,16 @@ class ClusterFaultsTest {
             locker.setAutoCommit(false);
             locker.createStatement().execute("select * from tasks for update");
             s.start();
-            await().atMost(Duration.ofSeconds(10)).until(() -> s.claimStatements() > 0);
+            await().atMost(Timing.SOON).until(() -> s.claimStatements() > 0);
             long first = s.claimStatements();
 
             // Two seconds (8 heartbeats) of a due task nobody can lock: backing off to one claim a
             // heartbeat, not thousands.
-            await().during(Duration.ofSeconds(2))
-                    .atMost(Duration.ofSeconds(3))
-                    .until(() -> s.claimStatements() - first < 30);
+            Timing.holdsFor(Duration.ofSeconds(2)).until(() -> s.claimStatements() - first < 30);
 
             locker.rollback();
         }
-        await().atMost(Duration.ofSeconds(5)).until(() -> cluster.count("select count(*) from task_runs") == 1);
+        await().atMost(Timing.SOON).until(() -> cluster.count("select count(*) from task_runs") == 1);
     }
 
     @Test
@@ -128,10 +128,10 @@ class ClusterFaultsTest {
                 """);
         s.start();
 
-        await().atMost(Duration.ofSeconds(10)).until(() -> s.activeRuns() == 1);
+        await().atMost(Timing.SOON).until(() -> s.activeRuns() == 1);
         // Retried for a lease (4 s), then given up: no longer renewed, its lease runs out, and the run
         // is ended LOST and the task made due again, instead of staying RUNNING for ever.
-        await().atMost(Duration.ofSeconds(30))
+        await().atMost(Timing.SOON)
                 .until(() -> cluster.count("select count(*) from task_runs where status = 'LOST'") >= 1);
         assertThat(cluster.query("select error from task_runs where status = 'LOST'", rs -> rs.getString(1)))
                 .first()
@@ -144,8 +144,8 @@ class ClusterFaultsTest {
         Scheduler s = cluster.create("inst-1", Map.of("noop", ctx -> {}));
         s.syncTasks(SchedulerCluster.tasks(1, "report", "1h", i -> "noop"));
         s.start();
-        await().atMost(Duration.ofSeconds(10)).until(() -> cluster.count("select count(*) from task_runs") == 1);
-        await().atMost(Duration.ofSeconds(10))
+        await().atMost(Timing.SOON).until(() -> cluster.count("select count(*) from task_runs") == 1);
+        await().atMost(Timing.SOON)
                 .until(() -> cluster.count("select count(*) from tasks where owner_session is null"
                                 + " and next_run_at > now() + interval '50 minutes'")
                         == 1);
@@ -162,15 +162,15 @@ class ClusterFaultsTest {
         Scheduler s = cluster.create("inst-1", Map.of("hold", ctx -> release.await()));
         s.syncTasks(SchedulerCluster.tasks(1, "odd", "1h", i -> "hold"));
         s.start();
-        await().atMost(Duration.ofSeconds(10)).until(() -> s.activeRuns() == 1);
+        await().atMost(Timing.SOON).until(() -> s.activeRuns() == 1);
         // Written by some other version of the service while the run was in progress.
         cluster.execute("update tasks set schedule = 'every full moon'");
 
         release.countDown();
 
-        await().atMost(Duration.ofSeconds(10))
+        await().atMost(Timing.SOON)
                 .until(() -> cluster.count("select count(*) from task_runs where status = 'SUCCEEDED'") == 1);
-        await().atMost(Duration.ofSeconds(10))
+        await().atMost(Timing.SOON)
                 .until(() ->
                         cluster.count("select count(*) from tasks where owner_session is null and next_run_at is null")
                                 == 1);
@@ -190,12 +190,13 @@ class ClusterFaultsTest {
         // A slow start-up: much longer than a lease passes between building the scheduler and starting it.
         offset.addAndGet(Duration.ofMinutes(1).toNanos());
         s.start();
-        await().atMost(Duration.ofSeconds(10)).until(() -> s.activeRuns() == 2);
+        await().atMost(Timing.SOON).until(() -> s.activeRuns() == 2);
 
-        await().during(Duration.ofSeconds(2))
-                .atMost(Duration.ofSeconds(3))
+        // The same two runs throughout: a run stopped and claimed again would add a row.
+        Timing.holdsFor(Duration.ofSeconds(2))
                 .until(() -> s.activeRuns() == 2
-                        && cluster.count("select count(*) from task_runs where status = 'RUNNING'") == 2);
+                        && cluster.count("select count(*) from task_runs where status = 'RUNNING'") == 2
+                        && cluster.count("select count(*) from task_runs") == 2);
     }
 
     @Test
@@ -212,7 +213,7 @@ class ClusterFaultsTest {
                     SchedulerEvents.NONE,
                     Scheduler.HALT);
             s.start();
-            await().atMost(Duration.ofSeconds(10))
+            await().atMost(Timing.SOON)
                     .until(() ->
                             cluster.count("select count(*) from pg_stat_activity where query like 'listen starpets_%'")
                                     >= 1);
@@ -221,7 +222,7 @@ class ClusterFaultsTest {
             proxy.freeze();
             long frozen = System.nanoTime();
 
-            await().atMost(Duration.ofSeconds(10)).until(() -> s.watchLosses() > 0);
+            await().atMost(Timing.SOON).until(() -> s.watchLosses() > 0);
             assertThat(Duration.ofNanos(System.nanoTime() - frozen)).isLessThan(Duration.ofSeconds(5));
             proxy.resume();
             s.close();

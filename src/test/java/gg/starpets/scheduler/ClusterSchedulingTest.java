@@ -3,6 +3,7 @@ package gg.starpets.scheduler;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import gg.starpets.support.Timing;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -34,12 +35,13 @@ class ClusterSchedulingTest {
     void tenTasksOnFiveInstancesStartedTogetherRunExactlyTwoEach() {
         Map<String, TaskHandler> handlers = Map.of("hold", ctx -> release.await());
         List<Scheduler> schedulers = IntStream.rangeClosed(1, 5)
-                .mapToObj(i -> cluster.create("instance-" + i, handlers))
+                .mapToObj(i -> cluster.create(
+                        SchedulerCluster.startedTogether("instance-" + i), handlers, cluster::connection))
                 .toList();
         schedulers.getFirst().syncTasks(SchedulerCluster.tasks(10, "task", "1m", i -> "hold"));
         schedulers.forEach(Scheduler::start);
 
-        await().atMost(Duration.ofSeconds(20))
+        await().atMost(Timing.SOON)
                 .until(() -> cluster.count("select count(*) from tasks where owner_instance is not null") == 10);
 
         assertThat(cluster.runningByInstance())
@@ -54,12 +56,13 @@ class ClusterSchedulingTest {
     void aRemainderGoesOneEachToTheFirstInstancesSoNoInstanceTakesMore() {
         Map<String, TaskHandler> handlers = Map.of("hold", ctx -> release.await());
         List<Scheduler> schedulers = IntStream.rangeClosed(1, 5)
-                .mapToObj(i -> cluster.create("instance-" + i, handlers))
+                .mapToObj(i -> cluster.create(
+                        SchedulerCluster.startedTogether("instance-" + i), handlers, cluster::connection))
                 .toList();
         schedulers.getFirst().syncTasks(SchedulerCluster.tasks(12, "task", "1m", i -> "hold"));
         schedulers.forEach(Scheduler::start);
 
-        await().atMost(Duration.ofSeconds(20))
+        await().atMost(Timing.SOON)
                 .until(() -> cluster.count("select count(*) from tasks where owner_instance is not null") == 12);
 
         assertThat(cluster.runningByInstance().values()).containsExactlyInAnyOrder(3L, 3L, 2L, 2L, 2L);
@@ -73,7 +76,7 @@ class ClusterSchedulingTest {
         first.syncTasks(SchedulerCluster.tasks(10, "task", "100ms", i -> "work"));
         first.start();
         second.start();
-        await().atMost(Duration.ofSeconds(20))
+        await().atMost(Timing.SOON)
                 .until(() -> cluster.count("select count(*) from task_runs where status = 'SUCCEEDED'") >= 30);
         assertThat(cluster.runningByInstance()).doesNotContainKey("instance-3");
 
@@ -83,7 +86,7 @@ class ClusterSchedulingTest {
         // instances hold 4, 3 and 3 at a time, so 30 % (28 % measured, with the hand-over included).
         String sinceJoined =
                 "from task_runs where started_at >= (select started_at from instances where id = 'instance-3')";
-        await().atMost(Duration.ofSeconds(30)).until(() -> cluster.count("select count(*) " + sinceJoined) >= 300);
+        await().atMost(Timing.WORK).until(() -> cluster.count("select count(*) " + sinceJoined) >= 300);
         Map<String, Long> started = new java.util.HashMap<>();
         cluster.query("select instance_id, count(*) " + sinceJoined + " group by 1", rs -> {
             started.put(rs.getString(1), rs.getLong(2));
@@ -104,20 +107,20 @@ class ClusterSchedulingTest {
         first.syncTasks(SchedulerCluster.tasks(4, "task", "1m", i -> "hold"));
         first.start();
         second.start();
-        await().atMost(Duration.ofSeconds(20))
+        await().atMost(Timing.SOON)
                 .until(() -> cluster.runningByInstance().equals(Map.of("instance-1", 2L, "instance-2", 2L)));
 
         SchedulerSettings base = SchedulerCluster.settings("instance-3");
         SchedulerSettings slowToSettle =
                 base.toBuilder().settle(Duration.ofMinutes(1)).build();
         cluster.create(slowToSettle, handlers, cluster::connection).start();
-        await().atMost(Duration.ofSeconds(10))
+        await().atMost(Timing.SOON)
                 .until(() -> cluster.count("select count(*) from instances where id = 'instance-3'") == 1);
         // A fifth task: 5 over 3 instances is 2, 2 and 1, so it is the newcomer's to run. Waiting out
         // a settle window here would leave it unclaimed for a minute: the others are at their share.
         first.syncTasks(SchedulerCluster.tasks(5, "task", "1m", i -> "hold"));
 
-        await().atMost(Duration.ofSeconds(10))
+        await().atMost(Timing.SOON)
                 .until(() -> cluster.runningByInstance()
                         .equals(Map.of("instance-1", 2L, "instance-2", 2L, "instance-3", 1L)));
     }
@@ -133,7 +136,7 @@ class ClusterSchedulingTest {
         schedulers.getFirst().syncTasks(SchedulerCluster.tasks(6, "quick", "100ms", i -> "short"));
         schedulers.forEach(Scheduler::start);
 
-        await().atMost(Duration.ofSeconds(60))
+        await().atMost(Timing.WORK)
                 .until(() -> cluster.count("select count(*) from task_runs where status = 'SUCCEEDED'") >= 200);
         schedulers.forEach(Scheduler::close);
 
@@ -207,13 +210,11 @@ class ClusterSchedulingTest {
         schedulers.getFirst().syncTasks(SchedulerCluster.tasks(3, "task", "1m", i -> "hold"));
         schedulers.getFirst().start();
 
-        await().during(Duration.ofSeconds(1))
-                .atMost(Duration.ofSeconds(3))
-                .until(() -> cluster.count("select count(*) from task_runs") == 0);
+        Timing.holdsFor(Duration.ofSeconds(1)).until(() -> cluster.count("select count(*) from task_runs") == 0);
         schedulers.get(1).start();
         schedulers.get(2).start();
 
-        await().atMost(Duration.ofSeconds(20))
+        await().atMost(Timing.SOON)
                 .until(() -> cluster.count("select count(*) from tasks where owner_instance is not null") == 3);
         assertThat(cluster.runningByInstance()).containsOnlyKeys("instance-1", "instance-2", "instance-3");
     }

@@ -79,4 +79,18 @@ class DaylightSavingTest {
     void everyHourCronsFollowElapsedTime(String zone, String from, String expected) {
         assertThat(fires("*/30 * * * *", zone, from, 5)).containsExactly(expected.split(","));
     }
+
+    @ParameterizedTest(name = "{0} {1} from {2}: the repeated hour's second pass")
+    @CsvSource(delimiter = '|', textBlock = """
+            # Every second of 02:xx in Berlin, asked from inside the second pass of 2026-10-25 02:00-03:00 (CET,
+            # 01:30Z): every one of its times fired in the first pass; next is 02:00 CET the next day.
+            Europe/Berlin    | * * 2 * * *    | 2026-10-25T01:30:00Z | 2026-10-26T01:00:00Z,2026-10-26T01:00:01Z
+            # Every 5 minutes of 01:xx in New York, from the second pass of 2026-11-01 01:00-02:00 (EST, 06:10Z).
+            America/New_York | 0 */5 1 * * * | 2026-11-01T06:10:00Z | 2026-11-02T06:00:00Z,2026-11-02T06:05:00Z
+            # And from the first pass: the rest of the first pass, once.
+            Europe/Berlin    | * * 2 * * *    | 2026-10-25T00:59:58Z | 2026-10-25T00:59:59Z,2026-10-26T01:00:00Z
+            """)
+    void aSixFieldCronWithAFixedHourGoesOnAfterTheRepeatedHour(String zone, String cron, String from, String expected) {
+        assertThat(fires(cron, zone, from, 2)).containsExactly(expected.split(","));
+    }
 }

@@ -3,10 +3,10 @@ package gg.starpets.scheduler;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import gg.starpets.support.TcpProxy;
 import gg.starpets.support.TestPostgres;
+import gg.starpets.support.Timing;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -54,14 +54,14 @@ class HandoverTest {
         Scheduler a = cluster.create("instance-a", watchingHandler("instance-a"));
         a.syncTasks(SchedulerCluster.tasks(3, "long", "1h", i -> "watch"));
         a.start();
-        await().atMost(Duration.ofSeconds(10)).until(() -> a.activeRuns() == 3);
+        await().atMost(Timing.SOON).until(() -> a.activeRuns() == 3);
         Scheduler b = cluster.create("instance-b", watchingHandler("instance-b"));
         b.start();
 
         long closing = System.nanoTime();
         a.close();
 
-        await().atMost(Duration.ofSeconds(10)).until(() -> b.activeRuns() == 3);
+        await().atMost(Timing.SOON).until(() -> b.activeRuns() == 3);
         assertThat(Duration.ofNanos(System.nanoTime() - closing)).isLessThan(Duration.ofSeconds(8));
         assertThat(cluster.query(
                         "select status || ': ' || error from task_runs where instance_id = 'instance-a'",
@@ -76,7 +76,7 @@ class HandoverTest {
     @Test
     void anInstanceCutOffFromTheDatabaseStopsItsRunsBeforeAnotherTakesThemAndLaterWritesNothing() throws Exception {
         try (TcpProxy proxy = new TcpProxy(TestPostgres.port());
-                HikariDataSource poolA = poolThrough(proxy, cluster.pool.getJdbcUrl())) {
+                HikariDataSource poolA = cluster.poolThrough(proxy)) {
             String urlA = poolA.getJdbcUrl();
             Scheduler a = cluster.create(
                     SchedulerCluster.settings("instance-a"),
@@ -85,13 +85,13 @@ class HandoverTest {
                     poolA);
             a.syncTasks(SchedulerCluster.tasks(2, "guarded", "1h", i -> "watch"));
             a.start();
-            await().atMost(Duration.ofSeconds(10)).until(() -> started.size() == 2);
+            await().atMost(Timing.SOON).until(() -> started.size() == 2);
             Scheduler b = cluster.create("instance-b", watchingHandler("instance-b"));
             b.start();
 
             proxy.freeze();
 
-            await().atMost(Duration.ofSeconds(20))
+            await().atMost(Timing.SOON)
                     .until(() -> started.keySet().stream()
                                     .filter(k -> k.startsWith("instance-b:"))
                                     .count()
@@ -110,29 +110,17 @@ class HandoverTest {
             long fences = cluster.count("select sum(fence) from tasks");
 
             proxy.resume();
-            await().atMost(Duration.ofSeconds(20))
+            await().atMost(Timing.SOON)
                     .until(() ->
                             cluster.count("select count(*) from instances where id = 'instance-a' and state = 'RUNNING'"
                                             + " and heartbeat_at > now() - interval '1 second'")
                                     == 1);
-            await().atMost(Duration.ofSeconds(10)).until(() -> a.activeRuns() == 0);
+            await().atMost(Timing.SOON).until(() -> a.activeRuns() == 0);
             assertThat(cluster.query(
                             "select status from task_runs where instance_id = 'instance-a'", rs -> rs.getString(1)))
                     .containsOnly("LOST");
             assertThat(cluster.runningByInstance()).containsExactly(Map.entry("instance-b", 2L));
             assertThat(cluster.count("select sum(fence) from tasks")).isEqualTo(fences);
         }
-    }
-
-    private static HikariDataSource poolThrough(TcpProxy proxy, String database) {
-        HikariConfig config = new HikariConfig();
-        config.setJdbcUrl(database.replace(":" + TestPostgres.port() + "/", ":" + proxy.port() + "/"));
-        config.setUsername("postgres");
-        config.setPassword("postgres");
-        config.setMaximumPoolSize(5);
-        config.setConnectionTimeout(2_000);
-        config.addDataSourceProperty("socketTimeout", "2");
-        config.addDataSourceProperty("connectTimeout", "2");
-        return new HikariDataSource(config);
     }
 }

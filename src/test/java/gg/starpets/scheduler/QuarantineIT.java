@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import gg.starpets.support.AppProcess;
 import gg.starpets.support.JarCluster;
+import gg.starpets.support.Timing;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -40,8 +41,9 @@ class QuarantineIT {
             cluster.start("victim-" + i, settings);
         }
 
+        // From the start of four processes: most of the wait is their start.
         await().ignoreExceptions()
-                .atMost(Duration.ofSeconds(120))
+                .atMost(Timing.START)
                 .until(() ->
                         cluster.count("select count(*) from tasks where name = 'deadly' and quarantined_at is not null")
                                 == 1);
@@ -55,8 +57,7 @@ class QuarantineIT {
                 .as("instances alive")
                 .isEqualTo(1);
         // Quarantined: nobody runs it again, the last instance included.
-        await().during(Duration.ofSeconds(3))
-                .atMost(Duration.ofSeconds(5))
+        Timing.holdsFor(Duration.ofSeconds(3))
                 .until(() -> cluster.count("select count(*) from task_runs") == 3
                         && cluster.processes().stream()
                                         .filter(AppProcess::alive)

@@ -36,7 +36,32 @@ class QueryPlanTest {
                            case when g % 3 = 0 then 'SKIP' else 'RUN_ONCE' end
                       from generate_series(1, 20000) g
                     """);
-            st.execute("analyze tasks");
+            // Each task's history: 10 runs, the last one its last run; 100 tasks running now.
+            st.execute("""
+                    insert into task_runs (task_id, task_name, instance_id, fence, scheduled_for, finished_at, status)
+                    select t.id, t.name, 'i-' || (t.id % 50), r, now(), now(), 'SUCCEEDED'
+                      from tasks t, generate_series(1, 10) r
+                    """);
+            st.execute("update tasks t set last_run_id = (select max(r.id) from task_runs r where r.task_id = t.id)");
+            st.execute("""
+                    update tasks set owner_instance = 'i-' || (id % 50), owner_session = id % 50,
+                           lease_until = now() + interval '10 s', current_run_id = last_run_id
+                     where id % 200 = 0
+                    """);
+            // 50 instances of today, 5,000 gone long ago.
+            st.execute("""
+                    insert into instances (id, host, version, session_key, heartbeat_at, state)
+                    select 'i-' || g, 'h', 'v', g, now() - case when g < 50 then interval '0' else interval '30 days' end,
+                           case when g < 50 then 'RUNNING' else 'GONE' end
+                      from generate_series(0, 5049) g
+                    """);
+            // The audit trail: 100,000 events over a year.
+            st.execute("""
+                    insert into task_events (task_name, at, actor, action)
+                    select 'task-' || (g % 20000), now() - (g % 365) * interval '1 day', 'operator:ann', 'PAUSED'
+                      from generate_series(1, 100000) g
+                    """);
+            st.execute("analyze");
         }
     }
 
@@ -79,6 +104,48 @@ class QueryPlanTest {
                 .anyMatch(line -> line.contains("tasks_due_idx"))
                 .anyMatch(line -> line.contains("tasks_claimed_idx"))
                 .noneMatch(line -> line.contains("Seq Scan on tasks"));
+    }
+
+    @Test
+    void writingProgressReadsTasksByRunId() throws SQLException {
+        assertThat(plan(
+                        TaskRepository.PROGRESS,
+                        Map.of("runs", new long[] {200, 400, 600}, "values", new double[] {0.1, 0.2, 0.3})))
+                .as("plan")
+                .anyMatch(line -> line.contains("tasks_current_run_idx"))
+                .noneMatch(line -> line.contains("Seq Scan on tasks"));
+    }
+
+    @Test
+    void retentionChecksThatARunIsNoTasksLastOrCurrentByIndex() throws SQLException {
+        for (NamedSql delete : List.of(RunRepository.DELETE_BEYOND_NEWEST, RunRepository.DELETE_ENDED_BEFORE)) {
+            Map<String, Object> parameters = delete == RunRepository.DELETE_BEYOND_NEWEST
+                    ? Map.of("task", 200L, "skip", 1, "limit", 1000)
+                    : Map.of("task", 200L, "max_age", 0L, "limit", 1000);
+            assertThat(plan(delete, parameters))
+                    .as("plan")
+                    .anyMatch(line -> line.contains("tasks_last_run_idx"))
+                    .anyMatch(line -> line.contains("tasks_current_run_idx"))
+                    .noneMatch(line -> line.contains("Seq Scan on tasks"));
+        }
+    }
+
+    @Test
+    void deletingInstancesGoneForLongReadsOnlyGoneInstancesAndTheirTasksByIndex() throws SQLException {
+        assertThat(plan(InstanceRepository.DELETE_GONE, Map.of("gone_for", 86_400_000L, "limit", 1000)))
+                .as("plan")
+                .anyMatch(line -> line.contains("instances_gone_idx"))
+                .anyMatch(line -> line.contains("tasks_owner_instance_idx"))
+                .noneMatch(line -> line.contains("Seq Scan on tasks"))
+                .noneMatch(line -> line.contains("Seq Scan on instances"));
+    }
+
+    @Test
+    void deletingOldEventsReadsTheirTimeIndex() throws SQLException {
+        assertThat(plan(TaskEvents.DELETE_OLDER_THAN, Map.of("max_age", 90 * 86_400_000L, "limit", 1000)))
+                .as("plan")
+                .anyMatch(line -> line.contains("task_events_at_idx"))
+                .noneMatch(line -> line.contains("Seq Scan on task_events"));
     }
 
     private static List<String> plan(NamedSql sql, Map<String, Object> parameters) throws SQLException {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import gg.starpets.support.Timing;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -39,7 +40,7 @@ class RunOutcomeTest {
         s.syncTasks(List.of(task("failing", "boom", Duration.ofMinutes(1))));
         s.start();
 
-        await().atMost(Duration.ofSeconds(10))
+        await().atMost(Timing.SOON)
                 .until(() -> cluster.count("select count(*) from task_runs where status = 'FAILED'") == 1);
         assertThat(cluster.query("select error from task_runs", rs -> rs.getString(1)))
                 .singleElement()
@@ -57,7 +58,7 @@ class RunOutcomeTest {
         s.syncTasks(List.of(task("slow-task", "slow", Duration.ofMillis(300))));
         s.start();
 
-        await().atMost(Duration.ofSeconds(10))
+        await().atMost(Timing.SOON)
                 .until(() -> cluster.count("select count(*) from task_runs where status = 'TIMED_OUT'") == 1);
         assertThat(cluster.query("select error from task_runs", rs -> rs.getString(1)))
                 .containsExactly("the run exceeded its timeout");
@@ -75,10 +76,9 @@ class RunOutcomeTest {
         s.syncTasks(List.of(task("halfway", "half", Duration.ofMinutes(1))));
         s.start();
 
-        await().atMost(Duration.ofSeconds(10))
-                .until(() -> cluster.count("select count(*) from tasks where progress = 0.5") == 1);
+        await().atMost(Timing.SOON).until(() -> cluster.count("select count(*) from tasks where progress = 0.5") == 1);
         release.countDown();
-        await().atMost(Duration.ofSeconds(10))
+        await().atMost(Timing.SOON)
                 .until(() -> cluster.count("select count(*) from task_runs where status = 'SUCCEEDED' and progress = 1")
                         == 1);
         assertThat(cluster.count("select count(*) from tasks where progress is null and last_run_id is not null"))
@@ -109,13 +109,42 @@ class RunOutcomeTest {
         cluster.execute("update tasks set next_run_at = now() - interval '5 hours'");
         s.start();
 
-        await().atMost(Duration.ofSeconds(10))
+        await().atMost(Timing.SOON)
                 .until(() -> cluster.count("select count(*) from task_runs where status = 'SUCCEEDED'") == 1);
-        await().during(Duration.ofMillis(1500))
-                .atMost(Duration.ofSeconds(5))
-                .until(() -> cluster.count("select count(*) from task_runs") == 1);
+        Timing.holdsFor(Duration.ofMillis(1500)).until(() -> cluster.count("select count(*) from task_runs") == 1);
         assertThat(cluster.count("select count(*) from tasks where next_run_at > now()"
                         + " and next_run_at <= now() + interval '1 hour'"))
                 .isEqualTo(1);
+    }
+
+    @Test
+    void aRowThatCannotBeReadEndsItsRunFailedWithTheReasonAndItsBatchMatesRun() {
+        Scheduler s = cluster.create("instance-1", Map.of("noop", ctx -> {}));
+        s.syncTasks(List.of(
+                task("mate-1", "noop", Duration.ofMinutes(1)),
+                task("unreadable", "noop", Duration.ofMinutes(1)),
+                task("mate-2", "noop", Duration.ofMinutes(1))));
+        // As an older version stored `catch-up-window: 500us`: 0 ms, which no definition may hold.
+        cluster.execute("update tasks set catch_up_window_ms = 0 where name = 'unreadable'");
+        s.start();
+
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> cluster.count("select count(*) from task_runs where status <> 'RUNNING'") == 3);
+        assertThat(cluster.query(
+                        "select task_name || ' ' || status || ' ' || coalesce(error, '') from task_runs order by task_name",
+                        rs -> rs.getString(1)))
+                .containsExactly(
+                        "mate-1 SUCCEEDED ",
+                        "mate-2 SUCCEEDED ",
+                        "unreadable FAILED the task's definition as stored cannot be read:"
+                                + " catch-up-window must be positive");
+        // Not lost, not quarantined, not owned: it waits for its next time.
+        assertThat(
+                        cluster.count(
+                                "select count(*) from tasks where name = 'unreadable' and owner_session is null"
+                                        + " and lost_streak = 0 and quarantined_at is null and next_run_at > now() + interval '50 minutes'"))
+                .isEqualTo(1);
+        assertThat(cluster.count("select count(*) from tasks where quarantined_at is not null"))
+                .isZero();
     }
 }

@@ -80,5 +80,11 @@ class ScheduleTest {
         assertThatThrownBy(() -> Schedule.parse("PT", ZoneOffset.UTC)).hasMessageContaining("ISO-8601");
         assertThatThrownBy(() -> Schedule.parse("10ms", ZoneOffset.UTC)).hasMessageContaining("at least");
         assertThatThrownBy(() -> Schedule.parse(" ", ZoneOffset.UTC)).hasMessageContaining("empty");
+        assertThatThrownBy(() -> Schedule.parse("99999999999999999d", ZoneOffset.UTC))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("'99999999999999999d' is out of range");
+        assertThatThrownBy(() -> Schedule.parse("99999999999999999999s", ZoneOffset.UTC))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("'99999999999999999999s' is out of range");
     }
 }

@@ -1,7 +1,10 @@
 package gg.starpets.scheduler;
 
+import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import gg.starpets.support.TcpProxy;
 import gg.starpets.support.TestPostgres;
+import gg.starpets.support.Timing;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -41,6 +44,14 @@ final class SchedulerCluster implements AutoCloseable {
                 .build();
     }
 
+    /**
+     * Settings of an instance a test starts together with others, one after another: the first split
+     * must not depend on how fast the machine starts them.
+     */
+    static SchedulerSettings startedTogether(String instanceId) {
+        return settings(instanceId).toBuilder().settle(Timing.TOGETHER).build();
+    }
+
     Scheduler create(String instanceId, Map<String, TaskHandler> handlers) {
         return create(settings(instanceId), handlers, this::connection);
     }
@@ -54,7 +65,11 @@ final class SchedulerCluster implements AutoCloseable {
             Map<String, TaskHandler> handlers,
             ConnectionFactory own,
             javax.sql.DataSource dataSource) {
-        Scheduler scheduler = new Scheduler(settings, dataSource, own, handlers, SchedulerEvents.NONE);
+        return add(new Scheduler(settings, dataSource, own, handlers, SchedulerEvents.NONE));
+    }
+
+    /** A scheduler built by the test, closed with the cluster. */
+    Scheduler add(Scheduler scheduler) {
         schedulers.add(scheduler);
         return scheduler;
     }
@@ -74,6 +89,19 @@ final class SchedulerCluster implements AutoCloseable {
                 halt);
         schedulers.add(scheduler);
         return scheduler;
+    }
+
+    /** A small pool to this cluster's database through {@code proxy}, as an instance cut off with it would use. */
+    HikariDataSource poolThrough(TcpProxy proxy) {
+        HikariConfig config = new HikariConfig();
+        config.setJdbcUrl(jdbcUrl.replace(":" + TestPostgres.port() + "/", ":" + proxy.port() + "/"));
+        config.setUsername("postgres");
+        config.setPassword("postgres");
+        config.setMaximumPoolSize(5);
+        config.setConnectionTimeout(2_000);
+        config.addDataSourceProperty("socketTimeout", "2");
+        config.addDataSourceProperty("connectTimeout", "2");
+        return new HikariDataSource(config);
     }
 
     ConnectionFactory named(String applicationName) {

@@ -7,6 +7,7 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import gg.starpets.support.StoppablePostgres;
 import gg.starpets.support.TestPostgres;
+import gg.starpets.support.Timing;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -124,7 +125,7 @@ class ServerRestartTest {
         }
         schedulers.getFirst().syncTasks(SchedulerCluster.tasks(10, "work", "1s", i -> "step"));
         schedulers.forEach(Scheduler::start);
-        await().atMost(Duration.ofSeconds(30)).until(() -> runningByInstance().equals(TWO_EACH));
+        await().atMost(Timing.SOON).until(() -> runningByInstance().equals(TWO_EACH));
         long before = count("select count(*) from task_runs");
 
         postgres.stop();
@@ -139,7 +140,7 @@ class ServerRestartTest {
                 .as("runs in progress at the restart that did not succeed")
                 .isZero();
         await().ignoreExceptions()
-                .atMost(Duration.ofSeconds(30))
+                .atMost(Timing.SOON)
                 .until(() -> count("select count(*) from task_runs where id > " + before) >= 10
                         && runningByInstance().equals(TWO_EACH));
         assertThat(count("select count(*) from task_runs where status = 'LOST'"))

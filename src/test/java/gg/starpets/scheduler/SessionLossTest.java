@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import gg.starpets.support.Timing;
 import java.sql.Connection;
 import java.time.Duration;
 import java.util.List;
@@ -51,10 +52,10 @@ class SessionLossTest {
         Scheduler a = instance("inst-a");
         a.syncTasks(SchedulerCluster.tasks(3, "work", "1h", i -> "step"));
         a.start();
-        await().atMost(Duration.ofSeconds(10)).until(() -> a.activeRuns() == 3);
+        await().atMost(Timing.SOON).until(() -> a.activeRuns() == 3);
         Scheduler b = instance("inst-b");
         b.start();
-        await().atMost(Duration.ofSeconds(10))
+        await().atMost(Timing.SOON)
                 .until(() -> cluster.count("select count(*) from instances where id = 'inst-b'") == 1);
         return new Scheduler[] {a, b};
     }
@@ -67,13 +68,13 @@ class SessionLossTest {
         String beat = "select extract(epoch from heartbeat_at)::text from instances where id = 'inst-a'";
         String last = cluster.query(beat, rs -> rs.getString(1)).getFirst();
         await().pollInterval(Duration.ofMillis(5))
-                .atMost(Duration.ofSeconds(5))
+                .atMost(Timing.SOON)
                 .until(() ->
                         !cluster.query(beat, rs -> rs.getString(1)).getFirst().equals(last));
     }
 
     private void assertTheRunsWentOnUntouched() {
-        await().atMost(Duration.ofSeconds(30))
+        await().atMost(Timing.SOON)
                 .until(() -> cluster.count("select count(*) from task_runs where status <> 'RUNNING'") == 3);
         assertThat(cluster.query("select instance_id || ' ' || status from task_runs", rs -> rs.getString(1)))
                 .as("the runs in progress ended as if nothing had happened")
@@ -93,7 +94,7 @@ class SessionLossTest {
 
         assertThat(cluster.terminate("starpets-session-inst-a")).isEqualTo(1);
 
-        await().atMost(Duration.ofSeconds(10))
+        await().atMost(Timing.SOON)
                 .until(() -> cluster.count(
                                 "select count(*) from pg_stat_activity where application_name = 'starpets-session-inst-a'")
                         == 1);
@@ -118,7 +119,7 @@ class SessionLossTest {
 
         assertThat(cluster.terminate("starpets-watch-inst-a")).isEqualTo(1);
 
-        await().atMost(Duration.ofSeconds(10))
+        await().atMost(Timing.SOON)
                 .until(() -> cluster.count(
                                 "select count(*) from pg_stat_activity where application_name = 'starpets-watch-inst-a'")
                         == 1);

@@ -3,10 +3,10 @@ package gg.starpets.scheduler;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import gg.starpets.support.TcpProxy;
 import gg.starpets.support.TestPostgres;
+import gg.starpets.support.Timing;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -42,14 +42,21 @@ class StuckRunTest {
         cluster.close();
     }
 
-    /** Busy until released, deaf to interruption. */
+    /**
+     * Deaf to interruption until released: it swallows every interrupt. It waits rather than spins, so
+     * that two of them do not take both cores of a small machine from the schedulers under test.
+     */
     private TaskHandler stubborn(String instance) {
         return ctx -> {
             started.putIfAbsent(instance + ":" + ctx.taskName(), System.nanoTime());
-            while (release.getCount() > 0) {
-                Thread.onSpinWait();
-                Thread.interrupted();
-                Thread.yield();
+            boolean released = false;
+            while (!released) {
+                try {
+                    release.await();
+                    released = true;
+                } catch (InterruptedException deaf) {
+                    // Ignored: this handler does not stop when told to.
+                }
             }
         };
     }
@@ -70,7 +77,7 @@ class StuckRunTest {
         Scheduler b = instance("inst-b", stubborn("inst-b"));
         b.start();
 
-        await().atMost(Duration.ofSeconds(10))
+        await().atMost(Timing.SOON)
                 .until(() -> cluster.count("select count(*) from task_runs where status = 'TIMED_OUT'") == 1);
         TaskViews.TaskView view =
                 new TaskViews(cluster.pool).find("deaf").tasks().getFirst();
@@ -78,15 +85,14 @@ class StuckRunTest {
         assertThat(view.instanceId()).isEqualTo("inst-a");
         assertThat(new TaskViews(cluster.pool).countStuckAndQuarantined()).containsExactly(1, 0);
         // Well past the lease (4 s): still kept by its instance, and not started anywhere else.
-        await().during(Duration.ofSeconds(5))
-                .atMost(Duration.ofSeconds(7))
+        Timing.holdsFor(Duration.ofSeconds(5))
                 .until(() -> cluster.count("select count(*) from tasks where owner_instance = 'inst-a'") == 1
                         && !started.containsKey("inst-b:deaf"));
         assertThat(cluster.count("select count(*) from task_runs")).isEqualTo(1);
 
         release.countDown();
 
-        await().atMost(Duration.ofSeconds(10))
+        await().atMost(Timing.SOON)
                 .until(() -> cluster.count("select count(*) from tasks where owner_session is null"
                                 + " and stuck_since is null and last_run_id is not null")
                         == 1);
@@ -99,7 +105,7 @@ class StuckRunTest {
     void anInstanceThatLosesItsDatabaseWhileAHandlerIgnoresInterruptionHaltsBeforeAnotherMayStartTheTask()
             throws Exception {
         try (TcpProxy proxy = new TcpProxy(TestPostgres.port());
-                HikariDataSource poolA = poolThrough(proxy, cluster.pool.getJdbcUrl())) {
+                HikariDataSource poolA = cluster.poolThrough(proxy)) {
             String urlA = poolA.getJdbcUrl();
             Scheduler cutOff = new Scheduler(
                     SchedulerCluster.settings("inst-a"),
@@ -112,13 +118,13 @@ class StuckRunTest {
             cutOff.syncTasks(
                     List.of(TaskDefinition.of("deaf", "stubborn", "1h", "UTC", Duration.ofMinutes(5), true, null)));
             cutOff.start();
-            await().atMost(Duration.ofSeconds(10)).until(() -> started.containsKey("inst-a:deaf"));
+            await().atMost(Timing.SOON).until(() -> started.containsKey("inst-a:deaf"));
             Scheduler b = instance("inst-b", stubborn("inst-b"));
             b.start();
 
             proxy.freeze();
 
-            await().atMost(Duration.ofSeconds(20)).until(() -> started.containsKey("inst-b:deaf"));
+            await().atMost(Timing.SOON).until(() -> started.containsKey("inst-b:deaf"));
             assertThat(haltedAt.get())
                     .as("inst-a halted before inst-b could start the task")
                     .isNotZero()
@@ -134,7 +140,7 @@ class StuckRunTest {
         Scheduler a = instance("inst-a", stubborn("inst-a"));
         a.syncTasks(List.of(TaskDefinition.of("deaf", "stubborn", "1h", "UTC", Duration.ofMinutes(5), true, null)));
         a.start();
-        await().atMost(Duration.ofSeconds(10)).until(() -> started.containsKey("inst-a:deaf"));
+        await().atMost(Timing.SOON).until(() -> started.containsKey("inst-a:deaf"));
 
         a.close();
 
@@ -142,17 +148,5 @@ class StuckRunTest {
         assertThat(cluster.count("select count(*) from tasks where owner_instance = 'inst-a'"))
                 .as("the task was not handed over")
                 .isEqualTo(1);
-    }
-
-    private static HikariDataSource poolThrough(TcpProxy proxy, String database) {
-        HikariConfig config = new HikariConfig();
-        config.setJdbcUrl(database.replace(":" + TestPostgres.port() + "/", ":" + proxy.port() + "/"));
-        config.setUsername("postgres");
-        config.setPassword("postgres");
-        config.setMaximumPoolSize(5);
-        config.setConnectionTimeout(2_000);
-        config.addDataSourceProperty("socketTimeout", "2");
-        config.addDataSourceProperty("connectTimeout", "2");
-        return new HikariDataSource(config);
     }
 }

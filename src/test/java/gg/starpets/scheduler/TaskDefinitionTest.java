@@ -52,4 +52,39 @@ class TaskDefinitionTest {
         assertThatThrownBy(() -> TaskDefinition.of("t", "sleep", "30s", "Mars/Olympus", MINUTE, true, null))
                 .hasMessageContaining("unknown time zone 'Mars/Olympus'");
     }
+
+    @Test
+    void aDurationKeptInMillisecondsMustBeWholeMillisecondsOrItWouldBeKeptAsAnotherValue() {
+        Duration halfMillisecond = Duration.ofNanos(500_000);
+        assertThatThrownBy(() -> new TaskDefinition.MisfirePolicy(
+                        TaskDefinition.MisfirePolicy.Kind.CATCH_UP, MINUTE, 10, halfMillisecond))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("catch-up-window must be whole milliseconds (it is kept in milliseconds), not 0.0005s");
+        assertThatThrownBy(() -> new TaskDefinition.MisfirePolicy(
+                        TaskDefinition.MisfirePolicy.Kind.SKIP, Duration.ofNanos(1_500_000), 10, MINUTE))
+                .hasMessageStartingWith("misfire-threshold must be whole milliseconds");
+        assertThatThrownBy(() -> TaskDefinition.RetryPolicy.of(3, Duration.ofNanos(10), null, null))
+                .hasMessageStartingWith("retry initial-backoff must be whole milliseconds");
+        TaskDefinition d = TaskDefinition.of("t", "sleep", "30s", "UTC", MINUTE, true, null);
+        assertThatThrownBy(() -> d.withJitter(Duration.ofNanos(1)))
+                .isInstanceOf(TaskDefinition.InvalidTaskException.class)
+                .hasMessageStartingWith("Task 't': the jitter must be whole milliseconds");
+        assertThat(d.withJitter(Duration.ofMillis(1500)).jitter()).isEqualTo(Duration.ofMillis(1500));
+    }
+
+    @Test
+    void aDurationBeyondTheLongestIsRefused() {
+        Duration tooLong = TaskDefinition.LONGEST.plusDays(1);
+        assertThatThrownBy(() -> TaskDefinition.of("t", "sleep", "30s", "UTC", tooLong, true, null))
+                .hasMessage("Task 't': the timeout must be at most 36500 days");
+        assertThatThrownBy(() -> TaskDefinition.of("t", "sleep", "36501d", "UTC", MINUTE, true, null))
+                .hasMessage("Task 't': invalid schedule: an interval must be at most 36500 days");
+        assertThatThrownBy(() -> TaskDefinition.of("t", "sleep", "99999999999999999d", "UTC", MINUTE, true, null))
+                .hasMessage("Task 't': invalid schedule: '99999999999999999d' is out of range");
+        TaskDefinition d = TaskDefinition.of("t", "sleep", "30s", "UTC", MINUTE, true, null);
+        assertThatThrownBy(() -> d.withJitter(tooLong)).hasMessage("Task 't': the jitter must be at most 36500 days");
+        assertThatThrownBy(() -> new TaskDefinition.MisfirePolicy(
+                        TaskDefinition.MisfirePolicy.Kind.CATCH_UP, MINUTE, 10, tooLong))
+                .hasMessage("catch-up-window must be at most 36500 days");
+    }
 }

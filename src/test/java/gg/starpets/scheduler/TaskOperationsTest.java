@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import gg.starpets.support.Timing;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -62,7 +63,7 @@ class TaskOperationsTest {
                 .withRetry(new TaskDefinition.RetryPolicy(4, Duration.ofMillis(300), 2.0, Duration.ofSeconds(5)))));
         s.start();
 
-        await().atMost(Duration.ofSeconds(15)).until(() -> runs("flaky-task").size() == 3);
+        await().atMost(Timing.SOON).until(() -> runs("flaky-task").size() == 3);
         assertThat(runs("flaky-task")).containsExactly("1 SCHEDULE FAILED", "2 RETRY FAILED", "3 RETRY SUCCEEDED");
         // 300 ms, then 600 ms (each ±10 %), between one run's end and the next one's start.
         assertThat(cluster.query("""
@@ -90,7 +91,7 @@ class TaskOperationsTest {
                 .withRetry(new TaskDefinition.RetryPolicy(5, Duration.ofSeconds(30), 1.0, Duration.ofSeconds(30)))));
         s.start();
 
-        await().atMost(Duration.ofSeconds(15)).until(() -> runs("broken-task").size() >= 3);
+        await().atMost(Timing.SOON).until(() -> runs("broken-task").size() >= 3);
         assertThat(runs("broken-task")).allSatisfy(r -> assertThat(r).isEqualTo("1 SCHEDULE FAILED"));
     }
 
@@ -116,7 +117,7 @@ class TaskOperationsTest {
                 + " next_fire_at = date_trunc('minute', now()) - interval '5 minutes'");
         s.start();
 
-        await().atMost(Duration.ofSeconds(15))
+        await().atMost(Timing.SOON)
                 .until(() -> runs("run-once").size() == 1 && runs("catch-up").size() == 4);
         assertThat(runs("catch-up"))
                 .containsExactly(
@@ -131,15 +132,14 @@ class TaskOperationsTest {
                         assertThat(times.get(i) - times.get(i - 1)).isEqualTo(60);
                     }
                 });
-        await().atMost(Duration.ofSeconds(10))
+        await().atMost(Timing.SOON)
                 .until(() ->
                         cluster.count("select count(*) from tasks where name = 'skip' and next_run_at > now()") == 1);
         assertThat(runs("skip"))
                 .as("a time missed by more than its threshold is skipped")
                 .isEmpty();
         // All three wait for their next future time now (the limit of 3 catch-ups was reached).
-        await().during(Duration.ofSeconds(1))
-                .atMost(Duration.ofSeconds(2))
+        Timing.holdsFor(Duration.ofSeconds(1))
                 .until(() -> runs("run-once").size() == 1 && runs("catch-up").size() == 4);
     }
 
@@ -151,9 +151,9 @@ class TaskOperationsTest {
                 .toList());
         s.start();
 
-        await().atMost(Duration.ofSeconds(15))
+        await().atMost(Timing.SOON)
                 .until(() -> cluster.count("select count(*) from task_runs where status = 'SUCCEEDED'") == 20);
-        await().atMost(Duration.ofSeconds(5))
+        await().atMost(Timing.SOON)
                 .until(() -> cluster.count("select count(*) from tasks where owner_session is null") == 20);
         // Every one due at midnight (its fire time), each at its own moment of the following ten minutes.
         assertThat(cluster.count("select count(distinct next_fire_at) from tasks"))
@@ -174,13 +174,15 @@ class TaskOperationsTest {
                 cluster.pool,
                 new InstanceRepository(cluster.pool),
                 new TaskRepository(),
-                SchedulerEvents.NONE);
-        // Three runs in a row whose instance vanished (lease expired): as a handler that kills its process does.
+                SchedulerEvents.NONE,
+                Map.of());
+        // Three runs in a row whose instance died at once (its lock, seen at the claim, gone; the lease
+        // expired): as a handler that kills its process does.
         for (int i = 0; i < 3; i++) {
             cluster.execute("""
                     update tasks set owner_instance = 'ghost', owner_session = 99, lease_until = now() - interval '1 s',
                            current_run_id = nextval(pg_get_serial_sequence('task_runs', 'id')), started_at = now(),
-                           fence = fence + 1, next_run_at = now();
+                           owner_lock_seen_at = now(), fence = fence + 1, next_run_at = now();
                     insert into task_runs (id, task_id, task_name, instance_id, fence, scheduled_for)
                     select current_run_id, id, name, 'ghost', fence, now() from tasks;
                     """);
@@ -195,15 +197,15 @@ class TaskOperationsTest {
                         TaskCommands.RefusedException.class,
                         e -> assertThat(e.refusal()).isEqualTo(TaskCommands.Refusal.QUARANTINED));
         s.start();
-        await().during(Duration.ofSeconds(1))
-                .atMost(Duration.ofSeconds(2))
-                .until(() -> cluster.count("select count(*) from task_runs where status = 'RUNNING'") == 0);
+        // No run of it at all (a quick one would be gone from RUNNING before a look): only the three lost.
+        Timing.holdsFor(Duration.ofSeconds(1))
+                .until(() -> cluster.count("select count(*) from task_runs where status <> 'LOST'") == 0);
         assertThat(new TaskViews(cluster.pool).find("cursed").tasks().getFirst().state())
                 .isEqualTo("QUARANTINED");
 
         commands.resume("cursed", null, "operator:test");
 
-        await().atMost(Duration.ofSeconds(10))
+        await().atMost(Timing.SOON)
                 .until(() -> cluster.count("select count(*) from task_runs where status = 'SUCCEEDED'") == 1);
         assertThat(new TaskEvents(cluster.pool).find("cursed", null, 10))
                 .extracting(TaskEvents.TaskEvent::action)
@@ -219,18 +221,14 @@ class TaskOperationsTest {
         assertThat(paused.paused()).isTrue();
         s.start();
 
-        await().during(Duration.ofSeconds(2))
-                .atMost(Duration.ofSeconds(3))
-                .until(() -> runs("report").isEmpty());
+        Timing.holdsFor(Duration.ofSeconds(2)).until(() -> runs("report").isEmpty());
         commands.trigger("report", false, "operator:ann");
-        await().atMost(Duration.ofSeconds(5)).until(() -> runs("report").size() == 1);
+        await().atMost(Timing.SOON).until(() -> runs("report").size() == 1);
         assertThat(runs("report")).containsExactly("1 TRIGGER SUCCEEDED");
-        await().during(Duration.ofSeconds(1))
-                .atMost(Duration.ofSeconds(2))
-                .until(() -> runs("report").size() == 1);
+        Timing.holdsFor(Duration.ofSeconds(1)).until(() -> runs("report").size() == 1);
 
         commands.resume("report", null, "operator:bob");
-        await().atMost(Duration.ofSeconds(5)).until(() -> runs("report").size() >= 3);
+        await().atMost(Timing.SOON).until(() -> runs("report").size() >= 3);
         assertThat(new TaskEvents(cluster.pool).find("report", null, 10))
                 .extracting(e -> e.action() + " " + e.actor())
                 .containsExactly(
@@ -248,7 +246,7 @@ class TaskOperationsTest {
                 .pause("nightly", null, java.time.Instant.now().plusSeconds(2), "for two seconds", "operator:ann");
         s.start();
 
-        await().atMost(Duration.ofSeconds(15)).until(() -> !runs("nightly").isEmpty());
+        await().atMost(Timing.SOON).until(() -> !runs("nightly").isEmpty());
         assertThat(new TaskEvents(cluster.pool).find("nightly", null, 10))
                 .extracting(e -> e.action() + " " + e.actor())
                 .startsWith("RESUMED scheduler:inst-1", "PAUSED operator:ann");
@@ -263,7 +261,7 @@ class TaskOperationsTest {
         }));
         s.syncTasks(List.of(task("long-task", "long", "1h")));
         s.start();
-        await().atMost(Duration.ofSeconds(10)).until(() -> s.activeRuns() == 1);
+        await().atMost(Timing.SOON).until(() -> s.activeRuns() == 1);
         TaskCommands commands = new TaskCommands(cluster.pool);
 
         assertThatThrownBy(() -> commands.trigger("long-task", false, "operator:ann"))
@@ -274,7 +272,7 @@ class TaskOperationsTest {
         long run = cluster.count("select current_run_id from tasks");
         assertThat(commands.cancel(run, "operator:ann")).isEqualTo("long-task");
 
-        await().atMost(Duration.ofSeconds(5)).until(() -> runs("long-task").size() == 2);
+        await().atMost(Timing.SOON).until(() -> runs("long-task").size() == 2);
         assertThat(runs("long-task")).containsExactly("1 SCHEDULE CANCELLED", "1 TRIGGER SUCCEEDED");
         assertThatThrownBy(() -> commands.cancel(run, "operator:ann"))
                 .isInstanceOfSatisfying(
@@ -294,7 +292,7 @@ class TaskOperationsTest {
         s.syncTasks(List.of(task("kept", "noop", "1h")));
         s.start();
 
-        await().atMost(Duration.ofSeconds(10))
+        await().atMost(Timing.SOON)
                 .until(() ->
                         cluster.count("select count(*) from tasks where name = 'dropped' and retired_at is not null")
                                 == 1);
@@ -311,5 +309,74 @@ class TaskOperationsTest {
         assertThat(new TaskEvents(cluster.pool).find("dropped", null, 10))
                 .extracting(TaskEvents.TaskEvent::action)
                 .containsExactly("UPDATED", "RETIRED", "CREATED");
+    }
+
+    @Test
+    void aNewConfigurationTaskIsNotRetiredBetweenItsSyncAndItsInstancesRegistration() {
+        Scheduler old = cluster.create("inst-old", Map.of("noop", ctx -> {}));
+        old.syncTasks(List.of(task("kept", "noop", "1h")));
+        old.start();
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> cluster.count("select count(*) from task_runs where status = 'SUCCEEDED'") == 1);
+
+        // A rolling update: the new version writes its definitions, then (a moment later) registers.
+        Scheduler fresh = cluster.create("inst-new", Map.of("noop", ctx -> {}));
+        fresh.syncTasks(List.of(task("kept", "noop", "1h"), task("added", "noop", "1h")));
+        await().during(Duration.ofSeconds(2))
+                .atMost(Duration.ofSeconds(3))
+                .until(() -> cluster.count("select count(*) from tasks where retired_at is not null") == 0);
+        fresh.start();
+
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> cluster.count("select count(*) from task_runs where task_name = 'added'") == 1);
+        // Past the sync's grace (a lease), the registered instance keeps it defined.
+        await().pollDelay(SchedulerCluster.LEASE)
+                .atMost(SchedulerCluster.LEASE.multipliedBy(2))
+                .until(() -> cluster.count("select count(*) from tasks where retired_at is not null") == 0);
+        assertThat(new TaskEvents(cluster.pool).find("added", null, 10))
+                .extracting(TaskEvents.TaskEvent::action)
+                .containsExactly("CREATED");
+    }
+
+    @Test
+    void aScheduleEditKeepsAPendingTriggerRetryOrRecoveryAndMovesAWaitingTask() {
+        Scheduler s = instance(Map.of("noop", ctx -> {}));
+        s.syncTasks(List.of(
+                task("triggered", "noop", "0 0 1 1 *"),
+                task("retrying", "noop", "0 0 1 1 *"),
+                task("recovered", "noop", "0 0 1 1 *"),
+                task("waiting", "noop", "0 0 1 1 *")));
+        TaskCommands commands = new TaskCommands(cluster.pool);
+        commands.trigger("triggered", false, "operator:ann");
+        cluster.execute("update tasks set next_cause = 'RETRY', next_attempt = 2, next_run_at = now() + interval '5 s'"
+                + " where name = 'retrying'");
+        cluster.execute("update tasks set next_cause = 'RECOVERY', next_attempt = 2, next_run_at = now()"
+                + " where name = 'recovered'");
+        // Every pending cause and attempt kept, and only the task waiting for its schedule moved.
+        List<String> kept = List.of(
+                "recovered RECOVERY 2 true",
+                "retrying RETRY 2 true",
+                "triggered TRIGGER 1 true",
+                "waiting SCHEDULE 1 false");
+        String pending = "select name || ' ' || next_cause || ' ' || next_attempt || ' '"
+                + " || (next_run_at < now() + interval '1 minute') from tasks order by name";
+
+        // Changed in the configuration (each instance's sync), and, for API tasks, over the API.
+        s.syncTasks(List.of(
+                task("triggered", "noop", "0 0 2 1 *"),
+                task("retrying", "noop", "0 0 2 1 *"),
+                task("recovered", "noop", "0 0 2 1 *"),
+                task("waiting", "noop", "0 0 2 1 *")));
+        assertThat(cluster.query(pending, rs -> rs.getString(1))).containsExactlyElementsOf(kept);
+
+        cluster.execute("update tasks set source = 'API'");
+        for (String name : List.of("triggered", "retrying", "recovered", "waiting")) {
+            commands.update(name, null, task(name, "noop", "0 0 3 1 *"), "operator:ann");
+        }
+        assertThat(cluster.query(pending, rs -> rs.getString(1))).containsExactlyElementsOf(kept);
+        assertThat(cluster.count("select count(*) from tasks where name = 'waiting'"
+                        + " and extract(month from next_run_at at time zone 'UTC') = 1"
+                        + " and extract(day from next_run_at at time zone 'UTC') = 3"))
+                .isEqualTo(1);
     }
 }

@@ -15,7 +15,7 @@ import org.springframework.security.oauth2.server.resource.authentication.Bearer
 class OidcTokensTest {
 
     private static SecuritySettings.Oidc oidc(String rolesClaim) {
-        return new SecuritySettings.Oidc("http://127.0.0.1:1", null, rolesClaim, null, null, null);
+        return new SecuritySettings.Oidc("http://127.0.0.1:1", "starpets", rolesClaim, null, null, null, null);
     }
 
     private static List<String> authorities(Map<String, Object> claims, String rolesClaim) {
@@ -32,6 +32,7 @@ class OidcTokensTest {
         assertThat(defaults.rolesClaim()).isEqualTo("roles");
         assertThat(defaults.operatorRole()).isEqualTo("starpets-operator");
         assertThat(defaults.viewerRole()).isEqualTo("starpets-viewer");
+        assertThat(defaults.balanceRole()).isEqualTo("starpets-balance");
         assertThat(defaults.nameClaim()).isEqualTo("sub");
         assertThat(authorities(Map.of("roles", List.of("a", "starpets-operator")), "roles"))
                 .containsExactlyInAnyOrder("ROLE_OPERATOR", "ROLE_VIEWER");
@@ -40,6 +41,25 @@ class OidcTokensTest {
         assertThat(authorities(Map.of("roles", List.of("admin")), "roles")).isEmpty();
         assertThat(authorities(Map.of("other", List.of("starpets-operator")), "roles"))
                 .isEmpty();
+    }
+
+    @Test
+    void theBalanceRoleIsAnAuthorityOfItsOwnBesideWhateverElseTheTokenHolds() {
+        assertThat(authorities(Map.of("roles", List.of("starpets-balance")), "roles"))
+                .containsExactly("ROLE_BALANCE");
+        assertThat(authorities(Map.of("roles", List.of("starpets-balance", "starpets-viewer")), "roles"))
+                .containsExactlyInAnyOrder("ROLE_BALANCE", "ROLE_VIEWER");
+    }
+
+    @Test
+    void anIssuerWithoutAnAudienceStopsTheStart() {
+        assertThatThrownBy(() -> new SecuritySettings.Oidc("https://issuer.example", " ", null, null, null, null, null))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("STARPETS_OIDC_AUDIENCE")
+                .hasMessageContaining("required");
+        // Without an issuer there is nothing to check.
+        assertThat(new SecuritySettings.Oidc(null, null, null, null, null, null, null).enabled())
+                .isFalse();
     }
 
     @Test

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import gg.starpets.support.AppInstance;
 import gg.starpets.support.TestPostgres;
+import gg.starpets.support.TestTokens;
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,12 +25,7 @@ class OpenApiTest {
     @BeforeAll
     static void start() {
         app = AppInstance.start(
-                TestPostgres.createDatabase(),
-                "instance-openapi",
-                Map.of(
-                        "starpets.scheduler.enabled", "false",
-                        // Only /metrics locked: the description must show each route as configured.
-                        "starpets.security.metrics-require-token", "true"));
+                TestPostgres.createDatabase(), "instance-openapi", Map.of("starpets.scheduler.enabled", "false"));
     }
 
     @AfterAll
@@ -83,15 +79,35 @@ class OpenApiTest {
         assertThat(metrics.get("responses").get("200").get("content").propertyNames())
                 .allSatisfy(type -> assertThat(type).startsWith("text/plain"));
 
-        JsonNode tasks = api.get("paths").get("/tasks").get("get");
-        assertThat(tasks.get("x-starpets-access").asString()).isEqualTo("open");
-        assertThat(tasks.has("security")).isFalse();
-        assertThat(api.get("paths")
-                        .get("/balance/update")
-                        .get("post")
-                        .get("x-starpets-access")
-                        .asString())
-                .isEqualTo("open");
+        JsonNode health = api.get("paths").get("/health").get("get");
+        assertThat(health.get("x-starpets-access").asString()).isEqualTo("open");
+        assertThat(health.has("security")).isFalse();
+        assertThat(access(api, "/tasks", "get")).isEqualTo("viewer");
+        assertThat(access(api, "/tasks", "post")).isEqualTo("operator");
+        assertThat(access(api, "/whoami", "get")).isEqualTo("any_role");
+        JsonNode update = api.get("paths").get("/balance/update").get("post");
+        assertThat(update.get("x-starpets-access").asString()).isEqualTo("balance");
+        assertThat(update.get("responses").get("403").get("description").asString())
+                .contains("needs the balance role");
+    }
+
+    @Test
+    void withPublicReadsTheDescriptionShowsReadsOpenAndTheRestAsBefore() {
+        try (AppInstance open = AppInstance.start(
+                TestPostgres.createDatabase(),
+                "instance-openapi-public",
+                Map.of("starpets.scheduler.enabled", "false", "starpets.security.public-reads", "true"))) {
+            JsonNode api =
+                    JSON.readTree(send(open, "GET", "/v3/api-docs", null, null).body());
+            assertThat(access(api, "/tasks", "get")).isEqualTo("open");
+            assertThat(access(api, "/metrics", "get")).isEqualTo("open");
+            assertThat(access(api, "/tasks", "post")).isEqualTo("operator");
+            assertThat(access(api, "/balance/{userId}", "get")).isEqualTo("balance");
+        }
+    }
+
+    private static String access(JsonNode api, String path, String method) {
+        return api.get("paths").get(path).get(method).get("x-starpets-access").asString();
     }
 
     @Test
@@ -116,7 +132,7 @@ class OpenApiTest {
         HttpResponse<String> page = app.get("/swagger-ui/index.html");
         assertThat(page.statusCode()).isEqualTo(200);
         assertThat(page.body()).contains("Swagger UI");
-        HttpResponse<String> config = send(app, "GET", "/v3/api-docs/swagger-config", null, null);
+        HttpResponse<String> config = send(app, "GET", "/v3/api-docs/swagger-config", null, TestTokens.VIEWER);
         assertThat(config.statusCode()).isEqualTo(200);
         assertThat(config.body()).contains("/v3/api-docs");
     }

@@ -13,7 +13,7 @@ import tools.jackson.databind.json.JsonMapper;
 class ProblemResponsesTest {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
-    private final ProblemResponses responses = new ProblemResponses(JSON, new AccessPolicy(false, false, false));
+    private final ProblemResponses responses = new ProblemResponses(JSON, new AccessPolicy(false));
 
     @Test
     void anIssuerThatCannotBeAskedIsARetryable503NotA401() throws Exception {

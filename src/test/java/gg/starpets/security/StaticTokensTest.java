@@ -16,8 +16,14 @@ class StaticTokensTest {
     private static final String OPERATOR = "operator-secret-0123456789";
     private static final String VIEWER = "viewer-secret-0123456789ab";
 
+    private static final String BALANCE = "balance-secret-0123456789a";
+
     private static StaticTokens tokens(List<String> operators, List<String> viewers) {
-        return StaticTokens.of(new SecuritySettings(operators, viewers, false, false, false, null));
+        return tokens(operators, viewers, List.of());
+    }
+
+    private static StaticTokens tokens(List<String> operators, List<String> viewers, List<String> balance) {
+        return StaticTokens.of(new SecuritySettings(operators, viewers, balance, false, null));
     }
 
     private static Authentication login(StaticTokens tokens, String token) {
@@ -72,6 +78,39 @@ class StaticTokensTest {
     }
 
     @Test
+    void aBalanceTokenIsABalanceClientOnlyAndNoTaskRoleIsOne() {
+        StaticTokens tokens = tokens(List.of(OPERATOR), List.of(VIEWER), List.of("shop:" + BALANCE));
+        assertThat(roles(login(tokens, BALANCE))).containsExactly("ROLE_BALANCE");
+        assertThat(login(tokens, BALANCE).getName()).isEqualTo("shop");
+        assertThat(roles(login(tokens, OPERATOR))).doesNotContain("ROLE_BALANCE");
+        assertThat(roles(login(tokens, VIEWER))).doesNotContain("ROLE_BALANCE");
+        assertThat(tokens.count(Role.BALANCE)).isOne();
+        // Listed under two roles: both, under the first name given.
+        StaticTokens both = tokens(List.of("ops:" + OPERATOR), List.of(), List.of("pay:" + OPERATOR));
+        assertThat(roles(login(both, OPERATOR)))
+                .containsExactlyInAnyOrder("ROLE_OPERATOR", "ROLE_VIEWER", "ROLE_BALANCE");
+        assertThat(login(both, OPERATOR).getName()).isEqualTo("ops");
+        assertThatThrownBy(() -> tokens(List.of(), List.of(), List.of("short")))
+                .hasMessageContaining("(STARPETS_BALANCE_TOKENS), entry 1");
+    }
+
+    @Test
+    void generatedTokensAreAnOperatorsAndABalanceClientsRandomAndLongAndKeptAsDigests() {
+        StaticTokens.Generated one = StaticTokens.generate();
+        StaticTokens.Generated two = StaticTokens.generate();
+        String operator = one.clear().get(Role.OPERATOR);
+        String balance = one.clear().get(Role.BALANCE);
+        assertThat(operator).hasSizeGreaterThanOrEqualTo(43).isNotEqualTo(balance);
+        assertThat(two.clear().get(Role.OPERATOR)).isNotEqualTo(operator);
+        assertThat(roles(login(one.tokens(), operator))).containsExactlyInAnyOrder("ROLE_OPERATOR", "ROLE_VIEWER");
+        assertThat(roles(login(one.tokens(), balance))).containsExactly("ROLE_BALANCE");
+        assertThat(login(one.tokens(), operator).getName()).isEqualTo("generated-operator");
+        assertThatThrownBy(() -> login(two.tokens(), operator)).isInstanceOf(InvalidBearerTokenException.class);
+        // A generated token is a valid token of the configuration's own form.
+        assertThat(roles(login(tokens(List.of(operator), List.of()), operator))).contains("ROLE_OPERATOR");
+    }
+
+    @Test
     void badEntriesStopTheStartWithAMessageThatNamesThePositionButNotTheSecret() {
         String shortOne = "tooShort1";
         assertThatThrownBy(() -> tokens(List.of(OPERATOR, shortOne), List.of()))
@@ -92,10 +131,11 @@ class StaticTokensTest {
     @Test
     void theSettingsNeverPrintTheTokens() {
         SecuritySettings settings =
-                new SecuritySettings(List.of(OPERATOR), List.of(" ", VIEWER), true, false, false, null);
+                new SecuritySettings(List.of(OPERATOR), List.of(" ", VIEWER), List.of(BALANCE), true, null);
         assertThat(settings.toString())
                 .doesNotContain(OPERATOR)
                 .doesNotContain(VIEWER)
-                .contains("operatorTokens=1 configured", "viewerTokens=1 configured");
+                .doesNotContain(BALANCE)
+                .contains("operatorTokens=1 configured", "viewerTokens=1 configured", "balanceTokens=1 configured");
     }
 }

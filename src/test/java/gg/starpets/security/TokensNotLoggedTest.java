@@ -25,6 +25,7 @@ class TokensNotLoggedTest {
 
     private static final String OPERATOR = "operator-secret-for-log-test-1";
     private static final String VIEWER = "viewer-secret-for-log-test-22";
+    private static final String BALANCE = "balance-secret-for-log-test-4";
     private static final String WRONG = "wrong-secret-for-log-test-333";
 
     @Test
@@ -34,8 +35,9 @@ class TokensNotLoggedTest {
             props.put("starpets.scheduler.enabled", "false");
             props.put("starpets.security.operator-tokens", "ci:" + OPERATOR);
             props.put("starpets.security.viewer-tokens", VIEWER);
-            props.put("starpets.security.reads-require-token", "true");
+            props.put("starpets.security.balance-tokens", BALANCE);
             props.put("starpets.security.oidc.issuer-uri", issuer.uri());
+            props.put("starpets.security.oidc.audience", LocalIssuer.AUDIENCE);
             props.put("logging.level.org.springframework.security", "TRACE");
             props.put("logging.level.org.springframework.web", "DEBUG");
             props.put("logging.level.gg.starpets", "DEBUG");
@@ -44,16 +46,17 @@ class TokensNotLoggedTest {
             String expiredJwt = issuer.token(
                     issuer.key(), c -> c.issueTime(Date.from(past)).expirationTime(Date.from(past.plusSeconds(60))));
             try (AppInstance app = AppInstance.start(TestPostgres.createDatabase(), "instance-logs", props)) {
-                for (String token : new String[] {OPERATOR, VIEWER, WRONG, jwt, expiredJwt}) {
+                for (String token : new String[] {OPERATOR, VIEWER, BALANCE, WRONG, jwt, expiredJwt}) {
                     send(app, "GET", "/tasks", null, token);
                     send(app, "POST", "/tasks/no-such-task/trigger", null, token);
+                    send(app, "POST", "/balance/update", "{\"userId\":1,\"amount\":-1}", token);
                 }
             }
             String log = output.getAll();
             // The capture saw the service's start and the security filters' most detailed lines.
-            assertThat(log).contains("Access: 1 operator token(s), 1 viewer token(s)");
+            assertThat(log).contains("Access: 1 operator token(s), 1 viewer token(s), 1 balance token(s)");
             assertThat(log).contains("Set SecurityContextHolder to");
-            for (String secret : new String[] {OPERATOR, VIEWER, WRONG, jwt, signature(jwt), expiredJwt}) {
+            for (String secret : new String[] {OPERATOR, VIEWER, BALANCE, WRONG, jwt, signature(jwt), expiredJwt}) {
                 assertThat(log).doesNotContain(secret);
             }
             assertThat(log).doesNotContain("generated security password");
@@ -62,21 +65,22 @@ class TokensNotLoggedTest {
 
     @Test
     void withoutOperatorTokensEveryWriteIsRefusedAndTheStartSaysSo(CapturedOutput output) {
-        try (AppInstance app = AppInstance.start(
-                TestPostgres.createDatabase(), "instance-no-tokens", Map.of("starpets.scheduler.enabled", "false"))) {
+        Map<String, Object> props = new HashMap<>();
+        props.put("starpets.scheduler.enabled", "false");
+        props.put("starpets.security.operator-tokens", "");
+        props.put("starpets.security.viewer-tokens", VIEWER);
+        props.put("starpets.security.balance-tokens", "");
+        try (AppInstance app = AppInstance.start(TestPostgres.createDatabase(), "instance-no-operator", props)) {
             assertThat(output.getAll())
-                    .contains("No operator token and no OpenID Connect issuer: every change to tasks and runs");
+                    .contains("No operator token and no OpenID Connect issuer: every change to tasks and runs")
+                    .doesNotContain("tokens were generated");
             assertThat(send(app, "POST", "/tasks", "{}", null).statusCode()).isEqualTo(401);
-            assertThat(send(app, "POST", "/runs/1/cancel", null, null).statusCode())
-                    .isEqualTo(401);
+            assertThat(send(app, "POST", "/runs/1/cancel", null, VIEWER).statusCode())
+                    .isEqualTo(403);
             assertThat(send(app, "POST", "/tasks/x/trigger", null, "any-token-at-all-0000")
                             .statusCode())
                     .isEqualTo(401);
-            // The balance API keeps its open contract, reads stay open.
-            assertThat(send(app, "POST", "/balance/update", "{\"userId\":1,\"amount\":-2}", null)
-                            .statusCode())
-                    .isEqualTo(200);
-            assertThat(app.get("/tasks").statusCode()).isEqualTo(200);
+            assertThat(send(app, "GET", "/tasks", null, VIEWER).statusCode()).isEqualTo(200);
         }
     }
 

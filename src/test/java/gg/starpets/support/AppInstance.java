@@ -13,7 +13,11 @@ import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.ConfigurableApplicationContext;
 
-/** One instance of the real service, in this JVM, on a random port, against a test database. */
+/**
+ * One instance of the real service, in this JVM, on a random port, against a test database, connected
+ * as the shipped database roles and started with {@link TestTokens} (unless the test's own settings say
+ * otherwise).
+ */
 public final class AppInstance implements AutoCloseable {
 
     private static final HttpClient HTTP =
@@ -39,8 +43,9 @@ public final class AppInstance implements AutoCloseable {
         props.put("starpets.db.host", "127.0.0.1");
         props.put("starpets.db.port", dbPort);
         props.put("starpets.db.name", database);
-        props.put("starpets.db.user", "postgres");
-        props.put("starpets.db.password", "postgres");
+        // No user or password: the roles as shipped (db/roles.sql, which TestPostgres ran on the database),
+        // migrations as starpets_owner, the service as starpets_app.
+        props.putAll(TestTokens.settings());
         props.put("starpets.db.pool-size", 10);
         props.put("starpets.scheduler.settle", "200ms");
         props.put("starpets.scheduler.heartbeat", "250ms");
@@ -83,10 +88,18 @@ public final class AppInstance implements AutoCloseable {
         return "http://127.0.0.1:" + port + path;
     }
 
+    /** A GET with the token of a reader of {@code path} ({@link TestTokens#readerOf}). */
     public HttpResponse<String> get(String path) {
+        return send(TestTokens.bearer(HttpRequest.newBuilder(URI.create(url(path))), TestTokens.readerOf(path))
+                .GET());
+    }
+
+    /** A GET without any credential. */
+    public HttpResponse<String> getAnonymously(String path) {
         return send(HttpRequest.newBuilder(URI.create(url(path))).GET());
     }
 
+    /** Sends the request as it is: the test adds the credential it means to send, if any. */
     public HttpResponse<String> send(HttpRequest.Builder request) {
         try {
             return HTTP.send(request.timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());

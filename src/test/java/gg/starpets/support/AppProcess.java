@@ -43,10 +43,13 @@ public final class AppProcess implements AutoCloseable {
 
     /**
      * Starts {@code java -jar starpets.jar} with these {@code --name=value} settings, on a free
-     * loopback HTTP port unless {@code server.port} is among them.
+     * loopback HTTP port unless {@code server.port} is among them, with {@link TestTokens} unless the
+     * settings name tokens of their own.
      */
     public static AppProcess start(String instanceId, Map<String, Object> settings) throws IOException {
-        settings = new HashMap<>(settings);
+        Map<String, Object> withTokens = TestTokens.settings();
+        withTokens.putAll(settings);
+        settings = withTokens;
         settings.putIfAbsent("server.port", freePort());
         int httpPort = Integer.parseInt(settings.get("server.port").toString());
         String jar = System.getProperty("starpets.jar");

@@ -1,5 +1,6 @@
 package gg.starpets.support;
 
+import gg.starpets.config.DatabaseRoles;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -8,9 +9,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.Comparator;
 
 /**
- * A PostgreSQL 17 of a test's own, with a {@code starpets} database, that the test can stop and
+ * A PostgreSQL 17 of a test's own, with a {@code starpets} database and StarPets' three roles
+ * (db/roles.sql), that the test can stop and
  * start again on the same port and data: to see what an instance does while its database is down.
  */
 public final class StoppablePostgres implements AutoCloseable {
@@ -37,6 +40,7 @@ public final class StoppablePostgres implements AutoCloseable {
                 var st = c.createStatement()) {
             st.execute("create database " + DATABASE);
         }
+        DatabaseRoles.create(postgres.server.getDatabase("postgres", DATABASE), DatabaseRoles.NO_PASSWORDS);
         return postgres;
     }
 
@@ -78,8 +82,14 @@ public final class StoppablePostgres implements AutoCloseable {
                 .start();
     }
 
+    /** Stops it and deletes its data (about 45 MB, left in /tmp by every test otherwise). */
     @Override
     public void close() throws IOException {
         stop();
+        try (var paths = Files.walk(dataDir)) {
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
     }
 }

@@ -80,8 +80,8 @@ class TcpProxyTest {
 
             proxy.reset();
 
-            await().atMost(Duration.ofSeconds(5)).untilTrue(clientEnded);
-            await().atMost(Duration.ofSeconds(5)).untilTrue(serverEnded);
+            await().atMost(Timing.SOON).untilTrue(clientEnded);
+            await().atMost(Timing.SOON).untilTrue(serverEnded);
             try (Socket again = connect(proxy)) {
                 Socket server2 = accepted.poll(10, TimeUnit.SECONDS);
                 again.getOutputStream().write(7);
@@ -97,15 +97,15 @@ class TcpProxyTest {
             AtomicBoolean serverEnded = endOf(accepted.poll(10, TimeUnit.SECONDS));
             proxy.partition();
             client.close();
-            await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2)).untilFalse(serverEnded);
+            Timing.holdsFor(Duration.ofMillis(500)).untilFalse(serverEnded);
             proxy.resume();
-            await().atMost(Duration.ofSeconds(5)).untilTrue(serverEnded);
+            await().atMost(Timing.SOON).untilTrue(serverEnded);
 
             Socket client2 = connect(proxy);
             AtomicBoolean server2Ended = endOf(accepted.poll(10, TimeUnit.SECONDS));
             proxy.freeze();
             client2.close();
-            await().atMost(Duration.ofSeconds(5)).untilTrue(server2Ended);
+            await().atMost(Timing.SOON).untilTrue(server2Ended);
             proxy.resume();
         }
     }
@@ -117,7 +117,7 @@ class TcpProxyTest {
         try (TcpProxy proxy = new TcpProxy(port);
                 Socket client = connect(proxy)) {
             AtomicBoolean ended = endOf(client);
-            await().atMost(Duration.ofSeconds(3)).untilTrue(ended);
+            await().atMost(Timing.SOON).untilTrue(ended);
         }
     }
 

@@ -2,6 +2,7 @@ package gg.starpets.support;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import gg.starpets.config.DatabaseRoles;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -41,8 +42,19 @@ public final class TestPostgres {
         return server().getPort();
     }
 
-    /** Creates an empty database and returns its name. */
-    public static String createDatabase() {
+    /**
+     * Creates an empty database with StarPets' three roles (db/roles.sql, as every deployment has them)
+     * and returns its name. An instance started on it with the default settings migrates as the owner
+     * and runs as the service's role; tests themselves look at it as the superuser.
+     */
+    public static synchronized String createDatabase() {
+        String name = createEmptyDatabase();
+        DatabaseRoles.create(server().getDatabase("postgres", name), DatabaseRoles.NO_PASSWORDS);
+        return name;
+    }
+
+    /** Creates an empty database, owned by the superuser, without StarPets' roles set up on it. */
+    public static synchronized String createEmptyDatabase() {
         String name = "test_" + ProcessHandle.current().pid() + "_" + DATABASES.incrementAndGet();
         try (Connection c = server().getPostgresDatabase().getConnection();
                 var st = c.createStatement()) {
@@ -74,6 +86,18 @@ public final class TestPostgres {
         return new HikariDataSource(config);
     }
 
+    /**
+     * Migrates {@code database} as the schema's owner (starpets_owner), as an instance would: one started
+     * on it afterwards finds nothing to migrate and grants its own role the tables (afterMigrate).
+     */
+    public static void migrateAsOwner(String database) {
+        Flyway.configure()
+                .dataSource(jdbcUrl(database), "starpets_owner", "")
+                .locations("classpath:db/migration")
+                .load()
+                .migrate();
+    }
+
     public static void migrate(javax.sql.DataSource dataSource) {
         Flyway.configure()
                 .dataSource(dataSource)
@@ -88,7 +112,5 @@ public final class TestPostgres {
         registry.add("starpets.db.host", () -> "127.0.0.1");
         registry.add("starpets.db.port", TestPostgres::port);
         registry.add("starpets.db.name", () -> database);
-        registry.add("starpets.db.user", () -> "postgres");
-        registry.add("starpets.db.password", () -> "postgres");
     }
 }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import gg.starpets.scheduler.RunContext;
+import gg.starpets.support.Timing;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,6 +13,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -19,7 +23,14 @@ import org.junit.jupiter.api.io.TempDir;
 /** The exec handler with real processes: exit codes, output, environment, and stopping whole process trees. */
 class ExecHandlerTest {
 
-    private final ExecHandler handler = new ExecHandler(Map.of("GREETING", "hello from the environment")::get);
+    /** The environment the handler's secrets come from; DB_PASSWORD stands for the service's own. */
+    private static final Map<String, String> ENV = Map.of(
+            "GREETING", "hello from the environment",
+            "PARTNER_TOKEN", "bound-to-one-host",
+            "DB_PASSWORD", "the-service-database-password");
+
+    private final ExecHandler handler = new ExecHandler(
+            TaskSecrets.parse(List.of("GREETING", "NOT_SET_HERE", "PARTNER_TOKEN@api.partner.example"), () -> ENV));
     private final List<Long> started = new ArrayList<>();
 
     @TempDir
@@ -29,6 +40,7 @@ class ExecHandlerTest {
     void noProcessOfATestOutlivesIt() {
         // A safety net for a failing test; the tests themselves assert that their processes are gone.
         started.forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
+        handler.close();
     }
 
     private static RunContext context(Map<String, Object> params) {
@@ -48,7 +60,7 @@ class ExecHandlerTest {
 
     /** Waits until the script has written {@code count} pids to the file, and returns them. */
     private List<Long> pids(Path file, int count) {
-        await().atMost(Duration.ofSeconds(20))
+        await().atMost(Timing.SOON)
                 .until(() -> Files.exists(file)
                         && Files.readAllLines(file).stream()
                                         .filter(l -> !l.isBlank())
@@ -66,19 +78,9 @@ class ExecHandlerTest {
         }
     }
 
-    /** Gone: no such process, or a zombie waiting to be reaped (it runs nothing any more). */
-    private static boolean gone(long pid) {
-        try {
-            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-            return stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z");
-        } catch (IOException e) {
-            return true;
-        }
-    }
-
     private static void assertAllGone(List<Long> pids) {
-        await().atMost(Duration.ofSeconds(10))
-                .untilAsserted(() -> assertThat(pids).as("processes of the run").allMatch(ExecHandlerTest::gone));
+        await().atMost(Timing.SOON)
+                .untilAsserted(() -> assertThat(pids).as("processes of the run").allMatch(ProgramSteps::gone));
     }
 
     @Test
@@ -104,7 +106,9 @@ class ExecHandlerTest {
     void aProgramThatDoesNotExistFailsTheRun() {
         RunContext context = context(Map.of("command", List.of("/no/such/program")));
 
-        assertThatThrownBy(() -> handler.run(context)).isInstanceOf(RunFailedException.class);
+        assertThatThrownBy(() -> handler.run(context))
+                .isInstanceOf(RunFailedException.class)
+                .hasMessageStartingWith("could not start /no/such/program: ");
         assertThat(context.output()).contains("/no/such/program");
     }
 
@@ -126,15 +130,73 @@ class ExecHandlerTest {
     }
 
     @Test
-    void placeholdersInArgumentsVariablesAndDirectoryComeFromTheEnvironmentAtRunTime() throws Exception {
+    void placeholdersInArgumentsAndVariablesAreTaskSecretsReadAtRunTimeAndNeverKeptWithTheRun() throws Exception {
+        Path seen = dir.resolve("seen");
         RunContext context = run(Map.of(
-                "command", List.of("sh", "-c", "echo \"$1 / $TOKEN\"", "sh", "${GREETING}"),
-                "env", Map.of("TOKEN", "${GREETING}")));
+                "command",
+                List.of("sh", "-c", "echo \"$1 / $TOKEN\" | tee \"$2\"", "sh", "${GREETING}", seen.toString()),
+                "env",
+                Map.of("TOKEN", "${GREETING}")));
 
-        assertThat(context.output()).isEqualTo("hello from the environment / hello from the environment\n");
+        assertThat(Files.readString(seen)).isEqualTo("hello from the environment / hello from the environment\n");
+        assertThat(context.output()).isEqualTo("[redacted GREETING] / [redacted GREETING]\n");
         assertThatThrownBy(() -> handler.validate(Map.of("command", List.of("echo", "${NOT_SET_HERE}"))))
                 .hasMessage(
                         "param 'command[1]' uses ${NOT_SET_HERE}, but the environment variable NOT_SET_HERE is not set");
+    }
+
+    @Test
+    void onlyTheTaskSecretsMayBeReadNeverTheServicesSettingsAndNotOneBoundToHosts() {
+        Map<String, Map<String, Object>> refused = Map.of(
+                "param 'command[1]' uses ${DB_PASSWORD}: the service's own settings (DB_*, STARPETS_*, SPRING_*…)"
+                        + " are never given to tasks",
+                Map.of("command", List.of("echo", "${DB_PASSWORD}")),
+                "param 'env.HOME_DIR' uses ${HOME}, which STARPETS_TASK_SECRETS does not name: tasks may read only"
+                        + " the variables it names",
+                Map.of("command", List.of("ls"), "env", Map.of("HOME_DIR", "${HOME}")),
+                "param 'env.TOKEN' uses ${PARTNER_TOKEN}, which STARPETS_TASK_SECRETS binds to api.partner.example:"
+                        + " only http tasks, whose destination is checked, may use it",
+                Map.of("command", List.of("ls"), "env", Map.of("TOKEN", "${PARTNER_TOKEN}")));
+
+        refused.forEach((message, params) -> {
+            assertThatThrownBy(() -> handler.validate(params)).hasMessage(message);
+            // A row edited in the database is refused as it runs.
+            assertThatThrownBy(() -> handler.run(context(params))).hasMessage(message);
+        });
+    }
+
+    @Test
+    void aProgramGetsACleanEnvironmentUnlessItsTaskAsksToInheritTheServices() throws Exception {
+        Set<String> service = System.getenv().keySet();
+        assertThat(service).as("this JVM's environment").anyMatch(name -> !ExecHandler.KEPT_VARIABLES.contains(name));
+        Set<String> expected =
+                new TreeSet<>(Set.of("STARPETS_RUN_ID", "STARPETS_FENCE", "STARPETS_ATTEMPT", "STARPETS_TASK", "MODE"));
+        ExecHandler.KEPT_VARIABLES.stream().filter(service::contains).forEach(expected::add);
+
+        RunContext clean = run(Map.of("command", List.of("env"), "env", Map.of("MODE", "full")));
+        RunContext inherited = run(Map.of("command", List.of("env"), "inherit-env", true));
+
+        Set<String> seen = variables(clean.output());
+        // The shell that starts the program once its supervisor watches it (ExecHandler.GATE) exports PWD.
+        seen.remove("PWD");
+        assertThat(seen).isEqualTo(expected);
+        assertThat(variables(inherited.output())).containsAll(service);
+    }
+
+    /** The names in env(1)'s output. */
+    private static Set<String> variables(String env) {
+        return env.lines()
+                .filter(line -> line.matches("[A-Za-z_][A-Za-z0-9_]*=.*"))
+                .map(line -> line.substring(0, line.indexOf('=')))
+                .collect(Collectors.toCollection(TreeSet::new));
+    }
+
+    @Test
+    void noSecretAProgramPrintsIsKeptWithTheRun() throws Exception {
+        // As a program would that read its parent's environment from /proc.
+        RunContext context = run(Map.of("command", List.of("echo", "password: the-service-database-password")));
+
+        assertThat(context.output()).isEqualTo("password: [redacted DB_PASSWORD]\n");
     }
 
     @Test
@@ -242,7 +304,7 @@ class ExecHandlerTest {
         assertThatThrownBy(() -> handler.validate(Map.of("command", List.of())))
                 .hasMessageStartingWith("param 'command' must be a list");
         assertThatThrownBy(() -> handler.validate(Map.of("command", List.of("ls"), "cwd", "/tmp")))
-                .hasMessage("unknown param 'cwd' (known: command, dir, env, kill-after, shell)");
+                .hasMessage("unknown param 'cwd' (known: command, dir, env, inherit-env, kill-after, shell)");
         assertThatThrownBy(() -> handler.validate(Map.of("command", List.of("ls"), "env", Map.of("A-B", "x"))))
                 .hasMessage("param 'env.A-B' is not a valid environment variable name");
         assertThatThrownBy(

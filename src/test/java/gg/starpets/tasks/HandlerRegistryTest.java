@@ -15,8 +15,9 @@ class HandlerRegistryTest {
 
     private final Map<String, TaskHandler> handlers = Map.of(
             "sleep", new SleepHandler(Duration.ofSeconds(1)),
-            "exec", new ExecHandler(name -> null),
-            "sql", new SqlHandler(null, Map.of()));
+            "exec", new ExecHandler(TaskSecrets.NONE),
+            "sql", new SqlHandler(null, Map.of()),
+            "http", new HttpHandler(TaskSecrets.NONE, HttpDestinations.parse(List.of("10.0.0.0/8"))));
 
     private static TaskDefinition task(String handler, Map<String, Object> params) {
         return TaskDefinition.of("nightly-export", handler, "0 3 * * *", null, Duration.ofHours(1), true, params);
@@ -39,7 +40,7 @@ class HandlerRegistryTest {
 
         assertThatThrownBy(() -> registry.checkConfigured(task("shell", EXPORT)))
                 .isInstanceOf(TaskDefinition.InvalidTaskException.class)
-                .hasMessage("Task 'nightly-export': unknown handler 'shell' (known: exec, sleep, sql)");
+                .hasMessage("Task 'nightly-export': unknown handler 'shell' (known: exec, http, sleep, sql)");
         assertThatThrownBy(() -> registry.checkConfigured(task("exec", Map.of("command", "/opt/export.sh"))))
                 .isInstanceOf(TaskDefinition.InvalidTaskException.class)
                 .hasMessageStartingWith("Task 'nightly-export': param 'command' must be a list");
@@ -76,10 +77,28 @@ class HandlerRegistryTest {
     }
 
     @Test
+    void anApiHttpTaskToAnInternalAddressWrittenAsSuchIsRefusedAConfiguredOneIsNot() {
+        HandlerRegistry registry = new HandlerRegistry(handlers, List.of());
+        TaskDefinition metadata = task("http", Map.of("url", "http://169.254.169.254/latest/meta-data/"));
+
+        registry.checkConfigured(metadata);
+        assertThatThrownBy(() -> registry.checkApiTask(metadata))
+                .isInstanceOf(TaskDefinition.InvalidTaskException.class)
+                .hasMessageStartingWith(
+                        "Task 'nightly-export': param 'url': 169.254.169.254 (for 169.254.169.254:80) is a"
+                                + " link-local address");
+        assertThatThrownBy(() -> registry.checkApiTask(task("http", Map.of("url", "http://localhost:8080/"))))
+                .hasMessageContaining("is a loopback address");
+        // What the setting opens, and a name (looked up, and checked, as the task runs).
+        registry.checkApiTask(task("http", Map.of("url", "http://10.1.2.3/hook")));
+        registry.checkApiTask(task("http", Map.of("url", "https://partner.example/hook")));
+    }
+
+    @Test
     void anAllowListNamingNoHandlerStopsTheStart() {
         assertThatThrownBy(() -> new HandlerRegistry(handlers, List.of("exce")))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage(
-                        "starpets.handlers.api-allowed names 'exce', which is no handler (known: exec, sleep, sql)");
+                        "starpets.handlers.api-allowed names 'exce', which is no handler (known: exec, http, sleep, sql)");
     }
 }

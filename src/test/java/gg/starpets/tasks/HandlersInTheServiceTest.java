@@ -9,6 +9,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import gg.starpets.StarPetsApplication;
 import gg.starpets.scheduler.TaskHandler;
 import gg.starpets.support.TestPostgres;
+import gg.starpets.support.Timing;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -17,7 +18,6 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -75,6 +75,7 @@ class HandlersInTheServiceTest {
                 "http://127.0.0.1:" + partner.getAddress().getPort() + "/hook");
         props.put("starpets.tasks[0].params.method", "POST");
         props.put("starpets.tasks[0].params.headers[X-Home]", "${HOME}");
+        props.put("starpets.handlers.task-secrets", "HOME");
         task(props, 1, "nightly-export", "exec");
         props.put("starpets.tasks[1].params.command[0]", "sh");
         props.put("starpets.tasks[1].params.command[1]", "-c");
@@ -83,7 +84,8 @@ class HandlersInTheServiceTest {
                 "echo \"$STARPETS_RUN_ID $STARPETS_FENCE $MODE\" > " + dir.resolve("export"));
         props.put("starpets.tasks[1].params.env.MODE", "full");
         task(props, 2, "refresh-stats", "sql");
-        props.put("starpets.tasks[2].params.statement", "select name from tasks");
+        // As the sql tasks' own role, which may not read StarPets' tables (docs/security.md).
+        props.put("starpets.tasks[2].params.statement", "select current_user");
         task(props, 3, "prune-run-history", "prune-history");
         task(props, 4, "say-hello", "greet");
         service = start(database, props);
@@ -148,7 +150,7 @@ class HandlersInTheServiceTest {
 
     /** The first run of a task, once it has ended: id, fence, status, error. */
     private static List<String> endedRun(String task) {
-        await().atMost(Duration.ofSeconds(30))
+        await().atMost(Timing.SOON)
                 .until(() -> !rows("select 1 from task_runs where status <> 'RUNNING' and task_name = '" + task + "'")
                         .isEmpty());
         return rows("select id, fence, status, error from task_runs where task_name = '" + task

@@ -7,6 +7,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import gg.starpets.scheduler.InstanceRepository;
 import gg.starpets.scheduler.RunContext;
 import gg.starpets.scheduler.RunRepository;
+import gg.starpets.scheduler.TaskEvents;
 import gg.starpets.support.TestPostgres;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -28,7 +29,7 @@ class PruneHistoryHandlerTest {
     @BeforeEach
     void database() {
         db = TestPostgres.migratedDatabase(4);
-        handler = new PruneHistoryHandler(new RunRepository(db), new InstanceRepository(db));
+        handler = new PruneHistoryHandler(new RunRepository(db), new InstanceRepository(db), new TaskEvents(db));
         // Counts the DELETE statements on task_runs that deleted rows: the batches.
         execute("""
                 create table deletes (n int not null);
@@ -199,6 +200,28 @@ class PruneHistoryHandlerTest {
     }
 
     @Test
+    void auditEventsOlderThanTheirMaxAgeAreDeletedInBatchesAndAYearIsKeptByDefault() throws Exception {
+        String insert = "insert into task_events (task_name, at, actor, action)"
+                + " select 'nightly-export', now() - make_interval(days => ?), 'operator:ann', 'PAUSED'"
+                + " from generate_series(1, ?)";
+        execute(insert, 400, 25);
+        execute(insert, 100, 5);
+        execute(insert, 1, 3);
+
+        RunContext byDefault = prune(Map.of("batch-size", 10));
+
+        assertThat(byDefault.result()).containsEntry("deletedEvents", 25L);
+        assertThat(count("select count(*) from task_events")).isEqualTo(8);
+
+        RunContext shorter = prune(Map.of("events-max-age", "30d"));
+
+        assertThat(shorter.result()).containsEntry("deletedEvents", 5L);
+        assertThat(longs("select extract(day from now() - at)::bigint from task_events"))
+                .containsOnly(1L);
+        assertThat(shorter.output()).contains("5 audit event(s) older than 30d");
+    }
+
+    @Test
     void aStoppedRunDeletesNothingMore() {
         task("expire-trade-offers");
         runs("expire-trade-offers", 5, 90);
@@ -236,7 +259,9 @@ class PruneHistoryHandlerTest {
     @Test
     void paramsAreCheckedWhenTheTaskIsDefined() {
         assertThatThrownBy(() -> handler.validate(Map.of("keep", 10)))
-                .hasMessage("unknown param 'keep' (known: batch-size, instances-gone-for, keep-per-task, max-age)");
+                .hasMessage(
+                        "unknown param 'keep' (known: batch-size, events-max-age, instances-gone-for, keep-per-task,"
+                                + " max-age)");
         assertThatThrownBy(() -> handler.validate(Map.of("keep-per-task", 0)))
                 .hasMessage("param 'keep-per-task' must be a positive whole number, not '0'");
         assertThatThrownBy(() -> handler.validate(Map.of("batch-size", "many")))

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import gg.starpets.scheduler.RunContext;
+import gg.starpets.support.Timing;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -58,8 +59,7 @@ class WitnessHandlerTest {
         Thread run = Thread.ofVirtual()
                 .start(() ->
                         handler.run(RunContext.detached("witness-02", Map.of("duration", "1h"), Duration.ofHours(2))));
-        await().atMost(Duration.ofSeconds(10))
-                .until(() -> Files.list(dir).findAny().isPresent());
+        await().atMost(Timing.SOON).until(() -> Files.list(dir).findAny().isPresent());
 
         run.interrupt();
 

@@ -6,6 +6,8 @@ import static org.awaitility.Awaitility.await;
 import com.zaxxer.hikari.HikariDataSource;
 import gg.starpets.support.AppInstance;
 import gg.starpets.support.TestPostgres;
+import gg.starpets.support.TestTokens;
+import gg.starpets.support.Timing;
 import java.math.BigDecimal;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -44,7 +46,7 @@ class AdmissionFilterTest {
     static void database() throws SQLException {
         database = TestPostgres.createDatabase();
         db = TestPostgres.pool(database, 2);
-        TestPostgres.migrate(db);
+        TestPostgres.migrateAsOwner(database);
         try (var c = db.getConnection();
                 var st = c.createStatement()) {
             st.execute("insert into users (id, balance) values (2, 100.00)");
@@ -81,7 +83,7 @@ class AdmissionFilterTest {
                 for (int i = 0; i < 3; i++) {
                     held.add(postAsync(app, 2, "-10"));
                 }
-                await().atMost(Duration.ofSeconds(30)).until(() -> admission.inFlight() == 3);
+                await().atMost(Timing.SOON).until(() -> admission.inFlight() == 3);
 
                 List<CompletableFuture<HttpResponse<String>>> excess = new ArrayList<>();
                 for (int i = 0; i < 10; i++) {
@@ -106,7 +108,7 @@ class AdmissionFilterTest {
             for (CompletableFuture<HttpResponse<String>> answer : held) {
                 assertThat(answer.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
             }
-            await().atMost(Duration.ofSeconds(10)).until(() -> admission.inFlight() == 0);
+            await().atMost(Timing.SOON).until(() -> admission.inFlight() == 0);
         }
         // Nothing half-written: exactly the three admitted withdrawals, each with its ledger row.
         assertThat(balance(2)).isEqualByComparingTo("70.00");
@@ -128,7 +130,7 @@ class AdmissionFilterTest {
 
     private static CompletableFuture<HttpResponse<String>> postAsync(AppInstance app, long user, String amount) {
         return HTTP.sendAsync(
-                HttpRequest.newBuilder(URI.create(app.url("/balance/update")))
+                TestTokens.bearer(HttpRequest.newBuilder(URI.create(app.url("/balance/update"))), TestTokens.BALANCE)
                         .header("Content-Type", "application/json")
                         .timeout(Duration.ofSeconds(60))
                         .POST(HttpRequest.BodyPublishers.ofString(

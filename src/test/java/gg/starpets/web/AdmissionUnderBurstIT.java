@@ -7,6 +7,8 @@ import com.zaxxer.hikari.HikariDataSource;
 import gg.starpets.support.AppProcess;
 import gg.starpets.support.Burst;
 import gg.starpets.support.TestPostgres;
+import gg.starpets.support.TestTokens;
+import gg.starpets.support.Timing;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -52,7 +54,7 @@ class AdmissionUnderBurstIT {
         settings.put("starpets.http.max-in-flight", LIMIT);
         process = AppProcess.start("proc-tight", settings);
         await().ignoreExceptions()
-                .atMost(Duration.ofSeconds(60))
+                .atMost(Timing.START)
                 .until(() -> get("/health").statusCode() == 200);
         try (var c = db.getConnection();
                 var st = c.createStatement()) {
@@ -79,7 +81,7 @@ class AdmissionUnderBurstIT {
             for (int i = 0; i < LIMIT; i++) {
                 held.add(http.sendAsync(withdrawal(2), HttpResponse.BodyHandlers.ofString()));
             }
-            await().atMost(Duration.ofSeconds(30)).until(() -> metric("starpets_http_in_flight") == LIMIT);
+            await().atMost(Timing.SOON).until(() -> metric("starpets_http_in_flight") == LIMIT);
 
             List<Burst.Shot> shots = new ArrayList<>();
             for (int i = 0; i < REQUESTS; i++) {
@@ -87,7 +89,9 @@ class AdmissionUnderBurstIT {
                         process.instanceId(),
                         i % 2 == 0
                                 ? withdrawal(1)
-                                : HttpRequest.newBuilder(URI.create(process.url("/tasks")))
+                                : TestTokens.bearer(
+                                                HttpRequest.newBuilder(URI.create(process.url("/tasks"))),
+                                                TestTokens.VIEWER)
                                         .timeout(Duration.ofSeconds(60))
                                         .build()));
             }
@@ -126,7 +130,7 @@ class AdmissionUnderBurstIT {
     }
 
     private HttpRequest withdrawal(long user) {
-        return HttpRequest.newBuilder(URI.create(process.url("/balance/update")))
+        return TestTokens.bearer(HttpRequest.newBuilder(URI.create(process.url("/balance/update"))), TestTokens.BALANCE)
                 .header("Content-Type", "application/json")
                 .timeout(Duration.ofSeconds(60))
                 .POST(HttpRequest.BodyPublishers.ofString("{\"userId\":" + user + ",\"amount\":-1}"))
@@ -135,7 +139,7 @@ class AdmissionUnderBurstIT {
 
     private HttpResponse<String> get(String path) throws Exception {
         return http.send(
-                HttpRequest.newBuilder(URI.create(process.url(path)))
+                TestTokens.bearer(HttpRequest.newBuilder(URI.create(process.url(path))), TestTokens.readerOf(path))
                         .timeout(Duration.ofSeconds(10))
                         .build(),
                 HttpResponse.BodyHandlers.ofString());

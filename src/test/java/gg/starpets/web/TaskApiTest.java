@@ -5,10 +5,10 @@ import static org.awaitility.Awaitility.await;
 
 import gg.starpets.support.AppInstance;
 import gg.starpets.support.TestPostgres;
+import gg.starpets.support.Timing;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -172,6 +172,16 @@ class TaskApiTest {
                                 + " \"timeout\": 60, \"params\": {\"command\": [\"/bin/true\"]}}"),
                 403,
                 "handler_not_allowed");
+        // Cloud metadata, written as an address: refused now (a name is checked as the task runs).
+        assertProblem(
+                call(
+                        a,
+                        "POST",
+                        "/tasks",
+                        "{\"name\": \"x5\", \"handler\": \"http\", \"schedule\": \"1m\", \"timeout\": 60,"
+                                + " \"params\": {\"url\": \"http://169.254.169.254/latest/meta-data/\"}}"),
+                400,
+                "invalid_task");
         assertProblem(
                 call(
                         a,
@@ -184,6 +194,59 @@ class TaskApiTest {
         for (String name : List.of("x1", "x2", "x3", "x4")) {
             assertProblem(a.get("/tasks/" + name), 404, "task_not_found");
         }
+    }
+
+    @Test
+    void durationsOutOfRangeOrFinerThanTheyAreKeptAreRefusedWith400AndWriteNothing() {
+        for (String fields : List.of(
+                "\"timeout\": \"99999999999999999d\"",
+                "\"timeout\": 1e300",
+                "\"timeout\": 60, \"jitter\": \"99999999999999999d\"",
+                "\"timeout\": 60, \"jitterSeconds\": 1e300",
+                "\"timeout\": 60, \"catchUpWindow\": \"PT0.0005S\"",
+                "\"timeout\": 60, \"misfireThresholdSeconds\": 0.0001",
+                "\"timeout\": 60, \"retry\": {\"initialBackoff\": \"99999999999999999d\"}",
+                "\"timeout\": 60, \"catchUpLimit\": 99999999999",
+                "\"timeout\": 60, \"params\": {\"duration\": \"99999999999999999d\"}")) {
+            assertProblem(
+                    call(
+                            a,
+                            "POST",
+                            "/tasks",
+                            "{\"name\": \"in-range\", \"handler\": \"sleep\", \"schedule\": \"@daily\", " + fields
+                                    + "}"),
+                    400,
+                    "invalid_task");
+        }
+        assertProblem(
+                call(
+                        a,
+                        "POST",
+                        "/tasks",
+                        "{\"name\": \"in-range\", \"handler\": \"sleep\", \"schedule\": \"99999999999999999d\","
+                                + " \"timeout\": 60}"),
+                400,
+                "invalid_task");
+        assertThat(json(call(
+                                a,
+                                "POST",
+                                "/tasks",
+                                "{\"name\": \"in-range\", \"handler\": \"sleep\", \"schedule\": \"@daily\","
+                                        + " \"timeout\": 60, \"catchUpWindow\": \"PT0.0005S\"}"))
+                        .get("detail")
+                        .asString())
+                .isEqualTo("catch-up-window must be whole milliseconds (it is kept in milliseconds), not 0.0005s");
+        assertProblem(a.get("/tasks/in-range"), 404, "task_not_found");
+
+        // 4.35 s is 4,350 ms, not the 4,349 that 4.35 x 1e9 in binary floating point would give.
+        assertThat(call(a, "POST", "/tasks", """
+                {"name": "in-range", "handler": "sleep", "schedule": "@daily", "timeout": 60,
+                 "misfireThresholdSeconds": 4.35}""").statusCode()).isEqualTo(201);
+        HttpResponse<String> patched = call(a, "PATCH", "/tasks/in-range", "{\"jitterSeconds\": 0.007}");
+        assertThat(patched.statusCode()).as(patched.body()).isEqualTo(200);
+        assertThat(json(patched).get("misfireThresholdSeconds").asDouble()).isEqualTo(4.35);
+        assertThat(json(patched).get("jitterSeconds").asDouble()).isEqualTo(0.007);
+        assertThat(call(a, "DELETE", "/tasks/in-range", null).statusCode()).isEqualTo(204);
     }
 
     @Test
@@ -202,7 +265,7 @@ class TaskApiTest {
 
         assertThat(call(b, "POST", "/tasks/long-one/trigger", null).statusCode())
                 .isEqualTo(202);
-        await().atMost(Duration.ofSeconds(10))
+        await().atMost(Timing.SOON)
                 .until(() ->
                         json(a.get("/tasks/long-one")).get("state").asString().equals("RUNNING"));
         assertProblem(call(a, "POST", "/tasks/long-one/trigger", null), 409, "already_running");
@@ -219,13 +282,13 @@ class TaskApiTest {
         assertThat(cancel.statusCode()).isEqualTo(202);
         assertThat(json(cancel).get("task").asString()).isEqualTo("long-one");
 
-        await().atMost(Duration.ofSeconds(10))
+        await().atMost(Timing.SOON)
                 .until(() -> json(a.get("/runs?status=CANCELLED")).get("runs").size() == 1);
         JsonNode cancelled = json(a.get("/runs?status=CANCELLED")).get("runs").get(0);
         assertThat(cancelled.get("id").asLong()).isEqualTo(run);
         assertThat(cancelled.get("cause").asString()).isEqualTo("TRIGGER");
         // The queued trigger runs it again at once.
-        await().atMost(Duration.ofSeconds(10))
+        await().atMost(Timing.SOON)
                 .until(() -> json(a.get("/tasks/long-one/runs")).get("runs").size() == 2);
         assertProblem(call(a, "POST", "/runs/" + run + "/cancel", null), 409, "run_not_running");
     }

@@ -5,10 +5,10 @@ import static org.awaitility.Awaitility.await;
 
 import gg.starpets.support.AppInstance;
 import gg.starpets.support.TestPostgres;
+import gg.starpets.support.Timing;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -100,7 +100,7 @@ class WebApiTest {
 
     @Test
     void tasksListsRunningTasksWithTheirInstanceAndElapsedTimeAndWaitingOnesWithTheirNextRun() {
-        await().atMost(Duration.ofSeconds(20)).until(() -> {
+        await().atMost(Timing.SOON).until(() -> {
             JsonNode tasks = json(app.get("/tasks")).get("tasks");
             return state(tasks, "long-one").equals("RUNNING")
                     && state(tasks, "quick-one").equals("WAITING")
@@ -129,7 +129,7 @@ class WebApiTest {
 
     @Test
     void aScheduleThisVersionCannotReadNeverTurnsTheTaskListIntoAnError() throws Exception {
-        await().atMost(Duration.ofSeconds(20))
+        await().atMost(Timing.SOON)
                 .until(() ->
                         state(json(app.get("/tasks")).get("tasks"), "odd-one").equals("RUNNING"));
         try (var c = app.context().getBean(javax.sql.DataSource.class).getConnection();
@@ -146,7 +146,7 @@ class WebApiTest {
 
     @Test
     void runHistoryIsNewestFirstAndFiltersByTaskStatusAndInstance() {
-        await().atMost(Duration.ofSeconds(20))
+        await().atMost(Timing.SOON)
                 .until(() -> json(app.get("/runs?status=SUCCEEDED")).get("runs").size() >= 1);
         JsonNode succeeded = json(app.get("/runs?status=succeeded&instanceId=instance-web&limit=10"))
                 .get("runs");

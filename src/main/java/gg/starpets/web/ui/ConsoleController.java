@@ -76,7 +76,8 @@ class ConsoleController {
     /**
      * The caller's role, as the security layer in front of this controller established it from the
      * request's {@code Authorization} header (through the servlet request's standard role check):
-     * {@code operator}, {@code viewer}, or {@code anonymous} when no one is signed in; and the
+     * {@code operator}, {@code viewer}, {@code balance} (a balance client, which reads nothing here),
+     * or {@code anonymous} when no one is signed in (only where reads are public); and the
      * caller's name (the one the audit trail records), when signed in.
      */
     @GetMapping("/whoami")
@@ -90,14 +91,18 @@ class ConsoleController {
     enum Role {
         OPERATOR,
         VIEWER,
+        BALANCE,
         ANONYMOUS;
 
         static Role of(HttpServletRequest request) {
-            if (request.isUserInRole("OPERATOR") || request.isUserInRole("operator")) {
+            if (request.isUserInRole("OPERATOR")) {
                 return OPERATOR;
             }
-            if (request.getUserPrincipal() != null) {
+            if (request.isUserInRole("VIEWER")) {
                 return VIEWER;
+            }
+            if (request.isUserInRole("BALANCE")) {
+                return BALANCE;
             }
             return ANONYMOUS;
         }

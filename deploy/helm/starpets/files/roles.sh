@@ -1,0 +1,1 @@
+../../../postgres/initdb/10-roles.sh

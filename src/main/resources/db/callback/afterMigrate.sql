@@ -1,0 +1,40 @@
+-- After every migration, as the schema owner (config.DatabaseConfig runs Flyway with DB_OWNER_USER): the
+-- role the service runs as (DB_USER, here ${runtimeRole}) may read and write the rows of every StarPets
+-- table and use their sequences, and nothing else: no DDL, no TRUNCATE, not the migration history. At
+-- every start, so a table a later migration adds is covered before the service touches it. Nothing to
+-- do when one role does both. The sql tasks' role (DB_SQL_USER, here ${sqlRole}) may call the fenced
+-- commit's lock (V13) and nothing else.
+do $grants$
+declare
+    runtime text := '${runtimeRole}';
+    sql_tasks text := '${sqlRole}';
+    t record;
+begin
+    if sql_tasks <> current_user and exists (select from pg_roles where rolname = sql_tasks) then
+        execute format('grant execute on function %I.starpets_lock_fence(text, bigint, bigint) to %I',
+                       current_schema(), sql_tasks);
+    end if;
+    if runtime = current_user then
+        return;
+    end if;
+    execute format('grant usage on schema %I to %I', current_schema(), runtime);
+    for t in select c.relname
+               from pg_class c
+               join pg_namespace n on n.oid = c.relnamespace
+              where n.nspname = current_schema()
+                and c.relkind in ('r', 'p')
+                and c.relname <> '${flyway:table}'
+                and pg_get_userbyid(c.relowner) = current_user
+    loop
+        execute format('grant select, insert, update, delete on table %I.%I to %I', current_schema(), t.relname, runtime);
+    end loop;
+    for t in select c.relname
+               from pg_class c
+               join pg_namespace n on n.oid = c.relnamespace
+              where n.nspname = current_schema() and c.relkind = 'S' and pg_get_userbyid(c.relowner) = current_user
+    loop
+        execute format('grant usage, select on sequence %I.%I to %I', current_schema(), t.relname, runtime);
+    end loop;
+    execute format('revoke all on table %I.%I from %I', current_schema(), '${flyway:table}', runtime);
+end
+$grants$;
