@@ -1,5 +1,6 @@
 package gg.starpets.chaos;
 
+import gg.starpets.config.DatabaseRoles;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -105,6 +106,9 @@ final class ChaosPostgres implements AutoCloseable {
                     Statement st = c.createStatement()) {
                 st.execute("create database " + DATABASE);
             }
+            // StarPets' three roles, as every deployment has them: the instances run as starpets_app,
+            // migrate as starpets_owner, and their sql tasks run as starpets_sql.
+            DatabaseRoles.create(pg.getDatabase("postgres", DATABASE), DatabaseRoles.NO_PASSWORDS);
             try (Connection c = pg.getDatabase("postgres", DATABASE).getConnection()) {
                 setup.run(c);
             }

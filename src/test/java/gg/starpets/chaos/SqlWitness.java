@@ -54,6 +54,9 @@ final class SqlWitness implements AutoCloseable {
                         xact_start    timestamptz not null,
                         ended_at      timestamptz not null)
                     """);
+            // sql tasks run as their own role (db/roles.sql), which may write here and nowhere else.
+            st.execute("grant usage on schema chaos to starpets_sql");
+            st.execute("grant insert on chaos.sql_witness to starpets_sql");
         }
     }
 
