@@ -46,6 +46,11 @@ final class ChaosPostgres implements AutoCloseable {
     static final String DATABASE = "starpets";
     private static final String SLOT = "chaos_standby";
     private static final String READY = "database system is ready to accept connections";
+    /**
+     * How soon a standby tries again to reach its primary after losing it (a restart, a crash-restart):
+     * PostgreSQL's default is 5 s, during which a promotion would lose what the primary commits.
+     */
+    static final Duration STANDBY_RETRY = Duration.ofMillis(100);
     /** Starting, stopping, promoting or catching up: each well within this on a loaded 2-core machine. */
     private static final Duration LIMIT = Duration.ofSeconds(60);
     /** Not part of a base backup (as pg_basebackup leaves them out): their contents are rebuilt or useless. */
@@ -73,19 +78,26 @@ final class ChaosPostgres implements AutoCloseable {
 
     private final Path bin;
     private final Path root;
+    private final Duration standbyRetry;
     private volatile Server primary;
     private volatile Server standby;
     private int generation = 1;
     private boolean closed;
 
-    private ChaosPostgres(Path bin, Path root, Server primary) {
+    private ChaosPostgres(Path bin, Path root, Duration standbyRetry, Server primary) {
         this.bin = bin;
         this.root = root;
+        this.standbyRetry = standbyRetry;
         this.primary = primary;
     }
 
     /** A new server with the {@code starpets} database; {@code setup} runs there once, before anyone else connects. */
     static ChaosPostgres start(SqlSetup setup) throws Exception {
+        return start(setup, STANDBY_RETRY);
+    }
+
+    /** The same, with a standby that tries again {@code standbyRetry} after losing its primary. */
+    static ChaosPostgres start(SqlSetup setup, Duration standbyRetry) throws Exception {
         Path root = Files.createTempDirectory("starpets-chaos-pg-");
         Server first = new Server(root.resolve("data-1"), freePort(), root.resolve("data-1.log"));
         Path bin;
@@ -113,7 +125,7 @@ final class ChaosPostgres implements AutoCloseable {
                 setup.run(c);
             }
         }
-        ChaosPostgres postgres = new ChaosPostgres(bin, root, first);
+        ChaosPostgres postgres = new ChaosPostgres(bin, root, standbyRetry, first);
         postgres.pgCtlStart(first);
         return postgres;
     }
@@ -200,18 +212,26 @@ final class ChaosPostgres implements AutoCloseable {
     }
 
     /**
-     * A switchover as an operator without a failover manager does it: the primary stopped ({@code -m
-     * fast}: it sends its last WAL to the standby first, so nothing committed is lost), then {@code
-     * pg_ctl promote} on the standby, which becomes the primary on its own port. Returns the downtime
-     * until the promoted server takes writes; the caller points the clients at {@link #port()}.
+     * A switchover as an operator without a failover manager does it: once the standby streams, the
+     * primary stopped ({@code -m fast}: it sends its last WAL to a connected standby first, so nothing
+     * committed is lost), then {@code pg_ctl promote} on the standby, which becomes the primary on its
+     * own port. Returns the downtime (from the stop) until the promoted server takes writes; the caller
+     * points the clients at {@link #port()}. Fails rather than promote a standby that did not receive the
+     * primary's last WAL: that would be a failover losing commits, which the suite does not inject.
      */
     synchronized Duration promote() throws IOException, InterruptedException {
         if (standby == null) {
             throw new IllegalStateException("no standby to promote");
         }
+        // Right after a restart or a crash-restart the standby is still reconnecting: stopped then, the
+        // primary would send nobody its last WAL, and the promoted standby would miss those commits.
+        awaitStreaming();
+        long standbyLog = Files.size(standby.log());
         long start = System.nanoTime();
         Server old = primary;
         pgCtl("-D", old.dataDir().toString(), "-m", "fast", "-w", "-t", seconds(LIMIT), "stop");
+        // What the standby's WAL receiver logs when the primary ended replication with all its WAL sent.
+        awaitLog(standby.log(), standbyLog, "replication terminated by primary server");
         pgCtl("-D", standby.dataDir().toString(), "-w", "-t", seconds(LIMIT), "promote");
         primary = standby;
         standby = null;
@@ -263,6 +283,7 @@ final class ChaosPostgres implements AutoCloseable {
 
     private void pgCtlStart(Server s) throws IOException, InterruptedException {
         String options = "-p %d -F -c synchronous_commit=off -c max_connections=300 -c timezone=UTC".formatted(s.port())
+                + " -c wal_retrieve_retry_interval=%dms".formatted(standbyRetry.toMillis())
                 // Commit times of the sql witness's rows: when committed work became visible.
                 + " -c track_commit_timestamp=on"
                 // When each backend exits (epoch, ms): the end of a statement whose backend went away between samples.

@@ -123,6 +123,39 @@ class ChaosPostgresTest {
         }
     }
 
+    /**
+     * Far longer than a fast restart takes, as PostgreSQL's own default (5 s) is: a promotion that did not
+     * wait for the standby to stream again would surely come before it did.
+     */
+    private static final Duration SLOW_STANDBY_RETRY = Duration.ofSeconds(10);
+
+    @Test
+    void aPromotionRightAfterARestartWaitsForTheStandbyToStreamAndLosesNothingCommitted() throws Exception {
+        try (ChaosPostgres slow = ChaosPostgres.start(c -> {}, SLOW_STANDBY_RETRY)) {
+            slow.prepareStandby();
+            try (Connection c = slow.connect("before");
+                    Statement st = c.createStatement()) {
+                st.execute("create table committed_before_promotion (n int)");
+            }
+            // The standby loses its primary and fails to reach it while it restarts: it tries again only later.
+            slow.fastRestart();
+            try (Connection c = slow.connect("between");
+                    Statement st = c.createStatement()) {
+                st.execute("insert into committed_before_promotion values (1)");
+            }
+
+            slow.promote();
+
+            try (Connection c = slow.connect("after")) {
+                assertThat(one(c, "select pg_is_in_recovery()").getBoolean(1)).isFalse();
+                assertThat(one(c, "select count(*) from committed_before_promotion")
+                                .getLong(1))
+                        .as("what the primary committed after its restart, before the switchover")
+                        .isEqualTo(1);
+            }
+        }
+    }
+
     @Test
     void theSqlWitnessSeesATasksStatementRunningAndItsWorkCommitted(@TempDir Path dir) throws Exception {
         var database = new SqlWitness.Database() {
