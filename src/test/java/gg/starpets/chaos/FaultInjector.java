@@ -66,10 +66,11 @@ final class FaultInjector {
                     cluster.postgres.prepareStandby();
                     note = "standby made just before (none was ready)";
                 }
-                long start = System.nanoTime();
-                cluster.postgres.promote();
+                // In effect from the primary's stop, once the standby streams (promote() waits for that first).
+                Duration down = cluster.postgres.promote();
+                long stopped = nowMicros() - down.toNanos() / 1_000;
                 cluster.primaryMoved();
-                yield new Applied(injectedMicros, (System.nanoTime() - start) / 1_000, note);
+                yield new Applied(stopped, nowMicros() - stopped, note);
             }
             case CUT_SHORT -> cut(v, settings.short_());
             case CUT_LONG -> cut(v, settings.long_());
