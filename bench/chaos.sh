@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# The chaos suite (issue 10): instances of the packaged jar run witness tasks (every step they take is
-# written outside the scheduler's tables) while SIGKILL, SIGSTOP/SIGCONT, pg_terminate_backend,
-# PostgreSQL fast restarts, connection cuts and SIGTERM are injected in a loop. Prints, per fault
-# kind, a markdown table judged from real execution, then each target with PASS or FAIL.
+# The chaos suite (issues 10, 18): instances of the packaged jar run tasks of every built-in handler kind,
+# each witnessed from real execution outside the JVMs under test (the in-JVM witness handler's lines, an
+# exec program's own lines: bench/chaos-exec-witness.sh, sql statements in pg_stat_activity and the rows
+# only committed work writes) while SIGKILL, SIGSTOP/SIGCONT, pg_terminate_backend, PostgreSQL fast
+# restarts, crash-restarts and standby promotions, connection cuts and SIGTERM are injected in a loop.
+# Prints, per fault kind (and per fault and handler kind), a markdown table, then each target with PASS
+# or FAIL.
 #   bench/chaos.sh [rounds=3] [instances=3]
 # Settings (environment): CHAOS_LEASE (10s: the service's default) and CHAOS_HEARTBEAT (lease/10),
-# CHAOS_TASKS (12), CHAOS_RUN (4s), CHAOS_STEP (100ms), CHAOS_SCHEDULE (1s), CHAOS_SHORT / CHAOS_LONG
-# (lease x 0.5 / x 1.5), CHAOS_SETTLE_LIMIT, CHAOS_KINDS (e.g. sigkill,pg-restart), CHAOS_STRICT=1
-# (exit 1 when a correctness target fails). BUILD_DIR: Maven's output directory (target-bench).
+# CHAOS_TASKS (12), CHAOS_HANDLERS (witness,exec,sql), CHAOS_RUN (2 x CHAOS_LONG), CHAOS_STEP (100ms),
+# CHAOS_SCHEDULE (1s), CHAOS_SHORT / CHAOS_LONG (lease x 0.5 / x 1.5), CHAOS_SETTLE_LIMIT, CHAOS_KINDS
+# (e.g. sigkill,pg-restart), CHAOS_STRICT=1 (exit 1 when a correctness target fails). BUILD_DIR: Maven's
+# output directory (target-bench).
 # Results and how to read them: docs/benchmarks-chaos.md. Several JVMs: run it alone.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,4 +26,5 @@ java=$(starpets_java)
 cp="$build/test-classes:$build/classes:$(cat "$build/bench.classpath")"
 jar=$(ls "$build"/starpets-*.jar | head -n 1)
 # Progress goes to stderr, the table to stdout.
-exec "$java" -Xmx1g -Dstarpets.jar="$jar" -cp "$cp" gg.starpets.chaos.ChaosSuite "${1:-3}" "${2:-3}"
+exec "$java" -Xmx1g -Dstarpets.jar="$jar" -Dchaos.exec-witness="$root/bench/chaos-exec-witness.sh" -cp "$cp" \
+  gg.starpets.chaos.ChaosSuite "${1:-3}" "${2:-3}"

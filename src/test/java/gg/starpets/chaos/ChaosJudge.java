@@ -5,30 +5,40 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Consumer;
 
 /**
- * Judges a chaos run by what really ran. Each process's execution of a run is the interval from its
- * first witness step to its last step plus one step length (cut at the handler's recorded return, or
- * at the process's death); two executions of one task whose intervals intersect are an overlap of
- * live handlers. The database's rows are the cross-check: runs LOST or cut short within a fault's
- * window, runs left RUNNING with no live owner, steps taken after a run's end was recorded.
+ * Judges a chaos run by what really ran. An execution (one process's work on one run: an in-JVM
+ * handler, an exec program, a statement on the server) is live from its first witnessed step to its
+ * last step plus one step length, cut at its recorded end (the handler's return, the program's exit,
+ * the statement's end as PostgreSQL showed it) and, for an in-JVM handler, at its process's death;
+ * committed sql work is live until its commit. Two executions of one task whose intervals intersect are
+ * an overlap of live handlers, whichever process or machine part they ran in. The database's rows are
+ * the cross-check: runs LOST or cut short within a fault's window, runs left RUNNING with no live
+ * owner, steps (or commits) after a run's end was recorded. Every figure is kept per fault kind, and
+ * per fault and handler kind.
  */
 final class ChaosJudge {
 
     /** A run as the database recorded it; times in epoch µs, {@code finishedMicros} null while RUNNING. */
     record RunRow(long id, String task, String instance, String status, long startedMicros, Long finishedMicros) {}
 
-    /** One process's execution of one run, live from its first step until {@code endMicros}. */
+    /** One execution of one run, live from its first step until {@code endMicros}; {@code host} the JVM whose it is. */
     record Execution(
             String task,
+            HandlerKind kind,
+            String id,
             long runId,
             long pid,
+            long host,
             String instance,
             long firstStep,
             long lastStep,
@@ -38,20 +48,27 @@ final class ChaosJudge {
     /** Two executions of one task live at once, from {@code fromMicros} to {@code toMicros}. */
     record Overlap(String task, Execution first, Execution second, long fromMicros, long toMicros) {
 
+        /** Both started by one JVM: it started a task again while its own previous handler of it was live. */
         boolean sameProcess() {
-            return first.pid() == second.pid();
+            return first.host() != 0 && first.host() == second.host();
         }
     }
 
-    /** Steps an execution took after the database had recorded its run's end (LOST by another instance, say). */
-    record LateSteps(Execution execution, String status, long finishedMicros, int steps, long lastMicros) {}
+    /**
+     * Steps an execution took, and whether its work committed ({@code sql}), after the database had
+     * recorded its run's end (LOST by another instance, say).
+     */
+    record LateSteps(
+            Execution execution, String status, long finishedMicros, int steps, boolean committed, long lastMicros) {}
 
     /**
-     * The figures of one fault kind; {@code kind} null for what happened outside every fault's window.
-     * {@code recoverySeconds} has one value per fault whose victim was running tasks and all of them ran again.
+     * The figures of one fault kind ({@code kind} null: outside every fault's window), for one handler
+     * kind or, with {@code handler} null, for all. {@code recoverySeconds} has one value per fault whose
+     * victim was running tasks and all of them ran again.
      */
     record Row(
             FaultKind kind,
+            HandlerKind handler,
             int faults,
             int runs,
             int overlaps,
@@ -63,16 +80,24 @@ final class ChaosJudge {
             List<Double> recoverySeconds,
             int unrecovered) {}
 
-    record Verdict(List<Row> rows, List<Overlap> overlaps, List<LateSteps> late) {
+    /** {@code rows}: per fault kind, all handlers; {@code byHandler}: per fault kind and handler kind. */
+    record Verdict(List<Row> rows, List<Row> byHandler, List<Overlap> overlaps, List<LateSteps> late) {
 
         Row row(FaultKind kind) {
             return rows.stream().filter(r -> r.kind() == kind).findFirst().orElseThrow();
+        }
+
+        Row row(FaultKind kind, HandlerKind handler) {
+            return byHandler.stream()
+                    .filter(r -> r.kind() == kind && r.handler() == handler)
+                    .findFirst()
+                    .orElseThrow();
         }
     }
 
     /**
      * @param delay the schedule's pause between the end of a run and the next (fixed delay)
-     * @param deaths when each process that died did (a SIGKILL reaped, a SIGTERM exited), epoch µs
+     * @param deaths when each JVM that died did (a SIGKILL reaped, a SIGTERM exited), epoch µs
      * @param stuckAtEnd runs left RUNNING without a live, stepping owner once the cluster had settled at the end
      */
     record Input(
@@ -92,66 +117,119 @@ final class ChaosJudge {
         List<Execution> executions = executions(in);
         List<Overlap> overlaps = overlaps(executions);
         List<LateSteps> late = lateSteps(in, executions);
-        Map<FaultKind, Tally> tallies = new LinkedHashMap<>();
-        Arrays.stream(FaultKind.values())
-                .filter(k -> in.faults().stream().anyMatch(f -> f.kind() == k))
-                .forEach(k -> tallies.put(k, new Tally()));
-        tallies.put(null, new Tally());
+        Tallies t = new Tallies(in, handlers(in));
         for (Fault f : in.faults()) {
-            tallies.get(f.kind()).faults++;
+            t.forFault(f.kind(), x -> x.faults++);
         }
         for (Overlap o : overlaps) {
-            Tally t = tallies.get(kindAt(in.faults(), o.fromMicros()));
-            if (o.sameProcess()) {
-                t.sameProcessOverlaps++;
-            } else {
-                t.overlaps++;
-            }
+            t.add(kindAt(in.faults(), o.fromMicros()), o.task(), x -> {
+                if (o.sameProcess()) {
+                    x.sameProcessOverlaps++;
+                } else {
+                    x.overlaps++;
+                }
+            });
         }
         for (LateSteps l : late) {
-            tallies.get(kindAt(in.faults(), l.lastMicros())).lateRuns++;
+            t.add(kindAt(in.faults(), l.lastMicros()), l.execution().task(), x -> x.lateRuns++);
         }
-        countRuns(in, tallies);
-        countNonTerminal(in, tallies);
-        recoveries(in, executions, tallies);
-        List<Row> rows = new ArrayList<>();
-        tallies.forEach((kind, t) -> rows.add(new Row(
-                kind,
-                t.faults,
-                t.runs,
-                t.overlaps,
-                t.sameProcessOverlaps,
-                t.nonTerminal,
-                t.lost,
-                t.cutShort,
-                t.lateRuns,
-                List.copyOf(t.recovery),
-                t.unrecovered)));
-        return new Verdict(rows, overlaps, late);
+        countRuns(in, t);
+        countNonTerminal(in, t);
+        recoveries(in, executions, t);
+        return t.verdict(overlaps, late);
+    }
+
+    /** The handler kinds of the suite's tasks seen in the witness lines or the rows, in their order. */
+    private static Set<HandlerKind> handlers(Input in) {
+        Set<HandlerKind> kinds = new TreeSet<>();
+        in.events().forEach(e -> kinds.add(e.kind()));
+        in.runs().stream()
+                .map(r -> HandlerKind.ofTask(r.task()))
+                .filter(k -> k != null)
+                .forEach(kinds::add);
+        return kinds;
     }
 
     private static final class Tally {
         int faults, runs, overlaps, sameProcessOverlaps, nonTerminal, lost, cutShort, lateRuns, unrecovered;
         final List<Double> recovery = new ArrayList<>();
+
+        Row row(FaultKind kind, HandlerKind handler) {
+            return new Row(
+                    kind,
+                    handler,
+                    faults,
+                    runs,
+                    overlaps,
+                    sameProcessOverlaps,
+                    nonTerminal,
+                    lost,
+                    cutShort,
+                    lateRuns,
+                    List.copyOf(recovery),
+                    unrecovered);
+        }
+    }
+
+    /** A tally per fault kind (null: between faults), in total and per handler kind. */
+    private static final class Tallies {
+        final Map<FaultKind, Tally> total = new LinkedHashMap<>();
+        final Map<FaultKind, Map<HandlerKind, Tally>> byHandler = new LinkedHashMap<>();
+
+        Tallies(Input in, Set<HandlerKind> handlers) {
+            List<FaultKind> kinds = new ArrayList<>(Arrays.stream(FaultKind.values())
+                    .filter(k -> in.faults().stream().anyMatch(f -> f.kind() == k))
+                    .toList());
+            kinds.add(null);
+            for (FaultKind k : kinds) {
+                total.put(k, new Tally());
+                Map<HandlerKind, Tally> perHandler = new EnumMap<>(HandlerKind.class);
+                handlers.forEach(h -> perHandler.put(h, new Tally()));
+                byHandler.put(k, perHandler);
+            }
+        }
+
+        /** To the fault kind's total and to the tally of the task's handler kind. */
+        void add(FaultKind kind, String task, Consumer<Tally> change) {
+            change.accept(total.get(kind));
+            Tally h = byHandler.get(kind).get(HandlerKind.ofTask(task));
+            if (h != null) {
+                change.accept(h);
+            }
+        }
+
+        /** To the fault kind's total and to every handler kind (a fault applies to all). */
+        void forFault(FaultKind kind, Consumer<Tally> change) {
+            change.accept(total.get(kind));
+            byHandler.get(kind).values().forEach(change);
+        }
+
+        Verdict verdict(List<Overlap> overlaps, List<LateSteps> late) {
+            List<Row> rows = new ArrayList<>();
+            total.forEach((kind, t) -> rows.add(t.row(kind, null)));
+            List<Row> perHandler = new ArrayList<>();
+            byHandler.forEach((kind, m) -> m.forEach((h, t) -> perHandler.add(t.row(kind, h))));
+            return new Verdict(rows, perHandler, overlaps, late);
+        }
     }
 
     static List<Execution> executions(Input in) {
         long stepMicros = in.step().toNanos() / 1_000;
-        record Key(long runId, long pid) {}
-        Map<Key, List<Event>> byExecution = new LinkedHashMap<>();
+        Map<String, List<Event>> byExecution = new LinkedHashMap<>();
         for (Event e : in.events()) {
-            byExecution
-                    .computeIfAbsent(new Key(e.runId(), e.pid()), k -> new ArrayList<>())
-                    .add(e);
+            byExecution.computeIfAbsent(e.execution(), k -> new ArrayList<>()).add(e);
         }
         List<Execution> executions = new ArrayList<>();
-        byExecution.forEach((key, events) -> {
+        byExecution.forEach((id, events) -> {
             long first = Long.MAX_VALUE;
             long last = Long.MIN_VALUE;
             Long endMarker = null;
+            Long commit = null;
             int steps = 0;
             for (Event e : events) {
-                if (e.end()) {
+                if (e.end() && e.outcome().equals("committed")) {
+                    commit = commit == null ? e.micros() : Math.max(commit, e.micros());
+                } else if (e.end()) {
                     endMarker = endMarker == null ? e.micros() : Math.min(endMarker, e.micros());
                 } else {
                     steps++;
@@ -166,13 +244,27 @@ final class ChaosJudge {
             if (endMarker != null) {
                 end = Math.min(end, endMarker);
             }
-            Long death = in.deaths().get(key.pid());
+            Event any = events.getFirst();
+            // An in-JVM handler dies with its JVM; a program or a statement does not (that is what is judged).
+            Long death = any.kind() == HandlerKind.WITNESS ? in.deaths().get(any.pid()) : null;
             if (death != null && death >= last) {
                 end = Math.min(end, death);
             }
-            Event any = events.getFirst();
+            if (commit != null) {
+                end = Math.max(end, commit); // Its work was not done (visible) before its commit.
+            }
             executions.add(new Execution(
-                    any.task(), key.runId(), key.pid(), any.instance(), first, last, steps, Math.max(end, last)));
+                    any.task(),
+                    any.kind(),
+                    id,
+                    any.runId(),
+                    any.pid(),
+                    any.host(),
+                    any.instance(),
+                    first,
+                    last,
+                    steps,
+                    Math.max(end, last)));
         });
         return executions;
     }
@@ -199,80 +291,109 @@ final class ChaosJudge {
     private static List<LateSteps> lateSteps(Input in, List<Execution> executions) {
         Map<Long, RunRow> rows = new HashMap<>();
         in.runs().forEach(r -> rows.put(r.id(), r));
-        record Key(long runId, long pid) {}
-        Map<Key, int[]> count = new HashMap<>();
-        Map<Key, Long> lastLate = new HashMap<>();
+        Map<String, int[]> count = new HashMap<>();
+        Set<String> committed = new HashSet<>();
+        Map<String, Long> lastLate = new HashMap<>();
         for (Event e : in.events()) {
             RunRow row = rows.get(e.runId());
-            if (!e.end() && row != null && row.finishedMicros() != null && e.micros() > row.finishedMicros()) {
-                Key k = new Key(e.runId(), e.pid());
-                count.computeIfAbsent(k, x -> new int[1])[0]++;
-                lastLate.merge(k, e.micros(), Math::max);
+            boolean commit = e.end() && e.outcome().equals("committed");
+            if ((!e.end() || commit)
+                    && row != null
+                    && row.finishedMicros() != null
+                    && e.micros() > row.finishedMicros()) {
+                int[] steps = count.computeIfAbsent(e.execution(), x -> new int[1]);
+                if (commit) {
+                    committed.add(e.execution());
+                } else {
+                    steps[0]++;
+                }
+                lastLate.merge(e.execution(), e.micros(), Math::max);
             }
         }
         List<LateSteps> late = new ArrayList<>();
         for (Execution x : executions) {
-            Key k = new Key(x.runId(), x.pid());
-            if (count.containsKey(k)) {
+            if (count.containsKey(x.id())) {
                 RunRow row = rows.get(x.runId());
-                late.add(new LateSteps(x, row.status(), row.finishedMicros(), count.get(k)[0], lastLate.get(k)));
+                late.add(new LateSteps(
+                        x,
+                        row.status(),
+                        row.finishedMicros(),
+                        count.get(x.id())[0],
+                        committed.contains(x.id()),
+                        lastLate.get(x.id())));
             }
         }
         return late;
     }
 
-    private static void countRuns(Input in, Map<FaultKind, Tally> tallies) {
+    private static void countRuns(Input in, Tallies t) {
         for (RunRow r : in.runs()) {
             long end = r.finishedMicros() == null ? Long.MAX_VALUE : r.finishedMicros();
             boolean inAnyWindow = false;
             for (Fault f : in.faults()) {
                 if (r.startedMicros() <= f.settledMicros() && end >= f.injectedMicros()) {
-                    tallies.get(f.kind()).runs++;
+                    t.add(f.kind(), r.task(), x -> x.runs++);
                     inAnyWindow = true;
                 }
             }
             if (!inAnyWindow) {
-                tallies.get(null).runs++;
+                t.add(null, r.task(), x -> x.runs++);
             }
             if (r.finishedMicros() != null) {
-                Tally t = tallies.get(kindAt(in.faults(), r.finishedMicros()));
+                FaultKind at = kindAt(in.faults(), r.finishedMicros());
                 if ("LOST".equals(r.status())) {
-                    t.lost++;
+                    t.add(at, r.task(), x -> x.lost++);
                 } else if (CUT_SHORT.contains(r.status())) {
-                    t.cutShort++;
+                    t.add(at, r.task(), x -> x.cutShort++);
                 }
             }
         }
     }
 
-    private static void countNonTerminal(Input in, Map<FaultKind, Tally> tallies) {
+    private static void countNonTerminal(Input in, Tallies t) {
+        Map<Long, RunRow> rows = new HashMap<>();
+        in.runs().forEach(r -> rows.put(r.id(), r));
         Set<Long> counted = new HashSet<>();
         for (Fault f : in.faults()) {
             for (long id : f.stuckRuns()) {
                 if (counted.add(id)) {
-                    tallies.get(f.kind()).nonTerminal++;
+                    t.add(f.kind(), taskOf(rows, id), x -> x.nonTerminal++);
                 }
             }
         }
-        Map<Long, RunRow> rows = new HashMap<>();
-        in.runs().forEach(r -> rows.put(r.id(), r));
         for (long id : in.stuckAtEnd()) {
             if (counted.add(id)) {
                 RunRow row = rows.get(id);
-                tallies.get(row == null ? null : kindAt(in.faults(), row.startedMicros())).nonTerminal++;
+                t.add(
+                        row == null ? null : kindAt(in.faults(), row.startedMicros()),
+                        taskOf(rows, id),
+                        x -> x.nonTerminal++);
             }
         }
     }
 
-    private static void recoveries(Input in, List<Execution> executions, Map<FaultKind, Tally> tallies) {
-        Recovery.of(in, executions).forEach((fault, seconds) -> {
-            Tally t = tallies.get(fault.kind());
-            if (Double.isNaN(seconds)) {
-                t.unrecovered++;
-            } else {
-                t.recovery.add(seconds);
-            }
-        });
+    private static String taskOf(Map<Long, RunRow> rows, long runId) {
+        RunRow row = rows.get(runId);
+        return row == null ? "" : row.task();
+    }
+
+    private static void recoveries(Input in, List<Execution> executions, Tallies t) {
+        Recovery.of(in, executions, task -> true)
+                .forEach((fault, seconds) -> record(t.total.get(fault.kind()), seconds));
+        t.byHandler.values().stream()
+                .findFirst()
+                .ifPresent(any -> any.keySet()
+                        .forEach(h -> Recovery.of(in, executions, task -> HandlerKind.ofTask(task) == h)
+                                .forEach((fault, seconds) ->
+                                        record(t.byHandler.get(fault.kind()).get(h), seconds))));
+    }
+
+    private static void record(Tally t, double seconds) {
+        if (Double.isNaN(seconds)) {
+            t.unrecovered++;
+        } else {
+            t.recovery.add(seconds);
+        }
     }
 
     /** The kind of the fault whose window holds this moment; null outside every window. */

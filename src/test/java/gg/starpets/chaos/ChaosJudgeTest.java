@@ -42,6 +42,12 @@ class ChaosJudgeTest {
     }
 
     private static Fault fault(FaultKind kind, Set<Long> victims, long injectedMs, long settledMs, Long... stuck) {
+        return lasting(kind, victims, injectedMs, 0, settledMs, stuck);
+    }
+
+    /** A fault applied 5 ms after its injection that lasted {@code lengthMs} (a freeze). */
+    private static Fault lasting(
+            FaultKind kind, Set<Long> victims, long injectedMs, long lengthMs, long settledMs, Long... stuck) {
         return new Fault(
                 kind,
                 1,
@@ -50,9 +56,28 @@ class ChaosJudgeTest {
                 injectedMs * 1_000,
                 injectedMs * 1_000 + 5_000,
                 settledMs * 1_000,
-                0,
+                lengthMs * 1_000,
                 true,
                 Set.of(stuck));
+    }
+
+    /** Steps every 100 ms of a witness execution outside the JVM: an exec program, or a sql statement. */
+    private static List<Event> outside(
+            HandlerKind kind, String task, long run, long pid, long host, String execution, long fromMs, long toMs) {
+        List<Event> events = new ArrayList<>();
+        for (long t = fromMs; t <= toMs; t += 100) {
+            events.add(new Event(t * 1_000, false, task, run, 0, pid, "i" + host, "", kind, host, execution));
+        }
+        return events;
+    }
+
+    private static List<Event> program(String task, long run, long pid, long host, long fromMs, long toMs) {
+        return outside(HandlerKind.EXEC, task, run, pid, host, "x:" + run + ":" + pid, fromMs, toMs);
+    }
+
+    private static Event outsideEnd(
+            HandlerKind kind, String task, long run, long pid, long host, String execution, long atMs, String outcome) {
+        return new Event(atMs * 1_000, true, task, run, 0, pid, "i" + host, outcome, kind, host, execution);
     }
 
     private static Verdict judge(List<Event> events, List<Fault> faults, Map<Long, Long> deathsMs, List<RunRow> runs) {
@@ -305,5 +330,151 @@ class ChaosJudgeTest {
         Verdict v = judge(events, List.of(fault(FaultKind.CUT_LONG, Set.of(100L), 1_000, 11_000)), Map.of(), List.of());
 
         assertThat(v.row(FaultKind.CUT_LONG).recoverySeconds()).containsExactly(8.0);
+    }
+
+    @Test
+    void anOrphanProgramOfAKilledJvmStaysLiveAndOverlapsTheRunThatTookOver() {
+        // JVM 100 is killed at 1000 ms; its program 300 goes on stepping until 3000 ms; JVM 200's program from 1600 ms.
+        // Its program 301 was last seen at 990 ms: nothing says it died with the JVM, it is live until 1090 ms.
+        var events = log(
+                program("01-exec", 1, 300, 100, 0, 3_000),
+                program("01-exec", 2, 400, 200, 1_600, 5_000),
+                program("02-exec", 3, 301, 100, 90, 990),
+                program("02-exec", 4, 401, 200, 1_050, 2_000));
+
+        Verdict v = judge(
+                events, List.of(fault(FaultKind.SIGKILL, Set.of(100L), 1_000, 6_000)), Map.of(100L, 1_000L), List.of());
+
+        assertThat(v.overlaps()).hasSize(2);
+        assertThat(v.overlaps().getLast()).satisfies(o -> {
+            assertThat(o.fromMicros()).isEqualTo(1_600_000);
+            assertThat(o.toMicros()).as("the orphan's last step plus a step").isEqualTo(3_100_000);
+        });
+        assertThat(v.row(FaultKind.SIGKILL, HandlerKind.EXEC).overlaps()).isEqualTo(2);
+    }
+
+    @Test
+    void committedSqlWorkIsLiveUntilItsCommit() {
+        // Statement A ends at 1000 ms; its JVM, frozen before the commit, commits at 12 s; B started at 10 s.
+        String a = "s:500:0";
+        String b = "s:600:10000000";
+        var events = log(
+                outside(HandlerKind.SQL, "01-sql", 1, 500, 100, a, 0, 900),
+                List.of(
+                        outsideEnd(HandlerKind.SQL, "01-sql", 1, 500, 100, a, 1_000, "done"),
+                        outsideEnd(HandlerKind.SQL, "01-sql", 1, 500, 100, a, 12_000, "committed")),
+                outside(HandlerKind.SQL, "01-sql", 2, 600, 200, b, 10_000, 14_000));
+
+        Verdict v = judge(events, List.of(), Map.of(), List.of());
+
+        assertThat(v.overlaps()).singleElement().satisfies(o -> {
+            assertThat(o.fromMicros()).isEqualTo(10_000_000);
+            assertThat(o.toMicros()).isEqualTo(12_000_000);
+        });
+        assertThat(v.row(null, HandlerKind.SQL).overlaps()).isEqualTo(1);
+    }
+
+    @Test
+    void aStatementIsLiveOnlyUntilPostgresShowedItEndedWhenItsWorkNeverCommitted() {
+        String a = "s:500:0";
+        var events = log(
+                outside(HandlerKind.SQL, "01-sql", 1, 500, 100, a, 0, 900),
+                List.of(outsideEnd(HandlerKind.SQL, "01-sql", 1, 500, 100, a, 920, "done")),
+                outside(HandlerKind.SQL, "01-sql", 2, 600, 200, "s:600:950000", 950, 2_000));
+
+        assertThat(judge(events, List.of(), Map.of(), List.of()).overlaps()).isEmpty();
+    }
+
+    @Test
+    void executionsAreToldApartByTheirIdNotByProcessAndRun() {
+        // Backend 500 runs two statements of sql-01 (its runs unknown: 0), 5 s apart; backend 600 runs one between.
+        var events = log(
+                outside(HandlerKind.SQL, "01-sql", 0, 500, 100, "s:500:0", 0, 1_000),
+                outside(HandlerKind.SQL, "01-sql", 0, 600, 200, "s:600:2000000", 2_000, 3_000),
+                outside(HandlerKind.SQL, "01-sql", 0, 500, 100, "s:500:5000000", 5_000, 6_000));
+
+        assertThat(judge(events, List.of(), Map.of(), List.of()).overlaps()).isEmpty();
+    }
+
+    @Test
+    void twoProgramsOfOneTaskStartedByOneJvmAreASameProcessOverlap() {
+        var events = log(program("01-exec", 1, 300, 100, 0, 1_000), program("01-exec", 2, 301, 100, 500, 1_500));
+
+        Verdict v = judge(events, List.of(), Map.of(), List.of());
+
+        assertThat(v.row(null).sameProcessOverlaps()).isEqualTo(1);
+        assertThat(v.row(null).overlaps()).isZero();
+        assertThat(v.row(null, HandlerKind.EXEC).sameProcessOverlaps()).isEqualTo(1);
+    }
+
+    @Test
+    void aCommitAfterTheRunWasRecordedLostIsWorkAfterItsEnd() {
+        String a = "s:500:0";
+        var events = log(
+                outside(HandlerKind.SQL, "01-sql", 7, 500, 100, a, 0, 900),
+                List.of(
+                        outsideEnd(HandlerKind.SQL, "01-sql", 7, 500, 100, a, 950, "done"),
+                        outsideEnd(HandlerKind.SQL, "01-sql", 7, 500, 100, a, 5_000, "committed")));
+        var runs = List.of(run(7, "01-sql", "LOST", 0, 3_000L));
+
+        Verdict v = judge(events, List.of(), Map.of(), runs);
+
+        assertThat(v.late()).singleElement().satisfies(l -> {
+            assertThat(l.steps()).isZero();
+            assertThat(l.committed()).isTrue();
+            assertThat(l.lastMicros()).isEqualTo(5_000_000);
+        });
+    }
+
+    @Test
+    void everyFigureIsAlsoKeptPerHandlerKind() {
+        var events = log(
+                program("01-exec", 1, 300, 100, 0, 3_000),
+                program("01-exec", 2, 400, 200, 1_600, 5_000),
+                steps("01-witness", 3, 100, 0, 500));
+        var runs = List.of(
+                run(1, "01-exec", "LOST", 0, 1_500L),
+                run(3, "01-witness", "LOST", 0, 1_500L),
+                run(4, "01-sql", "LOST", 0, 1_400L),
+                run(5, "01-sql", "RUNNING", 1_200, null));
+        var faults = List.of(lasting(FaultKind.SIGSTOP_LONG, Set.of(100L), 1_000, 500, 6_000, 5L));
+
+        Verdict v = judge(events, faults, Map.of(), runs);
+
+        assertThat(v.row(FaultKind.SIGSTOP_LONG).lost()).isEqualTo(3);
+        assertThat(v.row(FaultKind.SIGSTOP_LONG, HandlerKind.EXEC).overlaps()).isEqualTo(1);
+        assertThat(v.row(FaultKind.SIGSTOP_LONG, HandlerKind.EXEC).lost()).isEqualTo(1);
+        assertThat(v.row(FaultKind.SIGSTOP_LONG, HandlerKind.WITNESS).overlaps())
+                .isZero();
+        assertThat(v.row(FaultKind.SIGSTOP_LONG, HandlerKind.SQL).lost()).isEqualTo(1);
+        assertThat(v.row(FaultKind.SIGSTOP_LONG, HandlerKind.SQL).nonTerminal()).isEqualTo(1);
+        assertThat(v.row(FaultKind.SIGSTOP_LONG, HandlerKind.SQL).faults()).isEqualTo(1);
+        assertThat(v.row(FaultKind.SIGSTOP_LONG, HandlerKind.EXEC).runs()).isEqualTo(1);
+    }
+
+    @Test
+    void stepsOfADeadJvmsOrphanProgramAreNoRecovery() {
+        // JVM 100 is killed at 1000 ms; its orphan steps on until 4500 ms; the task runs again (JVM 200) from 4000 ms.
+        var events = log(program("01-exec", 1, 300, 100, 0, 4_500), program("01-exec", 2, 400, 200, 4_000, 5_000));
+
+        Verdict v = judge(
+                events, List.of(fault(FaultKind.SIGKILL, Set.of(100L), 1_000, 6_000)), Map.of(100L, 1_000L), List.of());
+
+        assertThat(v.row(FaultKind.SIGKILL).recoverySeconds()).containsExactly(3.0);
+        assertThat(v.row(FaultKind.SIGKILL, HandlerKind.EXEC).recoverySeconds()).containsExactly(3.0);
+    }
+
+    @Test
+    void aFrozenVictimsProgramSteppingThroughTheFreezeIsNoRecovery() {
+        // JVM 100 is frozen from 1005 ms for 15 s; its program steps on; JVM 200 runs the task from 11 s.
+        var events = log(program("01-exec", 1, 300, 100, 0, 20_000), program("01-exec", 2, 400, 200, 11_000, 20_000));
+
+        Verdict v = judge(
+                events,
+                List.of(lasting(FaultKind.SIGSTOP_LONG, Set.of(100L), 1_000, 15_000, 21_000)),
+                Map.of(),
+                List.of());
+
+        assertThat(v.row(FaultKind.SIGSTOP_LONG).recoverySeconds()).containsExactly(10.0);
     }
 }

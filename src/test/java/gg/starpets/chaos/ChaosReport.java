@@ -7,6 +7,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /** Prints a judged chaos run as markdown: the table per fault kind, then each target with PASS or FAIL. */
 final class ChaosReport {
@@ -14,18 +15,50 @@ final class ChaosReport {
     /** A target and whether it was met; {@code correctness} targets fail CI, timing ones are only printed. */
     record Target(String name, boolean met, String figure, boolean correctness) {}
 
-    private static final int DETAILS = 12;
+    private static final int DETAILS = 50;
 
     private ChaosReport() {}
 
+    /**
+     * Per handler kind: 0 overlapping live handlers and 0 runs left non-terminal over every fault kind
+     * (and between faults); per fault kind shorter than the lease: 0 runs LOST. Then the crash recovery.
+     */
     static List<Target> targets(Verdict v) {
         List<Target> targets = new ArrayList<>();
+        Map<HandlerKind, List<Row>> byHandler = new TreeMap<>();
+        v.byHandler()
+                .forEach(r -> byHandler
+                        .computeIfAbsent(r.handler(), k -> new ArrayList<>())
+                        .add(r));
+        byHandler.forEach((h, rows) -> {
+            int overlaps = rows.stream()
+                    .mapToInt(r -> r.overlaps() + r.sameProcessOverlaps())
+                    .sum();
+            targets.add(new Target(
+                    "0 overlapping live handlers: " + h.id() + " (every fault kind)",
+                    overlaps == 0,
+                    overlaps + "",
+                    true));
+        });
+        byHandler.forEach((h, rows) -> {
+            int stuck = rows.stream().mapToInt(Row::nonTerminal).sum();
+            targets.add(new Target(
+                    "0 runs left non-terminal: " + h.id() + " (every fault kind)", stuck == 0, stuck + "", true));
+        });
+        // Tasks of no handler kind of the suite's own (none in a run of the suite): judged in total.
         int overlaps = v.rows().stream()
                 .mapToInt(r -> r.overlaps() + r.sameProcessOverlaps())
                 .sum();
-        targets.add(new Target("0 overlapping live handlers (every fault kind)", overlaps == 0, overlaps + "", true));
         int stuck = v.rows().stream().mapToInt(Row::nonTerminal).sum();
-        targets.add(new Target("0 runs left non-terminal (every fault kind)", stuck == 0, stuck + "", true));
+        int counted = v.byHandler().stream()
+                .mapToInt(r -> r.overlaps() + r.sameProcessOverlaps())
+                .sum();
+        int countedStuck = v.byHandler().stream().mapToInt(Row::nonTerminal).sum();
+        if (overlaps != counted || stuck != countedStuck || byHandler.isEmpty()) {
+            targets.add(
+                    new Target("0 overlapping live handlers (every fault kind)", overlaps == 0, overlaps + "", true));
+            targets.add(new Target("0 runs left non-terminal (every fault kind)", stuck == 0, stuck + "", true));
+        }
         for (Row r : v.rows()) {
             if (r.kind() != null && r.kind().mustLoseNothing) {
                 targets.add(new Target(
@@ -52,28 +85,15 @@ final class ChaosReport {
                 + " | runs left non-terminal | runs LOST | runs cut short | runs stepping after their end"
                 + " | recovery p50 | recovery p99 |");
         out.println("|---|---|---|---|---|---|---|---|---|---|---|");
-        for (Row r : v.rows()) {
-            String name =
-                    r.kind() == null ? "(start-up, between faults)" : r.kind().describe(lengths.get(r.kind()));
-            String p50 = r.recoverySeconds().isEmpty() ? "-" : seconds(percentile(r.recoverySeconds(), 0.5));
-            String p99 = r.recoverySeconds().isEmpty() ? "-" : seconds(percentile(r.recoverySeconds(), 0.99));
-            if (r.unrecovered() > 0) {
-                p99 += " (" + r.unrecovered() + " not recovered)";
-            }
-            out.printf(
-                    "| %s | %d | %d | %d | %d | %d | %d | %d | %d | %s | %s |%n",
-                    name,
-                    r.faults(),
-                    r.runs(),
-                    r.overlaps(),
-                    r.sameProcessOverlaps(),
-                    r.nonTerminal(),
-                    r.lost(),
-                    r.cutShort(),
-                    r.lateRuns(),
-                    p50,
-                    p99);
-        }
+        v.rows().forEach(r -> out.println(line(r, lengths, false)));
+        out.println();
+        out.println("By handler kind:");
+        out.println();
+        out.println("| fault | handler | applied | runs | overlapping live handlers | same-process overlaps"
+                + " | runs left non-terminal | runs LOST | runs cut short | runs stepping after their end"
+                + " | recovery p50 | recovery p99 |");
+        out.println("|---|---|---|---|---|---|---|---|---|---|---|---|");
+        v.byHandler().forEach(r -> out.println(line(r, lengths, true)));
         out.println();
         out.println("| target | figure | |");
         out.println("|---|---|---|");
@@ -82,17 +102,41 @@ final class ChaosReport {
         }
         out.println();
         out.printf(
-                "%d instances, %d round(s); lease %s, heartbeat %s; %d witness tasks every %s, runs of %s in steps of %s. %s%n",
+                "%d instances, %d round(s); lease %s, heartbeat %s; %d tasks (%s) every %s, runs of %s in steps of %s. %s%n",
                 s.instances(),
                 s.rounds(),
                 human(s.lease()),
                 human(s.heartbeat()),
                 s.tasks(),
+                String.join(", ", s.handlers().stream().map(HandlerKind::id).toList()),
                 s.schedule(),
                 human(s.runDuration()),
                 human(s.step()),
                 notes);
         details(out, v);
+    }
+
+    private static String line(Row r, Map<FaultKind, String> lengths, boolean withHandler) {
+        String name = r.kind() == null ? "(start-up, between faults)" : r.kind().describe(lengths.get(r.kind()));
+        String p50 = r.recoverySeconds().isEmpty() ? "-" : seconds(percentile(r.recoverySeconds(), 0.5));
+        String p99 = r.recoverySeconds().isEmpty() ? "-" : seconds(percentile(r.recoverySeconds(), 0.99));
+        if (r.unrecovered() > 0) {
+            p99 += " (" + r.unrecovered() + " not recovered)";
+        }
+        return "| %s |%s %d | %d | %d | %d | %d | %d | %d | %d | %s | %s |"
+                .formatted(
+                        name,
+                        withHandler ? " " + r.handler().id() + " |" : "",
+                        r.faults(),
+                        r.runs(),
+                        r.overlaps(),
+                        r.sameProcessOverlaps(),
+                        r.nonTerminal(),
+                        r.lost(),
+                        r.cutShort(),
+                        r.lateRuns(),
+                        p50,
+                        p99);
     }
 
     private static void details(PrintStream out, Verdict v) {
@@ -103,15 +147,13 @@ final class ChaosReport {
             v.overlaps().stream()
                     .limit(DETAILS)
                     .forEach(o -> out.printf(
-                            "- %s at %s: run %d (pid %d, %s) and run %d (pid %d, %s) both live for %.0f ms%n",
+                            "- %s at %s: run %d (%s) and run %d (%s) both live for %.0f ms%n",
                             o.task(),
                             Instant.ofEpochSecond(0, o.fromMicros() * 1_000),
                             o.first().runId(),
-                            o.first().pid(),
-                            o.first().instance(),
+                            where(o.first()),
                             o.second().runId(),
-                            o.second().pid(),
-                            o.second().instance(),
+                            where(o.second()),
                             (o.toMicros() - o.fromMicros()) / 1e3));
         }
         if (!v.late().isEmpty()) {
@@ -121,15 +163,24 @@ final class ChaosReport {
             v.late().stream()
                     .limit(DETAILS)
                     .forEach(l -> out.printf(
-                            "- %s run %d (pid %d, %s): recorded %s, then %d step(s), the last %.0f ms later%n",
+                            "- %s run %d (%s): recorded %s, then %d step(s)%s, the last %.0f ms later%n",
                             l.execution().task(),
                             l.execution().runId(),
-                            l.execution().pid(),
-                            l.execution().instance(),
+                            where(l.execution()),
                             l.status(),
                             l.steps(),
+                            l.committed() ? " and its work committed" : "",
                             (l.lastMicros() - l.finishedMicros()) / 1e3));
         }
+    }
+
+    /** Where an execution ran: the JVM, or the program or backend and the JVM whose it was. */
+    private static String where(ChaosJudge.Execution x) {
+        return switch (x.kind()) {
+            case WITNESS -> "pid %d, %s".formatted(x.pid(), x.instance());
+            case EXEC -> "program pid %d of JVM %d, %s".formatted(x.pid(), x.host(), x.instance());
+            case SQL -> "backend %d of JVM %d, %s".formatted(x.pid(), x.host(), x.instance());
+        };
     }
 
     /** Nearest rank. */

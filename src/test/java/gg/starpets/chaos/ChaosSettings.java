@@ -2,6 +2,7 @@ package gg.starpets.chaos;
 
 import gg.starpets.scheduler.Schedule;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -10,6 +11,9 @@ import java.util.Map;
  * How a chaos run is shaped: {@code [rounds] [instances]} from the command line, the rest from the
  * environment (names in {@link #fromEnvironment}); defaults are the service's own lease and heartbeat.
  *
+ * @param tasks how many tasks, spread evenly over {@code handlers}
+ * @param runDuration how long each run works: longer than the longest fault, so that a handler frozen or
+ *     cut off through a whole fault still has work left when the fault ends, and a step it takes then is seen
  * @param short_ how long a "shorter than the lease" freeze lasts
  * @param long_ how long a "longer than the lease" freeze lasts
  * @param settleLimit how long the suite waits for the cluster to settle after a fault before it counts what is stuck
@@ -28,6 +32,7 @@ record ChaosSettings(
         Duration long_,
         Duration settleLimit,
         List<FaultKind> kinds,
+        List<HandlerKind> handlers,
         boolean strict) {
 
     ChaosSettings {
@@ -39,6 +44,14 @@ record ChaosSettings(
         }
         if (short_.compareTo(lease) >= 0 || long_.compareTo(lease) <= 0) {
             throw new IllegalArgumentException("the short freeze must be shorter than the lease, the long one longer");
+        }
+        if (runDuration.compareTo(long_) <= 0) {
+            throw new IllegalArgumentException(
+                    "a run (CHAOS_RUN, " + runDuration + ") must last longer than the longest" + " fault (CHAOS_LONG, "
+                            + long_ + "): a step taken after the fault must be there to be seen");
+        }
+        if (handlers.isEmpty() || tasks < handlers.size()) {
+            throw new IllegalArgumentException("at least one task of each handler kind (CHAOS_TASKS >= kinds)");
         }
     }
 
@@ -56,17 +69,19 @@ record ChaosSettings(
         Duration heartbeat = duration(env, "CHAOS_HEARTBEAT", lease.dividedBy(10));
         Duration sixLeases = lease.multipliedBy(6);
         String kinds = env.getOrDefault("CHAOS_KINDS", "").strip();
+        String handlers = env.getOrDefault("CHAOS_HANDLERS", "").strip();
+        Duration long_ = duration(env, "CHAOS_LONG", lease.multipliedBy(3).dividedBy(2));
         return new ChaosSettings(
                 rounds,
                 instances,
                 lease,
                 heartbeat,
                 Integer.parseInt(env.getOrDefault("CHAOS_TASKS", "12")),
-                duration(env, "CHAOS_RUN", Duration.ofSeconds(4)),
+                duration(env, "CHAOS_RUN", long_.multipliedBy(2)),
                 duration(env, "CHAOS_STEP", Duration.ofMillis(100)),
                 env.getOrDefault("CHAOS_SCHEDULE", "1s"),
                 duration(env, "CHAOS_SHORT", lease.dividedBy(2)),
-                duration(env, "CHAOS_LONG", lease.multipliedBy(3).dividedBy(2)),
+                long_,
                 duration(
                         env,
                         "CHAOS_SETTLE_LIMIT",
@@ -74,7 +89,22 @@ record ChaosSettings(
                 kinds.isEmpty()
                         ? List.of(FaultKind.values())
                         : Arrays.stream(kinds.split(",")).map(FaultKind::byId).toList(),
+                handlers.isEmpty()
+                        ? List.of(HandlerKind.values())
+                        : Arrays.stream(handlers.split(","))
+                                .map(HandlerKind::byId)
+                                .distinct()
+                                .toList(),
                 "1".equals(env.get("CHAOS_STRICT")) || "true".equalsIgnoreCase(env.get("CHAOS_STRICT")));
+    }
+
+    /** The tasks, in turn of each handler kind: {@code 01-witness, 02-exec, 03-sql, 04-witness, ...}. */
+    List<String> taskNames() {
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < tasks; i++) {
+            names.add(handlers.get(i % handlers.size()).taskName(i + 1));
+        }
+        return names;
     }
 
     /** The pause between the end of a run and the next: the fixed delay, or a minute for a cron schedule. */

@@ -23,6 +23,31 @@ class ChaosSettingsTest {
         assertThat(s.settleLimit()).isEqualTo(Duration.ofMinutes(1));
         assertThat(s.kinds()).containsExactly(FaultKind.values());
         assertThat(s.strict()).isFalse();
+        assertThat(s.runDuration()).as("longer than the longest fault").isEqualTo(Duration.ofSeconds(30));
+        assertThat(s.handlers()).containsExactly(HandlerKind.values());
+        assertThat(s.taskNames())
+                .hasSize(12)
+                .startsWith("01-witness", "02-exec", "03-sql", "04-witness")
+                .endsWith("12-sql");
+    }
+
+    @Test
+    void aRunNoLongerThanTheLongestFaultIsRefused() {
+        assertThatThrownBy(() -> ChaosSettings.fromEnvironment(new String[0], Map.of("CHAOS_RUN", "15s")))
+                .hasMessageContaining("CHAOS_RUN")
+                .hasMessageContaining("longer than the longest fault");
+        assertThat(ChaosSettings.fromEnvironment(new String[0], Map.of("CHAOS_LEASE", "5s"))
+                        .runDuration())
+                .isEqualTo(Duration.ofSeconds(15));
+    }
+
+    @Test
+    void handlerKindsCanBeChosen() {
+        var s = ChaosSettings.fromEnvironment(new String[0], Map.of("CHAOS_HANDLERS", "exec", "CHAOS_TASKS", "2"));
+
+        assertThat(s.taskNames()).containsExactly("01-exec", "02-exec");
+        assertThatThrownBy(() -> ChaosSettings.fromEnvironment(new String[0], Map.of("CHAOS_HANDLERS", "cobol")))
+                .hasMessageContaining("cobol");
     }
 
     @Test

@@ -59,6 +59,19 @@ final class FaultInjector {
                 Duration down = cluster.postgres.fastRestart();
                 yield new Applied(injectedMicros, down.toNanos() / 1_000, "");
             }
+            case PG_CRASH -> crash(injectedMicros);
+            case PG_PROMOTE -> {
+                String note = "";
+                if (!cluster.postgres.hasStandby()) {
+                    cluster.postgres.prepareStandby();
+                    note = "standby made just before (none was ready)";
+                }
+                // In effect from the primary's stop, once the standby streams (promote() waits for that first).
+                Duration down = cluster.postgres.promote();
+                long stopped = nowMicros() - down.toNanos() / 1_000;
+                cluster.primaryMoved();
+                yield new Applied(stopped, nowMicros() - stopped, note);
+            }
             case CUT_SHORT -> cut(v, settings.short_());
             case CUT_LONG -> cut(v, settings.long_());
             case PROXY_RESET -> {
@@ -72,6 +85,22 @@ final class FaultInjector {
                 yield new Applied(injectedMicros, 0, exited ? "" : "did not exit within " + limit + "; killed");
             }
         };
+    }
+
+    /**
+     * SIGKILL of one backend: any backend's crash makes the postmaster end every session and
+     * reinitialize. One of the instances' own (the oldest) is as good as any.
+     */
+    private Applied crash(long injectedMicros) throws Exception {
+        List<String> backend = cluster.strings("select pid || ' ' || application_name from pg_stat_activity"
+                + " where backend_type = 'client backend' and application_name like 'starpets-%'"
+                + " order by backend_start limit 1");
+        if (backend.isEmpty()) {
+            return new Applied(nowMicros(), 0, "no backend of an instance found to kill");
+        }
+        String[] pidAndName = backend.getFirst().split(" ", 2);
+        Duration down = cluster.postgres.crashRestart(Long.parseLong(pidAndName[0]));
+        return new Applied(injectedMicros, down.toNanos() / 1_000, "SIGKILL of the backend of " + pidAndName[1]);
     }
 
     private Applied freeze(Instance v, Duration length) throws Exception {

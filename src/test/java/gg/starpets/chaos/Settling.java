@@ -20,10 +20,14 @@ final class Settling {
     /** Stuck runs already reported by an earlier fault: counted once, they do not hold up later faults. */
     private final Set<Long> reported = new HashSet<>();
 
-    Settling(ChaosSettings settings, ChaosCluster cluster, WitnessLog.Tail tail) {
+    private final Runnable restartExited;
+
+    /** @param restartExited starts again an instance that exited by itself; run before every check */
+    Settling(ChaosSettings settings, ChaosCluster cluster, WitnessLog.Tail tail, Runnable restartExited) {
         this.settings = settings;
         this.cluster = cluster;
         this.tail = tail;
+        this.restartExited = restartExited;
     }
 
     /** Whether a settle check passed; if not, why, and which runs were stuck (RUNNING without a live, stepping owner). */
@@ -32,14 +36,18 @@ final class Settling {
     /**
      * Waits until, twice a heartbeat apart: every instance runs and heartbeats; every RUNNING run is the
      * current run of a live instance's session and its handler takes steps; no task is overdue; every task
-     * the victims ran has made progress since the fault; every task runs normally by the witness
-     * (steps now, or finished its run within its delay). At the limit, reports what was stuck then.
+     * the victims ran has made progress since {@code sinceMicros} (the fault's end); every task runs
+     * normally by the witness (steps now, or finished its run within its delay); no execution still
+     * steps after its run's end was recorded (an orphan program, a statement left running on the
+     * server: the fault goes on while they do). Only the work of live JVMs counts as progress: a dead
+     * JVM's orphan programs and statements do not. At the limit, reports what was stuck then.
      */
-    Result await(Set<String> victimTasks, long appliedMicros, Duration limit) throws InterruptedException {
+    Result await(Set<String> victimTasks, long sinceMicros, Duration limit) throws InterruptedException {
         long deadline = System.nanoTime() + limit.toNanos();
         long quietSince = -1;
         while (true) {
-            Result check = check(victimTasks, appliedMicros);
+            restartExited.run();
+            Result check = check(victimTasks, sinceMicros);
             if (!check.settled()) {
                 quietSince = -1;
             } else if (quietSince < 0) {
@@ -55,7 +63,11 @@ final class Settling {
         }
     }
 
-    private Result check(Set<String> victimTasks, long appliedMicros) {
+    private boolean live(long host) {
+        return host == 0 || cluster.alive(host);
+    }
+
+    private Result check(Set<String> victimTasks, long sinceMicros) {
         tail.poll();
         try {
             List<String> down = cluster.instances.stream()
@@ -84,13 +96,22 @@ final class Settling {
                     stuck.add(r.id());
                 }
             }
+            // A program or statement still at work after its run was given up (LOST, FAILED): the fault is not over.
+            List<Long> lingering = new ArrayList<>();
+            long recent = Math.max(60, 2 * settings.runDuration().toSeconds());
+            for (var ended : cluster.recentlyEnded(recent).entrySet()) {
+                long last = tail.lastStepOfRun(ended.getKey());
+                if (last > ended.getValue() && last >= now - grace) {
+                    lingering.add(ended.getKey());
+                }
+            }
             long overdue = cluster.count(
                     """
                     select count(*) from tasks
                      where enabled and owner_session is null and next_run_at < now() - ? * interval '1 millisecond'
                     """, settings.heartbeat().multipliedBy(2).plusSeconds(1).toMillis());
             List<String> waiting = victimTasks.stream()
-                    .filter(t -> !heldByReported.contains(t) && tail.lastProgressOfTask(t) <= appliedMicros)
+                    .filter(t -> !heldByReported.contains(t) && tail.lastProgressOfTask(t, this::live) <= sinceMicros)
                     .sorted()
                     .toList();
             List<String> idle = cluster.taskNames().stream()
@@ -105,6 +126,9 @@ final class Settling {
             }
             if (!stuck.isEmpty()) {
                 why.add("runs RUNNING with no live, stepping owner: " + stuck);
+            }
+            if (!lingering.isEmpty()) {
+                why.add("executions still live after their run ended: runs " + new TreeSet<>(lingering));
             }
             if (overdue > 0) {
                 why.add(overdue + " task(s) overdue");
@@ -150,7 +174,7 @@ final class Settling {
      * least 1 s), is not running normally, whatever the rows say.
      */
     private boolean runningNormally(String task, long nowMicros) {
-        WitnessLog.Event last = tail.lastEventOfTask(task);
+        WitnessLog.Event last = tail.lastEventOfTask(task, this::live);
         if (last == null) {
             return false;
         }
@@ -163,14 +187,14 @@ final class Settling {
         }
         Duration pause =
                 settings.delay().plus(settings.heartbeat().multipliedBy(2)).plusSeconds(1);
-        return last.outcome().equals("done") && ago <= pause.toNanos() / 1_000;
+        return WitnessLog.finishedItsWork(last) && ago <= pause.toNanos() / 1_000;
     }
 
     void awaitProgress(Set<String> tasks, long afterMicros, Duration limit) throws InterruptedException {
         long deadline = System.nanoTime() + limit.toNanos();
         while (System.nanoTime() < deadline) {
             tail.poll();
-            if (tasks.stream().allMatch(t -> tail.lastProgressOfTask(t) > afterMicros)) {
+            if (tasks.stream().allMatch(t -> tail.lastProgressOfTask(t, this::live) > afterMicros)) {
                 return;
             }
             Thread.sleep(20);

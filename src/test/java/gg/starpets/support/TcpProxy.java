@@ -20,7 +20,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 public final class TcpProxy implements AutoCloseable {
 
     private final ServerSocket server;
-    private final int targetPort;
+    private volatile int targetPort;
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
     private final List<Socket> upstreams = new CopyOnWriteArrayList<>();
     private final Object gate = new Object();
@@ -36,6 +36,14 @@ public final class TcpProxy implements AutoCloseable {
 
     public int port() {
         return server.getLocalPort();
+    }
+
+    /**
+     * New connections go to {@code port} from now on (a database that moved, as a virtual IP would
+     * follow a promoted standby); connections relayed now stay where they are.
+     */
+    public void retarget(int port) {
+        targetPort = port;
     }
 
     public void freeze() {

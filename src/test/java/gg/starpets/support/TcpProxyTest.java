@@ -120,4 +120,24 @@ class TcpProxyTest {
             await().atMost(Timing.SOON).untilTrue(ended);
         }
     }
+
+    @Test
+    void retargetedNewConnectionsGoToTheNewServerAndRelayedOnesStay() throws Exception {
+        try (ServerSocket moved = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+                TcpProxy proxy = new TcpProxy(upstream.getLocalPort());
+                Socket before = connect(proxy)) {
+            Socket server = accepted.poll(10, TimeUnit.SECONDS);
+
+            proxy.retarget(moved.getLocalPort());
+
+            moved.setSoTimeout(10_000);
+            try (Socket after = connect(proxy);
+                    Socket atMoved = moved.accept()) {
+                after.getOutputStream().write(7);
+                assertThat(atMoved.getInputStream().read()).isEqualTo(7);
+            }
+            before.getOutputStream().write(42);
+            assertThat(server.getInputStream().read()).isEqualTo(42);
+        }
+    }
 }
