@@ -196,7 +196,17 @@ final class RunExecutor {
         Thread.interrupted();
         double seconds = (System.nanoTime() - startNanos) / 1e9;
         try {
-            if (reason == LocalRun.StopReason.FENCE_LOST || !writeEnd(run, status, error)) {
+            if ((reason != null || outcome == RunStatus.INTERRUPTED)
+                    && handler != null
+                    && OrphanRecovery.fencesOff(handler)
+                    && !fencedOff(run, handler)) {
+                log.error(
+                        "Run {} of {} was stopped, but what it started outside this process could not be ended"
+                                + " within a lease: nothing written; its lease runs out and recovery ends that"
+                                + " first, before the task runs again",
+                        claim.runId(),
+                        claim.task());
+            } else if (reason == LocalRun.StopReason.FENCE_LOST || !writeEnd(run, status, error)) {
                 events.fenceLost(claim.task());
                 log.warn(
                         "Run {} of {} ended {}, but the task was taken over: nothing written",
@@ -210,6 +220,37 @@ final class RunExecutor {
             active.remove(claim.runId());
             run.ended();
             onRunEnded.run();
+        }
+    }
+
+    /**
+     * Before the end of a stopped run is written (which lets the task start anywhere), what its handler
+     * started outside this process is ended ({@link TaskHandler#fenceOff}): an aborted sql statement
+     * runs on the server until the server notices its client went away, up to a second later. Retried
+     * for at most a lease (the run's lease is renewed meanwhile); false if it could not be done.
+     */
+    private boolean fencedOff(LocalRun run, TaskHandler handler) {
+        long deadline = System.nanoTime() + settings.lease().toNanos();
+        int attempts = 0;
+        while (true) {
+            try {
+                if (handler.fenceOff(run.claim.runId(), run.claim.params())) {
+                    return true;
+                }
+            } catch (Exception e) {
+                if (attempts == 0) {
+                    log.warn("Ending what run {} started failed ({}); retrying", run.claim.runId(), e.getMessage());
+                }
+            }
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            try {
+                Thread.sleep(Math.min(1_000, 50L << Math.min(++attempts, 5)));
+            } catch (InterruptedException interrupted) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
         }
     }
 
