@@ -10,6 +10,9 @@ declare
     sql_tasks text := '${sqlRole}';
     t record;
 begin
+    -- Instances started together run this at once: two GRANTs on one object at the same moment fail
+    -- ("tuple concurrently updated"), which stops the start. One at a time.
+    perform pg_advisory_xact_lock(hashtext('starpets.after-migrate'));
     if sql_tasks <> current_user and exists (select from pg_roles where rolname = sql_tasks) then
         execute format('grant execute on function %I.starpets_lock_fence(text, bigint, bigint) to %I',
                        current_schema(), sql_tasks);
