@@ -11,6 +11,7 @@ import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 import javax.sql.DataSource;
 import tools.jackson.core.type.TypeReference;
 import tools.jackson.databind.json.JsonMapper;
@@ -331,7 +332,17 @@ public final class TaskCommands {
 
     /** Replaces an API task's definition (the caller merged its changes in); {@code version} null: any. */
     public StoredTask update(String name, Long version, TaskDefinition d, String actor) {
+        return update(name, version, stored -> d, actor);
+    }
+
+    /**
+     * Replaces an API task's definition with {@code change} applied to the stored one, in the same
+     * transaction (no other change can come between the read and the write); {@code version} null:
+     * any. The change is applied, and may refuse, before the version and the source are checked.
+     */
+    public StoredTask update(String name, Long version, UnaryOperator<TaskDefinition> change, String actor) {
         return inTransaction(c -> {
+            TaskDefinition d = change.apply(existing(c, name, null).definition());
             StoredTask before = editable(c, name, version);
             boolean rescheduled = !before.definition().schedule().equals(d.schedule())
                     || !before.definition().timeZone().equals(d.timeZone());
