@@ -72,12 +72,8 @@ class TaskManagementController {
             @RequestHeader(value = "If-Match", required = false) String ifMatch,
             HttpServletRequest request) {
         Long version = Etags.version(ifMatch);
-        TaskCommands.StoredTask stored = commands.find(name);
-        if (stored == null) {
-            throw TaskResponse.notFound(name);
-        }
-        TaskDefinition definition = checked(TaskRequests.patch(stored.definition(), body));
-        commands.update(name, version, definition, actor(request));
+        // Merged into the stored definition inside the update's transaction: no other change comes between.
+        commands.update(name, version, stored -> checked(TaskRequests.patch(stored, body)), actor(request));
         return read(ResponseEntity.ok(), name);
     }
 
