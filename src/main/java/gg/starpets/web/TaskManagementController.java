@@ -171,14 +171,12 @@ class TaskManagementController {
     }
 
     private static Instant until(JsonNode body) {
-        if (body == null
-                || body.isNull()
-                || body.get("until") == null
-                || body.get("until").isNull()) {
+        String until = field(body, "until");
+        if (until == null) {
             return null;
         }
         try {
-            return Instant.parse(body.get("until").asString());
+            return Instant.parse(until);
         } catch (DateTimeParseException e) {
             throw ApiException.badRequest(
                     "invalid_request", "'until' must be an ISO-8601 instant, e.g. 2026-12-01T00:00:00Z");
@@ -186,16 +184,16 @@ class TaskManagementController {
     }
 
     private static String reason(JsonNode body) {
-        if (body == null
-                || body.isNull()
-                || body.get("reason") == null
-                || body.get("reason").isNull()) {
-            return null;
-        }
-        String reason = body.get("reason").asString();
-        if (reason.length() > 500) {
+        String reason = field(body, "reason");
+        if (reason != null && reason.length() > 500) {
             throw ApiException.badRequest("invalid_request", "'reason' is at most 500 characters");
         }
         return reason;
+    }
+
+    /** A field of an optional body as text; null when the body or the field is absent or null. */
+    private static String field(JsonNode body, String name) {
+        JsonNode value = body == null ? null : body.get(name);
+        return value == null || value.isNull() ? null : value.asString();
     }
 }
