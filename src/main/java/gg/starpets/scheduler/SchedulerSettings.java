@@ -23,8 +23,9 @@ import java.util.function.LongSupplier;
  * @param heartbeat how often the instance renews its leases and its {@code instances} row
  *     ({@code SCHEDULER_HEARTBEAT}); also the unit of the engine's other periods: recovery looks every
  *     quarter of it, a missing session lock counts as death after half of it ({@link #lockLossGrace()}),
- *     and half of it is the margin a step must end before its lease. Default 1 s: takeover of a dead
- *     instance's tasks under a second, at one short statement per instance per second
+ *     and half of it is the margin a step must end before its lease. Default 1 s: a dead instance's
+ *     tasks start elsewhere within about a second (0.6 s typical, docs/benchmarks-scheduler.md) for one
+ *     short renewal statement per instance per second
  * @param poll the longest the claim loop sleeps with nothing due and no notification
  *     ({@code SCHEDULER_POLL}); due times and {@code LISTEN starpets_tasks} usually wake it first, so it
  *     bounds only what a lost notification can delay. Default 5 s; it also bounds a stop's wait for
