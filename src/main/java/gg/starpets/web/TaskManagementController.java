@@ -72,7 +72,7 @@ class TaskManagementController {
             @RequestHeader(value = "If-Match", required = false) String ifMatch,
             HttpServletRequest request) {
         Long version = Etags.version(ifMatch);
-        // Merged into the stored definition inside the update's transaction: no other change comes between.
+        // Merged and checked (CPU only, no lookups) inside the update's transaction: no other change comes between.
         commands.update(name, version, stored -> checked(TaskRequests.patch(stored, body)), actor(request));
         return read(ResponseEntity.ok(), name);
     }
