@@ -101,17 +101,6 @@ final class RunExecutor {
         return active.values().stream().filter(r -> !r.handlerHasReturned()).toList();
     }
 
-    /** Waits, at most {@code limit}, until every handler has returned (its end may still be being written). */
-    void awaitIdle(Duration limit) {
-        long deadline = System.nanoTime() + limit.toNanos();
-        for (LocalRun run : activeRuns()) {
-            long left = deadline - System.nanoTime();
-            if (left <= 0) {
-                return;
-            }
-            run.awaitHandlerReturned(Duration.ofNanos(left));
-        }
-    }
 
     /**
      * The timeout: the handler is interrupted. If it does not return within a heartbeat, the run is

@@ -213,11 +213,6 @@ public final class Scheduler implements AutoCloseable {
         return settings.instanceId();
     }
 
-    /** Operator changes to tasks (create, edit, pause, trigger, cancel…), each audited. */
-    public TaskCommands commands() {
-        return commands;
-    }
-
     /**
      * Why this instance's scheduler no longer works, if it does not: one of its threads ended, a
      * periodic duty died, or another process took its instance id. Empty while it works, and before
