@@ -29,7 +29,7 @@ public final class InstanceRepository {
               from instances i
              where i.id = :id
                for update of i
-            """.formatted(TaskRepository.HELD_LOCKS));
+            """.formatted(SqlFragments.HELD_LOCKS));
 
     /** A transaction lock per id (two-int form: never the same lock as a session key's). */
     private static final NamedSql LOCK_ID = NamedSql.of("select pg_advisory_xact_lock(7410, hashtext(:id))");
@@ -67,7 +67,7 @@ public final class InstanceRepository {
                     -- Its lock is missing though it heartbeat (holding it) since the locks held now were taken.
                     or (i.heartbeat_at > %s
                         and i.session_key not in (select key from held)))
-            """.formatted(TaskRepository.HELD_LOCKS, TaskRepository.LOCK_EPOCH));
+            """.formatted(SqlFragments.HELD_LOCKS, SqlFragments.LOCK_EPOCH));
 
     // Reads instances_gone_idx and, per instance, tasks_owner_instance_idx. Package-visible: QueryPlanTest.
     static final NamedSql DELETE_GONE = NamedSql.of("""
@@ -83,7 +83,7 @@ public final class InstanceRepository {
                and i.heartbeat_at < now() - :gone_for * interval '1 millisecond'
                and i.session_key not in (select key from held)
                and not exists (select 1 from tasks t where t.owner_instance = i.id)
-            """.formatted(TaskRepository.HELD_LOCKS));
+            """.formatted(SqlFragments.HELD_LOCKS));
 
     private final DataSource dataSource;
 

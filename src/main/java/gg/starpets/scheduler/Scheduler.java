@@ -276,7 +276,7 @@ public final class Scheduler implements AutoCloseable {
                 + (settings.totalInstances() > 0 ? settings.settle().multipliedBy(10) : settings.settle()).toNanos();
         while (!draining && settings.nanos() < deadline) {
             try {
-                TaskRepository.Share share = claimer.share();
+                Share share = claimer.share();
                 if (share.runningElsewhere() > 0) {
                     return;
                 }

@@ -24,125 +24,6 @@ final class TaskRepository {
     private static final Logger log = LoggerFactory.getLogger(TaskRepository.class);
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
-    /** The keys of the advisory locks held now, in this database: the sessions of live instances. */
-    static final String HELD_LOCKS = """
-            held as (
-                select (l.classid::bigint << 32) | l.objid::bigint as key
-                  from pg_locks l
-                 where l.locktype = 'advisory' and l.granted and l.objsubid = 1
-                   and l.database = (select oid from pg_database where datname = current_database())
-            )""";
-
-    /**
-     * The moment since which every advisory lock held now was taken: the latest of the server's start
-     * and the time stored in {@code scheduler_epoch}, an unlogged table that crash recovery empties and
-     * that is empty on a promoted standby ({@code pg_postmaster_start_time()} moves with neither).
-     * Null while that table is empty: then no missing lock proves anything, and the lease decides.
-     * A lock seen held after this moment and missing now proves its session has ended.
-     */
-    static final String LOCK_EPOCH =
-            "(select greatest(pg_postmaster_start_time(), e.started_at) from scheduler_epoch e where e.id = 1)";
-
-    /**
-     * Fills {@code scheduler_epoch} when it is empty (after a crash-restart or a promotion), with the
-     * time of the statement that finds it so. Visible from the next statement on.
-     */
-    static final String FILL_EPOCH = """
-            fill_epoch as (
-                insert into scheduler_epoch (id, started_at)
-                select 1, now() where not exists (select 1 from scheduler_epoch)
-                on conflict (id) do nothing
-            )""";
-
-    /**
-     * A run this instance has just claimed, with the task's definition as it was at the claim (a run
-     * finishes under the definition it started with); its history row is already written as RUNNING.
-     * {@code source}: {@code CONFIG} or {@code API}, where the task comes from.
-     */
-    record ClaimedRun(
-            long taskId,
-            String task,
-            String handler,
-            String schedule,
-            String timeZone,
-            Map<String, Object> params,
-            Duration timeout,
-            long fence,
-            long runId,
-            int attempt,
-            Instant scheduledFor,
-            Instant startedAt,
-            String cause,
-            Instant fireAt,
-            TaskDefinition.RetryPolicy retry,
-            TaskDefinition.MisfirePolicy misfire,
-            int catchUps,
-            Duration jitter,
-            String source) {}
-
-    /**
-     * When a task runs next, decided as its run ends: due at {@code next} (or at once when
-     * {@code dueNow}; never when null), for the schedule's time {@code fireAt}, with this cause and
-     * attempt, and the number of catch-up runs in a row so far.
-     */
-    record NextRun(Instant next, boolean dueNow, Instant fireAt, String cause, int attempt, int catchUps) {
-
-        static NextRun now(String cause, int attempt) {
-            return new NextRun(null, true, null, cause, attempt, 0);
-        }
-    }
-
-    /**
-     * What an instance needs to take its fair share. Of {@code activeOrDue} tasks (running anywhere,
-     * due, or claimed a moment ago) over {@code liveInstances}, every instance may hold the floor of
-     * the quotient, and the instances ranked first by id one more each for the remainder: 12 tasks on
-     * 5 instances give 3, 3, 2, 2, 2. {@code runningHere} counts this instance's runs and its claims of
-     * a moment ago, so that short runs are shared too.
-     */
-    record Share(
-            long activeOrDue,
-            long liveInstances,
-            long rank,
-            long runningHere,
-            long runningElsewhere,
-            Duration nextDueIn) {
-
-        int quota() {
-            long instances = Math.max(1, liveInstances);
-            long fair = activeOrDue / instances + (rank < activeOrDue % instances ? 1 : 0);
-            return (int) Math.max(0, fair - runningHere);
-        }
-    }
-
-    /**
-     * A task whose instance was gone, made due again (or quarantined) by {@link #recoverOrphans}.
-     * {@code counted}: the loss counted toward quarantine, for the reason {@code blame} gives.
-     */
-    record Recovered(
-            String task,
-            String formerInstance,
-            long lostRunId,
-            String reason,
-            boolean quarantined,
-            int lostStreak,
-            boolean counted,
-            String blame) {}
-
-    /**
-     * A task whose instance is gone, left owned by {@link #recoverOrphans} until its handler has
-     * fenced off the lost run ({@link TaskHandler#fenceOff}).
-     */
-    record AwaitingFence(String task, String handler, long runId, Map<String, Object> params) {}
-
-    /** What one recovery statement did: tasks recovered, and tasks left owned until their run is fenced off. */
-    record Recovery(List<Recovered> recovered, List<AwaitingFence> awaitingFence) {}
-
-    /** A run still owned, and whether an operator asked to cancel it. */
-    record Renewed(long runId, boolean cancelRequested) {}
-
-    /** A task owned by a session whose lock is missing: the lock was seen at {@code seenMicros}. */
-    record LockMissing(long taskId, long seenMicros) {}
-
     /** How a run's end left its task. */
     record Finished(boolean released, String schedule, String timeZone) {}
 
@@ -150,19 +31,6 @@ final class TaskRepository {
 
     /** For the rest of the transaction. */
     private static final NamedSql LOCK_TIMEOUT = NamedSql.of("select set_config('lock_timeout', :ms, true)");
-
-    /**
-     * A task a claim may take once it is due ({@code and next_run_at <= now()}). The share query counts
-     * and waits by the same rule: a task no claim would take (paused, quarantined, retired) neither
-     * raises the shares nor keeps the claim loop waking for it. Reads {@code tasks_due_idx}.
-     */
-    static final String CLAIMABLE = """
-            enabled and owner_session is null and quarantined_at is null and retired_at is null
-                   -- A paused task runs only when an operator triggers it.
-                   and (paused_at is null or next_cause = 'TRIGGER')
-                   -- Missed by more than its threshold: skipped (TaskCommands.skipMisfires moves it on).
-                   and not (misfire_policy = 'SKIP' and next_cause = 'SCHEDULE'
-                            and next_run_at < now() - misfire_threshold_ms * interval '1 millisecond')""";
 
     // Sent before every claim, so each part reads an index and its cost grows with the work (tasks
     // running, due or just claimed), not with the table: tasks_owner_idx, tasks_due_idx,
@@ -202,7 +70,7 @@ final class TaskRepository {
             select live_plus_me, rank, owned + due + recent as active_or_due, here + recent_here as running_here,
                    elsewhere as running_elsewhere, next_due_in
               from peers, owned, due, recent, next_due
-            """.formatted(CLAIMABLE));
+            """.formatted(SqlFragments.CLAIMABLE));
 
     private static final NamedSql CLAIM = NamedSql.of("""
             with %1$s, me as (
@@ -240,7 +108,7 @@ final class TaskRepository {
                   from claimed
             )
             select * from claimed order by next_run_at
-            """.formatted(HELD_LOCKS, CLAIMABLE));
+            """.formatted(SqlFragments.HELD_LOCKS, SqlFragments.CLAIMABLE));
 
     private static final NamedSql RENEW = NamedSql.of("""
             update tasks
@@ -303,16 +171,18 @@ final class TaskRepository {
              where id = :run and status = 'RUNNING' and exists (select 1 from marked)
             """);
 
-    private static final NamedSql LOCK_MISSING = NamedSql.of("""
+    private static final NamedSql LOCK_MISSING =
+            NamedSql.of("""
             with %s, %s
             select t.id, (extract(epoch from t.owner_lock_seen_at) * 1000000)::bigint as seen
               from tasks t
              where t.owner_session is not null and t.lease_until >= now()
                and t.owner_lock_seen_at > %s
                and t.owner_session not in (select key from held)
-            """.formatted(HELD_LOCKS, FILL_EPOCH, LOCK_EPOCH));
+            """.formatted(SqlFragments.HELD_LOCKS, SqlFragments.FILL_EPOCH, SqlFragments.LOCK_EPOCH));
 
-    private static final NamedSql RECOVER = NamedSql.of("""
+    private static final NamedSql RECOVER =
+            NamedSql.of("""
             with %1$s, eligible as (
                 select * from unnest(cast(:ids as bigint[]), cast(:seen as bigint[])) as e(id, seen)
             ), orphaned as (
@@ -377,7 +247,7 @@ final class TaskRepository {
                    o.counted, o.blame
               from orphaned o
              where o.awaiting_fence
-            """.formatted(HELD_LOCKS, LOCK_EPOCH));
+            """.formatted(SqlFragments.HELD_LOCKS, SqlFragments.LOCK_EPOCH));
 
     /**
      * Written just before this process halts itself: which runs made it halt (their handler ignored
@@ -730,7 +600,7 @@ final class TaskRepository {
 
     /**
      * Tasks owned by a session whose lock is missing, though it was seen held since the locks held now
-     * were taken ({@link #LOCK_EPOCH}). Fills that epoch first if a crash-restart or a promotion emptied it.
+     * were taken ({@link SqlFragments#LOCK_EPOCH}). Fills that epoch first if a crash-restart or a promotion emptied it.
      */
     List<LockMissing> findLockMissing(Connection c) throws SQLException {
         try (var st = LOCK_MISSING.prepare(c);
@@ -768,17 +638,17 @@ final class TaskRepository {
                         .set("fenced_handlers", fencedHandlers)
                         .set("fenced_runs", fencedRuns);
                 ResultSet rs = st.executeQuery()) {
-            List<Recovered> recovered = new ArrayList<>();
-            List<AwaitingFence> awaiting = new ArrayList<>();
+            List<Recovery.Recovered> recovered = new ArrayList<>();
+            List<Recovery.AwaitingFence> awaiting = new ArrayList<>();
             while (rs.next()) {
                 if (rs.getBoolean("awaiting_fence")) {
-                    awaiting.add(new AwaitingFence(
+                    awaiting.add(new Recovery.AwaitingFence(
                             rs.getString(1),
                             rs.getString("handler"),
                             rs.getLong(3),
                             JSON.readValue(rs.getString("params"), new TypeReference<Map<String, Object>>() {})));
                 } else {
-                    recovered.add(new Recovered(
+                    recovered.add(new Recovery.Recovered(
                             rs.getString(1),
                             rs.getString(2),
                             rs.getLong(3),
