@@ -85,6 +85,9 @@ public final class InstanceRepository {
                and not exists (select 1 from tasks t where t.owner_instance = i.id)
             """.formatted(SqlFragments.HELD_LOCKS));
 
+    private static final NamedSql COUNT_LIVE =
+            NamedSql.of("select count(*) from instances where " + SqlFragments.LIVE_INSTANCE);
+
     private final DataSource dataSource;
 
     public InstanceRepository(DataSource dataSource) {
@@ -102,7 +105,7 @@ public final class InstanceRepository {
      * Registers this process under {@code id}, in a transaction that locks the id's row: refused
      * when a live process (its session lock held) already uses the id; a restarted instance whose old
      * process is gone takes the id over. {@code configTasks}: the names of the tasks its configuration
-     * defines (see {@link TaskCommands#retireUndefined}).
+     * defines (see {@link TaskHousekeeping#retireUndefined}).
      */
     void register(Connection c, String id, String host, String version, long sessionKey, String[] configTasks)
             throws SQLException {
@@ -175,13 +178,10 @@ public final class InstanceRepository {
     /** Instances alive now: running, with a heartbeat within the lease. */
     public long countLive(Duration lease) {
         try (Connection c = dataSource.getConnection();
-                var st = c.prepareStatement("select count(*) from instances where state = 'RUNNING'"
-                        + " and heartbeat_at > now() - ? * interval '1 millisecond'")) {
-            st.setLong(1, lease.toMillis());
-            try (ResultSet rs = st.executeQuery()) {
-                rs.next();
-                return rs.getLong(1);
-            }
+                var st = COUNT_LIVE.prepare(c).set("lease", lease);
+                ResultSet rs = st.executeQuery()) {
+            rs.next();
+            return rs.getLong(1);
         } catch (SQLException e) {
             throw new SchedulerException("could not count live instances", e);
         }

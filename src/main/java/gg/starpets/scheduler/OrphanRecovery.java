@@ -160,7 +160,7 @@ final class OrphanRecovery {
                         c,
                         r.task(),
                         "scheduler:" + settings.instanceId(),
-                        "QUARANTINED",
+                        AuditAction.QUARANTINED,
                         null,
                         null,
                         r.lostStreak() + " runs in a row ended LOST (last on " + r.formerInstance() + ")");

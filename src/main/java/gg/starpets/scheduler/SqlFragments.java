@@ -47,7 +47,7 @@ final class SqlFragments {
             enabled and owner_session is null and quarantined_at is null and retired_at is null
                    -- A paused task runs only when an operator triggers it.
                    and (paused_at is null or next_cause = 'TRIGGER')
-                   -- Missed by more than its threshold: skipped (TaskCommands.skipMisfires moves it on).
+                   -- Missed by more than its threshold: skipped (TaskHousekeeping.skipMisfires moves it on).
                    and not (misfire_policy = 'SKIP' and next_cause = 'SCHEDULE'
                             and next_run_at < now() - misfire_threshold_ms * interval '1 millisecond')""";
 

@@ -9,11 +9,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import tools.jackson.core.type.TypeReference;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The engine's statements on the {@code tasks} table: definitions, shares, claims, leases, fences,
@@ -22,12 +19,9 @@ import tools.jackson.databind.json.JsonMapper;
 final class TaskRepository {
 
     private static final Logger log = LoggerFactory.getLogger(TaskRepository.class);
-    private static final JsonMapper JSON = JsonMapper.builder().build();
 
     /** How a run's end left its task. */
     record Finished(boolean released, String schedule, String timeZone) {}
-
-    private static final NamedSql NOW = NamedSql.of("select now()");
 
     /** For the rest of the transaction. */
     private static final NamedSql LOCK_TIMEOUT = NamedSql.of("select set_config('lock_timeout', :ms, true)");
@@ -37,9 +31,7 @@ final class TaskRepository {
     // tasks_claimed_idx. Package-visible: QueryPlanTest checks the plan.
     static final NamedSql SHARE = NamedSql.of("""
             with live as (
-                select id, session_key, claiming
-                  from instances
-                 where state = 'RUNNING' and heartbeat_at > now() - :lease * interval '1 millisecond'
+                select id, session_key, claiming from instances where %2$s
             ), peers as (
                 -- Only instances that can claim now share the work (this one, claiming, is counted as it).
                 select count(*) filter (where id <> :instance and claiming) + 1 as live_plus_me,
@@ -70,7 +62,7 @@ final class TaskRepository {
             select live_plus_me, rank, owned + due + recent as active_or_due, here + recent_here as running_here,
                    elsewhere as running_elsewhere, next_due_in
               from peers, owned, due, recent, next_due
-            """.formatted(SqlFragments.CLAIMABLE));
+            """.formatted(SqlFragments.CLAIMABLE, SqlFragments.LIVE_INSTANCE));
 
     private static final NamedSql CLAIM = NamedSql.of("""
             with %1$s, me as (
@@ -268,19 +260,6 @@ final class TaskRepository {
 
     private static final NamedSql NOTIFY = NamedSql.of("select pg_notify('" + SessionWatch.CHANNEL + "', '')");
 
-    /** The database's clock, the only clock due times are computed from. */
-    Instant now(Connection c) throws SQLException {
-        return dbNow(c);
-    }
-
-    static Instant dbNow(Connection c) throws SQLException {
-        try (var st = NOW.prepare(c);
-                ResultSet rs = st.executeQuery()) {
-            rs.next();
-            return instant(rs, "now");
-        }
-    }
-
     Share share(Connection c, String instanceId, long sessionKey, Duration lease, Duration window) throws SQLException {
         try (var st = SHARE.prepare(c)
                         .set("instance", instanceId)
@@ -360,8 +339,8 @@ final class TaskRepository {
                 rs.getString("handler"),
                 rs.getString("schedule"),
                 rs.getString("time_zone"),
-                JSON.readValue(rs.getString("params"), new TypeReference<Map<String, Object>>() {}),
-                Duration.ofNanos((long) (rs.getDouble("timeout_seconds") * 1e9)),
+                TaskColumns.params(rs),
+                TaskColumns.timeout(rs),
                 rs.getLong("fence"),
                 rs.getLong("current_run_id"),
                 rs.getInt("next_attempt"),
@@ -372,7 +351,7 @@ final class TaskRepository {
                 TaskColumns.retry(rs.getString("retry")),
                 TaskColumns.misfire(rs),
                 rs.getInt("catch_ups"),
-                Duration.ofMillis(rs.getLong("jitter_ms")),
+                TaskColumns.jitter(rs),
                 rs.getString("source"));
     }
 
@@ -385,7 +364,7 @@ final class TaskRepository {
     private void failUnreadable(Connection c, long sessionKey, Unreadable u) {
         String error = "the task's definition as stored cannot be read: " + u.reason();
         try {
-            Instant next = nextOrNull(u.schedule(), u.timeZone(), now(c));
+            Instant next = nextOrNull(u.schedule(), u.timeZone(), DbClock.now(c));
             end(
                     c,
                     u.taskId(),
@@ -514,13 +493,13 @@ final class TaskRepository {
                 error,
                 context.progress(),
                 context.output(),
-                context.result().isEmpty() ? null : JSON.writeValueAsString(context.result()));
+                context.result().isEmpty() ? null : Json.write(context.result()));
         if (finished.released()
                 && !next.dueNow()
                 && "SCHEDULE".equals(next.cause())
                 && !(run.schedule().equals(finished.schedule())
                         && run.timeZone().equals(finished.timeZone()))) {
-            Instant rescheduled = nextOrNull(finished.schedule(), finished.timeZone(), now(c));
+            Instant rescheduled = nextOrNull(finished.schedule(), finished.timeZone(), DbClock.now(c));
             try (var st = RESCHEDULE
                     .prepare(c)
                     .set("next", rescheduled)
@@ -643,10 +622,7 @@ final class TaskRepository {
             while (rs.next()) {
                 if (rs.getBoolean("awaiting_fence")) {
                     awaiting.add(new Recovery.AwaitingFence(
-                            rs.getString(1),
-                            rs.getString("handler"),
-                            rs.getLong(3),
-                            JSON.readValue(rs.getString("params"), new TypeReference<Map<String, Object>>() {})));
+                            rs.getString(1), rs.getString("handler"), rs.getLong(3), TaskColumns.params(rs)));
                 } else {
                     recovered.add(new Recovery.Recovered(
                             rs.getString(1),
