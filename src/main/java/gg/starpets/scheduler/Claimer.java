@@ -118,6 +118,6 @@ final class Claimer {
     }
 
     private Share share(Connection c) throws SQLException {
-        return tasks.share(c, settings.instanceId(), sessionKey, settings.lease(), settings.spreadWindow());
+        return ShareRepository.share(c, settings.instanceId(), sessionKey, settings.lease(), settings.spreadWindow());
     }
 }

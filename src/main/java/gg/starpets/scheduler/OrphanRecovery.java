@@ -105,8 +105,8 @@ final class OrphanRecovery {
             if (gone > 0) {
                 log.info("{} instance(s) marked GONE", gone);
             }
-            eligible = eligible(tasks.findLockMissing(c));
-            recovery = tasks.recoverOrphans(
+            eligible = eligible(OrphanRepository.findLockMissing(c));
+            recovery = OrphanRepository.recoverOrphans(
                     c, eligible, settings.quarantineAfter(), settings.quarantineWindow(), fencingNames, NO_RUNS);
             report(c, recovery.recovered());
         } catch (SQLException | RuntimeException e) {
@@ -126,7 +126,7 @@ final class OrphanRecovery {
         }
         // The same rule again, in a new statement: a task whose owner came back meanwhile is left alone.
         try (Connection c = dataSource.getConnection()) {
-            List<Recovery.Recovered> released = tasks.recoverOrphans(
+            List<Recovery.Recovered> released = OrphanRepository.recoverOrphans(
                             c, eligible, settings.quarantineAfter(), settings.quarantineWindow(), fencingNames, fenced)
                     .recovered();
             report(c, released);

@@ -7,7 +7,7 @@ import java.util.Map;
 record Recovery(List<Recovered> recovered, List<AwaitingFence> awaitingFence) {
 
     /**
-     * A task whose instance was gone, made due again (or quarantined) by {@link TaskRepository#recoverOrphans}.
+     * A task whose instance was gone, made due again (or quarantined) by {@link OrphanRepository#recoverOrphans}.
      * {@code counted}: the loss counted toward quarantine, for the reason {@code blame} gives.
      */
     record Recovered(
@@ -21,7 +21,7 @@ record Recovery(List<Recovered> recovered, List<AwaitingFence> awaitingFence) {
             String blame) {}
 
     /**
-     * A task whose instance is gone, left owned by {@link TaskRepository#recoverOrphans} until its handler has
+     * A task whose instance is gone, left owned by {@link OrphanRepository#recoverOrphans} until its handler has
      * fenced off the lost run ({@link TaskHandler#fenceOff}).
      */
     record AwaitingFence(String task, String handler, long runId, Map<String, Object> params) {}

@@ -101,7 +101,7 @@ public final class Scheduler implements AutoCloseable {
                 dataSource, tasks, handlers, events, housekeeping, session.key(), settings, guard, wakeup::signal);
         // Says which runs made this process halt before it does (quarantine counts only those). Only a
         // test's halt returns: the scheduler is over then, its loops may end.
-        this.halt = new HaltRecord(dataSource, tasks, executor, guard, () -> {
+        this.halt = new HaltRecord(dataSource, executor, guard, () -> {
             threads.closing();
             halt.run();
         });

@@ -88,7 +88,7 @@ final class TaskHousekeeping {
             List<String> resumed = duty(
                     "pause ends",
                     List.of(),
-                    () -> TaskRepository.inTransaction(c, lockTimeout, () -> {
+                    () -> Transactions.inTransaction(c, lockTimeout, () -> {
                         List<String> names = expirePauses(c, actor);
                         if (!names.isEmpty()) {
                             new TaskRepository().notifyTasksChanged(c); // sent at the commit
@@ -99,7 +99,7 @@ final class TaskHousekeeping {
             List<String> retired = duty(
                     "retirement",
                     List.of(),
-                    () -> TaskRepository.inTransaction(
+                    () -> Transactions.inTransaction(
                             c, lockTimeout, () -> retireUndefined(c, settings.lease(), actor)));
             retired.forEach(t -> log.warn("Task {} disabled: no live instance defines it any more", t));
             int skipped = duty("misfires", 0, () -> skipMisfires(c));
@@ -177,7 +177,7 @@ final class TaskHousekeeping {
         }
     }
 
-    private static <T> T duty(String name, T none, TaskRepository.Work<T> work) {
+    private static <T> T duty(String name, T none, Transactions.Work<T> work) {
         try {
             return work.run();
         } catch (SQLException | RuntimeException e) {

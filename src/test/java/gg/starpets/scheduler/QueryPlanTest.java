@@ -97,7 +97,7 @@ class QueryPlanTest {
     @Test
     void theShareQueryReadsOnlyOwnedDueAndJustClaimedTasks() throws SQLException {
         assertThat(plan(
-                        TaskRepository.SHARE,
+                        ShareRepository.SHARE,
                         Map.of("instance", "i-1", "lease", 10_000L, "key", 101L, "window", 5_000L)))
                 .as("plan")
                 .anyMatch(line -> line.contains("tasks_owner_idx"))

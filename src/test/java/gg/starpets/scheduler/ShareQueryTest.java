@@ -12,7 +12,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * What the share query ({@link TaskRepository#share}) counts, on rows written as the scheduler would
+ * What the share query ({@link ShareRepository#share}) counts, on rows written as the scheduler would
  * leave them. Instance "i-1" (session 101) asks; "i-2" (session 102) is live; session 103 belongs to
  * no live instance.
  */
@@ -117,7 +117,7 @@ class ShareQueryTest {
 
     private Share share() throws SQLException {
         try (Connection c = db.getConnection()) {
-            return new TaskRepository().share(c, "i-1", KEY, LEASE, WINDOW);
+            return ShareRepository.share(c, "i-1", KEY, LEASE, WINDOW);
         }
     }
 
