@@ -145,7 +145,7 @@ public final class TaskCommands {
                 }
             }
             TaskEvents.record(c, d.name(), actor, AuditAction.CREATED, null, TaskColumns.auditJson(d), null);
-            notifyChanged(c);
+            TaskRepository.notifyTasksChanged(c);
             return locked(c, d.name());
         });
     }
@@ -171,7 +171,7 @@ public final class TaskCommands {
                     TaskColumns.auditJson(before.definition()),
                     TaskColumns.auditJson(d),
                     null);
-            notifyChanged(c);
+            TaskRepository.notifyTasksChanged(c);
             return locked(c, name);
         });
     }
@@ -217,7 +217,7 @@ public final class TaskCommands {
             }
             TaskEvents.record(
                     c, name, actor, AuditAction.RESUMED, null, null, task.quarantined() ? "from quarantine" : null);
-            notifyChanged(c);
+            TaskRepository.notifyTasksChanged(c);
             return locked(c, name);
         });
     }
@@ -239,7 +239,7 @@ public final class TaskCommands {
             }
             TaskEvents.record(
                     c, name, actor, AuditAction.TRIGGERED, null, null, queued ? "queued after the run" : null);
-            notifyChanged(c);
+            TaskRepository.notifyTasksChanged(c);
             return TaskViews.find(c, name);
         });
     }
@@ -339,13 +339,6 @@ public final class TaskCommands {
                     rs.getBoolean("paused"),
                     rs.getBoolean("quarantined"),
                     rs.getBoolean("retired"));
-        }
-    }
-
-    private static void notifyChanged(Connection c) throws SQLException {
-        try (var st = NOTIFY.prepare(c).set("channel", SessionWatch.CHANNEL).set("payload", "");
-                ResultSet rs = st.executeQuery()) {
-            rs.next();
         }
     }
 

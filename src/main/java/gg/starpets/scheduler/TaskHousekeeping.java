@@ -91,7 +91,7 @@ final class TaskHousekeeping {
                     () -> Transactions.inTransaction(c, lockTimeout, () -> {
                         List<String> names = expirePauses(c, actor);
                         if (!names.isEmpty()) {
-                            new TaskRepository().notifyTasksChanged(c); // sent at the commit
+                            TaskRepository.notifyTasksChanged(c); // sent at the commit
                         }
                         return names;
                     }));

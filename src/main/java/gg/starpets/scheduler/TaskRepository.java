@@ -365,7 +365,8 @@ final class TaskRepository {
         }
     }
 
-    void notifyTasksChanged(Connection c) throws SQLException {
+    /** Wakes every instance's claim loop: a task may have become claimable (sent at the commit). */
+    static void notifyTasksChanged(Connection c) throws SQLException {
         try (var st = NOTIFY.prepare(c);
                 ResultSet rs = st.executeQuery()) {
             rs.next();
