@@ -9,8 +9,9 @@ import java.util.Map;
 import javax.sql.DataSource;
 
 /**
- * Changes to tasks, from configuration and from operators: create, edit, delete, pause, resume,
- * trigger, cancel. Each is one transaction that also writes its {@link TaskEvents audit event}; edits
+ * Operators' changes to tasks (the management API, and a run's admission pausing its task): create,
+ * edit, delete, pause, resume, trigger, cancel. The configuration's are {@link TaskConfigSync}'s, the
+ * heartbeat's {@link TaskHousekeeping}'s. Each is one transaction that also writes its {@link TaskEvents audit event}; edits
  * are conditional on the task's version (the API's ETag). A change reaches every instance at its next
  * claim (definitions are read at the claim) — a run in progress finishes under the definition it
  * started with unless cancelled.
