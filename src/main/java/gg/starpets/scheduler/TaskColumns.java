@@ -14,6 +14,12 @@ import tools.jackson.databind.JsonNode;
  */
 final class TaskColumns {
 
+    /** What {@link #definition} reads, of the {@code tasks} row aliased {@code t}. */
+    static final String DEFINITION = """
+            t.name, t.handler, t.schedule, t.time_zone, t.params::text as params, t.enabled, t.timeout_seconds,
+                   t.retry::text as retry, t.misfire_policy, t.misfire_threshold_ms, t.catch_up_limit,
+                   t.catch_up_window_ms, t.jitter_ms""";
+
     private TaskColumns() {}
 
     /**

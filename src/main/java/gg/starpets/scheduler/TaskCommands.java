@@ -57,16 +57,14 @@ public final class TaskCommands {
             boolean quarantined,
             boolean retired) {}
 
-    private static final String DEFINITION_COLUMNS = """
-            id, name, handler, schedule, time_zone, params::text as params, enabled, timeout_seconds,
-            retry::text as retry, misfire_policy, misfire_threshold_ms, catch_up_limit, catch_up_window_ms,
-            jitter_ms, source, version, owner_session is not null as running,
-            paused_at is not null as paused, quarantined_at is not null as quarantined,
-            retired_at is not null as retired
-            """;
-
-    private static final NamedSql LOCK =
-            NamedSql.of("select " + DEFINITION_COLUMNS + " from tasks where name = :name for update");
+    private static final NamedSql LOCK = NamedSql.of("""
+            select t.id, %s, t.source, t.version, t.owner_session is not null as running,
+                   t.paused_at is not null as paused, t.quarantined_at is not null as quarantined,
+                   t.retired_at is not null as retired
+              from tasks t
+             where t.name = :name
+               for update
+            """.formatted(TaskColumns.DEFINITION));
 
     private static final NamedSql INSERT_API = NamedSql.of("""
             insert into tasks (name, handler, schedule, time_zone, params, enabled, timeout_seconds, retry,

@@ -81,18 +81,16 @@ public final class TaskViews {
     public record TaskSnapshot(Instant now, List<TaskView> tasks) {}
 
     private static final NamedSql VIEWS = NamedSql.of("""
-            select now() as db_now, t.name, t.handler, t.schedule, t.time_zone, t.enabled,
+            select now() as db_now, %s,
                    t.owner_instance, t.started_at as task_started_at,
                    extract(epoch from now() - t.started_at) as elapsed, t.progress as task_progress,
-                   t.next_run_at, t.timeout_seconds, t.fence, t.stuck_since, t.source, t.version, t.paused_at,
+                   t.next_run_at, t.fence, t.stuck_since, t.source, t.version, t.paused_at,
                    t.paused_until, t.pause_reason, t.quarantined_at, t.retired_at, t.trigger_queued,
-                   t.params::text as params, t.retry::text as retry, t.misfire_policy, t.misfire_threshold_ms,
-                   t.catch_up_limit, t.catch_up_window_ms, t.jitter_ms,
-                   """ + RunRepository.COLUMNS + """
+                   %s
               from tasks t left join task_runs r on r.id = t.last_run_id
              where cast(:name as text) is null or t.name = :name
              order by t.name
-            """);
+            """.formatted(TaskColumns.DEFINITION, RunRepository.COLUMNS));
 
     private static final NamedSql TIMINGS = NamedSql.of("""
             select t.name, t.schedule, t.time_zone, t.timeout_seconds,
