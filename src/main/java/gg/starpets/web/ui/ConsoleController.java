@@ -1,6 +1,7 @@
 package gg.starpets.web.ui;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import gg.starpets.scheduler.OutcomeViews;
 import gg.starpets.web.ApiException;
 import gg.starpets.web.Params;
 import jakarta.servlet.http.HttpServletRequest;
@@ -29,7 +30,7 @@ class ConsoleController {
 
     /** The board's slow-changing part of a task: its schedule in words and its last outcomes. */
     record TaskSummary(
-            String name, String schedule, String timeZone, String words, List<OutcomeRepository.Outcome> outcomes) {}
+            String name, String schedule, String timeZone, String words, List<OutcomeViews.Outcome> outcomes) {}
 
     record SummaryList(List<TaskSummary> tasks) {}
 
@@ -38,9 +39,9 @@ class ConsoleController {
             String role,
             @JsonInclude(JsonInclude.Include.NON_NULL) String name) {}
 
-    private final OutcomeRepository outcomes;
+    private final OutcomeViews outcomes;
 
-    ConsoleController(OutcomeRepository outcomes) {
+    ConsoleController(OutcomeViews outcomes) {
         this.outcomes = outcomes;
     }
 
