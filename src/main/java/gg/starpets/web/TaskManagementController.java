@@ -117,8 +117,8 @@ class TaskManagementController {
             @PathVariable String name,
             @RequestParam(required = false, defaultValue = "false") boolean queue,
             HttpServletRequest request) {
-        commands.trigger(name, queue, actor(request));
-        return read(ResponseEntity.accepted(), name);
+        // The command answers the task as its transaction left it: no second read.
+        return TaskResponse.entity(ResponseEntity.accepted(), commands.trigger(name, queue, actor(request)), name);
     }
 
     /** The run is stopped by its instance and recorded CANCELLED. */
