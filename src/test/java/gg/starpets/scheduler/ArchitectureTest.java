@@ -24,7 +24,7 @@ class ArchitectureTest {
                         "gg.starpets.config..",
                         "gg.starpets.balance..",
                         "gg.starpets.observability..",
-                        "gg.starpets.tasks..")
+                        "gg.starpets.handlers..")
                 .check(classes);
     }
 }
