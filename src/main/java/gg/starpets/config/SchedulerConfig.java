@@ -34,7 +34,7 @@ class SchedulerConfig {
 
     /**
      * Every bean implementing {@link TaskHandler}, under its bean name (the built-in ones are in
-     * {@code handlers.BuiltInHandlers}): Spring refuses two beans of one name, so two handlers cannot share one.
+     * {@link BuiltInHandlers}): Spring refuses two beans of one name, so two handlers cannot share one.
      */
     @Bean
     HandlerRegistry handlerRegistry(Map<String, TaskHandler> handlers, StarPetsProperties properties) {

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import gg.starpets.config.SqlDataSources;
 import gg.starpets.config.StarPetsProperties.Handlers.SqlDataSource;
 import gg.starpets.scheduler.RunContext;
 import gg.starpets.support.TcpProxy;

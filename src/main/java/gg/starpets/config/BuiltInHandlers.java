@@ -1,7 +1,14 @@
-package gg.starpets.handlers;
+package gg.starpets.config;
 
-import gg.starpets.config.SqlTaskDatabase;
-import gg.starpets.config.StarPetsProperties;
+import gg.starpets.handlers.CpuHandler;
+import gg.starpets.handlers.ExecHandler;
+import gg.starpets.handlers.HttpDestinations;
+import gg.starpets.handlers.HttpHandler;
+import gg.starpets.handlers.PruneHistoryHandler;
+import gg.starpets.handlers.SleepHandler;
+import gg.starpets.handlers.SqlHandler;
+import gg.starpets.handlers.TaskSecrets;
+import gg.starpets.handlers.WitnessHandler;
 import gg.starpets.scheduler.InstanceRepository;
 import gg.starpets.scheduler.RunRepository;
 import gg.starpets.scheduler.TaskEvents;
@@ -52,7 +59,7 @@ class BuiltInHandlers {
     }
 
     /**
-     * On the StarPets database as the sql tasks' own role (config.DatabaseConfig#sqlTaskDatabase); fences
+     * On the StarPets database as the sql tasks' own role (DatabaseConfig#sqlTaskDatabase); fences
      * off lost runs on the scheduler's pool, as recovery does its work (the service's role may end the
      * sql role's sessions).
      */

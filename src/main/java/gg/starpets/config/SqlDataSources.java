@@ -1,8 +1,7 @@
-package gg.starpets.handlers;
+package gg.starpets.config;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
-import gg.starpets.config.StarPetsProperties;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import javax.sql.DataSource;
