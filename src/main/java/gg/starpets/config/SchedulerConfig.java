@@ -6,6 +6,7 @@ import gg.starpets.handlers.ApiTaskAdmission;
 import gg.starpets.handlers.HandlerRegistry;
 import gg.starpets.scheduler.ConnectionFactory;
 import gg.starpets.scheduler.InstanceRepository;
+import gg.starpets.scheduler.OutcomeViews;
 import gg.starpets.scheduler.RunRepository;
 import gg.starpets.scheduler.Scheduler;
 import gg.starpets.scheduler.SchedulerEvents;
@@ -49,7 +50,10 @@ class SchedulerConfig {
     HikariDataSource schedulerDataSource(DatabaseEndpoint endpoint, StarPetsProperties properties) {
         int size = Math.max(2, properties.db().schedulerPoolSize());
         HikariConfig config = DatabaseConfig.poolConfig(
-                endpoint, "starpets-scheduler-db", "starpets-scheduler-" + properties.resolvedInstanceId());
+                endpoint,
+                "starpets-scheduler-db",
+                "starpets-scheduler-" + properties.resolvedInstanceId(),
+                DatabaseConfig.idleInTransaction(properties.scheduler().lease()));
         config.setMaximumPoolSize(size);
         config.setMinimumIdle(Math.min(2, size));
         config.setConnectionTimeout(properties.scheduler().lease().toMillis());
@@ -104,6 +108,12 @@ class SchedulerConfig {
     @Bean
     TaskCommands taskCommands(DataSource dataSource) {
         return new TaskCommands(dataSource);
+    }
+
+    /** The console board's read of each task's last outcomes. */
+    @Bean
+    OutcomeViews outcomeViews(DataSource dataSource) {
+        return new OutcomeViews(dataSource);
     }
 
     @Bean

@@ -59,7 +59,7 @@ final class RunExecutor {
         this.onRunEnded = onRunEnded;
     }
 
-    void start(TaskRepository.ClaimedRun claim, long claimSentAt) {
+    void start(ClaimedRun claim, long claimSentAt) {
         LocalRun run = new LocalRun(claim, claimSentAt, guard);
         active.put(claim.runId(), run);
         Thread thread = Thread.ofVirtual()
@@ -99,18 +99,6 @@ final class RunExecutor {
     /** Runs whose handler has not returned yet. */
     List<LocalRun> notReturned() {
         return active.values().stream().filter(r -> !r.handlerHasReturned()).toList();
-    }
-
-    /** Waits, at most {@code limit}, until every handler has returned (its end may still be being written). */
-    void awaitIdle(Duration limit) {
-        long deadline = System.nanoTime() + limit.toNanos();
-        for (LocalRun run : activeRuns()) {
-            long left = deadline - System.nanoTime();
-            if (left <= 0) {
-                return;
-            }
-            run.awaitHandlerReturned(Duration.ofNanos(left));
-        }
     }
 
     /**
@@ -163,7 +151,7 @@ final class RunExecutor {
     }
 
     private void execute(LocalRun run) {
-        TaskRepository.ClaimedRun claim = run.claim;
+        ClaimedRun claim = run.claim;
         long startNanos = System.nanoTime();
         RunStatus outcome;
         String error = null;
@@ -260,7 +248,7 @@ final class RunExecutor {
      * as LOST. Returns false if the fence moved.
      */
     private boolean writeEnd(LocalRun run, RunStatus status, String error) {
-        TaskRepository.NextRun next = plan(run, status);
+        NextRun next = plan(run, status);
         long deadline = System.nanoTime() + settings.lease().toNanos();
         int attempts = 0;
         while (true) {
@@ -298,11 +286,11 @@ final class RunExecutor {
      * on this instance's monotonic clock: no wall clock is read. A schedule that cannot be computed
      * leaves the task with no next run (shown so) until its definition changes.
      */
-    private TaskRepository.NextRun plan(LocalRun run, RunStatus status) {
-        TaskRepository.ClaimedRun claim = run.claim;
+    private NextRun plan(LocalRun run, RunStatus status) {
+        ClaimedRun claim = run.claim;
         LocalRun.StopReason reason = run.stopReason();
         if (reason == LocalRun.StopReason.SHUTDOWN || reason == LocalRun.StopReason.SELF_FENCED) {
-            return TaskRepository.NextRun.now(claim.cause(), claim.attempt());
+            return NextRun.now(claim.cause(), claim.attempt());
         }
         Instant now = claim.startedAt().plusNanos(guard.now() - run.claimSentAt);
         Schedule schedule;
@@ -315,7 +303,7 @@ final class RunExecutor {
                     "Task {}: no next run ({}); it will not run again until its schedule changes",
                     claim.task(),
                     e.getMessage());
-            return new TaskRepository.NextRun(null, false, null, "SCHEDULE", 1, 0);
+            return new NextRun(null, false, null, "SCHEDULE", 1, 0);
         }
         TaskDefinition.RetryPolicy retry = claim.retry();
         if ((status == RunStatus.FAILED || status == RunStatus.TIMED_OUT)
@@ -323,8 +311,7 @@ final class RunExecutor {
                 && claim.attempt() < retry.maxAttempts()) {
             Instant retryAt = now.plus(randomized(retry.backoff(claim.attempt()), 0.1));
             if (regular == null || retryAt.isBefore(regular)) {
-                return new TaskRepository.NextRun(
-                        retryAt, false, claim.fireAt(), "RETRY", claim.attempt() + 1, claim.catchUps());
+                return new NextRun(retryAt, false, claim.fireAt(), "RETRY", claim.attempt() + 1, claim.catchUps());
             }
         }
         TaskDefinition.MisfirePolicy misfire = claim.misfire();
@@ -336,14 +323,14 @@ final class RunExecutor {
             if (missed != null
                     && !missed.isAfter(now)
                     && Duration.between(missed, now).compareTo(misfire.catchUpWindow()) <= 0) {
-                return new TaskRepository.NextRun(missed, false, missed, "CATCH_UP", 1, claim.catchUps() + 1);
+                return new NextRun(missed, false, missed, "CATCH_UP", 1, claim.catchUps() + 1);
             }
         }
         if (regular == null) {
-            return new TaskRepository.NextRun(null, false, null, "SCHEDULE", 1, 0);
+            return new NextRun(null, false, null, "SCHEDULE", 1, 0);
         }
         Instant due = claim.jitter().isZero() ? regular : regular.plus(randomized(claim.jitter(), 1.0));
-        return new TaskRepository.NextRun(due, false, regular, "SCHEDULE", 1, 0);
+        return new NextRun(due, false, regular, "SCHEDULE", 1, 0);
     }
 
     /**
@@ -357,7 +344,7 @@ final class RunExecutor {
         return Duration.ofNanos((long) (base.toNanos() * factor));
     }
 
-    private Schedule schedule(TaskRepository.ClaimedRun claim) {
+    private Schedule schedule(ClaimedRun claim) {
         return schedules.computeIfAbsent(
                 claim.schedule() + "|" + claim.timeZone(),
                 k -> Schedule.parse(claim.schedule(), ZoneId.of(claim.timeZone())));

@@ -49,7 +49,6 @@ public final class Scheduler implements AutoCloseable {
     private final Heartbeat heartbeat;
     private final OrphanRecovery recovery;
     private final Claimer claimer;
-    private final TaskCommands commands;
     private final TaskHousekeeping taskHousekeeping;
     /** The names of the tasks this instance's configuration defines; null until syncTasks says. */
     private volatile String[] configTasks;
@@ -102,7 +101,7 @@ public final class Scheduler implements AutoCloseable {
                 dataSource, tasks, handlers, events, housekeeping, session.key(), settings, guard, wakeup::signal);
         // Says which runs made this process halt before it does (quarantine counts only those). Only a
         // test's halt returns: the scheduler is over then, its loops may end.
-        this.halt = new HaltRecord(dataSource, tasks, executor, guard, () -> {
+        this.halt = new HaltRecord(dataSource, executor, guard, () -> {
             threads.closing();
             halt.run();
         });
@@ -110,8 +109,7 @@ public final class Scheduler implements AutoCloseable {
                 new Heartbeat(settings, session, instances, tasks, executor, guard, this::standDown, () -> configTasks);
         this.recovery = new OrphanRecovery(settings, dataSource, instances, tasks, events, this.handlers);
         this.claimer = new Claimer(settings, dataSource, tasks, executor, guard, session);
-        this.commands = new TaskCommands(dataSource);
-        this.taskHousekeeping = new TaskHousekeeping(settings, dataSource, commands);
+        this.taskHousekeeping = new TaskHousekeeping(settings, dataSource);
         this.watch =
                 new SessionWatch(session, guard, wakeup, heartbeat::requestNow, executor::cancel, settings.heartbeat());
         this.watchdog = new RunWatchdog(guard, executor::activeRuns, this.halt);
@@ -157,7 +155,7 @@ public final class Scheduler implements AutoCloseable {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try {
-                int changed = commands.syncConfiguration(c, sorted, "config:" + settings.instanceId());
+                int changed = TaskConfigSync.sync(c, sorted, "config:" + settings.instanceId());
                 if (changed > 0) {
                     tasks.notifyTasksChanged(c);
                 }
@@ -211,11 +209,6 @@ public final class Scheduler implements AutoCloseable {
 
     public String instanceId() {
         return settings.instanceId();
-    }
-
-    /** Operator changes to tasks (create, edit, pause, trigger, cancel…), each audited. */
-    public TaskCommands commands() {
-        return commands;
     }
 
     /**
@@ -281,7 +274,7 @@ public final class Scheduler implements AutoCloseable {
                 + (settings.totalInstances() > 0 ? settings.settle().multipliedBy(10) : settings.settle()).toNanos();
         while (!draining && settings.nanos() < deadline) {
             try {
-                TaskRepository.Share share = claimer.share();
+                Share share = claimer.share();
                 if (share.runningElsewhere() > 0) {
                     return;
                 }
