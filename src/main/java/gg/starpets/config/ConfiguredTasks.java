@@ -1,7 +1,7 @@
 package gg.starpets.config;
 
+import gg.starpets.handlers.HandlerRegistry;
 import gg.starpets.scheduler.TaskDefinition;
-import gg.starpets.tasks.HandlerRegistry;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

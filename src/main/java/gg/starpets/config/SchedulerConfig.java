@@ -2,6 +2,8 @@ package gg.starpets.config;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import gg.starpets.handlers.ApiTaskAdmission;
+import gg.starpets.handlers.HandlerRegistry;
 import gg.starpets.scheduler.ConnectionFactory;
 import gg.starpets.scheduler.InstanceRepository;
 import gg.starpets.scheduler.OutcomeViews;
@@ -14,8 +16,6 @@ import gg.starpets.scheduler.TaskDefinition;
 import gg.starpets.scheduler.TaskEvents;
 import gg.starpets.scheduler.TaskHandler;
 import gg.starpets.scheduler.TaskViews;
-import gg.starpets.tasks.ApiTaskAdmission;
-import gg.starpets.tasks.HandlerRegistry;
 import java.sql.DriverManager;
 import java.util.List;
 import java.util.Map;
@@ -35,7 +35,7 @@ class SchedulerConfig {
 
     /**
      * Every bean implementing {@link TaskHandler}, under its bean name (the built-in ones are in
-     * {@code tasks.BuiltInHandlers}): Spring refuses two beans of one name, so two handlers cannot share one.
+     * {@link BuiltInHandlers}): Spring refuses two beans of one name, so two handlers cannot share one.
      */
     @Bean
     HandlerRegistry handlerRegistry(Map<String, TaskHandler> handlers, StarPetsProperties properties) {

@@ -117,7 +117,7 @@ public record StarPetsProperties(
         }
     }
 
-    /** The chaos suite's witness handler: registered only when {@code dir} is set (see tasks.WitnessHandler). */
+    /** The chaos suite's witness handler: registered only when {@code dir} is set (see handlers.WitnessHandler). */
     public record Witness(String dir) {
 
         public boolean enabled() {
@@ -148,9 +148,9 @@ public record StarPetsProperties(
      * Settings of the task handlers.
      *
      * @param taskSecrets the variables {@code ${NAME}} in task params may read: {@code NAME}, or
-     *     {@code NAME@host|host…} to bind one to the hosts it may be sent to (tasks.TaskSecrets)
+     *     {@code NAME@host|host…} to bind one to the hosts it may be sent to (handlers.TaskSecrets)
      * @param httpAllowedDestinations the internal hosts, {@code host:port} and address blocks that http
-     *     tasks created over the API may reach (tasks.HttpDestinations)
+     *     tasks created over the API may reach (handlers.HttpDestinations)
      */
     public record Handlers(
             List<String> apiAllowed,

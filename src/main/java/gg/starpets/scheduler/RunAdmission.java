@@ -4,7 +4,7 @@ package gg.starpets.scheduler;
  * Consulted as each claimed run starts, before its handler is called. A run it refuses ends FAILED
  * with {@code not run: <why>} as its error, and its handler is never called. The service checks again
  * here, at every run, what it checked when the task was written: the configuration may have changed
- * since, or the task's row been edited in the database ({@code tasks.ApiTaskAdmission}).
+ * since, or the task's row been edited in the database ({@code handlers.ApiTaskAdmission}).
  */
 @FunctionalInterface
 public interface RunAdmission {

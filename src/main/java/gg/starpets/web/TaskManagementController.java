@@ -1,11 +1,11 @@
 package gg.starpets.web;
 
+import gg.starpets.handlers.HandlerRegistry;
 import gg.starpets.scheduler.TaskCommands;
 import gg.starpets.scheduler.TaskDefinition;
 import gg.starpets.scheduler.TaskEvents;
 import gg.starpets.scheduler.TaskEvents.TaskEvent;
 import gg.starpets.scheduler.TaskViews;
-import gg.starpets.tasks.HandlerRegistry;
 import jakarta.servlet.http.HttpServletRequest;
 import java.net.URI;
 import java.security.Principal;

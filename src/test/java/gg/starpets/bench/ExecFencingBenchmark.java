@@ -1,7 +1,7 @@
 package gg.starpets.bench;
 
-import gg.starpets.tasks.ExecHostProcess;
-import gg.starpets.tasks.ProgramSteps;
+import gg.starpets.handlers.ExecHostProcess;
+import gg.starpets.handlers.ProgramSteps;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

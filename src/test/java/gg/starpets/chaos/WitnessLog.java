@@ -16,7 +16,7 @@ import java.util.stream.Stream;
 
 /**
  * Reads what the witnesses wrote, one tab-separated line per event, in files named {@code witness-*}:
- * the in-JVM handler ({@code tasks.WitnessHandler}: one file per process), the exec program
+ * the in-JVM handler ({@code handlers.WitnessHandler}: one file per process), the exec program
  * ({@code bench/chaos-exec-witness.sh}: one file per program) and the sql sampler ({@link SqlWitness}).
  * A line cut short by a SIGKILL is ignored.
  *

@@ -1,0 +1,81 @@
+package gg.starpets.handlers;
+
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+
+/**
+ * Where {@code http} tasks created over the API may connect: any public address, and the internal
+ * ones (loopback, private, link-local and so cloud metadata, unique-local, multicast, unspecified…)
+ * that {@code STARPETS_HTTP_ALLOWED_DESTINATIONS} names: a host ({@code *.example.org} for any name
+ * below it), {@code host:port}, or a block of addresses ({@code 10.0.0.0/8}). A host matches the URL's
+ * host as written, an address or block the address connected to. Checked on the address each
+ * connection is actually made to, hop by hop ({@link OutboundHttp}).
+ */
+public final class HttpDestinations {
+
+    /** Nothing internal is open. */
+    public static final HttpDestinations NONE = new HttpDestinations(List.of(), List.of());
+
+    private final List<HostPattern> hosts;
+    private final List<AddressBlock> blocks;
+
+    private HttpDestinations(List<HostPattern> hosts, List<AddressBlock> blocks) {
+        this.hosts = List.copyOf(hosts);
+        this.blocks = List.copyOf(blocks);
+    }
+
+    /** The entries of {@code STARPETS_HTTP_ALLOWED_DESTINATIONS}; a malformed one stops the start. */
+    public static HttpDestinations parse(Collection<String> entries) {
+        List<HostPattern> hosts = new ArrayList<>();
+        List<AddressBlock> blocks = new ArrayList<>();
+        for (String entry : entries) {
+            String e = entry.strip();
+            if (e.isEmpty()) {
+                continue;
+            }
+            try {
+                if (e.contains("/")) {
+                    blocks.add(AddressBlock.parse(e));
+                } else {
+                    HostPattern host = HostPattern.parse(e);
+                    if (host.address() != null && host.port() == -1) {
+                        blocks.add(AddressBlock.parse(host.name()));
+                    } else {
+                        hosts.add(host);
+                    }
+                }
+            } catch (IllegalArgumentException ex) {
+                throw new IllegalArgumentException(
+                        "STARPETS_HTTP_ALLOWED_DESTINATIONS (starpets.handlers.http-allowed-destinations): "
+                                + ex.getMessage());
+            }
+        }
+        return new HttpDestinations(hosts, blocks);
+    }
+
+    /**
+     * Why a task created over the API may not connect to {@code address}, reached for the URL's
+     * {@code host} and {@code port}; null when it may.
+     */
+    String refusal(String host, int port, InetAddress address) {
+        String kind = AddressBlock.internalKind(address);
+        if (kind == null
+                || blocks.stream().anyMatch(b -> b.contains(address))
+                || hosts.stream().anyMatch(h -> h.matches(host, port) || h.matches(address, port))) {
+            return null;
+        }
+        return address.getHostAddress() + " (for " + HostPattern.normalized(host) + ":" + port + ") is a " + kind
+                + " address: tasks created over the API reach only public addresses and those named in"
+                + " STARPETS_HTTP_ALLOWED_DESTINATIONS";
+    }
+
+    @Override
+    public String toString() {
+        List<String> all = new ArrayList<>();
+        hosts.forEach(h -> all.add(h.toString()));
+        blocks.forEach(b -> all.add(b.toString()));
+        return String.join(",", all);
+    }
+}
