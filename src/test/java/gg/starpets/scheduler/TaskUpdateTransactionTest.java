@@ -11,8 +11,8 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -21,19 +21,19 @@ import org.junit.jupiter.api.Test;
  */
 class TaskUpdateTransactionTest {
 
-    private HikariDataSource db;
-    private TaskCommands commands;
+    private static HikariDataSource db;
+    private static TaskCommands commands;
 
-    @BeforeEach
-    void database() {
+    @BeforeAll
+    static void database() {
         db = TestPostgres.migratedDatabase(4);
         commands = new TaskCommands(db);
         commands.create(
                 TaskDefinition.of("edited", "noop", "@hourly", "UTC", Duration.ofMinutes(1), true, Map.of()), "test");
     }
 
-    @AfterEach
-    void close() {
+    @AfterAll
+    static void close() {
         db.close();
     }
 
@@ -66,7 +66,7 @@ class TaskUpdateTransactionTest {
         assertThat(stored.jitter()).as("bob's change, not overwritten").isEqualTo(Duration.ofSeconds(7));
     }
 
-    private boolean waitsForALock() throws SQLException {
+    private static boolean waitsForALock() throws SQLException {
         try (var c = db.getConnection();
                 var st = c.createStatement();
                 var rs = st.executeQuery(
