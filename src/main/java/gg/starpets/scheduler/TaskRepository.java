@@ -81,18 +81,6 @@ final class TaskRepository {
             String source) {}
 
     /**
-     * When a task runs next, decided as its run ends: due at {@code next} (or at once when
-     * {@code dueNow}; never when null), for the schedule's time {@code fireAt}, with this cause and
-     * attempt, and the number of catch-up runs in a row so far.
-     */
-    record NextRun(Instant next, boolean dueNow, Instant fireAt, String cause, int attempt, int catchUps) {
-
-        static NextRun now(String cause, int attempt) {
-            return new NextRun(null, true, null, cause, attempt, 0);
-        }
-    }
-
-    /**
      * What an instance needs to take its fair share. Of {@code activeOrDue} tasks (running anywhere,
      * due, or claimed a moment ago) over {@code liveInstances}, every instance may hold the floor of
      * the quotient, and the instances ranked first by id one more each for the remainder: 12 tasks on
@@ -515,14 +503,13 @@ final class TaskRepository {
     private void failUnreadable(Connection c, long sessionKey, Unreadable u) {
         String error = "the task's definition as stored cannot be read: " + u.reason();
         try {
-            Instant next = nextOrNull(u.schedule(), u.timeZone(), now(c));
             end(
                     c,
                     u.taskId(),
                     u.fence(),
                     u.runId(),
                     sessionKey,
-                    new NextRun(next, false, next, "SCHEDULE", 1, 0),
+                    NextRun.scheduled(NextRunPlan.nextOrNull(u.schedule(), u.timeZone(), now(c))),
                     RunStatus.FAILED,
                     error,
                     null,
@@ -646,11 +633,9 @@ final class TaskRepository {
                 context.output(),
                 context.result().isEmpty() ? null : JSON.writeValueAsString(context.result()));
         if (finished.released()
-                && !next.dueNow()
-                && "SCHEDULE".equals(next.cause())
-                && !(run.schedule().equals(finished.schedule())
-                        && run.timeZone().equals(finished.timeZone()))) {
-            Instant rescheduled = nextOrNull(finished.schedule(), finished.timeZone(), now(c));
+                && NextRunPlan.followsEditedSchedule(
+                        next, run.schedule(), run.timeZone(), finished.schedule(), finished.timeZone())) {
+            Instant rescheduled = NextRunPlan.nextOrNull(finished.schedule(), finished.timeZone(), now(c));
             try (var st = RESCHEDULE
                     .prepare(c)
                     .set("next", rescheduled)
@@ -679,7 +664,7 @@ final class TaskRepository {
                         .set("due_now", next.dueNow())
                         .set("next", next.next())
                         .set("fire", next.fireAt())
-                        .set("cause", next.cause())
+                        .set("cause", next.cause().name())
                         .set("attempt", next.attempt())
                         .set("catch_ups", next.catchUps())
                         .set("task", taskId)
@@ -702,15 +687,6 @@ final class TaskRepository {
         try (var st = LOCK_TIMEOUT.prepare(c).set("ms", Long.toString(Math.max(1, wait.toMillis())));
                 ResultSet rs = st.executeQuery()) {
             rs.next();
-        }
-    }
-
-    /** The next time of a schedule as stored, or null when it never fires again or cannot be read. */
-    static Instant nextOrNull(String schedule, String timeZone, Instant after) {
-        try {
-            return Schedule.parse(schedule, java.time.ZoneId.of(timeZone)).nextOrNull(after);
-        } catch (RuntimeException e) {
-            return null;
         }
     }
 
