@@ -115,7 +115,8 @@ public final class Scheduler implements AutoCloseable {
         this.watch =
                 new SessionWatch(session, guard, wakeup, heartbeat::requestNow, executor::cancel, settings.heartbeat());
         this.watchdog = new RunWatchdog(guard, executor::activeRuns, this.halt);
-        this.claimThread = threads.thread("starpets-claim", false, this::claimLoop);
+        this.claimThread =
+                threads.thread("starpets-claim", false, new ClaimLoop(settings, claimer, wakeup, () -> draining));
         this.watchThread = threads.thread("starpets-watch", true, watch);
         this.watchdogThread = threads.thread("starpets-watchdog", true, watchdog);
     }
@@ -213,11 +214,6 @@ public final class Scheduler implements AutoCloseable {
         return settings.instanceId();
     }
 
-    /** Operator changes to tasks (create, edit, pause, trigger, cancel…), each audited. */
-    public TaskCommands commands() {
-        return commands;
-    }
-
     /**
      * Why this instance's scheduler no longer works, if it does not: one of its threads ended, a
      * periodic duty died, or another process took its instance id. Empty while it works, and before
@@ -240,63 +236,6 @@ public final class Scheduler implements AutoCloseable {
     /** How many times the watch session was lost. */
     long watchLosses() {
         return watch.losses();
-    }
-
-    private void claimLoop() {
-        try {
-            settle();
-            int misses = 0;
-            while (!draining) {
-                Duration sleep;
-                try {
-                    Claimer.Outcome outcome = claimer.runOnce();
-                    boolean missed = outcome.claimed() == 0
-                            && outcome.quota() > 0
-                            && outcome.nextDueIn() != null
-                            && !outcome.nextDueIn().isPositive();
-                    misses = missed ? misses + 1 : 0;
-                    sleep = outcome == Claimer.Outcome.NOT_NOW
-                            ? settings.heartbeat().dividedBy(4)
-                            : outcome.sleep(settings.poll(), settings.heartbeat(), misses);
-                } catch (SQLException | RuntimeException e) {
-                    log.warn("Claim failed: {}", e.getMessage());
-                    sleep = settings.heartbeat();
-                }
-                wakeup.await(sleep);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    /**
-     * Instances started together wait a moment before their first claim so that all of them are
-     * registered and each takes only its share; with a configured total, until that many are alive.
-     * An instance that joins a running cluster (another live instance already runs tasks) does not
-     * wait: the split has begun, and while it waited the others would leave its share of any task
-     * falling due (or recovered from a dead instance) unclaimed.
-     */
-    private void settle() throws InterruptedException {
-        long deadline = settings.nanos()
-                + (settings.totalInstances() > 0 ? settings.settle().multipliedBy(10) : settings.settle()).toNanos();
-        while (!draining && settings.nanos() < deadline) {
-            try {
-                TaskRepository.Share share = claimer.share();
-                if (share.runningElsewhere() > 0) {
-                    return;
-                }
-                if (settings.totalInstances() > 0 && share.liveInstances() >= settings.totalInstances()) {
-                    return;
-                }
-            } catch (SQLException | RuntimeException e) {
-                log.warn("Could not read the other instances' state: {}", e.getMessage());
-            }
-            long left =
-                    Math.min(deadline - settings.nanos(), settings.heartbeat().toNanos());
-            if (left > 0) {
-                wakeup.await(Duration.ofNanos(left));
-            }
-        }
     }
 
     /** Another process took this instance's id: claim nothing more and stop the runs here. */
@@ -325,7 +264,7 @@ public final class Scheduler implements AutoCloseable {
                 "Scheduler stopping: {} run(s) in progress, grace {}",
                 executor.activeCount(),
                 settings.shutdownGrace());
-        setState("DRAINING");
+        setState(InstanceState.DRAINING);
         wakeup.signal();
         join(claimThread, settings.poll());
         awaitRuns(settings.shutdownGrace());
@@ -348,7 +287,7 @@ public final class Scheduler implements AutoCloseable {
         watchdog.stop();
         heartbeat.stop();
         housekeeping.shutdownNow();
-        setState("GONE");
+        setState(InstanceState.GONE);
         watch.stop();
         join(watchThread, Duration.ofSeconds(2));
         session.close();
@@ -375,9 +314,9 @@ public final class Scheduler implements AutoCloseable {
         }
     }
 
-    private void setState(String state) {
+    private void setState(InstanceState state) {
         try {
-            instances.setState(session.primary(), settings.instanceId(), session.key(), state);
+            instances.setState(session.primary(), settings.instanceId(), session.key(), state.name());
         } catch (SQLException e) {
             session.primaryFailed();
             log.warn("Could not mark instance {}: {}", state, e.getMessage());
