@@ -1,5 +1,6 @@
 package gg.starpets.config;
 
+import gg.starpets.scheduler.SchedulerSettings;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -8,14 +9,19 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 
 /**
- * Every StarPets setting. The defaults live in {@code application.yml}, next to the environment
- * variable that overrides each one; the README's configuration table mirrors that file.
+ * Every StarPets setting. Each default is written once: in {@code application.yml}, next to the
+ * environment variable that overrides it, or, where that file's fallback is empty, in Java (the
+ * engine's in {@link SchedulerSettings}, the rest in {@link Scheduler}). The README's configuration
+ * table lists them all; {@code SettingsAgreementTest} holds the three in agreement.
  */
 @ConfigurationProperties("starpets")
 public record StarPetsProperties(
         String instanceId, Db db, Scheduler scheduler, List<TaskDefinition> tasks, Handlers handlers, Witness witness) {
 
     public StarPetsProperties {
+        scheduler = scheduler == null
+                ? new Scheduler(null, null, null, null, null, null, null, null, null, null)
+                : scheduler;
         tasks = tasks == null ? List.of() : List.copyOf(tasks);
         handlers = handlers == null ? new Handlers(List.of(), Map.of(), List.of(), List.of()) : handlers;
     }
@@ -46,7 +52,7 @@ public record StarPetsProperties(
             String ownerPassword,
             String sqlUser,
             String sqlPassword,
-            @DefaultValue("4") int sqlPoolSize) {
+            int sqlPoolSize) {
 
         /** Only an embedded PostgreSQL of database {@code starpets} in {@code dir} on {@code port} (its own roles). */
         public static Db embedded(Path dir, int port) {
@@ -75,17 +81,41 @@ public record StarPetsProperties(
         }
     }
 
+    /**
+     * The scheduler's settings. What each engine setting means, and why its default, is on the
+     * component of {@link SchedulerSettings} of the same name, where its default is written; an unset
+     * one (application.yml maps each variable with an empty fallback) takes that default.
+     *
+     * @param enabled false: this instance serves the API but runs no tasks; default true
+     * @param taskDuration how long each demo task ({@code sleep}, {@code cpu}) runs unless its params say;
+     *     default 2 minutes (B4: at least 2 minutes)
+     */
     public record Scheduler(
-            @DefaultValue("true") boolean enabled,
+            Boolean enabled,
             Duration lease,
             Duration heartbeat,
             Duration poll,
             Duration settle,
-            int totalInstances,
+            Integer totalInstances,
             Duration shutdownGrace,
-            @DefaultValue("3") int quarantineAfter,
-            @DefaultValue("10s") Duration quarantineWindow,
-            Duration taskDuration) {}
+            Integer quarantineAfter,
+            Duration quarantineWindow,
+            Duration taskDuration) {
+
+        public Scheduler {
+            SchedulerSettings engine = SchedulerSettings.defaults();
+            enabled = enabled == null || enabled;
+            lease = lease == null ? engine.lease() : lease;
+            heartbeat = heartbeat == null ? engine.heartbeat() : heartbeat;
+            poll = poll == null ? engine.poll() : poll;
+            settle = settle == null ? engine.settle() : settle;
+            totalInstances = totalInstances == null ? engine.totalInstances() : totalInstances;
+            shutdownGrace = shutdownGrace == null ? engine.shutdownGrace() : shutdownGrace;
+            quarantineAfter = quarantineAfter == null ? engine.quarantineAfter() : quarantineAfter;
+            quarantineWindow = quarantineWindow == null ? engine.quarantineWindow() : quarantineWindow;
+            taskDuration = taskDuration == null ? Duration.ofMinutes(2) : taskDuration;
+        }
+    }
 
     /** The chaos suite's witness handler: registered only when {@code dir} is set (see tasks.WitnessHandler). */
     public record Witness(String dir) {

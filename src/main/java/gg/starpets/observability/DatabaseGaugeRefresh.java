@@ -2,6 +2,7 @@ package gg.starpets.observability;
 
 import static java.util.stream.Collectors.toMap;
 
+import gg.starpets.config.PeriodicDuty;
 import gg.starpets.config.StarPetsProperties;
 import gg.starpets.scheduler.InstanceRepository;
 import gg.starpets.scheduler.RunRepository;
@@ -17,13 +18,9 @@ import java.time.ZoneId;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
 
 /**
@@ -33,7 +30,7 @@ import org.springframework.stereotype.Component;
  * {@code starpets_database_gauges_age_seconds} says how old they are.
  */
 @Component
-class DatabaseGaugeRefresh implements SmartLifecycle {
+class DatabaseGaugeRefresh extends PeriodicDuty {
 
     /** The scrape interval: a shorter one would only add queries. */
     static final Duration INTERVAL = Duration.ofSeconds(5);
@@ -46,11 +43,11 @@ class DatabaseGaugeRefresh implements SmartLifecycle {
     private final InstanceRepository instances;
     private final SchedulerMetrics schedulerMetrics;
     private final Duration lease;
-    private final AtomicLong liveInstances = new AtomicLong();
-    private final AtomicLong stuckTasks = new AtomicLong();
-    private final AtomicLong quarantinedTasks = new AtomicLong();
-    private final AtomicLong historyBytes = new AtomicLong();
-    private final AtomicLong historyRows = new AtomicLong();
+    private final AtomicLong liveInstances;
+    private final AtomicLong stuckTasks;
+    private final AtomicLong quarantinedTasks;
+    private final AtomicLong historyBytes;
+    private final AtomicLong historyRows;
     private final RunRepository runs;
     private final MultiGauge sinceLastStart;
     private final MultiGauge expectedInterval;
@@ -65,8 +62,6 @@ class DatabaseGaugeRefresh implements SmartLifecycle {
     /** Until the first read succeeds, the age counts from start-up. */
     private volatile long readAtNanos = System.nanoTime();
 
-    private ScheduledExecutorService executor;
-
     DatabaseGaugeRefresh(
             MeterRegistry registry,
             TaskViews tasks,
@@ -74,27 +69,28 @@ class DatabaseGaugeRefresh implements SmartLifecycle {
             RunRepository runs,
             SchedulerMetrics schedulerMetrics,
             StarPetsProperties properties) {
+        super(THREAD_NAME);
         this.tasks = tasks;
         this.instances = instances;
         this.runs = runs;
         this.schedulerMetrics = schedulerMetrics;
         this.lease = properties.scheduler().lease();
-        Gauge.builder(MetricNames.LIVE_INSTANCES, liveInstances, AtomicLong::get)
-                .description("Instances alive as the database sees them")
-                .register(registry);
-        Gauge.builder(MetricNames.QUARANTINED_TASKS, quarantinedTasks, AtomicLong::get)
-                .description("Tasks quarantined (their runs were lost again and again) until resumed")
-                .register(registry);
+        this.liveInstances = gauge(registry, MetricNames.LIVE_INSTANCES, "Instances alive as the database sees them");
+        this.quarantinedTasks = gauge(
+                registry,
+                MetricNames.QUARANTINED_TASKS,
+                "Tasks quarantined (their runs were lost again and again) until resumed");
+        this.historyBytes = new AtomicLong();
         Gauge.builder(MetricNames.RUN_HISTORY_BYTES, historyBytes, AtomicLong::get)
                 .description("The run history table (task_runs) with its indexes, in bytes")
                 .baseUnit("bytes")
                 .register(registry);
-        Gauge.builder(MetricNames.RUN_HISTORY_ROWS, historyRows, AtomicLong::get)
-                .description("Runs kept in the history (PostgreSQL's estimate)")
-                .register(registry);
-        Gauge.builder(MetricNames.TASKS_STUCK, stuckTasks, AtomicLong::get)
-                .description("Tasks whose run timed out while the handler still executes (kept by their instance)")
-                .register(registry);
+        this.historyRows =
+                gauge(registry, MetricNames.RUN_HISTORY_ROWS, "Runs kept in the history (PostgreSQL's estimate)");
+        this.stuckTasks = gauge(
+                registry,
+                MetricNames.TASKS_STUCK,
+                "Tasks whose run timed out while the handler still executes (kept by their instance)");
         Gauge.builder(MetricNames.DATABASE_GAUGES_AGE, this, DatabaseGaugeRefresh::ageSeconds)
                 .description("Seconds since the database-wide gauges were last read")
                 .register(registry);
@@ -106,8 +102,15 @@ class DatabaseGaugeRefresh implements SmartLifecycle {
                 .register(registry);
     }
 
+    private static AtomicLong gauge(MeterRegistry registry, String name, String description) {
+        AtomicLong value = new AtomicLong();
+        Gauge.builder(name, value, AtomicLong::get).description(description).register(registry);
+        return value;
+    }
+
     /** One read of the database; on failure the gauges keep their last values. */
-    void runOnce() {
+    @Override
+    protected void runOnce() {
         try {
             long live = instances.countLive(lease);
             List<TaskViews.TaskTiming> timings = tasks.findTimings();
@@ -175,26 +178,12 @@ class DatabaseGaugeRefresh implements SmartLifecycle {
     }
 
     @Override
-    public synchronized void start() {
-        executor = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, THREAD_NAME);
-            t.setDaemon(true);
-            return t;
-        });
-        executor.scheduleWithFixedDelay(this::runOnce, 0, INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
-    }
-
-    /** Interrupts a read waiting for a connection: nothing is lost, the gauges die with the instance. */
-    @Override
-    public synchronized void stop() {
-        if (executor != null) {
-            executor.shutdownNow();
-            executor = null;
-        }
+    protected Duration initialDelay() {
+        return Duration.ZERO;
     }
 
     @Override
-    public synchronized boolean isRunning() {
-        return executor != null;
+    protected Duration interval() {
+        return INTERVAL;
     }
 }

@@ -96,11 +96,11 @@ class SchedulerMetrics implements SchedulerEvents {
     }
 
     private Counter fenceOffFailedCounter(String task) {
-        return Counter.builder(MetricNames.FENCE_OFF_FAILED)
-                .description("Recovery rounds in which a lost run's handler could not fence it off yet; the task"
-                        + " starts nowhere meanwhile")
-                .tags("task", task)
-                .register(registry);
+        return taskCounter(
+                MetricNames.FENCE_OFF_FAILED,
+                "Recovery rounds in which a lost run's handler could not fence it off yet; the task"
+                        + " starts nowhere meanwhile",
+                task);
     }
 
     @Override
@@ -109,10 +109,10 @@ class SchedulerMetrics implements SchedulerEvents {
     }
 
     private Counter quarantinedCounter(String task) {
-        return Counter.builder(MetricNames.TASKS_QUARANTINED)
-                .description("Tasks this instance quarantined: their runs were lost again and again")
-                .tags("task", task)
-                .register(registry);
+        return taskCounter(
+                MetricNames.TASKS_QUARANTINED,
+                "Tasks this instance quarantined: their runs were lost again and again",
+                task);
     }
 
     @Override
@@ -121,10 +121,8 @@ class SchedulerMetrics implements SchedulerEvents {
     }
 
     private Counter stuckCounter(String task) {
-        return Counter.builder(MetricNames.RUNS_STUCK)
-                .description("Runs past their timeout whose handler ignored the interruption")
-                .tags("task", task)
-                .register(registry);
+        return taskCounter(
+                MetricNames.RUNS_STUCK, "Runs past their timeout whose handler ignored the interruption", task);
     }
 
     private Counter runsFinished(String task, RunStatus status) {
@@ -141,9 +139,11 @@ class SchedulerMetrics implements SchedulerEvents {
     }
 
     private Counter fenceLostCounter(String task) {
-        return Counter.builder(MetricNames.FENCE_LOST)
-                .description("Runs that found their task taken over; nothing they did was written")
-                .tags("task", task)
-                .register(registry);
+        return taskCounter(
+                MetricNames.FENCE_LOST, "Runs that found their task taken over; nothing they did was written", task);
+    }
+
+    private Counter taskCounter(String name, String description, String task) {
+        return Counter.builder(name).description(description).tags("task", task).register(registry);
     }
 }

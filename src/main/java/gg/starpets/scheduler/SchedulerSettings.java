@@ -6,13 +6,48 @@ import java.util.function.LongSupplier;
 /**
  * How one instance's scheduler behaves. Durations are measured on this instance's monotonic clock
  * only (how long to sleep, how long since a lease was last confirmed); due times, leases and
- * expiry are always computed by the database. Build with {@link #builder(String)}.
+ * expiry are always computed by the database. Build with {@link #builder(String)}: its defaults are
+ * the service's defaults (application.yml maps each environment variable here without repeating
+ * them; {@code SettingsAgreementTest} holds them equal to the README's configuration table).
  *
- * @param quarantineAfter runs of a task ended LOST in a row before it is quarantined (0: never); only runs
- *     the task may have caused count (see {@code docs/scheduler.md}, quarantine)
- * @param quarantineWindow a LOST run counts toward quarantine only if its instance was proven dead within this
- *     long after the run started (a handler that kills its process does so soon after it starts); zero: at any time
- * @param ticker this instance's monotonic clock in nanoseconds ({@code System::nanoTime}); tests
+ * @param instanceId this instance's unique id, in the {@code instances} row, logs, {@code X-Instance-Id}
+ *     and every run it owns; no default ({@code INSTANCE_ID}, else the host's name)
+ * @param host the machine it runs on, shown beside the id in {@code instances}; default {@code localhost}
+ *     (the service sets the host's name)
+ * @param version the service's version, shown in {@code instances}; default {@code dev} (the service
+ *     sets the build's version)
+ * @param lease how long a claim holds without renewal ({@code SCHEDULER_LEASE}): a frozen or cut-off
+ *     instance loses its tasks this long after its last renewal, and a handler's step must end before
+ *     it. At least 3 heartbeats. Default 10 s, ten heartbeats: several renewals in a row may fail (a GC
+ *     pause, a loaded database) before a task is lost, while a frozen owner's tasks move within 10 s
+ * @param heartbeat how often the instance renews its leases and its {@code instances} row
+ *     ({@code SCHEDULER_HEARTBEAT}); also the unit of the engine's other periods: recovery looks every
+ *     quarter of it, a missing session lock counts as death after half of it ({@link #lockLossGrace()}),
+ *     and half of it is the margin a step must end before its lease. Default 1 s: a dead instance's
+ *     tasks start elsewhere within about a second (0.6 s typical, docs/benchmarks-scheduler.md) for one
+ *     short renewal statement per instance per second
+ * @param poll the longest the claim loop sleeps with nothing due and no notification
+ *     ({@code SCHEDULER_POLL}); due times and {@code LISTEN starpets_tasks} usually wake it first, so it
+ *     bounds only what a lost notification can delay. Default 5 s; it also bounds a stop's wait for
+ *     that loop
+ * @param settle at start, how long the first claim waits so that instances started together split the
+ *     tasks evenly ({@code SCHEDULER_SETTLE}); it ends early once another instance runs a task (a
+ *     cluster that is already running). Default 3 s: longer than the spread of a compose or rolling start
+ * @param totalInstances how many instances the first claim waits to see alive, for at most ten settle
+ *     periods ({@code TOTAL_INSTANCES}); default 0: not set, wait one settle period
+ * @param shutdownGrace on a stop (SIGTERM), how long runs in progress may finish before they are
+ *     interrupted and their tasks handed back ({@code SHUTDOWN_GRACE}). Default 20 s: the demo tasks
+ *     stop at once when interrupted; with the request drain, poll and lease it fits the 2 minutes
+ *     compose and the Helm chart give a stop
+ * @param quarantineAfter runs of a task ended LOST in a row before it is quarantined
+ *     ({@code SCHEDULER_QUARANTINE_AFTER}; 0: never); only runs the task may have caused count (see
+ *     {@code docs/scheduler.md}, quarantine). Default 3: a handler that kills its process would
+ *     otherwise kill one instance after another, while a single unlucky loss does not stop a task
+ * @param quarantineWindow a LOST run counts toward quarantine only if its instance was proven dead within
+ *     this long after the run started ({@code SCHEDULER_QUARANTINE_WINDOW}; zero: at any time). Default
+ *     10 s: a handler that kills its process does so well within seconds of its start, while a kill from
+ *     outside lands within the first 10 s of an hour-long run in under 0.3 % of kills (docs/scheduler.md)
+ * @param ticker this instance's monotonic clock in nanoseconds; default {@code System::nanoTime}; tests
  *     may move it forward
  */
 public record SchedulerSettings(
@@ -45,6 +80,11 @@ public record SchedulerSettings(
 
     public static Builder builder(String instanceId) {
         return new Builder(instanceId);
+    }
+
+    /** Every default of the builder (the one place they are written), for an instance not named yet. */
+    public static SchedulerSettings defaults() {
+        return builder("").build();
     }
 
     public Builder toBuilder() {
@@ -86,6 +126,7 @@ public record SchedulerSettings(
         return ticker.getAsLong();
     }
 
+    /** Starts from the defaults explained on each component above. */
     public static final class Builder {
         private final String instanceId;
         private String host = "localhost";

@@ -4,8 +4,10 @@ import java.util.List;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 
 /**
- * Who may do what ({@code starpets.security}). Defaults and environment variables are in
- * {@code application.yml}; the README's configuration table mirrors them.
+ * Who may do what ({@code starpets.security}). The environment variables are mapped in
+ * {@code application.yml}; the defaults of the claims and role names are written here, in {@link Oidc},
+ * and nowhere else (application.yml's fallback for them is empty); the README's configuration table
+ * lists them all ({@code SettingsAgreementTest}).
  *
  * @param operatorTokens bearer tokens that may change tasks (and read), each a clear token,
  *     {@code sha256:<hex>}, or either one behind {@code name:}
