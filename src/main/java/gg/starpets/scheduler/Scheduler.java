@@ -18,7 +18,8 @@ import org.slf4j.LoggerFactory;
  * One instance's scheduler. Threads, all built here (through {@link EngineThreads}: none ends
  * silently; if one does end, {@link #failure()} says so):
  * <ul>
- *   <li>{@code starpets-claim}: the claim loop, sleeping until the next due time, a notification, or a run's end;
+ *   <li>{@code starpets-claim}: the claim loop ({@link ClaimLoop}), sleeping until the next due time, a
+ *       notification, or a run's end;
  *   <li>{@code starpets-housekeeping-N} (3): heartbeat and lease renewal, recovery of dead instances' tasks, run
  *       timeouts; several threads, so that one call hanging on the network delays no other duty;
  *   <li>{@code starpets-watch}: the second session holding the instance lock; LISTENs for tasks that became
