@@ -3,6 +3,7 @@ package gg.starpets.config;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import gg.starpets.config.DatabaseEndpoint.Login;
+import java.time.Duration;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -74,7 +75,11 @@ class DatabaseConfig {
     @Primary
     @Bean(destroyMethod = "close")
     HikariDataSource dataSource(DatabaseEndpoint endpoint, StarPetsProperties properties) {
-        HikariConfig config = poolConfig(endpoint, "starpets-db", "starpets-" + properties.resolvedInstanceId());
+        HikariConfig config = poolConfig(
+                endpoint,
+                "starpets-db",
+                "starpets-" + properties.resolvedInstanceId(),
+                idleInTransaction(properties.scheduler().lease()));
         config.setMaximumPoolSize(properties.db().poolSize());
         config.setMinimumIdle(Math.min(4, properties.db().poolSize()));
         config.setConnectionTimeout(properties.db().connectionTimeout().toMillis());
@@ -102,8 +107,21 @@ class DatabaseConfig {
         return new SqlTaskDatabase(new HikariDataSource(config));
     }
 
+    /**
+     * How long the server lets a session of the service's pools sit idle inside a transaction before it
+     * ends the session: half the lease. A JVM frozen between a statement and its commit (a renewal,
+     * an operator's command) holds the task's row lock; without this the lock, and so the task's
+     * recovery by another instance, would wait for the whole freeze. Half the lease: gone before the
+     * frozen instance's last renewal runs out, and far longer than the moments between the service's
+     * own statements in a transaction.
+     */
+    static Duration idleInTransaction(Duration lease) {
+        return lease.dividedBy(2);
+    }
+
     /** What every pool of the service shares: the endpoint, timeouts, and a name in pg_stat_activity. */
-    static HikariConfig poolConfig(DatabaseEndpoint endpoint, String poolName, String applicationName) {
+    static HikariConfig poolConfig(
+            DatabaseEndpoint endpoint, String poolName, String applicationName, Duration idleInTransaction) {
         HikariConfig config = new HikariConfig();
         config.setPoolName(poolName);
         config.setJdbcUrl(endpoint.jdbcUrl());
@@ -115,6 +133,8 @@ class DatabaseConfig {
         // Every query here is short: a network that swallows packets must not hang a thread for hours.
         config.addDataSourceProperty("socketTimeout", "30");
         config.addDataSourceProperty("ApplicationName", applicationName);
+        config.addDataSourceProperty(
+                "options", "-c idle_in_transaction_session_timeout=" + Math.max(1, idleInTransaction.toMillis()));
         return config;
     }
 

@@ -49,7 +49,10 @@ class SchedulerConfig {
     HikariDataSource schedulerDataSource(DatabaseEndpoint endpoint, StarPetsProperties properties) {
         int size = Math.max(2, properties.db().schedulerPoolSize());
         HikariConfig config = DatabaseConfig.poolConfig(
-                endpoint, "starpets-scheduler-db", "starpets-scheduler-" + properties.resolvedInstanceId());
+                endpoint,
+                "starpets-scheduler-db",
+                "starpets-scheduler-" + properties.resolvedInstanceId(),
+                DatabaseConfig.idleInTransaction(properties.scheduler().lease()));
         config.setMaximumPoolSize(size);
         config.setMinimumIdle(Math.min(2, size));
         config.setConnectionTimeout(properties.scheduler().lease().toMillis());

@@ -1,0 +1,71 @@
+package gg.starpets.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import com.zaxxer.hikari.HikariDataSource;
+import gg.starpets.support.TestPostgres;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A JVM frozen between a statement and its commit (a lease renewal, an operator's command) must not
+ * keep the task's row locked for the whole freeze: the server ends a session of the service's pools
+ * idle inside a transaction after half the lease, so the task's recovery elsewhere is not held up.
+ */
+class IdleInTransactionTest {
+
+    /** A lease short enough for a quick test; the rule is the same for any lease. */
+    private static final Duration LEASE = Duration.ofSeconds(2);
+
+    @Test
+    void aSessionIdleInsideItsTransactionLosesItsRowLocksAfterHalfTheLease() throws Exception {
+        assertThat(DatabaseConfig.idleInTransaction(LEASE)).isEqualTo(Duration.ofSeconds(1));
+        String database = TestPostgres.createDatabase();
+        try (HikariDataSource admin = TestPostgres.pool(database, 2)) {
+            try (Connection c = admin.getConnection();
+                    var st = c.createStatement()) {
+                st.execute("create table rows_to_lock (id int primary key); insert into rows_to_lock values (1);"
+                        + " grant select, update on rows_to_lock to " + DatabaseRoles.SERVICE.user());
+            }
+            var endpoint = new DatabaseEndpoint(
+                    TestPostgres.jdbcUrl(database),
+                    DatabaseRoles.SERVICE,
+                    DatabaseRoles.OWNER,
+                    DatabaseRoles.SQL_TASKS,
+                    () -> {});
+            try (var pool = new HikariDataSource(DatabaseConfig.poolConfig(
+                            endpoint, "test-pool", "test-frozen", DatabaseConfig.idleInTransaction(LEASE)));
+                    Connection frozen = pool.getConnection()) {
+                frozen.setAutoCommit(false);
+                try (var st = frozen.createStatement()) {
+                    st.execute("select id from rows_to_lock where id = 1 for update");
+                }
+                // From here on the "frozen" session sends nothing, as a stopped JVM would not.
+                await().atMost(Duration.ofSeconds(30))
+                        .pollInterval(Duration.ofMillis(100))
+                        .until(() -> lockedAtOnce(admin));
+                assertThatThrownBy(() -> {
+                            try (var st = frozen.createStatement()) {
+                                st.execute("select 1");
+                            }
+                        })
+                        .isInstanceOf(SQLException.class);
+            }
+        }
+    }
+
+    /** Whether another session can lock the row without waiting. */
+    private static boolean lockedAtOnce(HikariDataSource admin) {
+        try (Connection c = admin.getConnection();
+                var st = c.createStatement()) {
+            st.execute("select id from rows_to_lock where id = 1 for update nowait");
+            return true;
+        } catch (SQLException lockNotAvailable) {
+            return false;
+        }
+    }
+}
