@@ -46,16 +46,18 @@ needed = phase + 5 + seconds(env["SHUTDOWN_GRACE"]) + 10 + 2
 check(seconds(app["stop_grace_period"]) >= needed,
       "app stop_grace_period %s covers its graceful shutdown (%.0f s)" % (app["stop_grace_period"], needed))
 
-# PostgreSQL connections: each instance holds up to DB_POOL_SIZE pooled + DB_SCHEDULER_POOL_SIZE + 1 health
-# probe + 2 sessions; 20 instances (the documented ceiling) + the 3 reserved superuser slots must fit.
+# PostgreSQL connections (docs/operations.md#connections): each instance holds up to DB_POOL_SIZE pooled +
+# DB_SCHEDULER_POOL_SIZE + DB_SQL_POOL_SIZE (sql tasks) + 1 health probe + 2 sessions; 20 instances (the
+# documented ceiling) + the 3 reserved superuser slots must fit.
 pg_cmd = " ".join(s["postgres"].get("command", []))
 m = re.search(r"max_connections=(\d+)", pg_cmd)
 check(m is not None, "postgres sets max_connections (the default 100 is too few)")
 pool = int(env.get("DB_POOL_SIZE", 20))
 scheduler_pool = int(env.get("DB_SCHEDULER_POOL_SIZE", 4))
-check(20 * (pool + scheduler_pool + 3) + 3 < int(m.group(1)),
-      "max_connections %s fits 20 instances x (DB_POOL_SIZE %d + DB_SCHEDULER_POOL_SIZE %d + 3) + 3 reserved"
-      % (m.group(1), pool, scheduler_pool))
+sql_pool = int(env.get("DB_SQL_POOL_SIZE", 4))
+check(20 * (pool + scheduler_pool + sql_pool + 3) + 3 <= int(m.group(1)),
+      "max_connections %s fits 20 instances x (DB_POOL_SIZE %d + DB_SCHEDULER_POOL_SIZE %d + DB_SQL_POOL_SIZE %d"
+      " + 3) + 3 reserved" % (m.group(1), pool, scheduler_pool, sql_pool))
 check(["CMD", "pg_isready", "-h", "127.0.0.1"] == s["postgres"]["healthcheck"]["test"][:4],
       "the postgres healthcheck goes over TCP (not the Unix socket of the initdb temporary server)")
 
