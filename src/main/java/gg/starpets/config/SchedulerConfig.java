@@ -4,6 +4,7 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import gg.starpets.scheduler.ConnectionFactory;
 import gg.starpets.scheduler.InstanceRepository;
+import gg.starpets.scheduler.OutcomeViews;
 import gg.starpets.scheduler.RunRepository;
 import gg.starpets.scheduler.Scheduler;
 import gg.starpets.scheduler.SchedulerEvents;
@@ -107,6 +108,12 @@ class SchedulerConfig {
     @Bean
     TaskCommands taskCommands(DataSource dataSource) {
         return new TaskCommands(dataSource);
+    }
+
+    /** The console board's read of each task's last outcomes. */
+    @Bean
+    OutcomeViews outcomeViews(DataSource dataSource) {
+        return new OutcomeViews(dataSource);
     }
 
     @Bean

@@ -126,7 +126,7 @@ final class ClaimLoop implements Runnable {
     }
 
     /** Whether settling is over, with {@code share} as the database says now. */
-    boolean settled(TaskRepository.Share share) {
+    boolean settled(Share share) {
         return share.runningElsewhere() > 0
                 || (settings.totalInstances() > 0 && share.liveInstances() >= settings.totalInstances());
     }

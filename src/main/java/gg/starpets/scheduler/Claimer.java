@@ -54,7 +54,7 @@ final class Claimer {
             return Outcome.NOT_NOW;
         }
         try (Connection c = dataSource.getConnection()) {
-            TaskRepository.Share share = share(c);
+            Share share = share(c);
             int quota = share.quota();
             if (quota == 0) {
                 return new Outcome(0, 0, share.nextDueIn());
@@ -66,8 +66,7 @@ final class Claimer {
                     .toArray();
             long sent = guard.now();
             claimStatements++;
-            List<TaskRepository.ClaimedRun> claimed =
-                    tasks.claim(c, settings.instanceId(), sessionKey, settings.lease(), quota, busy);
+            List<ClaimedRun> claimed = tasks.claim(c, settings.instanceId(), sessionKey, settings.lease(), quota, busy);
             claimed.forEach(run -> executor.start(run, sent));
             return new Outcome(claimed.size(), quota, share.nextDueIn());
         }
@@ -88,14 +87,14 @@ final class Claimer {
     }
 
     /** What the database says of the instances and their tasks now, without claiming anything (settling). */
-    TaskRepository.Share share() throws SQLException {
+    Share share() throws SQLException {
         session.claimTurn(turnLimit());
         try (Connection c = dataSource.getConnection()) {
             return share(c);
         }
     }
 
-    private TaskRepository.Share share(Connection c) throws SQLException {
-        return tasks.share(c, settings.instanceId(), sessionKey, settings.lease(), settings.spreadWindow());
+    private Share share(Connection c) throws SQLException {
+        return ShareRepository.share(c, settings.instanceId(), sessionKey, settings.lease(), settings.spreadWindow());
     }
 }

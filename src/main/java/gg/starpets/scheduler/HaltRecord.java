@@ -25,14 +25,12 @@ final class HaltRecord implements Runnable {
     static final Duration LIMIT = Duration.ofMillis(100);
 
     private final DataSource dataSource;
-    private final TaskRepository tasks;
     private final RunExecutor executor;
     private final LeaseGuard guard;
     private final Runnable halt;
 
-    HaltRecord(DataSource dataSource, TaskRepository tasks, RunExecutor executor, LeaseGuard guard, Runnable halt) {
+    HaltRecord(DataSource dataSource, RunExecutor executor, LeaseGuard guard, Runnable halt) {
         this.dataSource = dataSource;
-        this.tasks = tasks;
         this.executor = executor;
         this.guard = guard;
         this.halt = halt;
@@ -65,7 +63,7 @@ final class HaltRecord implements Runnable {
         long[] runIds = runs.stream().mapToLong(r -> r.claim.runId()).toArray();
         Thread writer = Thread.ofVirtual().name("starpets-halt-record").start(() -> {
             try (Connection c = dataSource.getConnection()) {
-                tasks.recordHalt(c, culpritIds, runIds);
+                OrphanRepository.recordHalt(c, culpritIds, runIds);
             } catch (SQLException | RuntimeException e) {
                 log.warn("Could not record why this process halts: {}", e.getMessage());
             }

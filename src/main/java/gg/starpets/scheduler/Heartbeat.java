@@ -143,7 +143,7 @@ final class Heartbeat {
             long[] runIds = alive.stream().mapToLong(r -> r.claim.runId()).toArray();
             Set<Long> owned = new HashSet<>();
             Set<Long> cancelled = new HashSet<>();
-            for (TaskRepository.Renewed r : tasks.renewLeases(c, session.key(), settings.lease(), runIds)) {
+            for (Renewed r : tasks.renewLeases(c, session.key(), settings.lease(), runIds)) {
                 owned.add(r.runId());
                 if (r.cancelRequested()) {
                     cancelled.add(r.runId());

@@ -29,7 +29,7 @@ public final class InstanceRepository {
               from instances i
              where i.id = :id
                for update of i
-            """.formatted(TaskRepository.HELD_LOCKS));
+            """.formatted(SqlFragments.HELD_LOCKS));
 
     /** A transaction lock per id (two-int form: never the same lock as a session key's). */
     private static final NamedSql LOCK_ID = NamedSql.of("select pg_advisory_xact_lock(7410, hashtext(:id))");
@@ -67,7 +67,7 @@ public final class InstanceRepository {
                     -- Its lock is missing though it heartbeat (holding it) since the locks held now were taken.
                     or (i.heartbeat_at > %s
                         and i.session_key not in (select key from held)))
-            """.formatted(TaskRepository.HELD_LOCKS, TaskRepository.LOCK_EPOCH));
+            """.formatted(SqlFragments.HELD_LOCKS, SqlFragments.LOCK_EPOCH));
 
     // Reads instances_gone_idx and, per instance, tasks_owner_instance_idx. Package-visible: QueryPlanTest.
     static final NamedSql DELETE_GONE = NamedSql.of("""
@@ -83,7 +83,10 @@ public final class InstanceRepository {
                and i.heartbeat_at < now() - :gone_for * interval '1 millisecond'
                and i.session_key not in (select key from held)
                and not exists (select 1 from tasks t where t.owner_instance = i.id)
-            """.formatted(TaskRepository.HELD_LOCKS));
+            """.formatted(SqlFragments.HELD_LOCKS));
+
+    private static final NamedSql COUNT_LIVE =
+            NamedSql.of("select count(*) from instances where " + SqlFragments.LIVE_INSTANCE);
 
     private final DataSource dataSource;
 
@@ -102,7 +105,7 @@ public final class InstanceRepository {
      * Registers this process under {@code id}, in a transaction that locks the id's row: refused
      * when a live process (its session lock held) already uses the id; a restarted instance whose old
      * process is gone takes the id over. {@code configTasks}: the names of the tasks its configuration
-     * defines (see {@link TaskCommands#retireUndefined}).
+     * defines (see {@link TaskHousekeeping#retireUndefined}).
      */
     void register(Connection c, String id, String host, String version, long sessionKey, String[] configTasks)
             throws SQLException {
@@ -175,13 +178,10 @@ public final class InstanceRepository {
     /** Instances alive now: running, with a heartbeat within the lease. */
     public long countLive(Duration lease) {
         try (Connection c = dataSource.getConnection();
-                var st = c.prepareStatement("select count(*) from instances where state = 'RUNNING'"
-                        + " and heartbeat_at > now() - ? * interval '1 millisecond'")) {
-            st.setLong(1, lease.toMillis());
-            try (ResultSet rs = st.executeQuery()) {
-                rs.next();
-                return rs.getLong(1);
-            }
+                var st = COUNT_LIVE.prepare(c).set("lease", lease);
+                ResultSet rs = st.executeQuery()) {
+            rs.next();
+            return rs.getLong(1);
         } catch (SQLException e) {
             throw new SchedulerException("could not count live instances", e);
         }

@@ -33,7 +33,7 @@ final class LocalRun implements RunContext.Gate {
 
     static final long NONE = Long.MIN_VALUE;
 
-    final TaskRepository.ClaimedRun claim;
+    final ClaimedRun claim;
     final RunContext context;
     /** When the claim statement was sent (this instance's monotonic clock): the lease counts from here. */
     final long claimSentAt;
@@ -53,7 +53,7 @@ final class LocalRun implements RunContext.Gate {
     /** Watchdog bookkeeping: when it interrupted the handler for executing near the end of the hold. */
     volatile long stoppedForSafetyAt = NONE;
 
-    LocalRun(TaskRepository.ClaimedRun claim, long claimSentAt, LeaseGuard guard) {
+    LocalRun(ClaimedRun claim, long claimSentAt, LeaseGuard guard) {
         this.claim = claim;
         this.claimSentAt = claimSentAt;
         this.heldSince = claimSentAt;

@@ -66,11 +66,6 @@ public final class NamedSql {
         return new NamedSql(out.toString(), Map.copyOf(positions));
     }
 
-    /** The statement as JDBC sees it (for tests and logs). */
-    String jdbcSql() {
-        return jdbcSql;
-    }
-
     /** The same statement under EXPLAIN, bound by the same names (for plan tests). */
     NamedSql explained() {
         return new NamedSql("explain " + jdbcSql, positions);

@@ -36,10 +36,10 @@ import org.slf4j.LoggerFactory;
  *       time is computed again from the stored schedule ({@link #nextOrNull}; when
  *       {@link #followsEditedSchedule} says so) and written only while the task is still unowned, at the
  *       same fence and still due for its schedule, so a claim or an operator in between wins;
- *   <li>recovery ({@code TaskRepository.RECOVER}): due at once, cause {@code RECOVERY}, the next
+ *   <li>recovery ({@code OrphanRepository.RECOVER}): due at once, cause {@code RECOVERY}, the next
  *       attempt, in the statement that takes the task from its lost owner and bumps the fence;
- *   <li>a {@code SKIP} task missed by more than its threshold is not claimable ({@code CLAIMABLE}); the
- *       housekeeping ({@code TaskCommands.skipMisfires}) moves it to {@link #nextOrNull} after the
+ *   <li>a {@code SKIP} task missed by more than its threshold is not claimable ({@code SqlFragments.CLAIMABLE}); the
+ *       housekeeping ({@code TaskHousekeeping.skipMisfires}) moves it to {@link #nextOrNull} after the
  *       database's now, only if its due time is still the one it read and its row is not locked;
  *   <li>operators' commands: a trigger (due now, {@code TRIGGER}, or queued while a run is in progress),
  *       and a schedule edit that keeps a pending trigger, retry or recovery (not the schedule's to move);
@@ -72,11 +72,7 @@ final class NextRunPlan {
      * needed; a schedule that cannot be built or computed gives no next run (logged).
      */
     NextRun afterRun(
-            TaskRepository.ClaimedRun claim,
-            RunStatus status,
-            LocalRun.StopReason reason,
-            Supplier<Schedule> schedule,
-            Instant now) {
+            ClaimedRun claim, RunStatus status, LocalRun.StopReason reason, Supplier<Schedule> schedule, Instant now) {
         if (reason == LocalRun.StopReason.SHUTDOWN || reason == LocalRun.StopReason.SELF_FENCED) {
             return NextRun.now(RunCause.valueOf(claim.cause()), claim.attempt());
         }

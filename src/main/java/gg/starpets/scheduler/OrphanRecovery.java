@@ -50,7 +50,7 @@ final class OrphanRecovery {
 
     private final String[] fencingNames;
     /** Task id and the lock stamp seen then → when this instance first saw that lock missing (ticker). */
-    private final Map<TaskRepository.LockMissing, Long> missingSince = new HashMap<>();
+    private final Map<LockMissing, Long> missingSince = new HashMap<>();
     /** Lost runs whose handler has not fenced them off yet, and said so in the log already. */
     private final Set<Long> fenceRefusalsLogged = new HashSet<>();
 
@@ -98,15 +98,15 @@ final class OrphanRecovery {
     }
 
     synchronized int runOnce() {
-        List<TaskRepository.LockMissing> eligible;
-        TaskRepository.Recovery recovery;
+        List<LockMissing> eligible;
+        Recovery recovery;
         try (Connection c = dataSource.getConnection()) {
             int gone = instances.markGone(c, settings.lease());
             if (gone > 0) {
                 log.info("{} instance(s) marked GONE", gone);
             }
-            eligible = eligible(tasks.findLockMissing(c));
-            recovery = tasks.recoverOrphans(
+            eligible = eligible(OrphanRepository.findLockMissing(c));
+            recovery = OrphanRepository.recoverOrphans(
                     c, eligible, settings.quarantineAfter(), settings.quarantineWindow(), fencingNames, NO_RUNS);
             report(c, recovery.recovered());
         } catch (SQLException | RuntimeException e) {
@@ -115,7 +115,7 @@ final class OrphanRecovery {
         }
         int recovered = recovery.recovered().size();
         fenceRefusalsLogged.retainAll(recovery.awaitingFence().stream()
-                .map(TaskRepository.AwaitingFence::runId)
+                .map(Recovery.AwaitingFence::runId)
                 .toList());
         if (recovery.awaitingFence().isEmpty()) {
             return recovered;
@@ -126,7 +126,7 @@ final class OrphanRecovery {
         }
         // The same rule again, in a new statement: a task whose owner came back meanwhile is left alone.
         try (Connection c = dataSource.getConnection()) {
-            List<TaskRepository.Recovered> released = tasks.recoverOrphans(
+            List<Recovery.Recovered> released = OrphanRepository.recoverOrphans(
                             c, eligible, settings.quarantineAfter(), settings.quarantineWindow(), fencingNames, fenced)
                     .recovered();
             report(c, released);
@@ -139,12 +139,12 @@ final class OrphanRecovery {
 
     private static final long[] NO_RUNS = {};
 
-    private void report(Connection c, List<TaskRepository.Recovered> recovered) throws SQLException {
+    private void report(Connection c, List<Recovery.Recovered> recovered) throws SQLException {
         if (recovered.isEmpty()) {
             return;
         }
         tasks.notifyTasksChanged(c);
-        for (TaskRepository.Recovered r : recovered) {
+        for (Recovery.Recovered r : recovered) {
             log.warn(
                     "Recovered task {} from instance {}: run {} marked LOST ({}); {} toward quarantine: {}{}",
                     r.task(),
@@ -160,7 +160,7 @@ final class OrphanRecovery {
                         c,
                         r.task(),
                         "scheduler:" + settings.instanceId(),
-                        "QUARANTINED",
+                        AuditAction.QUARANTINED,
                         null,
                         null,
                         r.lostStreak() + " runs in a row ended LOST (last on " + r.formerInstance() + ")");
@@ -174,7 +174,7 @@ final class OrphanRecovery {
      * Asks each lost run's handler to fence it off, all at once, each on its own virtual thread, waiting
      * at most {@link #fenceOffLimit()}; returns the runs whose handler answered true in time.
      */
-    private long[] fenceOff(List<TaskRepository.AwaitingFence> awaiting) {
+    private long[] fenceOff(List<Recovery.AwaitingFence> awaiting) {
         List<Callable<Boolean>> calls = awaiting.stream()
                 .<Callable<Boolean>>map(a -> () -> fencing.get(a.handler()).fenceOff(a.runId(), a.params()))
                 .toList();
@@ -188,7 +188,7 @@ final class OrphanRecovery {
         }
         List<Long> fenced = new ArrayList<>();
         for (int i = 0; i < awaiting.size(); i++) {
-            TaskRepository.AwaitingFence a = awaiting.get(i);
+            Recovery.AwaitingFence a = awaiting.get(i);
             String refusal;
             try {
                 refusal = Boolean.TRUE.equals(answers.get(i).get()) ? null : "its handler answered false";
@@ -230,13 +230,13 @@ final class OrphanRecovery {
     }
 
     /** The tasks whose owner's lock has been missing, unchanged, for the grace; looks again when the next is. */
-    private List<TaskRepository.LockMissing> eligible(List<TaskRepository.LockMissing> missing) {
+    private List<LockMissing> eligible(List<LockMissing> missing) {
         long now = settings.nanos();
         long grace = settings.lockLossGrace().toNanos();
         missingSince.keySet().retainAll(missing);
-        List<TaskRepository.LockMissing> eligible = new ArrayList<>();
+        List<LockMissing> eligible = new ArrayList<>();
         long soonest = Long.MAX_VALUE;
-        for (TaskRepository.LockMissing m : missing) {
+        for (LockMissing m : missing) {
             long since = missingSince.computeIfAbsent(m, k -> now);
             if (now - since >= grace) {
                 eligible.add(m);

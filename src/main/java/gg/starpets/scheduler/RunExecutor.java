@@ -61,7 +61,7 @@ final class RunExecutor {
         this.onRunEnded = onRunEnded;
     }
 
-    void start(TaskRepository.ClaimedRun claim, long claimSentAt) {
+    void start(ClaimedRun claim, long claimSentAt) {
         LocalRun run = new LocalRun(claim, claimSentAt, guard);
         active.put(claim.runId(), run);
         Thread thread = Thread.ofVirtual()
@@ -153,7 +153,7 @@ final class RunExecutor {
     }
 
     private void execute(LocalRun run) {
-        TaskRepository.ClaimedRun claim = run.claim;
+        ClaimedRun claim = run.claim;
         long startNanos = System.nanoTime();
         RunStatus outcome;
         String error = null;
@@ -293,7 +293,7 @@ final class RunExecutor {
         return nextRuns.afterRun(run.claim, status, run.stopReason(), () -> schedule(run.claim), now);
     }
 
-    private Schedule schedule(TaskRepository.ClaimedRun claim) {
+    private Schedule schedule(ClaimedRun claim) {
         return schedules.computeIfAbsent(
                 claim.schedule() + "|" + claim.timeZone(),
                 k -> Schedule.parse(claim.schedule(), ZoneId.of(claim.timeZone())));

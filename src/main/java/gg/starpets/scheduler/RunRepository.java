@@ -11,8 +11,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import javax.sql.DataSource;
-import tools.jackson.core.type.TypeReference;
-import tools.jackson.databind.json.JsonMapper;
 
 /** SQL of the {@code task_runs} table: the history, one row per run. */
 public final class RunRepository {
@@ -47,8 +45,6 @@ public final class RunRepository {
             extract(epoch from coalesce(r.finished_at, now()) - r.started_at) as duration, r.error, r.attempt, r.progress,
             r.cause, r.output, r.result::text as result
             """;
-
-    private static final JsonMapper JSON = JsonMapper.builder().build();
 
     private static final NamedSql FIND = NamedSql.of("select " + COLUMNS + """
               from task_runs r
@@ -211,10 +207,6 @@ public final class RunRepository {
                 progress,
                 rs.getString("cause"),
                 rs.getString("output"),
-                result(rs.getString("result")));
-    }
-
-    private static Map<String, Object> result(String json) {
-        return json == null ? null : JSON.readValue(json, new TypeReference<Map<String, Object>>() {});
+                Json.object(rs.getString("result")));
     }
 }

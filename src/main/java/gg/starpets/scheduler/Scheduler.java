@@ -50,7 +50,6 @@ public final class Scheduler implements AutoCloseable {
     private final Heartbeat heartbeat;
     private final OrphanRecovery recovery;
     private final Claimer claimer;
-    private final TaskCommands commands;
     private final TaskHousekeeping taskHousekeeping;
     /** The names of the tasks this instance's configuration defines; null until syncTasks says. */
     private volatile String[] configTasks;
@@ -103,7 +102,7 @@ public final class Scheduler implements AutoCloseable {
                 dataSource, tasks, handlers, events, housekeeping, session.key(), settings, guard, wakeup::signal);
         // Says which runs made this process halt before it does (quarantine counts only those). Only a
         // test's halt returns: the scheduler is over then, its loops may end.
-        this.halt = new HaltRecord(dataSource, tasks, executor, guard, () -> {
+        this.halt = new HaltRecord(dataSource, executor, guard, () -> {
             threads.closing();
             halt.run();
         });
@@ -111,8 +110,7 @@ public final class Scheduler implements AutoCloseable {
                 new Heartbeat(settings, session, instances, tasks, executor, guard, this::standDown, () -> configTasks);
         this.recovery = new OrphanRecovery(settings, dataSource, instances, tasks, events, this.handlers);
         this.claimer = new Claimer(settings, dataSource, tasks, executor, guard, session);
-        this.commands = new TaskCommands(dataSource);
-        this.taskHousekeeping = new TaskHousekeeping(settings, dataSource, commands);
+        this.taskHousekeeping = new TaskHousekeeping(settings, dataSource);
         this.watch =
                 new SessionWatch(session, guard, wakeup, heartbeat::requestNow, executor::cancel, settings.heartbeat());
         this.watchdog = new RunWatchdog(guard, executor::activeRuns, this.halt);
@@ -159,7 +157,7 @@ public final class Scheduler implements AutoCloseable {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try {
-                int changed = commands.syncConfiguration(c, sorted, "config:" + settings.instanceId());
+                int changed = TaskConfigSync.sync(c, sorted, "config:" + settings.instanceId());
                 if (changed > 0) {
                     tasks.notifyTasksChanged(c);
                 }

@@ -3,17 +3,90 @@ package gg.starpets.scheduler;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.time.ZoneId;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 
-/** How a task's policies are stored in its row (JSON and milliseconds), and read back. */
+/**
+ * How a task's definition is stored in its row (JSON and milliseconds), bound into statements and
+ * read back: the one row mapper of {@code tasks}.
+ */
 final class TaskColumns {
 
-    private static final JsonMapper JSON = JsonMapper.builder().build();
+    /** What {@link #definition} reads, of the {@code tasks} row aliased {@code t}. */
+    static final String DEFINITION = """
+            t.name, t.handler, t.schedule, t.time_zone, t.params::text as params, t.enabled, t.timeout_seconds,
+                   t.retry::text as retry, t.misfire_policy, t.misfire_threshold_ms, t.catch_up_limit,
+                   t.catch_up_window_ms, t.jitter_ms""";
 
     private TaskColumns() {}
+
+    /**
+     * The definition of a row with the columns of a definition ({@code params} and {@code retry} as
+     * text); throws if they make no valid definition.
+     */
+    static TaskDefinition definition(ResultSet rs) throws SQLException {
+        return new TaskDefinition(
+                rs.getString("name"),
+                rs.getString("handler"),
+                rs.getString("schedule"),
+                ZoneId.of(rs.getString("time_zone")),
+                timeout(rs),
+                rs.getBoolean("enabled"),
+                params(rs),
+                retry(rs.getString("retry")),
+                misfire(rs),
+                jitter(rs));
+    }
+
+    static Map<String, Object> params(ResultSet rs) throws SQLException {
+        return Json.object(rs.getString("params"));
+    }
+
+    static Duration timeout(ResultSet rs) throws SQLException {
+        return Duration.ofNanos((long) (rs.getDouble("timeout_seconds") * 1e9));
+    }
+
+    static Duration jitter(ResultSet rs) throws SQLException {
+        return Duration.ofMillis(rs.getLong("jitter_ms"));
+    }
+
+    /** Binds a definition to the parameters of the same names of an insert or update. */
+    static NamedSql.Statement bind(NamedSql.Statement st, TaskDefinition d) throws SQLException {
+        return st.set("name", d.name())
+                .set("handler", d.handler())
+                .set("schedule", d.schedule())
+                .set("zone", d.timeZone().getId())
+                .set("params", Json.write(d.params()))
+                .set("enabled", d.enabled())
+                .set("timeout", d.timeout().toNanos() / 1e9)
+                .set("retry", retryJson(d.retry()))
+                .set("misfire", d.misfire().kind().name())
+                .set("threshold", d.misfire().threshold().toMillis())
+                .set("catch_up_limit", d.misfire().catchUpLimit())
+                .set("catch_up_window", d.misfire().catchUpWindow().toMillis())
+                .set("jitter", d.jitter().toMillis());
+    }
+
+    /**
+     * The columns a schedule change sets: a new schedule counts from now ({@code :next}) for a task
+     * waiting for its schedule; a trigger, retry or recovery pending keeps its time (it is not the
+     * schedule's to move), and a running task gets its next time when its run ends. A catch-up pending
+     * was the old schedule's: the new one's next time replaces it.
+     *
+     * @param t the table's qualifier, as the statement needs it ({@code "tasks."} or empty)
+     * @param changed the condition that the schedule or its time zone changed
+     */
+    static String rescheduled(String t, String changed) {
+        String applies = "(%2$s) and %1$sowner_session is null and %1$snext_cause in ('SCHEDULE', 'CATCH_UP')"
+                .formatted(t, changed);
+        return """
+                next_run_at = case when %1$s then cast(:next as timestamptz) else %2$snext_run_at end,
+                next_fire_at = case when %1$s then cast(:next as timestamptz) else %2$snext_fire_at end,
+                catch_ups = case when %1$s then 0 else %2$scatch_ups end,
+                next_cause = case when %1$s then 'SCHEDULE' else %2$snext_cause end""".formatted(applies, t);
+    }
 
     static String retryJson(TaskDefinition.RetryPolicy retry) {
         if (retry == null) {
@@ -24,14 +97,14 @@ final class TaskColumns {
         json.put("initial-backoff-ms", retry.initialBackoff().toMillis());
         json.put("multiplier", retry.multiplier());
         json.put("max-backoff-ms", retry.maxBackoff().toMillis());
-        return JSON.writeValueAsString(json);
+        return Json.write(json);
     }
 
     static TaskDefinition.RetryPolicy retry(String json) {
         if (json == null) {
             return null;
         }
-        JsonNode node = JSON.readTree(json);
+        JsonNode node = Json.MAPPER.readTree(json);
         return new TaskDefinition.RetryPolicy(
                 node.get("max-attempts").asInt(),
                 Duration.ofMillis(node.get("initial-backoff-ms").asLong()),
@@ -79,7 +152,8 @@ final class TaskColumns {
         return json;
     }
 
-    static String json(Object value) {
-        return JSON.writeValueAsString(value);
+    /** A definition as the audit trail keeps it (the API's field names). */
+    static String auditJson(TaskDefinition d) {
+        return Json.write(describe(d));
     }
 }

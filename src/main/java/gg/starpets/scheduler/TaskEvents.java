@@ -11,8 +11,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import javax.sql.DataSource;
-import tools.jackson.core.type.TypeReference;
-import tools.jackson.databind.json.JsonMapper;
 
 /** SQL of the {@code task_events} table: the audit trail of every change to a task. */
 public final class TaskEvents {
@@ -27,8 +25,6 @@ public final class TaskEvents {
             Map<String, Object> before,
             Map<String, Object> after,
             String detail) {}
-
-    private static final JsonMapper JSON = JsonMapper.builder().build();
 
     private static final NamedSql INSERT = NamedSql.of("""
             insert into task_events (task_name, actor, action, before, after, detail)
@@ -60,12 +56,12 @@ public final class TaskEvents {
 
     /** Writes an event in the caller's transaction; {@code before}/{@code after} are JSON or null. */
     static void record(
-            Connection c, String task, String actor, String action, String before, String after, String detail)
+            Connection c, String task, String actor, AuditAction action, String before, String after, String detail)
             throws SQLException {
         try (var st = INSERT.prepare(c)
                 .set("task", task)
                 .set("actor", actor)
-                .set("action", action)
+                .set("action", action.name())
                 .set("before", before)
                 .set("after", after)
                 .set("detail", detail)) {
@@ -89,8 +85,8 @@ public final class TaskEvents {
                         instant(rs, "at"),
                         rs.getString("actor"),
                         rs.getString("action"),
-                        map(rs.getString("before")),
-                        map(rs.getString("after")),
+                        Json.object(rs.getString("before")),
+                        Json.object(rs.getString("after")),
                         rs.getString("detail")));
             }
             return events;
@@ -107,9 +103,5 @@ public final class TaskEvents {
         } catch (SQLException e) {
             throw new SchedulerException("could not delete old task events", e);
         }
-    }
-
-    private static Map<String, Object> map(String json) {
-        return json == null ? null : JSON.readValue(json, new TypeReference<Map<String, Object>>() {});
     }
 }

@@ -1,8 +1,11 @@
 package gg.starpets.scheduler;
 
 import java.sql.Connection;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -22,14 +25,55 @@ final class TaskHousekeeping {
 
     private static final Logger log = LoggerFactory.getLogger(TaskHousekeeping.class);
 
+    // Package-visible: QueryPlanTest checks that it reads its index.
+    static final NamedSql EXPIRE_PAUSES = NamedSql.of("""
+            update tasks set paused_at = null, paused_until = null, pause_reason = null, version = version + 1,
+                   updated_at = now()
+             where paused_until <= now()
+            returning name
+            """);
+
+    // Package-visible: QueryPlanTest checks that it reads its index.
+    static final NamedSql RETIRE = NamedSql.of("""
+            with live as (
+                select config_tasks from instances where %s
+            )
+            update tasks t set retired_at = now(), version = version + 1, updated_at = now()
+             where t.source = 'CONFIG' and t.retired_at is null
+               -- Just created or changed by an instance that has synced its configuration but not yet
+               -- registered what it defines (its start, or a rolling update): not before a lease.
+               and (t.config_synced_at is null or t.config_synced_at < now() - :lease * interval '1 millisecond')
+               and exists (select 1 from live)
+               -- Every live instance says what it defines (an older version would not: then wait).
+               and not exists (select 1 from live where config_tasks is null)
+               and not exists (select 1 from live where t.name = any(config_tasks))
+            returning t.name
+            """.formatted(SqlFragments.LIVE_INSTANCE));
+
+    // Package-visible: QueryPlanTest checks that it reads its index.
+    static final NamedSql SKIPPABLE = NamedSql.of("""
+            select id, schedule, time_zone, next_run_at from tasks
+             where misfire_policy = 'SKIP' and next_cause = 'SCHEDULE' and owner_session is null
+               -- Implied by the next line (thresholds are not negative); lets tasks_skip_due_idx be read as a range.
+               and next_run_at < now()
+               and next_run_at < now() - misfire_threshold_ms * interval '1 millisecond'
+            """);
+
+    // A row locked elsewhere (a claim, an operator) is left for the next heartbeat, never waited for.
+    private static final NamedSql SKIP = NamedSql.of("""
+            update tasks set next_run_at = cast(:next as timestamptz), next_fire_at = cast(:next as timestamptz),
+                   updated_at = now()
+             where id = (select id from tasks
+                          where id = :id and next_run_at = cast(:was as timestamptz) and owner_session is null
+                            for update skip locked)
+            """);
+
     private final SchedulerSettings settings;
     private final DataSource dataSource;
-    private final TaskCommands commands;
 
-    TaskHousekeeping(SchedulerSettings settings, DataSource dataSource, TaskCommands commands) {
+    TaskHousekeeping(SchedulerSettings settings, DataSource dataSource) {
         this.settings = settings;
         this.dataSource = dataSource;
-        this.commands = commands;
     }
 
     void start(ScheduledExecutorService pool) {
@@ -44,10 +88,10 @@ final class TaskHousekeeping {
             List<String> resumed = duty(
                     "pause ends",
                     List.of(),
-                    () -> TaskRepository.inTransaction(c, lockTimeout, () -> {
-                        List<String> names = commands.expirePauses(c, actor);
+                    () -> Transactions.inTransaction(c, lockTimeout, () -> {
+                        List<String> names = expirePauses(c, actor);
                         if (!names.isEmpty()) {
-                            new TaskRepository().notifyTasksChanged(c); // sent at the commit
+                            TaskRepository.notifyTasksChanged(c); // sent at the commit
                         }
                         return names;
                     }));
@@ -55,10 +99,10 @@ final class TaskHousekeeping {
             List<String> retired = duty(
                     "retirement",
                     List.of(),
-                    () -> TaskRepository.inTransaction(
-                            c, lockTimeout, () -> commands.retireUndefined(c, settings.lease(), actor)));
+                    () -> Transactions.inTransaction(
+                            c, lockTimeout, () -> retireUndefined(c, settings.lease(), actor)));
             retired.forEach(t -> log.warn("Task {} disabled: no live instance defines it any more", t));
-            int skipped = duty("misfires", 0, () -> commands.skipMisfires(c));
+            int skipped = duty("misfires", 0, () -> skipMisfires(c));
             if (skipped > 0) {
                 log.info("{} missed due time(s) skipped (misfire SKIP)", skipped);
             }
@@ -67,7 +111,73 @@ final class TaskHousekeeping {
         }
     }
 
-    private static <T> T duty(String name, T none, TaskRepository.Work<T> work) {
+    /** Disables configuration tasks that no live instance defines any more; returns their names. */
+    List<String> retireUndefined(Connection c, Duration lease, String actor) throws SQLException {
+        List<String> retired = names(RETIRE.prepare(c).set("lease", lease));
+        for (String name : retired) {
+            TaskEvents.record(
+                    c,
+                    name,
+                    actor,
+                    AuditAction.RETIRED,
+                    null,
+                    null,
+                    "no live instance defines it in its configuration");
+        }
+        return retired;
+    }
+
+    /** Ends pauses whose time has come; returns the tasks resumed. */
+    List<String> expirePauses(Connection c, String actor) throws SQLException {
+        List<String> resumed = names(EXPIRE_PAUSES.prepare(c));
+        for (String name : resumed) {
+            TaskEvents.record(c, name, actor, AuditAction.RESUMED, null, null, "the pause ended at its set time");
+        }
+        return resumed;
+    }
+
+    /**
+     * Moves SKIP tasks that missed their time by more than their threshold on to their next future
+     * time, each in a statement of its own when {@code c} auto-commits (so no row stays locked longer).
+     */
+    int skipMisfires(Connection c) throws SQLException {
+        Instant now = DbClock.now(c);
+        record Missed(long id, String schedule, String zone, Instant was) {}
+        List<Missed> missed = new ArrayList<>();
+        try (var st = SKIPPABLE.prepare(c);
+                ResultSet rs = st.executeQuery()) {
+            while (rs.next()) {
+                missed.add(new Missed(
+                        rs.getLong(1),
+                        rs.getString(2),
+                        rs.getString(3),
+                        InstanceRepository.instant(rs, "next_run_at")));
+            }
+        }
+        int skipped = 0;
+        for (Missed m : missed) {
+            try (var st = SKIP.prepare(c)
+                    .set("next", NextRunPlan.nextOrNull(m.schedule(), m.zone(), now))
+                    .set("id", m.id())
+                    .set("was", m.was())) {
+                skipped += st.executeUpdate();
+            }
+        }
+        return skipped;
+    }
+
+    private static List<String> names(NamedSql.Statement statement) throws SQLException {
+        try (statement;
+                ResultSet rs = statement.executeQuery()) {
+            List<String> names = new ArrayList<>();
+            while (rs.next()) {
+                names.add(rs.getString(1));
+            }
+            return names;
+        }
+    }
+
+    private static <T> T duty(String name, T none, Transactions.Work<T> work) {
         try {
             return work.run();
         } catch (SQLException | RuntimeException e) {

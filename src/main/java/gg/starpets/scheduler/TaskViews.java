@@ -9,8 +9,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import javax.sql.DataSource;
-import tools.jackson.core.type.TypeReference;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The {@code tasks} table as readers see it (the HTTP API, metrics): what each task is, who runs it
@@ -82,21 +80,17 @@ public final class TaskViews {
     /** Every task (or the one named), and the database time they were read at. */
     public record TaskSnapshot(Instant now, List<TaskView> tasks) {}
 
-    private static final JsonMapper JSON = JsonMapper.builder().build();
-
     private static final NamedSql VIEWS = NamedSql.of("""
-            select now() as db_now, t.name, t.handler, t.schedule, t.time_zone, t.enabled,
+            select now() as db_now, %s,
                    t.owner_instance, t.started_at as task_started_at,
                    extract(epoch from now() - t.started_at) as elapsed, t.progress as task_progress,
-                   t.next_run_at, t.timeout_seconds, t.fence, t.stuck_since, t.source, t.version, t.paused_at,
+                   t.next_run_at, t.fence, t.stuck_since, t.source, t.version, t.paused_at,
                    t.paused_until, t.pause_reason, t.quarantined_at, t.retired_at, t.trigger_queued,
-                   t.params::text as params, t.retry::text as retry, t.misfire_policy, t.misfire_threshold_ms,
-                   t.catch_up_limit, t.catch_up_window_ms, t.jitter_ms,
-                   """ + RunRepository.COLUMNS + """
+                   %s
               from tasks t left join task_runs r on r.id = t.last_run_id
              where cast(:name as text) is null or t.name = :name
              order by t.name
-            """);
+            """.formatted(TaskColumns.DEFINITION, RunRepository.COLUMNS));
 
     private static final NamedSql TIMINGS = NamedSql.of("""
             select t.name, t.schedule, t.time_zone, t.timeout_seconds,
@@ -122,8 +116,16 @@ public final class TaskViews {
     }
 
     public TaskSnapshot find(String onlyName) {
-        try (Connection c = dataSource.getConnection();
-                var st = VIEWS.prepare(c).set("name", onlyName);
+        try (Connection c = dataSource.getConnection()) {
+            return find(c, onlyName);
+        } catch (SQLException e) {
+            throw new SchedulerException("could not read the tasks", e);
+        }
+    }
+
+    /** As {@link #find(String)}, on {@code c} (in its transaction, if any). */
+    static TaskSnapshot find(Connection c, String onlyName) throws SQLException {
+        try (var st = VIEWS.prepare(c).set("name", onlyName);
                 ResultSet rs = st.executeQuery()) {
             Instant now = null;
             List<TaskView> views = new ArrayList<>();
@@ -131,9 +133,7 @@ public final class TaskViews {
                 now = instant(rs, "db_now");
                 views.add(view(rs));
             }
-            return new TaskSnapshot(now == null ? dbNow(c) : now, views);
-        } catch (SQLException e) {
-            throw new SchedulerException("could not read the tasks", e);
+            return new TaskSnapshot(now == null ? DbClock.now(c) : now, views);
         }
     }
 
@@ -211,17 +211,7 @@ public final class TaskViews {
     /** The definition as stored (a schedule or zone this version cannot read gives null). */
     private static TaskDefinition definition(ResultSet rs) throws SQLException {
         try {
-            return new TaskDefinition(
-                    rs.getString("name"),
-                    rs.getString("handler"),
-                    rs.getString("schedule"),
-                    java.time.ZoneId.of(rs.getString("time_zone")),
-                    java.time.Duration.ofNanos((long) (rs.getDouble("timeout_seconds") * 1e9)),
-                    rs.getBoolean("enabled"),
-                    JSON.readValue(rs.getString("params"), new TypeReference<java.util.Map<String, Object>>() {}),
-                    TaskColumns.retry(rs.getString("retry")),
-                    TaskColumns.misfire(rs),
-                    java.time.Duration.ofMillis(rs.getLong("jitter_ms")));
+            return TaskColumns.definition(rs);
         } catch (RuntimeException unreadable) {
             return null;
         }
@@ -230,13 +220,5 @@ public final class TaskViews {
     /** A definition with the API's field names (as the management API reads and answers them). */
     public static java.util.Map<String, Object> describe(TaskDefinition d) {
         return TaskColumns.describe(d);
-    }
-
-    private static Instant dbNow(Connection c) throws SQLException {
-        try (var st = c.prepareStatement("select now()");
-                ResultSet rs = st.executeQuery()) {
-            rs.next();
-            return instant(rs, "now");
-        }
     }
 }

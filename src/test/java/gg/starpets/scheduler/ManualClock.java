@@ -39,7 +39,7 @@ final class ManualClock {
 
     /** A run of task {@code task} claimed by a statement sent now. */
     LocalRun claim(long runId, String task) {
-        TaskRepository.ClaimedRun claim = new TaskRepository.ClaimedRun(
+        ClaimedRun claim = new ClaimedRun(
                 runId,
                 task,
                 "step",

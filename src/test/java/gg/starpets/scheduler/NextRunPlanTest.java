@@ -27,7 +27,7 @@ class NextRunPlanTest {
         return new NextRunPlan(() -> random);
     }
 
-    private static TaskRepository.ClaimedRun run(
+    private static ClaimedRun run(
             String schedule,
             String cause,
             int attempt,
@@ -36,7 +36,7 @@ class NextRunPlanTest {
             TaskDefinition.MisfirePolicy misfire,
             int catchUps,
             Duration jitter) {
-        return new TaskRepository.ClaimedRun(
+        return new ClaimedRun(
                 1,
                 "t",
                 "step",
@@ -58,7 +58,7 @@ class NextRunPlanTest {
                 "CONFIG");
     }
 
-    private static TaskRepository.ClaimedRun retrying(String schedule, int attempt) {
+    private static ClaimedRun retrying(String schedule, int attempt) {
         return run(
                 schedule,
                 "SCHEDULE",
@@ -70,18 +70,17 @@ class NextRunPlanTest {
                 Duration.ZERO);
     }
 
-    private static NextRun after(NextRunPlan plan, TaskRepository.ClaimedRun run, RunStatus status) {
+    private static NextRun after(NextRunPlan plan, ClaimedRun run, RunStatus status) {
         return after(plan, run, status, null);
     }
 
-    private static NextRun after(
-            NextRunPlan plan, TaskRepository.ClaimedRun run, RunStatus status, LocalRun.StopReason reason) {
+    private static NextRun after(NextRunPlan plan, ClaimedRun run, RunStatus status, LocalRun.StopReason reason) {
         return plan.afterRun(run, status, reason, () -> Schedule.parse(run.schedule(), ZoneOffset.UTC), NOW);
     }
 
     @Test
     void aFailedRunWithAttemptsLeftIsRetriedAfterItsBackOffSpreadByATenthEitherWay() {
-        TaskRepository.ClaimedRun failed = retrying("1h", 1);
+        ClaimedRun failed = retrying("1h", 1);
 
         NextRun earliest = after(plan(LOWEST), failed, RunStatus.FAILED);
         NextRun latest = after(plan(HIGHEST), failed, RunStatus.TIMED_OUT);
@@ -124,7 +123,7 @@ class NextRunPlanTest {
 
     @Test
     void aRunCutShortByThisInstanceIsDueAtOnceWithTheSameCauseAndAttempt() {
-        TaskRepository.ClaimedRun retry =
+        ClaimedRun retry =
                 run("1h", "RETRY", 2, NOW, THREE_ATTEMPTS_10S, TaskDefinition.MisfirePolicy.DEFAULT, 0, Duration.ZERO);
         for (LocalRun.StopReason reason :
                 new LocalRun.StopReason[] {LocalRun.StopReason.SHUTDOWN, LocalRun.StopReason.SELF_FENCED}) {
@@ -187,7 +186,7 @@ class NextRunPlanTest {
 
     @Test
     void jitterDelaysTheRegularTimeByBetweenZeroAndAllOfIt() {
-        TaskRepository.ClaimedRun jittered =
+        ClaimedRun jittered =
                 run("1h", "SCHEDULE", 1, NOW, null, TaskDefinition.MisfirePolicy.DEFAULT, 0, Duration.ofMinutes(10));
         Instant regular = NOW.plus(Duration.ofHours(1));
 
@@ -202,7 +201,7 @@ class NextRunPlanTest {
 
     @Test
     void aScheduleThatCannotBeComputedGivesNoNextRun() {
-        TaskRepository.ClaimedRun broken =
+        ClaimedRun broken =
                 run("not a schedule", "SCHEDULE", 1, NOW, null, TaskDefinition.MisfirePolicy.DEFAULT, 0, Duration.ZERO);
 
         assertThat(after(plan(LOWEST), broken, RunStatus.SUCCEEDED)).isEqualTo(NextRun.scheduled(null));

@@ -72,7 +72,7 @@ class QueryPlanTest {
 
     @Test
     void expiringPausesReadsThePauseEndIndex() throws SQLException {
-        assertThat(plan(TaskCommands.EXPIRE_PAUSES, Map.of()))
+        assertThat(plan(TaskHousekeeping.EXPIRE_PAUSES, Map.of()))
                 .as("plan")
                 .anyMatch(line -> line.contains("tasks_pause_end_idx"))
                 .noneMatch(line -> line.contains("Seq Scan on tasks"));
@@ -80,7 +80,7 @@ class QueryPlanTest {
 
     @Test
     void retiringUndefinedConfigurationTasksReadsOnlyLiveConfigurationTasks() throws SQLException {
-        assertThat(plan(TaskCommands.RETIRE, Map.of("lease", 10_000L)))
+        assertThat(plan(TaskHousekeeping.RETIRE, Map.of("lease", 10_000L)))
                 .as("plan")
                 .anyMatch(line -> line.contains("tasks_config_live_idx"))
                 .noneMatch(line -> line.contains("Seq Scan on tasks"));
@@ -88,7 +88,7 @@ class QueryPlanTest {
 
     @Test
     void skippingMisfiresReadsTheDueSkipTasksIndex() throws SQLException {
-        assertThat(plan(TaskCommands.SKIPPABLE, Map.of()))
+        assertThat(plan(TaskHousekeeping.SKIPPABLE, Map.of()))
                 .as("plan")
                 .anyMatch(line -> line.contains("tasks_skip_due_idx"))
                 .noneMatch(line -> line.contains("Seq Scan on tasks"));
@@ -97,7 +97,7 @@ class QueryPlanTest {
     @Test
     void theShareQueryReadsOnlyOwnedDueAndJustClaimedTasks() throws SQLException {
         assertThat(plan(
-                        TaskRepository.SHARE,
+                        ShareRepository.SHARE,
                         Map.of("instance", "i-1", "lease", 10_000L, "key", 101L, "window", 5_000L)))
                 .as("plan")
                 .anyMatch(line -> line.contains("tasks_owner_idx"))

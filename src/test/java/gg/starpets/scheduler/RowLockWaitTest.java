@@ -66,8 +66,7 @@ class RowLockWaitTest {
         cluster.execute("update tasks set paused_at = now(), paused_until = now() - interval '1 second'"
                 + " where name = 'paused'");
         cluster.execute("update tasks set next_run_at = now() - interval '10 minutes' where name like 'skip-%'");
-        TaskHousekeeping housekeeping =
-                new TaskHousekeeping(SchedulerCluster.settings("inst-1"), cluster.pool, new TaskCommands(cluster.pool));
+        TaskHousekeeping housekeeping = new TaskHousekeeping(SchedulerCluster.settings("inst-1"), cluster.pool);
         String moved = "select count(*) from tasks where name = '%s' and next_run_at > now()";
 
         try (Connection holder = lockRow("skip-locked")) {

@@ -170,13 +170,13 @@ class SessionLossTest {
             try (var lock = c.createStatement()) {
                 lock.execute("select pg_advisory_lock_shared(" + key + ")");
             }
-            List<TaskRepository.ClaimedRun> claimed = tasks.claim(c, "inst-x", key, Duration.ofSeconds(2), 2);
+            List<ClaimedRun> claimed = tasks.claim(c, "inst-x", key, Duration.ofSeconds(2), 2);
             assertThat(claimed).hasSize(2);
             long alive = claimed.getFirst().runId();
 
-            List<TaskRepository.Renewed> owned = tasks.renewLeases(c, key, Duration.ofMinutes(10), new long[] {alive});
+            List<Renewed> owned = tasks.renewLeases(c, key, Duration.ofMinutes(10), new long[] {alive});
 
-            assertThat(owned).containsExactly(new TaskRepository.Renewed(alive, false));
+            assertThat(owned).containsExactly(new Renewed(alive, false));
             assertThat(cluster.count("select count(*) from tasks where lease_until > now() + interval '5 minutes'"))
                     .as("only the alive run's lease was extended")
                     .isEqualTo(1);

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * What the share query ({@link TaskRepository#share}) counts, on rows written as the scheduler would
+ * What the share query ({@link ShareRepository#share}) counts, on rows written as the scheduler would
  * leave them. Instance "i-1" (session 101) asks; "i-2" (session 102) is live; session 103 belongs to
  * no live instance.
  */
@@ -45,7 +45,7 @@ class ShareQueryTest {
         task("skipped", "next_run_at = now() - interval '2 minutes', misfire_policy = 'SKIP'");
         task("paused-later", "next_run_at = now() + interval '1 minute', paused_at = now()");
 
-        TaskRepository.Share share = share();
+        Share share = share();
 
         assertThat(share.activeOrDue()).as("active or due").isZero();
         assertThat(share.nextDueIn())
@@ -57,7 +57,7 @@ class ShareQueryTest {
     void aPausedTaskAnOperatorTriggeredIsDue() throws SQLException {
         task("paused", "next_run_at = now(), paused_at = now(), next_cause = 'TRIGGER'");
 
-        TaskRepository.Share share = share();
+        Share share = share();
 
         assertThat(share.activeOrDue()).isEqualTo(1);
         assertThat(share.nextDueIn()).isZero();
@@ -84,7 +84,7 @@ class ShareQueryTest {
                         + " last_claimed_at = now() - interval '1 minute'");
         task("just-ran-due-again", "next_run_at = now(), last_claimed_by = 101, last_claimed_at = now()");
 
-        TaskRepository.Share share = share();
+        Share share = share();
 
         assertThat(share.liveInstances()).isEqualTo(2);
         assertThat(share.rank()).isZero();
@@ -104,7 +104,7 @@ class ShareQueryTest {
         task("later", "next_run_at = now() + interval '40 seconds'");
         task("latest", "next_run_at = now() + interval '50 seconds'");
 
-        TaskRepository.Share share = share();
+        Share share = share();
 
         assertThat(share.activeOrDue()).isZero();
         assertThat(share.nextDueIn()).isBetween(Duration.ofSeconds(30), Duration.ofSeconds(40));
@@ -115,9 +115,9 @@ class ShareQueryTest {
                 + " '10 seconds', next_run_at = now() - interval '1 second'";
     }
 
-    private TaskRepository.Share share() throws SQLException {
+    private Share share() throws SQLException {
         try (Connection c = db.getConnection()) {
-            return new TaskRepository().share(c, "i-1", KEY, LEASE, WINDOW);
+            return ShareRepository.share(c, "i-1", KEY, LEASE, WINDOW);
         }
     }
 

@@ -8,14 +8,14 @@ import java.util.stream.LongStream;
 import org.junit.jupiter.api.Test;
 
 /**
- * The fair share without a database: the quota's arithmetic ({@link TaskRepository.Share#quota()}), and,
+ * The fair share without a database: the quota's arithmetic ({@link Share#quota()}), and,
  * on a clock the test moves, how long a claim turn keeps this instance counted among those that share
  * the work ({@code instances.claiming}, written by the heartbeat from {@link InstanceSession#claiming()}).
  */
 class ShareQuotaTest {
 
     private static int quota(long activeOrDue, long liveInstances, long rank, long runningHere) {
-        return new TaskRepository.Share(activeOrDue, liveInstances, rank, runningHere, 0, null).quota();
+        return new Share(activeOrDue, liveInstances, rank, runningHere, 0, null).quota();
     }
 
     @Test

@@ -1,5 +1,6 @@
 package gg.starpets.web.ui;
 
+import gg.starpets.scheduler.OutcomeViews;
 import gg.starpets.web.ApiException;
 import jakarta.servlet.http.HttpServletRequest;
 import java.security.Principal;
@@ -28,13 +29,13 @@ class ConsoleController {
 
     /** The board's slow-changing part of a task: its schedule in words and its last outcomes. */
     record TaskSummary(
-            String name, String schedule, String timeZone, String words, List<OutcomeRepository.Outcome> outcomes) {}
+            String name, String schedule, String timeZone, String words, List<OutcomeViews.Outcome> outcomes) {}
 
     record SummaryList(List<TaskSummary> tasks) {}
 
-    private final OutcomeRepository outcomes;
+    private final OutcomeViews outcomes;
 
-    ConsoleController(OutcomeRepository outcomes) {
+    ConsoleController(OutcomeViews outcomes) {
         this.outcomes = outcomes;
     }
 

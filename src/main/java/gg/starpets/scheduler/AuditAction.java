@@ -1,0 +1,15 @@
+package gg.starpets.scheduler;
+
+/** What a change did to a task, as its {@link TaskEvents audit event} records it ({@code task_events.action}). */
+public enum AuditAction {
+    CREATED,
+    UPDATED,
+    DELETED,
+    PAUSED,
+    RESUMED,
+    TRIGGERED,
+    CANCELLED,
+    /** No live instance defines the configuration task any more: disabled. */
+    RETIRED,
+    QUARANTINED
+}

@@ -1,0 +1,60 @@
+package gg.starpets.scheduler;
+
+import static gg.starpets.scheduler.InstanceRepository.instant;
+
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+
+/**
+ * A run this instance has just claimed, with the task's definition as it was at the claim (a run
+ * finishes under the definition it started with); its history row is already written as RUNNING.
+ * {@code source}: {@code CONFIG} or {@code API}, where the task comes from.
+ */
+record ClaimedRun(
+        long taskId,
+        String task,
+        String handler,
+        String schedule,
+        String timeZone,
+        Map<String, Object> params,
+        Duration timeout,
+        long fence,
+        long runId,
+        int attempt,
+        Instant scheduledFor,
+        Instant startedAt,
+        String cause,
+        Instant fireAt,
+        TaskDefinition.RetryPolicy retry,
+        TaskDefinition.MisfirePolicy misfire,
+        int catchUps,
+        Duration jitter,
+        String source) {
+
+    /** A row the claim returned; throws if its definition cannot be read. */
+    static ClaimedRun read(ResultSet rs) throws SQLException {
+        return new ClaimedRun(
+                rs.getLong("id"),
+                rs.getString("name"),
+                rs.getString("handler"),
+                rs.getString("schedule"),
+                rs.getString("time_zone"),
+                TaskColumns.params(rs),
+                TaskColumns.timeout(rs),
+                rs.getLong("fence"),
+                rs.getLong("current_run_id"),
+                rs.getInt("next_attempt"),
+                instant(rs, "next_run_at"),
+                instant(rs, "started_at"),
+                rs.getString("next_cause"),
+                instant(rs, "fire_at"),
+                TaskColumns.retry(rs.getString("retry")),
+                TaskColumns.misfire(rs),
+                rs.getInt("catch_ups"),
+                TaskColumns.jitter(rs),
+                rs.getString("source"));
+    }
+}

@@ -1,0 +1,74 @@
+package gg.starpets.scheduler;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+
+/**
+ * The share query: how many tasks are running, due or just claimed, over how many live instances
+ * that claim, and this instance's rank among them ({@link Share#quota}). Read before every claim.
+ */
+final class ShareRepository {
+
+    // Sent before every claim, so each part reads an index and its cost grows with the work (tasks
+    // running, due or just claimed), not with the table: tasks_owner_idx, tasks_due_idx,
+    // tasks_claimed_idx. Package-visible: QueryPlanTest checks the plan.
+    static final NamedSql SHARE = NamedSql.of("""
+            with live as (
+                select id, session_key, claiming from instances where %2$s
+            ), peers as (
+                -- Only instances that can claim now share the work (this one, claiming, is counted as it).
+                select count(*) filter (where id <> :instance and claiming) + 1 as live_plus_me,
+                       count(*) filter (where id < :instance and claiming) as rank
+                  from live
+            ), owned as (
+                -- Runs of a live instance that cannot claim are outside the split, as that instance is.
+                select count(*) filter (where owner_session not in (select session_key from live
+                                                                     where not claiming and session_key <> :key))
+                           as owned,
+                       count(*) filter (where owner_session = :key) as here,
+                       count(*) filter (where owner_session <> :key
+                                           and owner_session in (select session_key from live)) as elsewhere
+                  from tasks
+                 where owner_session is not null
+            ), due as (
+                select count(*) as due from tasks where %1$s and next_run_at <= now()
+            ), recent as (
+                -- Claimed a moment ago and ended already (short runs): still in their claimer's share,
+                -- unless due again.
+                select count(*) as recent, count(*) filter (where last_claimed_by = :key) as recent_here
+                  from tasks
+                 where owner_session is null and last_claimed_at > now() - :window * interval '1 millisecond'
+                   and not (%1$s and next_run_at <= now())
+            ), next_due as (
+                select extract(epoch from min(next_run_at) - now()) as next_due_in from tasks where %1$s
+            )
+            select live_plus_me, rank, owned + due + recent as active_or_due, here + recent_here as running_here,
+                   elsewhere as running_elsewhere, next_due_in
+              from peers, owned, due, recent, next_due
+            """.formatted(SqlFragments.CLAIMABLE, SqlFragments.LIVE_INSTANCE));
+
+    private ShareRepository() {}
+
+    static Share share(Connection c, String instanceId, long sessionKey, Duration lease, Duration window)
+            throws SQLException {
+        try (var st = SHARE.prepare(c)
+                        .set("instance", instanceId)
+                        .set("lease", lease)
+                        .set("key", sessionKey)
+                        .set("window", window);
+                ResultSet rs = st.executeQuery()) {
+            rs.next();
+            double nextDue = rs.getDouble("next_due_in");
+            Duration nextDueIn = rs.wasNull() ? null : Duration.ofNanos((long) (Math.max(0, nextDue) * 1e9));
+            return new Share(
+                    rs.getLong("active_or_due"),
+                    rs.getLong("live_plus_me"),
+                    rs.getLong("rank"),
+                    rs.getLong("running_here"),
+                    rs.getLong("running_elsewhere"),
+                    nextDueIn);
+        }
+    }
+}

@@ -1,0 +1,55 @@
+package gg.starpets.scheduler;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+
+/** Short transactions on a connection the caller holds, bounded in how long they wait for a row lock. */
+final class Transactions {
+
+    /** For the rest of the transaction. */
+    private static final NamedSql LOCK_TIMEOUT = NamedSql.of("select set_config('lock_timeout', :ms, true)");
+
+    private Transactions() {}
+
+    @FunctionalInterface
+    interface Work<T> {
+        T run() throws SQLException;
+    }
+
+    /**
+     * Runs {@code work} in a transaction of its own on {@code c} in which no row lock is waited for
+     * longer than {@code lockTimeout} (an error then, SQLSTATE 55P03); restores the connection's
+     * auto-commit after.
+     */
+    static <T> T inTransaction(Connection c, Duration lockTimeout, Work<T> work) throws SQLException {
+        boolean autoCommit = c.getAutoCommit();
+        c.setAutoCommit(false);
+        try {
+            setLockTimeout(c, lockTimeout);
+            T result = work.run();
+            c.commit();
+            return result;
+        } catch (SQLException | RuntimeException e) {
+            try {
+                c.rollback();
+            } catch (SQLException ignored) {
+                // The connection is broken: the server rolls back when it notices.
+            }
+            throw e;
+        } finally {
+            if (!c.isClosed()) {
+                c.setAutoCommit(autoCommit);
+            }
+        }
+    }
+
+    /** For the rest of the caller's transaction: no row lock is waited for longer (at least a millisecond). */
+    static void setLockTimeout(Connection c, Duration wait) throws SQLException {
+        try (var st = LOCK_TIMEOUT.prepare(c).set("ms", Long.toString(Math.max(1, wait.toMillis())));
+                ResultSet rs = st.executeQuery()) {
+            rs.next();
+        }
+    }
+}
