@@ -40,7 +40,7 @@ class ClusterFaultsTest {
         Map<String, TaskHandler> handlers = Map.of("hold", ctx -> release.await());
         List<Scheduler> schedulers = IntStream.rangeClosed(1, 5)
                 .mapToObj(i ->
-                        cluster.create(SchedulerCluster.startedTogether("inst-" + i), handlers, cluster::connection))
+                        cluster.create(SchedulerCluster.startedTogether("inst-" + i, 5), handlers, cluster::connection))
                 .toList();
         schedulers.getFirst().syncTasks(SchedulerCluster.tasks(10, "task", "1m", i -> "hold"));
         // As a crash of every instance leaves it: tasks owned, with a run in progress and a fresh lease,

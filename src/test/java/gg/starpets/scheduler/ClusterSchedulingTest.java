@@ -36,7 +36,7 @@ class ClusterSchedulingTest {
         Map<String, TaskHandler> handlers = Map.of("hold", ctx -> release.await());
         List<Scheduler> schedulers = IntStream.rangeClosed(1, 5)
                 .mapToObj(i -> cluster.create(
-                        SchedulerCluster.startedTogether("instance-" + i), handlers, cluster::connection))
+                        SchedulerCluster.startedTogether("instance-" + i, 5), handlers, cluster::connection))
                 .toList();
         schedulers.getFirst().syncTasks(SchedulerCluster.tasks(10, "task", "1m", i -> "hold"));
         schedulers.forEach(Scheduler::start);
@@ -57,7 +57,7 @@ class ClusterSchedulingTest {
         Map<String, TaskHandler> handlers = Map.of("hold", ctx -> release.await());
         List<Scheduler> schedulers = IntStream.rangeClosed(1, 5)
                 .mapToObj(i -> cluster.create(
-                        SchedulerCluster.startedTogether("instance-" + i), handlers, cluster::connection))
+                        SchedulerCluster.startedTogether("instance-" + i, 5), handlers, cluster::connection))
                 .toList();
         schedulers.getFirst().syncTasks(SchedulerCluster.tasks(12, "task", "1m", i -> "hold"));
         schedulers.forEach(Scheduler::start);

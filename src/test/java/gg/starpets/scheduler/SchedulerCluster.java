@@ -45,11 +45,17 @@ final class SchedulerCluster implements AutoCloseable {
     }
 
     /**
-     * Settings of an instance a test starts together with others, one after another: the first split
-     * must not depend on how fast the machine starts them.
+     * Settings of an instance a test starts together with {@code total - 1} others, one after another,
+     * as compose and Helm start theirs (TOTAL_INSTANCES set): the first claim waits until all are alive
+     * (at most 10 settle windows), so the first split does not depend on how fast the machine starts
+     * them. A settle window alone did not: at a load average of 15 the fifth instance registered after
+     * the first one's window had ended, and the first claimed 3 of 10 tasks.
      */
-    static SchedulerSettings startedTogether(String instanceId) {
-        return settings(instanceId).toBuilder().settle(Timing.TOGETHER).build();
+    static SchedulerSettings startedTogether(String instanceId, int total) {
+        return settings(instanceId).toBuilder()
+                .settle(Timing.TOGETHER)
+                .totalInstances(total)
+                .build();
     }
 
     Scheduler create(String instanceId, Map<String, TaskHandler> handlers) {
