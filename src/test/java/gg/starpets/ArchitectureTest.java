@@ -77,6 +77,24 @@ class ArchitectureTest {
                 .check(main);
     }
 
+    /** Handlers are built by config (BuiltInHandlers) and run by the engine: they know neither Spring nor the service. */
+    @Test
+    void handlersDependOnTheEngineOnly() {
+        noClasses()
+                .that()
+                .resideInAPackage("gg.starpets.handlers..")
+                .should()
+                .dependOnClassesThat()
+                .resideInAnyPackage(
+                        "org.springframework..",
+                        "gg.starpets.web..",
+                        "gg.starpets.config..",
+                        "gg.starpets.balance..",
+                        "gg.starpets.observability..",
+                        "gg.starpets.security..")
+                .check(main);
+    }
+
     @Test
     void noCycleBetweenPackages() {
         slices().matching("gg.starpets.(**)").should().beFreeOfCycles().check(main);

@@ -6,7 +6,10 @@ import java.time.Duration;
 import java.util.List;
 import javax.sql.DataSource;
 
-/** Claims this instance's fair share of the due tasks and starts them. One call is one claim. */
+/**
+ * Claims this instance's fair share of the due tasks and starts them. One call is one claim; the loop
+ * around it is {@link ClaimLoop}.
+ */
 final class Claimer {
 
     /**
@@ -15,34 +18,8 @@ final class Claimer {
      */
     record Outcome(int claimed, int quota, Duration nextDueIn) {
 
+        /** This instance could not be sure now that it would hold what it claims: nothing was asked. */
         static final Outcome NOT_NOW = new Outcome(0, 0, null);
-
-        /**
-         * How long the claim loop may sleep before the next claim; a notification or the end of one
-         * of this instance's runs wakes it earlier. {@code misses}: claims in a row that took nothing
-         * though something due was this instance's share.
-         */
-        Duration sleep(Duration poll, Duration heartbeat, int misses) {
-            if (claimed > 0 && claimed == quota) {
-                return Duration.ZERO; // there may be more to take
-            }
-            if (nextDueIn == null) {
-                return poll;
-            }
-            if (nextDueIn.isPositive()) {
-                // Nothing due yet: wake when the first one is, whatever our share is now.
-                return nextDueIn.compareTo(poll) < 0 ? nextDueIn : poll;
-            }
-            if (quota == 0) {
-                // Due tasks that are other instances' share: look again when their turn has passed
-                // (SchedulerSettings.spreadWindow), so that a slow peer's share waits no longer.
-                return heartbeat.dividedBy(20);
-            }
-            // Due rows we could not lock: other instances claiming them (gone in a moment), or an
-            // open transaction holding them. Back off, so that such a row never makes the loop spin.
-            long nanos = 1_000_000L << Math.min(misses, 10);
-            return nanos < heartbeat.toNanos() ? Duration.ofNanos(nanos) : heartbeat;
-        }
     }
 
     private final SchedulerSettings settings;

@@ -79,17 +79,6 @@ public final class RunContext {
             String taskName,
             Map<String, Object> params,
             Duration timeout,
-            Gate gate) {
-        this(runId, fence, attempt, taskName, params, timeout, gate, false);
-    }
-
-    RunContext(
-            long runId,
-            long fence,
-            int attempt,
-            String taskName,
-            Map<String, Object> params,
-            Duration timeout,
             Gate gate,
             boolean fromApi) {
         this.runId = runId;
@@ -104,7 +93,7 @@ public final class RunContext {
 
     /** A context for calling a handler outside the scheduler (tests, tools): never paused, never stopped. */
     public static RunContext detached(String taskName, Map<String, Object> params, Duration timeout) {
-        return new RunContext(0, 0, 1, taskName, params, timeout, Gate.OPEN);
+        return new RunContext(0, 0, 1, taskName, params, timeout, Gate.OPEN, false);
     }
 
     /**
@@ -143,7 +132,7 @@ public final class RunContext {
                 return holdMargin;
             }
         };
-        return new RunContext(runId, fence, 1, taskName, params, timeout, held);
+        return new RunContext(runId, fence, 1, taskName, params, timeout, held, false);
     }
 
     /**

@@ -7,10 +7,11 @@ import java.time.Instant;
 import java.time.ZoneId;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,6 +37,7 @@ final class RunExecutor {
     private final Runnable onRunEnded;
     private final Map<Long, LocalRun> active = new ConcurrentHashMap<>();
     private final Map<String, Schedule> schedules = new ConcurrentHashMap<>();
+    private final NextRunPlan nextRuns = new NextRunPlan();
     private volatile RunAdmission admission = RunAdmission.ALL;
 
     RunExecutor(
@@ -218,28 +220,11 @@ final class RunExecutor {
      * for at most a lease (the run's lease is renewed meanwhile); false if it could not be done.
      */
     private boolean fencedOff(LocalRun run, TaskHandler handler) {
-        long deadline = System.nanoTime() + settings.lease().toNanos();
-        int attempts = 0;
-        while (true) {
-            try {
-                if (handler.fenceOff(run.claim.runId(), run.claim.params())) {
-                    return true;
-                }
-            } catch (Exception e) {
-                if (attempts == 0) {
-                    log.warn("Ending what run {} started failed ({}); retrying", run.claim.runId(), e.getMessage());
-                }
-            }
-            if (System.nanoTime() > deadline) {
-                return false;
-            }
-            try {
-                Thread.sleep(Math.min(1_000, 50L << Math.min(++attempts, 5)));
-            } catch (InterruptedException interrupted) {
-                Thread.currentThread().interrupt();
-                return false;
-            }
-        }
+        Boolean done = retryForALease(
+                () -> handler.fenceOff(run.claim.runId(), run.claim.params()) ? Boolean.TRUE : null,
+                e -> log.warn("Ending what run {} started failed ({}); retrying", run.claim.runId(), e.getMessage()),
+                last -> {});
+        return done != null;
     }
 
     /**
@@ -249,99 +234,63 @@ final class RunExecutor {
      */
     private boolean writeEnd(LocalRun run, RunStatus status, String error) {
         NextRun next = plan(run, status);
+        Boolean released = retryForALease(
+                () -> {
+                    try (Connection c = dataSource.getConnection()) {
+                        return tasks.finish(c, run.claim, sessionKey, next, status, error, run.context);
+                    }
+                },
+                e -> log.warn("Recording the end of run {} failed ({}); retrying", run.claim.runId(), e.getMessage()),
+                last -> log.error(
+                        "Could not record the end of run {} of {}; its lease will run out and another instance"
+                                + " will end it as LOST",
+                        run.claim.runId(),
+                        run.claim.task(),
+                        last));
+        return released == null || released;
+    }
+
+    /**
+     * Calls {@code attempt} until it returns a result (null: not yet), for at most a lease, backing off
+     * from 100 ms to 1 s between calls. Null when the lease has passed ({@code gaveUp} is told the last
+     * exception, if any) or the thread was interrupted. {@code firstFailure} is told the first exception.
+     */
+    private <T> T retryForALease(Callable<T> attempt, Consumer<Exception> firstFailure, Consumer<Exception> gaveUp) {
         long deadline = System.nanoTime() + settings.lease().toNanos();
         int attempts = 0;
+        Exception last = null;
         while (true) {
-            try (Connection c = dataSource.getConnection()) {
-                return tasks.finish(c, run.claim, sessionKey, next, status, error, run.context);
-            } catch (SQLException | RuntimeException e) {
-                if (System.nanoTime() > deadline) {
-                    log.error(
-                            "Could not record the end of run {} of {}; its lease will run out and another instance"
-                                    + " will end it as LOST",
-                            run.claim.runId(),
-                            run.claim.task(),
-                            e);
-                    return true;
+            try {
+                T result = attempt.call();
+                if (result != null) {
+                    return result;
                 }
-                if (attempts++ == 0) {
-                    log.warn("Recording the end of run {} failed ({}); retrying", run.claim.runId(), e.getMessage());
+            } catch (Exception e) {
+                if (last == null) {
+                    firstFailure.accept(e);
                 }
-                try {
-                    Thread.sleep(Math.min(1_000, 50L << Math.min(attempts, 5)));
-                } catch (InterruptedException interrupted) {
-                    Thread.currentThread().interrupt();
-                    return true;
-                }
+                last = e;
+            }
+            if (System.nanoTime() > deadline) {
+                gaveUp.accept(last);
+                return null;
+            }
+            try {
+                Thread.sleep(Math.min(1_000, 50L << Math.min(++attempts, 5)));
+            } catch (InterruptedException interrupted) {
+                Thread.currentThread().interrupt();
+                return null;
             }
         }
     }
 
     /**
-     * When the task runs next. Cut short by this instance (shutdown, fencing): due at once, anywhere,
-     * the same attempt. Failed or timed out with retries left: after its back-off, unless that is past
-     * the next regular time. A cron task that is {@code CATCH_UP} and missed times: the next missed one.
-     * Otherwise the schedule's next time after now (plus jitter), so that a misfired run runs once and
-     * is not followed by a burst. "Now" is the database's time at the claim plus the time elapsed since
-     * on this instance's monotonic clock: no wall clock is read. A schedule that cannot be computed
-     * leaves the task with no next run (shown so) until its definition changes.
+     * When the task runs next ({@link NextRunPlan}). "Now" is the database's time at the claim plus the
+     * time elapsed since on this instance's monotonic clock: no wall clock is read.
      */
     private NextRun plan(LocalRun run, RunStatus status) {
-        ClaimedRun claim = run.claim;
-        LocalRun.StopReason reason = run.stopReason();
-        if (reason == LocalRun.StopReason.SHUTDOWN || reason == LocalRun.StopReason.SELF_FENCED) {
-            return NextRun.now(claim.cause(), claim.attempt());
-        }
-        Instant now = claim.startedAt().plusNanos(guard.now() - run.claimSentAt);
-        Schedule schedule;
-        Instant regular;
-        try {
-            schedule = schedule(claim);
-            regular = schedule.nextOrNull(now);
-        } catch (RuntimeException e) {
-            log.error(
-                    "Task {}: no next run ({}); it will not run again until its schedule changes",
-                    claim.task(),
-                    e.getMessage());
-            return new NextRun(null, false, null, "SCHEDULE", 1, 0);
-        }
-        TaskDefinition.RetryPolicy retry = claim.retry();
-        if ((status == RunStatus.FAILED || status == RunStatus.TIMED_OUT)
-                && retry != null
-                && claim.attempt() < retry.maxAttempts()) {
-            Instant retryAt = now.plus(randomized(retry.backoff(claim.attempt()), 0.1));
-            if (regular == null || retryAt.isBefore(regular)) {
-                return new NextRun(retryAt, false, claim.fireAt(), "RETRY", claim.attempt() + 1, claim.catchUps());
-            }
-        }
-        TaskDefinition.MisfirePolicy misfire = claim.misfire();
-        if (misfire.kind() == TaskDefinition.MisfirePolicy.Kind.CATCH_UP
-                && schedule instanceof Schedule.Cron
-                && claim.fireAt() != null
-                && claim.catchUps() < misfire.catchUpLimit()) {
-            Instant missed = schedule.nextOrNull(claim.fireAt());
-            if (missed != null
-                    && !missed.isAfter(now)
-                    && Duration.between(missed, now).compareTo(misfire.catchUpWindow()) <= 0) {
-                return new NextRun(missed, false, missed, "CATCH_UP", 1, claim.catchUps() + 1);
-            }
-        }
-        if (regular == null) {
-            return new NextRun(null, false, null, "SCHEDULE", 1, 0);
-        }
-        Instant due = claim.jitter().isZero() ? regular : regular.plus(randomized(claim.jitter(), 1.0));
-        return new NextRun(due, false, regular, "SCHEDULE", 1, 0);
-    }
-
-    /**
-     * {@code base} with random spread: for a fraction of 0.1, between 90 % and 110 % of it; for 1.0,
-     * anywhere between zero and all of it.
-     */
-    static Duration randomized(Duration base, double fraction) {
-        double factor = fraction >= 1.0
-                ? ThreadLocalRandom.current().nextDouble()
-                : 1 + ThreadLocalRandom.current().nextDouble(-fraction, fraction);
-        return Duration.ofNanos((long) (base.toNanos() * factor));
+        Instant now = run.claim.startedAt().plusNanos(guard.now() - run.claimSentAt);
+        return nextRuns.afterRun(run.claim, status, run.stopReason(), () -> schedule(run.claim), now);
     }
 
     private Schedule schedule(ClaimedRun claim) {

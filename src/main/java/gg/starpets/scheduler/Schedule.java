@@ -140,8 +140,13 @@ public sealed interface Schedule {
                 "@midnight", "0 0 * * *",
                 "@hourly", "0 * * * *");
 
+        /** {@code text} with its macro ({@code @daily}…) written out as five fields; null for an unknown macro. */
+        public static String expanded(String text) {
+            return text.startsWith("@") ? MACROS.get(text.toLowerCase(Locale.ROOT)) : text;
+        }
+
         static Cron parse(String text, ZoneId zone) {
-            String expanded = text.startsWith("@") ? MACROS.get(text.toLowerCase(Locale.ROOT)) : text;
+            String expanded = expanded(text);
             if (expanded == null) {
                 throw new IllegalArgumentException("unknown macro '" + text + "' (known: " + MACROS.keySet() + ")");
             }

@@ -18,7 +18,8 @@ import org.slf4j.LoggerFactory;
  * One instance's scheduler. Threads, all built here (through {@link EngineThreads}: none ends
  * silently; if one does end, {@link #failure()} says so):
  * <ul>
- *   <li>{@code starpets-claim}: the claim loop, sleeping until the next due time, a notification, or a run's end;
+ *   <li>{@code starpets-claim}: the claim loop ({@link ClaimLoop}), sleeping until the next due time, a
+ *       notification, or a run's end;
  *   <li>{@code starpets-housekeeping-N} (3): heartbeat and lease renewal, recovery of dead instances' tasks, run
  *       timeouts; several threads, so that one call hanging on the network delays no other duty;
  *   <li>{@code starpets-watch}: the second session holding the instance lock; LISTENs for tasks that became
@@ -113,7 +114,8 @@ public final class Scheduler implements AutoCloseable {
         this.watch =
                 new SessionWatch(session, guard, wakeup, heartbeat::requestNow, executor::cancel, settings.heartbeat());
         this.watchdog = new RunWatchdog(guard, executor::activeRuns, this.halt);
-        this.claimThread = threads.thread("starpets-claim", false, this::claimLoop);
+        this.claimThread =
+                threads.thread("starpets-claim", false, new ClaimLoop(settings, claimer, wakeup, () -> draining));
         this.watchThread = threads.thread("starpets-watch", true, watch);
         this.watchdogThread = threads.thread("starpets-watchdog", true, watchdog);
     }
@@ -235,63 +237,6 @@ public final class Scheduler implements AutoCloseable {
         return watch.losses();
     }
 
-    private void claimLoop() {
-        try {
-            settle();
-            int misses = 0;
-            while (!draining) {
-                Duration sleep;
-                try {
-                    Claimer.Outcome outcome = claimer.runOnce();
-                    boolean missed = outcome.claimed() == 0
-                            && outcome.quota() > 0
-                            && outcome.nextDueIn() != null
-                            && !outcome.nextDueIn().isPositive();
-                    misses = missed ? misses + 1 : 0;
-                    sleep = outcome == Claimer.Outcome.NOT_NOW
-                            ? settings.heartbeat().dividedBy(4)
-                            : outcome.sleep(settings.poll(), settings.heartbeat(), misses);
-                } catch (SQLException | RuntimeException e) {
-                    log.warn("Claim failed: {}", e.getMessage());
-                    sleep = settings.heartbeat();
-                }
-                wakeup.await(sleep);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    /**
-     * Instances started together wait a moment before their first claim so that all of them are
-     * registered and each takes only its share; with a configured total, until that many are alive.
-     * An instance that joins a running cluster (another live instance already runs tasks) does not
-     * wait: the split has begun, and while it waited the others would leave its share of any task
-     * falling due (or recovered from a dead instance) unclaimed.
-     */
-    private void settle() throws InterruptedException {
-        long deadline = settings.nanos()
-                + (settings.totalInstances() > 0 ? settings.settle().multipliedBy(10) : settings.settle()).toNanos();
-        while (!draining && settings.nanos() < deadline) {
-            try {
-                Share share = claimer.share();
-                if (share.runningElsewhere() > 0) {
-                    return;
-                }
-                if (settings.totalInstances() > 0 && share.liveInstances() >= settings.totalInstances()) {
-                    return;
-                }
-            } catch (SQLException | RuntimeException e) {
-                log.warn("Could not read the other instances' state: {}", e.getMessage());
-            }
-            long left =
-                    Math.min(deadline - settings.nanos(), settings.heartbeat().toNanos());
-            if (left > 0) {
-                wakeup.await(Duration.ofNanos(left));
-            }
-        }
-    }
-
     /** Another process took this instance's id: claim nothing more and stop the runs here. */
     private void standDown() {
         threads.failed("another process has taken instance id " + settings.instanceId());
@@ -318,7 +263,7 @@ public final class Scheduler implements AutoCloseable {
                 "Scheduler stopping: {} run(s) in progress, grace {}",
                 executor.activeCount(),
                 settings.shutdownGrace());
-        setState("DRAINING");
+        setState(InstanceState.DRAINING);
         wakeup.signal();
         join(claimThread, settings.poll());
         awaitRuns(settings.shutdownGrace());
@@ -341,7 +286,7 @@ public final class Scheduler implements AutoCloseable {
         watchdog.stop();
         heartbeat.stop();
         housekeeping.shutdownNow();
-        setState("GONE");
+        setState(InstanceState.GONE);
         watch.stop();
         join(watchThread, Duration.ofSeconds(2));
         session.close();
@@ -368,9 +313,9 @@ public final class Scheduler implements AutoCloseable {
         }
     }
 
-    private void setState(String state) {
+    private void setState(InstanceState state) {
         try {
-            instances.setState(session.primary(), settings.instanceId(), session.key(), state);
+            instances.setState(session.primary(), settings.instanceId(), session.key(), state.name());
         } catch (SQLException e) {
             session.primaryFailed();
             log.warn("Could not mark instance {}: {}", state, e.getMessage());

@@ -157,7 +157,7 @@ final class TaskHousekeeping {
         int skipped = 0;
         for (Missed m : missed) {
             try (var st = SKIP.prepare(c)
-                    .set("next", TaskRepository.nextOrNull(m.schedule(), m.zone(), now))
+                    .set("next", NextRunPlan.nextOrNull(m.schedule(), m.zone(), now))
                     .set("id", m.id())
                     .set("was", m.was())) {
                 skipped += st.executeUpdate();

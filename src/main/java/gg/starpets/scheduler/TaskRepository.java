@@ -192,14 +192,13 @@ final class TaskRepository {
     private void failUnreadable(Connection c, long sessionKey, Unreadable u) {
         String error = "the task's definition as stored cannot be read: " + u.reason();
         try {
-            Instant next = nextOrNull(u.schedule(), u.timeZone(), DbClock.now(c));
             end(
                     c,
                     u.taskId(),
                     u.fence(),
                     u.runId(),
                     sessionKey,
-                    new NextRun(next, false, next, "SCHEDULE", 1, 0),
+                    NextRun.scheduled(NextRunPlan.nextOrNull(u.schedule(), u.timeZone(), DbClock.now(c))),
                     RunStatus.FAILED,
                     error,
                     null,
@@ -291,11 +290,9 @@ final class TaskRepository {
                 context.output(),
                 context.result().isEmpty() ? null : Json.write(context.result()));
         if (finished.released()
-                && !next.dueNow()
-                && "SCHEDULE".equals(next.cause())
-                && !(run.schedule().equals(finished.schedule())
-                        && run.timeZone().equals(finished.timeZone()))) {
-            Instant rescheduled = nextOrNull(finished.schedule(), finished.timeZone(), DbClock.now(c));
+                && NextRunPlan.followsEditedSchedule(
+                        next, run.schedule(), run.timeZone(), finished.schedule(), finished.timeZone())) {
+            Instant rescheduled = NextRunPlan.nextOrNull(finished.schedule(), finished.timeZone(), DbClock.now(c));
             try (var st = RESCHEDULE
                     .prepare(c)
                     .set("next", rescheduled)
@@ -324,7 +321,7 @@ final class TaskRepository {
                         .set("due_now", next.dueNow())
                         .set("next", next.next())
                         .set("fire", next.fireAt())
-                        .set("cause", next.cause())
+                        .set("cause", next.cause().name())
                         .set("attempt", next.attempt())
                         .set("catch_ups", next.catchUps())
                         .set("task", taskId)
@@ -339,15 +336,6 @@ final class TaskRepository {
                 ResultSet rs = st.executeQuery()) {
             rs.next();
             return new Finished(rs.getBoolean("released"), rs.getString("schedule"), rs.getString("time_zone"));
-        }
-    }
-
-    /** The next time of a schedule as stored, or null when it never fires again or cannot be read. */
-    static Instant nextOrNull(String schedule, String timeZone, Instant after) {
-        try {
-            return Schedule.parse(schedule, java.time.ZoneId.of(timeZone)).nextOrNull(after);
-        } catch (RuntimeException e) {
-            return null;
         }
     }
 

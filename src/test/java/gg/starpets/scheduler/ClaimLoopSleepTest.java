@@ -15,7 +15,7 @@ class ClaimLoopSleepTest {
     }
 
     private static Duration sleep(int claimed, int quota, Duration nextDueIn, int misses) {
-        return new Claimer.Outcome(claimed, quota, nextDueIn).sleep(POLL, HEARTBEAT, misses);
+        return ClaimLoop.sleep(new Claimer.Outcome(claimed, quota, nextDueIn), POLL, HEARTBEAT, misses);
     }
 
     @Test
@@ -54,5 +54,58 @@ class ClaimLoopSleepTest {
         assertThat(sleep(1, 3, Duration.ZERO, 0)).isEqualTo(Duration.ofMillis(1));
         assertThat(sleep(0, 3, Duration.ZERO, 4)).isEqualTo(Duration.ofMillis(16));
         assertThat(sleep(0, 3, Duration.ZERO, 12)).isEqualTo(HEARTBEAT);
+    }
+
+    private static ClaimLoop loop(int totalInstances) {
+        SchedulerSettings settings = SchedulerSettings.builder("inst-loop")
+                .poll(POLL)
+                .heartbeat(HEARTBEAT)
+                .settle(Duration.ofSeconds(2))
+                .totalInstances(totalInstances)
+                .build();
+        return new ClaimLoop(settings, null, new Wakeup(), () -> false);
+    }
+
+    @Test
+    void theLoopCountsClaimsInARowThatMissedAndStartsAgainAfterOneThatDidNot() {
+        ClaimLoop loop = loop(0);
+        Claimer.Outcome missed = new Claimer.Outcome(0, 3, Duration.ZERO);
+
+        assertThat(loop.sleepAfter(missed)).isEqualTo(Duration.ofMillis(2));
+        assertThat(loop.sleepAfter(missed)).isEqualTo(Duration.ofMillis(4));
+        assertThat(loop.sleepAfter(missed)).isEqualTo(Duration.ofMillis(8));
+        assertThat(loop.sleepAfter(new Claimer.Outcome(1, 3, Duration.ZERO)))
+                .as("it took one: not a miss")
+                .isEqualTo(Duration.ofMillis(1));
+        assertThat(loop.sleepAfter(missed)).isEqualTo(Duration.ofMillis(2));
+    }
+
+    @Test
+    void anInstanceThatCannotClaimNowLooksAgainAQuarterHeartbeatLater() {
+        ClaimLoop loop = loop(0);
+        Claimer.Outcome missed = new Claimer.Outcome(0, 3, Duration.ZERO);
+        loop.sleepAfter(missed);
+        loop.sleepAfter(missed);
+
+        assertThat(loop.sleepAfter(Claimer.Outcome.NOT_NOW)).isEqualTo(HEARTBEAT.dividedBy(4));
+        assertThat(loop.sleepAfter(missed)).as("the misses start again").isEqualTo(Duration.ofMillis(2));
+    }
+
+    @Test
+    void settlingEndsWhenAnotherInstanceRunsTasksOrTheConfiguredTotalIsAlive() {
+        ClaimLoop alone = loop(0);
+        assertThat(alone.settled(new Share(4, 3, 0, 0, 0, null))).isFalse();
+        assertThat(alone.settled(new Share(4, 3, 0, 0, 1, null)))
+                .as("joining a running cluster")
+                .isTrue();
+        assertThat(alone.settleUntil(1_000))
+                .isEqualTo(1_000 + Duration.ofSeconds(2).toNanos());
+
+        ClaimLoop ofThree = loop(3);
+        assertThat(ofThree.settled(new Share(4, 2, 0, 0, 0, null))).isFalse();
+        assertThat(ofThree.settled(new Share(4, 3, 0, 0, 0, null))).isTrue();
+        assertThat(ofThree.settleUntil(1_000))
+                .as("waiting for a total: ten settles at most")
+                .isEqualTo(1_000 + Duration.ofSeconds(20).toNanos());
     }
 }

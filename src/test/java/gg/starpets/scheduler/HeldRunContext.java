@@ -18,27 +18,35 @@ public final class HeldRunContext {
      */
     public static RunContext of(
             String taskName, Map<String, Object> params, Duration timeout, LongSupplier holdEnd, Duration margin) {
-        return new RunContext(1, 1, 1, taskName, params, timeout, new RunContext.Gate() {
-            @Override
-            public boolean mayContinue() {
-                return !Thread.currentThread().isInterrupted()
-                        && System.nanoTime() - (holdEnd.getAsLong() - margin.toNanos()) < 0;
-            }
+        return new RunContext(
+                1,
+                1,
+                1,
+                taskName,
+                params,
+                timeout,
+                new RunContext.Gate() {
+                    @Override
+                    public boolean mayContinue() {
+                        return !Thread.currentThread().isInterrupted()
+                                && System.nanoTime() - (holdEnd.getAsLong() - margin.toNanos()) < 0;
+                    }
 
-            @Override
-            public void sleep(Duration duration) throws InterruptedException {
-                Thread.sleep(duration);
-            }
+                    @Override
+                    public void sleep(Duration duration) throws InterruptedException {
+                        Thread.sleep(duration);
+                    }
 
-            @Override
-            public long holdEndNanos() {
-                return holdEnd.getAsLong();
-            }
+                    @Override
+                    public long holdEndNanos() {
+                        return holdEnd.getAsLong();
+                    }
 
-            @Override
-            public Duration holdMargin() {
-                return margin;
-            }
-        });
+                    @Override
+                    public Duration holdMargin() {
+                        return margin;
+                    }
+                },
+                false);
     }
 }

@@ -8,7 +8,6 @@ import java.time.format.TextStyle;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
@@ -19,14 +18,6 @@ final class ScheduleWords {
 
     private static final Pattern NUMBER = Pattern.compile("\\d{1,2}");
     private static final Pattern STEP = Pattern.compile("\\*/(\\d{1,2})");
-    private static final Map<String, String> MACROS = Map.of(
-            "@yearly", "0 0 1 1 *",
-            "@annually", "0 0 1 1 *",
-            "@monthly", "0 0 1 * *",
-            "@weekly", "0 0 * * 0",
-            "@daily", "0 0 * * *",
-            "@midnight", "0 0 * * *",
-            "@hourly", "0 * * * *");
 
     private ScheduleWords() {}
 
@@ -43,7 +34,7 @@ final class ScheduleWords {
         } catch (IllegalArgumentException e) {
             return text;
         }
-        String cron = text.startsWith("@") ? MACROS.get(text.toLowerCase(Locale.ROOT)) : text;
+        String cron = Schedule.Cron.expanded(text);
         if (cron == null) {
             return text;
         }

@@ -1,0 +1,151 @@
+package gg.starpets.scheduler;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.DoubleSupplier;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * "When does this task run next?", decided in Java in this one place, without a database and without a
+ * clock of its own: callers pass the instants (the database's time, or the time of the claim plus what
+ * this instance's monotonic clock measured since) and a source of randomness for back-off spread and
+ * jitter.
+ *
+ * <p>As a run ends ({@link #afterRun}): cut short by this instance (shutdown, a hold it could not
+ * confirm) it is due at once, anywhere, with the same cause and attempt. Failed or timed out with
+ * attempts left: a retry after its back-off (±10 %), unless that is past the next regular time, which
+ * then wins (a retry never delays the schedule). A cron task that is {@code CATCH_UP}, below its limit
+ * of catch-ups in a row, whose next time after the one it ran for has passed, but not by more than its
+ * catch-up window: that missed time. Otherwise the schedule's next time after now, plus a jitter
+ * between zero and all of the task's {@code jitter}; a misfired run so runs once and is not followed
+ * by a burst. A schedule that cannot be computed leaves the task with no next run until its
+ * definition changes.
+ *
+ * <p>Adjustments that stay in SQL, because they must be atomic with the statement that changes the row
+ * (a decision read first and written later would race with operators and other instances):
+ * <ul>
+ *   <li>the run's end ({@code TaskRepository.FINISH}): an operator's trigger queued while the run was
+ *       in progress ({@code trigger_queued}) makes the task due at once with cause {@code TRIGGER},
+ *       attempt 1, whatever was decided here; and "due at once" is the database's {@code now()}. Both in
+ *       the statement that releases the task under its fence, so a trigger is never lost between them;
+ *   <li>a schedule edited while the run was in progress ({@code TaskRepository.RESCHEDULE}): the next
+ *       time is computed again from the stored schedule ({@link #nextOrNull}; when
+ *       {@link #followsEditedSchedule} says so) and written only while the task is still unowned, at the
+ *       same fence and still due for its schedule, so a claim or an operator in between wins;
+ *   <li>recovery ({@code OrphanRepository.RECOVER}): due at once, cause {@code RECOVERY}, the next
+ *       attempt, in the statement that takes the task from its lost owner and bumps the fence;
+ *   <li>a {@code SKIP} task missed by more than its threshold is not claimable ({@code SqlFragments.CLAIMABLE}); the
+ *       housekeeping ({@code TaskHousekeeping.skipMisfires}) moves it to {@link #nextOrNull} after the
+ *       database's now, only if its due time is still the one it read and its row is not locked;
+ *   <li>operators' commands: a trigger (due now, {@code TRIGGER}, or queued while a run is in progress),
+ *       and a schedule edit that keeps a pending trigger, retry or recovery (not the schedule's to move);
+ *   <li>the claim reads the time a run is for as {@code coalesce(next_fire_at, next_run_at)}, the
+ *       catch-up's starting point at the run's end.
+ * </ul>
+ */
+final class NextRunPlan {
+
+    private static final Logger log = LoggerFactory.getLogger(NextRunPlan.class);
+
+    /** A retry's back-off is spread by up to this fraction either way. */
+    static final double BACKOFF_SPREAD = 0.1;
+
+    private final DoubleSupplier random;
+
+    /** With a thread-local random source. */
+    NextRunPlan() {
+        this(() -> ThreadLocalRandom.current().nextDouble());
+    }
+
+    /** @param random uniform in [0, 1): spreads back-offs and draws jitter */
+    NextRunPlan(DoubleSupplier random) {
+        this.random = random;
+    }
+
+    /**
+     * When {@code claim}'s task runs next after its run ended with {@code status} at {@code now}; stopped
+     * by this instance for {@code reason} (null when not stopped). {@code schedule} is asked only when
+     * needed; a schedule that cannot be built or computed gives no next run (logged).
+     */
+    NextRun afterRun(
+            ClaimedRun claim, RunStatus status, LocalRun.StopReason reason, Supplier<Schedule> schedule, Instant now) {
+        if (reason == LocalRun.StopReason.SHUTDOWN || reason == LocalRun.StopReason.SELF_FENCED) {
+            return NextRun.now(RunCause.valueOf(claim.cause()), claim.attempt());
+        }
+        Schedule parsed;
+        Instant regular;
+        try {
+            parsed = schedule.get();
+            regular = parsed.nextOrNull(now);
+        } catch (RuntimeException e) {
+            log.error(
+                    "Task {}: no next run ({}); it will not run again until its schedule changes",
+                    claim.task(),
+                    e.getMessage());
+            return NextRun.scheduled(null);
+        }
+        TaskDefinition.RetryPolicy retry = claim.retry();
+        if ((status == RunStatus.FAILED || status == RunStatus.TIMED_OUT)
+                && retry != null
+                && claim.attempt() < retry.maxAttempts()) {
+            Instant retryAt = now.plus(randomized(retry.backoff(claim.attempt()), BACKOFF_SPREAD));
+            if (regular == null || retryAt.isBefore(regular)) {
+                return new NextRun(
+                        retryAt, false, claim.fireAt(), RunCause.RETRY, claim.attempt() + 1, claim.catchUps());
+            }
+        }
+        TaskDefinition.MisfirePolicy misfire = claim.misfire();
+        if (misfire.kind() == TaskDefinition.MisfirePolicy.Kind.CATCH_UP
+                && parsed instanceof Schedule.Cron
+                && claim.fireAt() != null
+                && claim.catchUps() < misfire.catchUpLimit()) {
+            Instant missed = parsed.nextOrNull(claim.fireAt());
+            if (missed != null
+                    && !missed.isAfter(now)
+                    && Duration.between(missed, now).compareTo(misfire.catchUpWindow()) <= 0) {
+                return new NextRun(missed, false, missed, RunCause.CATCH_UP, 1, claim.catchUps() + 1);
+            }
+        }
+        if (regular == null) {
+            return NextRun.scheduled(null);
+        }
+        Instant due = claim.jitter().isZero() ? regular : regular.plus(randomized(claim.jitter(), 1.0));
+        return new NextRun(due, false, regular, RunCause.SCHEDULE, 1, 0);
+    }
+
+    /**
+     * Whether a run's end that released its task with {@code next} must be followed by computing the
+     * next time again from the schedule as stored now ({@code TaskRepository.RESCHEDULE}): the run was
+     * planned from its claimed schedule, for the schedule, and an operator changed the schedule or its
+     * time zone meanwhile. A pending retry or catch-up, or a task due at once, keeps its time.
+     */
+    static boolean followsEditedSchedule(
+            NextRun next, String claimedSchedule, String claimedZone, String storedSchedule, String storedZone) {
+        return !next.dueNow()
+                && next.cause() == RunCause.SCHEDULE
+                && !(claimedSchedule.equals(storedSchedule) && claimedZone.equals(storedZone));
+    }
+
+    /** The next time of a schedule as stored, or null when it never fires again or cannot be read. */
+    static Instant nextOrNull(String schedule, String timeZone, Instant after) {
+        try {
+            return Schedule.parse(schedule, ZoneId.of(timeZone)).nextOrNull(after);
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    /**
+     * {@code base} with random spread: for a fraction below 1, between (1 − fraction) and (1 + fraction)
+     * of it; for 1.0, anywhere between zero and all of it.
+     */
+    Duration randomized(Duration base, double fraction) {
+        double u = random.getAsDouble();
+        double factor = fraction >= 1.0 ? u : 1 - fraction + 2 * fraction * u;
+        return Duration.ofNanos((long) (base.toNanos() * factor));
+    }
+}

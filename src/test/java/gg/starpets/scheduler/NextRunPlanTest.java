@@ -1,0 +1,234 @@
+package gg.starpets.scheduler;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The next-run decision without a database or a clock: the instants are the test's, and so is the
+ * randomness (0 and just below 1, its two ends).
+ */
+class NextRunPlanTest {
+
+    private static final Instant NOW = Instant.parse("2026-03-02T10:30:00Z");
+    private static final double LOWEST = 0.0;
+    private static final double HIGHEST = Math.nextDown(1.0);
+
+    private static final TaskDefinition.RetryPolicy THREE_ATTEMPTS_10S =
+            new TaskDefinition.RetryPolicy(3, Duration.ofSeconds(10), 2.0, Duration.ofMinutes(5));
+    private static final TaskDefinition.MisfirePolicy CATCH_UP_2H_LIMIT_3 = new TaskDefinition.MisfirePolicy(
+            TaskDefinition.MisfirePolicy.Kind.CATCH_UP, Duration.ofMinutes(1), 3, Duration.ofHours(2));
+
+    private static NextRunPlan plan(double random) {
+        return new NextRunPlan(() -> random);
+    }
+
+    private static ClaimedRun run(
+            String schedule,
+            String cause,
+            int attempt,
+            Instant fireAt,
+            TaskDefinition.RetryPolicy retry,
+            TaskDefinition.MisfirePolicy misfire,
+            int catchUps,
+            Duration jitter) {
+        return new ClaimedRun(
+                1,
+                "t",
+                "step",
+                schedule,
+                "UTC",
+                Map.of(),
+                Duration.ofMinutes(10),
+                1,
+                1,
+                attempt,
+                fireAt,
+                fireAt,
+                cause,
+                fireAt,
+                retry,
+                misfire,
+                catchUps,
+                jitter,
+                "CONFIG");
+    }
+
+    private static ClaimedRun retrying(String schedule, int attempt) {
+        return run(
+                schedule,
+                "SCHEDULE",
+                attempt,
+                NOW,
+                THREE_ATTEMPTS_10S,
+                TaskDefinition.MisfirePolicy.DEFAULT,
+                0,
+                Duration.ZERO);
+    }
+
+    private static NextRun after(NextRunPlan plan, ClaimedRun run, RunStatus status) {
+        return after(plan, run, status, null);
+    }
+
+    private static NextRun after(NextRunPlan plan, ClaimedRun run, RunStatus status, LocalRun.StopReason reason) {
+        return plan.afterRun(run, status, reason, () -> Schedule.parse(run.schedule(), ZoneOffset.UTC), NOW);
+    }
+
+    @Test
+    void aFailedRunWithAttemptsLeftIsRetriedAfterItsBackOffSpreadByATenthEitherWay() {
+        ClaimedRun failed = retrying("1h", 1);
+
+        NextRun earliest = after(plan(LOWEST), failed, RunStatus.FAILED);
+        NextRun latest = after(plan(HIGHEST), failed, RunStatus.TIMED_OUT);
+
+        assertThat(earliest.cause()).isEqualTo(RunCause.RETRY);
+        assertThat(earliest.attempt()).isEqualTo(2);
+        assertThat(earliest.fireAt()).as("still for the time it ran for").isEqualTo(NOW);
+        assertThat(earliest.next()).isEqualTo(NOW.plusSeconds(9));
+        assertThat(latest.next()).isBetween(NOW.plusMillis(10_999), NOW.plusSeconds(11));
+        assertThat(after(plan(LOWEST), retrying("1h", 2), RunStatus.FAILED).next())
+                .as("the back-off grows with the attempt")
+                .isEqualTo(NOW.plusSeconds(18));
+    }
+
+    @Test
+    void aRetryIsNeverPastTheNextRegularTime() {
+        // The schedule's next time is 15 s away; the third attempt's back-off is 40 s.
+        NextRun next = after(plan(LOWEST), retrying("15s", 2), RunStatus.FAILED);
+        assertThat(next.cause()).isEqualTo(RunCause.SCHEDULE);
+        assertThat(next.next()).isEqualTo(NOW.plusSeconds(15));
+        assertThat(next.attempt()).isEqualTo(1);
+
+        // At the edge: 10 s less a tenth is 9 s; a regular time 9 s away wins, one a moment later does not.
+        assertThat(after(plan(LOWEST), retrying("9s", 1), RunStatus.FAILED).cause())
+                .isEqualTo(RunCause.SCHEDULE);
+        assertThat(after(plan(LOWEST), retrying("9001ms", 1), RunStatus.FAILED).cause())
+                .isEqualTo(RunCause.RETRY);
+    }
+
+    @Test
+    void noRetryWhenTheRunSucceededOrNoAttemptIsLeft() {
+        assertThat(after(plan(LOWEST), retrying("1h", 1), RunStatus.SUCCEEDED).cause())
+                .isEqualTo(RunCause.SCHEDULE);
+        assertThat(after(plan(LOWEST), retrying("1h", 1), RunStatus.CANCELLED).cause())
+                .isEqualTo(RunCause.SCHEDULE);
+        NextRun lastAttempt = after(plan(LOWEST), retrying("1h", 3), RunStatus.FAILED);
+        assertThat(lastAttempt.cause()).isEqualTo(RunCause.SCHEDULE);
+        assertThat(lastAttempt.next()).isEqualTo(NOW.plus(Duration.ofHours(1)));
+    }
+
+    @Test
+    void aRunCutShortByThisInstanceIsDueAtOnceWithTheSameCauseAndAttempt() {
+        ClaimedRun retry =
+                run("1h", "RETRY", 2, NOW, THREE_ATTEMPTS_10S, TaskDefinition.MisfirePolicy.DEFAULT, 0, Duration.ZERO);
+        for (LocalRun.StopReason reason :
+                new LocalRun.StopReason[] {LocalRun.StopReason.SHUTDOWN, LocalRun.StopReason.SELF_FENCED}) {
+            assertThat(after(plan(LOWEST), retry, RunStatus.INTERRUPTED, reason))
+                    .isEqualTo(NextRun.now(RunCause.RETRY, 2));
+        }
+        assertThat(after(plan(LOWEST), retry, RunStatus.CANCELLED, LocalRun.StopReason.CANCELLED)
+                        .dueNow())
+                .as("a cancel is no hand-back")
+                .isFalse();
+    }
+
+    @Test
+    void aCronTaskCatchesUpTheTimesItMissedWithinItsWindowUpToItsLimit() {
+        // Hourly; the run was for 07:00, now is 10:30: 08:00 is 2 h 30 min ago, 09:00 1 h 30 min ago.
+        String hourly = "0 * * * *";
+        Instant seven = Instant.parse("2026-03-02T07:00:00Z");
+        Instant eight = Instant.parse("2026-03-02T08:00:00Z");
+        Instant nine = Instant.parse("2026-03-02T09:00:00Z");
+
+        NextRun outsideWindow = after(
+                plan(LOWEST),
+                run(hourly, "SCHEDULE", 1, seven, null, CATCH_UP_2H_LIMIT_3, 0, Duration.ZERO),
+                RunStatus.SUCCEEDED);
+        assertThat(outsideWindow.cause())
+                .as("08:00 was missed by more than the window")
+                .isEqualTo(RunCause.SCHEDULE);
+        assertThat(outsideWindow.next()).isEqualTo(Instant.parse("2026-03-02T11:00:00Z"));
+
+        NextRun inWindow = after(
+                plan(LOWEST),
+                run(hourly, "CATCH_UP", 1, eight, null, CATCH_UP_2H_LIMIT_3, 1, Duration.ZERO),
+                RunStatus.SUCCEEDED);
+        assertThat(inWindow).isEqualTo(new NextRun(nine, false, nine, RunCause.CATCH_UP, 1, 2));
+
+        NextRun atLimit = after(
+                plan(LOWEST),
+                run(hourly, "CATCH_UP", 1, eight, null, CATCH_UP_2H_LIMIT_3, 3, Duration.ZERO),
+                RunStatus.SUCCEEDED);
+        assertThat(atLimit.cause()).as("three catch-ups in a row").isEqualTo(RunCause.SCHEDULE);
+        assertThat(atLimit.catchUps()).isZero();
+
+        NextRun interval = after(
+                plan(LOWEST),
+                run("1h", "SCHEDULE", 1, eight, null, CATCH_UP_2H_LIMIT_3, 0, Duration.ZERO),
+                RunStatus.SUCCEEDED);
+        assertThat(interval.cause()).as("only a cron has times to catch up").isEqualTo(RunCause.SCHEDULE);
+    }
+
+    @Test
+    void aRetryComesBeforeACatchUpAndKeepsTheCatchUpsSoFar() {
+        Instant eight = Instant.parse("2026-03-02T08:00:00Z");
+        NextRun next = after(
+                plan(LOWEST),
+                run("0 * * * *", "CATCH_UP", 1, eight, THREE_ATTEMPTS_10S, CATCH_UP_2H_LIMIT_3, 1, Duration.ZERO),
+                RunStatus.FAILED);
+
+        assertThat(next).isEqualTo(new NextRun(NOW.plusSeconds(9), false, eight, RunCause.RETRY, 2, 1));
+    }
+
+    @Test
+    void jitterDelaysTheRegularTimeByBetweenZeroAndAllOfIt() {
+        ClaimedRun jittered =
+                run("1h", "SCHEDULE", 1, NOW, null, TaskDefinition.MisfirePolicy.DEFAULT, 0, Duration.ofMinutes(10));
+        Instant regular = NOW.plus(Duration.ofHours(1));
+
+        NextRun least = after(plan(LOWEST), jittered, RunStatus.SUCCEEDED);
+        NextRun most = after(plan(HIGHEST), jittered, RunStatus.SUCCEEDED);
+
+        assertThat(least.next()).isEqualTo(regular);
+        assertThat(most.next()).isBetween(regular.plus(Duration.ofMillis(599_999)), regular.plusSeconds(600));
+        assertThat(most.fireAt()).as("the time it runs for is the schedule's").isEqualTo(regular);
+        assertThat(after(plan(0.5), jittered, RunStatus.SUCCEEDED).next()).isEqualTo(regular.plusSeconds(300));
+    }
+
+    @Test
+    void aScheduleThatCannotBeComputedGivesNoNextRun() {
+        ClaimedRun broken =
+                run("not a schedule", "SCHEDULE", 1, NOW, null, TaskDefinition.MisfirePolicy.DEFAULT, 0, Duration.ZERO);
+
+        assertThat(after(plan(LOWEST), broken, RunStatus.SUCCEEDED)).isEqualTo(NextRun.scheduled(null));
+        assertThat(NextRunPlan.nextOrNull("not a schedule", "UTC", NOW)).isNull();
+        assertThat(NextRunPlan.nextOrNull("1h", "Not/AZone", NOW)).isNull();
+        assertThat(NextRunPlan.nextOrNull("0 * * * *", "UTC", NOW)).isEqualTo(Instant.parse("2026-03-02T11:00:00Z"));
+    }
+
+    @Test
+    void onlyARunPlannedForTheScheduleFollowsAScheduleEditedWhileItRan() {
+        NextRun scheduled = NextRun.scheduled(NOW);
+        assertThat(NextRunPlan.followsEditedSchedule(scheduled, "1h", "UTC", "2h", "UTC"))
+                .isTrue();
+        assertThat(NextRunPlan.followsEditedSchedule(scheduled, "0 3 * * *", "UTC", "0 3 * * *", "Europe/Berlin"))
+                .isTrue();
+        assertThat(NextRunPlan.followsEditedSchedule(scheduled, "1h", "UTC", "1h", "UTC"))
+                .as("unchanged")
+                .isFalse();
+        assertThat(NextRunPlan.followsEditedSchedule(
+                        new NextRun(NOW, false, NOW, RunCause.RETRY, 2, 0), "1h", "UTC", "2h", "UTC"))
+                .as("a pending retry keeps its time")
+                .isFalse();
+        assertThat(NextRunPlan.followsEditedSchedule(
+                        new NextRun(NOW, false, NOW, RunCause.CATCH_UP, 1, 1), "1h", "UTC", "2h", "UTC"))
+                .isFalse();
+        assertThat(NextRunPlan.followsEditedSchedule(NextRun.now(RunCause.SCHEDULE, 1), "1h", "UTC", "2h", "UTC"))
+                .as("due at once")
+                .isFalse();
+    }
+}
