@@ -160,7 +160,7 @@ class BalanceController {
                 "The request body must be at most " + MAX_BODY_BYTES + " bytes");
     }
 
-    private static ApiException userNotFound(long userId) {
+    static ApiException userNotFound(long userId) {
         return ApiException.notFound("user_not_found", "No user with id " + userId);
     }
 }

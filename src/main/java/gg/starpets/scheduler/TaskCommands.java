@@ -6,6 +6,7 @@ import java.sql.SQLException;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 import javax.sql.DataSource;
 
 /**
@@ -151,7 +152,17 @@ public final class TaskCommands {
 
     /** Replaces an API task's definition (the caller merged its changes in); {@code version} null: any. */
     public StoredTask update(String name, Long version, TaskDefinition d, String actor) {
+        return update(name, version, stored -> d, actor);
+    }
+
+    /**
+     * Replaces an API task's definition with {@code change} applied to the stored one, in the same
+     * transaction (no other change can come between the read and the write); {@code version} null:
+     * any. The change is applied, and may refuse, before the version and the source are checked.
+     */
+    public StoredTask update(String name, Long version, UnaryOperator<TaskDefinition> change, String actor) {
         return inTransaction(c -> {
+            TaskDefinition d = change.apply(existing(c, name, null).definition());
             StoredTask before = editable(c, name, version);
             boolean rescheduled = !before.definition().schedule().equals(d.schedule())
                     || !before.definition().timeZone().equals(d.timeZone());

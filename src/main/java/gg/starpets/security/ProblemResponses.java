@@ -5,14 +5,10 @@ import gg.starpets.web.Problems;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
-import org.springframework.http.MediaType;
-import org.springframework.http.ProblemDetail;
 import org.springframework.security.access.AccessDeniedException;
 import org.springframework.security.authentication.AuthenticationServiceException;
 import org.springframework.security.authentication.InsufficientAuthenticationException;
@@ -49,7 +45,8 @@ final class ProblemResponses
             throws IOException {
         boolean noToken = e instanceof InsufficientAuthenticationException;
         response.setHeader(HttpHeaders.WWW_AUTHENTICATE, noToken ? "Bearer" : "Bearer error=\"invalid_token\"");
-        write(
+        Problems.write(
+                json,
                 request,
                 response,
                 HttpStatus.UNAUTHORIZED,
@@ -64,7 +61,8 @@ final class ProblemResponses
     public void handle(HttpServletRequest request, HttpServletResponse response, AccessDeniedException e)
             throws IOException {
         Access needed = policy.required(request);
-        write(
+        Problems.write(
+                json,
                 request,
                 response,
                 HttpStatus.FORBIDDEN,
@@ -77,7 +75,8 @@ final class ProblemResponses
     @Override
     public void handle(HttpServletRequest request, HttpServletResponse response, RequestRejectedException e)
             throws IOException {
-        write(
+        Problems.write(
+                json,
                 request,
                 response,
                 HttpStatus.BAD_REQUEST,
@@ -94,7 +93,8 @@ final class ProblemResponses
             // The issuer's keys could not be fetched: retryable, and not the caller's fault.
             log.warn("Could not check a bearer token: {}", e.getMessage());
             response.setHeader(HttpHeaders.RETRY_AFTER, "5");
-            write(
+            Problems.write(
+                    json,
                     request,
                     response,
                     HttpStatus.SERVICE_UNAVAILABLE,
@@ -104,30 +104,5 @@ final class ProblemResponses
             return;
         }
         commence(request, response, e);
-    }
-
-    private void write(
-            HttpServletRequest request,
-            HttpServletResponse response,
-            HttpStatus status,
-            String code,
-            String title,
-            String detail)
-            throws IOException {
-        ProblemDetail problem = Problems.of(status, code, title, detail);
-        // The fields in the order, and flattened, as Spring MVC writes the other problems.
-        Map<String, Object> body = new LinkedHashMap<>();
-        body.put("type", problem.getType().toString());
-        body.put("title", problem.getTitle());
-        body.put("status", problem.getStatus());
-        body.put("detail", problem.getDetail());
-        body.put("instance", request.getRequestURI());
-        if (problem.getProperties() != null) {
-            body.putAll(problem.getProperties());
-        }
-        response.setStatus(status.value());
-        response.setContentType(MediaType.APPLICATION_PROBLEM_JSON_VALUE);
-        response.setCharacterEncoding("UTF-8");
-        json.writeValue(response.getOutputStream(), body);
     }
 }

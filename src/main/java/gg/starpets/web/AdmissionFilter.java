@@ -12,7 +12,6 @@ import jakarta.servlet.ServletResponse;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.util.Set;
 import java.util.concurrent.Semaphore;
 import org.slf4j.Logger;
@@ -21,7 +20,9 @@ import org.springframework.beans.factory.annotation.Value;
 import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
 import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
 import org.springframework.stereotype.Component;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Bounds the requests this instance serves at once, so that a burst larger than the heap can hold
@@ -39,7 +40,7 @@ import org.springframework.stereotype.Component;
  */
 @Component
 @Order(Ordered.HIGHEST_PRECEDENCE + 2)
-public class AdmissionFilter implements Filter {
+class AdmissionFilter implements Filter {
 
     /**
      * Heap one request in progress takes, measured with balance changes parked in a batch behind a
@@ -63,18 +64,15 @@ public class AdmissionFilter implements Filter {
 
     private static final Logger log = LoggerFactory.getLogger(AdmissionFilter.class);
 
-    private static final byte[] OVERLOADED = ("{\"type\":\"https://starpets.gg/problems/overloaded\","
-                    + "\"title\":\"Overloaded\",\"status\":503,"
-                    + "\"detail\":\"This instance is serving as many requests as it can hold; retry shortly\","
-                    + "\"code\":\"overloaded\"}")
-            .getBytes(StandardCharsets.UTF_8);
-
     private final int limit;
     private final Semaphore permits;
     private final Semaphore metricsPermits = new Semaphore(METRICS_LIMIT);
     private final Counter refused;
+    private final JsonMapper json;
 
-    AdmissionFilter(@Value("${starpets.http.max-in-flight:0}") int maxInFlight, MeterRegistry registry) {
+    AdmissionFilter(
+            @Value("${starpets.http.max-in-flight:0}") int maxInFlight, MeterRegistry registry, JsonMapper json) {
+        this.json = json;
         if (maxInFlight < 0) {
             throw new IllegalArgumentException("starpets.http.max-in-flight must not be negative: " + maxInFlight);
         }
@@ -124,7 +122,7 @@ public class AdmissionFilter implements Filter {
         }
         Semaphore pool = path.equals(METRICS) ? metricsPermits : permits;
         if (!pool.tryAcquire()) {
-            refuse(response);
+            refuse(request, response);
             return;
         }
         try {
@@ -134,12 +132,16 @@ public class AdmissionFilter implements Filter {
         }
     }
 
-    private void refuse(HttpServletResponse response) throws IOException {
+    private void refuse(HttpServletRequest request, HttpServletResponse response) throws IOException {
         refused.increment();
-        response.setStatus(HttpServletResponse.SC_SERVICE_UNAVAILABLE);
         response.setHeader(HttpHeaders.RETRY_AFTER, "1");
-        response.setContentType("application/problem+json");
-        response.setContentLength(OVERLOADED.length);
-        response.getOutputStream().write(OVERLOADED);
+        Problems.write(
+                json,
+                request,
+                response,
+                HttpStatus.SERVICE_UNAVAILABLE,
+                "overloaded",
+                "Overloaded",
+                "This instance is serving as many requests as it can hold; retry shortly");
     }
 }

@@ -1,10 +1,9 @@
 package gg.starpets.web;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import gg.starpets.config.HealthProbe;
 import gg.starpets.config.StarPetsProperties;
 import gg.starpets.scheduler.Scheduler;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.Optional;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.http.HttpStatus;
@@ -20,6 +19,13 @@ import org.springframework.web.bind.annotation.RestController;
 @RestController
 class HealthController {
 
+    /** {@code scheduler} only once the scheduler has stopped working: why. */
+    record Health(
+            String status,
+            String instanceId,
+            String database,
+            @JsonInclude(JsonInclude.Include.NON_NULL) String scheduler) {}
+
     private final HealthProbe probe;
     private final ObjectProvider<Scheduler> scheduler;
     private final String instanceId;
@@ -31,17 +37,16 @@ class HealthController {
     }
 
     @GetMapping("/health")
-    ResponseEntity<Map<String, Object>> health() {
+    ResponseEntity<Health> health() {
         boolean reachable = probe.databaseReachable();
         Scheduler engine = scheduler.getIfAvailable();
         Optional<String> failure = engine == null ? Optional.empty() : engine.failure();
         boolean up = reachable && failure.isEmpty();
-        Map<String, Object> body = new LinkedHashMap<>();
-        body.put("status", up ? "UP" : "DOWN");
-        body.put("instanceId", instanceId);
-        body.put("database", reachable ? "reachable" : "unreachable");
-        failure.ifPresent(f -> body.put("scheduler", "stopped: " + f));
         return ResponseEntity.status(up ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE)
-                .body(body);
+                .body(new Health(
+                        up ? "UP" : "DOWN",
+                        instanceId,
+                        reachable ? "reachable" : "unreachable",
+                        failure.map(f -> "stopped: " + f).orElse(null)));
     }
 }

@@ -1,7 +1,5 @@
 package gg.starpets.web;
 
-import java.util.LinkedHashMap;
-import java.util.Map;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.RestController;
 
@@ -9,24 +7,34 @@ import org.springframework.web.bind.annotation.RestController;
 @RestController
 class IndexController {
 
-    private static final Map<String, String> ROUTES = routes();
+    record Index(String name, Links links) {}
+
+    record Links(
+            String health,
+            String metrics,
+            String instances,
+            String tasks,
+            String task,
+            String taskRuns,
+            String runs,
+            String balance,
+            String balanceUpdate) {}
+
+    private static final Index INDEX = new Index(
+            "StarPets",
+            new Links(
+                    "/health",
+                    "/metrics",
+                    "/instances",
+                    "/tasks",
+                    "/tasks/{name}",
+                    "/tasks/{name}/runs?limit=50&before={runId}",
+                    "/runs?status=&instanceId=&limit=",
+                    "/balance/{userId}",
+                    "POST /balance/update"));
 
     @GetMapping("/")
-    Map<String, Object> index() {
-        return Map.of("name", "StarPets", "links", ROUTES);
-    }
-
-    private static Map<String, String> routes() {
-        Map<String, String> routes = new LinkedHashMap<>();
-        routes.put("health", "/health");
-        routes.put("metrics", "/metrics");
-        routes.put("instances", "/instances");
-        routes.put("tasks", "/tasks");
-        routes.put("task", "/tasks/{name}");
-        routes.put("taskRuns", "/tasks/{name}/runs?limit=50&before={runId}");
-        routes.put("runs", "/runs?status=&instanceId=&limit=");
-        routes.put("balance", "/balance/{userId}");
-        routes.put("balanceUpdate", "POST /balance/update");
-        return routes;
+    Index index() {
+        return INDEX;
     }
 }

@@ -1,6 +1,7 @@
 package gg.starpets.web;
 
 import gg.starpets.scheduler.SchedulerException;
+import gg.starpets.scheduler.TaskCommands.RefusedException;
 import java.net.URI;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -31,6 +32,30 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
     @ExceptionHandler(ApiException.class)
     ResponseEntity<ProblemDetail> apiException(ApiException e) {
         return ResponseEntity.status(e.status()).body(Problems.of(e.status(), e.code(), e.title(), e.getMessage()));
+    }
+
+    /** A task command refused: each reason has its status and stable code (docs/api.md, management routes). */
+    @ExceptionHandler(RefusedException.class)
+    ResponseEntity<ProblemDetail> refused(RefusedException e) {
+        return apiException(
+                switch (e.refusal()) {
+                    case TASK_NOT_FOUND -> ApiException.notFound("task_not_found", e.getMessage());
+                    case RUN_NOT_FOUND -> ApiException.notFound("run_not_found", e.getMessage());
+                    case TASK_EXISTS -> conflict("task_exists", "Task exists", e);
+                    case FROM_CONFIGURATION -> conflict("task_from_configuration", "Task from configuration", e);
+                    case VERSION_MISMATCH ->
+                        new ApiException(
+                                HttpStatus.PRECONDITION_FAILED, "version_mismatch", "Stale version", e.getMessage());
+                    case RUNNING -> conflict("already_running", "Already running", e);
+                    case BUSY -> conflict("task_running", "Task running", e);
+                    case NOT_RUNNING -> conflict("run_not_running", "Run not in progress", e);
+                    case DISABLED -> conflict("task_disabled", "Task disabled", e);
+                    case QUARANTINED -> conflict("task_quarantined", "Task quarantined", e);
+                });
+    }
+
+    private static ApiException conflict(String code, String title, RefusedException e) {
+        return new ApiException(HttpStatus.CONFLICT, code, title, e.getMessage());
     }
 
     @ExceptionHandler(MethodArgumentTypeMismatchException.class)

@@ -1,14 +1,44 @@
 package gg.starpets.web;
 
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
 import java.net.URI;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.HttpStatusCode;
+import org.springframework.http.MediaType;
 import org.springframework.http.ProblemDetail;
+import tools.jackson.databind.json.JsonMapper;
 
-/** Builds problem details; {@code type} is a stable URI per {@code code}. */
+/**
+ * Builds problem details; {@code type} is a stable URI per {@code code}. Inside Spring MVC they are
+ * answered by {@link ProblemHandler}; the servlet filters in front of it (security, admission) write
+ * theirs with {@link #write}, in the same fields and order.
+ */
 public final class Problems {
 
+    /** A problem as Spring MVC writes {@link ProblemDetail}: its fields, flattened, in this order. */
+    record Body(String type, String title, int status, String detail, String instance, String code) {}
+
     private Problems() {}
+
+    /** Answers {@code request} with a problem, from a servlet filter (where no message converter runs). */
+    public static void write(
+            JsonMapper json,
+            HttpServletRequest request,
+            HttpServletResponse response,
+            HttpStatus status,
+            String code,
+            String title,
+            String detail)
+            throws IOException {
+        byte[] body = json.writeValueAsBytes(
+                new Body(typeFor(code).toString(), title, status.value(), detail, request.getRequestURI(), code));
+        response.setStatus(status.value());
+        response.setContentType(MediaType.APPLICATION_PROBLEM_JSON_VALUE);
+        response.setContentLength(body.length);
+        response.getOutputStream().write(body);
+    }
 
     public static ProblemDetail of(HttpStatusCode status, String code, String title, String detail) {
         ProblemDetail problem = ProblemDetail.forStatusAndDetail(status, detail);

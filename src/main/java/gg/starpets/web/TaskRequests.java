@@ -114,10 +114,7 @@ final class TaskRequests {
                                     duration(f, "catchUpWindow", "catchUpWindowSeconds"),
                                     TaskDefinition.MisfirePolicy.DEFAULT.catchUpWindow())))
                     .withJitter(orDefault(duration(f, "jitter", "jitterSeconds"), Duration.ZERO));
-        } catch (TaskDefinition.InvalidTaskException e) {
-            throw new ApiException(
-                    org.springframework.http.HttpStatus.BAD_REQUEST, "invalid_task", "Invalid task", e.getMessage());
-        } catch (IllegalArgumentException e) {
+        } catch (IllegalArgumentException e) { // InvalidTaskException included
             throw invalid(e.getMessage());
         }
         return d;

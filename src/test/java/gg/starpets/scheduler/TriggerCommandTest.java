@@ -4,16 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.zaxxer.hikari.HikariDataSource;
+import gg.starpets.support.CountingDataSource;
 import gg.starpets.support.TestPostgres;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.springframework.jdbc.datasource.DelegatingDataSource;
 
 /**
  * An operator's trigger ({@link TaskCommands#trigger}) on a real PostgreSQL without a scheduler:
@@ -23,24 +22,19 @@ import org.springframework.jdbc.datasource.DelegatingDataSource;
 class TriggerCommandTest {
 
     private HikariDataSource db;
-    private final AtomicInteger connections = new AtomicInteger();
+    private CountingDataSource connections;
     private TaskCommands commands;
 
     @BeforeEach
     void setUp() {
         db = TestPostgres.migratedDatabase(2);
-        commands = new TaskCommands(new DelegatingDataSource(db) {
-            @Override
-            public Connection getConnection() throws SQLException {
-                connections.incrementAndGet();
-                return super.getConnection();
-            }
-        });
+        connections = new CountingDataSource(db);
+        commands = new TaskCommands(connections);
         // Once a year: only a trigger makes it due now.
         commands.create(
                 TaskDefinition.of("report", "noop", "0 0 1 1 *", "UTC", Duration.ofMinutes(1), true, Map.of()),
                 "operator:ann");
-        connections.set(0);
+        connections.reset();
     }
 
     @AfterEach
@@ -52,7 +46,7 @@ class TriggerCommandTest {
     void aTriggerMakesTheTaskDueInOneTransactionAndAnswersItAsThatTransactionLeftIt() {
         TaskViews.TaskSnapshot answer = commands.trigger("report", false, "operator:ann");
 
-        assertThat(connections).as("connections taken").hasValue(1);
+        assertThat(connections.taken()).as("connections taken").isEqualTo(1);
         assertThat(answer.tasks()).hasSize(1);
         TaskViews.TaskView task = answer.tasks().getFirst();
         assertThat(task.name()).isEqualTo("report");

@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Test;
 import org.springframework.mock.web.MockHttpServletRequest;
 import org.springframework.mock.web.MockHttpServletResponse;
 import org.springframework.security.authentication.AuthenticationServiceException;
+import org.springframework.security.authentication.InsufficientAuthenticationException;
 import org.springframework.security.oauth2.server.resource.InvalidBearerTokenException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -27,6 +28,19 @@ class ProblemResponsesTest {
         JsonNode problem = JSON.readTree(response.getContentAsString());
         assertThat(problem.get("code").asString()).isEqualTo("authentication_unavailable");
         assertThat(problem.get("instance").asString()).isEqualTo("/tasks");
+    }
+
+    @Test
+    void aRefusalIsWrittenWithTheFieldsAndOrderOfSpringMvcsProblems() throws Exception {
+        MockHttpServletResponse response = new MockHttpServletResponse();
+        responses.commence(
+                new MockHttpServletRequest("GET", "/tasks"),
+                response,
+                new InsufficientAuthenticationException("no token"));
+        JsonNode problem = JSON.readTree(response.getContentAsString());
+        assertThat(problem.propertyNames()).containsExactly("type", "title", "status", "detail", "instance", "code");
+        assertThat(problem.get("type").asString()).isEqualTo("https://starpets.gg/problems/unauthorized");
+        assertThat(response.getContentLength()).isEqualTo(response.getContentAsByteArray().length);
     }
 
     @Test

@@ -10,6 +10,8 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.springframework.mock.web.MockHttpServletRequest;
 import org.springframework.mock.web.MockHttpServletResponse;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * {@code /metrics} under admission (web.AdmissionFilter): its own few permits, so that a flood of it is
@@ -19,7 +21,8 @@ class MetricsAdmissionTest {
 
     @Test
     void scrapesBeyondTheirOwnPermitsAreRefusedAndTakeNoneOfTheApis() throws Exception {
-        AdmissionFilter admission = new AdmissionFilter(1, new SimpleMeterRegistry());
+        AdmissionFilter admission = new AdmissionFilter(
+                1, new SimpleMeterRegistry(), JsonMapper.builder().build());
         CountDownLatch release = new CountDownLatch(1);
         List<Thread> held = new ArrayList<>();
         CountDownLatch inside = new CountDownLatch(AdmissionFilter.METRICS_LIMIT + 1);
@@ -44,7 +47,8 @@ class MetricsAdmissionTest {
 
     @Test
     void aScrapeAnswersWhileTheApiIsAtItsLimit() throws Exception {
-        AdmissionFilter admission = new AdmissionFilter(1, new SimpleMeterRegistry());
+        AdmissionFilter admission = new AdmissionFilter(
+                1, new SimpleMeterRegistry(), JsonMapper.builder().build());
         CountDownLatch release = new CountDownLatch(1);
         CountDownLatch inside = new CountDownLatch(1);
         Thread api = hold(admission, "/tasks", inside, release);
@@ -52,6 +56,25 @@ class MetricsAdmissionTest {
         assertThat(status(admission, "/metrics")).isEqualTo(200);
         release.countDown();
         api.join(10_000);
+    }
+
+    @Test
+    void aRefusalIsAProblemWithTheFieldsOfEveryOtherAndItsPath() throws Exception {
+        AdmissionFilter admission = new AdmissionFilter(
+                1, new SimpleMeterRegistry(), JsonMapper.builder().build());
+        MockHttpServletResponse refused = new MockHttpServletResponse();
+        // The one permit held by a request in progress while another arrives.
+        admission.doFilter(
+                new MockHttpServletRequest("GET", "/tasks"),
+                new MockHttpServletResponse(),
+                (q, r) -> admission.doFilter(new MockHttpServletRequest("GET", "/runs"), refused, (q2, r2) -> {}));
+        assertThat(refused.getStatus()).isEqualTo(503);
+        assertThat(refused.getHeader("Retry-After")).isEqualTo("1");
+        assertThat(refused.getContentType()).isEqualTo("application/problem+json");
+        JsonNode problem = JsonMapper.builder().build().readTree(refused.getContentAsString());
+        assertThat(problem.propertyNames()).containsExactly("type", "title", "status", "detail", "instance", "code");
+        assertThat(problem.get("instance").asString()).isEqualTo("/runs");
+        assertThat(problem.get("code").asString()).isEqualTo("overloaded");
     }
 
     private static Thread hold(AdmissionFilter admission, String path, CountDownLatch inside, CountDownLatch release) {

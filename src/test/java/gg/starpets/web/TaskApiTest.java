@@ -139,6 +139,50 @@ class TaskApiTest {
     }
 
     @Test
+    void aTaskAnswersWithTheFieldsOfDocsApiInTheirOrder() {
+        HttpResponse<String> created = call(a, "POST", "/tasks", """
+                {"name": "ordered", "handler": "sleep", "schedule": "0 3 * * *", "timeout": "5m",
+                 "retry": {"maxAttempts": 2, "initialBackoff": "5s"}}
+                """);
+        assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+        for (JsonNode task : List.of(json(created), json(b.get("/tasks/ordered")))) {
+            assertThat(task.propertyNames())
+                    .containsExactly(
+                            "name",
+                            "handler",
+                            "schedule",
+                            "timeZone",
+                            "enabled",
+                            "state",
+                            "instanceId",
+                            "startedAt",
+                            "elapsedSeconds",
+                            "progress",
+                            "nextRunAt",
+                            "timeoutSeconds",
+                            "lastRun",
+                            "source",
+                            "version",
+                            "paused",
+                            "quarantinedAt",
+                            "retired",
+                            "triggerQueued",
+                            "params",
+                            "retry",
+                            "misfire",
+                            "misfireThresholdSeconds",
+                            "catchUpLimit",
+                            "catchUpWindowSeconds",
+                            "jitterSeconds");
+            assertThat(task.get("retry").propertyNames())
+                    .containsExactly("maxAttempts", "initialBackoffSeconds", "multiplier", "maxBackoffSeconds");
+            assertThat(task.get("retry").get("initialBackoffSeconds").asDouble())
+                    .isEqualTo(5.0);
+        }
+        assertThat(call(a, "DELETE", "/tasks/ordered", null).statusCode()).isEqualTo(204);
+    }
+
+    @Test
     void badDefinitionsAreRefusedWithAReasonAndWriteNothing() {
         assertProblem(
                 call(

@@ -73,6 +73,24 @@ class WebApiTest {
     }
 
     @Test
+    void theIndexAndHealthAnswerTheirFieldsInTheDocumentedOrder() {
+        JsonNode index = json(app.get("/"));
+        assertThat(index.propertyNames()).containsExactly("name", "links");
+        assertThat(index.get("links").propertyNames())
+                .containsExactly(
+                        "health",
+                        "metrics",
+                        "instances",
+                        "tasks",
+                        "task",
+                        "taskRuns",
+                        "runs",
+                        "balance",
+                        "balanceUpdate");
+        assertThat(json(app.get("/health")).propertyNames()).containsExactly("status", "instanceId", "database");
+    }
+
+    @Test
     void unknownRoutesAndBadParametersAreProblemDetailsWithAStableCode() {
         HttpResponse<String> missing = app.get("/no-such-route");
         assertThat(missing.statusCode()).isEqualTo(404);

@@ -1,12 +1,13 @@
 package gg.starpets.web.ui;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import gg.starpets.scheduler.OutcomeViews;
 import gg.starpets.web.ApiException;
+import gg.starpets.web.Params;
 import jakarta.servlet.http.HttpServletRequest;
 import java.security.Principal;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
@@ -33,6 +34,11 @@ class ConsoleController {
 
     record SummaryList(List<TaskSummary> tasks) {}
 
+    /** {@code name} only when signed in. */
+    record Identity(
+            String role,
+            @JsonInclude(JsonInclude.Include.NON_NULL) String name) {}
+
     private final OutcomeViews outcomes;
 
     ConsoleController(OutcomeViews outcomes) {
@@ -57,17 +63,14 @@ class ConsoleController {
     @ResponseBody
     SummaryList summaries(
             @RequestParam(name = "task", required = false) List<String> tasks,
-            @RequestParam(required = false) Integer limit) {
+            @RequestParam(required = false) String limit) {
         List<String> names = tasks == null
                 ? List.of()
                 : tasks.stream().map(String::strip).filter(s -> !s.isEmpty()).toList();
         if (names.size() > MAX_TASKS) {
             throw ApiException.badRequest("invalid_parameter", "at most " + MAX_TASKS + " tasks at once");
         }
-        int strip = limit == null ? STRIP : limit;
-        if (strip < 1 || strip > MAX_STRIP) {
-            throw ApiException.badRequest("invalid_parameter", "'limit' must be between 1 and " + MAX_STRIP);
-        }
+        int strip = Params.limit(limit, STRIP, MAX_STRIP);
         return new SummaryList(outcomes.lastOutcomes(names, strip).stream()
                 .map(t -> new TaskSummary(
                         t.name(), t.schedule(), t.timeZone(), ScheduleWords.describe(t.schedule()), t.outcomes()))
@@ -83,10 +86,10 @@ class ConsoleController {
      */
     @GetMapping("/whoami")
     @ResponseBody
-    Map<String, String> whoami(HttpServletRequest request) {
-        String role = Role.of(request).name().toLowerCase(Locale.ROOT);
+    Identity whoami(HttpServletRequest request) {
         Principal principal = request.getUserPrincipal();
-        return principal == null ? Map.of("role", role) : Map.of("role", role, "name", principal.getName());
+        return new Identity(
+                Role.of(request).name().toLowerCase(Locale.ROOT), principal == null ? null : principal.getName());
     }
 
     enum Role {
