@@ -47,7 +47,7 @@ public final class TaskCommands {
         }
     }
 
-    /** A task's definition as stored, with what commands need to know of its state. */
+    /** A task's definition as stored, with what commands need to know of its state (read under its row lock). */
     public record StoredTask(
             long id,
             TaskDefinition definition,
@@ -134,8 +134,11 @@ public final class TaskCommands {
 
     // ---- from operators ----------------------------------------------------------------------
 
-    /** Creates a task over the API: due at its schedule's next time (trigger it to run now). */
-    public StoredTask create(TaskDefinition d, String actor) {
+    /**
+     * Creates a task over the API: due at its schedule's next time (trigger it to run now). Like every
+     * command that changes a task, returns the task as its transaction left it, read in that transaction.
+     */
+    public TaskViews.TaskSnapshot create(TaskDefinition d, String actor) {
         return inTransaction(c -> {
             Instant now = DbClock.now(c);
             try (var st = TaskColumns.bind(INSERT_API.prepare(c), d)
@@ -146,12 +149,12 @@ public final class TaskCommands {
             }
             TaskEvents.record(c, d.name(), actor, AuditAction.CREATED, null, TaskColumns.auditJson(d), null);
             TaskRepository.notifyTasksChanged(c);
-            return locked(c, d.name());
+            return TaskViews.find(c, d.name());
         });
     }
 
     /** Replaces an API task's definition (the caller merged its changes in); {@code version} null: any. */
-    public StoredTask update(String name, Long version, TaskDefinition d, String actor) {
+    public TaskViews.TaskSnapshot update(String name, Long version, TaskDefinition d, String actor) {
         return update(name, version, stored -> d, actor);
     }
 
@@ -160,7 +163,8 @@ public final class TaskCommands {
      * transaction (no other change can come between the read and the write); {@code version} null:
      * any. The change is applied, and may refuse, before the version and the source are checked.
      */
-    public StoredTask update(String name, Long version, UnaryOperator<TaskDefinition> change, String actor) {
+    public TaskViews.TaskSnapshot update(
+            String name, Long version, UnaryOperator<TaskDefinition> change, String actor) {
         return inTransaction(c -> {
             TaskDefinition d = change.apply(existing(c, name, null).definition());
             StoredTask before = editable(c, name, version);
@@ -182,7 +186,7 @@ public final class TaskCommands {
                     TaskColumns.auditJson(d),
                     null);
             TaskRepository.notifyTasksChanged(c);
-            return locked(c, name);
+            return TaskViews.find(c, name);
         });
     }
 
@@ -203,7 +207,7 @@ public final class TaskCommands {
     }
 
     /** Pauses a task (no new run starts; one in progress goes on), until resumed or {@code until}. */
-    public StoredTask pause(String name, Long version, Instant until, String reason, String actor) {
+    public TaskViews.TaskSnapshot pause(String name, Long version, Instant until, String reason, String actor) {
         return inTransaction(c -> {
             StoredTask task = existing(c, name, version);
             try (var st =
@@ -214,12 +218,12 @@ public final class TaskCommands {
             after.put("pausedUntil", until == null ? null : until.toString());
             after.put("reason", reason);
             TaskEvents.record(c, name, actor, AuditAction.PAUSED, null, Json.write(after), reason);
-            return locked(c, name);
+            return TaskViews.find(c, name);
         });
     }
 
     /** Resumes a paused or quarantined task. */
-    public StoredTask resume(String name, Long version, String actor) {
+    public TaskViews.TaskSnapshot resume(String name, Long version, String actor) {
         return inTransaction(c -> {
             StoredTask task = existing(c, name, version);
             try (var st = RESUME.prepare(c).set("id", task.id())) {
@@ -228,7 +232,7 @@ public final class TaskCommands {
             TaskEvents.record(
                     c, name, actor, AuditAction.RESUMED, null, null, task.quarantined() ? "from quarantine" : null);
             TaskRepository.notifyTasksChanged(c);
-            return locked(c, name);
+            return TaskViews.find(c, name);
         });
     }
 

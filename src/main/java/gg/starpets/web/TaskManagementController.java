@@ -61,8 +61,10 @@ class TaskManagementController {
         TaskDefinition definition = checked(TaskRequests.create(body));
         // Counted before the insert: concurrent creates may pass the bound by as many as they are.
         limits.roomForOneMore(views.countApiTasks());
-        commands.create(definition, actor(request));
-        return read(ResponseEntity.created(URI.create("/tasks/" + definition.name())), definition.name());
+        return TaskResponse.entity(
+                ResponseEntity.created(URI.create("/tasks/" + definition.name())),
+                commands.create(definition, actor(request)),
+                definition.name());
     }
 
     @PatchMapping("/tasks/{name}")
@@ -73,8 +75,9 @@ class TaskManagementController {
             HttpServletRequest request) {
         Long version = Etags.version(ifMatch);
         // Merged and checked (CPU only, no lookups) inside the update's transaction: no other change comes between.
-        commands.update(name, version, stored -> checked(TaskRequests.patch(stored, body)), actor(request));
-        return read(ResponseEntity.ok(), name);
+        return answer(
+                commands.update(name, version, stored -> checked(TaskRequests.patch(stored, body)), actor(request)),
+                name);
     }
 
     @DeleteMapping("/tasks/{name}")
@@ -97,8 +100,7 @@ class TaskManagementController {
         Long version = Etags.version(ifMatch);
         Instant until = until(body);
         String reason = reason(body);
-        commands.pause(name, version, until, reason, actor(request));
-        return read(ResponseEntity.ok(), name);
+        return answer(commands.pause(name, version, until, reason, actor(request)), name);
     }
 
     @PostMapping("/tasks/{name}/resume")
@@ -107,8 +109,7 @@ class TaskManagementController {
             @RequestHeader(value = "If-Match", required = false) String ifMatch,
             HttpServletRequest request) {
         Long version = Etags.version(ifMatch);
-        commands.resume(name, version, actor(request));
-        return read(ResponseEntity.ok(), name);
+        return answer(commands.resume(name, version, actor(request)), name);
     }
 
     /** 409 {@code already_running} while a run is in progress, unless {@code ?queue=true}. */
@@ -117,7 +118,6 @@ class TaskManagementController {
             @PathVariable String name,
             @RequestParam(required = false, defaultValue = "false") boolean queue,
             HttpServletRequest request) {
-        // The command answers the task as its transaction left it: no second read.
         return TaskResponse.entity(ResponseEntity.accepted(), commands.trigger(name, queue, actor(request)), name);
     }
 
@@ -141,9 +141,9 @@ class TaskManagementController {
         return new EventList(found);
     }
 
-    /** The task as it is after a change: the one read of the request. */
-    private ResponseEntity<TaskResponse> read(ResponseEntity.BodyBuilder builder, String name) {
-        return TaskResponse.entity(builder, views.find(name), name);
+    /** 200 with the task as the command's transaction left it: the one read of the request. */
+    private static ResponseEntity<TaskResponse> answer(TaskViews.TaskSnapshot task, String name) {
+        return TaskResponse.entity(ResponseEntity.ok(), task, name);
     }
 
     /** An operator's task may not use a handler reserved for configuration files. */

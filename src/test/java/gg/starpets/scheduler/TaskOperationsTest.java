@@ -229,8 +229,10 @@ class TaskOperationsTest {
         Scheduler s = instance(Map.of("noop", ctx -> call(ctx.taskName())));
         s.syncTasks(List.of(task("report", "noop", "* * * * * *")));
         TaskCommands commands = new TaskCommands(cluster.pool);
-        TaskCommands.StoredTask paused = commands.pause("report", null, null, "partner maintenance", "operator:ann");
-        assertThat(paused.paused()).isTrue();
+        TaskViews.TaskView paused = commands.pause("report", null, null, "partner maintenance", "operator:ann")
+                .tasks()
+                .getFirst();
+        assertThat(paused.pausedAt()).isNotNull();
         s.start();
 
         Timing.holdsFor(Duration.ofSeconds(2)).until(() -> runs("report").isEmpty());
