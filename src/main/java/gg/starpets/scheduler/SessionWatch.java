@@ -62,6 +62,9 @@ final class SessionWatch implements Runnable {
                     st.execute("listen " + CHANNEL);
                     st.execute("listen " + CANCEL_CHANNEL);
                 }
+                if (failures > 0) {
+                    log.info("Watch session back after {} failed attempt(s)", failures);
+                }
                 failures = 0;
                 // A renewal now confirms the hold again after a loss; and something may have been
                 // released while we were not listening.

@@ -7,8 +7,11 @@ import gg.starpets.support.AppInstance;
 import gg.starpets.support.TcpProxy;
 import gg.starpets.support.TestPostgres;
 import gg.starpets.support.Timing;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import javax.sql.DataSource;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -40,18 +43,42 @@ class SessionConnectionTest {
                         database, "session-apart", Map.of("starpets.db.session-port", direct.port()))) {
             assertThat(app.context().getBean(StarPetsProperties.class).db().sessionSeparate())
                     .isTrue();
-            await().atMost(Timing.SOON)
-                    .until(() -> connections(observer, "starpets-session-session-apart") == 1
-                            && connections(observer, "starpets-watch-session-apart") == 1);
+            awaitSessions(observer, 1);
             assertThat(connections(observer, "starpets-session-apart")).isPositive();
 
             direct.close();
 
-            await().atMost(Timing.SOON)
-                    .until(() -> connections(observer, "starpets-session-session-apart") == 0
-                            && connections(observer, "starpets-watch-session-apart") == 0);
+            awaitSessions(observer, 0);
             assertThat(connections(observer, "starpets-session-apart")).isPositive();
         }
+    }
+
+    /** Until the instance's session and watch each have {@code count} connections; on a timeout, what there was. */
+    private static void awaitSessions(DataSource observer, int count) throws Exception {
+        try {
+            await().atMost(Timing.SOON)
+                    .until(() -> connections(observer, "starpets-session-session-apart") == count
+                            && connections(observer, "starpets-watch-session-apart") == count);
+        } catch (ConditionTimeoutException e) {
+            throw new AssertionError(
+                    "expected " + count + " session and " + count + " watch connection(s); " + "pg_stat_activity: "
+                            + activity(observer),
+                    e);
+        }
+    }
+
+    private static List<String> activity(DataSource observer) throws Exception {
+        List<String> rows = new ArrayList<>();
+        try (var c = observer.getConnection();
+                var st = c.prepareStatement("select application_name, state, client_port, backend_start,"
+                        + " state_change from pg_stat_activity where application_name like 'starpets-%'");
+                var rs = st.executeQuery()) {
+            while (rs.next()) {
+                rows.add(rs.getString(1) + " " + rs.getString(2) + " port " + rs.getInt(3) + " since "
+                        + rs.getTimestamp(4).toInstant() + " changed " + rs.getTimestamp(5));
+            }
+        }
+        return rows;
     }
 
     private static int connections(DataSource observer, String applicationName) throws Exception {
