@@ -70,8 +70,7 @@ class AdmissionFilter implements Filter {
     private final Counter refused;
     private final JsonMapper json;
 
-    AdmissionFilter(
-            @Value("${starpets.http.max-in-flight:0}") int maxInFlight, MeterRegistry registry, JsonMapper json) {
+    AdmissionFilter(@Value("${starpets.http.max-in-flight}") int maxInFlight, MeterRegistry registry, JsonMapper json) {
         this.json = json;
         if (maxInFlight < 0) {
             throw new IllegalArgumentException("starpets.http.max-in-flight must not be negative: " + maxInFlight);

@@ -149,8 +149,8 @@ class TaskManagementController {
     /** An operator's task may not use a handler reserved for configuration files. */
     private TaskDefinition checked(TaskDefinition definition) {
         if (!handlers.handlers().containsKey(definition.handler())) {
-            throw ApiException.badRequest(
-                    "invalid_task", "Task '" + definition.name() + "': unknown handler '" + definition.handler() + "'");
+            throw TaskRequests.invalid(
+                    "Task '" + definition.name() + "': unknown handler '" + definition.handler() + "'");
         }
         handlers.refusalForApiTask(definition.handler()).ifPresent(reason -> {
             throw new ApiException(HttpStatus.FORBIDDEN, "handler_not_allowed", "Handler not allowed", reason);
@@ -158,7 +158,7 @@ class TaskManagementController {
         try {
             handlers.checkApiTask(definition);
         } catch (TaskDefinition.InvalidTaskException e) {
-            throw ApiException.badRequest("invalid_task", e.getMessage());
+            throw TaskRequests.invalid(e.getMessage());
         }
         limits.check(definition);
         return definition;

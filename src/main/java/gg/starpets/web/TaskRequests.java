@@ -255,7 +255,8 @@ final class TaskRequests {
         }
     }
 
-    private static ApiException invalid(String detail) {
+    /** 400 {@code invalid_task}: one title for every way a task can be invalid. */
+    static ApiException invalid(String detail) {
         return new ApiException(
                 org.springframework.http.HttpStatus.BAD_REQUEST, "invalid_task", "Invalid task", detail);
     }

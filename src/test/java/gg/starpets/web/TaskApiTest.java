@@ -182,6 +182,20 @@ class TaskApiTest {
         assertThat(call(a, "DELETE", "/tasks/ordered", null).statusCode()).isEqualTo(204);
     }
 
+    /** Whichever check refuses it (the body's shape, the handler, the handler's params): one code, one title. */
+    @Test
+    void everyInvalidTaskIsRefusedWithOneCodeAndOneTitle() {
+        for (String body : List.of(
+                "[1, 2]",
+                "{\"name\": \"y1\", \"handler\": \"teleport\", \"schedule\": \"1m\", \"timeout\": 60}",
+                "{\"name\": \"y2\", \"handler\": \"http\", \"schedule\": \"1m\", \"timeout\": 60,"
+                        + " \"params\": {\"url\": \"http://169.254.169.254/\"}}")) {
+            HttpResponse<String> refused = call(a, "POST", "/tasks", body);
+            assertProblem(refused, 400, "invalid_task");
+            assertThat(json(refused).get("title").asString()).as(body).isEqualTo("Invalid task");
+        }
+    }
+
     @Test
     void badDefinitionsAreRefusedWithAReasonAndWriteNothing() {
         assertProblem(
