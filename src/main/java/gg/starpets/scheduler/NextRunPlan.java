@@ -23,7 +23,8 @@ import org.slf4j.LoggerFactory;
  * catch-up window: that missed time. Otherwise the schedule's next time after now, plus a jitter
  * between zero and all of the task's {@code jitter}; a misfired run so runs once and is not followed
  * by a burst. A schedule that cannot be computed leaves the task with no next run until its
- * definition changes.
+ * definition changes. A task created or set anew ({@link #firstRun}) runs first at its schedule's next
+ * time.
  *
  * <p>Adjustments that stay in SQL, because they must be atomic with the statement that changes the row
  * (a decision read first and written later would race with operators and other instances):
@@ -128,6 +129,15 @@ final class NextRunPlan {
         return !next.dueNow()
                 && next.cause() == RunCause.SCHEDULE
                 && !(claimedSchedule.equals(storedSchedule) && claimedZone.equals(storedZone));
+    }
+
+    /**
+     * When a task that is created, or whose schedule is set anew (configuration sync, an operator's
+     * edit), runs first: its schedule's next time after {@code now}, never at once (a trigger runs it
+     * now); null when the schedule never fires again.
+     */
+    static Instant firstRun(TaskDefinition task, Instant now) {
+        return task.parsedSchedule().nextOrNull(now);
     }
 
     /** The next time of a schedule as stored, or null when it never fires again or cannot be read. */

@@ -141,8 +141,7 @@ public final class TaskCommands {
     public TaskViews.TaskSnapshot create(TaskDefinition d, String actor) {
         return inTransaction(c -> {
             Instant now = DbClock.now(c);
-            try (var st = TaskColumns.bind(INSERT_API.prepare(c), d)
-                    .set("next", d.parsedSchedule().nextOrNull(now))) {
+            try (var st = TaskColumns.bind(INSERT_API.prepare(c), d).set("next", NextRunPlan.firstRun(d, now))) {
                 if (st.executeUpdate() == 0) {
                     throw new RefusedException(Refusal.TASK_EXISTS, "A task named '" + d.name() + "' exists");
                 }
@@ -173,7 +172,7 @@ public final class TaskCommands {
             Instant now = DbClock.now(c);
             try (var st = TaskColumns.bind(UPDATE_API.prepare(c), d)
                     .set("rescheduled", rescheduled)
-                    .set("next", d.parsedSchedule().nextOrNull(now))
+                    .set("next", NextRunPlan.firstRun(d, now))
                     .set("id", before.id())) {
                 st.executeUpdate();
             }

@@ -54,8 +54,7 @@ final class TaskConfigSync {
                 throw new TaskDefinition.InvalidTaskException(
                         d.name(), "a task of that name was created over the API; rename one of them");
             }
-            try (var st = TaskColumns.bind(UPSERT_CONFIG.prepare(c), d)
-                    .set("next", d.parsedSchedule().nextOrNull(now))) {
+            try (var st = TaskColumns.bind(UPSERT_CONFIG.prepare(c), d).set("next", NextRunPlan.firstRun(d, now))) {
                 if (st.executeUpdate() == 1) {
                     changed++;
                     TaskEvents.record(

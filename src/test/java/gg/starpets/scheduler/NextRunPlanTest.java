@@ -200,6 +200,18 @@ class NextRunPlanTest {
     }
 
     @Test
+    void aNewOrRescheduledTaskRunsFirstAtItsScheduleNextTimeNeverAtOnce() {
+        Instant now = Instant.parse("2026-12-06T10:15:30Z");
+        assertThat(NextRunPlan.firstRun(
+                        TaskDefinition.of("daily", "noop", "0 3 * * *", "UTC", Duration.ofMinutes(1), true, Map.of()),
+                        now))
+                .isEqualTo(Instant.parse("2026-12-07T03:00:00Z"));
+        assertThat(NextRunPlan.firstRun(
+                        TaskDefinition.of("often", "noop", "10s", "UTC", Duration.ofMinutes(1), true, Map.of()), now))
+                .isEqualTo(now.plusSeconds(10));
+    }
+
+    @Test
     void aScheduleThatCannotBeComputedGivesNoNextRun() {
         ClaimedRun broken =
                 run("not a schedule", "SCHEDULE", 1, NOW, null, TaskDefinition.MisfirePolicy.DEFAULT, 0, Duration.ZERO);
