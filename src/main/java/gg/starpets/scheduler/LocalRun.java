@@ -2,7 +2,6 @@ package gg.starpets.scheduler;
 
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A run in progress in this process: what was claimed, its context, whether its handler is still
@@ -172,15 +171,6 @@ final class LocalRun implements RunContext.Gate {
 
     boolean handlerHasReturned() {
         return handlerDone.getCount() == 0;
-    }
-
-    boolean awaitHandlerReturned(Duration limit) {
-        try {
-            return handlerDone.await(limit.toNanos(), TimeUnit.NANOSECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return handlerHasReturned();
-        }
     }
 
     void attach(Thread thread) {
