@@ -6,6 +6,9 @@ import static org.awaitility.Awaitility.await;
 
 import gg.starpets.support.Timing;
 import java.time.Duration;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -113,38 +116,48 @@ class TaskOperationsTest {
 
     @Test
     void missedTimesRunOnceByDefaultEachWithCatchUpAndNotAtAllWithSkip() {
+        // Daily, at an hour 12 hours from now: no slot of the schedule can come due while the test runs
+        // (with every minute, one that fell inside a slow run of the test added a run and failed it).
+        ZonedDateTime now = ZonedDateTime.now(ZoneOffset.UTC);
+        int hour = (now.getHour() + 12) % 24;
+        String daily = "0 " + hour + " * * *";
+        ZonedDateTime lastSlot = now.truncatedTo(ChronoUnit.DAYS).withHour(hour);
+        if (lastSlot.isAfter(now)) {
+            lastSlot = lastSlot.minusDays(1);
+        }
         Scheduler s = instance(Map.of("noop", ctx -> call(ctx.taskName())));
         s.syncTasks(List.of(
-                task("run-once", "noop", "* * * * *"),
-                task("catch-up", "noop", "* * * * *")
+                task("run-once", "noop", daily),
+                task("catch-up", "noop", daily)
                         .withMisfire(new TaskDefinition.MisfirePolicy(
                                 TaskDefinition.MisfirePolicy.Kind.CATCH_UP,
                                 Duration.ofMinutes(1),
                                 3,
-                                Duration.ofHours(1))),
-                task("skip", "noop", "* * * * *")
+                                Duration.ofDays(6))),
+                task("skip", "noop", daily)
                         .withMisfire(new TaskDefinition.MisfirePolicy(
                                 TaskDefinition.MisfirePolicy.Kind.SKIP,
                                 Duration.ofSeconds(5),
                                 10,
-                                Duration.ofHours(1)))));
-        // Every instance was down for five minutes.
-        cluster.execute("update tasks set next_run_at = date_trunc('minute', now()) - interval '5 minutes',"
-                + " next_fire_at = date_trunc('minute', now()) - interval '5 minutes'");
+                                Duration.ofDays(6)))));
+        // Every instance was down for five days: five slots missed.
+        String down = lastSlot.minusDays(4).toInstant().toString();
+        cluster.execute("update tasks set next_run_at = '" + down + "', next_fire_at = '" + down + "'");
         s.start();
 
         await().atMost(Timing.SOON).until(() -> ended("run-once") == 1 && ended("catch-up") == 4);
         assertThat(runs("catch-up"))
                 .containsExactly(
                         "1 SCHEDULE SUCCEEDED", "1 CATCH_UP SUCCEEDED", "1 CATCH_UP SUCCEEDED", "1 CATCH_UP SUCCEEDED");
-        // Each catch-up run served the minute after the one before.
+        // Each catch-up run served the slot after the one before.
         assertThat(cluster.query(
                         "select extract(epoch from scheduled_for)::bigint from task_runs where task_name = 'catch-up'"
                                 + " order by id",
                         rs -> rs.getLong(1)))
                 .satisfies(times -> {
                     for (int i = 1; i < times.size(); i++) {
-                        assertThat(times.get(i) - times.get(i - 1)).isEqualTo(60);
+                        assertThat(times.get(i) - times.get(i - 1))
+                                .isEqualTo(Duration.ofDays(1).toSeconds());
                     }
                 });
         await().atMost(Timing.SOON)
