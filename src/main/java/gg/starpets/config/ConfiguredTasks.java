@@ -49,7 +49,7 @@ final class ConfiguredTasks {
         return definitions;
     }
 
-    /** Retries, misfires and jitter as configured; the defaults where a key is absent. */
+    /** Retries, misfires, jitter and start-at as configured; the defaults where a key is absent. */
     private static TaskDefinition policies(StarPetsProperties.TaskDefinition t, TaskDefinition definition) {
         TaskDefinition.MisfirePolicy defaults = TaskDefinition.MisfirePolicy.DEFAULT;
         try {
@@ -67,7 +67,8 @@ final class ConfiguredTasks {
                             t.misfireThreshold() == null ? defaults.threshold() : t.misfireThreshold(),
                             t.catchUpLimit() == null ? defaults.catchUpLimit() : t.catchUpLimit(),
                             t.catchUpWindow() == null ? defaults.catchUpWindow() : t.catchUpWindow()))
-                    .withJitter(t.jitter());
+                    .withJitter(t.jitter())
+                    .withStartAt(TaskDefinition.startAt(t.name(), "start-at", t.startAt()));
         } catch (TaskDefinition.InvalidTaskException e) {
             throw e;
         } catch (IllegalArgumentException e) {

@@ -39,7 +39,8 @@ final class TaskRequests {
             "catchUpWindow",
             "catchUpWindowSeconds",
             "jitter",
-            "jitterSeconds");
+            "jitterSeconds",
+            "startAt");
 
     private static final Set<String> RETRY_FIELDS = Set.of(
             "maxAttempts", "initialBackoff", "initialBackoffSeconds", "multiplier", "maxBackoff", "maxBackoffSeconds");
@@ -113,7 +114,8 @@ final class TaskRequests {
                             orDefault(
                                     duration(f, "catchUpWindow", "catchUpWindowSeconds"),
                                     TaskDefinition.MisfirePolicy.DEFAULT.catchUpWindow())))
-                    .withJitter(orDefault(duration(f, "jitter", "jitterSeconds"), Duration.ZERO));
+                    .withJitter(orDefault(duration(f, "jitter", "jitterSeconds"), Duration.ZERO))
+                    .withStartAt(TaskDefinition.startAt(name, "startAt", text(f, "startAt", false)));
         } catch (IllegalArgumentException e) { // InvalidTaskException included
             throw invalid(e.getMessage());
         }

@@ -9,6 +9,10 @@ import gg.starpets.support.Timing;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -183,6 +187,37 @@ class TaskApiTest {
     }
 
     /** Whichever check refuses it (the body's shape, the handler, the handler's params): one code, one title. */
+    @Test
+    void aNewIntervalTaskIsDueAtOnceAndAStartAtPlacesTheFirstRunOfAnyTask() {
+        HttpResponse<String> interval = call(a, "POST", "/tasks", """
+                {"name": "first-interval", "handler": "sleep", "schedule": "1h", "timeout": 60,
+                 "params": {"duration": "100ms"}}
+                """);
+        assertThat(interval.statusCode()).as(interval.body()).isEqualTo(201);
+        await().atMost(Timing.SOON)
+                .until(() -> json(a.get("/tasks/first-interval")).get("lastRun").isObject());
+
+        Instant startAt = Instant.now().plus(Duration.ofHours(2)).truncatedTo(ChronoUnit.SECONDS);
+        for (String schedule : List.of("0 3 * * *", "1m")) {
+            String name = schedule.equals("1m") ? "later-interval" : "later-cron";
+            HttpResponse<String> later =
+                    call(a, "POST", "/tasks", """
+                    {"name": "%s", "handler": "sleep", "schedule": "%s", "timeout": 60, "startAt": "%s"}
+                    """.formatted(name, schedule, startAt.atOffset(ZoneOffset.ofHours(3))));
+            assertThat(later.statusCode()).as(later.body()).isEqualTo(201);
+            assertThat(Instant.parse(json(later).get("nextRunAt").asString()))
+                    .as(name)
+                    .isEqualTo(startAt);
+        }
+
+        HttpResponse<String> refused = call(a, "POST", "/tasks", """
+                {"name": "bad-start", "handler": "sleep", "schedule": "1h", "timeout": 60, "startAt": "tomorrow"}
+                """);
+        assertProblem(refused, 400, "invalid_task");
+        assertThat(json(refused).get("detail").asString()).contains("startAt").contains("'tomorrow'");
+        assertProblem(a.get("/tasks/bad-start"), 404, "task_not_found");
+    }
+
     @Test
     void everyInvalidTaskIsRefusedWithOneCodeAndOneTitle() {
         for (String body : List.of(
