@@ -219,6 +219,24 @@ class TaskApiTest {
     }
 
     @Test
+    void aFieldNobodyReadsIsRefusedNamingTheTaskAndTheFieldAndWritesNothing() {
+        HttpResponse<String> misspelt = call(a, "POST", "/tasks", """
+                {"name": "typo-task", "handler": "sleep", "schedule": "1h", "timeout": 60, "misfre": "SKIP"}
+                """);
+        assertProblem(misspelt, 400, "invalid_task");
+        assertThat(json(misspelt).get("detail").asString())
+                .startsWith("Task 'typo-task': unknown field 'misfre' (known: catchUpLimit, ");
+        HttpResponse<String> nested = call(a, "POST", "/tasks", """
+                {"name": "typo-task", "handler": "sleep", "schedule": "1h", "timeout": 60,
+                 "retry": {"max-atempts": 3}}
+                """);
+        assertProblem(nested, 400, "invalid_task");
+        assertThat(json(nested).get("detail").asString())
+                .startsWith("Task 'typo-task': unknown field 'retry.max-atempts' (known: ");
+        assertProblem(a.get("/tasks/typo-task"), 404, "task_not_found");
+    }
+
+    @Test
     void everyInvalidTaskIsRefusedWithOneCodeAndOneTitle() {
         for (String body : List.of(
                 "[1, 2]",
