@@ -168,10 +168,11 @@ public final class TaskCommands {
         return inTransaction(c -> {
             TaskDefinition d = change.apply(existing(c, name, null).definition());
             StoredTask before = editable(c, name, version);
+            Instant now = DbClock.now(c);
+            // A start-at that has passed changes nothing (it was a first run's).
             boolean rescheduled = !before.definition().schedule().equals(d.schedule())
                     || !before.definition().timeZone().equals(d.timeZone())
-                    || d.startAt() != null;
-            Instant now = DbClock.now(c);
+                    || (d.startAt() != null && d.startAt().isAfter(now));
             try (var st = TaskColumns.bind(UPDATE_API.prepare(c), d)
                     .set("rescheduled", rescheduled)
                     .set("next", NextRunPlan.afterScheduleChange(d, now))

@@ -3,15 +3,19 @@ package gg.starpets.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import gg.starpets.handlers.CpuHandler;
 import gg.starpets.handlers.ExecHandler;
 import gg.starpets.handlers.HandlerRegistry;
 import gg.starpets.handlers.HttpDestinations;
 import gg.starpets.handlers.HttpHandler;
+import gg.starpets.handlers.PruneHistoryHandler;
 import gg.starpets.handlers.SleepHandler;
 import gg.starpets.handlers.TaskSecrets;
+import gg.starpets.scheduler.Schedule;
 import gg.starpets.scheduler.TaskDefinition;
 import java.io.IOException;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -20,6 +24,7 @@ import org.springframework.boot.env.PropertySourceLoader;
 import org.springframework.core.env.StandardEnvironment;
 import org.springframework.core.env.SystemEnvironmentPropertySource;
 import org.springframework.core.io.ByteArrayResource;
+import org.springframework.core.io.FileSystemResource;
 import org.springframework.core.io.support.SpringFactoriesLoader;
 
 /** Tasks from configuration: params as written (no secret resolved into them), lists as lists, checked at start. */
@@ -236,5 +241,32 @@ class ConfiguredTasksTest {
         assertThat(task.retry().maxBackoff()).isEqualTo(Duration.ofMinutes(1));
         assertThat(task.misfire().catchUpLimit()).isEqualTo(3);
         assertThat(task.startAt()).isEqualTo("2026-12-14T12:00:00Z");
+    }
+
+    @Test
+    void theShippedTasksAreValidAndItsCronDemoTasksRunAtOnceWhenFirstDeployed() throws IOException {
+        StandardEnvironment env = new StandardEnvironment();
+        new YamlKeyNames()
+                .load("application.yml", new FileSystemResource("src/main/resources/application.yml"))
+                .forEach(env.getPropertySources()::addLast);
+        HandlerRegistry shipped = new HandlerRegistry(
+                Map.of(
+                        "sleep", new SleepHandler(Duration.ofMinutes(2)),
+                        "cpu", new CpuHandler(Duration.ofMinutes(2)),
+                        "prune-history", new PruneHistoryHandler(null, null, null)),
+                List.of());
+
+        List<TaskDefinition> tasks = ConfiguredTasks.read(properties(env), env, shipped);
+
+        Instant deployed = Instant.parse("2026-12-06T21:00:00Z");
+        assertThat(tasks)
+                .filteredOn(t -> !t.handler().equals("prune-history"))
+                .hasSize(10)
+                .allSatisfy(t -> assertThat(
+                                t.startAt() == null
+                                        ? t.parsedSchedule() instanceof Schedule.Interval
+                                        : t.startAt().isBefore(deployed))
+                        .as(t.name())
+                        .isTrue());
     }
 }

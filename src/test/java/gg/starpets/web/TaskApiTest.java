@@ -210,6 +210,17 @@ class TaskApiTest {
                     .isEqualTo(startAt);
         }
 
+        // An edit with a start-at to come moves the next run there; one that has passed changes nothing.
+        Instant moved = startAt.plus(Duration.ofHours(1));
+        HttpResponse<String> edited = call(a, "PATCH", "/tasks/later-interval", """
+                {"startAt": "%s"}""".formatted(moved));
+        assertThat(edited.statusCode()).as(edited.body()).isEqualTo(200);
+        assertThat(Instant.parse(json(edited).get("nextRunAt").asString())).isEqualTo(moved);
+        HttpResponse<String> passed = call(a, "PATCH", "/tasks/later-interval", """
+                {"startAt": "2026-01-01T00:00:00Z"}""");
+        assertThat(passed.statusCode()).as(passed.body()).isEqualTo(200);
+        assertThat(Instant.parse(json(passed).get("nextRunAt").asString())).isEqualTo(moved);
+
         HttpResponse<String> refused = call(a, "POST", "/tasks", """
                 {"name": "bad-start", "handler": "sleep", "schedule": "1h", "timeout": 60, "startAt": "tomorrow"}
                 """);
