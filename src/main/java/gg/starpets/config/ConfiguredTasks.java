@@ -2,10 +2,13 @@ package gg.starpets.config;
 
 import gg.starpets.handlers.HandlerRegistry;
 import gg.starpets.scheduler.TaskDefinition;
+import java.lang.reflect.RecordComponent;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.TreeSet;
 import org.springframework.boot.context.properties.bind.Bindable;
 import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.boot.context.properties.source.ConfigurationPropertySources;
@@ -13,8 +16,9 @@ import org.springframework.core.ResolvableType;
 import org.springframework.core.env.Environment;
 
 /**
- * The tasks of the configuration files, checked before anything is written: schedule, timeout,
- * handler and params. An invalid one stops the start with a message naming it.
+ * The tasks of the configuration files, checked before anything is written: their keys (one that
+ * nothing reads is a mistake), schedule, timeout, handler and params. An invalid one stops the start
+ * with a message naming it.
  *
  * <p>Params are read as written: {@code ${NAME}} in a param is the handler's to replace at run time
  * from the environment, so Spring must not replace it at start-up (the secret would land in the
@@ -23,9 +27,14 @@ import org.springframework.core.env.Environment;
  */
 final class ConfiguredTasks {
 
-    /** Each task as written: every key, of which only {@code params} is read. */
+    /** Each task as written: every key, to check them all and to read {@code params} as written. */
     private static final Bindable<List<Map<String, Object>>> WRITTEN = Bindable.of(ResolvableType.forClassWithGenerics(
             List.class, ResolvableType.forClassWithGenerics(Map.class, String.class, Object.class)));
+
+    /** The keys a task may have, and those of its {@code retry}: the components of what binds them. */
+    private static final Map<String, String> KEYS = keys(StarPetsProperties.TaskDefinition.class);
+
+    private static final Map<String, String> RETRY_KEYS = keys(StarPetsProperties.Retry.class);
 
     private ConfiguredTasks() {}
 
@@ -37,6 +46,12 @@ final class ConfiguredTasks {
         List<TaskDefinition> definitions = new ArrayList<>();
         for (int i = 0; i < properties.tasks().size(); i++) {
             var t = properties.tasks().get(i);
+            if (i < written.size()) {
+                checkKeys(t.name(), written.get(i), KEYS, "");
+                if (written.get(i).get("retry") instanceof Map<?, ?> retry) {
+                    checkKeys(t.name(), retry, RETRY_KEYS, "retry.");
+                }
+            }
             Map<String, Object> params =
                     i < written.size() && written.get(i).get("params") instanceof Map<?, ?> p ? lists(p) : Map.of();
             TaskDefinition definition = policies(
@@ -49,7 +64,7 @@ final class ConfiguredTasks {
         return definitions;
     }
 
-    /** Retries, misfires and jitter as configured; the defaults where a key is absent. */
+    /** Retries, misfires, jitter and start-at as configured; the defaults where a key is absent. */
     private static TaskDefinition policies(StarPetsProperties.TaskDefinition t, TaskDefinition definition) {
         TaskDefinition.MisfirePolicy defaults = TaskDefinition.MisfirePolicy.DEFAULT;
         try {
@@ -67,12 +82,45 @@ final class ConfiguredTasks {
                             t.misfireThreshold() == null ? defaults.threshold() : t.misfireThreshold(),
                             t.catchUpLimit() == null ? defaults.catchUpLimit() : t.catchUpLimit(),
                             t.catchUpWindow() == null ? defaults.catchUpWindow() : t.catchUpWindow()))
-                    .withJitter(t.jitter());
+                    .withJitter(t.jitter())
+                    .withStartAt(TaskDefinition.startAt(t.name(), "start-at", t.startAt()));
         } catch (TaskDefinition.InvalidTaskException e) {
             throw e;
         } catch (IllegalArgumentException e) {
             throw new TaskDefinition.InvalidTaskException(t.name(), e.getMessage());
         }
+    }
+
+    /**
+     * Refuses a key nobody reads ({@code misfre: SKIP} would leave the default misfire policy and say
+     * nothing), in any of the spellings Spring binds ({@code time-zone}, {@code timeZone},
+     * {@code time_zone}): a YAML key read as another type ({@code on:} is {@code true}) is named as
+     * read.
+     */
+    private static void checkKeys(String task, Map<?, ?> written, Map<String, String> known, String prefix) {
+        for (Object key : written.keySet()) {
+            if (!known.containsKey(relaxed(String.valueOf(key)))) {
+                throw new TaskDefinition.InvalidTaskException(
+                        task,
+                        "unknown key '" + prefix + key + "' (known: " + String.join(", ", new TreeSet<>(known.values()))
+                                + ")");
+            }
+        }
+    }
+
+    /** The relaxed forms of the components of {@code type}, each with its kebab-case name. */
+    private static Map<String, String> keys(Class<? extends Record> type) {
+        Map<String, String> keys = new LinkedHashMap<>();
+        for (RecordComponent c : type.getRecordComponents()) {
+            keys.put(
+                    relaxed(c.getName()),
+                    c.getName().replaceAll("([A-Z])", "-$1").toLowerCase(Locale.ROOT));
+        }
+        return keys;
+    }
+
+    private static String relaxed(String key) {
+        return key.replace("-", "").replace("_", "").toLowerCase(Locale.ROOT);
     }
 
     /** Turns maps keyed "0", "1"… (how Spring binds a list into an Object) back into lists, at any depth. */

@@ -137,6 +137,7 @@ public record StarPetsProperties(
             Integer catchUpLimit,
             Duration catchUpWindow,
             Duration jitter,
+            String startAt,
             Retry retry,
             Boolean enabled,
             Map<String, Object> params) {}

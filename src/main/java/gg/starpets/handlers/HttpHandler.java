@@ -24,7 +24,8 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * {@code http}: calls a URL. The run succeeds when the status is one of {@code success-statuses}
- * (default 200-299). The run's id, attempt, fence and task go out as {@code X-StarPets-*} headers,
+ * (default 200-299). The run's id, attempt, fence, task and the time it is for
+ * ({@code X-StarPets-Scheduled-For}, ISO-8601 UTC) go out as {@code X-StarPets-*} headers,
  * so a receiver can drop a duplicate and refuse a caller whose fence is older than one it has seen;
  * and the end of the run's hold, {@code X-StarPets-Deadline} (RFC 3339, UTC, on the wall clock when
  * sent), by which it must stop working for this request: after it another instance may start the
@@ -194,6 +195,7 @@ public final class HttpHandler implements TaskHandler, AutoCloseable {
         headers.put("X-StarPets-Attempt", String.valueOf(context.attempt()));
         headers.put("X-StarPets-Fence", String.valueOf(context.fence()));
         headers.put("X-StarPets-Task", context.taskName());
+        headers.put("X-StarPets-Scheduled-For", context.scheduledFor().toString());
         if (hold != null) {
             headers.put("X-StarPets-Deadline", hold.header());
         }

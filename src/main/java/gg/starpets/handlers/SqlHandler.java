@@ -21,8 +21,9 @@ import javax.sql.DataSource;
  * {@code sql}: runs one statement (or {@code call procedure(...)}) on the StarPets database or on a
  * named extra data source, in a transaction whose {@code statement_timeout} is the task's timeout
  * (or param {@code timeout}); commits when it succeeds, and only while the run holds its task. The row
- * count (rows changed, or returned) goes into the run's result. Runs what an operator writes:
- * operator-only.
+ * count (rows changed, or returned) goes into the run's result. {@code :scheduled_for} in the
+ * statement is the time the run is for ({@link RunContext#scheduledFor()}, a {@code timestamptz};
+ * {@link ScheduledForParameter}). Runs what an operator writes: operator-only.
  *
  * <p>No statement of a run outlives the run's hold where it matters:
  * <ul>
@@ -139,7 +140,7 @@ public final class SqlHandler implements TaskHandler {
                     throw new RunFailedException("the run's hold ended before the statement was sent: nothing ran");
                 }
                 try (Statement st = c.createStatement()) {
-                    rows = execute(c, st, sql, context);
+                    rows = execute(c, st, ScheduledForParameter.bind(sql, context.scheduledFor()), context);
                 }
                 commitUnderFence(c, context, source == database);
             } catch (InterruptedException e) {

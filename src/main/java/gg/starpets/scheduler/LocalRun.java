@@ -61,6 +61,7 @@ final class LocalRun implements RunContext.Gate {
                 claim.runId(),
                 claim.fence(),
                 claim.attempt(),
+                claim.fireAt(),
                 claim.task(),
                 claim.params(),
                 claim.timeout(),

@@ -23,8 +23,9 @@ import org.slf4j.LoggerFactory;
  * catch-up window: that missed time. Otherwise the schedule's next time after now, plus a jitter
  * between zero and all of the task's {@code jitter}; a misfired run so runs once and is not followed
  * by a burst. A schedule that cannot be computed leaves the task with no next run until its
- * definition changes. A task created or set anew ({@link #firstRun}) runs first at its schedule's next
- * time.
+ * definition changes. A new task ({@link #firstRun}) runs first at its {@code start-at}, else a cron at
+ * its next matching time and a fixed delay at once; a task whose schedule is set anew
+ * ({@link #afterScheduleChange}) at its new schedule's next time.
  *
  * <p>Adjustments that stay in SQL, because they must be atomic with the statement that changes the row
  * (a decision read first and written later would race with operators and other instances):
@@ -132,12 +133,29 @@ final class NextRunPlan {
     }
 
     /**
-     * When a task that is created, or whose schedule is set anew (configuration sync, an operator's
-     * edit), runs first: its schedule's next time after {@code now}, never at once (a trigger runs it
-     * now); null when the schedule never fires again.
+     * When a new task (created over the API, or new in the configuration) runs first: at its
+     * {@code startAt} if it has one (at once if that has passed); otherwise a cron at its next matching
+     * time after {@code now} (a daily 03:00 task deployed at noon waits for 03:00), a fixed delay at
+     * once ({@code now}: it counts from the end of a run, and there was none). Null when the schedule
+     * never fires again.
      */
     static Instant firstRun(TaskDefinition task, Instant now) {
-        return task.parsedSchedule().nextOrNull(now);
+        if (task.startAt() != null) {
+            return task.startAt().isAfter(now) ? task.startAt() : now;
+        }
+        Schedule schedule = task.parsedSchedule();
+        return schedule instanceof Schedule.Interval ? now : schedule.nextOrNull(now);
+    }
+
+    /**
+     * When a task whose schedule is set anew (an operator's edit, a changed configuration) runs next:
+     * at the {@code startAt} given with it if that is still to come (one that has passed was the first
+     * run's), else its new schedule's next time after {@code now}; never at once (a trigger runs it now).
+     */
+    static Instant afterScheduleChange(TaskDefinition task, Instant now) {
+        return task.startAt() != null && task.startAt().isAfter(now)
+                ? task.startAt()
+                : task.parsedSchedule().nextOrNull(now);
     }
 
     /** The next time of a schedule as stored, or null when it never fires again or cannot be read. */

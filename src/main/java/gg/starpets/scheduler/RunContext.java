@@ -3,6 +3,7 @@ package gg.starpets.scheduler;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -63,6 +64,7 @@ public final class RunContext {
     private final long runId;
     private final long fence;
     private final int attempt;
+    private final Instant scheduledFor;
     private final String taskName;
     private final Map<String, Object> params;
     private final Duration timeout;
@@ -76,6 +78,7 @@ public final class RunContext {
             long runId,
             long fence,
             int attempt,
+            Instant scheduledFor,
             String taskName,
             Map<String, Object> params,
             Duration timeout,
@@ -84,6 +87,7 @@ public final class RunContext {
         this.runId = runId;
         this.fence = fence;
         this.attempt = attempt;
+        this.scheduledFor = scheduledFor;
         this.taskName = taskName;
         this.params = Map.copyOf(params);
         this.timeout = timeout;
@@ -91,9 +95,12 @@ public final class RunContext {
         this.fromApi = fromApi;
     }
 
-    /** A context for calling a handler outside the scheduler (tests, tools): never paused, never stopped. */
+    /**
+     * A context for calling a handler outside the scheduler (tests, tools), for the time it is made:
+     * never paused, never stopped.
+     */
     public static RunContext detached(String taskName, Map<String, Object> params, Duration timeout) {
-        return new RunContext(0, 0, 1, taskName, params, timeout, Gate.OPEN, false);
+        return new RunContext(0, 0, 1, Instant.now(), taskName, params, timeout, Gate.OPEN, false);
     }
 
     /**
@@ -132,7 +139,7 @@ public final class RunContext {
                 return holdMargin;
             }
         };
-        return new RunContext(runId, fence, 1, taskName, params, timeout, held, false);
+        return new RunContext(runId, fence, 1, Instant.now(), taskName, params, timeout, held, false);
     }
 
     /**
@@ -140,7 +147,12 @@ public final class RunContext {
      * as for a task from the configuration files): for tests and tools.
      */
     public RunContext asApiTask() {
-        return new RunContext(runId, fence, attempt, taskName, params, timeout, gate, true);
+        return new RunContext(runId, fence, attempt, scheduledFor, taskName, params, timeout, gate, true);
+    }
+
+    /** This context, not yet used, as for a run for {@code time} ({@link #scheduledFor()}): for tests and tools. */
+    public RunContext asScheduledFor(Instant time) {
+        return new RunContext(runId, fence, attempt, time, taskName, params, timeout, gate, fromApi);
     }
 
     public long runId() {
@@ -155,6 +167,16 @@ public final class RunContext {
     /** 1 for a scheduled run; more for a retry or a run again after its instance was lost. */
     public int attempt() {
         return attempt;
+    }
+
+    /**
+     * The time this run is for (the claim's {@code coalesce(next_fire_at, next_run_at)}): the
+     * schedule's time it serves, before jitter (for a catch-up run, the missed time it catches up);
+     * for a retry, that of the run it retries; for a triggered run, or one due again after its
+     * instance was lost or stopped, when it was made due. Not when it started.
+     */
+    public Instant scheduledFor() {
+        return scheduledFor;
     }
 
     public String taskName() {

@@ -13,6 +13,7 @@ import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeParseException;
+import java.time.temporal.ChronoUnit;
 import java.time.zone.ZoneOffsetTransition;
 import java.time.zone.ZoneRules;
 import java.util.List;
@@ -176,7 +177,10 @@ public sealed interface Schedule {
         }
 
         @Override
-        public Instant next(Instant after) {
+        public Instant next(Instant fractionalAfter) {
+            // Cron times are whole seconds, and the search keeps the fraction it starts from: start it
+            // at the whole second (the next time after that one is after the fraction too).
+            Instant after = fractionalAfter.truncatedTo(ChronoUnit.SECONDS);
             if (everyHour) {
                 return executionTime
                         .nextExecution(after.atZone(zone))

@@ -37,7 +37,8 @@ final class TaskColumns {
                 params(rs),
                 retry(rs.getString("retry")),
                 misfire(rs),
-                jitter(rs));
+                jitter(rs),
+                null);
     }
 
     static Map<String, Object> params(ResultSet rs) throws SQLException {

@@ -135,7 +135,8 @@ public final class TaskCommands {
     // ---- from operators ----------------------------------------------------------------------
 
     /**
-     * Creates a task over the API: due at its schedule's next time (trigger it to run now). Like every
+     * Creates a task over the API: due at {@link NextRunPlan#firstRun} (its start-at, a cron's next
+     * time, a fixed delay at once; trigger it to run now). Like every
      * command that changes a task, returns the task as its transaction left it, read in that transaction.
      */
     public TaskViews.TaskSnapshot create(TaskDefinition d, String actor) {
@@ -167,12 +168,14 @@ public final class TaskCommands {
         return inTransaction(c -> {
             TaskDefinition d = change.apply(existing(c, name, null).definition());
             StoredTask before = editable(c, name, version);
-            boolean rescheduled = !before.definition().schedule().equals(d.schedule())
-                    || !before.definition().timeZone().equals(d.timeZone());
             Instant now = DbClock.now(c);
+            // A start-at that has passed changes nothing (it was a first run's).
+            boolean rescheduled = !before.definition().schedule().equals(d.schedule())
+                    || !before.definition().timeZone().equals(d.timeZone())
+                    || (d.startAt() != null && d.startAt().isAfter(now));
             try (var st = TaskColumns.bind(UPDATE_API.prepare(c), d)
                     .set("rescheduled", rescheduled)
-                    .set("next", NextRunPlan.firstRun(d, now))
+                    .set("next", NextRunPlan.afterScheduleChange(d, now))
                     .set("id", before.id())) {
                 st.executeUpdate();
             }

@@ -18,7 +18,7 @@ final class TaskConfigSync {
                                source, next_run_at, next_fire_at, config_synced_at)
             values (:name, :handler, :schedule, :zone, cast(:params as jsonb), :enabled, :timeout,
                     cast(:retry as jsonb), :misfire, :threshold, :catch_up_limit, :catch_up_window, :jitter,
-                    'CONFIG', now(), now(), now())
+                    'CONFIG', cast(:first as timestamptz), cast(:first as timestamptz), now())
             on conflict (name) do update
                set handler = excluded.handler, schedule = excluded.schedule, time_zone = excluded.time_zone,
                    params = excluded.params, enabled = excluded.enabled, timeout_seconds = excluded.timeout_seconds,
@@ -42,7 +42,7 @@ final class TaskConfigSync {
     private TaskConfigSync() {}
 
     /**
-     * Creates new configuration tasks (due at once) and updates changed ones, in name order, writing
+     * Creates new configuration tasks (due at {@link NextRunPlan#firstRun}) and updates changed ones, in name order, writing
      * an event for each; unchanged rows are not touched. Refuses a name an API-created task holds.
      */
     static int sync(Connection c, Collection<TaskDefinition> definitions, String actor) throws SQLException {
@@ -54,7 +54,9 @@ final class TaskConfigSync {
                 throw new TaskDefinition.InvalidTaskException(
                         d.name(), "a task of that name was created over the API; rename one of them");
             }
-            try (var st = TaskColumns.bind(UPSERT_CONFIG.prepare(c), d).set("next", NextRunPlan.firstRun(d, now))) {
+            try (var st = TaskColumns.bind(UPSERT_CONFIG.prepare(c), d)
+                    .set("first", NextRunPlan.firstRun(d, now))
+                    .set("next", NextRunPlan.afterScheduleChange(d, now))) {
                 if (st.executeUpdate() == 1) {
                     changed++;
                     TaskEvents.record(

@@ -3,7 +3,9 @@ package gg.starpets.scheduler;
 import java.time.DateTimeException;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.OffsetDateTime;
 import java.time.ZoneId;
+import java.time.format.DateTimeParseException;
 import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Pattern;
@@ -13,6 +15,8 @@ import java.util.regex.Pattern;
  * run fails ({@link RetryPolicy}) or a due time is missed ({@link MisfirePolicy}).
  *
  * @param jitter up to this much random delay is added to each due time (zero: none)
+ * @param startAt when a new task runs first, instead of its schedule's rule ({@code NextRunPlan.firstRun}); null:
+ *     none. Not kept in the row: it only places the first run (and an edit's, over the API)
  */
 public record TaskDefinition(
         String name,
@@ -24,7 +28,8 @@ public record TaskDefinition(
         Map<String, Object> params,
         RetryPolicy retry,
         MisfirePolicy misfire,
-        Duration jitter) {
+        Duration jitter,
+        Instant startAt) {
 
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,99}");
 
@@ -185,15 +190,27 @@ public record TaskDefinition(
             throw new InvalidTaskException(name, "the timeout must be at most " + LONGEST.toDays() + " days");
         }
         return new TaskDefinition(
-                name, handler, schedule.strip(), zone, timeout, enabled == null || enabled, params, null, null, null);
+                name,
+                handler,
+                schedule.strip(),
+                zone,
+                timeout,
+                enabled == null || enabled,
+                params,
+                null,
+                null,
+                null,
+                null);
     }
 
     public TaskDefinition withRetry(RetryPolicy retry) {
-        return new TaskDefinition(name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter);
+        return new TaskDefinition(
+                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt);
     }
 
     public TaskDefinition withMisfire(MisfirePolicy misfire) {
-        return new TaskDefinition(name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter);
+        return new TaskDefinition(
+                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt);
     }
 
     public TaskDefinition withJitter(Duration jitter) {
@@ -205,7 +222,32 @@ public record TaskDefinition(
         } catch (IllegalArgumentException e) {
             throw new InvalidTaskException(name, e.getMessage());
         }
-        return new TaskDefinition(name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter);
+        return new TaskDefinition(
+                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt);
+    }
+
+    public TaskDefinition withStartAt(Instant startAt) {
+        return new TaskDefinition(
+                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt);
+    }
+
+    /**
+     * A start time as written under {@code key} ({@code start-at} in configuration, {@code startAt} over the API): an ISO-8601 instant with its offset ({@code 2026-12-07T03:00:00Z},
+     * {@code 2026-12-07T06:00:00+03:00}); null or blank: none. A local time without an offset is
+     * refused (which zone it meant is a guess).
+     */
+    public static Instant startAt(String task, String key, String text) {
+        if (text == null || text.isBlank()) {
+            return null;
+        }
+        try {
+            return OffsetDateTime.parse(text.strip()).toInstant();
+        } catch (DateTimeParseException e) {
+            throw new InvalidTaskException(
+                    task,
+                    key + " must be an ISO-8601 time with its offset, such as 2026-12-07T03:00:00Z or"
+                            + " 2026-12-07T06:00:00+03:00, not '" + text.strip() + "'");
+        }
     }
 
     public Schedule parsedSchedule() {

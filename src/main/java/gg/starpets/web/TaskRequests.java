@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -39,7 +40,8 @@ final class TaskRequests {
             "catchUpWindow",
             "catchUpWindowSeconds",
             "jitter",
-            "jitterSeconds");
+            "jitterSeconds",
+            "startAt");
 
     private static final Set<String> RETRY_FIELDS = Set.of(
             "maxAttempts", "initialBackoff", "initialBackoffSeconds", "multiplier", "maxBackoff", "maxBackoffSeconds");
@@ -49,7 +51,13 @@ final class TaskRequests {
     /** A new task from a POST body. */
     static TaskDefinition create(JsonNode body) {
         requireObject(body);
-        Map<String, Object> fields = normalized(body, FIELDS, "");
+        Map<String, Object> fields = normalized(
+                body,
+                FIELDS,
+                "",
+                body.get("name") != null && body.get("name").isString()
+                        ? body.get("name").asString()
+                        : null);
         return build(fields);
     }
 
@@ -57,7 +65,7 @@ final class TaskRequests {
     static TaskDefinition patch(TaskDefinition stored, JsonNode body) {
         requireObject(body);
         Map<String, Object> merged = new LinkedHashMap<>(TaskViews.describe(stored));
-        Map<String, Object> changes = normalized(body, FIELDS, "");
+        Map<String, Object> changes = normalized(body, FIELDS, "", stored.name());
         if (changes.containsKey("name") && !stored.name().equals(changes.get("name"))) {
             throw invalid("a task cannot be renamed: create a new one");
         }
@@ -73,12 +81,14 @@ final class TaskRequests {
         return build(merged);
     }
 
-    private static Map<String, Object> normalized(JsonNode body, Set<String> allowed, String prefix) {
+    /** The body's fields by their camel-case names; refuses one nobody reads, naming it and {@code task}. */
+    private static Map<String, Object> normalized(JsonNode body, Set<String> allowed, String prefix, String task) {
         Map<String, Object> fields = new LinkedHashMap<>();
         for (var entry : body.properties()) {
             String key = camel(entry.getKey());
             if (!allowed.contains(key)) {
-                throw invalid("unknown field '" + prefix + entry.getKey() + "'");
+                throw invalid((task == null ? "" : "Task '" + task + "': ") + "unknown field '" + prefix
+                        + entry.getKey() + "' (known: " + String.join(", ", new TreeSet<>(allowed)) + ")");
             }
             fields.put(key, JSON.treeToValue(entry.getValue(), Object.class));
         }
@@ -101,7 +111,7 @@ final class TaskRequests {
                     timeout,
                     bool(f, "enabled"),
                     params(f.get("params")));
-            d = d.withRetry(retry(f.get("retry")))
+            d = d.withRetry(retry(f.get("retry"), name))
                     .withMisfire(new TaskDefinition.MisfirePolicy(
                             TaskDefinition.MisfirePolicy.kind(text(f, "misfire", false)),
                             orDefault(
@@ -113,21 +123,22 @@ final class TaskRequests {
                             orDefault(
                                     duration(f, "catchUpWindow", "catchUpWindowSeconds"),
                                     TaskDefinition.MisfirePolicy.DEFAULT.catchUpWindow())))
-                    .withJitter(orDefault(duration(f, "jitter", "jitterSeconds"), Duration.ZERO));
+                    .withJitter(orDefault(duration(f, "jitter", "jitterSeconds"), Duration.ZERO))
+                    .withStartAt(TaskDefinition.startAt(name, "startAt", text(f, "startAt", false)));
         } catch (IllegalArgumentException e) { // InvalidTaskException included
             throw invalid(e.getMessage());
         }
         return d;
     }
 
-    private static TaskDefinition.RetryPolicy retry(Object value) {
+    private static TaskDefinition.RetryPolicy retry(Object value, String task) {
         if (value == null) {
             return null;
         }
         if (!(value instanceof Map<?, ?> raw)) {
             throw invalid("'retry' must be an object");
         }
-        Map<String, Object> r = normalized(JSON.valueToTree(raw), RETRY_FIELDS, "retry.");
+        Map<String, Object> r = normalized(JSON.valueToTree(raw), RETRY_FIELDS, "retry.", task);
         return TaskDefinition.RetryPolicy.of(
                 r.get("maxAttempts") == null ? null : integer(r, "maxAttempts"),
                 duration(r, "initialBackoff", "initialBackoffSeconds"),

@@ -3,23 +3,29 @@ package gg.starpets.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import gg.starpets.handlers.CpuHandler;
 import gg.starpets.handlers.ExecHandler;
 import gg.starpets.handlers.HandlerRegistry;
 import gg.starpets.handlers.HttpDestinations;
 import gg.starpets.handlers.HttpHandler;
+import gg.starpets.handlers.PruneHistoryHandler;
 import gg.starpets.handlers.SleepHandler;
 import gg.starpets.handlers.TaskSecrets;
+import gg.starpets.scheduler.Schedule;
 import gg.starpets.scheduler.TaskDefinition;
 import java.io.IOException;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.context.properties.bind.Binder;
-import org.springframework.boot.env.YamlPropertySourceLoader;
+import org.springframework.boot.env.PropertySourceLoader;
 import org.springframework.core.env.StandardEnvironment;
 import org.springframework.core.env.SystemEnvironmentPropertySource;
 import org.springframework.core.io.ByteArrayResource;
+import org.springframework.core.io.FileSystemResource;
+import org.springframework.core.io.support.SpringFactoriesLoader;
 
 /** Tasks from configuration: params as written (no secret resolved into them), lists as lists, checked at start. */
 class ConfiguredTasksTest {
@@ -42,7 +48,8 @@ class ConfiguredTasksTest {
                         StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME,
                         new SystemEnvironmentPropertySource(
                                 StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME, variables));
-        new YamlPropertySourceLoader()
+        // The service's YAML loader (META-INF/spring.factories): Spring's, naming a key that is not text.
+        new YamlKeyNames()
                 .load("application.yml", new ByteArrayResource(yaml.getBytes()))
                 .forEach(env.getPropertySources()::addLast);
         return env;
@@ -159,5 +166,107 @@ class ConfiguredTasksTest {
                         "reporting",
                         new StarPetsProperties.Handlers.SqlDataSource(
                                 "jdbc:postgresql://reports/reports", "etl", "pw", 4));
+    }
+
+    @Test
+    void aKeyNobodyReadsStopsTheStartNamingTheTaskAndTheKey() {
+        for (var mistake : Map.of(
+                        "misfre: SKIP",
+                        "unknown key 'misfre' (known: catch-up-limit, ",
+                        "retyr: { max-attempts: 3 }",
+                        "unknown key 'retyr'",
+                        "retry: { max-atempts: 3 }",
+                        "unknown key 'retry.max-atempts' (known: initial-backoff, max-attempts, max-backoff,"
+                                + " multiplier)",
+                        // YAML reads on as true: Spring's own loader stops with a bare ClassCastException.
+                        "on: SKIP",
+                        "the key true in Byte array resource [resource loaded from byte array] under"
+                                + " starpets.tasks[1] is read by YAML as a boolean, not as a name (on, off,"
+                                + " yes and no are booleans): quote it or remove it")
+                .entrySet()) {
+            String yaml = """
+                    starpets:
+                      tasks:
+                        - { name: report-daily-sales, handler: sleep, schedule: "*/2 * * * *", timeout: 5m }
+                        - name: nightly-export
+                          handler: sleep
+                          schedule: "0 3 * * *"
+                          timeout: 1h
+                          %s
+                    """.formatted(mistake.getKey());
+
+            assertThatThrownBy(() -> {
+                        StandardEnvironment env = environment(yaml, Map.of());
+                        ConfiguredTasks.read(properties(env), env, handlers);
+                    })
+                    .as(mistake.getKey())
+                    .isInstanceOf(TaskDefinition.InvalidTaskException.class)
+                    .hasMessageStartingWith("Task 'nightly-export': " + mistake.getValue());
+        }
+    }
+
+    @Test
+    void theServiceReadsItsYamlFilesWithTheLoaderThatNamesAKeyThatIsNotText() {
+        assertThat(SpringFactoriesLoader.loadFactories(PropertySourceLoader.class, null))
+                .first()
+                .isInstanceOf(YamlKeyNames.class);
+    }
+
+    @Test
+    void everyKeyATaskMayHaveIsReadInEachOfItsSpellings() throws IOException {
+        StandardEnvironment env = environment("""
+                starpets:
+                  tasks:
+                    - name: nightly-export
+                      handler: sleep
+                      schedule: "0 3 * * *"
+                      timeZone: Europe/Berlin
+                      timeout: 1h
+                      enabled: true
+                      params: { duration: 1s }
+                      retry: { max-attempts: 2, initialBackoff: 5s, multiplier: 2, max_backoff: 1m }
+                      misfire: CATCH_UP
+                      misfire-threshold: 1m
+                      catch-up-limit: 3
+                      catch-up-window: 1h
+                      jitter: 1s
+                      start-at: "2026-12-14T12:00:00Z"
+                """, Map.of());
+
+        TaskDefinition task =
+                ConfiguredTasks.read(properties(env), env, handlers).getFirst();
+
+        assertThat(task.timeZone().getId()).isEqualTo("Europe/Berlin");
+        assertThat(task.retry().initialBackoff()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(task.retry().maxBackoff()).isEqualTo(Duration.ofMinutes(1));
+        assertThat(task.misfire().catchUpLimit()).isEqualTo(3);
+        assertThat(task.startAt()).isEqualTo("2026-12-14T12:00:00Z");
+    }
+
+    @Test
+    void theShippedTasksAreValidAndItsCronDemoTasksRunAtOnceWhenFirstDeployed() throws IOException {
+        StandardEnvironment env = new StandardEnvironment();
+        new YamlKeyNames()
+                .load("application.yml", new FileSystemResource("src/main/resources/application.yml"))
+                .forEach(env.getPropertySources()::addLast);
+        HandlerRegistry shipped = new HandlerRegistry(
+                Map.of(
+                        "sleep", new SleepHandler(Duration.ofMinutes(2)),
+                        "cpu", new CpuHandler(Duration.ofMinutes(2)),
+                        "prune-history", new PruneHistoryHandler(null, null, null)),
+                List.of());
+
+        List<TaskDefinition> tasks = ConfiguredTasks.read(properties(env), env, shipped);
+
+        Instant deployed = Instant.parse("2026-12-06T21:00:00Z");
+        assertThat(tasks)
+                .filteredOn(t -> !t.handler().equals("prune-history"))
+                .hasSize(10)
+                .allSatisfy(t -> assertThat(
+                                t.startAt() == null
+                                        ? t.parsedSchedule() instanceof Schedule.Interval
+                                        : t.startAt().isBefore(deployed))
+                        .as(t.name())
+                        .isTrue());
     }
 }

@@ -448,9 +448,11 @@ class ConsoleActionsBrowserTest {
                 .findElement(By.cssSelector("#task-actions button[data-action=trigger]"))
                 .click();
         AtomicReference<JsonNode> run = new AtomicReference<>();
+        // The triggered run, not the first one a new fixed-delay task makes at once as it is created.
         await().atMost(Timing.SOON).ignoreExceptions().until(() -> {
             run.set(api("/tasks/" + API_TASK + "/runs?limit=1").get("runs").get(0));
-            return run.get().get("status").asString().equals("SUCCEEDED");
+            return run.get().get("cause").asString().equals("TRIGGER")
+                    && run.get().get("status").asString().equals("SUCCEEDED");
         });
         String output = run.get().get("output").asString();
         assertThat(output).startsWith("HTTP 200");

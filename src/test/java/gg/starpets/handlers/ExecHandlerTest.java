@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -130,6 +131,17 @@ class ExecHandlerTest {
     }
 
     @Test
+    void theTimeTheRunIsForIsInTheProgramsEnvironmentInUtc() throws Exception {
+        Map<String, Object> params = Map.of("shell", "true", "command", "echo \"$STARPETS_SCHEDULED_FOR\"");
+        handler.validate(params);
+        RunContext context = context(params).asScheduledFor(Instant.parse("2026-12-07T03:00:00Z"));
+
+        handler.run(context);
+
+        assertThat(context.output()).isEqualTo("2026-12-07T03:00:00Z\n");
+    }
+
+    @Test
     void placeholdersInArgumentsAndVariablesAreTaskSecretsReadAtRunTimeAndNeverKeptWithTheRun() throws Exception {
         Path seen = dir.resolve("seen");
         RunContext context = run(Map.of(
@@ -169,8 +181,13 @@ class ExecHandlerTest {
     void aProgramGetsACleanEnvironmentUnlessItsTaskAsksToInheritTheServices() throws Exception {
         Set<String> service = System.getenv().keySet();
         assertThat(service).as("this JVM's environment").anyMatch(name -> !ExecHandler.KEPT_VARIABLES.contains(name));
-        Set<String> expected =
-                new TreeSet<>(Set.of("STARPETS_RUN_ID", "STARPETS_FENCE", "STARPETS_ATTEMPT", "STARPETS_TASK", "MODE"));
+        Set<String> expected = new TreeSet<>(Set.of(
+                "STARPETS_RUN_ID",
+                "STARPETS_FENCE",
+                "STARPETS_ATTEMPT",
+                "STARPETS_TASK",
+                "STARPETS_SCHEDULED_FOR",
+                "MODE"));
         ExecHandler.KEPT_VARIABLES.stream().filter(service::contains).forEach(expected::add);
 
         RunContext clean = run(Map.of("command", List.of("env"), "env", Map.of("MODE", "full")));

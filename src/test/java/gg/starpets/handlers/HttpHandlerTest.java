@@ -226,6 +226,15 @@ class HttpHandlerTest {
                 .isNull();
     }
 
+    @Test
+    void theTimeTheRunIsForGoesOutAsAHeaderInUtc() throws Exception {
+        Map<String, Object> params = Map.of("url", base + "/ok");
+        handler.validate(params);
+        handler.run(context(params).asScheduledFor(Instant.parse("2026-12-07T06:00:00+03:00")));
+
+        assertThat(nextSeen().header("X-StarPets-Scheduled-For")).isEqualTo("2026-12-07T03:00:00Z");
+    }
+
     /** A context for run 41 (fence 7) whose hold ends {@code hold} from now, less a margin of 500 ms. */
     private static RunContext held(Map<String, Object> params, Duration hold) {
         return RunContext.detached(

@@ -16,6 +16,8 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -96,6 +98,30 @@ class SqlHandlerTest {
         assertThat(context.result()).containsEntry("rows", 3L);
         assertThat(context.output()).startsWith("3 row(s) in ");
         assertThat(count(database, "select count(*) from items where done")).isEqualTo(3);
+    }
+
+    @Test
+    void scheduledForInAStatementIsTheTimeTheRunIsForAndStaysAsWrittenInQuotesAndComments() throws Exception {
+        execute(database, "drop table if exists stamps; create table stamps (at timestamptz, note text)");
+        Map<String, Object> params = Map.of(
+                "statement",
+                "insert into stamps (at, note) select :scheduled_for,"
+                        + " ':scheduled_for' || $$ and :scheduled_for$$ || 1::text -- :scheduled_for");
+        handler.validate(params);
+        RunContext context =
+                context(params, Duration.ofMinutes(1)).asScheduledFor(Instant.parse("2026-12-07T03:00:00.123456Z"));
+
+        handler.run(context);
+
+        assertThat(context.result()).containsEntry("rows", 1L);
+        try (Connection c = database.getConnection();
+                var st = c.createStatement();
+                ResultSet rs = st.executeQuery("select at, note from stamps")) {
+            assertThat(rs.next()).isTrue();
+            assertThat(rs.getObject("at", OffsetDateTime.class).toInstant())
+                    .isEqualTo(Instant.parse("2026-12-07T03:00:00.123456Z"));
+            assertThat(rs.getString("note")).isEqualTo(":scheduled_for and :scheduled_for1");
+        }
     }
 
     @Test

@@ -22,6 +22,7 @@ public final class HeldRunContext {
                 1,
                 1,
                 1,
+                java.time.Instant.now(),
                 taskName,
                 params,
                 timeout,

@@ -199,15 +199,43 @@ class NextRunPlanTest {
         assertThat(after(plan(0.5), jittered, RunStatus.SUCCEEDED).next()).isEqualTo(regular.plusSeconds(300));
     }
 
+    private static TaskDefinition definition(String schedule) {
+        return TaskDefinition.of("first", "noop", schedule, "UTC", Duration.ofMinutes(1), true, Map.of());
+    }
+
     @Test
-    void aNewOrRescheduledTaskRunsFirstAtItsScheduleNextTimeNeverAtOnce() {
+    void aNewCronTaskRunsFirstAtItsNextMatchingTimeAndANewIntervalTaskAtOnce() {
         Instant now = Instant.parse("2026-12-06T10:15:30Z");
-        assertThat(NextRunPlan.firstRun(
-                        TaskDefinition.of("daily", "noop", "0 3 * * *", "UTC", Duration.ofMinutes(1), true, Map.of()),
-                        now))
+        assertThat(NextRunPlan.firstRun(definition("0 3 * * *"), now))
+                .as("a daily 03:00 task deployed at 10:15 waits for 03:00")
                 .isEqualTo(Instant.parse("2026-12-07T03:00:00Z"));
-        assertThat(NextRunPlan.firstRun(
-                        TaskDefinition.of("often", "noop", "10s", "UTC", Duration.ofMinutes(1), true, Map.of()), now))
+        assertThat(NextRunPlan.firstRun(definition("* * * * * *"), now)).isEqualTo(now.plusSeconds(1));
+        assertThat(NextRunPlan.firstRun(definition("10s"), now)).isEqualTo(now);
+    }
+
+    @Test
+    void aStartAtOverridesTheFirstRunOfCronAndIntervalAndIsAtOnceWhenItHasPassed() {
+        Instant now = Instant.parse("2026-12-06T10:15:30Z");
+        Instant later = Instant.parse("2026-12-06T12:00:00Z");
+        assertThat(NextRunPlan.firstRun(definition("0 3 * * *").withStartAt(later), now))
+                .isEqualTo(later);
+        assertThat(NextRunPlan.firstRun(definition("10s").withStartAt(later), now))
+                .isEqualTo(later);
+        assertThat(NextRunPlan.firstRun(definition("0 3 * * *").withStartAt(now.minusSeconds(60)), now))
+                .isEqualTo(now);
+    }
+
+    @Test
+    void aRescheduledTaskRunsAtItsNewScheduleNextTimeNeverAtOnceUnlessGivenAStartAtToCome() {
+        Instant now = Instant.parse("2026-12-06T10:15:30Z");
+        assertThat(NextRunPlan.afterScheduleChange(definition("0 3 * * *"), now))
+                .isEqualTo(Instant.parse("2026-12-07T03:00:00Z"));
+        assertThat(NextRunPlan.afterScheduleChange(definition("10s"), now)).isEqualTo(now.plusSeconds(10));
+        Instant later = Instant.parse("2026-12-06T12:00:00Z");
+        assertThat(NextRunPlan.afterScheduleChange(definition("10s").withStartAt(later), now))
+                .isEqualTo(later);
+        assertThat(NextRunPlan.afterScheduleChange(definition("10s").withStartAt(now.minusSeconds(1)), now))
+                .as("a start-at that has passed was the first run's")
                 .isEqualTo(now.plusSeconds(10));
     }
 

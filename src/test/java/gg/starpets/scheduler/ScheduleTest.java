@@ -24,6 +24,16 @@ class ScheduleTest {
     }
 
     @Test
+    void aCronFiresOnWholeSecondsAfterAnInstantWithAFraction() {
+        Instant fraction = T.plusNanos(310_665_000);
+        assertThat(Schedule.parse("* * * * * *", ZoneOffset.UTC).next(fraction)).isEqualTo("2026-11-23T10:00:31Z");
+        assertThat(Schedule.parse("*/15 * * * * *", ZoneOffset.UTC).next(fraction))
+                .isEqualTo("2026-11-23T10:00:45Z");
+        assertThat(Schedule.parse("0 3 * * *", ZoneOffset.UTC).next(fraction)).isEqualTo("2026-11-24T03:00:00Z");
+        assertThat(Schedule.parse("* * * * *", ZoneOffset.UTC).next(fraction)).isEqualTo("2026-11-23T10:01:00Z");
+    }
+
+    @Test
     void macrosExpandToTheirCron() {
         assertThat(Schedule.parse("@hourly", ZoneOffset.UTC).next(T)).isEqualTo("2026-11-23T11:00:00Z");
         assertThat(Schedule.parse("@daily", ZoneOffset.UTC).next(T)).isEqualTo("2026-11-24T00:00:00Z");

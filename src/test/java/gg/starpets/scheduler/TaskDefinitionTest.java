@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -17,6 +18,21 @@ class TaskDefinitionTest {
         assertThat(d.timeZone().getId()).isEqualTo("UTC");
         assertThat(d.enabled()).isTrue();
         assertThat(d.params()).isEmpty();
+    }
+
+    @Test
+    void aStartAtIsAnInstantWithItsOffsetAndAnythingElseIsRefusedNamingTheTaskAndTheKey() {
+        assertThat(TaskDefinition.startAt("t", "start-at", "2026-12-07T06:00:00+03:00"))
+                .isEqualTo(Instant.parse("2026-12-07T03:00:00Z"));
+        assertThat(TaskDefinition.startAt("t", "start-at", " 2026-12-07T03:00:00Z "))
+                .isEqualTo(Instant.parse("2026-12-07T03:00:00Z"));
+        assertThat(TaskDefinition.startAt("t", "start-at", null)).isNull();
+        assertThatThrownBy(() -> TaskDefinition.startAt("digest", "start-at", "2026-12-07T03:00:00"))
+                .isInstanceOf(TaskDefinition.InvalidTaskException.class)
+                .hasMessage("Task 'digest': start-at must be an ISO-8601 time with its offset, such as"
+                        + " 2026-12-07T03:00:00Z or 2026-12-07T06:00:00+03:00, not '2026-12-07T03:00:00'");
+        assertThatThrownBy(() -> TaskDefinition.startAt("digest", "startAt", "tomorrow"))
+                .hasMessageStartingWith("Task 'digest': startAt must be an ISO-8601 time");
     }
 
     @Test

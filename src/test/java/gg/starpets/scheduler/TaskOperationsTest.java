@@ -177,6 +177,8 @@ class TaskOperationsTest {
         s.syncTasks(SchedulerCluster.tasks(20, "spread", "0 0 * * *", i -> "noop").stream()
                 .map(d -> d.withJitter(Duration.ofMinutes(10)))
                 .toList());
+        // Due now (a new cron task waits for its next time: midnight), all at the same moment.
+        cluster.execute("update tasks set next_run_at = now(), next_fire_at = now()");
         s.start();
 
         await().atMost(Timing.SOON)

@@ -9,6 +9,10 @@ import gg.starpets.support.Timing;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -183,6 +187,66 @@ class TaskApiTest {
     }
 
     /** Whichever check refuses it (the body's shape, the handler, the handler's params): one code, one title. */
+    @Test
+    void aNewIntervalTaskIsDueAtOnceAndAStartAtPlacesTheFirstRunOfAnyTask() {
+        HttpResponse<String> interval = call(a, "POST", "/tasks", """
+                {"name": "first-interval", "handler": "sleep", "schedule": "1h", "timeout": 60,
+                 "params": {"duration": "100ms"}}
+                """);
+        assertThat(interval.statusCode()).as(interval.body()).isEqualTo(201);
+        await().atMost(Timing.SOON)
+                .until(() -> json(a.get("/tasks/first-interval")).get("lastRun").isObject());
+
+        Instant startAt = Instant.now().plus(Duration.ofHours(2)).truncatedTo(ChronoUnit.SECONDS);
+        for (String schedule : List.of("0 3 * * *", "1m")) {
+            String name = schedule.equals("1m") ? "later-interval" : "later-cron";
+            HttpResponse<String> later =
+                    call(a, "POST", "/tasks", """
+                    {"name": "%s", "handler": "sleep", "schedule": "%s", "timeout": 60, "startAt": "%s"}
+                    """.formatted(name, schedule, startAt.atOffset(ZoneOffset.ofHours(3))));
+            assertThat(later.statusCode()).as(later.body()).isEqualTo(201);
+            assertThat(Instant.parse(json(later).get("nextRunAt").asString()))
+                    .as(name)
+                    .isEqualTo(startAt);
+        }
+
+        // An edit with a start-at to come moves the next run there; one that has passed changes nothing.
+        Instant moved = startAt.plus(Duration.ofHours(1));
+        HttpResponse<String> edited = call(a, "PATCH", "/tasks/later-interval", """
+                {"startAt": "%s"}""".formatted(moved));
+        assertThat(edited.statusCode()).as(edited.body()).isEqualTo(200);
+        assertThat(Instant.parse(json(edited).get("nextRunAt").asString())).isEqualTo(moved);
+        HttpResponse<String> passed = call(a, "PATCH", "/tasks/later-interval", """
+                {"startAt": "2026-01-01T00:00:00Z"}""");
+        assertThat(passed.statusCode()).as(passed.body()).isEqualTo(200);
+        assertThat(Instant.parse(json(passed).get("nextRunAt").asString())).isEqualTo(moved);
+
+        HttpResponse<String> refused = call(a, "POST", "/tasks", """
+                {"name": "bad-start", "handler": "sleep", "schedule": "1h", "timeout": 60, "startAt": "tomorrow"}
+                """);
+        assertProblem(refused, 400, "invalid_task");
+        assertThat(json(refused).get("detail").asString()).contains("startAt").contains("'tomorrow'");
+        assertProblem(a.get("/tasks/bad-start"), 404, "task_not_found");
+    }
+
+    @Test
+    void aFieldNobodyReadsIsRefusedNamingTheTaskAndTheFieldAndWritesNothing() {
+        HttpResponse<String> misspelt = call(a, "POST", "/tasks", """
+                {"name": "typo-task", "handler": "sleep", "schedule": "1h", "timeout": 60, "misfre": "SKIP"}
+                """);
+        assertProblem(misspelt, 400, "invalid_task");
+        assertThat(json(misspelt).get("detail").asString())
+                .startsWith("Task 'typo-task': unknown field 'misfre' (known: catchUpLimit, ");
+        HttpResponse<String> nested = call(a, "POST", "/tasks", """
+                {"name": "typo-task", "handler": "sleep", "schedule": "1h", "timeout": 60,
+                 "retry": {"max-atempts": 3}}
+                """);
+        assertProblem(nested, 400, "invalid_task");
+        assertThat(json(nested).get("detail").asString())
+                .startsWith("Task 'typo-task': unknown field 'retry.max-atempts' (known: ");
+        assertProblem(a.get("/tasks/typo-task"), 404, "task_not_found");
+    }
+
     @Test
     void everyInvalidTaskIsRefusedWithOneCodeAndOneTitle() {
         for (String body : List.of(

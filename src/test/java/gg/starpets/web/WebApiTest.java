@@ -9,6 +9,7 @@ import gg.starpets.support.Timing;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -27,6 +28,8 @@ class WebApiTest {
     static void start() {
         Map<String, Object> props = new HashMap<>();
         props.putAll(AppInstance.task(0, "long-one", "sleep", "*/5 * * * *", "5m", "10m"));
+        // Running at once, not at its next five minutes.
+        props.put("starpets.tasks[0].start-at", Instant.now().toString());
         props.putAll(AppInstance.task(1, "quick-one", "sleep", "1h", "1m", "100ms"));
         props.putAll(AppInstance.task(2, "switched-off", "cpu", "30s", "1m", null));
         props.put("starpets.tasks[2].enabled", "false");
