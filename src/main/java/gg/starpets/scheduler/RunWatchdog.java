@@ -16,8 +16,10 @@ import org.slf4j.LoggerFactory;
  * E − M/4 − P and E − M/4: at least M/4 (125 ms) before another instance may start the task. The
  * halt ({@link HaltRecord}) then waits at most half of what is left for its write, so it lands at
  * least M/8 (62 ms) before E, which covers a late wake-up of this thread. A process that was frozen
- * past E (SIGSTOP, a long GC pause) cannot halt before E: there the halt comes one period after it
- * wakes, once the interrupted handler has had that long to return.
+ * past E (SIGSTOP, a long GC pause) cannot halt before E: there it interrupts at once on waking and
+ * halts M/4 − P later (100 ms), the time an interrupted handler has to return before E too. One period
+ * was not enough on a loaded machine: an sql handler woken from a freeze needed 17 ms to unwind its
+ * aborted statement and the process halted.
  *
  * <p>It runs on its own platform thread ({@code starpets-watchdog}), so that no call hanging on the
  * database can delay it.
@@ -45,6 +47,14 @@ final class RunWatchdog implements Runnable {
     /** How long before the end of a run's hold it halts at the latest (M/4), when it looks on time. */
     long haltLeadNanos() {
         return guard.marginNanos() / 4;
+    }
+
+    /**
+     * How long an interrupted handler has to return before the halt: M/4 − P (at least a period). Before
+     * E this puts the halt in its window; after a freeze past E it is the same time, counted from waking.
+     */
+    long returnGraceNanos() {
+        return Math.max(periodNanos(), haltLeadNanos() - periodNanos());
     }
 
     @Override
@@ -87,7 +97,7 @@ final class RunWatchdog implements Runnable {
                         run.claim.task());
                 run.stoppedForSafetyAt = now;
                 run.stop(LocalRun.StopReason.SELF_FENCED);
-            } else if (now >= end - haltLeadNanos() - period && now - run.stoppedForSafetyAt >= period) {
+            } else if (now >= end - haltLeadNanos() - period && now - run.stoppedForSafetyAt >= returnGraceNanos()) {
                 log.error(
                         "Run {} of {} ignores interruption and this instance cannot confirm its hold: halting the"
                                 + " process before another instance may start the task ({} ms before the end of"
