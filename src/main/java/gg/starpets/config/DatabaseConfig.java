@@ -76,10 +76,7 @@ class DatabaseConfig {
     @Bean(destroyMethod = "close")
     HikariDataSource dataSource(DatabaseEndpoint endpoint, StarPetsProperties properties) {
         HikariConfig config = poolConfig(
-                endpoint,
-                "starpets-db",
-                "starpets-" + properties.resolvedInstanceId(),
-                idleInTransaction(properties.scheduler().lease()));
+                endpoint, "starpets-db", "starpets-" + properties.resolvedInstanceId(), NO_IDLE_IN_TRANSACTION_LIMIT);
         config.setMaximumPoolSize(properties.db().poolSize());
         config.setMinimumIdle(Math.min(4, properties.db().poolSize()));
         config.setConnectionTimeout(properties.db().connectionTimeout().toMillis());
@@ -108,12 +105,18 @@ class DatabaseConfig {
     }
 
     /**
-     * How long the server lets a session of the service's pools sit idle inside a transaction before it
-     * ends the session: half the lease. A JVM frozen between a statement and its commit (a renewal,
-     * an operator's command) holds the task's row lock; without this the lock, and so the task's
-     * recovery by another instance, would wait for the whole freeze. Half the lease: gone before the
-     * frozen instance's last renewal runs out, and far longer than the moments between the service's
-     * own statements in a transaction.
+     * The service's pool: no limit. Its transactions (balance batches, operators' commands) run under
+     * HTTP load, where a long GC pause inside one is not rare; ending their sessions turned such a
+     * pause into 500s (FailoverUnderLoadIT, with the limit at half a 6 s lease).
+     */
+    static final Duration NO_IDLE_IN_TRANSACTION_LIMIT = Duration.ZERO;
+
+    /**
+     * How long the server lets a session of the scheduler's pool sit idle inside a transaction before
+     * it ends the session: half the lease. A JVM frozen between a lease renewal and its commit holds
+     * its tasks' row locks; without this the locks, and so the tasks' recovery by another instance,
+     * would wait for the whole freeze. Half the lease: gone before the frozen instance's last renewal
+     * runs out, and far longer than the moments between the engine's own statements in a transaction.
      */
     static Duration idleInTransaction(Duration lease) {
         return lease.dividedBy(2);
@@ -133,8 +136,10 @@ class DatabaseConfig {
         // Every query here is short: a network that swallows packets must not hang a thread for hours.
         config.addDataSourceProperty("socketTimeout", "30");
         config.addDataSourceProperty("ApplicationName", applicationName);
-        config.addDataSourceProperty(
-                "options", "-c idle_in_transaction_session_timeout=" + Math.max(1, idleInTransaction.toMillis()));
+        if (idleInTransaction.isPositive()) {
+            config.addDataSourceProperty(
+                    "options", "-c idle_in_transaction_session_timeout=" + Math.max(1, idleInTransaction.toMillis()));
+        }
         return config;
     }
 
