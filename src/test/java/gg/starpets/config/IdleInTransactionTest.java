@@ -12,9 +12,9 @@ import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
 /**
- * A JVM frozen between a statement and its commit (a lease renewal, an operator's command) must not
- * keep the task's row locked for the whole freeze: the server ends a session of the service's pools
- * idle inside a transaction after half the lease, so the task's recovery elsewhere is not held up.
+ * A JVM frozen between a lease renewal and its commit must not keep its tasks' rows locked for the
+ * whole freeze: the server ends a session of the scheduler's pool idle inside a transaction after half
+ * the lease, so the tasks' recovery elsewhere is not held up.
  */
 class IdleInTransactionTest {
 
