@@ -159,10 +159,20 @@ class ConsoleActionsBrowserTest {
         return Set.copyOf(actions);
     }
 
+    /**
+     * Clicks a row's button. The board re-renders a row when its task changes (a run starts or ends), so
+     * the button found may be gone by the click: a click on a gone element did nothing, and is tried
+     * again on the row as it is now.
+     */
     private static void click(String task, String action) {
-        row(task)
-                .findElement(By.cssSelector("button[data-action=" + action + "]"))
-                .click();
+        await().atMost(Timing.SOON)
+                .ignoreExceptionsInstanceOf(StaleElementReferenceException.class)
+                .until(() -> {
+                    row(task)
+                            .findElement(By.cssSelector("button[data-action=" + action + "]"))
+                            .click();
+                    return true;
+                });
     }
 
     /** Goes to a page of the console without reloading it (the board's state stays). */
