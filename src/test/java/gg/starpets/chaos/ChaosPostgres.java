@@ -282,7 +282,10 @@ final class ChaosPostgres implements AutoCloseable {
     }
 
     private void pgCtlStart(Server s) throws IOException, InterruptedException {
-        String options = "-p %d -F -c synchronous_commit=off -c max_connections=300 -c timezone=UTC".formatted(s.port())
+        // fsync off is safe here (no fault crashes the machine, the OS keeps what was written); synchronous_commit
+        // stays on: off, a crash-restart drops commits already acknowledged (a run's end the instance recorded),
+        // which no production server does and which the judge would blame on the engine.
+        String options = "-p %d -F -c max_connections=300 -c timezone=UTC".formatted(s.port())
                 + " -c wal_retrieve_retry_interval=%dms".formatted(standbyRetry.toMillis())
                 // Commit times of the sql witness's rows: when committed work became visible.
                 + " -c track_commit_timestamp=on"

@@ -75,6 +75,29 @@ class ChaosPostgresTest {
     }
 
     @Test
+    void aCommitAcknowledgedJustBeforeACrashRestartSurvivesIt() throws Exception {
+        try (Connection c = postgres.connect("setup");
+                Statement st = c.createStatement()) {
+            st.execute("create table if not exists chaos_durability (n int primary key)");
+            st.execute("truncate chaos_durability");
+        }
+        int rounds = 3;
+        for (int n = 1; n <= rounds; n++) {
+            try (Connection writer = postgres.connect("writer");
+                    Connection victim = postgres.connect("victim")) {
+                long pid = one(victim, "select pg_backend_pid()").getLong(1);
+                writer.createStatement().execute("insert into chaos_durability values (" + n + ")");
+                postgres.crashRestart(pid);
+            }
+        }
+        try (Connection after = postgres.connect("after")) {
+            assertThat(one(after, "select count(*) from chaos_durability").getLong(1))
+                    .as("every insert acknowledged before its crash-restart (asynchronous commit would drop them)")
+                    .isEqualTo(rounds);
+        }
+    }
+
+    @Test
     void theServersLogSaysWhenEachBackendExited() throws Exception {
         long pid;
         long before;
