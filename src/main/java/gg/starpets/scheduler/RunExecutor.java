@@ -223,7 +223,10 @@ final class RunExecutor {
                         status);
             } else {
                 written = true;
-                events.runFinished(claim.task(), status, seconds);
+                // In the run's span: the duration histogram takes its trace id as an exemplar.
+                try (RunTracing.Scope scope = trace == null ? null : trace.open()) {
+                    events.runFinished(claim.task(), status, seconds);
+                }
             }
         } finally {
             if (trace != null) {
