@@ -151,6 +151,14 @@ public final class RunContext {
         return new RunContext(runId, fence, attempt, scheduledFor, taskName, params, timeout, gate, true);
     }
 
+    /** This context, not yet used, as for a traced run whose span {@code traceparent} names: for tests and tools. */
+    public RunContext asTraced(String traceparent) {
+        RunContext traced =
+                new RunContext(runId, fence, attempt, scheduledFor, taskName, params, timeout, gate, fromApi);
+        traced.traceparent = traceparent;
+        return traced;
+    }
+
     /** This context, not yet used, as for a run for {@code time} ({@link #scheduledFor()}): for tests and tools. */
     public RunContext asScheduledFor(Instant time) {
         return new RunContext(runId, fence, attempt, time, taskName, params, timeout, gate, fromApi);
