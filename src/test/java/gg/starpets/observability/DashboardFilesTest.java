@@ -111,6 +111,27 @@ class DashboardFilesTest {
         assertThat(dashboards().stream().map(d -> d.get("uid").asString())).doesNotHaveDuplicates();
     }
 
+    /** The run-duration panel shows exemplars, and the datasource links their trace ids to a traces datasource. */
+    @Test
+    void runDurationShowsExemplarsLinkedToTheirTrace() throws IOException {
+        JsonNode tasks = dashboards().stream()
+                .filter(d -> d.get("title").asString().equals("Tasks Dashboard"))
+                .findFirst()
+                .orElseThrow();
+        List<JsonNode> durationQueries = panels(tasks).stream()
+                .flatMap(panel -> panel.path("targets").valueStream())
+                .filter(target -> target.path("expr").asString("").contains("starpets_run_duration_seconds"))
+                .toList();
+        assertThat(durationQueries)
+                .isNotEmpty()
+                .allSatisfy(target ->
+                        assertThat(target.path("exemplar").asBoolean(false)).isTrue());
+        assertThat(Files.readString(Path.of("deploy/grafana/provisioning/datasources/prometheus.yml")))
+                .contains("exemplarTraceIdDestinations:")
+                .contains("- name: trace_id")
+                .contains("datasourceUid: ${GRAFANA_TRACES_DATASOURCE_UID}");
+    }
+
     @Test
     void panelIdsAreUniqueWithinEachDashboardRowsIncluded() throws IOException {
         for (JsonNode d : dashboards()) {
