@@ -42,6 +42,12 @@ public final class TracingEnvironment implements EnvironmentPostProcessor {
             properties.put(ENABLED, "true");
             properties.put("management.opentelemetry.tracing.export.otlp.endpoint", base + "/v1/traces");
             properties.put("management.tracing.sampling.probability", environment.getProperty(SAMPLING, "1.0"));
+            // Exemplars on histogram buckets and counters only, as OpenMetrics 1.0 allows: Micrometer also
+            // puts them on a histogram's _count, and Prometheus then refuses the whole scrape ("metric name
+            // ..._count does not support exemplars", seen with Prometheus 2.42).
+            properties.put(
+                    "management.prometheus.metrics.export.properties[io.prometheus.exporter.exemplarsOnAllMetricTypes]",
+                    "false");
         } else {
             properties.put(ENABLED, "false");
             properties.put("management.tracing.export.enabled", "false");

@@ -198,5 +198,10 @@ class RunTracingTest {
                         + "\"[^}]*} \\d+ # \\{[^}]*trace_id=\"" + traceId + "\""))
                 .contains("# TYPE app_active_tasks_total gauge\n")
                 .endsWith("# EOF\n");
+        // OpenMetrics 1.0 allows exemplars on buckets and counters only; Prometheus refuses a scrape with
+        // one elsewhere (a histogram's _count, as Micrometer writes by default).
+        assertThat(response.body().lines().filter(line -> line.contains(" # {")))
+                .isNotEmpty()
+                .allSatisfy(line -> assertThat(line).containsPattern("^[a-z_]+(_bucket|_total)\\{"));
     }
 }
