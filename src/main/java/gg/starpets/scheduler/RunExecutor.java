@@ -230,7 +230,7 @@ final class RunExecutor {
             }
         } finally {
             if (trace != null) {
-                trace.end(status, error, written);
+                endTrace(trace, status, error, written);
             }
             active.remove(claim.runId());
             run.ended();
@@ -266,6 +266,15 @@ final class RunExecutor {
             log.warn("Could not record the trace id of run {}: {}", claim.runId(), e.getMessage());
         }
         return trace;
+    }
+
+    /** Ends the run's span; a failure of the tracer never fails the run's bookkeeping. */
+    private static void endTrace(RunTracing.Trace trace, RunStatus status, String error, boolean written) {
+        try {
+            trace.end(status, error, written);
+        } catch (RuntimeException e) {
+            log.warn("Could not end the trace of a run: {}", e.toString());
+        }
     }
 
     /**
