@@ -197,6 +197,7 @@ class RunTracingTest {
                 .containsPattern(Pattern.compile("(?m)^starpets_run_duration_seconds_bucket\\{[^}]*task=\"" + TASK
                         + "\"[^}]*} \\d+ # \\{[^}]*trace_id=\"" + traceId + "\""))
                 .contains("# TYPE app_active_tasks_total gauge\n")
+                .doesNotContain("http_server_requests") // traced, but counted by http_requests_total only
                 .endsWith("# EOF\n");
         // OpenMetrics 1.0 allows exemplars on buckets and counters only; Prometheus refuses a scrape with
         // one elsewhere (a histogram's _count, as Micrometer writes by default).
