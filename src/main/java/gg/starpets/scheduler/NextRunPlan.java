@@ -3,6 +3,8 @@ package gg.starpets.scheduler;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.DoubleSupplier;
 import java.util.function.Supplier;
@@ -20,9 +22,11 @@ import org.slf4j.LoggerFactory;
  * attempts left: a retry after its back-off (±10 %), unless that is past the next regular time, which
  * then wins (a retry never delays the schedule). A cron task that is {@code CATCH_UP}, below its limit
  * of catch-ups in a row, whose next time after the one it ran for has passed, but not by more than its
- * catch-up window: that missed time. Otherwise the schedule's next time after now, plus a jitter
- * between zero and all of the task's {@code jitter}; a misfired run so runs once and is not followed
- * by a burst. A schedule that cannot be computed leaves the task with no next run until its
+ * catch-up window: that missed time. A slot of a cron task that came due while the run was in
+ * progress runs once, late, at once ({@link #lateSlot}); under {@code SKIP} the slots skipped are
+ * {@link #missed} (recorded as MISSED runs). Otherwise the schedule's next time after now, plus a
+ * jitter between zero and all of the task's {@code jitter}; a misfired run so runs once and is not
+ * followed by a burst. A schedule that cannot be computed leaves the task with no next run until its
  * definition changes. A new task ({@link #firstRun}) runs first at its {@code start-at}, else a cron at
  * its next matching time and a fixed delay at once; a task whose schedule is set anew
  * ({@link #afterScheduleChange}) at its new schedule's next time.
@@ -90,12 +94,15 @@ final class NextRunPlan {
                     e.getMessage());
             return NextRun.scheduled(null);
         }
+        // A slot that came due while the run was in progress and runs once, late: the next regular time.
+        Instant late = lateSlot(claim, parsed, now);
         TaskDefinition.RetryPolicy retry = claim.retry();
         if ((status == RunStatus.FAILED || status == RunStatus.TIMED_OUT)
                 && retry != null
                 && claim.attempt() < retry.maxAttempts()) {
             Instant retryAt = now.plus(randomized(retry.backoff(claim.attempt()), BACKOFF_SPREAD));
-            if (regular == null || retryAt.isBefore(regular)) {
+            Instant nextRegular = late != null ? late : regular;
+            if (nextRegular == null || retryAt.isBefore(nextRegular)) {
                 return new NextRun(
                         retryAt, false, claim.fireAt(), RunCause.RETRY, claim.attempt() + 1, claim.catchUps());
             }
@@ -112,11 +119,80 @@ final class NextRunPlan {
                 return new NextRun(missed, false, missed, RunCause.CATCH_UP, 1, claim.catchUps() + 1);
             }
         }
+        if (late != null) {
+            return new NextRun(late, false, late, RunCause.SCHEDULE, 1, 0);
+        }
         if (regular == null) {
             return NextRun.scheduled(null);
         }
         Instant due = claim.jitter().isZero() ? regular : regular.plus(randomized(claim.jitter(), 1.0));
         return new NextRun(due, false, regular, RunCause.SCHEDULE, 1, 0);
+    }
+
+    /**
+     * The slot of a cron task that came due while its run was in progress (after the later of the time
+     * the run was for and its start, up to {@code now}) and runs once, late, as soon as the run ends;
+     * null when none did, or the misfire policy says none runs. {@code RUN_ONCE}: the first such slot
+     * (one run stands for all of them, as it does for a downtime). {@code SKIP}: the last slot since the
+     * time the run was for, if it was missed by no more than the threshold (as a late claim would still
+     * run it); the others are {@link #missed}. {@code CATCH_UP} catches its slots up one by one instead.
+     * A fixed delay counts from the run's end: never due while it runs.
+     */
+    static Instant lateSlot(ClaimedRun claim, Schedule schedule, Instant now) {
+        if (!(schedule instanceof Schedule.Cron) || claim.fireAt() == null) {
+            return null;
+        }
+        TaskDefinition.MisfirePolicy misfire = claim.misfire();
+        return switch (misfire.kind()) {
+            case RUN_ONCE -> {
+                Instant first = schedule.nextOrNull(later(claim.fireAt(), claim.startedAt()));
+                yield first != null && !first.isAfter(now) ? first : null;
+            }
+            case SKIP -> {
+                Instant last = MissedSlots.last(schedule, claim.fireAt(), now);
+                yield last != null && Duration.between(last, now).compareTo(misfire.threshold()) <= 0 ? last : null;
+            }
+            case CATCH_UP -> null;
+        };
+    }
+
+    /**
+     * The slots a {@code misfire: SKIP} cron task skipped by the time its run ended at {@code now}, as
+     * it goes on with {@code next}: every slot after the time the run was for, up to now, but the one
+     * that runs late. Those up to the run's start were missed before it (a claim later than the slot
+     * after them, within the threshold); those after it came due while it ran. Empty for the other
+     * policies (their late run stands for the slots it was late for), for a fixed delay, and for a run
+     * handed back at once.
+     */
+    static List<MissedSlots> missed(ClaimedRun claim, NextRun next, Schedule schedule, Instant now) {
+        if (claim.misfire().kind() != TaskDefinition.MisfirePolicy.Kind.SKIP
+                || !(schedule instanceof Schedule.Cron)
+                || claim.fireAt() == null
+                || next.dueNow()) {
+            return List.of();
+        }
+        Instant except = next.fireAt() != null && !next.fireAt().isAfter(now) ? next.fireAt() : null;
+        Instant started = later(claim.fireAt(), claim.startedAt());
+        List<MissedSlots> missed = new ArrayList<>();
+        MissedSlots before = MissedSlots.between(schedule, claim.fireAt(), started, except, misfireReason(claim));
+        MissedSlots during = MissedSlots.between(
+                schedule, started, now, except, "overlap: run " + claim.runId() + " was still running");
+        for (MissedSlots m : List.of(before, during)) {
+            if (!m.isEmpty()) {
+                missed.add(m);
+            }
+        }
+        return missed;
+    }
+
+    /** Why a SKIP task's slot was missed while no run of it was in progress. */
+    static String misfireReason(ClaimedRun claim) {
+        return "misfire: not started within its threshold ("
+                + claim.misfire().threshold().toMillis() + " ms)";
+    }
+
+    private static Instant later(Instant a, Instant b) {
+        return b == null || a.isAfter(b) ? a : b;
     }
 
     /**

@@ -233,11 +233,20 @@ final class RunExecutor {
      * as LOST. Returns false if the fence moved.
      */
     private boolean writeEnd(LocalRun run, RunStatus status, String error) {
-        NextRun next = plan(run, status);
+        Instant now = now(run);
+        NextRun next = plan(run, status, now);
+        List<MissedSlots> missed =
+                run.stopReason() == LocalRun.StopReason.SHUTDOWN || run.stopReason() == LocalRun.StopReason.SELF_FENCED
+                        ? List.of()
+                        : missed(run.claim, next, now);
         Boolean released = retryForALease(
                 () -> {
                     try (Connection c = dataSource.getConnection()) {
-                        return tasks.finish(c, run.claim, sessionKey, next, status, error, run.context);
+                        boolean done = tasks.finish(c, run.claim, sessionKey, next, status, error, run.context);
+                        if (done) {
+                            recordMissed(c, run.claim, missed);
+                        }
+                        return done;
                     }
                 },
                 e -> log.warn("Recording the end of run {} failed ({}); retrying", run.claim.runId(), e.getMessage()),
@@ -285,12 +294,41 @@ final class RunExecutor {
     }
 
     /**
-     * When the task runs next ({@link NextRunPlan}). "Now" is the database's time at the claim plus the
-     * time elapsed since on this instance's monotonic clock: no wall clock is read.
+     * "Now" as a run ends: the database's time at the claim plus the time elapsed since on this
+     * instance's monotonic clock: no wall clock is read.
      */
-    private NextRun plan(LocalRun run, RunStatus status) {
-        Instant now = run.claim.startedAt().plusNanos(guard.now() - run.claimSentAt);
+    private Instant now(LocalRun run) {
+        return run.claim.startedAt().plusNanos(guard.now() - run.claimSentAt);
+    }
+
+    /** When the task runs next ({@link NextRunPlan}). */
+    private NextRun plan(LocalRun run, RunStatus status, Instant now) {
         return nextRuns.afterRun(run.claim, status, run.stopReason(), () -> schedule(run.claim), now);
+    }
+
+    /** The slots skipped by the time the run ended ({@link NextRunPlan#missed}); none if the schedule cannot be read. */
+    private List<MissedSlots> missed(ClaimedRun claim, NextRun next, Instant now) {
+        try {
+            return NextRunPlan.missed(claim, next, schedule(claim), now);
+        } catch (RuntimeException e) {
+            return List.of();
+        }
+    }
+
+    /**
+     * Records the slots the run's task skipped (MISSED rows) after its end released the task; a failure
+     * loses those rows only (logged), never the end already written.
+     */
+    private void recordMissed(Connection c, ClaimedRun claim, List<MissedSlots> missed) {
+        if (missed.isEmpty()) {
+            return;
+        }
+        try {
+            RunRepository.recordMissed(c, claim.taskId(), settings.instanceId(), missed);
+            missed.forEach(m -> events.runsMissed(claim.task(), m.kind(), m.count()));
+        } catch (SQLException | RuntimeException e) {
+            log.warn("Could not record the slots {} skipped: {}", claim.task(), e.getMessage());
+        }
     }
 
     private Schedule schedule(ClaimedRun claim) {

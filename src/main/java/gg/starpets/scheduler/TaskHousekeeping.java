@@ -5,6 +5,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ScheduledExecutorService;
@@ -52,7 +53,9 @@ final class TaskHousekeeping {
 
     // Package-visible: QueryPlanTest checks that it reads its index.
     static final NamedSql SKIPPABLE = NamedSql.of("""
-            select id, schedule, time_zone, next_run_at from tasks
+            select id, name, schedule, time_zone, next_run_at, coalesce(next_fire_at, next_run_at) as fire_at,
+                   misfire_threshold_ms, paused_at is not null as paused
+              from tasks
              where misfire_policy = 'SKIP' and next_cause = 'SCHEDULE' and owner_session is null
                -- Implied by the next line (thresholds are not negative); lets tasks_skip_due_idx be read as a range.
                and next_run_at < now()
@@ -70,10 +73,16 @@ final class TaskHousekeeping {
 
     private final SchedulerSettings settings;
     private final DataSource dataSource;
+    private final SchedulerEvents events;
 
     TaskHousekeeping(SchedulerSettings settings, DataSource dataSource) {
+        this(settings, dataSource, SchedulerEvents.NONE);
+    }
+
+    TaskHousekeeping(SchedulerSettings settings, DataSource dataSource, SchedulerEvents events) {
         this.settings = settings;
         this.dataSource = dataSource;
+        this.events = events;
     }
 
     void start(ScheduledExecutorService pool) {
@@ -138,32 +147,66 @@ final class TaskHousekeeping {
 
     /**
      * Moves SKIP tasks that missed their time by more than their threshold on to their next future
-     * time, each in a statement of its own when {@code c} auto-commits (so no row stays locked longer).
+     * time, each in a transaction of its own (so no row stays locked longer) that also records the
+     * slots skipped as MISSED runs ({@link MissedSlots}: a long downtime writes at most 101 rows).
      */
     int skipMisfires(Connection c) throws SQLException {
         Instant now = DbClock.now(c);
-        record Missed(long id, String schedule, String zone, Instant was) {}
+        record Missed(long id, String name, String schedule, String zone, Instant was, Instant fire, String reason) {}
         List<Missed> missed = new ArrayList<>();
         try (var st = SKIPPABLE.prepare(c);
                 ResultSet rs = st.executeQuery()) {
             while (rs.next()) {
                 missed.add(new Missed(
-                        rs.getLong(1),
-                        rs.getString(2),
-                        rs.getString(3),
-                        InstanceRepository.instant(rs, "next_run_at")));
+                        rs.getLong("id"),
+                        rs.getString("name"),
+                        rs.getString("schedule"),
+                        rs.getString("time_zone"),
+                        InstanceRepository.instant(rs, "next_run_at"),
+                        InstanceRepository.instant(rs, "fire_at"),
+                        rs.getBoolean("paused")
+                                ? "misfire: the task was paused"
+                                : "misfire: no instance started it within its threshold ("
+                                        + rs.getLong("misfire_threshold_ms") + " ms)"));
             }
         }
         int skipped = 0;
         for (Missed m : missed) {
-            try (var st = SKIP.prepare(c)
-                    .set("next", NextRunPlan.nextOrNull(m.schedule(), m.zone(), now))
-                    .set("id", m.id())
-                    .set("was", m.was())) {
-                skipped += st.executeUpdate();
+            MissedSlots slots = skippedSlots(m.schedule(), m.zone(), m.fire(), now, m.reason());
+            boolean moved = Transactions.inTransaction(c, settings.heartbeat().dividedBy(2), () -> {
+                try (var st = SKIP.prepare(c)
+                        .set("next", NextRunPlan.nextOrNull(m.schedule(), m.zone(), now))
+                        .set("id", m.id())
+                        .set("was", m.was())) {
+                    if (st.executeUpdate() == 0) {
+                        return false;
+                    }
+                }
+                RunRepository.recordMissed(c, m.id(), settings.instanceId(), List.of(slots));
+                return true;
+            });
+            if (moved) {
+                skipped++;
+                events.runsMissed(m.name(), slots.kind(), slots.count());
             }
         }
         return skipped;
+    }
+
+    /**
+     * The slots a SKIP task skipped: from the one it was due for up to {@code now}; for a fixed delay
+     * (which counts from the end of a run, so has no slots of its own) just that one.
+     */
+    private static MissedSlots skippedSlots(String schedule, String zone, Instant fire, Instant now, String reason) {
+        try {
+            Schedule parsed = Schedule.parse(schedule, ZoneId.of(zone));
+            if (parsed instanceof Schedule.Cron) {
+                return MissedSlots.startingAt(parsed, fire, now, reason);
+            }
+        } catch (RuntimeException e) {
+            // Unreadable: record the one slot it was due for.
+        }
+        return MissedSlots.of(fire, reason);
     }
 
     private static List<String> names(NamedSql.Statement statement) throws SQLException {

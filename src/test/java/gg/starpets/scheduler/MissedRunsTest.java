@@ -1,0 +1,187 @@
+package gg.starpets.scheduler;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import gg.starpets.support.Timing;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Slots that do not run are history (MISSED rows, with why), and RUN_ONCE runs the slots it missed once,
+ * late: after every instance was down, and after a run that overran its schedule (issue 21 item 7).
+ */
+class MissedRunsTest {
+
+    /** How long the overrunning run takes: more than two periods of its every-2-seconds schedule. */
+    private static final Duration OVERRUN = Duration.ofMillis(5_000);
+
+    /** How long every instance is down: several slots of an every-second schedule. */
+    private static final Duration DOWN = Duration.ofMillis(3_500);
+
+    private static final TaskDefinition.MisfirePolicy SKIP_200MS = new TaskDefinition.MisfirePolicy(
+            TaskDefinition.MisfirePolicy.Kind.SKIP, Duration.ofMillis(200), 10, Duration.ofHours(1));
+
+    private SchedulerCluster cluster;
+
+    @BeforeEach
+    void setUp() {
+        cluster = new SchedulerCluster();
+    }
+
+    @AfterEach
+    void tearDown() {
+        cluster.close();
+    }
+
+    private static TaskDefinition task(String name, String handler, String schedule) {
+        return TaskDefinition.of(name, handler, schedule, "UTC", Duration.ofMinutes(1), true, Map.of());
+    }
+
+    /** A run row: its id, status, slot, start and end (null while running), why (the error). */
+    record Row(long id, String status, Instant slot, Instant started, Instant finished, String error) {}
+
+    private List<Row> rows(String task) {
+        return cluster.query(
+                "select id, status, scheduled_for, started_at, finished_at, error from task_runs where task_name = '"
+                        + task + "' order by scheduled_for, id",
+                rs -> new Row(
+                        rs.getLong(1),
+                        rs.getString(2),
+                        rs.getTimestamp(3).toInstant(),
+                        rs.getTimestamp(4).toInstant(),
+                        rs.getTimestamp(5) == null ? null : rs.getTimestamp(5).toInstant(),
+                        rs.getString(6)));
+    }
+
+    private List<Row> ran(String task) {
+        return rows(task).stream().filter(r -> !r.status().equals("MISSED")).toList();
+    }
+
+    private Instant dbNow() {
+        return cluster.query("select now()", rs -> rs.getTimestamp(1).toInstant())
+                .getFirst();
+    }
+
+    @Test
+    void afterEveryInstanceWasDownRunOnceRunsTheMissedSlotsOnceLateAndSkipRecordsEachMissed() {
+        Map<String, TaskHandler> handlers = Map.of("noop", ctx -> {});
+        Scheduler first = cluster.create("inst-1", handlers);
+        first.syncTasks(List.of(
+                task("run-once", "noop", "* * * * * *"),
+                task("skip", "noop", "* * * * * *").withMisfire(SKIP_200MS)));
+        first.start();
+        await().atMost(Timing.SOON)
+                .until(() -> ran("run-once").size() >= 2 && ran("skip").size() >= 2);
+        first.close();
+        Instant down = dbNow();
+        await().atMost(Timing.SOON).until(() -> dbNow().isAfter(down.plus(DOWN)));
+
+        Scheduler second = cluster.create("inst-2", handlers);
+        second.start();
+        Instant up = dbNow();
+        await().atMost(Timing.SOON)
+                .until(() -> ran("run-once").stream().anyMatch(r -> r.slot().isAfter(up.plusSeconds(1)))
+                        && ran("skip").stream().anyMatch(r -> r.slot().isAfter(up.plusSeconds(1))));
+
+        // RUN_ONCE: the first slot after the last run before the stop ran once, late, and no other slot
+        // of the downtime ran; after it, the schedule from then on.
+        List<Row> runOnce = ran("run-once");
+        Row late = runOnce.stream()
+                .filter(r -> r.started().isAfter(up.minusMillis(1)))
+                .findFirst()
+                .orElseThrow();
+        Row lastBefore = runOnce.get(runOnce.indexOf(late) - 1);
+        assertThat(late.slot()).isEqualTo(lastBefore.slot().plusSeconds(1));
+        assertThat(Duration.between(late.slot(), late.started())).isGreaterThan(DOWN.minusSeconds(1));
+        Row afterLate = runOnce.get(runOnce.indexOf(late) + 1);
+        assertThat(afterLate.slot())
+                .as("the next slot after the late run's end")
+                .isAfter(up.minusSeconds(1));
+        assertThat(rows("run-once")).noneMatch(r -> r.status().equals("MISSED"));
+
+        // SKIP (threshold 200 ms): no slot of the downtime ran; each is a MISSED row saying why, one a second
+        // from the first slot after the last run before the stop on.
+        List<Row> skip = rows("skip");
+        Row lastRun = ran("skip").stream()
+                .filter(r -> r.started().isBefore(down))
+                .reduce((a, b) -> b)
+                .orElseThrow();
+        List<Row> missed =
+                skip.stream().filter(r -> r.status().equals("MISSED")).toList();
+        assertThat(missed).hasSizeGreaterThanOrEqualTo(3);
+        for (int i = 0; i < missed.size(); i++) {
+            assertThat(missed.get(i).slot()).isEqualTo(lastRun.slot().plusSeconds(i + 1L));
+            assertThat(missed.get(i).error())
+                    .isEqualTo("misfire: no instance started it within its threshold (200 ms)");
+            assertThat(missed.get(i).finished()).isNotNull();
+        }
+        assertThat(ran("skip"))
+                .as("no run for a slot recorded MISSED")
+                .noneMatch(r -> missed.stream().anyMatch(m -> m.slot().equals(r.slot())));
+        Instant firstAfter = ran("skip").stream()
+                .filter(r -> r.slot().isAfter(lastRun.slot()))
+                .findFirst()
+                .orElseThrow()
+                .slot();
+        assertThat(firstAfter)
+                .as("every slot in between is there")
+                .isEqualTo(missed.getLast().slot().plusSeconds(1));
+    }
+
+    @Test
+    void slotsDueWhileARunOverranRunOnceRightAfterWithRunOnceAndAreRecordedMissedWithSkip() {
+        Map<String, Boolean> slowDone = new java.util.concurrent.ConcurrentHashMap<>();
+        TaskHandler slowFirst = ctx -> {
+            if (slowDone.putIfAbsent(ctx.taskName(), true) == null) {
+                ctx.sleep(OVERRUN);
+            }
+        };
+        Scheduler s = cluster.create("inst-1", Map.of("slow-first", slowFirst));
+        s.syncTasks(List.of(
+                task("run-once", "slow-first", "*/2 * * * * *"),
+                task("skip", "slow-first", "*/2 * * * * *").withMisfire(SKIP_200MS)));
+        s.start();
+        await().atMost(Timing.SOON)
+                .until(() -> ran("run-once").stream()
+                                        .filter(r -> r.finished() != null)
+                                        .count()
+                                >= 3
+                        && ran("skip").stream()
+                                        .filter(r -> r.finished() != null)
+                                        .count()
+                                >= 2);
+
+        // RUN_ONCE: the run for S took 5 s; S + 2 s and S + 4 s came due meanwhile: one run, for S + 2 s,
+        // right after it (not beside it), then S + 6 s on schedule.
+        List<Row> runOnce = ran("run-once");
+        Row slow = runOnce.getFirst();
+        Row late = runOnce.get(1);
+        assertThat(late.slot()).isEqualTo(slow.slot().plusSeconds(2));
+        assertThat(late.started()).isAfterOrEqualTo(slow.finished());
+        assertThat(runOnce.get(2).slot()).isEqualTo(slow.slot().plusSeconds(6));
+        assertThat(rows("run-once")).noneMatch(r -> r.status().equals("MISSED"));
+
+        // SKIP: S + 2 s and S + 4 s are MISSED rows naming the run that was still running; S + 6 s runs.
+        List<Row> skip = rows("skip");
+        Row slowSkip = skip.getFirst();
+        assertThat(skip.subList(1, 3))
+                .extracting(Row::status, Row::slot, Row::error)
+                .containsExactly(
+                        org.assertj.core.groups.Tuple.tuple(
+                                "MISSED",
+                                slowSkip.slot().plusSeconds(2),
+                                "overlap: run " + slowSkip.id() + " was still running"),
+                        org.assertj.core.groups.Tuple.tuple(
+                                "MISSED",
+                                slowSkip.slot().plusSeconds(4),
+                                "overlap: run " + slowSkip.id() + " was still running"));
+        assertThat(skip.get(3).status()).isEqualTo("SUCCEEDED");
+        assertThat(skip.get(3).slot()).isEqualTo(slowSkip.slot().plusSeconds(6));
+    }
+}
