@@ -16,3 +16,6 @@ alter table task_runs add constraint task_runs_status_check
 -- run right after the run ends), REPLACE (the run in progress is cancelled; the new one starts once it
 -- has ended). ALLOW (several runs at once) is not supported yet.
 alter table tasks add column overlap text not null default 'SKIP' check (overlap in ('SKIP', 'BUFFER_ONE', 'REPLACE'));
+-- Every heartbeat, every instance looks for REPLACE tasks whose run a slot came due during
+-- (TaskHousekeeping.REPLACEABLE): only those rows.
+create index tasks_replace_running_idx on tasks (id) where overlap = 'REPLACE' and owner_session is not null;

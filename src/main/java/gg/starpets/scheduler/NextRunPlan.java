@@ -107,6 +107,14 @@ final class NextRunPlan {
                         retryAt, false, claim.fireAt(), RunCause.RETRY, claim.attempt() + 1, claim.catchUps());
             }
         }
+        if (late != null) {
+            // CATCH_UP, a time missed and run late: a SKIP task's claim would skip a SCHEDULE slot missed by
+            // more than its threshold. Only SKIP's own late slot (within its threshold) stays SCHEDULE: if
+            // no instance starts it in time after all, it is skipped and recorded as any other.
+            boolean skips = claim.overlap() == TaskDefinition.Overlap.SKIP
+                    && claim.misfire().kind() == TaskDefinition.MisfirePolicy.Kind.SKIP;
+            return new NextRun(late, false, late, skips ? RunCause.SCHEDULE : RunCause.CATCH_UP, 1, 0);
+        }
         TaskDefinition.MisfirePolicy misfire = claim.misfire();
         if (misfire.kind() == TaskDefinition.MisfirePolicy.Kind.CATCH_UP
                 && parsed instanceof Schedule.Cron
@@ -119,9 +127,6 @@ final class NextRunPlan {
                 return new NextRun(missed, false, missed, RunCause.CATCH_UP, 1, claim.catchUps() + 1);
             }
         }
-        if (late != null) {
-            return new NextRun(late, false, late, RunCause.SCHEDULE, 1, 0);
-        }
         if (regular == null) {
             return NextRun.scheduled(null);
         }
@@ -132,22 +137,24 @@ final class NextRunPlan {
     /**
      * The slot of a cron task that came due while its run was in progress (after the later of the time
      * the run was for and its start, up to {@code now}) and runs once, late, as soon as the run ends;
-     * null when none did, or the misfire policy says none runs. {@code RUN_ONCE}: the first such slot
-     * (one run stands for all of them, as it does for a downtime). {@code SKIP}: the last slot since the
-     * time the run was for, if it was missed by no more than the threshold (as a late claim would still
-     * run it); the others are {@link #missed}. {@code CATCH_UP} catches its slots up one by one instead.
-     * A fixed delay counts from the run's end: never due while it runs.
+     * null when none did, or the policies say none runs. With {@code overlap: BUFFER_ONE} or
+     * {@code REPLACE}: the first such slot, whatever the misfire policy (several give one run). With
+     * {@code overlap: SKIP}, as the misfire policy says: {@code RUN_ONCE}: the first such slot (one run
+     * stands for all of them, as it does for a downtime); {@code SKIP}: the last slot since the time the
+     * run was for, if it was missed by no more than the threshold (as a late claim would still run it),
+     * the others are {@link #missed}; {@code CATCH_UP} catches its slots up one by one instead. A fixed
+     * delay counts from the run's end: never due while it runs.
      */
     static Instant lateSlot(ClaimedRun claim, Schedule schedule, Instant now) {
         if (!(schedule instanceof Schedule.Cron) || claim.fireAt() == null) {
             return null;
         }
+        if (claim.overlap() != TaskDefinition.Overlap.SKIP) {
+            return dueWhileRunning(schedule, claim.fireAt(), claim.startedAt(), now);
+        }
         TaskDefinition.MisfirePolicy misfire = claim.misfire();
         return switch (misfire.kind()) {
-            case RUN_ONCE -> {
-                Instant first = schedule.nextOrNull(later(claim.fireAt(), claim.startedAt()));
-                yield first != null && !first.isAfter(now) ? first : null;
-            }
+            case RUN_ONCE -> dueWhileRunning(schedule, claim.fireAt(), claim.startedAt(), now);
             case SKIP -> {
                 Instant last = MissedSlots.last(schedule, claim.fireAt(), now);
                 yield last != null && Duration.between(last, now).compareTo(misfire.threshold()) <= 0 ? last : null;
@@ -157,15 +164,28 @@ final class NextRunPlan {
     }
 
     /**
+     * The first slot of {@code schedule} that came due while a run for {@code fireAt}, started at
+     * {@code startedAt}, was in progress, up to {@code now}; null if none. Slots up to its start were the
+     * run's own (it ran late for them). Decides a late run as a run ends, and {@code overlap: REPLACE}
+     * while it runs ({@code TaskHousekeeping}).
+     */
+    static Instant dueWhileRunning(Schedule schedule, Instant fireAt, Instant startedAt, Instant now) {
+        Instant first = schedule.nextOrNull(later(fireAt, startedAt));
+        return first != null && !first.isAfter(now) ? first : null;
+    }
+
+    /**
      * The slots a {@code misfire: SKIP} cron task skipped by the time its run ended at {@code now}, as
      * it goes on with {@code next}: every slot after the time the run was for, up to now, but the one
      * that runs late. Those up to the run's start were missed before it (a claim later than the slot
      * after them, within the threshold); those after it came due while it ran. Empty for the other
      * policies (their late run stands for the slots it was late for), for a fixed delay, and for a run
-     * handed back at once.
+     * handed back at once; and for {@code overlap: BUFFER_ONE} and {@code REPLACE}, whose one run stands
+     * for them.
      */
     static List<MissedSlots> missed(ClaimedRun claim, NextRun next, Schedule schedule, Instant now) {
         if (claim.misfire().kind() != TaskDefinition.MisfirePolicy.Kind.SKIP
+                || claim.overlap() != TaskDefinition.Overlap.SKIP
                 || !(schedule instanceof Schedule.Cron)
                 || claim.fireAt() == null
                 || next.dueNow()) {

@@ -235,6 +235,7 @@ final class RunExecutor {
     private boolean writeEnd(LocalRun run, RunStatus status, String error) {
         Instant now = now(run);
         NextRun next = plan(run, status, now);
+        String why = replacedBy(run, status, now, error);
         List<MissedSlots> missed =
                 run.stopReason() == LocalRun.StopReason.SHUTDOWN || run.stopReason() == LocalRun.StopReason.SELF_FENCED
                         ? List.of()
@@ -242,7 +243,7 @@ final class RunExecutor {
         Boolean released = retryForALease(
                 () -> {
                     try (Connection c = dataSource.getConnection()) {
-                        boolean done = tasks.finish(c, run.claim, sessionKey, next, status, error, run.context);
+                        boolean done = tasks.finish(c, run.claim, sessionKey, next, status, why, run.context);
                         if (done) {
                             recordMissed(c, run.claim, missed);
                         }
@@ -304,6 +305,23 @@ final class RunExecutor {
     /** When the task runs next ({@link NextRunPlan}). */
     private NextRun plan(LocalRun run, RunStatus status, Instant now) {
         return nextRuns.afterRun(run.claim, status, run.stopReason(), () -> schedule(run.claim), now);
+    }
+
+    /**
+     * The error of a run of an {@code overlap: REPLACE} task cancelled when a slot came due while it ran
+     * ({@code TaskHousekeeping.replaceOverrunning}): which run replaces it; else {@code error}.
+     */
+    private String replacedBy(LocalRun run, RunStatus status, Instant now, String error) {
+        if (status != RunStatus.CANCELLED || run.claim.overlap() != TaskDefinition.Overlap.REPLACE) {
+            return error;
+        }
+        try {
+            Instant slot =
+                    NextRunPlan.dueWhileRunning(schedule(run.claim), run.claim.fireAt(), run.claim.startedAt(), now);
+            return slot == null ? error : "replaced by the run for " + slot + " (overlap REPLACE)";
+        } catch (RuntimeException e) {
+            return error;
+        }
     }
 
     /** The slots skipped by the time the run ended ({@link NextRunPlan#missed}); none if the schedule cannot be read. */

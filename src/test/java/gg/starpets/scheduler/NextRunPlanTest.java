@@ -56,12 +56,22 @@ class NextRunPlanTest {
                 misfire,
                 catchUps,
                 jitter,
-                "CONFIG");
+                "CONFIG",
+                TaskDefinition.Overlap.SKIP);
     }
 
     /** A run of a cron task for {@code fireAt}, started at {@code startedAt}. */
     private static ClaimedRun started(
             String schedule, Instant fireAt, Instant startedAt, TaskDefinition.MisfirePolicy misfire) {
+        return started(schedule, fireAt, startedAt, misfire, TaskDefinition.Overlap.SKIP);
+    }
+
+    private static ClaimedRun started(
+            String schedule,
+            Instant fireAt,
+            Instant startedAt,
+            TaskDefinition.MisfirePolicy misfire,
+            TaskDefinition.Overlap overlap) {
         return new ClaimedRun(
                 1,
                 "t",
@@ -81,7 +91,8 @@ class NextRunPlanTest {
                 misfire,
                 0,
                 Duration.ZERO,
-                "CONFIG");
+                "CONFIG",
+                overlap);
     }
 
     private static TaskDefinition.MisfirePolicy skip(Duration threshold) {
@@ -320,7 +331,7 @@ class NextRunPlanTest {
 
         NextRun next = after(plan(HIGHEST), overran, RunStatus.SUCCEEDED);
 
-        assertThat(next).isEqualTo(new NextRun(EIGHT, false, EIGHT, RunCause.SCHEDULE, 1, 0));
+        assertThat(next).isEqualTo(new NextRun(EIGHT, false, EIGHT, RunCause.CATCH_UP, 1, 0));
         assertThat(missed(overran, next)).as("one run stands for all of them").isEmpty();
     }
 
@@ -356,9 +367,10 @@ class NextRunPlanTest {
                 TaskDefinition.MisfirePolicy.DEFAULT,
                 0,
                 Duration.ZERO,
-                "CONFIG");
+                "CONFIG",
+                TaskDefinition.Overlap.SKIP);
         assertThat(after(plan(LOWEST), failed, RunStatus.FAILED))
-                .isEqualTo(new NextRun(EIGHT, false, EIGHT, RunCause.SCHEDULE, 1, 0));
+                .isEqualTo(new NextRun(EIGHT, false, EIGHT, RunCause.CATCH_UP, 1, 0));
     }
 
     @Test
@@ -418,5 +430,41 @@ class NextRunPlanTest {
         MissedSlots day = MissedSlots.startingAt(everySecond, TEN, TEN.plus(Duration.ofDays(1)), "misfire: x");
         assertThat(day.rows()).hasSize(MissedSlots.ROWS + 1);
         assertThat(day.rows().getLast().error()).contains("stands for at least 9900 slots");
+    }
+
+    @Test
+    void bufferOneAndReplaceRunTheFirstSlotDueWhileRunningOnceWhateverTheMisfirePolicy() {
+        TaskDefinition.MisfirePolicy catchUp = new TaskDefinition.MisfirePolicy(
+                TaskDefinition.MisfirePolicy.Kind.CATCH_UP, Duration.ofMinutes(1), 10, Duration.ofHours(5));
+        for (TaskDefinition.Overlap overlap :
+                new TaskDefinition.Overlap[] {TaskDefinition.Overlap.BUFFER_ONE, TaskDefinition.Overlap.REPLACE}) {
+            for (TaskDefinition.MisfirePolicy misfire : List.of(skip(Duration.ofMinutes(1)), catchUp)) {
+                ClaimedRun overran = started(HOURLY, SEVEN, SEVEN, misfire, overlap);
+                NextRun next = after(plan(LOWEST), overran, RunStatus.CANCELLED, LocalRun.StopReason.CANCELLED);
+                assertThat(next)
+                        .as("%s with %s", overlap, misfire.kind())
+                        .isEqualTo(new NextRun(EIGHT, false, EIGHT, RunCause.CATCH_UP, 1, 0));
+                assertThat(missed(overran, next)).as("one run stands for them").isEmpty();
+            }
+            ClaimedRun onTime = started(HOURLY, TEN, TEN, skip(Duration.ofMinutes(1)), overlap);
+            assertThat(after(plan(LOWEST), onTime, RunStatus.SUCCEEDED))
+                    .isEqualTo(NextRun.scheduled(Instant.parse("2026-03-02T11:00:00Z")));
+        }
+        assertThat(NextRunPlan.dueWhileRunning(Schedule.parse(HOURLY, ZoneOffset.UTC), SEVEN, SEVEN, NOW))
+                .as("what REPLACE cancels a run for")
+                .isEqualTo(EIGHT);
+        assertThat(NextRunPlan.dueWhileRunning(Schedule.parse(HOURLY, ZoneOffset.UTC), TEN, TEN, NOW))
+                .isNull();
+    }
+
+    @Test
+    void overlapIsReadInAnyCaseAndAllowOrAnUnknownValueIsRefusedNamingTheTask() {
+        assertThat(TaskDefinition.Overlap.of("t", null)).isEqualTo(TaskDefinition.Overlap.SKIP);
+        assertThat(TaskDefinition.Overlap.of("t", "buffer_one")).isEqualTo(TaskDefinition.Overlap.BUFFER_ONE);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> TaskDefinition.Overlap.of("nightly", "ALLOW"))
+                .hasMessage("Task 'nightly': overlap ALLOW (several runs of the task at once, max-concurrent) is not"
+                        + " supported yet; use SKIP, BUFFER_ONE or REPLACE");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> TaskDefinition.Overlap.of("nightly", "QUEUE"))
+                .hasMessage("Task 'nightly': overlap must be SKIP, BUFFER_ONE or REPLACE, not 'QUEUE'");
     }
 }
