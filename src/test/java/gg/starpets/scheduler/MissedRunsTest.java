@@ -24,9 +24,6 @@ class MissedRunsTest {
     /** How long every instance is down: several slots of an every-second schedule. */
     private static final Duration DOWN = Duration.ofMillis(3_500);
 
-    private static final TaskDefinition.MisfirePolicy SKIP_200MS = new TaskDefinition.MisfirePolicy(
-            TaskDefinition.MisfirePolicy.Kind.SKIP, Duration.ofMillis(200), 10, Duration.ofHours(1));
-
     private SchedulerCluster cluster;
 
     @BeforeEach
@@ -43,23 +40,11 @@ class MissedRunsTest {
         return TaskDefinition.of(name, handler, schedule, "UTC", Duration.ofMinutes(1), true, Map.of());
     }
 
-    /** A run row: its id, status, slot, start and end (null while running), why (the error). */
-    record Row(long id, String status, Instant slot, Instant started, Instant finished, String error) {}
-
-    private List<Row> rows(String task) {
-        return cluster.query(
-                "select id, status, scheduled_for, started_at, finished_at, error from task_runs where task_name = '"
-                        + task + "' order by scheduled_for, id",
-                rs -> new Row(
-                        rs.getLong(1),
-                        rs.getString(2),
-                        rs.getTimestamp(3).toInstant(),
-                        rs.getTimestamp(4).toInstant(),
-                        rs.getTimestamp(5) == null ? null : rs.getTimestamp(5).toInstant(),
-                        rs.getString(6)));
+    private List<RunRows> rows(String task) {
+        return RunRows.of(cluster, task, "scheduled_for, id");
     }
 
-    private List<Row> ran(String task) {
+    private List<RunRows> ran(String task) {
         return rows(task).stream().filter(r -> !r.status().equals("MISSED")).toList();
     }
 
@@ -74,7 +59,7 @@ class MissedRunsTest {
         Scheduler first = cluster.create("inst-1", handlers);
         first.syncTasks(List.of(
                 task("run-once", "noop", "* * * * * *"),
-                task("skip", "noop", "* * * * * *").withMisfire(SKIP_200MS)));
+                task("skip", "noop", "* * * * * *").withMisfire(RunRows.SKIP_200MS)));
         first.start();
         await().atMost(Timing.SOON)
                 .until(() -> ran("run-once").size() >= 2 && ran("skip").size() >= 2);
@@ -91,15 +76,15 @@ class MissedRunsTest {
 
         // RUN_ONCE: the first slot after the last run before the stop ran once, late, and no other slot
         // of the downtime ran; after it, the schedule from then on.
-        List<Row> runOnce = ran("run-once");
-        Row late = runOnce.stream()
+        List<RunRows> runOnce = ran("run-once");
+        RunRows late = runOnce.stream()
                 .filter(r -> r.started().isAfter(up.minusMillis(1)))
                 .findFirst()
                 .orElseThrow();
-        Row lastBefore = runOnce.get(runOnce.indexOf(late) - 1);
+        RunRows lastBefore = runOnce.get(runOnce.indexOf(late) - 1);
         assertThat(late.slot()).isEqualTo(lastBefore.slot().plusSeconds(1));
         assertThat(Duration.between(late.slot(), late.started())).isGreaterThan(DOWN.minusSeconds(1));
-        Row afterLate = runOnce.get(runOnce.indexOf(late) + 1);
+        RunRows afterLate = runOnce.get(runOnce.indexOf(late) + 1);
         assertThat(afterLate.slot())
                 .as("the next slot after the late run's end")
                 .isAfter(up.minusSeconds(1));
@@ -107,12 +92,12 @@ class MissedRunsTest {
 
         // SKIP (threshold 200 ms): no slot of the downtime ran; each is a MISSED row saying why, one a second
         // from the first slot after the last run before the stop on.
-        List<Row> skip = rows("skip");
-        Row lastRun = ran("skip").stream()
+        List<RunRows> skip = rows("skip");
+        RunRows lastRun = ran("skip").stream()
                 .filter(r -> r.started().isBefore(down))
                 .reduce((a, b) -> b)
                 .orElseThrow();
-        List<Row> missed =
+        List<RunRows> missed =
                 skip.stream().filter(r -> r.status().equals("MISSED")).toList();
         assertThat(missed).hasSizeGreaterThanOrEqualTo(3);
         for (int i = 0; i < missed.size(); i++) {
@@ -145,7 +130,7 @@ class MissedRunsTest {
         Scheduler s = cluster.create("inst-1", Map.of("slow-first", slowFirst));
         s.syncTasks(List.of(
                 task("run-once", "slow-first", "*/2 * * * * *"),
-                task("skip", "slow-first", "*/2 * * * * *").withMisfire(SKIP_200MS)));
+                task("skip", "slow-first", "*/2 * * * * *").withMisfire(RunRows.SKIP_200MS)));
         s.start();
         await().atMost(Timing.SOON)
                 .until(() -> ran("run-once").stream()
@@ -159,9 +144,9 @@ class MissedRunsTest {
 
         // RUN_ONCE: the run for S took 5 s; S + 2 s and S + 4 s came due meanwhile: one run, for S + 2 s,
         // right after it (not beside it), then S + 6 s on schedule.
-        List<Row> runOnce = ran("run-once");
-        Row slow = runOnce.getFirst();
-        Row late = runOnce.get(1);
+        List<RunRows> runOnce = ran("run-once");
+        RunRows slow = runOnce.getFirst();
+        RunRows late = runOnce.get(1);
         assertThat(late.slot()).isEqualTo(slow.slot().plusSeconds(2));
         assertThat(late.started()).isAfterOrEqualTo(slow.finished());
         assertThat(runOnce.get(2).slot()).isEqualTo(slow.slot().plusSeconds(6));
@@ -169,12 +154,12 @@ class MissedRunsTest {
 
         // SKIP: S + 2 s and S + 4 s are MISSED rows naming the run that was still running; S + 6 s runs.
         // The first run is the slow one (a slot before it may be MISSED: the instance settles 500 ms first).
-        Row slowSkip = ran("skip").getFirst();
-        List<Row> skip = rows("skip").stream()
+        RunRows slowSkip = ran("skip").getFirst();
+        List<RunRows> skip = rows("skip").stream()
                 .filter(r -> !r.slot().isBefore(slowSkip.slot()))
                 .toList();
         assertThat(skip.subList(1, 3))
-                .extracting(Row::status, Row::slot, Row::error)
+                .extracting(RunRows::status, RunRows::slot, RunRows::error)
                 .containsExactly(
                         org.assertj.core.groups.Tuple.tuple(
                                 "MISSED",

@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import gg.starpets.support.Timing;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -23,9 +22,6 @@ class OverlapTest {
     /** A run longer than two periods of the every-2-seconds schedule. */
     private static final Duration OVERRUN = Duration.ofMillis(5_000);
 
-    private static final TaskDefinition.MisfirePolicy SKIP_200MS = new TaskDefinition.MisfirePolicy(
-            TaskDefinition.MisfirePolicy.Kind.SKIP, Duration.ofMillis(200), 10, Duration.ofHours(1));
-
     private SchedulerCluster cluster;
 
     @BeforeEach
@@ -42,19 +38,8 @@ class OverlapTest {
         return TaskDefinition.of(name, handler, "*/2 * * * * *", "UTC", Duration.ofMinutes(1), true, Map.of());
     }
 
-    record Row(long id, String status, Instant slot, Instant started, Instant finished, String error) {}
-
-    private List<Row> rows(String task) {
-        return cluster.query(
-                "select id, status, scheduled_for, started_at, finished_at, error from task_runs where task_name = '"
-                        + task + "' order by id",
-                rs -> new Row(
-                        rs.getLong(1),
-                        rs.getString(2),
-                        rs.getTimestamp(3).toInstant(),
-                        rs.getTimestamp(4).toInstant(),
-                        rs.getTimestamp(5) == null ? null : rs.getTimestamp(5).toInstant(),
-                        rs.getString(6)));
+    private List<RunRows> rows(String task) {
+        return RunRows.of(cluster, task, "id");
     }
 
     private long ended(String task) {
@@ -70,7 +55,7 @@ class OverlapTest {
             }
         }));
         s.syncTasks(List.of(task("buffer-one", "slow-first")
-                .withMisfire(SKIP_200MS)
+                .withMisfire(RunRows.SKIP_200MS)
                 .withOverlap(TaskDefinition.Overlap.BUFFER_ONE)));
         s.start();
         await().atMost(Timing.SOON)
@@ -82,15 +67,15 @@ class OverlapTest {
         // The run for S took 5 s; S + 2 s and S + 4 s came due meanwhile: one run, for S + 2 s, right
         // after it; then S + 6 s. No MISSED row: the one run stands for both.
         // From the first run, the slow one (a slot before it may be MISSED: the instance settles 500 ms first).
-        List<Row> all = rows("buffer-one");
-        List<Row> rows = all.subList(
+        List<RunRows> all = rows("buffer-one");
+        List<RunRows> rows = all.subList(
                 all.indexOf(all.stream()
                         .filter(r -> !r.status().equals("MISSED"))
                         .findFirst()
                         .orElseThrow()),
                 all.size());
-        Row slow = rows.getFirst();
-        assertThat(rows).extracting(Row::status).doesNotContain("MISSED");
+        RunRows slow = rows.getFirst();
+        assertThat(rows).extracting(RunRows::status).doesNotContain("MISSED");
         assertThat(rows.get(1).slot()).isEqualTo(slow.slot().plusSeconds(2));
         assertThat(rows.get(1).started()).isAfterOrEqualTo(slow.finished());
         assertThat(rows.get(2).slot()).isEqualTo(slow.slot().plusSeconds(6));
@@ -114,10 +99,10 @@ class OverlapTest {
         s.start();
         await().atMost(Timing.SOON).until(() -> ended("replace") >= 2 && spans.size() >= 2);
 
-        List<Row> rows = rows("replace");
+        List<RunRows> rows = rows("replace");
         for (int i = 0; i < 2; i++) {
-            Row replaced = rows.get(i);
-            Row next = rows.get(i + 1);
+            RunRows replaced = rows.get(i);
+            RunRows next = rows.get(i + 1);
             assertThat(replaced.status()).isEqualTo("CANCELLED");
             assertThat(next.slot())
                     .as("the slot that came due")
