@@ -19,8 +19,11 @@ import org.junit.jupiter.api.Test;
  */
 class OverlapTest {
 
-    /** A run longer than two periods of the every-2-seconds schedule. */
-    private static final Duration OVERRUN = Duration.ofMillis(5_000);
+    /**
+     * A run longer than two periods of the every-2-seconds schedule. It ends half a second past S + 4 s (more than the SKIP threshold), 1.5 s
+     * before S + 6 s: room for a slow start on a loaded machine.
+     */
+    private static final Duration OVERRUN = Duration.ofMillis(4_500);
 
     private SchedulerCluster cluster;
 
@@ -64,7 +67,7 @@ class OverlapTest {
                                 .count()
                         >= 3);
 
-        // The run for S took 5 s; S + 2 s and S + 4 s came due meanwhile: one run, for S + 2 s, right
+        // The run for S took 4.5 s; S + 2 s and S + 4 s came due meanwhile: one run, for S + 2 s, right
         // after it; then S + 6 s. No MISSED row: the one run stands for both.
         // From the first run, the slow one (a slot before it may be MISSED: the instance settles 500 ms first).
         List<RunRows> all = rows("buffer-one");
