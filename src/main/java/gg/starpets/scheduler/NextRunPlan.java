@@ -47,6 +47,9 @@ import org.slf4j.LoggerFactory;
  *   <li>a {@code SKIP} task missed by more than its threshold is not claimable ({@code SqlFragments.CLAIMABLE}); the
  *       housekeeping ({@code TaskHousekeeping.skipMisfires}) moves it to {@link #nextOrNull} after the
  *       database's now, only if its due time is still the one it read and its row is not locked;
+ *   <li>{@code overlap: REPLACE}: the run in progress is cancelled by housekeeping
+ *       ({@code TaskHousekeeping.replaceOverrunning}) when {@link #dueWhileRunning} finds a slot due, in the
+ *       statement that asks its owner as an operator's cancel does;
  *   <li>operators' commands: a trigger (due now, {@code TRIGGER}, or queued while a run is in progress),
  *       and a schedule edit that keeps a pending trigger, retry or recovery (not the schedule's to move);
  *   <li>the claim reads the time a run is for as {@code coalesce(next_fire_at, next_run_at)}, the

@@ -19,8 +19,9 @@ import org.junit.jupiter.api.Test;
 class MissedRunsTest {
 
     /**
-     * How long the overrunning run takes: more than two periods of its every-2-seconds schedule. It ends half a second past S + 4 s (more than the SKIP threshold), 1.5 s
-     * before S + 6 s: room for a slow start on a loaded machine.
+     * How long the overrunning run takes: more than two periods of its every-2-seconds schedule.
+     * It ends half a second past S + 4 s (more than the SKIP threshold), 1.5 s before S + 6 s: room
+     * for a slow start on a loaded machine.
      */
     private static final Duration OVERRUN = Duration.ofMillis(4_500);
 

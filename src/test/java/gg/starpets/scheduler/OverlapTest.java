@@ -20,8 +20,9 @@ import org.junit.jupiter.api.Test;
 class OverlapTest {
 
     /**
-     * A run longer than two periods of the every-2-seconds schedule. It ends half a second past S + 4 s (more than the SKIP threshold), 1.5 s
-     * before S + 6 s: room for a slow start on a loaded machine.
+     * A run longer than two periods of the every-2-seconds schedule.
+     * It ends half a second past S + 4 s (more than the SKIP threshold), 1.5 s before S + 6 s: room
+     * for a slow start on a loaded machine.
      */
     private static final Duration OVERRUN = Duration.ofMillis(4_500);
 
