@@ -178,4 +178,35 @@ class MissedRunsTest {
         assertThat(skip.get(3).status()).isEqualTo("SUCCEEDED");
         assertThat(skip.get(3).slot()).isEqualTo(slowSkip.slot().plusSeconds(6));
     }
+
+    @Test
+    void aPerSecondTaskDownForADayIsRecordedInAHundredAndOneRowsAndCountedInTheMetric() {
+        Scheduler s = cluster.create("inst-1", Map.of("noop", ctx -> {}));
+        s.syncTasks(List.of(task("every-second", "noop", "* * * * * *").withMisfire(RunRows.SKIP_200MS)));
+        cluster.execute("update tasks set next_run_at = date_trunc('second', now()) - interval '1 day',"
+                + " next_fire_at = date_trunc('second', now()) - interval '1 day'");
+        Map<String, Long> counted = new java.util.concurrent.ConcurrentHashMap<>();
+        SchedulerEvents events = new SchedulerEvents() {
+            @Override
+            public void runsMissed(String task, String reason, long count) {
+                counted.merge(task + " " + reason, count, Long::sum);
+            }
+        };
+
+        new TaskHousekeeping(SchedulerCluster.settings("inst-1"), cluster.pool, events).runOnce();
+
+        List<RunRows> missed = rows("every-second");
+        assertThat(missed)
+                .hasSize(MissedSlots.ROWS + 1)
+                .allMatch(r -> r.status().equals("MISSED"));
+        for (int i = 1; i < MissedSlots.ROWS; i++) {
+            assertThat(missed.get(i).slot()).isEqualTo(missed.getFirst().slot().plusSeconds(i));
+        }
+        assertThat(missed.getLast().error())
+                .startsWith("misfire: no instance started it within its threshold (200 ms); this row stands for at"
+                        + " least 900 slots from " + missed.getFirst().slot().plusSeconds(MissedSlots.ROWS));
+        assertThat(counted).containsExactly(Map.entry("every-second misfire", (long) MissedSlots.COUNTED));
+        assertThat(cluster.count("select count(*) from tasks where next_run_at > now()"))
+                .isEqualTo(1);
+    }
 }

@@ -429,7 +429,7 @@ class NextRunPlanTest {
 
         MissedSlots day = MissedSlots.startingAt(everySecond, TEN, TEN.plus(Duration.ofDays(1)), "misfire: x");
         assertThat(day.rows()).hasSize(MissedSlots.ROWS + 1);
-        assertThat(day.rows().getLast().error()).contains("stands for at least 9900 slots");
+        assertThat(day.rows().getLast().error()).contains("stands for at least 900 slots");
     }
 
     @Test
