@@ -49,7 +49,7 @@ final class TaskRepository {
                           t.timeout_seconds, t.fence, t.current_run_id, t.next_attempt, t.next_run_at,
                           t.started_at, t.next_cause, coalesce(t.next_fire_at, t.next_run_at) as fire_at,
                           t.retry::text as retry, t.misfire_policy, t.misfire_threshold_ms, t.catch_up_limit,
-                          t.catch_up_window_ms, t.catch_ups, t.jitter_ms, t.source
+                          t.catch_up_window_ms, t.catch_ups, t.jitter_ms, t.source, t.overlap
             ), runs as (
                 insert into task_runs (id, task_id, task_name, instance_id, fence, scheduled_for, started_at,
                                        status, attempt, cause)
