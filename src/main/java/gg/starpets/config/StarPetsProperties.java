@@ -138,6 +138,7 @@ public record StarPetsProperties(
             Duration catchUpWindow,
             Duration jitter,
             String startAt,
+            String at,
             Retry retry,
             Boolean enabled,
             Map<String, Object> params) {}

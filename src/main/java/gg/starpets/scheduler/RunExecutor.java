@@ -290,6 +290,9 @@ final class RunExecutor {
      */
     private NextRun plan(LocalRun run, RunStatus status) {
         Instant now = run.claim.startedAt().plusNanos(guard.now() - run.claimSentAt);
+        if (run.claim.oneOff()) {
+            return OneOffRepository.afterRun(nextRuns, run.claim, status, run.stopReason(), now);
+        }
         return nextRuns.afterRun(run.claim, status, run.stopReason(), () -> schedule(run.claim), now);
     }
 

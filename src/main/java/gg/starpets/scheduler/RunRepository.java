@@ -30,7 +30,9 @@ public final class RunRepository {
             Double progress,
             String cause,
             String output,
-            Map<String, Object> result) {}
+            Map<String, Object> result,
+            String requestedBy,
+            Map<String, Object> params) {}
 
     /**
      * Which runs to list: all filters optional; newest first, ids below {@code before}, started at or
@@ -43,7 +45,7 @@ public final class RunRepository {
     static final String COLUMNS = """
             r.id, r.task_name, r.instance_id, r.status, r.scheduled_for, r.started_at, r.finished_at,
             extract(epoch from coalesce(r.finished_at, now()) - r.started_at) as duration, r.error, r.attempt, r.progress,
-            r.cause, r.output, r.result::text as result
+            r.cause, r.output, r.result::text as result, r.requested_by, r.params::text as run_params
             """;
 
     private static final NamedSql FIND = NamedSql.of("select " + COLUMNS + """
@@ -207,6 +209,8 @@ public final class RunRepository {
                 progress,
                 rs.getString("cause"),
                 rs.getString("output"),
-                Json.object(rs.getString("result")));
+                Json.object(rs.getString("result")),
+                rs.getString("requested_by"),
+                rs.getString("run_params") == null ? null : Json.object(rs.getString("run_params")));
     }
 }
