@@ -21,7 +21,8 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * One-off runs: {@code POST /tasks/{name}/runs} asks for a run of a task now or at a time, with params
- * merged over the task's (checked by its handler as a task's are), answered 201 with the run's id and
+ * merged over the task's (checked by its handler as a task's are: 400 {@code invalid_params}; a body
+ * that is not {@code {"params": {…}, "at": "…"}} is 400 {@code invalid_request}), answered 201 with the run's id and
  * its {@code Location}; {@code DELETE /runs/{id}} withdraws one still pending (409 {@code run_started}
  * once it has started: {@code POST /runs/{id}/cancel} stops a run in progress). Pending runs are listed
  * by {@code GET /tasks/{name}/runs} and {@code GET /runs?status=PENDING}.
@@ -96,18 +97,20 @@ class OneOffRunController {
                 handlers.checkConfigured(definition);
             }
         } catch (TaskDefinition.InvalidTaskException e) {
-            throw TaskRequests.invalid(e.getMessage());
+            throw ApiException.badRequest("invalid_params", e.getMessage());
         }
     }
 
     private static Map<String, Object> params(JsonNode body) {
         if (body != null && !body.isObject() && !body.isNull()) {
-            throw TaskRequests.invalid("the body must be a JSON object: {\"params\": {…}, \"at\": \"…\"}");
+            throw ApiException.badRequest(
+                    "invalid_request", "the body must be a JSON object: {\"params\": {…}, \"at\": \"…\"}");
         }
         if (body != null) {
             for (var field : body.propertyNames()) {
                 if (!field.equals("params") && !field.equals("at")) {
-                    throw TaskRequests.invalid("unknown field '" + field + "' (known: at, params)");
+                    throw ApiException.badRequest(
+                            "invalid_request", "unknown field '" + field + "' (known: at, params)");
                 }
             }
         }
@@ -116,7 +119,7 @@ class OneOffRunController {
             return null;
         }
         if (!params.isObject()) {
-            throw TaskRequests.invalid("'params' must be a JSON object");
+            throw ApiException.badRequest("invalid_request", "'params' must be a JSON object");
         }
         @SuppressWarnings("unchecked")
         Map<String, Object> map = JSON.treeToValue(params, Map.class);
@@ -129,12 +132,13 @@ class OneOffRunController {
             return null;
         }
         if (!at.isString()) {
-            throw TaskRequests.invalid("'at' must be an ISO-8601 time with its offset, such as 2026-12-07T09:00:00Z");
+            throw ApiException.badRequest(
+                    "invalid_request", "'at' must be an ISO-8601 time with its offset, such as 2026-12-07T09:00:00Z");
         }
         try {
             return TaskDefinition.startAt(task, "at", at.asString());
         } catch (TaskDefinition.InvalidTaskException e) {
-            throw TaskRequests.invalid(e.getMessage());
+            throw ApiException.badRequest("invalid_request", e.getMessage());
         }
     }
 
