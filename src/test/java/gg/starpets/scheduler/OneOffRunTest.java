@@ -201,6 +201,34 @@ class OneOffRunTest {
     }
 
     @Test
+    void aLostOneOffRunIsAskedForAgainAsItsNextAttemptAndTheScheduleIsLeftAlone() {
+        TaskCommands commands = new TaskCommands(cluster.pool);
+        commands.create(task("lost", "work"), "operator:ann");
+        Instant regular = nextRunAt("lost");
+        long runId = request("lost", Map.of("n", "again"), null);
+        // Its instance took it and vanished: owned by a session that holds no lock, its lease run out.
+        cluster.execute("update task_runs set status = 'RUNNING', instance_id = 'ghost', fence = 1, started_at = now()"
+                + " where id = " + runId);
+        cluster.execute("update tasks set owner_instance = 'ghost', owner_session = 424242, fence = 1,"
+                + " lease_until = now() - interval '1 second', current_run_id = " + runId + ", started_at = now()"
+                + " where name = 'lost'");
+
+        cluster.create("instance-1", Map.of("work", witness(Duration.ZERO, 0))).start();
+
+        await().atMost(Timing.SOON).until(() -> seen.size() == 1);
+        assertThat(seen.peek().n()).isEqualTo("again");
+        assertThat(seen.peek().attempt()).isEqualTo(2);
+        await().atMost(Timing.SOON)
+                .until(() -> cluster.count("select count(*) from task_runs where status = 'SUCCEEDED'") == 1);
+        assertThat(cluster.query(
+                        "select status || ' ' || cause || ' ' || attempt from task_runs order by id",
+                        rs -> rs.getString(1)))
+                .containsExactly("LOST MANUAL 1", "SUCCEEDED MANUAL 2");
+        assertThat(nextRunAt("lost")).as("the task's own schedule").isEqualTo(regular);
+        assertThat(nextRequestAt("lost")).isNull();
+    }
+
+    @Test
     void aPendingRunIsWithdrawnBeforeItStartsAndNotOnceStarted() {
         TaskCommands commands = new TaskCommands(cluster.pool);
         commands.create(task("later", "work"), "operator:ann");
