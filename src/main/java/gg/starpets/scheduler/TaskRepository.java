@@ -22,7 +22,8 @@ final class TaskRepository {
     /** How a run's end left its task. */
     record Finished(boolean released, String schedule, String timeZone) {}
 
-    private static final NamedSql CLAIM =
+    // Package-visible: QueryPlanTest.
+    static final NamedSql CLAIM =
             NamedSql.of("""
             with %1$s, me as (
                 select exists (select 1 from held where key = :key) as holds_lock
