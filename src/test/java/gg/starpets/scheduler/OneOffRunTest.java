@@ -249,6 +249,13 @@ class OneOffRunTest {
                         .getFirst());
         assertThat(events("later")).contains("RUN_WITHDRAWN operator:bob run " + first);
         assertRefused(() -> oneOff.withdraw(first, "operator:bob"), TaskCommands.Refusal.RUN_STARTED);
+        // The board's strip of outcomes shows the withdrawn run, not the pending one.
+        assertThat(new OutcomeViews(cluster.pool)
+                        .lastOutcomes(List.of("later"), 20)
+                        .getFirst()
+                        .outcomes())
+                .extracting(OutcomeViews.Outcome::status)
+                .containsExactly("CANCELLED");
 
         cluster.execute("update task_runs set status = 'RUNNING', started_at = now(), instance_id = 'i', fence = 1"
                 + " where id = " + second);
