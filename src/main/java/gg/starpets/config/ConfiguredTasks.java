@@ -83,8 +83,9 @@ final class ConfiguredTasks {
                             t.catchUpLimit() == null ? defaults.catchUpLimit() : t.catchUpLimit(),
                             t.catchUpWindow() == null ? defaults.catchUpWindow() : t.catchUpWindow()))
                     .withJitter(t.jitter())
-                    .withStartAt(TaskDefinition.startAt(t.name(), "start-at", t.startAt()))
-                    .withAt(TaskDefinition.startAt(t.name(), "at", t.at()));
+                    .withFirstRun(
+                            TaskDefinition.startAt(t.name(), "start-at", t.startAt()),
+                            TaskDefinition.startAt(t.name(), "at", t.at()));
         } catch (TaskDefinition.InvalidTaskException e) {
             throw e;
         } catch (IllegalArgumentException e) {

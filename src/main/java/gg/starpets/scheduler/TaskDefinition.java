@@ -246,8 +246,8 @@ public record TaskDefinition(
     }
 
     /**
-     * Sets a one-time task's {@code at}: required for {@code schedule: once} (a start-at given with it must
-     * be the same time), refused for any other schedule (whose first run is {@code start-at}'s).
+     * Sets a one-time task's {@code at}: required for {@code schedule: once}, refused for any other
+     * schedule (whose first run is {@code start-at}'s).
      */
     public TaskDefinition withAt(Instant at) {
         if (!once()) {
@@ -260,10 +260,18 @@ public record TaskDefinition(
         if (at == null) {
             throw new InvalidTaskException(name, "a one-time task (schedule: once) needs 'at', the time it runs");
         }
-        if (startAt != null && !startAt.equals(at)) {
+        return withStartAt(at);
+    }
+
+    /**
+     * A definition's first run as written: {@code startAt} for a recurring task, {@code at} for a
+     * one-time task (which takes no start-at).
+     */
+    public TaskDefinition withFirstRun(Instant startAt, Instant at) {
+        if (once() && startAt != null) {
             throw new InvalidTaskException(name, "a one-time task runs at its 'at'; start-at is not for it");
         }
-        return withStartAt(at);
+        return withStartAt(startAt).withAt(at);
     }
 
     /**

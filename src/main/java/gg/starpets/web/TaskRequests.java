@@ -126,8 +126,9 @@ final class TaskRequests {
                                     duration(f, "catchUpWindow", "catchUpWindowSeconds"),
                                     TaskDefinition.MisfirePolicy.DEFAULT.catchUpWindow())))
                     .withJitter(orDefault(duration(f, "jitter", "jitterSeconds"), Duration.ZERO))
-                    .withStartAt(TaskDefinition.startAt(name, "startAt", text(f, "startAt", false)))
-                    .withAt(TaskDefinition.startAt(name, "at", text(f, "at", false)));
+                    .withFirstRun(
+                            TaskDefinition.startAt(name, "startAt", text(f, "startAt", false)),
+                            TaskDefinition.startAt(name, "at", text(f, "at", false)));
         } catch (IllegalArgumentException e) { // InvalidTaskException included
             throw invalid(e.getMessage());
         }

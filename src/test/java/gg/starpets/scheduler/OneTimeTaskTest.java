@@ -96,6 +96,22 @@ class OneTimeTaskTest {
     }
 
     @Test
+    void anApiOneTimeTaskGivenAnotherAtRunsAtItOrAtOnceWhenItHasPassed() {
+        TaskCommands commands = new TaskCommands(cluster.pool);
+        commands.create(once("moved", Instant.now().plus(Duration.ofDays(30))), "operator:ann");
+        Scheduler scheduler = cluster.create("instance-1", Map.of("work", witness(0)));
+        scheduler.start();
+        // A time that has passed: it runs at once.
+        Instant passed = Instant.now().minusSeconds(60).truncatedTo(ChronoUnit.MILLIS);
+
+        commands.update("moved", null, stored -> stored.withAt(passed), "operator:ann");
+
+        await().atMost(Timing.SOON).until(() -> "COMPLETED".equals(state("moved")));
+        assertThat(runs).hasSize(1);
+        assertThat(runs.peek()[0]).isAfter(passed);
+    }
+
+    @Test
     void onceNeedsAnAtAndAnAtNeedsOnce() {
         TaskDefinition noAt = TaskDefinition.of("x", "work", "once", "UTC", Duration.ofMinutes(1), true, Map.of());
         assertThatThrownBy(() -> noAt.withAt(null))
