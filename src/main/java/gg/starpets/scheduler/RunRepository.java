@@ -31,6 +31,7 @@ public final class RunRepository {
             String cause,
             String output,
             Map<String, Object> result,
+            String traceId,
             String requestedBy,
             Map<String, Object> params) {}
 
@@ -45,8 +46,11 @@ public final class RunRepository {
     static final String COLUMNS = """
             r.id, r.task_name, r.instance_id, r.status, r.scheduled_for, r.started_at, r.finished_at,
             extract(epoch from coalesce(r.finished_at, now()) - r.started_at) as duration, r.error, r.attempt, r.progress,
-            r.cause, r.output, r.result::text as result, r.requested_by, r.params::text as run_params
+            r.cause, r.output, r.result::text as result, r.trace_id, r.requested_by, r.params::text as run_params
             """;
+
+    private static final NamedSql SET_TRACE_ID =
+            NamedSql.of("update task_runs set trace_id = :trace_id where id = :id");
 
     private static final NamedSql FIND = NamedSql.of("select " + COLUMNS + """
               from task_runs r
@@ -210,7 +214,15 @@ public final class RunRepository {
                 rs.getString("cause"),
                 rs.getString("output"),
                 Json.object(rs.getString("result")),
+                rs.getString("trace_id"),
                 rs.getString("requested_by"),
-                rs.getString("run_params") == null ? null : Json.object(rs.getString("run_params")));
+                Json.object(rs.getString("run_params")));
+    }
+
+    /** Records the trace of run {@code runId} (tracing on): a statement of its own, at the run's start. */
+    static void setTraceId(Connection c, long runId, String traceId) throws SQLException {
+        try (var st = SET_TRACE_ID.prepare(c).set("trace_id", traceId).set("id", runId)) {
+            st.executeUpdate();
+        }
     }
 }
