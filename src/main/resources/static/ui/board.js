@@ -179,7 +179,7 @@ const NO_NEXT = {
 
 const LABELS = {
   SUCCEEDED: 'succeeded', FAILED: 'failed', TIMED_OUT: 'timed out', INTERRUPTED: 'interrupted',
-  LOST: 'lost', CANCELLED: 'cancelled',
+  LOST: 'lost', CANCELLED: 'cancelled', MISSED: 'missed (did not run)',
 };
 
 function drawSummary(row, summary) {

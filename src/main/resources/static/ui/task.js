@@ -201,6 +201,10 @@ function tick() {
 }
 
 const MISFIRES = { RUN_ONCE: 'run once, late', SKIP: 'skip the missed times', CATCH_UP: 'run each missed time' };
+const OVERLAPS = {
+  SKIP: 'no second run; a missed time (above)', BUFFER_ONE: 'run once right after the run',
+  REPLACE: 'cancel the run, start the new one',
+};
 
 function retryText(r) {
   if (!r || !r.maxAttempts || r.maxAttempts <= 1) return 'none';
@@ -235,6 +239,7 @@ function drawDefinition(task) {
     ['Retries', retryText(task.retry)],
     ['Missed times', misfire],
     ['Jitter', task.jitterSeconds ? `up to ${duration(task.jitterSeconds)}` : 'none'],
+    ['Due while running', OVERLAPS[task.overlap] || task.overlap || '—'],
     ['Version', String(task.version ?? '—')],
   ]);
 }

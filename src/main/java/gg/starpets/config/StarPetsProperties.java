@@ -139,6 +139,7 @@ public record StarPetsProperties(
             Duration jitter,
             String startAt,
             String at,
+            String overlap,
             Retry retry,
             Boolean enabled,
             Map<String, Object> params) {}

@@ -64,6 +64,18 @@ public final class RunRepository {
              limit :limit
             """);
 
+    /**
+     * The MISSED rows of skipped slots of a task, in one statement: each for its slot, with why; recorded
+     * by {@code :instance}, at the task's fence, started and finished now.
+     */
+    private static final NamedSql INSERT_MISSED = NamedSql.of("""
+            insert into task_runs (task_id, task_name, instance_id, fence, scheduled_for, started_at, finished_at,
+                                   status, attempt, cause, error)
+            select t.id, t.name, :instance, t.fence, m.slot, now(), now(), 'MISSED', 1, 'SCHEDULE', m.error
+              from tasks t, unnest(cast(:slots as timestamptz[]), cast(:errors as text[])) as m(slot, error)
+             where t.id = :task
+            """);
+
     private final DataSource dataSource;
 
     public RunRepository(DataSource dataSource) {
@@ -91,6 +103,29 @@ public final class RunRepository {
         } catch (SQLException e) {
             throw new SchedulerException("could not read the run history", e);
         }
+    }
+
+    /** Writes the MISSED rows of {@code missed} for task {@code taskId}; returns how many slots they stand for. */
+    static long recordMissed(Connection c, long taskId, String instanceId, List<MissedSlots> missed)
+            throws SQLException {
+        List<MissedSlots.Row> rows =
+                missed.stream().flatMap(m -> m.rows().stream()).toList();
+        if (rows.isEmpty()) {
+            return 0;
+        }
+        try (var st = INSERT_MISSED
+                .prepare(c)
+                .set("instance", instanceId)
+                .set("task", taskId)
+                .set(
+                        "slots",
+                        rows.stream()
+                                .map(r -> java.sql.Timestamp.from(r.slot()))
+                                .toArray(java.sql.Timestamp[]::new))
+                .set("errors", rows.stream().map(MissedSlots.Row::error).toArray(String[]::new))) {
+            st.executeUpdate();
+        }
+        return missed.stream().mapToLong(MissedSlots::count).sum();
     }
 
     // --- Retention: deletes in small batches, each its own short statement, task by task along the

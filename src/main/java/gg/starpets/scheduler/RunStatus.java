@@ -16,7 +16,13 @@ public enum RunStatus {
     /** Its instance died or lost its lease; another instance ended the run for it. */
     LOST,
     /** Stopped by an operator ({@code POST /runs/{id}/cancel}), or a pending run withdrawn ({@code DELETE /runs/{id}}). */
-    CANCELLED;
+    CANCELLED,
+    /**
+     * A slot of the schedule that did not run, recorded as it was skipped ({@code misfire: SKIP}: no
+     * instance ran it within its threshold, or it came due while a run of the task was in progress);
+     * its error says why. Never started, so never RUNNING.
+     */
+    MISSED;
 
     public boolean terminal() {
         return this != RUNNING && this != PENDING;

@@ -49,7 +49,34 @@ final class ShareRepository {
               from peers, owned, due, recent, next_due
             """.formatted(SqlFragments.CLAIMABLE, SqlFragments.LIVE_INSTANCE));
 
+    /**
+     * For settling only (once, at start): instances whose session lock is held right now, and the tasks
+     * they own besides this instance's. An unclean stop of every instance leaves their rows looking
+     * alive for up to a lease, owning tasks: counted by heartbeat (as {@link #SHARE} does, per claim,
+     * without reading {@code pg_locks}), they would end settling at once, before the instances started
+     * with this one have registered, and the first to claim would take more than its share.
+     */
+    static final NamedSql PEERS = NamedSql.of("""
+            with %1$s, live as (
+                select session_key from instances where %2$s and session_key in (select key from held)
+            )
+            select (select count(*) from live) as live,
+                   (select count(*) from tasks
+                     where owner_session <> :key and owner_session in (select session_key from live)) as elsewhere
+            """.formatted(SqlFragments.HELD_LOCKS, SqlFragments.LIVE_INSTANCE));
+
+    /** What settling looks at: live instances (this one too) and tasks running on the others. */
+    record Peers(long liveInstances, long runningElsewhere) {}
+
     private ShareRepository() {}
+
+    static Peers peers(Connection c, long sessionKey, Duration lease) throws SQLException {
+        try (var st = PEERS.prepare(c).set("key", sessionKey).set("lease", lease);
+                ResultSet rs = st.executeQuery()) {
+            rs.next();
+            return new Peers(rs.getLong("live"), rs.getLong("elsewhere"));
+        }
+    }
 
     static Share share(Connection c, String instanceId, long sessionKey, Duration lease, Duration window)
             throws SQLException {

@@ -30,7 +30,8 @@ public record TaskDefinition(
         RetryPolicy retry,
         MisfirePolicy misfire,
         Duration jitter,
-        Instant startAt) {
+        Instant startAt,
+        Overlap overlap) {
 
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,99}");
 
@@ -60,6 +61,43 @@ public record TaskDefinition(
         params = params == null ? Map.of() : Map.copyOf(params);
         misfire = misfire == null ? MisfirePolicy.DEFAULT : misfire;
         jitter = jitter == null ? Duration.ZERO : jitter;
+        overlap = overlap == null ? Overlap.SKIP : overlap;
+    }
+
+    /**
+     * What a slot of a cron task that comes due while a run of the task is in progress does. {@code SKIP}
+     * (the default): nothing then, the run goes on alone, no second one starts; the slot is a missed time,
+     * and the misfire policy decides what becomes of it when the run ends ({@code RUN_ONCE}: one run at
+     * once, late; {@code SKIP}: a MISSED run, unless within the threshold; {@code CATCH_UP}: each in its
+     * window). {@code BUFFER_ONE}: one run right after the run ends, whatever the misfire policy, for the
+     * first such slot (several give one run; no MISSED row). {@code REPLACE}: the run in progress is
+     * cancelled (its owner is asked as an operator's cancel asks it, the run ends CANCELLED) and the new
+     * run starts once it has ended. A fixed delay counts from the end of a run: never due during one.
+     */
+    public enum Overlap {
+        SKIP,
+        BUFFER_ONE,
+        REPLACE;
+
+        /** The policy written {@code text} (any case; null or blank: SKIP); refuses others naming the task. */
+        public static Overlap of(String task, String text) {
+            if (text == null || text.isBlank()) {
+                return SKIP;
+            }
+            String name = text.strip().toUpperCase(Locale.ROOT);
+            if (name.equals("ALLOW")) {
+                throw new InvalidTaskException(
+                        task,
+                        "overlap ALLOW (several runs of the task at once, max-concurrent) is not supported yet;"
+                                + " use SKIP, BUFFER_ONE or REPLACE");
+            }
+            try {
+                return valueOf(name);
+            } catch (IllegalArgumentException e) {
+                throw new InvalidTaskException(
+                        task, "overlap must be SKIP, BUFFER_ONE or REPLACE, not '" + text.strip() + "'");
+            }
+        }
     }
 
     /**
@@ -204,17 +242,18 @@ public record TaskDefinition(
                 null,
                 null,
                 null,
+                null,
                 null);
     }
 
     public TaskDefinition withRetry(RetryPolicy retry) {
         return new TaskDefinition(
-                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt);
+                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, overlap);
     }
 
     public TaskDefinition withMisfire(MisfirePolicy misfire) {
         return new TaskDefinition(
-                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt);
+                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, overlap);
     }
 
     public TaskDefinition withJitter(Duration jitter) {
@@ -227,17 +266,22 @@ public record TaskDefinition(
             throw new InvalidTaskException(name, e.getMessage());
         }
         return new TaskDefinition(
-                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt);
+                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, overlap);
+    }
+
+    public TaskDefinition withOverlap(Overlap overlap) {
+        return new TaskDefinition(
+                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, overlap);
     }
 
     public TaskDefinition withParams(Map<String, Object> params) {
         return new TaskDefinition(
-                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt);
+                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, overlap);
     }
 
     public TaskDefinition withStartAt(Instant startAt) {
         return new TaskDefinition(
-                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt);
+                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, overlap);
     }
 
     /** A one-time task ({@code schedule: once}): it runs at its {@code at}, kept as its {@link #startAt}. */

@@ -60,7 +60,8 @@ final class TaskRepository {
                           coalesce(s.cause, t.next_cause) as next_cause,
                           coalesce(s.scheduled_for, t.next_fire_at, t.next_run_at) as fire_at,
                           t.retry::text as retry, t.misfire_policy, t.misfire_threshold_ms, t.catch_up_limit,
-                          t.catch_up_window_ms, t.catch_ups, t.jitter_ms, t.source, s.id is not null as one_off
+                          t.catch_up_window_ms, t.catch_ups, t.jitter_ms, t.source, t.overlap,
+                          s.id is not null as one_off
             ), runs as (
                 insert into task_runs (id, task_id, task_name, instance_id, fence, scheduled_for, started_at,
                                        status, attempt, cause)

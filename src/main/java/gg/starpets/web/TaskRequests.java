@@ -42,7 +42,8 @@ final class TaskRequests {
             "jitter",
             "jitterSeconds",
             "startAt",
-            "at");
+            "at",
+            "overlap");
 
     private static final Set<String> RETRY_FIELDS = Set.of(
             "maxAttempts", "initialBackoff", "initialBackoffSeconds", "multiplier", "maxBackoff", "maxBackoffSeconds");
@@ -128,7 +129,8 @@ final class TaskRequests {
                     .withJitter(orDefault(duration(f, "jitter", "jitterSeconds"), Duration.ZERO))
                     .withFirstRun(
                             TaskDefinition.startAt(name, "startAt", text(f, "startAt", false)),
-                            TaskDefinition.startAt(name, "at", text(f, "at", false)));
+                            TaskDefinition.startAt(name, "at", text(f, "at", false)))
+                    .withOverlap(TaskDefinition.Overlap.of(name, text(f, "overlap", false)));
         } catch (IllegalArgumentException e) { // InvalidTaskException included
             throw invalid(e.getMessage());
         }

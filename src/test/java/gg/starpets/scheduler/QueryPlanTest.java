@@ -95,6 +95,14 @@ class QueryPlanTest {
     }
 
     @Test
+    void lookingForRunsToReplaceReadsOnlyRunningReplaceTasks() throws SQLException {
+        assertThat(plan(TaskHousekeeping.REPLACEABLE, Map.of()))
+                .as("plan")
+                .anyMatch(line -> line.contains("tasks_replace_running_idx"))
+                .noneMatch(line -> line.contains("Seq Scan on tasks"));
+    }
+
+    @Test
     void theShareQueryReadsOnlyOwnedDueAndJustClaimedTasks() throws SQLException {
         assertThat(plan(
                         ShareRepository.SHARE,
