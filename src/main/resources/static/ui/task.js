@@ -178,7 +178,9 @@ function tick() {
     rows.push(['Progress', progress, task.progress != null ? ` ${Math.round(task.progress * 100)} %` : '']);
   }
   const s = taskState(task);
-  const blocked = task.paused || s === 'QUARANTINED' ? 'when resumed' : s === 'DISABLED' ? 'never (disabled)' : null;
+  const blocked = task.paused || s === 'QUARANTINED' ? 'when resumed' : s === 'DISABLED' ? 'never (disabled)'
+    : s === 'COMPLETED' ? 'never (a one-time task that has run)' : null;
+  if (task.at) rows.push(['Runs once at', time(task.at)]);
   const next = blocked ? null : parseTime(task.nextRunAt);
   rows.push(['Next run', next ? time(task.nextRunAt) : text('span', blocked || '—'),
     next ? ` · ${relative((next.getTime() - now) / 1000)}` : '']);

@@ -138,6 +138,7 @@ public record StarPetsProperties(
             Duration catchUpWindow,
             Duration jitter,
             String startAt,
+            String at,
             String overlap,
             Retry retry,
             Boolean enabled,

@@ -36,6 +36,11 @@ record ClaimedRun(
         String source,
         TaskDefinition.Overlap overlap) {
 
+    /** A one-off run ({@link OneOffRepository}): asked for by an operator, through its retries and recoveries. */
+    boolean oneOff() {
+        return RunCause.MANUAL.name().equals(cause);
+    }
+
     /** A row the claim returned; throws if its definition cannot be read. */
     static ClaimedRun read(ResultSet rs) throws SQLException {
         return new ClaimedRun(

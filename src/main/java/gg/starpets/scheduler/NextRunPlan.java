@@ -239,6 +239,7 @@ final class NextRunPlan {
      * never fires again.
      */
     static Instant firstRun(TaskDefinition task, Instant now) {
+        // A one-time task's 'at' is its start-at (TaskDefinition.withAt).
         if (task.startAt() != null) {
             return task.startAt().isAfter(now) ? task.startAt() : now;
         }
@@ -252,6 +253,9 @@ final class NextRunPlan {
      * run's), else its new schedule's next time after {@code now}; never at once (a trigger runs it now).
      */
     static Instant afterScheduleChange(TaskDefinition task, Instant now) {
+        if (task.once()) {
+            return firstRun(task, now);
+        }
         return task.startAt() != null && task.startAt().isAfter(now)
                 ? task.startAt()
                 : task.parsedSchedule().nextOrNull(now);

@@ -19,5 +19,7 @@ enum RunCause {
     /** An operator asked for a run now. */
     TRIGGER,
     /** Again after its instance was lost. */
-    RECOVERY
+    RECOVERY,
+    /** A one-off run an operator asked for ({@code POST /tasks/{name}/runs}). */
+    MANUAL
 }

@@ -302,7 +302,10 @@ final class RunExecutor {
     private boolean writeEnd(LocalRun run, RunStatus status, String error, RunTracing.Trace trace) {
         Instant now = now(run);
         NextRun next = plan(run, status, now);
-        RunEndSlots slots = RunEndSlots.of(run.claim, run.stopReason(), status, next, () -> schedule(run.claim), now);
+        // A one-off run serves no slot of the schedule: it leaves none missed.
+        RunEndSlots slots = run.claim.oneOff()
+                ? new RunEndSlots(run.claim, List.of(), null)
+                : RunEndSlots.of(run.claim, run.stopReason(), status, next, () -> schedule(run.claim), now);
         try (RunTracing.Scope scope = trace == null ? null : trace.endWrite()) {
             return writeEnd(run, status, slots.error(error), next, slots);
         }
@@ -371,8 +374,11 @@ final class RunExecutor {
         return run.claim.startedAt().plusNanos(guard.now() - run.claimSentAt);
     }
 
-    /** When the task runs next ({@link NextRunPlan}). */
+    /** When the task runs next ({@link NextRunPlan}); a one-off run: whether it is asked for again. */
     private NextRun plan(LocalRun run, RunStatus status, Instant now) {
+        if (run.claim.oneOff()) {
+            return OneOffRepository.afterRun(nextRuns, run.claim, status, run.stopReason(), now);
+        }
         return nextRuns.afterRun(run.claim, status, run.stopReason(), () -> schedule(run.claim), now);
     }
 

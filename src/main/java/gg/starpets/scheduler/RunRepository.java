@@ -31,7 +31,9 @@ public final class RunRepository {
             String cause,
             String output,
             Map<String, Object> result,
-            String traceId) {}
+            String traceId,
+            String requestedBy,
+            Map<String, Object> params) {}
 
     /**
      * Which runs to list: all filters optional; newest first, ids below {@code before}, started at or
@@ -44,7 +46,7 @@ public final class RunRepository {
     static final String COLUMNS = """
             r.id, r.task_name, r.instance_id, r.status, r.scheduled_for, r.started_at, r.finished_at,
             extract(epoch from coalesce(r.finished_at, now()) - r.started_at) as duration, r.error, r.attempt, r.progress,
-            r.cause, r.output, r.result::text as result, r.trace_id
+            r.cause, r.output, r.result::text as result, r.trace_id, r.requested_by, r.params::text as run_params
             """;
 
     private static final NamedSql SET_TRACE_ID =
@@ -247,7 +249,9 @@ public final class RunRepository {
                 rs.getString("cause"),
                 rs.getString("output"),
                 Json.object(rs.getString("result")),
-                rs.getString("trace_id"));
+                rs.getString("trace_id"),
+                rs.getString("requested_by"),
+                Json.object(rs.getString("run_params")));
     }
 
     /** Records the trace of run {@code runId} (tracing on): a statement of its own, at the run's start. */

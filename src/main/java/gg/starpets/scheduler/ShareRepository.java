@@ -33,16 +33,16 @@ final class ShareRepository {
                   from tasks
                  where owner_session is not null
             ), due as (
-                select count(*) as due from tasks where %1$s and next_run_at <= now()
+                select count(*) as due from tasks where %1$s and least(next_run_at, next_request_at) <= now()
             ), recent as (
                 -- Claimed a moment ago and ended already (short runs): still in their claimer's share,
                 -- unless due again.
                 select count(*) as recent, count(*) filter (where last_claimed_by = :key) as recent_here
                   from tasks
                  where owner_session is null and last_claimed_at > now() - :window * interval '1 millisecond'
-                   and not (%1$s and next_run_at <= now())
+                   and not (%1$s and least(next_run_at, next_request_at) <= now())
             ), next_due as (
-                select extract(epoch from min(next_run_at) - now()) as next_due_in from tasks where %1$s
+                select extract(epoch from min(least(next_run_at, next_request_at)) - now()) as next_due_in from tasks where %1$s
             )
             select live_plus_me, rank, owned + due + recent as active_or_due, here + recent_here as running_here,
                    elsewhere as running_elsewhere, next_due_in

@@ -16,7 +16,8 @@ import java.util.regex.Pattern;
  *
  * @param jitter up to this much random delay is added to each due time (zero: none)
  * @param startAt when a new task runs first, instead of its schedule's rule ({@code NextRunPlan.firstRun}); null:
- *     none. Not kept in the row: it only places the first run (and an edit's, over the API)
+ *     none. Not kept in the row: it only places the first run (and an edit's, over the API). A one-time
+ *     task's {@code at} ({@link #withAt}), which is kept ({@code tasks.once_at})
  */
 public record TaskDefinition(
         String name,
@@ -217,7 +218,9 @@ public record TaskDefinition(
             throw new InvalidTaskException(name, "unknown time zone '" + timeZone + "'");
         }
         try {
-            Schedule.parse(schedule, zone).next(Instant.now());
+            if (!(Schedule.parse(schedule, zone) instanceof Schedule.Once)) {
+                Schedule.parse(schedule, zone).next(Instant.now());
+            }
         } catch (IllegalArgumentException | IllegalStateException e) {
             throw new InvalidTaskException(name, "invalid schedule: " + e.getMessage());
         }
@@ -227,10 +230,11 @@ public record TaskDefinition(
         if (timeout.compareTo(LONGEST) > 0) {
             throw new InvalidTaskException(name, "the timeout must be at most " + LONGEST.toDays() + " days");
         }
+        String stripped = schedule.strip();
         return new TaskDefinition(
                 name,
                 handler,
-                schedule.strip(),
+                Schedule.ONCE.equalsIgnoreCase(stripped) ? Schedule.ONCE : stripped,
                 zone,
                 timeout,
                 enabled == null || enabled,
@@ -270,9 +274,48 @@ public record TaskDefinition(
                 name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, overlap);
     }
 
+    public TaskDefinition withParams(Map<String, Object> params) {
+        return new TaskDefinition(
+                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, overlap);
+    }
+
     public TaskDefinition withStartAt(Instant startAt) {
         return new TaskDefinition(
                 name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, overlap);
+    }
+
+    /** A one-time task ({@code schedule: once}): it runs at its {@code at}, kept as its {@link #startAt}. */
+    public boolean once() {
+        return Schedule.ONCE.equals(schedule);
+    }
+
+    /**
+     * Sets a one-time task's {@code at}: required for {@code schedule: once}, refused for any other
+     * schedule (whose first run is {@code start-at}'s).
+     */
+    public TaskDefinition withAt(Instant at) {
+        if (!once()) {
+            if (at != null) {
+                throw new InvalidTaskException(
+                        name, "'at' is for a one-time task (schedule: once); a recurring task's first run is start-at");
+            }
+            return this;
+        }
+        if (at == null) {
+            throw new InvalidTaskException(name, "a one-time task (schedule: once) needs 'at', the time it runs");
+        }
+        return withStartAt(at);
+    }
+
+    /**
+     * A definition's first run as written: {@code startAt} for a recurring task, {@code at} for a
+     * one-time task (which takes no start-at).
+     */
+    public TaskDefinition withFirstRun(Instant startAt, Instant at) {
+        if (once() && startAt != null) {
+            throw new InvalidTaskException(name, "a one-time task runs at its 'at'; start-at is not for it");
+        }
+        return withStartAt(startAt).withAt(at);
     }
 
     /**

@@ -44,7 +44,8 @@ record TaskResponse(
         Integer catchUpLimit,
         Double catchUpWindowSeconds,
         Double jitterSeconds,
-        String overlap) {
+        String overlap,
+        Instant at) {
 
     /** Why and until when a task is paused (null until: until resumed). */
     record Pause(Instant since, Instant until, String reason) {}
@@ -123,7 +124,9 @@ record TaskResponse(
                 misfire == null ? null : misfire.catchUpLimit(),
                 misfire == null ? null : seconds(misfire.catchUpWindow()),
                 d == null ? null : seconds(d.jitter()),
-                d == null ? null : d.overlap().name());
+                d == null ? null : d.overlap().name(),
+                // A one-time task's time (schedule "once"); null for every other task.
+                d == null || !d.once() ? null : d.startAt());
     }
 
     /** A cron's next time after now (null for a fixed delay: it counts from the run's end). */

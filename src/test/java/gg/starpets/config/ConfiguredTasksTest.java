@@ -172,7 +172,7 @@ class ConfiguredTasksTest {
     void aKeyNobodyReadsStopsTheStartNamingTheTaskAndTheKey() {
         for (var mistake : Map.of(
                         "misfre: SKIP",
-                        "unknown key 'misfre' (known: catch-up-limit, ",
+                        "unknown key 'misfre' (known: at, catch-up-limit, ",
                         "retyr: { max-attempts: 3 }",
                         "unknown key 'retyr'",
                         "retry: { max-atempts: 3 }",

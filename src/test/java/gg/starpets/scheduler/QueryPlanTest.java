@@ -115,6 +115,27 @@ class QueryPlanTest {
     }
 
     @Test
+    void theClaimReadsTheDueIndexOnTheEarlierOfTheScheduleAndTheOneOffRuns() throws SQLException {
+        assertThat(plan(
+                        TaskRepository.CLAIM,
+                        Map.of(
+                                "key",
+                                101L,
+                                "busy",
+                                new long[0],
+                                "quota",
+                                10,
+                                "instance",
+                                "i-1",
+                                "lease",
+                                java.time.Duration.ofSeconds(10))))
+                .as("plan")
+                .anyMatch(line -> line.contains("tasks_due_idx"))
+                .noneMatch(line -> line.contains("Seq Scan on tasks"))
+                .noneMatch(line -> line.contains("Seq Scan on task_runs"));
+    }
+
+    @Test
     void writingProgressReadsTasksByRunId() throws SQLException {
         assertThat(plan(
                         TaskRepository.PROGRESS,

@@ -178,7 +178,8 @@ class TaskApiTest {
                             "catchUpLimit",
                             "catchUpWindowSeconds",
                             "jitterSeconds",
-                            "overlap");
+                            "overlap",
+                            "at");
             assertThat(task.get("retry").propertyNames())
                     .containsExactly("maxAttempts", "initialBackoffSeconds", "multiplier", "maxBackoffSeconds");
             assertThat(task.get("retry").get("initialBackoffSeconds").asDouble())
@@ -237,7 +238,7 @@ class TaskApiTest {
                 """);
         assertProblem(misspelt, 400, "invalid_task");
         assertThat(json(misspelt).get("detail").asString())
-                .startsWith("Task 'typo-task': unknown field 'misfre' (known: catchUpLimit, ");
+                .startsWith("Task 'typo-task': unknown field 'misfre' (known: at, catchUpLimit, ");
         HttpResponse<String> nested = call(a, "POST", "/tasks", """
                 {"name": "typo-task", "handler": "sleep", "schedule": "1h", "timeout": 60,
                  "retry": {"max-atempts": 3}}
