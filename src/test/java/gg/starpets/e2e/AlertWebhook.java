@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
+import org.awaitility.core.ConditionTimeoutException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -68,10 +69,14 @@ final class AlertWebhook implements AutoCloseable {
      * (its label), and returns that alert (labels, annotations, status).
      */
     JsonNode awaitFiring(String name, String task) {
-        return await("a notification of " + name + " firing for " + task)
-                .atMost(DELIVERY)
-                .until(() -> firing(name, task), Optional::isPresent)
-                .orElseThrow();
+        try {
+            return await("a notification of " + name + " firing for " + task)
+                    .atMost(DELIVERY)
+                    .until(() -> firing(name, task), Optional::isPresent)
+                    .orElseThrow();
+        } catch (ConditionTimeoutException e) {
+            throw new AssertionError(e.getMessage() + "; received instead: " + notifications, e);
+        }
     }
 
     private Optional<JsonNode> firing(String name, String task) {
@@ -82,11 +87,6 @@ final class AlertWebhook implements AutoCloseable {
                         && a.get("labels").path("alertname").asString("").equals(name)
                         && a.get("labels").path("task").asString("").equals(task))
                 .findFirst();
-    }
-
-    /** Every notification received so far, for a failing test's message. */
-    List<JsonNode> notifications() {
-        return List.copyOf(notifications);
     }
 
     @Override
