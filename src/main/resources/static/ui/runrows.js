@@ -1,5 +1,5 @@
 // A run as a table row, the same on the runs page and on a task's page: its status in words, why
-// it ran, where, when, for how long, its attempt, and its error, output and result when it has them.
+// it ran, where, when, for how long, its attempt, and its error, output, result and trace id when it has them.
 
 import { duration, localTime, parseTime } from './format.js';
 import { runButtons } from './actions.js';
@@ -41,7 +41,7 @@ function resultText(result) {
   return JSON.stringify(result, null, 2);
 }
 
-/** The error, output, result and progress of a run. */
+/** The error, output, result, progress and trace id of a run. */
 function info(run) {
   const box = document.createElement('div');
   box.className = 'run-info';
@@ -62,6 +62,13 @@ function info(run) {
     p.value = run.progress;
     p.setAttribute('aria-label', `Progress of run ${run.id}`);
     box.append(p);
+  }
+  if (run.traceId) {
+    // The run's trace (tracing on: docs/observability.md): its id, to look up in Tempo or Jaeger.
+    const trace = text('span', 'Trace ', 'trace');
+    trace.append(text('code', run.traceId));
+    trace.title = 'OpenTelemetry trace id of this run';
+    box.append(trace);
   }
   return box;
 }

@@ -8,6 +8,7 @@ import gg.starpets.scheduler.ConnectionFactory;
 import gg.starpets.scheduler.InstanceRepository;
 import gg.starpets.scheduler.OutcomeViews;
 import gg.starpets.scheduler.RunRepository;
+import gg.starpets.scheduler.RunTracing;
 import gg.starpets.scheduler.Scheduler;
 import gg.starpets.scheduler.SchedulerEvents;
 import gg.starpets.scheduler.SchedulerSettings;
@@ -68,6 +69,7 @@ class SchedulerConfig {
             HandlerRegistry handlerRegistry,
             TaskCommands taskCommands,
             ObjectProvider<SchedulerEvents> events,
+            ObjectProvider<RunTracing> tracing,
             ObjectProvider<BuildProperties> build) {
         var s = properties.scheduler();
         var settings = SchedulerSettings.builder(properties.resolvedInstanceId())
@@ -96,6 +98,7 @@ class SchedulerConfig {
         // Operator-only handlers are checked again at each run of an API task, not only when it is written.
         scheduler.admitRuns(
                 new ApiTaskAdmission(handlerRegistry, taskCommands, "scheduler:" + properties.resolvedInstanceId()));
+        scheduler.traceRuns(tracing.getIfAvailable(() -> RunTracing.NONE));
         return scheduler;
     }
 

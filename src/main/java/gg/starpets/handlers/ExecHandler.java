@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
  * clean: {@code PATH}, {@code HOME} and {@code LANG} from the service's (all of the service's, secrets
  * included, only with {@code inherit-env: true}), plus {@code env}, plus {@code STARPETS_RUN_ID},
  * {@code STARPETS_FENCE}, {@code STARPETS_ATTEMPT}, {@code STARPETS_TASK} and {@code STARPETS_SCHEDULED_FOR}
- * (the time the run is for, ISO-8601 UTC: {@link RunContext#scheduledFor()}). When the run is
+ * (the time the run is for, ISO-8601 UTC: {@link RunContext#scheduledFor()}), and {@code TRACEPARENT}
+ * when runs are traced ({@link RunContext#traceparent()}). When the run is
  * stopped (timeout, fencing, shutdown) or the program ends leaving processes behind, all of them get
  * SIGTERM, then SIGKILL after {@code kill-after}, or sooner as the run's hold ends (see
  * {@link ProcessTree} for which processes those are).
@@ -256,6 +257,10 @@ public final class ExecHandler implements TaskHandler, AutoCloseable {
         env.put("STARPETS_ATTEMPT", String.valueOf(context.attempt()));
         env.put("STARPETS_TASK", context.taskName());
         env.put("STARPETS_SCHEDULED_FOR", context.scheduledFor().toString());
+        if (context.traceparent() != null) {
+            // The OpenTelemetry convention for a process started inside a span (its SDKs read it).
+            env.put("TRACEPARENT", context.traceparent());
+        }
         return builder;
     }
 

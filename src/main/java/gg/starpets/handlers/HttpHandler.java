@@ -29,7 +29,8 @@ import java.util.concurrent.TimeoutException;
  * so a receiver can drop a duplicate and refuse a caller whose fence is older than one it has seen;
  * and the end of the run's hold, {@code X-StarPets-Deadline} (RFC 3339, UTC, on the wall clock when
  * sent), by which it must stop working for this request: after it another instance may start the
- * task. A request's timeout never goes past it.
+ * task. A request's timeout never goes past it. When runs are traced, {@code traceparent} names the
+ * run's span ({@link RunContext#traceparent()}).
  * {@code ${NAME}} in the URL, headers and body is replaced by the task secret NAME at run time
  * ({@link TaskSecrets}); a secret bound to hosts goes only to them, redirects included. A task created
  * over the API connects only where {@link HttpDestinations} allows, checked on every connection's
@@ -196,6 +197,11 @@ public final class HttpHandler implements TaskHandler, AutoCloseable {
         headers.put("X-StarPets-Fence", String.valueOf(context.fence()));
         headers.put("X-StarPets-Task", context.taskName());
         headers.put("X-StarPets-Scheduled-For", context.scheduledFor().toString());
+        if (context.traceparent() != null) {
+            // The run's span is the caller's: the receiver's spans join the run's trace (W3C Trace Context).
+            headers.keySet().removeIf(name -> name.equalsIgnoreCase("traceparent"));
+            headers.put("traceparent", context.traceparent());
+        }
         if (hold != null) {
             headers.put("X-StarPets-Deadline", hold.header());
         }

@@ -3,9 +3,12 @@ package gg.starpets.observability;
 import gg.starpets.config.StarPetsProperties;
 import gg.starpets.scheduler.Scheduler;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import org.springframework.core.env.Environment;
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.RestController;
 
 /**
@@ -20,26 +23,44 @@ import org.springframework.web.bind.annotation.RestController;
 class MetricsController {
 
     static final String TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8";
+    static final String OPENMETRICS_FORMAT = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    private static final String OPENMETRICS_END = "# EOF\n";
 
     private final PrometheusMeterRegistry registry;
     private final Scheduler scheduler;
     private final String instanceLabel;
+    private final boolean openMetrics;
 
-    MetricsController(PrometheusMeterRegistry registry, Scheduler scheduler, StarPetsProperties properties) {
+    MetricsController(
+            PrometheusMeterRegistry registry,
+            Scheduler scheduler,
+            StarPetsProperties properties,
+            Environment environment) {
         this.registry = registry;
         this.scheduler = scheduler;
+        this.openMetrics = TracingEnvironment.enabled(environment);
         this.instanceLabel =
                 properties.resolvedInstanceId().replace("\\", "\\\\").replace("\"", "\\\"");
     }
 
+    /**
+     * The classic text format; OpenMetrics when asked for ({@code Accept}, as Prometheus does) while
+     * tracing is on: only that format carries exemplars (the trace ids of runs, docs/observability.md).
+     */
     @GetMapping(value = "/metrics")
-    ResponseEntity<String> metrics() {
-        String body = registry.scrape(TEXT_FORMAT)
-                + "# HELP " + MetricNames.ACTIVE_TASKS + " Runs in progress on this instance now\n"
+    ResponseEntity<String> metrics(@RequestHeader(value = HttpHeaders.ACCEPT, required = false) String accept) {
+        String format = openMetrics && accept != null && accept.contains("application/openmetrics-text")
+                ? OPENMETRICS_FORMAT
+                : TEXT_FORMAT;
+        String registryText = registry.scrape(format);
+        String activeTasks = "# HELP " + MetricNames.ACTIVE_TASKS + " Runs in progress on this instance now\n"
                 + "# TYPE " + MetricNames.ACTIVE_TASKS + " gauge\n"
                 + MetricNames.ACTIVE_TASKS + "{instance_id=\"" + instanceLabel + "\"} " + scheduler.activeRuns() + "\n";
-        return ResponseEntity.ok()
-                .contentType(MediaType.parseMediaType(TEXT_FORMAT))
-                .body(body);
+        String body = format.equals(OPENMETRICS_FORMAT) && registryText.endsWith(OPENMETRICS_END)
+                ? registryText.substring(0, registryText.length() - OPENMETRICS_END.length())
+                        + activeTasks
+                        + OPENMETRICS_END
+                : registryText + activeTasks;
+        return ResponseEntity.ok().contentType(MediaType.parseMediaType(format)).body(body);
     }
 }

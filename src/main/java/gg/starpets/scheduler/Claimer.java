@@ -3,6 +3,7 @@ package gg.starpets.scheduler;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import javax.sql.DataSource;
 
@@ -65,9 +66,12 @@ final class Claimer {
                     .mapToLong(r -> r.claim.taskId())
                     .toArray();
             long sent = guard.now();
+            // The clock is read for the claim's span only when runs are traced; spans are built on the runs' threads.
+            Instant claimSent = executor.traced() ? Instant.now() : null;
             claimStatements++;
             List<ClaimedRun> claimed = tasks.claim(c, settings.instanceId(), sessionKey, settings.lease(), quota, busy);
-            claimed.forEach(run -> executor.start(run, sent));
+            Instant claimReturned = claimSent == null ? null : Instant.now();
+            claimed.forEach(run -> executor.start(run, sent, claimSent, claimReturned));
             return new Outcome(claimed.size(), quota, share.nextDueIn());
         }
     }

@@ -73,6 +73,7 @@ public final class RunContext {
     private final Map<String, Object> result = Collections.synchronizedMap(new LinkedHashMap<>());
     private volatile Double progress;
     private volatile String output;
+    private volatile String traceparent;
 
     RunContext(
             long runId,
@@ -148,6 +149,14 @@ public final class RunContext {
      */
     public RunContext asApiTask() {
         return new RunContext(runId, fence, attempt, scheduledFor, taskName, params, timeout, gate, true);
+    }
+
+    /** This context, not yet used, as for a traced run whose span {@code traceparent} names: for tests and tools. */
+    public RunContext asTraced(String traceparent) {
+        RunContext traced =
+                new RunContext(runId, fence, attempt, scheduledFor, taskName, params, timeout, gate, fromApi);
+        traced.traceparent = traceparent;
+        return traced;
     }
 
     /** This context, not yet used, as for a run for {@code time} ({@link #scheduledFor()}): for tests and tools. */
@@ -298,6 +307,20 @@ public final class RunContext {
         }
         Duration left = Duration.ofNanos(Math.max(0, holdEnd - System.nanoTime()));
         return TaskRepository.lockFence(c, taskName, runId, fence, left);
+    }
+
+    /**
+     * The W3C {@code traceparent} of this run's span when runs are traced (docs/observability.md,
+     * "Tracing"), else null: handlers pass it on to the work they ask elsewhere (an http task's request,
+     * an exec task's {@code TRACEPARENT}), so that a receiver's spans join the run's trace.
+     */
+    public String traceparent() {
+        return traceparent;
+    }
+
+    /** Set by the engine before the handler is called. */
+    void traceparent(String value) {
+        traceparent = value;
     }
 
     /** Throws if the run has been asked to stop; for handlers that compute without blocking. */

@@ -39,6 +39,7 @@ final class RunExecutor {
     private final Map<String, Schedule> schedules = new ConcurrentHashMap<>();
     private final NextRunPlan nextRuns = new NextRunPlan();
     private volatile RunAdmission admission = RunAdmission.ALL;
+    private volatile RunTracing tracing = RunTracing.NONE;
 
     RunExecutor(
             DataSource dataSource,
@@ -61,12 +62,16 @@ final class RunExecutor {
         this.onRunEnded = onRunEnded;
     }
 
-    void start(ClaimedRun claim, long claimSentAt) {
+    /**
+     * Starts a claimed run. {@code claimSent}/{@code claimReturned}: the wall-clock bounds of its claim
+     * statement when runs are traced ({@link #traced()}), else null.
+     */
+    void start(ClaimedRun claim, long claimSentAt, Instant claimSent, Instant claimReturned) {
         LocalRun run = new LocalRun(claim, claimSentAt, guard);
         active.put(claim.runId(), run);
         Thread thread = Thread.ofVirtual()
                 .name("starpets-run-" + claim.task() + "-" + claim.runId())
-                .unstarted(() -> execute(run));
+                .unstarted(() -> execute(run, claimSent, claimReturned));
         run.attach(thread);
         var timeout = timers.schedule(() -> timeOut(run), claim.timeout().toNanos(), TimeUnit.NANOSECONDS);
         run.onEnd(() -> timeout.cancel(false));
@@ -75,6 +80,15 @@ final class RunExecutor {
 
     void admitRuns(RunAdmission admission) {
         this.admission = admission;
+    }
+
+    void traceRuns(RunTracing tracing) {
+        this.tracing = tracing;
+    }
+
+    /** Whether runs are traced: the claim reads the clock for its span only then. */
+    boolean traced() {
+        return tracing.enabled();
     }
 
     int activeCount() {
@@ -152,8 +166,9 @@ final class RunExecutor {
         }
     }
 
-    private void execute(LocalRun run) {
+    private void execute(LocalRun run, Instant claimSent, Instant claimReturned) {
         ClaimedRun claim = run.claim;
+        RunTracing.Trace trace = claimSent == null ? null : trace(run, claimSent, claimReturned);
         long startNanos = System.nanoTime();
         RunStatus outcome;
         String error = null;
@@ -169,7 +184,9 @@ final class RunExecutor {
             if (refusal != null) {
                 throw new RunAdmission.RefusedException(refusal);
             }
-            handler.run(run.context);
+            try (RunTracing.Scope scope = trace == null ? null : trace.open()) {
+                handler.run(run.context);
+            }
             outcome = RunStatus.SUCCEEDED;
         } catch (InterruptedException e) {
             outcome = RunStatus.INTERRUPTED;
@@ -185,18 +202,21 @@ final class RunExecutor {
         }
         Thread.interrupted();
         double seconds = (System.nanoTime() - startNanos) / 1e9;
+        boolean written = false;
         try {
-            if ((reason != null || outcome == RunStatus.INTERRUPTED)
+            // A failed run too: a sql statement whose connection broke runs on until the server notices.
+            if ((reason != null || outcome != RunStatus.SUCCEEDED)
                     && handler != null
                     && OrphanRecovery.fencesOff(handler)
                     && !fencedOff(run, handler)) {
                 log.error(
-                        "Run {} of {} was stopped, but what it started outside this process could not be ended"
+                        "Run {} of {} ended {}, but what it started outside this process could not be ended"
                                 + " within a lease: nothing written; its lease runs out and recovery ends that"
                                 + " first, before the task runs again",
                         claim.runId(),
-                        claim.task());
-            } else if (reason == LocalRun.StopReason.FENCE_LOST || !writeEnd(run, status, error)) {
+                        claim.task(),
+                        status);
+            } else if (reason == LocalRun.StopReason.FENCE_LOST || !writeEnd(run, status, error, trace)) {
                 events.fenceLost(claim.task());
                 log.warn(
                         "Run {} of {} ended {}, but the task was taken over: nothing written",
@@ -204,9 +224,16 @@ final class RunExecutor {
                         claim.task(),
                         status);
             } else {
-                events.runFinished(claim.task(), status, seconds);
+                written = true;
+                // In the run's span: the duration histogram takes its trace id as an exemplar.
+                try (RunTracing.Scope scope = trace == null ? null : trace.open()) {
+                    events.runFinished(claim.task(), status, seconds);
+                }
             }
         } finally {
+            if (trace != null) {
+                endTrace(trace, status, error, written);
+            }
             active.remove(claim.runId());
             run.ended();
             onRunEnded.run();
@@ -214,9 +241,49 @@ final class RunExecutor {
     }
 
     /**
-     * Before the end of a stopped run is written (which lets the task start anywhere), what its handler
-     * started outside this process is ended ({@link TaskHandler#fenceOff}): an aborted sql statement
-     * runs on the server until the server notices its client went away, up to a second later. Retried
+     * Starts the run's trace and records its id with the run (a statement of its own, before the
+     * handler; a failure to write it is logged, the run goes on). Null if the trace could not be begun.
+     */
+    private RunTracing.Trace trace(LocalRun run, Instant claimSent, Instant claimReturned) {
+        ClaimedRun claim = run.claim;
+        RunTracing.Trace trace;
+        try {
+            trace = tracing.start(new RunTracing.Run(
+                    claim.task(),
+                    claim.runId(),
+                    claim.attempt(),
+                    claim.fence(),
+                    settings.instanceId(),
+                    claim.cause(),
+                    claimSent,
+                    claimReturned));
+        } catch (RuntimeException e) {
+            log.warn("Could not begin the trace of run {}: {}", claim.runId(), e.toString());
+            return null;
+        }
+        run.context.traceparent(trace.traceparent());
+        try (Connection c = dataSource.getConnection()) {
+            RunRepository.setTraceId(c, claim.runId(), trace.traceId());
+        } catch (SQLException | RuntimeException e) {
+            log.warn("Could not record the trace id of run {}: {}", claim.runId(), e.getMessage());
+        }
+        return trace;
+    }
+
+    /** Ends the run's span; a failure of the tracer never fails the run's bookkeeping. */
+    private static void endTrace(RunTracing.Trace trace, RunStatus status, String error, boolean written) {
+        try {
+            trace.end(status, error, written);
+        } catch (RuntimeException e) {
+            log.warn("Could not end the trace of a run: {}", e.toString());
+        }
+    }
+
+    /**
+     * Before the end of a stopped or failed run is written (which lets the task start anywhere), what its
+     * handler started outside this process is ended ({@link TaskHandler#fenceOff}): an aborted sql
+     * statement, or one whose connection broke, runs on the server until the server notices its client
+     * went away, up to a second later. Retried
      * for at most a lease (the run's lease is renewed meanwhile); false if it could not be done.
      */
     private boolean fencedOff(LocalRun run, TaskHandler handler) {
@@ -232,8 +299,14 @@ final class RunExecutor {
      * gives up: the task is no longer renewed, its lease runs out and another instance ends the run
      * as LOST. Returns false if the fence moved.
      */
-    private boolean writeEnd(LocalRun run, RunStatus status, String error) {
+    private boolean writeEnd(LocalRun run, RunStatus status, String error, RunTracing.Trace trace) {
         NextRun next = plan(run, status);
+        try (RunTracing.Scope scope = trace == null ? null : trace.endWrite()) {
+            return writeEnd(run, status, error, next);
+        }
+    }
+
+    private boolean writeEnd(LocalRun run, RunStatus status, String error, NextRun next) {
         Boolean released = retryForALease(
                 () -> {
                     try (Connection c = dataSource.getConnection()) {

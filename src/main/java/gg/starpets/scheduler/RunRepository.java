@@ -30,7 +30,8 @@ public final class RunRepository {
             Double progress,
             String cause,
             String output,
-            Map<String, Object> result) {}
+            Map<String, Object> result,
+            String traceId) {}
 
     /**
      * Which runs to list: all filters optional; newest first, ids below {@code before}, started at or
@@ -43,8 +44,11 @@ public final class RunRepository {
     static final String COLUMNS = """
             r.id, r.task_name, r.instance_id, r.status, r.scheduled_for, r.started_at, r.finished_at,
             extract(epoch from coalesce(r.finished_at, now()) - r.started_at) as duration, r.error, r.attempt, r.progress,
-            r.cause, r.output, r.result::text as result
+            r.cause, r.output, r.result::text as result, r.trace_id
             """;
+
+    private static final NamedSql SET_TRACE_ID =
+            NamedSql.of("update task_runs set trace_id = :trace_id where id = :id");
 
     private static final NamedSql FIND = NamedSql.of("select " + COLUMNS + """
               from task_runs r
@@ -207,6 +211,14 @@ public final class RunRepository {
                 progress,
                 rs.getString("cause"),
                 rs.getString("output"),
-                Json.object(rs.getString("result")));
+                Json.object(rs.getString("result")),
+                rs.getString("trace_id"));
+    }
+
+    /** Records the trace of run {@code runId} (tracing on): a statement of its own, at the run's start. */
+    static void setTraceId(Connection c, long runId, String traceId) throws SQLException {
+        try (var st = SET_TRACE_ID.prepare(c).set("trace_id", traceId).set("id", runId)) {
+            st.executeUpdate();
+        }
     }
 }

@@ -125,6 +125,11 @@ public final class Scheduler implements AutoCloseable {
         executor.admitRuns(admission);
     }
 
+    /** Traces each run ({@link RunTracing}); call before {@link #start}. Default: {@link RunTracing#NONE}. */
+    public void traceRuns(RunTracing tracing) {
+        executor.traceRuns(tracing);
+    }
+
     /**
      * Writes the task definitions into the database: new ones created, changed ones updated (a new
      * schedule takes effect at once). Safe when many instances do it at once. Refuses definitions

@@ -142,6 +142,21 @@ class ExecHandlerTest {
     }
 
     @Test
+    void aTracedRunGivesItsProgramTheTraceparent() throws Exception {
+        String traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        Map<String, Object> params = Map.of("shell", "true", "command", "echo \"[$TRACEPARENT]\"");
+        handler.validate(params);
+        RunContext traced = context(params).asTraced(traceparent);
+        RunContext untraced = context(params);
+
+        handler.run(traced);
+        handler.run(untraced);
+
+        assertThat(traced.output()).isEqualTo("[" + traceparent + "]\n");
+        assertThat(untraced.output()).isEqualTo("[]\n");
+    }
+
+    @Test
     void placeholdersInArgumentsAndVariablesAreTaskSecretsReadAtRunTimeAndNeverKeptWithTheRun() throws Exception {
         Path seen = dir.resolve("seen");
         RunContext context = run(Map.of(

@@ -35,6 +35,8 @@ import org.junit.jupiter.api.Test;
 /** The http handler against a real HTTP server on 127.0.0.1. */
 class HttpHandlerTest {
 
+    private static final String TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+
     /** What the server saw of one request. */
     record Seen(String method, String path, Map<String, List<String>> headers, String body) {
 
@@ -233,6 +235,22 @@ class HttpHandlerTest {
         handler.run(context(params).asScheduledFor(Instant.parse("2026-12-07T06:00:00+03:00")));
 
         assertThat(nextSeen().header("X-StarPets-Scheduled-For")).isEqualTo("2026-12-07T03:00:00Z");
+    }
+
+    @Test
+    void aTracedRunSendsItsTraceparentInPlaceOfAnyGivenOne() throws Exception {
+        Map<String, Object> params = Map.of("url", base + "/ok", "headers", Map.of("TraceParent", "00-given"));
+        handler.validate(params);
+        handler.run(context(params).asTraced(TRACEPARENT));
+
+        assertThat(nextSeen().header("traceparent")).isEqualTo(TRACEPARENT);
+    }
+
+    @Test
+    void anUntracedRunSendsNoTraceparentOfItsOwn() throws Exception {
+        run(Map.of("url", base + "/ok"));
+
+        assertThat(nextSeen().header("traceparent")).isNull();
     }
 
     /** A context for run 41 (fence 7) whose hold ends {@code hold} from now, less a margin of 500 ms. */

@@ -111,6 +111,25 @@ class DashboardFilesTest {
         assertThat(dashboards().stream().map(d -> d.get("uid").asString())).doesNotHaveDuplicates();
     }
 
+    /** The run-duration panel shows exemplars, and the datasource links their trace ids to a traces datasource. */
+    @Test
+    void runDurationShowsExemplarsLinkedToTheirTrace() throws IOException {
+        JsonNode tasks = dashboards().stream()
+                .filter(d -> d.get("title").asString().equals("Tasks Dashboard"))
+                .findFirst()
+                .orElseThrow();
+        // Exemplars are on the buckets only (OpenMetrics 1.0; TracingEnvironment), so a bucket query shows them.
+        assertThat(panels(tasks).stream()
+                        .flatMap(panel -> panel.path("targets").valueStream())
+                        .filter(target -> target.path("exemplar").asBoolean(false))
+                        .map(target -> target.path("expr").asString("")))
+                .anyMatch(expr -> expr.contains("starpets_run_duration_seconds_bucket"));
+        assertThat(Files.readString(Path.of("deploy/grafana/provisioning/datasources/prometheus.yml")))
+                .contains("exemplarTraceIdDestinations:")
+                .contains("- name: trace_id")
+                .contains("datasourceUid: ${GRAFANA_TRACES_DATASOURCE_UID}");
+    }
+
     @Test
     void panelIdsAreUniqueWithinEachDashboardRowsIncluded() throws IOException {
         for (JsonNode d : dashboards()) {

@@ -3,10 +3,12 @@ package gg.starpets.observability;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import gg.starpets.scheduler.RunTracing;
 import gg.starpets.support.AppInstance;
 import gg.starpets.support.TestPostgres;
 import gg.starpets.support.TestTokens;
 import gg.starpets.support.Timing;
+import io.micrometer.tracing.Tracer;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpRequest.BodyPublishers;
@@ -52,6 +54,25 @@ class MetricsExpositionTest {
                 .hasValueSatisfying(
                         ct -> assertThat(ct).startsWith("text/plain").contains("version=0.0.4"));
         return response.body();
+    }
+
+    /** No OTEL_EXPORTER_OTLP_ENDPOINT: no tracer, no run traced, no exemplar, whatever format is asked for. */
+    @Test
+    void withoutAnOtlpEndpointNothingIsTracedAndNoExemplarIsShown() {
+        assertThat(app.context().getBean(Tracer.class)).isSameAs(Tracer.NOOP);
+        assertThat(app.context().getBean(RunTracing.class)).isSameAs(RunTracing.NONE);
+        assertThat(app.get("/runs?task=quick-metric&status=SUCCEEDED").body())
+                .contains("\"traceId\":null")
+                .doesNotContainPattern("\"traceId\":\"");
+        HttpResponse<String> response =
+                app.send(TestTokens.bearer(HttpRequest.newBuilder(URI.create(app.url("/metrics"))), TestTokens.VIEWER)
+                        .header("Accept", "application/openmetrics-text; version=1.0.0"));
+        assertThat(response.headers().firstValue("Content-Type"))
+                .hasValueSatisfying(
+                        ct -> assertThat(ct).startsWith("text/plain").contains("version=0.0.4"));
+        assertThat(response.body())
+                .contains("starpets_run_duration_seconds_bucket")
+                .doesNotContain("trace_id");
     }
 
     @Test
