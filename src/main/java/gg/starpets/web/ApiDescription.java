@@ -77,6 +77,14 @@ class ApiDescription {
                                 + " The same Idempotency-Key answers the same run; another body under it is 422.")
                         .setRequestBody(oneOffRunBody());
             }
+            var backfill = api.getPaths().get("/tasks/{name}/backfill");
+            if (backfill != null && backfill.getPost() != null) {
+                backfill.getPost()
+                        .description("Runs the task once for each slot of its schedule in [from, to] (docs/api.md),"
+                                + " oldest first, one at a time; at most 10,000 slots (400 too_many_slots);"
+                                + " 201 with backfillId, slots and Location /backfills/{id}.")
+                        .setRequestBody(backfillBody());
+            }
             var update = api.getPaths().get("/balance/update");
             if (update != null && update.getPost() != null) {
                 update.getPost().setRequestBody(balanceUpdateBody());
@@ -129,6 +137,30 @@ class ApiDescription {
         body.setAdditionalProperties(false);
         return new RequestBody()
                 .required(false)
+                .content(new Content()
+                        .addMediaType(
+                                org.springframework.http.MediaType.APPLICATION_JSON_VALUE,
+                                new MediaType().schema(body)));
+    }
+
+    private static RequestBody backfillBody() {
+        Schema<?> body = new ObjectSchema()
+                .addProperty("from", new StringSchema().format("date-time").description("first slot at or after"))
+                .addProperty(
+                        "to",
+                        new StringSchema()
+                                .format("date-time")
+                                .description("last slot at or before; not later than now"))
+                .addProperty(
+                        "maxParallel",
+                        new IntegerSchema()
+                                .minimum(java.math.BigDecimal.ONE)
+                                .maximum(java.math.BigDecimal.ONE)
+                                .description("only 1: a task's runs never overlap"));
+        body.setRequired(java.util.List.of("from", "to"));
+        body.setAdditionalProperties(false);
+        return new RequestBody()
+                .required(true)
                 .content(new Content()
                         .addMediaType(
                                 org.springframework.http.MediaType.APPLICATION_JSON_VALUE,
