@@ -10,6 +10,7 @@ import { taskButtons, buttonsKey, handleClicks } from './actions.js';
 import { onRoleChange } from './session.js';
 import { syncRuns, text } from './runrows.js';
 import { describeEvent } from './events.js';
+import { loadBackfills, clearBackfills } from './backfills.js';
 import { duration, localTime, parseTime, relative } from './format.js';
 
 const RUNS = 20;
@@ -86,6 +87,7 @@ export function showTask(taskName) {
   seenKey = null;
   el.runs.replaceChildren();
   el.events.replaceChildren();
+  clearBackfills();
   draw();
   listsWaiting = !state.polls;
   if (!listsWaiting) refreshLists();
@@ -250,6 +252,7 @@ function refreshLists() {
   const work = [];
   if (!runs.paged) work.push(loadRuns(true, mine));
   if (!events.paged) work.push(loadEvents(true, mine));
+  work.push(loadBackfills(name));
   Promise.allSettled(work).then(() => {
     if (mine !== generation || !name) return;
     timer = setTimeout(function again() {
