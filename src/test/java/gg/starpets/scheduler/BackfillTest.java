@@ -55,6 +55,28 @@ class BackfillTest {
         cluster.close();
     }
 
+    @Test
+    void aRunningSlotThatFailsAfterItsBackfillWasCancelledIsNotRetried() {
+        Scheduler scheduler = cluster.create("instance-1", Map.of("work", witness(true, from)));
+        scheduler.syncTasks(List.of(task("flaky", EVERY_TEN_MINUTES)
+                .withRetry(new TaskDefinition.RetryPolicy(3, Duration.ofMillis(100), 1.0, Duration.ofMillis(100)))));
+        scheduler.start();
+        long id = backfills.request("flaky", from, to, "operator:ann").id();
+        await().atMost(Timing.SOON).until(() -> seen.size() == 1);
+
+        backfills.cancel(id, "operator:bob");
+        release.countDown();
+
+        await().atMost(Timing.SOON).until(() -> backfills.progress(id).failed() == 1);
+        await().during(Duration.ofSeconds(2)).atMost(Timing.SOON).until(() -> seen.size() == 1);
+        assertThat(cluster.count("select count(*) from task_runs where status = 'PENDING'"))
+                .isZero();
+        assertThat(cluster.count("select count(*) from task_runs where backfill_id = " + id))
+                .isEqualTo(7);
+        assertThat(cluster.count("select count(*) from tasks where next_request_at is not null"))
+                .isZero();
+    }
+
     /** Records the slot; holds the first run while {@code hold}; fails the first attempt at {@code failing}. */
     private TaskHandler witness(boolean hold, Instant failing) {
         return ctx -> {
