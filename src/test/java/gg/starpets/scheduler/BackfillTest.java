@@ -77,6 +77,28 @@ class BackfillTest {
                 .isZero();
     }
 
+    @Test
+    void aLostSlotIsAskedForAgainWithItsSlotBeforeTheLaterSlots() {
+        new TaskCommands(cluster.pool).create(task("lost", EVERY_TEN_MINUTES), "operator:ann");
+        long id = backfills
+                .request("lost", from, from.plus(Duration.ofMinutes(10)), "operator:ann")
+                .id();
+        long first = cluster.count("select min(id) from task_runs where backfill_id = " + id);
+        // Its instance took the first slot and vanished: owned by a session that holds no lock, its lease run out.
+        cluster.execute("update task_runs set status = 'RUNNING', instance_id = 'ghost', fence = 1, started_at = now()"
+                + " where id = " + first);
+        cluster.execute("update tasks set owner_instance = 'ghost', owner_session = 424242, fence = 1,"
+                + " lease_until = now() - interval '1 second', current_run_id = " + first + ", started_at = now()"
+                + " where name = 'lost'");
+
+        cluster.create("instance-1", Map.of("work", witness(false, null))).start();
+
+        await().atMost(Timing.SOON).until(() -> backfills.progress(id).state().equals("DONE"));
+        assertThat(seen).containsExactly(from, from.plus(Duration.ofMinutes(10)));
+        assertThat(attempts).containsExactly(2, 1);
+        assertThat(backfills.progress(id).done()).isEqualTo(2);
+    }
+
     /** Records the slot; holds the first run while {@code hold}; fails the first attempt at {@code failing}. */
     private TaskHandler witness(boolean hold, Instant failing) {
         return ctx -> {
