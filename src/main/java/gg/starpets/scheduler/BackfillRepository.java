@@ -161,9 +161,11 @@ final class BackfillRepository {
     }
 
     private static Backfills.Progress progress(ResultSet rs) throws SQLException {
+        Instant cancelledAt = instant(rs, "cancelled_at");
         return new Backfills.Progress(
                 rs.getLong("id"),
                 rs.getString("task_name"),
+                Backfills.Progress.state(cancelledAt, rs.getLong("pending"), rs.getLong("running")),
                 instant(rs, "from_time"),
                 instant(rs, "to_time"),
                 rs.getInt("slots"),
@@ -176,7 +178,7 @@ final class BackfillRepository {
                 instant(rs, "last_slot"),
                 rs.getString("requested_by"),
                 instant(rs, "created_at"),
-                instant(rs, "cancelled_at"),
+                cancelledAt,
                 rs.getString("cancelled_by"));
     }
 

@@ -34,6 +34,7 @@ public final class Backfills {
     public record Progress(
             long id,
             String task,
+            String state,
             Instant from,
             Instant to,
             int slots,
@@ -49,8 +50,8 @@ public final class Backfills {
             Instant cancelledAt,
             String cancelledBy) {
 
-        /** CANCELLED once cancelled, DONE when no slot is pending or running, else IN_PROGRESS. */
-        public String state() {
+        /** {@code state}: CANCELLED once cancelled, DONE when no slot is pending or running, else IN_PROGRESS. */
+        static String state(Instant cancelledAt, long pending, long running) {
             if (cancelledAt != null) {
                 return "CANCELLED";
             }
@@ -75,16 +76,7 @@ public final class Backfills {
                     Refusal.INVALID_RANGE, "'to' (" + to + ") is before 'from' (" + from + "); nothing was changed");
         }
         return TaskCommands.inTransaction(dataSource, c -> {
-            TaskCommands.StoredTask task = TaskCommands.locked(c, name);
-            if (task == null) {
-                throw TaskCommands.notFound(name);
-            }
-            if (!task.definition().enabled() || task.retired()) {
-                throw new RefusedException(Refusal.DISABLED, "Task '" + name + "' is disabled");
-            }
-            if (task.quarantined()) {
-                throw new RefusedException(Refusal.QUARANTINED, "Task '" + name + "' is quarantined; resume it first");
-            }
+            TaskCommands.StoredTask task = OneOffRuns.lockedRunnable(c, name);
             Instant now = DbClock.now(c);
             if (to.isAfter(now)) {
                 throw new RefusedException(

@@ -69,27 +69,33 @@ class ApiDescription {
                                                         "text/plain; version=0.0.4; charset=utf-8",
                                                         new MediaType().schema(new StringSchema()))));
             }
-            var oneOff = api.getPaths().get("/tasks/{name}/runs");
-            if (oneOff != null && oneOff.getPost() != null) {
-                oneOff.getPost()
-                        .description("A one-off run of the task (docs/api.md): params merged over the task's and"
-                                + " checked by its handler, at a time (default now); 201 with runId and Location."
-                                + " The same Idempotency-Key answers the same run; another body under it is 422.")
-                        .setRequestBody(oneOffRunBody());
-            }
-            var backfill = api.getPaths().get("/tasks/{name}/backfill");
-            if (backfill != null && backfill.getPost() != null) {
-                backfill.getPost()
-                        .description("Runs the task once for each slot of its schedule in [from, to] (docs/api.md),"
-                                + " oldest first, one at a time; at most 10,000 slots (400 too_many_slots);"
-                                + " 201 with backfillId, slots and Location /backfills/{id}.")
-                        .setRequestBody(backfillBody());
-            }
+            describePost(
+                    api,
+                    "/tasks/{name}/runs",
+                    "A one-off run of the task (docs/api.md): params merged over the task's and"
+                            + " checked by its handler, at a time (default now); 201 with runId and Location."
+                            + " The same Idempotency-Key answers the same run; another body under it is 422.",
+                    oneOffRunBody());
+            describePost(
+                    api,
+                    "/tasks/{name}/backfill",
+                    "Runs the task once for each slot of its schedule in [from, to] (docs/api.md),"
+                            + " oldest first, one at a time; at most 10,000 slots (400 too_many_slots);"
+                            + " 201 with backfillId, slots and Location /backfills/{id}.",
+                    backfillBody());
             var update = api.getPaths().get("/balance/update");
             if (update != null && update.getPost() != null) {
                 update.getPost().setRequestBody(balanceUpdateBody());
             }
         };
+    }
+
+    /** A POST whose body the controller reads by hand: its description and body schema. */
+    private static void describePost(OpenAPI api, String path, String description, RequestBody body) {
+        var item = api.getPaths().get(path);
+        if (item != null && item.getPost() != null) {
+            item.getPost().description(description).setRequestBody(body);
+        }
     }
 
     private static void problemAsDefault(Operation operation) {
@@ -157,7 +163,7 @@ class ApiDescription {
                                 .minimum(java.math.BigDecimal.ONE)
                                 .maximum(java.math.BigDecimal.ONE)
                                 .description("only 1: a task's runs never overlap"));
-        body.setRequired(java.util.List.of("from", "to"));
+        body.setRequired(List.of("from", "to"));
         body.setAdditionalProperties(false);
         return new RequestBody()
                 .required(true)

@@ -28,48 +28,7 @@ class BackfillController {
 
     record BackfillRequested(long backfillId, String task, int slots, Instant firstSlot, Instant lastSlot) {}
 
-    record BackfillView(
-            long id,
-            String task,
-            String state,
-            Instant from,
-            Instant to,
-            int slots,
-            long done,
-            long failed,
-            long pending,
-            long running,
-            long cancelled,
-            Instant firstSlot,
-            Instant lastSlot,
-            String requestedBy,
-            Instant createdAt,
-            Instant cancelledAt,
-            String cancelledBy) {
-
-        static BackfillView of(Backfills.Progress p) {
-            return new BackfillView(
-                    p.id(),
-                    p.task(),
-                    p.state(),
-                    p.from(),
-                    p.to(),
-                    p.slots(),
-                    p.done(),
-                    p.failed(),
-                    p.pending(),
-                    p.running(),
-                    p.cancelled(),
-                    p.firstSlot(),
-                    p.lastSlot(),
-                    p.requestedBy(),
-                    p.createdAt(),
-                    p.cancelledAt(),
-                    p.cancelledBy());
-        }
-    }
-
-    record BackfillList(List<BackfillView> backfills) {}
+    record BackfillList(List<Backfills.Progress> backfills) {}
 
     private static final Set<String> FIELDS = Set.of("from", "to", "maxParallel", "max-parallel");
 
@@ -107,21 +66,19 @@ class BackfillController {
     }
 
     @GetMapping("/backfills/{id}")
-    BackfillView progress(@PathVariable long id) {
-        return BackfillView.of(backfills.progress(id));
+    Backfills.Progress progress(@PathVariable long id) {
+        return backfills.progress(id);
     }
 
     @GetMapping("/tasks/{name}/backfills")
     BackfillList ofTask(@PathVariable String name, @RequestParam(required = false) String limit) {
-        return new BackfillList(backfills.ofTask(name, Params.limit(limit)).stream()
-                .map(BackfillView::of)
-                .toList());
+        return new BackfillList(backfills.ofTask(name, Params.limit(limit)));
     }
 
     /** Cancels the backfill: its pending runs end CANCELLED; a run of it in progress ends as it would. */
     @DeleteMapping("/backfills/{id}")
-    BackfillView cancel(@PathVariable long id, HttpServletRequest request) {
-        return BackfillView.of(backfills.cancel(id, TaskManagementController.actor(request)));
+    Backfills.Progress cancel(@PathVariable long id, HttpServletRequest request) {
+        return backfills.cancel(id, TaskManagementController.actor(request));
     }
 
     /**
