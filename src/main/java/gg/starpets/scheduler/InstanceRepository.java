@@ -46,7 +46,7 @@ public final class InstanceRepository {
 
     private static final NamedSql HEARTBEAT = NamedSql.of("""
             update instances
-               set heartbeat_at = now(), claiming = :claiming,
+               set heartbeat_at = now(), claiming = :claiming, capacity = :capacity, runs_used = :used,
                    -- Marked GONE while it was cut off, and back now.
                    state = case when state = 'GONE' then 'RUNNING' else state end
              where id = :id and session_key = :key
@@ -144,11 +144,19 @@ public final class InstanceRepository {
 
     /**
      * Says this instance is alive, and whether it can claim now ({@code claiming}: fair shares count
-     * only instances that can). Returns false when this process's row is not there (another process
+     * only instances that can), its capacity (0: no limit) and the units its live handlers use of it
+     * ({@link Capacity}: a full one is left out of the shares too). Returns false when this process's row is not there (another process
      * took the id, or it was pruned).
      */
-    boolean heartbeat(Connection c, String id, long sessionKey, boolean claiming) throws SQLException {
-        try (var st = HEARTBEAT.prepare(c).set("id", id).set("key", sessionKey).set("claiming", claiming)) {
+    boolean heartbeat(Connection c, String id, long sessionKey, boolean claiming, int capacity, int used)
+            throws SQLException {
+        try (var st = HEARTBEAT
+                .prepare(c)
+                .set("id", id)
+                .set("key", sessionKey)
+                .set("claiming", claiming)
+                .set("capacity", capacity)
+                .set("used", used)) {
             return st.executeUpdate() == 1;
         }
     }

@@ -18,7 +18,7 @@ final class TaskColumns {
     static final String DEFINITION = """
             t.name, t.handler, t.schedule, t.time_zone, t.params::text as params, t.enabled, t.timeout_seconds,
                    t.retry::text as retry, t.misfire_policy, t.misfire_threshold_ms, t.catch_up_limit,
-                   t.catch_up_window_ms, t.jitter_ms""";
+                   t.catch_up_window_ms, t.jitter_ms, t.cost""";
 
     private TaskColumns() {}
 
@@ -38,7 +38,8 @@ final class TaskColumns {
                 retry(rs.getString("retry")),
                 misfire(rs),
                 jitter(rs),
-                null);
+                null,
+                rs.getInt("cost"));
     }
 
     static Map<String, Object> params(ResultSet rs) throws SQLException {
@@ -67,7 +68,8 @@ final class TaskColumns {
                 .set("threshold", d.misfire().threshold().toMillis())
                 .set("catch_up_limit", d.misfire().catchUpLimit())
                 .set("catch_up_window", d.misfire().catchUpWindow().toMillis())
-                .set("jitter", d.jitter().toMillis());
+                .set("jitter", d.jitter().toMillis())
+                .set("cost", d.cost());
     }
 
     /**
@@ -150,6 +152,7 @@ final class TaskColumns {
         json.put("catchUpLimit", d.misfire().catchUpLimit());
         json.put("catchUpWindowSeconds", d.misfire().catchUpWindow().toNanos() / 1e9);
         json.put("jitterSeconds", d.jitter().toNanos() / 1e9);
+        json.put("cost", d.cost());
         return json;
     }
 

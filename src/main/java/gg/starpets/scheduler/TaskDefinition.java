@@ -17,6 +17,9 @@ import java.util.regex.Pattern;
  * @param jitter up to this much random delay is added to each due time (zero: none)
  * @param startAt when a new task runs first, instead of its schedule's rule ({@code NextRunPlan.firstRun}); null:
  *     none. Not kept in the row: it only places the first run (and an edit's, over the API)
+ * @param cost the units of its instance's capacity ({@code SCHEDULER_MAX_CONCURRENT_RUNS}) a run of it uses
+ *     while its handler executes: 1 to {@value #MAX_COST}, default 1 (e.g. 4 for a heavy {@code exec} or
+ *     {@code cpu} task)
  */
 public record TaskDefinition(
         String name,
@@ -29,7 +32,11 @@ public record TaskDefinition(
         RetryPolicy retry,
         MisfirePolicy misfire,
         Duration jitter,
-        Instant startAt) {
+        Instant startAt,
+        int cost) {
+
+    /** The highest {@code cost} a task may have (the database checks it too, V17). */
+    public static final int MAX_COST = 1000;
 
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,99}");
 
@@ -59,6 +66,9 @@ public record TaskDefinition(
         params = params == null ? Map.of() : Map.copyOf(params);
         misfire = misfire == null ? MisfirePolicy.DEFAULT : misfire;
         jitter = jitter == null ? Duration.ZERO : jitter;
+        if (cost < 1 || cost > MAX_COST) {
+            throw new InvalidTaskException(name, "the cost must be between 1 and " + MAX_COST + ", not " + cost);
+        }
     }
 
     /**
@@ -200,17 +210,18 @@ public record TaskDefinition(
                 null,
                 null,
                 null,
-                null);
+                null,
+                1);
     }
 
     public TaskDefinition withRetry(RetryPolicy retry) {
         return new TaskDefinition(
-                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt);
+                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, cost);
     }
 
     public TaskDefinition withMisfire(MisfirePolicy misfire) {
         return new TaskDefinition(
-                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt);
+                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, cost);
     }
 
     public TaskDefinition withJitter(Duration jitter) {
@@ -223,12 +234,17 @@ public record TaskDefinition(
             throw new InvalidTaskException(name, e.getMessage());
         }
         return new TaskDefinition(
-                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt);
+                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, cost);
+    }
+
+    public TaskDefinition withCost(int cost) {
+        return new TaskDefinition(
+                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, cost);
     }
 
     public TaskDefinition withStartAt(Instant startAt) {
         return new TaskDefinition(
-                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt);
+                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, cost);
     }
 
     /**

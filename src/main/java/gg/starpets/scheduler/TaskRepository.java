@@ -32,9 +32,17 @@ final class TaskRepository {
                    and (select holds_lock from me)
                    -- Nor of a task whose earlier run's handler has not returned in this process.
                    and id <> all(cast(:busy as bigint[]))
+                   -- Nor of a task that costs more than this instance's whole capacity (Capacity).
+                   and cost <= :capacity
                  order by next_run_at, id
                  limit :quota
                  for update skip locked
+            ), fits as (
+                -- The due tasks in their order while their costs fit in what is free here: a claimed run
+                -- must start. The rest are left unowned (their locks end with this statement).
+                select id from (select t.id, sum(t.cost) over (order by t.next_run_at, t.id) as upto
+                                  from tasks t join due using (id)) d
+                 where upto <= :free
             ), claimed as (
                 update tasks t
                    set owner_instance = :instance, owner_session = :key,
@@ -43,13 +51,13 @@ final class TaskRepository {
                        current_run_id = nextval(pg_get_serial_sequence('task_runs', 'id')),
                        started_at = now(), progress = null, stuck_since = null, cancel_requested = false,
                        updated_at = now(), owner_lock_seen_at = now(), last_claimed_by = :key, last_claimed_at = now()
-                  from due
+                  from fits due
                  where t.id = due.id
                 returning t.id, t.name, t.handler, t.schedule, t.time_zone, t.params::text as params,
                           t.timeout_seconds, t.fence, t.current_run_id, t.next_attempt, t.next_run_at,
                           t.started_at, t.next_cause, coalesce(t.next_fire_at, t.next_run_at) as fire_at,
                           t.retry::text as retry, t.misfire_policy, t.misfire_threshold_ms, t.catch_up_limit,
-                          t.catch_up_window_ms, t.catch_ups, t.jitter_ms, t.source
+                          t.catch_up_window_ms, t.catch_ups, t.jitter_ms, t.source, t.cost
             ), runs as (
                 insert into task_runs (id, task_id, task_name, instance_id, fence, scheduled_for, started_at,
                                        status, attempt, cause)
@@ -142,18 +150,29 @@ final class TaskRepository {
      */
     List<ClaimedRun> claim(Connection c, String instanceId, long sessionKey, Duration lease, int quota)
             throws SQLException {
-        return claim(c, instanceId, sessionKey, lease, quota, new long[0]);
+        return claim(c, instanceId, sessionKey, lease, quota, new long[0], Capacity.Room.UNLIMITED);
     }
 
-    /** As above, never taking the tasks {@code busyTaskIds}: their earlier run's handler still executes here. */
+    /**
+     * As above, never taking the tasks {@code busyTaskIds} (their earlier run's handler still executes
+     * here), and only as many due tasks, in order, as their costs fit in {@code room}.
+     */
     List<ClaimedRun> claim(
-            Connection c, String instanceId, long sessionKey, Duration lease, int quota, long[] busyTaskIds)
+            Connection c,
+            String instanceId,
+            long sessionKey,
+            Duration lease,
+            int quota,
+            long[] busyTaskIds,
+            Capacity.Room room)
             throws SQLException {
         List<ClaimedRun> runs = new ArrayList<>();
         List<Unreadable> unreadable = new ArrayList<>();
         try (var st = CLAIM.prepare(c)
                         .set("quota", quota)
                         .set("busy", busyTaskIds)
+                        .set("capacity", room.capacity())
+                        .set("free", room.free())
                         .set("instance", instanceId)
                         .set("key", sessionKey)
                         .set("lease", lease);

@@ -55,7 +55,8 @@ class NextRunPlanTest {
                 misfire,
                 catchUps,
                 jitter,
-                "CONFIG");
+                "CONFIG",
+                1);
     }
 
     private static ClaimedRun retrying(String schedule, int attempt) {
