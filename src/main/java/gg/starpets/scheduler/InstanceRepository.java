@@ -13,7 +13,10 @@ import javax.sql.DataSource;
 /** SQL of the {@code instances} table: which instances exist and which of them are alive. */
 public final class InstanceRepository {
 
-    /** An instance as the database knows it. */
+    /**
+     * An instance as the database knows it. {@code runsUsed}/{@code capacity}: the units of its capacity
+     * its live handlers used at its last heartbeat, of {@code capacity} (0: no limit).
+     */
     public record InstanceRow(
             String id,
             String host,
@@ -21,7 +24,9 @@ public final class InstanceRepository {
             Instant startedAt,
             Instant heartbeatAt,
             String state,
-            int runningTasks) {}
+            int runningTasks,
+            int runsUsed,
+            int capacity) {}
 
     private static final NamedSql FIND_OWNER = NamedSql.of("""
             with %s
@@ -198,7 +203,8 @@ public final class InstanceRepository {
     public List<InstanceRow> findAll() {
         try (Connection c = dataSource.getConnection();
                 var st = c.prepareStatement("""
-                        select i.id, i.host, i.version, i.started_at, i.heartbeat_at, i.state,
+                        select i.id, i.host, i.version, i.started_at, i.heartbeat_at, i.state, i.runs_used,
+                               i.capacity,
                                (select count(*) from tasks t where t.owner_session = i.session_key) as running
                         from instances i
                         order by i.state <> 'GONE' desc, i.id
@@ -213,7 +219,9 @@ public final class InstanceRepository {
                         instant(rs, "started_at"),
                         instant(rs, "heartbeat_at"),
                         rs.getString("state"),
-                        rs.getInt("running")));
+                        rs.getInt("running"),
+                        rs.getInt("runs_used"),
+                        rs.getInt("capacity")));
             }
             return rows;
         } catch (SQLException e) {

@@ -41,7 +41,8 @@ final class TaskRequests {
             "catchUpWindowSeconds",
             "jitter",
             "jitterSeconds",
-            "startAt");
+            "startAt",
+            "cost");
 
     private static final Set<String> RETRY_FIELDS = Set.of(
             "maxAttempts", "initialBackoff", "initialBackoffSeconds", "multiplier", "maxBackoff", "maxBackoffSeconds");
@@ -124,7 +125,8 @@ final class TaskRequests {
                                     duration(f, "catchUpWindow", "catchUpWindowSeconds"),
                                     TaskDefinition.MisfirePolicy.DEFAULT.catchUpWindow())))
                     .withJitter(orDefault(duration(f, "jitter", "jitterSeconds"), Duration.ZERO))
-                    .withStartAt(TaskDefinition.startAt(name, "startAt", text(f, "startAt", false)));
+                    .withStartAt(TaskDefinition.startAt(name, "startAt", text(f, "startAt", false)))
+                    .withCost(f.get("cost") == null ? 1 : integer(f, "cost"));
         } catch (IllegalArgumentException e) { // InvalidTaskException included
             throw invalid(e.getMessage());
         }

@@ -43,7 +43,8 @@ record TaskResponse(
         Double misfireThresholdSeconds,
         Integer catchUpLimit,
         Double catchUpWindowSeconds,
-        Double jitterSeconds) {
+        Double jitterSeconds,
+        Integer cost) {
 
     /** Why and until when a task is paused (null until: until resumed). */
     record Pause(Instant since, Instant until, String reason) {}
@@ -121,7 +122,8 @@ record TaskResponse(
                 misfire == null ? null : seconds(misfire.threshold()),
                 misfire == null ? null : misfire.catchUpLimit(),
                 misfire == null ? null : seconds(misfire.catchUpWindow()),
-                d == null ? null : seconds(d.jitter()));
+                d == null ? null : seconds(d.jitter()),
+                d == null ? null : d.cost());
     }
 
     /** A cron's next time after now (null for a fixed delay: it counts from the run's end). */
