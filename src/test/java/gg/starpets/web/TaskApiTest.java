@@ -177,7 +177,8 @@ class TaskApiTest {
                             "misfireThresholdSeconds",
                             "catchUpLimit",
                             "catchUpWindowSeconds",
-                            "jitterSeconds");
+                            "jitterSeconds",
+                            "cost");
             assertThat(task.get("retry").propertyNames())
                     .containsExactly("maxAttempts", "initialBackoffSeconds", "multiplier", "maxBackoffSeconds");
             assertThat(task.get("retry").get("initialBackoffSeconds").asDouble())
