@@ -233,6 +233,7 @@ function drawDefinition(task) {
     ['Retries', retryText(task.retry)],
     ['Missed times', misfire],
     ['Jitter', task.jitterSeconds ? `up to ${duration(task.jitterSeconds)}` : 'none'],
+    ['Cost', `${task.cost ?? 1} ${task.cost === 1 || task.cost == null ? 'unit' : 'units'} of an instance's capacity`],
     ['Version', String(task.version ?? '—')],
   ]);
 }
