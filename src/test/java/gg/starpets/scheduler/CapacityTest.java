@@ -135,6 +135,27 @@ class CapacityTest {
     }
 
     @Test
+    void anInstanceTellsTheOthersAtOnceWhenItBecomesFullAndWhenItIsNoLonger() {
+        // A heartbeat far longer than the waits below: only the beats asked for at once can pass.
+        Duration heartbeat = Timing.SOON.multipliedBy(2);
+        SchedulerSettings settings = withCapacity("instance-a", 1).toBuilder()
+                .heartbeat(heartbeat)
+                .lease(heartbeat.multipliedBy(3))
+                .build();
+        Gated blocker = new Gated();
+        Scheduler a = cluster.create(settings, Map.of("blocker", blocker), cluster::connection);
+        a.syncTasks(List.of(task("blocker", "blocker", 1)));
+        a.start();
+
+        await().atMost(Timing.SOON).until(() -> blocker.started.get() == 1);
+        await().atMost(Timing.SOON)
+                .until(() -> cluster.count("select runs_used from instances where id = 'instance-a'") == 1);
+        blocker.gate.release();
+        await().atMost(Timing.SOON)
+                .until(() -> cluster.count("select runs_used from instances where id = 'instance-a'") == 0);
+    }
+
+    @Test
     void costsCountSoTasksOfCostThreeAndTwoNeverRunAtOnceOnACapacityOfFour() {
         AtomicInteger liveUnits = new AtomicInteger();
         AtomicInteger maxUnits = new AtomicInteger();
