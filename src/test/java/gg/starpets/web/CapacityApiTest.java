@@ -108,7 +108,7 @@ class CapacityApiTest {
     }
 
     @Test
-    void aConfiguredTaskCostingMoreThanTheInstancesCapacityStopsTheStartNamingIt() {
+    void aConfiguredTaskCostingMoreThanTheInstancesCapacityOrLessThanOneStopsTheStartNamingIt() {
         Map<String, Object> props = new HashMap<>(AppInstance.task(0, "too-heavy", "sleep", "1h", "1m", "1s"));
         props.put("starpets.tasks[0].cost", "4");
         props.put("starpets.scheduler.max-concurrent-runs", "3");
@@ -116,5 +116,9 @@ class CapacityApiTest {
                 .rootCause()
                 .hasMessageContaining("Task 'too-heavy'")
                 .hasMessageContaining("exceeds this instance's whole capacity");
+        props.put("starpets.tasks[0].cost", "0");
+        assertThatThrownBy(() -> AppInstance.start(TestPostgres.createDatabase(), "capacity-c", props))
+                .rootCause()
+                .hasMessageContaining("Task 'too-heavy': the cost must be between 1 and 1000, not 0");
     }
 }
