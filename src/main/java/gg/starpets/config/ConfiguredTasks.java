@@ -64,7 +64,7 @@ final class ConfiguredTasks {
         return definitions;
     }
 
-    /** Retries, misfires, jitter, start-at and cost as configured; the defaults where a key is absent. */
+    /** Retries, misfires, jitter, start-at, overlap, cost and a one-time task's at as configured; the defaults where a key is absent. */
     private static TaskDefinition policies(StarPetsProperties.TaskDefinition t, TaskDefinition definition) {
         TaskDefinition.MisfirePolicy defaults = TaskDefinition.MisfirePolicy.DEFAULT;
         try {
@@ -83,8 +83,11 @@ final class ConfiguredTasks {
                             t.catchUpLimit() == null ? defaults.catchUpLimit() : t.catchUpLimit(),
                             t.catchUpWindow() == null ? defaults.catchUpWindow() : t.catchUpWindow()))
                     .withJitter(t.jitter())
-                    .withCost(t.cost() == null ? 1 : t.cost())
-                    .withStartAt(TaskDefinition.startAt(t.name(), "start-at", t.startAt()));
+                    .withFirstRun(
+                            TaskDefinition.startAt(t.name(), "start-at", t.startAt()),
+                            TaskDefinition.startAt(t.name(), "at", t.at()))
+                    .withOverlap(TaskDefinition.Overlap.of(t.name(), t.overlap()))
+                    .withCost(t.cost() == null ? 1 : t.cost());
         } catch (TaskDefinition.InvalidTaskException e) {
             throw e;
         } catch (IllegalArgumentException e) {

@@ -140,6 +140,8 @@ public record StarPetsProperties(
             Duration catchUpWindow,
             Duration jitter,
             String startAt,
+            String at,
+            String overlap,
             Integer cost,
             Retry retry,
             Boolean enabled,

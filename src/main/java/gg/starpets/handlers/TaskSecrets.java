@@ -45,6 +45,8 @@ public final class TaskSecrets {
             "JAVA_",
             "JDK_",
             "_JAVA_",
+            // OpenTelemetry's exporter settings: OTEL_EXPORTER_OTLP_HEADERS carries the collector's credentials.
+            "OTEL_",
             "PG");
 
     static final Set<String> SERVICE_NAMES = Set.of(

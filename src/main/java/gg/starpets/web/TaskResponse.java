@@ -44,6 +44,8 @@ record TaskResponse(
         Integer catchUpLimit,
         Double catchUpWindowSeconds,
         Double jitterSeconds,
+        String overlap,
+        Instant at,
         Integer cost) {
 
     /** Why and until when a task is paused (null until: until resumed). */
@@ -123,6 +125,9 @@ record TaskResponse(
                 misfire == null ? null : misfire.catchUpLimit(),
                 misfire == null ? null : seconds(misfire.catchUpWindow()),
                 d == null ? null : seconds(d.jitter()),
+                d == null ? null : d.overlap().name(),
+                // A one-time task's time (schedule "once"); null for every other task.
+                d == null || !d.once() ? null : d.startAt(),
                 d == null ? null : d.cost());
     }
 

@@ -59,6 +59,7 @@ final class ManualClock {
                 0,
                 Duration.ZERO,
                 "CONFIG",
+                TaskDefinition.Overlap.SKIP,
                 1);
         return new LocalRun(claim, now(), guard);
     }
