@@ -45,6 +45,7 @@ public final class TaskSecrets {
             "JAVA_",
             "JDK_",
             "_JAVA_",
+            "NOTIFY_",
             "PG");
 
     static final Set<String> SERVICE_NAMES = Set.of(
