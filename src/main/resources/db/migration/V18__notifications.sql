@@ -7,7 +7,7 @@ create table task_notify (
     task_id   bigint  primary key references tasks (id) on delete cascade,
     -- the events asked for: FAILED, TIMED_OUT, STUCK, QUARANTINED, MISSED, RECOVERED; empty: none
     events    text[]  not null,
-    -- the webhook as written: ${NAME} placeholders (task secrets) are kept, never their value; null:
+    -- the webhook as written: placeholders of task secrets are kept, never their value; null:
     -- the service-wide webhook (NOTIFY_WEBHOOK_URL)
     webhook   text,
     format    text    not null default 'json' check (format in ('json', 'slack')),

@@ -57,6 +57,12 @@ public record NotifySettings(
         return d.compareTo(maxBackoff) > 0 ? maxBackoff : d;
     }
 
+    /** These settings with another attempt time. */
+    NotifySettings withTimeout(Duration attempt) {
+        return new NotifySettings(
+                webhookUrl, on, format, consoleUrl, interval, attempt, maxAttempts, initialBackoff, maxBackoff);
+    }
+
     /** The link to a task's page in the console. */
     String taskPage(String task) {
         return consoleUrl + "/ui/#/task/" + java.net.URLEncoder.encode(task, java.nio.charset.StandardCharsets.UTF_8);
