@@ -46,6 +46,7 @@ public final class TaskSecrets {
             "JDK_",
             "_JAVA_",
             "NOTIFY_",
+            "OTEL_",
             "PG");
 
     static final Set<String> SERVICE_NAMES = Set.of(

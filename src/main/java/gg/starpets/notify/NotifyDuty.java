@@ -1,9 +1,6 @@
 package gg.starpets.notify;
 
 import gg.starpets.config.PeriodicDuty;
-import gg.starpets.config.StarPetsProperties;
-import gg.starpets.handlers.HttpDestinations;
-import gg.starpets.handlers.TaskSecrets;
 import gg.starpets.handlers.WebhookPost;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
@@ -43,15 +40,12 @@ class NotifyDuty extends PeriodicDuty {
     NotifyDuty(
             NotificationRepository repository,
             NotifySettings settings,
-            StarPetsProperties properties,
-            TaskSecrets secrets,
+            WebhookPost post,
             Environment environment,
             MeterRegistry registry) {
         super(THREAD_NAME);
         this.repository = repository;
         this.settings = settings;
-        WebhookPost post = new WebhookPost(
-                secrets, HttpDestinations.parse(properties.handlers().httpAllowedDestinations()));
         this.sender = new NotificationSender(repository, post, settings, registry);
         this.configured = configured(environment, settings, post);
     }

@@ -1,6 +1,7 @@
 package gg.starpets.notify;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 
@@ -36,7 +37,8 @@ public record NotifySettings(
         webhookUrl = webhookUrl == null || webhookUrl.isBlank() ? null : webhookUrl.strip();
         consoleUrl = consoleUrl == null ? "" : consoleUrl.strip().replaceAll("/+$", "");
         // Checked as a task's are: a bad event or format stops the start.
-        on = new TaskNotify(TaskNotify.events(on), null, format).events();
+        // An ArrayList as Spring binds one from a comma-separated text (SettingsAgreementTest compares them).
+        on = new ArrayList<>(new TaskNotify(TaskNotify.events(on), null, format).events());
         format = new TaskNotify(List.of(), null, format).format();
         for (Duration d : List.of(interval, timeout, initialBackoff, maxBackoff)) {
             if (d == null || !d.isPositive()) {
