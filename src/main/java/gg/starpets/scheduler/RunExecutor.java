@@ -204,16 +204,18 @@ final class RunExecutor {
         double seconds = (System.nanoTime() - startNanos) / 1e9;
         boolean written = false;
         try {
-            if ((reason != null || outcome == RunStatus.INTERRUPTED)
+            // A failed run too: a sql statement whose connection broke runs on until the server notices.
+            if ((reason != null || outcome != RunStatus.SUCCEEDED)
                     && handler != null
                     && OrphanRecovery.fencesOff(handler)
                     && !fencedOff(run, handler)) {
                 log.error(
-                        "Run {} of {} was stopped, but what it started outside this process could not be ended"
+                        "Run {} of {} ended {}, but what it started outside this process could not be ended"
                                 + " within a lease: nothing written; its lease runs out and recovery ends that"
                                 + " first, before the task runs again",
                         claim.runId(),
-                        claim.task());
+                        claim.task(),
+                        status);
             } else if (reason == LocalRun.StopReason.FENCE_LOST || !writeEnd(run, status, error, trace)) {
                 events.fenceLost(claim.task());
                 log.warn(
@@ -278,9 +280,10 @@ final class RunExecutor {
     }
 
     /**
-     * Before the end of a stopped run is written (which lets the task start anywhere), what its handler
-     * started outside this process is ended ({@link TaskHandler#fenceOff}): an aborted sql statement
-     * runs on the server until the server notices its client went away, up to a second later. Retried
+     * Before the end of a stopped or failed run is written (which lets the task start anywhere), what its
+     * handler started outside this process is ended ({@link TaskHandler#fenceOff}): an aborted sql
+     * statement, or one whose connection broke, runs on the server until the server notices its client
+     * went away, up to a second later. Retried
      * for at most a lease (the run's lease is renewed meanwhile); false if it could not be done.
      */
     private boolean fencedOff(LocalRun run, TaskHandler handler) {

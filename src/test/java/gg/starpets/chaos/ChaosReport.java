@@ -20,8 +20,8 @@ final class ChaosReport {
     private ChaosReport() {}
 
     /**
-     * Per handler kind: 0 overlapping live handlers and 0 runs left non-terminal over every fault kind
-     * (and between faults); per fault kind shorter than the lease: 0 runs LOST. Then the crash recovery.
+     * Per handler kind: 0 overlapping live handlers, 0 runs stepping after their recorded end and 0 runs
+     * left non-terminal over every fault kind (and between faults); per fault kind shorter than the lease: 0 runs LOST. Then the crash recovery.
      */
     static List<Target> targets(Verdict v) {
         List<Target> targets = new ArrayList<>();
@@ -39,6 +39,13 @@ final class ChaosReport {
                     overlaps == 0,
                     overlaps + "",
                     true));
+        });
+        // What a run started must be over before its end is recorded (which lets the task start again):
+        // a step after it is the overlap that did not happen only because no run started in between.
+        byHandler.forEach((h, rows) -> {
+            int late = rows.stream().mapToInt(Row::lateRuns).sum();
+            targets.add(new Target(
+                    "0 runs stepping after their end: " + h.id() + " (every fault kind)", late == 0, late + "", true));
         });
         byHandler.forEach((h, rows) -> {
             int stuck = rows.stream().mapToInt(Row::nonTerminal).sum();

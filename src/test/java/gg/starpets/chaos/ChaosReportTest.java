@@ -68,6 +68,22 @@ class ChaosReportTest {
     }
 
     @Test
+    void aRunSteppingAfterItsRecordedEndFailsItsHandlersTarget() {
+        Row late = new Row(FaultKind.PROXY_RESET, HandlerKind.SQL, 1, 10, 0, 0, 0, 0, 1, 1, List.of(0.1), 0);
+        var v = new Verdict(
+                List.of(row(FaultKind.PROXY_RESET, 0, 0, 0, List.of(0.1))),
+                List.of(late, row(FaultKind.PROXY_RESET, HandlerKind.EXEC, 0, 0, 0, List.of(0.1))),
+                List.of(),
+                List.of());
+
+        Target t = target(v, "0 runs stepping after their end: sql");
+        assertThat(t.met()).isFalse();
+        assertThat(t.correctness()).isTrue();
+        assertThat(t.figure()).isEqualTo("1");
+        assertThat(target(v, "0 runs stepping after their end: exec").met()).isTrue();
+    }
+
+    @Test
     void aRunLostToAFaultShorterThanTheLeaseFailsItsTarget() {
         var v = new Verdict(
                 List.of(

@@ -122,6 +122,46 @@ class FenceOffTest {
                         .containsExactly(lostRun + " LOST", handler.started.peek() + " SUCCEEDED"));
     }
 
+    /**
+     * A sql run whose connection broke fails while its statement may still execute on the server (until
+     * the server notices its client went away): the task must not be released before that is ended.
+     */
+    @Test
+    void aFailedRunIsFencedOffBeforeItsEndIsWritten() {
+        ConcurrentLinkedQueue<String> seenWhenAsked = new ConcurrentLinkedQueue<>();
+        TaskHandler failing = new TaskHandler() {
+            @Override
+            public void run(RunContext context) {
+                throw new IllegalStateException("An I/O error occurred while sending to the backend.");
+            }
+
+            @Override
+            public boolean fenceOff(long runId, Map<String, Object> params) {
+                seenWhenAsked.addAll(cluster.query(
+                        "select r.status || ' ' || (t.owner_session is not null) from task_runs r"
+                                + " join tasks t on t.id = r.task_id where r.id = " + runId,
+                        rs -> rs.getString(1)));
+                return true;
+            }
+        };
+        scheduler = new Scheduler(
+                SchedulerCluster.settings("inst-a"),
+                cluster.pool,
+                cluster::connection,
+                Map.of("fenced", failing),
+                new SchedulerEvents() {});
+        scheduler.syncTasks(List.of(TaskDefinition.of(
+                "broken-link", "fenced", "1h", "UTC", Duration.ofMinutes(1), true, Map.of("statement", "select 1"))));
+        scheduler.start();
+
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> cluster.query("select status from task_runs", rs -> rs.getString(1))
+                        .contains("FAILED"));
+        assertThat(seenWhenAsked)
+                .as("asked once, while the run was still RUNNING and its task still owned")
+                .containsExactly("RUNNING true");
+    }
+
     @Test
     void onlyHandlersThatOverrideFenceOffAreAsked() {
         TaskHandler plain = context -> {};
