@@ -1,7 +1,6 @@
 package gg.starpets.handlers;
 
 import java.io.IOException;
-import java.net.InetAddress;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Duration;
@@ -39,11 +38,7 @@ public final class WebhookPost {
         URI uri = uri(webhook);
         String refusal = secrets.refusalToSend(EnvPlaceholders.variables(webhook), uri.getHost(), port(uri));
         if (refusal == null && fromApi) {
-            String host = HostPattern.normalized(uri.getHost());
-            InetAddress literal = host.equals("localhost") || host.endsWith(".localhost")
-                    ? InetAddress.getLoopbackAddress()
-                    : AddressBlock.literal(uri.getHost());
-            refusal = literal == null ? null : destinations.refusal(uri.getHost(), port(uri), literal);
+            refusal = destinations.refusalAsWritten(uri);
         }
         if (refusal != null) {
             throw new IllegalArgumentException("notify.webhook: " + refusal);
@@ -108,6 +103,6 @@ public final class WebhookPost {
     }
 
     private static int port(URI uri) {
-        return uri.getPort() != -1 ? uri.getPort() : "https".equalsIgnoreCase(uri.getScheme()) ? 443 : 80;
+        return HttpDestinations.port(uri);
     }
 }
