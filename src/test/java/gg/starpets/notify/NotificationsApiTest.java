@@ -109,8 +109,8 @@ class NotificationsApiTest {
         await().atMost(Timing.SOON)
                 .untilAsserted(() -> assertThat(notifications("slow-config")
                                 .get("notifications")
-                                .get(0)
-                                .get("state")
+                                .path(0)
+                                .path("state")
                                 .asString())
                         .isEqualTo("SENT"));
     }
@@ -126,8 +126,8 @@ class NotificationsApiTest {
         await().atMost(Timing.SOON)
                 .untilAsserted(() -> assertThat(notifications("slow-api")
                                 .get("notifications")
-                                .get(0)
-                                .get("state")
+                                .path(0)
+                                .path("state")
                                 .asString())
                         .isEqualTo("SENT"));
         JsonNode shown = notifications("slow-api");
