@@ -242,6 +242,65 @@ class NotificationsTest {
     }
 
     @Test
+    void aSuccessAfterAFailureIsNotifiedRecoveredOnceAndLaterSuccessesAreNot() {
+        AtomicInteger calls = new AtomicInteger();
+        run(TaskDefinition.of("flaky", "flaky", "1s", "UTC", Duration.ofMinutes(1), true, Map.of()), ctx -> {
+            if (calls.incrementAndGet() == 1) {
+                throw new IllegalStateException("first run fails");
+            }
+        });
+        new NotificationRepository(pool)
+                .configure("flaky", new TaskNotify(List.of("FAILED", "RECOVERED"), webhook(), "json"), false);
+        notifying(2, settings(null));
+
+        await().atMost(Timing.SOON).until(() -> calls.get() >= 4 && received.size() >= 2);
+        // Runs 3, 4… succeed after a success: no RECOVERED for them.
+        Timing.holdsFor(Duration.ofSeconds(2)).until(() -> received.size() == 2);
+        assertThat(received.get(0)).contains("\"event\":\"FAILED\"");
+        assertThat(received.get(1)).contains("\"event\":\"RECOVERED\"", "\"status\":\"SUCCEEDED\"");
+        assertThat(
+                        count(
+                                "select count(*) from notifications n join task_runs r on r.id = n.run_id"
+                                        + " where n.event = 'RECOVERED' and r.id = (select min(id) from task_runs where status = 'SUCCEEDED')"))
+                .isEqualTo(1);
+    }
+
+    @Test
+    void aTaskThatBecomesStuckOrQuarantinedIsNotifiedOnceEach() {
+        run(hourly("parked", "noop"), ctx -> {});
+        new NotificationRepository(pool)
+                .configure("parked", new TaskNotify(List.of("STUCK", "QUARANTINED"), webhook(), "json"), false);
+        notifying(3, settings(null));
+        // As the engine marks them (markStuck, the quarantine rule), here straight in the row.
+        await().atMost(Timing.SOON)
+                .until(() -> count("select count(*) from task_runs where status = 'SUCCEEDED'") == 1);
+        count("with u as (update tasks set stuck_since = now(), quarantined_at = now()"
+                + " where name = 'parked' returning 1) select count(*) from u");
+
+        await().atMost(Timing.SOON).until(() -> received.size() == 2);
+        Timing.holdsFor(Duration.ofSeconds(2)).until(() -> received.size() == 2);
+        assertThat(received).anyMatch(r -> r.contains("\"event\":\"STUCK\""));
+        assertThat(received).anyMatch(r -> r.contains("\"event\":\"QUARANTINED\""));
+    }
+
+    @Test
+    void notifyAsConfigurationFilesWriteIt() {
+        // YAML 1.1 reads the key on as true; Spring binds a list into a map keyed 0, 1…
+        TaskNotify n = TaskNotify.parse(
+                Map.of("true", Map.of("0", "failed", "1", "timed-out"), "webhook", "${OPS_WEBHOOK}"), List.of());
+        assertThat(n.events()).containsExactlyInAnyOrder("FAILED", "TIMED_OUT");
+        assertThat(n.webhook()).isEqualTo("${OPS_WEBHOOK}");
+        assertThat(n.format()).isEqualTo("json");
+        assertThat(TaskNotify.parse(Map.of("webhook", "https://x.example/h"), List.of("FAILED"))
+                        .events())
+                .containsExactly("FAILED");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> TaskNotify.parse(Map.of("on", "EXPLODED"), List.of()))
+                .hasMessageContaining("unknown event 'EXPLODED'");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> TaskNotify.parse(Map.of("onn", "FAILED"), List.of()))
+                .hasMessageContaining("unknown key 'onn'");
+    }
+
+    @Test
     void theWebhookIsShownAndLoggedAsSchemeAndHostOnly() {
         assertThat(WebhookPost.masked("https://user:pw@hooks.slack.com/services/T0/B0/XXXX?x=1"))
                 .isEqualTo("https://hooks.slack.com/…");
