@@ -39,9 +39,9 @@ public record TaskNotify(List<String> events, String webhook, String format) {
     }
 
     /**
-     * Reads {@code notify} as a configuration file or a JSON body writes it. YAML 1.1 reads the key
-     * {@code on} as {@code true}: that spelling is taken as {@code on}. {@code on} absent: the
-     * service-wide default events ({@code starpets.notify.on}).
+     * Reads {@code notify} as a configuration file or a JSON body writes it. {@code on} absent: the
+     * service-wide default events ({@code starpets.notify.on}). In YAML the key is written {@code "on"}:
+     * YAML 1.1 reads a bare {@code on} as the boolean true, which Spring's YAML loader refuses.
      */
     public static TaskNotify parse(Object written, List<String> defaultEvents) {
         if (!(written instanceof Map<?, ?> map)) {
@@ -54,7 +54,7 @@ public record TaskNotify(List<String> events, String webhook, String format) {
             String key = String.valueOf(e.getKey());
             Object value = e.getValue();
             switch (key) {
-                case "on", "true" -> events = events(value);
+                case "on" -> events = events(value);
                 case "webhook" -> webhook = value == null ? null : text("webhook", value);
                 case "format" -> format = value == null ? null : text("format", value);
                 default ->

@@ -285,9 +285,9 @@ class NotificationsTest {
 
     @Test
     void notifyAsConfigurationFilesWriteIt() {
-        // YAML 1.1 reads the key on as true; Spring binds a list into a map keyed 0, 1…
+        // Spring binds a list into a map keyed 0, 1…; events in any case, - for _.
         TaskNotify n = TaskNotify.parse(
-                Map.of("true", Map.of("0", "failed", "1", "timed-out"), "webhook", "${OPS_WEBHOOK}"), List.of());
+                Map.of("on", Map.of("0", "failed", "1", "timed-out"), "webhook", "${OPS_WEBHOOK}"), List.of());
         assertThat(n.events()).containsExactlyInAnyOrder("FAILED", "TIMED_OUT");
         assertThat(n.webhook()).isEqualTo("${OPS_WEBHOOK}");
         assertThat(n.format()).isEqualTo("json");
@@ -298,6 +298,54 @@ class NotificationsTest {
                 .hasMessageContaining("unknown event 'EXPLODED'");
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> TaskNotify.parse(Map.of("onn", "FAILED"), List.of()))
                 .hasMessageContaining("unknown key 'onn'");
+    }
+
+    @Test
+    void aConfigurationFilesNotifyIsReadAsWrittenInYaml() throws IOException {
+        String yaml = """
+                starpets:
+                  tasks:
+                    - name: export
+                      handler: sleep
+                      notify: { "on": [FAILED, RECOVERED], webhook: "${OPS_WEBHOOK}", format: slack }
+                    - name: quiet
+                      handler: sleep
+                """;
+        var environment = new org.springframework.core.env.StandardEnvironment();
+        new org.springframework.boot.env.YamlPropertySourceLoader()
+                .load(
+                        "test.yml",
+                        new org.springframework.core.io.ByteArrayResource(yaml.getBytes(StandardCharsets.UTF_8)))
+                .forEach(environment.getPropertySources()::addFirst);
+        TaskSecrets secrets = TaskSecrets.parse(List.of("OPS_WEBHOOK"), () -> Map.of("OPS_WEBHOOK", webhook()));
+
+        Map<String, TaskNotify> configured =
+                NotifyDuty.configured(environment, settings(null), new WebhookPost(secrets, HttpDestinations.NONE));
+
+        // The placeholder is kept, never its value; a task without notify has none.
+        assertThat(configured)
+                .containsOnlyKeys("export")
+                .containsEntry("export", new TaskNotify(List.of("FAILED", "RECOVERED"), "${OPS_WEBHOOK}", "slack"));
+    }
+
+    @Test
+    void anApiTasksWebhookIsFencedWhenSentToo() {
+        WebhookPost post = new WebhookPost(TaskSecrets.NONE, HttpDestinations.NONE);
+        byte[] body = "{}".getBytes(StandardCharsets.UTF_8);
+
+        // Written before STARPETS_HTTP_ALLOWED_DESTINATIONS closed, or a name now resolving inward: refused at the
+        // socket.
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> post.post(webhook(), true, body, ATTEMPT))
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("STARPETS_HTTP_ALLOWED_DESTINATIONS")
+                .hasMessageNotContaining("secret-path");
+        assertThat(received).isEmpty();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> post.check(webhook(), true))
+                .hasMessageContaining("STARPETS_HTTP_ALLOWED_DESTINATIONS");
+        // The operator's own (a configuration task's, NOTIFY_WEBHOOK_URL) reach anything.
+        assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> post.post(webhook(), false, body, ATTEMPT)))
+                .isNull();
+        assertThat(received).hasSize(1);
     }
 
     @Test
