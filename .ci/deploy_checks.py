@@ -20,7 +20,7 @@ s = c["services"]
 def check(ok, what):
     if not ok:
         sys.exit("docker-compose.yml: " + what)
-check(set(s) == {"postgres", "app", "nginx", "prometheus", "grafana"}, "the five services")
+check(set(s) == {"postgres", "app", "nginx", "prometheus", "alertmanager", "grafana"}, "the six services")
 for name, svc in s.items():
     check(svc.get("restart") == "unless-stopped", name + " restarts unless stopped")
     check("healthcheck" in svc, name + " has a healthcheck")
@@ -108,7 +108,10 @@ for name, port in (("postgres", 5432), ("prometheus", 9090), ("grafana", 3001)):
 # No default password or token: each is a required variable (${NAME:?...}), in the file as written.
 for name, svc in raw["services"].items():
     for key, value in (svc.get("environment") or {}).items():
-        if re.search(r"PASSWORD|TOKENS$", key) and key != "GF_SECURITY_ADMIN_USER":
+        if key == "ALERT_SMTP_PASSWORD":
+            # Optional (an SMTP server may need no login): empty unless set, never a default value.
+            check(value == "${ALERT_SMTP_PASSWORD:-}", "%s: %s has no default: %s" % (name, key, value))
+        elif re.search(r"PASSWORD|TOKENS$", key) and key != "GF_SECURITY_ADMIN_USER":
             check(re.fullmatch(r"\$\{[A-Z_]+:\?[^}]+\}", str(value)),
                   "%s: %s is a required variable, never a default: %s" % (name, key, value))
 # The database: StarPets' three roles, none a superuser, created by db/roles.sql at the volume's first start.
@@ -127,6 +130,12 @@ check(any(v.endswith("/deploy/postgres/initdb:/docker-entrypoint-initdb.d:ro") f
 for key in ("STARPETS_OPERATOR_TOKENS", "STARPETS_VIEWER_TOKENS", "STARPETS_BALANCE_TOKENS"):
     check(str(env.get(key, "")).strip() != "", "app: " + key + " is set")
 check(str(env.get("STARPETS_PUBLIC_READS")) == "false", "reads need a token unless asked (STARPETS_PUBLIC_READS)")
+# Prometheus sends its alerts to the alertmanager service, whose configuration is rendered at start.
+check(prometheus_conf["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == ["alertmanager:9093"],
+      "Prometheus sends its alerts to alertmanager:9093")
+check("alertmanager" in s["prometheus"]["depends_on"], "Prometheus starts after Alertmanager")
+check("/etc/alertmanager/render-config.sh" in s["alertmanager"]["entrypoint"],
+      "Alertmanager's configuration is rendered from the environment (deploy/alertmanager/render-config.sh)")
 job = next(j for j in prometheus_conf["scrape_configs"] if j["job_name"] == "starpets-app")
 token_file = job.get("authorization", {}).get("credentials_file")
 check(token_file == "/run/secrets/prometheus_token"

@@ -11,6 +11,7 @@ import * as batch from "kubernetes-models/batch/v1";
 import * as policy from "kubernetes-models/policy/v1";
 import * as networking from "kubernetes-models/networking.k8s.io/v1";
 import * as monitoring from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
+import * as monitoringAlpha from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1alpha1";
 
 const groups = {
   v1: core,
@@ -19,6 +20,7 @@ const groups = {
   "policy/v1": policy,
   "networking.k8s.io/v1": networking,
   "monitoring.coreos.com/v1": monitoring,
+  "monitoring.coreos.com/v1alpha1": monitoringAlpha,
 };
 
 /** The validation errors of one object, or a reason it could not be checked at all. */

@@ -52,7 +52,7 @@ stop() { # pid files…
 }
 
 [ -d "$dir/pids" ] || { echo "no twin in $dir"; exit 0; }
-stop "$dir"/pids/nginx.pid "$dir"/pids/prometheus.pid
+stop "$dir"/pids/nginx.pid "$dir"/pids/prometheus.pid "$dir"/pids/alertmanager.pid
 stop "$dir"/pids/app-*.pid
 stop "$dir"/pids/postgres.pid
 # PostgreSQL itself, should its JVM have died without stopping it: its postmaster (pid in the

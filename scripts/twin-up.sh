@@ -2,10 +2,14 @@
 # The native twin of the compose stack, for machines without Docker and for the end-to-end tests.
 # All on 127.0.0.1: one PostgreSQL 17 (the jar's embedded one), N instances of the real jar started
 # together, nginx in front of them (the compose stack's server block), Prometheus scraping them
-# (the repository's rules). scripts/twin-down.sh stops everything.
+# (the repository's rules) and sending its alerts to Alertmanager (deploy/alertmanager, configured
+# from the same ALERT_* variables as in compose: ALERT_WEBHOOK_URL …). scripts/twin-down.sh stops
+# everything.
 #
 # Settings (environment): TWIN_INSTANCES (5), TWIN_DIR (./tmp/twin), TWIN_PG_PORT (15432),
 # TWIN_NGINX_PORT (18080; instances listen on the next N ports), TWIN_PROMETHEUS_PORT (19090),
+# TWIN_ALERTMANAGER_PORT (19093), ALERTMANAGER (the Alertmanager binary: Debian's
+# prometheus-alertmanager, else alertmanager on the PATH),
 # TWIN_START_SECONDS (240: how long each instance may take to answer /health), STARPETS_JAR, JAVA;
 # any of the service's own settings (TASK_DURATION, SCHEDULER_SETTLE …) is passed to every instance.
 #
@@ -25,6 +29,9 @@ dir=$(realpath -m "${TWIN_DIR:-$root/tmp/twin}")
 pg_port=${TWIN_PG_PORT:-15432}
 nginx_port=${TWIN_NGINX_PORT:-18080}
 prom_port=${TWIN_PROMETHEUS_PORT:-19090}
+am_port=${TWIN_ALERTMANAGER_PORT:-19093}
+alertmanager=${ALERTMANAGER:-$(command -v prometheus-alertmanager || command -v alertmanager || true)}
+[ -n "$alertmanager" ] || { echo "no Alertmanager found (apt-get install prometheus-alertmanager, or set ALERTMANAGER)" >&2; exit 1; }
 start_seconds=${TWIN_START_SECONDS:-180}
 java=$(starpets_java)
 jar=$(starpets_jar "$root")
@@ -35,7 +42,7 @@ if [ -d "$dir/pids" ] && ls "$dir"/pids/*.pid >/dev/null 2>&1; then
 fi
 # A port still taken (often a twin left running from another directory, whose instances would then
 # join this twin's database under the same ids) fails here, naming it, rather than later and obscurely.
-for port in "$pg_port" "$nginx_port" "$prom_port" $(seq $((nginx_port + 1)) $((nginx_port + n))); do
+for port in "$pg_port" "$nginx_port" "$prom_port" "$am_port" $(seq $((nginx_port + 1)) $((nginx_port + n))); do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "port $port on 127.0.0.1 is in use (a twin still running? scripts/twin-down.sh with its TWIN_DIR)" >&2
     exit 1
@@ -121,6 +128,13 @@ $upstreams        keepalive 256;
 CONF
 start nginx nginx -c "$dir/nginx.conf" -p "$dir" -g 'daemon off;'
 
+echo "twin: Alertmanager on 127.0.0.1:$am_port"
+# The compose service's own start (render-config.sh writes the configuration, then execs it), so the
+# pid file holds Alertmanager's pid. No cluster: one Alertmanager, no gossip port.
+start alertmanager "$root/deploy/alertmanager/render-config.sh" "$dir/alertmanager.yml" "$alertmanager" \
+  --storage.path="$dir/alertmanager-data" --web.listen-address="127.0.0.1:$am_port" \
+  --web.external-url="http://127.0.0.1:$am_port" --cluster.listen-address=
+
 echo "twin: Prometheus on 127.0.0.1:$prom_port"
 rules=""
 if ls "$root"/deploy/prometheus/rules/*.yml >/dev/null 2>&1; then
@@ -131,7 +145,14 @@ cat >"$dir/prometheus.yml" <<CONF
 global:
   scrape_interval: 2s
   evaluation_interval: 2s
+  # As in deploy/prometheus/prometheus.yml: the alerts link to a task's page in this console.
+  external_labels:
+    console_url: http://127.0.0.1:$nginx_port
 $rules
+alerting:
+  alertmanagers:
+    - static_configs:
+        - targets: ['127.0.0.1:$am_port']
 scrape_configs:
   # Named as in deploy/prometheus/prometheus.yml, so that the rules (up{job="starpets-app"}) apply.
   - job_name: starpets-app
@@ -157,7 +178,11 @@ starpets_wait 60 curl -fsS -m 2 "http://127.0.0.1:$prom_port/-/ready" || {
   echo "Prometheus is not ready; see $dir/logs/prometheus.log" >&2
   exit 1
 }
-echo "twin: up — http://127.0.0.1:$nginx_port (nginx), http://127.0.0.1:$prom_port (Prometheus); logs in $dir/logs"
+starpets_wait 60 curl -fsS -m 2 "http://127.0.0.1:$am_port/-/ready" || {
+  echo "Alertmanager is not ready; see $dir/logs/alertmanager.log" >&2
+  exit 1
+}
+echo "twin: up — http://127.0.0.1:$nginx_port (nginx), http://127.0.0.1:$prom_port (Prometheus), http://127.0.0.1:$am_port (Alertmanager); logs in $dir/logs"
 if ls "$dir"/secrets/operator-token "$dir"/secrets/balance-token >/dev/null 2>&1; then
   echo "twin: tokens in $dir/secrets/, e.g. curl -H \"Authorization: Bearer \$(cat $dir/secrets/operator-token)\" http://127.0.0.1:$nginx_port/tasks"
 fi

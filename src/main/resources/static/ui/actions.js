@@ -56,11 +56,14 @@ export function taskButtons(task, { withDelete = false } = {}) {
   return fragment;
 }
 
-/** The cancel button of a run in progress, on the runs page and a task's page. */
+/** The cancel button of a run in progress or a pending one-off run, on the runs page and a task's page. */
 export function runButtons(run) {
   const fragment = document.createDocumentFragment();
   if (isOperator() && run.status === 'RUNNING') {
     fragment.append(button('Cancel', 'cancel-run', `Cancel run ${run.id} of ${run.task}`, 'danger'));
+  }
+  if (isOperator() && run.status === 'PENDING') {
+    fragment.append(button('Cancel', 'withdraw-run', `Cancel pending run ${run.id} of ${run.task}`, 'danger'));
   }
   return fragment;
 }
@@ -84,6 +87,7 @@ export function handleClicks(container, { beforeDelete, afterDelete } = {}) {
         case 'resume': await resume(task); break;
         case 'cancel': await cancelTask(task); break;
         case 'cancel-run': await cancelRun(Number(holder.dataset.run), task); break;
+        case 'withdraw-run': await withdrawRun(Number(holder.dataset.run), task); break;
         case 'edit': await edit(task); break;
         case 'delete': {
           let gone = false;
@@ -173,6 +177,17 @@ async function cancelRun(id, name) {
   if (!yes) return;
   await request(`/runs/${id}/cancel`, { method: 'POST' });
   await done(`Run ${id} of ${name}: cancel requested`);
+}
+
+/** Withdraws a pending one-off run before it starts (DELETE /runs/{id}): recorded CANCELLED. */
+async function withdrawRun(id, name) {
+  const yes = await confirmAction(
+    `Cancel pending run ${id}?`,
+    `The one-off run of ${name} will not start.`,
+    'Cancel the pending run');
+  if (!yes) return;
+  await request(`/runs/${id}`, { method: 'DELETE' });
+  await done(`Run ${id} of ${name}: cancelled before it started`);
 }
 
 /**

@@ -173,11 +173,13 @@ function drawActions(row, task) {
 }
 
 /** The next-run cell of a task that will not run by itself. */
-const NO_NEXT = { PAUSED: 'paused', QUARANTINED: 'not until resumed', DISABLED: 'never (disabled)' };
+const NO_NEXT = {
+  PAUSED: 'paused', QUARANTINED: 'not until resumed', DISABLED: 'never (disabled)', COMPLETED: 'never (ran once)',
+};
 
 const LABELS = {
   SUCCEEDED: 'succeeded', FAILED: 'failed', TIMED_OUT: 'timed out', INTERRUPTED: 'interrupted',
-  LOST: 'lost', CANCELLED: 'cancelled',
+  LOST: 'lost', CANCELLED: 'cancelled', MISSED: 'missed (did not run)',
 };
 
 function drawSummary(row, summary) {

@@ -8,6 +8,7 @@ const ACTIONS = {
   CREATED: 'created the task', UPDATED: 'changed the task', DELETED: 'deleted the task',
   PAUSED: 'paused it', RESUMED: 'resumed it', TRIGGERED: 'triggered a run', CANCELLED: 'cancelled a run',
   QUARANTINED: 'quarantined it', RETIRED: 'retired it',
+  RUN_REQUESTED: 'asked for a one-off run', RUN_WITHDRAWN: 'cancelled a pending run',
 };
 
 function shown(value) {

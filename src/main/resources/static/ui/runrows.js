@@ -8,6 +8,7 @@ import { isOperator } from './session.js';
 
 const CAUSES = {
   SCHEDULE: 'schedule', RETRY: 'retry', TRIGGER: 'triggered', RECOVERY: 'recovered', CATCH_UP: 'catch-up',
+  MANUAL: 'one-off',
 };
 
 export function text(tag, value, className) {
@@ -82,11 +83,14 @@ export function runRow(run, { withTask = true, open = new Set() } = {}) {
   tr.dataset.run = run.id;
   tr.dataset.task = run.task;
   tr.dataset.status = run.status;
-  const started = parseTime(run.startedAt);
-  const time = text('time', localTime(started));
-  time.setAttribute('datetime', run.startedAt);
-  time.title = started.toString();
-  const secs = run.status === 'RUNNING' && !run.finishedAt
+  // A pending one-off run has not started: its time is the one it waits for.
+  const pending = run.status === 'PENDING';
+  const when = pending ? run.scheduledFor : run.startedAt;
+  const started = parseTime(when);
+  const time = text('time', pending ? `due ${localTime(started)}` : localTime(started));
+  time.setAttribute('datetime', when);
+  time.title = started ? started.toString() : '';
+  const secs = pending ? null : run.status === 'RUNNING' && !run.finishedAt
     ? (serverNow() - started.getTime()) / 1000 : run.durationSeconds;
   const cells = [cell('Run', text('span', String(run.id)))];
   if (withTask) {

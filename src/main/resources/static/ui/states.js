@@ -44,6 +44,9 @@ export function stateNote(task, now = Date.now()) {
   if (s === 'DISABLED') {
     parts.push(task.retired ? 'retired: no live instance defines it any more' : 'disabled in its definition');
   }
+  if (s === 'COMPLETED') {
+    parts.push(`a one-time task: it has run (its last run says how it ended)`);
+  }
   if (task.triggerQueued) parts.push('a run is queued after this one');
   return parts.join(' · ');
 }

@@ -179,7 +179,9 @@ function tick() {
     rows.push(['Progress', progress, task.progress != null ? ` ${Math.round(task.progress * 100)} %` : '']);
   }
   const s = taskState(task);
-  const blocked = task.paused || s === 'QUARANTINED' ? 'when resumed' : s === 'DISABLED' ? 'never (disabled)' : null;
+  const blocked = task.paused || s === 'QUARANTINED' ? 'when resumed' : s === 'DISABLED' ? 'never (disabled)'
+    : s === 'COMPLETED' ? 'never (a one-time task that has run)' : null;
+  if (task.at) rows.push(['Runs once at', time(task.at)]);
   const next = blocked ? null : parseTime(task.nextRunAt);
   rows.push(['Next run', next ? time(task.nextRunAt) : text('span', blocked || '—'),
     next ? ` · ${relative((next.getTime() - now) / 1000)}` : '']);
@@ -200,6 +202,10 @@ function tick() {
 }
 
 const MISFIRES = { RUN_ONCE: 'run once, late', SKIP: 'skip the missed times', CATCH_UP: 'run each missed time' };
+const OVERLAPS = {
+  SKIP: 'no second run; a missed time (above)', BUFFER_ONE: 'run once right after the run',
+  REPLACE: 'cancel the run, start the new one',
+};
 
 function retryText(r) {
   if (!r || !r.maxAttempts || r.maxAttempts <= 1) return 'none';
@@ -234,6 +240,7 @@ function drawDefinition(task) {
     ['Retries', retryText(task.retry)],
     ['Missed times', misfire],
     ['Jitter', task.jitterSeconds ? `up to ${duration(task.jitterSeconds)}` : 'none'],
+    ['Due while running', OVERLAPS[task.overlap] || task.overlap || '—'],
     ['Version', String(task.version ?? '—')],
   ]);
 }

@@ -13,7 +13,7 @@ const dialog = document.getElementById('edit-dialog');
 const form = document.getElementById('edit-form');
 const error = document.getElementById('edit-error');
 const FIELDS = ['handler', 'schedule', 'timeZone', 'timeoutSeconds', 'enabled', 'params',
-  'maxAttempts', 'initialBackoffSeconds', 'misfire', 'jitterSeconds'];
+  'maxAttempts', 'initialBackoffSeconds', 'misfire', 'jitterSeconds', 'overlap'];
 
 export async function edit(name) {
   const { body: task, response } = await request(`/tasks/${enc(name)}`);
@@ -42,6 +42,7 @@ function fill(task) {
     initialBackoffSeconds: retry?.initialBackoffSeconds ?? '',
     misfire: task?.misfire ?? 'RUN_ONCE',
     jitterSeconds: task?.jitterSeconds || '',
+    overlap: task?.overlap ?? 'SKIP',
   };
   for (const [key, v] of Object.entries(values)) form.elements[key].value = v;
   form.elements.enabled.checked = task?.enabled ?? true;
@@ -85,6 +86,7 @@ function definition(task) {
     retry,
     misfire: value('misfire'),
     jitterSeconds: number('jitterSeconds') ?? 0,
+    overlap: value('overlap'),
   };
 }
 

@@ -67,7 +67,7 @@ final class ConfiguredTasks {
         return definitions;
     }
 
-    /** Retries, misfires, jitter and start-at as configured; the defaults where a key is absent. */
+    /** Retries, misfires, jitter, start-at, overlap and a one-time task's at as configured; the defaults where a key is absent. */
     private static TaskDefinition policies(StarPetsProperties.TaskDefinition t, TaskDefinition definition) {
         TaskDefinition.MisfirePolicy defaults = TaskDefinition.MisfirePolicy.DEFAULT;
         try {
@@ -86,7 +86,10 @@ final class ConfiguredTasks {
                             t.catchUpLimit() == null ? defaults.catchUpLimit() : t.catchUpLimit(),
                             t.catchUpWindow() == null ? defaults.catchUpWindow() : t.catchUpWindow()))
                     .withJitter(t.jitter())
-                    .withStartAt(TaskDefinition.startAt(t.name(), "start-at", t.startAt()));
+                    .withFirstRun(
+                            TaskDefinition.startAt(t.name(), "start-at", t.startAt()),
+                            TaskDefinition.startAt(t.name(), "at", t.at()))
+                    .withOverlap(TaskDefinition.Overlap.of(t.name(), t.overlap()));
         } catch (TaskDefinition.InvalidTaskException e) {
             throw e;
         } catch (IllegalArgumentException e) {

@@ -6,6 +6,7 @@ import gg.starpets.handlers.ApiTaskAdmission;
 import gg.starpets.handlers.HandlerRegistry;
 import gg.starpets.scheduler.ConnectionFactory;
 import gg.starpets.scheduler.InstanceRepository;
+import gg.starpets.scheduler.OneOffRuns;
 import gg.starpets.scheduler.OutcomeViews;
 import gg.starpets.scheduler.RunRepository;
 import gg.starpets.scheduler.RunTracing;
@@ -111,6 +112,11 @@ class SchedulerConfig {
     @Bean
     TaskCommands taskCommands(DataSource dataSource) {
         return new TaskCommands(dataSource);
+    }
+
+    @Bean
+    OneOffRuns oneOffRuns(DataSource dataSource) {
+        return new OneOffRuns(dataSource);
     }
 
     /** The console board's read of each task's last outcomes. */

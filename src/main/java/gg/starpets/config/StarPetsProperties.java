@@ -138,6 +138,8 @@ public record StarPetsProperties(
             Duration catchUpWindow,
             Duration jitter,
             String startAt,
+            String at,
+            String overlap,
             Retry retry,
             Boolean enabled,
             Map<String, Object> params) {}

@@ -37,6 +37,13 @@ public final class MetricNames {
      */
     public static final String FENCE_OFF_FAILED = "starpets.fence.off.failed";
 
+    /**
+     * Counter {@code starpets_runs_missed_total}, labels task, reason ({@code misfire}: not started within
+     * its threshold, or paused; {@code overlap}: due while a run of the task was in progress): slots of the
+     * schedule this instance recorded as MISSED runs (misfire SKIP).
+     */
+    public static final String RUNS_MISSED = "starpets.runs.missed";
+
     /** Counter {@code starpets_runs_stuck_total}, label task: runs past their timeout whose handler ignored it. */
     public static final String RUNS_STUCK = "starpets.runs.stuck";
 

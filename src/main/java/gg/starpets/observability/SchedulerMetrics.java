@@ -16,6 +16,9 @@ import org.springframework.stereotype.Component;
 @Component
 class SchedulerMetrics implements SchedulerEvents {
 
+    /** Why a slot is MISSED: {@code MissedSlots}' reasons' first word. */
+    private static final java.util.List<String> MISSED_REASONS = java.util.List.of("misfire", "overlap");
+
     private final MeterRegistry registry;
 
     SchedulerMetrics(MeterRegistry registry, StarPetsProperties properties) {
@@ -32,9 +35,13 @@ class SchedulerMetrics implements SchedulerEvents {
      */
     void registerTask(String task) {
         for (RunStatus status : RunStatus.values()) {
-            if (status.terminal()) {
+            // A MISSED slot never ran: counted in RUNS_MISSED, not as a run that ended.
+            if (status.terminal() && status != RunStatus.MISSED) {
                 runsFinished(task, status);
             }
+        }
+        for (String reason : MISSED_REASONS) {
+            missedCounter(task, reason);
         }
         fenceLostCounter(task);
         fenceOffFailedCounter(task);
@@ -123,6 +130,18 @@ class SchedulerMetrics implements SchedulerEvents {
     private Counter stuckCounter(String task) {
         return taskCounter(
                 MetricNames.RUNS_STUCK, "Runs past their timeout whose handler ignored the interruption", task);
+    }
+
+    @Override
+    public void runsMissed(String task, String reason, long count) {
+        missedCounter(task, reason).increment(count);
+    }
+
+    private Counter missedCounter(String task, String reason) {
+        return Counter.builder(MetricNames.RUNS_MISSED)
+                .description("Slots of a schedule recorded as MISSED runs")
+                .tags("task", task, "reason", reason)
+                .register(registry);
     }
 
     private Counter runsFinished(String task, RunStatus status) {

@@ -11,5 +11,9 @@ public enum AuditAction {
     CANCELLED,
     /** No live instance defines the configuration task any more: disabled. */
     RETIRED,
-    QUARANTINED
+    QUARANTINED,
+    /** A one-off run was asked for ({@code POST /tasks/{name}/runs}); the detail names the run and its time. */
+    RUN_REQUESTED,
+    /** A pending one-off run was cancelled before it started ({@code DELETE /runs/{id}}). */
+    RUN_WITHDRAWN
 }

@@ -105,7 +105,7 @@ final class ClaimLoop implements Runnable {
         long deadline = settleUntil(settings.nanos());
         while (!draining.getAsBoolean() && settings.nanos() < deadline) {
             try {
-                if (settled(claimer.share())) {
+                if (settled(claimer.peers())) {
                     return;
                 }
             } catch (SQLException | RuntimeException e) {
@@ -125,9 +125,9 @@ final class ClaimLoop implements Runnable {
         return now + settle.toNanos();
     }
 
-    /** Whether settling is over, with {@code share} as the database says now. */
-    boolean settled(Share share) {
-        return share.runningElsewhere() > 0
-                || (settings.totalInstances() > 0 && share.liveInstances() >= settings.totalInstances());
+    /** Whether settling is over, with {@code peers} as the database says now (only instances holding their lock). */
+    boolean settled(ShareRepository.Peers peers) {
+        return peers.runningElsewhere() > 0
+                || (settings.totalInstances() > 0 && peers.liveInstances() >= settings.totalInstances());
     }
 }

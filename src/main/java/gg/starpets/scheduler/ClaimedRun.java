@@ -11,7 +11,8 @@ import java.util.Map;
 /**
  * A run this instance has just claimed, with the task's definition as it was at the claim (a run
  * finishes under the definition it started with); its history row is already written as RUNNING.
- * {@code source}: {@code CONFIG} or {@code API}, where the task comes from.
+ * {@code source}: {@code CONFIG} or {@code API}, where the task comes from; {@code overlap}: what a slot due
+ * while it runs does.
  */
 record ClaimedRun(
         long taskId,
@@ -32,7 +33,13 @@ record ClaimedRun(
         TaskDefinition.MisfirePolicy misfire,
         int catchUps,
         Duration jitter,
-        String source) {
+        String source,
+        TaskDefinition.Overlap overlap) {
+
+    /** A one-off run ({@link OneOffRepository}): asked for by an operator, through its retries and recoveries. */
+    boolean oneOff() {
+        return RunCause.MANUAL.name().equals(cause);
+    }
 
     /** A row the claim returned; throws if its definition cannot be read. */
     static ClaimedRun read(ResultSet rs) throws SQLException {
@@ -55,6 +62,7 @@ record ClaimedRun(
                 TaskColumns.misfire(rs),
                 rs.getInt("catch_ups"),
                 TaskColumns.jitter(rs),
-                rs.getString("source"));
+                rs.getString("source"),
+                TaskDefinition.Overlap.valueOf(rs.getString("overlap")));
     }
 }

@@ -90,11 +90,14 @@ final class Claimer {
         return claimStatements;
     }
 
-    /** What the database says of the instances and their tasks now, without claiming anything (settling). */
-    Share share() throws SQLException {
+    /**
+     * What the database says of the live instances and their tasks now, without claiming anything
+     * (settling); also a claim turn, so that instances settling together count one another as sharing.
+     */
+    ShareRepository.Peers peers() throws SQLException {
         session.claimTurn(turnLimit());
         try (Connection c = dataSource.getConnection()) {
-            return share(c);
+            return ShareRepository.peers(c, sessionKey, settings.lease());
         }
     }
 

@@ -3,6 +3,8 @@ package gg.starpets.scheduler;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.DoubleSupplier;
 import java.util.function.Supplier;
@@ -20,9 +22,11 @@ import org.slf4j.LoggerFactory;
  * attempts left: a retry after its back-off (±10 %), unless that is past the next regular time, which
  * then wins (a retry never delays the schedule). A cron task that is {@code CATCH_UP}, below its limit
  * of catch-ups in a row, whose next time after the one it ran for has passed, but not by more than its
- * catch-up window: that missed time. Otherwise the schedule's next time after now, plus a jitter
- * between zero and all of the task's {@code jitter}; a misfired run so runs once and is not followed
- * by a burst. A schedule that cannot be computed leaves the task with no next run until its
+ * catch-up window: that missed time. A slot of a cron task that came due while the run was in
+ * progress runs once, late, at once ({@link #lateSlot}); under {@code SKIP} the slots skipped are
+ * {@link #missed} (recorded as MISSED runs). Otherwise the schedule's next time after now, plus a
+ * jitter between zero and all of the task's {@code jitter}; a misfired run so runs once and is not
+ * followed by a burst. A schedule that cannot be computed leaves the task with no next run until its
  * definition changes. A new task ({@link #firstRun}) runs first at its {@code start-at}, else a cron at
  * its next matching time and a fixed delay at once; a task whose schedule is set anew
  * ({@link #afterScheduleChange}) at its new schedule's next time.
@@ -43,6 +47,9 @@ import org.slf4j.LoggerFactory;
  *   <li>a {@code SKIP} task missed by more than its threshold is not claimable ({@code SqlFragments.CLAIMABLE}); the
  *       housekeeping ({@code TaskHousekeeping.skipMisfires}) moves it to {@link #nextOrNull} after the
  *       database's now, only if its due time is still the one it read and its row is not locked;
+ *   <li>{@code overlap: REPLACE}: the run in progress is cancelled by housekeeping
+ *       ({@code TaskHousekeeping.replaceOverrunning}) when {@link #dueWhileRunning} finds a slot due, in the
+ *       statement that asks its owner as an operator's cancel does;
  *   <li>operators' commands: a trigger (due now, {@code TRIGGER}, or queued while a run is in progress),
  *       and a schedule edit that keeps a pending trigger, retry or recovery (not the schedule's to move);
  *   <li>the claim reads the time a run is for as {@code coalesce(next_fire_at, next_run_at)}, the
@@ -90,15 +97,26 @@ final class NextRunPlan {
                     e.getMessage());
             return NextRun.scheduled(null);
         }
+        // A slot that came due while the run was in progress and runs once, late: the next regular time.
+        Instant late = lateSlot(claim, parsed, now);
         TaskDefinition.RetryPolicy retry = claim.retry();
         if ((status == RunStatus.FAILED || status == RunStatus.TIMED_OUT)
                 && retry != null
                 && claim.attempt() < retry.maxAttempts()) {
             Instant retryAt = now.plus(randomized(retry.backoff(claim.attempt()), BACKOFF_SPREAD));
-            if (regular == null || retryAt.isBefore(regular)) {
+            Instant nextRegular = late != null ? late : regular;
+            if (nextRegular == null || retryAt.isBefore(nextRegular)) {
                 return new NextRun(
                         retryAt, false, claim.fireAt(), RunCause.RETRY, claim.attempt() + 1, claim.catchUps());
             }
+        }
+        if (late != null) {
+            // CATCH_UP, a time missed and run late: a SKIP task's claim would skip a SCHEDULE slot missed by
+            // more than its threshold. Only SKIP's own late slot (within its threshold) stays SCHEDULE: if
+            // no instance starts it in time after all, it is skipped and recorded as any other.
+            boolean skips = claim.overlap() == TaskDefinition.Overlap.SKIP
+                    && claim.misfire().kind() == TaskDefinition.MisfirePolicy.Kind.SKIP;
+            return new NextRun(late, false, late, skips ? RunCause.SCHEDULE : RunCause.CATCH_UP, 1, 0);
         }
         TaskDefinition.MisfirePolicy misfire = claim.misfire();
         if (misfire.kind() == TaskDefinition.MisfirePolicy.Kind.CATCH_UP
@@ -117,6 +135,87 @@ final class NextRunPlan {
         }
         Instant due = claim.jitter().isZero() ? regular : regular.plus(randomized(claim.jitter(), 1.0));
         return new NextRun(due, false, regular, RunCause.SCHEDULE, 1, 0);
+    }
+
+    /**
+     * The slot of a cron task that came due while its run was in progress (after the later of the time
+     * the run was for and its start, up to {@code now}) and runs once, late, as soon as the run ends;
+     * null when none did, or the policies say none runs. With {@code overlap: BUFFER_ONE} or
+     * {@code REPLACE}: the first such slot, whatever the misfire policy (several give one run). With
+     * {@code overlap: SKIP}, as the misfire policy says: {@code RUN_ONCE}: the first such slot (one run
+     * stands for all of them, as it does for a downtime); {@code SKIP}: the last slot since the time the
+     * run was for, if it was missed by no more than the threshold (as a late claim would still run it),
+     * the others are {@link #missed}; {@code CATCH_UP} catches its slots up one by one instead. A fixed
+     * delay counts from the run's end: never due while it runs.
+     */
+    static Instant lateSlot(ClaimedRun claim, Schedule schedule, Instant now) {
+        if (!(schedule instanceof Schedule.Cron) || claim.fireAt() == null) {
+            return null;
+        }
+        if (claim.overlap() != TaskDefinition.Overlap.SKIP) {
+            return dueWhileRunning(schedule, claim.fireAt(), claim.startedAt(), now);
+        }
+        TaskDefinition.MisfirePolicy misfire = claim.misfire();
+        return switch (misfire.kind()) {
+            case RUN_ONCE -> dueWhileRunning(schedule, claim.fireAt(), claim.startedAt(), now);
+            case SKIP -> {
+                Instant last = MissedSlots.last(schedule, claim.fireAt(), now);
+                yield last != null && Duration.between(last, now).compareTo(misfire.threshold()) <= 0 ? last : null;
+            }
+            case CATCH_UP -> null;
+        };
+    }
+
+    /**
+     * The first slot of {@code schedule} that came due while a run for {@code fireAt}, started at
+     * {@code startedAt}, was in progress, up to {@code now}; null if none. Slots up to its start were the
+     * run's own (it ran late for them). Decides a late run as a run ends, and {@code overlap: REPLACE}
+     * while it runs ({@code TaskHousekeeping}).
+     */
+    static Instant dueWhileRunning(Schedule schedule, Instant fireAt, Instant startedAt, Instant now) {
+        Instant first = schedule.nextOrNull(later(fireAt, startedAt));
+        return first != null && !first.isAfter(now) ? first : null;
+    }
+
+    /**
+     * The slots a {@code misfire: SKIP} cron task skipped by the time its run ended at {@code now}, as
+     * it goes on with {@code next}: every slot after the time the run was for, up to now, but the one
+     * that runs late. Those up to the run's start were missed before it (a claim later than the slot
+     * after them, within the threshold); those after it came due while it ran. Empty for the other
+     * policies (their late run stands for the slots it was late for), for a fixed delay, and for a run
+     * handed back at once; and for {@code overlap: BUFFER_ONE} and {@code REPLACE}, whose one run stands
+     * for them.
+     */
+    static List<MissedSlots> missed(ClaimedRun claim, NextRun next, Schedule schedule, Instant now) {
+        if (claim.misfire().kind() != TaskDefinition.MisfirePolicy.Kind.SKIP
+                || claim.overlap() != TaskDefinition.Overlap.SKIP
+                || !(schedule instanceof Schedule.Cron)
+                || claim.fireAt() == null
+                || next.dueNow()) {
+            return List.of();
+        }
+        Instant except = next.fireAt() != null && !next.fireAt().isAfter(now) ? next.fireAt() : null;
+        Instant started = later(claim.fireAt(), claim.startedAt());
+        List<MissedSlots> missed = new ArrayList<>();
+        MissedSlots before = MissedSlots.between(schedule, claim.fireAt(), started, except, misfireReason(claim));
+        MissedSlots during = MissedSlots.between(
+                schedule, started, now, except, "overlap: run " + claim.runId() + " was still running");
+        for (MissedSlots m : List.of(before, during)) {
+            if (!m.isEmpty()) {
+                missed.add(m);
+            }
+        }
+        return missed;
+    }
+
+    /** Why a SKIP task's slot was missed while no run of it was in progress. */
+    static String misfireReason(ClaimedRun claim) {
+        return "misfire: not started within its threshold ("
+                + claim.misfire().threshold().toMillis() + " ms)";
+    }
+
+    private static Instant later(Instant a, Instant b) {
+        return b == null || a.isAfter(b) ? a : b;
     }
 
     /**
@@ -140,6 +239,7 @@ final class NextRunPlan {
      * never fires again.
      */
     static Instant firstRun(TaskDefinition task, Instant now) {
+        // A one-time task's 'at' is its start-at (TaskDefinition.withAt).
         if (task.startAt() != null) {
             return task.startAt().isAfter(now) ? task.startAt() : now;
         }
@@ -153,6 +253,9 @@ final class NextRunPlan {
      * run's), else its new schedule's next time after {@code now}; never at once (a trigger runs it now).
      */
     static Instant afterScheduleChange(TaskDefinition task, Instant now) {
+        if (task.once()) {
+            return firstRun(task, now);
+        }
         return task.startAt() != null && task.startAt().isAfter(now)
                 ? task.startAt()
                 : task.parsedSchedule().nextOrNull(now);

@@ -31,6 +31,8 @@ final class OrphanRepository {
                 select * from unnest(cast(:ids as bigint[]), cast(:seen as bigint[])) as e(id, seen)
             ), orphaned as (
                 select t.id, t.name, t.handler, t.params, t.owner_instance, t.current_run_id,
+                       -- A lost one-off run is asked for again, not the task's schedule (OneOffRepository).
+                       coalesce(r.cause = 'MANUAL', false) as one_off,
                        case when t.lease_until < now() then 'lease expired'
                             else 'database session ended' end as reason,
                        -- Its handler must first fence off the lost run (TaskHandler.fenceOff), unless it has.
@@ -69,8 +71,12 @@ final class OrphanRepository {
                 update tasks t
                    set owner_instance = null, owner_session = null, lease_until = null, current_run_id = null,
                        started_at = null, progress = null, stuck_since = null, owner_lock_seen_at = null,
-                       cancel_requested = false, last_run_id = o.current_run_id, next_run_at = now(),
-                       next_fire_at = now(), next_cause = 'RECOVERY', next_attempt = t.next_attempt + 1,
+                       cancel_requested = false, last_run_id = o.current_run_id,
+                       next_run_at = case when o.one_off then t.next_run_at else now() end,
+                       next_fire_at = case when o.one_off then t.next_fire_at else now() end,
+                       next_cause = case when o.one_off then t.next_cause else 'RECOVERY' end,
+                       next_attempt = case when o.one_off then t.next_attempt else t.next_attempt + 1 end,
+                       next_request_at = case when o.one_off then now() else t.next_request_at end,
                        fence = t.fence + 1,
                        -- Only losses the task may have caused count; the others neither count nor clear the streak.
                        lost_streak = t.lost_streak + case when o.counted then 1 else 0 end,
@@ -82,6 +88,13 @@ final class OrphanRepository {
                   from orphaned o
                  where t.id = o.id and not o.awaiting_fence
                 returning t.id, t.name, t.quarantined_at is not null as quarantined, t.lost_streak
+            ), requeued as (
+                -- The lost one-off run again at once, as its next attempt, with its params and requester.
+                insert into task_runs (task_id, task_name, scheduled_for, started_at, status, attempt, cause, params,
+                                       requested_by)
+                select r.task_id, r.task_name, now(), null, 'PENDING', r.attempt + 1, 'MANUAL', r.params, r.requested_by
+                  from orphaned o join task_runs r on r.id = o.current_run_id
+                 where o.one_off and not o.awaiting_fence
             )
             select r.name, o.owner_instance, o.current_run_id, o.reason, r.quarantined, r.lost_streak,
                    false as awaiting_fence, null as handler, null as params, o.counted, o.blame

@@ -27,7 +27,7 @@ public final class OutcomeViews {
               left join lateral (
                     select id, status, started_at, finished_at
                       from task_runs
-                     where task_id = t.id and status <> 'RUNNING'
+                     where task_id = t.id and status not in ('RUNNING', 'PENDING')
                      order by id desc
                      limit :limit) r on true
              where cast(:names as text) is null or t.name = any (string_to_array(cast(:names as text), ','))

@@ -10,10 +10,16 @@ enum RunCause {
     SCHEDULE,
     /** Again after a failed or timed-out run, after its back-off. */
     RETRY,
-    /** A time a cron task missed, run late ({@code misfire: CATCH_UP}). */
+    /**
+     * A time a cron task missed, run late: {@code misfire: CATCH_UP}; or a slot that came due while a run
+     * of the task was in progress, run right after it ({@code RUN_ONCE}, {@code overlap: BUFFER_ONE},
+     * {@code REPLACE}).
+     */
     CATCH_UP,
     /** An operator asked for a run now. */
     TRIGGER,
     /** Again after its instance was lost. */
-    RECOVERY
+    RECOVERY,
+    /** A one-off run an operator asked for ({@code POST /tasks/{name}/runs}). */
+    MANUAL
 }

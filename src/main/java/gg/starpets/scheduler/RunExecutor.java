@@ -300,17 +300,26 @@ final class RunExecutor {
      * as LOST. Returns false if the fence moved.
      */
     private boolean writeEnd(LocalRun run, RunStatus status, String error, RunTracing.Trace trace) {
-        NextRun next = plan(run, status);
+        Instant now = now(run);
+        NextRun next = plan(run, status, now);
+        // A one-off run serves no slot of the schedule: it leaves none missed.
+        RunEndSlots slots = run.claim.oneOff()
+                ? new RunEndSlots(run.claim, List.of(), null)
+                : RunEndSlots.of(run.claim, run.stopReason(), status, next, () -> schedule(run.claim), now);
         try (RunTracing.Scope scope = trace == null ? null : trace.endWrite()) {
-            return writeEnd(run, status, error, next);
+            return writeEnd(run, status, slots.error(error), next, slots);
         }
     }
 
-    private boolean writeEnd(LocalRun run, RunStatus status, String error, NextRun next) {
+    private boolean writeEnd(LocalRun run, RunStatus status, String error, NextRun next, RunEndSlots slots) {
         Boolean released = retryForALease(
                 () -> {
                     try (Connection c = dataSource.getConnection()) {
-                        return tasks.finish(c, run.claim, sessionKey, next, status, error, run.context);
+                        boolean done = tasks.finish(c, run.claim, sessionKey, next, status, error, run.context);
+                        if (done) {
+                            slots.record(c, settings.instanceId(), events);
+                        }
+                        return done;
                     }
                 },
                 e -> log.warn("Recording the end of run {} failed ({}); retrying", run.claim.runId(), e.getMessage()),
@@ -358,11 +367,18 @@ final class RunExecutor {
     }
 
     /**
-     * When the task runs next ({@link NextRunPlan}). "Now" is the database's time at the claim plus the
-     * time elapsed since on this instance's monotonic clock: no wall clock is read.
+     * "Now" as a run ends: the database's time at the claim plus the time elapsed since on this
+     * instance's monotonic clock: no wall clock is read.
      */
-    private NextRun plan(LocalRun run, RunStatus status) {
-        Instant now = run.claim.startedAt().plusNanos(guard.now() - run.claimSentAt);
+    private Instant now(LocalRun run) {
+        return run.claim.startedAt().plusNanos(guard.now() - run.claimSentAt);
+    }
+
+    /** When the task runs next ({@link NextRunPlan}); a one-off run: whether it is asked for again. */
+    private NextRun plan(LocalRun run, RunStatus status, Instant now) {
+        if (run.claim.oneOff()) {
+            return OneOffRepository.afterRun(nextRuns, run.claim, status, run.stopReason(), now);
+        }
         return nextRuns.afterRun(run.claim, status, run.stopReason(), () -> schedule(run.claim), now);
     }
 

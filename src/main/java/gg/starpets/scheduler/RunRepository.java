@@ -31,7 +31,9 @@ public final class RunRepository {
             String cause,
             String output,
             Map<String, Object> result,
-            String traceId) {}
+            String traceId,
+            String requestedBy,
+            Map<String, Object> params) {}
 
     /**
      * Which runs to list: all filters optional; newest first, ids below {@code before}, started at or
@@ -44,7 +46,7 @@ public final class RunRepository {
     static final String COLUMNS = """
             r.id, r.task_name, r.instance_id, r.status, r.scheduled_for, r.started_at, r.finished_at,
             extract(epoch from coalesce(r.finished_at, now()) - r.started_at) as duration, r.error, r.attempt, r.progress,
-            r.cause, r.output, r.result::text as result, r.trace_id
+            r.cause, r.output, r.result::text as result, r.trace_id, r.requested_by, r.params::text as run_params
             """;
 
     private static final NamedSql SET_TRACE_ID =
@@ -60,6 +62,18 @@ public final class RunRepository {
                and (cast(:to as timestamptz) is null or r.started_at < :to)
              order by r.id desc
              limit :limit
+            """);
+
+    /**
+     * The MISSED rows of skipped slots of a task, in one statement: each for its slot, with why; recorded
+     * by {@code :instance}, at the task's fence, started and finished now.
+     */
+    private static final NamedSql INSERT_MISSED = NamedSql.of("""
+            insert into task_runs (task_id, task_name, instance_id, fence, scheduled_for, started_at, finished_at,
+                                   status, attempt, cause, error)
+            select t.id, t.name, :instance, t.fence, m.slot, now(), now(), 'MISSED', 1, 'SCHEDULE', m.error
+              from tasks t, unnest(cast(:slots as timestamptz[]), cast(:errors as text[])) as m(slot, error)
+             where t.id = :task
             """);
 
     private final DataSource dataSource;
@@ -89,6 +103,29 @@ public final class RunRepository {
         } catch (SQLException e) {
             throw new SchedulerException("could not read the run history", e);
         }
+    }
+
+    /** Writes the MISSED rows of {@code missed} for task {@code taskId}; returns how many slots they stand for. */
+    static long recordMissed(Connection c, long taskId, String instanceId, List<MissedSlots> missed)
+            throws SQLException {
+        List<MissedSlots.Row> rows =
+                missed.stream().flatMap(m -> m.rows().stream()).toList();
+        if (rows.isEmpty()) {
+            return 0;
+        }
+        try (var st = INSERT_MISSED
+                .prepare(c)
+                .set("instance", instanceId)
+                .set("task", taskId)
+                .set(
+                        "slots",
+                        rows.stream()
+                                .map(r -> java.sql.Timestamp.from(r.slot()))
+                                .toArray(java.sql.Timestamp[]::new))
+                .set("errors", rows.stream().map(MissedSlots.Row::error).toArray(String[]::new))) {
+            st.executeUpdate();
+        }
+        return missed.stream().mapToLong(MissedSlots::count).sum();
     }
 
     // --- Retention: deletes in small batches, each its own short statement, task by task along the
@@ -212,7 +249,9 @@ public final class RunRepository {
                 rs.getString("cause"),
                 rs.getString("output"),
                 Json.object(rs.getString("result")),
-                rs.getString("trace_id"));
+                rs.getString("trace_id"),
+                rs.getString("requested_by"),
+                Json.object(rs.getString("run_params")));
     }
 
     /** Records the trace of run {@code runId} (tracing on): a statement of its own, at the run's start. */

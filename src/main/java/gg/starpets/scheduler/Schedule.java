@@ -24,10 +24,14 @@ import java.util.regex.Pattern;
 
 /**
  * When a task runs next. A cron expression (5 fields, 6 with seconds, or a macro such as
- * {@code @hourly}) in the task's time zone, or a fixed delay ({@code PT30S}, {@code 30s}) counted
- * from the end of the previous run.
+ * {@code @hourly}) in the task's time zone, a fixed delay ({@code PT30S}, {@code 30s}) counted
+ * from the end of the previous run, or {@code once}: a one-time task, which runs at its {@code at}
+ * and never again ({@link Once}).
  */
 public sealed interface Schedule {
+
+    /** The schedule of a one-time task. */
+    String ONCE = "once";
 
     /** The first time strictly after {@code after} at which the task is due; throws if there is none. */
     Instant next(Instant after);
@@ -53,11 +57,33 @@ public sealed interface Schedule {
             throw new IllegalArgumentException("the schedule is empty");
         }
         String text = expression.strip();
+        if (ONCE.equalsIgnoreCase(text)) {
+            return Once.INSTANCE;
+        }
         Duration interval = Interval.parseDuration(text);
         if (interval != null) {
             return new Interval(interval);
         }
         return Cron.parse(text, zone);
+    }
+
+    /**
+     * A one-time task's: its only run is placed by its {@code at} ({@code NextRunPlan.firstRun}); after
+     * it (and its retries) there is no next time, and the task shows COMPLETED.
+     */
+    record Once() implements Schedule {
+
+        static final Once INSTANCE = new Once();
+
+        @Override
+        public Instant next(Instant after) {
+            throw new IllegalStateException("a one-time task runs only at its 'at'");
+        }
+
+        @Override
+        public Duration longestGap(Instant from) {
+            throw new IllegalStateException("a one-time task has no gaps");
+        }
     }
 
     record Interval(Duration delay) implements Schedule {

@@ -110,7 +110,7 @@ public final class Scheduler implements AutoCloseable {
                 new Heartbeat(settings, session, instances, tasks, executor, guard, this::standDown, () -> configTasks);
         this.recovery = new OrphanRecovery(settings, dataSource, instances, tasks, events, this.handlers);
         this.claimer = new Claimer(settings, dataSource, tasks, executor, guard, session);
-        this.taskHousekeeping = new TaskHousekeeping(settings, dataSource);
+        this.taskHousekeeping = new TaskHousekeeping(settings, dataSource, events);
         this.watch =
                 new SessionWatch(session, guard, wakeup, heartbeat::requestNow, executor::cancel, settings.heartbeat());
         this.watchdog = new RunWatchdog(guard, executor::activeRuns, this.halt);

@@ -26,6 +26,12 @@ public interface SchedulerEvents {
     /** A task was quarantined: its runs were lost too many times in a row. */
     default void taskQuarantined(String task) {}
 
+    /**
+     * {@code count} slots of a task were skipped and recorded MISSED, for {@code reason}: {@code misfire}
+     * (not started within the threshold) or {@code overlap} (due while a run of the task was in progress).
+     */
+    default void runsMissed(String task, String reason, long count) {}
+
     /** A run timed out but its handler ignores interruption: recorded TIMED_OUT, the task kept until it returns. */
     default void runStuck(String task) {}
 }

@@ -33,23 +33,50 @@ final class ShareRepository {
                   from tasks
                  where owner_session is not null
             ), due as (
-                select count(*) as due from tasks where %1$s and next_run_at <= now()
+                select count(*) as due from tasks where %1$s and least(next_run_at, next_request_at) <= now()
             ), recent as (
                 -- Claimed a moment ago and ended already (short runs): still in their claimer's share,
                 -- unless due again.
                 select count(*) as recent, count(*) filter (where last_claimed_by = :key) as recent_here
                   from tasks
                  where owner_session is null and last_claimed_at > now() - :window * interval '1 millisecond'
-                   and not (%1$s and next_run_at <= now())
+                   and not (%1$s and least(next_run_at, next_request_at) <= now())
             ), next_due as (
-                select extract(epoch from min(next_run_at) - now()) as next_due_in from tasks where %1$s
+                select extract(epoch from min(least(next_run_at, next_request_at)) - now()) as next_due_in from tasks where %1$s
             )
             select live_plus_me, rank, owned + due + recent as active_or_due, here + recent_here as running_here,
                    elsewhere as running_elsewhere, next_due_in
               from peers, owned, due, recent, next_due
             """.formatted(SqlFragments.CLAIMABLE, SqlFragments.LIVE_INSTANCE));
 
+    /**
+     * For settling only (once, at start): instances whose session lock is held right now, and the tasks
+     * they own besides this instance's. An unclean stop of every instance leaves their rows looking
+     * alive for up to a lease, owning tasks: counted by heartbeat (as {@link #SHARE} does, per claim,
+     * without reading {@code pg_locks}), they would end settling at once, before the instances started
+     * with this one have registered, and the first to claim would take more than its share.
+     */
+    static final NamedSql PEERS = NamedSql.of("""
+            with %1$s, live as (
+                select session_key from instances where %2$s and session_key in (select key from held)
+            )
+            select (select count(*) from live) as live,
+                   (select count(*) from tasks
+                     where owner_session <> :key and owner_session in (select session_key from live)) as elsewhere
+            """.formatted(SqlFragments.HELD_LOCKS, SqlFragments.LIVE_INSTANCE));
+
+    /** What settling looks at: live instances (this one too) and tasks running on the others. */
+    record Peers(long liveInstances, long runningElsewhere) {}
+
     private ShareRepository() {}
+
+    static Peers peers(Connection c, long sessionKey, Duration lease) throws SQLException {
+        try (var st = PEERS.prepare(c).set("key", sessionKey).set("lease", lease);
+                ResultSet rs = st.executeQuery()) {
+            rs.next();
+            return new Peers(rs.getLong("live"), rs.getLong("elsewhere"));
+        }
+    }
 
     static Share share(Connection c, String instanceId, long sessionKey, Duration lease, Duration window)
             throws SQLException {

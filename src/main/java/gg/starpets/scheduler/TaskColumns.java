@@ -18,7 +18,7 @@ final class TaskColumns {
     static final String DEFINITION = """
             t.name, t.handler, t.schedule, t.time_zone, t.params::text as params, t.enabled, t.timeout_seconds,
                    t.retry::text as retry, t.misfire_policy, t.misfire_threshold_ms, t.catch_up_limit,
-                   t.catch_up_window_ms, t.jitter_ms""";
+                   t.catch_up_window_ms, t.jitter_ms, t.overlap, t.once_at""";
 
     private TaskColumns() {}
 
@@ -38,7 +38,8 @@ final class TaskColumns {
                 retry(rs.getString("retry")),
                 misfire(rs),
                 jitter(rs),
-                null);
+                InstanceRepository.instant(rs, "once_at"),
+                TaskDefinition.Overlap.valueOf(rs.getString("overlap")));
     }
 
     static Map<String, Object> params(ResultSet rs) throws SQLException {
@@ -67,7 +68,9 @@ final class TaskColumns {
                 .set("threshold", d.misfire().threshold().toMillis())
                 .set("catch_up_limit", d.misfire().catchUpLimit())
                 .set("catch_up_window", d.misfire().catchUpWindow().toMillis())
-                .set("jitter", d.jitter().toMillis());
+                .set("jitter", d.jitter().toMillis())
+                .set("overlap", d.overlap().name())
+                .set("once_at", d.once() ? d.startAt() : null);
     }
 
     /**
@@ -150,6 +153,10 @@ final class TaskColumns {
         json.put("catchUpLimit", d.misfire().catchUpLimit());
         json.put("catchUpWindowSeconds", d.misfire().catchUpWindow().toNanos() / 1e9);
         json.put("jitterSeconds", d.jitter().toNanos() / 1e9);
+        json.put("overlap", d.overlap().name());
+        if (d.once()) {
+            json.put("at", d.startAt() == null ? null : d.startAt().toString());
+        }
         return json;
     }
 

@@ -31,7 +31,11 @@ public final class TaskCommands {
         BUSY,
         NOT_RUNNING,
         DISABLED,
-        QUARANTINED
+        QUARANTINED,
+        /** The Idempotency-Key of a one-off run was used before with another request. */
+        IDEMPOTENCY_KEY_REUSED,
+        /** A one-off run has started (or ended): it can no longer be withdrawn. */
+        RUN_STARTED
     }
 
     public static final class RefusedException extends RuntimeException {
@@ -70,10 +74,10 @@ public final class TaskCommands {
     private static final NamedSql INSERT_API = NamedSql.of("""
             insert into tasks (name, handler, schedule, time_zone, params, enabled, timeout_seconds, retry,
                                misfire_policy, misfire_threshold_ms, catch_up_limit, catch_up_window_ms, jitter_ms,
-                               source, next_run_at, next_fire_at)
+                               overlap, source, next_run_at, next_fire_at, once_at)
             values (:name, :handler, :schedule, :zone, cast(:params as jsonb), :enabled, :timeout,
-                    cast(:retry as jsonb), :misfire, :threshold, :catch_up_limit, :catch_up_window, :jitter,
-                    'API', cast(:next as timestamptz), cast(:next as timestamptz))
+                    cast(:retry as jsonb), :misfire, :threshold, :catch_up_limit, :catch_up_window, :jitter, :overlap,
+                    'API', cast(:next as timestamptz), cast(:next as timestamptz), cast(:once_at as timestamptz))
             on conflict (name) do nothing
             """);
 
@@ -82,7 +86,8 @@ public final class TaskCommands {
                set handler = :handler, schedule = :schedule, time_zone = :zone, params = cast(:params as jsonb),
                    enabled = :enabled, timeout_seconds = :timeout, retry = cast(:retry as jsonb),
                    misfire_policy = :misfire, misfire_threshold_ms = :threshold, catch_up_limit = :catch_up_limit,
-                   catch_up_window_ms = :catch_up_window, jitter_ms = :jitter,
+                   catch_up_window_ms = :catch_up_window, jitter_ms = :jitter, overlap = :overlap,
+                   once_at = cast(:once_at as timestamptz),
                    quarantined_at = null, lost_streak = 0, version = version + 1, updated_at = now(),
                    %s
              where id = :id and name = :name
@@ -172,7 +177,9 @@ public final class TaskCommands {
             // A start-at that has passed changes nothing (it was a first run's).
             boolean rescheduled = !before.definition().schedule().equals(d.schedule())
                     || !before.definition().timeZone().equals(d.timeZone())
-                    || (d.startAt() != null && d.startAt().isAfter(now));
+                    || (d.startAt() != null && d.startAt().isAfter(now))
+                    // A one-time task given another time runs at it (at once if it has passed).
+                    || (d.once() && !d.startAt().equals(before.definition().startAt()));
             try (var st = TaskColumns.bind(UPDATE_API.prepare(c), d)
                     .set("rescheduled", rescheduled)
                     .set("next", NextRunPlan.afterScheduleChange(d, now))
@@ -324,7 +331,7 @@ public final class TaskCommands {
         return task;
     }
 
-    private static RefusedException notFound(String name) {
+    static RefusedException notFound(String name) {
         return new RefusedException(Refusal.TASK_NOT_FOUND, "No task named '" + name + "'");
     }
 
@@ -359,11 +366,16 @@ public final class TaskCommands {
     }
 
     @FunctionalInterface
-    private interface Work<T> {
+    interface Work<T> {
         T run(Connection c) throws SQLException;
     }
 
     private <T> T inTransaction(Work<T> work) {
+        return inTransaction(dataSource, work);
+    }
+
+    /** One transaction of an operator's command: committed when {@code work} returns, else rolled back. */
+    static <T> T inTransaction(DataSource dataSource, Work<T> work) {
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try {

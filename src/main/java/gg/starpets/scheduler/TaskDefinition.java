@@ -16,7 +16,8 @@ import java.util.regex.Pattern;
  *
  * @param jitter up to this much random delay is added to each due time (zero: none)
  * @param startAt when a new task runs first, instead of its schedule's rule ({@code NextRunPlan.firstRun}); null:
- *     none. Not kept in the row: it only places the first run (and an edit's, over the API)
+ *     none. Not kept in the row: it only places the first run (and an edit's, over the API). A one-time
+ *     task's {@code at} ({@link #withAt}), which is kept ({@code tasks.once_at})
  */
 public record TaskDefinition(
         String name,
@@ -29,7 +30,8 @@ public record TaskDefinition(
         RetryPolicy retry,
         MisfirePolicy misfire,
         Duration jitter,
-        Instant startAt) {
+        Instant startAt,
+        Overlap overlap) {
 
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,99}");
 
@@ -59,6 +61,43 @@ public record TaskDefinition(
         params = params == null ? Map.of() : Map.copyOf(params);
         misfire = misfire == null ? MisfirePolicy.DEFAULT : misfire;
         jitter = jitter == null ? Duration.ZERO : jitter;
+        overlap = overlap == null ? Overlap.SKIP : overlap;
+    }
+
+    /**
+     * What a slot of a cron task that comes due while a run of the task is in progress does. {@code SKIP}
+     * (the default): nothing then, the run goes on alone, no second one starts; the slot is a missed time,
+     * and the misfire policy decides what becomes of it when the run ends ({@code RUN_ONCE}: one run at
+     * once, late; {@code SKIP}: a MISSED run, unless within the threshold; {@code CATCH_UP}: each in its
+     * window). {@code BUFFER_ONE}: one run right after the run ends, whatever the misfire policy, for the
+     * first such slot (several give one run; no MISSED row). {@code REPLACE}: the run in progress is
+     * cancelled (its owner is asked as an operator's cancel asks it, the run ends CANCELLED) and the new
+     * run starts once it has ended. A fixed delay counts from the end of a run: never due during one.
+     */
+    public enum Overlap {
+        SKIP,
+        BUFFER_ONE,
+        REPLACE;
+
+        /** The policy written {@code text} (any case; null or blank: SKIP); refuses others naming the task. */
+        public static Overlap of(String task, String text) {
+            if (text == null || text.isBlank()) {
+                return SKIP;
+            }
+            String name = text.strip().toUpperCase(Locale.ROOT);
+            if (name.equals("ALLOW")) {
+                throw new InvalidTaskException(
+                        task,
+                        "overlap ALLOW (several runs of the task at once, max-concurrent) is not supported yet;"
+                                + " use SKIP, BUFFER_ONE or REPLACE");
+            }
+            try {
+                return valueOf(name);
+            } catch (IllegalArgumentException e) {
+                throw new InvalidTaskException(
+                        task, "overlap must be SKIP, BUFFER_ONE or REPLACE, not '" + text.strip() + "'");
+            }
+        }
     }
 
     /**
@@ -179,7 +218,9 @@ public record TaskDefinition(
             throw new InvalidTaskException(name, "unknown time zone '" + timeZone + "'");
         }
         try {
-            Schedule.parse(schedule, zone).next(Instant.now());
+            if (!(Schedule.parse(schedule, zone) instanceof Schedule.Once)) {
+                Schedule.parse(schedule, zone).next(Instant.now());
+            }
         } catch (IllegalArgumentException | IllegalStateException e) {
             throw new InvalidTaskException(name, "invalid schedule: " + e.getMessage());
         }
@@ -189,14 +230,16 @@ public record TaskDefinition(
         if (timeout.compareTo(LONGEST) > 0) {
             throw new InvalidTaskException(name, "the timeout must be at most " + LONGEST.toDays() + " days");
         }
+        String stripped = schedule.strip();
         return new TaskDefinition(
                 name,
                 handler,
-                schedule.strip(),
+                Schedule.ONCE.equalsIgnoreCase(stripped) ? Schedule.ONCE : stripped,
                 zone,
                 timeout,
                 enabled == null || enabled,
                 params,
+                null,
                 null,
                 null,
                 null,
@@ -205,12 +248,12 @@ public record TaskDefinition(
 
     public TaskDefinition withRetry(RetryPolicy retry) {
         return new TaskDefinition(
-                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt);
+                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, overlap);
     }
 
     public TaskDefinition withMisfire(MisfirePolicy misfire) {
         return new TaskDefinition(
-                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt);
+                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, overlap);
     }
 
     public TaskDefinition withJitter(Duration jitter) {
@@ -223,12 +266,56 @@ public record TaskDefinition(
             throw new InvalidTaskException(name, e.getMessage());
         }
         return new TaskDefinition(
-                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt);
+                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, overlap);
+    }
+
+    public TaskDefinition withOverlap(Overlap overlap) {
+        return new TaskDefinition(
+                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, overlap);
+    }
+
+    public TaskDefinition withParams(Map<String, Object> params) {
+        return new TaskDefinition(
+                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, overlap);
     }
 
     public TaskDefinition withStartAt(Instant startAt) {
         return new TaskDefinition(
-                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt);
+                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, overlap);
+    }
+
+    /** A one-time task ({@code schedule: once}): it runs at its {@code at}, kept as its {@link #startAt}. */
+    public boolean once() {
+        return Schedule.ONCE.equals(schedule);
+    }
+
+    /**
+     * Sets a one-time task's {@code at}: required for {@code schedule: once}, refused for any other
+     * schedule (whose first run is {@code start-at}'s).
+     */
+    public TaskDefinition withAt(Instant at) {
+        if (!once()) {
+            if (at != null) {
+                throw new InvalidTaskException(
+                        name, "'at' is for a one-time task (schedule: once); a recurring task's first run is start-at");
+            }
+            return this;
+        }
+        if (at == null) {
+            throw new InvalidTaskException(name, "a one-time task (schedule: once) needs 'at', the time it runs");
+        }
+        return withStartAt(at);
+    }
+
+    /**
+     * A definition's first run as written: {@code startAt} for a recurring task, {@code at} for a
+     * one-time task (which takes no start-at).
+     */
+    public TaskDefinition withFirstRun(Instant startAt, Instant at) {
+        if (once() && startAt != null) {
+            throw new InvalidTaskException(name, "a one-time task runs at its 'at'; start-at is not for it");
+        }
+        return withStartAt(startAt).withAt(at);
     }
 
     /**

@@ -5,6 +5,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ScheduledExecutorService;
@@ -15,7 +16,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Once a heartbeat, on every instance: ends pauses whose time has come, retires configuration tasks
- * that no live instance defines any more, and moves SKIP tasks past a missed time. Each statement
+ * that no live instance defines any more, moves SKIP tasks past a missed time (recording the slots
+ * MISSED), and cancels the runs of {@code overlap: REPLACE} tasks during which a slot came due. Each statement
  * changes a row once whichever instance runs it first; events say who. Each duty is a short
  * transaction of its own (a SKIP task, one statement each), waiting for a row another transaction
  * holds at most half a heartbeat: housekeeping never holds many rows locked, nor a thread for long,
@@ -52,7 +54,9 @@ final class TaskHousekeeping {
 
     // Package-visible: QueryPlanTest checks that it reads its index.
     static final NamedSql SKIPPABLE = NamedSql.of("""
-            select id, schedule, time_zone, next_run_at from tasks
+            select id, name, schedule, time_zone, next_run_at, coalesce(next_fire_at, next_run_at) as fire_at,
+                   misfire_threshold_ms, paused_at is not null as paused
+              from tasks
              where misfire_policy = 'SKIP' and next_cause = 'SCHEDULE' and owner_session is null
                -- Implied by the next line (thresholds are not negative); lets tasks_skip_due_idx be read as a range.
                and next_run_at < now()
@@ -68,12 +72,39 @@ final class TaskHousekeeping {
                             for update skip locked)
             """);
 
+    // Package-visible: QueryPlanTest checks that it reads its index (tasks_replace_running_idx).
+    static final NamedSql REPLACEABLE = NamedSql.of("""
+            select id, name, schedule, time_zone, coalesce(next_fire_at, next_run_at) as fire_at, started_at,
+                   current_run_id
+              from tasks
+             where overlap = 'REPLACE' and owner_session is not null
+               and current_run_id is not null and not cancel_requested and stuck_since is null
+            """);
+
+    // As an operator's cancel asks (TaskCommands.CANCEL): the owner learns it by NOTIFY or its next renewal.
+    private static final NamedSql REPLACE = NamedSql.of("""
+            with asked as (
+                update tasks set cancel_requested = true, updated_at = now()
+                 where id = (select id from tasks
+                              where id = :id and current_run_id = :run and not cancel_requested
+                                for update skip locked)
+                returning name
+            )
+            select name, pg_notify('%s', cast(:run as text)) from asked
+            """.formatted(SessionWatch.CANCEL_CHANNEL));
+
     private final SchedulerSettings settings;
     private final DataSource dataSource;
+    private final SchedulerEvents events;
 
     TaskHousekeeping(SchedulerSettings settings, DataSource dataSource) {
+        this(settings, dataSource, SchedulerEvents.NONE);
+    }
+
+    TaskHousekeeping(SchedulerSettings settings, DataSource dataSource, SchedulerEvents events) {
         this.settings = settings;
         this.dataSource = dataSource;
+        this.events = events;
     }
 
     void start(ScheduledExecutorService pool) {
@@ -106,6 +137,7 @@ final class TaskHousekeeping {
             if (skipped > 0) {
                 log.info("{} missed due time(s) skipped (misfire SKIP)", skipped);
             }
+            duty("overlap REPLACE", 0, () -> replaceOverrunning(c, actor));
         } catch (SQLException | RuntimeException e) {
             log.warn("Task housekeeping failed: {}", e.getMessage());
         }
@@ -138,32 +170,127 @@ final class TaskHousekeeping {
 
     /**
      * Moves SKIP tasks that missed their time by more than their threshold on to their next future
-     * time, each in a statement of its own when {@code c} auto-commits (so no row stays locked longer).
+     * time, each in a transaction of its own (so no row stays locked longer) that also records the
+     * slots skipped as MISSED runs ({@link MissedSlots}: a long downtime writes at most 101 rows).
      */
     int skipMisfires(Connection c) throws SQLException {
         Instant now = DbClock.now(c);
-        record Missed(long id, String schedule, String zone, Instant was) {}
+        record Missed(long id, String name, String schedule, String zone, Instant was, Instant fire, String reason) {}
         List<Missed> missed = new ArrayList<>();
         try (var st = SKIPPABLE.prepare(c);
                 ResultSet rs = st.executeQuery()) {
             while (rs.next()) {
                 missed.add(new Missed(
-                        rs.getLong(1),
-                        rs.getString(2),
-                        rs.getString(3),
-                        InstanceRepository.instant(rs, "next_run_at")));
+                        rs.getLong("id"),
+                        rs.getString("name"),
+                        rs.getString("schedule"),
+                        rs.getString("time_zone"),
+                        InstanceRepository.instant(rs, "next_run_at"),
+                        InstanceRepository.instant(rs, "fire_at"),
+                        rs.getBoolean("paused")
+                                ? "misfire: the task was paused"
+                                : "misfire: no instance started it within its threshold ("
+                                        + rs.getLong("misfire_threshold_ms") + " ms)"));
             }
         }
         int skipped = 0;
         for (Missed m : missed) {
-            try (var st = SKIP.prepare(c)
-                    .set("next", NextRunPlan.nextOrNull(m.schedule(), m.zone(), now))
-                    .set("id", m.id())
-                    .set("was", m.was())) {
-                skipped += st.executeUpdate();
+            MissedSlots slots = skippedSlots(m.schedule(), m.zone(), m.fire(), now, m.reason());
+            boolean moved = Transactions.inTransaction(c, settings.heartbeat().dividedBy(2), () -> {
+                try (var st = SKIP.prepare(c)
+                        .set("next", NextRunPlan.nextOrNull(m.schedule(), m.zone(), now))
+                        .set("id", m.id())
+                        .set("was", m.was())) {
+                    if (st.executeUpdate() == 0) {
+                        return false;
+                    }
+                }
+                RunRepository.recordMissed(c, m.id(), settings.instanceId(), List.of(slots));
+                return true;
+            });
+            if (moved) {
+                skipped++;
+                events.runsMissed(m.name(), slots.kind(), slots.count());
             }
         }
         return skipped;
+    }
+
+    /**
+     * Asks the owners of the runs of {@code overlap: REPLACE} tasks during which a slot came due to stop
+     * them, as an operator's cancel does; each run so ends CANCELLED, and its end makes the task due for
+     * that slot at once ({@link NextRunPlan#lateSlot}), so the new run starts only after the old one has
+     * ended and released the task (fenced as every run). Each in a transaction of its own, with its audit
+     * event; a row locked elsewhere is left for the next heartbeat. Returns how many were asked.
+     */
+    int replaceOverrunning(Connection c, String actor) throws SQLException {
+        Instant now = DbClock.now(c);
+        record Running(long id, long run, Instant slot) {}
+        List<Running> due = new ArrayList<>();
+        try (var st = REPLACEABLE.prepare(c);
+                ResultSet rs = st.executeQuery()) {
+            while (rs.next()) {
+                Instant slot;
+                try {
+                    slot = NextRunPlan.dueWhileRunning(
+                            Schedule.parse(rs.getString("schedule"), ZoneId.of(rs.getString("time_zone"))),
+                            InstanceRepository.instant(rs, "fire_at"),
+                            InstanceRepository.instant(rs, "started_at"),
+                            now);
+                } catch (RuntimeException e) {
+                    slot = null; // unreadable: its run goes on as SKIP's would
+                }
+                if (slot != null) {
+                    due.add(new Running(rs.getLong("id"), rs.getLong("current_run_id"), slot));
+                }
+            }
+        }
+        int asked = 0;
+        for (Running r : due) {
+            String task = Transactions.inTransaction(c, settings.heartbeat().dividedBy(2), () -> {
+                try (var st = REPLACE.prepare(c).set("id", r.id()).set("run", r.run());
+                        ResultSet rs = st.executeQuery()) {
+                    if (!rs.next()) {
+                        return null;
+                    }
+                    String name = rs.getString("name");
+                    TaskEvents.record(
+                            c,
+                            name,
+                            actor,
+                            AuditAction.CANCELLED,
+                            null,
+                            null,
+                            "run " + r.run() + ": the slot " + r.slot() + " came due while it ran (overlap REPLACE)");
+                    return name;
+                }
+            });
+            if (task != null) {
+                asked++;
+                log.info(
+                        "Run {} of {} cancelled: the slot {} came due while it ran (overlap REPLACE)",
+                        r.run(),
+                        task,
+                        r.slot());
+            }
+        }
+        return asked;
+    }
+
+    /**
+     * The slots a SKIP task skipped: from the one it was due for up to {@code now}; for a fixed delay
+     * (which counts from the end of a run, so has no slots of its own) just that one.
+     */
+    private static MissedSlots skippedSlots(String schedule, String zone, Instant fire, Instant now, String reason) {
+        try {
+            Schedule parsed = Schedule.parse(schedule, ZoneId.of(zone));
+            if (parsed instanceof Schedule.Cron) {
+                return MissedSlots.startingAt(parsed, fire, now, reason);
+            }
+        } catch (RuntimeException e) {
+            // Unreadable: record the one slot it was due for.
+        }
+        return MissedSlots.of(fire, reason);
     }
 
     private static List<String> names(NamedSql.Statement statement) throws SQLException {

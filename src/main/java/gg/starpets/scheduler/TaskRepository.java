@@ -22,43 +22,56 @@ final class TaskRepository {
     /** How a run's end left its task. */
     record Finished(boolean released, String schedule, String timeZone) {}
 
-    private static final NamedSql CLAIM = NamedSql.of("""
+    // Package-visible: QueryPlanTest.
+    static final NamedSql CLAIM =
+            NamedSql.of("""
             with %1$s, me as (
                 select exists (select 1 from held where key = :key) as holds_lock
             ), due as (
-                select id from tasks
-                 where %2$s and next_run_at <= now()
+                select id, fence,
+                       -- A one-off run is due, and the schedule's own time is not earlier: it starts first.
+                       coalesce(next_request_at <= now()
+                                and (next_run_at is null or next_run_at > now() or next_request_at <= next_run_at),
+                                false) as one_off
+                  from tasks
+                 where %2$s and least(next_run_at, next_request_at) <= now()
                    -- No claim without this instance's own session lock held at this moment.
                    and (select holds_lock from me)
                    -- Nor of a task whose earlier run's handler has not returned in this process.
                    and id <> all(cast(:busy as bigint[]))
-                 order by next_run_at, id
+                 order by least(next_run_at, next_request_at), id
                  limit :quota
                  for update skip locked
-            ), claimed as (
+            ), %3$s, claimed as (
                 update tasks t
                    set owner_instance = :instance, owner_session = :key,
                        lease_until = now() + :lease * interval '1 millisecond',
                        fence = t.fence + 1,
-                       current_run_id = nextval(pg_get_serial_sequence('task_runs', 'id')),
+                       current_run_id = case when s.id is not null then s.id
+                                             else nextval(pg_get_serial_sequence('task_runs', 'id')) end,
                        started_at = now(), progress = null, stuck_since = null, cancel_requested = false,
                        updated_at = now(), owner_lock_seen_at = now(), last_claimed_by = :key, last_claimed_at = now()
-                  from due
-                 where t.id = due.id
-                returning t.id, t.name, t.handler, t.schedule, t.time_zone, t.params::text as params,
-                          t.timeout_seconds, t.fence, t.current_run_id, t.next_attempt, t.next_run_at,
-                          t.started_at, t.next_cause, coalesce(t.next_fire_at, t.next_run_at) as fire_at,
+                  from due left join started s on s.task_id = due.id
+                 -- A one-off run cancelled since this statement began: the task waits for the next claim.
+                 where t.id = due.id and (not due.one_off or s.id is not null)
+                returning t.id, t.name, t.handler, t.schedule, t.time_zone, coalesce(s.params, t.params::text) as params,
+                          t.timeout_seconds, t.fence, t.current_run_id, coalesce(s.attempt, t.next_attempt) as next_attempt,
+                          coalesce(s.scheduled_for, t.next_run_at) as next_run_at, t.started_at,
+                          coalesce(s.cause, t.next_cause) as next_cause,
+                          coalesce(s.scheduled_for, t.next_fire_at, t.next_run_at) as fire_at,
                           t.retry::text as retry, t.misfire_policy, t.misfire_threshold_ms, t.catch_up_limit,
-                          t.catch_up_window_ms, t.catch_ups, t.jitter_ms, t.source
+                          t.catch_up_window_ms, t.catch_ups, t.jitter_ms, t.source, t.overlap,
+                          s.id is not null as one_off
             ), runs as (
                 insert into task_runs (id, task_id, task_name, instance_id, fence, scheduled_for, started_at,
                                        status, attempt, cause)
                 select current_run_id, id, name, :instance, fence, next_run_at, started_at, 'RUNNING', next_attempt,
                        next_cause
                   from claimed
+                 where not one_off
             )
             select * from claimed order by next_run_at
-            """.formatted(SqlFragments.HELD_LOCKS, SqlFragments.CLAIMABLE));
+            """.formatted(SqlFragments.HELD_LOCKS, SqlFragments.CLAIMABLE, OneOffRepository.START_DUE));
 
     private static final NamedSql RENEW = NamedSql.of("""
             update tasks
@@ -277,6 +290,9 @@ final class TaskRepository {
             String error,
             RunContext context)
             throws SQLException {
+        if (run.oneOff()) {
+            return OneOffRepository.finish(c, run, sessionKey, next, status, error, context);
+        }
         Finished finished = end(
                 c,
                 run.taskId(),

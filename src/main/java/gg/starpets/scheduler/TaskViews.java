@@ -49,7 +49,8 @@ public final class TaskViews {
 
         /**
          * RUNNING, WAITING, PAUSED, DISABLED (or retired: no live instance defines it), QUARANTINED
-         * (runs lost in a row), or STUCK (its run timed out but the handler still executes).
+         * (runs lost in a row), STUCK (its run timed out but the handler still executes), or COMPLETED
+         * (a one-time task that has run).
          */
         public String state() {
             if (stuck()) {
@@ -64,7 +65,18 @@ public final class TaskViews {
             if (!enabled || retiredAt != null) {
                 return "DISABLED";
             }
+            if (completed()) {
+                return "COMPLETED";
+            }
             return pausedAt != null ? "PAUSED" : "WAITING";
+        }
+
+        /**
+         * A one-time task ({@code schedule: once}) whose run has ended, with its retries: it has no next
+         * run. Its last run says how it ended (COMPLETED whether that run SUCCEEDED or finally FAILED).
+         */
+        public boolean completed() {
+            return Schedule.ONCE.equals(schedule) && nextRunAt == null && lastRun != null && !running();
         }
 
         /** Its run has been ended (timed out) but the handler still executes on its instance. */

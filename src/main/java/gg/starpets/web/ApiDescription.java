@@ -23,8 +23,8 @@ import org.springframework.context.annotation.Configuration;
 /**
  * The OpenAPI description at {@code /v3/api-docs} (Swagger UI at {@code /swagger-ui.html}): springdoc
  * derives the routes from the controllers; this adds what it cannot see — the problem-details
- * answer every route may give, the body of {@code POST /balance/update}, which the controller reads
- * by hand, and the text format of {@code /metrics}. docs/api.md is the prose version.
+ * answer every route may give, the bodies of {@code POST /balance/update} and
+ * {@code POST /tasks/{name}/runs}, which the controllers read by hand, and the text format of {@code /metrics}. docs/api.md is the prose version.
  */
 @Configuration(proxyBeanMethods = false)
 class ApiDescription {
@@ -69,6 +69,14 @@ class ApiDescription {
                                                         "text/plain; version=0.0.4; charset=utf-8",
                                                         new MediaType().schema(new StringSchema()))));
             }
+            var oneOff = api.getPaths().get("/tasks/{name}/runs");
+            if (oneOff != null && oneOff.getPost() != null) {
+                oneOff.getPost()
+                        .description("A one-off run of the task (docs/api.md): params merged over the task's and"
+                                + " checked by its handler, at a time (default now); 201 with runId and Location."
+                                + " The same Idempotency-Key answers the same run; another body under it is 422.")
+                        .setRequestBody(oneOffRunBody());
+            }
             var update = api.getPaths().get("/balance/update");
             if (update != null && update.getPost() != null) {
                 update.getPost().setRequestBody(balanceUpdateBody());
@@ -106,6 +114,25 @@ class ApiDescription {
                         "code",
                         new StringSchema().description("stable, machine-readable: task_not_found, unauthorized, …"))
                 .required(List.of("type", "title", "status", "detail", "code"));
+    }
+
+    private static RequestBody oneOffRunBody() {
+        Schema<?> body = new ObjectSchema()
+                .addProperty(
+                        "params",
+                        new ObjectSchema().description("merged over the task's params (top-level keys replace)"))
+                .addProperty(
+                        "at",
+                        new StringSchema()
+                                .format("date-time")
+                                .description("run at this time, not before (ISO-8601 with offset); default now"));
+        body.setAdditionalProperties(false);
+        return new RequestBody()
+                .required(false)
+                .content(new Content()
+                        .addMediaType(
+                                org.springframework.http.MediaType.APPLICATION_JSON_VALUE,
+                                new MediaType().schema(body)));
     }
 
     private static RequestBody balanceUpdateBody() {

@@ -51,6 +51,13 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
                     case NOT_RUNNING -> conflict("run_not_running", "Run not in progress", e);
                     case DISABLED -> conflict("task_disabled", "Task disabled", e);
                     case QUARANTINED -> conflict("task_quarantined", "Task quarantined", e);
+                    case IDEMPOTENCY_KEY_REUSED ->
+                        new ApiException(
+                                HttpStatus.UNPROCESSABLE_CONTENT,
+                                "idempotency_key_reused",
+                                "Idempotency key reused",
+                                e.getMessage());
+                    case RUN_STARTED -> conflict("run_started", "Run started", e);
                 });
     }
 

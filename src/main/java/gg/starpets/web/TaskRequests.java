@@ -42,7 +42,9 @@ final class TaskRequests {
             "catchUpWindowSeconds",
             "jitter",
             "jitterSeconds",
-            "startAt");
+            "startAt",
+            "at",
+            "overlap");
 
     private static final Set<String> RETRY_FIELDS = Set.of(
             "maxAttempts", "initialBackoff", "initialBackoffSeconds", "multiplier", "maxBackoff", "maxBackoffSeconds");
@@ -107,7 +109,8 @@ final class TaskRequests {
             d = TaskDefinition.of(
                     name,
                     text(f, "handler", true),
-                    text(f, "schedule", true),
+                    // Only an 'at': a one-time task.
+                    f.get("schedule") == null && f.get("at") != null ? Schedule.ONCE : text(f, "schedule", true),
                     text(f, "timeZone", false),
                     timeout,
                     bool(f, "enabled"),
@@ -125,7 +128,10 @@ final class TaskRequests {
                                     duration(f, "catchUpWindow", "catchUpWindowSeconds"),
                                     TaskDefinition.MisfirePolicy.DEFAULT.catchUpWindow())))
                     .withJitter(orDefault(duration(f, "jitter", "jitterSeconds"), Duration.ZERO))
-                    .withStartAt(TaskDefinition.startAt(name, "startAt", text(f, "startAt", false)));
+                    .withFirstRun(
+                            TaskDefinition.startAt(name, "startAt", text(f, "startAt", false)),
+                            TaskDefinition.startAt(name, "at", text(f, "at", false)))
+                    .withOverlap(TaskDefinition.Overlap.of(name, text(f, "overlap", false)));
         } catch (IllegalArgumentException e) { // InvalidTaskException included
             throw invalid(e.getMessage());
         }

@@ -43,7 +43,9 @@ record TaskResponse(
         Double misfireThresholdSeconds,
         Integer catchUpLimit,
         Double catchUpWindowSeconds,
-        Double jitterSeconds) {
+        Double jitterSeconds,
+        String overlap,
+        Instant at) {
 
     /** Why and until when a task is paused (null until: until resumed). */
     record Pause(Instant since, Instant until, String reason) {}
@@ -121,7 +123,10 @@ record TaskResponse(
                 misfire == null ? null : seconds(misfire.threshold()),
                 misfire == null ? null : misfire.catchUpLimit(),
                 misfire == null ? null : seconds(misfire.catchUpWindow()),
-                d == null ? null : seconds(d.jitter()));
+                d == null ? null : seconds(d.jitter()),
+                d == null ? null : d.overlap().name(),
+                // A one-time task's time (schedule "once"); null for every other task.
+                d == null || !d.once() ? null : d.startAt());
     }
 
     /** A cron's next time after now (null for a fixed delay: it counts from the run's end). */

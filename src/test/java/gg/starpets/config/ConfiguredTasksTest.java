@@ -172,7 +172,7 @@ class ConfiguredTasksTest {
     void aKeyNobodyReadsStopsTheStartNamingTheTaskAndTheKey() {
         for (var mistake : Map.of(
                         "misfre: SKIP",
-                        "unknown key 'misfre' (known: catch-up-limit, ",
+                        "unknown key 'misfre' (known: at, catch-up-limit, ",
                         "retyr: { max-attempts: 3 }",
                         "unknown key 'retyr'",
                         "retry: { max-atempts: 3 }",
@@ -231,6 +231,7 @@ class ConfiguredTasksTest {
                       catch-up-window: 1h
                       jitter: 1s
                       start-at: "2026-12-14T12:00:00Z"
+                      overlap: buffer_one
                 """, Map.of());
 
         TaskDefinition task =
@@ -241,6 +242,30 @@ class ConfiguredTasksTest {
         assertThat(task.retry().maxBackoff()).isEqualTo(Duration.ofMinutes(1));
         assertThat(task.misfire().catchUpLimit()).isEqualTo(3);
         assertThat(task.startAt()).isEqualTo("2026-12-14T12:00:00Z");
+        assertThat(task.overlap()).isEqualTo(TaskDefinition.Overlap.BUFFER_ONE);
+    }
+
+    @Test
+    void anOverlapThatIsNotSupportedStopsTheStartNamingTheTask() {
+        for (var mistake : Map.of(
+                        "ALLOW",
+                        "overlap ALLOW (several runs of the task at once, max-concurrent) is not supported yet;"
+                                + " use SKIP, BUFFER_ONE or REPLACE",
+                        "QUEUE",
+                        "overlap must be SKIP, BUFFER_ONE or REPLACE, not 'QUEUE'")
+                .entrySet()) {
+            String yaml = """
+                    starpets:
+                      tasks:
+                        - { name: nightly-export, handler: sleep, schedule: "0 3 * * *", timeout: 1h, overlap: %s }
+                    """.formatted(mistake.getKey());
+            assertThatThrownBy(() -> {
+                        StandardEnvironment env = environment(yaml, Map.of());
+                        ConfiguredTasks.read(properties(env), env, handlers);
+                    })
+                    .isInstanceOf(TaskDefinition.InvalidTaskException.class)
+                    .hasMessage("Task 'nightly-export': " + mistake.getValue());
+        }
     }
 
     @Test

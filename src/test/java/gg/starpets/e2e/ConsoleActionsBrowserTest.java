@@ -38,7 +38,8 @@ import tools.jackson.databind.json.JsonMapper;
  * tasks cannot be edited or deleted; pause (seen as PAUSED through every instance's API within 2 s),
  * resume, trigger, cancel with a confirmation; create a task with the form, run it and read its
  * output; edit it with If-Match (a stale edit is refused); its audit trail, paged; delete it; and a
- * task quarantined when its instance is SIGKILLed (SCHEDULER_QUARANTINE_AFTER=1, no window), resumed from the page.
+ * task quarantined when its instance is SIGKILLed (SCHEDULER_QUARANTINE_AFTER=1, no window), notified by
+ * Alertmanager at the twin's webhook with a link to its page, resumed from the page.
  */
 @Tag("e2e")
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -687,6 +688,23 @@ class ConsoleActionsBrowserTest {
         await().atMost(Timing.SOON)
                 .until(() -> actions("#board-body tr[data-task='" + task + "']").equals(Set.of("resume")));
         browser.screenshot(SCREENSHOTS, "console-tasks-quarantined");
+
+        // Someone is told: Prometheus fires StarPetsTaskQuarantined for the task and Alertmanager posts
+        // it to the webhook, naming the task, with a link to its page in the console, which opens it.
+        JsonNode alert = twin.alerts().awaitFiring("StarPetsTaskQuarantined", task);
+        assertThat(alert.get("labels").get("severity").asString()).isEqualTo("critical");
+        assertThat(alert.get("annotations").get("summary").asString())
+                .isEqualTo("Task " + task + " is quarantined: its runs were lost again and again");
+        String link = alert.get("annotations").get("console_url").asString();
+        assertThat(link).isEqualTo(Twin.NGINX + "/ui/#/task/" + task);
+        assertThat(browser.driver().getCurrentUrl()).startsWith(link.substring(0, link.indexOf('#')));
+        go(link.substring(link.indexOf('#')));
+        await().atMost(Timing.SOON)
+                .until(() -> browser.driver()
+                        .findElement(By.id("task-title"))
+                        .getText()
+                        .equals(task));
+        go("#/tasks");
 
         click(task, "resume");
         await().atMost(Timing.SOON)

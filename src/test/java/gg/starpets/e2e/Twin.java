@@ -15,7 +15,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * The native twin of the compose stack (scripts/twin-up.sh) on the end-to-end ports: five instances of
  * the real jar behind nginx on 28080 (instances on 28081-28085), PostgreSQL on 25432, Prometheus on
- * 29090. One at a time on a machine: run only under the heavy-work lock, as .ci/checks.d/40-e2e does.
+ * 29090, Alertmanager on 29093 posting its notifications to the twin's {@link AlertWebhook}. One at a
+ * time on a machine: run only under the heavy-work lock, as .ci/checks.d/40-e2e does.
  */
 final class Twin implements AutoCloseable {
 
@@ -30,16 +31,18 @@ final class Twin implements AutoCloseable {
 
     private final Path dir;
     private final Map<String, String> settings;
+    private final AlertWebhook alerts;
 
-    private Twin(Path dir, Map<String, String> settings) {
+    private Twin(Path dir, Map<String, String> settings, AlertWebhook alerts) {
         this.dir = dir;
         this.settings = settings;
+        this.alerts = alerts;
     }
 
     /** Starts a fresh twin in {@code name} beside the jar (kept afterwards for its logs). */
     static Twin start(String name, Map<String, String> settings) throws IOException, InterruptedException {
         Path dir = Path.of(System.getProperty("starpets.jar")).toAbsolutePath().resolveSibling(name);
-        Twin twin = new Twin(dir, settings);
+        Twin twin = new Twin(dir, settings, AlertWebhook.start());
         twin.run("scripts/twin-down.sh", Duration.ofMinutes(2));
         if (Files.exists(dir)) {
             try (var paths = Files.walk(dir)) {
@@ -111,9 +114,18 @@ final class Twin implements AutoCloseable {
         Files.delete(pidFile);
     }
 
+    /** The receiver of the twin's Alertmanager notifications. */
+    AlertWebhook alerts() {
+        return alerts;
+    }
+
     @Override
     public void close() throws IOException, InterruptedException {
-        run("scripts/twin-down.sh", Duration.ofMinutes(2));
+        try {
+            run("scripts/twin-down.sh", Duration.ofMinutes(2));
+        } finally {
+            alerts.close();
+        }
     }
 
     private void run(String script, Duration limit) throws IOException, InterruptedException {
@@ -124,6 +136,10 @@ final class Twin implements AutoCloseable {
         env.put("TWIN_NGINX_PORT", "28080");
         env.put("TWIN_PG_PORT", "25432");
         env.put("TWIN_PROMETHEUS_PORT", "29090");
+        env.put("TWIN_ALERTMANAGER_PORT", "29093");
+        env.put("ALERT_WEBHOOK_URL", alerts.url());
+        // A new alert's first notification waits 1 s for others of its group, not the shipped 10 s.
+        env.put("ALERT_GROUP_WAIT", "1s");
         env.put("STARPETS_JAR", System.getProperty("starpets.jar"));
         // With TOTAL_INSTANCES (twin-up.sh sets it) the first claim waits for all five instances, at
         // most ten settle windows: as long as five JVMs may take to start on a loaded machine, so that

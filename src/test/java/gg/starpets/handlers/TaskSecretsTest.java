@@ -83,7 +83,8 @@ class TaskSecretsTest {
             read.add(m.group(1));
         }
 
-        assertThat(read).contains("DB_PASSWORD", "STARPETS_OPERATOR_TOKENS", "PORT");
+        assertThat(read).contains("DB_PASSWORD", "STARPETS_OPERATOR_TOKENS", "PORT", "OTEL_EXPORTER_OTLP_ENDPOINT");
+        assertThat(TaskSecrets.serviceSetting("OTEL_EXPORTER_OTLP_HEADERS")).isTrue();
         assertThat(read).allMatch(TaskSecrets::serviceSetting);
         assertThat(List.of("PARTNER_TOKEN", "API_KEY", "GITHUB_TOKEN", "EXPORT_TOKEN", "HOME"))
                 .noneMatch(TaskSecrets::serviceSetting);

@@ -94,16 +94,16 @@ class ClaimLoopSleepTest {
     @Test
     void settlingEndsWhenAnotherInstanceRunsTasksOrTheConfiguredTotalIsAlive() {
         ClaimLoop alone = loop(0);
-        assertThat(alone.settled(new Share(4, 3, 0, 0, 0, null))).isFalse();
-        assertThat(alone.settled(new Share(4, 3, 0, 0, 1, null)))
+        assertThat(alone.settled(new ShareRepository.Peers(3, 0))).isFalse();
+        assertThat(alone.settled(new ShareRepository.Peers(3, 1)))
                 .as("joining a running cluster")
                 .isTrue();
         assertThat(alone.settleUntil(1_000))
                 .isEqualTo(1_000 + Duration.ofSeconds(2).toNanos());
 
         ClaimLoop ofThree = loop(3);
-        assertThat(ofThree.settled(new Share(4, 2, 0, 0, 0, null))).isFalse();
-        assertThat(ofThree.settled(new Share(4, 3, 0, 0, 0, null))).isTrue();
+        assertThat(ofThree.settled(new ShareRepository.Peers(2, 0))).isFalse();
+        assertThat(ofThree.settled(new ShareRepository.Peers(3, 0))).isTrue();
         assertThat(ofThree.settleUntil(1_000))
                 .as("waiting for a total: ten settles at most")
                 .isEqualTo(1_000 + Duration.ofSeconds(20).toNanos());

@@ -58,7 +58,8 @@ final class ManualClock {
                 TaskDefinition.MisfirePolicy.DEFAULT,
                 0,
                 Duration.ZERO,
-                "CONFIG");
+                "CONFIG",
+                TaskDefinition.Overlap.SKIP);
         return new LocalRun(claim, now(), guard);
     }
 }

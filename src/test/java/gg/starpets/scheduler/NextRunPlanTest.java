@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -55,7 +56,52 @@ class NextRunPlanTest {
                 misfire,
                 catchUps,
                 jitter,
-                "CONFIG");
+                "CONFIG",
+                TaskDefinition.Overlap.SKIP);
+    }
+
+    /** A run of a cron task for {@code fireAt}, started at {@code startedAt}. */
+    private static ClaimedRun started(
+            String schedule, Instant fireAt, Instant startedAt, TaskDefinition.MisfirePolicy misfire) {
+        return started(schedule, fireAt, startedAt, misfire, TaskDefinition.Overlap.SKIP);
+    }
+
+    private static ClaimedRun started(
+            String schedule,
+            Instant fireAt,
+            Instant startedAt,
+            TaskDefinition.MisfirePolicy misfire,
+            TaskDefinition.Overlap overlap) {
+        return new ClaimedRun(
+                1,
+                "t",
+                "step",
+                schedule,
+                "UTC",
+                Map.of(),
+                Duration.ofHours(10),
+                1,
+                1,
+                1,
+                fireAt,
+                startedAt,
+                "SCHEDULE",
+                fireAt,
+                null,
+                misfire,
+                0,
+                Duration.ZERO,
+                "CONFIG",
+                overlap);
+    }
+
+    private static TaskDefinition.MisfirePolicy skip(Duration threshold) {
+        return new TaskDefinition.MisfirePolicy(
+                TaskDefinition.MisfirePolicy.Kind.SKIP, threshold, 10, Duration.ofHours(1));
+    }
+
+    private static List<MissedSlots> missed(ClaimedRun run, NextRun next) {
+        return NextRunPlan.missed(run, next, Schedule.parse(run.schedule(), ZoneOffset.UTC), NOW);
     }
 
     private static ClaimedRun retrying(String schedule, int attempt) {
@@ -270,5 +316,155 @@ class NextRunPlanTest {
         assertThat(NextRunPlan.followsEditedSchedule(NextRun.now(RunCause.SCHEDULE, 1), "1h", "UTC", "2h", "UTC"))
                 .as("due at once")
                 .isFalse();
+    }
+
+    private static final String HOURLY = "0 * * * *";
+    private static final Instant SEVEN = Instant.parse("2026-03-02T07:00:00Z");
+    private static final Instant EIGHT = Instant.parse("2026-03-02T08:00:00Z");
+    private static final Instant NINE = Instant.parse("2026-03-02T09:00:00Z");
+    private static final Instant TEN = Instant.parse("2026-03-02T10:00:00Z");
+
+    @Test
+    void runOnceRunsTheSlotsThatCameDueWhileTheRunOverranOnceLateForTheFirstOfThem() {
+        // The run for 07:00 ran until 10:30: 08:00, 09:00 and 10:00 came due meanwhile.
+        ClaimedRun overran = started(HOURLY, SEVEN, SEVEN, TaskDefinition.MisfirePolicy.DEFAULT);
+
+        NextRun next = after(plan(HIGHEST), overran, RunStatus.SUCCEEDED);
+
+        assertThat(next).isEqualTo(new NextRun(EIGHT, false, EIGHT, RunCause.CATCH_UP, 1, 0));
+        assertThat(missed(overran, next)).as("one run stands for all of them").isEmpty();
+    }
+
+    @Test
+    void runOnceDoesNotRunAgainForTheSlotsItsOwnLateStartStoodFor() {
+        // Down from 07:00 to 10:00: the late run started at 10:00:05 stood for 08:00 to 10:00.
+        ClaimedRun late = started(HOURLY, SEVEN, TEN.plusSeconds(5), TaskDefinition.MisfirePolicy.DEFAULT);
+        assertThat(after(plan(LOWEST), late, RunStatus.SUCCEEDED))
+                .isEqualTo(NextRun.scheduled(Instant.parse("2026-03-02T11:00:00Z")));
+        // Started at 09:59: 10:00 came due while it ran.
+        ClaimedRun overLate = started(HOURLY, SEVEN, TEN.minusSeconds(60), TaskDefinition.MisfirePolicy.DEFAULT);
+        assertThat(after(plan(LOWEST), overLate, RunStatus.SUCCEEDED).next()).isEqualTo(TEN);
+    }
+
+    @Test
+    void aSlotDueAlreadyComesBeforeARetryAsTheNextRegularTimeDoes() {
+        ClaimedRun failed = new ClaimedRun(
+                1,
+                "t",
+                "step",
+                HOURLY,
+                "UTC",
+                Map.of(),
+                Duration.ofHours(10),
+                1,
+                1,
+                1,
+                SEVEN,
+                SEVEN,
+                "SCHEDULE",
+                SEVEN,
+                THREE_ATTEMPTS_10S,
+                TaskDefinition.MisfirePolicy.DEFAULT,
+                0,
+                Duration.ZERO,
+                "CONFIG",
+                TaskDefinition.Overlap.SKIP);
+        assertThat(after(plan(LOWEST), failed, RunStatus.FAILED))
+                .isEqualTo(new NextRun(EIGHT, false, EIGHT, RunCause.CATCH_UP, 1, 0));
+    }
+
+    @Test
+    void skipRecordsTheSlotsThatCameDueWhileTheRunOverranAndRunsTheLastOnlyWithinItsThreshold() {
+        ClaimedRun overran = started(HOURLY, SEVEN, SEVEN, skip(Duration.ofMinutes(1)));
+        NextRun next = after(plan(LOWEST), overran, RunStatus.SUCCEEDED);
+        assertThat(next).isEqualTo(NextRun.scheduled(Instant.parse("2026-03-02T11:00:00Z")));
+        assertThat(missed(overran, next)).singleElement().satisfies(m -> {
+            assertThat(m.slots()).containsExactly(EIGHT, NINE, TEN);
+            assertThat(m.reason()).isEqualTo("overlap: run 1 was still running");
+            assertThat(m.kind()).isEqualTo("overlap");
+        });
+
+        // 10:00 was missed by 30 minutes, within a threshold of 40: it runs, late; 08:00 and 09:00 do not.
+        ClaimedRun within = started(HOURLY, SEVEN, SEVEN, skip(Duration.ofMinutes(40)));
+        NextRun late = after(plan(LOWEST), within, RunStatus.SUCCEEDED);
+        assertThat(late).isEqualTo(new NextRun(TEN, false, TEN, RunCause.SCHEDULE, 1, 0));
+        assertThat(missed(within, late))
+                .singleElement()
+                .satisfies(m -> assertThat(m.slots()).containsExactly(EIGHT, NINE));
+    }
+
+    @Test
+    void skipTellsTheSlotsMissedBeforeALateStartFromThoseDueWhileTheRunWasInProgress() {
+        ClaimedRun late = started(HOURLY, SEVEN, EIGHT.plusSeconds(1800), skip(Duration.ofMinutes(1)));
+        List<MissedSlots> missed = missed(late, after(plan(LOWEST), late, RunStatus.SUCCEEDED));
+        assertThat(missed).hasSize(2);
+        assertThat(missed.get(0).slots()).containsExactly(EIGHT);
+        assertThat(missed.get(0).kind()).isEqualTo("misfire");
+        assertThat(missed.get(1).slots()).containsExactly(NINE, TEN);
+        assertThat(missed.get(1).kind()).isEqualTo("overlap");
+    }
+
+    @Test
+    void noSlotIsMissedByAFixedDelayNorByARunOnTime() {
+        ClaimedRun interval = started("10m", SEVEN, SEVEN, skip(Duration.ofMinutes(1)));
+        assertThat(missed(interval, after(plan(LOWEST), interval, RunStatus.SUCCEEDED)))
+                .isEmpty();
+        ClaimedRun onTime = started(HOURLY, TEN, TEN, skip(Duration.ofMinutes(1)));
+        NextRun next = after(plan(LOWEST), onTime, RunStatus.SUCCEEDED);
+        assertThat(next).isEqualTo(NextRun.scheduled(Instant.parse("2026-03-02T11:00:00Z")));
+        assertThat(missed(onTime, next)).isEmpty();
+    }
+
+    @Test
+    void aLongDowntimeIsRecordedInAtMostAHundredRowsAndOneThatSaysHowManyMore() {
+        Schedule everySecond = Schedule.parse("* * * * * *", ZoneOffset.UTC);
+        MissedSlots hundredFifty = MissedSlots.startingAt(everySecond, TEN, TEN.plusSeconds(149), "misfire: x");
+        assertThat(hundredFifty.count()).isEqualTo(150);
+        assertThat(hundredFifty.rows()).hasSize(MissedSlots.ROWS + 1);
+        assertThat(hundredFifty.rows().getLast())
+                .isEqualTo(new MissedSlots.Row(
+                        TEN.plusSeconds(149),
+                        "misfire: x; this row stands for 50 slots from 2026-03-02T10:01:40Z to 2026-03-02T10:02:29Z"
+                                + " (at most 100 are recorded one by one)"));
+
+        MissedSlots day = MissedSlots.startingAt(everySecond, TEN, TEN.plus(Duration.ofDays(1)), "misfire: x");
+        assertThat(day.rows()).hasSize(MissedSlots.ROWS + 1);
+        assertThat(day.rows().getLast().error()).contains("stands for at least 900 slots");
+    }
+
+    @Test
+    void bufferOneAndReplaceRunTheFirstSlotDueWhileRunningOnceWhateverTheMisfirePolicy() {
+        TaskDefinition.MisfirePolicy catchUp = new TaskDefinition.MisfirePolicy(
+                TaskDefinition.MisfirePolicy.Kind.CATCH_UP, Duration.ofMinutes(1), 10, Duration.ofHours(5));
+        for (TaskDefinition.Overlap overlap :
+                new TaskDefinition.Overlap[] {TaskDefinition.Overlap.BUFFER_ONE, TaskDefinition.Overlap.REPLACE}) {
+            for (TaskDefinition.MisfirePolicy misfire : List.of(skip(Duration.ofMinutes(1)), catchUp)) {
+                ClaimedRun overran = started(HOURLY, SEVEN, SEVEN, misfire, overlap);
+                NextRun next = after(plan(LOWEST), overran, RunStatus.CANCELLED, LocalRun.StopReason.CANCELLED);
+                assertThat(next)
+                        .as("%s with %s", overlap, misfire.kind())
+                        .isEqualTo(new NextRun(EIGHT, false, EIGHT, RunCause.CATCH_UP, 1, 0));
+                assertThat(missed(overran, next)).as("one run stands for them").isEmpty();
+            }
+            ClaimedRun onTime = started(HOURLY, TEN, TEN, skip(Duration.ofMinutes(1)), overlap);
+            assertThat(after(plan(LOWEST), onTime, RunStatus.SUCCEEDED))
+                    .isEqualTo(NextRun.scheduled(Instant.parse("2026-03-02T11:00:00Z")));
+        }
+        assertThat(NextRunPlan.dueWhileRunning(Schedule.parse(HOURLY, ZoneOffset.UTC), SEVEN, SEVEN, NOW))
+                .as("what REPLACE cancels a run for")
+                .isEqualTo(EIGHT);
+        assertThat(NextRunPlan.dueWhileRunning(Schedule.parse(HOURLY, ZoneOffset.UTC), TEN, TEN, NOW))
+                .isNull();
+    }
+
+    @Test
+    void overlapIsReadInAnyCaseAndAllowOrAnUnknownValueIsRefusedNamingTheTask() {
+        assertThat(TaskDefinition.Overlap.of("t", null)).isEqualTo(TaskDefinition.Overlap.SKIP);
+        assertThat(TaskDefinition.Overlap.of("t", "buffer_one")).isEqualTo(TaskDefinition.Overlap.BUFFER_ONE);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> TaskDefinition.Overlap.of("nightly", "ALLOW"))
+                .hasMessage("Task 'nightly': overlap ALLOW (several runs of the task at once, max-concurrent) is not"
+                        + " supported yet; use SKIP, BUFFER_ONE or REPLACE");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> TaskDefinition.Overlap.of("nightly", "QUEUE"))
+                .hasMessage("Task 'nightly': overlap must be SKIP, BUFFER_ONE or REPLACE, not 'QUEUE'");
     }
 }

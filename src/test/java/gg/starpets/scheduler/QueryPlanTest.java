@@ -95,6 +95,14 @@ class QueryPlanTest {
     }
 
     @Test
+    void lookingForRunsToReplaceReadsOnlyRunningReplaceTasks() throws SQLException {
+        assertThat(plan(TaskHousekeeping.REPLACEABLE, Map.of()))
+                .as("plan")
+                .anyMatch(line -> line.contains("tasks_replace_running_idx"))
+                .noneMatch(line -> line.contains("Seq Scan on tasks"));
+    }
+
+    @Test
     void theShareQueryReadsOnlyOwnedDueAndJustClaimedTasks() throws SQLException {
         assertThat(plan(
                         ShareRepository.SHARE,
@@ -104,6 +112,27 @@ class QueryPlanTest {
                 .anyMatch(line -> line.contains("tasks_due_idx"))
                 .anyMatch(line -> line.contains("tasks_claimed_idx"))
                 .noneMatch(line -> line.contains("Seq Scan on tasks"));
+    }
+
+    @Test
+    void theClaimReadsTheDueIndexOnTheEarlierOfTheScheduleAndTheOneOffRuns() throws SQLException {
+        assertThat(plan(
+                        TaskRepository.CLAIM,
+                        Map.of(
+                                "key",
+                                101L,
+                                "busy",
+                                new long[0],
+                                "quota",
+                                10,
+                                "instance",
+                                "i-1",
+                                "lease",
+                                java.time.Duration.ofSeconds(10))))
+                .as("plan")
+                .anyMatch(line -> line.contains("tasks_due_idx"))
+                .noneMatch(line -> line.contains("Seq Scan on tasks"))
+                .noneMatch(line -> line.contains("Seq Scan on task_runs"));
     }
 
     @Test

@@ -62,6 +62,7 @@ final class Routes {
             new Route("POST", NO_TASK + "/pause", "{\"reason\":\"test\"}", Needs.OPERATOR, Needs.OPERATOR),
             new Route("POST", NO_TASK + "/resume", null, Needs.OPERATOR, Needs.OPERATOR),
             new Route("POST", NO_TASK + "/trigger", null, Needs.OPERATOR, Needs.OPERATOR),
+            new Route("POST", NO_TASK + "/runs", "{}", Needs.OPERATOR, Needs.OPERATOR),
             new Route("POST", "/runs/999999999/cancel", null, Needs.OPERATOR, Needs.OPERATOR),
             new Route("DELETE", "/runs/999999999", null, Needs.OPERATOR, Needs.OPERATOR),
             // A write to a route nobody has written yet is an operator's too.

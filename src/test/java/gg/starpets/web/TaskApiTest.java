@@ -177,7 +177,9 @@ class TaskApiTest {
                             "misfireThresholdSeconds",
                             "catchUpLimit",
                             "catchUpWindowSeconds",
-                            "jitterSeconds");
+                            "jitterSeconds",
+                            "overlap",
+                            "at");
             assertThat(task.get("retry").propertyNames())
                     .containsExactly("maxAttempts", "initialBackoffSeconds", "multiplier", "maxBackoffSeconds");
             assertThat(task.get("retry").get("initialBackoffSeconds").asDouble())
@@ -236,7 +238,7 @@ class TaskApiTest {
                 """);
         assertProblem(misspelt, 400, "invalid_task");
         assertThat(json(misspelt).get("detail").asString())
-                .startsWith("Task 'typo-task': unknown field 'misfre' (known: catchUpLimit, ");
+                .startsWith("Task 'typo-task': unknown field 'misfre' (known: at, catchUpLimit, ");
         HttpResponse<String> nested = call(a, "POST", "/tasks", """
                 {"name": "typo-task", "handler": "sleep", "schedule": "1h", "timeout": 60,
                  "retry": {"max-atempts": 3}}
@@ -245,6 +247,61 @@ class TaskApiTest {
         assertThat(json(nested).get("detail").asString())
                 .startsWith("Task 'typo-task': unknown field 'retry.max-atempts' (known: ");
         assertProblem(a.get("/tasks/typo-task"), 404, "task_not_found");
+    }
+
+    @Test
+    void overlapIsSetShownAndEditedOverTheApiAndAllowIsRefusedNamingTheTask() {
+        HttpResponse<String> created = call(a, "POST", "/tasks", """
+                {"name": "replaced", "handler": "sleep", "schedule": "0 3 * * *", "timeout": 60, "overlap": "REPLACE"}
+                """);
+        assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+        assertThat(json(created).get("overlap").asString()).isEqualTo("REPLACE");
+        HttpResponse<String> edited = call(a, "PATCH", "/tasks/replaced", "{\"overlap\": \"buffer_one\"}");
+        assertThat(edited.statusCode()).as(edited.body()).isEqualTo(200);
+        assertThat(json(b.get("/tasks/replaced")).get("overlap").asString()).isEqualTo("BUFFER_ONE");
+        HttpResponse<String> kept = call(a, "PATCH", "/tasks/replaced", "{\"timeout\": 30}");
+        assertThat(json(kept).get("overlap").asString())
+                .as("an edit of another field keeps it")
+                .isEqualTo("BUFFER_ONE");
+
+        HttpResponse<String> allow = call(a, "POST", "/tasks", """
+                {"name": "allowed", "handler": "sleep", "schedule": "1h", "timeout": 60, "overlap": "ALLOW"}
+                """);
+        assertProblem(allow, 400, "invalid_task");
+        assertThat(json(allow).get("detail").asString())
+                .isEqualTo("Task 'allowed': overlap ALLOW (several runs of the task at once, max-concurrent) is not"
+                        + " supported yet; use SKIP, BUFFER_ONE or REPLACE");
+        assertProblem(a.get("/tasks/allowed"), 404, "task_not_found");
+        assertProblem(call(a, "PATCH", "/tasks/replaced", "{\"overlap\": \"sometimes\"}"), 400, "invalid_task");
+        assertThat(call(a, "DELETE", "/tasks/replaced", null).statusCode()).isEqualTo(204);
+    }
+
+    @Test
+    void aSlotSkippedWhileTheTaskIsPausedIsAMissedRunListedByItsStatus() {
+        HttpResponse<String> created = call(a, "POST", "/tasks", """
+                {"name": "paused-skip", "handler": "sleep", "schedule": "*/10 * * * * *", "timeout": 60, "params": {"duration": "100ms"},
+                 "misfire": "SKIP", "misfireThreshold": "100ms"}
+                """);
+        assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+        assertThat(call(a, "POST", "/tasks/paused-skip/pause", "{}").statusCode())
+                .isEqualTo(200);
+
+        await().atMost(Timing.SOON)
+                .until(() -> json(b.get("/runs?status=missed&task=paused-skip"))
+                                .get("runs")
+                                .size()
+                        >= 1);
+        JsonNode missed =
+                json(b.get("/runs?status=MISSED&task=paused-skip")).get("runs").get(0);
+        assertThat(missed.get("status").asString()).isEqualTo("MISSED");
+        assertThat(missed.get("error").asString()).isEqualTo("misfire: the task was paused");
+        assertThat(Instant.parse(missed.get("scheduledFor").asString()).getEpochSecond() % 10)
+                .isZero();
+        assertThat(json(b.get("/runs?status=SUCCEEDED&task=paused-skip"))
+                        .get("runs")
+                        .size())
+                .isZero();
+        assertThat(call(a, "DELETE", "/tasks/paused-skip", null).statusCode()).isEqualTo(204);
     }
 
     @Test

@@ -26,6 +26,9 @@ final class ScheduleWords {
             return "";
         }
         String text = expression.strip();
+        if (Schedule.ONCE.equalsIgnoreCase(text)) {
+            return "once, at its set time";
+        }
         try {
             Duration delay = Schedule.Interval.parseDuration(text);
             if (delay != null) {

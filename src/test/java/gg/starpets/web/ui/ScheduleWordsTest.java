@@ -46,6 +46,7 @@ class ScheduleWordsTest {
             1d                   | 1 d after each run
             500ms                | 500 ms after each run
             PT1.5S               | 1.5 s after each run
+            once                 | once, at its set time
             """)
     void describesTheCommonFormsInWords(String schedule, String words) {
         assertThat(ScheduleWords.describe(schedule)).isEqualTo(words);

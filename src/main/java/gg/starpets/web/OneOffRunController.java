@@ -1,0 +1,158 @@
+package gg.starpets.web;
+
+import gg.starpets.handlers.HandlerRegistry;
+import gg.starpets.scheduler.OneOffRuns;
+import gg.starpets.scheduler.TaskDefinition;
+import jakarta.servlet.http.HttpServletRequest;
+import java.net.URI;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.DeleteMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RequestHeader;
+import org.springframework.web.bind.annotation.RestController;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * One-off runs: {@code POST /tasks/{name}/runs} asks for a run of a task now or at a time, with params
+ * merged over the task's (checked by its handler as a task's are: 400 {@code invalid_params}; a body
+ * that is not {@code {"params": {…}, "at": "…"}} is 400 {@code invalid_request}), answered 201 with the run's id and
+ * its {@code Location}; {@code DELETE /runs/{id}} withdraws one still pending (409 {@code run_started}
+ * once it has started: {@code POST /runs/{id}/cancel} stops a run in progress). Pending runs are listed
+ * by {@code GET /tasks/{name}/runs} and {@code GET /runs?status=PENDING}.
+ */
+@RestController
+class OneOffRunController {
+
+    record RunRequested(long runId, String task, String status) {}
+
+    static final String IDEMPOTENCY_KEY = "Idempotency-Key";
+    static final String REPLAYED = "Idempotent-Replayed";
+    private static final int MAX_KEY_LENGTH = 255;
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    private final OneOffRuns runs;
+    private final HandlerRegistry handlers;
+
+    OneOffRunController(OneOffRuns runs, HandlerRegistry handlers) {
+        this.runs = runs;
+        this.handlers = handlers;
+    }
+
+    /** Body optional: {@code {"params": {…}, "at": "2026-12-07T09:00:00Z"}}. */
+    @PostMapping("/tasks/{name}/runs")
+    ResponseEntity<RunRequested> request(
+            @PathVariable String name,
+            @RequestBody(required = false) JsonNode body,
+            @RequestHeader(value = IDEMPOTENCY_KEY, required = false) String key,
+            HttpServletRequest request) {
+        checkKey(key);
+        Map<String, Object> params = params(body);
+        Instant at = at(name, body);
+        Map<String, Object> asSent = new LinkedHashMap<>();
+        asSent.put("params", params);
+        asSent.put("at", at == null ? null : at.toString());
+        OneOffRuns.Requested requested = runs.request(
+                name,
+                params,
+                at,
+                key,
+                JSON.writeValueAsString(asSent),
+                d -> check(d, params != null && !params.isEmpty()),
+                TaskManagementController.actor(request));
+        var answer = ResponseEntity.created(URI.create("/runs/" + requested.runId()));
+        if (requested.replayed()) {
+            answer.header(REPLAYED, "true");
+        }
+        return answer.body(new RunRequested(requested.runId(), requested.task(), "PENDING"));
+    }
+
+    /** Withdraws a pending one-off run: recorded CANCELLED, never started. */
+    @DeleteMapping("/runs/{id}")
+    ResponseEntity<TaskManagementController.CancelResponse> withdraw(
+            @PathVariable long id, HttpServletRequest request) {
+        String task = runs.withdraw(id, TaskManagementController.actor(request));
+        return ResponseEntity.ok(new TaskManagementController.CancelResponse(id, task, "CANCELLED"));
+    }
+
+    /**
+     * The handler checks the merged params as it checks a task's. Params given over the API are held to
+     * what an API task may do: an operator-only handler's (exec, sql) params are the configuration's
+     * (403), and an http task's URL may not reach an internal address.
+     */
+    private void check(TaskDefinition definition, boolean paramsGiven) {
+        try {
+            if (paramsGiven) {
+                handlers.refusalForApiTask(definition.handler()).ifPresent(reason -> {
+                    throw new ApiException(HttpStatus.FORBIDDEN, "handler_not_allowed", "Handler not allowed", reason);
+                });
+                handlers.checkApiTask(definition);
+            } else {
+                handlers.checkConfigured(definition);
+            }
+        } catch (TaskDefinition.InvalidTaskException e) {
+            throw ApiException.badRequest("invalid_params", e.getMessage());
+        }
+    }
+
+    private static Map<String, Object> params(JsonNode body) {
+        if (body != null && !body.isObject() && !body.isNull()) {
+            throw ApiException.badRequest(
+                    "invalid_request", "the body must be a JSON object: {\"params\": {…}, \"at\": \"…\"}");
+        }
+        if (body != null) {
+            for (var field : body.propertyNames()) {
+                if (!field.equals("params") && !field.equals("at")) {
+                    throw ApiException.badRequest(
+                            "invalid_request", "unknown field '" + field + "' (known: at, params)");
+                }
+            }
+        }
+        JsonNode params = body == null ? null : body.get("params");
+        if (params == null || params.isNull()) {
+            return null;
+        }
+        if (!params.isObject()) {
+            throw ApiException.badRequest("invalid_request", "'params' must be a JSON object");
+        }
+        @SuppressWarnings("unchecked")
+        Map<String, Object> map = JSON.treeToValue(params, Map.class);
+        return map;
+    }
+
+    private static Instant at(String task, JsonNode body) {
+        JsonNode at = body == null ? null : body.get("at");
+        if (at == null || at.isNull()) {
+            return null;
+        }
+        if (!at.isString()) {
+            throw ApiException.badRequest(
+                    "invalid_request", "'at' must be an ISO-8601 time with its offset, such as 2026-12-07T09:00:00Z");
+        }
+        try {
+            return TaskDefinition.startAt(task, "at", at.asString());
+        } catch (TaskDefinition.InvalidTaskException e) {
+            throw ApiException.badRequest("invalid_request", e.getMessage());
+        }
+    }
+
+    private static void checkKey(String key) {
+        if (key == null) {
+            return;
+        }
+        if (key.isEmpty() || key.length() > MAX_KEY_LENGTH) {
+            throw ApiException.badRequest(
+                    "invalid_idempotency_key", "'Idempotency-Key' must be 1 to " + MAX_KEY_LENGTH + " characters long");
+        }
+        if (!key.chars().allMatch(c -> c >= 0x20 && c <= 0x7e && c != ',')) {
+            throw ApiException.badRequest(
+                    "invalid_idempotency_key", "'Idempotency-Key' must be printable ASCII without commas, e.g. a UUID");
+        }
+    }
+}
