@@ -108,6 +108,11 @@ class NotificationsTest {
 
     /** An engine instance running {@code task} with {@code handler}. */
     private void run(TaskDefinition task, TaskHandler handler) {
+        run(task, handler, () -> {});
+    }
+
+    /** {@code beforeStart}: after the task is written, before the instance claims. */
+    private void run(TaskDefinition task, TaskHandler handler, Runnable beforeStart) {
         String url = pool.getJdbcUrl();
         Scheduler s = new Scheduler(
                 SchedulerSettings.builder("engine-" + schedulers.size())
@@ -125,6 +130,7 @@ class NotificationsTest {
                 SchedulerEvents.NONE);
         schedulers.add(s);
         s.syncTasks(List.of(task));
+        beforeStart.run();
         s.start();
     }
 
@@ -346,6 +352,33 @@ class NotificationsTest {
         assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> post.post(webhook(), false, body, ATTEMPT)))
                 .isNull();
         assertThat(received).hasSize(1);
+    }
+
+    @Test
+    void eachMissedRunIsNotifiedOnce() {
+        TaskDefinition everySecond = TaskDefinition.of(
+                        "every-second", "noop", "* * * * * *", "UTC", Duration.ofMinutes(1), true, Map.of())
+                .withMisfire(new TaskDefinition.MisfirePolicy(
+                        TaskDefinition.MisfirePolicy.Kind.SKIP, Duration.ofMillis(200), 10, Duration.ofHours(1)));
+        // Five slots passed while nobody ran it.
+        run(
+                everySecond,
+                ctx -> {},
+                () -> count("with u as (update tasks"
+                        + " set next_run_at = date_trunc('second', now()) - interval '5 seconds',"
+                        + " next_fire_at = date_trunc('second', now()) - interval '5 seconds'"
+                        + " returning 1) select count(*) from u"));
+        new NotificationRepository(pool)
+                .configure("every-second", new TaskNotify(List.of("MISSED"), webhook(), "json"), false);
+        notifying(3, settings(null));
+
+        await().atMost(Timing.SOON).until(() -> count("select count(*) from task_runs where status = 'MISSED'") >= 4);
+        await().atMost(Timing.SOON)
+                .until(() -> received.size() == count("select count(*) from task_runs where status = 'MISSED'"));
+        assertThat(count("select count(*) from notifications n join task_runs r on r.id = n.run_id"
+                        + " where r.status = 'MISSED' and n.event = 'MISSED' and n.state = 'SENT'"))
+                .isEqualTo(count("select count(*) from task_runs where status = 'MISSED'"));
+        assertThat(received).allMatch(r -> r.contains("\"event\":\"MISSED\""));
     }
 
     @Test
