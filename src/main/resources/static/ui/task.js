@@ -10,6 +10,7 @@ import { taskButtons, buttonsKey, handleClicks } from './actions.js';
 import { onRoleChange } from './session.js';
 import { syncRuns, text } from './runrows.js';
 import { describeEvent } from './events.js';
+import { loadNotifications } from './notifications.js';
 import { duration, localTime, parseTime, relative } from './format.js';
 
 const RUNS = 20;
@@ -251,6 +252,10 @@ function refreshLists() {
   const work = [];
   if (!runs.paged) work.push(loadRuns(true, mine));
   if (!events.paged) work.push(loadEvents(true, mine));
+  if (current()) {
+    const forName = name;
+    work.push(loadNotifications(forName, () => forName === name && mine === generation).catch(() => {}));
+  }
   Promise.allSettled(work).then(() => {
     if (mine !== generation || !name) return;
     timer = setTimeout(function again() {

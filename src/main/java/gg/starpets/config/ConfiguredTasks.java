@@ -31,8 +31,11 @@ final class ConfiguredTasks {
     private static final Bindable<List<Map<String, Object>>> WRITTEN = Bindable.of(ResolvableType.forClassWithGenerics(
             List.class, ResolvableType.forClassWithGenerics(Map.class, String.class, Object.class)));
 
-    /** The keys a task may have, and those of its {@code retry}: the components of what binds them. */
-    private static final Map<String, String> KEYS = keys(StarPetsProperties.TaskDefinition.class);
+    /**
+     * The keys a task may have, and those of its {@code retry}: the components of what binds them, and
+     * {@code notify}, which the notify package reads (a record may not have a component of that name).
+     */
+    private static final Map<String, String> KEYS = keys(StarPetsProperties.TaskDefinition.class, "notify");
 
     private static final Map<String, String> RETRY_KEYS = keys(StarPetsProperties.Retry.class);
 
@@ -113,8 +116,11 @@ final class ConfiguredTasks {
     }
 
     /** The relaxed forms of the components of {@code type}, each with its kebab-case name. */
-    private static Map<String, String> keys(Class<? extends Record> type) {
+    private static Map<String, String> keys(Class<? extends Record> type, String... more) {
         Map<String, String> keys = new LinkedHashMap<>();
+        for (String key : more) {
+            keys.put(relaxed(key), key);
+        }
         for (RecordComponent c : type.getRecordComponents()) {
             keys.put(
                     relaxed(c.getName()),

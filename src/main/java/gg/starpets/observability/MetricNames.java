@@ -111,4 +111,10 @@ public final class MetricNames {
     public static final String CAPACITY = "starpets.capacity.units";
 
     private MetricNames() {}
+
+    /** Counter {@code starpets_notifications_sent_total}: notifications this instance delivered (docs/notifications.md). */
+    public static final String NOTIFICATIONS_SENT = "starpets.notifications.sent";
+
+    /** Counter {@code starpets_notifications_failed_total}: attempts of this instance to send one that failed. */
+    public static final String NOTIFICATIONS_FAILED = "starpets.notifications.failed";
 }

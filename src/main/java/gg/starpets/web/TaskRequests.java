@@ -25,6 +25,7 @@ final class TaskRequests {
 
     private static final Set<String> FIELDS = Set.of(
             "name",
+            "notify",
             "handler",
             "schedule",
             "timeZone",

@@ -56,6 +56,7 @@ class OpenApiTest {
                         "/tasks",
                         "/tasks/{name}",
                         "/tasks/{name}/runs",
+                        "/tasks/{name}/notifications",
                         "/runs",
                         "/balance/update",
                         "/balance/{userId}");
