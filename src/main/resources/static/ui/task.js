@@ -241,6 +241,7 @@ function drawDefinition(task) {
     ['Missed times', misfire],
     ['Jitter', task.jitterSeconds ? `up to ${duration(task.jitterSeconds)}` : 'none'],
     ['Due while running', OVERLAPS[task.overlap] || task.overlap || '—'],
+    ['Cost', `${task.cost ?? 1} ${task.cost === 1 || task.cost == null ? 'unit' : 'units'} of an instance's capacity`],
     ['Version', String(task.version ?? '—')],
   ]);
 }
