@@ -63,7 +63,7 @@ function newCard(id) {
   };
   const el = {
     badge, heartbeat: fact('Heartbeat'), version: fact('Version'), host: fact('Host'),
-    started: fact('Started'), count: fact('Running'),
+    started: fact('Started'), count: fact('Running'), capacity: fact('Capacity'),
   };
   const tasksTitle = element('h3', 'visually-hidden', `Tasks ${id} runs`);
   el.tasks = element('ul', 'runs-here');
@@ -98,6 +98,7 @@ function draw() {
     // The board's poll is fresher than /instances: what runs here is read from it.
     const running = (byInstance.get(instance.id) || []).sort((a, b) => a.name.localeCompare(b.name));
     el.count.textContent = `${running.length} ${running.length === 1 ? 'task' : 'tasks'}`;
+    el.capacity.textContent = capacityText(instance);
     const names = new Set(running.map((t) => t.name));
     const items = running.map((task) => {
       const item = element('li');
@@ -126,6 +127,13 @@ function draw() {
   document.getElementById('instance-counts').textContent =
     `${live} live, ${instances.length - live} gone`;
   ages();
+}
+
+// Units its live handlers use (each run its task's cost) of its capacity, at its last heartbeat.
+export function capacityText(instance) {
+  const used = instance.runsUsed ?? 0;
+  if (!instance.capacity) return `${used} used (no limit)`;
+  return `${used} / ${instance.capacity} used${used >= instance.capacity ? ' (full)' : ''}`;
 }
 
 function ages() {

@@ -11,6 +11,7 @@ import { onRoleChange } from './session.js';
 import { syncRuns, text } from './runrows.js';
 import { describeEvent } from './events.js';
 import { loadBackfills, clearBackfills } from './backfills.js';
+import { loadNotifications } from './notifications.js';
 import { duration, localTime, parseTime, relative } from './format.js';
 
 const RUNS = 20;
@@ -242,6 +243,7 @@ function drawDefinition(task) {
     ['Missed times', misfire],
     ['Jitter', task.jitterSeconds ? `up to ${duration(task.jitterSeconds)}` : 'none'],
     ['Due while running', OVERLAPS[task.overlap] || task.overlap || '—'],
+    ['Cost', `${task.cost ?? 1} ${task.cost === 1 || task.cost == null ? 'unit' : 'units'} of an instance's capacity`],
     ['Version', String(task.version ?? '—')],
   ]);
 }
@@ -253,6 +255,10 @@ function refreshLists() {
   if (!runs.paged) work.push(loadRuns(true, mine));
   if (!events.paged) work.push(loadEvents(true, mine));
   work.push(loadBackfills(name));
+  if (current()) {
+    const forName = name;
+    work.push(loadNotifications(forName, () => forName === name && mine === generation).catch(() => {}));
+  }
   Promise.allSettled(work).then(() => {
     if (mine !== generation || !name) return;
     timer = setTimeout(function again() {

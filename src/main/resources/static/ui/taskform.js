@@ -13,7 +13,7 @@ const dialog = document.getElementById('edit-dialog');
 const form = document.getElementById('edit-form');
 const error = document.getElementById('edit-error');
 const FIELDS = ['handler', 'schedule', 'timeZone', 'timeoutSeconds', 'enabled', 'params',
-  'maxAttempts', 'initialBackoffSeconds', 'misfire', 'jitterSeconds', 'overlap'];
+  'maxAttempts', 'initialBackoffSeconds', 'misfire', 'jitterSeconds', 'overlap', 'cost'];
 
 export async function edit(name) {
   const { body: task, response } = await request(`/tasks/${enc(name)}`);
@@ -43,6 +43,7 @@ function fill(task) {
     misfire: task?.misfire ?? 'RUN_ONCE',
     jitterSeconds: task?.jitterSeconds || '',
     overlap: task?.overlap ?? 'SKIP',
+    cost: task?.cost ?? 1,
   };
   for (const [key, v] of Object.entries(values)) form.elements[key].value = v;
   form.elements.enabled.checked = task?.enabled ?? true;
@@ -87,6 +88,7 @@ function definition(task) {
     misfire: value('misfire'),
     jitterSeconds: number('jitterSeconds') ?? 0,
     overlap: value('overlap'),
+    cost: number('cost') ?? 1,
   };
 }
 

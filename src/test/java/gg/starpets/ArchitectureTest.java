@@ -27,7 +27,7 @@ class ArchitectureTest {
     /**
      * The classes that send SQL though their name does not end in Repository, Views or ReadModel, each
      * with its reason. Anything else that sends SQL is a {@code *Repository}, {@code *Views} or
-     * {@code *ReadModel} of the engine or of balance.
+     * {@code *ReadModel} of the engine, of balance or of notify.
      */
     private static final Set<String> SQL_BY_DESIGN = Set.of(
             // the engine's one way to prepare a statement (parameters bound by name)
@@ -138,14 +138,18 @@ class ArchitectureTest {
                 .as("send SQL");
     }
 
-    /** Named as a table's home ({@code *Repository}, {@code *Views}, {@code *ReadModel}), in the engine or balance. */
+    /**
+     * Named as a table's home ({@code *Repository}, {@code *Views}, {@code *ReadModel}), in the engine, balance
+     * or notify (which owns the notification tables).
+     */
     private static DescribedPredicate<JavaClass> repositoryOrReadModel() {
-        return DescribedPredicate.describe("repositories and read models of the engine or balance", c -> {
+        return DescribedPredicate.describe("repositories and read models of the engine, balance or notify", c -> {
             JavaClass home = outermost(c);
             String name = home.getSimpleName();
             boolean named = name.endsWith("Repository") || name.endsWith("Views") || name.endsWith("ReadModel");
             boolean inADataPackage = home.getPackageName().equals("gg.starpets.scheduler")
-                    || home.getPackageName().equals("gg.starpets.balance");
+                    || home.getPackageName().equals("gg.starpets.balance")
+                    || home.getPackageName().equals("gg.starpets.notify");
             return named && inADataPackage;
         });
     }

@@ -31,8 +31,11 @@ final class ConfiguredTasks {
     private static final Bindable<List<Map<String, Object>>> WRITTEN = Bindable.of(ResolvableType.forClassWithGenerics(
             List.class, ResolvableType.forClassWithGenerics(Map.class, String.class, Object.class)));
 
-    /** The keys a task may have, and those of its {@code retry}: the components of what binds them. */
-    private static final Map<String, String> KEYS = keys(StarPetsProperties.TaskDefinition.class);
+    /**
+     * The keys a task may have, and those of its {@code retry}: the components of what binds them, and
+     * {@code notify}, which the notify package reads (a record may not have a component of that name).
+     */
+    private static final Map<String, String> KEYS = keys(StarPetsProperties.TaskDefinition.class, "notify");
 
     private static final Map<String, String> RETRY_KEYS = keys(StarPetsProperties.Retry.class);
 
@@ -64,7 +67,7 @@ final class ConfiguredTasks {
         return definitions;
     }
 
-    /** Retries, misfires, jitter, start-at, overlap and a one-time task's at as configured; the defaults where a key is absent. */
+    /** Retries, misfires, jitter, start-at, overlap, cost and a one-time task's at as configured; the defaults where a key is absent. */
     private static TaskDefinition policies(StarPetsProperties.TaskDefinition t, TaskDefinition definition) {
         TaskDefinition.MisfirePolicy defaults = TaskDefinition.MisfirePolicy.DEFAULT;
         try {
@@ -86,7 +89,8 @@ final class ConfiguredTasks {
                     .withFirstRun(
                             TaskDefinition.startAt(t.name(), "start-at", t.startAt()),
                             TaskDefinition.startAt(t.name(), "at", t.at()))
-                    .withOverlap(TaskDefinition.Overlap.of(t.name(), t.overlap()));
+                    .withOverlap(TaskDefinition.Overlap.of(t.name(), t.overlap()))
+                    .withCost(t.cost() == null ? 1 : t.cost());
         } catch (TaskDefinition.InvalidTaskException e) {
             throw e;
         } catch (IllegalArgumentException e) {
@@ -112,8 +116,11 @@ final class ConfiguredTasks {
     }
 
     /** The relaxed forms of the components of {@code type}, each with its kebab-case name. */
-    private static Map<String, String> keys(Class<? extends Record> type) {
+    private static Map<String, String> keys(Class<? extends Record> type, String... more) {
         Map<String, String> keys = new LinkedHashMap<>();
+        for (String key : more) {
+            keys.put(relaxed(key), key);
+        }
         for (RecordComponent c : type.getRecordComponents()) {
             keys.put(
                     relaxed(c.getName()),

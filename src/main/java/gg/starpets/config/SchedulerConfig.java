@@ -88,6 +88,7 @@ class SchedulerConfig {
                 .shutdownGrace(s.shutdownGrace())
                 .quarantineAfter(s.quarantineAfter())
                 .quarantineWindow(s.quarantineWindow())
+                .maxConcurrentRuns(s.maxConcurrentRuns())
                 .build();
         Scheduler scheduler = new Scheduler(
                 settings,

@@ -20,7 +20,7 @@ public record StarPetsProperties(
 
     public StarPetsProperties {
         scheduler = scheduler == null
-                ? new Scheduler(null, null, null, null, null, null, null, null, null, null)
+                ? new Scheduler(null, null, null, null, null, null, null, null, null, null, null)
                 : scheduler;
         tasks = tasks == null ? List.of() : List.copyOf(tasks);
         handlers = handlers == null ? new Handlers(List.of(), Map.of(), List.of(), List.of()) : handlers;
@@ -100,6 +100,7 @@ public record StarPetsProperties(
             Duration shutdownGrace,
             Integer quarantineAfter,
             Duration quarantineWindow,
+            Integer maxConcurrentRuns,
             Duration taskDuration) {
 
         public Scheduler {
@@ -113,6 +114,7 @@ public record StarPetsProperties(
             shutdownGrace = shutdownGrace == null ? engine.shutdownGrace() : shutdownGrace;
             quarantineAfter = quarantineAfter == null ? engine.quarantineAfter() : quarantineAfter;
             quarantineWindow = quarantineWindow == null ? engine.quarantineWindow() : quarantineWindow;
+            maxConcurrentRuns = maxConcurrentRuns == null ? engine.maxConcurrentRuns() : maxConcurrentRuns;
             taskDuration = taskDuration == null ? Duration.ofMinutes(2) : taskDuration;
         }
     }
@@ -140,6 +142,7 @@ public record StarPetsProperties(
             String startAt,
             String at,
             String overlap,
+            Integer cost,
             Retry retry,
             Boolean enabled,
             Map<String, Object> params) {}

@@ -1,6 +1,7 @@
 package gg.starpets.handlers;
 
 import java.net.InetAddress;
+import java.net.URI;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -69,6 +70,24 @@ public final class HttpDestinations {
         return address.getHostAddress() + " (for " + HostPattern.normalized(host) + ":" + port + ") is a " + kind
                 + " address: tasks created over the API reach only public addresses and those named in"
                 + " STARPETS_HTTP_ALLOWED_DESTINATIONS";
+    }
+
+    /**
+     * Why a task created over the API may not send to {@code uri} as written, before any lookup: its host
+     * is an internal address written as such (an IP literal, {@code localhost}); null when it may. A name
+     * is looked up only when the request is sent, and checked then ({@link OutboundHttp}).
+     */
+    String refusalAsWritten(URI uri) {
+        String host = HostPattern.normalized(uri.getHost());
+        InetAddress literal = host.equals("localhost") || host.endsWith(".localhost")
+                ? InetAddress.getLoopbackAddress()
+                : AddressBlock.literal(uri.getHost());
+        return literal == null ? null : refusal(uri.getHost(), port(uri), literal);
+    }
+
+    /** The port a URL connects to: its own, or its scheme's. */
+    static int port(URI uri) {
+        return uri.getPort() != -1 ? uri.getPort() : "https".equalsIgnoreCase(uri.getScheme()) ? 443 : 80;
     }
 
     @Override

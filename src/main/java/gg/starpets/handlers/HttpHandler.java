@@ -5,7 +5,6 @@ import gg.starpets.scheduler.TaskHandler;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.net.ConnectException;
-import java.net.InetAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -86,12 +85,7 @@ public final class HttpHandler implements TaskHandler, AutoCloseable {
      */
     public void validateApiTask(Map<String, Object> params) {
         validate(params);
-        URI uri = uri(HttpCall.parse(params));
-        String host = HostPattern.normalized(uri.getHost());
-        InetAddress literal = host.equals("localhost") || host.endsWith(".localhost")
-                ? InetAddress.getLoopbackAddress()
-                : AddressBlock.literal(uri.getHost());
-        String refusal = literal == null ? null : destinations.refusal(uri.getHost(), port(uri), literal);
+        String refusal = destinations.refusalAsWritten(uri(HttpCall.parse(params)));
         if (refusal != null) {
             throw new IllegalArgumentException("param 'url': " + refusal);
         }
@@ -229,7 +223,7 @@ public final class HttpHandler implements TaskHandler, AutoCloseable {
     }
 
     private static int port(URI uri) {
-        return uri.getPort() != -1 ? uri.getPort() : "https".equalsIgnoreCase(uri.getScheme()) ? 443 : 80;
+        return HttpDestinations.port(uri);
     }
 
     /** The run's error for a request that failed; secrets taken out (an exception may quote the host). */

@@ -45,6 +45,7 @@ public final class TaskSecrets {
             "JAVA_",
             "JDK_",
             "_JAVA_",
+            "NOTIFY_",
             // OpenTelemetry's exporter settings: OTEL_EXPORTER_OTLP_HEADERS carries the collector's credentials.
             "OTEL_",
             "PG");

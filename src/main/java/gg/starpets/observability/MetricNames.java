@@ -101,5 +101,20 @@ public final class MetricNames {
     /** Gauge {@code starpets_http_in_flight_limit}: this instance's admission limit. */
     public static final String HTTP_IN_FLIGHT_LIMIT = "starpets.http.in.flight.limit";
 
+    /**
+     * Gauge {@code starpets_capacity_used_units}: the units of this instance's capacity its live handlers use
+     * now (each run its task's cost). Registered by {@code MetricsController}.
+     */
+    public static final String CAPACITY_USED = "starpets.capacity.used.units";
+
+    /** Gauge {@code starpets_capacity_units}: this instance's capacity ({@code SCHEDULER_MAX_CONCURRENT_RUNS}); 0: no limit. */
+    public static final String CAPACITY = "starpets.capacity.units";
+
     private MetricNames() {}
+
+    /** Counter {@code starpets_notifications_sent_total}: notifications this instance delivered (docs/notifications.md). */
+    public static final String NOTIFICATIONS_SENT = "starpets.notifications.sent";
+
+    /** Counter {@code starpets_notifications_failed_total}: attempts of this instance to send one that failed. */
+    public static final String NOTIFICATIONS_FAILED = "starpets.notifications.failed";
 }

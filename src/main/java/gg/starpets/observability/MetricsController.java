@@ -2,6 +2,7 @@ package gg.starpets.observability;
 
 import gg.starpets.config.StarPetsProperties;
 import gg.starpets.scheduler.Scheduler;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.springframework.core.env.Environment;
 import org.springframework.http.HttpHeaders;
@@ -38,6 +39,12 @@ class MetricsController {
             Environment environment) {
         this.registry = registry;
         this.scheduler = scheduler;
+        Gauge.builder(MetricNames.CAPACITY_USED, scheduler, Scheduler::capacityUsed)
+                .description("Units of this instance's capacity its live handlers use now")
+                .register(registry);
+        Gauge.builder(MetricNames.CAPACITY, scheduler, Scheduler::capacity)
+                .description("This instance's capacity (SCHEDULER_MAX_CONCURRENT_RUNS); 0: no limit")
+                .register(registry);
         this.openMetrics = TracingEnvironment.enabled(environment);
         this.instanceLabel =
                 properties.resolvedInstanceId().replace("\\", "\\\\").replace("\"", "\\\"");

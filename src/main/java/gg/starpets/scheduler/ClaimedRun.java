@@ -12,7 +12,8 @@ import java.util.Map;
  * A run this instance has just claimed, with the task's definition as it was at the claim (a run
  * finishes under the definition it started with); its history row is already written as RUNNING.
  * {@code source}: {@code CONFIG} or {@code API}, where the task comes from; {@code overlap}: what a slot due
- * while it runs does.
+ * while it runs does; {@code cost}: the units of this instance's capacity the run uses while its handler
+ * executes ({@link Capacity}).
  */
 record ClaimedRun(
         long taskId,
@@ -34,7 +35,8 @@ record ClaimedRun(
         int catchUps,
         Duration jitter,
         String source,
-        TaskDefinition.Overlap overlap) {
+        TaskDefinition.Overlap overlap,
+        int cost) {
 
     /** A one-off run ({@link OneOffRepository}): asked for by an operator, through its retries and recoveries. */
     boolean oneOff() {
@@ -63,6 +65,7 @@ record ClaimedRun(
                 rs.getInt("catch_ups"),
                 TaskColumns.jitter(rs),
                 rs.getString("source"),
-                TaskDefinition.Overlap.valueOf(rs.getString("overlap")));
+                TaskDefinition.Overlap.valueOf(rs.getString("overlap")),
+                rs.getInt("cost"));
     }
 }

@@ -8,7 +8,7 @@ import java.util.List;
 import javax.sql.DataSource;
 
 /**
- * Claims this instance's fair share of the due tasks and starts them. One call is one claim; the loop
+ * Claims this instance's fair share of the due tasks, no more than fits in its {@link Capacity}, and starts them. One call is one claim; the loop
  * around it is {@link ClaimLoop}.
  */
 final class Claimer {
@@ -21,6 +21,9 @@ final class Claimer {
 
         /** This instance could not be sure now that it would hold what it claims: nothing was asked. */
         static final Outcome NOT_NOW = new Outcome(0, 0, null);
+
+        /** Every unit of this instance's capacity is in use: nothing was asked (an own run's end wakes the loop). */
+        static final Outcome FULL = new Outcome(0, 0, null);
     }
 
     private final SchedulerSettings settings;
@@ -29,6 +32,8 @@ final class Claimer {
     private final RunExecutor executor;
     private final LeaseGuard guard;
     private final InstanceSession session;
+    private final Capacity capacity;
+    private final Runnable capacityChanged;
     private final long sessionKey;
     private volatile long claimStatements;
 
@@ -38,13 +43,17 @@ final class Claimer {
             TaskRepository tasks,
             RunExecutor executor,
             LeaseGuard guard,
-            InstanceSession session) {
+            InstanceSession session,
+            Capacity capacity,
+            Runnable capacityChanged) {
         this.settings = settings;
         this.dataSource = dataSource;
         this.tasks = tasks;
         this.executor = executor;
         this.guard = guard;
         this.session = session;
+        this.capacity = capacity;
+        this.capacityChanged = capacityChanged;
         this.sessionKey = session.key();
     }
 
@@ -54,9 +63,15 @@ final class Claimer {
         if (!guard.mayClaim()) {
             return Outcome.NOT_NOW;
         }
+        Capacity.Room room = capacity.room();
+        if (room.free() == 0) {
+            // Full: nothing to claim until one of this instance's runs ends, which wakes the loop.
+            return Outcome.FULL;
+        }
         try (Connection c = dataSource.getConnection()) {
             Share share = share(c);
-            int quota = share.quota();
+            // Never more than is free here: each run costs at least a unit.
+            int quota = Math.min(share.quota(), room.free());
             if (quota == 0) {
                 return new Outcome(0, 0, share.nextDueIn());
             }
@@ -69,9 +84,13 @@ final class Claimer {
             // The clock is read for the claim's span only when runs are traced; spans are built on the runs' threads.
             Instant claimSent = executor.traced() ? Instant.now() : null;
             claimStatements++;
-            List<ClaimedRun> claimed = tasks.claim(c, settings.instanceId(), sessionKey, settings.lease(), quota, busy);
+            List<ClaimedRun> claimed =
+                    tasks.claim(c, settings.instanceId(), sessionKey, settings.lease(), quota, busy, room);
             Instant claimReturned = claimSent == null ? null : Instant.now();
             claimed.forEach(run -> executor.start(run, sent, claimSent, claimReturned));
+            if (capacity.stale()) {
+                capacityChanged.run(); // full now: the others should know before they next claim
+            }
             return new Outcome(claimed.size(), quota, share.nextDueIn());
         }
     }

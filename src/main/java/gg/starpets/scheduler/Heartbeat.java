@@ -27,6 +27,7 @@ final class Heartbeat {
     private final InstanceRepository instances;
     private final TaskRepository tasks;
     private final RunExecutor executor;
+    private final Capacity capacity;
     private final LeaseGuard guard;
     private final Runnable standDown;
     private final java.util.function.Supplier<String[]> configTasks;
@@ -49,6 +50,7 @@ final class Heartbeat {
             InstanceRepository instances,
             TaskRepository tasks,
             RunExecutor executor,
+            Capacity capacity,
             LeaseGuard guard,
             Runnable standDown,
             java.util.function.Supplier<String[]> configTasks) {
@@ -58,6 +60,7 @@ final class Heartbeat {
         this.instances = instances;
         this.tasks = tasks;
         this.executor = executor;
+        this.capacity = capacity;
         this.guard = guard;
         this.standDown = standDown;
     }
@@ -121,7 +124,8 @@ final class Heartbeat {
         long sent = guard.now();
         try {
             Connection c = session.primary();
-            if (!instances.heartbeat(c, settings.instanceId(), session.key(), session.claiming())) {
+            if (!instances.heartbeat(
+                    c, settings.instanceId(), session.key(), session.claiming(), capacity.max(), capacity.publish())) {
                 if (instances.takenByAnother(c, settings.instanceId(), session.key())) {
                     log.error(
                             "Another process has taken instance id {}; this one stops scheduling (give each"

@@ -13,7 +13,10 @@ import javax.sql.DataSource;
 /** SQL of the {@code instances} table: which instances exist and which of them are alive. */
 public final class InstanceRepository {
 
-    /** An instance as the database knows it. */
+    /**
+     * An instance as the database knows it. {@code runsUsed}/{@code capacity}: the units of its capacity
+     * its live handlers used at its last heartbeat, of {@code capacity} (0: no limit).
+     */
     public record InstanceRow(
             String id,
             String host,
@@ -21,7 +24,9 @@ public final class InstanceRepository {
             Instant startedAt,
             Instant heartbeatAt,
             String state,
-            int runningTasks) {}
+            int runningTasks,
+            int runsUsed,
+            int capacity) {}
 
     private static final NamedSql FIND_OWNER = NamedSql.of("""
             with %s
@@ -46,7 +51,7 @@ public final class InstanceRepository {
 
     private static final NamedSql HEARTBEAT = NamedSql.of("""
             update instances
-               set heartbeat_at = now(), claiming = :claiming,
+               set heartbeat_at = now(), claiming = :claiming, capacity = :capacity, runs_used = :used,
                    -- Marked GONE while it was cut off, and back now.
                    state = case when state = 'GONE' then 'RUNNING' else state end
              where id = :id and session_key = :key
@@ -144,11 +149,19 @@ public final class InstanceRepository {
 
     /**
      * Says this instance is alive, and whether it can claim now ({@code claiming}: fair shares count
-     * only instances that can). Returns false when this process's row is not there (another process
+     * only instances that can), its capacity (0: no limit) and the units its live handlers use of it
+     * ({@link Capacity}: a full one is left out of the shares too). Returns false when this process's row is not there (another process
      * took the id, or it was pruned).
      */
-    boolean heartbeat(Connection c, String id, long sessionKey, boolean claiming) throws SQLException {
-        try (var st = HEARTBEAT.prepare(c).set("id", id).set("key", sessionKey).set("claiming", claiming)) {
+    boolean heartbeat(Connection c, String id, long sessionKey, boolean claiming, int capacity, int used)
+            throws SQLException {
+        try (var st = HEARTBEAT
+                .prepare(c)
+                .set("id", id)
+                .set("key", sessionKey)
+                .set("claiming", claiming)
+                .set("capacity", capacity)
+                .set("used", used)) {
             return st.executeUpdate() == 1;
         }
     }
@@ -190,7 +203,8 @@ public final class InstanceRepository {
     public List<InstanceRow> findAll() {
         try (Connection c = dataSource.getConnection();
                 var st = c.prepareStatement("""
-                        select i.id, i.host, i.version, i.started_at, i.heartbeat_at, i.state,
+                        select i.id, i.host, i.version, i.started_at, i.heartbeat_at, i.state, i.runs_used,
+                               i.capacity,
                                (select count(*) from tasks t where t.owner_session = i.session_key) as running
                         from instances i
                         order by i.state <> 'GONE' desc, i.id
@@ -205,7 +219,9 @@ public final class InstanceRepository {
                         instant(rs, "started_at"),
                         instant(rs, "heartbeat_at"),
                         rs.getString("state"),
-                        rs.getInt("running")));
+                        rs.getInt("running"),
+                        rs.getInt("runs_used"),
+                        rs.getInt("capacity")));
             }
             return rows;
         } catch (SQLException e) {

@@ -47,6 +47,7 @@ public final class Scheduler implements AutoCloseable {
     private final Wakeup wakeup = new Wakeup();
     private final EngineThreads threads = new EngineThreads();
     private final RunExecutor executor;
+    private final Capacity capacity;
     private final Heartbeat heartbeat;
     private final OrphanRecovery recovery;
     private final Claimer claimer;
@@ -99,17 +100,19 @@ public final class Scheduler implements AutoCloseable {
                 sessionConnections, watchConnections, new SecureRandom().nextLong(), settings.lease(), guard);
         this.housekeeping = threads.housekeeping(3, "starpets-housekeeping-");
         this.executor = new RunExecutor(
-                dataSource, tasks, handlers, events, housekeeping, session.key(), settings, guard, wakeup::signal);
+                dataSource, tasks, handlers, events, housekeeping, session.key(), settings, guard, this::runEnded);
+        this.capacity = new Capacity(settings.maxConcurrentRuns(), executor::notReturned);
         // Says which runs made this process halt before it does (quarantine counts only those). Only a
         // test's halt returns: the scheduler is over then, its loops may end.
         this.halt = new HaltRecord(dataSource, executor, guard, () -> {
             threads.closing();
             halt.run();
         });
-        this.heartbeat =
-                new Heartbeat(settings, session, instances, tasks, executor, guard, this::standDown, () -> configTasks);
+        this.heartbeat = new Heartbeat(
+                settings, session, instances, tasks, executor, capacity, guard, this::standDown, () -> configTasks);
         this.recovery = new OrphanRecovery(settings, dataSource, instances, tasks, events, this.handlers);
-        this.claimer = new Claimer(settings, dataSource, tasks, executor, guard, session);
+        this.claimer =
+                new Claimer(settings, dataSource, tasks, executor, guard, session, capacity, heartbeat::requestNow);
         this.taskHousekeeping = new TaskHousekeeping(settings, dataSource, events);
         this.watch =
                 new SessionWatch(session, guard, wakeup, heartbeat::requestNow, executor::cancel, settings.heartbeat());
@@ -146,6 +149,15 @@ public final class Scheduler implements AutoCloseable {
                 handler.validate(d.params());
             } catch (IllegalArgumentException e) {
                 throw new TaskDefinition.InvalidTaskException(d.name(), "invalid params: " + e.getMessage());
+            }
+        }
+        for (TaskDefinition d : definitions) {
+            if (settings.maxConcurrentRuns() > 0 && d.cost() > settings.maxConcurrentRuns()) {
+                throw new TaskDefinition.InvalidTaskException(
+                        d.name(),
+                        "its cost (" + d.cost() + ") exceeds this instance's whole capacity"
+                                + " (SCHEDULER_MAX_CONCURRENT_RUNS=" + settings.maxConcurrentRuns()
+                                + "): it could never start here");
             }
         }
         List<String> names = definitions.stream().map(TaskDefinition::name).toList();
@@ -212,6 +224,24 @@ public final class Scheduler implements AutoCloseable {
     /** Runs in progress in this instance now. */
     public int activeRuns() {
         return executor.activeCount();
+    }
+
+    /** The units of this instance's capacity its live handlers use now (each run its task's cost). */
+    public int capacityUsed() {
+        return capacity.used();
+    }
+
+    /** This instance's capacity ({@code SCHEDULER_MAX_CONCURRENT_RUNS}); 0: no limit. */
+    public int capacity() {
+        return capacity.max();
+    }
+
+    /** A run of this instance ended: the claim loop may take more; the others learn at once that it is no longer full. */
+    private void runEnded() {
+        wakeup.signal();
+        if (capacity.stale()) {
+            heartbeat.requestNow();
+        }
     }
 
     public String instanceId() {

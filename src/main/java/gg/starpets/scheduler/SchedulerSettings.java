@@ -47,6 +47,14 @@ import java.util.function.LongSupplier;
  *     this long after the run started ({@code SCHEDULER_QUARANTINE_WINDOW}; zero: at any time). Default
  *     10 s: a handler that kills its process does so well within seconds of its start, while a kill from
  *     outside lands within the first 10 s of an hour-long run in under 0.3 % of kills (docs/scheduler.md)
+ * @param maxConcurrentRuns this instance's capacity ({@code SCHEDULER_MAX_CONCURRENT_RUNS}): the most units its
+ *     live handlers (started and not returned, an interrupted or timed-out one included) may use at once,
+ *     a run using its task's {@code cost} (1 by default); a full instance claims nothing and leaves its
+ *     share of due tasks to the others. Default 0: no limit, as before capacity existed: the service
+ *     cannot know what a run costs the machine (a {@code sleep} or {@code http} run is a parked virtual
+ *     thread, an {@code exec} one a process), and any number here would change how existing
+ *     deployments and the 20,000-task benchmark (4,000 tasks an instance) share work; set it where
+ *     heavy {@code exec}/{@code cpu} tasks run
  * @param ticker this instance's monotonic clock in nanoseconds; default {@code System::nanoTime}; tests
  *     may move it forward
  */
@@ -62,6 +70,7 @@ public record SchedulerSettings(
         Duration shutdownGrace,
         int quarantineAfter,
         Duration quarantineWindow,
+        int maxConcurrentRuns,
         LongSupplier ticker) {
 
     /**
@@ -75,6 +84,10 @@ public record SchedulerSettings(
         if (heartbeat.multipliedBy(3).compareTo(lease) > 0) {
             throw new IllegalArgumentException(
                     "the lease (" + lease + ") must be at least 3 heartbeats (" + heartbeat + ")");
+        }
+        if (maxConcurrentRuns < 0) {
+            throw new IllegalArgumentException(
+                    "the most concurrent runs must be 0 (no limit) or more, not " + maxConcurrentRuns);
         }
     }
 
@@ -99,6 +112,7 @@ public record SchedulerSettings(
                 .shutdownGrace(shutdownGrace)
                 .quarantineAfter(quarantineAfter)
                 .quarantineWindow(quarantineWindow)
+                .maxConcurrentRuns(maxConcurrentRuns)
                 .ticker(ticker);
     }
 
@@ -139,6 +153,7 @@ public record SchedulerSettings(
         private Duration shutdownGrace = Duration.ofSeconds(20);
         private int quarantineAfter = 3;
         private Duration quarantineWindow = Duration.ofSeconds(10);
+        private int maxConcurrentRuns;
         private LongSupplier ticker = System::nanoTime;
 
         private Builder(String instanceId) {
@@ -195,6 +210,11 @@ public record SchedulerSettings(
             return this;
         }
 
+        public Builder maxConcurrentRuns(int maxConcurrentRuns) {
+            this.maxConcurrentRuns = maxConcurrentRuns;
+            return this;
+        }
+
         public Builder ticker(LongSupplier ticker) {
             this.ticker = ticker;
             return this;
@@ -213,6 +233,7 @@ public record SchedulerSettings(
                     shutdownGrace,
                     quarantineAfter,
                     quarantineWindow,
+                    maxConcurrentRuns,
                     ticker);
         }
     }

@@ -16,7 +16,9 @@ final class ShareRepository {
     // tasks_claimed_idx. Package-visible: QueryPlanTest checks the plan.
     static final NamedSql SHARE = NamedSql.of("""
             with live as (
-                select id, session_key, claiming from instances where %2$s
+                -- A full instance (no unit of its capacity free) cannot claim now either.
+                select id, session_key, claiming and (capacity = 0 or runs_used < capacity) as claiming
+                  from instances where %2$s
             ), peers as (
                 -- Only instances that can claim now share the work (this one, claiming, is counted as it).
                 select count(*) filter (where id <> :instance and claiming) + 1 as live_plus_me,

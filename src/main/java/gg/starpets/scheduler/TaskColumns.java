@@ -18,7 +18,7 @@ final class TaskColumns {
     static final String DEFINITION = """
             t.name, t.handler, t.schedule, t.time_zone, t.params::text as params, t.enabled, t.timeout_seconds,
                    t.retry::text as retry, t.misfire_policy, t.misfire_threshold_ms, t.catch_up_limit,
-                   t.catch_up_window_ms, t.jitter_ms, t.overlap, t.once_at""";
+                   t.catch_up_window_ms, t.jitter_ms, t.overlap, t.once_at, t.cost""";
 
     private TaskColumns() {}
 
@@ -39,7 +39,8 @@ final class TaskColumns {
                 misfire(rs),
                 jitter(rs),
                 InstanceRepository.instant(rs, "once_at"),
-                TaskDefinition.Overlap.valueOf(rs.getString("overlap")));
+                TaskDefinition.Overlap.valueOf(rs.getString("overlap")),
+                rs.getInt("cost"));
     }
 
     static Map<String, Object> params(ResultSet rs) throws SQLException {
@@ -70,7 +71,8 @@ final class TaskColumns {
                 .set("catch_up_window", d.misfire().catchUpWindow().toMillis())
                 .set("jitter", d.jitter().toMillis())
                 .set("overlap", d.overlap().name())
-                .set("once_at", d.once() ? d.startAt() : null);
+                .set("once_at", d.once() ? d.startAt() : null)
+                .set("cost", d.cost());
     }
 
     /**
@@ -154,6 +156,7 @@ final class TaskColumns {
         json.put("catchUpWindowSeconds", d.misfire().catchUpWindow().toNanos() / 1e9);
         json.put("jitterSeconds", d.jitter().toNanos() / 1e9);
         json.put("overlap", d.overlap().name());
+        json.put("cost", d.cost());
         if (d.once()) {
             json.put("at", d.startAt() == null ? null : d.startAt().toString());
         }

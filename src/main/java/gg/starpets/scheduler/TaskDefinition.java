@@ -18,6 +18,9 @@ import java.util.regex.Pattern;
  * @param startAt when a new task runs first, instead of its schedule's rule ({@code NextRunPlan.firstRun}); null:
  *     none. Not kept in the row: it only places the first run (and an edit's, over the API). A one-time
  *     task's {@code at} ({@link #withAt}), which is kept ({@code tasks.once_at})
+ * @param cost the units of its instance's capacity ({@code SCHEDULER_MAX_CONCURRENT_RUNS}) a run of it uses
+ *     while its handler executes: 1 to {@value #MAX_COST}, default 1 (e.g. 4 for a heavy {@code exec} or
+ *     {@code cpu} task)
  */
 public record TaskDefinition(
         String name,
@@ -31,7 +34,11 @@ public record TaskDefinition(
         MisfirePolicy misfire,
         Duration jitter,
         Instant startAt,
-        Overlap overlap) {
+        Overlap overlap,
+        int cost) {
+
+    /** The highest {@code cost} a task may have (the database checks it too, V17). */
+    public static final int MAX_COST = 1000;
 
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,99}");
 
@@ -62,6 +69,9 @@ public record TaskDefinition(
         misfire = misfire == null ? MisfirePolicy.DEFAULT : misfire;
         jitter = jitter == null ? Duration.ZERO : jitter;
         overlap = overlap == null ? Overlap.SKIP : overlap;
+        if (cost < 1 || cost > MAX_COST) {
+            throw new InvalidTaskException(name, "the cost must be between 1 and " + MAX_COST + ", not " + cost);
+        }
     }
 
     /**
@@ -243,17 +253,20 @@ public record TaskDefinition(
                 null,
                 null,
                 null,
-                null);
+                null,
+                1);
     }
 
     public TaskDefinition withRetry(RetryPolicy retry) {
         return new TaskDefinition(
-                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, overlap);
+                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, overlap,
+                cost);
     }
 
     public TaskDefinition withMisfire(MisfirePolicy misfire) {
         return new TaskDefinition(
-                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, overlap);
+                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, overlap,
+                cost);
     }
 
     public TaskDefinition withJitter(Duration jitter) {
@@ -266,22 +279,32 @@ public record TaskDefinition(
             throw new InvalidTaskException(name, e.getMessage());
         }
         return new TaskDefinition(
-                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, overlap);
+                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, overlap,
+                cost);
     }
 
     public TaskDefinition withOverlap(Overlap overlap) {
         return new TaskDefinition(
-                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, overlap);
+                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, overlap,
+                cost);
     }
 
     public TaskDefinition withParams(Map<String, Object> params) {
         return new TaskDefinition(
-                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, overlap);
+                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, overlap,
+                cost);
+    }
+
+    public TaskDefinition withCost(int cost) {
+        return new TaskDefinition(
+                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, overlap,
+                cost);
     }
 
     public TaskDefinition withStartAt(Instant startAt) {
         return new TaskDefinition(
-                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, overlap);
+                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, overlap,
+                cost);
     }
 
     /** A one-time task ({@code schedule: once}): it runs at its {@code at}, kept as its {@link #startAt}. */

@@ -27,8 +27,8 @@ final class TaskRepository {
             NamedSql.of("""
             with %1$s, me as (
                 select exists (select 1 from held where key = :key) as holds_lock
-            ), due as (
-                select id, fence,
+            ), locked as (
+                select id, fence, cost, least(next_run_at, next_request_at) as due_at,
                        -- A one-off run is due, and the schedule's own time is not earlier: it starts first.
                        coalesce(next_request_at <= now()
                                 and (next_run_at is null or next_run_at > now() or next_request_at <= next_run_at),
@@ -39,9 +39,17 @@ final class TaskRepository {
                    and (select holds_lock from me)
                    -- Nor of a task whose earlier run's handler has not returned in this process.
                    and id <> all(cast(:busy as bigint[]))
+                   -- Nor of a task that costs more than this instance's whole capacity (Capacity).
+                   and cost <= :capacity
                  order by least(next_run_at, next_request_at), id
                  limit :quota
                  for update skip locked
+            ), due as (
+                -- The locked tasks in their order while their costs fit in what is free here (Capacity): a
+                -- claimed run must start. The others stay unowned; their row locks end with this statement.
+                select id, fence, one_off
+                  from (select *, sum(cost) over (order by due_at, id) as upto from locked) l
+                 where upto <= :free
             ), %3$s, claimed as (
                 update tasks t
                    set owner_instance = :instance, owner_session = :key,
@@ -60,7 +68,7 @@ final class TaskRepository {
                           coalesce(s.cause, t.next_cause) as next_cause,
                           coalesce(s.scheduled_for, t.next_fire_at, t.next_run_at) as fire_at,
                           t.retry::text as retry, t.misfire_policy, t.misfire_threshold_ms, t.catch_up_limit,
-                          t.catch_up_window_ms, t.catch_ups, t.jitter_ms, t.source, t.overlap,
+                          t.catch_up_window_ms, t.catch_ups, t.jitter_ms, t.source, t.overlap, t.cost,
                           s.id is not null as one_off
             ), runs as (
                 insert into task_runs (id, task_id, task_name, instance_id, fence, scheduled_for, started_at,
@@ -155,18 +163,29 @@ final class TaskRepository {
      */
     List<ClaimedRun> claim(Connection c, String instanceId, long sessionKey, Duration lease, int quota)
             throws SQLException {
-        return claim(c, instanceId, sessionKey, lease, quota, new long[0]);
+        return claim(c, instanceId, sessionKey, lease, quota, new long[0], Capacity.Room.UNLIMITED);
     }
 
-    /** As above, never taking the tasks {@code busyTaskIds}: their earlier run's handler still executes here. */
+    /**
+     * As above, never taking the tasks {@code busyTaskIds} (their earlier run's handler still executes
+     * here), and only as many due tasks, in order, as their costs fit in {@code room}.
+     */
     List<ClaimedRun> claim(
-            Connection c, String instanceId, long sessionKey, Duration lease, int quota, long[] busyTaskIds)
+            Connection c,
+            String instanceId,
+            long sessionKey,
+            Duration lease,
+            int quota,
+            long[] busyTaskIds,
+            Capacity.Room room)
             throws SQLException {
         List<ClaimedRun> runs = new ArrayList<>();
         List<Unreadable> unreadable = new ArrayList<>();
         try (var st = CLAIM.prepare(c)
                         .set("quota", quota)
                         .set("busy", busyTaskIds)
+                        .set("capacity", room.capacity())
+                        .set("free", room.free())
                         .set("instance", instanceId)
                         .set("key", sessionKey)
                         .set("lease", lease);

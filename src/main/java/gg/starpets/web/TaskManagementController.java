@@ -1,6 +1,8 @@
 package gg.starpets.web;
 
 import gg.starpets.handlers.HandlerRegistry;
+import gg.starpets.notify.TaskNotifications;
+import gg.starpets.notify.TaskNotify;
 import gg.starpets.scheduler.TaskCommands;
 import gg.starpets.scheduler.TaskDefinition;
 import gg.starpets.scheduler.TaskEvents;
@@ -24,6 +26,7 @@ import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Operating tasks at runtime: create, edit, delete, pause, resume, trigger, cancel, and the audit
@@ -37,6 +40,8 @@ import tools.jackson.databind.JsonNode;
 @RestController
 class TaskManagementController {
 
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
     record CancelResponse(long runId, String task, String status) {}
 
     record EventList(List<TaskEvent> events) {}
@@ -46,9 +51,16 @@ class TaskManagementController {
     private final HandlerRegistry handlers;
     private final TaskViews views;
     private final TaskLimits limits;
+    private final TaskNotifications notifications;
 
     TaskManagementController(
-            TaskCommands commands, TaskEvents events, HandlerRegistry handlers, TaskViews views, TaskLimits limits) {
+            TaskCommands commands,
+            TaskEvents events,
+            HandlerRegistry handlers,
+            TaskViews views,
+            TaskLimits limits,
+            TaskNotifications notifications) {
+        this.notifications = notifications;
         this.commands = commands;
         this.events = events;
         this.handlers = handlers;
@@ -60,11 +72,14 @@ class TaskManagementController {
     ResponseEntity<TaskResponse> create(@RequestBody JsonNode body, HttpServletRequest request) {
         TaskDefinition definition = checked(TaskRequests.create(body));
         // Counted before the insert: concurrent creates may pass the bound by as many as they are.
+        TaskNotify notify = notify(body);
         limits.roomForOneMore(views.countApiTasks());
+        TaskViews.TaskSnapshot created = commands.create(definition, actor(request));
+        if (notify != null) {
+            notifications.configure(definition.name(), notify);
+        }
         return TaskResponse.entity(
-                ResponseEntity.created(URI.create("/tasks/" + definition.name())),
-                commands.create(definition, actor(request)),
-                definition.name());
+                ResponseEntity.created(URI.create("/tasks/" + definition.name())), created, definition.name());
     }
 
     @PatchMapping("/tasks/{name}")
@@ -74,10 +89,14 @@ class TaskManagementController {
             @RequestHeader(value = "If-Match", required = false) String ifMatch,
             HttpServletRequest request) {
         Long version = Etags.version(ifMatch);
+        TaskNotify notify = notify(body);
         // Merged and checked (CPU only, no lookups) inside the update's transaction: no other change comes between.
-        return answer(
-                commands.update(name, version, stored -> checked(TaskRequests.patch(stored, body)), actor(request)),
-                name);
+        TaskViews.TaskSnapshot updated =
+                commands.update(name, version, stored -> checked(TaskRequests.patch(stored, body)), actor(request));
+        if (body.has("notify")) {
+            notifications.configure(name, notify);
+        }
+        return answer(updated, name);
     }
 
     @DeleteMapping("/tasks/{name}")
@@ -139,6 +158,22 @@ class TaskManagementController {
             throw TaskResponse.notFound(name);
         }
         return new EventList(found);
+    }
+
+    /**
+     * The body's {@code notify}, checked before anything is written; null when absent or null (a PATCH
+     * with {@code "notify": null} goes back to the service-wide default).
+     */
+    private TaskNotify notify(JsonNode body) {
+        JsonNode n = body == null ? null : body.get("notify");
+        if (n == null || n.isNull()) {
+            return null;
+        }
+        try {
+            return notifications.checked(JSON.treeToValue(n, Object.class));
+        } catch (IllegalArgumentException e) {
+            throw TaskRequests.invalid(e.getMessage());
+        }
     }
 
     /** 200 with the task as the command's transaction left it: the one read of the request. */

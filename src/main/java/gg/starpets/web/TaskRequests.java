@@ -25,6 +25,7 @@ final class TaskRequests {
 
     private static final Set<String> FIELDS = Set.of(
             "name",
+            "notify",
             "handler",
             "schedule",
             "timeZone",
@@ -43,7 +44,8 @@ final class TaskRequests {
             "jitterSeconds",
             "startAt",
             "at",
-            "overlap");
+            "overlap",
+            "cost");
 
     private static final Set<String> RETRY_FIELDS = Set.of(
             "maxAttempts", "initialBackoff", "initialBackoffSeconds", "multiplier", "maxBackoff", "maxBackoffSeconds");
@@ -130,7 +132,8 @@ final class TaskRequests {
                     .withFirstRun(
                             TaskDefinition.startAt(name, "startAt", text(f, "startAt", false)),
                             TaskDefinition.startAt(name, "at", text(f, "at", false)))
-                    .withOverlap(TaskDefinition.Overlap.of(name, text(f, "overlap", false)));
+                    .withOverlap(TaskDefinition.Overlap.of(name, text(f, "overlap", false)))
+                    .withCost(f.get("cost") == null ? 1 : integer(f, "cost"));
         } catch (IllegalArgumentException e) { // InvalidTaskException included
             throw invalid(e.getMessage());
         }

@@ -45,7 +45,8 @@ record TaskResponse(
         Double catchUpWindowSeconds,
         Double jitterSeconds,
         String overlap,
-        Instant at) {
+        Instant at,
+        Integer cost) {
 
     /** Why and until when a task is paused (null until: until resumed). */
     record Pause(Instant since, Instant until, String reason) {}
@@ -126,7 +127,8 @@ record TaskResponse(
                 d == null ? null : seconds(d.jitter()),
                 d == null ? null : d.overlap().name(),
                 // A one-time task's time (schedule "once"); null for every other task.
-                d == null || !d.once() ? null : d.startAt());
+                d == null || !d.once() ? null : d.startAt(),
+                d == null ? null : d.cost());
     }
 
     /** A cron's next time after now (null for a fixed delay: it counts from the run's end). */

@@ -45,6 +45,7 @@ class SettingsAgreementTest {
             "starpets", StarPetsProperties.class,
             "starpets.security", type("gg.starpets.security.SecuritySettings"),
             "starpets.balance", type("gg.starpets.balance.BalanceSettings"),
+            "starpets.notify", type("gg.starpets.notify.NotifySettings"),
             "starpets.api", type("gg.starpets.web.TaskLimits"));
 
     /** Components of SchedulerSettings that are not settings: the service fills them in. */

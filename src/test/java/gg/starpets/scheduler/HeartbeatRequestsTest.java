@@ -52,6 +52,7 @@ class HeartbeatRequestsTest {
                 new InstanceRepository(null),
                 tasks,
                 executor,
+                new Capacity(0, executor::notReturned),
                 clock.guard,
                 () -> {},
                 () -> null);

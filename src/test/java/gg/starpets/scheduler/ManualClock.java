@@ -59,7 +59,8 @@ final class ManualClock {
                 0,
                 Duration.ZERO,
                 "CONFIG",
-                TaskDefinition.Overlap.SKIP);
+                TaskDefinition.Overlap.SKIP,
+                1);
         return new LocalRun(claim, now(), guard);
     }
 }

@@ -57,7 +57,8 @@ class NextRunPlanTest {
                 catchUps,
                 jitter,
                 "CONFIG",
-                TaskDefinition.Overlap.SKIP);
+                TaskDefinition.Overlap.SKIP,
+                1);
     }
 
     /** A run of a cron task for {@code fireAt}, started at {@code startedAt}. */
@@ -92,7 +93,8 @@ class NextRunPlanTest {
                 0,
                 Duration.ZERO,
                 "CONFIG",
-                overlap);
+                overlap,
+                1);
     }
 
     private static TaskDefinition.MisfirePolicy skip(Duration threshold) {
@@ -368,7 +370,8 @@ class NextRunPlanTest {
                 0,
                 Duration.ZERO,
                 "CONFIG",
-                TaskDefinition.Overlap.SKIP);
+                TaskDefinition.Overlap.SKIP,
+                1);
         assertThat(after(plan(LOWEST), failed, RunStatus.FAILED))
                 .isEqualTo(new NextRun(EIGHT, false, EIGHT, RunCause.CATCH_UP, 1, 0));
     }

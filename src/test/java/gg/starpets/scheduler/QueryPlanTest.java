@@ -128,7 +128,11 @@ class QueryPlanTest {
                                 "instance",
                                 "i-1",
                                 "lease",
-                                java.time.Duration.ofSeconds(10))))
+                                java.time.Duration.ofSeconds(10),
+                                "capacity",
+                                Integer.MAX_VALUE,
+                                "free",
+                                Integer.MAX_VALUE)))
                 .as("plan")
                 .anyMatch(line -> line.contains("tasks_due_idx"))
                 .noneMatch(line -> line.contains("Seq Scan on tasks"))

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.List;
 import java.util.stream.LongStream;
 import org.junit.jupiter.api.Test;
 
@@ -63,7 +64,8 @@ class ShareQuotaTest {
         ManualClock clock = new ManualClock();
         SchedulerSettings settings = clock.settings;
         InstanceSession session = new InstanceSession(null, null, 1, settings.lease(), clock.guard);
-        Claimer claimer = new Claimer(settings, null, null, null, clock.guard, session);
+        Claimer claimer =
+                new Claimer(settings, null, null, null, clock.guard, session, new Capacity(0, List::of), () -> {});
         // Its longest sleep is the poll (5 s, longer than the heartbeat), plus a heartbeat for the statements.
         Duration turn = settings.poll().plus(settings.heartbeat());
 

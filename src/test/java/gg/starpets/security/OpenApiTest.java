@@ -59,6 +59,7 @@ class OpenApiTest {
                         "/tasks/{name}/backfill",
                         "/tasks/{name}/backfills",
                         "/backfills/{id}",
+                        "/tasks/{name}/notifications",
                         "/runs",
                         "/balance/update",
                         "/balance/{userId}");

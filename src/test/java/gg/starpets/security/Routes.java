@@ -52,6 +52,7 @@ final class Routes {
             new Route("GET", NO_TASK, null, Needs.VIEWER, Needs.NOTHING),
             new Route("GET", NO_TASK + "/runs?limit=5", null, Needs.VIEWER, Needs.NOTHING),
             new Route("GET", NO_TASK + "/events", null, Needs.VIEWER, Needs.NOTHING),
+            new Route("GET", NO_TASK + "/notifications", null, Needs.VIEWER, Needs.NOTHING),
             new Route("GET", "/runs?status=SUCCEEDED&limit=5", null, Needs.VIEWER, Needs.NOTHING),
             new Route("GET", NO_TASK + "/backfills", null, Needs.VIEWER, Needs.NOTHING),
             new Route("GET", "/backfills/999999999", null, Needs.VIEWER, Needs.NOTHING),

@@ -179,7 +179,8 @@ class TaskApiTest {
                             "catchUpWindowSeconds",
                             "jitterSeconds",
                             "overlap",
-                            "at");
+                            "at",
+                            "cost");
             assertThat(task.get("retry").propertyNames())
                     .containsExactly("maxAttempts", "initialBackoffSeconds", "multiplier", "maxBackoffSeconds");
             assertThat(task.get("retry").get("initialBackoffSeconds").asDouble())
