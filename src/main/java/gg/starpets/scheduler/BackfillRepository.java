@@ -51,7 +51,8 @@ final class BackfillRepository {
             ) s on true
             """;
 
-    private static final NamedSql FIND =
+    // Package-visible: QueryPlanTest (the slots of one backfill read by task_runs_backfill_idx).
+    static final NamedSql FIND =
             NamedSql.of("select " + BACKFILL_COLUMNS + " from backfills b " + COUNTS + " where b.id = :id");
 
     private static final NamedSql OF_TASK = NamedSql.of("select " + BACKFILL_COLUMNS + " from backfills b " + COUNTS
