@@ -140,13 +140,7 @@ class ApiDescription {
                         new StringSchema()
                                 .format("date-time")
                                 .description("run at this time, not before (ISO-8601 with offset); default now"));
-        body.setAdditionalProperties(false);
-        return new RequestBody()
-                .required(false)
-                .content(new Content()
-                        .addMediaType(
-                                org.springframework.http.MediaType.APPLICATION_JSON_VALUE,
-                                new MediaType().schema(body)));
+        return jsonBody(body, false);
     }
 
     private static RequestBody backfillBody() {
@@ -164,13 +158,7 @@ class ApiDescription {
                                 .maximum(java.math.BigDecimal.ONE)
                                 .description("only 1: a task's runs never overlap"));
         body.setRequired(List.of("from", "to"));
-        body.setAdditionalProperties(false);
-        return new RequestBody()
-                .required(true)
-                .content(new Content()
-                        .addMediaType(
-                                org.springframework.http.MediaType.APPLICATION_JSON_VALUE,
-                                new MediaType().schema(body)));
+        return jsonBody(body, true);
     }
 
     private static RequestBody balanceUpdateBody() {
@@ -182,9 +170,14 @@ class ApiDescription {
                                 .description("non-zero, at most two decimals, at most 1,000,000,000 either way;"
                                         + " positive tops up, negative withdraws"))
                 .required(List.of("userId", "amount"));
+        return jsonBody(body, true);
+    }
+
+    /** A JSON body of exactly these fields (no others). */
+    private static RequestBody jsonBody(Schema<?> body, boolean required) {
         body.setAdditionalProperties(false);
         return new RequestBody()
-                .required(true)
+                .required(required)
                 .content(new Content()
                         .addMediaType(
                                 org.springframework.http.MediaType.APPLICATION_JSON_VALUE,
