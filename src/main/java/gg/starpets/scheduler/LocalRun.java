@@ -51,6 +51,8 @@ final class LocalRun implements RunContext.Gate {
     private volatile Runnable onEnd = () -> {};
     /** Watchdog bookkeeping: when it interrupted the handler for executing near the end of the hold. */
     volatile long stoppedForSafetyAt = NONE;
+    /** Watchdog bookkeeping: its looks since then, when it interrupted the handler only after the hold's end. */
+    volatile int looksSinceLateStop = -1;
 
     LocalRun(ClaimedRun claim, long claimSentAt, LeaseGuard guard) {
         this.claim = claim;

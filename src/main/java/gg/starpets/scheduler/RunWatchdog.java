@@ -17,9 +17,12 @@ import org.slf4j.LoggerFactory;
  * halt ({@link HaltRecord}) then waits at most half of what is left for its write, so it lands at
  * least M/8 (62 ms) before E, which covers a late wake-up of this thread. A process that was frozen
  * past E (SIGSTOP, a long GC pause) cannot halt before E: there it interrupts at once on waking and
- * halts M/4 − P later (100 ms), the time an interrupted handler has to return before E too. One period
- * was not enough on a loaded machine: an sql handler woken from a freeze needed 17 ms to unwind its
- * aborted statement and the process halted.
+ * halts M/4 − P later (100 ms), the time an interrupted handler has to return before E too, and not
+ * before this watchdog has looked as many times ((M/4 − P)/P, 4) since: a JVM woken from a freeze on
+ * a loaded machine runs every thread late, this one too, and the handler's thread needs as many turns
+ * on the CPU as this one took. One period was not enough: an sql handler woken from a freeze needed
+ * 17 ms to unwind its aborted statement and the process halted; 100 ms counted from before the
+ * interrupt was logged were not either, at a load average of 14.
  *
  * <p>It runs on its own platform thread ({@code starpets-watchdog}), so that no call hanging on the
  * database can delay it.
@@ -57,6 +60,11 @@ final class RunWatchdog implements Runnable {
         return Math.max(periodNanos(), haltLeadNanos() - periodNanos());
     }
 
+    /** The looks an interrupted handler is given after a freeze past the end of its hold: (M/4 − P)/P. */
+    int graceLooks() {
+        return (int) Math.max(1, returnGraceNanos() / periodNanos());
+    }
+
     @Override
     public void run() {
         long period = periodNanos();
@@ -91,13 +99,26 @@ final class RunWatchdog implements Runnable {
                 continue;
             }
             if (run.stoppedForSafetyAt == LocalRun.NONE) {
+                run.stop(LocalRun.StopReason.SELF_FENCED);
+                // The handler's time to return runs from its interrupt, not from before it.
+                run.stoppedForSafetyAt = guard.now();
+                if (now >= end) {
+                    run.looksSinceLateStop = 0;
+                }
                 log.warn(
                         "Run {} of {} keeps executing while this instance cannot confirm its hold; interrupting it",
                         run.claim.runId(),
                         run.claim.task());
-                run.stoppedForSafetyAt = now;
-                run.stop(LocalRun.StopReason.SELF_FENCED);
-            } else if (now >= end - haltLeadNanos() - period && now - run.stoppedForSafetyAt >= returnGraceNanos()) {
+                continue;
+            }
+            if (run.looksSinceLateStop >= 0) {
+                run.looksSinceLateStop++;
+            }
+            boolean graceOver = now - run.stoppedForSafetyAt >= returnGraceNanos();
+            boolean inWindow = run.looksSinceLateStop < 0
+                    ? now >= end - haltLeadNanos() - period
+                    : run.looksSinceLateStop >= graceLooks();
+            if (graceOver && inWindow) {
                 log.error(
                         "Run {} of {} ignores interruption and this instance cannot confirm its hold: halting the"
                                 + " process before another instance may start the task ({} ms before the end of"

@@ -123,6 +123,30 @@ class RunWatchdogTest {
         assertThat(halts).hasSize(1);
     }
 
+    /**
+     * Woken from a freeze on a loaded machine, this watchdog's own looks come late, and so do the
+     * handler's turns on the CPU: the handler is given as many looks as on time (4), not only 100 ms
+     * counted on the clock (SqlFencingIT's woken instance halted 61 ms after the interrupt was logged).
+     */
+    @Test
+    void afterAFreezePastTheHoldLateLooksStillGiveTheHandlerItsTurns() {
+        clock.sessionsAnswered();
+        LocalRun deaf = clock.claim(1, "deaf");
+        runs.add(deaf);
+        clock.advance(ManualClock.LEASE.multipliedBy(3));
+        watchdog.checkOnce();
+        assertThat(deaf.stopReason()).isEqualTo(LocalRun.StopReason.SELF_FENCED);
+
+        for (int look = 1; look < watchdog.graceLooks(); look++) {
+            clock.advance(Duration.ofMillis(200)); // each look late by far more than the grace
+            watchdog.checkOnce();
+            assertThat(halts).as("look %d after the interrupt", look).isEmpty();
+        }
+        clock.advance(Duration.ofMillis(200));
+        watchdog.checkOnce();
+        assertThat(halts).hasSize(1);
+    }
+
     @Test
     void aRunWhoseTaskARenewalLeftOutIsHaltedForWhileTheRenewedOneIsNot() {
         clock.sessionsAnswered();
