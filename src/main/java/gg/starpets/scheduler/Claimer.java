@@ -116,7 +116,7 @@ final class Claimer {
     ShareRepository.Peers peers() throws SQLException {
         session.claimTurn(turnLimit());
         try (Connection c = dataSource.getConnection()) {
-            return ShareRepository.peers(c, sessionKey, settings.lease());
+            return ShareRepository.peers(c, settings.instanceId(), sessionKey, settings.lease());
         }
     }
 

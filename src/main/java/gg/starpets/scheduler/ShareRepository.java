@@ -60,20 +60,25 @@ final class ShareRepository {
      */
     static final NamedSql PEERS = NamedSql.of("""
             with %1$s, live as (
-                select session_key from instances where %2$s and session_key in (select key from held)
+                select id, session_key, claiming from instances
+                 where %2$s and session_key in (select key from held)
             )
-            select (select count(*) from live) as live,
+            -- As the share query counts them: instances that can claim now, this one counted as it.
+            select (select count(*) filter (where id <> :instance and claiming) + 1 from live) as live,
                    (select count(*) from tasks
                      where owner_session <> :key and owner_session in (select session_key from live)) as elsewhere
             """.formatted(SqlFragments.HELD_LOCKS, SqlFragments.LIVE_INSTANCE));
 
-    /** What settling looks at: live instances (this one too) and tasks running on the others. */
+    /** What settling looks at: live instances that can claim (this one too) and tasks running on the others. */
     record Peers(long liveInstances, long runningElsewhere) {}
 
     private ShareRepository() {}
 
-    static Peers peers(Connection c, long sessionKey, Duration lease) throws SQLException {
-        try (var st = PEERS.prepare(c).set("key", sessionKey).set("lease", lease);
+    static Peers peers(Connection c, String instanceId, long sessionKey, Duration lease) throws SQLException {
+        try (var st = PEERS.prepare(c)
+                        .set("instance", instanceId)
+                        .set("key", sessionKey)
+                        .set("lease", lease);
                 ResultSet rs = st.executeQuery()) {
             rs.next();
             return new Peers(rs.getLong("live"), rs.getLong("elsewhere"));

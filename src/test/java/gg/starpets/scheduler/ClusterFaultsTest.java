@@ -91,9 +91,9 @@ class ClusterFaultsTest {
                 st.execute("select pg_advisory_lock(1002)");
             }
 
-            assertThat(ShareRepository.peers(me, 4711, SchedulerCluster.LEASE))
-                    .as("the dead instance and its two tasks are not counted")
-                    .isEqualTo(new ShareRepository.Peers(1, 2));
+            assertThat(ShareRepository.peers(me, "me", 4711, SchedulerCluster.LEASE))
+                    .as("the alive instance and this one; the dead instance and its two tasks are not counted")
+                    .isEqualTo(new ShareRepository.Peers(2, 2));
         }
     }
 
