@@ -12,6 +12,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -49,6 +50,11 @@ class ConsoleActionsBrowserTest {
     private static final String OPERATOR_TOKEN = "e2e-operator-token-0123456789";
     private static final String VIEWER_TOKEN = "e2e-viewer-token-0123456789";
     private static final String API_TASK = "console-e2e-ping";
+    /** A task created over the API with overlap, cost and notify, given a one-off run that is cancelled. */
+    private static final String ONE_OFF_TASK = "console-e2e-one-off";
+    /** The part of the task's webhook that the console must never show. */
+    private static final String WEBHOOK_SECRET = "secret-part";
+
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final HttpClient HTTP =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
@@ -189,6 +195,28 @@ class ConsoleActionsBrowserTest {
                                 .findElement(By.id("task-title"))
                                 .getText()
                                 .equals(task));
+    }
+
+    /** A task page's definition, label to value, read in one go. */
+    private static Map<String, String> definition() {
+        return browser.js("""
+                const out = {};
+                for (const dt of document.querySelectorAll('#task-definition dt')) {
+                  out[dt.textContent] = dt.nextElementSibling.textContent.trim();
+                }
+                return out;
+                """);
+    }
+
+    /** A run's status through the API, found among its task's runs. */
+    private static String runStatus(long runId) throws Exception {
+        return api("/tasks/" + ONE_OFF_TASK + "/runs?limit=50")
+                .get("runs")
+                .valueStream()
+                .filter(r -> r.get("id").asLong() == runId)
+                .map(r -> r.get("status").asString())
+                .findFirst()
+                .orElseThrow();
     }
 
     private static List<WebElement> events() {
@@ -651,6 +679,89 @@ class ConsoleActionsBrowserTest {
 
     @Test
     @Order(10)
+    void aTasksPageShowsItsOverlapCostAndNotificationsWithTheWebhookMasked() throws Exception {
+        operator("POST", "/tasks", """
+                {"name": "%s", "handler": "http", "schedule": "0 0 1 1 *", "timeout": "10s",
+                 "params": {"url": "%s/health"}, "overlap": "BUFFER_ONE", "cost": 3,
+                 "notify": {"on": ["FAILED"], "webhook": "https://hooks.example/%s"}}
+                """.formatted(ONE_OFF_TASK, Twin.NGINX, WEBHOOK_SECRET));
+        openTaskPage(ONE_OFF_TASK);
+        By settings = By.id("task-notify-settings");
+        await().atMost(Timing.SOON)
+                .until(() -> !browser.driver().findElement(settings).getText().isEmpty());
+        assertThat(browser.driver().findElement(settings).getText())
+                .isEqualTo("Told of FAILED at https://hooks.example/… (json, the task's own)");
+        assertThat(browser.driver()
+                        .findElement(By.id("task-notifications-empty"))
+                        .isDisplayed())
+                .isTrue();
+        // Nowhere on the page, the audit trail's definition included (open or not).
+        assertThat(browser.driver().getPageSource()).doesNotContain(WEBHOOK_SECRET);
+
+        Map<String, String> definition = definition();
+        assertThat(definition).containsEntry("Due while running", "run once right after the run");
+        assertThat(definition).containsEntry("Cost", "3 units of an instance's capacity");
+        go("#/tasks");
+    }
+
+    @Test
+    @Order(11)
+    void aPendingOneOffRunIsListedWithItsDueTimeAndCancelledFromTheTasksPage() throws Exception {
+        Instant at = Instant.now().plus(Duration.ofHours(1)).truncatedTo(ChronoUnit.SECONDS);
+        long runId = operator("POST", "/tasks/" + ONE_OFF_TASK + "/runs", "{\"at\": \"" + at + "\"}")
+                .get("runId")
+                .asLong();
+        openTaskPage(ONE_OFF_TASK);
+        By runRow = By.cssSelector("#task-runs-body tr[data-run='" + runId + "']");
+        By withdraw = By.cssSelector("#task-runs-body tr[data-run='" + runId + "'] button[data-action=withdraw-run]");
+        await().atMost(Timing.SOON)
+                .until(() -> !browser.driver().findElements(withdraw).isEmpty());
+        WebElement pending = browser.driver().findElement(runRow);
+        assertThat(pending.getAttribute("data-status")).isEqualTo("PENDING");
+        assertThat(text(pending, "td[data-label=Status]")).isEqualTo("PENDING");
+        assertThat(text(pending, "td[data-label=Cause]")).isEqualTo("one-off");
+        WebElement due = pending.findElement(By.cssSelector("td[data-label=Started] time"));
+        assertThat(Instant.parse(due.getAttribute("datetime"))).isEqualTo(at);
+        // Its due time in the viewer's local time, to the second, as the page writes times.
+        String local = browser.js(
+                "return new Intl.DateTimeFormat(undefined, {hour: '2-digit', minute: '2-digit', second: '2-digit'})"
+                        + ".format(new Date(arguments[0]))",
+                at.toString());
+        assertThat(due.getText()).startsWith("due ").contains(local);
+        browser.screenshot(SCREENSHOTS, "console-task-one-off-pending");
+
+        // "Keep it" leaves it pending; yes withdraws it.
+        browser.driver().findElement(withdraw).click();
+        await().atMost(Timing.SOON)
+                .until(() ->
+                        browser.driver().findElement(By.id("confirm-dialog")).isDisplayed());
+        browser.driver()
+                .findElement(By.cssSelector("#confirm-dialog [data-close]"))
+                .click();
+        assertThat(runStatus(runId)).isEqualTo("PENDING");
+        browser.driver().findElement(withdraw).click();
+        await().atMost(Timing.SOON)
+                .until(() ->
+                        browser.driver().findElement(By.id("confirm-dialog")).isDisplayed());
+        browser.driver().findElement(By.id("confirm-yes")).click();
+        await().atMost(Timing.SOON).until(() -> runStatus(runId).equals("CANCELLED"));
+        // The page shows it without a reload: CANCELLED, nothing left to cancel.
+        await().atMost(Timing.SOON)
+                .until(() ->
+                        "CANCELLED".equals(browser.driver().findElement(runRow).getAttribute("data-status")));
+        assertThat(browser.driver().findElements(withdraw)).isEmpty();
+        await().atMost(Timing.SOON)
+                .until(() -> events().stream()
+                        .anyMatch(e -> "RUN_WITHDRAWN".equals(e.getAttribute("data-action"))
+                                && e.getText().contains(OPERATOR + " cancelled a pending run · run " + runId)));
+
+        // Deleted, so that the next test finds the twin's own tasks only.
+        operator("DELETE", "/tasks/" + ONE_OFF_TASK, null);
+        go("#/tasks");
+    }
+
+    @Test
+    @Order(12)
     void aTaskWhoseInstanceIsKilledIsQuarantinedAndAnOperatorResumesItFromTheBoard() throws Exception {
         // An instance whose runs will not end by themselves before the kill: their tasks lose a run each.
         AtomicReference<String> victim = new AtomicReference<>();
