@@ -38,8 +38,9 @@ import tools.jackson.databind.json.JsonMapper;
  * nginx, the real management API and its roles): a viewer's token shows no button; configuration
  * tasks cannot be edited or deleted; pause (seen as PAUSED through every instance's API within 2 s),
  * resume, trigger, cancel with a confirmation; create a task with the form, run it and read its
- * output; edit it with If-Match (a stale edit is refused); its audit trail, paged; delete it; and a
- * task quarantined when its instance is SIGKILLed (SCHEDULER_QUARANTINE_AFTER=1, no window), notified by
+ * output; edit it with If-Match (a stale edit is refused); its audit trail, paged; delete it; a task's
+ * overlap, cost and notifications (the webhook as scheme and host only) on its page; a pending one-off
+ * run listed with its due time and cancelled from its row; and a task quarantined when its instance is SIGKILLed (SCHEDULER_QUARANTINE_AFTER=1, no window), notified by
  * Alertmanager at the twin's webhook with a link to its page, resumed from the page.
  */
 @Tag("e2e")
