@@ -51,6 +51,7 @@ class DatabaseGaugeRefresh extends PeriodicDuty {
     private final RunRepository runs;
     private final MultiGauge sinceLastStart;
     private final MultiGauge expectedInterval;
+    private final MultiGauge taskQuarantined;
     /*
      * The two task gauges' rows read their values from these maps, so a refresh registers a row only
      * for a new task. Registering every row again (MultiGauge's overwrite) removes and re-adds the
@@ -59,6 +60,7 @@ class DatabaseGaugeRefresh extends PeriodicDuty {
     private final Map<String, Double> secondsSinceLastStart = new ConcurrentHashMap<>();
     private final Map<String, Double> expectedIntervalSeconds = new ConcurrentHashMap<>();
     private final Map<String, Double> expectedGaps = new ConcurrentHashMap<>();
+    private final Map<String, Double> quarantinedByTask = new ConcurrentHashMap<>();
     /** Until the first read succeeds, the age counts from start-up. */
     private volatile long readAtNanos = System.nanoTime();
 
@@ -100,6 +102,9 @@ class DatabaseGaugeRefresh extends PeriodicDuty {
         this.expectedInterval = MultiGauge.builder(MetricNames.TASK_EXPECTED_INTERVAL)
                 .description("The longest normal gap between two starts of the task")
                 .register(registry);
+        this.taskQuarantined = MultiGauge.builder(MetricNames.TASK_QUARANTINED)
+                .description("1 while the task is quarantined (until resumed)")
+                .register(registry);
     }
 
     private static AtomicLong gauge(MeterRegistry registry, String name, String description) {
@@ -115,6 +120,7 @@ class DatabaseGaugeRefresh extends PeriodicDuty {
             long live = instances.countLive(lease);
             List<TaskViews.TaskTiming> timings = tasks.findTimings();
             long[] stuckAndQuarantined = tasks.countStuckAndQuarantined();
+            List<String> quarantined = tasks.findQuarantinedNames();
             long[] history = runs.tableSize();
             liveInstances.set(live);
             stuckTasks.set(stuckAndQuarantined[0]);
@@ -122,6 +128,7 @@ class DatabaseGaugeRefresh extends PeriodicDuty {
             historyBytes.set(history[0]);
             historyRows.set(history[1]);
             publish(timings);
+            setRows(taskQuarantined, quarantinedByTask, quarantined.stream().collect(toMap(name -> name, name -> 1.0)));
             readAtNanos = System.nanoTime();
         } catch (RuntimeException e) {
             log.warn("Could not read scheduler gauges from the database: {}", e.getMessage());

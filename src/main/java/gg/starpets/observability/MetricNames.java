@@ -68,6 +68,12 @@ public final class MetricNames {
     /** Gauge {@code starpets_live_instances}: instances alive as the database sees them. */
     public static final String LIVE_INSTANCES = "starpets.live.instances";
 
+    /**
+     * Gauge {@code starpets_task_quarantined}, label task (from the database): 1 while the task is
+     * quarantined; its series goes when the task is resumed. Names the task in the quarantine alert.
+     */
+    public static final String TASK_QUARANTINED = "starpets.task.quarantined";
+
     /** Gauge {@code starpets_task_seconds_since_last_start}, label task (from the database). */
     public static final String TASK_SINCE_LAST_START = "starpets.task.seconds.since.last.start";
 

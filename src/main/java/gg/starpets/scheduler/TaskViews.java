@@ -117,6 +117,10 @@ public final class TaskViews {
               from tasks
             """);
 
+    private static final NamedSql QUARANTINED_NAMES = NamedSql.of("""
+            select name from tasks where quarantined_at is not null order by name
+            """);
+
     private static final NamedSql COUNT_API = NamedSql.of("""
             select count(*) from tasks where source = 'API'
             """);
@@ -173,6 +177,21 @@ public final class TaskViews {
             return new long[] {rs.getLong("stuck"), rs.getLong("quarantined")};
         } catch (SQLException e) {
             throw new SchedulerException("could not count stuck and quarantined tasks", e);
+        }
+    }
+
+    /** The names of the tasks quarantined now (until resumed). */
+    public List<String> findQuarantinedNames() {
+        try (Connection c = dataSource.getConnection();
+                var st = QUARANTINED_NAMES.prepare(c);
+                ResultSet rs = st.executeQuery()) {
+            List<String> names = new ArrayList<>();
+            while (rs.next()) {
+                names.add(rs.getString(1));
+            }
+            return names;
+        } catch (SQLException e) {
+            throw new SchedulerException("could not read the quarantined tasks", e);
         }
     }
 

@@ -7,6 +7,7 @@ import gg.starpets.support.AppInstance;
 import gg.starpets.support.TestPostgres;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -49,6 +50,32 @@ class DatabaseGaugeRefreshTest {
             refresh.publish(List.of(new TaskTiming("refresh-0", "1h", "UTC", 60, 12345)));
             assertThat(sinceLastStart(registry.scrape(MetricsController.TEXT_FORMAT)))
                     .isEqualTo(12345.0);
+        }
+    }
+
+    /** The quarantine alert names its task from this gauge: every instance reads it from the database. */
+    @Test
+    void aQuarantinedTaskHasItsSeriesUntilItIsResumed() throws Exception {
+        String database = TestPostgres.createDatabase();
+        Map<String, Object> props = new HashMap<>(AppInstance.task(0, "calm", "sleep", "1h", "1m", "10ms"));
+        props.putAll(AppInstance.task(1, "hopping", "sleep", "1h", "1m", "10ms"));
+        try (AppInstance app = AppInstance.start(database, "instance-quarantine", props);
+                var pool = TestPostgres.pool(database, 1);
+                var c = pool.getConnection();
+                var st = c.createStatement()) {
+            DatabaseGaugeRefresh refresh = app.context().getBean(DatabaseGaugeRefresh.class);
+            PrometheusMeterRegistry registry = app.context().getBean(PrometheusMeterRegistry.class);
+            String series = "starpets_task_quarantined{instance_id=\"instance-quarantine\",task=\"%s\"} 1.0";
+
+            st.execute("update tasks set quarantined_at = now() where name = 'hopping'");
+            refresh.runOnce();
+            assertThat(registry.scrape(MetricsController.TEXT_FORMAT))
+                    .contains(series.formatted("hopping"))
+                    .doesNotContain(series.formatted("calm"));
+
+            st.execute("update tasks set quarantined_at = null where name = 'hopping'");
+            refresh.runOnce();
+            assertThat(registry.scrape(MetricsController.TEXT_FORMAT)).doesNotContain("starpets_task_quarantined{");
         }
     }
 
