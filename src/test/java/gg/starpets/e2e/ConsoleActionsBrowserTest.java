@@ -220,6 +220,17 @@ class ConsoleActionsBrowserTest {
                 .orElseThrow();
     }
 
+    /** Clicks a button that asks first, and answers: yes, or the safe choice (keep). */
+    private static void answer(By button, boolean yes) {
+        browser.driver().findElement(button).click();
+        await().atMost(Timing.SOON)
+                .until(() ->
+                        browser.driver().findElement(By.id("confirm-dialog")).isDisplayed());
+        browser.driver()
+                .findElement(yes ? By.id("confirm-yes") : By.cssSelector("#confirm-dialog [data-close]"))
+                .click();
+    }
+
     private static List<WebElement> events() {
         return browser.driver().findElements(By.cssSelector("#task-events > li"));
     }
@@ -643,21 +654,11 @@ class ConsoleActionsBrowserTest {
         await().atMost(Timing.SOON)
                 .until(() -> !browser.driver().findElements(delete).isEmpty());
 
-        browser.driver().findElement(delete).click();
-        await().atMost(Timing.SOON)
-                .until(() ->
-                        browser.driver().findElement(By.id("confirm-dialog")).isDisplayed());
-        browser.driver()
-                .findElement(By.cssSelector("#confirm-dialog [data-close]"))
-                .click();
+        answer(delete, false);
         assertThat(send("GET", "/tasks/" + API_TASK, null, VIEWER_TOKEN, null).statusCode())
                 .isEqualTo(200);
 
-        browser.driver().findElement(delete).click();
-        await().atMost(Timing.SOON)
-                .until(() ->
-                        browser.driver().findElement(By.id("confirm-dialog")).isDisplayed());
-        browser.driver().findElement(By.id("confirm-yes")).click();
+        answer(delete, true);
         await().atMost(Timing.SOON)
                 .until(() -> send("GET", "/tasks/" + API_TASK, null, VIEWER_TOKEN, null)
                                 .statusCode()
@@ -742,19 +743,9 @@ class ConsoleActionsBrowserTest {
         browser.screenshot(SCREENSHOTS, "console-task-one-off-pending");
 
         // "Keep it" leaves it pending; yes withdraws it.
-        browser.driver().findElement(withdraw).click();
-        await().atMost(Timing.SOON)
-                .until(() ->
-                        browser.driver().findElement(By.id("confirm-dialog")).isDisplayed());
-        browser.driver()
-                .findElement(By.cssSelector("#confirm-dialog [data-close]"))
-                .click();
+        answer(withdraw, false);
         assertThat(runStatus(runId)).isEqualTo("PENDING");
-        browser.driver().findElement(withdraw).click();
-        await().atMost(Timing.SOON)
-                .until(() ->
-                        browser.driver().findElement(By.id("confirm-dialog")).isDisplayed());
-        browser.driver().findElement(By.id("confirm-yes")).click();
+        answer(withdraw, true);
         await().atMost(Timing.SOON).until(() -> runStatus(runId).equals("CANCELLED"));
         // The page shows it without a reload: CANCELLED, nothing left to cancel.
         await().atMost(Timing.SOON)
