@@ -9,6 +9,7 @@ const ACTIONS = {
   PAUSED: 'paused it', RESUMED: 'resumed it', TRIGGERED: 'triggered a run', CANCELLED: 'cancelled a run',
   QUARANTINED: 'quarantined it', RETIRED: 'retired it',
   RUN_REQUESTED: 'asked for a one-off run', RUN_WITHDRAWN: 'cancelled a pending run',
+  BACKFILL_REQUESTED: 'asked for a backfill', BACKFILL_CANCELLED: 'cancelled a backfill',
 };
 
 function shown(value) {

@@ -10,6 +10,7 @@ import { taskButtons, buttonsKey, handleClicks } from './actions.js';
 import { onRoleChange } from './session.js';
 import { syncRuns, text } from './runrows.js';
 import { describeEvent } from './events.js';
+import { loadBackfills, clearBackfills } from './backfills.js';
 import { loadNotifications } from './notifications.js';
 import { duration, localTime, parseTime, relative } from './format.js';
 
@@ -87,6 +88,7 @@ export function showTask(taskName) {
   seenKey = null;
   el.runs.replaceChildren();
   el.events.replaceChildren();
+  clearBackfills();
   draw();
   listsWaiting = !state.polls;
   if (!listsWaiting) refreshLists();
@@ -252,6 +254,7 @@ function refreshLists() {
   const work = [];
   if (!runs.paged) work.push(loadRuns(true, mine));
   if (!events.paged) work.push(loadEvents(true, mine));
+  work.push(loadBackfills(name));
   if (current()) {
     const forName = name;
     work.push(loadNotifications(forName, () => forName === name && mine === generation).catch(() => {}));

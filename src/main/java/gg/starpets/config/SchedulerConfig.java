@@ -4,6 +4,7 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import gg.starpets.handlers.ApiTaskAdmission;
 import gg.starpets.handlers.HandlerRegistry;
+import gg.starpets.scheduler.Backfills;
 import gg.starpets.scheduler.ConnectionFactory;
 import gg.starpets.scheduler.InstanceRepository;
 import gg.starpets.scheduler.OneOffRuns;
@@ -118,6 +119,11 @@ class SchedulerConfig {
     @Bean
     OneOffRuns oneOffRuns(DataSource dataSource) {
         return new OneOffRuns(dataSource);
+    }
+
+    @Bean
+    Backfills backfills(DataSource dataSource) {
+        return new Backfills(dataSource);
     }
 
     /** The console board's read of each task's last outcomes. */

@@ -15,5 +15,9 @@ public enum AuditAction {
     /** A one-off run was asked for ({@code POST /tasks/{name}/runs}); the detail names the run and its time. */
     RUN_REQUESTED,
     /** A pending one-off run was cancelled before it started ({@code DELETE /runs/{id}}). */
-    RUN_WITHDRAWN
+    RUN_WITHDRAWN,
+    /** A backfill was asked for ({@code POST /tasks/{name}/backfill}); the detail names it, its range and slots. */
+    BACKFILL_REQUESTED,
+    /** A backfill was cancelled: its pending runs ended CANCELLED ({@code DELETE /backfills/{id}}). */
+    BACKFILL_CANCELLED
 }

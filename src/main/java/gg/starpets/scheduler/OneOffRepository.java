@@ -94,13 +94,16 @@ final class OneOffRepository {
              where id = :run and status = 'RUNNING'
             """);
 
-    // Again, with the same params and requester, at :at (null: now), as attempt :attempt.
+    // Again, with the same params and requester, at :at (null: now), as attempt :attempt. A backfill's
+    // run keeps its slot (so it is due at once, before the later slots) unless the backfill was cancelled.
     private static final NamedSql FOLLOW_UP = NamedSql.of("""
             insert into task_runs (task_id, task_name, scheduled_for, started_at, status, attempt, cause, params,
-                                   requested_by)
-            select task_id, task_name, coalesce(cast(:at as timestamptz), now()), null, 'PENDING', :attempt, 'MANUAL',
-                   params, requested_by
-              from task_runs where id = :run
+                                   requested_by, backfill_id)
+            select task_id, task_name,
+                   case when backfill_id is null then coalesce(cast(:at as timestamptz), now()) else scheduled_for end,
+                   null, 'PENDING', :attempt, 'MANUAL', params, requested_by, backfill_id
+              from task_runs r where id = :run
+               and not exists (select 1 from backfills b where b.id = r.backfill_id and b.cancelled_at is not null)
             """);
 
     // The task's own schedule stays as it was; an operator's trigger queued meanwhile is due at once.
@@ -172,13 +175,33 @@ final class OneOffRepository {
             rs.next();
             runId = rs.getLong(1);
         }
+        earlier(c, taskId, at);
+        return runId;
+    }
+
+    /** Moves the task's earliest pending time to {@code at} if earlier; wakes the claim loops when due now. */
+    static void earlier(Connection c, long taskId, Instant at) throws SQLException {
         try (var st = EARLIER.prepare(c).set("at", at).set("task", taskId);
                 ResultSet rs = st.executeQuery()) {
             if (rs.next() && rs.getBoolean("due")) {
                 TaskRepository.notifyTasksChanged(c);
             }
         }
-        return runId;
+    }
+
+    /** Locks the task's row for the rest of the caller's transaction, before changing its pending runs. */
+    static void lockTask(Connection c, long taskId) throws SQLException {
+        try (var st = LOCK_TASK.prepare(c).set("task", taskId);
+                ResultSet rs = st.executeQuery()) {
+            rs.next();
+        }
+    }
+
+    /** Computes the task's earliest pending time again, after its pending runs changed. */
+    static void recompute(Connection c, long taskId) throws SQLException {
+        try (var st = RECOMPUTE.prepare(c).set("task", taskId)) {
+            st.executeUpdate();
+        }
     }
 
     /** The run's task and status, or null when there is no such run. */
@@ -194,17 +217,12 @@ final class OneOffRepository {
      * pending; false when it is not (started, or ended). Recomputes the task's earliest pending time.
      */
     static boolean withdraw(Connection c, long taskId, long runId, String error) throws SQLException {
-        try (var st = LOCK_TASK.prepare(c).set("task", taskId);
-                ResultSet rs = st.executeQuery()) {
-            rs.next();
-        }
+        lockTask(c, taskId);
         int withdrawn;
         try (var st = WITHDRAW.prepare(c).set("run", runId).set("error", error)) {
             withdrawn = st.executeUpdate();
         }
-        try (var st = RECOMPUTE.prepare(c).set("task", taskId)) {
-            st.executeUpdate();
-        }
+        recompute(c, taskId);
         return withdrawn == 1;
     }
 

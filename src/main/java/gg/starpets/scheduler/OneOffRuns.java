@@ -2,6 +2,8 @@ package gg.starpets.scheduler;
 
 import gg.starpets.scheduler.TaskCommands.Refusal;
 import gg.starpets.scheduler.TaskCommands.RefusedException;
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -45,16 +47,7 @@ public final class OneOffRuns {
             Consumer<TaskDefinition> check,
             String actor) {
         return TaskCommands.inTransaction(dataSource, c -> {
-            TaskCommands.StoredTask task = TaskCommands.locked(c, name);
-            if (task == null) {
-                throw TaskCommands.notFound(name);
-            }
-            if (!task.definition().enabled() || task.retired()) {
-                throw new RefusedException(Refusal.DISABLED, "Task '" + name + "' is disabled");
-            }
-            if (task.quarantined()) {
-                throw new RefusedException(Refusal.QUARANTINED, "Task '" + name + "' is quarantined; resume it first");
-            }
+            TaskCommands.StoredTask task = lockedRunnable(c, name);
             if (idempotencyKey != null) {
                 try {
                     Long earlier = OneOffRepository.earlierRequest(c, task.id(), idempotencyKey, requestJson);
@@ -86,6 +79,24 @@ public final class OneOffRuns {
                     "run " + runId + " at " + runAt);
             return new Requested(runId, name, false);
         });
+    }
+
+    /**
+     * The task, its row locked for the caller's transaction, if runs of it may be asked for: refused when
+     * there is no such task, or it is disabled, retired or quarantined.
+     */
+    static TaskCommands.StoredTask lockedRunnable(Connection c, String name) throws SQLException {
+        TaskCommands.StoredTask task = TaskCommands.locked(c, name);
+        if (task == null) {
+            throw TaskCommands.notFound(name);
+        }
+        if (!task.definition().enabled() || task.retired()) {
+            throw new RefusedException(Refusal.DISABLED, "Task '" + name + "' is disabled");
+        }
+        if (task.quarantined()) {
+            throw new RefusedException(Refusal.QUARANTINED, "Task '" + name + "' is quarantined; resume it first");
+        }
+        return task;
     }
 
     /**

@@ -33,6 +33,9 @@ final class OrphanRepository {
                 select t.id, t.name, t.handler, t.params, t.owner_instance, t.current_run_id,
                        -- A lost one-off run is asked for again, not the task's schedule (OneOffRepository).
                        coalesce(r.cause = 'MANUAL', false) as one_off,
+                       -- Of a backfill cancelled since it started: not asked for again.
+                       exists (select 1 from backfills b where b.id = r.backfill_id and b.cancelled_at is not null)
+                           as withdrawn,
                        case when t.lease_until < now() then 'lease expired'
                             else 'database session ended' end as reason,
                        -- Its handler must first fence off the lost run (TaskHandler.fenceOff), unless it has.
@@ -76,7 +79,7 @@ final class OrphanRepository {
                        next_fire_at = case when o.one_off then t.next_fire_at else now() end,
                        next_cause = case when o.one_off then t.next_cause else 'RECOVERY' end,
                        next_attempt = case when o.one_off then t.next_attempt else t.next_attempt + 1 end,
-                       next_request_at = case when o.one_off then now() else t.next_request_at end,
+                       next_request_at = case when o.one_off and not o.withdrawn then now() else t.next_request_at end,
                        fence = t.fence + 1,
                        -- Only losses the task may have caused count; the others neither count nor clear the streak.
                        lost_streak = t.lost_streak + case when o.counted then 1 else 0 end,
@@ -91,10 +94,11 @@ final class OrphanRepository {
             ), requeued as (
                 -- The lost one-off run again at once, as its next attempt, with its params and requester.
                 insert into task_runs (task_id, task_name, scheduled_for, started_at, status, attempt, cause, params,
-                                       requested_by)
-                select r.task_id, r.task_name, now(), null, 'PENDING', r.attempt + 1, 'MANUAL', r.params, r.requested_by
+                                       requested_by, backfill_id)
+                select r.task_id, r.task_name, case when r.backfill_id is null then now() else r.scheduled_for end,
+                       null, 'PENDING', r.attempt + 1, 'MANUAL', r.params, r.requested_by, r.backfill_id
                   from orphaned o join task_runs r on r.id = o.current_run_id
-                 where o.one_off and not o.awaiting_fence
+                 where o.one_off and not o.awaiting_fence and not o.withdrawn
             )
             select r.name, o.owner_instance, o.current_run_id, o.reason, r.quarantined, r.lost_streak,
                    false as awaiting_fence, null as handler, null as params, o.counted, o.blame

@@ -35,7 +35,12 @@ public final class TaskCommands {
         /** The Idempotency-Key of a one-off run was used before with another request. */
         IDEMPOTENCY_KEY_REUSED,
         /** A one-off run has started (or ended): it can no longer be withdrawn. */
-        RUN_STARTED
+        RUN_STARTED,
+        // Backfills (Backfills): no such backfill; a once task; a range of too many slots; a bad range.
+        BACKFILL_NOT_FOUND,
+        NOT_BACKFILLABLE,
+        TOO_MANY_SLOTS,
+        INVALID_RANGE
     }
 
     public static final class RefusedException extends RuntimeException {

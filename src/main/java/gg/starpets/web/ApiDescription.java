@@ -69,19 +69,33 @@ class ApiDescription {
                                                         "text/plain; version=0.0.4; charset=utf-8",
                                                         new MediaType().schema(new StringSchema()))));
             }
-            var oneOff = api.getPaths().get("/tasks/{name}/runs");
-            if (oneOff != null && oneOff.getPost() != null) {
-                oneOff.getPost()
-                        .description("A one-off run of the task (docs/api.md): params merged over the task's and"
-                                + " checked by its handler, at a time (default now); 201 with runId and Location."
-                                + " The same Idempotency-Key answers the same run; another body under it is 422.")
-                        .setRequestBody(oneOffRunBody());
-            }
+            describePost(
+                    api,
+                    "/tasks/{name}/runs",
+                    "A one-off run of the task (docs/api.md): params merged over the task's and"
+                            + " checked by its handler, at a time (default now); 201 with runId and Location."
+                            + " The same Idempotency-Key answers the same run; another body under it is 422.",
+                    oneOffRunBody());
+            describePost(
+                    api,
+                    "/tasks/{name}/backfill",
+                    "Runs the task once for each slot of its schedule in [from, to] (docs/api.md),"
+                            + " oldest first, one at a time; at most 10,000 slots (400 too_many_slots);"
+                            + " 201 with backfillId, slots and Location /backfills/{id}.",
+                    backfillBody());
             var update = api.getPaths().get("/balance/update");
             if (update != null && update.getPost() != null) {
                 update.getPost().setRequestBody(balanceUpdateBody());
             }
         };
+    }
+
+    /** A POST whose body the controller reads by hand: its description and body schema. */
+    private static void describePost(OpenAPI api, String path, String description, RequestBody body) {
+        var item = api.getPaths().get(path);
+        if (item != null && item.getPost() != null) {
+            item.getPost().description(description).setRequestBody(body);
+        }
     }
 
     private static void problemAsDefault(Operation operation) {
@@ -126,13 +140,25 @@ class ApiDescription {
                         new StringSchema()
                                 .format("date-time")
                                 .description("run at this time, not before (ISO-8601 with offset); default now"));
-        body.setAdditionalProperties(false);
-        return new RequestBody()
-                .required(false)
-                .content(new Content()
-                        .addMediaType(
-                                org.springframework.http.MediaType.APPLICATION_JSON_VALUE,
-                                new MediaType().schema(body)));
+        return jsonBody(body, false);
+    }
+
+    private static RequestBody backfillBody() {
+        Schema<?> body = new ObjectSchema()
+                .addProperty("from", new StringSchema().format("date-time").description("first slot at or after"))
+                .addProperty(
+                        "to",
+                        new StringSchema()
+                                .format("date-time")
+                                .description("last slot at or before; not later than now"))
+                .addProperty(
+                        "maxParallel",
+                        new IntegerSchema()
+                                .minimum(java.math.BigDecimal.ONE)
+                                .maximum(java.math.BigDecimal.ONE)
+                                .description("only 1: a task's runs never overlap"));
+        body.setRequired(List.of("from", "to"));
+        return jsonBody(body, true);
     }
 
     private static RequestBody balanceUpdateBody() {
@@ -144,9 +170,14 @@ class ApiDescription {
                                 .description("non-zero, at most two decimals, at most 1,000,000,000 either way;"
                                         + " positive tops up, negative withdraws"))
                 .required(List.of("userId", "amount"));
+        return jsonBody(body, true);
+    }
+
+    /** A JSON body of exactly these fields (no others). */
+    private static RequestBody jsonBody(Schema<?> body, boolean required) {
         body.setAdditionalProperties(false);
         return new RequestBody()
-                .required(true)
+                .required(required)
                 .content(new Content()
                         .addMediaType(
                                 org.springframework.http.MediaType.APPLICATION_JSON_VALUE,

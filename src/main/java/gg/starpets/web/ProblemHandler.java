@@ -58,6 +58,10 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
                                 "Idempotency key reused",
                                 e.getMessage());
                     case RUN_STARTED -> conflict("run_started", "Run started", e);
+                    case BACKFILL_NOT_FOUND -> ApiException.notFound("backfill_not_found", e.getMessage());
+                    case NOT_BACKFILLABLE -> conflict("not_backfillable", "Not backfillable", e);
+                    case TOO_MANY_SLOTS -> ApiException.badRequest("too_many_slots", e.getMessage());
+                    case INVALID_RANGE -> ApiException.badRequest("invalid_range", e.getMessage());
                 });
     }
 

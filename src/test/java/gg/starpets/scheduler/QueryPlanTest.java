@@ -140,6 +140,14 @@ class QueryPlanTest {
     }
 
     @Test
+    void aBackfillsProgressReadsItsRunsByTheBackfillIndex() throws SQLException {
+        assertThat(plan(BackfillRepository.FIND, Map.of("id", 1L)))
+                .as("plan")
+                .anyMatch(line -> line.contains("task_runs_backfill_idx"))
+                .noneMatch(line -> line.contains("Seq Scan on task_runs"));
+    }
+
+    @Test
     void writingProgressReadsTasksByRunId() throws SQLException {
         assertThat(plan(
                         TaskRepository.PROGRESS,

@@ -56,6 +56,9 @@ class OpenApiTest {
                         "/tasks",
                         "/tasks/{name}",
                         "/tasks/{name}/runs",
+                        "/tasks/{name}/backfill",
+                        "/tasks/{name}/backfills",
+                        "/backfills/{id}",
                         "/tasks/{name}/notifications",
                         "/runs",
                         "/balance/update",
@@ -86,6 +89,19 @@ class OpenApiTest {
         assertThat(access(api, "/tasks", "get")).isEqualTo("viewer");
         assertThat(access(api, "/tasks", "post")).isEqualTo("operator");
         assertThat(access(api, "/whoami", "get")).isEqualTo("any_role");
+        assertThat(access(api, "/tasks/{name}/backfill", "post")).isEqualTo("operator");
+        assertThat(access(api, "/backfills/{id}", "delete")).isEqualTo("operator");
+        assertThat(access(api, "/backfills/{id}", "get")).isEqualTo("viewer");
+        assertThat(api.get("paths")
+                        .get("/tasks/{name}/backfill")
+                        .get("post")
+                        .get("requestBody")
+                        .get("content")
+                        .get("application/json")
+                        .get("schema")
+                        .get("required"))
+                .extracting(JsonNode::asString)
+                .containsExactly("from", "to");
         JsonNode update = api.get("paths").get("/balance/update").get("post");
         assertThat(update.get("x-starpets-access").asString()).isEqualTo("balance");
         assertThat(update.get("responses").get("403").get("description").asString())

@@ -54,6 +54,8 @@ final class Routes {
             new Route("GET", NO_TASK + "/events", null, Needs.VIEWER, Needs.NOTHING),
             new Route("GET", NO_TASK + "/notifications", null, Needs.VIEWER, Needs.NOTHING),
             new Route("GET", "/runs?status=SUCCEEDED&limit=5", null, Needs.VIEWER, Needs.NOTHING),
+            new Route("GET", NO_TASK + "/backfills", null, Needs.VIEWER, Needs.NOTHING),
+            new Route("GET", "/backfills/999999999", null, Needs.VIEWER, Needs.NOTHING),
             // Tasks and runs: changes (the management API)
             new Route("POST", "/tasks", "{}", Needs.OPERATOR, Needs.OPERATOR),
             new Route("PUT", NO_TASK, "{}", Needs.OPERATOR, Needs.OPERATOR),
@@ -65,6 +67,8 @@ final class Routes {
             new Route("POST", NO_TASK + "/runs", "{}", Needs.OPERATOR, Needs.OPERATOR),
             new Route("POST", "/runs/999999999/cancel", null, Needs.OPERATOR, Needs.OPERATOR),
             new Route("DELETE", "/runs/999999999", null, Needs.OPERATOR, Needs.OPERATOR),
+            new Route("POST", NO_TASK + "/backfill", "{}", Needs.OPERATOR, Needs.OPERATOR),
+            new Route("DELETE", "/backfills/999999999", null, Needs.OPERATOR, Needs.OPERATOR),
             // A write to a route nobody has written yet is an operator's too.
             new Route("POST", "/instances/no-such-instance/drain", null, Needs.OPERATOR, Needs.OPERATOR),
             // Web pages and the API description. The console's page holds no data: open; its data is a read.
