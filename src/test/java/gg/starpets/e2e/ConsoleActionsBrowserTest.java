@@ -12,6 +12,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -37,8 +38,9 @@ import tools.jackson.databind.json.JsonMapper;
  * nginx, the real management API and its roles): a viewer's token shows no button; configuration
  * tasks cannot be edited or deleted; pause (seen as PAUSED through every instance's API within 2 s),
  * resume, trigger, cancel with a confirmation; create a task with the form, run it and read its
- * output; edit it with If-Match (a stale edit is refused); its audit trail, paged; delete it; and a
- * task quarantined when its instance is SIGKILLed (SCHEDULER_QUARANTINE_AFTER=1, no window), notified by
+ * output; edit it with If-Match (a stale edit is refused); its audit trail, paged; delete it; a task's
+ * overlap, cost and notifications (the webhook as scheme and host only) on its page; a pending one-off
+ * run listed with its due time and cancelled from its row; and a task quarantined when its instance is SIGKILLed (SCHEDULER_QUARANTINE_AFTER=1, no window), notified by
  * Alertmanager at the twin's webhook with a link to its page, resumed from the page.
  */
 @Tag("e2e")
@@ -49,6 +51,11 @@ class ConsoleActionsBrowserTest {
     private static final String OPERATOR_TOKEN = "e2e-operator-token-0123456789";
     private static final String VIEWER_TOKEN = "e2e-viewer-token-0123456789";
     private static final String API_TASK = "console-e2e-ping";
+    /** A task created over the API with overlap, cost and notify, given a one-off run that is cancelled. */
+    private static final String ONE_OFF_TASK = "console-e2e-one-off";
+    /** The part of the task's webhook that the console must never show. */
+    private static final String WEBHOOK_SECRET = "secret-part";
+
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final HttpClient HTTP =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
@@ -189,6 +196,39 @@ class ConsoleActionsBrowserTest {
                                 .findElement(By.id("task-title"))
                                 .getText()
                                 .equals(task));
+    }
+
+    /** A task page's definition, label to value, read in one go. */
+    private static Map<String, String> definition() {
+        return browser.js("""
+                const out = {};
+                for (const dt of document.querySelectorAll('#task-definition dt')) {
+                  out[dt.textContent] = dt.nextElementSibling.textContent.trim();
+                }
+                return out;
+                """);
+    }
+
+    /** A run's status through the API, found among its task's runs. */
+    private static String runStatus(long runId) throws Exception {
+        return api("/tasks/" + ONE_OFF_TASK + "/runs?limit=50")
+                .get("runs")
+                .valueStream()
+                .filter(r -> r.get("id").asLong() == runId)
+                .map(r -> r.get("status").asString())
+                .findFirst()
+                .orElseThrow();
+    }
+
+    /** Clicks a button that asks first, and answers: yes, or the safe choice (keep). */
+    private static void answer(By button, boolean yes) {
+        browser.driver().findElement(button).click();
+        await().atMost(Timing.SOON)
+                .until(() ->
+                        browser.driver().findElement(By.id("confirm-dialog")).isDisplayed());
+        browser.driver()
+                .findElement(yes ? By.id("confirm-yes") : By.cssSelector("#confirm-dialog [data-close]"))
+                .click();
     }
 
     private static List<WebElement> events() {
@@ -614,21 +654,11 @@ class ConsoleActionsBrowserTest {
         await().atMost(Timing.SOON)
                 .until(() -> !browser.driver().findElements(delete).isEmpty());
 
-        browser.driver().findElement(delete).click();
-        await().atMost(Timing.SOON)
-                .until(() ->
-                        browser.driver().findElement(By.id("confirm-dialog")).isDisplayed());
-        browser.driver()
-                .findElement(By.cssSelector("#confirm-dialog [data-close]"))
-                .click();
+        answer(delete, false);
         assertThat(send("GET", "/tasks/" + API_TASK, null, VIEWER_TOKEN, null).statusCode())
                 .isEqualTo(200);
 
-        browser.driver().findElement(delete).click();
-        await().atMost(Timing.SOON)
-                .until(() ->
-                        browser.driver().findElement(By.id("confirm-dialog")).isDisplayed());
-        browser.driver().findElement(By.id("confirm-yes")).click();
+        answer(delete, true);
         await().atMost(Timing.SOON)
                 .until(() -> send("GET", "/tasks/" + API_TASK, null, VIEWER_TOKEN, null)
                                 .statusCode()
@@ -651,6 +681,89 @@ class ConsoleActionsBrowserTest {
 
     @Test
     @Order(10)
+    void aTasksPageShowsTheOverlapAndCostItWasCreatedWith() throws Exception {
+        // Signed in again, so that these tests also run on their own (-Dtest=…#method).
+        signIn(OPERATOR_TOKEN);
+        operator("POST", "/tasks", """
+                {"name": "%s", "handler": "http", "schedule": "0 0 1 1 *", "timeout": "10s",
+                 "params": {"url": "%s/health"}, "overlap": "BUFFER_ONE", "cost": 3,
+                 "notify": {"on": ["FAILED"], "webhook": "https://hooks.example/%s"}}
+                """.formatted(ONE_OFF_TASK, Twin.NGINX, WEBHOOK_SECRET));
+        openTaskPage(ONE_OFF_TASK);
+        // Drawn once the board's poll has seen the new task.
+        await().atMost(Timing.SOON)
+                .untilAsserted(() -> assertThat(definition())
+                        .containsEntry("Due while running", "run once right after the run")
+                        .containsEntry("Cost", "3 units of an instance's capacity"));
+        go("#/tasks");
+    }
+
+    @Test
+    @Order(11)
+    void aTasksPageShowsItsNotificationsWithTheWebhookAsSchemeAndHostOnly() {
+        openTaskPage(ONE_OFF_TASK);
+        By settings = By.id("task-notify-settings");
+        await().atMost(Timing.SOON)
+                .until(() -> !browser.driver().findElement(settings).getText().isEmpty());
+        assertThat(browser.driver().findElement(settings).getText())
+                .isEqualTo("Told of FAILED at https://hooks.example/… (json, the task's own)");
+        assertThat(browser.driver()
+                        .findElement(By.id("task-notifications-empty"))
+                        .isDisplayed())
+                .isTrue();
+        // Nowhere on the page, the audit trail's definition included (open or not).
+        assertThat(browser.driver().getPageSource()).doesNotContain(WEBHOOK_SECRET);
+        go("#/tasks");
+    }
+
+    @Test
+    @Order(12)
+    void aPendingOneOffRunIsListedWithItsDueTimeAndCancelledFromTheTasksPage() throws Exception {
+        Instant at = Instant.now().plus(Duration.ofHours(1)).truncatedTo(ChronoUnit.SECONDS);
+        long runId = operator("POST", "/tasks/" + ONE_OFF_TASK + "/runs", "{\"at\": \"" + at + "\"}")
+                .get("runId")
+                .asLong();
+        openTaskPage(ONE_OFF_TASK);
+        By runRow = By.cssSelector("#task-runs-body tr[data-run='" + runId + "']");
+        By withdraw = By.cssSelector("#task-runs-body tr[data-run='" + runId + "'] button[data-action=withdraw-run]");
+        await().atMost(Timing.SOON)
+                .until(() -> !browser.driver().findElements(withdraw).isEmpty());
+        WebElement pending = browser.driver().findElement(runRow);
+        assertThat(pending.getAttribute("data-status")).isEqualTo("PENDING");
+        assertThat(text(pending, "td[data-label=Status]")).isEqualTo("PENDING");
+        assertThat(text(pending, "td[data-label=Cause]")).isEqualTo("one-off");
+        WebElement due = pending.findElement(By.cssSelector("td[data-label=Started] time"));
+        assertThat(Instant.parse(due.getAttribute("datetime"))).isEqualTo(at);
+        // Its due time in the viewer's local time, to the second, as the page writes times.
+        String local = browser.js(
+                "return new Intl.DateTimeFormat(undefined, {hour: '2-digit', minute: '2-digit', second: '2-digit'})"
+                        + ".format(new Date(arguments[0]))",
+                at.toString());
+        assertThat(due.getText()).startsWith("due ").contains(local);
+        browser.screenshot(SCREENSHOTS, "console-task-one-off-pending");
+
+        // "Keep it" leaves it pending; yes withdraws it.
+        answer(withdraw, false);
+        assertThat(runStatus(runId)).isEqualTo("PENDING");
+        answer(withdraw, true);
+        await().atMost(Timing.SOON).until(() -> runStatus(runId).equals("CANCELLED"));
+        // The page shows it without a reload: CANCELLED, nothing left to cancel.
+        await().atMost(Timing.SOON)
+                .until(() ->
+                        "CANCELLED".equals(browser.driver().findElement(runRow).getAttribute("data-status")));
+        assertThat(browser.driver().findElements(withdraw)).isEmpty();
+        await().atMost(Timing.SOON)
+                .until(() -> events().stream()
+                        .anyMatch(e -> "RUN_WITHDRAWN".equals(e.getAttribute("data-action"))
+                                && e.getText().contains(OPERATOR + " cancelled a pending run · run " + runId)));
+
+        // Deleted, so that the next test finds the twin's own tasks only.
+        operator("DELETE", "/tasks/" + ONE_OFF_TASK, null);
+        go("#/tasks");
+    }
+
+    @Test
+    @Order(13)
     void aTaskWhoseInstanceIsKilledIsQuarantinedAndAnOperatorResumesItFromTheBoard() throws Exception {
         // An instance whose runs will not end by themselves before the kill: their tasks lose a run each.
         AtomicReference<String> victim = new AtomicReference<>();
