@@ -10,6 +10,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import javax.sql.DataSource;
 
 /** SQL of the {@code task_runs} table: the history, one row per run. */
@@ -64,6 +65,8 @@ public final class RunRepository {
              limit :limit
             """);
 
+    private static final NamedSql FIND_ONE = NamedSql.of("select " + COLUMNS + " from task_runs r where r.id = :id");
+
     /**
      * The MISSED rows of skipped slots of a task, in one statement: each for its slot, with why; recorded
      * by {@code :instance}, at the task's fence, started and finished now.
@@ -102,6 +105,17 @@ public final class RunRepository {
             return rows;
         } catch (SQLException e) {
             throw new SchedulerException("could not read the run history", e);
+        }
+    }
+
+    /** One run of the history, if kept (pruning deletes ended runs past retention). */
+    public Optional<RunRow> findById(long id) {
+        try (Connection c = dataSource.getConnection();
+                var st = FIND_ONE.prepare(c).set("id", id);
+                ResultSet rs = st.executeQuery()) {
+            return rs.next() ? Optional.of(row(rs)) : Optional.empty();
+        } catch (SQLException e) {
+            throw new SchedulerException("could not read run " + id, e);
         }
     }
 

@@ -49,6 +49,12 @@ class TasksController {
                 name, null, null, Params.positiveLong("before", before), Params.limit(limit), null, null)));
     }
 
+    /** One run: where a one-off run's or a backfill's {@code Location} points. */
+    @GetMapping("/runs/{id}")
+    RunRow run(@PathVariable long id) {
+        return runs.findById(id).orElseThrow(() -> ApiException.notFound("run_not_found", "No run " + id));
+    }
+
     /** Across tasks, newest first; {@code from}/{@code to}: runs started in that time (ISO-8601 instants). */
     @GetMapping("/runs")
     RunList allRuns(

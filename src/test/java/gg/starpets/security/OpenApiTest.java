@@ -61,6 +61,7 @@ class OpenApiTest {
                         "/backfills/{id}",
                         "/tasks/{name}/notifications",
                         "/runs",
+                        "/runs/{id}",
                         "/balance/update",
                         "/balance/{userId}");
         JsonNode runs = api.get("paths").get("/runs").get("get");

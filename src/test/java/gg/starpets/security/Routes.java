@@ -54,6 +54,7 @@ final class Routes {
             new Route("GET", NO_TASK + "/events", null, Needs.VIEWER, Needs.NOTHING),
             new Route("GET", NO_TASK + "/notifications", null, Needs.VIEWER, Needs.NOTHING),
             new Route("GET", "/runs?status=SUCCEEDED&limit=5", null, Needs.VIEWER, Needs.NOTHING),
+            new Route("GET", "/runs/999999999", null, Needs.VIEWER, Needs.NOTHING),
             new Route("GET", NO_TASK + "/backfills", null, Needs.VIEWER, Needs.NOTHING),
             new Route("GET", "/backfills/999999999", null, Needs.VIEWER, Needs.NOTHING),
             // Tasks and runs: changes (the management API)

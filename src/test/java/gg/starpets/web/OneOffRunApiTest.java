@@ -89,6 +89,14 @@ class OneOffRunApiTest {
         assertThat(run.get("cause").asString()).isEqualTo("MANUAL");
         assertThat(run.get("requestedBy").asString()).contains("ann");
         assertThat(run.get("params").get("duration").asString()).isEqualTo("20ms");
+        HttpResponse<String> located =
+                app.get(asked.headers().firstValue("Location").orElseThrow());
+        assertThat(located.statusCode()).as("the Location answers the run").isEqualTo(200);
+        assertThat(json(located).get("id").asLong()).isEqualTo(runId);
+        assertThat(json(located).get("status").asString()).isEqualTo("SUCCEEDED");
+        HttpResponse<String> unknown = app.get("/runs/999999999");
+        assertThat(unknown.statusCode()).isEqualTo(404);
+        assertThat(json(unknown).get("code").asString()).isEqualTo("run_not_found");
         assertThat(json(app.get("/tasks/yearly/events"))
                         .get("events")
                         .get(0)
