@@ -9,8 +9,6 @@ import gg.starpets.support.TestPostgres;
 import gg.starpets.support.Timing;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.URI;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
@@ -77,14 +75,7 @@ class NotificationsApiTest {
     }
 
     private static HttpResponse<String> call(String method, String path, String body) {
-        return app.send(HttpRequest.newBuilder(URI.create(app.url(path)))
-                .header("Authorization", "Bearer " + TOKEN)
-                .header("Content-Type", "application/json")
-                .method(
-                        method,
-                        body == null
-                                ? HttpRequest.BodyPublishers.noBody()
-                                : HttpRequest.BodyPublishers.ofString(body)));
+        return app.call(TOKEN, method, path, body);
     }
 
     private static JsonNode notifications(String task) {

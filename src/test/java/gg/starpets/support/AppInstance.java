@@ -99,6 +99,20 @@ public final class AppInstance implements AutoCloseable {
         return send(HttpRequest.newBuilder(URI.create(url(path))).GET());
     }
 
+    /** A JSON request with {@code token} as its bearer; {@code headers}: name, value, name, value… */
+    public HttpResponse<String> call(String token, String method, String path, String body, String... headers) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url(path)))
+                .header("Authorization", "Bearer " + token)
+                .header("Content-Type", "application/json")
+                .method(
+                        method,
+                        body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        for (int i = 0; i < headers.length; i += 2) {
+            request.header(headers[i], headers[i + 1]);
+        }
+        return send(request);
+    }
+
     /** Sends the request as it is: the test adds the credential it means to send, if any. */
     public HttpResponse<String> send(HttpRequest.Builder request) {
         try {

@@ -57,14 +57,7 @@ class BackfillApiTest {
     }
 
     private static HttpResponse<String> call(String method, String path, String body) {
-        return app.send(HttpRequest.newBuilder(URI.create(app.url(path)))
-                .header("Authorization", "Bearer " + TOKEN)
-                .header("Content-Type", "application/json")
-                .method(
-                        method,
-                        body == null
-                                ? HttpRequest.BodyPublishers.noBody()
-                                : HttpRequest.BodyPublishers.ofString(body)));
+        return app.call(TOKEN, method, path, body);
     }
 
     private static String range(Instant from, Instant to) {

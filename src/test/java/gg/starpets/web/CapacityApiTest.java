@@ -7,8 +7,6 @@ import static org.awaitility.Awaitility.await;
 import gg.starpets.support.AppInstance;
 import gg.starpets.support.TestPostgres;
 import gg.starpets.support.Timing;
-import java.net.URI;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.HashMap;
 import java.util.Map;
@@ -47,14 +45,7 @@ class CapacityApiTest {
     }
 
     private static HttpResponse<String> call(String method, String path, String body) {
-        return app.send(HttpRequest.newBuilder(URI.create(app.url(path)))
-                .header("Authorization", "Bearer " + TOKEN)
-                .header("Content-Type", "application/json")
-                .method(
-                        method,
-                        body == null
-                                ? HttpRequest.BodyPublishers.noBody()
-                                : HttpRequest.BodyPublishers.ofString(body)));
+        return app.call(TOKEN, method, path, body);
     }
 
     private static JsonNode json(HttpResponse<String> response) {

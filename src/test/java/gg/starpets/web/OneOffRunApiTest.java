@@ -46,16 +46,7 @@ class OneOffRunApiTest {
     }
 
     private static HttpResponse<String> call(String method, String path, String body, String... headers) {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(app.url(path)))
-                .header("Authorization", "Bearer " + TOKEN)
-                .header("Content-Type", "application/json")
-                .method(
-                        method,
-                        body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
-        for (int i = 0; i < headers.length; i += 2) {
-            request.header(headers[i], headers[i + 1]);
-        }
-        return app.send(request);
+        return app.call(TOKEN, method, path, body, headers);
     }
 
     private static JsonNode json(HttpResponse<String> response) {

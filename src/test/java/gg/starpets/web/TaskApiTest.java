@@ -6,8 +6,6 @@ import static org.awaitility.Awaitility.await;
 import gg.starpets.support.AppInstance;
 import gg.starpets.support.TestPostgres;
 import gg.starpets.support.Timing;
-import java.net.URI;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
@@ -48,16 +46,7 @@ class TaskApiTest {
 
     private static HttpResponse<String> call(
             AppInstance app, String method, String path, String body, String... headers) {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(app.url(path)))
-                .header("Authorization", "Bearer " + TOKEN)
-                .header("Content-Type", "application/json")
-                .method(
-                        method,
-                        body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
-        for (int i = 0; i < headers.length; i += 2) {
-            request.header(headers[i], headers[i + 1]);
-        }
-        return app.send(request);
+        return app.call(TOKEN, method, path, body, headers);
     }
 
     private static JsonNode json(HttpResponse<String> response) {
