@@ -48,6 +48,9 @@ public final class OneOffBacklogBenchmark {
             backlog(cluster, command, tasks, perTask);
             delayed(cluster, command, tasks);
         }
+        System.out.printf(
+                "| command (one-off rows) | | | | | `bench/scheduler.sh 20 30 %d`, or alone on the script's classpath: `java -cp … gg.starpets.bench.OneOffBacklogBenchmark %d` |%n",
+                runs, runs);
         System.exit(0);
     }
 
