@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The scheduler's benchmarks (issue 3): failover after SIGKILL, start lag, runs per second.
+# The scheduler's benchmarks (issue 3): failover after SIGKILL, start lag, runs per second; a backlog
+# of one-off runs drained by 3 instances and the start lag of one-off runs asked for a time (issue 21).
 # Prints one markdown table; results and analysis in docs/benchmarks-scheduler.md.
-#   bench/scheduler.sh [kills=20] [seconds per in-JVM benchmark=30]
+#   bench/scheduler.sh [kills=20] [seconds per in-JVM benchmark=30] [one-off runs in the backlog=100000]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -21,3 +22,4 @@ echo "| benchmark | p50 / rate | p99 | target | | notes |"
 echo "|---|---|---|---|---|---|"
 run gg.starpets.bench.FailoverBenchmark "${1:-20}"
 run gg.starpets.bench.SchedulerBenchmark "${2:-30}"
+run gg.starpets.bench.OneOffBacklogBenchmark "${3:-100000}"

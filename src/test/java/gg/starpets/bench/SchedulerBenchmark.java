@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.UnaryOperator;
 
 /**
  * Start lag and throughput of three scheduler instances on one local PostgreSQL, in one JVM with
@@ -103,12 +104,24 @@ public final class SchedulerBenchmark {
     /** Instances on a fresh database, with {@code tasks} tasks of one handler on one schedule. */
     static final class Cluster implements AutoCloseable {
 
+        private final String db;
         private final HikariDataSource admin;
         private final List<HikariDataSource> pools = new ArrayList<>();
         private final List<Scheduler> schedulers = new ArrayList<>();
 
         Cluster(int instances, String prefix, int tasks, String schedule, TaskHandler handler) {
-            String db = TestPostgres.createDatabase();
+            this(instances, prefix, tasks, schedule, handler, UnaryOperator.identity());
+        }
+
+        /** As above, each task's definition passed through {@code shape} before it is synced. */
+        Cluster(
+                int instances,
+                String prefix,
+                int tasks,
+                String schedule,
+                TaskHandler handler,
+                UnaryOperator<TaskDefinition> shape) {
+            db = TestPostgres.createDatabase();
             admin = TestPostgres.pool(db, 2);
             TestPostgres.migrate(admin);
             Map<String, TaskHandler> handlers = Map.of("noop", handler);
@@ -137,15 +150,24 @@ public final class SchedulerBenchmark {
             }
             List<TaskDefinition> definitions = new ArrayList<>();
             for (int i = 0; i < tasks; i++) {
-                definitions.add(TaskDefinition.of(
-                        prefix + "-task-" + i, "noop", schedule, "UTC", Duration.ofMinutes(1), true, Map.of()));
+                definitions.add(shape.apply(TaskDefinition.of(
+                        prefix + "-task-" + i, "noop", schedule, "UTC", Duration.ofMinutes(1), true, Map.of())));
             }
             schedulers.getFirst().syncTasks(definitions);
         }
 
         void runFor(int seconds) throws InterruptedException {
-            schedulers.forEach(Scheduler::start);
+            start();
             Thread.sleep(Duration.ofSeconds(seconds));
+        }
+
+        void start() {
+            schedulers.forEach(Scheduler::start);
+        }
+
+        /** A new pool of {@code size} connections on the cluster's database (the caller closes it). */
+        HikariDataSource pool(int size) {
+            return TestPostgres.pool(db, size);
         }
 
         void rows(String sql, RowConsumer consumer) throws Exception {
