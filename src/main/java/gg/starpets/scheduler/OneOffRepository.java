@@ -265,13 +265,7 @@ final class OneOffRepository {
                     return false;
                 }
             }
-            try (var st = END_RUN.prepare(c)
-                    .set("status", status.name())
-                    .set("error", error)
-                    .set("progress", context.progress())
-                    .set("output", context.output())
-                    .set("result", context.result().isEmpty() ? null : Json.write(context.result()))
-                    .set("run", run.runId())) {
+            try (var st = RunEnd.of(status, error, context).bind(END_RUN.prepare(c), run.runId())) {
                 st.executeUpdate();
             }
             if (next != null) {
