@@ -296,20 +296,11 @@ final class TaskRepository {
      * task over. If the task's schedule was changed while it ran, its next time is computed again
      * from the new one.
      */
-    boolean finish(
-            Connection c,
-            ClaimedRun run,
-            long sessionKey,
-            NextRun next,
-            RunStatus status,
-            String error,
-            RunContext context)
-            throws SQLException {
+    boolean finish(Connection c, ClaimedRun run, long sessionKey, NextRun next, RunEnd ended) throws SQLException {
         if (run.oneOff()) {
-            return OneOffRepository.finish(c, run, sessionKey, next, status, error, context);
+            return OneOffRepository.finish(c, run, sessionKey, next, ended);
         }
-        Finished finished =
-                end(c, run.taskId(), run.fence(), run.runId(), sessionKey, next, RunEnd.of(status, error, context));
+        Finished finished = end(c, run.taskId(), run.fence(), run.runId(), sessionKey, next, ended);
         if (finished.released()
                 && NextRunPlan.followsEditedSchedule(
                         next, run.schedule(), run.timeZone(), finished.schedule(), finished.timeZone())) {

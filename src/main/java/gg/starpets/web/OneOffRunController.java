@@ -8,6 +8,7 @@ import java.net.URI;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.DeleteMapping;
@@ -36,6 +37,7 @@ class OneOffRunController {
     static final String REPLAYED = "Idempotent-Replayed";
     private static final int MAX_KEY_LENGTH = 255;
     private static final JsonMapper JSON = JsonMapper.builder().build();
+    private static final Set<String> FIELDS = Set.of("params", "at");
 
     private final OneOffRuns runs;
     private final HandlerRegistry handlers;
@@ -65,7 +67,7 @@ class OneOffRunController {
                 key,
                 JSON.writeValueAsString(asSent),
                 d -> check(d, params != null && !params.isEmpty()),
-                TaskManagementController.actor(request));
+                Requests.actor(request));
         var answer = ResponseEntity.created(URI.create("/runs/" + requested.runId()));
         if (requested.replayed()) {
             answer.header(REPLAYED, "true");
@@ -77,7 +79,7 @@ class OneOffRunController {
     @DeleteMapping("/runs/{id}")
     ResponseEntity<TaskManagementController.CancelResponse> withdraw(
             @PathVariable long id, HttpServletRequest request) {
-        String task = runs.withdraw(id, TaskManagementController.actor(request));
+        String task = runs.withdraw(id, Requests.actor(request));
         return ResponseEntity.ok(new TaskManagementController.CancelResponse(id, task, "CANCELLED"));
     }
 
@@ -107,12 +109,7 @@ class OneOffRunController {
                     "invalid_request", "the body must be a JSON object: {\"params\": {…}, \"at\": \"…\"}");
         }
         if (body != null) {
-            for (var field : body.propertyNames()) {
-                if (!field.equals("params") && !field.equals("at")) {
-                    throw ApiException.badRequest(
-                            "invalid_request", "unknown field '" + field + "' (known: at, params)");
-                }
-            }
+            Requests.onlyFields(body, FIELDS, "at, params");
         }
         JsonNode params = body == null ? null : body.get("params");
         if (params == null || params.isNull()) {
@@ -135,11 +132,7 @@ class OneOffRunController {
             throw ApiException.badRequest(
                     "invalid_request", "'at' must be an ISO-8601 time with its offset, such as 2026-12-07T09:00:00Z");
         }
-        try {
-            return TaskDefinition.startAt(task, "at", at.asString());
-        } catch (TaskDefinition.InvalidTaskException e) {
-            throw ApiException.badRequest("invalid_request", e.getMessage());
-        }
+        return Requests.timeWithOffset(task, "at", at.asString());
     }
 
     private static void checkKey(String key) {

@@ -148,4 +148,12 @@ class NotificationsApiTest {
         assertThat(call("GET", "/tasks/fenced", null).statusCode()).isEqualTo(404);
         assertThat(call("GET", "/tasks/unknown-event", null).statusCode()).isEqualTo(404);
     }
+
+    /** A task never seen has nothing to show: 404, as its page's other reads answer (an existing one: 200 above). */
+    @Test
+    void aTaskNeverSeenHasNoNotificationsToShow() {
+        HttpResponse<String> answer = call("GET", "/tasks/never-was/notifications", null);
+        assertThat(answer.statusCode()).as(answer.body()).isEqualTo(404);
+        assertThat(JSON.readTree(answer.body()).get("code").asString()).isEqualTo("task_not_found");
+    }
 }
