@@ -2,6 +2,7 @@ package gg.starpets.web;
 
 import gg.starpets.handlers.HandlerRegistry;
 import gg.starpets.scheduler.OneOffRuns;
+import gg.starpets.scheduler.RunStatus;
 import gg.starpets.scheduler.TaskDefinition;
 import jakarta.servlet.http.HttpServletRequest;
 import java.net.URI;
@@ -72,7 +73,7 @@ class OneOffRunController {
         if (requested.replayed()) {
             answer.header(REPLAYED, "true");
         }
-        return answer.body(new RunRequested(requested.runId(), requested.task(), "PENDING"));
+        return answer.body(new RunRequested(requested.runId(), requested.task(), RunStatus.PENDING.name()));
     }
 
     /** Withdraws a pending one-off run: recorded CANCELLED, never started. */
@@ -80,7 +81,7 @@ class OneOffRunController {
     ResponseEntity<TaskManagementController.CancelResponse> withdraw(
             @PathVariable long id, HttpServletRequest request) {
         String task = runs.withdraw(id, Requests.actor(request));
-        return ResponseEntity.ok(new TaskManagementController.CancelResponse(id, task, "CANCELLED"));
+        return ResponseEntity.ok(new TaskManagementController.CancelResponse(id, task, RunStatus.CANCELLED.name()));
     }
 
     /**
