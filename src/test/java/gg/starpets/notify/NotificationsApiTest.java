@@ -85,6 +85,14 @@ class NotificationsApiTest {
         return JSON.readTree(answer.body());
     }
 
+    /** A task never seen has nothing to show: 404, as its page's other reads answer (an existing one: 200 above). */
+    @Test
+    void aTaskNeverSeenHasNoNotificationsToShow() {
+        HttpResponse<String> answer = call("GET", "/tasks/never-was/notifications", null);
+        assertThat(answer.statusCode()).as(answer.body()).isEqualTo(404);
+        assertThat(JSON.readTree(answer.body()).get("code").asString()).isEqualTo("task_not_found");
+    }
+
     @Test
     void aConfigurationTaskIsNotifiedAtItsWebhookAndTheApiShowsItMasked() {
         await().atMost(Timing.SOON)
@@ -147,13 +155,5 @@ class NotificationsApiTest {
 
         assertThat(call("GET", "/tasks/fenced", null).statusCode()).isEqualTo(404);
         assertThat(call("GET", "/tasks/unknown-event", null).statusCode()).isEqualTo(404);
-    }
-
-    /** A task never seen has nothing to show: 404, as its page's other reads answer (an existing one: 200 above). */
-    @Test
-    void aTaskNeverSeenHasNoNotificationsToShow() {
-        HttpResponse<String> answer = call("GET", "/tasks/never-was/notifications", null);
-        assertThat(answer.statusCode()).as(answer.body()).isEqualTo(404);
-        assertThat(JSON.readTree(answer.body()).get("code").asString()).isEqualTo("task_not_found");
     }
 }
