@@ -85,7 +85,7 @@ class NotificationsApiTest {
         return JSON.readTree(answer.body());
     }
 
-    /** A task never seen has nothing to show: 404, as its page's other reads answer (an existing one: 200 above). */
+    /** A task never seen has nothing to show: 404, as the task's other reads answer (a task that exists: 200, notifications()). */
     @Test
     void aTaskNeverSeenHasNoNotificationsToShow() {
         HttpResponse<String> answer = call("GET", "/tasks/never-was/notifications", null);
