@@ -164,6 +164,17 @@ class NotificationsTest {
         }
     }
 
+    /** An environment holding {@code yaml} as a configuration file would. */
+    private static org.springframework.core.env.StandardEnvironment environment(String yaml) throws IOException {
+        var environment = new org.springframework.core.env.StandardEnvironment();
+        new org.springframework.boot.env.YamlPropertySourceLoader()
+                .load(
+                        "test.yml",
+                        new org.springframework.core.io.ByteArrayResource(yaml.getBytes(StandardCharsets.UTF_8)))
+                .forEach(environment.getPropertySources()::addFirst);
+        return environment;
+    }
+
     private static TaskDefinition hourly(String name, String handler) {
         return TaskDefinition.of(name, handler, "1h", "UTC", Duration.ofMinutes(1), true, Map.of());
     }
@@ -317,12 +328,7 @@ class NotificationsTest {
                     - name: quiet
                       handler: sleep
                 """;
-        var environment = new org.springframework.core.env.StandardEnvironment();
-        new org.springframework.boot.env.YamlPropertySourceLoader()
-                .load(
-                        "test.yml",
-                        new org.springframework.core.io.ByteArrayResource(yaml.getBytes(StandardCharsets.UTF_8)))
-                .forEach(environment.getPropertySources()::addFirst);
+        var environment = environment(yaml);
         TaskSecrets secrets = TaskSecrets.parse(List.of("OPS_WEBHOOK"), () -> Map.of("OPS_WEBHOOK", webhook()));
 
         Map<String, TaskNotify> configured =
@@ -436,12 +442,7 @@ class NotificationsTest {
                       handler: sleep
                       notify: { "on": [FAILED], webhook: "https://hooks.slack.com/services%s" }
                 """.formatted(SLACK_PATH);
-        var environment = new org.springframework.core.env.StandardEnvironment();
-        new org.springframework.boot.env.YamlPropertySourceLoader()
-                .load(
-                        "test.yml",
-                        new org.springframework.core.io.ByteArrayResource(yaml.getBytes(StandardCharsets.UTF_8)))
-                .forEach(environment.getPropertySources()::addFirst);
+        var environment = environment(yaml);
 
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> NotifyDuty.configured(
                         environment, settings(null), new WebhookPost(TaskSecrets.NONE, HttpDestinations.NONE)))
