@@ -33,11 +33,12 @@ public class TaskNotifications {
 
     /**
      * A {@code notify} of a request's body, checked; throws {@link IllegalArgumentException} saying what
-     * is wrong (nothing is written then).
+     * is wrong ({@link SecretInClear} when its webhook carries a credential in clear), nothing written then.
      */
     public TaskNotify checked(Object written) {
         TaskNotify notify = TaskNotify.parse(written, settings.on());
         if (notify.webhook() != null) {
+            SecretInClear.check("notify.webhook", notify.webhook());
             post.check(notify.webhook(), true);
         } else if (settings.webhookUrl() == null && !notify.events().isEmpty()) {
             throw new IllegalArgumentException(
