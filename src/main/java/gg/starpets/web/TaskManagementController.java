@@ -74,10 +74,11 @@ class TaskManagementController {
         // Counted before the insert: concurrent creates may pass the bound by as many as they are.
         TaskNotify notify = notify(definition.name(), body);
         limits.roomForOneMore(views.countApiTasks());
-        TaskViews.TaskSnapshot created = commands.create(definition, Requests.actor(request));
-        if (notify != null) {
-            notifications.configure(definition.name(), notify);
-        }
+        TaskViews.TaskSnapshot created = commands.create(definition, Requests.actor(request), c -> {
+            if (notify != null) {
+                notifications.configure(c, definition.name(), notify);
+            }
+        });
         return TaskResponse.entity(
                 ResponseEntity.created(URI.create("/tasks/" + definition.name())), created, definition.name());
     }
@@ -92,10 +93,11 @@ class TaskManagementController {
         TaskNotify notify = notify(name, body);
         // Merged and checked (CPU only, no lookups) inside the update's transaction: no other change comes between.
         TaskViews.TaskSnapshot updated = commands.update(
-                name, version, stored -> checked(TaskRequests.patch(stored, body)), Requests.actor(request));
-        if (body.has("notify")) {
-            notifications.configure(name, notify);
-        }
+                name, version, stored -> checked(TaskRequests.patch(stored, body)), Requests.actor(request), c -> {
+                    if (body.has("notify")) {
+                        notifications.configure(c, name, notify);
+                    }
+                });
         return answer(updated, name);
     }
 
