@@ -128,19 +128,13 @@ class NotificationSender {
     private String text(NotificationRepository.Due d) {
         StringBuilder t = new StringBuilder("StarPets: task ").append(d.task()).append(' ');
         t.append(
-                switch (d.event()) {
-                    case "FAILED" -> "failed";
-                    case "TIMED_OUT" -> "timed out";
-                    case "STUCK" -> "is stuck: its run ignored its timeout";
-                    case "QUARANTINED" -> "was quarantined after failing again and again";
-                    case "MISSED" -> "missed a run";
-                    case "RECOVERED" -> "recovered: it ran successfully again";
-                    default -> d.event();
-                });
+                NotifyEvent.NAMES.contains(d.event())
+                        ? NotifyEvent.valueOf(d.event()).phrase()
+                        : d.event());
         if (d.runId() != null) {
             t.append(" (run ").append(d.runId()).append(')');
         }
-        if (d.error() != null && !"RECOVERED".equals(d.event())) {
+        if (d.error() != null && !NotifyEvent.RECOVERED.name().equals(d.event())) {
             t.append(": ").append(d.error().length() > 300 ? d.error().substring(0, 300) + "…" : d.error());
         }
         return t.append(" <").append(settings.taskPage(d.task())).append('>').toString();

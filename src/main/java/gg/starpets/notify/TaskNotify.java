@@ -17,9 +17,8 @@ import java.util.Map;
  */
 public record TaskNotify(List<String> events, String webhook, String format) {
 
-    /** Every event a task may ask for. STUCK, QUARANTINED: the task's state; the others: a run's end. */
-    public static final List<String> EVENTS =
-            List.of("FAILED", "TIMED_OUT", "STUCK", "QUARANTINED", "MISSED", "RECOVERED");
+    /** Every event a task may ask for ({@link NotifyEvent}). */
+    public static final List<String> EVENTS = NotifyEvent.NAMES;
 
     public static final List<String> FORMATS = List.of("json", "slack");
 

@@ -78,10 +78,9 @@ class OneOffRunController {
 
     /** Withdraws a pending one-off run: recorded CANCELLED, never started. */
     @DeleteMapping("/runs/{id}")
-    ResponseEntity<TaskManagementController.CancelResponse> withdraw(
-            @PathVariable long id, HttpServletRequest request) {
+    ResponseEntity<CancelResponse> withdraw(@PathVariable long id, HttpServletRequest request) {
         String task = runs.withdraw(id, Requests.actor(request));
-        return ResponseEntity.ok(new TaskManagementController.CancelResponse(id, task, RunStatus.CANCELLED.name()));
+        return ResponseEntity.ok(new CancelResponse(id, task, RunStatus.CANCELLED.name()));
     }
 
     /**

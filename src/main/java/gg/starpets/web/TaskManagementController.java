@@ -42,8 +42,6 @@ class TaskManagementController {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
-    record CancelResponse(long runId, String task, String status) {}
-
     record EventList(List<TaskEvent> events) {}
 
     private final TaskCommands commands;
