@@ -88,16 +88,7 @@ class ConsoleHistoryBrowserTest {
 
     @AfterAll
     static void stop() throws Exception {
-        Awaitility.reset();
-        try {
-            if (browser != null) {
-                browser.close();
-            }
-        } finally {
-            if (twin != null) {
-                twin.close();
-            }
-        }
+        ConsoleSession.close(browser, twin);
     }
 
     @AfterEach
@@ -132,13 +123,7 @@ class ConsoleHistoryBrowserTest {
     }
 
     private static void openTaskPage(String task) {
-        go("#/task/" + task);
-        await().atMost(Timing.SOON)
-                .until(() -> browser.driver().findElement(By.id("view-task")).isDisplayed()
-                        && browser.driver()
-                                .findElement(By.id("task-title"))
-                                .getText()
-                                .equals(task));
+        ConsoleSession.openTaskPage(browser, task);
     }
 
     private static List<WebElement> backfillItems() {
