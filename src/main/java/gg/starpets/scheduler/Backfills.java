@@ -75,8 +75,8 @@ public final class Backfills {
             throw new RefusedException(
                     Refusal.INVALID_RANGE, "'to' (" + to + ") is before 'from' (" + from + "); nothing was changed");
         }
-        return TaskCommands.inTransaction(dataSource, c -> {
-            TaskCommands.StoredTask task = OneOffRuns.lockedRunnable(c, name);
+        return Transactions.command(dataSource, c -> {
+            StoredTask task = OneOffRuns.lockedRunnable(c, name);
             Instant now = DbClock.now(c);
             if (to.isAfter(now)) {
                 throw new RefusedException(
@@ -120,7 +120,7 @@ public final class Backfills {
 
     /** The backfill's progress; refused when there is no such backfill. */
     public Progress progress(long id) {
-        Progress progress = TaskCommands.inTransaction(dataSource, c -> BackfillRepository.find(c, id));
+        Progress progress = Transactions.command(dataSource, c -> BackfillRepository.find(c, id));
         if (progress == null) {
             throw notFound(id);
         }
@@ -129,7 +129,7 @@ public final class Backfills {
 
     /** The task's backfills, the latest first (at most {@code limit}). */
     public List<Progress> ofTask(String name, int limit) {
-        return TaskCommands.inTransaction(dataSource, c -> BackfillRepository.ofTask(c, name, limit));
+        return Transactions.command(dataSource, c -> BackfillRepository.ofTask(c, name, limit));
     }
 
     /**
@@ -138,7 +138,7 @@ public final class Backfills {
      * nothing. Returns its progress after.
      */
     public Progress cancel(long id, String actor) {
-        return TaskCommands.inTransaction(dataSource, c -> {
+        return Transactions.command(dataSource, c -> {
             BackfillRepository.TaskOf of = BackfillRepository.taskOf(c, id);
             if (of == null) {
                 throw notFound(id);

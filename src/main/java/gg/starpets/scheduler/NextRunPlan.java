@@ -76,6 +76,26 @@ final class NextRunPlan {
     }
 
     /**
+     * Whether, and when, a one-off run that ended with {@code status} runs again: at once, as the same
+     * attempt, when this instance stopped it (shutdown, a hold it could not confirm); after the task's
+     * back-off (spread as a task's retry is), as the next attempt, when it failed or timed
+     * out with attempts left; else never (null). The task's own schedule plays no part.
+     */
+    NextRun afterOneOffRun(ClaimedRun claim, RunStatus status, LocalRun.StopReason reason, Instant now) {
+        if (reason == LocalRun.StopReason.SHUTDOWN || reason == LocalRun.StopReason.SELF_FENCED) {
+            return NextRun.now(RunCause.MANUAL, claim.attempt());
+        }
+        TaskDefinition.RetryPolicy retry = claim.retry();
+        if ((status == RunStatus.FAILED || status == RunStatus.TIMED_OUT)
+                && retry != null
+                && claim.attempt() < retry.maxAttempts()) {
+            Instant at = now.plus(randomized(retry.backoff(claim.attempt()), BACKOFF_SPREAD));
+            return new NextRun(at, false, at, RunCause.MANUAL, claim.attempt() + 1, 0);
+        }
+        return null;
+    }
+
+    /**
      * When {@code claim}'s task runs next after its run ended with {@code status} at {@code now}; stopped
      * by this instance for {@code reason} (null when not stopped). {@code schedule} is asked only when
      * needed; a schedule that cannot be built or computed gives no next run (logged).

@@ -241,18 +241,11 @@ final class OneOffRepository {
     /**
      * Ends a one-off run (the claim's {@code run}), in one transaction, only while its fence holds:
      * writes its end, asks for it again as {@code next} says (at once after a stop by this instance,
-     * after its back-off when a retry is left: {@link #afterRun}; null: not again), and gives the task
+     * after its back-off when a retry is left: {@link NextRunPlan#afterOneOffRun}; null: not again), and gives the task
      * back with its schedule as it was and its earliest pending time computed again. False when another
      * instance has taken the task over (nothing written).
      */
-    static boolean finish(
-            Connection c,
-            ClaimedRun run,
-            long sessionKey,
-            NextRun next,
-            RunStatus status,
-            String error,
-            RunContext context)
+    static boolean finish(Connection c, ClaimedRun run, long sessionKey, NextRun next, RunEnd ended)
             throws SQLException {
         return Transactions.inTransaction(c, Duration.ofSeconds(5), () -> {
             try (var st = LOCK_OWNED
@@ -265,13 +258,7 @@ final class OneOffRepository {
                     return false;
                 }
             }
-            try (var st = END_RUN.prepare(c)
-                    .set("status", status.name())
-                    .set("error", error)
-                    .set("progress", context.progress())
-                    .set("output", context.output())
-                    .set("result", context.result().isEmpty() ? null : Json.write(context.result()))
-                    .set("run", run.runId())) {
+            try (var st = ended.bind(END_RUN.prepare(c), run.runId())) {
                 st.executeUpdate();
             }
             if (next != null) {
@@ -291,26 +278,5 @@ final class OneOffRepository {
             }
             return true;
         });
-    }
-
-    /**
-     * Whether, and when, a one-off run that ended with {@code status} runs again: at once, as the same
-     * attempt, when this instance stopped it (shutdown, a hold it could not confirm); after the task's
-     * back-off (spread as {@link NextRunPlan} spreads it), as the next attempt, when it failed or timed
-     * out with attempts left; else never (null). The task's own schedule plays no part.
-     */
-    static NextRun afterRun(
-            NextRunPlan plan, ClaimedRun claim, RunStatus status, LocalRun.StopReason reason, Instant now) {
-        if (reason == LocalRun.StopReason.SHUTDOWN || reason == LocalRun.StopReason.SELF_FENCED) {
-            return NextRun.now(RunCause.MANUAL, claim.attempt());
-        }
-        TaskDefinition.RetryPolicy retry = claim.retry();
-        if ((status == RunStatus.FAILED || status == RunStatus.TIMED_OUT)
-                && retry != null
-                && claim.attempt() < retry.maxAttempts()) {
-            Instant at = now.plus(plan.randomized(retry.backoff(claim.attempt()), NextRunPlan.BACKOFF_SPREAD));
-            return new NextRun(at, false, at, RunCause.MANUAL, claim.attempt() + 1, 0);
-        }
-        return null;
     }
 }

@@ -46,8 +46,8 @@ public final class OneOffRuns {
             String requestJson,
             Consumer<TaskDefinition> check,
             String actor) {
-        return TaskCommands.inTransaction(dataSource, c -> {
-            TaskCommands.StoredTask task = lockedRunnable(c, name);
+        return Transactions.command(dataSource, c -> {
+            StoredTask task = lockedRunnable(c, name);
             if (idempotencyKey != null) {
                 try {
                     Long earlier = OneOffRepository.earlierRequest(c, task.id(), idempotencyKey, requestJson);
@@ -85,8 +85,8 @@ public final class OneOffRuns {
      * The task, its row locked for the caller's transaction, if runs of it may be asked for: refused when
      * there is no such task, or it is disabled, retired or quarantined.
      */
-    static TaskCommands.StoredTask lockedRunnable(Connection c, String name) throws SQLException {
-        TaskCommands.StoredTask task = TaskCommands.locked(c, name);
+    static StoredTask lockedRunnable(Connection c, String name) throws SQLException {
+        StoredTask task = TaskCommands.locked(c, name);
         if (task == null) {
             throw TaskCommands.notFound(name);
         }
@@ -105,7 +105,7 @@ public final class OneOffRuns {
      * progress). Returns the task's name.
      */
     public String withdraw(long runId, String actor) {
-        return TaskCommands.inTransaction(dataSource, c -> {
+        return Transactions.command(dataSource, c -> {
             OneOffRepository.RunOf run = OneOffRepository.run(c, runId);
             if (run == null) {
                 throw new RefusedException(Refusal.RUN_NOT_FOUND, "No run " + runId);
@@ -124,6 +124,6 @@ public final class OneOffRuns {
 
     /** The task's pending one-off runs, the earliest first (at most {@code limit}). */
     public List<RunRepository.RunRow> pending(String task, int limit) {
-        return TaskCommands.inTransaction(dataSource, c -> OneOffRepository.pending(c, task, limit));
+        return Transactions.command(dataSource, c -> OneOffRepository.pending(c, task, limit));
     }
 }

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -53,6 +54,8 @@ final class OrphanRecovery {
     private final Map<LockMissing, Long> missingSince = new HashMap<>();
     /** Lost runs whose handler has not fenced them off yet, and said so in the log already. */
     private final Set<Long> fenceRefusalsLogged = new HashSet<>();
+    /** Lost runs whose handler is being asked to fence them off now (its thread may outlive the round). */
+    private final Set<Long> fenceOffsInFlight = ConcurrentHashMap.newKeySet();
 
     private ScheduledExecutorService pool;
     private boolean lookAgainScheduled;
@@ -139,6 +142,14 @@ final class OrphanRecovery {
 
     private static final long[] NO_RUNS = {};
 
+    /**
+     * Never closed: closing waits for every thread, and a handler that ignores the interrupt sent at
+     * {@link #fenceOffLimit()} (a call blocked where interruption does not reach) would then hold the
+     * recovery of every task for as long as it blocks. Its threads are virtual: nothing to release.
+     */
+    private static final ExecutorService FENCE_OFF_THREADS = Executors.newThreadPerTaskExecutor(
+            Thread.ofVirtual().name("starpets-fence-off-", 1).factory());
+
     private void report(Connection c, List<Recovery.Recovered> recovered) throws SQLException {
         if (recovered.isEmpty()) {
             return;
@@ -175,13 +186,11 @@ final class OrphanRecovery {
      * at most {@link #fenceOffLimit()}; returns the runs whose handler answered true in time.
      */
     private long[] fenceOff(List<Recovery.AwaitingFence> awaiting) {
-        List<Callable<Boolean>> calls = awaiting.stream()
-                .<Callable<Boolean>>map(a -> () -> fencing.get(a.handler()).fenceOff(a.runId(), a.params()))
-                .toList();
+        List<Callable<Boolean>> calls =
+                awaiting.stream().<Callable<Boolean>>map(a -> () -> askOnce(a)).toList();
         List<Future<Boolean>> answers;
-        try (ExecutorService threads = Executors.newThreadPerTaskExecutor(
-                Thread.ofVirtual().name("starpets-fence-off-", 1).factory())) {
-            answers = threads.invokeAll(calls, fenceOffLimit().toNanos(), TimeUnit.NANOSECONDS);
+        try {
+            answers = FENCE_OFF_THREADS.invokeAll(calls, fenceOffLimit().toNanos(), TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return NO_RUNS;
@@ -217,6 +226,18 @@ final class OrphanRecovery {
             }
         }
         return fenced.stream().mapToLong(Long::longValue).toArray();
+    }
+
+    /** One question at a time per lost run: a handler still blocked on the last one is not asked again. */
+    private boolean askOnce(Recovery.AwaitingFence a) throws Exception {
+        if (!fenceOffsInFlight.add(a.runId())) {
+            throw new IllegalStateException("its handler has not answered an earlier request yet");
+        }
+        try {
+            return fencing.get(a.handler()).fenceOff(a.runId(), a.params());
+        } finally {
+            fenceOffsInFlight.remove(a.runId());
+        }
     }
 
     /** How long a recovery round waits for handlers to fence off lost runs ("a few seconds" in their contract). */

@@ -315,7 +315,8 @@ final class RunExecutor {
         Boolean released = retryForALease(
                 () -> {
                     try (Connection c = dataSource.getConnection()) {
-                        boolean done = tasks.finish(c, run.claim, sessionKey, next, status, error, run.context);
+                        boolean done =
+                                tasks.finish(c, run.claim, sessionKey, next, RunEnd.of(status, error, run.context));
                         if (done) {
                             slots.record(c, settings.instanceId(), events);
                         }
@@ -377,7 +378,7 @@ final class RunExecutor {
     /** When the task runs next ({@link NextRunPlan}); a one-off run: whether it is asked for again. */
     private NextRun plan(LocalRun run, RunStatus status, Instant now) {
         if (run.claim.oneOff()) {
-            return OneOffRepository.afterRun(nextRuns, run.claim, status, run.stopReason(), now);
+            return nextRuns.afterOneOffRun(run.claim, status, run.stopReason(), now);
         }
         return nextRuns.afterRun(run.claim, status, run.stopReason(), () -> schedule(run.claim), now);
     }

@@ -56,17 +56,6 @@ public final class TaskCommands {
         }
     }
 
-    /** A task's definition as stored, with what commands need to know of its state (read under its row lock). */
-    public record StoredTask(
-            long id,
-            TaskDefinition definition,
-            String source,
-            long version,
-            boolean running,
-            boolean paused,
-            boolean quarantined,
-            boolean retired) {}
-
     private static final NamedSql LOCK = NamedSql.of("""
             select t.id, %s, t.source, t.version, t.owner_session is not null as running,
                    t.paused_at is not null as paused, t.quarantined_at is not null as quarantined,
@@ -370,29 +359,7 @@ public final class TaskCommands {
         }
     }
 
-    @FunctionalInterface
-    interface Work<T> {
-        T run(Connection c) throws SQLException;
-    }
-
-    private <T> T inTransaction(Work<T> work) {
-        return inTransaction(dataSource, work);
-    }
-
-    /** One transaction of an operator's command: committed when {@code work} returns, else rolled back. */
-    static <T> T inTransaction(DataSource dataSource, Work<T> work) {
-        try (Connection c = dataSource.getConnection()) {
-            c.setAutoCommit(false);
-            try {
-                T result = work.run(c);
-                c.commit();
-                return result;
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
-            }
-        } catch (SQLException e) {
-            throw new SchedulerException("could not change the task", e);
-        }
+    private <T> T inTransaction(Transactions.Command<T> work) {
+        return Transactions.command(dataSource, work);
     }
 }

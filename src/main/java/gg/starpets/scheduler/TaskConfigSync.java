@@ -55,7 +55,7 @@ final class TaskConfigSync {
         Instant now = DbClock.now(c);
         int changed = 0;
         for (TaskDefinition d : definitions) {
-            TaskCommands.StoredTask before = TaskCommands.locked(c, d.name());
+            StoredTask before = TaskCommands.locked(c, d.name());
             if (before != null && !"CONFIG".equals(before.source())) {
                 throw new TaskDefinition.InvalidTaskException(
                         d.name(), "a task of that name was created over the API; rename one of them");

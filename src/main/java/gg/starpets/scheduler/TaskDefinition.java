@@ -258,15 +258,11 @@ public record TaskDefinition(
     }
 
     public TaskDefinition withRetry(RetryPolicy retry) {
-        return new TaskDefinition(
-                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, overlap,
-                cost);
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost);
     }
 
     public TaskDefinition withMisfire(MisfirePolicy misfire) {
-        return new TaskDefinition(
-                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, overlap,
-                cost);
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost);
     }
 
     public TaskDefinition withJitter(Duration jitter) {
@@ -278,30 +274,34 @@ public record TaskDefinition(
         } catch (IllegalArgumentException e) {
             throw new InvalidTaskException(name, e.getMessage());
         }
-        return new TaskDefinition(
-                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, overlap,
-                cost);
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost);
     }
 
     public TaskDefinition withOverlap(Overlap overlap) {
-        return new TaskDefinition(
-                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, overlap,
-                cost);
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost);
     }
 
     public TaskDefinition withParams(Map<String, Object> params) {
-        return new TaskDefinition(
-                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, overlap,
-                cost);
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost);
     }
 
     public TaskDefinition withCost(int cost) {
-        return new TaskDefinition(
-                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, overlap,
-                cost);
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost);
     }
 
     public TaskDefinition withStartAt(Instant startAt) {
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost);
+    }
+
+    /** This definition with its parts a {@code withX} may change: the one place that copies it. */
+    private TaskDefinition copy(
+            Map<String, Object> params,
+            RetryPolicy retry,
+            MisfirePolicy misfire,
+            Duration jitter,
+            Instant startAt,
+            Overlap overlap,
+            int cost) {
         return new TaskDefinition(
                 name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, overlap,
                 cost);

@@ -32,7 +32,9 @@ public interface TaskHandler {
      * the lost run is ended and the task may start again: makes sure that nothing the run started still
      * executes where this instance can reach it (a statement on a database server, say). Returns true
      * when sure (or when there is nothing to do); false to be asked again on the next recovery round,
-     * the task staying unstartable meanwhile. Must not block for long: bounded by a few seconds.
+     * the task staying unstartable meanwhile. Must not block for long: bounded by a few seconds. A call
+     * that outlasts half a lease is interrupted and counts as false; one that goes on regardless holds
+     * only its own run's task (it is not asked again before it returns), never the recovery of others.
      *
      * @param runId the lost run
      * @param params the task's params

@@ -231,11 +231,7 @@ final class TaskRepository {
                     u.runId(),
                     sessionKey,
                     NextRun.scheduled(NextRunPlan.nextOrNull(u.schedule(), u.timeZone(), DbClock.now(c))),
-                    RunStatus.FAILED,
-                    error,
-                    null,
-                    null,
-                    null);
+                    RunEnd.failed(error));
             log.error("Run {} of {} FAILED: {}", u.runId(), u.task(), error);
         } catch (SQLException | RuntimeException e) {
             log.error("Run {} of {} could not be read ({}), nor ended: {}", u.runId(), u.task(), error, e.getMessage());
@@ -300,30 +296,11 @@ final class TaskRepository {
      * task over. If the task's schedule was changed while it ran, its next time is computed again
      * from the new one.
      */
-    boolean finish(
-            Connection c,
-            ClaimedRun run,
-            long sessionKey,
-            NextRun next,
-            RunStatus status,
-            String error,
-            RunContext context)
-            throws SQLException {
+    boolean finish(Connection c, ClaimedRun run, long sessionKey, NextRun next, RunEnd ended) throws SQLException {
         if (run.oneOff()) {
-            return OneOffRepository.finish(c, run, sessionKey, next, status, error, context);
+            return OneOffRepository.finish(c, run, sessionKey, next, ended);
         }
-        Finished finished = end(
-                c,
-                run.taskId(),
-                run.fence(),
-                run.runId(),
-                sessionKey,
-                next,
-                status,
-                error,
-                context.progress(),
-                context.output(),
-                context.result().isEmpty() ? null : Json.write(context.result()));
+        Finished finished = end(c, run.taskId(), run.fence(), run.runId(), sessionKey, next, ended);
         if (finished.released()
                 && NextRunPlan.followsEditedSchedule(
                         next, run.schedule(), run.timeZone(), finished.schedule(), finished.timeZone())) {
@@ -340,34 +317,20 @@ final class TaskRepository {
     }
 
     private static Finished end(
-            Connection c,
-            long taskId,
-            long fence,
-            long runId,
-            long sessionKey,
-            NextRun next,
-            RunStatus status,
-            String error,
-            Double progress,
-            String output,
-            String resultJson)
+            Connection c, long taskId, long fence, long runId, long sessionKey, NextRun next, RunEnd ended)
             throws SQLException {
-        try (var st = FINISH.prepare(c)
-                        .set("due_now", next.dueNow())
-                        .set("next", next.next())
-                        .set("fire", next.fireAt())
-                        .set("cause", next.cause().name())
-                        .set("attempt", next.attempt())
-                        .set("catch_ups", next.catchUps())
-                        .set("task", taskId)
-                        .set("fence", fence)
-                        .set("key", sessionKey)
-                        .set("status", status.name())
-                        .set("error", error)
-                        .set("progress", progress)
-                        .set("output", output)
-                        .set("result", resultJson)
-                        .set("run", runId);
+        try (var st = ended.bind(
+                        FINISH.prepare(c)
+                                .set("due_now", next.dueNow())
+                                .set("next", next.next())
+                                .set("fire", next.fireAt())
+                                .set("cause", next.cause().name())
+                                .set("attempt", next.attempt())
+                                .set("catch_ups", next.catchUps())
+                                .set("task", taskId)
+                                .set("fence", fence)
+                                .set("key", sessionKey),
+                        runId);
                 ResultSet rs = st.executeQuery()) {
             rs.next();
             return new Finished(rs.getBoolean("released"), rs.getString("schedule"), rs.getString("time_zone"));

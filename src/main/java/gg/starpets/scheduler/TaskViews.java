@@ -125,6 +125,8 @@ public final class TaskViews {
             select count(*) from tasks where source = 'API'
             """);
 
+    private static final NamedSql EXISTS = NamedSql.of("select exists (select 1 from tasks where name = :name)");
+
     private final DataSource dataSource;
 
     public TaskViews(DataSource dataSource) {
@@ -150,6 +152,17 @@ public final class TaskViews {
                 views.add(view(rs));
             }
             return new TaskSnapshot(now == null ? DbClock.now(c) : now, views);
+        }
+    }
+
+    /** Whether a task of that name is stored: for the reads that answer 404 for a name never seen (no row lock). */
+    public boolean exists(String name) {
+        try (Connection c = dataSource.getConnection();
+                var st = EXISTS.prepare(c).set("name", name);
+                ResultSet rs = st.executeQuery()) {
+            return rs.next() && rs.getBoolean(1);
+        } catch (SQLException e) {
+            throw new SchedulerException("could not read the tasks", e);
         }
     }
 

@@ -4,8 +4,12 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
+import javax.sql.DataSource;
 
-/** Short transactions on a connection the caller holds, bounded in how long they wait for a row lock. */
+/**
+ * Short transactions: on a connection the caller holds, bounded in how long they wait for a row lock; or
+ * an operator's command's, on a connection of its own ({@link #command}).
+ */
 final class Transactions {
 
     /** For the rest of the transaction. */
@@ -16,6 +20,31 @@ final class Transactions {
     @FunctionalInterface
     interface Work<T> {
         T run() throws SQLException;
+    }
+
+    @FunctionalInterface
+    interface Command<T> {
+        T run(Connection c) throws SQLException;
+    }
+
+    /**
+     * One transaction of an operator's command ({@link TaskCommands}, {@link OneOffRuns}, {@link Backfills}) on a
+     * connection of its own: committed when {@code work} returns, else rolled back.
+     */
+    static <T> T command(DataSource dataSource, Command<T> work) {
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                T result = work.run(c);
+                c.commit();
+                return result;
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw new SchedulerException("could not change the task", e);
+        }
     }
 
     /**

@@ -1,7 +1,6 @@
 package gg.starpets.web;
 
 import gg.starpets.scheduler.Backfills;
-import gg.starpets.scheduler.TaskDefinition;
 import jakarta.servlet.http.HttpServletRequest;
 import java.net.URI;
 import java.time.Instant;
@@ -46,16 +45,11 @@ class BackfillController {
             throw ApiException.badRequest(
                     "invalid_request", "the body must be a JSON object: {\"from\": \"…\", \"to\": \"…\"}");
         }
-        for (var field : body.propertyNames()) {
-            if (!FIELDS.contains(field)) {
-                throw ApiException.badRequest(
-                        "invalid_request", "unknown field '" + field + "' (known: from, to, maxParallel)");
-            }
-        }
+        Requests.onlyFields(body, FIELDS, "from, to, maxParallel");
         maxParallel(body.has("maxParallel") ? body.get("maxParallel") : body.get("max-parallel"));
         Instant from = time(name, body, "from");
         Instant to = time(name, body, "to");
-        Backfills.Requested requested = backfills.request(name, from, to, TaskManagementController.actor(request));
+        Backfills.Requested requested = backfills.request(name, from, to, Requests.actor(request));
         return ResponseEntity.created(URI.create("/backfills/" + requested.id()))
                 .body(new BackfillRequested(
                         requested.id(),
@@ -78,7 +72,7 @@ class BackfillController {
     /** Cancels the backfill: its pending runs end CANCELLED; a run of it in progress ends as it would. */
     @DeleteMapping("/backfills/{id}")
     Backfills.Progress cancel(@PathVariable long id, HttpServletRequest request) {
-        return backfills.cancel(id, TaskManagementController.actor(request));
+        return backfills.cancel(id, Requests.actor(request));
     }
 
     /**
@@ -107,10 +101,6 @@ class BackfillController {
                     "invalid_request",
                     "'" + field + "' is required: an ISO-8601 time with its offset, such as 2026-12-07T09:00:00Z");
         }
-        try {
-            return TaskDefinition.startAt(task, field, value.asString());
-        } catch (TaskDefinition.InvalidTaskException e) {
-            throw ApiException.badRequest("invalid_request", e.getMessage());
-        }
+        return Requests.timeWithOffset(task, field, value.asString());
     }
 }

@@ -1,7 +1,7 @@
 package gg.starpets.web;
 
 import gg.starpets.notify.TaskNotifications;
-import gg.starpets.scheduler.TaskCommands;
+import gg.starpets.scheduler.TaskViews;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.RequestParam;
@@ -12,16 +12,16 @@ import org.springframework.web.bind.annotation.RestController;
 class NotificationsController {
 
     private final TaskNotifications notifications;
-    private final TaskCommands commands;
+    private final TaskViews tasks;
 
-    NotificationsController(TaskNotifications notifications, TaskCommands commands) {
+    NotificationsController(TaskNotifications notifications, TaskViews tasks) {
         this.notifications = notifications;
-        this.commands = commands;
+        this.tasks = tasks;
     }
 
     @GetMapping("/tasks/{name}/notifications")
     TaskNotifications.View notifications(@PathVariable String name, @RequestParam(required = false) String limit) {
-        if (commands.find(name) == null) {
+        if (!tasks.exists(name)) {
             throw TaskResponse.notFound(name);
         }
         return notifications.view(name, Params.limit(limit));

@@ -2,12 +2,14 @@ package gg.starpets.web;
 
 import gg.starpets.handlers.HandlerRegistry;
 import gg.starpets.scheduler.OneOffRuns;
+import gg.starpets.scheduler.RunStatus;
 import gg.starpets.scheduler.TaskDefinition;
 import jakarta.servlet.http.HttpServletRequest;
 import java.net.URI;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.DeleteMapping;
@@ -36,6 +38,7 @@ class OneOffRunController {
     static final String REPLAYED = "Idempotent-Replayed";
     private static final int MAX_KEY_LENGTH = 255;
     private static final JsonMapper JSON = JsonMapper.builder().build();
+    private static final Set<String> FIELDS = Set.of("params", "at");
 
     private final OneOffRuns runs;
     private final HandlerRegistry handlers;
@@ -65,20 +68,20 @@ class OneOffRunController {
                 key,
                 JSON.writeValueAsString(asSent),
                 d -> check(d, params != null && !params.isEmpty()),
-                TaskManagementController.actor(request));
+                Requests.actor(request));
         var answer = ResponseEntity.created(URI.create("/runs/" + requested.runId()));
         if (requested.replayed()) {
             answer.header(REPLAYED, "true");
         }
-        return answer.body(new RunRequested(requested.runId(), requested.task(), "PENDING"));
+        return answer.body(new RunRequested(requested.runId(), requested.task(), RunStatus.PENDING.name()));
     }
 
     /** Withdraws a pending one-off run: recorded CANCELLED, never started. */
     @DeleteMapping("/runs/{id}")
     ResponseEntity<TaskManagementController.CancelResponse> withdraw(
             @PathVariable long id, HttpServletRequest request) {
-        String task = runs.withdraw(id, TaskManagementController.actor(request));
-        return ResponseEntity.ok(new TaskManagementController.CancelResponse(id, task, "CANCELLED"));
+        String task = runs.withdraw(id, Requests.actor(request));
+        return ResponseEntity.ok(new TaskManagementController.CancelResponse(id, task, RunStatus.CANCELLED.name()));
     }
 
     /**
@@ -107,12 +110,7 @@ class OneOffRunController {
                     "invalid_request", "the body must be a JSON object: {\"params\": {…}, \"at\": \"…\"}");
         }
         if (body != null) {
-            for (var field : body.propertyNames()) {
-                if (!field.equals("params") && !field.equals("at")) {
-                    throw ApiException.badRequest(
-                            "invalid_request", "unknown field '" + field + "' (known: at, params)");
-                }
-            }
+            Requests.onlyFields(body, FIELDS, "at, params");
         }
         JsonNode params = body == null ? null : body.get("params");
         if (params == null || params.isNull()) {
@@ -135,11 +133,7 @@ class OneOffRunController {
             throw ApiException.badRequest(
                     "invalid_request", "'at' must be an ISO-8601 time with its offset, such as 2026-12-07T09:00:00Z");
         }
-        try {
-            return TaskDefinition.startAt(task, "at", at.asString());
-        } catch (TaskDefinition.InvalidTaskException e) {
-            throw ApiException.badRequest("invalid_request", e.getMessage());
-        }
+        return Requests.timeWithOffset(task, "at", at.asString());
     }
 
     private static void checkKey(String key) {

@@ -10,7 +10,6 @@ import gg.starpets.scheduler.TaskEvents.TaskEvent;
 import gg.starpets.scheduler.TaskViews;
 import jakarta.servlet.http.HttpServletRequest;
 import java.net.URI;
-import java.security.Principal;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.List;
@@ -74,7 +73,7 @@ class TaskManagementController {
         // Counted before the insert: concurrent creates may pass the bound by as many as they are.
         TaskNotify notify = notify(body);
         limits.roomForOneMore(views.countApiTasks());
-        TaskViews.TaskSnapshot created = commands.create(definition, actor(request));
+        TaskViews.TaskSnapshot created = commands.create(definition, Requests.actor(request));
         if (notify != null) {
             notifications.configure(definition.name(), notify);
         }
@@ -91,8 +90,8 @@ class TaskManagementController {
         Long version = Etags.version(ifMatch);
         TaskNotify notify = notify(body);
         // Merged and checked (CPU only, no lookups) inside the update's transaction: no other change comes between.
-        TaskViews.TaskSnapshot updated =
-                commands.update(name, version, stored -> checked(TaskRequests.patch(stored, body)), actor(request));
+        TaskViews.TaskSnapshot updated = commands.update(
+                name, version, stored -> checked(TaskRequests.patch(stored, body)), Requests.actor(request));
         if (body.has("notify")) {
             notifications.configure(name, notify);
         }
@@ -105,7 +104,7 @@ class TaskManagementController {
             @RequestHeader(value = "If-Match", required = false) String ifMatch,
             HttpServletRequest request) {
         Long version = Etags.version(ifMatch);
-        commands.delete(name, version, actor(request));
+        commands.delete(name, version, Requests.actor(request));
         return ResponseEntity.noContent().build();
     }
 
@@ -119,7 +118,7 @@ class TaskManagementController {
         Long version = Etags.version(ifMatch);
         Instant until = until(body);
         String reason = reason(body);
-        return answer(commands.pause(name, version, until, reason, actor(request)), name);
+        return answer(commands.pause(name, version, until, reason, Requests.actor(request)), name);
     }
 
     @PostMapping("/tasks/{name}/resume")
@@ -128,7 +127,7 @@ class TaskManagementController {
             @RequestHeader(value = "If-Match", required = false) String ifMatch,
             HttpServletRequest request) {
         Long version = Etags.version(ifMatch);
-        return answer(commands.resume(name, version, actor(request)), name);
+        return answer(commands.resume(name, version, Requests.actor(request)), name);
     }
 
     /** 409 {@code already_running} while a run is in progress, unless {@code ?queue=true}. */
@@ -137,13 +136,14 @@ class TaskManagementController {
             @PathVariable String name,
             @RequestParam(required = false, defaultValue = "false") boolean queue,
             HttpServletRequest request) {
-        return TaskResponse.entity(ResponseEntity.accepted(), commands.trigger(name, queue, actor(request)), name);
+        return TaskResponse.entity(
+                ResponseEntity.accepted(), commands.trigger(name, queue, Requests.actor(request)), name);
     }
 
     /** The run is stopped by its instance and recorded CANCELLED. */
     @PostMapping("/runs/{id}/cancel")
     ResponseEntity<CancelResponse> cancel(@PathVariable long id, HttpServletRequest request) {
-        String task = commands.cancel(id, actor(request));
+        String task = commands.cancel(id, Requests.actor(request));
         return ResponseEntity.accepted().body(new CancelResponse(id, task, "CANCELLING"));
     }
 
@@ -154,7 +154,7 @@ class TaskManagementController {
             @RequestParam(required = false) String before) {
         List<TaskEvent> found = events.find(name, Params.positiveLong("before", before), Params.limit(limit));
         // A deleted task's trail stays readable; a name never seen is a 404.
-        if (found.isEmpty() && commands.find(name) == null) {
+        if (found.isEmpty() && !views.exists(name)) {
             throw TaskResponse.notFound(name);
         }
         return new EventList(found);
@@ -197,12 +197,6 @@ class TaskManagementController {
         }
         limits.check(definition);
         return definition;
-    }
-
-    /** Who made the change, for the audit trail: the authenticated caller's name, as the security layer set it. */
-    static String actor(HttpServletRequest request) {
-        Principal principal = request.getUserPrincipal();
-        return principal == null ? "anonymous" : principal.getName();
     }
 
     private static Instant until(JsonNode body) {

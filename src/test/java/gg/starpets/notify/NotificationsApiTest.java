@@ -85,6 +85,14 @@ class NotificationsApiTest {
         return JSON.readTree(answer.body());
     }
 
+    /** A task never seen has nothing to show: 404, as the task's other reads answer (a task that exists: 200, notifications()). */
+    @Test
+    void aTaskNeverSeenHasNoNotificationsToShow() {
+        HttpResponse<String> answer = call("GET", "/tasks/never-was/notifications", null);
+        assertThat(answer.statusCode()).as(answer.body()).isEqualTo(404);
+        assertThat(JSON.readTree(answer.body()).get("code").asString()).isEqualTo("task_not_found");
+    }
+
     @Test
     void aConfigurationTaskIsNotifiedAtItsWebhookAndTheApiShowsItMasked() {
         await().atMost(Timing.SOON)

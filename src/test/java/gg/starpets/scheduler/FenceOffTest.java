@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
@@ -120,6 +121,84 @@ class FenceOffTest {
                 .untilAsserted(() -> assertThat(cluster.query(
                                 "select id || ' ' || status from task_runs order by id", rs -> rs.getString(1)))
                         .containsExactly(lostRun + " LOST", handler.started.peek() + " SUCCEEDED"));
+    }
+
+    /**
+     * A handler blocked where the interrupt sent at the round's limit does not reach (a call stuck in the
+     * kernel, a loop that swallows interrupts) holds its own lost run only: the round ends at its limit,
+     * other lost tasks are recovered, and the blocked handler is not asked again while it still blocks.
+     */
+    @Test
+    void aHandlerBlockedPastTheLimitHoldsOnlyItsOwnLostRun() throws Exception {
+        CountDownLatch unblock = new CountDownLatch(1);
+        ConcurrentLinkedQueue<String> asked = new ConcurrentLinkedQueue<>();
+        ConcurrentLinkedQueue<String> started = new ConcurrentLinkedQueue<>();
+        AtomicInteger stuckRounds = new AtomicInteger();
+        TaskHandler handler = new TaskHandler() {
+            @Override
+            public void run(RunContext context) {
+                started.add(context.taskName());
+            }
+
+            @Override
+            public boolean fenceOff(long runId, Map<String, Object> params) {
+                asked.add((String) params.get("name"));
+                if (params.get("name").equals("stuck")) {
+                    boolean interrupted = false;
+                    while (true) {
+                        try {
+                            unblock.await();
+                            break;
+                        } catch (InterruptedException e) {
+                            interrupted = true; // swallowed: the interrupt does not reach where it blocks
+                        }
+                    }
+                    if (interrupted) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                return true;
+            }
+        };
+        scheduler = new Scheduler(
+                SchedulerCluster.settings("inst-b"),
+                cluster.pool,
+                cluster::connection,
+                Map.of("fenced", handler),
+                new SchedulerEvents() {
+                    @Override
+                    public void fenceOffFailed(String task) {
+                        if (task.equals("stuck")) {
+                            stuckRounds.incrementAndGet();
+                        }
+                    }
+                });
+        try {
+            scheduler.syncTasks(List.of(
+                    TaskDefinition.of(
+                            "stuck", "fenced", "1h", "UTC", Duration.ofMinutes(1), true, Map.of("name", "stuck")),
+                    TaskDefinition.of(
+                            "other", "fenced", "1h", "UTC", Duration.ofMinutes(1), true, Map.of("name", "other"))));
+            try (Connection dying = cluster.connection()) {
+                try (var st = dying.createStatement()) {
+                    st.execute("select pg_advisory_lock_shared(4711)");
+                }
+                assertThat(new TaskRepository().claim(dying, "inst-dead", 4711, SchedulerCluster.LEASE, 2))
+                        .hasSize(2);
+            }
+            scheduler.start();
+
+            await().atMost(Duration.ofSeconds(10)).until(() -> started.contains("other"));
+            // Later rounds find the stuck run still unfenced without asking its blocked handler again.
+            await().atMost(Duration.ofSeconds(10)).until(() -> stuckRounds.get() >= 3);
+            assertThat(started).containsExactly("other");
+            assertThat(cluster.query("select owner_instance from tasks where name = 'stuck'", rs -> rs.getString(1)))
+                    .containsExactly("inst-dead");
+            assertThat(asked.stream().filter("stuck"::equals)).hasSize(1);
+        } finally {
+            unblock.countDown();
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> started.contains("stuck"));
     }
 
     /**

@@ -143,6 +143,52 @@ class NextRunPlanTest {
                 .isEqualTo(NOW.plusSeconds(18));
     }
 
+    /** A one-off run (cause MANUAL) of a task whose schedule is a minute: the schedule plays no part. */
+    private static ClaimedRun oneOff(int attempt) {
+        return run(
+                "1m",
+                "MANUAL",
+                attempt,
+                NOW,
+                THREE_ATTEMPTS_10S,
+                TaskDefinition.MisfirePolicy.DEFAULT,
+                0,
+                Duration.ZERO);
+    }
+
+    @Test
+    void aFailedOneOffRunWithAttemptsLeftIsAskedForAgainAfterItsBackOffAsTheNextAttempt() {
+        NextRun earliest = plan(LOWEST).afterOneOffRun(oneOff(1), RunStatus.FAILED, null, NOW);
+        NextRun latest = plan(HIGHEST).afterOneOffRun(oneOff(2), RunStatus.TIMED_OUT, null, NOW);
+
+        assertThat(earliest.cause()).isEqualTo(RunCause.MANUAL);
+        assertThat(earliest.attempt()).isEqualTo(2);
+        assertThat(earliest.dueNow()).isFalse();
+        assertThat(earliest.next())
+                .as("10 s less a tenth, past the schedule's next minute or not")
+                .isEqualTo(NOW.plusSeconds(9));
+        assertThat(latest.attempt()).isEqualTo(3);
+        assertThat(latest.next()).isBetween(NOW.plusMillis(21_999), NOW.plusSeconds(22));
+    }
+
+    @Test
+    void aOneOffRunThatSucceededOrHasNoAttemptLeftIsNotAskedForAgain() {
+        assertThat(plan(LOWEST).afterOneOffRun(oneOff(1), RunStatus.SUCCEEDED, null, NOW))
+                .isNull();
+        assertThat(plan(LOWEST).afterOneOffRun(oneOff(3), RunStatus.FAILED, null, NOW))
+                .isNull();
+    }
+
+    @Test
+    void aOneOffRunStoppedByItsOwnInstanceIsDueAtOnceAsTheSameAttempt() {
+        for (LocalRun.StopReason reason : List.of(LocalRun.StopReason.SHUTDOWN, LocalRun.StopReason.SELF_FENCED)) {
+            NextRun next = plan(HIGHEST).afterOneOffRun(oneOff(2), RunStatus.INTERRUPTED, reason, NOW);
+            assertThat(next.dueNow()).as(reason.name()).isTrue();
+            assertThat(next.cause()).isEqualTo(RunCause.MANUAL);
+            assertThat(next.attempt()).isEqualTo(2);
+        }
+    }
+
     @Test
     void aRetryIsNeverPastTheNextRegularTime() {
         // The schedule's next time is 15 s away; the third attempt's back-off is 40 s.

@@ -101,7 +101,13 @@ class OverlapTest {
         }));
         s.syncTasks(List.of(task("replace", "long").withOverlap(TaskDefinition.Overlap.REPLACE)));
         s.start();
-        await().atMost(Timing.SOON).until(() -> ended("replace") >= 2 && spans.size() >= 2);
+        // Two replaced runs and the row of the run that replaced the second: its claim comes after
+        // the second's end is written, so counting ended runs alone is not enough (a loaded machine
+        // showed the gap).
+        await().atMost(Timing.SOON)
+                .until(() -> ended("replace") >= 2
+                        && spans.size() >= 2
+                        && rows("replace").size() >= 3);
 
         List<RunRows> rows = rows("replace");
         for (int i = 0; i < 2; i++) {
