@@ -1,5 +1,6 @@
 package gg.starpets.notify;
 
+import java.sql.Connection;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -9,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import javax.sql.DataSource;
 import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.jdbc.datasource.SingleConnectionDataSource;
 import org.springframework.stereotype.Repository;
 
 /** The statements of {@code task_notify}, {@code notifications} and {@code notify_scan} (V18). */
@@ -168,6 +170,15 @@ public class NotificationRepository {
 
     /** Sets a task's notify (null: back to the default); false when no task has that name. */
     public boolean configure(String task, TaskNotify notify, boolean fromApi) {
+        return configure(jdbc, task, notify, fromApi);
+    }
+
+    /** {@link #configure(String, TaskNotify, boolean)} in the caller's transaction on {@code c}. */
+    boolean configure(Connection c, String task, TaskNotify notify, boolean fromApi) {
+        return configure(JdbcClient.create(new SingleConnectionDataSource(c, true)), task, notify, fromApi);
+    }
+
+    private static boolean configure(JdbcClient jdbc, String task, TaskNotify notify, boolean fromApi) {
         if (notify == null) {
             jdbc.sql(CLEAR).param("task", task).update();
             return true;

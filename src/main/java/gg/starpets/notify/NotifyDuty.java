@@ -52,7 +52,8 @@ class NotifyDuty extends PeriodicDuty {
 
     /**
      * The {@code notify} of each configuration task, as written ({@code ${NAME}} kept); an invalid one
-     * stops the start, as any invalid task does.
+     * stops the start, as any invalid task does, and so does a webhook with a credential in clear
+     * ({@link SecretInClear}): it would be stored as written.
      */
     static Map<String, TaskNotify> configured(Environment environment, NotifySettings settings, WebhookPost post) {
         List<Map<String, Object>> written = new Binder(ConfigurationPropertySources.get(environment))
@@ -66,6 +67,7 @@ class NotifyDuty extends PeriodicDuty {
                 try {
                     TaskNotify n = TaskNotify.parse(notify, settings.on());
                     if (n.webhook() != null) {
+                        SecretInClear.check("notify.webhook", n.webhook());
                         post.check(n.webhook(), false);
                     }
                     byTask.put(name, n);

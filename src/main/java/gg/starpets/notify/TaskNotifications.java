@@ -1,6 +1,8 @@
 package gg.starpets.notify;
 
 import gg.starpets.handlers.WebhookPost;
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.util.List;
 import org.springframework.stereotype.Component;
 
@@ -33,11 +35,12 @@ public class TaskNotifications {
 
     /**
      * A {@code notify} of a request's body, checked; throws {@link IllegalArgumentException} saying what
-     * is wrong (nothing is written then).
+     * is wrong ({@link SecretInClear} when its webhook carries a credential in clear), nothing written then.
      */
     public TaskNotify checked(Object written) {
         TaskNotify notify = TaskNotify.parse(written, settings.on());
         if (notify.webhook() != null) {
+            SecretInClear.check("notify.webhook", notify.webhook());
             post.check(notify.webhook(), true);
         } else if (settings.webhookUrl() == null && !notify.events().isEmpty()) {
             throw new IllegalArgumentException(
@@ -49,6 +52,11 @@ public class TaskNotifications {
     /** Sets the notify of a task created over the API; null: the service-wide default again. */
     public void configure(String task, TaskNotify notify) {
         repository.configure(task, notify, true);
+    }
+
+    /** {@link #configure(String, TaskNotify)} in the caller's transaction (the task's create or update) on {@code c}. */
+    public void configure(Connection c, String task, TaskNotify notify) throws SQLException {
+        repository.configure(c, task, notify, true);
     }
 
     public View view(String task, int limit) {

@@ -139,6 +139,22 @@ public final class TaskCommands {
      * command that changes a task, returns the task as its transaction left it, read in that transaction.
      */
     public TaskViews.TaskSnapshot create(TaskDefinition d, String actor) {
+        return create(d, actor, NOTHING_ELSE);
+    }
+
+    /**
+     * Writes of another part of the service that belong to the same change (a task's notify settings, in
+     * their own table), done in the command's transaction right after the task is written.
+     */
+    @FunctionalInterface
+    public interface AlsoWrite {
+        void write(Connection c) throws SQLException;
+    }
+
+    private static final AlsoWrite NOTHING_ELSE = c -> {};
+
+    /** {@link #create(TaskDefinition, String)}, with {@code also} in the same transaction. */
+    public TaskViews.TaskSnapshot create(TaskDefinition d, String actor, AlsoWrite also) {
         return inTransaction(c -> {
             Instant now = DbClock.now(c);
             try (var st = TaskColumns.bind(INSERT_API.prepare(c), d).set("next", NextRunPlan.firstRun(d, now))) {
@@ -147,6 +163,7 @@ public final class TaskCommands {
                 }
             }
             TaskEvents.record(c, d.name(), actor, AuditAction.CREATED, null, TaskColumns.auditJson(d), null);
+            also.write(c);
             TaskRepository.notifyTasksChanged(c);
             return TaskViews.find(c, d.name());
         });
@@ -164,6 +181,12 @@ public final class TaskCommands {
      */
     public TaskViews.TaskSnapshot update(
             String name, Long version, UnaryOperator<TaskDefinition> change, String actor) {
+        return update(name, version, change, actor, NOTHING_ELSE);
+    }
+
+    /** {@link #update(String, Long, UnaryOperator, String)}, with {@code also} in the same transaction. */
+    public TaskViews.TaskSnapshot update(
+            String name, Long version, UnaryOperator<TaskDefinition> change, String actor, AlsoWrite also) {
         return inTransaction(c -> {
             TaskDefinition d = change.apply(existing(c, name, null).definition());
             StoredTask before = editable(c, name, version);
@@ -188,6 +211,7 @@ public final class TaskCommands {
                     TaskColumns.auditJson(before.definition()),
                     TaskColumns.auditJson(d),
                     null);
+            also.write(c);
             TaskRepository.notifyTasksChanged(c);
             return TaskViews.find(c, name);
         });

@@ -1,6 +1,7 @@
 package gg.starpets.web;
 
 import gg.starpets.handlers.HandlerRegistry;
+import gg.starpets.notify.SecretInClear;
 import gg.starpets.notify.TaskNotifications;
 import gg.starpets.notify.TaskNotify;
 import gg.starpets.scheduler.TaskCommands;
@@ -71,12 +72,13 @@ class TaskManagementController {
     ResponseEntity<TaskResponse> create(@RequestBody JsonNode body, HttpServletRequest request) {
         TaskDefinition definition = checked(TaskRequests.create(body));
         // Counted before the insert: concurrent creates may pass the bound by as many as they are.
-        TaskNotify notify = notify(body);
+        TaskNotify notify = notify(definition.name(), body);
         limits.roomForOneMore(views.countApiTasks());
-        TaskViews.TaskSnapshot created = commands.create(definition, Requests.actor(request));
-        if (notify != null) {
-            notifications.configure(definition.name(), notify);
-        }
+        TaskViews.TaskSnapshot created = commands.create(definition, Requests.actor(request), c -> {
+            if (notify != null) {
+                notifications.configure(c, definition.name(), notify);
+            }
+        });
         return TaskResponse.entity(
                 ResponseEntity.created(URI.create("/tasks/" + definition.name())), created, definition.name());
     }
@@ -88,13 +90,14 @@ class TaskManagementController {
             @RequestHeader(value = "If-Match", required = false) String ifMatch,
             HttpServletRequest request) {
         Long version = Etags.version(ifMatch);
-        TaskNotify notify = notify(body);
+        TaskNotify notify = notify(name, body);
         // Merged and checked (CPU only, no lookups) inside the update's transaction: no other change comes between.
         TaskViews.TaskSnapshot updated = commands.update(
-                name, version, stored -> checked(TaskRequests.patch(stored, body)), Requests.actor(request));
-        if (body.has("notify")) {
-            notifications.configure(name, notify);
-        }
+                name, version, stored -> checked(TaskRequests.patch(stored, body)), Requests.actor(request), c -> {
+                    if (body.has("notify")) {
+                        notifications.configure(c, name, notify);
+                    }
+                });
         return answer(updated, name);
     }
 
@@ -162,15 +165,22 @@ class TaskManagementController {
 
     /**
      * The body's {@code notify}, checked before anything is written; null when absent or null (a PATCH
-     * with {@code "notify": null} goes back to the service-wide default).
+     * with {@code "notify": null} goes back to the service-wide default). A webhook with a credential in
+     * clear is 400 {@code secret_in_clear}, naming the task and the key.
      */
-    private TaskNotify notify(JsonNode body) {
+    private TaskNotify notify(String task, JsonNode body) {
         JsonNode n = body == null ? null : body.get("notify");
         if (n == null || n.isNull()) {
             return null;
         }
         try {
             return notifications.checked(JSON.treeToValue(n, Object.class));
+        } catch (SecretInClear e) {
+            throw new ApiException(
+                    HttpStatus.BAD_REQUEST,
+                    SecretInClear.CODE,
+                    "Secret in clear",
+                    "Task '" + task + "': " + e.getMessage());
         } catch (IllegalArgumentException e) {
             throw TaskRequests.invalid(e.getMessage());
         }

@@ -35,7 +35,9 @@ class NotificationsApiTest {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final String TOKEN = "ops-token-0123456789abcdef";
-    private static final String TASK_SECRET = "task-secret-path-T0B0XXXX";
+    /** A path of words, not one that looks like a token: a configuration task may write it in clear. */
+    private static final String TASK_SECRET = "task-secret-path";
+
     private static final String DEFAULT_SECRET = "default-secret-path-T1B1YYYY";
 
     private static HttpServer receiver;
@@ -155,5 +157,63 @@ class NotificationsApiTest {
 
         assertThat(call("GET", "/tasks/fenced", null).statusCode()).isEqualTo(404);
         assertThat(call("GET", "/tasks/unknown-event", null).statusCode()).isEqualTo(404);
+    }
+
+    /** A Slack webhook as Slack gives it: its path is the secret. */
+    private static final String SLACK_WEBHOOK =
+            "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX";
+
+    @Test
+    void aWebhookWithACredentialInClearIsRefusedOverTheApiNamingTheTaskAndTheKeyAndNothingIsWritten() {
+        for (String webhook : List.of(
+                SLACK_WEBHOOK,
+                "https://ops:hunter2@hooks.example.com/notify",
+                "https://hooks.example.com/n?token=abc")) {
+            HttpResponse<String> refused = call("POST", "/tasks", """
+                    {"name": "in-clear", "handler": "sleep", "schedule": "1h", "timeout": "1m",
+                     "notify": {"on": ["FAILED"], "webhook": "%s"}}""".formatted(webhook));
+            assertThat(refused.statusCode()).as(refused.body()).isEqualTo(400);
+            JsonNode problem = JSON.readTree(refused.body());
+            assertThat(problem.get("code").asString()).isEqualTo("secret_in_clear");
+            assertThat(problem.get("detail").asString())
+                    .startsWith("Task 'in-clear': notify.webhook carries a credential in clear")
+                    .contains("${NAME}")
+                    .doesNotContain("XXXXXXXX", "hunter2", "abc");
+            assertThat(call("GET", "/tasks/in-clear", null).statusCode()).isEqualTo(404);
+        }
+
+        HttpResponse<String> created = call("POST", "/tasks", """
+                {"name": "patched-in-clear", "handler": "sleep", "schedule": "1h", "timeout": "1m"}""");
+        assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+        String etag = created.headers().firstValue("ETag").orElseThrow();
+        HttpResponse<String> patched =
+                app.call(TOKEN, "PATCH", "/tasks/patched-in-clear", """
+                {"timeout": "2m", "notify": {"on": ["FAILED"], "webhook": "%s"}}""".formatted(SLACK_WEBHOOK), "If-Match", etag);
+        assertThat(patched.statusCode()).as(patched.body()).isEqualTo(400);
+        assertThat(JSON.readTree(patched.body()).get("code").asString()).isEqualTo("secret_in_clear");
+        HttpResponse<String> task = call("GET", "/tasks/patched-in-clear", null);
+        assertThat(task.headers().firstValue("ETag")).hasValue(etag);
+        assertThat(notifications("patched-in-clear")
+                        .get("settings")
+                        .get("source")
+                        .asString())
+                .isEqualTo("default");
+    }
+
+    @Test
+    void aConfigurationTasksWebhookWithACredentialInClearStopsTheStartNamingTheTaskAndTheKey() {
+        Map<String, Object> props = new HashMap<>(AppInstance.task(0, "in-clear-config", "sleep", "1h", "1m", null));
+        props.put("starpets.tasks[0].notify.webhook", SLACK_WEBHOOK);
+        Throwable refused = org.assertj.core.api.Assertions.catchThrowable(
+                () -> AppInstance.start(TestPostgres.createDatabase(), "notify-in-clear", props)
+                        .close());
+        List<String> messages = new java.util.ArrayList<>();
+        for (Throwable t = refused; t != null; t = t.getCause()) {
+            messages.add(String.valueOf(t.getMessage()));
+        }
+        assertThat(messages)
+                .anySatisfy(m -> assertThat(m)
+                        .startsWith("Task 'in-clear-config': notify.webhook carries a credential in clear"))
+                .allSatisfy(m -> assertThat(m).doesNotContain("XXXXXXXX"));
     }
 }

@@ -5,17 +5,14 @@ import static org.awaitility.Awaitility.await;
 
 import com.sun.net.httpserver.HttpServer;
 import gg.starpets.support.AppInstance;
+import gg.starpets.support.OtlpReceiver;
 import gg.starpets.support.TestPostgres;
 import gg.starpets.support.TestTokens;
 import gg.starpets.support.Timing;
-import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
-import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse;
 import io.opentelemetry.proto.common.v1.AnyValue;
 import io.opentelemetry.proto.common.v1.KeyValue;
 import io.opentelemetry.proto.trace.v1.Span;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpRequest;
@@ -32,7 +29,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Tracing on (OTEL_EXPORTER_OTLP_ENDPOINT set): the spans arrive at a real OTLP/HTTP endpoint on
@@ -42,33 +38,17 @@ import tools.jackson.databind.json.JsonMapper;
  */
 class RunTracingTest {
 
-    private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final HexFormat HEX = HexFormat.of();
     private static final String TASK = "traced-hook";
 
-    private static final List<Span> SPANS = new CopyOnWriteArrayList<>();
     private static final List<String> TRACEPARENTS = new CopyOnWriteArrayList<>();
-    private static HttpServer collector;
+    private static OtlpReceiver collector;
     private static HttpServer receiver;
     private static AppInstance app;
 
     @BeforeAll
     static void start() throws IOException {
-        collector = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        collector.createContext("/v1/traces", ex -> {
-            try (InputStream in = ex.getRequestBody()) {
-                ExportTraceServiceRequest request = ExportTraceServiceRequest.parseFrom(in.readAllBytes());
-                request.getResourceSpansList()
-                        .forEach(r -> r.getScopeSpansList().forEach(s -> SPANS.addAll(s.getSpansList())));
-            }
-            byte[] answer = ExportTraceServiceResponse.getDefaultInstance().toByteArray();
-            ex.getResponseHeaders().set("Content-Type", "application/x-protobuf");
-            ex.sendResponseHeaders(200, answer.length);
-            try (OutputStream out = ex.getResponseBody()) {
-                out.write(answer);
-            }
-        });
-        collector.start();
+        collector = OtlpReceiver.start();
         receiver = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         receiver.createContext("/hook", ex -> {
             String traceparent = ex.getRequestHeaders().getFirst("traceparent");
@@ -81,9 +61,7 @@ class RunTracingTest {
         props.put(
                 "starpets.tasks[0].params.url",
                 "http://127.0.0.1:" + receiver.getAddress().getPort() + "/hook");
-        props.put(
-                "starpets.tracing.otlp-endpoint",
-                "http://127.0.0.1:" + collector.getAddress().getPort() + "/");
+        props.put("starpets.tracing.otlp-endpoint", collector.endpoint());
         // Spans are sent in batches; a short delay keeps the wait short.
         props.put("management.opentelemetry.tracing.export.schedule-delay", "100ms");
         app = AppInstance.start(TestPostgres.createDatabase(), "instance-traced", props);
@@ -94,25 +72,17 @@ class RunTracingTest {
         if (app != null) {
             app.close();
         }
-        collector.stop(0);
+        collector.close();
         receiver.stop(0);
     }
 
     /** The task's first succeeded run as /runs lists it. */
     private static JsonNode succeededRun() {
-        return await().atMost(Timing.SOON)
-                .until(
-                        () -> {
-                            JsonNode runs = JSON.readTree(app.get("/runs?task=" + TASK + "&status=SUCCEEDED")
-                                            .body())
-                                    .get("runs");
-                            return runs.isEmpty() ? null : runs.get(runs.size() - 1);
-                        },
-                        run -> run != null);
+        return app.firstRun(TASK, "SUCCEEDED");
     }
 
     private static Optional<Span> span(String name, String attribute, String value) {
-        return SPANS.stream()
+        return collector.spans().stream()
                 .filter(s ->
                         s.getName().equals(name) && value.equals(attributes(s).get(attribute)))
                 .findFirst();
@@ -160,7 +130,7 @@ class RunTracingTest {
         String runSpanId = HEX.formatHex(runSpan.getSpanId().toByteArray());
         List<Span> children = await().atMost(Timing.SOON)
                 .until(
-                        () -> SPANS.stream()
+                        () -> collector.spans().stream()
                                 .filter(s -> s.getParentSpanId().equals(runSpan.getSpanId()))
                                 .toList(),
                         c -> c.size() >= 2);
@@ -180,7 +150,7 @@ class RunTracingTest {
     void requestsToTheApiAreTraced() {
         app.get("/tasks/" + TASK);
         await().atMost(Timing.SOON)
-                .until(() -> SPANS.stream()
+                .until(() -> collector.spans().stream()
                         .anyMatch(s -> s.getKind() == Span.SpanKind.SPAN_KIND_SERVER
                                 && attributes(s).containsValue("/tasks/{name}")));
     }

@@ -9,9 +9,12 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
+import org.awaitility.Awaitility;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.ConfigurableApplicationContext;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * One instance of the real service, in this JVM, on a random port, against a test database, connected
@@ -20,6 +23,7 @@ import org.springframework.context.ConfigurableApplicationContext;
  */
 public final class AppInstance implements AutoCloseable {
 
+    private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final HttpClient HTTP =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
@@ -123,6 +127,20 @@ public final class AppInstance implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         }
+    }
+
+    /** The oldest run of {@code task} that ended {@code status}, as /runs lists it, once there is one. */
+    public JsonNode firstRun(String task, String status) {
+        return Awaitility.await()
+                .atMost(Timing.SOON)
+                .until(
+                        () -> {
+                            JsonNode runs = JSON.readTree(get("/runs?task=" + task + "&status=" + status)
+                                            .body())
+                                    .get("runs");
+                            return runs.isEmpty() ? null : runs.get(runs.size() - 1);
+                        },
+                        run -> run != null);
     }
 
     @Override
