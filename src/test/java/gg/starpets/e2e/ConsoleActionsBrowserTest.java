@@ -96,16 +96,7 @@ class ConsoleActionsBrowserTest {
 
     @AfterAll
     static void stop() throws Exception {
-        Awaitility.reset();
-        try {
-            if (browser != null) {
-                browser.close();
-            }
-        } finally {
-            if (twin != null) {
-                twin.close();
-            }
-        }
+        ConsoleSession.close(browser, twin);
     }
 
     @AfterEach
@@ -189,13 +180,7 @@ class ConsoleActionsBrowserTest {
     }
 
     private static void openTaskPage(String task) {
-        go("#/task/" + task);
-        await().atMost(Timing.SOON)
-                .until(() -> browser.driver().findElement(By.id("view-task")).isDisplayed()
-                        && browser.driver()
-                                .findElement(By.id("task-title"))
-                                .getText()
-                                .equals(task));
+        ConsoleSession.openTaskPage(browser, task);
     }
 
     /** A task page's definition, label to value, read in one go. */

@@ -84,16 +84,7 @@ class ConsoleBrowserTest {
 
     @AfterAll
     static void stop() throws Exception {
-        Awaitility.reset();
-        try {
-            if (browser != null) {
-                browser.close();
-            }
-        } finally {
-            if (twin != null) {
-                twin.close();
-            }
-        }
+        ConsoleSession.close(browser, twin);
     }
 
     @AfterEach

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import gg.starpets.support.Browser;
 import gg.starpets.support.Timing;
+import org.awaitility.Awaitility;
 import org.openqa.selenium.By;
 
 /**
@@ -53,5 +54,30 @@ final class ConsoleSession {
     /** What the browser logged so far (and forgets): nothing but 401s of reads made without a token. */
     static void expectOnlyRefusals(Browser browser) {
         assertThat(browser.consoleErrors()).allSatisfy(e -> assertThat(e).contains("status of 401"));
+    }
+
+    /** Goes to a task's page without reloading the console, and waits until it shows that task. */
+    static void openTaskPage(Browser browser, String task) {
+        browser.js("location.hash = arguments[0]", "#/task/" + task);
+        await().atMost(Timing.SOON)
+                .until(() -> browser.driver().findElement(By.id("view-task")).isDisplayed()
+                        && browser.driver()
+                                .findElement(By.id("task-title"))
+                                .getText()
+                                .equals(task));
+    }
+
+    /** A test class's end: Awaitility's defaults back, its browser closed, then its twin, even if the first fails. */
+    static void close(Browser browser, Twin twin) throws Exception {
+        Awaitility.reset();
+        try {
+            if (browser != null) {
+                browser.close();
+            }
+        } finally {
+            if (twin != null) {
+                twin.close();
+            }
+        }
     }
 }
