@@ -20,7 +20,7 @@ public record StarPetsProperties(
 
     public StarPetsProperties {
         scheduler = scheduler == null
-                ? new Scheduler(null, null, null, null, null, null, null, null, null, null, null)
+                ? new Scheduler(null, null, null, null, null, null, null, null, null, null, null, null)
                 : scheduler;
         tasks = tasks == null ? List.of() : List.copyOf(tasks);
         handlers = handlers == null ? new Handlers(List.of(), Map.of(), List.of(), List.of()) : handlers;
@@ -101,7 +101,8 @@ public record StarPetsProperties(
             Integer quarantineAfter,
             Duration quarantineWindow,
             Integer maxConcurrentRuns,
-            Duration taskDuration) {
+            Duration taskDuration,
+            Duration priorityAging) {
 
         public Scheduler {
             SchedulerSettings engine = SchedulerSettings.defaults();
@@ -116,6 +117,7 @@ public record StarPetsProperties(
             quarantineWindow = quarantineWindow == null ? engine.quarantineWindow() : quarantineWindow;
             maxConcurrentRuns = maxConcurrentRuns == null ? engine.maxConcurrentRuns() : maxConcurrentRuns;
             taskDuration = taskDuration == null ? Duration.ofMinutes(2) : taskDuration;
+            priorityAging = priorityAging == null ? engine.priorityAging() : priorityAging;
         }
     }
 
@@ -145,7 +147,8 @@ public record StarPetsProperties(
             Integer cost,
             Retry retry,
             Boolean enabled,
-            Map<String, Object> params) {}
+            Map<String, Object> params,
+            Integer priority) {}
 
     /** A task's retries: {@code retry: { max-attempts: 3, initial-backoff: 5s, multiplier: 2, max-backoff: 1m }}. */
     public record Retry(Integer maxAttempts, Duration initialBackoff, Double multiplier, Duration maxBackoff) {}

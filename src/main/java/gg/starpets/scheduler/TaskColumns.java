@@ -18,7 +18,8 @@ final class TaskColumns {
     static final String DEFINITION = """
             t.name, t.handler, t.schedule, t.time_zone, t.params::text as params, t.enabled, t.timeout_seconds,
                    t.retry::text as retry, t.misfire_policy, t.misfire_threshold_ms, t.catch_up_limit,
-                   t.catch_up_window_ms, t.jitter_ms, t.overlap, t.once_at, t.cost""";
+                   t.catch_up_window_ms, t.jitter_ms, t.overlap, t.once_at, t.cost,
+                   t.priority""";
 
     private TaskColumns() {}
 
@@ -40,7 +41,8 @@ final class TaskColumns {
                 jitter(rs),
                 InstanceRepository.instant(rs, "once_at"),
                 TaskDefinition.Overlap.valueOf(rs.getString("overlap")),
-                rs.getInt("cost"));
+                rs.getInt("cost"),
+                rs.getInt("priority"));
     }
 
     static Map<String, Object> params(ResultSet rs) throws SQLException {
@@ -72,7 +74,8 @@ final class TaskColumns {
                 .set("jitter", d.jitter().toMillis())
                 .set("overlap", d.overlap().name())
                 .set("once_at", d.once() ? d.startAt() : null)
-                .set("cost", d.cost());
+                .set("cost", d.cost())
+                .set("priority", d.priority());
     }
 
     /**
@@ -157,6 +160,7 @@ final class TaskColumns {
         json.put("jitterSeconds", d.jitter().toNanos() / 1e9);
         json.put("overlap", d.overlap().name());
         json.put("cost", d.cost());
+        json.put("priority", d.priority());
         if (d.once()) {
             json.put("at", d.startAt() == null ? null : d.startAt().toString());
         }

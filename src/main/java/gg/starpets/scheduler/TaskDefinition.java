@@ -21,6 +21,9 @@ import java.util.regex.Pattern;
  * @param cost the units of its instance's capacity ({@code SCHEDULER_MAX_CONCURRENT_RUNS}) a run of it uses
  *     while its handler executes: 1 to {@value #MAX_COST}, default 1 (e.g. 4 for a heavy {@code exec} or
  *     {@code cpu} task)
+ * @param priority when its instance's capacity is short, which due task starts first: higher first,
+ *     {@value #MIN_PRIORITY} to {@value #MAX_PRIORITY}, default 0; equal priorities by due time; a task
+ *     due longer ago than {@code SCHEDULER_PRIORITY_AGING} goes ahead of newer ones whatever their priority
  */
 public record TaskDefinition(
         String name,
@@ -35,7 +38,13 @@ public record TaskDefinition(
         Duration jitter,
         Instant startAt,
         Overlap overlap,
-        int cost) {
+        int cost,
+        int priority) {
+
+    /** The lowest and highest {@code priority} a task may have (the database checks them too, V21). */
+    public static final int MIN_PRIORITY = -100;
+
+    public static final int MAX_PRIORITY = 100;
 
     /** The highest {@code cost} a task may have (the database checks it too, V17). */
     public static final int MAX_COST = 1000;
@@ -71,6 +80,11 @@ public record TaskDefinition(
         overlap = overlap == null ? Overlap.SKIP : overlap;
         if (cost < 1 || cost > MAX_COST) {
             throw new InvalidTaskException(name, "the cost must be between 1 and " + MAX_COST + ", not " + cost);
+        }
+        if (priority < MIN_PRIORITY || priority > MAX_PRIORITY) {
+            throw new InvalidTaskException(
+                    name,
+                    "the priority must be between " + MIN_PRIORITY + " and " + MAX_PRIORITY + ", not " + priority);
         }
     }
 
@@ -254,15 +268,16 @@ public record TaskDefinition(
                 null,
                 null,
                 null,
-                1);
+                1,
+                0);
     }
 
     public TaskDefinition withRetry(RetryPolicy retry) {
-        return copy(params, retry, misfire, jitter, startAt, overlap, cost);
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost, priority);
     }
 
     public TaskDefinition withMisfire(MisfirePolicy misfire) {
-        return copy(params, retry, misfire, jitter, startAt, overlap, cost);
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost, priority);
     }
 
     public TaskDefinition withJitter(Duration jitter) {
@@ -274,23 +289,27 @@ public record TaskDefinition(
         } catch (IllegalArgumentException e) {
             throw new InvalidTaskException(name, e.getMessage());
         }
-        return copy(params, retry, misfire, jitter, startAt, overlap, cost);
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost, priority);
     }
 
     public TaskDefinition withOverlap(Overlap overlap) {
-        return copy(params, retry, misfire, jitter, startAt, overlap, cost);
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost, priority);
     }
 
     public TaskDefinition withParams(Map<String, Object> params) {
-        return copy(params, retry, misfire, jitter, startAt, overlap, cost);
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost, priority);
     }
 
     public TaskDefinition withCost(int cost) {
-        return copy(params, retry, misfire, jitter, startAt, overlap, cost);
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost, priority);
+    }
+
+    public TaskDefinition withPriority(int priority) {
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost, priority);
     }
 
     public TaskDefinition withStartAt(Instant startAt) {
-        return copy(params, retry, misfire, jitter, startAt, overlap, cost);
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost, priority);
     }
 
     /** This definition with its parts a {@code withX} may change: the one place that copies it. */
@@ -301,10 +320,11 @@ public record TaskDefinition(
             Duration jitter,
             Instant startAt,
             Overlap overlap,
-            int cost) {
+            int cost,
+            int priority) {
         return new TaskDefinition(
                 name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, overlap,
-                cost);
+                cost, priority);
     }
 
     /** A one-time task ({@code schedule: once}): it runs at its {@code at}, kept as its {@link #startAt}. */

@@ -140,6 +140,33 @@ class QueryPlanTest {
     }
 
     @Test
+    void theClaimByPriorityOfAnInstanceWithACapacityStillReadsOnlyDueTasksByTheDueIndex() throws SQLException {
+        assertThat(plan(
+                        TaskRepository.CLAIM_BY_PRIORITY,
+                        Map.of(
+                                "key",
+                                101L,
+                                "busy",
+                                new long[0],
+                                "quota",
+                                10,
+                                "instance",
+                                "i-1",
+                                "lease",
+                                java.time.Duration.ofSeconds(10),
+                                "capacity",
+                                4,
+                                "free",
+                                4,
+                                "aging",
+                                java.time.Duration.ofMinutes(1))))
+                .as("plan")
+                .anyMatch(line -> line.contains("tasks_due_idx"))
+                .noneMatch(line -> line.contains("Seq Scan on tasks"))
+                .noneMatch(line -> line.contains("Seq Scan on task_runs"));
+    }
+
+    @Test
     void aBackfillsProgressReadsItsRunsByTheBackfillIndex() throws SQLException {
         assertThat(plan(BackfillRepository.FIND, Map.of("id", 1L)))
                 .as("plan")
