@@ -100,7 +100,7 @@ final class OneOffRepository {
             """.formatted(startDownstream("ended", "")));
 
     /**
-     * The CTEs {@code downstream} and {@code downstream_due} (run after, {@code RunAfterChains}): for each
+     * The CTEs {@code downstream} and {@code downstream_due} (run after, {@code RunAfterRepository}): for each
      * run of the CTE {@code ended} ({@code id, task_id, status, scheduled_for}: runs this statement ended),
      * a PENDING run of each task that runs after its task when it ends that way, carrying the run's id
      * ({@code upstream_run_id}) and its {@code scheduled_for}; and those tasks' earliest pending time

@@ -43,7 +43,7 @@ public final class TaskCommands {
         NOT_BACKFILLABLE,
         TOO_MANY_SLOTS,
         INVALID_RANGE,
-        // Run after (RunAfterChains): a loop; an upstream that is no task; deleting a task others run after.
+        // Run after (RunAfterRepository): a loop; an upstream that is no task; deleting a task others run after.
         RUN_AFTER_LOOP,
         UNKNOWN_UPSTREAM,
         HAS_DOWNSTREAM
@@ -164,7 +164,7 @@ public final class TaskCommands {
     public TaskViews.TaskSnapshot create(TaskDefinition d, String actor, AlsoWrite also) {
         return inTransaction(c -> {
             Instant now = DbClock.now(c);
-            RunAfterChains.check(c, List.of(d));
+            RunAfterRepository.check(c, List.of(d));
             try (var st = TaskColumns.bind(INSERT_API.prepare(c), d).set("next", NextRunPlan.firstRun(d, now))) {
                 if (st.executeUpdate() == 0) {
                     throw new RefusedException(Refusal.TASK_EXISTS, "A task named '" + d.name() + "' exists");
@@ -198,7 +198,7 @@ public final class TaskCommands {
         return inTransaction(c -> {
             TaskDefinition d = change.apply(existing(c, name, null).definition());
             StoredTask before = editable(c, name, version);
-            RunAfterChains.check(c, List.of(d));
+            RunAfterRepository.check(c, List.of(d));
             Instant now = DbClock.now(c);
             // A start-at that has passed changes nothing (it was a first run's).
             boolean rescheduled = !before.definition().schedule().equals(d.schedule())
@@ -234,7 +234,7 @@ public final class TaskCommands {
             if (before.running()) {
                 throw new RefusedException(Refusal.BUSY, "Task '" + name + "' has a run in progress; cancel it first");
             }
-            RunAfterChains.checkDelete(c, name);
+            RunAfterRepository.checkDelete(c, name);
             try (var st = DELETE.prepare(c).set("id", before.id())) {
                 st.executeUpdate();
             }

@@ -56,7 +56,7 @@ final class TaskConfigSync {
      */
     static int sync(Connection c, Collection<TaskDefinition> definitions, String actor) throws SQLException {
         Instant now = DbClock.now(c);
-        RunAfterChains.Problem chain = RunAfterChains.problem(c, definitions);
+        RunAfterRepository.Problem chain = RunAfterRepository.problem(c, definitions);
         if (chain != null) {
             throw new TaskDefinition.InvalidTaskException(chain.task(), chain.problem());
         }

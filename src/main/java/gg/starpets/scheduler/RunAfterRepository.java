@@ -12,14 +12,14 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Checks of {@code run-after} chains as they are defined (configuration sync, the API's create, edit
+ * The statements that check {@code run-after} chains as they are defined (configuration sync, the API's create, edit
  * and delete), in the transaction that writes them: the upstream must be a task (not retired), no chain
  * may loop, and a task others run after may not be deleted. A task has at most one upstream, so a chain
  * is a path upwards: a loop is a walk from the new upstream that comes back to the task. Every check
  * first takes one transaction-level advisory lock, so that two definitions written at once (a after b,
  * b after a) are checked one after the other, each seeing the other's commit.
  */
-final class RunAfterChains {
+final class RunAfterRepository {
 
     // Two-int form (objsubid 2): never mistaken for an instance's session lock (SqlFragments.HELD_LOCKS).
     private static final NamedSql LOCK = NamedSql.of("select pg_advisory_xact_lock(22, 5)");
@@ -31,7 +31,7 @@ final class RunAfterChains {
             select name from tasks where run_after_task = :name and retired_at is null order by name
             """);
 
-    private RunAfterChains() {}
+    private RunAfterRepository() {}
 
     /** What is wrong with a definition's run-after, and which task's it is. */
     record Problem(Refusal refusal, String task, String problem) {}
