@@ -40,54 +40,6 @@ record ClaimedRun(
         int cost,
         Long upstreamRunId) {
 
-    /** A run not started after another task's run ({@code upstreamRunId} null). */
-    ClaimedRun(
-            long taskId,
-            String task,
-            String handler,
-            String schedule,
-            String timeZone,
-            Map<String, Object> params,
-            Duration timeout,
-            long fence,
-            long runId,
-            int attempt,
-            Instant scheduledFor,
-            Instant startedAt,
-            String cause,
-            Instant fireAt,
-            TaskDefinition.RetryPolicy retry,
-            TaskDefinition.MisfirePolicy misfire,
-            int catchUps,
-            Duration jitter,
-            String source,
-            TaskDefinition.Overlap overlap,
-            int cost) {
-        this(
-                taskId,
-                task,
-                handler,
-                schedule,
-                timeZone,
-                params,
-                timeout,
-                fence,
-                runId,
-                attempt,
-                scheduledFor,
-                startedAt,
-                cause,
-                fireAt,
-                retry,
-                misfire,
-                catchUps,
-                jitter,
-                source,
-                overlap,
-                cost,
-                null);
-    }
-
     /**
      * A one-off run ({@link OneOffRepository}): asked for by an operator, or after a run of its upstream
      * (run-after), through its retries and recoveries.

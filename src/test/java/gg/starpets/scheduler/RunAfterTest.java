@@ -12,6 +12,8 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
@@ -207,6 +209,51 @@ class RunAfterTest {
                         "select upstream_run_id from task_runs where task_name = 'on-success'", rs -> rs.getLong(1)))
                 .containsExactly(cluster.count(
                         "select id from task_runs where task_name = 'import-orders' and status = 'SUCCEEDED'"));
+    }
+
+    @Test
+    void aRunRecordedTimedOutWhileItsHandlerStillExecutesStartsItsDownstreamOnceNotAgainWhenItReturns() {
+        CountDownLatch release = new CountDownLatch(1);
+        // Deaf to interruption until released: recorded TIMED_OUT (the task STUCK) while it still executes.
+        TaskHandler deaf = ctx -> {
+            boolean released = false;
+            while (!released) {
+                try {
+                    released = release.await(1, TimeUnit.MINUTES);
+                } catch (InterruptedException ignored) {
+                    // Ignored: this handler does not stop when told to.
+                }
+            }
+        };
+        try {
+            Scheduler scheduler = cluster.create("instance-1", Map.of("deaf", deaf, "down", downstream()));
+            scheduler.syncTasks(List.of(
+                    TaskDefinition.of("import-orders", "deaf", YEARLY, "UTC", Duration.ofMillis(500), true, null),
+                    after("on-failure", "import-orders", When.FAILED)));
+            scheduler.start();
+            commands.trigger("import-orders", false, "test");
+
+            await().atMost(Timing.SOON).until(() -> seen.size() == 1);
+            long timedOut = cluster.count("select id from task_runs where task_name = 'import-orders'");
+            assertThat(cluster.query("select status from task_runs where id = " + timedOut, rs -> rs.getString(1)))
+                    .containsExactly("TIMED_OUT");
+            assertThat(cluster.count(
+                            "select count(*) from tasks where name = 'import-orders'" + " and stuck_since is not null"))
+                    .as("still executing")
+                    .isEqualTo(1);
+            assertThat(seen.peek().upstreamRunId()).isEqualTo(timedOut);
+
+            release.countDown();
+            await().atMost(Timing.SOON)
+                    .until(() -> cluster.count("select count(*) from tasks where name = 'import-orders'"
+                                    + " and owner_session is null")
+                            == 1);
+            await().during(Duration.ofSeconds(1))
+                    .atMost(Timing.SOON)
+                    .until(() -> cluster.count("select count(*) from task_runs where task_name = 'on-failure'") == 1);
+        } finally {
+            release.countDown();
+        }
     }
 
     @Test
