@@ -110,4 +110,14 @@ class RunAfterApiTest {
                 .as("it waits for its upstream's next run, not COMPLETED")
                 .isEqualTo("WAITING");
     }
+
+    @Test
+    void theOpenApiDescriptionHasRunAfterAndUpstreamRunId() {
+        JsonNode schemas =
+                json(call("GET", "/v3/api-docs", null)).get("components").get("schemas");
+        assertThat(schemas.get("TaskResponse").get("properties").has("runAfter"))
+                .isTrue();
+        assertThat(schemas.get("RunRow").get("properties").has("upstreamRunId")).isTrue();
+        assertThat(schemas.get("RunAfter").get("properties").propertyNames()).containsExactlyInAnyOrder("task", "when");
+    }
 }
