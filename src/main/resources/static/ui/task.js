@@ -242,8 +242,10 @@ function drawDefinition(task) {
   }
   facts(el.definition, [
     ['Handler', text('code', task.handler)],
-    ['Schedule', words ? `${words} · ` : '', text('code', task.schedule),
-      task.timeZone && task.timeZone !== 'UTC' ? ` (${task.timeZone})` : ''],
+    task.runAfter && task.schedule === 'once' && !task.at
+      ? ['Schedule', 'none of its own: it runs only after its upstream']
+      : ['Schedule', words ? `${words} · ` : '', text('code', task.schedule),
+        task.timeZone && task.timeZone !== 'UTC' ? ` (${task.timeZone})` : ''],
     ['Timeout', duration(task.timeoutSeconds)],
     ['Enabled', task.enabled ? 'yes' : 'no', task.retired ? ' (retired: no live instance defines it)' : ''],
     ['Parameters', params],
