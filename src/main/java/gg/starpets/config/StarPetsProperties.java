@@ -148,7 +148,11 @@ public record StarPetsProperties(
             Retry retry,
             Boolean enabled,
             Map<String, Object> params,
+            RunAfter runAfter,
             Integer priority) {}
+
+    /** What a task runs after: {@code run-after: { task: import-orders, when: SUCCEEDED }} (FAILED, ANY). */
+    public record RunAfter(String task, String when) {}
 
     /** A task's retries: {@code retry: { max-attempts: 3, initial-backoff: 5s, multiplier: 2, max-backoff: 1m }}. */
     public record Retry(Integer maxAttempts, Duration initialBackoff, Double multiplier, Duration maxBackoff) {}

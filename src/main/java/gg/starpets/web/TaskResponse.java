@@ -47,6 +47,7 @@ record TaskResponse(
         String overlap,
         Instant at,
         Integer cost,
+        TaskDefinition.RunAfter runAfter,
         Integer priority) {
 
     /** Why and until when a task is paused (null until: until resumed). */
@@ -130,6 +131,7 @@ record TaskResponse(
                 // A one-time task's time (schedule "once"); null for every other task.
                 d == null || !d.once() ? null : d.startAt(),
                 d == null ? null : d.cost(),
+                d == null ? null : d.runAfter(),
                 d == null ? null : d.priority());
     }
 

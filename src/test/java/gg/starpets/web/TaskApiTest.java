@@ -170,6 +170,7 @@ class TaskApiTest {
                             "overlap",
                             "at",
                             "cost",
+                            "runAfter",
                             "priority");
             assertThat(task.get("retry").propertyNames())
                     .containsExactly("maxAttempts", "initialBackoffSeconds", "multiplier", "maxBackoffSeconds");
