@@ -81,7 +81,7 @@ final class ConfiguredTasks {
         return definitions;
     }
 
-    /** Retries, misfires, jitter, start-at, overlap, cost and a one-time task's at as configured; the defaults where a key is absent. */
+    /** Retries, misfires, jitter, start-at, overlap, cost, priority and a one-time task's at as configured; the defaults where a key is absent. */
     private static TaskDefinition policies(StarPetsProperties.TaskDefinition t, TaskDefinition definition) {
         TaskDefinition.MisfirePolicy defaults = TaskDefinition.MisfirePolicy.DEFAULT;
         try {
@@ -111,7 +111,8 @@ final class ConfiguredTasks {
                             TaskDefinition.startAt(t.name(), "start-at", t.startAt()),
                             TaskDefinition.startAt(t.name(), "at", t.at()))
                     .withOverlap(TaskDefinition.Overlap.of(t.name(), t.overlap()))
-                    .withCost(t.cost() == null ? 1 : t.cost());
+                    .withCost(t.cost() == null ? 1 : t.cost())
+                    .withPriority(t.priority() == null ? 0 : t.priority());
         } catch (TaskDefinition.InvalidTaskException e) {
             throw e;
         } catch (IllegalArgumentException e) {

@@ -89,6 +89,7 @@ class SchedulerConfig {
                 .quarantineAfter(s.quarantineAfter())
                 .quarantineWindow(s.quarantineWindow())
                 .maxConcurrentRuns(s.maxConcurrentRuns())
+                .priorityAging(s.priorityAging())
                 .build();
         Scheduler scheduler = new Scheduler(
                 settings,

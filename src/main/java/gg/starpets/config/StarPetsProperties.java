@@ -20,7 +20,7 @@ public record StarPetsProperties(
 
     public StarPetsProperties {
         scheduler = scheduler == null
-                ? new Scheduler(null, null, null, null, null, null, null, null, null, null, null)
+                ? new Scheduler(null, null, null, null, null, null, null, null, null, null, null, null)
                 : scheduler;
         tasks = tasks == null ? List.of() : List.copyOf(tasks);
         handlers = handlers == null ? new Handlers(List.of(), Map.of(), List.of(), List.of()) : handlers;
@@ -101,7 +101,8 @@ public record StarPetsProperties(
             Integer quarantineAfter,
             Duration quarantineWindow,
             Integer maxConcurrentRuns,
-            Duration taskDuration) {
+            Duration taskDuration,
+            Duration priorityAging) {
 
         public Scheduler {
             SchedulerSettings engine = SchedulerSettings.defaults();
@@ -116,6 +117,7 @@ public record StarPetsProperties(
             quarantineWindow = quarantineWindow == null ? engine.quarantineWindow() : quarantineWindow;
             maxConcurrentRuns = maxConcurrentRuns == null ? engine.maxConcurrentRuns() : maxConcurrentRuns;
             taskDuration = taskDuration == null ? Duration.ofMinutes(2) : taskDuration;
+            priorityAging = priorityAging == null ? engine.priorityAging() : priorityAging;
         }
     }
 
@@ -146,7 +148,8 @@ public record StarPetsProperties(
             Retry retry,
             Boolean enabled,
             Map<String, Object> params,
-            RunAfter runAfter) {}
+            RunAfter runAfter,
+            Integer priority) {}
 
     /** What a task runs after: {@code run-after: { task: import-orders, when: SUCCEEDED }} (FAILED, ANY). */
     public record RunAfter(String task, String when) {}

@@ -16,6 +16,11 @@ final class Capacity {
     record Room(int capacity, int free) {
 
         static final Room UNLIMITED = new Room(Integer.MAX_VALUE, Integer.MAX_VALUE);
+
+        /** Whether the instance has a capacity: then what fits may be short, and priorities decide. */
+        boolean limited() {
+            return capacity != Integer.MAX_VALUE;
+        }
     }
 
     private final int max;

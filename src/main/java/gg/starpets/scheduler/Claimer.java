@@ -84,8 +84,15 @@ final class Claimer {
             // The clock is read for the claim's span only when runs are traced; spans are built on the runs' threads.
             Instant claimSent = executor.traced() ? Instant.now() : null;
             claimStatements++;
-            List<ClaimedRun> claimed =
-                    tasks.claim(c, settings.instanceId(), sessionKey, settings.lease(), quota, busy, room);
+            List<ClaimedRun> claimed = tasks.claim(
+                    c,
+                    settings.instanceId(),
+                    sessionKey,
+                    settings.lease(),
+                    quota,
+                    busy,
+                    room,
+                    settings.priorityAging());
             Instant claimReturned = claimSent == null ? null : Instant.now();
             claimed.forEach(run -> executor.start(run, sent, claimSent, claimReturned));
             if (capacity.stale()) {

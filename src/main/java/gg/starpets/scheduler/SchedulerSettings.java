@@ -55,6 +55,11 @@ import java.util.function.LongSupplier;
  *     thread, an {@code exec} one a process), and any number here would change how existing
  *     deployments and the 20,000-task benchmark (4,000 tasks an instance) share work; set it where
  *     heavy {@code exec}/{@code cpu} tasks run
+ * @param priorityAging the starvation bound of priorities ({@code SCHEDULER_PRIORITY_AGING}): where capacity is
+ *     short, a claim takes due tasks by {@code priority}, then due time, except that a task due longer ago than
+ *     this goes ahead of every newer one, whatever their priorities (the oldest such first). Positive. Default
+ *     1 m: far longer than a claim turn, so priorities decide in a normal backlog, while a low-priority task
+ *     under a steady stream of higher ones still starts about a minute late, not never
  * @param ticker this instance's monotonic clock in nanoseconds; default {@code System::nanoTime}; tests
  *     may move it forward
  */
@@ -71,6 +76,7 @@ public record SchedulerSettings(
         int quarantineAfter,
         Duration quarantineWindow,
         int maxConcurrentRuns,
+        Duration priorityAging,
         LongSupplier ticker) {
 
     /**
@@ -88,6 +94,9 @@ public record SchedulerSettings(
         if (maxConcurrentRuns < 0) {
             throw new IllegalArgumentException(
                     "the most concurrent runs must be 0 (no limit) or more, not " + maxConcurrentRuns);
+        }
+        if (priorityAging == null || priorityAging.isNegative() || priorityAging.isZero()) {
+            throw new IllegalArgumentException("the priority aging must be positive, not " + priorityAging);
         }
     }
 
@@ -113,6 +122,7 @@ public record SchedulerSettings(
                 .quarantineAfter(quarantineAfter)
                 .quarantineWindow(quarantineWindow)
                 .maxConcurrentRuns(maxConcurrentRuns)
+                .priorityAging(priorityAging)
                 .ticker(ticker);
     }
 
@@ -154,6 +164,7 @@ public record SchedulerSettings(
         private int quarantineAfter = 3;
         private Duration quarantineWindow = Duration.ofSeconds(10);
         private int maxConcurrentRuns;
+        private Duration priorityAging = Duration.ofMinutes(1);
         private LongSupplier ticker = System::nanoTime;
 
         private Builder(String instanceId) {
@@ -215,6 +226,11 @@ public record SchedulerSettings(
             return this;
         }
 
+        public Builder priorityAging(Duration priorityAging) {
+            this.priorityAging = priorityAging;
+            return this;
+        }
+
         public Builder ticker(LongSupplier ticker) {
             this.ticker = ticker;
             return this;
@@ -234,6 +250,7 @@ public record SchedulerSettings(
                     quarantineAfter,
                     quarantineWindow,
                     maxConcurrentRuns,
+                    priorityAging,
                     ticker);
         }
     }

@@ -18,7 +18,8 @@ final class TaskColumns {
     static final String DEFINITION = """
             t.name, t.handler, t.schedule, t.time_zone, t.params::text as params, t.enabled, t.timeout_seconds,
                    t.retry::text as retry, t.misfire_policy, t.misfire_threshold_ms, t.catch_up_limit,
-                   t.catch_up_window_ms, t.jitter_ms, t.overlap, t.once_at, t.cost, t.run_after_task, t.run_after_when""";
+                   t.catch_up_window_ms, t.jitter_ms, t.overlap, t.once_at, t.cost, t.run_after_task, t.run_after_when,
+                   t.priority""";
 
     private TaskColumns() {}
 
@@ -41,7 +42,8 @@ final class TaskColumns {
                 InstanceRepository.instant(rs, "once_at"),
                 TaskDefinition.Overlap.valueOf(rs.getString("overlap")),
                 rs.getInt("cost"),
-                runAfter(rs));
+                runAfter(rs),
+                rs.getInt("priority"));
     }
 
     static TaskDefinition.RunAfter runAfter(ResultSet rs) throws SQLException {
@@ -87,7 +89,8 @@ final class TaskColumns {
                         d.runAfter() == null ? null : d.runAfter().task())
                 .set(
                         "run_after_when",
-                        d.runAfter() == null ? null : d.runAfter().when().name());
+                        d.runAfter() == null ? null : d.runAfter().when().name())
+                .set("priority", d.priority());
     }
 
     /**
@@ -172,6 +175,7 @@ final class TaskColumns {
         json.put("jitterSeconds", d.jitter().toNanos() / 1e9);
         json.put("overlap", d.overlap().name());
         json.put("cost", d.cost());
+        json.put("priority", d.priority());
         if (d.once()) {
             json.put("at", d.startAt() == null ? null : d.startAt().toString());
         }

@@ -22,6 +22,9 @@ import java.util.regex.Pattern;
  *     while its handler executes: 1 to {@value #MAX_COST}, default 1 (e.g. 4 for a heavy {@code exec} or
  *     {@code cpu} task)
  * @param runAfter the task whose runs' ends start this one ({@code run-after}); null: none
+ * @param priority when its instance's capacity is short, which due task starts first: higher first,
+ *     {@value #MIN_PRIORITY} to {@value #MAX_PRIORITY}, default 0; equal priorities by due time; a task
+ *     due longer ago than {@code SCHEDULER_PRIORITY_AGING} goes ahead of newer ones whatever their priority
  */
 public record TaskDefinition(
         String name,
@@ -37,7 +40,13 @@ public record TaskDefinition(
         Instant startAt,
         Overlap overlap,
         int cost,
-        RunAfter runAfter) {
+        RunAfter runAfter,
+        int priority) {
+
+    /** The lowest and highest {@code priority} a task may have (the database checks them too, V21). */
+    public static final int MIN_PRIORITY = -100;
+
+    public static final int MAX_PRIORITY = 100;
 
     /** The highest {@code cost} a task may have (the database checks it too, V17). */
     public static final int MAX_COST = 1000;
@@ -73,6 +82,11 @@ public record TaskDefinition(
         overlap = overlap == null ? Overlap.SKIP : overlap;
         if (cost < 1 || cost > MAX_COST) {
             throw new InvalidTaskException(name, "the cost must be between 1 and " + MAX_COST + ", not " + cost);
+        }
+        if (priority < MIN_PRIORITY || priority > MAX_PRIORITY) {
+            throw new InvalidTaskException(
+                    name,
+                    "the priority must be between " + MIN_PRIORITY + " and " + MAX_PRIORITY + ", not " + priority);
         }
     }
 
@@ -257,15 +271,16 @@ public record TaskDefinition(
                 null,
                 null,
                 1,
-                null);
+                null,
+                0);
     }
 
     public TaskDefinition withRetry(RetryPolicy retry) {
-        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter);
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter, priority);
     }
 
     public TaskDefinition withMisfire(MisfirePolicy misfire) {
-        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter);
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter, priority);
     }
 
     public TaskDefinition withJitter(Duration jitter) {
@@ -277,23 +292,27 @@ public record TaskDefinition(
         } catch (IllegalArgumentException e) {
             throw new InvalidTaskException(name, e.getMessage());
         }
-        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter);
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter, priority);
     }
 
     public TaskDefinition withOverlap(Overlap overlap) {
-        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter);
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter, priority);
     }
 
     public TaskDefinition withParams(Map<String, Object> params) {
-        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter);
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter, priority);
     }
 
     public TaskDefinition withCost(int cost) {
-        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter);
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter, priority);
+    }
+
+    public TaskDefinition withPriority(int priority) {
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter, priority);
     }
 
     public TaskDefinition withStartAt(Instant startAt) {
-        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter);
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter, priority);
     }
 
     /** This definition with its parts a {@code withX} may change: the one place that copies it. */
@@ -305,10 +324,11 @@ public record TaskDefinition(
             Instant startAt,
             Overlap overlap,
             int cost,
-            RunAfter runAfter) {
+            RunAfter runAfter,
+            int priority) {
         return new TaskDefinition(
                 name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, overlap,
-                cost, runAfter);
+                cost, runAfter, priority);
     }
 
     /**
@@ -321,7 +341,7 @@ public record TaskDefinition(
         if (runAfter != null && runAfter.task().equals(name)) {
             throw new InvalidTaskException(name, "run-after names the task itself: a loop");
         }
-        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter);
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter, priority);
     }
 
     /**

@@ -22,13 +22,15 @@ final class TaskRepository {
     /** How a run's end left its task. */
     record Finished(boolean released, String schedule, String timeZone) {}
 
-    // Package-visible: QueryPlanTest.
-    static final NamedSql CLAIM =
-            NamedSql.of("""
+    /**
+     * The claim statement, with the order it takes due tasks in: {@code %4$s} more columns of
+     * {@code locked}, {@code %5$s} the order of {@code locked}, {@code %6$s} the same order over its columns.
+     */
+    private static final String CLAIM_TEMPLATE = """
             with %1$s, me as (
                 select exists (select 1 from held where key = :key) as holds_lock
             ), locked as (
-                select id, fence, cost, least(next_run_at, next_request_at) as due_at,
+                select id, fence, cost, least(next_run_at, next_request_at) as due_at%4$s,
                        -- A one-off run is due, and the schedule's own time is not earlier: it starts first.
                        coalesce(next_request_at <= now()
                                 and (next_run_at is null or next_run_at > now() or next_request_at <= next_run_at),
@@ -41,14 +43,14 @@ final class TaskRepository {
                    and id <> all(cast(:busy as bigint[]))
                    -- Nor of a task that costs more than this instance's whole capacity (Capacity).
                    and cost <= :capacity
-                 order by least(next_run_at, next_request_at), id
+                 order by %5$s
                  limit :quota
                  for update skip locked
             ), due as (
                 -- The locked tasks in their order while their costs fit in what is free here (Capacity): a
                 -- claimed run must start. The others stay unowned; their row locks end with this statement.
                 select id, fence, one_off
-                  from (select *, sum(cost) over (order by due_at, id) as upto from locked) l
+                  from (select *, sum(cost) over (order by %6$s) as upto from locked) l
                  where upto <= :free
             ), %3$s, claimed as (
                 update tasks t
@@ -79,7 +81,36 @@ final class TaskRepository {
                  where not one_off
             )
             select * from claimed order by next_run_at
-            """.formatted(SqlFragments.HELD_LOCKS, SqlFragments.CLAIMABLE, OneOffRepository.START_DUE));
+            """;
+
+    /**
+     * The claim with no capacity: due tasks in their due order, read in that order from tasks_due_idx
+     * (nothing waits for room, so no order but the index's is needed). Package-visible: QueryPlanTest.
+     */
+    static final NamedSql CLAIM = NamedSql.of(CLAIM_TEMPLATE.formatted(
+            SqlFragments.HELD_LOCKS,
+            SqlFragments.CLAIMABLE,
+            OneOffRepository.START_DUE,
+            "",
+            "least(next_run_at, next_request_at), id",
+            "due_at, id"));
+
+    /**
+     * The claim of an instance with a capacity, where what fits is short: a task due longer ago than
+     * {@code :aging} (milliseconds) first, the oldest first (no starvation), then by priority (higher
+     * first), then by due time. It sorts the due rows it reads from tasks_due_idx. Package-visible:
+     * QueryPlanTest.
+     */
+    static final NamedSql CLAIM_BY_PRIORITY = NamedSql.of(CLAIM_TEMPLATE.formatted(
+            SqlFragments.HELD_LOCKS,
+            SqlFragments.CLAIMABLE,
+            OneOffRepository.START_DUE,
+            """
+            , priority,
+                       case when least(next_run_at, next_request_at) <= now() - :aging * interval '1 millisecond'
+                            then least(next_run_at, next_request_at) end as aged_at""",
+            "aged_at, priority desc, due_at, id",
+            "aged_at, priority desc, due_at, id"));
 
     private static final NamedSql RENEW = NamedSql.of("""
             update tasks
@@ -170,12 +201,19 @@ final class TaskRepository {
      */
     List<ClaimedRun> claim(Connection c, String instanceId, long sessionKey, Duration lease, int quota)
             throws SQLException {
-        return claim(c, instanceId, sessionKey, lease, quota, new long[0], Capacity.Room.UNLIMITED);
+        return claim(c, instanceId, sessionKey, lease, quota, new long[0], Capacity.Room.UNLIMITED, null);
+    }
+
+    /** The starvation bound, which only the claim by priority reads. */
+    private static NamedSql.Statement bindAging(NamedSql.Statement st, Capacity.Room room, Duration aging)
+            throws SQLException {
+        return room.limited() ? st.set("aging", aging) : st;
     }
 
     /**
      * As above, never taking the tasks {@code busyTaskIds} (their earlier run's handler still executes
-     * here), and only as many due tasks, in order, as their costs fit in {@code room}.
+     * here), and only as many due tasks, in order, as their costs fit in {@code room}: by due time with
+     * no capacity, by priority with one ({@link #CLAIM_BY_PRIORITY}; {@code aging}: its starvation bound).
      */
     List<ClaimedRun> claim(
             Connection c,
@@ -184,11 +222,13 @@ final class TaskRepository {
             Duration lease,
             int quota,
             long[] busyTaskIds,
-            Capacity.Room room)
+            Capacity.Room room,
+            Duration aging)
             throws SQLException {
         List<ClaimedRun> runs = new ArrayList<>();
         List<Unreadable> unreadable = new ArrayList<>();
-        try (var st = CLAIM.prepare(c)
+        NamedSql claim = room.limited() ? CLAIM_BY_PRIORITY : CLAIM;
+        try (var st = bindAging(claim.prepare(c), room, aging)
                         .set("quota", quota)
                         .set("busy", busyTaskIds)
                         .set("capacity", room.capacity())

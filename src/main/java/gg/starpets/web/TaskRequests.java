@@ -46,7 +46,8 @@ final class TaskRequests {
             "at",
             "overlap",
             "cost",
-            "runAfter");
+            "runAfter",
+            "priority");
 
     private static final Set<String> RETRY_FIELDS = Set.of(
             "maxAttempts", "initialBackoff", "initialBackoffSeconds", "multiplier", "maxBackoff", "maxBackoffSeconds");
@@ -137,7 +138,8 @@ final class TaskRequests {
                             TaskDefinition.startAt(name, "startAt", text(f, "startAt", false)),
                             TaskDefinition.startAt(name, "at", text(f, "at", false)))
                     .withOverlap(TaskDefinition.Overlap.of(name, text(f, "overlap", false)))
-                    .withCost(f.get("cost") == null ? 1 : integer(f, "cost"));
+                    .withCost(f.get("cost") == null ? 1 : integer(f, "cost"))
+                    .withPriority(f.get("priority") == null ? 0 : integer(f, "priority"));
         } catch (IllegalArgumentException e) { // InvalidTaskException included
             throw invalid(e.getMessage());
         }

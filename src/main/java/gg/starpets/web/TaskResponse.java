@@ -47,7 +47,8 @@ record TaskResponse(
         String overlap,
         Instant at,
         Integer cost,
-        TaskDefinition.RunAfter runAfter) {
+        TaskDefinition.RunAfter runAfter,
+        Integer priority) {
 
     /** Why and until when a task is paused (null until: until resumed). */
     record Pause(Instant since, Instant until, String reason) {}
@@ -130,7 +131,8 @@ record TaskResponse(
                 // A one-time task's time (schedule "once"); null for every other task.
                 d == null || !d.once() ? null : d.startAt(),
                 d == null ? null : d.cost(),
-                d == null ? null : d.runAfter());
+                d == null ? null : d.runAfter(),
+                d == null ? null : d.priority());
     }
 
     /** A cron's next time after now (null for a fixed delay: it counts from the run's end). */

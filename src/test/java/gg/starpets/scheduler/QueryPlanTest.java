@@ -116,23 +116,58 @@ class QueryPlanTest {
 
     @Test
     void theClaimReadsTheDueIndexOnTheEarlierOfTheScheduleAndTheOneOffRuns() throws SQLException {
-        assertThat(plan(
-                        TaskRepository.CLAIM,
-                        Map.of(
-                                "key",
-                                101L,
-                                "busy",
-                                new long[0],
-                                "quota",
-                                10,
-                                "instance",
-                                "i-1",
-                                "lease",
-                                java.time.Duration.ofSeconds(10),
-                                "capacity",
-                                Integer.MAX_VALUE,
-                                "free",
-                                Integer.MAX_VALUE)))
+        assertReadsOnlyTheDueIndex(plan(
+                TaskRepository.CLAIM,
+                claimParameters(Map.of("capacity", Integer.MAX_VALUE, "free", Integer.MAX_VALUE))));
+    }
+
+    @Test
+    void theClaimByPriorityOfAnInstanceWithACapacityStillReadsOnlyDueTasksByTheDueIndex() throws SQLException {
+        assertReadsOnlyTheDueIndex(plan(TaskRepository.CLAIM_BY_PRIORITY, claimParameters(WITH_CAPACITY)));
+    }
+
+    @Test
+    void withABacklogOfDueTasksTheClaimByPriorityStillReadsOnlyThemByTheDueIndex() throws SQLException {
+        try (Connection c = db.getConnection()) {
+            c.setAutoCommit(false);
+            try (var st = c.createStatement()) {
+                // A backlog: one task in ten due, as after an outage of an instance with a capacity.
+                st.execute("update tasks set next_run_at = now() - interval '1 minute' where id % 10 = 0"
+                        + " and owner_session is null");
+                st.execute("analyze tasks");
+            }
+            try {
+                // The due rows read by the index, then sorted: never the table.
+                assertReadsOnlyTheDueIndex(plan(c, TaskRepository.CLAIM_BY_PRIORITY, claimParameters(WITH_CAPACITY)));
+            } finally {
+                c.rollback();
+            }
+        }
+    }
+
+    /** What the claim of an instance with a capacity binds beside what every claim binds. */
+    private static final Map<String, Object> WITH_CAPACITY =
+            Map.of("capacity", 4, "free", 4, "aging", java.time.Duration.ofMinutes(1));
+
+    /** The parameters every claim binds, and {@code more}. */
+    private static Map<String, Object> claimParameters(Map<String, Object> more) {
+        Map<String, Object> params = new java.util.HashMap<>(more);
+        params.putAll(Map.of(
+                "key",
+                101L,
+                "busy",
+                new long[0],
+                "quota",
+                10,
+                "instance",
+                "i-1",
+                "lease",
+                java.time.Duration.ofSeconds(10)));
+        return params;
+    }
+
+    private static void assertReadsOnlyTheDueIndex(List<String> plan) {
+        assertThat(plan)
                 .as("plan")
                 .anyMatch(line -> line.contains("tasks_due_idx"))
                 .noneMatch(line -> line.contains("Seq Scan on tasks"))
@@ -190,8 +225,13 @@ class QueryPlanTest {
     }
 
     private static List<String> plan(NamedSql sql, Map<String, Object> parameters) throws SQLException {
-        try (Connection c = db.getConnection();
-                var st = sql.explained().prepare(c)) {
+        try (Connection c = db.getConnection()) {
+            return plan(c, sql, parameters);
+        }
+    }
+
+    private static List<String> plan(Connection c, NamedSql sql, Map<String, Object> parameters) throws SQLException {
+        try (var st = sql.explained().prepare(c)) {
             for (var p : parameters.entrySet()) {
                 st.set(p.getKey(), p.getValue());
             }

@@ -170,7 +170,8 @@ class TaskApiTest {
                             "overlap",
                             "at",
                             "cost",
-                            "runAfter");
+                            "runAfter",
+                            "priority");
             assertThat(task.get("retry").propertyNames())
                     .containsExactly("maxAttempts", "initialBackoffSeconds", "multiplier", "maxBackoffSeconds");
             assertThat(task.get("retry").get("initialBackoffSeconds").asDouble())
