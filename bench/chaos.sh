@@ -20,9 +20,12 @@ cd "$root"
 source scripts/lib.sh
 build=${BUILD_DIR:-target-bench}
 java=$(starpets_java)
-./mvnw -B -q -Dbuild.dir="$build" -DskipTests package
-./mvnw -B -q -Dbuild.dir="$build" dependency:build-classpath -Dmdep.includeScope=test \
-  -Dmdep.outputFile="$build/bench.classpath" >/dev/null
+starpets_package "$build"
+# The test classpath changes only with the pom.
+if [ ! -s "$build/bench.classpath" ] || [ pom.xml -nt "$build/bench.classpath" ]; then
+  ./mvnw -B -q -Dbuild.dir="$build" dependency:build-classpath -Dmdep.includeScope=test \
+    -Dmdep.outputFile="$build/bench.classpath" >/dev/null
+fi
 cp="$build/test-classes:$build/classes:$(cat "$build/bench.classpath")"
 jar=$(ls "$build"/starpets-*.jar | head -n 1)
 # Progress goes to stderr, the table to stdout.
