@@ -21,12 +21,7 @@ source scripts/lib.sh
 build=${BUILD_DIR:-target-bench}
 java=$(starpets_java)
 starpets_package "$build"
-# The test classpath changes only with the pom.
-if [ ! -s "$build/bench.classpath" ] || [ pom.xml -nt "$build/bench.classpath" ]; then
-  ./mvnw -B -q -Dbuild.dir="$build" dependency:build-classpath -Dmdep.includeScope=test \
-    -Dmdep.outputFile="$build/bench.classpath" >/dev/null
-fi
-cp="$build/test-classes:$build/classes:$(cat "$build/bench.classpath")"
+cp=$(starpets_test_classpath "$build")
 jar=$(ls "$build"/starpets-*.jar | head -n 1)
 # Progress goes to stderr, the table to stdout.
 exec "$java" -Xmx1g -Dstarpets.jar="$jar" -Dchaos.exec-witness="$root/bench/chaos-exec-witness.sh" -cp "$cp" \

@@ -86,3 +86,14 @@ starpets_package() {
   fi
   ./mvnw -B -q -Dbuild.dir="$build_dir" -DskipTests package
 }
+
+# The classpath of a benchmark run from build directory $1: its test and main classes and every test
+# dependency (asked of Maven once, again only when the pom changes).
+starpets_test_classpath() {
+  local build_dir=$1
+  if [ ! -s "$build_dir/bench.classpath" ] || [ pom.xml -nt "$build_dir/bench.classpath" ]; then
+    ./mvnw -B -q -Dbuild.dir="$build_dir" dependency:build-classpath -Dmdep.includeScope=test \
+      -Dmdep.outputFile="$build_dir/bench.classpath" >/dev/null
+  fi
+  echo "$build_dir/test-classes:$build_dir/classes:$(cat "$build_dir/bench.classpath")"
+}
