@@ -104,6 +104,16 @@ final class Claimer {
         return sleep.plus(settings.heartbeat());
     }
 
+    /**
+     * The instance registered as claiming (counted in the shares from its start, while it settles):
+     * its claim loop's first turn comes within a turn limit. Without this, its first heartbeat, often
+     * written before that turn, told the others it could not claim, and for a heartbeat they split the
+     * work without it (a task due then went to an instance already at its share).
+     */
+    void starting() {
+        session.claimTurn(turnLimit());
+    }
+
     /** How many claim statements this instance has sent (a loop that spins shows here). */
     long claimStatements() {
         return claimStatements;

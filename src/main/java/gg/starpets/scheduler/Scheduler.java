@@ -207,6 +207,7 @@ public final class Scheduler implements AutoCloseable {
             session.close();
             throw e;
         }
+        claimer.starting();
         heartbeat.start(housekeeping);
         recovery.start(housekeeping);
         taskHousekeeping.start(housekeeping);

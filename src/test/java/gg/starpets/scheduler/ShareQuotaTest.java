@@ -94,4 +94,25 @@ class ShareQuotaTest {
                 .as("a claim turn while its hold is unsure")
                 .isFalse();
     }
+
+    @Test
+    void anInstanceCountsAsClaimingFromItsStartForOneTurnBeforeItsClaimLoopHasComeOnce() {
+        ManualClock clock = new ManualClock();
+        SchedulerSettings settings = clock.settings;
+        InstanceSession session = new InstanceSession(null, null, 1, settings.lease(), clock.guard);
+        Claimer claimer =
+                new Claimer(settings, null, null, null, clock.guard, session, new Capacity(0, List::of), () -> {});
+        clock.sessionsAnswered();
+        assertThat(session.claiming()).as("before the start: no turn expected").isFalse();
+
+        claimer.starting();
+        assertThat(session.claiming())
+                .as("registered as claiming, so its first heartbeat says so too")
+                .isTrue();
+        clock.advance(settings.poll().plus(settings.heartbeat()));
+        clock.sessionsAnswered();
+        assertThat(session.claiming())
+                .as("its claim loop never came: others take its share")
+                .isFalse();
+    }
 }
