@@ -155,7 +155,9 @@ function draw(row, task) {
   el.next.title = next ? next.toString() : '';
 
   const summary = state.summaries.get(task.name);
-  if (!summary || summary.schedule !== task.schedule) {
+  if (runAfterWords(task)) {
+    set(row, 'words', el.words, runAfterWords(task));
+  } else if (!summary || summary.schedule !== task.schedule) {
     set(row, 'words', el.words, task.schedule);
   }
   set(row, 'zone', el.zone, task.timeZone && task.timeZone !== 'UTC' ? ` (${task.timeZone})` : '');
@@ -172,6 +174,12 @@ function drawActions(row, task) {
   row.el.actions.replaceChildren(taskButtons(task));
 }
 
+/** A task that runs only after another (run-after, no schedule of its own): what it waits for; else null. */
+function runAfterWords(task) {
+  if (!task?.runAfter || task.schedule !== 'once' || task.at) return null;
+  return `after ${task.runAfter.task} (${task.runAfter.when.toLowerCase()})`;
+}
+
 /** The next-run cell of a task that will not run by itself. */
 const NO_NEXT = {
   PAUSED: 'paused', QUARANTINED: 'not until resumed', DISABLED: 'never (disabled)', COMPLETED: 'never (ran once)',
@@ -185,7 +193,7 @@ const LABELS = {
 function drawSummary(row, summary) {
   if (!summary) return;
   const { el } = row;
-  set(row, 'words', el.words, summary.words || summary.schedule);
+  set(row, 'words', el.words, runAfterWords(state.tasks.get(summary.name)) || summary.words || summary.schedule);
   el.words.title = summary.schedule;
   const outcomes = summary.outcomes.slice(-STRIP);
   const cells = el.strip.children;

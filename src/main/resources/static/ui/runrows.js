@@ -8,7 +8,7 @@ import { isOperator } from './session.js';
 
 const CAUSES = {
   SCHEDULE: 'schedule', RETRY: 'retry', TRIGGER: 'triggered', RECOVERY: 'recovered', CATCH_UP: 'catch-up',
-  MANUAL: 'one-off',
+  MANUAL: 'one-off', UPSTREAM: 'after upstream',
 };
 
 export function text(tag, value, className) {
@@ -106,7 +106,8 @@ export function runRow(run, { withTask = true, open = new Set() } = {}) {
   }
   cells.push(
     cell('Status', text('span', run.status, `state state-${run.status.toLowerCase()}`)),
-    cell('Cause', text('span', CAUSES[run.cause] || (run.cause || '').toLowerCase())),
+    cell('Cause', text('span', (CAUSES[run.cause] || (run.cause || '').toLowerCase())
+      + (run.upstreamRunId != null ? ` run ${run.upstreamRunId}` : ''))),
     cell('Instance', text('span', run.instanceId)),
     cell('Started', time),
     cell('Duration', text('span', duration(secs))),

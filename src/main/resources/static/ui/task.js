@@ -145,6 +145,12 @@ function draw() {
   seenKey = changeKey;
 }
 
+function taskLink(taskName) {
+  const link = text('a', taskName);
+  link.href = `#/task/${encodeURIComponent(taskName)}`;
+  return link;
+}
+
 function facts(dl, rows) {
   dl.replaceChildren(...rows.filter(Boolean).flatMap(([label, ...values]) => {
     const dd = document.createElement('dd');
@@ -221,7 +227,9 @@ function retryText(r) {
 function drawDefinition(task) {
   const summary = state.summaries.get(task.name);
   const words = summary && summary.schedule === task.schedule ? summary.words : '';
-  const key = JSON.stringify([task.version, task.schedule, words, task.enabled, task.retired]);
+  // Tasks that run after this one (run-after), from the board's list of every task.
+  const downstream = [...state.tasks.values()].filter((t) => t.runAfter?.task === task.name).map((t) => t.name).sort();
+  const key = JSON.stringify([task.version, task.schedule, words, task.enabled, task.retired, downstream]);
   if (drawn.definition === key) return;
   drawn.definition = key;
   const params = text('pre', JSON.stringify(task.params ?? {}, null, 2), 'params');
@@ -234,8 +242,10 @@ function drawDefinition(task) {
   }
   facts(el.definition, [
     ['Handler', text('code', task.handler)],
-    ['Schedule', words ? `${words} · ` : '', text('code', task.schedule),
-      task.timeZone && task.timeZone !== 'UTC' ? ` (${task.timeZone})` : ''],
+    task.runAfter && task.schedule === 'once' && !task.at
+      ? ['Schedule', 'none of its own: it runs only after its upstream']
+      : ['Schedule', words ? `${words} · ` : '', text('code', task.schedule),
+        task.timeZone && task.timeZone !== 'UTC' ? ` (${task.timeZone})` : ''],
     ['Timeout', duration(task.timeoutSeconds)],
     ['Enabled', task.enabled ? 'yes' : 'no', task.retired ? ' (retired: no live instance defines it)' : ''],
     ['Parameters', params],
@@ -244,6 +254,8 @@ function drawDefinition(task) {
     ['Jitter', task.jitterSeconds ? `up to ${duration(task.jitterSeconds)}` : 'none'],
     ['Due while running', OVERLAPS[task.overlap] || task.overlap || '—'],
     ['Cost', `${task.cost ?? 1} ${task.cost === 1 || task.cost == null ? 'unit' : 'units'} of an instance's capacity`],
+    task.runAfter && ['Runs after', 'runs after ', taskLink(task.runAfter.task), ` when ${task.runAfter.when}`],
+    downstream.length > 0 && ['Runs before', ...downstream.flatMap((n, i) => (i ? [', ', taskLink(n)] : [taskLink(n)]))],
     ['Version', String(task.version ?? '—')],
   ]);
 }

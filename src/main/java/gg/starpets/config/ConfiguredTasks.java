@@ -39,6 +39,8 @@ final class ConfiguredTasks {
 
     private static final Map<String, String> RETRY_KEYS = keys(StarPetsProperties.Retry.class);
 
+    private static final Map<String, String> RUN_AFTER_KEYS = keys(StarPetsProperties.RunAfter.class);
+
     private ConfiguredTasks() {}
 
     static List<TaskDefinition> read(StarPetsProperties properties, Environment environment, HandlerRegistry handlers) {
@@ -54,13 +56,25 @@ final class ConfiguredTasks {
                 if (written.get(i).get("retry") instanceof Map<?, ?> retry) {
                     checkKeys(t.name(), retry, RETRY_KEYS, "retry.");
                 }
+                written.get(i).forEach((key, value) -> {
+                    if (relaxed(key).equals("runafter")) {
+                        checkRunAfter(t.name(), value);
+                    }
+                });
             }
             Map<String, Object> params =
                     i < written.size() && written.get(i).get("params") instanceof Map<?, ?> p ? lists(p) : Map.of();
             TaskDefinition definition = policies(
                     t,
                     TaskDefinition.of(
-                            t.name(), t.handler(), t.schedule(), t.timeZone(), t.timeout(), t.enabled(), params));
+                            t.name(),
+                            t.handler(),
+                            // Only a run-after: a task that runs after its upstream, with no schedule of its own.
+                            t.schedule() == null && t.runAfter() != null ? "once" : t.schedule(),
+                            t.timeZone(),
+                            t.timeout(),
+                            t.enabled(),
+                            params));
             handlers.checkConfigured(definition);
             definitions.add(definition);
         }
@@ -86,6 +100,13 @@ final class ConfiguredTasks {
                             t.catchUpLimit() == null ? defaults.catchUpLimit() : t.catchUpLimit(),
                             t.catchUpWindow() == null ? defaults.catchUpWindow() : t.catchUpWindow()))
                     .withJitter(t.jitter())
+                    .withRunAfter(
+                            t.runAfter() == null
+                                    ? null
+                                    : TaskDefinition.RunAfter.of(
+                                            t.name(),
+                                            t.runAfter().task(),
+                                            t.runAfter().when()))
                     .withFirstRun(
                             TaskDefinition.startAt(t.name(), "start-at", t.startAt()),
                             TaskDefinition.startAt(t.name(), "at", t.at()))
@@ -112,6 +133,16 @@ final class ConfiguredTasks {
                         "unknown key '" + prefix + key + "' (known: " + String.join(", ", new TreeSet<>(known.values()))
                                 + ")");
             }
+        }
+    }
+
+    /** Refuses a run-after written as a list (fan-in) and one with keys other than task and when. */
+    private static void checkRunAfter(String task, Object written) {
+        if (written instanceof Map<?, ?> map && !map.isEmpty() && map.containsKey("0")) {
+            throw new TaskDefinition.InvalidTaskException(task, TaskDefinition.RunAfter.NO_FAN_IN);
+        }
+        if (written instanceof Map<?, ?> map) {
+            checkKeys(task, map, RUN_AFTER_KEYS, "run-after.");
         }
     }
 

@@ -145,7 +145,11 @@ public record StarPetsProperties(
             Integer cost,
             Retry retry,
             Boolean enabled,
-            Map<String, Object> params) {}
+            Map<String, Object> params,
+            RunAfter runAfter) {}
+
+    /** What a task runs after: {@code run-after: { task: import-orders, when: SUCCEEDED }} (FAILED, ANY). */
+    public record RunAfter(String task, String when) {}
 
     /** A task's retries: {@code retry: { max-attempts: 3, initial-backoff: 5s, multiplier: 2, max-backoff: 1m }}. */
     public record Retry(Integer maxAttempts, Duration initialBackoff, Double multiplier, Duration maxBackoff) {}

@@ -13,7 +13,8 @@ import java.util.Map;
  * finishes under the definition it started with); its history row is already written as RUNNING.
  * {@code source}: {@code CONFIG} or {@code API}, where the task comes from; {@code overlap}: what a slot due
  * while it runs does; {@code cost}: the units of this instance's capacity the run uses while its handler
- * executes ({@link Capacity}).
+ * executes ({@link Capacity}); {@code upstreamRunId}: the run of another task whose end started this one
+ * (run-after), else null.
  */
 record ClaimedRun(
         long taskId,
@@ -36,11 +37,15 @@ record ClaimedRun(
         Duration jitter,
         String source,
         TaskDefinition.Overlap overlap,
-        int cost) {
+        int cost,
+        Long upstreamRunId) {
 
-    /** A one-off run ({@link OneOffRepository}): asked for by an operator, through its retries and recoveries. */
+    /**
+     * A one-off run ({@link OneOffRepository}): asked for by an operator, or after a run of its upstream
+     * (run-after), through its retries and recoveries.
+     */
     boolean oneOff() {
-        return RunCause.MANUAL.name().equals(cause);
+        return RunCause.MANUAL.name().equals(cause) || RunCause.UPSTREAM.name().equals(cause);
     }
 
     /** A row the claim returned; throws if its definition cannot be read. */
@@ -66,6 +71,7 @@ record ClaimedRun(
                 TaskColumns.jitter(rs),
                 rs.getString("source"),
                 TaskDefinition.Overlap.valueOf(rs.getString("overlap")),
-                rs.getInt("cost"));
+                rs.getInt("cost"),
+                rs.getObject("upstream_run_id", Long.class));
     }
 }

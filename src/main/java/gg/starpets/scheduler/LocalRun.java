@@ -60,15 +60,16 @@ final class LocalRun implements RunContext.Gate {
         this.heldSince = claimSentAt;
         this.guard = guard;
         this.context = new RunContext(
-                claim.runId(),
-                claim.fence(),
-                claim.attempt(),
-                claim.fireAt(),
-                claim.task(),
-                claim.params(),
-                claim.timeout(),
-                this,
-                "API".equals(claim.source()));
+                        claim.runId(),
+                        claim.fence(),
+                        claim.attempt(),
+                        claim.fireAt(),
+                        claim.task(),
+                        claim.params(),
+                        claim.timeout(),
+                        this,
+                        "API".equals(claim.source()))
+                .afterUpstream(claim.upstreamRunId());
     }
 
     /** A lease renewal sent at {@code sentAt} returned this run: its task is still this instance's. */

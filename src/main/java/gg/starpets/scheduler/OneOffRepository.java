@@ -17,7 +17,8 @@ import java.util.List;
  * it was. Every statement that changes which runs are pending holds the task's row locked first and
  * computes {@code next_request_at} in a later statement of the same transaction, so that it sees every
  * pending row committed before it (a claim holds the row only for its one statement, and skips it
- * while locked). A one-off run keeps cause {@code MANUAL} through its retries and recoveries.
+ * while locked). A one-off run keeps cause {@code MANUAL} (a run-after run {@code UPSTREAM}) through its retries and
+ * recoveries.
  */
 final class OneOffRepository {
 
@@ -38,7 +39,7 @@ final class OneOffRepository {
                    set status = 'RUNNING', instance_id = :instance, fence = d.fence + 1, started_at = now()
                   from request q join due d on d.id = q.task_id
                  where r.id = q.id and r.status = 'PENDING'
-                returning r.id, r.task_id, r.params::text as params, r.attempt, r.cause, r.scheduled_for
+                returning r.id, r.task_id, r.params::text as params, r.attempt, r.cause, r.scheduled_for, r.upstream_run_id
             )""";
 
     private static final NamedSql FIND_KEY = NamedSql.of("""
@@ -87,21 +88,58 @@ final class OneOffRepository {
             """);
 
     private static final NamedSql END_RUN = NamedSql.of("""
-            update task_runs
-               set status = :status, finished_at = now(), error = :error,
-                   progress = coalesce(cast(:progress as float8), progress),
-                   output = cast(:output as text), result = cast(:result as jsonb)
-             where id = :run and status = 'RUNNING'
-            """);
+            with ended as (
+                update task_runs
+                   set status = :status, finished_at = now(), error = :error,
+                       progress = coalesce(cast(:progress as float8), progress),
+                       output = cast(:output as text), result = cast(:result as jsonb)
+                 where id = :run and status = 'RUNNING'
+                returning id, task_id, status, scheduled_for
+            ), %s
+            select exists (select 1 from downstream) as downstream
+            """.formatted(startDownstream("ended", "")));
+
+    /**
+     * The CTEs {@code downstream} and {@code downstream_due} (run after, {@code RunAfterRepository}): for each
+     * run of the CTE {@code ended} ({@code id, task_id, status, scheduled_for}: runs this statement ended),
+     * a PENDING run of each task that runs after its task when it ends that way, carrying the run's id
+     * ({@code upstream_run_id}) and its {@code scheduled_for}; and those tasks' earliest pending time
+     * moved to it ({@code least}: a later statement's recompute sees the row once committed, see the
+     * class comment). Written in the statement that writes the end, so both commit or neither.
+     * {@code SUCCEEDED} follows SUCCEEDED ends; {@code FAILED} follows FAILED, TIMED_OUT and LOST;
+     * {@code ANY} every end. A retired task does not start (a paused one's runs wait, as one-off runs do).
+     *
+     * @param skipDue a condition on {@code tasks d} whose rows the statement updates itself (it sets
+     *     their earliest pending time from {@code downstream}: a row is updated once per statement); ""
+     *     for none
+     */
+    static String startDownstream(String ended, String skipDue) {
+        return """
+                downstream as (
+                    insert into task_runs (task_id, task_name, scheduled_for, started_at, status, attempt, cause,
+                                           upstream_run_id)
+                    select d.id, d.name, e.scheduled_for, null, 'PENDING', 1, 'UPSTREAM', e.id
+                      from %1$s e join tasks u on u.id = e.task_id
+                      join tasks d on d.run_after_task = u.name and d.id <> u.id and d.retired_at is null
+                     where d.run_after_when = 'ANY'
+                        or d.run_after_when = case when e.status = 'SUCCEEDED' then 'SUCCEEDED'
+                                                   when e.status in ('FAILED', 'TIMED_OUT', 'LOST') then 'FAILED' end
+                    returning task_id, scheduled_for
+                ), downstream_due as (
+                    update tasks d set next_request_at = least(d.next_request_at, q.at), updated_at = now()
+                      from (select task_id, min(scheduled_for) as at from downstream group by task_id) q
+                     where d.id = q.task_id %2$s
+                )""".formatted(ended, skipDue.isEmpty() ? "" : "and not (" + skipDue + ")");
+    }
 
     // Again, with the same params and requester, at :at (null: now), as attempt :attempt. A backfill's
     // run keeps its slot (so it is due at once, before the later slots) unless the backfill was cancelled.
     private static final NamedSql FOLLOW_UP = NamedSql.of("""
             insert into task_runs (task_id, task_name, scheduled_for, started_at, status, attempt, cause, params,
-                                   requested_by, backfill_id)
+                                   requested_by, backfill_id, upstream_run_id)
             select task_id, task_name,
                    case when backfill_id is null then coalesce(cast(:at as timestamptz), now()) else scheduled_for end,
-                   null, 'PENDING', :attempt, 'MANUAL', params, requested_by, backfill_id
+                   null, 'PENDING', :attempt, cause, params, requested_by, backfill_id, upstream_run_id
               from task_runs r where id = :run
                and not exists (select 1 from backfills b where b.id = r.backfill_id and b.cancelled_at is not null)
             """);
@@ -258,8 +296,10 @@ final class OneOffRepository {
                     return false;
                 }
             }
-            try (var st = ended.bind(END_RUN.prepare(c), run.runId())) {
-                st.executeUpdate();
+            boolean downstream;
+            try (var st = ended.bind(END_RUN.prepare(c), run.runId());
+                    ResultSet rs = st.executeQuery()) {
+                downstream = rs.next() && rs.getBoolean("downstream");
             }
             if (next != null) {
                 try (var st = FOLLOW_UP
@@ -272,7 +312,7 @@ final class OneOffRepository {
             }
             try (var st = RELEASE.prepare(c).set("task", run.taskId());
                     ResultSet rs = st.executeQuery()) {
-                if (rs.next() && rs.getBoolean("due")) {
+                if ((rs.next() && rs.getBoolean("due")) || downstream) {
                     TaskRepository.notifyTasksChanged(c);
                 }
             }

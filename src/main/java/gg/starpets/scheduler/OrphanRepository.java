@@ -25,14 +25,13 @@ final class OrphanRepository {
                and t.owner_session not in (select key from held)
             """.formatted(SqlFragments.HELD_LOCKS, SqlFragments.FILL_EPOCH, SqlFragments.LOCK_EPOCH));
 
-    private static final NamedSql RECOVER =
-            NamedSql.of("""
+    private static final NamedSql RECOVER = NamedSql.of("""
             with %1$s, eligible as (
                 select * from unnest(cast(:ids as bigint[]), cast(:seen as bigint[])) as e(id, seen)
             ), orphaned as (
                 select t.id, t.name, t.handler, t.params, t.owner_instance, t.current_run_id,
                        -- A lost one-off run is asked for again, not the task's schedule (OneOffRepository).
-                       coalesce(r.cause = 'MANUAL', false) as one_off,
+                       coalesce(r.cause in ('MANUAL', 'UPSTREAM'), false) as one_off,
                        -- Of a backfill cancelled since it started: not asked for again.
                        exists (select 1 from backfills b where b.id = r.backfill_id and b.cancelled_at is not null)
                            as withdrawn,
@@ -70,7 +69,8 @@ final class OrphanRepository {
                        error = 'instance ' || o.owner_instance || ' is gone (' || o.reason || ')'
                   from orphaned o
                  where r.id = o.current_run_id and r.status = 'RUNNING' and not o.awaiting_fence
-            ), released as (
+                returning r.id, r.task_id, 'LOST' as status, r.scheduled_for
+            ), %3$s, released as (
                 update tasks t
                    set owner_instance = null, owner_session = null, lease_until = null, current_run_id = null,
                        started_at = null, progress = null, stuck_since = null, owner_lock_seen_at = null,
@@ -79,7 +79,9 @@ final class OrphanRepository {
                        next_fire_at = case when o.one_off then t.next_fire_at else now() end,
                        next_cause = case when o.one_off then t.next_cause else 'RECOVERY' end,
                        next_attempt = case when o.one_off then t.next_attempt else t.next_attempt + 1 end,
-                       next_request_at = case when o.one_off and not o.withdrawn then now() else t.next_request_at end,
+                       next_request_at = least(case when o.one_off and not o.withdrawn then now() else t.next_request_at end,
+                                               -- Runs after a lost run of another task recovered here.
+                                               (select min(q.scheduled_for) from downstream q where q.task_id = t.id)),
                        fence = t.fence + 1,
                        -- Only losses the task may have caused count; the others neither count nor clear the streak.
                        lost_streak = t.lost_streak + case when o.counted then 1 else 0 end,
@@ -94,9 +96,9 @@ final class OrphanRepository {
             ), requeued as (
                 -- The lost one-off run again at once, as its next attempt, with its params and requester.
                 insert into task_runs (task_id, task_name, scheduled_for, started_at, status, attempt, cause, params,
-                                       requested_by, backfill_id)
+                                       requested_by, backfill_id, upstream_run_id)
                 select r.task_id, r.task_name, case when r.backfill_id is null then now() else r.scheduled_for end,
-                       null, 'PENDING', r.attempt + 1, 'MANUAL', r.params, r.requested_by, r.backfill_id
+                       null, 'PENDING', r.attempt + 1, r.cause, r.params, r.requested_by, r.backfill_id, r.upstream_run_id
                   from orphaned o join task_runs r on r.id = o.current_run_id
                  where o.one_off and not o.awaiting_fence and not o.withdrawn
             )
@@ -108,7 +110,10 @@ final class OrphanRepository {
                    o.counted, o.blame
               from orphaned o
              where o.awaiting_fence
-            """.formatted(SqlFragments.HELD_LOCKS, SqlFragments.LOCK_EPOCH));
+            """.formatted(
+            SqlFragments.HELD_LOCKS,
+            SqlFragments.LOCK_EPOCH,
+            OneOffRepository.startDownstream("lost", "d.id in (select id from orphaned where not awaiting_fence)")));
 
     /**
      * Written just before this process halts itself: which runs made it halt (their handler ignored

@@ -21,5 +21,7 @@ enum RunCause {
     /** Again after its instance was lost. */
     RECOVERY,
     /** A one-off run an operator asked for ({@code POST /tasks/{name}/runs}). */
-    MANUAL
+    MANUAL,
+    /** A run after a run of its upstream task ended ({@code run-after}); the run says which. */
+    UPSTREAM
 }

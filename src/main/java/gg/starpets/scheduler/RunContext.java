@@ -74,6 +74,7 @@ public final class RunContext {
     private volatile Double progress;
     private volatile String output;
     private volatile String traceparent;
+    private volatile Long upstreamRunId;
 
     RunContext(
             long runId,
@@ -148,7 +149,8 @@ public final class RunContext {
      * as for a task from the configuration files): for tests and tools.
      */
     public RunContext asApiTask() {
-        return new RunContext(runId, fence, attempt, scheduledFor, taskName, params, timeout, gate, true);
+        return new RunContext(runId, fence, attempt, scheduledFor, taskName, params, timeout, gate, true)
+                .afterUpstream(upstreamRunId);
     }
 
     /** This context, not yet used, as for a traced run whose span {@code traceparent} names: for tests and tools. */
@@ -156,12 +158,27 @@ public final class RunContext {
         RunContext traced =
                 new RunContext(runId, fence, attempt, scheduledFor, taskName, params, timeout, gate, fromApi);
         traced.traceparent = traceparent;
-        return traced;
+        return traced.afterUpstream(upstreamRunId);
     }
 
     /** This context, not yet used, as for a run for {@code time} ({@link #scheduledFor()}): for tests and tools. */
     public RunContext asScheduledFor(Instant time) {
-        return new RunContext(runId, fence, attempt, time, taskName, params, timeout, gate, fromApi);
+        return new RunContext(runId, fence, attempt, time, taskName, params, timeout, gate, fromApi)
+                .afterUpstream(upstreamRunId);
+    }
+
+    /** This context, not yet used, as for a run started after run {@code runId} of its upstream (null: none). */
+    public RunContext afterUpstream(Long runId) {
+        this.upstreamRunId = runId;
+        return this;
+    }
+
+    /**
+     * The run of the upstream task whose end started this one ({@code run-after}; its time is this run's
+     * {@link #scheduledFor()}), or null when this run was not started by another's end.
+     */
+    public Long upstreamRunId() {
+        return upstreamRunId;
     }
 
     public long runId() {

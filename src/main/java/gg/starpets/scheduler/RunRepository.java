@@ -34,7 +34,8 @@ public final class RunRepository {
             Map<String, Object> result,
             String traceId,
             String requestedBy,
-            Map<String, Object> params) {}
+            Map<String, Object> params,
+            Long upstreamRunId) {}
 
     /**
      * Which runs to list: all filters optional; newest first, ids below {@code before}, started at or
@@ -47,7 +48,8 @@ public final class RunRepository {
     static final String COLUMNS = """
             r.id, r.task_name, r.instance_id, r.status, r.scheduled_for, r.started_at, r.finished_at,
             extract(epoch from coalesce(r.finished_at, now()) - r.started_at) as duration, r.error, r.attempt, r.progress,
-            r.cause, r.output, r.result::text as result, r.trace_id, r.requested_by, r.params::text as run_params
+            r.cause, r.output, r.result::text as result, r.trace_id, r.requested_by, r.params::text as run_params,
+            r.upstream_run_id
             """;
 
     private static final NamedSql SET_TRACE_ID =
@@ -265,7 +267,8 @@ public final class RunRepository {
                 Json.object(rs.getString("result")),
                 rs.getString("trace_id"),
                 rs.getString("requested_by"),
-                Json.object(rs.getString("run_params")));
+                Json.object(rs.getString("run_params")),
+                rs.getObject("upstream_run_id", Long.class));
     }
 
     /** Records the trace of run {@code runId} (tracing on): a statement of its own, at the run's start. */

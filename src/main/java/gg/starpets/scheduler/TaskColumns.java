@@ -18,7 +18,7 @@ final class TaskColumns {
     static final String DEFINITION = """
             t.name, t.handler, t.schedule, t.time_zone, t.params::text as params, t.enabled, t.timeout_seconds,
                    t.retry::text as retry, t.misfire_policy, t.misfire_threshold_ms, t.catch_up_limit,
-                   t.catch_up_window_ms, t.jitter_ms, t.overlap, t.once_at, t.cost""";
+                   t.catch_up_window_ms, t.jitter_ms, t.overlap, t.once_at, t.cost, t.run_after_task, t.run_after_when""";
 
     private TaskColumns() {}
 
@@ -40,7 +40,16 @@ final class TaskColumns {
                 jitter(rs),
                 InstanceRepository.instant(rs, "once_at"),
                 TaskDefinition.Overlap.valueOf(rs.getString("overlap")),
-                rs.getInt("cost"));
+                rs.getInt("cost"),
+                runAfter(rs));
+    }
+
+    static TaskDefinition.RunAfter runAfter(ResultSet rs) throws SQLException {
+        String task = rs.getString("run_after_task");
+        return task == null
+                ? null
+                : new TaskDefinition.RunAfter(
+                        task, TaskDefinition.RunAfter.When.valueOf(rs.getString("run_after_when")));
     }
 
     static Map<String, Object> params(ResultSet rs) throws SQLException {
@@ -72,7 +81,13 @@ final class TaskColumns {
                 .set("jitter", d.jitter().toMillis())
                 .set("overlap", d.overlap().name())
                 .set("once_at", d.once() ? d.startAt() : null)
-                .set("cost", d.cost());
+                .set("cost", d.cost())
+                .set(
+                        "run_after_task",
+                        d.runAfter() == null ? null : d.runAfter().task())
+                .set(
+                        "run_after_when",
+                        d.runAfter() == null ? null : d.runAfter().when().name());
     }
 
     /**
@@ -159,6 +174,15 @@ final class TaskColumns {
         json.put("cost", d.cost());
         if (d.once()) {
             json.put("at", d.startAt() == null ? null : d.startAt().toString());
+        }
+        if (d.runAfter() != null) {
+            json.put(
+                    "runAfter",
+                    Map.of(
+                            "task",
+                            d.runAfter().task(),
+                            "when",
+                            d.runAfter().when().name()));
         }
         return json;
     }

@@ -5,7 +5,9 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.function.UnaryOperator;
 import javax.sql.DataSource;
 
@@ -40,7 +42,11 @@ public final class TaskCommands {
         BACKFILL_NOT_FOUND,
         NOT_BACKFILLABLE,
         TOO_MANY_SLOTS,
-        INVALID_RANGE
+        INVALID_RANGE,
+        // Run after (RunAfterRepository): a loop; an upstream that is no task; deleting a task others run after.
+        RUN_AFTER_LOOP,
+        UNKNOWN_UPSTREAM,
+        HAS_DOWNSTREAM
     }
 
     public static final class RefusedException extends RuntimeException {
@@ -68,10 +74,11 @@ public final class TaskCommands {
     private static final NamedSql INSERT_API = NamedSql.of("""
             insert into tasks (name, handler, schedule, time_zone, params, enabled, timeout_seconds, retry,
                                misfire_policy, misfire_threshold_ms, catch_up_limit, catch_up_window_ms, jitter_ms,
-                               overlap, cost, source, next_run_at, next_fire_at, once_at)
+                               overlap, cost, source, next_run_at, next_fire_at, once_at, run_after_task, run_after_when)
             values (:name, :handler, :schedule, :zone, cast(:params as jsonb), :enabled, :timeout,
                     cast(:retry as jsonb), :misfire, :threshold, :catch_up_limit, :catch_up_window, :jitter, :overlap,
-                    :cost, 'API', cast(:next as timestamptz), cast(:next as timestamptz), cast(:once_at as timestamptz))
+                    :cost, 'API', cast(:next as timestamptz), cast(:next as timestamptz), cast(:once_at as timestamptz),
+                    cast(:run_after_task as text), cast(:run_after_when as text))
             on conflict (name) do nothing
             """);
 
@@ -81,8 +88,8 @@ public final class TaskCommands {
                    enabled = :enabled, timeout_seconds = :timeout, retry = cast(:retry as jsonb),
                    misfire_policy = :misfire, misfire_threshold_ms = :threshold, catch_up_limit = :catch_up_limit,
                    catch_up_window_ms = :catch_up_window, jitter_ms = :jitter, overlap = :overlap, cost = :cost,
-                   once_at = cast(:once_at as timestamptz),
-                   quarantined_at = null, lost_streak = 0, version = version + 1, updated_at = now(),
+                   once_at = cast(:once_at as timestamptz), run_after_task = cast(:run_after_task as text),
+                   run_after_when = cast(:run_after_when as text), quarantined_at = null, lost_streak = 0, version = version + 1, updated_at = now(),
                    %s
              where id = :id and name = :name
             """.formatted(TaskColumns.rescheduled("", ":rescheduled")));
@@ -157,6 +164,7 @@ public final class TaskCommands {
     public TaskViews.TaskSnapshot create(TaskDefinition d, String actor, AlsoWrite also) {
         return inTransaction(c -> {
             Instant now = DbClock.now(c);
+            RunAfterRepository.check(c, List.of(d));
             try (var st = TaskColumns.bind(INSERT_API.prepare(c), d).set("next", NextRunPlan.firstRun(d, now))) {
                 if (st.executeUpdate() == 0) {
                     throw new RefusedException(Refusal.TASK_EXISTS, "A task named '" + d.name() + "' exists");
@@ -190,13 +198,15 @@ public final class TaskCommands {
         return inTransaction(c -> {
             TaskDefinition d = change.apply(existing(c, name, null).definition());
             StoredTask before = editable(c, name, version);
+            RunAfterRepository.check(c, List.of(d));
             Instant now = DbClock.now(c);
             // A start-at that has passed changes nothing (it was a first run's).
             boolean rescheduled = !before.definition().schedule().equals(d.schedule())
                     || !before.definition().timeZone().equals(d.timeZone())
                     || (d.startAt() != null && d.startAt().isAfter(now))
                     // A one-time task given another time runs at it (at once if it has passed).
-                    || (d.once() && !d.startAt().equals(before.definition().startAt()));
+                    || (d.once()
+                            && !Objects.equals(d.startAt(), before.definition().startAt()));
             try (var st = TaskColumns.bind(UPDATE_API.prepare(c), d)
                     .set("rescheduled", rescheduled)
                     .set("next", NextRunPlan.afterScheduleChange(d, now))
@@ -224,6 +234,7 @@ public final class TaskCommands {
             if (before.running()) {
                 throw new RefusedException(Refusal.BUSY, "Task '" + name + "' has a run in progress; cancel it first");
             }
+            RunAfterRepository.checkDelete(c, name);
             try (var st = DELETE.prepare(c).set("id", before.id())) {
                 st.executeUpdate();
             }

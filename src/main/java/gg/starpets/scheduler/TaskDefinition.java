@@ -21,6 +21,7 @@ import java.util.regex.Pattern;
  * @param cost the units of its instance's capacity ({@code SCHEDULER_MAX_CONCURRENT_RUNS}) a run of it uses
  *     while its handler executes: 1 to {@value #MAX_COST}, default 1 (e.g. 4 for a heavy {@code exec} or
  *     {@code cpu} task)
+ * @param runAfter the task whose runs' ends start this one ({@code run-after}); null: none
  */
 public record TaskDefinition(
         String name,
@@ -35,7 +36,8 @@ public record TaskDefinition(
         Duration jitter,
         Instant startAt,
         Overlap overlap,
-        int cost) {
+        int cost,
+        RunAfter runAfter) {
 
     /** The highest {@code cost} a task may have (the database checks it too, V17). */
     public static final int MAX_COST = 1000;
@@ -254,15 +256,16 @@ public record TaskDefinition(
                 null,
                 null,
                 null,
-                1);
+                1,
+                null);
     }
 
     public TaskDefinition withRetry(RetryPolicy retry) {
-        return copy(params, retry, misfire, jitter, startAt, overlap, cost);
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter);
     }
 
     public TaskDefinition withMisfire(MisfirePolicy misfire) {
-        return copy(params, retry, misfire, jitter, startAt, overlap, cost);
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter);
     }
 
     public TaskDefinition withJitter(Duration jitter) {
@@ -274,23 +277,23 @@ public record TaskDefinition(
         } catch (IllegalArgumentException e) {
             throw new InvalidTaskException(name, e.getMessage());
         }
-        return copy(params, retry, misfire, jitter, startAt, overlap, cost);
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter);
     }
 
     public TaskDefinition withOverlap(Overlap overlap) {
-        return copy(params, retry, misfire, jitter, startAt, overlap, cost);
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter);
     }
 
     public TaskDefinition withParams(Map<String, Object> params) {
-        return copy(params, retry, misfire, jitter, startAt, overlap, cost);
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter);
     }
 
     public TaskDefinition withCost(int cost) {
-        return copy(params, retry, misfire, jitter, startAt, overlap, cost);
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter);
     }
 
     public TaskDefinition withStartAt(Instant startAt) {
-        return copy(params, retry, misfire, jitter, startAt, overlap, cost);
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter);
     }
 
     /** This definition with its parts a {@code withX} may change: the one place that copies it. */
@@ -301,10 +304,63 @@ public record TaskDefinition(
             Duration jitter,
             Instant startAt,
             Overlap overlap,
-            int cost) {
+            int cost,
+            RunAfter runAfter) {
         return new TaskDefinition(
                 name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, overlap,
-                cost);
+                cost, runAfter);
+    }
+
+    /**
+     * Starts this task once each time a run of {@code runAfter.task()} ends as {@code runAfter.when()}
+     * says ({@link RunAfter}); null: none. A task that runs after another needs no schedule of its own:
+     * written without one it is stored as {@code once} without an {@code at}, which never comes due by
+     * itself. With a schedule it also runs on it.
+     */
+    public TaskDefinition withRunAfter(RunAfter runAfter) {
+        if (runAfter != null && runAfter.task().equals(name)) {
+            throw new InvalidTaskException(name, "run-after names the task itself: a loop");
+        }
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter);
+    }
+
+    /**
+     * {@code run-after: {task, when}}: which task's run ends start this one, and which ends.
+     * {@code SUCCEEDED}: a run that SUCCEEDED; {@code FAILED}: one that FAILED, TIMED_OUT or was LOST
+     * (its instance died); {@code ANY}: every end of a run that started (also INTERRUPTED and CANCELLED).
+     */
+    public record RunAfter(String task, When when) {
+
+        /** Why {@code run-after: [a, b]} is refused. */
+        public static final String NO_FAN_IN = "run-after names one task; fan-in (after several tasks, once each"
+                + " has succeeded for the same time) is not supported: give the task one upstream, or chain them"
+                + " (b after a, c after b)";
+
+        public enum When {
+            SUCCEEDED,
+            FAILED,
+            ANY
+        }
+
+        public RunAfter {
+            when = when == null ? When.SUCCEEDED : when;
+        }
+
+        /** As written ({@code when} in any case; null or blank: SUCCEEDED); refuses others naming {@code name}. */
+        public static RunAfter of(String name, String task, String when) {
+            if (task == null || task.isBlank()) {
+                throw new InvalidTaskException(name, "run-after needs 'task', the task whose runs this one follows");
+            }
+            if (when == null || when.isBlank()) {
+                return new RunAfter(task.strip(), When.SUCCEEDED);
+            }
+            try {
+                return new RunAfter(task.strip(), When.valueOf(when.strip().toUpperCase(Locale.ROOT)));
+            } catch (IllegalArgumentException e) {
+                throw new InvalidTaskException(
+                        name, "run-after 'when' must be SUCCEEDED, FAILED or ANY, not '" + when.strip() + "'");
+            }
+        }
     }
 
     /** A one-time task ({@code schedule: once}): it runs at its {@code at}, kept as its {@link #startAt}. */
@@ -324,7 +380,7 @@ public record TaskDefinition(
             }
             return this;
         }
-        if (at == null) {
+        if (at == null && runAfter == null) {
             throw new InvalidTaskException(name, "a one-time task (schedule: once) needs 'at', the time it runs");
         }
         return withStartAt(at);

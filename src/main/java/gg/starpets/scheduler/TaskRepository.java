@@ -69,7 +69,7 @@ final class TaskRepository {
                           coalesce(s.scheduled_for, t.next_fire_at, t.next_run_at) as fire_at,
                           t.retry::text as retry, t.misfire_policy, t.misfire_threshold_ms, t.catch_up_limit,
                           t.catch_up_window_ms, t.catch_ups, t.jitter_ms, t.source, t.overlap, t.cost,
-                          s.id is not null as one_off
+                          s.id is not null as one_off, s.upstream_run_id
             ), runs as (
                 insert into task_runs (id, task_id, task_name, instance_id, fence, scheduled_for, started_at,
                                        status, attempt, cause)
@@ -95,7 +95,8 @@ final class TaskRepository {
              where t.current_run_id = p.run_id
             """);
 
-    private static final NamedSql FINISH = NamedSql.of("""
+    private static final NamedSql FINISH =
+            NamedSql.of("""
             with released as (
                 update tasks
                    set owner_instance = null, owner_session = null, lease_until = null, current_run_id = null,
@@ -117,14 +118,16 @@ final class TaskRepository {
                        progress = coalesce(cast(:progress as float8), progress),
                        output = cast(:output as text), result = cast(:result as jsonb)
                  where id = :run and status = 'RUNNING' and exists (select 1 from released)
-            )
+                returning id, task_id, status, scheduled_for
+            ), %s
             select exists (select 1 from released) as released,
                    (select schedule from released) as schedule, (select time_zone from released) as time_zone,
-                   -- Due at once: wake the other instances' claim loops.
-                   case when (:due_now or (select next_cause from released) = 'TRIGGER')
-                             and exists (select 1 from released)
+                   -- Due at once (or a run after this one asked for): wake the other instances' claim loops.
+                   case when ((:due_now or (select next_cause from released) = 'TRIGGER')
+                              and exists (select 1 from released))
+                             or exists (select 1 from downstream)
                         then pg_notify('%s', '') end
-            """.formatted(SessionWatch.CHANNEL));
+            """.formatted(OneOffRepository.startDownstream("ended", ""), SessionWatch.CHANNEL));
 
     private static final NamedSql RESCHEDULE = NamedSql.of("""
             update tasks set next_run_at = cast(:next as timestamptz), next_fire_at = cast(:next as timestamptz),
@@ -132,15 +135,19 @@ final class TaskRepository {
              where id = :task and fence = :fence and owner_session is null and next_cause = 'SCHEDULE'
             """);
 
-    private static final NamedSql MARK_STUCK = NamedSql.of("""
+    private static final NamedSql MARK_STUCK =
+            NamedSql.of("""
             with marked as (
                 update tasks set stuck_since = now(), updated_at = now()
                  where id = :task and fence = :fence and owner_session = :key
                 returning id
-            )
-            update task_runs set status = :status, finished_at = now(), error = :error
-             where id = :run and status = 'RUNNING' and exists (select 1 from marked)
-            """);
+            ), ended as (
+                update task_runs set status = :status, finished_at = now(), error = :error
+                 where id = :run and status = 'RUNNING' and exists (select 1 from marked)
+                returning id, task_id, status, scheduled_for
+            ), %s
+            select case when exists (select 1 from downstream) then pg_notify('%s', '') end
+            """.formatted(OneOffRepository.startDownstream("ended", ""), SessionWatch.CHANNEL));
 
     /**
      * The run still holds its task: same fence, still its current run, still owned. Shared, so that a
@@ -340,14 +347,15 @@ final class TaskRepository {
     /** Records a run ended (timed out) while its handler still executes; the task stays owned, shown STUCK. */
     void markStuck(Connection c, ClaimedRun run, long sessionKey, RunStatus status, String error) throws SQLException {
         try (var st = MARK_STUCK
-                .prepare(c)
-                .set("task", run.taskId())
-                .set("fence", run.fence())
-                .set("key", sessionKey)
-                .set("status", status.name())
-                .set("error", error)
-                .set("run", run.runId())) {
-            st.executeUpdate();
+                        .prepare(c)
+                        .set("task", run.taskId())
+                        .set("fence", run.fence())
+                        .set("key", sessionKey)
+                        .set("status", status.name())
+                        .set("error", error)
+                        .set("run", run.runId());
+                ResultSet rs = st.executeQuery()) {
+            rs.next();
         }
     }
 

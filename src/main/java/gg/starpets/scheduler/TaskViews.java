@@ -76,7 +76,12 @@ public final class TaskViews {
          * run. Its last run says how it ended (COMPLETED whether that run SUCCEEDED or finally FAILED).
          */
         public boolean completed() {
-            return Schedule.ONCE.equals(schedule) && nextRunAt == null && lastRun != null && !running();
+            return Schedule.ONCE.equals(schedule)
+                    && nextRunAt == null
+                    && lastRun != null
+                    && !running()
+                    // A task that runs after another (with no schedule of its own) waits for its upstream.
+                    && (definition == null || definition.runAfter() == null);
         }
 
         /** Its run has been ended (timed out) but the handler still executes on its instance. */

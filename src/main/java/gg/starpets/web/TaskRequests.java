@@ -45,7 +45,8 @@ final class TaskRequests {
             "startAt",
             "at",
             "overlap",
-            "cost");
+            "cost",
+            "runAfter");
 
     private static final Set<String> RETRY_FIELDS = Set.of(
             "maxAttempts", "initialBackoff", "initialBackoffSeconds", "multiplier", "maxBackoff", "maxBackoffSeconds");
@@ -110,8 +111,10 @@ final class TaskRequests {
             d = TaskDefinition.of(
                     name,
                     text(f, "handler", true),
-                    // Only an 'at': a one-time task.
-                    f.get("schedule") == null && f.get("at") != null ? Schedule.ONCE : text(f, "schedule", true),
+                    // Only an 'at': a one-time task; only a run-after: one that runs after its upstream, no schedule.
+                    f.get("schedule") == null && (f.get("at") != null || f.get("runAfter") != null)
+                            ? Schedule.ONCE
+                            : text(f, "schedule", true),
                     text(f, "timeZone", false),
                     timeout,
                     bool(f, "enabled"),
@@ -129,6 +132,7 @@ final class TaskRequests {
                                     duration(f, "catchUpWindow", "catchUpWindowSeconds"),
                                     TaskDefinition.MisfirePolicy.DEFAULT.catchUpWindow())))
                     .withJitter(orDefault(duration(f, "jitter", "jitterSeconds"), Duration.ZERO))
+                    .withRunAfter(runAfter(f.get("runAfter"), name))
                     .withFirstRun(
                             TaskDefinition.startAt(name, "startAt", text(f, "startAt", false)),
                             TaskDefinition.startAt(name, "at", text(f, "at", false)))
@@ -153,6 +157,21 @@ final class TaskRequests {
                 duration(r, "initialBackoff", "initialBackoffSeconds"),
                 r.get("multiplier") == null ? null : number(r, "multiplier"),
                 duration(r, "maxBackoff", "maxBackoffSeconds"));
+    }
+
+    /** {@code runAfter: {task, when}}; a list (fan-in: after several tasks) is refused. */
+    private static TaskDefinition.RunAfter runAfter(Object value, String task) {
+        if (value == null) {
+            return null;
+        }
+        if (value instanceof java.util.List<?>) {
+            throw invalid("Task '" + task + "': " + TaskDefinition.RunAfter.NO_FAN_IN);
+        }
+        if (!(value instanceof Map<?, ?> raw)) {
+            throw invalid("'runAfter' must be an object: {\"task\": \"import-orders\", \"when\": \"SUCCEEDED\"}");
+        }
+        Map<String, Object> r = normalized(JSON.valueToTree(raw), Set.of("task", "when"), "runAfter.", task);
+        return TaskDefinition.RunAfter.of(task, text(r, "task", false), text(r, "when", false));
     }
 
     @SuppressWarnings("unchecked")

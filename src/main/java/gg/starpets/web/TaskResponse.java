@@ -46,7 +46,8 @@ record TaskResponse(
         Double jitterSeconds,
         String overlap,
         Instant at,
-        Integer cost) {
+        Integer cost,
+        TaskDefinition.RunAfter runAfter) {
 
     /** Why and until when a task is paused (null until: until resumed). */
     record Pause(Instant since, Instant until, String reason) {}
@@ -128,7 +129,8 @@ record TaskResponse(
                 d == null ? null : d.overlap().name(),
                 // A one-time task's time (schedule "once"); null for every other task.
                 d == null || !d.once() ? null : d.startAt(),
-                d == null ? null : d.cost());
+                d == null ? null : d.cost(),
+                d == null ? null : d.runAfter());
     }
 
     /** A cron's next time after now (null for a fixed delay: it counts from the run's end). */

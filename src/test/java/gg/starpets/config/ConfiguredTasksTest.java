@@ -246,6 +246,54 @@ class ConfiguredTasksTest {
     }
 
     @Test
+    void aTaskThatRunsAfterAnotherNeedsNoScheduleAndFanInOrABadWhenStopsTheStart() throws IOException {
+        StandardEnvironment env = environment("""
+                starpets:
+                  tasks:
+                    - { name: import-orders, handler: sleep, schedule: "0 3 * * *", timeout: 1h }
+                    - name: report
+                      handler: sleep
+                      timeout: 5m
+                      run-after: { task: import-orders, when: failed }
+                    - { name: audit, handler: sleep, timeout: 5m, runAfter: { task: report } }
+                """, Map.of());
+
+        List<TaskDefinition> tasks = ConfiguredTasks.read(properties(env), env, handlers);
+
+        assertThat(tasks.get(1).runAfter())
+                .isEqualTo(new TaskDefinition.RunAfter("import-orders", TaskDefinition.RunAfter.When.FAILED));
+        assertThat(tasks.get(1).schedule()).isEqualTo(Schedule.ONCE);
+        assertThat(tasks.get(1).startAt()).isNull();
+        assertThat(tasks.get(2).runAfter().when()).isEqualTo(TaskDefinition.RunAfter.When.SUCCEEDED);
+        for (var mistake : Map.of(
+                        "run-after: [import-orders, export]",
+                        "run-after names one task; fan-in",
+                        "run-after: { task: import-orders, when: SOMETIMES }",
+                        "run-after 'when' must be SUCCEEDED, FAILED or ANY, not 'SOMETIMES'",
+                        "run-after: { task: import-orders, after: SUCCEEDED }",
+                        "unknown key 'run-after.after'",
+                        "run-after: { when: ANY }",
+                        "run-after needs 'task'")
+                .entrySet()) {
+            String yaml = """
+                    starpets:
+                      tasks:
+                        - name: report
+                          handler: sleep
+                          timeout: 5m
+                          %s
+                    """.formatted(mistake.getKey());
+            assertThatThrownBy(() -> {
+                        StandardEnvironment bad = environment(yaml, Map.of());
+                        ConfiguredTasks.read(properties(bad), bad, handlers);
+                    })
+                    .as(mistake.getKey())
+                    .isInstanceOf(TaskDefinition.InvalidTaskException.class)
+                    .hasMessageStartingWith("Task 'report': " + mistake.getValue());
+        }
+    }
+
+    @Test
     void anOverlapThatIsNotSupportedStopsTheStartNamingTheTask() {
         for (var mistake : Map.of(
                         "ALLOW",

@@ -60,7 +60,8 @@ final class ManualClock {
                 Duration.ZERO,
                 "CONFIG",
                 TaskDefinition.Overlap.SKIP,
-                1);
+                1,
+                null);
         return new LocalRun(claim, now(), guard);
     }
 }

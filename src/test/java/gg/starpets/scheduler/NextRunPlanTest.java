@@ -58,7 +58,8 @@ class NextRunPlanTest {
                 jitter,
                 "CONFIG",
                 TaskDefinition.Overlap.SKIP,
-                1);
+                1,
+                null);
     }
 
     /** A run of a cron task for {@code fireAt}, started at {@code startedAt}. */
@@ -94,7 +95,8 @@ class NextRunPlanTest {
                 Duration.ZERO,
                 "CONFIG",
                 overlap,
-                1);
+                1,
+                null);
     }
 
     private static TaskDefinition.MisfirePolicy skip(Duration threshold) {
@@ -417,7 +419,8 @@ class NextRunPlanTest {
                 Duration.ZERO,
                 "CONFIG",
                 TaskDefinition.Overlap.SKIP,
-                1);
+                1,
+                null);
         assertThat(after(plan(LOWEST), failed, RunStatus.FAILED))
                 .isEqualTo(new NextRun(EIGHT, false, EIGHT, RunCause.CATCH_UP, 1, 0));
     }

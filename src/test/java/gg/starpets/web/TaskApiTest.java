@@ -172,7 +172,8 @@ class TaskApiTest {
                             "jitterSeconds",
                             "overlap",
                             "at",
-                            "cost");
+                            "cost",
+                            "runAfter");
             assertThat(task.get("retry").propertyNames())
                     .containsExactly("maxAttempts", "initialBackoffSeconds", "multiplier", "maxBackoffSeconds");
             assertThat(task.get("retry").get("initialBackoffSeconds").asDouble())
