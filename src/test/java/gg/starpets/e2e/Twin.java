@@ -13,8 +13,8 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The native twin of the compose stack (scripts/twin-up.sh) on the end-to-end ports: five instances of
- * the real jar behind nginx on 28080 (instances on 28081-28085), PostgreSQL on 25432, Prometheus on
+ * The native twin of the compose stack (scripts/twin-up.sh) on the end-to-end ports: five instances (or
+ * as many as a test asks for) of the real jar behind nginx on 28080 (instances on 28081-28085), PostgreSQL on 25432, Prometheus on
  * 29090, Alertmanager on 29093 posting its notifications to the twin's {@link AlertWebhook}. One at a
  * time on a machine: run only under the heavy-work lock, as .ci/checks.d/40-e2e does.
  */
