@@ -20,10 +20,8 @@ cd "$root"
 source scripts/lib.sh
 build=${BUILD_DIR:-target-bench}
 java=$(starpets_java)
-./mvnw -B -q -Dbuild.dir="$build" -DskipTests package
-./mvnw -B -q -Dbuild.dir="$build" dependency:build-classpath -Dmdep.includeScope=test \
-  -Dmdep.outputFile="$build/bench.classpath" >/dev/null
-cp="$build/test-classes:$build/classes:$(cat "$build/bench.classpath")"
+starpets_package "$build"
+cp=$(starpets_test_classpath "$build")
 jar=$(ls "$build"/starpets-*.jar | head -n 1)
 # Progress goes to stderr, the table to stdout.
 exec "$java" -Xmx1g -Dstarpets.jar="$jar" -Dchaos.exec-witness="$root/bench/chaos-exec-witness.sh" -cp "$cp" \

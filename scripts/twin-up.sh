@@ -10,7 +10,8 @@
 # TWIN_NGINX_PORT (18080; instances listen on the next N ports), TWIN_PROMETHEUS_PORT (19090),
 # TWIN_ALERTMANAGER_PORT (19093), ALERTMANAGER (the Alertmanager binary: Debian's
 # prometheus-alertmanager, else alertmanager on the PATH),
-# TWIN_START_SECONDS (240: how long each instance may take to answer /health), STARPETS_JAR, JAVA;
+# TWIN_START_SECONDS (180: how long each instance may take to answer /health), STARPETS_JAR, JAVA,
+# TWIN_JAVA_OPTS (extra JVM options of every instance, split on spaces; none by default);
 # any of the service's own settings (TASK_DURATION, SCHEDULER_SETTLE …) is passed to every instance.
 #
 # Secure as the compose stack: PostgreSQL has StarPets' three roles (db/roles.sql; the instances run as
@@ -33,6 +34,7 @@ am_port=${TWIN_ALERTMANAGER_PORT:-19093}
 alertmanager=${ALERTMANAGER:-$(command -v prometheus-alertmanager || command -v alertmanager || true)}
 [ -n "$alertmanager" ] || { echo "no Alertmanager found (apt-get install prometheus-alertmanager, or set ALERTMANAGER)" >&2; exit 1; }
 start_seconds=${TWIN_START_SECONDS:-180}
+read -r -a java_opts <<<"${TWIN_JAVA_OPTS:-}"
 java=$(starpets_java)
 jar=$(starpets_jar "$root")
 
@@ -90,7 +92,7 @@ for i in $(seq 1 "$n"); do
   upstreams+="        server 127.0.0.1:$port max_fails=1 fail_timeout=5s;"$'\n'
   targets+="'127.0.0.1:$port', "
   INSTANCE_ID=app-$i PORT=$port DB_HOST=127.0.0.1 DB_PORT=$pg_port TOTAL_INSTANCES=${TOTAL_INSTANCES:-$n} \
-    start "app-$i" "$java" -Xmx384m -XX:+ExitOnOutOfMemoryError -Dstarpets.twin="$dir" -jar "$jar"
+    start "app-$i" "$java" -Xmx384m -XX:+ExitOnOutOfMemoryError ${java_opts[@]+"${java_opts[@]}"} -Dstarpets.twin="$dir" -jar "$jar"
 done
 
 echo "twin: nginx on 127.0.0.1:$nginx_port"

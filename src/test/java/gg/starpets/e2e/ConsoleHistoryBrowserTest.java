@@ -34,7 +34,7 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The console's view of a task's history beyond its scheduled runs, in a real browser against the twin
- * (five instances behind nginx): a backfill asked for with the task page's form, its progress (slots
+ * (one instance behind nginx: nothing here depends on how runs split nor on a failover): a backfill asked for with the task page's form, its progress (slots
  * done of all) followed to the end, and a second, long one cancelled from the panel, both checked
  * through the API (the runs and the slots they served, the backfill's state); and the slots a task
  * skipped (overlap SKIP, a run longer than its schedule's step) shown as MISSED rows with why, on the
@@ -73,7 +73,7 @@ class ConsoleHistoryBrowserTest {
     @BeforeAll
     static void start() throws Exception {
         // The task whose slots are missed is due every 2 s, under the shipped floor for API tasks (10 s).
-        twin = Twin.start("e2e-console-history-twin", Map.of("API_MIN_INTERVAL", "1s"));
+        twin = Twin.start("e2e-console-history-twin", 1, Map.of("API_MIN_INTERVAL", "1s"));
         browser = Browser.start(1400, 900);
         // The page redraws its lists on each refresh: an element found just before may be gone when a
         // wait reads it, and the next look finds the new one.

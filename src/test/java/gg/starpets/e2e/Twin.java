@@ -13,14 +13,16 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The native twin of the compose stack (scripts/twin-up.sh) on the end-to-end ports: five instances of
- * the real jar behind nginx on 28080 (instances on 28081-28085), PostgreSQL on 25432, Prometheus on
+ * The native twin of the compose stack (scripts/twin-up.sh) on the end-to-end ports: five instances (or
+ * as many as a test asks for) of the real jar behind nginx on 28080 (instances on 28081-28085), PostgreSQL on 25432, Prometheus on
  * 29090, Alertmanager on 29093 posting its notifications to the twin's {@link AlertWebhook}. One at a
  * time on a machine: run only under the heavy-work lock, as .ci/checks.d/40-e2e does.
  */
 final class Twin implements AutoCloseable {
 
+    /** The instances of a twin started without a count: what the compose stack runs. */
     static final int INSTANCES = 5;
+
     static final String NGINX = "http://127.0.0.1:28080";
 
     /** The twin's tokens (a test may give its own through its settings). Every read needs one. */
@@ -30,19 +32,30 @@ final class Twin implements AutoCloseable {
     static final String BALANCE_TOKEN = "e2e-balance-token-0123456789";
 
     private final Path dir;
+    private final int instances;
     private final Map<String, String> settings;
     private final AlertWebhook alerts;
 
-    private Twin(Path dir, Map<String, String> settings, AlertWebhook alerts) {
+    private Twin(Path dir, int instances, Map<String, String> settings, AlertWebhook alerts) {
         this.dir = dir;
+        this.instances = instances;
         this.settings = settings;
         this.alerts = alerts;
     }
 
-    /** Starts a fresh twin in {@code name} beside the jar (kept afterwards for its logs). */
+    /** Starts a fresh twin of {@link #INSTANCES} instances in {@code name} beside the jar (kept for its logs). */
     static Twin start(String name, Map<String, String> settings) throws IOException, InterruptedException {
+        return start(name, INSTANCES, settings);
+    }
+
+    /**
+     * Starts a fresh twin of {@code instances} instances: fewer for a test that checks neither the split
+     * nor a failover, since five JVMs starting at once take about 40 s of a 2-core machine and one about 15.
+     */
+    static Twin start(String name, int instances, Map<String, String> settings)
+            throws IOException, InterruptedException {
         Path dir = Path.of(System.getProperty("starpets.jar")).toAbsolutePath().resolveSibling(name);
-        Twin twin = new Twin(dir, settings, AlertWebhook.start());
+        Twin twin = new Twin(dir, instances, settings, AlertWebhook.start());
         twin.run("scripts/twin-down.sh", Duration.ofMinutes(2));
         if (Files.exists(dir)) {
             try (var paths = Files.walk(dir)) {
@@ -132,7 +145,7 @@ final class Twin implements AutoCloseable {
         ProcessBuilder pb = new ProcessBuilder("bash", script).inheritIO();
         Map<String, String> env = pb.environment();
         env.put("TWIN_DIR", dir.toString());
-        env.put("TWIN_INSTANCES", String.valueOf(INSTANCES));
+        env.put("TWIN_INSTANCES", String.valueOf(instances));
         env.put("TWIN_NGINX_PORT", "28080");
         env.put("TWIN_PG_PORT", "25432");
         env.put("TWIN_PROMETHEUS_PORT", "29090");
@@ -141,13 +154,16 @@ final class Twin implements AutoCloseable {
         // A new alert's first notification waits 1 s for others of its group, not the shipped 10 s.
         env.put("ALERT_GROUP_WAIT", "1s");
         env.put("STARPETS_JAR", System.getProperty("starpets.jar"));
-        // With TOTAL_INSTANCES (twin-up.sh sets it) the first claim waits for all five instances, at
+        // With TOTAL_INSTANCES (twin-up.sh sets it) the first claim waits for all the instances, at
         // most ten settle windows: as long as five JVMs may take to start on a loaded machine, so that
-        // the first split is even however their starts spread. It ends as soon as all five are alive.
+        // the first split is even however their starts spread. It ends as soon as all are alive.
         env.put("SCHEDULER_SETTLE", Timing.START.dividedBy(10).toSeconds() + "s");
         env.put("SHUTDOWN_GRACE", "2s");
         env.put("TWIN_STOP_SECONDS", "20");
         env.put("TWIN_START_SECONDS", String.valueOf(Timing.START.toSeconds()));
+        // The client compiler only, as for the jar ITs (AppProcess): five JVMs start on two cores in
+        // less time when no C2 compiles compete with them (twin-up 52-63 s -> 33-38 s measured).
+        env.put("TWIN_JAVA_OPTS", "-XX:TieredStopAtLevel=1");
         // The maintenance task stays off (DISABLED on the board): a run of milliseconds among the
         // demo runs would make the first split uneven.
         env.put("HISTORY_RETENTION_ENABLED", "false");

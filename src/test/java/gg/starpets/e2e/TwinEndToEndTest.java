@@ -133,6 +133,10 @@ class TwinEndToEndTest {
         env.put("DB_CONNECTION_TIMEOUT", "100s");
         env.put("TWIN_STOP_SECONDS", "20");
         env.put("TWIN_START_SECONDS", String.valueOf(Timing.START.toSeconds()));
+        // The client compiler only, as the console's twins (Twin) and the jar ITs (AppProcess) run,
+        // the A5 burst (BalanceAcceptanceIT) and the failover target (ProcessFailoverIT) included:
+        // five JVMs start on two cores in less time when no C2 compiles compete with them.
+        env.put("TWIN_JAVA_OPTS", "-XX:TieredStopAtLevel=1");
         env.putAll(Twin.tokens());
         Process p = pb.start();
         if (!p.waitFor(limit.toSeconds(), TimeUnit.SECONDS)) {
