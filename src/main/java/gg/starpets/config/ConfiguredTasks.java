@@ -1,6 +1,8 @@
 package gg.starpets.config;
 
 import gg.starpets.handlers.HandlerRegistry;
+import gg.starpets.scheduler.MisfirePolicy;
+import gg.starpets.scheduler.RetryPolicy;
 import gg.starpets.scheduler.TaskDefinition;
 import java.lang.reflect.RecordComponent;
 import java.util.ArrayList;
@@ -83,19 +85,19 @@ final class ConfiguredTasks {
 
     /** Retries, misfires, jitter, start-at, overlap, cost, priority and a one-time task's at as configured; the defaults where a key is absent. */
     private static TaskDefinition policies(StarPetsProperties.TaskDefinition t, TaskDefinition definition) {
-        TaskDefinition.MisfirePolicy defaults = TaskDefinition.MisfirePolicy.DEFAULT;
+        MisfirePolicy defaults = MisfirePolicy.DEFAULT;
         try {
-            TaskDefinition.RetryPolicy retry = t.retry() == null
+            RetryPolicy retry = t.retry() == null
                     ? null
-                    : TaskDefinition.RetryPolicy.of(
+                    : RetryPolicy.of(
                             t.retry().maxAttempts(),
                             t.retry().initialBackoff(),
                             t.retry().multiplier(),
                             t.retry().maxBackoff());
             return definition
                     .withRetry(retry)
-                    .withMisfire(new TaskDefinition.MisfirePolicy(
-                            TaskDefinition.MisfirePolicy.kind(t.misfire()),
+                    .withMisfire(new MisfirePolicy(
+                            MisfirePolicy.kind(t.misfire()),
                             t.misfireThreshold() == null ? defaults.threshold() : t.misfireThreshold(),
                             t.catchUpLimit() == null ? defaults.catchUpLimit() : t.catchUpLimit(),
                             t.catchUpWindow() == null ? defaults.catchUpWindow() : t.catchUpWindow()))

@@ -85,7 +85,7 @@ final class NextRunPlan {
         if (reason == LocalRun.StopReason.SHUTDOWN || reason == LocalRun.StopReason.SELF_FENCED) {
             return NextRun.now(RunCause.MANUAL, claim.attempt());
         }
-        TaskDefinition.RetryPolicy retry = claim.retry();
+        RetryPolicy retry = claim.retry();
         if ((status == RunStatus.FAILED || status == RunStatus.TIMED_OUT)
                 && retry != null
                 && claim.attempt() < retry.maxAttempts()) {
@@ -119,7 +119,7 @@ final class NextRunPlan {
         }
         // A slot that came due while the run was in progress and runs once, late: the next regular time.
         Instant late = lateSlot(claim, parsed, now);
-        TaskDefinition.RetryPolicy retry = claim.retry();
+        RetryPolicy retry = claim.retry();
         if ((status == RunStatus.FAILED || status == RunStatus.TIMED_OUT)
                 && retry != null
                 && claim.attempt() < retry.maxAttempts()) {
@@ -135,11 +135,11 @@ final class NextRunPlan {
             // more than its threshold. Only SKIP's own late slot (within its threshold) stays SCHEDULE: if
             // no instance starts it in time after all, it is skipped and recorded as any other.
             boolean skips = claim.overlap() == TaskDefinition.Overlap.SKIP
-                    && claim.misfire().kind() == TaskDefinition.MisfirePolicy.Kind.SKIP;
+                    && claim.misfire().kind() == MisfirePolicy.Kind.SKIP;
             return new NextRun(late, false, late, skips ? RunCause.SCHEDULE : RunCause.CATCH_UP, 1, 0);
         }
-        TaskDefinition.MisfirePolicy misfire = claim.misfire();
-        if (misfire.kind() == TaskDefinition.MisfirePolicy.Kind.CATCH_UP
+        MisfirePolicy misfire = claim.misfire();
+        if (misfire.kind() == MisfirePolicy.Kind.CATCH_UP
                 && parsed instanceof Schedule.Cron
                 && claim.fireAt() != null
                 && claim.catchUps() < misfire.catchUpLimit()) {
@@ -175,7 +175,7 @@ final class NextRunPlan {
         if (claim.overlap() != TaskDefinition.Overlap.SKIP) {
             return dueWhileRunning(schedule, claim.fireAt(), claim.startedAt(), now);
         }
-        TaskDefinition.MisfirePolicy misfire = claim.misfire();
+        MisfirePolicy misfire = claim.misfire();
         return switch (misfire.kind()) {
             case RUN_ONCE -> dueWhileRunning(schedule, claim.fireAt(), claim.startedAt(), now);
             case SKIP -> {
@@ -207,7 +207,7 @@ final class NextRunPlan {
      * for them.
      */
     static List<MissedSlots> missed(ClaimedRun claim, NextRun next, Schedule schedule, Instant now) {
-        if (claim.misfire().kind() != TaskDefinition.MisfirePolicy.Kind.SKIP
+        if (claim.misfire().kind() != MisfirePolicy.Kind.SKIP
                 || claim.overlap() != TaskDefinition.Overlap.SKIP
                 || !(schedule instanceof Schedule.Cron)
                 || claim.fireAt() == null

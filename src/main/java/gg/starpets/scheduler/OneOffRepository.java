@@ -12,7 +12,7 @@ import java.util.List;
  * The statements of one-off runs ({@code POST /tasks/{name}/runs}) on {@code task_runs} and
  * {@code tasks}. A one-off run is a {@code PENDING} row from the moment it is asked for; the task's
  * {@code next_request_at} holds the earliest time among its pending runs, so that the claim
- * ({@code TaskRepository.CLAIM}, through {@link #START_DUE}) takes a task whose one-off run is due and
+ * ({@code ClaimSql.CLAIM}, through {@link #START_DUE}) takes a task whose one-off run is due and
  * turns that row into its {@code RUNNING} run, leaving the task's own schedule ({@code next_run_at}) as
  * it was. Every statement that changes which runs are pending holds the task's row locked first and
  * computes {@code next_request_at} in a later statement of the same transaction, so that it sees every
@@ -23,7 +23,7 @@ import java.util.List;
 final class OneOffRepository {
 
     /**
-     * The claim's part ({@code TaskRepository.CLAIM}; after its {@code due} CTE, which locks the tasks
+     * The claim's part ({@code ClaimSql.CLAIM}; after its {@code due} CTE, which locks the tasks
      * and says which are claimed for a one-off run): each such task's earliest due pending run, started
      * with the fence the claim gives the task. A pending run cancelled since the claim's statement began
      * is not started (its row no longer says PENDING), and then the claim leaves the task alone.

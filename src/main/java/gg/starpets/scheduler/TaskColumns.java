@@ -112,7 +112,7 @@ final class TaskColumns {
                 next_cause = case when %1$s then 'SCHEDULE' else %2$snext_cause end""".formatted(applies, t);
     }
 
-    static String retryJson(TaskDefinition.RetryPolicy retry) {
+    static String retryJson(RetryPolicy retry) {
         if (retry == null) {
             return null;
         }
@@ -124,12 +124,12 @@ final class TaskColumns {
         return Json.write(json);
     }
 
-    static TaskDefinition.RetryPolicy retry(String json) {
+    static RetryPolicy retry(String json) {
         if (json == null) {
             return null;
         }
         JsonNode node = Json.MAPPER.readTree(json);
-        return new TaskDefinition.RetryPolicy(
+        return new RetryPolicy(
                 node.get("max-attempts").asInt(),
                 Duration.ofMillis(node.get("initial-backoff-ms").asLong()),
                 node.get("multiplier").asDouble(),
@@ -140,9 +140,9 @@ final class TaskColumns {
      * The misfire policy of a row with {@code misfire_policy}, {@code misfire_threshold_ms},
      * {@code catch_up_limit} and {@code catch_up_window_ms}; throws if they make no valid policy.
      */
-    static TaskDefinition.MisfirePolicy misfire(ResultSet rs) throws SQLException {
-        return new TaskDefinition.MisfirePolicy(
-                TaskDefinition.MisfirePolicy.Kind.valueOf(rs.getString("misfire_policy")),
+    static MisfirePolicy misfire(ResultSet rs) throws SQLException {
+        return new MisfirePolicy(
+                MisfirePolicy.Kind.valueOf(rs.getString("misfire_policy")),
                 Duration.ofMillis(rs.getLong("misfire_threshold_ms")),
                 rs.getInt("catch_up_limit"),
                 Duration.ofMillis(rs.getLong("catch_up_window_ms")));

@@ -1,5 +1,7 @@
 package gg.starpets.web;
 
+import gg.starpets.scheduler.MisfirePolicy;
+import gg.starpets.scheduler.RetryPolicy;
 import gg.starpets.scheduler.Schedule;
 import gg.starpets.scheduler.TaskDefinition;
 import gg.starpets.scheduler.TaskViews;
@@ -121,17 +123,17 @@ final class TaskRequests {
                     bool(f, "enabled"),
                     params(f.get("params")));
             d = d.withRetry(retry(f.get("retry"), name))
-                    .withMisfire(new TaskDefinition.MisfirePolicy(
-                            TaskDefinition.MisfirePolicy.kind(text(f, "misfire", false)),
+                    .withMisfire(new MisfirePolicy(
+                            MisfirePolicy.kind(text(f, "misfire", false)),
                             orDefault(
                                     duration(f, "misfireThreshold", "misfireThresholdSeconds"),
-                                    TaskDefinition.MisfirePolicy.DEFAULT.threshold()),
+                                    MisfirePolicy.DEFAULT.threshold()),
                             f.get("catchUpLimit") == null
-                                    ? TaskDefinition.MisfirePolicy.DEFAULT.catchUpLimit()
+                                    ? MisfirePolicy.DEFAULT.catchUpLimit()
                                     : integer(f, "catchUpLimit"),
                             orDefault(
                                     duration(f, "catchUpWindow", "catchUpWindowSeconds"),
-                                    TaskDefinition.MisfirePolicy.DEFAULT.catchUpWindow())))
+                                    MisfirePolicy.DEFAULT.catchUpWindow())))
                     .withJitter(orDefault(duration(f, "jitter", "jitterSeconds"), Duration.ZERO))
                     .withRunAfter(runAfter(f.get("runAfter"), name))
                     .withFirstRun(
@@ -146,7 +148,7 @@ final class TaskRequests {
         return d;
     }
 
-    private static TaskDefinition.RetryPolicy retry(Object value, String task) {
+    private static RetryPolicy retry(Object value, String task) {
         if (value == null) {
             return null;
         }
@@ -154,7 +156,7 @@ final class TaskRequests {
             throw invalid("'retry' must be an object");
         }
         Map<String, Object> r = normalized(JSON.valueToTree(raw), RETRY_FIELDS, "retry.", task);
-        return TaskDefinition.RetryPolicy.of(
+        return RetryPolicy.of(
                 r.get("maxAttempts") == null ? null : integer(r, "maxAttempts"),
                 duration(r, "initialBackoff", "initialBackoffSeconds"),
                 r.get("multiplier") == null ? null : number(r, "multiplier"),

@@ -1,5 +1,7 @@
 package gg.starpets.web;
 
+import gg.starpets.scheduler.MisfirePolicy;
+import gg.starpets.scheduler.RetryPolicy;
 import gg.starpets.scheduler.RunRepository.RunRow;
 import gg.starpets.scheduler.Schedule;
 import gg.starpets.scheduler.TaskDefinition;
@@ -55,7 +57,7 @@ record TaskResponse(
 
     record Retry(int maxAttempts, double initialBackoffSeconds, double multiplier, double maxBackoffSeconds) {
 
-        static Retry of(TaskDefinition.RetryPolicy retry) {
+        static Retry of(RetryPolicy retry) {
             return retry == null
                     ? null
                     : new Retry(
@@ -99,7 +101,7 @@ record TaskResponse(
         }
         // Null when the stored definition cannot be read by this version (written by a newer one).
         TaskDefinition d = t.definition();
-        TaskDefinition.MisfirePolicy misfire = d == null ? null : d.misfire();
+        MisfirePolicy misfire = d == null ? null : d.misfire();
         return new TaskResponse(
                 t.name(),
                 t.handler(),

@@ -8,6 +8,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import gg.starpets.handlers.HttpDestinations;
 import gg.starpets.handlers.TaskSecrets;
 import gg.starpets.handlers.WebhookPost;
+import gg.starpets.scheduler.MisfirePolicy;
 import gg.starpets.scheduler.Scheduler;
 import gg.starpets.scheduler.SchedulerEvents;
 import gg.starpets.scheduler.SchedulerSettings;
@@ -364,8 +365,8 @@ class NotificationsTest {
     void eachMissedRunIsNotifiedOnce() {
         TaskDefinition everySecond = TaskDefinition.of(
                         "every-second", "noop", "* * * * * *", "UTC", Duration.ofMinutes(1), true, Map.of())
-                .withMisfire(new TaskDefinition.MisfirePolicy(
-                        TaskDefinition.MisfirePolicy.Kind.SKIP, Duration.ofMillis(200), 10, Duration.ofHours(1)));
+                .withMisfire(
+                        new MisfirePolicy(MisfirePolicy.Kind.SKIP, Duration.ofMillis(200), 10, Duration.ofHours(1)));
         // Five slots passed while nobody ran it.
         run(
                 everySecond,

@@ -59,7 +59,7 @@ class BackfillTest {
     void aRunningSlotThatFailsAfterItsBackfillWasCancelledIsNotRetried() {
         Scheduler scheduler = cluster.create("instance-1", Map.of("work", witness(true, from)));
         scheduler.syncTasks(List.of(task("flaky", EVERY_TEN_MINUTES)
-                .withRetry(new TaskDefinition.RetryPolicy(3, Duration.ofMillis(100), 1.0, Duration.ofMillis(100)))));
+                .withRetry(new RetryPolicy(3, Duration.ofMillis(100), 1.0, Duration.ofMillis(100)))));
         scheduler.start();
         long id = backfills.request("flaky", from, to, "operator:ann").id();
         await().atMost(Timing.SOON).until(() -> seen.size() == 1);
@@ -176,7 +176,7 @@ class BackfillTest {
         Instant second = from.plus(Duration.ofMinutes(10));
         Scheduler scheduler = cluster.create("instance-1", Map.of("work", witness(false, second)));
         scheduler.syncTasks(List.of(task("flaky", EVERY_TEN_MINUTES)
-                .withRetry(new TaskDefinition.RetryPolicy(2, Duration.ofMillis(100), 1.0, Duration.ofMillis(100)))));
+                .withRetry(new RetryPolicy(2, Duration.ofMillis(100), 1.0, Duration.ofMillis(100)))));
         scheduler.start();
 
         long id = backfills

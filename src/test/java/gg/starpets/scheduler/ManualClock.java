@@ -55,7 +55,7 @@ final class ManualClock {
                 "SCHEDULE",
                 null,
                 null,
-                TaskDefinition.MisfirePolicy.DEFAULT,
+                MisfirePolicy.DEFAULT,
                 0,
                 Duration.ZERO,
                 "CONFIG",

@@ -19,10 +19,10 @@ class NextRunPlanTest {
     private static final double LOWEST = 0.0;
     private static final double HIGHEST = Math.nextDown(1.0);
 
-    private static final TaskDefinition.RetryPolicy THREE_ATTEMPTS_10S =
-            new TaskDefinition.RetryPolicy(3, Duration.ofSeconds(10), 2.0, Duration.ofMinutes(5));
-    private static final TaskDefinition.MisfirePolicy CATCH_UP_2H_LIMIT_3 = new TaskDefinition.MisfirePolicy(
-            TaskDefinition.MisfirePolicy.Kind.CATCH_UP, Duration.ofMinutes(1), 3, Duration.ofHours(2));
+    private static final RetryPolicy THREE_ATTEMPTS_10S =
+            new RetryPolicy(3, Duration.ofSeconds(10), 2.0, Duration.ofMinutes(5));
+    private static final MisfirePolicy CATCH_UP_2H_LIMIT_3 =
+            new MisfirePolicy(MisfirePolicy.Kind.CATCH_UP, Duration.ofMinutes(1), 3, Duration.ofHours(2));
 
     private static NextRunPlan plan(double random) {
         return new NextRunPlan(() -> random);
@@ -33,8 +33,8 @@ class NextRunPlanTest {
             String cause,
             int attempt,
             Instant fireAt,
-            TaskDefinition.RetryPolicy retry,
-            TaskDefinition.MisfirePolicy misfire,
+            RetryPolicy retry,
+            MisfirePolicy misfire,
             int catchUps,
             Duration jitter) {
         return new ClaimedRun(
@@ -63,17 +63,12 @@ class NextRunPlanTest {
     }
 
     /** A run of a cron task for {@code fireAt}, started at {@code startedAt}. */
-    private static ClaimedRun started(
-            String schedule, Instant fireAt, Instant startedAt, TaskDefinition.MisfirePolicy misfire) {
+    private static ClaimedRun started(String schedule, Instant fireAt, Instant startedAt, MisfirePolicy misfire) {
         return started(schedule, fireAt, startedAt, misfire, TaskDefinition.Overlap.SKIP);
     }
 
     private static ClaimedRun started(
-            String schedule,
-            Instant fireAt,
-            Instant startedAt,
-            TaskDefinition.MisfirePolicy misfire,
-            TaskDefinition.Overlap overlap) {
+            String schedule, Instant fireAt, Instant startedAt, MisfirePolicy misfire, TaskDefinition.Overlap overlap) {
         return new ClaimedRun(
                 1,
                 "t",
@@ -99,9 +94,8 @@ class NextRunPlanTest {
                 null);
     }
 
-    private static TaskDefinition.MisfirePolicy skip(Duration threshold) {
-        return new TaskDefinition.MisfirePolicy(
-                TaskDefinition.MisfirePolicy.Kind.SKIP, threshold, 10, Duration.ofHours(1));
+    private static MisfirePolicy skip(Duration threshold) {
+        return new MisfirePolicy(MisfirePolicy.Kind.SKIP, threshold, 10, Duration.ofHours(1));
     }
 
     private static List<MissedSlots> missed(ClaimedRun run, NextRun next) {
@@ -109,15 +103,7 @@ class NextRunPlanTest {
     }
 
     private static ClaimedRun retrying(String schedule, int attempt) {
-        return run(
-                schedule,
-                "SCHEDULE",
-                attempt,
-                NOW,
-                THREE_ATTEMPTS_10S,
-                TaskDefinition.MisfirePolicy.DEFAULT,
-                0,
-                Duration.ZERO);
+        return run(schedule, "SCHEDULE", attempt, NOW, THREE_ATTEMPTS_10S, MisfirePolicy.DEFAULT, 0, Duration.ZERO);
     }
 
     private static NextRun after(NextRunPlan plan, ClaimedRun run, RunStatus status) {
@@ -147,15 +133,7 @@ class NextRunPlanTest {
 
     /** A one-off run (cause MANUAL) of a task whose schedule is a minute: the schedule plays no part. */
     private static ClaimedRun oneOff(int attempt) {
-        return run(
-                "1m",
-                "MANUAL",
-                attempt,
-                NOW,
-                THREE_ATTEMPTS_10S,
-                TaskDefinition.MisfirePolicy.DEFAULT,
-                0,
-                Duration.ZERO);
+        return run("1m", "MANUAL", attempt, NOW, THREE_ATTEMPTS_10S, MisfirePolicy.DEFAULT, 0, Duration.ZERO);
     }
 
     @Test
@@ -219,8 +197,7 @@ class NextRunPlanTest {
 
     @Test
     void aRunCutShortByThisInstanceIsDueAtOnceWithTheSameCauseAndAttempt() {
-        ClaimedRun retry =
-                run("1h", "RETRY", 2, NOW, THREE_ATTEMPTS_10S, TaskDefinition.MisfirePolicy.DEFAULT, 0, Duration.ZERO);
+        ClaimedRun retry = run("1h", "RETRY", 2, NOW, THREE_ATTEMPTS_10S, MisfirePolicy.DEFAULT, 0, Duration.ZERO);
         for (LocalRun.StopReason reason :
                 new LocalRun.StopReason[] {LocalRun.StopReason.SHUTDOWN, LocalRun.StopReason.SELF_FENCED}) {
             assertThat(after(plan(LOWEST), retry, RunStatus.INTERRUPTED, reason))
@@ -282,8 +259,7 @@ class NextRunPlanTest {
 
     @Test
     void jitterDelaysTheRegularTimeByBetweenZeroAndAllOfIt() {
-        ClaimedRun jittered =
-                run("1h", "SCHEDULE", 1, NOW, null, TaskDefinition.MisfirePolicy.DEFAULT, 0, Duration.ofMinutes(10));
+        ClaimedRun jittered = run("1h", "SCHEDULE", 1, NOW, null, MisfirePolicy.DEFAULT, 0, Duration.ofMinutes(10));
         Instant regular = NOW.plus(Duration.ofHours(1));
 
         NextRun least = after(plan(LOWEST), jittered, RunStatus.SUCCEEDED);
@@ -337,8 +313,7 @@ class NextRunPlanTest {
 
     @Test
     void aScheduleThatCannotBeComputedGivesNoNextRun() {
-        ClaimedRun broken =
-                run("not a schedule", "SCHEDULE", 1, NOW, null, TaskDefinition.MisfirePolicy.DEFAULT, 0, Duration.ZERO);
+        ClaimedRun broken = run("not a schedule", "SCHEDULE", 1, NOW, null, MisfirePolicy.DEFAULT, 0, Duration.ZERO);
 
         assertThat(after(plan(LOWEST), broken, RunStatus.SUCCEEDED)).isEqualTo(NextRun.scheduled(null));
         assertThat(NextRunPlan.nextOrNull("not a schedule", "UTC", NOW)).isNull();
@@ -377,7 +352,7 @@ class NextRunPlanTest {
     @Test
     void runOnceRunsTheSlotsThatCameDueWhileTheRunOverranOnceLateForTheFirstOfThem() {
         // The run for 07:00 ran until 10:30: 08:00, 09:00 and 10:00 came due meanwhile.
-        ClaimedRun overran = started(HOURLY, SEVEN, SEVEN, TaskDefinition.MisfirePolicy.DEFAULT);
+        ClaimedRun overran = started(HOURLY, SEVEN, SEVEN, MisfirePolicy.DEFAULT);
 
         NextRun next = after(plan(HIGHEST), overran, RunStatus.SUCCEEDED);
 
@@ -388,11 +363,11 @@ class NextRunPlanTest {
     @Test
     void runOnceDoesNotRunAgainForTheSlotsItsOwnLateStartStoodFor() {
         // Down from 07:00 to 10:00: the late run started at 10:00:05 stood for 08:00 to 10:00.
-        ClaimedRun late = started(HOURLY, SEVEN, TEN.plusSeconds(5), TaskDefinition.MisfirePolicy.DEFAULT);
+        ClaimedRun late = started(HOURLY, SEVEN, TEN.plusSeconds(5), MisfirePolicy.DEFAULT);
         assertThat(after(plan(LOWEST), late, RunStatus.SUCCEEDED))
                 .isEqualTo(NextRun.scheduled(Instant.parse("2026-03-02T11:00:00Z")));
         // Started at 09:59: 10:00 came due while it ran.
-        ClaimedRun overLate = started(HOURLY, SEVEN, TEN.minusSeconds(60), TaskDefinition.MisfirePolicy.DEFAULT);
+        ClaimedRun overLate = started(HOURLY, SEVEN, TEN.minusSeconds(60), MisfirePolicy.DEFAULT);
         assertThat(after(plan(LOWEST), overLate, RunStatus.SUCCEEDED).next()).isEqualTo(TEN);
     }
 
@@ -414,7 +389,7 @@ class NextRunPlanTest {
                 "SCHEDULE",
                 SEVEN,
                 THREE_ATTEMPTS_10S,
-                TaskDefinition.MisfirePolicy.DEFAULT,
+                MisfirePolicy.DEFAULT,
                 0,
                 Duration.ZERO,
                 "CONFIG",
@@ -486,11 +461,11 @@ class NextRunPlanTest {
 
     @Test
     void bufferOneAndReplaceRunTheFirstSlotDueWhileRunningOnceWhateverTheMisfirePolicy() {
-        TaskDefinition.MisfirePolicy catchUp = new TaskDefinition.MisfirePolicy(
-                TaskDefinition.MisfirePolicy.Kind.CATCH_UP, Duration.ofMinutes(1), 10, Duration.ofHours(5));
+        MisfirePolicy catchUp =
+                new MisfirePolicy(MisfirePolicy.Kind.CATCH_UP, Duration.ofMinutes(1), 10, Duration.ofHours(5));
         for (TaskDefinition.Overlap overlap :
                 new TaskDefinition.Overlap[] {TaskDefinition.Overlap.BUFFER_ONE, TaskDefinition.Overlap.REPLACE}) {
-            for (TaskDefinition.MisfirePolicy misfire : List.of(skip(Duration.ofMinutes(1)), catchUp)) {
+            for (MisfirePolicy misfire : List.of(skip(Duration.ofMinutes(1)), catchUp)) {
                 ClaimedRun overran = started(HOURLY, SEVEN, SEVEN, misfire, overlap);
                 NextRun next = after(plan(LOWEST), overran, RunStatus.CANCELLED, LocalRun.StopReason.CANCELLED);
                 assertThat(next)

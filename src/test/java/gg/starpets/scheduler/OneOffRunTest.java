@@ -148,7 +148,7 @@ class OneOffRunTest {
     void aFailedOneOffRunIsRetriedByTheTaskPolicyWithItsParamsAndLeavesTheScheduleAlone() {
         Scheduler scheduler = cluster.create("instance-1", Map.of("work", witness(Duration.ZERO, 3)));
         scheduler.syncTasks(List.of(task("flaky", "work")
-                .withRetry(new TaskDefinition.RetryPolicy(3, Duration.ofMillis(100), 1.0, Duration.ofMillis(100)))));
+                .withRetry(new RetryPolicy(3, Duration.ofMillis(100), 1.0, Duration.ofMillis(100)))));
         scheduler.start();
         Instant regular = nextRunAt("flaky");
 

@@ -80,7 +80,7 @@ class OneTimeTaskTest {
     void aOneTimeTaskThatFailsIsRetriedByItsPolicyAndThenShowsCompletedWithItsLastRunFailed() {
         Scheduler scheduler = cluster.create("instance-1", Map.of("work", witness(10)));
         scheduler.syncTasks(List.of(once("doomed", Instant.now())
-                .withRetry(new TaskDefinition.RetryPolicy(3, Duration.ofMillis(100), 1.0, Duration.ofMillis(100)))));
+                .withRetry(new RetryPolicy(3, Duration.ofMillis(100), 1.0, Duration.ofMillis(100)))));
         scheduler.start();
 
         await().atMost(Timing.SOON).until(() -> "COMPLETED".equals(state("doomed")));

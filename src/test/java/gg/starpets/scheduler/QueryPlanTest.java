@@ -117,13 +117,12 @@ class QueryPlanTest {
     @Test
     void theClaimReadsTheDueIndexOnTheEarlierOfTheScheduleAndTheOneOffRuns() throws SQLException {
         assertReadsOnlyTheDueIndex(plan(
-                TaskRepository.CLAIM,
-                claimParameters(Map.of("capacity", Integer.MAX_VALUE, "free", Integer.MAX_VALUE))));
+                ClaimSql.CLAIM, claimParameters(Map.of("capacity", Integer.MAX_VALUE, "free", Integer.MAX_VALUE))));
     }
 
     @Test
     void theClaimByPriorityOfAnInstanceWithACapacityStillReadsOnlyDueTasksByTheDueIndex() throws SQLException {
-        assertReadsOnlyTheDueIndex(plan(TaskRepository.CLAIM_BY_PRIORITY, claimParameters(WITH_CAPACITY)));
+        assertReadsOnlyTheDueIndex(plan(ClaimSql.CLAIM_BY_PRIORITY, claimParameters(WITH_CAPACITY)));
     }
 
     @Test
@@ -138,7 +137,7 @@ class QueryPlanTest {
             }
             try {
                 // The due rows read by the index, then sorted: never the table.
-                assertReadsOnlyTheDueIndex(plan(c, TaskRepository.CLAIM_BY_PRIORITY, claimParameters(WITH_CAPACITY)));
+                assertReadsOnlyTheDueIndex(plan(c, ClaimSql.CLAIM_BY_PRIORITY, claimParameters(WITH_CAPACITY)));
             } finally {
                 c.rollback();
             }

@@ -57,8 +57,7 @@ class RowLockWaitTest {
     @Test
     void housekeepingSkipsALockedRowAndCommitsEachDutyOnItsOwn() throws Exception {
         Scheduler s = cluster.create("inst-1", Map.of("noop", ctx -> {}));
-        TaskDefinition.MisfirePolicy skip = new TaskDefinition.MisfirePolicy(
-                TaskDefinition.MisfirePolicy.Kind.SKIP, Duration.ofSeconds(5), 10, Duration.ofHours(1));
+        MisfirePolicy skip = new MisfirePolicy(MisfirePolicy.Kind.SKIP, Duration.ofSeconds(5), 10, Duration.ofHours(1));
         s.syncTasks(List.of(
                 task("paused", "1h"),
                 task("skip-free", "* * * * *").withMisfire(skip),

@@ -8,8 +8,8 @@ import java.util.List;
 record RunRows(long id, String status, Instant slot, Instant started, Instant finished, String error) {
 
     /** A SKIP misfire with a threshold shorter than the period of the tests' schedules. */
-    static final TaskDefinition.MisfirePolicy SKIP_200MS = new TaskDefinition.MisfirePolicy(
-            TaskDefinition.MisfirePolicy.Kind.SKIP, Duration.ofMillis(200), 10, Duration.ofHours(1));
+    static final MisfirePolicy SKIP_200MS =
+            new MisfirePolicy(MisfirePolicy.Kind.SKIP, Duration.ofMillis(200), 10, Duration.ofHours(1));
 
     /** The rows of {@code task}, ordered by {@code order} (a column list). */
     static List<RunRows> of(SchedulerCluster cluster, String task, String order) {

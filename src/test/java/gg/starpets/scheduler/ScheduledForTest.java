@@ -31,8 +31,8 @@ class ScheduledForTest {
     void eachCatchUpRunCarriesTheMissedTimeItServes() {
         Scheduler s = cluster.create("inst-1", Map.of("record", ctx -> seen.add(ctx.scheduledFor())));
         s.syncTasks(List.of(task("* * * * *")
-                .withMisfire(new TaskDefinition.MisfirePolicy(
-                        TaskDefinition.MisfirePolicy.Kind.CATCH_UP, Duration.ofMinutes(1), 3, Duration.ofHours(1)))));
+                .withMisfire(new MisfirePolicy(
+                        MisfirePolicy.Kind.CATCH_UP, Duration.ofMinutes(1), 3, Duration.ofHours(1)))));
         // Every instance was down for three minutes.
         Instant minute = cluster.query(
                         "select date_trunc('minute', now()) - interval '3 minutes'",

@@ -72,14 +72,12 @@ class TaskDefinitionTest {
     @Test
     void aDurationKeptInMillisecondsMustBeWholeMillisecondsOrItWouldBeKeptAsAnotherValue() {
         Duration halfMillisecond = Duration.ofNanos(500_000);
-        assertThatThrownBy(() -> new TaskDefinition.MisfirePolicy(
-                        TaskDefinition.MisfirePolicy.Kind.CATCH_UP, MINUTE, 10, halfMillisecond))
+        assertThatThrownBy(() -> new MisfirePolicy(MisfirePolicy.Kind.CATCH_UP, MINUTE, 10, halfMillisecond))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("catch-up-window must be whole milliseconds (it is kept in milliseconds), not 0.0005s");
-        assertThatThrownBy(() -> new TaskDefinition.MisfirePolicy(
-                        TaskDefinition.MisfirePolicy.Kind.SKIP, Duration.ofNanos(1_500_000), 10, MINUTE))
+        assertThatThrownBy(() -> new MisfirePolicy(MisfirePolicy.Kind.SKIP, Duration.ofNanos(1_500_000), 10, MINUTE))
                 .hasMessageStartingWith("misfire-threshold must be whole milliseconds");
-        assertThatThrownBy(() -> TaskDefinition.RetryPolicy.of(3, Duration.ofNanos(10), null, null))
+        assertThatThrownBy(() -> RetryPolicy.of(3, Duration.ofNanos(10), null, null))
                 .hasMessageStartingWith("retry initial-backoff must be whole milliseconds");
         TaskDefinition d = TaskDefinition.of("t", "sleep", "30s", "UTC", MINUTE, true, null);
         assertThatThrownBy(() -> d.withJitter(Duration.ofNanos(1)))
@@ -99,8 +97,7 @@ class TaskDefinitionTest {
                 .hasMessage("Task 't': invalid schedule: '99999999999999999d' is out of range");
         TaskDefinition d = TaskDefinition.of("t", "sleep", "30s", "UTC", MINUTE, true, null);
         assertThatThrownBy(() -> d.withJitter(tooLong)).hasMessage("Task 't': the jitter must be at most 36500 days");
-        assertThatThrownBy(() -> new TaskDefinition.MisfirePolicy(
-                        TaskDefinition.MisfirePolicy.Kind.CATCH_UP, MINUTE, 10, tooLong))
+        assertThatThrownBy(() -> new MisfirePolicy(MisfirePolicy.Kind.CATCH_UP, MINUTE, 10, tooLong))
                 .hasMessage("catch-up-window must be at most 36500 days");
     }
 }

@@ -68,7 +68,7 @@ class TaskOperationsTest {
             }
         }));
         s.syncTasks(List.of(task("flaky-task", "flaky", "1h")
-                .withRetry(new TaskDefinition.RetryPolicy(4, Duration.ofMillis(300), 2.0, Duration.ofSeconds(5)))));
+                .withRetry(new RetryPolicy(4, Duration.ofMillis(300), 2.0, Duration.ofSeconds(5)))));
         s.start();
 
         await().atMost(Timing.SOON).until(() -> ended("flaky-task") == 3);
@@ -99,7 +99,7 @@ class TaskOperationsTest {
         }));
         // Every 2 s; a retry would be 30 s later: the next regular run comes first, as attempt 1.
         s.syncTasks(List.of(task("broken-task", "broken", "*/2 * * * * *")
-                .withRetry(new TaskDefinition.RetryPolicy(5, Duration.ofSeconds(30), 1.0, Duration.ofSeconds(30)))));
+                .withRetry(new RetryPolicy(5, Duration.ofSeconds(30), 1.0, Duration.ofSeconds(30)))));
         s.start();
 
         // Three runs ended; the next may be running already (its row is there from its claim).
@@ -129,17 +129,11 @@ class TaskOperationsTest {
         s.syncTasks(List.of(
                 task("run-once", "noop", daily),
                 task("catch-up", "noop", daily)
-                        .withMisfire(new TaskDefinition.MisfirePolicy(
-                                TaskDefinition.MisfirePolicy.Kind.CATCH_UP,
-                                Duration.ofMinutes(1),
-                                3,
-                                Duration.ofDays(6))),
+                        .withMisfire(new MisfirePolicy(
+                                MisfirePolicy.Kind.CATCH_UP, Duration.ofMinutes(1), 3, Duration.ofDays(6))),
                 task("skip", "noop", daily)
-                        .withMisfire(new TaskDefinition.MisfirePolicy(
-                                TaskDefinition.MisfirePolicy.Kind.SKIP,
-                                Duration.ofSeconds(5),
-                                10,
-                                Duration.ofDays(6)))));
+                        .withMisfire(new MisfirePolicy(
+                                MisfirePolicy.Kind.SKIP, Duration.ofSeconds(5), 10, Duration.ofDays(6)))));
         // Every instance was down for five days: five slots missed.
         String down = lastSlot.minusDays(4).toInstant().toString();
         cluster.execute("update tasks set next_run_at = '" + down + "', next_fire_at = '" + down + "'");
