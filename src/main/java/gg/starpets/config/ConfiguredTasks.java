@@ -83,7 +83,7 @@ final class ConfiguredTasks {
         return definitions;
     }
 
-    /** Retries, misfires, jitter, start-at, overlap, cost, priority and a one-time task's at as configured; the defaults where a key is absent. */
+    /** Retries, misfires, jitter, start-at, overlap, cost, priority, concurrency group and a one-time task's at as configured; the defaults where a key is absent. */
     private static TaskDefinition policies(StarPetsProperties.TaskDefinition t, TaskDefinition definition) {
         MisfirePolicy defaults = MisfirePolicy.DEFAULT;
         try {
@@ -114,7 +114,8 @@ final class ConfiguredTasks {
                             TaskDefinition.startAt(t.name(), "at", t.at()))
                     .withOverlap(TaskDefinition.Overlap.of(t.name(), t.overlap()))
                     .withCost(t.cost() == null ? 1 : t.cost())
-                    .withPriority(t.priority() == null ? 0 : t.priority());
+                    .withPriority(t.priority() == null ? 0 : t.priority())
+                    .withConcurrencyGroup(t.concurrencyGroup());
         } catch (TaskDefinition.InvalidTaskException e) {
             throw e;
         } catch (IllegalArgumentException e) {

@@ -5,6 +5,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import gg.starpets.handlers.ApiTaskAdmission;
 import gg.starpets.handlers.HandlerRegistry;
 import gg.starpets.scheduler.Backfills;
+import gg.starpets.scheduler.ConcurrencyGroups;
 import gg.starpets.scheduler.ConnectionFactory;
 import gg.starpets.scheduler.InstanceRepository;
 import gg.starpets.scheduler.OneOffRuns;
@@ -23,6 +24,7 @@ import java.sql.DriverManager;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.TreeMap;
 import javax.sql.DataSource;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.annotation.Qualifier;
@@ -153,10 +155,36 @@ class SchedulerConfig {
             Scheduler scheduler,
             StarPetsProperties properties,
             HandlerRegistry handlerRegistry,
-            Environment environment) {
+            Environment environment,
+            ConcurrencyGroups groups) {
         List<TaskDefinition> definitions = ConfiguredTasks.read(properties, environment, handlerRegistry);
+        Map<String, ConcurrencyGroups.Limits> limits = configuredGroups(properties);
+        String actor = "config:" + properties.resolvedInstanceId();
         return new SchedulerLifecycle(
-                scheduler, definitions, properties.scheduler().enabled());
+                scheduler,
+                () -> groups.sync(limits, actor),
+                definitions,
+                properties.scheduler().enabled());
+    }
+
+    /** The groups of the configuration files, checked before anything is written: a bad one stops the start. */
+    static Map<String, ConcurrencyGroups.Limits> configuredGroups(StarPetsProperties properties) {
+        Map<String, ConcurrencyGroups.Limits> limits = new TreeMap<>();
+        properties.groups().forEach((name, g) -> {
+            try {
+                ConcurrencyGroups.checkName(name);
+                limits.put(
+                        name, new ConcurrencyGroups.Limits(g.maxConcurrent(), ConcurrencyGroups.rate(g.maxStarts())));
+            } catch (ConcurrencyGroups.InvalidGroupException e) {
+                throw new IllegalStateException("starpets.groups." + name + ": " + e.getMessage(), e);
+            }
+        });
+        return limits;
+    }
+
+    @Bean
+    ConcurrencyGroups concurrencyGroups(DataSource dataSource) {
+        return new ConcurrencyGroups(dataSource);
     }
 
     /**
