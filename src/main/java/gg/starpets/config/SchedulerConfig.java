@@ -158,6 +158,7 @@ class SchedulerConfig {
             Environment environment,
             ConcurrencyGroups groups) {
         List<TaskDefinition> definitions = ConfiguredTasks.read(properties, environment, handlerRegistry);
+        ConfiguredTasks.checkGroupKeys(environment);
         Map<String, ConcurrencyGroups.Limits> limits = configuredGroups(properties);
         String actor = "config:" + properties.resolvedInstanceId();
         return new SchedulerLifecycle(
