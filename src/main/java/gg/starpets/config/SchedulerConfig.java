@@ -5,8 +5,8 @@ import com.zaxxer.hikari.HikariDataSource;
 import gg.starpets.handlers.ApiTaskAdmission;
 import gg.starpets.handlers.HandlerRegistry;
 import gg.starpets.scheduler.Backfills;
-import gg.starpets.scheduler.ConcurrencyGroups;
 import gg.starpets.scheduler.ConnectionFactory;
+import gg.starpets.scheduler.GroupRepository;
 import gg.starpets.scheduler.InstanceRepository;
 import gg.starpets.scheduler.OneOffRuns;
 import gg.starpets.scheduler.OutcomeViews;
@@ -156,10 +156,10 @@ class SchedulerConfig {
             StarPetsProperties properties,
             HandlerRegistry handlerRegistry,
             Environment environment,
-            ConcurrencyGroups groups) {
+            GroupRepository groups) {
         List<TaskDefinition> definitions = ConfiguredTasks.read(properties, environment, handlerRegistry);
         ConfiguredTasks.checkGroupKeys(environment);
-        Map<String, ConcurrencyGroups.Limits> limits = configuredGroups(properties);
+        Map<String, GroupRepository.Limits> limits = configuredGroups(properties);
         String actor = "config:" + properties.resolvedInstanceId();
         return new SchedulerLifecycle(
                 scheduler,
@@ -169,14 +169,13 @@ class SchedulerConfig {
     }
 
     /** The groups of the configuration files, checked before anything is written: a bad one stops the start. */
-    static Map<String, ConcurrencyGroups.Limits> configuredGroups(StarPetsProperties properties) {
-        Map<String, ConcurrencyGroups.Limits> limits = new TreeMap<>();
+    static Map<String, GroupRepository.Limits> configuredGroups(StarPetsProperties properties) {
+        Map<String, GroupRepository.Limits> limits = new TreeMap<>();
         properties.groups().forEach((name, g) -> {
             try {
-                ConcurrencyGroups.checkName(name);
-                limits.put(
-                        name, new ConcurrencyGroups.Limits(g.maxConcurrent(), ConcurrencyGroups.rate(g.maxStarts())));
-            } catch (ConcurrencyGroups.InvalidGroupException e) {
+                GroupRepository.checkName(name);
+                limits.put(name, new GroupRepository.Limits(g.maxConcurrent(), GroupRepository.rate(g.maxStarts())));
+            } catch (GroupRepository.InvalidGroupException e) {
                 throw new IllegalStateException("starpets.groups." + name + ": " + e.getMessage(), e);
             }
         });
@@ -184,8 +183,8 @@ class SchedulerConfig {
     }
 
     @Bean
-    ConcurrencyGroups concurrencyGroups(DataSource dataSource) {
-        return new ConcurrencyGroups(dataSource);
+    GroupRepository groupRepository(DataSource dataSource) {
+        return new GroupRepository(dataSource);
     }
 
     /**

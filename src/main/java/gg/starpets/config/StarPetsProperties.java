@@ -36,7 +36,7 @@ public record StarPetsProperties(
     /**
      * A concurrency group's limits ({@code starpets.groups.<name>}): {@code max-concurrent} runs of its
      * tasks at once across all instances, {@code max-starts} starts per window ({@code "10/1m"}); either
-     * absent: no such limit (scheduler.ConcurrencyGroups).
+     * absent: no such limit (scheduler.GroupRepository).
      */
     public record Group(Integer maxConcurrent, String maxStarts) {}
 

@@ -9,7 +9,7 @@ final class ClaimSql {
     /**
      * The claim statement, with the order it takes due tasks in: {@code %4$s} more columns of
      * {@code locked}, {@code %5$s} the order of {@code locked}, {@code %6$s} the same order over its columns,
-     * {@code %7$s} the admission by concurrency groups ({@link ConcurrencyGroups#ADMISSION}), {@code %8$s}
+     * {@code %7$s} the admission by concurrency groups ({@link GroupRepository#ADMISSION}), {@code %8$s}
      * the group rows the claimed tasks take.
      */
     private static final String CLAIM_TEMPLATE = """
@@ -80,8 +80,8 @@ final class ClaimSql {
             "",
             "least(next_run_at, next_request_at), id",
             "due_at, id",
-            ConcurrencyGroups.ADMISSION.formatted("due_at, id"),
-            ConcurrencyGroups.TAKE));
+            GroupRepository.ADMISSION.formatted("due_at, id"),
+            GroupRepository.TAKE));
 
     /**
      * The claim of an instance with a capacity, where what fits is short: a task due longer ago than
@@ -99,8 +99,8 @@ final class ClaimSql {
                             then least(next_run_at, next_request_at) end as aged_at""",
             "aged_at, priority desc, due_at, id",
             "aged_at, priority desc, due_at, id",
-            ConcurrencyGroups.ADMISSION.formatted("aged_at, priority desc, due_at, id"),
-            ConcurrencyGroups.TAKE));
+            GroupRepository.ADMISSION.formatted("aged_at, priority desc, due_at, id"),
+            GroupRepository.TAKE));
 
     private ClaimSql() {}
 }

@@ -26,7 +26,7 @@ import java.util.regex.Pattern;
  *     {@value #MIN_PRIORITY} to {@value #MAX_PRIORITY}, default 0; equal priorities by due time; a task
  *     due longer ago than {@code SCHEDULER_PRIORITY_AGING} goes ahead of newer ones whatever their priority
  * @param concurrencyGroup the group whose limits its runs count in ({@code concurrency-group}); null: none
- *     ({@link ConcurrencyGroups})
+ *     ({@link GroupRepository})
  */
 public record TaskDefinition(
         String name,
@@ -91,8 +91,8 @@ public record TaskDefinition(
                     name,
                     "the priority must be between " + MIN_PRIORITY + " and " + MAX_PRIORITY + ", not " + priority);
         }
-        if (concurrencyGroup != null && !ConcurrencyGroups.validName(concurrencyGroup)) {
-            throw new InvalidTaskException(name, ConcurrencyGroups.nameRule(concurrencyGroup));
+        if (concurrencyGroup != null && !GroupRepository.validName(concurrencyGroup)) {
+            throw new InvalidTaskException(name, GroupRepository.nameRule(concurrencyGroup));
         }
     }
 

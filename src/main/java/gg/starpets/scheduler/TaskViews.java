@@ -114,7 +114,7 @@ public final class TaskViews {
               from tasks t left join task_runs r on r.id = t.last_run_id
              where cast(:name as text) is null or t.name = :name
              order by t.name
-            """.formatted(TaskColumns.DEFINITION, RunRepository.COLUMNS, ConcurrencyGroups.WAIT));
+            """.formatted(TaskColumns.DEFINITION, RunRepository.COLUMNS, GroupRepository.WAIT));
 
     private static final NamedSql TIMINGS = NamedSql.of("""
             select t.name, t.schedule, t.time_zone, t.timeout_seconds,

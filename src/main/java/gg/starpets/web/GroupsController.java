@@ -1,7 +1,7 @@
 package gg.starpets.web;
 
-import gg.starpets.scheduler.ConcurrencyGroups;
-import gg.starpets.scheduler.ConcurrencyGroups.Group;
+import gg.starpets.scheduler.GroupRepository;
+import gg.starpets.scheduler.GroupRepository.Group;
 import jakarta.servlet.http.HttpServletRequest;
 import java.util.List;
 import java.util.Set;
@@ -26,9 +26,9 @@ class GroupsController {
 
     record GroupList(List<Group> groups) {}
 
-    private final ConcurrencyGroups groups;
+    private final GroupRepository groups;
 
-    GroupsController(ConcurrencyGroups groups) {
+    GroupsController(GroupRepository groups) {
         this.groups = groups;
     }
 
@@ -45,22 +45,22 @@ class GroupsController {
     /** Body: {@code {"maxConcurrent": 2, "maxStarts": "10/1m"}}; a field absent or null: no such limit. */
     @PutMapping("/groups/{name}")
     Group set(@PathVariable String name, @RequestBody(required = false) JsonNode body, HttpServletRequest request) {
-        ConcurrencyGroups.Limits limits;
+        GroupRepository.Limits limits;
         try {
-            ConcurrencyGroups.checkName(name);
+            GroupRepository.checkName(name);
             limits = limits(body);
-        } catch (ConcurrencyGroups.InvalidGroupException e) {
+        } catch (GroupRepository.InvalidGroupException e) {
             throw invalid(e.getMessage());
         }
         try {
             return groups.set(name, limits, Requests.actor(request));
-        } catch (ConcurrencyGroups.FromConfigurationException e) {
+        } catch (GroupRepository.FromConfigurationException e) {
             throw new ApiException(
                     HttpStatus.CONFLICT, "group_from_configuration", "Group from configuration", e.getMessage());
         }
     }
 
-    private static ConcurrencyGroups.Limits limits(JsonNode body) {
+    private static GroupRepository.Limits limits(JsonNode body) {
         if (body == null || !body.isObject()) {
             throw invalid("the body must be an object: {\"maxConcurrent\": 2, \"maxStarts\": \"10/1m\"}");
         }
@@ -80,9 +80,9 @@ class GroupsController {
         if (starts != null && !starts.isNull() && !starts.isString()) {
             throw invalid("maxStarts must be text such as \"10/1m\", not " + starts);
         }
-        return new ConcurrencyGroups.Limits(
+        return new GroupRepository.Limits(
                 max == null || max.isNull() ? null : max.intValue(),
-                starts == null || starts.isNull() ? null : ConcurrencyGroups.rate(starts.asString()));
+                starts == null || starts.isNull() ? null : GroupRepository.rate(starts.asString()));
     }
 
     private static ApiException invalid(String detail) {

@@ -31,7 +31,7 @@ class ConcurrencyGroupTest {
     private static final Duration STAYS = Duration.ofSeconds(2);
 
     private SchedulerCluster cluster;
-    private ConcurrencyGroups groups;
+    private GroupRepository groups;
 
     @TempDir
     Path witnessDir;
@@ -39,7 +39,7 @@ class ConcurrencyGroupTest {
     @BeforeEach
     void setUp() {
         cluster = new SchedulerCluster();
-        groups = new ConcurrencyGroups(cluster.pool);
+        groups = new GroupRepository(cluster.pool);
     }
 
     @AfterEach
@@ -99,7 +99,7 @@ class ConcurrencyGroupTest {
 
     @Test
     void aGroupOfLimitThreeNeverRunsMoreThanThreeAtOnceAcrossThreeInstances() throws IOException {
-        groups.set("partner-api", new ConcurrencyGroups.Limits(3, null), "test");
+        groups.set("partner-api", new GroupRepository.Limits(3, null), "test");
         List<TaskDefinition> tasks = new ArrayList<>();
         for (int i = 0; i < 15; i++) {
             // Each run 300 ms, due again 100 ms after: all fifteen are due again and again.
@@ -153,7 +153,7 @@ class ConcurrencyGroupTest {
 
     @Test
     void theSlotOfAnInstanceWhoseSessionIsLostIsFreedByItsRecoveryNotBefore() {
-        groups.set("one-at-a-time", new ConcurrencyGroups.Limits(1, null), "test");
+        groups.set("one-at-a-time", new GroupRepository.Limits(1, null), "test");
         Gated hold = new Gated();
         Killable a = new Killable(cluster, SchedulerCluster.settings("instance-a"), Map.of("hold", hold));
         a.scheduler.syncTasks(List.of(
@@ -191,7 +191,7 @@ class ConcurrencyGroupTest {
 
     @Test
     void aRunThatEndsFreesItsSlotAtOnceForTheNextDueTask() {
-        groups.set("serial", new ConcurrencyGroups.Limits(1, null), "test");
+        groups.set("serial", new GroupRepository.Limits(1, null), "test");
         Gated hold = new Gated();
         Scheduler s = cluster.create("instance-a", Map.of("hold", hold));
         s.syncTasks(
@@ -218,7 +218,7 @@ class ConcurrencyGroupTest {
 
     @Test
     void aRateLimitHoldsAcrossInstances() {
-        groups.set("metered", new ConcurrencyGroups.Limits(null, ConcurrencyGroups.RateLimit.parse("3/2s")), "test");
+        groups.set("metered", new GroupRepository.Limits(null, GroupRepository.RateLimit.parse("3/2s")), "test");
         List<TaskDefinition> tasks = new ArrayList<>();
         for (int i = 0; i < 6; i++) {
             tasks.add(task("metered-" + i, "quick", "100ms", "metered", Map.of()));
@@ -249,7 +249,7 @@ class ConcurrencyGroupTest {
 
     @Test
     void aDueTaskWithNoFreeSlotShowsWaitingForGroupAndWhy() {
-        groups.set("narrow", new ConcurrencyGroups.Limits(1, null), "test");
+        groups.set("narrow", new GroupRepository.Limits(1, null), "test");
         Gated hold = new Gated();
         Scheduler s = cluster.create("instance-a", Map.of("hold", hold));
         s.syncTasks(
@@ -275,7 +275,7 @@ class ConcurrencyGroupTest {
 
     @Test
     void aLimitLoweredBelowWhatRunsLetsThemFinishAndAdmitsNobodyUntilUnderIt() {
-        groups.set("shrinking", new ConcurrencyGroups.Limits(3, null), "test");
+        groups.set("shrinking", new GroupRepository.Limits(3, null), "test");
         Gated hold = new Gated();
         Scheduler s = cluster.create("instance-a", Map.of("hold", hold));
         List<TaskDefinition> tasks = new ArrayList<>();
@@ -286,7 +286,7 @@ class ConcurrencyGroupTest {
         s.start();
         await().atMost(Timing.SOON).until(() -> hold.started.size() == 3);
 
-        groups.set("shrinking", new ConcurrencyGroups.Limits(1, null), "test");
+        groups.set("shrinking", new GroupRepository.Limits(1, null), "test");
         hold.gate.release();
         Timing.holdsFor(STAYS).until(() -> hold.started.size() == 3);
         hold.gate.release();

@@ -25,7 +25,7 @@ import javax.sql.DataSource;
  * ({@link ClaimSql}) takes a free one of each in the statement that claims the task, and the task's
  * release frees its slot (V22's trigger). A change of a limit keeps the rows in step, here.
  */
-public final class ConcurrencyGroups {
+public final class GroupRepository {
 
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9_-]{0,62}");
 
@@ -281,7 +281,7 @@ public final class ConcurrencyGroups {
 
     private final DataSource dataSource;
 
-    public ConcurrencyGroups(DataSource dataSource) {
+    public GroupRepository(DataSource dataSource) {
         this.dataSource = dataSource;
     }
 
