@@ -245,39 +245,38 @@ public final class GroupRepository {
                    (select count(*) from (select 1 from group_starts where group_name = :name for update) r)
             """);
 
-    // Free slots beyond the limit go now; held ones as their runs end (the trigger of V22).
-    private static final NamedSql REMOVE_SLOTS = NamedSql.of("""
-            delete from group_slots
+    /**
+     * Removes rows of table {@code %1$s} of the group beyond {@code :limit} (null: all), those that
+     * {@code %2$s} allows, first in the order {@code %3$s}.
+     */
+    private static final String REMOVE_ROWS = """
+            delete from %1$s
              where group_name = :name
-               and slot in (select slot from group_slots where group_name = :name and task_id is null
-                             order by slot desc
-                             limit greatest((select count(*) from group_slots where group_name = :name)
+               and slot in (select slot from %1$s where group_name = :name %2$s
+                             order by %3$s
+                             limit greatest((select count(*) from %1$s where group_name = :name)
                                             - coalesce(cast(:limit as integer), 0), 0))
-            """);
+            """;
 
-    private static final NamedSql ADD_SLOTS = NamedSql.of("""
-            insert into group_slots (group_name, slot)
-            select :name, coalesce((select max(slot) from group_slots where group_name = :name), 0) + n
+    /** Adds rows to table {@code %s} until the group has {@code :limit}, new ones free. */
+    private static final String ADD_ROWS = """
+            insert into %1$s (group_name, slot)
+            select :name, coalesce((select max(slot) from %1$s where group_name = :name), 0) + n
               from generate_series(1, coalesce(cast(:limit as integer), 0)
-                                      - (select count(*) from group_slots where group_name = :name)::integer) n
-            """);
+                                      - (select count(*) from %1$s where group_name = :name)::integer) n
+            """;
+
+    // Free slots beyond the limit go now; held ones as their runs end (the trigger of V22).
+    private static final NamedSql REMOVE_SLOTS =
+            NamedSql.of(REMOVE_ROWS.formatted("group_slots", "and task_id is null", "slot desc"));
+
+    private static final NamedSql ADD_SLOTS = NamedSql.of(ADD_ROWS.formatted("group_slots"));
 
     // The rows that come free soonest go: those of the latest starts stay counted.
-    private static final NamedSql REMOVE_STARTS = NamedSql.of("""
-            delete from group_starts
-             where group_name = :name
-               and slot in (select slot from group_starts where group_name = :name
-                             order by free_at, slot
-                             limit greatest((select count(*) from group_starts where group_name = :name)
-                                            - coalesce(cast(:limit as integer), 0), 0))
-            """);
+    private static final NamedSql REMOVE_STARTS =
+            NamedSql.of(REMOVE_ROWS.formatted("group_starts", "", "free_at, slot"));
 
-    private static final NamedSql ADD_STARTS = NamedSql.of("""
-            insert into group_starts (group_name, slot)
-            select :name, coalesce((select max(slot) from group_starts where group_name = :name), 0) + n
-              from generate_series(1, coalesce(cast(:limit as integer), 0)
-                                      - (select count(*) from group_starts where group_name = :name)::integer) n
-            """);
+    private static final NamedSql ADD_STARTS = NamedSql.of(ADD_ROWS.formatted("group_starts"));
 
     private final DataSource dataSource;
 

@@ -2,10 +2,7 @@ package gg.starpets.bench;
 
 import gg.starpets.scheduler.GroupRepository;
 import gg.starpets.scheduler.TaskHandler;
-import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -63,19 +60,7 @@ public final class GroupBenchmark {
                 }
             }
             cluster.runFor(seconds);
-            List<Double> lags = new ArrayList<>();
-            cluster.rows("""
-                    select id, scheduled_for from task_runs
-                     where started_at > (select min(started_at) + interval '5 seconds' from task_runs)
-                    """, rs -> {
-                Instant started = handlerStarts.get(rs.getLong(1));
-                if (started != null) {
-                    lags.add(Duration.between(rs.getTimestamp(2).toInstant(), started)
-                                    .toNanos()
-                            / 1e6);
-                }
-            });
-            Collections.sort(lags);
+            List<Double> lags = SchedulerBenchmark.lags(cluster, handlerStarts);
             double[] rate = cluster.query("""
                     with steady as (
                         select started_at from task_runs
