@@ -48,6 +48,9 @@ class StarPetsFacadeTest {
     static void start() {
         Map<String, Object> props = new HashMap<>();
         props.putAll(AppInstance.task(0, "from-config", "sleep", "0 0 1 1 *", "1m", "10ms"));
+        // An operator-only handler's task, from the configuration: runs of it may not be given params.
+        props.putAll(AppInstance.task(1, "program", "exec", "0 0 1 1 *", "1m", null));
+        props.put("starpets.tasks[1].params.command[0]", "true");
         props.put("starpets.security.operator-tokens", "ann:" + TOKEN);
         app = AppInstance.start(TestPostgres.createDatabase(), "facade-a", props);
         starPets = app.context().getBean(StarPets.class);
@@ -165,6 +168,7 @@ class StarPetsFacadeTest {
         starPets.create(
                 TaskDefinition.of("checked", "sleep", "0 3 * * *", "UTC", Duration.ofMinutes(1), true, Map.of()));
         List<String> before = trail("checked");
+        List<String> programBefore = trail("program");
 
         refused(
                 () -> starPets.create(TaskDefinition.of(
@@ -186,6 +190,9 @@ class StarPetsFacadeTest {
                 Refusal.TASK_EXISTS);
         refused(() -> starPets.pause("checked", null, null, "x".repeat(501)), Refusal.REASON_TOO_LONG);
         refused(() -> starPets.run("checked", null, null, "not,ascii é"), Refusal.INVALID_IDEMPOTENCY_KEY);
+        refused(
+                () -> starPets.run("program", Map.of("command", List.of("false")), null, null),
+                Refusal.HANDLER_NOT_ALLOWED);
         assertThatThrownBy(() -> starPets.run("checked", Map.of("duration", "soon"), null, null))
                 .isInstanceOf(TaskDefinition.InvalidTaskException.class);
         assertThatThrownBy(() -> starPets.update("checked", null, d -> d.withParams(Map.of("colour", "red"))))
@@ -198,13 +205,36 @@ class StarPetsFacadeTest {
         assertThat(starPets.runs(new RunFilter("checked", null, null, null, 10, null, null)))
                 .isEmpty();
         // The API's answers to the same: the same rules, each with its status and code.
-        assertThat(app.call(TOKEN, "POST", "/tasks", """
-                        {"name": "run-a-program", "handler": "exec", "schedule": "0 3 * * *", "timeout": "1m",
-                         "params": {"command": ["true"]}}
-                        """).statusCode()).isEqualTo(403);
-        assertThat(app.call(TOKEN, "POST", "/tasks/checked/runs", "{\"params\": {\"duration\": \"soon\"}}")
-                        .statusCode())
-                .isEqualTo(400);
+        problem(app.call(TOKEN, "POST", "/tasks", """
+                {"name": "run-a-program", "handler": "exec", "schedule": "0 3 * * *", "timeout": "1m",
+                 "params": {"command": ["true"]}}
+                """), 403, "handler_not_allowed");
+        problem(app.call(TOKEN, "POST", "/tasks", """
+                {"name": "too-often", "handler": "sleep", "schedule": "1s", "timeout": "1m"}
+                """), 400, "schedule_too_frequent");
+        problem(
+                app.call(TOKEN, "POST", "/tasks/checked/pause", "{\"reason\": \"" + "x".repeat(501) + "\"}"),
+                400,
+                "invalid_request");
+        problem(
+                app.call(TOKEN, "POST", "/tasks/checked/runs", null, "Idempotency-Key", "not,ascii"),
+                400,
+                "invalid_idempotency_key");
+        problem(
+                app.call(TOKEN, "POST", "/tasks/program/runs", "{\"params\": {\"command\": [\"false\"]}}"),
+                403,
+                "handler_not_allowed");
+        problem(
+                app.call(TOKEN, "POST", "/tasks/checked/runs", "{\"params\": {\"duration\": \"soon\"}}"),
+                400,
+                "invalid_params");
+        assertThat(trail("checked")).isEqualTo(before);
+        assertThat(trail("program")).isEqualTo(programBefore);
+    }
+
+    private static void problem(HttpResponse<String> response, int status, String code) {
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(status);
+        assertThat(json(response).get("code").asString()).isEqualTo(code);
     }
 
     private static void refused(Executable call, Refusal refusal) {
