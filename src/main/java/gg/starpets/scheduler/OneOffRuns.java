@@ -4,7 +4,6 @@ import gg.starpets.scheduler.TaskCommands.Refusal;
 import gg.starpets.scheduler.TaskCommands.RefusedException;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.sql.Savepoint;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -71,28 +70,10 @@ public final class OneOffRuns {
             Instant at,
             Consumer<TaskDefinition> check,
             String actor) {
-        try {
-            if (c.getAutoCommit()) {
-                throw new IllegalStateException("The connection is in auto-commit mode: the run asked for on it"
-                        + " would be committed on its own, whether the caller's work commits or not; call"
-                        + " setAutoCommit(false) and commit the run with that work");
-            }
-            Savepoint before = c.setSavepoint();
-            try {
-                Requested requested = request(c, name, params, at, null, requestJson(params, at), check, actor);
-                c.releaseSavepoint(before);
-                return requested;
-            } catch (SQLException | RuntimeException e) {
-                try {
-                    c.rollback(before);
-                } catch (SQLException broken) {
-                    e.addSuppressed(broken);
-                }
-                throw e;
-            }
-        } catch (SQLException e) {
-            throw new SchedulerException("could not ask for a run of task " + name, e);
-        }
+        return Transactions.inCallers(
+                c,
+                "could not ask for a run of task " + name,
+                () -> request(c, name, params, at, null, requestJson(params, at), check, actor));
     }
 
     /** The one body of both: the task locked, the key looked up, the params checked, the run and its event written. */
