@@ -197,6 +197,13 @@ class StarPetsFacadeTest {
                 .isInstanceOf(TaskDefinition.InvalidTaskException.class);
         assertThatThrownBy(() -> starPets.update("checked", null, d -> d.withParams(Map.of("colour", "red"))))
                 .isInstanceOf(TaskDefinition.InvalidTaskException.class);
+        assertThatThrownBy(() -> starPets.update(
+                        "checked",
+                        null,
+                        d -> TaskDefinition.of(
+                                "renamed", "sleep", "0 3 * * *", "UTC", Duration.ofMinutes(1), true, Map.of())))
+                .isInstanceOf(TaskDefinition.InvalidTaskException.class)
+                .hasMessageContaining("cannot be renamed");
 
         assertThat(trail("checked")).isEqualTo(before);
         assertThat(trail("run-a-program")).isEmpty();
