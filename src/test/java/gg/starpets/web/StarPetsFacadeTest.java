@@ -131,6 +131,7 @@ class StarPetsFacadeTest {
                 .get("runId")
                 .asLong();
         call("DELETE", "/runs/" + pending, null);
+        call("POST", "/tasks/via-http/runs", "{\"params\": {\"duration\": \"2s\"}, \"at\": \"" + LATER + "\"}");
         call("POST", "/tasks/via-http/trigger", null);
         call("POST", "/runs/" + runningRun("via-http") + "/cancel", null);
         awaitNoRunInProgress("via-http");
@@ -154,12 +155,17 @@ class StarPetsFacadeTest {
         long pendingJava = ann.run("via-java", Map.of("duration", "1s"), Instant.parse(LATER), "key-1")
                 .runId();
         ann.withdraw(pendingJava);
+        try (Connection c = app.context().getBean(DataSource.class).getConnection()) {
+            c.setAutoCommit(false);
+            ann.enqueue(c, "via-java", Map.of("duration", "2s"), Instant.parse(LATER));
+            c.commit();
+        }
         ann.trigger("via-java", false);
         ann.cancel(runningRun("via-java"));
         awaitNoRunInProgress("via-java");
         ann.delete("via-java", null);
 
-        assertThat(overHttp).hasSize(9);
+        assertThat(overHttp).hasSize(10);
         assertThat(trail("via-java")).containsExactlyElementsOf(overHttp);
     }
 
