@@ -51,6 +51,7 @@ class OneOffRunController {
             @RequestBody(required = false) JsonNode body,
             @RequestHeader(value = IDEMPOTENCY_KEY, required = false) String key,
             HttpServletRequest request) {
+        // Before the body is read, as ever (the request checks it again, for the facade's callers).
         OneOffRuns.checkIdempotencyKey(key);
         Map<String, Object> params = params(body);
         Instant at = at(name, body);
