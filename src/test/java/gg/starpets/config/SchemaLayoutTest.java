@@ -31,9 +31,14 @@ class SchemaLayoutTest {
 
     @Test
     void aDatabaseWithOtherTablesInPublicGetsStarPetsInItsOwnSchemaAndTheOthersAreUntouched() throws Exception {
-        String database = databaseWithATableOfItsOwn();
+        // A database whose public schema already has a table of someone else's, made by the superuser
+        // before StarPets' roles exist, so that db/roles.sql meets it too.
+        String database = TestPostgres.createEmptyDatabase();
         try (HikariDataSource admin = TestPostgres.pool(database, 2)) {
+            addOrders(admin);
             String before = ordersAsTheyAre(admin);
+            assertThat(before).startsWith("[public postgres -, public postgres -");
+            DatabaseRoles.create(TestPostgres.server().getDatabase("postgres", database), DatabaseRoles.NO_PASSWORDS);
             try (AppInstance app = AppInstance.start(database, "instance-beside", fencedTask())) {
                 awaitRuns(admin, "starpets", 2);
             }
@@ -103,8 +108,8 @@ class SchemaLayoutTest {
             // Then someone else's table in public (that layout refused to start on one it had not made), and
             // the roles script again, as a deployment runs it before every upgrade.
             addOrders(admin);
-            DatabaseRoles.create(TestPostgres.server().getDatabase("postgres", database), DatabaseRoles.NO_PASSWORDS);
             String orders = ordersAsTheyAre(admin);
+            DatabaseRoles.create(TestPostgres.server().getDatabase("postgres", database), DatabaseRoles.NO_PASSWORDS);
             long lastRunBefore = Long.parseLong(
                     strings(admin, "select max(id) from public.task_runs").get(0));
 
@@ -169,19 +174,7 @@ class SchemaLayoutTest {
         return props;
     }
 
-    /**
-     * A database whose public schema already has a table of someone else's (made by the superuser before
-     * StarPets' roles exist, so that db/roles.sql meets it too), with rows.
-     */
-    private static String databaseWithATableOfItsOwn() throws SQLException {
-        String database = TestPostgres.createEmptyDatabase();
-        try (HikariDataSource admin = TestPostgres.pool(database, 1)) {
-            addOrders(admin);
-        }
-        DatabaseRoles.create(TestPostgres.server().getDatabase("postgres", database), DatabaseRoles.NO_PASSWORDS);
-        return database;
-    }
-
+    /** Someone else's table, with an index, a sequence and rows, made by the superuser. */
     private static void addOrders(HikariDataSource admin) throws SQLException {
         try (Connection c = admin.getConnection();
                 Statement st = c.createStatement()) {
