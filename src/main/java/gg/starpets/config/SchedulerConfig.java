@@ -14,10 +14,12 @@ import gg.starpets.scheduler.RunTracing;
 import gg.starpets.scheduler.Scheduler;
 import gg.starpets.scheduler.SchedulerEvents;
 import gg.starpets.scheduler.SchedulerSettings;
+import gg.starpets.scheduler.StarPets;
 import gg.starpets.scheduler.TaskCommands;
 import gg.starpets.scheduler.TaskDefinition;
 import gg.starpets.scheduler.TaskEvents;
 import gg.starpets.scheduler.TaskHandler;
+import gg.starpets.scheduler.TaskRules;
 import gg.starpets.scheduler.TaskViews;
 import java.sql.DriverManager;
 import java.util.List;
@@ -120,6 +122,16 @@ class SchedulerConfig {
     @Bean
     OneOffRuns oneOffRuns(DataSource dataSource) {
         return new OneOffRuns(dataSource);
+    }
+
+    /**
+     * StarPets from Java ({@link StarPets}): the same commands, rules ({@code web.ApiTaskRules}) and audit
+     * trail as the HTTP API, on the service's pool; its changes are by {@code app:<instance>} unless the
+     * caller names another ({@link StarPets#as}).
+     */
+    @Bean
+    StarPets starPets(DataSource dataSource, TaskRules rules, StarPetsProperties properties) {
+        return new StarPets(dataSource, rules, "app:" + properties.resolvedInstanceId());
     }
 
     @Bean

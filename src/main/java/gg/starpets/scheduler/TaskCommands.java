@@ -46,13 +46,26 @@ public final class TaskCommands {
         // Run after (RunAfterRepository): a loop; an upstream that is no task; deleting a task others run after.
         RUN_AFTER_LOOP,
         UNKNOWN_UPSTREAM,
-        HAS_DOWNSTREAM
+        HAS_DOWNSTREAM,
+        // The service's rules for tasks written by operators and applications (TaskRules): a handler such
+        // tasks may not use; params or a schedule beyond the bounds; no room for one more such task.
+        HANDLER_NOT_ALLOWED,
+        PARAMS_TOO_LARGE,
+        SCHEDULE_TOO_FREQUENT,
+        TASK_LIMIT_REACHED,
+        /** An Idempotency-Key that is empty, too long, or not printable ASCII without commas. */
+        INVALID_IDEMPOTENCY_KEY,
+        /** A pause's reason longer than {@link #MAX_REASON_LENGTH}. */
+        REASON_TOO_LONG
     }
+
+    /** The longest reason a pause may give. */
+    public static final int MAX_REASON_LENGTH = 500;
 
     public static final class RefusedException extends RuntimeException {
         private final Refusal refusal;
 
-        RefusedException(Refusal refusal, String message) {
+        public RefusedException(Refusal refusal, String message) {
             super(message);
             this.refusal = refusal;
         }
@@ -246,6 +259,10 @@ public final class TaskCommands {
 
     /** Pauses a task (no new run starts; one in progress goes on), until resumed or {@code until}. */
     public TaskViews.TaskSnapshot pause(String name, Long version, Instant until, String reason, String actor) {
+        if (reason != null && reason.length() > MAX_REASON_LENGTH) {
+            throw new RefusedException(
+                    Refusal.REASON_TOO_LONG, "'reason' is at most " + MAX_REASON_LENGTH + " characters");
+        }
         return inTransaction(c -> {
             StoredTask task = existing(c, name, version);
             try (var st =

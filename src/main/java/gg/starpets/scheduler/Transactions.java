@@ -3,12 +3,14 @@ package gg.starpets.scheduler;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Savepoint;
 import java.time.Duration;
 import javax.sql.DataSource;
 
 /**
  * Short transactions: on a connection the caller holds, bounded in how long they wait for a row lock; or
- * an operator's command's, on a connection of its own ({@link #command}).
+ * an operator's command's, on a connection of its own ({@link #command}), or in the caller's own
+ * transaction ({@link #inCallers}).
  */
 final class Transactions {
 
@@ -44,6 +46,40 @@ final class Transactions {
             }
         } catch (SQLException e) {
             throw new SchedulerException("could not change the task", e);
+        }
+    }
+
+    /**
+     * A command written in the caller's transaction on {@code c}, which it neither commits, rolls back
+     * nor closes: what {@code work} writes stands or falls with the caller's work. Refused
+     * ({@link IllegalStateException}, nothing sent) when {@code c} is in auto-commit mode, where each
+     * statement would commit on its own. Under a savepoint: when {@code work} throws, what it wrote is
+     * rolled back to it, and the caller's transaction stays usable.
+     *
+     * @param failed the message of the {@link SchedulerException} an {@link SQLException} becomes
+     */
+    static <T> T inCallers(Connection c, String failed, Work<T> work) {
+        try {
+            if (c.getAutoCommit()) {
+                throw new IllegalStateException("The connection is in auto-commit mode: what is written on it"
+                        + " would commit on its own, whether the caller's work commits or not; call"
+                        + " setAutoCommit(false), and commit it with that work");
+            }
+            Savepoint before = c.setSavepoint();
+            try {
+                T result = work.run();
+                c.releaseSavepoint(before);
+                return result;
+            } catch (SQLException | RuntimeException e) {
+                try {
+                    c.rollback(before);
+                } catch (SQLException broken) {
+                    e.addSuppressed(broken);
+                }
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw new SchedulerException(failed, e);
         }
     }
 

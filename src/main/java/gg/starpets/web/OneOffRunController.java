@@ -1,16 +1,13 @@
 package gg.starpets.web;
 
-import gg.starpets.handlers.HandlerRegistry;
 import gg.starpets.scheduler.OneOffRuns;
 import gg.starpets.scheduler.RunStatus;
 import gg.starpets.scheduler.TaskDefinition;
 import jakarta.servlet.http.HttpServletRequest;
 import java.net.URI;
 import java.time.Instant;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
-import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.DeleteMapping;
 import org.springframework.web.bind.annotation.PathVariable;
@@ -36,16 +33,15 @@ class OneOffRunController {
 
     static final String IDEMPOTENCY_KEY = "Idempotency-Key";
     static final String REPLAYED = "Idempotent-Replayed";
-    private static final int MAX_KEY_LENGTH = 255;
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final Set<String> FIELDS = Set.of("params", "at");
 
     private final OneOffRuns runs;
-    private final HandlerRegistry handlers;
+    private final ApiTaskRules rules;
 
-    OneOffRunController(OneOffRuns runs, HandlerRegistry handlers) {
+    OneOffRunController(OneOffRuns runs, ApiTaskRules rules) {
         this.runs = runs;
-        this.handlers = handlers;
+        this.rules = rules;
     }
 
     /** Body optional: {@code {"params": {…}, "at": "2026-12-07T09:00:00Z"}}. */
@@ -55,18 +51,16 @@ class OneOffRunController {
             @RequestBody(required = false) JsonNode body,
             @RequestHeader(value = IDEMPOTENCY_KEY, required = false) String key,
             HttpServletRequest request) {
-        checkKey(key);
+        // Before the body is read, as ever (the request checks it again, for the facade's callers).
+        OneOffRuns.checkIdempotencyKey(key);
         Map<String, Object> params = params(body);
         Instant at = at(name, body);
-        Map<String, Object> asSent = new LinkedHashMap<>();
-        asSent.put("params", params);
-        asSent.put("at", at == null ? null : at.toString());
         OneOffRuns.Requested requested = runs.request(
                 name,
                 params,
                 at,
                 key,
-                JSON.writeValueAsString(asSent),
+                OneOffRuns.requestJson(params, at),
                 d -> check(d, params != null && !params.isEmpty()),
                 Requests.actor(request));
         var answer = ResponseEntity.created(URI.create("/runs/" + requested.runId()));
@@ -84,20 +78,12 @@ class OneOffRunController {
     }
 
     /**
-     * The handler checks the merged params as it checks a task's. Params given over the API are held to
-     * what an API task may do: an operator-only handler's (exec, sql) params are the configuration's
-     * (403), and an http task's URL may not reach an internal address.
+     * The service's rules for a run's params ({@link ApiTaskRules#checkRun}); params its handler refuses
+     * are 400 {@code invalid_params}.
      */
     private void check(TaskDefinition definition, boolean paramsGiven) {
         try {
-            if (paramsGiven) {
-                handlers.refusalForApiTask(definition.handler()).ifPresent(reason -> {
-                    throw new ApiException(HttpStatus.FORBIDDEN, "handler_not_allowed", "Handler not allowed", reason);
-                });
-                handlers.checkApiTask(definition);
-            } else {
-                handlers.checkConfigured(definition);
-            }
+            rules.checkRun(definition, paramsGiven);
         } catch (TaskDefinition.InvalidTaskException e) {
             throw ApiException.badRequest("invalid_params", e.getMessage());
         }
@@ -133,19 +119,5 @@ class OneOffRunController {
                     "invalid_request", "'at' must be an ISO-8601 time with its offset, such as 2026-12-07T09:00:00Z");
         }
         return Requests.timeWithOffset(task, "at", at.asString());
-    }
-
-    private static void checkKey(String key) {
-        if (key == null) {
-            return;
-        }
-        if (key.isEmpty() || key.length() > MAX_KEY_LENGTH) {
-            throw ApiException.badRequest(
-                    "invalid_idempotency_key", "'Idempotency-Key' must be 1 to " + MAX_KEY_LENGTH + " characters long");
-        }
-        if (!key.chars().allMatch(c -> c >= 0x20 && c <= 0x7e && c != ',')) {
-            throw ApiException.badRequest(
-                    "invalid_idempotency_key", "'Idempotency-Key' must be printable ASCII without commas, e.g. a UUID");
-        }
     }
 }

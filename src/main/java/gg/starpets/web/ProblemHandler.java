@@ -65,6 +65,14 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
                     case RUN_AFTER_LOOP -> ApiException.badRequest("run_after_loop", e.getMessage());
                     case UNKNOWN_UPSTREAM -> ApiException.badRequest("unknown_upstream", e.getMessage());
                     case HAS_DOWNSTREAM -> conflict("has_downstream", "Task has downstream tasks", e);
+                    case HANDLER_NOT_ALLOWED ->
+                        new ApiException(
+                                HttpStatus.FORBIDDEN, "handler_not_allowed", "Handler not allowed", e.getMessage());
+                    case PARAMS_TOO_LARGE -> ApiException.badRequest("params_too_large", e.getMessage());
+                    case SCHEDULE_TOO_FREQUENT -> ApiException.badRequest("schedule_too_frequent", e.getMessage());
+                    case TASK_LIMIT_REACHED -> conflict("task_limit_reached", "Task limit reached", e);
+                    case INVALID_IDEMPOTENCY_KEY -> ApiException.badRequest("invalid_idempotency_key", e.getMessage());
+                    case REASON_TOO_LONG -> ApiException.badRequest("invalid_request", e.getMessage());
                 });
     }
 

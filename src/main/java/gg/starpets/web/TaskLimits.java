@@ -1,11 +1,12 @@
 package gg.starpets.web;
 
 import gg.starpets.scheduler.Schedule;
+import gg.starpets.scheduler.TaskCommands.Refusal;
+import gg.starpets.scheduler.TaskCommands.RefusedException;
 import gg.starpets.scheduler.TaskDefinition;
 import java.time.Duration;
 import java.time.Instant;
 import org.springframework.boot.context.properties.ConfigurationProperties;
-import org.springframework.http.HttpStatus;
 import org.springframework.util.unit.DataSize;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -38,32 +39,36 @@ public record TaskLimits(int maxTasks, DataSize maxParamsSize, Duration minInter
         }
     }
 
-    /** A definition the API is about to store: its params and its schedule within bounds, else a 400. */
+    /**
+     * A definition the API is about to store: its params and its schedule within bounds, else refused
+     * ({@link Refusal#PARAMS_TOO_LARGE}, {@link Refusal#SCHEDULE_TOO_FREQUENT}: a 400).
+     */
     void check(TaskDefinition definition) {
         long size = JSON.writeValueAsBytes(definition.params()).length;
         if (size > maxParamsSize.toBytes()) {
-            throw ApiException.badRequest(
-                    "params_too_large",
+            throw new RefusedException(
+                    Refusal.PARAMS_TOO_LARGE,
                     "Task '" + definition.name() + "': its params take " + size + " bytes as JSON; at most "
                             + maxParamsSize.toBytes() + " (API_MAX_PARAMS_SIZE)");
         }
         Duration gap = shortestGap(definition.parsedSchedule(), Instant.now());
         if (gap.compareTo(minInterval) < 0) {
-            throw ApiException.badRequest(
-                    "schedule_too_frequent",
+            throw new RefusedException(
+                    Refusal.SCHEDULE_TOO_FREQUENT,
                     "Task '" + definition.name() + "': its schedule '" + definition.schedule() + "' is due every "
                             + gap.toMillis() + " ms at times; tasks created over the API run at most every "
                             + minInterval.toMillis() + " ms (API_MIN_INTERVAL)");
         }
     }
 
-    /** Before a task is created over the API, with {@code existing} of them already there: room for one more, else a 409. */
+    /**
+     * Before a task is created over the API, with {@code existing} of them already there: room for one
+     * more, else refused ({@link Refusal#TASK_LIMIT_REACHED}: a 409).
+     */
     void roomForOneMore(long existing) {
         if (existing >= maxTasks) {
-            throw new ApiException(
-                    HttpStatus.CONFLICT,
-                    "task_limit_reached",
-                    "Task limit reached",
+            throw new RefusedException(
+                    Refusal.TASK_LIMIT_REACHED,
                     "There are " + existing + " tasks created over the API, the most allowed (API_MAX_TASKS); delete"
                             + " one first");
         }

@@ -1,6 +1,5 @@
 package gg.starpets.web;
 
-import gg.starpets.handlers.HandlerRegistry;
 import gg.starpets.notify.SecretInClear;
 import gg.starpets.notify.TaskNotifications;
 import gg.starpets.notify.TaskNotify;
@@ -46,24 +45,21 @@ class TaskManagementController {
 
     private final TaskCommands commands;
     private final TaskEvents events;
-    private final HandlerRegistry handlers;
+    private final ApiTaskRules rules;
     private final TaskViews views;
-    private final TaskLimits limits;
     private final TaskNotifications notifications;
 
     TaskManagementController(
             TaskCommands commands,
             TaskEvents events,
-            HandlerRegistry handlers,
+            ApiTaskRules rules,
             TaskViews views,
-            TaskLimits limits,
             TaskNotifications notifications) {
         this.notifications = notifications;
         this.commands = commands;
         this.events = events;
-        this.handlers = handlers;
+        this.rules = rules;
         this.views = views;
-        this.limits = limits;
     }
 
     @PostMapping("/tasks")
@@ -71,7 +67,7 @@ class TaskManagementController {
         TaskDefinition definition = checked(TaskRequests.create(body));
         // Counted before the insert: concurrent creates may pass the bound by as many as they are.
         TaskNotify notify = notify(definition.name(), body);
-        limits.roomForOneMore(views.countApiTasks());
+        rules.checkRoomForOneMore(views.countApiTasks());
         TaskViews.TaskSnapshot created = commands.create(definition, Requests.actor(request), c -> {
             if (notify != null) {
                 notifications.configure(c, definition.name(), notify);
@@ -189,21 +185,13 @@ class TaskManagementController {
         return TaskResponse.entity(ResponseEntity.ok(), task, name);
     }
 
-    /** An operator's task may not use a handler reserved for configuration files. */
+    /** The service's rules for such tasks ({@link ApiTaskRules}); an invalid one is 400 {@code invalid_task}. */
     private TaskDefinition checked(TaskDefinition definition) {
-        if (!handlers.handlers().containsKey(definition.handler())) {
-            throw TaskRequests.invalid(
-                    "Task '" + definition.name() + "': unknown handler '" + definition.handler() + "'");
-        }
-        handlers.refusalForApiTask(definition.handler()).ifPresent(reason -> {
-            throw new ApiException(HttpStatus.FORBIDDEN, "handler_not_allowed", "Handler not allowed", reason);
-        });
         try {
-            handlers.checkApiTask(definition);
+            rules.checkTask(definition);
         } catch (TaskDefinition.InvalidTaskException e) {
             throw TaskRequests.invalid(e.getMessage());
         }
-        limits.check(definition);
         return definition;
     }
 
@@ -221,11 +209,8 @@ class TaskManagementController {
     }
 
     private static String reason(JsonNode body) {
-        String reason = field(body, "reason");
-        if (reason != null && reason.length() > 500) {
-            throw ApiException.badRequest("invalid_request", "'reason' is at most 500 characters");
-        }
-        return reason;
+        // At most TaskCommands.MAX_REASON_LENGTH: the command refuses a longer one (400 invalid_request).
+        return field(body, "reason");
     }
 
     /** A field of an optional body as text; null when the body or the field is absent or null. */

@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.parallel.Isolated;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 
@@ -21,6 +22,7 @@ import org.springframework.boot.test.system.OutputCaptureExtension;
  * The service's log while an http task sends a secret in its URL and a header: at DEBUG everywhere,
  * none of it (the HTTP client would log both at DEBUG: application.yml keeps it at INFO).
  */
+@Isolated("reads what the whole JVM prints, which a class running alongside would add to")
 @ExtendWith(OutputCaptureExtension.class)
 class SecretsNotLoggedTest {
 

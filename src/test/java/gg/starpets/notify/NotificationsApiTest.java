@@ -20,6 +20,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.parallel.Isolated;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 import tools.jackson.databind.JsonNode;
@@ -30,6 +31,7 @@ import tools.jackson.databind.json.JsonMapper;
  * ({@code starpets.notify.webhook-url}, which NOTIFY_WEBHOOK_URL sets) for a task created over the
  * API that says nothing, what the API shows (webhooks masked) and what it refuses.
  */
+@Isolated("reads what the whole JVM prints, which a class running alongside would add to")
 @ExtendWith(OutputCaptureExtension.class)
 class NotificationsApiTest {
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import gg.starpets.support.RunsAlongside;
 import gg.starpets.support.Timing;
 import java.time.Duration;
 import java.util.List;
@@ -19,6 +20,7 @@ import org.junit.jupiter.api.Test;
  * test handlers' own counters of live handlers (entered and not yet returned), not by the engine's
  * bookkeeping.
  */
+@RunsAlongside
 class CapacityTest {
 
     /** How long a count that must not grow is watched: many claim turns and heartbeats (250 ms). */

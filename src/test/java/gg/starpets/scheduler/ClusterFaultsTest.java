@@ -3,6 +3,7 @@ package gg.starpets.scheduler;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import gg.starpets.support.RunsAlongside;
 import gg.starpets.support.TcpProxy;
 import gg.starpets.support.TestPostgres;
 import gg.starpets.support.Timing;
@@ -19,6 +20,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** Starts after a crash, short runs, locked rows, changed definitions, a half-open watch: the cluster copes. */
+@RunsAlongside
 class ClusterFaultsTest {
 
     private SchedulerCluster cluster;

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import gg.starpets.support.ReplicatedPostgres;
+import gg.starpets.support.RunsAlongside;
 import gg.starpets.support.TestPostgres;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -28,6 +29,7 @@ import org.junit.jupiter.api.Test;
  * 2 s after the database, far past the 0.5 s a missing lock is given) loses nothing. Judged from the
  * handlers' steps, recorded by the test.
  */
+@RunsAlongside
 class DatabaseFailoverTest {
 
     private static final Duration STEP = Duration.ofMillis(50);

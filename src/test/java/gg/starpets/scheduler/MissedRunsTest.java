@@ -3,6 +3,7 @@ package gg.starpets.scheduler;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import gg.starpets.support.RunsAlongside;
 import gg.starpets.support.Timing;
 import java.time.Duration;
 import java.time.Instant;
@@ -16,6 +17,7 @@ import org.junit.jupiter.api.Test;
  * Slots that do not run are history (MISSED rows, with why), and RUN_ONCE runs the slots it missed once,
  * late: after every instance was down, and after a run that overran its schedule (issue 21 item 7).
  */
+@RunsAlongside
 class MissedRunsTest {
 
     /**

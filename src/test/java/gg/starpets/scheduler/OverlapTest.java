@@ -3,6 +3,7 @@ package gg.starpets.scheduler;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import gg.starpets.support.RunsAlongside;
 import gg.starpets.support.Timing;
 import java.time.Duration;
 import java.util.List;
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.Test;
  * What a slot that comes due while a run of its task is in progress does ({@code overlap}), with runs
  * longer than the period (issue 21 item 6). {@code SKIP}, the default, is {@link MissedRunsTest}'s.
  */
+@RunsAlongside
 class OverlapTest {
 
     /**

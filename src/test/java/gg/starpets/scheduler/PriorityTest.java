@@ -3,6 +3,7 @@ package gg.starpets.scheduler;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import gg.starpets.support.RunsAlongside;
 import gg.starpets.support.Timing;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -18,6 +19,7 @@ import org.junit.jupiter.api.Test;
  * Priorities where capacity is short (a task's {@code priority}, {@code SCHEDULER_PRIORITY_AGING}), judged
  * by the order the test handlers were entered in, as they recorded it themselves.
  */
+@RunsAlongside
 class PriorityTest {
 
     /** How long a count that must not grow is watched: many claim turns and heartbeats (250 ms). */
@@ -25,6 +27,12 @@ class PriorityTest {
 
     /** A starvation bound far longer than these tests: only priorities and due times decide. */
     private static final Duration NO_AGING = Duration.ofHours(1);
+    /**
+     * High-priority starts that show a low-priority task was passed over while it waited, not merely
+     * slow to start: on a quiet machine about ten start in the three seconds it waits, on a loaded
+     * 2-core one (a CI run, builds and another test class beside it) as few as four were seen.
+     */
+    private static final long PASSED_OVER = 2;
 
     private SchedulerCluster cluster;
 
@@ -186,6 +194,6 @@ class PriorityTest {
                 + " and h.started_at between l.scheduled_for and l.started_at");
         assertThat(highStartsMeanwhile)
                 .as("high-priority runs started while it waited: the pressure was real")
-                .isGreaterThanOrEqualTo(aging.toMillis() / 300 / 2);
+                .isGreaterThanOrEqualTo(PASSED_OVER);
     }
 }

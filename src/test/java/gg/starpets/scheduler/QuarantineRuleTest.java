@@ -3,6 +3,7 @@ package gg.starpets.scheduler;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import gg.starpets.support.RunsAlongside;
 import gg.starpets.support.Timing;
 import java.sql.Connection;
 import java.time.Duration;
@@ -22,6 +23,7 @@ import org.junit.jupiter.api.Test;
  * run. A healthy long task whose owner is killed from outside again and again is not quarantined; a
  * task that kills every instance it starts on is.
  */
+@RunsAlongside
 class QuarantineRuleTest {
 
     private static final Duration STEP = Duration.ofMillis(50);

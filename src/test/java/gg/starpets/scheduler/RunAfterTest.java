@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import gg.starpets.scheduler.TaskDefinition.RunAfter;
 import gg.starpets.scheduler.TaskDefinition.RunAfter.When;
+import gg.starpets.support.RunsAlongside;
 import gg.starpets.support.Timing;
 import java.time.Duration;
 import java.time.Instant;
@@ -26,6 +27,7 @@ import org.junit.jupiter.api.Test;
  * loops and unknown upstreams are refused when defined; the end and the downstream run commit together.
  * The witnesses are the handlers (what each run was told) and the history rows.
  */
+@RunsAlongside
 class RunAfterTest {
 
     /** Once a year: the schedule never fires during a test. */

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import gg.starpets.support.RunsAlongside;
 import gg.starpets.support.StoppablePostgres;
 import gg.starpets.support.TestPostgres;
 import gg.starpets.support.Timing;
@@ -27,6 +28,7 @@ import org.junit.jupiter.api.Test;
  * vanishes with the server, so a missing lock proves nothing and only the lease decides. A restart
  * shorter than the lease costs no work, and the split stays even.
  */
+@RunsAlongside
 class ServerRestartTest {
 
     private static final Duration STEP = Duration.ofMillis(50);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import gg.starpets.support.RunsAlongside;
 import gg.starpets.support.Timing;
 import java.sql.Connection;
 import java.time.Duration;
@@ -18,6 +19,7 @@ import org.junit.jupiter.api.Test;
  * An instance's database session ending while its process lives is not its death: nobody else starts
  * its tasks, its runs go on, and nothing is recorded LOST. Judged from the handlers' real steps.
  */
+@RunsAlongside
 class SessionLossTest {
 
     private static final Duration STEP = Duration.ofMillis(50);

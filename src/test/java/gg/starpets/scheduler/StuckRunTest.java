@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.zaxxer.hikari.HikariDataSource;
+import gg.starpets.support.RunsAlongside;
 import gg.starpets.support.TcpProxy;
 import gg.starpets.support.TestPostgres;
 import gg.starpets.support.Timing;
@@ -22,6 +23,7 @@ import org.junit.jupiter.api.Test;
  * stays with its instance (shown STUCK) until the handler returns; and when the instance can no
  * longer be sure it holds the task, it halts rather than let another instance start it.
  */
+@RunsAlongside
 class StuckRunTest {
 
     private SchedulerCluster cluster;

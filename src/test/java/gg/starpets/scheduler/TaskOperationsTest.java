@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import gg.starpets.support.RunsAlongside;
 import gg.starpets.support.Timing;
 import java.time.Duration;
 import java.time.ZoneOffset;
@@ -19,6 +20,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** Retries, misfires, jitter, quarantine, and operators' pause, resume, trigger, cancel, on the database clock. */
+@RunsAlongside
 class TaskOperationsTest {
 
     private SchedulerCluster cluster;

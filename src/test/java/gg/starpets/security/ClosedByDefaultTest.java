@@ -11,6 +11,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.parallel.Isolated;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 
@@ -18,6 +19,7 @@ import org.springframework.boot.test.system.OutputCaptureExtension;
  * The README's first run: no token, no issuer, nothing set. The service is closed all the same, and the
  * tokens it generates (shown once, in its output) are what opens it: an operator's and a balance client's.
  */
+@Isolated("reads what the whole JVM prints, which a class running alongside would add to")
 @ExtendWith(OutputCaptureExtension.class)
 class ClosedByDefaultTest {
 

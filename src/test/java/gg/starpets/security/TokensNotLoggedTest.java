@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.parallel.Isolated;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 
@@ -20,6 +21,7 @@ import org.springframework.boot.test.system.OutputCaptureExtension;
  * at any log level. (A token put in a URL is not accepted, and a URL is logged at DEBUG and by
  * proxies: docs/api.md says to never do that.)
  */
+@Isolated("reads what the whole JVM prints, which a class running alongside would add to")
 @ExtendWith(OutputCaptureExtension.class)
 class TokensNotLoggedTest {
 

@@ -109,6 +109,13 @@ public final class TcpProxy implements AutoCloseable {
             sockets.add(client);
             sockets.add(upstream);
             upstreams.add(upstream);
+            if (closed) {
+                // close() ran while this connection was being set up, and did not see it: it must not
+                // outlive the relay (seen under load: a session connected through a closed relay).
+                closeQuietly(client);
+                closeQuietly(upstream);
+                return;
+            }
             Thread.ofVirtual().start(() -> pump(client, upstream));
             Thread.ofVirtual().start(() -> pump(upstream, client));
         }

@@ -30,9 +30,9 @@ class TriggerRouteTest {
             commands.create(
                     TaskDefinition.of("weekly", "noop", "0 6 * * 1", "UTC", Duration.ofMinutes(5), true, Map.of()),
                     "operator:ann");
-            // The trigger route needs neither the handlers nor the API's limits.
-            TaskManagementController controller = new TaskManagementController(
-                    commands, new TaskEvents(counted), null, new TaskViews(counted), null, null);
+            // The trigger route needs neither the handlers nor the API's limits (the rules).
+            TaskManagementController controller =
+                    new TaskManagementController(commands, new TaskEvents(counted), null, new TaskViews(counted), null);
             counted.reset();
 
             var answer =
@@ -55,8 +55,8 @@ class TriggerRouteTest {
             commands.create(
                     TaskDefinition.of("nightly", "noop", "0 3 * * *", "UTC", Duration.ofMinutes(5), true, Map.of()),
                     "operator:ann");
-            TaskManagementController controller = new TaskManagementController(
-                    commands, new TaskEvents(counted), null, new TaskViews(counted), null, null);
+            TaskManagementController controller =
+                    new TaskManagementController(commands, new TaskEvents(counted), null, new TaskViews(counted), null);
             counted.reset();
 
             var paused =
