@@ -86,6 +86,8 @@ start_copy() { # start_copy N [extra env...]
 }
 
 export PGPASSWORD=postgres
+# StarPets' tables are in its schema (DB_SCHEMA, default starpets): psql and pgbench find them unqualified.
+export PGOPTIONS="-c search_path=starpets"
 PSQL=(psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d starpets -qAtX -v ON_ERROR_STOP=1)
 top_up() { # a huge balance, so that every withdrawal of the run succeeds
   curl -fs -H 'Content-Type: application/json' -H "Authorization: Bearer $BALANCE_TOKEN" \

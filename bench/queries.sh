@@ -50,6 +50,8 @@ APP=$!
 starpets_wait 120 curl -fs "http://127.0.0.1:$PORT/health" || { tail -30 "$TMP/app.log"; die "the instance did not start"; }
 
 export PGPASSWORD=postgres
+# StarPets' tables are in its schema (DB_SCHEMA, default starpets): psql and pgbench find them unqualified.
+export PGOPTIONS="-c search_path=starpets"
 PSQL=(psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d starpets -qAtX -v ON_ERROR_STOP=1)
 "${PSQL[@]}" <<SQL
 insert into tasks (name, handler, schedule, timeout_seconds, next_run_at, source, misfire_policy)

@@ -4,7 +4,8 @@
 -- (deploy/postgres/initdb/10-roles.sh) and the Helm chart's roles Job (the same script, linked into
 -- deploy/helm/starpets/files).
 --
---   starpets_owner  owns the database, its public schema and every StarPets table: runs the migrations.
+--   starpets_owner  owns the database, its public schema, StarPets' schema (starpets.db.schema, which it
+--                   creates) and every StarPets table: runs the migrations.
 --   starpets_app    what the service runs as: reads and writes the rows of StarPets' tables (granted by the
 --                   owner after every migration: db/callback/afterMigrate.sql) and nothing else (no DDL, not
 --                   the migration history); a member of starpets_sql, so that it may end the sessions of
@@ -50,12 +51,16 @@ begin
     revoke create on schema public from public;
     execute format('grant usage on schema public to %I, %I', app_role, sql_role);
 
-    -- Tables made before these roles existed (an older StarPets migrated as a superuser) go to the owner;
-    -- their identity sequences follow them.
+    -- StarPets' tables made before these roles existed (an older StarPets migrated as a superuser, all in
+    -- public: config.LegacyLayout.TABLES and the history) go to the owner, which moves them to StarPets'
+    -- schema at its next start; their identity sequences follow them. Other tables in public stay as they are.
     for r in select c.relname
                from pg_class c
                join pg_namespace n on n.oid = c.relnamespace
               where n.nspname = 'public' and c.relkind in ('r', 'p') and pg_get_userbyid(c.relowner) <> owner_role
+                and c.relname in ('flyway_schema_history', 'tasks', 'task_runs', 'instances', 'users', 'scheduler_epoch',
+                                  'task_events', 'balance_changes', 'balance_idempotency_keys', 'balance_changes_pruned',
+                                  'task_notify', 'notifications', 'notify_scan', 'backfills')
     loop
         execute format('alter table public.%I owner to %I', r.relname, owner_role);
     end loop;

@@ -49,7 +49,9 @@ class ArchitectureTest {
             // the database's setup (roles, the embedded server's database) and the readiness probe's select 1
             "gg.starpets.config.DatabaseRoles",
             "gg.starpets.config.EmbeddedPostgresServer",
-            "gg.starpets.config.HealthProbe");
+            "gg.starpets.config.HealthProbe",
+            // the upgrade of the layout before the schema (DDL that moves tables, before the migrations)
+            "gg.starpets.config.LegacyLayout");
 
     private static JavaClasses main;
 

@@ -68,7 +68,11 @@ class BuiltInHandlers {
             SqlTaskDatabase sqlTaskDatabase,
             @Qualifier("schedulerDataSource") DataSource schedulerDataSource,
             SqlDataSources sqlDataSources) {
-        return new SqlHandler(sqlTaskDatabase.dataSource(), schedulerDataSource, sqlDataSources.byName());
+        return new SqlHandler(
+                sqlTaskDatabase.dataSource(),
+                schedulerDataSource,
+                sqlDataSources.byName(),
+                sqlTaskDatabase.starPetsSchema());
     }
 
     /** The chaos suite's witness, only where a witness directory is configured (WITNESS_DIR). */

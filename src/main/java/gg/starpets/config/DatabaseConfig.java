@@ -8,6 +8,7 @@ import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.flyway.autoconfigure.FlywayConfigurationCustomizer;
+import org.springframework.boot.flyway.autoconfigure.FlywayMigrationStrategy;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.Primary;
@@ -33,12 +34,14 @@ class DatabaseConfig {
                     new Login(db.user(), db.password()),
                     new Login(db.ownerUser(), db.ownerPassword()),
                     new Login(db.sqlUser(), db.sqlPassword()),
-                    () -> {});
+                    () -> {},
+                    db.schema());
             log.info(
-                    "Database: PostgreSQL at {}:{}/{} as {} (migrations as {}, sql tasks as {})",
+                    "Database: PostgreSQL at {}:{}/{}, schema {}, as {} (migrations as {}, sql tasks as {})",
                     db.host(),
                     db.port(),
                     db.name(),
+                    db.schema(),
                     endpoint.service(),
                     endpoint.owner(),
                     endpoint.sqlTasks());
@@ -56,9 +59,10 @@ class DatabaseConfig {
     }
 
     /**
-     * Flyway connects as the schema's owner (its own connection, closed after the migrations), and after
-     * every migration grants the service's role the rows of the tables and the sql tasks' role the fenced
-     * commit's lock (db/callback/afterMigrate.sql).
+     * Flyway connects as the schema's owner (its own connection, closed after the migrations), migrates
+     * StarPets' schema only (created when missing; its history table in it, so other schemas, public
+     * included, may hold anything), and after every migration grants the service's role the rows of the
+     * tables and the sql tasks' role the fenced commit's lock (db/callback/afterMigrate.sql).
      */
     @Bean
     FlywayConfigurationCustomizer migrationsAsTheOwner(DatabaseEndpoint endpoint) {
@@ -66,9 +70,21 @@ class DatabaseConfig {
                         endpoint.jdbcUrl(),
                         endpoint.owner().user(),
                         endpoint.owner().password())
+                .schemas(endpoint.schema())
+                .defaultSchema(endpoint.schema())
+                .createSchemas(true)
                 .placeholders(Map.of(
                         "runtimeRole", endpoint.service().user(),
                         "sqlRole", endpoint.sqlTasks().user()));
+    }
+
+    /** Before the migrations, an older StarPets' tables in public are moved to the schema (LegacyLayout). */
+    @Bean
+    FlywayMigrationStrategy movingLegacyLayoutFirst() {
+        return flyway -> {
+            LegacyLayout.moveToSchema(flyway.getConfiguration());
+            flyway.migrate();
+        };
     }
 
     /** The service's pool (HTTP requests, metrics); the scheduler has its own (SchedulerConfig). */
@@ -86,7 +102,8 @@ class DatabaseConfig {
     /**
      * What {@code sql} tasks without a {@code data-source} run on: the StarPets database as the sql
      * tasks' role, which has no right on StarPets' tables, so a statement cannot touch the scheduler's
-     * rows. Opened at the first such task, so an instance without them never connects as that role.
+     * rows. Its search_path is the role's own (public by default), not StarPets' schema: statements
+     * address the user's tables as they would anywhere (docs/handlers.md). Opened at the first such task, so an instance without them never connects as that role.
      */
     @Bean(destroyMethod = "close")
     SqlTaskDatabase sqlTaskDatabase(DatabaseEndpoint endpoint, StarPetsProperties properties) {
@@ -101,7 +118,7 @@ class DatabaseConfig {
         config.addDataSourceProperty("connectTimeout", "5");
         config.addDataSourceProperty("tcpKeepAlive", "true");
         config.addDataSourceProperty("ApplicationName", "starpets-sql-tasks-" + properties.resolvedInstanceId());
-        return new SqlTaskDatabase(new HikariDataSource(config));
+        return new SqlTaskDatabase(new HikariDataSource(config), endpoint.schema());
     }
 
     /**
@@ -122,7 +139,10 @@ class DatabaseConfig {
         return lease.dividedBy(2);
     }
 
-    /** What every pool of the service shares: the endpoint, timeouts, and a name in pg_stat_activity. */
+    /**
+     * What every pool of the service shares: the endpoint, StarPets' schema as the search_path, timeouts,
+     * and a name in pg_stat_activity.
+     */
     static HikariConfig poolConfig(
             DatabaseEndpoint endpoint, String poolName, String applicationName, Duration idleInTransaction) {
         HikariConfig config = new HikariConfig();
@@ -131,6 +151,7 @@ class DatabaseConfig {
         config.setUsername(endpoint.user());
         config.setPassword(endpoint.password());
         config.setValidationTimeout(2_000);
+        config.addDataSourceProperty(DatabaseEndpoint.SEARCH_PATH_PROPERTY, endpoint.searchPath());
         config.addDataSourceProperty("connectTimeout", "5");
         config.addDataSourceProperty("tcpKeepAlive", "true");
         // Every query here is short: a network that swallows packets must not hang a thread for hours.

@@ -7,8 +7,11 @@ package gg.starpets.config;
  * @param service what the service runs as: its pools, its sessions, the health probe
  * @param owner the schema's owner: the migrations, then nothing
  * @param sqlTasks what {@code sql} tasks run as on the StarPets database
+ * @param schema the schema of StarPets' tables and migration history ({@code starpets.db.schema}): the
+ *     service's connections search it ({@link #searchPath}), sql tasks' connections do not
  */
-public record DatabaseEndpoint(String jdbcUrl, Login service, Login owner, Login sqlTasks, AutoCloseable onClose)
+public record DatabaseEndpoint(
+        String jdbcUrl, Login service, Login owner, Login sqlTasks, AutoCloseable onClose, String schema)
         implements AutoCloseable {
 
     /** A role and its password (empty: none, for trust authentication). Never printed with the password. */
@@ -31,6 +34,17 @@ public record DatabaseEndpoint(String jdbcUrl, Login service, Login owner, Login
 
     public String password() {
         return service.password();
+    }
+
+    /**
+     * The driver property that makes a connection of the service find StarPets' tables unqualified: its
+     * search_path is the schema alone (set at connect, so no statement of the service names the schema).
+     */
+    public static final String SEARCH_PATH_PROPERTY = "currentSchema";
+
+    /** The service's connections' search_path: the value of {@link #SEARCH_PATH_PROPERTY}. */
+    public String searchPath() {
+        return schema;
     }
 
     @Override

@@ -54,7 +54,8 @@ public final class EmbeddedPostgresServer {
                     DatabaseRoles.SERVICE,
                     DatabaseRoles.OWNER,
                     DatabaseRoles.SQL_TASKS,
-                    postgres);
+                    postgres,
+                    db.schema());
         } catch (IOException e) {
             throw new UncheckedIOException("Could not start the embedded PostgreSQL in " + dataDir, e);
         }

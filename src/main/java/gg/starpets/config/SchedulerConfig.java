@@ -210,6 +210,7 @@ class SchedulerConfig {
         Properties props = new Properties();
         props.setProperty("user", endpoint.user());
         props.setProperty("password", endpoint.password());
+        props.setProperty(DatabaseEndpoint.SEARCH_PATH_PROPERTY, endpoint.searchPath());
         props.setProperty("connectTimeout", "2");
         props.setProperty("socketTimeout", String.valueOf(Math.max(2, s.lease().toSeconds() / 3)));
         props.setProperty("tcpKeepAlive", "true");

@@ -66,11 +66,44 @@ public record StarPetsProperties(
             String ownerPassword,
             String sqlUser,
             String sqlPassword,
-            int sqlPoolSize) {
+            int sqlPoolSize,
+            String schema) {
+
+        /** What a schema name may be: a plain identifier, unquoted, as PostgreSQL folds it. */
+        private static final java.util.regex.Pattern PLAIN_IDENTIFIER =
+                java.util.regex.Pattern.compile("[a-z_][a-z0-9_]{0,62}");
+
+        public Db {
+            if (schema == null || !PLAIN_IDENTIFIER.matcher(schema).matches() || schema.startsWith("pg_")) {
+                throw new IllegalArgumentException(
+                        "starpets.db.schema (DB_SCHEMA) must be a plain PostgreSQL identifier"
+                                + " (lower-case letters, digits and _, not starting with a digit or pg_, at most 63), not '"
+                                + schema + "'");
+            }
+        }
 
         /** Only an embedded PostgreSQL of database {@code starpets} in {@code dir} on {@code port} (its own roles). */
         public static Db embedded(Path dir, int port) {
-            return new Db(null, 0, "starpets", null, null, 1, 1, null, dir, port, null, 0, null, null, null, null, 1);
+            // No migrations run through it (EmbeddedPostgresMain): the schema is never used.
+            return new Db(
+                    null,
+                    0,
+                    "starpets",
+                    null,
+                    null,
+                    1,
+                    1,
+                    null,
+                    dir,
+                    port,
+                    null,
+                    0,
+                    null,
+                    null,
+                    null,
+                    null,
+                    1,
+                    "starpets");
         }
 
         public boolean embedded() {

@@ -76,6 +76,7 @@ public final class SqlHandler implements TaskHandler {
     private final DataSource database;
     private final DataSource control;
     private final Map<String, DataSource> dataSources;
+    private final String starPetsSchema;
 
     /**
      * @param database the StarPets database (its pool)
@@ -90,9 +91,19 @@ public final class SqlHandler implements TaskHandler {
      *     not wait behind requests holding {@code database}'s connections (the scheduler's own pool)
      */
     public SqlHandler(DataSource database, DataSource control, Map<String, DataSource> dataSources) {
+        this(database, control, dataSources, null);
+    }
+
+    /**
+     * @param starPetsSchema the schema of StarPets' tables and of the fenced commit's function, which the
+     *     search_path of {@code database}'s connections (the sql tasks' own) does not name; null: it does
+     */
+    public SqlHandler(
+            DataSource database, DataSource control, Map<String, DataSource> dataSources, String starPetsSchema) {
         this.database = database;
         this.control = control;
         this.dataSources = Map.copyOf(dataSources);
+        this.starPetsSchema = starPetsSchema;
     }
 
     @Override
@@ -187,10 +198,10 @@ public final class SqlHandler implements TaskHandler {
     }
 
     /** Commits, or rolls back and fails the run when it no longer holds its task. */
-    private static void commitUnderFence(Connection c, RunContext context, boolean starPetsDatabase)
+    private void commitUnderFence(Connection c, RunContext context, boolean starPetsDatabase)
             throws SQLException, RunFailedException {
         if (starPetsDatabase) {
-            if (!context.lockFence(c)) {
+            if (!context.lockFence(c, starPetsSchema)) {
                 throw new RunFailedException(
                         "the task was taken over (its fence moved) before the statement could commit: nothing was"
                                 + " committed");

@@ -316,14 +316,23 @@ public final class RunContext {
      * the task over (recovery and claims lock the row), so what commits, commits under the fence.
      * False: the task was taken over, roll back. The row is waited for at most until the hold ends.
      * True at once for a context with no hold ({@link #detached(String, Map, Duration)}).
+     * On a connection whose search_path finds StarPets' tables (the service's own).
      */
     public boolean lockFence(Connection c) throws SQLException {
+        return lockFence(c, null);
+    }
+
+    /**
+     * {@link #lockFence(Connection)} on a connection whose search_path is not StarPets' (sql tasks' own):
+     * {@code schema} is StarPets' schema ({@code starpets.db.schema}), a plain identifier.
+     */
+    public boolean lockFence(Connection c, String schema) throws SQLException {
         long holdEnd = holdEndNanos();
         if (holdEnd == Long.MAX_VALUE) {
             return true;
         }
         Duration left = Duration.ofNanos(Math.max(0, holdEnd - System.nanoTime()));
-        return TaskRepository.lockFence(c, taskName, runId, fence, left);
+        return TaskRepository.lockFence(c, schema, taskName, runId, fence, left);
     }
 
     /**

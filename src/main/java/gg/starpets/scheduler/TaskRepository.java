@@ -95,8 +95,9 @@ final class TaskRepository {
      * renewal (which updates the row) waits at most for the commit, while a takeover (recovery, a
      * claim: both lock the row for update) cannot happen until the transaction holding it ends.
      * Through a function of the schema's owner (V13): sql tasks run as a role with no right on tasks.
+     * Named with its schema where the connection's search_path is not StarPets' (sql tasks' own).
      */
-    private static final NamedSql LOCK_FENCE = NamedSql.of("select starpets_lock_fence(:task, :fence, :run)");
+    private static final String LOCK_FENCE = "select %sstarpets_lock_fence(:task, :fence, :run)";
 
     private static final NamedSql NOTIFY = NamedSql.of("select pg_notify('" + SessionWatch.CHANNEL + "', '')");
 
@@ -223,10 +224,12 @@ final class TaskRepository {
     /**
      * In the caller's transaction: locks the task's row while run {@code runId} holds it with
      * {@code fence}, waiting for it at most {@code wait}; false when it does not hold it any more.
+     * {@code schema}: StarPets' schema, a plain identifier, or null for the connection's search_path.
      */
-    static boolean lockFence(Connection c, String task, long runId, long fence, Duration wait) throws SQLException {
+    static boolean lockFence(Connection c, String schema, String task, long runId, long fence, Duration wait)
+            throws SQLException {
         Transactions.setLockTimeout(c, wait);
-        try (var st = LOCK_FENCE
+        try (var st = NamedSql.of(LOCK_FENCE.formatted(schema == null ? "" : schema + "."))
                         .prepare(c)
                         .set("task", task)
                         .set("fence", fence)

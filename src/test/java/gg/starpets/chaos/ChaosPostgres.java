@@ -1,6 +1,7 @@
 package gg.starpets.chaos;
 
 import gg.starpets.config.DatabaseRoles;
+import gg.starpets.support.TestPostgres;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -141,7 +142,7 @@ final class ChaosPostgres implements AutoCloseable {
     }
 
     String jdbcUrl() {
-        return "jdbc:postgresql://127.0.0.1:" + port() + "/" + DATABASE;
+        return TestPostgres.withTestSearchPath("jdbc:postgresql://127.0.0.1:" + port() + "/" + DATABASE);
     }
 
     /** A fast restart ({@code pg_ctl stop -m fast}, then start, same port and data); returns the downtime. */
@@ -256,7 +257,8 @@ final class ChaosPostgres implements AutoCloseable {
         p.setProperty("ApplicationName", applicationName);
         p.setProperty("connectTimeout", "2");
         p.setProperty("socketTimeout", "10");
-        return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + s.port() + "/" + database, p);
+        return DriverManager.getConnection(
+                TestPostgres.withTestSearchPath("jdbc:postgresql://127.0.0.1:" + s.port() + "/" + database), p);
     }
 
     private void awaitStreaming() throws InterruptedException {

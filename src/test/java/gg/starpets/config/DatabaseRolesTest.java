@@ -44,11 +44,21 @@ class DatabaseRolesTest {
         database = TestPostgres.createDatabase();
         Map<String, Object> props = new HashMap<>();
         props.putAll(AppInstance.task(0, "count-tasks", "sql", "1h", "1m", null));
-        props.put("starpets.tasks[0].params.statement", "select count(*) from tasks");
+        // StarPets' tables are in their schema, which sql tasks may look into (for the fenced commit's function).
+        props.put("starpets.tasks[0].params.statement", "select count(*) from starpets.tasks");
         props.putAll(AppInstance.task(1, "say-who", "sql", "1h", "1m", null));
         props.put("starpets.tasks[1].params.statement", "select current_user");
-        app = AppInstance.start(database, "instance-roles", props);
+        // A table of the user's own, in public: sql tasks address it unqualified, as before StarPets had a schema.
+        props.putAll(AppInstance.task(2, "count-orders", "sql", "1h", "1m", null));
+        props.put("starpets.tasks[2].params.statement", "insert into orders select count(*) from orders");
         admin = TestPostgres.pool(database, 2);
+        try (Connection c = admin.getConnection();
+                Statement st = c.createStatement()) {
+            st.execute("create table orders (n bigint); grant select, insert on orders to starpets_sql");
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+        app = AppInstance.start(database, "instance-roles", props);
     }
 
     @AfterAll
@@ -59,7 +69,9 @@ class DatabaseRolesTest {
 
     @Test
     void theMigrationsRanAsTheOwnerAndTheServiceRunsAsItsOwnRoleWhichIsNoSuperuser() throws SQLException {
-        assertThat(strings("select distinct tableowner from pg_tables where schemaname = 'public'"))
+        assertThat(strings("select distinct tableowner from pg_tables where schemaname = 'starpets'"))
+                .containsExactly("starpets_owner");
+        assertThat(strings("select pg_get_userbyid(nspowner) from pg_namespace where nspname = 'starpets'"))
                 .containsExactly("starpets_owner");
         // The service's pool, the scheduler's, the instance's two sessions: all as the service's role;
         // only the sql tasks' pool as theirs.
@@ -88,7 +100,7 @@ class DatabaseRolesTest {
 
     @Test
     void theServicesRoleMayReadAndWriteRowsOfItsTablesAndNothingElse() throws SQLException {
-        List<String> tables = strings("select tablename from pg_tables where schemaname = 'public'"
+        List<String> tables = strings("select tablename from pg_tables where schemaname = 'starpets'"
                 + " and tablename <> 'flyway_schema_history' order by 1");
         assertThat(tables).contains("tasks", "task_runs", "users", "balance_changes", "balance_idempotency_keys");
         for (String table : tables) {
@@ -120,7 +132,7 @@ class DatabaseRolesTest {
 
     @Test
     void sqlTasksRunAsTheirOwnRoleWhichMayNotTouchStarPetsTables() throws SQLException {
-        for (String table : strings("select tablename from pg_tables where schemaname = 'public' order by 1")) {
+        for (String table : strings("select tablename from pg_tables where schemaname = 'starpets' order by 1")) {
             for (String right : List.of("select", "insert", "update", "delete", "truncate")) {
                 assertThat(privilege("starpets_sql", table, right))
                         .as(right + " on " + table)
@@ -132,6 +144,29 @@ class DatabaseRolesTest {
         assertThat(refused.get("error").asString()).contains("permission denied for table tasks");
         JsonNode who = lastRun("say-who");
         assertThat(who.get("status").asString()).isEqualTo("SUCCEEDED");
+        assertThat(lastRun("count-orders").get("status").asString()).isEqualTo("SUCCEEDED");
+        assertThat(strings("select n from public.orders")).containsExactly("0");
+    }
+
+    @Test
+    void aTableTheOwnerAddsToTheSchemaLaterIsTheServicesToReadAndWriteAndNotTheSqlTasks() throws SQLException {
+        try (Connection owner = as("starpets_owner");
+                Statement st = owner.createStatement()) {
+            // As a later migration would, without the grants that follow every migration (default privileges).
+            st.execute("create table starpets.added_later (id bigint generated always as identity, v text)");
+        }
+        for (String right : List.of("select", "insert", "update", "delete")) {
+            assertThat(privilege("starpets_app", "added_later", right))
+                    .as(right)
+                    .isTrue();
+            assertThat(privilege("starpets_sql", "added_later", right))
+                    .as(right)
+                    .isFalse();
+        }
+        try (Connection service = as("starpets_app");
+                Statement st = service.createStatement()) {
+            st.execute("insert into starpets.added_later (v) values ('x')");
+        }
     }
 
     @Test
@@ -203,7 +238,7 @@ class DatabaseRolesTest {
 
     private static boolean privilege(String role, String table, String right) throws SQLException {
         try (var c = admin.getConnection();
-                var st = c.prepareStatement("select has_table_privilege(?, 'public.' || ?, ?)")) {
+                var st = c.prepareStatement("select has_table_privilege(?, 'starpets.' || ?, ?)")) {
             st.setString(1, role);
             st.setString(2, table);
             st.setString(3, right);

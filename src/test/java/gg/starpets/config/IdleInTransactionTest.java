@@ -36,7 +36,8 @@ class IdleInTransactionTest {
                     DatabaseRoles.SERVICE,
                     DatabaseRoles.OWNER,
                     DatabaseRoles.SQL_TASKS,
-                    () -> {});
+                    () -> {},
+                    "public");
             try (var pool = new HikariDataSource(DatabaseConfig.poolConfig(
                             endpoint, "test-pool", "test-frozen", DatabaseConfig.idleInTransaction(LEASE)));
                     Connection frozen = pool.getConnection()) {

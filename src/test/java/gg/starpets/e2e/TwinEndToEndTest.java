@@ -3,6 +3,7 @@ package gg.starpets.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import gg.starpets.support.TestPostgres;
 import gg.starpets.support.Timing;
 import java.io.IOException;
 import java.net.URI;
@@ -55,7 +56,8 @@ class TwinEndToEndTest {
     private static final String NGINX = "http://127.0.0.1:28080";
     private static final String PROMETHEUS = "http://127.0.0.1:29090";
     private static final int POSTGRES_PORT = 25432;
-    private static final String DATABASE = "jdbc:postgresql://127.0.0.1:" + POSTGRES_PORT + "/starpets";
+    private static final String DATABASE =
+            TestPostgres.withTestSearchPath("jdbc:postgresql://127.0.0.1:" + POSTGRES_PORT + "/starpets");
     private static final Set<String> DEMO_TASKS = Set.of(
             "report-daily-sales",
             "sync-pet-catalog",

@@ -112,8 +112,21 @@ public final class TestPostgres {
         return name;
     }
 
+    /**
+     * The search_path of the tests' own connections: public first (a table a test creates goes there, where
+     * sql tasks find it), then StarPets' schema, so that a test reads StarPets' tables unqualified whether an
+     * instance migrated them (into {@code starpets}) or {@link #migrate} did (into public, for the engine's
+     * tests, which run without the service's connections).
+     */
+    public static final String SEARCH_PATH = "public,starpets";
+
+    /** {@code url} (no query yet) with the tests' search_path ({@link #SEARCH_PATH}). */
+    public static String withTestSearchPath(String url) {
+        return url + "?currentSchema=" + SEARCH_PATH;
+    }
+
     public static String jdbcUrl(String database) {
-        return "jdbc:postgresql://127.0.0.1:" + port() + "/" + database;
+        return withTestSearchPath("jdbc:postgresql://127.0.0.1:" + port() + "/" + database);
     }
 
     /** A pool on a new, migrated database. Close it when done. */
