@@ -123,7 +123,15 @@ class ConcurrencyGroupTest {
         for (String id : List.of("instance-a", "instance-b", "instance-c")) {
             Map<String, TaskHandler> handlers =
                     Map.of("witness", new WitnessHandler(witnessDir, id), "quick", context -> {});
-            instances.add(cluster.create(SchedulerCluster.startedTogether(id, 3), handlers, cluster::connection));
+            // Two runs at most on each instance: the group's 3 at once need two instances, while the
+            // instances together could run 6 (the limit binds). One instance alone re-claims its own
+            // freed slots first (its own runs' ends wake it), so without a capacity it could keep them all.
+            instances.add(cluster.create(
+                    SchedulerCluster.startedTogether(id, 3).toBuilder()
+                            .maxConcurrentRuns(2)
+                            .build(),
+                    handlers,
+                    cluster::connection));
         }
         instances.getFirst().syncTasks(tasks);
         instances.forEach(Scheduler::start);
@@ -232,12 +240,18 @@ class ConcurrencyGroupTest {
         groups.set("metered", new GroupRepository.Limits(null, GroupRepository.RateLimit.parse("3/2s")), "test");
         List<TaskDefinition> tasks = new ArrayList<>();
         for (int i = 0; i < 6; i++) {
-            tasks.add(task("metered-" + i, "quick", "100ms", "metered", Map.of()));
+            tasks.add(task("metered-" + i, "slow", "100ms", "metered", Map.of()));
         }
         List<Scheduler> instances = new ArrayList<>();
         for (String id : List.of("instance-a", "instance-b", "instance-c")) {
+            // One run of 1.5 s at a time on each instance: one instance starts at most 2 in any 2 s, so
+            // the window's 3 starts need two instances.
             instances.add(cluster.create(
-                    SchedulerCluster.startedTogether(id, 3), Map.of("quick", context -> {}), cluster::connection));
+                    SchedulerCluster.startedTogether(id, 3).toBuilder()
+                            .maxConcurrentRuns(1)
+                            .build(),
+                    Map.of("slow", context -> context.sleep(Duration.ofMillis(1500))),
+                    cluster::connection));
         }
         instances.getFirst().syncTasks(tasks);
         instances.forEach(Scheduler::start);
