@@ -36,7 +36,7 @@ export function taskButtons(task, { withDelete = false } = {}) {
   const s = taskState(task);
   const name = task.name;
   const running = s === 'RUNNING' || s === 'STUCK';
-  if (s === 'WAITING' || s === 'PAUSED') {
+  if (s === 'WAITING' || s === 'WAITING_FOR_GROUP' || s === 'PAUSED') {
     fragment.append(button('Run now', 'trigger', `Run ${name} now`));
   } else if (running && !task.triggerQueued) {
     fragment.append(button('Queue a run', 'queue', `Run ${name} again when this run ends`));

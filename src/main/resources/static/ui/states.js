@@ -47,6 +47,9 @@ export function stateNote(task, now = Date.now()) {
   if (s === 'COMPLETED') {
     parts.push(`a one-time task: it has run (its last run says how it ended)`);
   }
+  if (s === 'WAITING_FOR_GROUP') {
+    parts.push(`due, waiting for a slot of its concurrency group: ${task.waitingForGroup || task.concurrencyGroup || '?'}`);
+  }
   if (task.triggerQueued) parts.push('a run is queued after this one');
   return parts.join(' · ');
 }

@@ -255,6 +255,7 @@ function drawDefinition(task) {
     ['Due while running', OVERLAPS[task.overlap] || task.overlap || '—'],
     ['Cost', `${task.cost ?? 1} ${task.cost === 1 || task.cost == null ? 'unit' : 'units'} of an instance's capacity`],
     ['Priority', `${task.priority ?? 0} (-100 to 100; higher starts first where capacity is short)`],
+    ['Concurrency group', task.concurrencyGroup || 'none'],
     task.runAfter && ['Runs after', 'runs after ', taskLink(task.runAfter.task), ` when ${task.runAfter.when}`],
     downstream.length > 0 && ['Runs before', ...downstream.flatMap((n, i) => (i ? [', ', taskLink(n)] : [taskLink(n)]))],
     ['Version', String(task.version ?? '—')],

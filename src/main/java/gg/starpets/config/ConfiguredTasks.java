@@ -43,7 +43,31 @@ final class ConfiguredTasks {
 
     private static final Map<String, String> RUN_AFTER_KEYS = keys(StarPetsProperties.RunAfter.class);
 
+    private static final Map<String, String> GROUP_KEYS = keys(StarPetsProperties.Group.class);
+
+    /** Each group as written ({@code starpets.groups.<name>}): every key, to check them all. */
+    private static final Bindable<Map<String, Map<String, Object>>> WRITTEN_GROUPS =
+            Bindable.of(ResolvableType.forClassWithGenerics(
+                    Map.class,
+                    ResolvableType.forClass(String.class),
+                    ResolvableType.forClassWithGenerics(Map.class, String.class, Object.class)));
+
     private ConfiguredTasks() {}
+
+    /** Refuses a key of a configured group that nothing reads ({@code max-concurent: 2} would be no limit). */
+    static void checkGroupKeys(Environment environment) {
+        new Binder(ConfigurationPropertySources.get(environment))
+                .bind("starpets.groups", WRITTEN_GROUPS)
+                .orElse(Map.of())
+                .forEach((group, written) -> {
+                    for (String key : written.keySet()) {
+                        if (!GROUP_KEYS.containsKey(relaxed(key))) {
+                            throw new IllegalStateException("starpets.groups." + group + ": unknown key '" + key
+                                    + "' (known: " + String.join(", ", new TreeSet<>(GROUP_KEYS.values())) + ")");
+                        }
+                    }
+                });
+    }
 
     static List<TaskDefinition> read(StarPetsProperties properties, Environment environment, HandlerRegistry handlers) {
         // No placeholder resolution: values as the configuration files and variables wrote them.
@@ -83,7 +107,7 @@ final class ConfiguredTasks {
         return definitions;
     }
 
-    /** Retries, misfires, jitter, start-at, overlap, cost, priority and a one-time task's at as configured; the defaults where a key is absent. */
+    /** Retries, misfires, jitter, start-at, overlap, cost, priority, concurrency group and a one-time task's at as configured; the defaults where a key is absent. */
     private static TaskDefinition policies(StarPetsProperties.TaskDefinition t, TaskDefinition definition) {
         MisfirePolicy defaults = MisfirePolicy.DEFAULT;
         try {
@@ -114,7 +138,8 @@ final class ConfiguredTasks {
                             TaskDefinition.startAt(t.name(), "at", t.at()))
                     .withOverlap(TaskDefinition.Overlap.of(t.name(), t.overlap()))
                     .withCost(t.cost() == null ? 1 : t.cost())
-                    .withPriority(t.priority() == null ? 0 : t.priority());
+                    .withPriority(t.priority() == null ? 0 : t.priority())
+                    .withConcurrencyGroup(t.concurrencyGroup());
         } catch (TaskDefinition.InvalidTaskException e) {
             throw e;
         } catch (IllegalArgumentException e) {

@@ -6,6 +6,7 @@ import gg.starpets.handlers.ApiTaskAdmission;
 import gg.starpets.handlers.HandlerRegistry;
 import gg.starpets.scheduler.Backfills;
 import gg.starpets.scheduler.ConnectionFactory;
+import gg.starpets.scheduler.GroupRepository;
 import gg.starpets.scheduler.InstanceRepository;
 import gg.starpets.scheduler.OneOffRuns;
 import gg.starpets.scheduler.OutcomeViews;
@@ -25,6 +26,7 @@ import java.sql.DriverManager;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.TreeMap;
 import javax.sql.DataSource;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.annotation.Qualifier;
@@ -165,10 +167,36 @@ class SchedulerConfig {
             Scheduler scheduler,
             StarPetsProperties properties,
             HandlerRegistry handlerRegistry,
-            Environment environment) {
+            Environment environment,
+            GroupRepository groups) {
         List<TaskDefinition> definitions = ConfiguredTasks.read(properties, environment, handlerRegistry);
+        ConfiguredTasks.checkGroupKeys(environment);
+        Map<String, GroupRepository.Limits> limits = configuredGroups(properties);
+        String actor = "config:" + properties.resolvedInstanceId();
         return new SchedulerLifecycle(
-                scheduler, definitions, properties.scheduler().enabled());
+                scheduler,
+                () -> groups.sync(limits, actor),
+                definitions,
+                properties.scheduler().enabled());
+    }
+
+    /** The groups of the configuration files, checked before anything is written: a bad one stops the start. */
+    static Map<String, GroupRepository.Limits> configuredGroups(StarPetsProperties properties) {
+        Map<String, GroupRepository.Limits> limits = new TreeMap<>();
+        properties.groups().forEach((name, g) -> {
+            try {
+                GroupRepository.checkName(name);
+                limits.put(name, new GroupRepository.Limits(g.maxConcurrent(), GroupRepository.rate(g.maxStarts())));
+            } catch (GroupRepository.InvalidGroupException e) {
+                throw new IllegalStateException("starpets.groups." + name + ": " + e.getMessage(), e);
+            }
+        });
+        return limits;
+    }
+
+    @Bean
+    GroupRepository groupRepository(DataSource dataSource) {
+        return new GroupRepository(dataSource);
     }
 
     /**

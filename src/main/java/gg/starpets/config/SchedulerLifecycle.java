@@ -6,24 +6,28 @@ import java.util.List;
 import org.springframework.context.SmartLifecycle;
 
 /**
- * Syncs the configured tasks and starts the scheduler once the application is up; on shutdown,
+ * Syncs the configured concurrency groups and tasks and starts the scheduler once the application is up; on shutdown,
  * stops it gracefully before the connection pool closes.
  */
 final class SchedulerLifecycle implements SmartLifecycle {
 
     private final Scheduler scheduler;
+    private final Runnable syncGroups;
     private final List<TaskDefinition> definitions;
     private final boolean enabled;
     private volatile boolean running;
 
-    SchedulerLifecycle(Scheduler scheduler, List<TaskDefinition> definitions, boolean enabled) {
+    SchedulerLifecycle(Scheduler scheduler, Runnable syncGroups, List<TaskDefinition> definitions, boolean enabled) {
         this.scheduler = scheduler;
+        this.syncGroups = syncGroups;
         this.definitions = definitions;
         this.enabled = enabled;
     }
 
     @Override
     public void start() {
+        // The groups' limits before their tasks: a task is never claimed under a limit not yet written.
+        syncGroups.run();
         scheduler.syncTasks(definitions);
         if (enabled) {
             scheduler.start();

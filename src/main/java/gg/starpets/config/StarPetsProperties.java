@@ -16,7 +16,13 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  */
 @ConfigurationProperties("starpets")
 public record StarPetsProperties(
-        String instanceId, Db db, Scheduler scheduler, List<TaskDefinition> tasks, Handlers handlers, Witness witness) {
+        String instanceId,
+        Db db,
+        Scheduler scheduler,
+        List<TaskDefinition> tasks,
+        Handlers handlers,
+        Witness witness,
+        Map<String, Group> groups) {
 
     public StarPetsProperties {
         scheduler = scheduler == null
@@ -24,7 +30,15 @@ public record StarPetsProperties(
                 : scheduler;
         tasks = tasks == null ? List.of() : List.copyOf(tasks);
         handlers = handlers == null ? new Handlers(List.of(), Map.of(), List.of(), List.of()) : handlers;
+        groups = groups == null ? Map.of() : Map.copyOf(groups);
     }
+
+    /**
+     * A concurrency group's limits ({@code starpets.groups.<name>}): {@code max-concurrent} runs of its
+     * tasks at once across all instances, {@code max-starts} starts per window ({@code "10/1m"}); either
+     * absent: no such limit (scheduler.GroupRepository).
+     */
+    public record Group(Integer maxConcurrent, String maxStarts) {}
 
     /** This instance's id: as configured, or derived from the host when nothing is configured. */
     public String resolvedInstanceId() {
@@ -182,7 +196,8 @@ public record StarPetsProperties(
             Boolean enabled,
             Map<String, Object> params,
             RunAfter runAfter,
-            Integer priority) {}
+            Integer priority,
+            String concurrencyGroup) {}
 
     /** What a task runs after: {@code run-after: { task: import-orders, when: SUCCEEDED }} (FAILED, ANY). */
     public record RunAfter(String task, String when) {}

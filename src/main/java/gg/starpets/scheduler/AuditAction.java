@@ -19,5 +19,10 @@ public enum AuditAction {
     /** A backfill was asked for ({@code POST /tasks/{name}/backfill}); the detail names it, its range and slots. */
     BACKFILL_REQUESTED,
     /** A backfill was cancelled: its pending runs ended CANCELLED ({@code DELETE /backfills/{id}}). */
-    BACKFILL_CANCELLED
+    BACKFILL_CANCELLED,
+    /**
+     * A concurrency group's limits were set ({@code PUT /groups/{name}}, or the configuration files at a
+     * start): recorded under the name {@code group:<name>}.
+     */
+    GROUP_CHANGED
 }

@@ -8,13 +8,15 @@ final class ClaimSql {
 
     /**
      * The claim statement, with the order it takes due tasks in: {@code %4$s} more columns of
-     * {@code locked}, {@code %5$s} the order of {@code locked}, {@code %6$s} the same order over its columns.
+     * {@code locked}, {@code %5$s} the order of {@code locked}, {@code %6$s} the same order over its columns,
+     * {@code %7$s} the admission by concurrency groups ({@link GroupRepository#ADMISSION}), {@code %8$s}
+     * the group rows the claimed tasks take.
      */
     private static final String CLAIM_TEMPLATE = """
             with %1$s, me as (
                 select exists (select 1 from held where key = :key) as holds_lock
             ), locked as (
-                select id, fence, cost, least(next_run_at, next_request_at) as due_at%4$s,
+                select id, fence, cost, concurrency_group, least(next_run_at, next_request_at) as due_at%4$s,
                        -- A one-off run is due, and the schedule's own time is not earlier: it starts first.
                        coalesce(next_request_at <= now()
                                 and (next_run_at is null or next_run_at > now() or next_request_at <= next_run_at),
@@ -30,11 +32,11 @@ final class ClaimSql {
                  order by %5$s
                  limit :quota
                  for update skip locked
-            ), due as (
-                -- The locked tasks in their order while their costs fit in what is free here (Capacity): a
+            ), %7$s, due as (
+                -- The admitted tasks in their order while their costs fit in what is free here (Capacity): a
                 -- claimed run must start. The others stay unowned; their row locks end with this statement.
-                select id, fence, one_off
-                  from (select *, sum(cost) over (order by %6$s) as upto from locked) l
+                select id, fence, one_off, concurrency_group, group_slot, start_slot
+                  from (select *, sum(cost) over (order by %6$s) as upto from admitted) l
                  where upto <= :free
             ), %3$s, claimed as (
                 update tasks t
@@ -63,7 +65,7 @@ final class ClaimSql {
                        next_cause
                   from claimed
                  where not one_off
-            )
+            ), %8$s
             select * from claimed order by next_run_at
             """;
 
@@ -77,7 +79,9 @@ final class ClaimSql {
             OneOffRepository.START_DUE,
             "",
             "least(next_run_at, next_request_at), id",
-            "due_at, id"));
+            "due_at, id",
+            GroupRepository.ADMISSION.formatted("due_at, id"),
+            GroupRepository.TAKE));
 
     /**
      * The claim of an instance with a capacity, where what fits is short: a task due longer ago than
@@ -94,7 +98,9 @@ final class ClaimSql {
                        case when least(next_run_at, next_request_at) <= now() - :aging * interval '1 millisecond'
                             then least(next_run_at, next_request_at) end as aged_at""",
             "aged_at, priority desc, due_at, id",
-            "aged_at, priority desc, due_at, id"));
+            "aged_at, priority desc, due_at, id",
+            GroupRepository.ADMISSION.formatted("aged_at, priority desc, due_at, id"),
+            GroupRepository.TAKE));
 
     private ClaimSql() {}
 }

@@ -19,7 +19,7 @@ final class TaskColumns {
             t.name, t.handler, t.schedule, t.time_zone, t.params::text as params, t.enabled, t.timeout_seconds,
                    t.retry::text as retry, t.misfire_policy, t.misfire_threshold_ms, t.catch_up_limit,
                    t.catch_up_window_ms, t.jitter_ms, t.overlap, t.once_at, t.cost, t.run_after_task, t.run_after_when,
-                   t.priority""";
+                   t.priority, t.concurrency_group""";
 
     private TaskColumns() {}
 
@@ -43,7 +43,8 @@ final class TaskColumns {
                 TaskDefinition.Overlap.valueOf(rs.getString("overlap")),
                 rs.getInt("cost"),
                 runAfter(rs),
-                rs.getInt("priority"));
+                rs.getInt("priority"),
+                rs.getString("concurrency_group"));
     }
 
     static TaskDefinition.RunAfter runAfter(ResultSet rs) throws SQLException {
@@ -90,7 +91,8 @@ final class TaskColumns {
                 .set(
                         "run_after_when",
                         d.runAfter() == null ? null : d.runAfter().when().name())
-                .set("priority", d.priority());
+                .set("priority", d.priority())
+                .set("concurrency_group", d.concurrencyGroup());
     }
 
     /**
@@ -176,6 +178,9 @@ final class TaskColumns {
         json.put("overlap", d.overlap().name());
         json.put("cost", d.cost());
         json.put("priority", d.priority());
+        if (d.concurrencyGroup() != null) {
+            json.put("concurrencyGroup", d.concurrencyGroup());
+        }
         if (d.once()) {
             json.put("at", d.startAt() == null ? null : d.startAt().toString());
         }

@@ -87,11 +87,13 @@ public final class TaskCommands {
     private static final NamedSql INSERT_API = NamedSql.of("""
             insert into tasks (name, handler, schedule, time_zone, params, enabled, timeout_seconds, retry,
                                misfire_policy, misfire_threshold_ms, catch_up_limit, catch_up_window_ms, jitter_ms,
-                               overlap, cost, source, next_run_at, next_fire_at, once_at, run_after_task, run_after_when, priority)
+                               overlap, cost, source, next_run_at, next_fire_at, once_at, run_after_task, run_after_when, priority,
+                               concurrency_group)
             values (:name, :handler, :schedule, :zone, cast(:params as jsonb), :enabled, :timeout,
                     cast(:retry as jsonb), :misfire, :threshold, :catch_up_limit, :catch_up_window, :jitter, :overlap,
                     :cost, 'API', cast(:next as timestamptz), cast(:next as timestamptz), cast(:once_at as timestamptz),
-                    cast(:run_after_task as text), cast(:run_after_when as text), :priority)
+                    cast(:run_after_task as text), cast(:run_after_when as text), :priority,
+                    cast(:concurrency_group as text))
             on conflict (name) do nothing
             """);
 
@@ -102,7 +104,8 @@ public final class TaskCommands {
                    misfire_policy = :misfire, misfire_threshold_ms = :threshold, catch_up_limit = :catch_up_limit,
                    catch_up_window_ms = :catch_up_window, jitter_ms = :jitter, overlap = :overlap, cost = :cost,
                    once_at = cast(:once_at as timestamptz), run_after_task = cast(:run_after_task as text),
-                   run_after_when = cast(:run_after_when as text), priority = :priority, quarantined_at = null, lost_streak = 0, version = version + 1, updated_at = now(),
+                   run_after_when = cast(:run_after_when as text), priority = :priority,
+                   concurrency_group = cast(:concurrency_group as text), quarantined_at = null, lost_streak = 0, version = version + 1, updated_at = now(),
                    %s
              where id = :id and name = :name
             """.formatted(TaskColumns.rescheduled("", ":rescheduled")));

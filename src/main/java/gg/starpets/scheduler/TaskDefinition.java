@@ -25,6 +25,8 @@ import java.util.regex.Pattern;
  * @param priority when its instance's capacity is short, which due task starts first: higher first,
  *     {@value #MIN_PRIORITY} to {@value #MAX_PRIORITY}, default 0; equal priorities by due time; a task
  *     due longer ago than {@code SCHEDULER_PRIORITY_AGING} goes ahead of newer ones whatever their priority
+ * @param concurrencyGroup the group whose limits its runs count in ({@code concurrency-group}); null: none
+ *     ({@link GroupRepository})
  */
 public record TaskDefinition(
         String name,
@@ -41,7 +43,8 @@ public record TaskDefinition(
         Overlap overlap,
         int cost,
         RunAfter runAfter,
-        int priority) {
+        int priority,
+        String concurrencyGroup) {
 
     /** The lowest and highest {@code priority} a task may have (the database checks them too, V21). */
     public static final int MIN_PRIORITY = -100;
@@ -87,6 +90,9 @@ public record TaskDefinition(
             throw new InvalidTaskException(
                     name,
                     "the priority must be between " + MIN_PRIORITY + " and " + MAX_PRIORITY + ", not " + priority);
+        }
+        if (concurrencyGroup != null && !GroupRepository.validName(concurrencyGroup)) {
+            throw new InvalidTaskException(name, GroupRepository.nameRule(concurrencyGroup));
         }
     }
 
@@ -178,15 +184,16 @@ public record TaskDefinition(
                 null,
                 1,
                 null,
-                0);
+                0,
+                null);
     }
 
     public TaskDefinition withRetry(RetryPolicy retry) {
-        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter, priority);
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter, priority, concurrencyGroup);
     }
 
     public TaskDefinition withMisfire(MisfirePolicy misfire) {
-        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter, priority);
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter, priority, concurrencyGroup);
     }
 
     public TaskDefinition withJitter(Duration jitter) {
@@ -198,27 +205,33 @@ public record TaskDefinition(
         } catch (IllegalArgumentException e) {
             throw new InvalidTaskException(name, e.getMessage());
         }
-        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter, priority);
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter, priority, concurrencyGroup);
     }
 
     public TaskDefinition withOverlap(Overlap overlap) {
-        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter, priority);
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter, priority, concurrencyGroup);
     }
 
     public TaskDefinition withParams(Map<String, Object> params) {
-        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter, priority);
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter, priority, concurrencyGroup);
     }
 
     public TaskDefinition withCost(int cost) {
-        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter, priority);
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter, priority, concurrencyGroup);
     }
 
     public TaskDefinition withPriority(int priority) {
-        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter, priority);
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter, priority, concurrencyGroup);
+    }
+
+    /** In the group {@code group} (null or blank: none). */
+    public TaskDefinition withConcurrencyGroup(String group) {
+        String concurrencyGroup = group == null || group.isBlank() ? null : group.strip();
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter, priority, concurrencyGroup);
     }
 
     public TaskDefinition withStartAt(Instant startAt) {
-        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter, priority);
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter, priority, concurrencyGroup);
     }
 
     /** This definition with its parts a {@code withX} may change: the one place that copies it. */
@@ -231,10 +244,25 @@ public record TaskDefinition(
             Overlap overlap,
             int cost,
             RunAfter runAfter,
-            int priority) {
+            int priority,
+            String concurrencyGroup) {
         return new TaskDefinition(
-                name, handler, schedule, timeZone, timeout, enabled, params, retry, misfire, jitter, startAt, overlap,
-                cost, runAfter, priority);
+                name,
+                handler,
+                schedule,
+                timeZone,
+                timeout,
+                enabled,
+                params,
+                retry,
+                misfire,
+                jitter,
+                startAt,
+                overlap,
+                cost,
+                runAfter,
+                priority,
+                concurrencyGroup);
     }
 
     /**
@@ -247,7 +275,7 @@ public record TaskDefinition(
         if (runAfter != null && runAfter.task().equals(name)) {
             throw new InvalidTaskException(name, "run-after names the task itself: a loop");
         }
-        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter, priority);
+        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter, priority, concurrencyGroup);
     }
 
     /**

@@ -41,7 +41,8 @@ public final class TaskViews {
             Instant quarantinedAt,
             Instant retiredAt,
             boolean triggerQueued,
-            TaskDefinition definition) {
+            TaskDefinition definition,
+            String groupWait) {
 
         public boolean running() {
             return instanceId != null;
@@ -50,7 +51,8 @@ public final class TaskViews {
         /**
          * RUNNING, WAITING, PAUSED, DISABLED (or retired: no live instance defines it), QUARANTINED
          * (runs lost in a row), STUCK (its run timed out but the handler still executes), or COMPLETED
-         * (a one-time task that has run).
+         * (a one-time task that has run), or WAITING_FOR_GROUP (due, but its concurrency group has no
+         * free slot or start now: {@link #groupWait} says why).
          */
         public String state() {
             if (stuck()) {
@@ -68,7 +70,10 @@ public final class TaskViews {
             if (completed()) {
                 return "COMPLETED";
             }
-            return pausedAt != null ? "PAUSED" : "WAITING";
+            if (pausedAt != null) {
+                return "PAUSED";
+            }
+            return groupWait != null ? "WAITING_FOR_GROUP" : "WAITING";
         }
 
         /**
@@ -97,17 +102,19 @@ public final class TaskViews {
     /** Every task (or the one named), and the database time they were read at. */
     public record TaskSnapshot(Instant now, List<TaskView> tasks) {}
 
-    private static final NamedSql VIEWS = NamedSql.of("""
+    private static final NamedSql VIEWS =
+            NamedSql.of("""
             select now() as db_now, %s,
                    t.owner_instance, t.started_at as task_started_at,
                    extract(epoch from now() - t.started_at) as elapsed, t.progress as task_progress,
                    t.next_run_at, t.fence, t.stuck_since, t.source, t.version, t.paused_at,
                    t.paused_until, t.pause_reason, t.quarantined_at, t.retired_at, t.trigger_queued,
+                   %s,
                    %s
               from tasks t left join task_runs r on r.id = t.last_run_id
              where cast(:name as text) is null or t.name = :name
              order by t.name
-            """.formatted(TaskColumns.DEFINITION, RunRepository.COLUMNS));
+            """.formatted(TaskColumns.DEFINITION, RunRepository.COLUMNS, GroupRepository.WAIT));
 
     private static final NamedSql TIMINGS = NamedSql.of("""
             select t.name, t.schedule, t.time_zone, t.timeout_seconds,
@@ -254,7 +261,8 @@ public final class TaskViews {
                 instant(rs, "quarantined_at"),
                 instant(rs, "retired_at"),
                 rs.getBoolean("trigger_queued"),
-                definition(rs));
+                definition(rs),
+                rs.getString("group_wait"));
     }
 
     /** The definition as stored (a schedule or zone this version cannot read gives null). */

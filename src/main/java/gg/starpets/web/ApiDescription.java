@@ -83,6 +83,14 @@ class ApiDescription {
                             + " oldest first, one at a time; at most 10,000 slots (400 too_many_slots);"
                             + " 201 with backfillId, slots and Location /backfills/{id}.",
                     backfillBody());
+            var group = api.getPaths().get("/groups/{name}");
+            if (group != null && group.getPut() != null) {
+                group.getPut()
+                        .description("Sets a concurrency group's limits across all instances (docs/api.md); a field"
+                                + " absent or null: no such limit. 400 invalid_group writes nothing; 409"
+                                + " group_from_configuration for a group of starpets.groups. Audited as group:<name>.")
+                        .setRequestBody(groupBody());
+            }
             var update = api.getPaths().get("/balance/update");
             if (update != null && update.getPost() != null) {
                 update.getPost().setRequestBody(balanceUpdateBody());
@@ -158,6 +166,22 @@ class ApiDescription {
                                 .maximum(java.math.BigDecimal.ONE)
                                 .description("only 1: a task's runs never overlap"));
         body.setRequired(List.of("from", "to"));
+        return jsonBody(body, true);
+    }
+
+    private static RequestBody groupBody() {
+        Schema<?> body = new ObjectSchema()
+                .addProperty(
+                        "maxConcurrent",
+                        new IntegerSchema()
+                                .minimum(java.math.BigDecimal.ONE)
+                                .nullable(true)
+                                .description("the most runs of the group's tasks at once"))
+                .addProperty(
+                        "maxStarts",
+                        new StringSchema()
+                                .nullable(true)
+                                .description("the most starts in any window: \"10/1m\" (window 1ms to 1d)"));
         return jsonBody(body, true);
     }
 

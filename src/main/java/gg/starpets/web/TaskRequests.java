@@ -49,7 +49,8 @@ final class TaskRequests {
             "overlap",
             "cost",
             "runAfter",
-            "priority");
+            "priority",
+            "concurrencyGroup");
 
     private static final Set<String> RETRY_FIELDS = Set.of(
             "maxAttempts", "initialBackoff", "initialBackoffSeconds", "multiplier", "maxBackoff", "maxBackoffSeconds");
@@ -141,7 +142,8 @@ final class TaskRequests {
                             TaskDefinition.startAt(name, "at", text(f, "at", false)))
                     .withOverlap(TaskDefinition.Overlap.of(name, text(f, "overlap", false)))
                     .withCost(f.get("cost") == null ? 1 : integer(f, "cost"))
-                    .withPriority(f.get("priority") == null ? 0 : integer(f, "priority"));
+                    .withPriority(f.get("priority") == null ? 0 : integer(f, "priority"))
+                    .withConcurrencyGroup(text(f, "concurrencyGroup", false));
         } catch (IllegalArgumentException e) { // InvalidTaskException included
             throw invalid(e.getMessage());
         }

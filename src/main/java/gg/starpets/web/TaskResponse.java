@@ -50,7 +50,9 @@ record TaskResponse(
         Instant at,
         Integer cost,
         TaskDefinition.RunAfter runAfter,
-        Integer priority) {
+        Integer priority,
+        String concurrencyGroup,
+        String waitingForGroup) {
 
     /** Why and until when a task is paused (null until: until resumed). */
     record Pause(Instant since, Instant until, String reason) {}
@@ -134,7 +136,10 @@ record TaskResponse(
                 d == null || !d.once() ? null : d.startAt(),
                 d == null ? null : d.cost(),
                 d == null ? null : d.runAfter(),
-                d == null ? null : d.priority());
+                d == null ? null : d.priority(),
+                d == null ? null : d.concurrencyGroup(),
+                // Why a due task of a group waits (state WAITING_FOR_GROUP); null otherwise.
+                "WAITING_FOR_GROUP".equals(t.state()) ? t.groupWait() : null);
     }
 
     /** A cron's next time after now (null for a fixed delay: it counts from the run's end). */

@@ -40,7 +40,8 @@ class BatchStatementTest {
     static void migrate() {
         db = TestPostgres.migratedDatabase(4);
         settings = new BalanceSettings(500, Duration.ofHours(24), Duration.ofMinutes(1), 1000, Duration.ZERO);
-        users = new UserRepository(db, settings, new StarPetsProperties("instance-t", null, null, null, null, null));
+        users = new UserRepository(
+                db, settings, new StarPetsProperties("instance-t", null, null, null, null, null, null));
     }
 
     @AfterAll
@@ -247,7 +248,7 @@ class BatchStatementTest {
         try (HikariDataSource wide = TestPostgres.migratedDatabase(connections);
                 ExecutorService threads = Executors.newFixedThreadPool(connections)) {
             UserRepository many = new UserRepository(
-                    wide, settings, new StarPetsProperties("instance-t", null, null, null, null, null));
+                    wide, settings, new StarPetsProperties("instance-t", null, null, null, null, null, null));
             try (var c = wide.getConnection();
                     var st = c.createStatement()) {
                 st.execute("insert into users (id, balance) values (900001, 5.00)");

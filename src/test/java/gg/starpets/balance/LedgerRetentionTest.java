@@ -28,7 +28,7 @@ class LedgerRetentionTest {
     void migrate() {
         db = TestPostgres.migratedDatabase(2);
         users = new UserRepository(
-                db, settings(RETENTION, 7), new StarPetsProperties("instance-t", null, null, null, null, null));
+                db, settings(RETENTION, 7), new StarPetsProperties("instance-t", null, null, null, null, null, null));
     }
 
     @AfterEach

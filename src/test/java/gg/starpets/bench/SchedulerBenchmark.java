@@ -46,23 +46,12 @@ public final class SchedulerBenchmark {
         TaskHandler recordStart = ctx -> handlerStarts.put(ctx.runId(), Instant.now());
         try (Cluster cluster = new Cluster(3, "lag", tasks, "1s", recordStart)) {
             cluster.runFor(seconds);
-            List<Double> lags = new ArrayList<>();
-            cluster.rows("""
-                    select id, scheduled_for from task_runs
-                     where started_at > (select min(started_at) + interval '5 seconds' from task_runs)
-                    """, rs -> {
-                Instant started = handlerStarts.get(rs.getLong(1));
-                if (started != null) {
-                    Instant due = rs.getTimestamp(2).toInstant();
-                    lags.add(Duration.between(due, started).toNanos() / 1e6);
-                }
-            });
+            List<Double> lags = lags(cluster, handlerStarts);
             List<String> shares = new ArrayList<>();
             cluster.rows("""
                     select instance_id, round(100.0 * count(*) / sum(count(*)) over ()) from task_runs
                      group by 1 order by 1
                     """, rs -> shares.add(rs.getLong(2) + " %"));
-            Collections.sort(lags);
             double p50 = lags.get((int) (lags.size() * 0.5));
             double p99 = lags.get((int) (lags.size() * 0.99));
             System.out.printf(
@@ -75,6 +64,28 @@ public final class SchedulerBenchmark {
                     lags.getLast(),
                     String.join(" / ", shares));
         }
+    }
+
+    /**
+     * The start lags (ms, sorted) of the runs started after the first 5 s: from the due time (the
+     * run's {@code scheduled_for}, database clock) to the handler's entry as it recorded it in
+     * {@code handlerStarts} (this JVM's wall clock: the same host's clock as the database's).
+     */
+    static List<Double> lags(Cluster cluster, Map<Long, Instant> handlerStarts) throws Exception {
+        List<Double> lags = new ArrayList<>();
+        cluster.rows("""
+                select id, scheduled_for from task_runs
+                 where started_at > (select min(started_at) + interval '5 seconds' from task_runs)
+                """, rs -> {
+            Instant started = handlerStarts.get(rs.getLong(1));
+            if (started != null) {
+                lags.add(Duration.between(rs.getTimestamp(2).toInstant(), started)
+                                .toNanos()
+                        / 1e6);
+            }
+        });
+        Collections.sort(lags);
+        return lags;
     }
 
     /** As many short runs as the instances can do: tasks with the shortest delay and a no-op handler. */

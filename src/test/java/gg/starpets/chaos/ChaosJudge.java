@@ -269,6 +269,28 @@ final class ChaosJudge {
         return executions;
     }
 
+    /**
+     * The most executions of {@code tasks} live at once, each from its first step to its end, whichever
+     * process ran them (a concurrency group's, judged against its limit). Ends go before starts at one time.
+     */
+    static int mostAtOnce(List<Execution> executions, Set<String> tasks) {
+        List<long[]> events = new ArrayList<>();
+        for (Execution e : executions) {
+            if (tasks.contains(e.task())) {
+                events.add(new long[] {e.firstStep(), 1});
+                events.add(new long[] {e.endMicros(), -1});
+            }
+        }
+        events.sort(Comparator.<long[]>comparingLong(e -> e[0]).thenComparingLong(e -> e[1]));
+        int live = 0;
+        int most = 0;
+        for (long[] e : events) {
+            live += (int) e[1];
+            most = Math.max(most, live);
+        }
+        return most;
+    }
+
     static List<Overlap> overlaps(List<Execution> executions) {
         Map<String, List<Execution>> byTask = new HashMap<>();
         executions.forEach(

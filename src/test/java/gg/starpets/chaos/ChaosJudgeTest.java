@@ -477,4 +477,27 @@ class ChaosJudgeTest {
 
         assertThat(v.row(FaultKind.SIGSTOP_LONG).recoverySeconds()).containsExactly(10.0);
     }
+
+    @Test
+    void aGroupsTasksLiveAtOnceAreCountedAcrossProcessesEndsBeforeStarts() {
+        // 01-witness and 04-witness in the group, from two processes; 07-witness outside it.
+        var events = log(
+                steps("01-witness", 1, 100, 0, 1_000),
+                List.of(end("01-witness", 1, 100, 1_050, "done")),
+                steps("04-witness", 2, 200, 500, 2_000),
+                List.of(end("04-witness", 2, 200, 2_050, "done")),
+                // Starts when the first has ended: never three at once.
+                steps("01-witness", 3, 200, 1_050, 3_000),
+                List.of(end("01-witness", 3, 200, 3_050, "done")),
+                steps("07-witness", 4, 100, 0, 3_000));
+        var input = new Input(events, STEP, DELAY, List.of(), Map.of(), List.of(), Set.of());
+
+        assertThat(ChaosJudge.mostAtOnce(ChaosJudge.executions(input), Set.of("01-witness", "04-witness")))
+                .isEqualTo(2);
+        assertThat(ChaosJudge.mostAtOnce(
+                        ChaosJudge.executions(input), Set.of("01-witness", "04-witness", "07-witness")))
+                .isEqualTo(3);
+        assertThat(ChaosReport.groupTarget(3, 2).met()).isFalse();
+        assertThat(ChaosReport.groupTarget(2, 2).met()).isTrue();
+    }
 }

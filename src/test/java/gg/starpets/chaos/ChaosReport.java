@@ -87,7 +87,27 @@ final class ChaosReport {
         return targets;
     }
 
+    /** The concurrency group's target: never more of its tasks' executions live at once than its limit. */
+    static Target groupTarget(int most, int limit) {
+        return new Target(
+                "group concurrency never above its limit: " + ChaosSettings.GROUP + " (every fault kind)",
+                most <= limit,
+                most + " of " + limit,
+                true);
+    }
+
     static void print(PrintStream out, ChaosSettings s, Verdict v, Map<FaultKind, String> lengths, String notes) {
+        print(out, s, v, lengths, notes, List.of());
+    }
+
+    /** As above, with {@code more} targets after the verdict's. */
+    static void print(
+            PrintStream out,
+            ChaosSettings s,
+            Verdict v,
+            Map<FaultKind, String> lengths,
+            String notes,
+            List<Target> more) {
         out.println("| fault | applied | runs | overlapping live handlers | same-process overlaps"
                 + " | runs left non-terminal | runs LOST | runs cut short | runs stepping after their end"
                 + " | recovery p50 | recovery p99 |");
@@ -104,7 +124,9 @@ final class ChaosReport {
         out.println();
         out.println("| target | figure | |");
         out.println("|---|---|---|");
-        for (Target t : targets(v)) {
+        List<Target> all = new ArrayList<>(targets(v));
+        all.addAll(more);
+        for (Target t : all) {
             out.printf("| %s | %s | %s |%n", t.name(), t.figure(), t.met() ? "PASS" : "FAIL");
         }
         out.println();

@@ -98,6 +98,21 @@ record ChaosSettings(
                 "1".equals(env.get("CHAOS_STRICT")) || "true".equalsIgnoreCase(env.get("CHAOS_STRICT")));
     }
 
+    /** The concurrency group the witness tasks share (issue 22): never more of them live at once than its limit. */
+    static final String GROUP = "chaos-witness";
+
+    /** The witness tasks: the group's. */
+    List<String> groupTasks() {
+        return taskNames().stream()
+                .filter(n -> HandlerKind.ofTask(n) == HandlerKind.WITNESS)
+                .toList();
+    }
+
+    /** The group's max-concurrent: half its tasks (at least 1), so that it binds and some always wait. */
+    int groupLimit() {
+        return Math.max(1, groupTasks().size() / 2);
+    }
+
     /** The tasks, in turn of each handler kind: {@code 01-witness, 02-exec, 03-sql, 04-witness, ...}. */
     List<String> taskNames() {
         List<String> names = new ArrayList<>();

@@ -19,6 +19,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Stream;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -106,18 +107,23 @@ public final class ChaosSuite {
             cluster.sql.stopAndReadCommitted(cluster.postgres.disconnections());
             notes.add("sql witness: " + cluster.sql.summary() + ".");
         }
-        Verdict verdict = ChaosJudge.judge(new ChaosJudge.Input(
+        ChaosJudge.Input input = new ChaosJudge.Input(
                 WitnessLog.readAll(cluster.witnessDir),
                 settings.step(),
                 settings.delay(),
                 faults,
                 Map.copyOf(cluster.deaths),
                 runs,
-                end.stuck()));
+                end.stuck());
+        Verdict verdict = ChaosJudge.judge(input);
+        List<ChaosReport.Target> more = List.of(ChaosReport.groupTarget(
+                ChaosJudge.mostAtOnce(ChaosJudge.executions(input), Set.copyOf(settings.groupTasks())),
+                settings.groupLimit()));
         notes.addFirst("Witness files: " + cluster.witnessDir + "; instances' logs: /tmp/starpets-chaos-*.log;"
                 + " PostgreSQL's: " + cluster.postgres.logs() + ".");
-        ChaosReport.print(System.out, settings, verdict, lengths(faults), String.join(" ", notes));
-        boolean failed = ChaosReport.targets(verdict).stream().anyMatch(t -> t.correctness() && !t.met());
+        ChaosReport.print(System.out, settings, verdict, lengths(faults), String.join(" ", notes), more);
+        boolean failed = Stream.concat(ChaosReport.targets(verdict).stream(), more.stream())
+                .anyMatch(t -> t.correctness() && !t.met());
         return settings.strict() && failed ? 1 : 0;
     }
 

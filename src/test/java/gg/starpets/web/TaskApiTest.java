@@ -174,7 +174,9 @@ class TaskApiTest {
                             "at",
                             "cost",
                             "runAfter",
-                            "priority");
+                            "priority",
+                            "concurrencyGroup",
+                            "waitingForGroup");
             assertThat(task.get("retry").propertyNames())
                     .containsExactly("maxAttempts", "initialBackoffSeconds", "multiplier", "maxBackoffSeconds");
             assertThat(task.get("retry").get("initialBackoffSeconds").asDouble())

@@ -1,0 +1,338 @@
+package gg.starpets.scheduler;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import gg.starpets.handlers.WitnessHandler;
+import gg.starpets.support.Timing;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Semaphore;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Concurrency groups and rate limits across instances: judged from the runs' recorded start and end
+ * times and from the chaos suite's witness (files the handlers write, outside the engine's tables).
+ */
+class ConcurrencyGroupTest {
+
+    /** How long a count that must not grow is watched: many claim turns and heartbeats (250 ms). */
+    private static final Duration STAYS = Duration.ofSeconds(2);
+
+    private SchedulerCluster cluster;
+    private GroupRepository groups;
+
+    @TempDir
+    Path witnessDir;
+
+    @BeforeEach
+    void setUp() {
+        cluster = new SchedulerCluster();
+        groups = new GroupRepository(cluster.pool);
+    }
+
+    @AfterEach
+    void tearDown() {
+        cluster.close();
+    }
+
+    private static TaskDefinition task(
+            String name, String handler, String schedule, String group, Map<String, Object> params) {
+        return TaskDefinition.of(name, handler, schedule, "UTC", Duration.ofMinutes(1), true, params)
+                .withConcurrencyGroup(group);
+    }
+
+    /**
+     * How far a run's recorded start may precede the moment its claim saw its slot free: the claim
+     * records {@code now()}, its transaction's start, which PostgreSQL takes before the statement's
+     * snapshot (after the parsing and planning of a long statement: milliseconds, more on a loaded
+     * 2-core machine). A run's end committed in between is seen, so the recorded times of two runs
+     * may overlap by that much although their slots never did. Runs here last 300 ms: a slot taken
+     * twice would overlap by far more.
+     */
+    private static final Duration RECORDED_START_SLACK = Duration.ofMillis(100);
+
+    /** The most runs of the tasks named {@code like} in progress at once, from task_runs' start and end times. */
+    private long mostAtOnceRecorded(String like) {
+        return cluster.count("""
+                select coalesce(max((select count(*) from task_runs o
+                                      where o.task_name like '%1$s' and o.started_at <= r.started_at
+                                        and coalesce(o.finished_at, 'infinity') > r.started_at + interval '%2$d ms')), 0)
+                  from task_runs r where r.task_name like '%1$s' and r.started_at is not null
+                """.formatted(like, RECORDED_START_SLACK.toMillis()));
+    }
+
+    /** The most runs at once the witness saw: each run from its first step to its end line. */
+    private int mostAtOnceWitnessed() throws IOException {
+        Map<String, long[]> runs = new HashMap<>();
+        try (Stream<Path> files = Files.list(witnessDir)) {
+            for (Path file : files.toList()) {
+                for (String line : Files.readAllLines(file)) {
+                    String[] f = line.split("\t");
+                    long[] span = runs.computeIfAbsent(f[3], k -> new long[] {Long.MAX_VALUE, Long.MAX_VALUE});
+                    long at = Long.parseLong(f[0]);
+                    if (f[1].equals("step")) {
+                        span[0] = Math.min(span[0], at);
+                    } else {
+                        span[1] = at;
+                    }
+                }
+            }
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
+        List<long[]> events = new ArrayList<>(); // {time, +1 start / -1 end}, ends first at equal times
+        runs.values().forEach(span -> {
+            events.add(new long[] {span[0], 1});
+            events.add(new long[] {span[1], -1});
+        });
+        events.sort((a, b) -> a[0] != b[0] ? Long.compare(a[0], b[0]) : Long.compare(a[1], b[1]));
+        int now = 0;
+        int most = 0;
+        for (long[] e : events) {
+            now += (int) e[1];
+            most = Math.max(most, now);
+        }
+        return most;
+    }
+
+    @Test
+    void aGroupOfLimitThreeNeverRunsMoreThanThreeAtOnceAcrossThreeInstances() throws IOException {
+        groups.set("partner-api", new GroupRepository.Limits(3, null), "test");
+        List<TaskDefinition> tasks = new ArrayList<>();
+        for (int i = 0; i < 15; i++) {
+            // Each run 300 ms, due again 100 ms after: all fifteen are due again and again.
+            tasks.add(task(
+                    "grouped-" + i, "witness", "100ms", "partner-api", Map.of("duration", "300ms", "step", "50ms")));
+        }
+        for (int i = 0; i < 3; i++) {
+            tasks.add(task("free-" + i, "quick", "100ms", null, Map.of()));
+        }
+        List<Scheduler> instances = new ArrayList<>();
+        for (String id : List.of("instance-a", "instance-b", "instance-c")) {
+            Map<String, TaskHandler> handlers =
+                    Map.of("witness", new WitnessHandler(witnessDir, id), "quick", context -> {});
+            // Two runs at most on each instance: the group's 3 at once need two instances, while the
+            // instances together could run 6 (the limit binds). One instance alone re-claims its own
+            // freed slots first (its own runs' ends wake it), so without a capacity it could keep them all.
+            instances.add(cluster.create(
+                    SchedulerCluster.startedTogether(id, 3).toBuilder()
+                            .maxConcurrentRuns(2)
+                            .build(),
+                    handlers,
+                    cluster::connection));
+        }
+        instances.getFirst().syncTasks(tasks);
+        instances.forEach(Scheduler::start);
+
+        await().atMost(Timing.WORK)
+                .until(() -> cluster.count("select count(*) from task_runs where task_name like 'grouped-%'"
+                                + " and status = 'SUCCEEDED'")
+                        >= 60);
+        instances.forEach(Scheduler::close);
+
+        assertThat(mostAtOnceRecorded("grouped-%"))
+                .as("most runs at once, recorded")
+                .isEqualTo(3);
+        assertThat(mostAtOnceWitnessed()).as("most runs at once, witnessed").isEqualTo(3);
+        assertThat(cluster.count("select count(distinct instance_id) from task_runs where task_name like 'grouped-%'"))
+                .as("the group's runs were spread over the instances")
+                .isGreaterThan(1);
+        assertThat(cluster.count(
+                        "select count(*) from task_runs where task_name like 'free-%' and status = 'SUCCEEDED'"))
+                .as("tasks with no group ran as before")
+                .isPositive();
+        assertThat(cluster.count("select count(*) from group_slots where task_id is not null"))
+                .as("every slot free once every run has ended")
+                .isZero();
+    }
+
+    /** Records the tasks it was entered for and returns when the test lets one go. */
+    private static final class Gated implements TaskHandler {
+        final Semaphore gate = new Semaphore(0);
+        final List<String> started = java.util.Collections.synchronizedList(new ArrayList<>());
+
+        @Override
+        public void run(RunContext context) throws InterruptedException {
+            started.add(context.taskName());
+            gate.acquire();
+        }
+    }
+
+    @Test
+    void theSlotOfAnInstanceWhoseSessionIsLostIsFreedByItsRecoveryNotBefore() {
+        groups.set("one-at-a-time", new GroupRepository.Limits(1, null), "test");
+        Gated hold = new Gated();
+        Killable a = new Killable(cluster, SchedulerCluster.settings("instance-a"), Map.of("hold", hold));
+        a.scheduler.syncTasks(List.of(
+                task("first", "hold", "1h", "one-at-a-time", Map.of()),
+                task("second", "hold", "1h", "one-at-a-time", Map.of())));
+        a.scheduler.start();
+        await().atMost(Timing.SOON).until(() -> hold.started.size() == 1);
+        Scheduler b = cluster.create("instance-b", Map.of("hold", hold));
+        b.start();
+        await().atMost(Timing.SOON)
+                .until(() -> cluster.count("select count(*) from instances where id = 'instance-b'") == 1);
+        Timing.holdsFor(STAYS).until(() -> hold.started.size() == 1);
+        assertThat(cluster.count("select count(*) from task_runs where instance_id = 'instance-b'"))
+                .as("while a lives and holds the slot, b starts nothing of the group")
+                .isZero();
+
+        a.kill();
+        await().atMost(Timing.SOON)
+                .until(() -> cluster.count("select count(*) from task_runs where instance_id = 'instance-b'") == 1);
+
+        long startedBeforeRecovery = cluster.count("""
+                select count(*) from task_runs b, task_runs lost
+                 where b.instance_id = 'instance-b' and lost.status = 'LOST' and b.started_at < lost.finished_at
+                """);
+        assertThat(cluster.count("select count(*) from task_runs where status = 'LOST'"))
+                .as("a's run was recovered")
+                .isEqualTo(1);
+        assertThat(startedBeforeRecovery)
+                .as("b's run started after the recovery")
+                .isZero();
+        Timing.holdsFor(STAYS)
+                .until(() -> cluster.count("select count(*) from tasks where owner_instance = 'instance-b'") == 1);
+        hold.gate.release(10);
+    }
+
+    @Test
+    void aRunThatEndsFreesItsSlotAtOnceForTheNextDueTask() {
+        groups.set("serial", new GroupRepository.Limits(1, null), "test");
+        Gated hold = new Gated();
+        Scheduler s = cluster.create("instance-a", Map.of("hold", hold));
+        s.syncTasks(
+                List.of(task("one", "hold", "1h", "serial", Map.of()), task("two", "hold", "1h", "serial", Map.of())));
+        s.start();
+        await().atMost(Timing.SOON).until(() -> hold.started.size() == 1);
+        Timing.holdsFor(STAYS).until(() -> hold.started.size() == 1);
+        String first = hold.started.getFirst();
+
+        hold.gate.release();
+        await().atMost(Timing.SOON).until(() -> hold.started.size() == 2);
+        assertThat(cluster.count("select count(*) from group_slots s join tasks t on t.id = s.task_id"
+                        + " where t.name = '" + first + "'"))
+                .as("the ended run's task holds no slot")
+                .isZero();
+        assertThat(cluster.count("""
+                select count(*) from task_runs a, task_runs b
+                 where a.task_name = '%s' and b.task_name <> a.task_name and b.started_at < a.finished_at
+                """.formatted(first)))
+                .as("the second started after the first ended")
+                .isZero();
+        hold.gate.release();
+    }
+
+    @Test
+    void aRateLimitHoldsAcrossInstances() {
+        groups.set("metered", new GroupRepository.Limits(null, GroupRepository.RateLimit.parse("3/2s")), "test");
+        List<TaskDefinition> tasks = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            tasks.add(task("metered-" + i, "slow", "100ms", "metered", Map.of()));
+        }
+        List<Scheduler> instances = new ArrayList<>();
+        for (String id : List.of("instance-a", "instance-b", "instance-c")) {
+            // One run of 1.5 s at a time on each instance: one instance starts at most 2 in any 2 s, so
+            // the window's 3 starts need two instances.
+            instances.add(cluster.create(
+                    SchedulerCluster.startedTogether(id, 3).toBuilder()
+                            .maxConcurrentRuns(1)
+                            .build(),
+                    Map.of("slow", context -> context.sleep(Duration.ofMillis(1500))),
+                    cluster::connection));
+        }
+        instances.getFirst().syncTasks(tasks);
+        instances.forEach(Scheduler::start);
+
+        await().atMost(Timing.WORK)
+                .until(() -> cluster.count("select count(*) from task_runs where task_name like 'metered-%'") >= 9);
+        instances.forEach(Scheduler::close);
+
+        long mostInAWindow = cluster.count("""
+                select max((select count(*) from task_runs o
+                             where o.task_name like 'metered-%' and o.started_at >= r.started_at
+                               and o.started_at < r.started_at + interval '2 s'))
+                  from task_runs r where r.task_name like 'metered-%'
+                """);
+        assertThat(mostInAWindow).as("most starts within any 2 s").isEqualTo(3);
+        assertThat(cluster.count("select count(distinct instance_id) from task_runs where task_name like 'metered-%'"))
+                .as("started by several instances")
+                .isGreaterThan(1);
+    }
+
+    @Test
+    void aDueTaskWithNoFreeSlotShowsWaitingForGroupAndWhy() {
+        groups.set("narrow", new GroupRepository.Limits(1, null), "test");
+        Gated hold = new Gated();
+        Scheduler s = cluster.create("instance-a", Map.of("hold", hold));
+        s.syncTasks(
+                List.of(task("one", "hold", "1h", "narrow", Map.of()), task("two", "hold", "1h", "narrow", Map.of())));
+        s.start();
+        await().atMost(Timing.SOON).until(() -> hold.started.size() == 1);
+        String waiting = hold.started.getFirst().equals("one") ? "two" : "one";
+
+        TaskViews.TaskView view =
+                new TaskViews(cluster.pool).find(waiting).tasks().getFirst();
+        assertThat(view.state()).isEqualTo("WAITING_FOR_GROUP");
+        assertThat(view.groupWait()).contains("narrow").contains("1 of 1");
+
+        hold.gate.release();
+        await().atMost(Timing.SOON).until(() -> hold.started.size() == 2);
+        TaskViews.TaskView ended = new TaskViews(cluster.pool)
+                .find(hold.started.getFirst())
+                .tasks()
+                .getFirst();
+        assertThat(ended.state()).as("not due: waiting for its schedule").isEqualTo("WAITING");
+        hold.gate.release();
+    }
+
+    @Test
+    void aLimitLoweredBelowWhatRunsLetsThemFinishAndAdmitsNobodyUntilUnderIt() {
+        groups.set("shrinking", new GroupRepository.Limits(3, null), "test");
+        Gated hold = new Gated();
+        Scheduler s = cluster.create("instance-a", Map.of("hold", hold));
+        List<TaskDefinition> tasks = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            tasks.add(task("s-" + i, "hold", "1h", "shrinking", Map.of()));
+        }
+        s.syncTasks(tasks);
+        s.start();
+        await().atMost(Timing.SOON).until(() -> hold.started.size() == 3);
+
+        groups.set("shrinking", new GroupRepository.Limits(1, null), "test");
+        hold.gate.release();
+        Timing.holdsFor(STAYS).until(() -> hold.started.size() == 3);
+        hold.gate.release();
+        Timing.holdsFor(STAYS).until(() -> hold.started.size() == 3);
+        hold.gate.release();
+        await().atMost(Timing.SOON).until(() -> hold.started.size() == 4);
+        Timing.holdsFor(STAYS).until(() -> hold.started.size() == 4);
+        assertThat(cluster.count("select count(*) from group_slots where group_name = 'shrinking'"))
+                .isEqualTo(1);
+        hold.gate.release(10);
+    }
+
+    @Test
+    void aTaskInAGroupWithNoLimitDefinedRunsWithNoLimit() {
+        Gated hold = new Gated();
+        Scheduler s = cluster.create("instance-a", Map.of("hold", hold));
+        s.syncTasks(List.of(
+                task("u-1", "hold", "1h", "undefined", Map.of()), task("u-2", "hold", "1h", "undefined", Map.of())));
+        s.start();
+        await().atMost(Timing.SOON).until(() -> hold.started.size() == 2);
+        assertThat(groups.find("undefined").orElseThrow().maxConcurrent()).isNull();
+        hold.gate.release(2);
+    }
+}
