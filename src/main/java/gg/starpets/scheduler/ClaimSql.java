@@ -7,9 +7,68 @@ package gg.starpets.scheduler;
 final class ClaimSql {
 
     /**
+     * The claim's admission by concurrency groups ({@link GroupRepository}'s tables): of the tasks it locked ({@code locked}), those it may
+     * start ({@code admitted}, with the group rows each takes): a task in no group or in a group with
+     * no limit; else the group's n-th due task (in the claim's order, {@code %s}) while the group has n
+     * free rows of each limit it has. The free rows are locked skipping those another claim holds, and
+     * PostgreSQL checks {@code task_id is null} again on the newest version of a row it locks: a slot
+     * taken by a claim that committed since this statement's snapshot is not taken twice (a count of
+     * running tasks read from the snapshot would be). A task with no free row waits for a later claim.
+     */
+    private static final String ADMISSION = """
+            grouped as (
+                select id, concurrency_group, row_number() over (partition by concurrency_group order by %s) as nth
+                  from locked
+                 where concurrency_group is not null
+            ), group_limits as (
+                select name, max_concurrent, max_starts, starts_window_ms
+                  from task_groups
+                 where name in (select concurrency_group from grouped)
+            ), free_slots as (
+                select group_name, slot
+                  from group_slots
+                 where task_id is null and group_name in (select name from group_limits where max_concurrent is not null)
+                   for update skip locked
+            ), free_starts as (
+                select group_name, slot
+                  from group_starts
+                 where free_at <= now() and group_name in (select name from group_limits where max_starts is not null)
+                   for update skip locked
+            ), admitted as (
+                select l.*, s.slot as group_slot, r.slot as start_slot
+                  from locked l
+                  left join grouped g on g.id = l.id
+                  left join group_limits m on m.name = g.concurrency_group
+                  left join (select group_name, slot, row_number() over (partition by group_name order by slot) as nth
+                               from free_slots) s on s.group_name = g.concurrency_group and s.nth = g.nth
+                  left join (select group_name, slot, row_number() over (partition by group_name order by slot) as nth
+                               from free_starts) r on r.group_name = g.concurrency_group and r.nth = g.nth
+                 where m.name is null
+                    or ((m.max_concurrent is null or s.slot is not null) and (m.max_starts is null or r.slot is not null))
+            )""";
+
+    /**
+     * The claim's taking of the rows its admitted tasks were matched to, for the tasks it claimed: a
+     * slot is held by the task until its release frees it (V22's trigger); a start row comes free a
+     * window after this start.
+     */
+    private static final String TAKE = """
+            took_slots as (
+                update group_slots gs set task_id = d.id
+                  from due d
+                 where gs.group_name = d.concurrency_group and gs.slot = d.group_slot
+                   and d.id in (select id from claimed)
+            ), took_starts as (
+                update group_starts gs set free_at = now() + m.starts_window_ms * interval '1 millisecond'
+                  from due d join group_limits m on m.name = d.concurrency_group
+                 where gs.group_name = d.concurrency_group and gs.slot = d.start_slot
+                   and d.id in (select id from claimed)
+            )""";
+
+    /**
      * The claim statement, with the order it takes due tasks in: {@code %4$s} more columns of
      * {@code locked}, {@code %5$s} the order of {@code locked}, {@code %6$s} the same order over its columns,
-     * {@code %7$s} the admission by concurrency groups ({@link GroupRepository#ADMISSION}), {@code %8$s}
+     * {@code %7$s} the admission by concurrency groups ({@link #ADMISSION}), {@code %8$s}
      * the group rows the claimed tasks take.
      */
     private static final String CLAIM_TEMPLATE = """
@@ -80,8 +139,8 @@ final class ClaimSql {
             "",
             "least(next_run_at, next_request_at), id",
             "due_at, id",
-            GroupRepository.ADMISSION.formatted("due_at, id"),
-            GroupRepository.TAKE));
+            ADMISSION.formatted("due_at, id"),
+            TAKE));
 
     /**
      * The claim of an instance with a capacity, where what fits is short: a task due longer ago than
@@ -99,8 +158,8 @@ final class ClaimSql {
                             then least(next_run_at, next_request_at) end as aged_at""",
             "aged_at, priority desc, due_at, id",
             "aged_at, priority desc, due_at, id",
-            GroupRepository.ADMISSION.formatted("aged_at, priority desc, due_at, id"),
-            GroupRepository.TAKE));
+            ADMISSION.formatted("aged_at, priority desc, due_at, id"),
+            TAKE));
 
     private ClaimSql() {}
 }

@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -90,12 +91,24 @@ class SchemaLayoutTest {
     void aDatabaseOfTheLayoutBeforeMovesToTheSchemaKeepsItsDataAndRunsItsTasks() throws Exception {
         String database = TestPostgres.createDatabase();
         try (HikariDataSource admin = TestPostgres.pool(database, 2)) {
-            // The layout before: what this service did with its schema set to public, up to its last migration then.
-            Map<String, Object> old = fencedTask();
-            old.put("starpets.db.schema", "public");
-            old.put("spring.flyway.target", LAST_VERSION_IN_PUBLIC);
-            try (AppInstance app = AppInstance.start(database, "instance-before", old)) {
-                awaitRuns(admin, "public", 2);
+            // The layout before: the migrations up to the last one released with the tables in public, and a
+            // task with two runs in it (this build's code needs later columns, so it cannot write them itself).
+            DatabaseRoles.create(TestPostgres.server().getDatabase("postgres", database), DatabaseRoles.NO_PASSWORDS);
+            Flyway.configure()
+                    // As that layout's instances migrated: as the schema's owner.
+                    .dataSource(TestPostgres.jdbcUrl(database), "starpets_owner", "")
+                    .schemas("public")
+                    .locations("classpath:db/migration")
+                    .target(LAST_VERSION_IN_PUBLIC)
+                    .load()
+                    .migrate();
+            try (var c = admin.getConnection();
+                    var st = c.createStatement()) {
+                st.execute("insert into public.tasks (name, handler, schedule, timeout_seconds, next_run_at)"
+                        + " values ('fenced-insert', 'sql', '1s', 30, now())");
+                st.execute("insert into public.task_runs (task_id, task_name, instance_id, fence, scheduled_for,"
+                        + " status, finished_at) select id, name, 'instance-before', n, now(), 'SUCCEEDED', now()"
+                        + " from public.tasks, generate_series(1, 2) n");
             }
             assertThat(strings(admin, "select max(version::int) from public.flyway_schema_history"))
                     .containsExactly(LAST_VERSION_IN_PUBLIC);
