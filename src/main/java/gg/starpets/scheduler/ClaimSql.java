@@ -88,6 +88,17 @@ final class ClaimSql {
                    and id <> all(cast(:busy as bigint[]))
                    -- Nor of a task that costs more than this instance's whole capacity (Capacity).
                    and cost <= :capacity
+                   -- Nor of a task whose group had no room when this statement began: the oldest due tasks
+                   -- of a full group would fill the quota at every claim, be refused by the admission, and
+                   -- keep every later due task waiting while the group stays full. The admission still
+                   -- decides on the newest rows; this only leaves out, at worst for one claim.
+                   and (concurrency_group is null or not exists (
+                        select 1 from task_groups g
+                         where g.name = tasks.concurrency_group
+                           and ((g.max_concurrent is not null and not exists (
+                                    select 1 from group_slots s where s.group_name = g.name and s.task_id is null))
+                                or (g.max_starts is not null and not exists (
+                                    select 1 from group_starts s where s.group_name = g.name and s.free_at <= now())))))
                  order by %5$s
                  limit :quota
                  for update skip locked

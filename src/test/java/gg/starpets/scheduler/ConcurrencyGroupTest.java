@@ -108,6 +108,47 @@ class ConcurrencyGroupTest {
     }
 
     @Test
+    void dueTasksOfAFullGroupDoNotKeepLaterDueTasksOfOthersWaiting() {
+        groups.set("narrow", new GroupRepository.Limits(1, null), "test");
+        Semaphore release = new Semaphore(0);
+        // One unit free at a time on this instance (capacity 2, one held by the group's run): its quota is
+        // one task per claim, and the group's waiting tasks are always the oldest due.
+        Scheduler s = cluster.create(
+                SchedulerCluster.startedTogether("instance-a", 1).toBuilder()
+                        .maxConcurrentRuns(2)
+                        .build(),
+                Map.of(
+                        "held",
+                        context -> {
+                            release.acquire();
+                        },
+                        "quick",
+                        context -> {}),
+                cluster::connection);
+        List<TaskDefinition> tasks = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            tasks.add(task("narrow-" + i, "held", "100ms", "narrow", Map.of()));
+        }
+        tasks.add(task("other", "quick", "1s", null, Map.of()));
+        s.syncTasks(tasks);
+        s.start();
+        try {
+            await().atMost(Timing.SOON)
+                    .until(() -> cluster.count("select count(*) from task_runs where task_name like 'narrow-%'") == 1);
+            long otherBefore = cluster.count("select count(*) from task_runs where task_name = 'other'");
+            // The group stays full (its run holds); the task in no group must still start, again and again.
+            await().atMost(Timing.SOON)
+                    .until(() -> cluster.count("select count(*) from task_runs where task_name = 'other'")
+                            >= otherBefore + 3);
+            assertThat(cluster.count("select count(*) from task_runs where task_name like 'narrow-%'"))
+                    .as("the group's limit held meanwhile")
+                    .isEqualTo(1);
+        } finally {
+            release.release(100);
+        }
+    }
+
+    @Test
     void aGroupOfLimitThreeNeverRunsMoreThanThreeAtOnceAcrossThreeInstances() throws IOException {
         groups.set("partner-api", new GroupRepository.Limits(3, null), "test");
         List<TaskDefinition> tasks = new ArrayList<>();
