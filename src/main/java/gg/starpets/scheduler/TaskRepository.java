@@ -136,9 +136,29 @@ final class TaskRepository {
             Capacity.Room room,
             Duration aging)
             throws SQLException {
+        return claim(c, instanceId, sessionKey, lease, quota, busyTaskIds, room, aging, true);
+    }
+
+    /**
+     * As above; {@code groupLimits} false (the share query saw no group with a limit): without the
+     * claim's group steps, taking no task of a group with a limit ({@link ClaimSql#CLAIM_UNGROUPED}).
+     */
+    List<ClaimedRun> claim(
+            Connection c,
+            String instanceId,
+            long sessionKey,
+            Duration lease,
+            int quota,
+            long[] busyTaskIds,
+            Capacity.Room room,
+            Duration aging,
+            boolean groupLimits)
+            throws SQLException {
         List<ClaimedRun> runs = new ArrayList<>();
         List<Unreadable> unreadable = new ArrayList<>();
-        NamedSql claim = room.limited() ? ClaimSql.CLAIM_BY_PRIORITY : ClaimSql.CLAIM;
+        NamedSql claim = groupLimits
+                ? (room.limited() ? ClaimSql.CLAIM_BY_PRIORITY : ClaimSql.CLAIM)
+                : (room.limited() ? ClaimSql.CLAIM_BY_PRIORITY_UNGROUPED : ClaimSql.CLAIM_UNGROUPED);
         try (var st = bindAging(claim.prepare(c), room, aging)
                         .set("quota", quota)
                         .set("busy", busyTaskIds)
