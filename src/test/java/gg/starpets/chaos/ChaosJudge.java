@@ -110,19 +110,7 @@ final class ChaosJudge {
             Map<Long, Long> deaths,
             List<RunRow> runs,
             Set<Long> stuckAtEnd,
-            Set<String> grouped) {
-
-        Input(
-                List<Event> events,
-                Duration step,
-                Duration delay,
-                List<Fault> faults,
-                Map<Long, Long> deaths,
-                List<RunRow> runs,
-                Set<Long> stuckAtEnd) {
-            this(events, step, delay, faults, deaths, runs, stuckAtEnd, Set.of());
-        }
-    }
+            Set<String> grouped) {}
 
     private static final Set<String> CUT_SHORT = Set.of("INTERRUPTED", "TIMED_OUT", "FAILED");
 
@@ -289,14 +277,7 @@ final class ChaosJudge {
      * process ran them (a concurrency group's, judged against its limit). Ends go before starts at one time.
      */
     static int mostAtOnce(List<Execution> executions, Set<String> tasks) {
-        List<long[]> events = new ArrayList<>();
-        for (Execution e : executions) {
-            if (tasks.contains(e.task())) {
-                events.add(new long[] {e.firstStep(), 1});
-                events.add(new long[] {e.endMicros(), -1});
-            }
-        }
-        events.sort(Comparator.<long[]>comparingLong(e -> e[0]).thenComparingLong(e -> e[1]));
+        List<long[]> events = startsAndEnds(executions, tasks);
         int live = 0;
         int most = 0;
         for (long[] e : events) {
@@ -316,14 +297,7 @@ final class ChaosJudge {
      */
     static Map<Fault, Double> belowLimitAfter(
             List<Execution> executions, Set<String> tasks, int limit, List<Fault> faults) {
-        List<long[]> events = new ArrayList<>();
-        for (Execution e : executions) {
-            if (tasks.contains(e.task())) {
-                events.add(new long[] {e.firstStep(), 1});
-                events.add(new long[] {e.endMicros(), -1});
-            }
-        }
-        events.sort(Comparator.<long[]>comparingLong(e -> e[0]).thenComparingLong(e -> e[1]));
+        List<long[]> events = startsAndEnds(executions, tasks);
         // The stretches below the limit, [from, to), to = Long.MAX_VALUE when it lasts until the end.
         List<long[]> below = new ArrayList<>();
         int live = 0;
@@ -357,6 +331,19 @@ final class ChaosJudge {
             result.put(f, longest);
         }
         return result;
+    }
+
+    /** {time, +1} at each execution's first step and {time, -1} at its end, of {@code tasks}: in time order, ends first. */
+    private static List<long[]> startsAndEnds(List<Execution> executions, Set<String> tasks) {
+        List<long[]> events = new ArrayList<>();
+        for (Execution e : executions) {
+            if (tasks.contains(e.task())) {
+                events.add(new long[] {e.firstStep(), 1});
+                events.add(new long[] {e.endMicros(), -1});
+            }
+        }
+        events.sort(Comparator.<long[]>comparingLong(e -> e[0]).thenComparingLong(e -> e[1]));
+        return events;
     }
 
     static List<Overlap> overlaps(List<Execution> executions) {

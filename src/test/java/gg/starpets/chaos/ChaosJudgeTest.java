@@ -83,7 +83,7 @@ class ChaosJudgeTest {
     private static Verdict judge(List<Event> events, List<Fault> faults, Map<Long, Long> deathsMs, List<RunRow> runs) {
         Map<Long, Long> deaths = new java.util.HashMap<>();
         deathsMs.forEach((pid, ms) -> deaths.put(pid, ms * 1_000));
-        return ChaosJudge.judge(new Input(events, STEP, DELAY, faults, deaths, runs, Set.of()));
+        return ChaosJudge.judge(new Input(events, STEP, DELAY, faults, deaths, runs, Set.of(), Set.of()));
     }
 
     private static RunRow run(long id, String task, String status, long startedMs, Long finishedMs) {
@@ -217,7 +217,8 @@ class ChaosJudgeTest {
                 fault(FaultKind.SIGSTOP_LONG, Set.of(), 1_000, 2_000, 9L),
                 fault(FaultKind.PROXY_RESET, Set.of(), 4_000, 5_000, 9L));
 
-        Verdict v = ChaosJudge.judge(new Input(List.of(), STEP, DELAY, faults, Map.of(), runs, Set.of(9L, 10L)));
+        Verdict v =
+                ChaosJudge.judge(new Input(List.of(), STEP, DELAY, faults, Map.of(), runs, Set.of(9L, 10L), Set.of()));
 
         assertThat(v.row(FaultKind.SIGSTOP_LONG).nonTerminal()).isEqualTo(1);
         assertThat(v.row(FaultKind.PROXY_RESET).nonTerminal())
@@ -490,7 +491,7 @@ class ChaosJudgeTest {
                 steps("01-witness", 3, 200, 1_050, 3_000),
                 List.of(end("01-witness", 3, 200, 3_050, "done")),
                 steps("07-witness", 4, 100, 0, 3_000));
-        var input = new Input(events, STEP, DELAY, List.of(), Map.of(), List.of(), Set.of());
+        var input = new Input(events, STEP, DELAY, List.of(), Map.of(), List.of(), Set.of(), Set.of());
 
         assertThat(ChaosJudge.mostAtOnce(ChaosJudge.executions(input), Set.of("01-witness", "04-witness")))
                 .isEqualTo(2);
@@ -533,7 +534,7 @@ class ChaosJudgeTest {
                 steps("01-witness", 1, 100, 0, firstEndsMs),
                 steps("04-witness", 2, 200, 0, 30_000),
                 thirdStartsMs == null ? List.of() : steps("07-witness", 3, 200, thirdStartsMs, 30_000));
-        var input = new Input(events, STEP, DELAY, List.of(), Map.of(), List.of(), Set.of());
+        var input = new Input(events, STEP, DELAY, List.of(), Map.of(), List.of(), Set.of(), Set.of());
         return ChaosJudge.executions(input);
     }
 

@@ -251,15 +251,21 @@ class ConcurrencyGroupTest {
         hold.gate.release(10);
     }
 
-    @Test
-    void aRunThatEndsFreesItsSlotAtOnceForTheNextDueTask() {
+    /** Tasks "one" and "two" of the group "serial" of limit 1 on one instance, one of them started. */
+    private Scheduler serialPairOneRunning(Gated hold) {
         groups.set("serial", new GroupRepository.Limits(1, null), "test");
-        Gated hold = new Gated();
         Scheduler s = cluster.create("instance-a", Map.of("hold", hold));
         s.syncTasks(
                 List.of(task("one", "hold", "1h", "serial", Map.of()), task("two", "hold", "1h", "serial", Map.of())));
         s.start();
         await().atMost(Timing.SOON).until(() -> hold.started.size() == 1);
+        return s;
+    }
+
+    @Test
+    void aRunThatEndsFreesItsSlotAtOnceForTheNextDueTask() {
+        Gated hold = new Gated();
+        serialPairOneRunning(hold);
         Timing.holdsFor(STAYS).until(() -> hold.started.size() == 1);
         String first = hold.started.getFirst();
 
@@ -467,13 +473,8 @@ class ConcurrencyGroupTest {
 
     @Test
     void aTaskThatLeavesItsGroupWhileItRunsStillFreesItsSlotWhenItEnds() {
-        groups.set("serial", new GroupRepository.Limits(1, null), "test");
         Gated hold = new Gated();
-        Scheduler s = cluster.create("instance-a", Map.of("hold", hold));
-        s.syncTasks(
-                List.of(task("one", "hold", "1h", "serial", Map.of()), task("two", "hold", "1h", "serial", Map.of())));
-        s.start();
-        await().atMost(Timing.SOON).until(() -> hold.started.size() == 1);
+        Scheduler s = serialPairOneRunning(hold);
         String first = hold.started.getFirst();
         String second = first.equals("one") ? "two" : "one";
         // Redefined in no group while its run holds the slot: the release must still free it.
