@@ -120,6 +120,12 @@ public final class TestPostgres {
      */
     public static final String SEARCH_PATH = "public,starpets";
 
+    /**
+     * Where the migrations are: the engine's (starpets-scheduler) and, on the service's class path, the
+     * service's own (balance, users). A location missing from the class path is skipped.
+     */
+    public static final String[] MIGRATIONS = {"classpath:db/starpets/migration", "classpath:db/migration"};
+
     /** {@code url} (no query yet) with the tests' search_path ({@link #SEARCH_PATH}). */
     public static String withTestSearchPath(String url) {
         return url + "?currentSchema=" + SEARCH_PATH;
@@ -153,17 +159,13 @@ public final class TestPostgres {
     public static void migrateAsOwner(String database) {
         Flyway.configure()
                 .dataSource(jdbcUrl(database), "starpets_owner", "")
-                .locations("classpath:db/migration")
+                .locations(MIGRATIONS)
                 .load()
                 .migrate();
     }
 
     public static void migrate(javax.sql.DataSource dataSource) {
-        Flyway.configure()
-                .dataSource(dataSource)
-                .locations("classpath:db/migration")
-                .load()
-                .migrate();
+        Flyway.configure().dataSource(dataSource).locations(MIGRATIONS).load().migrate();
     }
 
     /** Points a Spring Boot test at a new database of the test server. */

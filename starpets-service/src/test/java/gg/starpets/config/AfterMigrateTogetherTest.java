@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Instances started together on a new database each run the grants after migrating
- * (db/callback/afterMigrate.sql), at the same moment: none of them may fail for it. Two GRANTs on one
+ * (db/starpets/callback/afterMigrate.sql), at the same moment: none of them may fail for it. Two GRANTs on one
  * object at once fail with "tuple concurrently updated" (an instance of the twin did not start so).
  */
 class AfterMigrateTogetherTest {
@@ -84,7 +84,8 @@ class AfterMigrateTogetherTest {
 
     /** The callback as Flyway runs it for an instance whose roles are the shipped ones. */
     private static String script() throws IOException {
-        try (InputStream in = AfterMigrateTogetherTest.class.getResourceAsStream("/db/callback/afterMigrate.sql")) {
+        try (InputStream in =
+                AfterMigrateTogetherTest.class.getResourceAsStream("/db/starpets/callback/afterMigrate.sql")) {
             return new String(in.readAllBytes(), StandardCharsets.UTF_8)
                     .replace("${runtimeRole}", "starpets_app")
                     .replace("${sqlRole}", "starpets_sql")

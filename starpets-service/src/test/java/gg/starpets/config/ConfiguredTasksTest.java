@@ -320,7 +320,7 @@ class ConfiguredTasksTest {
     void theShippedTasksAreValidAndItsCronDemoTasksRunAtOnceWhenFirstDeployed() throws IOException {
         StandardEnvironment env = new StandardEnvironment();
         new YamlKeyNames()
-                .load("application.yml", new FileSystemResource("src/main/resources/application.yml"))
+                .load("application.yml", new FileSystemResource("starpets-service/src/main/resources/application.yml"))
                 .forEach(env.getPropertySources()::addLast);
         HandlerRegistry shipped = new HandlerRegistry(
                 Map.of(

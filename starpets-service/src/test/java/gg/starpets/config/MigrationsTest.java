@@ -14,7 +14,7 @@ class MigrationsTest {
         try (HikariDataSource db = TestPostgres.pool(TestPostgres.createDatabase(), 2)) {
             Flyway flyway = Flyway.configure()
                     .dataSource(db)
-                    .locations("classpath:db/migration")
+                    .locations(TestPostgres.MIGRATIONS)
                     .load();
 
             assertThat(flyway.migrate().migrationsExecuted).isGreaterThanOrEqualTo(1);

@@ -98,7 +98,7 @@ class SchemaLayoutTest {
                     // As that layout's instances migrated: as the schema's owner.
                     .dataSource(TestPostgres.jdbcUrl(database), "starpets_owner", "")
                     .schemas("public")
-                    .locations("classpath:db/migration")
+                    .locations(TestPostgres.MIGRATIONS)
                     .target(LAST_VERSION_IN_PUBLIC)
                     .load()
                     .migrate();

@@ -34,7 +34,7 @@ import org.yaml.snakeyaml.Yaml;
  */
 class SettingsAgreementTest {
 
-    private static final Path APPLICATION_YML = Path.of("src/main/resources/application.yml");
+    private static final Path APPLICATION_YML = Path.of("starpets-service/src/main/resources/application.yml");
     private static final Path README = Path.of("README.md");
 
     /** A value mapped to an environment variable: {@code ${NAME:fallback}}. */

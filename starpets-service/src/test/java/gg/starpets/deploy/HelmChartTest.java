@@ -235,7 +235,7 @@ class HelmChartTest {
                 .findFirst()
                 .orElseThrow();
         assertThat(script.getData().get("roles.sql"))
-                .isEqualTo(Files.readString(Path.of("src/main/resources/db/roles.sql"))
+                .isEqualTo(Files.readString(Path.of("starpets-scheduler/src/main/resources/db/roles.sql"))
                         .strip());
         assertThat(script.getData().get("roles.sh"))
                 .isEqualTo(Files.readString(Path.of("deploy/postgres/initdb/10-roles.sh"))
@@ -330,8 +330,8 @@ class HelmChartTest {
     }
 
     private static int requestDrainSeconds() throws IOException {
-        JsonNode application =
-                YAML.readTree(Path.of("src/main/resources/application.yml").toFile());
+        JsonNode application = YAML.readTree(
+                Path.of("starpets-service/src/main/resources/application.yml").toFile());
         return seconds(application
                 .path("spring")
                 .path("lifecycle")

@@ -80,7 +80,7 @@ class RolesScriptTest {
         pb.environment().put("PGPORT", String.valueOf(TestPostgres.port()));
         pb.environment().put("PGUSER", "postgres");
         pb.environment().put("PGDATABASE", database);
-        pb.environment().put("STARPETS_ROLES_SQL", "src/main/resources/db/roles.sql");
+        pb.environment().put("STARPETS_ROLES_SQL", "starpets-scheduler/src/main/resources/db/roles.sql");
         Process p = pb.start();
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
         String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

@@ -16,7 +16,8 @@ import org.junit.jupiter.api.Test;
 /** Every metric of MetricNames is explained once, in the one table of docs/observability.md. */
 class MetricsDocumentedTest {
 
-    private static final Path SOURCE = Path.of("src/main/java/gg/starpets/observability/MetricNames.java");
+    private static final Path SOURCE =
+            Path.of("starpets-spring-boot-starter/src/main/java/gg/starpets/observability/MetricNames.java");
     private static final Path TABLE = Path.of("docs/observability.md");
 
     /** A constant with its comment: the exposed name is the first {@code {@code name}} in it, else the value. */

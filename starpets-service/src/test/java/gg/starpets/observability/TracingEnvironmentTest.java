@@ -26,7 +26,7 @@ class TracingEnvironmentTest {
                 new SystemEnvironmentPropertySource(
                         StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME, variables));
         new YamlPropertySourceLoader()
-                .load("application.yml", new FileSystemResource("src/main/resources/application.yml"))
+                .load("application.yml", new FileSystemResource("starpets-service/src/main/resources/application.yml"))
                 .forEach(sources::addLast);
         new TracingEnvironment().postProcessEnvironment(env, null);
         return env;

@@ -62,7 +62,7 @@ class DatabaseConfig {
      * Flyway connects as the schema's owner (its own connection, closed after the migrations), migrates
      * StarPets' schema only (created when missing; its history table in it, so other schemas, public
      * included, may hold anything), and after every migration grants the service's role the rows of the
-     * tables and the sql tasks' role the fenced commit's lock (db/callback/afterMigrate.sql).
+     * tables and the sql tasks' role the fenced commit's lock (db/starpets/callback/afterMigrate.sql).
      */
     @Bean
     FlywayConfigurationCustomizer migrationsAsTheOwner(DatabaseEndpoint endpoint) {

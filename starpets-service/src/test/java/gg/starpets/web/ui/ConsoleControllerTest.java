@@ -30,7 +30,7 @@ import tools.jackson.databind.json.JsonMapper;
 class ConsoleControllerTest {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
-    private static final Path STATIC = Path.of("src/main/resources/static/ui");
+    private static final Path STATIC = Path.of("starpets-service/src/main/resources/static/ui");
     private static final String OPERATOR_TOKEN = "console-test-token-0123456789";
     private static AppInstance app;
 
