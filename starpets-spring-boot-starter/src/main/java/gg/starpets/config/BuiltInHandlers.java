@@ -66,7 +66,7 @@ class BuiltInHandlers {
     @Bean
     SqlHandler sql(
             SqlTaskDatabase sqlTaskDatabase,
-            @Qualifier("schedulerDataSource") DataSource schedulerDataSource,
+            @Qualifier(StarPetsAutoConfiguration.SCHEDULER_DATA_SOURCE) DataSource schedulerDataSource,
             SqlDataSources sqlDataSources) {
         return new SqlHandler(
                 sqlTaskDatabase.dataSource(),

@@ -2,16 +2,21 @@ package gg.starpets.config;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import com.zaxxer.hikari.metrics.micrometer.MicrometerMetricsTrackerFactory;
 import gg.starpets.config.DatabaseEndpoint.Login;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import org.flywaydb.core.Flyway;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.boot.flyway.autoconfigure.FlywayConfigurationCustomizer;
-import org.springframework.boot.flyway.autoconfigure.FlywayMigrationStrategy;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
-import org.springframework.context.annotation.Primary;
+import org.springframework.core.env.Environment;
 import org.springframework.util.ClassUtils;
 
 /**
@@ -23,10 +28,14 @@ import org.springframework.util.ClassUtils;
 class DatabaseConfig {
 
     private static final Logger log = LoggerFactory.getLogger(DatabaseConfig.class);
+    /** The application's own database, which StarPets uses when starpets.db.host is not set. */
+    static final String APPLICATION_URL = "spring.datasource.url";
+
     private static final String EMBEDDED_CLASS = "io.zonky.test.db.postgres.embedded.EmbeddedPostgres";
 
     @Bean(destroyMethod = "close")
-    DatabaseEndpoint databaseEndpoint(StarPetsProperties properties) {
+    @ConditionalOnMissingBean
+    DatabaseEndpoint databaseEndpoint(StarPetsProperties properties, Environment environment) {
         StarPetsProperties.Db db = properties.db();
         if (!db.embedded()) {
             DatabaseEndpoint endpoint = new DatabaseEndpoint(
@@ -50,6 +59,16 @@ class DatabaseConfig {
             }
             return endpoint;
         }
+        // A library user's application: its own database (spring.datasource.*), StarPets' tables in their
+        // own schema there, one login for the migrations, the engine and sql tasks.
+        String applicationUrl = environment.getProperty(APPLICATION_URL, "");
+        if (!applicationUrl.isBlank()) {
+            Login login = new Login(
+                    environment.getProperty("spring.datasource.username", ""),
+                    environment.getProperty("spring.datasource.password", ""));
+            log.info("Database: the application's ({}), schema {}, as {}", APPLICATION_URL, db.schema(), login);
+            return new DatabaseEndpoint(applicationUrl, login, login, login, () -> {}, db.schema());
+        }
         if (!ClassUtils.isPresent(EMBEDDED_CLASS, DatabaseConfig.class.getClassLoader())) {
             throw new IllegalStateException(
                     "DB_HOST is not set and this build has no embedded PostgreSQL: set DB_HOST (and DB_PORT,"
@@ -59,44 +78,68 @@ class DatabaseConfig {
     }
 
     /**
-     * Flyway connects as the schema's owner (its own connection, closed after the migrations), migrates
-     * StarPets' schema only (created when missing; its history table in it, so other schemas, public
-     * included, may hold anything), and after every migration grants the service's role the rows of the
-     * tables and the sql tasks' role the fenced commit's lock (db/starpets/callback/afterMigrate.sql).
+     * StarPets' migrations, by a Flyway of its own (never the application's spring.flyway): as the schema's
+     * owner (its own connection, closed after the migrations), StarPets' schema only (created when missing;
+     * its history table in it, so other schemas, public included, may hold anything), and after every
+     * migration the service's role gets the rows of the tables and the sql tasks' role the fenced commit's
+     * lock (db/starpets/callback/afterMigrate.sql). Before them, an older StarPets' tables in public are
+     * moved to the schema (LegacyLayout). Locations an application adds ({@link MigrationLocations}, the
+     * service's balance tables) are migrated with them, in the same history.
      */
     @Bean
-    FlywayConfigurationCustomizer migrationsAsTheOwner(DatabaseEndpoint endpoint) {
-        return flyway -> flyway.dataSource(
+    @ConditionalOnMissingBean
+    StarPetsMigrations starPetsMigrations(DatabaseEndpoint endpoint, ObjectProvider<MigrationLocations> extra) {
+        List<String> locations = new ArrayList<>(StarPetsMigrations.LOCATIONS);
+        extra.orderedStream().forEach(l -> locations.addAll(l.locations()));
+        Flyway flyway = Flyway.configure()
+                .dataSource(
                         endpoint.jdbcUrl(),
                         endpoint.owner().user(),
                         endpoint.owner().password())
                 .schemas(endpoint.schema())
                 .defaultSchema(endpoint.schema())
                 .createSchemas(true)
+                .locations(locations.toArray(String[]::new))
                 .placeholders(Map.of(
                         "runtimeRole", endpoint.service().user(),
-                        "sqlRole", endpoint.sqlTasks().user()));
+                        "sqlRole", endpoint.sqlTasks().user()))
+                .load();
+        LegacyLayout.moveToSchema(flyway.getConfiguration());
+        flyway.migrate();
+        return new StarPetsMigrations(endpoint.schema(), List.copyOf(locations));
     }
 
-    /** Before the migrations, an older StarPets' tables in public are moved to the schema (LegacyLayout). */
-    @Bean
-    FlywayMigrationStrategy movingLegacyLayoutFirst() {
-        return flyway -> {
-            LegacyLayout.moveToSchema(flyway.getConfiguration());
-            flyway.migrate();
-        };
-    }
-
-    /** The service's pool (HTTP requests, metrics); the scheduler has its own (SchedulerConfig). */
-    @Primary
-    @Bean(destroyMethod = "close")
-    HikariDataSource dataSource(DatabaseEndpoint endpoint, StarPetsProperties properties) {
+    /**
+     * StarPets' pool (operators' commands, reads, metrics; the service's requests too): not a default
+     * candidate, so an application's own DataSource stays the one injected by type (and Spring Boot still
+     * makes one from spring.datasource.*); StarPets' beans ask for it by name. The service makes it its
+     * primary DataSource. The scheduler has its own (SchedulerConfig).
+     */
+    @Bean(name = StarPetsAutoConfiguration.DATA_SOURCE, destroyMethod = "close", defaultCandidate = false)
+    @ConditionalOnMissingBean(name = StarPetsAutoConfiguration.DATA_SOURCE)
+    HikariDataSource starPetsDataSource(
+            DatabaseEndpoint endpoint,
+            StarPetsProperties properties,
+            StarPetsMigrations migrated,
+            ObjectProvider<MeterRegistry> meters) {
         HikariConfig config = poolConfig(
                 endpoint, "starpets-db", "starpets-" + properties.resolvedInstanceId(), NO_IDLE_IN_TRANSACTION_LIMIT);
         config.setMaximumPoolSize(properties.db().poolSize());
         config.setMinimumIdle(Math.min(4, properties.db().poolSize()));
         config.setConnectionTimeout(properties.db().connectionTimeout().toMillis());
+        measured(config, meters);
         return new HikariDataSource(config);
+    }
+
+    /**
+     * The pool's metrics (hikaricp_*), here because Spring Boot binds them only for default candidates;
+     * Boot leaves a pool that already has its tracker alone.
+     */
+    static void measured(HikariConfig config, ObjectProvider<MeterRegistry> meters) {
+        MeterRegistry registry = meters.getIfAvailable();
+        if (registry != null) {
+            config.setMetricsTrackerFactory(new MicrometerMetricsTrackerFactory(registry));
+        }
     }
 
     /**
@@ -106,6 +149,7 @@ class DatabaseConfig {
      * address the user's tables as they would anywhere (docs/handlers.md). Opened at the first such task, so an instance without them never connects as that role.
      */
     @Bean(destroyMethod = "close")
+    @ConditionalOnMissingBean
     SqlTaskDatabase sqlTaskDatabase(DatabaseEndpoint endpoint, StarPetsProperties properties) {
         HikariConfig config = new HikariConfig();
         config.setPoolName("starpets-sql-tasks");
@@ -166,6 +210,7 @@ class DatabaseConfig {
 
     /** A one-connection pool for health checks, so /health answers fast even when the main pool is busy. */
     @Bean(destroyMethod = "close")
+    @ConditionalOnMissingBean
     HealthProbe healthProbe(DatabaseEndpoint endpoint) {
         return new HealthProbe(endpoint);
     }

@@ -22,6 +22,7 @@ import gg.starpets.scheduler.TaskEvents;
 import gg.starpets.scheduler.TaskHandler;
 import gg.starpets.scheduler.TaskRules;
 import gg.starpets.scheduler.TaskViews;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.sql.DriverManager;
 import java.util.List;
 import java.util.Map;
@@ -30,6 +31,7 @@ import java.util.TreeMap;
 import javax.sql.DataSource;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.annotation.Qualifier;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.info.BuildProperties;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
@@ -45,6 +47,7 @@ class SchedulerConfig {
      * {@link BuiltInHandlers}): Spring refuses two beans of one name, so two handlers cannot share one.
      */
     @Bean
+    @ConditionalOnMissingBean
     HandlerRegistry handlerRegistry(Map<String, TaskHandler> handlers, StarPetsProperties properties) {
         return new HandlerRegistry(handlers, properties.handlers().apiAllowed());
     }
@@ -53,8 +56,13 @@ class SchedulerConfig {
      * The engine's own small pool (claims, recovery, run ends): requests queueing for the service's
      * pool under HTTP load cannot delay a claim or a recovery.
      */
-    @Bean(destroyMethod = "close")
-    HikariDataSource schedulerDataSource(DatabaseEndpoint endpoint, StarPetsProperties properties) {
+    @Bean(name = StarPetsAutoConfiguration.SCHEDULER_DATA_SOURCE, destroyMethod = "close", defaultCandidate = false)
+    @ConditionalOnMissingBean(name = StarPetsAutoConfiguration.SCHEDULER_DATA_SOURCE)
+    HikariDataSource schedulerDataSource(
+            DatabaseEndpoint endpoint,
+            StarPetsProperties properties,
+            StarPetsMigrations migrated,
+            ObjectProvider<MeterRegistry> meters) {
         int size = Math.max(2, properties.db().schedulerPoolSize());
         HikariConfig config = DatabaseConfig.poolConfig(
                 endpoint,
@@ -64,13 +72,15 @@ class SchedulerConfig {
         config.setMaximumPoolSize(size);
         config.setMinimumIdle(Math.min(2, size));
         config.setConnectionTimeout(properties.scheduler().lease().toMillis());
+        DatabaseConfig.measured(config, meters);
         return new HikariDataSource(config);
     }
 
     @Bean
+    @ConditionalOnMissingBean
     Scheduler scheduler(
             StarPetsProperties properties,
-            @Qualifier("schedulerDataSource") DataSource schedulerDataSource,
+            @Qualifier(StarPetsAutoConfiguration.SCHEDULER_DATA_SOURCE) DataSource schedulerDataSource,
             DatabaseEndpoint endpoint,
             HandlerRegistry handlerRegistry,
             TaskCommands taskCommands,
@@ -111,18 +121,21 @@ class SchedulerConfig {
     }
 
     @Bean
-    TaskViews taskViews(DataSource dataSource) {
+    @ConditionalOnMissingBean
+    TaskViews taskViews(@Qualifier(StarPetsAutoConfiguration.DATA_SOURCE) DataSource dataSource) {
         return new TaskViews(dataSource);
     }
 
     /** Operators' changes, on the service's pool: API calls never take the scheduler's connections. */
     @Bean
-    TaskCommands taskCommands(DataSource dataSource) {
+    @ConditionalOnMissingBean
+    TaskCommands taskCommands(@Qualifier(StarPetsAutoConfiguration.DATA_SOURCE) DataSource dataSource) {
         return new TaskCommands(dataSource);
     }
 
     @Bean
-    OneOffRuns oneOffRuns(DataSource dataSource) {
+    @ConditionalOnMissingBean
+    OneOffRuns oneOffRuns(@Qualifier(StarPetsAutoConfiguration.DATA_SOURCE) DataSource dataSource) {
         return new OneOffRuns(dataSource);
     }
 
@@ -131,38 +144,55 @@ class SchedulerConfig {
      * trail as the HTTP API, on the service's pool; its changes are by {@code app:<instance>} unless the
      * caller names another ({@link StarPets#as}).
      */
+    /** An application without rules of its own: only what a definition checks itself (the service has web.ApiTaskRules). */
     @Bean
-    StarPets starPets(DataSource dataSource, TaskRules rules, StarPetsProperties properties) {
+    @ConditionalOnMissingBean
+    TaskRules taskRules() {
+        return TaskRules.NONE;
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    StarPets starPets(
+            @Qualifier(StarPetsAutoConfiguration.DATA_SOURCE) DataSource dataSource,
+            TaskRules rules,
+            StarPetsProperties properties) {
         return new StarPets(dataSource, rules, "app:" + properties.resolvedInstanceId());
     }
 
     @Bean
-    Backfills backfills(DataSource dataSource) {
+    @ConditionalOnMissingBean
+    Backfills backfills(@Qualifier(StarPetsAutoConfiguration.DATA_SOURCE) DataSource dataSource) {
         return new Backfills(dataSource);
     }
 
     /** The console board's read of each task's last outcomes. */
     @Bean
-    OutcomeViews outcomeViews(DataSource dataSource) {
+    @ConditionalOnMissingBean
+    OutcomeViews outcomeViews(@Qualifier(StarPetsAutoConfiguration.DATA_SOURCE) DataSource dataSource) {
         return new OutcomeViews(dataSource);
     }
 
     @Bean
-    TaskEvents taskEvents(DataSource dataSource) {
+    @ConditionalOnMissingBean
+    TaskEvents taskEvents(@Qualifier(StarPetsAutoConfiguration.DATA_SOURCE) DataSource dataSource) {
         return new TaskEvents(dataSource);
     }
 
     @Bean
-    RunRepository runRepository(DataSource dataSource) {
+    @ConditionalOnMissingBean
+    RunRepository runRepository(@Qualifier(StarPetsAutoConfiguration.DATA_SOURCE) DataSource dataSource) {
         return new RunRepository(dataSource);
     }
 
     @Bean
-    InstanceRepository instanceRepository(DataSource dataSource) {
+    @ConditionalOnMissingBean
+    InstanceRepository instanceRepository(@Qualifier(StarPetsAutoConfiguration.DATA_SOURCE) DataSource dataSource) {
         return new InstanceRepository(dataSource);
     }
 
     @Bean
+    @ConditionalOnMissingBean(name = "schedulerLifecycle")
     SmartLifecycle schedulerLifecycle(
             Scheduler scheduler,
             StarPetsProperties properties,
@@ -195,7 +225,8 @@ class SchedulerConfig {
     }
 
     @Bean
-    GroupRepository groupRepository(DataSource dataSource) {
+    @ConditionalOnMissingBean
+    GroupRepository groupRepository(@Qualifier(StarPetsAutoConfiguration.DATA_SOURCE) DataSource dataSource) {
         return new GroupRepository(dataSource);
     }
 

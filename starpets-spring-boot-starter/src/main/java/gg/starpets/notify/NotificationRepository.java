@@ -1,5 +1,6 @@
 package gg.starpets.notify;
 
+import gg.starpets.config.StarPetsAutoConfiguration;
 import java.sql.Connection;
 import java.time.Duration;
 import java.time.Instant;
@@ -9,6 +10,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import javax.sql.DataSource;
+import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.jdbc.datasource.SingleConnectionDataSource;
 import org.springframework.stereotype.Repository;
@@ -164,7 +166,7 @@ public class NotificationRepository {
 
     private final JdbcClient jdbc;
 
-    NotificationRepository(DataSource dataSource) {
+    NotificationRepository(@Qualifier(StarPetsAutoConfiguration.DATA_SOURCE) DataSource dataSource) {
         this.jdbc = JdbcClient.create(dataSource);
     }
 
