@@ -25,6 +25,9 @@ public record StarPetsProperties(
         Map<String, Group> groups) {
 
     public StarPetsProperties {
+        db = db == null
+                ? new Db(null, 0, null, null, null, 0, 0, null, null, 0, null, 0, null, null, null, null, 0, null)
+                : db;
         scheduler = scheduler == null
                 ? new Scheduler(null, null, null, null, null, null, null, null, null, null, null, null)
                 : scheduler;
@@ -74,6 +77,20 @@ public record StarPetsProperties(
                 java.util.regex.Pattern.compile("[a-z_][a-z0-9_]{0,62}");
 
         public Db {
+            // Unset (an application without the service's application.yml: a library user's): the defaults
+            // application.yml gives (LibraryDefaultsTest holds them equal).
+            name = name == null || name.isBlank() ? "starpets" : name;
+            port = port > 0 ? port : 5432;
+            user = user == null || user.isBlank() ? "starpets_app" : user;
+            ownerUser = ownerUser == null || ownerUser.isBlank() ? "starpets_owner" : ownerUser;
+            sqlUser = sqlUser == null || sqlUser.isBlank() ? "starpets_sql" : sqlUser;
+            poolSize = poolSize > 0 ? poolSize : 20;
+            schedulerPoolSize = schedulerPoolSize > 0 ? schedulerPoolSize : 4;
+            sqlPoolSize = sqlPoolSize > 0 ? sqlPoolSize : 4;
+            connectionTimeout = connectionTimeout == null ? Duration.ofSeconds(30) : connectionTimeout;
+            embeddedDir = embeddedDir == null ? Path.of("data/postgres") : embeddedDir;
+            embeddedPort = embeddedPort > 0 ? embeddedPort : 5432;
+            schema = schema == null ? "starpets" : schema;
             if (schema == null || !PLAIN_IDENTIFIER.matcher(schema).matches() || schema.startsWith("pg_")) {
                 throw new IllegalArgumentException(
                         "starpets.db.schema (DB_SCHEMA) must be a plain PostgreSQL identifier"

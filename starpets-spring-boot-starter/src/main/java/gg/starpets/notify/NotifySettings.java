@@ -34,6 +34,15 @@ public record NotifySettings(
         Duration maxBackoff) {
 
     public NotifySettings {
+        // Unset (an application without the service's application.yml: a library user's): the defaults
+        // application.yml gives (LibraryDefaultsTest holds them equal).
+        on = on == null ? List.of("FAILED", "TIMED_OUT", "STUCK", "QUARANTINED") : on;
+        format = format == null ? "json" : format;
+        interval = interval == null ? Duration.ofSeconds(5) : interval;
+        timeout = timeout == null ? Duration.ofSeconds(10) : timeout;
+        maxAttempts = maxAttempts > 0 ? maxAttempts : 8;
+        initialBackoff = initialBackoff == null ? Duration.ofSeconds(10) : initialBackoff;
+        maxBackoff = maxBackoff == null ? Duration.ofMinutes(30) : maxBackoff;
         webhookUrl = webhookUrl == null || webhookUrl.isBlank() ? null : webhookUrl.strip();
         consoleUrl = consoleUrl == null ? "" : consoleUrl.strip().replaceAll("/+$", "");
         // Checked as a task's are: a bad event or format stops the start.
