@@ -3,7 +3,6 @@ package gg.starpets.config;
 import gg.starpets.scheduler.Scheduler;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.health.autoconfigure.contributor.ConditionalOnEnabledHealthIndicator;
 import org.springframework.boot.health.contributor.HealthIndicator;
@@ -17,10 +16,9 @@ import org.springframework.context.annotation.Import;
  * schema, makes its pools on the application's database (spring.datasource.*) unless starpets.db.* names
  * another, registers every {@link gg.starpets.scheduler.TaskHandler} bean under its name, and starts the
  * engine. Each bean backs off when the application declares its own (by type, or by name for the pools
- * and the lifecycle); {@code starpets.enabled=false} leaves StarPets out altogether.
+ * and the lifecycle).
  */
 @AutoConfiguration(after = DataSourceAutoConfiguration.class)
-@ConditionalOnProperty(name = "starpets.enabled", havingValue = "true", matchIfMissing = true)
 @EnableConfigurationProperties(StarPetsProperties.class)
 @Import({DatabaseConfig.class, SchedulerConfig.class, BuiltInHandlers.class, SchedulerLiveness.class})
 public class StarPetsAutoConfiguration {
