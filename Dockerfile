@@ -11,12 +11,19 @@ WORKDIR /src
 # on when it matches (its default useJdk=IfMatch): here that is this image's JDK 21, nothing to set.
 COPY mvnw pom.xml ./
 COPY .mvn/ .mvn/
+COPY starpets-scheduler/pom.xml starpets-scheduler/
+COPY starpets-spring-boot-starter/pom.xml starpets-spring-boot-starter/
+COPY starpets-service/pom.xml starpets-service/
 RUN ./mvnw -B -q -Pprod -Dspotless.check.skip=true dependency:go-offline
-COPY src/ src/
+COPY starpets-scheduler/src/ starpets-scheduler/src/
+COPY starpets-spring-boot-starter/src/ starpets-spring-boot-starter/src/
+COPY starpets-service/src/ starpets-service/src/
 # The "prod" profile leaves the embedded PostgreSQL (a development convenience) out of the jar.
 # Not offline (-o): go-offline misses a few artifacts resolved at build time; they are fetched here.
-RUN ./mvnw -B -q -Pprod -Dspotless.check.skip=true -DskipTests package \
-    && cp target/starpets-*.jar /starpets.jar
+# The engine's sources and Javadoc jars (for publishing) are not needed in the image.
+RUN ./mvnw -B -q -Pprod -Dspotless.check.skip=true -Dmaven.source.skip=true -Dmaven.javadoc.skip=true \
+    -DskipTests package \
+    && cp starpets-service/target/starpets-service-*.jar /starpets.jar
 
 FROM eclipse-temurin:21.0.8_9-jre-noble
 # curl for the HEALTHCHECK (the JRE image has neither curl nor wget); one small package, and the

@@ -10,7 +10,7 @@ import sys
 import yaml
 
 c = yaml.safe_load(sys.stdin)
-application = yaml.safe_load(open("src/main/resources/application.yml"))
+application = yaml.safe_load(open("starpets-service/src/main/resources/application.yml"))
 tomcat = application["server"]["tomcat"]
 nginx_conf = open("deploy/nginx/nginx.conf").read()
 twin_up = open("scripts/twin-up.sh").read()

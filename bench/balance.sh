@@ -12,7 +12,7 @@
 # Settings (environment): DURATION seconds per measurement (15), WARMUP seconds before each HTTP
 # measurement (10), WARMUP_FIRST before an instance's first one (40: the JIT needs it), PG_WARMUP before
 # each pgbench one (5), HTTP_CLIENTS ("64 256"),
-# PG_CLIENTS ("8 20 64 256"), JAR (target/starpets-*.jar, built if missing), BUILD_DIR (target); the
+# PG_CLIENTS ("8 20 64 256"), JAR (starpets-service/target/starpets-service-*.jar, built if missing), BUILD_DIR (target); the
 # instances take the app's own settings from the environment as usual (e.g. DB_POOL_SIZE,
 # BALANCE_BATCH_SIZE).
 set -euo pipefail

@@ -22,7 +22,7 @@ build=${BUILD_DIR:-target-bench}
 java=$(starpets_java)
 starpets_package "$build"
 cp=$(starpets_test_classpath "$build")
-jar=$(ls "$build"/starpets-*.jar | head -n 1)
+jar=$(starpets_built_jar "$build")
 # Progress goes to stderr, the table to stdout.
 exec "$java" -Xmx1g -Dstarpets.jar="$jar" -Dchaos.exec-witness="$root/bench/chaos-exec-witness.sh" -cp "$cp" \
   gg.starpets.chaos.ChaosSuite "${1:-3}" "${2:-3}"

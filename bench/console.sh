@@ -11,10 +11,8 @@ source scripts/lib.sh
 build=${BUILD_DIR:-target-bench}
 java=$(starpets_java)
 ./mvnw -B -q -Dbuild.dir="$build" -DskipTests package
-./mvnw -B -q -Dbuild.dir="$build" dependency:build-classpath -Dmdep.includeScope=test \
-  -Dmdep.outputFile="$build/bench.classpath" >/dev/null
-cp="$build/test-classes:$build/classes:$(cat "$build/bench.classpath")"
-jar=$(ls "$build"/starpets-*.jar | head -n 1)
+cp=$(starpets_test_classpath "$build")
+jar=$(starpets_built_jar "$build")
 
 echo "| benchmark | p50 | p99 | target | | notes |"
 echo "|---|---|---|---|---|---|"

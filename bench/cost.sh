@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # How the scheduler's database cost grows (issue 14): idle load per instance, claim time and start
 # lag as tasks grow 1k -> 100k and instances 3 -> 50, and the due rate at which one PostgreSQL
-# saturates. Prints markdown tables (also kept in $BUILD_DIR/cost-<mode>.md) and writes
+# saturates. Prints markdown tables (also kept in starpets-service/$BUILD_DIR/cost-<mode>.md) and writes
 # docs/img/cost-*.png; results and analysis in docs/benchmarks-cost.md.
 #   bench/cost.sh [smoke|quick|full] [durable|fast]
 #     smoke: one point of each part (a minute); quick: about 4 minutes; full: about 11.
@@ -18,8 +18,6 @@ durability=${2:-durable}
 build=${BUILD_DIR:-target-bench}
 java=$(starpets_java)
 ./mvnw -B -q -Dbuild.dir="$build" test-compile
-./mvnw -B -q -Dbuild.dir="$build" dependency:build-classpath -Dmdep.includeScope=test \
-  -Dmdep.outputFile="$build/bench.classpath" >/dev/null
-cp="$build/test-classes:$build/classes:$(cat "$build/bench.classpath")"
+cp=$(starpets_test_classpath "$build")
 "$java" -Xmx3g -cp "$cp" gg.starpets.bench.CostBenchmark "$mode" docs/img "$durability" \
-  | tee "$build/cost-$mode.md"
+  | tee "$STARPETS_SERVICE_MODULE/$build/cost-$mode.md"

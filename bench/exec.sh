@@ -11,9 +11,7 @@ source scripts/lib.sh
 build=${BUILD_DIR:-target-bench}
 java=$(starpets_java)
 ./mvnw -B -q -Dbuild.dir="$build" -DskipTests test-compile
-./mvnw -B -q -Dbuild.dir="$build" dependency:build-classpath -Dmdep.includeScope=test \
-  -Dmdep.outputFile="$build/bench.classpath" >/dev/null
-cp="$build/test-classes:$build/classes:$(cat "$build/bench.classpath")"
+cp=$(starpets_test_classpath "$build")
 echo "| benchmark | p50 | p99 | target | | notes |"
 echo "|---|---|---|---|---|---|"
 "$java" -Xmx512m -Dlogback.configurationFile=/dev/null -cp "$cp" gg.starpets.bench.ExecFencingBenchmark \

@@ -13,8 +13,6 @@ source scripts/lib.sh
 build=${BUILD_DIR:-target-bench}
 java=$(starpets_java)
 ./mvnw -B -q -Dbuild.dir="$build" test-compile
-./mvnw -B -q -Dbuild.dir="$build" dependency:build-classpath -Dmdep.includeScope=test \
-  -Dmdep.outputFile="$build/bench.classpath" >/dev/null
-cp="$build/test-classes:$build/classes:$(cat "$build/bench.classpath")"
+cp=$(starpets_test_classpath "$build")
 "$java" -Xmx2g -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -Dlogback.configurationFile=/dev/null \
   -cp "$cp" gg.starpets.bench.GroupBenchmark "${1:-30}" "${2:-10}" 2>/dev/null | grep '^|'

@@ -11,7 +11,7 @@
 #   TASKS=20000 DURATION=5 bench/queries.sh
 #
 # Settings (environment): TASKS (100000: 20 of them from configuration, a third SKIP, none due, 50
-# running on a live instance), DURATION seconds per measurement (10), JAR (target/starpets-*.jar,
+# running on a live instance), DURATION seconds per measurement (10), JAR (starpets-service/target/starpets-service-*.jar,
 # built if missing), BUILD_DIR (target). The statements are copies of the service's (as of V8):
 # QueryPlanTest checks that the service's own read these indexes.
 set -euo pipefail
@@ -28,7 +28,7 @@ done
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
 JAVA=$(starpets_java)
-JAR=$(starpets_bench_jar "$BUILD_DIR" db/migration/V8__claimed_index.sql)
+JAR=$(starpets_bench_jar "$BUILD_DIR" BOOT-INF/lib/starpets-scheduler-)
 
 TMP=$(mktemp -d -t starpets-queries.XXXXXX)
 APP=

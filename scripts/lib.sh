@@ -16,17 +16,26 @@ starpets_java() {
   return 1
 }
 
-# The service jar: $STARPETS_JAR, else target/starpets-*.jar, built if missing.
+# The service's module: its jar, classes and test classes are under starpets-service/<build directory>
+# (target, or the -Dbuild.dir a script builds into: each module gets a directory of that name).
+STARPETS_SERVICE_MODULE=starpets-service
+
+# The service jar built into build directory $1 (a name, e.g. target), if there is one.
+starpets_built_jar() {
+  ls "${2:-.}/$STARPETS_SERVICE_MODULE/$1"/starpets-service-*.jar 2>/dev/null | head -n 1 || true
+}
+
+# The service jar: $STARPETS_JAR, else starpets-service/target/starpets-service-*.jar, built if missing.
 starpets_jar() {
   local root=$1 jar
   if [ -n "${STARPETS_JAR:-}" ]; then
     echo "$STARPETS_JAR"
     return 0
   fi
-  jar=$(ls "$root"/target/starpets-*.jar 2>/dev/null | head -n 1 || true)
+  jar=$(starpets_built_jar target "$root")
   if [ -z "$jar" ]; then
     (cd "$root" && ./mvnw -B -q -DskipTests package >&2)
-    jar=$(ls "$root"/target/starpets-*.jar | head -n 1)
+    jar=$(starpets_built_jar target "$root")
   fi
   echo "$jar"
 }
@@ -60,40 +69,42 @@ starpets_stop_postgres() {
   return 0
 }
 
-# A benchmark's jar: $JAR, else $1/starpets-*.jar if it holds entry $2 (built from this checkout),
-# else built into $1 now.
+# A benchmark's jar: $JAR, else the one in build directory $1 if it holds entry $2 (built from this
+# checkout), else built into $1 now.
 starpets_bench_jar() {
   local build_dir=$1 entry=$2 jar=${JAR:-}
-  [ -n "$jar" ] || jar=$(ls "$build_dir"/starpets-*.jar 2>/dev/null | head -1 || true)
+  [ -n "$jar" ] || jar=$(starpets_built_jar "$build_dir")
   if [ -z "$jar" ] || ! unzip -l "$jar" 2>/dev/null | grep "$entry" >/dev/null; then
     echo "== building the jar into $build_dir" >&2
     ./mvnw -q -B -Dbuild.dir="$build_dir" -DskipTests package >&2
-    jar=$(ls "$build_dir"/starpets-*.jar | head -1)
+    jar=$(starpets_built_jar "$build_dir")
   fi
   echo "$jar"
 }
 
 # Packages the jar (and compiles the test classes) into build directory $1 unless $1 already holds a
-# jar newer than everything it is built from (src/, pom.xml, .mvn/): CI's checks run after
-# `./mvnw verify` has just built it, and a package that changes nothing costs about 15 s.
+# jar newer than everything it is built from (the modules' sources and poms, .mvn/): CI's checks run
+# after `./mvnw verify` has just built it, and a package that changes nothing costs about 15 s.
 starpets_package() {
   local build_dir=$1 jar
-  jar=$(ls "$build_dir"/starpets-*.jar 2>/dev/null | head -n 1 || true)
-  if [ -n "$jar" ] && [ -d "$build_dir/test-classes" ] \
-    && [ -z "$(find src pom.xml .mvn -newer "$jar" -print -quit 2>/dev/null)" ]; then
+  jar=$(starpets_built_jar "$build_dir")
+  if [ -n "$jar" ] && [ -d "$STARPETS_SERVICE_MODULE/$build_dir/test-classes" ] \
+    && [ -z "$(find starpets-*/src starpets-*/pom.xml pom.xml .mvn -newer "$jar" -print -quit 2>/dev/null)" ]; then
     echo "-- $jar is newer than every source: not packaged again" >&2
     return 0
   fi
   ./mvnw -B -q -Dbuild.dir="$build_dir" -DskipTests package
 }
 
-# The classpath of a benchmark run from build directory $1: its test and main classes and every test
-# dependency (asked of Maven once, again only when the pom changes).
+# The classpath of a benchmark run from build directory $1: the service's test and main classes and
+# every test dependency, the other modules' as their build directories (asked of Maven once, again
+# only when a pom changes).
 starpets_test_classpath() {
-  local build_dir=$1
-  if [ ! -s "$build_dir/bench.classpath" ] || [ pom.xml -nt "$build_dir/bench.classpath" ]; then
-    ./mvnw -B -q -Dbuild.dir="$build_dir" dependency:build-classpath -Dmdep.includeScope=test \
-      -Dmdep.outputFile="$build_dir/bench.classpath" >/dev/null
+  local build_dir=$1 out="$PWD/$STARPETS_SERVICE_MODULE/$1"
+  if [ ! -s "$out/bench.classpath" ] || [ -n "$(find pom.xml starpets-*/pom.xml -newer "$out/bench.classpath" -print -quit)" ]; then
+    # test-compile in the same run: the reactor then gives the other modules' build directories.
+    ./mvnw -B -q -Dbuild.dir="$build_dir" -pl "$STARPETS_SERVICE_MODULE" -am test-compile dependency:build-classpath \
+      -Dmdep.includeScope=test -Dmdep.outputFile="$out/bench.classpath" >/dev/null
   fi
-  echo "$build_dir/test-classes:$build_dir/classes:$(cat "$build_dir/bench.classpath")"
+  echo "$out/test-classes:$out/classes:$(cat "$out/bench.classpath")"
 }

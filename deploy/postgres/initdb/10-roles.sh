@@ -1,5 +1,5 @@
 #!/bin/sh
-# StarPets' three roles (src/main/resources/db/roles.sql) with the passwords given in the environment:
+# StarPets' three roles (starpets-scheduler/src/main/resources/db/roles.sql) with the passwords given in the environment:
 # STARPETS_DB_OWNER_PASSWORD, STARPETS_DB_APP_PASSWORD, STARPETS_DB_SQL_PASSWORD (empty: left as it is), and
 # optionally their names STARPETS_DB_OWNER_ROLE, STARPETS_DB_APP_ROLE, STARPETS_DB_SQL_ROLE. Connects as a
 # superuser through libpq's PG* variables, else as POSTGRES_USER to POSTGRES_DB (the postgres image's).

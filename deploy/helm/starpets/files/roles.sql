@@ -1,1 +1,1 @@
-../../../../src/main/resources/db/roles.sql
+../../../../starpets-scheduler/src/main/resources/db/roles.sql

@@ -66,7 +66,7 @@ key: {{ if .Values.database.existingSecret }}{{ .Values.database.ownerPasswordKe
 
 {{/*
 Spring's request drain on shutdown: spring.lifecycle.timeout-per-shutdown-phase in
-src/main/resources/application.yml (60s). Not a value: the image decides it. HelmChartTest checks
+starpets-service/src/main/resources/application.yml (60s). Not a value: the image decides it. HelmChartTest checks
 that the two agree.
 */}}
 {{- define "starpets.requestDrainSeconds" -}}
