@@ -69,7 +69,7 @@ final class ClaimSql {
      * The claim statement, with the order it takes due tasks in: {@code %4$s} more columns of
      * {@code locked}, {@code %5$s} the order of {@code locked}, {@code %6$s} the same order over its columns,
      * {@code %7$s} the admission by concurrency groups ({@link #ADMISSION}), {@code %8$s}
-     * the group rows the claimed tasks take.
+     * the group rows the claimed tasks take, {@code %9$s} which tasks of a group (row {@code g}) it leaves out.
      */
     private static final String CLAIM_TEMPLATE = """
             with %1$s, me as (
@@ -88,17 +88,8 @@ final class ClaimSql {
                    and id <> all(cast(:busy as bigint[]))
                    -- Nor of a task that costs more than this instance's whole capacity (Capacity).
                    and cost <= :capacity
-                   -- Nor of a task whose group had no room when this statement began: the oldest due tasks
-                   -- of a full group would fill the quota at every claim, be refused by the admission, and
-                   -- keep every later due task waiting while the group stays full. The admission still
-                   -- decides on the newest rows; this only leaves out, at worst for one claim.
                    and (concurrency_group is null or not exists (
-                        select 1 from task_groups g
-                         where g.name = tasks.concurrency_group
-                           and ((g.max_concurrent is not null and not exists (
-                                    select 1 from group_slots s where s.group_name = g.name and s.task_id is null))
-                                or (g.max_starts is not null and not exists (
-                                    select 1 from group_starts s where s.group_name = g.name and s.free_at <= now())))))
+                        select 1 from task_groups g where g.name = tasks.concurrency_group and %9$s))
                  order by %5$s
                  limit :quota
                  for update skip locked
@@ -140,18 +131,53 @@ final class ClaimSql {
             """;
 
     /**
+     * Which tasks of a group the claim leaves out ({@code tasks.concurrency_group} names the group row
+     * {@code g}): with the group steps, those of a group with no room when the statement began (the
+     * oldest due tasks of a full group would fill the quota at every claim, be refused by the admission,
+     * and keep every later due task waiting while the group stays full; the admission still decides on
+     * the newest rows, this only leaves out, at worst for one claim).
+     */
+    private static final String FULL_GROUP = GroupRepository.NO_ROOM;
+
+    /**
+     * Without the group steps: those of any group with a limit. A claim that believed no group had one
+     * when a group has since got one only leaves its tasks to the next claim with the steps: it can
+     * delay a task of a group, never start one beyond a limit.
+     */
+    private static final String LIMITED_GROUP = "(g.max_concurrent is not null or g.max_starts is not null)";
+
+    /** No group rows to match or take: every task the claim locks is in no group with a limit. */
+    private static final String NO_ADMISSION =
+            "admitted as (select *, null::integer as group_slot, null::integer as start_slot from locked)";
+
+    private static final String NO_TAKE = "took_nothing as (select 1)";
+
+    /** The claim in the order {@code order} ({@code columns}: more columns of {@code locked} it needs). */
+    private static NamedSql claim(String columns, String tasksOrder, String order, boolean groups) {
+        return NamedSql.of(CLAIM_TEMPLATE.formatted(
+                SqlFragments.HELD_LOCKS,
+                SqlFragments.CLAIMABLE,
+                OneOffRepository.START_DUE,
+                columns,
+                tasksOrder,
+                order,
+                groups ? ADMISSION.formatted(order) : NO_ADMISSION,
+                groups ? TAKE : NO_TAKE,
+                groups ? FULL_GROUP : LIMITED_GROUP));
+    }
+
+    private static final String PRIORITY_COLUMNS = """
+            , priority,
+                       case when least(next_run_at, next_request_at) <= now() - :aging * interval '1 millisecond'
+                            then least(next_run_at, next_request_at) end as aged_at""";
+
+    private static final String PRIORITY_ORDER = "aged_at, priority desc, due_at, id";
+
+    /**
      * The claim with no capacity: due tasks in their due order, read in that order from tasks_due_idx
      * (nothing waits for room, so no order but the index's is needed). Package-visible: QueryPlanTest.
      */
-    static final NamedSql CLAIM = NamedSql.of(CLAIM_TEMPLATE.formatted(
-            SqlFragments.HELD_LOCKS,
-            SqlFragments.CLAIMABLE,
-            OneOffRepository.START_DUE,
-            "",
-            "least(next_run_at, next_request_at), id",
-            "due_at, id",
-            ADMISSION.formatted("due_at, id"),
-            TAKE));
+    static final NamedSql CLAIM = claim("", "least(next_run_at, next_request_at), id", "due_at, id", true);
 
     /**
      * The claim of an instance with a capacity, where what fits is short: a task due longer ago than
@@ -159,18 +185,15 @@ final class ClaimSql {
      * first), then by due time. It sorts the due rows it reads from tasks_due_idx. Package-visible:
      * QueryPlanTest.
      */
-    static final NamedSql CLAIM_BY_PRIORITY = NamedSql.of(CLAIM_TEMPLATE.formatted(
-            SqlFragments.HELD_LOCKS,
-            SqlFragments.CLAIMABLE,
-            OneOffRepository.START_DUE,
-            """
-            , priority,
-                       case when least(next_run_at, next_request_at) <= now() - :aging * interval '1 millisecond'
-                            then least(next_run_at, next_request_at) end as aged_at""",
-            "aged_at, priority desc, due_at, id",
-            "aged_at, priority desc, due_at, id",
-            ADMISSION.formatted("aged_at, priority desc, due_at, id"),
-            TAKE));
+    static final NamedSql CLAIM_BY_PRIORITY = claim(PRIORITY_COLUMNS, PRIORITY_ORDER, PRIORITY_ORDER, true);
+
+    /**
+     * {@link #CLAIM} and {@link #CLAIM_BY_PRIORITY} without the group steps, for when the share query saw
+     * no group with a limit: they take no task of a group with a limit (see {@link #LIMITED_GROUP}).
+     */
+    static final NamedSql CLAIM_UNGROUPED = claim("", "least(next_run_at, next_request_at), id", "due_at, id", false);
+
+    static final NamedSql CLAIM_BY_PRIORITY_UNGROUPED = claim(PRIORITY_COLUMNS, PRIORITY_ORDER, PRIORITY_ORDER, false);
 
     private ClaimSql() {}
 }

@@ -92,7 +92,8 @@ final class Claimer {
                     quota,
                     busy,
                     room,
-                    settings.priorityAging());
+                    settings.priorityAging(),
+                    share.groupLimits());
             Instant claimReturned = claimSent == null ? null : Instant.now();
             claimed.forEach(run -> executor.start(run, sent, claimSent, claimReturned));
             if (capacity.stale()) {

@@ -124,26 +124,40 @@ public final class GroupRepository {
         }
     }
 
+    /** The group row {@code g} of {@code task_groups} has a max-concurrent and no slot free. */
+    private static final String NO_FREE_SLOT = """
+            g.max_concurrent is not null
+                 and not exists (select 1 from group_slots s where s.group_name = g.name and s.task_id is null)""";
+
+    /** The group row {@code g} has a max-starts and no start left in its window. */
+    private static final String NO_FREE_START = """
+            g.max_starts is not null
+                 and not exists (select 1 from group_starts s where s.group_name = g.name and s.free_at <= now())""";
+
+    /**
+     * The group row {@code g} has no room for a run now: the claim leaves its due tasks out
+     * ({@link ClaimSql}), and {@link #WAIT} shows them waiting, by the same rule.
+     */
+    static final String NO_ROOM = "((" + NO_FREE_SLOT + ") or (" + NO_FREE_START + "))";
+
     /**
      * Why a due, unowned task of the tasks row {@code t} waits for its group (null when it does not):
      * no slot free, or no start left in the window. Read with the tasks ({@link TaskViews}).
      */
     static final String WAIT = """
-            (select case when g.max_concurrent is not null
-                               and not exists (select 1 from group_slots s where s.group_name = g.name and s.task_id is null)
-                          then format('group %1$s: %2$s of %3$s runs at once (max-concurrent) are in progress', g.name,
+            (select case when %1$s
+                          then format('group %%1$s: %%2$s of %%3$s runs at once (max-concurrent) are in progress', g.name,
                                       (select count(*) from group_slots s where s.group_name = g.name and s.task_id is not null),
                                       g.max_concurrent)
-                          when g.max_starts is not null
-                               and not exists (select 1 from group_starts s where s.group_name = g.name and s.free_at <= now())
-                          then format('group %1$s: %2$s starts within %3$s (max-starts); the next may start at %4$s',
+                          when %2$s
+                          then format('group %%1$s: %%2$s starts within %%3$s (max-starts); the next may start at %%4$s',
                                       g.name, g.max_starts, g.starts_window_ms * interval '1 millisecond',
                                       to_char((select min(s.free_at) from group_starts s where s.group_name = g.name)
                                               at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
                      end
                from task_groups g
               where g.name = t.concurrency_group and t.owner_session is null
-                and least(t.next_run_at, t.next_request_at) <= now()) as group_wait""";
+                and least(t.next_run_at, t.next_request_at) <= now()) as group_wait""".formatted(NO_FREE_SLOT, NO_FREE_START);
 
     private static final NamedSql FIND = NamedSql.of("""
             select g.name, g.max_concurrent, g.max_starts, g.starts_window_ms, g.source, g.updated_at, g.updated_by,

@@ -47,7 +47,11 @@ final class ShareRepository {
                 select extract(epoch from min(least(next_run_at, next_request_at)) - now()) as next_due_in from tasks where %1$s
             )
             select live_plus_me, rank, owned + due + recent as active_or_due, here + recent_here as running_here,
-                   elsewhere as running_elsewhere, next_due_in
+                   elsewhere as running_elsewhere, next_due_in,
+                   -- Whether the claim needs its group steps (ClaimSql.CLAIM_UNGROUPED): task_groups has a row per
+                   -- group defined, a handful.
+                   exists (select 1 from task_groups where max_concurrent is not null or max_starts is not null)
+                       as group_limits
               from peers, owned, due, recent, next_due
             """.formatted(SqlFragments.CLAIMABLE, SqlFragments.LIVE_INSTANCE));
 
@@ -102,7 +106,8 @@ final class ShareRepository {
                     rs.getLong("rank"),
                     rs.getLong("running_here"),
                     rs.getLong("running_elsewhere"),
-                    nextDueIn);
+                    nextDueIn,
+                    rs.getBoolean("group_limits"));
         }
     }
 }

@@ -112,7 +112,7 @@ final class TaskRepository {
      */
     List<ClaimedRun> claim(Connection c, String instanceId, long sessionKey, Duration lease, int quota)
             throws SQLException {
-        return claim(c, instanceId, sessionKey, lease, quota, new long[0], Capacity.Room.UNLIMITED, null);
+        return claim(c, instanceId, sessionKey, lease, quota, new long[0], Capacity.Room.UNLIMITED, null, true);
     }
 
     /** The starvation bound, which only the claim by priority reads. */
@@ -124,7 +124,9 @@ final class TaskRepository {
     /**
      * As above, never taking the tasks {@code busyTaskIds} (their earlier run's handler still executes
      * here), and only as many due tasks, in order, as their costs fit in {@code room}: by due time with
-     * no capacity, by priority with one ({@link ClaimSql#CLAIM_BY_PRIORITY}; {@code aging}: its starvation bound).
+     * no capacity, by priority with one ({@link ClaimSql#CLAIM_BY_PRIORITY}; {@code aging}: its starvation
+     * bound). {@code groupLimits} false (the share query saw no group with a limit): without the claim's
+     * group steps, taking no task of a group with a limit ({@link ClaimSql#CLAIM_UNGROUPED}).
      */
     List<ClaimedRun> claim(
             Connection c,
@@ -134,11 +136,14 @@ final class TaskRepository {
             int quota,
             long[] busyTaskIds,
             Capacity.Room room,
-            Duration aging)
+            Duration aging,
+            boolean groupLimits)
             throws SQLException {
         List<ClaimedRun> runs = new ArrayList<>();
         List<Unreadable> unreadable = new ArrayList<>();
-        NamedSql claim = room.limited() ? ClaimSql.CLAIM_BY_PRIORITY : ClaimSql.CLAIM;
+        NamedSql claim = groupLimits
+                ? (room.limited() ? ClaimSql.CLAIM_BY_PRIORITY : ClaimSql.CLAIM)
+                : (room.limited() ? ClaimSql.CLAIM_BY_PRIORITY_UNGROUPED : ClaimSql.CLAIM_UNGROUPED);
         try (var st = bindAging(claim.prepare(c), room, aging)
                         .set("quota", quota)
                         .set("busy", busyTaskIds)

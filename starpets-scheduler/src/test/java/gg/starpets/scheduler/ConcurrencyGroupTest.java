@@ -9,6 +9,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -249,15 +251,21 @@ class ConcurrencyGroupTest {
         hold.gate.release(10);
     }
 
-    @Test
-    void aRunThatEndsFreesItsSlotAtOnceForTheNextDueTask() {
+    /** Tasks "one" and "two" of the group "serial" of limit 1 on one instance, one of them started. */
+    private Scheduler serialPairOneRunning(Gated hold) {
         groups.set("serial", new GroupRepository.Limits(1, null), "test");
-        Gated hold = new Gated();
         Scheduler s = cluster.create("instance-a", Map.of("hold", hold));
         s.syncTasks(
                 List.of(task("one", "hold", "1h", "serial", Map.of()), task("two", "hold", "1h", "serial", Map.of())));
         s.start();
         await().atMost(Timing.SOON).until(() -> hold.started.size() == 1);
+        return s;
+    }
+
+    @Test
+    void aRunThatEndsFreesItsSlotAtOnceForTheNextDueTask() {
+        Gated hold = new Gated();
+        serialPairOneRunning(hold);
         Timing.holdsFor(STAYS).until(() -> hold.started.size() == 1);
         String first = hold.started.getFirst();
 
@@ -375,5 +383,111 @@ class ConcurrencyGroupTest {
         await().atMost(Timing.SOON).until(() -> hold.started.size() == 2);
         assertThat(groups.find("undefined").orElseThrow().maxConcurrent()).isNull();
         hold.gate.release(2);
+    }
+
+    /** A connection holding a session lock of key {@code key}, as an instance's claims need. */
+    private Connection locked(long key) throws SQLException {
+        Connection c = cluster.pool.getConnection();
+        try (var st = c.createStatement()) {
+            st.execute("select pg_advisory_lock_shared(" + key + ")");
+        }
+        return c;
+    }
+
+    private static List<ClaimedRun> claim(Connection c, long key, boolean groupLimits) throws SQLException {
+        return new TaskRepository()
+                .claim(
+                        c,
+                        "inst-x",
+                        key,
+                        Duration.ofMinutes(1),
+                        10,
+                        new long[0],
+                        Capacity.Room.UNLIMITED,
+                        null,
+                        groupLimits);
+    }
+
+    @Test
+    void aClaimWithoutTheGroupStepsLeavesTheTasksOfAGroupWithALimitToTheClaimWithThem() throws SQLException {
+        Scheduler setup = cluster.create("instance-setup", Map.of("hold", new Gated()));
+        setup.syncTasks(List.of(
+                task("limited-1", "hold", "1h", "one-at-a-time", Map.of()),
+                task("limited-2", "hold", "1h", "one-at-a-time", Map.of()),
+                task("free", "hold", "1h", null, Map.of()),
+                task("unlimited", "hold", "1h", "undefined", Map.of())));
+        // Given a limit after the share query saw none: the claim without the group steps must not start its tasks.
+        groups.set("one-at-a-time", new GroupRepository.Limits(1, null), "test");
+        try (Connection c = locked(781L)) {
+            assertThat(claim(c, 781L, false))
+                    .as("without the group steps: the tasks of no group with a limit")
+                    .extracting(ClaimedRun::task)
+                    .containsExactlyInAnyOrder("free", "unlimited");
+            assertThat(claim(c, 781L, true))
+                    .as("with them: one task of the group, as its limit allows")
+                    .extracting(ClaimedRun::task)
+                    .containsExactly("limited-1");
+            assertThat(claim(c, 781L, false))
+                    .as("nothing more without the steps")
+                    .isEmpty();
+        }
+        assertThat(cluster.count("select count(*) from group_slots where task_id is not null"))
+                .isEqualTo(1);
+    }
+
+    @Test
+    void theReleaseOfATaskThatNeverHeldASlotCallsNoGroupTrigger() throws SQLException {
+        Scheduler setup = cluster.create("instance-setup", Map.of("hold", new Gated()));
+        setup.syncTasks(List.of(
+                task("limited", "hold", "1h", "one-at-a-time", Map.of()), task("free", "hold", "1h", null, Map.of())));
+        groups.set("one-at-a-time", new GroupRepository.Limits(1, null), "test");
+        try (Connection c = locked(782L)) {
+            assertThat(claim(c, 782L, true)).hasSize(2);
+            c.setAutoCommit(false);
+            try (var st = c.createStatement()) {
+                st.execute("set local track_functions = 'pl'");
+                st.executeUpdate("update tasks set owner_session = null, lease_until = null where name = 'free'");
+                assertThat(freeSlotCalls(st))
+                        .as("the release of a task that held no slot")
+                        .isZero();
+                st.executeUpdate("update tasks set owner_session = null, lease_until = null where name = 'limited'");
+                assertThat(freeSlotCalls(st))
+                        .as("the release of the task holding the slot")
+                        .isEqualTo(1);
+            }
+            c.commit();
+        }
+        assertThat(cluster.count("select count(*) from group_slots where task_id is not null"))
+                .as("the slot freed")
+                .isZero();
+    }
+
+    /** How often this transaction called the trigger function that frees a slot (track_functions on). */
+    private static long freeSlotCalls(java.sql.Statement st) throws SQLException {
+        try (var rs = st.executeQuery(
+                "select coalesce(pg_stat_get_xact_function_calls('starpets_free_group_slot'::regproc), 0)")) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    @Test
+    void aTaskThatLeavesItsGroupWhileItRunsStillFreesItsSlotWhenItEnds() {
+        Gated hold = new Gated();
+        Scheduler s = serialPairOneRunning(hold);
+        String first = hold.started.getFirst();
+        String second = first.equals("one") ? "two" : "one";
+        // Redefined in no group while its run holds the slot: the release must still free it.
+        s.syncTasks(List.of(task(first, "hold", "1h", null, Map.of()), task(second, "hold", "1h", "serial", Map.of())));
+        assertThat(cluster.count("select count(*) from tasks where concurrency_group is null"))
+                .isEqualTo(1);
+
+        hold.gate.release();
+        await().atMost(Timing.SOON).until(() -> hold.started.contains(second));
+        assertThat(cluster.count("select count(*) from group_slots s join tasks t on t.id = s.task_id"
+                        + " where t.name = '" + first + "'"))
+                .as("the task that left the group holds no slot")
+                .isZero();
+        hold.gate.release(10);
     }
 }

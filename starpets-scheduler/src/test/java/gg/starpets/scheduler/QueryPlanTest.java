@@ -126,6 +126,14 @@ class QueryPlanTest {
     }
 
     @Test
+    void theClaimsWithoutTheGroupStepsReadOnlyTheDueIndexToo() throws SQLException {
+        assertReadsOnlyTheDueIndex(plan(
+                ClaimSql.CLAIM_UNGROUPED,
+                claimParameters(Map.of("capacity", Integer.MAX_VALUE, "free", Integer.MAX_VALUE))));
+        assertReadsOnlyTheDueIndex(plan(ClaimSql.CLAIM_BY_PRIORITY_UNGROUPED, claimParameters(WITH_CAPACITY)));
+    }
+
+    @Test
     void withABacklogOfDueTasksTheClaimByPriorityStillReadsOnlyThemByTheDueIndex() throws SQLException {
         try (Connection c = db.getConnection()) {
             c.setAutoCommit(false);

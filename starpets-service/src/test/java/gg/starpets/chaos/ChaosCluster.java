@@ -118,7 +118,9 @@ final class ChaosCluster implements AutoCloseable {
         s.put("starpets.scheduler.heartbeat", settings.heartbeat().toMillis() + "ms");
         // Faults, not handlers, lose these runs: a task on several victims in a row is not to be quarantined.
         s.put("starpets.scheduler.quarantine-after", "0");
-        s.put("starpets.groups." + ChaosSettings.GROUP + ".max-concurrent", settings.groupLimit());
+        if (!settings.groupTasks().isEmpty()) {
+            s.put("starpets.groups." + ChaosSettings.GROUP + ".max-concurrent", settings.groupLimit());
+        }
         List<String> names = settings.taskNames();
         for (int i = 0; i < names.size(); i++) {
             String name = names.get(i);
@@ -131,7 +133,9 @@ final class ChaosCluster implements AutoCloseable {
             s.put(prefix + "timeout", "10m");
             switch (kind) {
                 case WITNESS -> {
-                    s.put(prefix + "concurrency-group", ChaosSettings.GROUP);
+                    if (settings.groupTasks().contains(name)) {
+                        s.put(prefix + "concurrency-group", ChaosSettings.GROUP);
+                    }
                     s.put(prefix + "params.duration", settings.runDuration().toMillis() + "ms");
                     s.put(prefix + "params.step", settings.step().toMillis() + "ms");
                 }

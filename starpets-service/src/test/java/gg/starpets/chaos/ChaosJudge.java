@@ -99,6 +99,8 @@ final class ChaosJudge {
      * @param delay the schedule's pause between the end of a run and the next (fixed delay)
      * @param deaths when each JVM that died did (a SIGKILL reaped, a SIGTERM exited), epoch µs
      * @param stuckAtEnd runs left RUNNING without a live, stepping owner once the cluster had settled at the end
+     * @param grouped the tasks of a concurrency group with a limit that binds: a recovered one may wait for a slot
+     *     as long as a run lasts, a wait the group imposes, so recovery is measured over the other tasks
      */
     record Input(
             List<Event> events,
@@ -107,7 +109,8 @@ final class ChaosJudge {
             List<Fault> faults,
             Map<Long, Long> deaths,
             List<RunRow> runs,
-            Set<Long> stuckAtEnd) {}
+            Set<Long> stuckAtEnd,
+            Set<String> grouped) {}
 
     private static final Set<String> CUT_SHORT = Set.of("INTERRUPTED", "TIMED_OUT", "FAILED");
 
@@ -274,6 +277,64 @@ final class ChaosJudge {
      * process ran them (a concurrency group's, judged against its limit). Ends go before starts at one time.
      */
     static int mostAtOnce(List<Execution> executions, Set<String> tasks) {
+        List<long[]> events = startsAndEnds(executions, tasks);
+        int live = 0;
+        int most = 0;
+        for (long[] e : events) {
+            live += (int) e[1];
+            most = Math.max(most, live);
+        }
+        return most;
+    }
+
+    /**
+     * For each fault: how long after it was over (its end: the process reaped, the freeze thawed, the
+     * cut healed, the server back) the executions of {@code tasks} were fewer than {@code limit} at
+     * once, the longest such stretch that reaches into the fault's window, each counted from the fault's
+     * end at the earliest (a group whose due tasks outnumber its limit is back at its limit as soon as
+     * every slot is free again and taken: a slot that leaked keeps it below). A stretch that lasts until
+     * the witnesses end never came back: NaN. Counted as {@link #mostAtOnce} counts.
+     */
+    static Map<Fault, Double> belowLimitAfter(
+            List<Execution> executions, Set<String> tasks, int limit, List<Fault> faults) {
+        List<long[]> events = startsAndEnds(executions, tasks);
+        // The stretches below the limit, [from, to), to = Long.MAX_VALUE when it lasts until the end.
+        List<long[]> below = new ArrayList<>();
+        int live = 0;
+        long since = Long.MIN_VALUE;
+        for (long[] e : events) {
+            live += (int) e[1];
+            if (live < limit && since == Long.MAX_VALUE) {
+                since = e[0];
+            } else if (live >= limit && since != Long.MAX_VALUE) {
+                below.add(new long[] {since, e[0]});
+                since = Long.MAX_VALUE;
+            }
+        }
+        if (since != Long.MAX_VALUE) {
+            below.add(new long[] {since, Long.MAX_VALUE});
+        }
+        Map<Fault, Double> result = new LinkedHashMap<>();
+        for (Fault f : faults) {
+            long over = f.appliedMicros() + f.lengthMicros();
+            double longest = 0;
+            for (long[] b : below) {
+                if (b[1] > over && b[0] <= f.settledMicros()) {
+                    longest = b[1] == Long.MAX_VALUE
+                            ? Double.NaN
+                            : Math.max(longest, (b[1] - Math.max(b[0], over)) / 1e6);
+                }
+                if (Double.isNaN(longest)) {
+                    break;
+                }
+            }
+            result.put(f, longest);
+        }
+        return result;
+    }
+
+    /** {time, +1} at each execution's first step and {time, -1} at its end, of {@code tasks}: in time order, ends first. */
+    private static List<long[]> startsAndEnds(List<Execution> executions, Set<String> tasks) {
         List<long[]> events = new ArrayList<>();
         for (Execution e : executions) {
             if (tasks.contains(e.task())) {
@@ -282,13 +343,7 @@ final class ChaosJudge {
             }
         }
         events.sort(Comparator.<long[]>comparingLong(e -> e[0]).thenComparingLong(e -> e[1]));
-        int live = 0;
-        int most = 0;
-        for (long[] e : events) {
-            live += (int) e[1];
-            most = Math.max(most, live);
-        }
-        return most;
+        return events;
     }
 
     static List<Overlap> overlaps(List<Execution> executions) {
@@ -399,13 +454,18 @@ final class ChaosJudge {
         return row == null ? "" : row.task();
     }
 
+    /** Recovery over the tasks in no group with a limit ({@link Input#grouped}): a slot's wait is the group's. */
     private static void recoveries(Input in, List<Execution> executions, Tallies t) {
-        Recovery.of(in, executions, task -> true)
+        Recovery.of(in, executions, task -> !in.grouped().contains(task))
                 .forEach((fault, seconds) -> record(t.total.get(fault.kind()), seconds));
         t.byHandler.values().stream()
                 .findFirst()
                 .ifPresent(any -> any.keySet()
-                        .forEach(h -> Recovery.of(in, executions, task -> HandlerKind.ofTask(task) == h)
+                        .forEach(h -> Recovery.of(
+                                        in,
+                                        executions,
+                                        task -> HandlerKind.ofTask(task) == h
+                                                && !in.grouped().contains(task))
                                 .forEach((fault, seconds) ->
                                         record(t.byHandler.get(fault.kind()).get(h), seconds))));
     }

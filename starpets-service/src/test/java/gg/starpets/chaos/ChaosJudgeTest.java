@@ -83,7 +83,7 @@ class ChaosJudgeTest {
     private static Verdict judge(List<Event> events, List<Fault> faults, Map<Long, Long> deathsMs, List<RunRow> runs) {
         Map<Long, Long> deaths = new java.util.HashMap<>();
         deathsMs.forEach((pid, ms) -> deaths.put(pid, ms * 1_000));
-        return ChaosJudge.judge(new Input(events, STEP, DELAY, faults, deaths, runs, Set.of()));
+        return ChaosJudge.judge(new Input(events, STEP, DELAY, faults, deaths, runs, Set.of(), Set.of()));
     }
 
     private static RunRow run(long id, String task, String status, long startedMs, Long finishedMs) {
@@ -217,7 +217,8 @@ class ChaosJudgeTest {
                 fault(FaultKind.SIGSTOP_LONG, Set.of(), 1_000, 2_000, 9L),
                 fault(FaultKind.PROXY_RESET, Set.of(), 4_000, 5_000, 9L));
 
-        Verdict v = ChaosJudge.judge(new Input(List.of(), STEP, DELAY, faults, Map.of(), runs, Set.of(9L, 10L)));
+        Verdict v =
+                ChaosJudge.judge(new Input(List.of(), STEP, DELAY, faults, Map.of(), runs, Set.of(9L, 10L), Set.of()));
 
         assertThat(v.row(FaultKind.SIGSTOP_LONG).nonTerminal()).isEqualTo(1);
         assertThat(v.row(FaultKind.PROXY_RESET).nonTerminal())
@@ -490,7 +491,7 @@ class ChaosJudgeTest {
                 steps("01-witness", 3, 200, 1_050, 3_000),
                 List.of(end("01-witness", 3, 200, 3_050, "done")),
                 steps("07-witness", 4, 100, 0, 3_000));
-        var input = new Input(events, STEP, DELAY, List.of(), Map.of(), List.of(), Set.of());
+        var input = new Input(events, STEP, DELAY, List.of(), Map.of(), List.of(), Set.of(), Set.of());
 
         assertThat(ChaosJudge.mostAtOnce(ChaosJudge.executions(input), Set.of("01-witness", "04-witness")))
                 .isEqualTo(2);
@@ -499,5 +500,87 @@ class ChaosJudgeTest {
                 .isEqualTo(3);
         assertThat(ChaosReport.groupTarget(3, 2).met()).isFalse();
         assertThat(ChaosReport.groupTarget(2, 2).met()).isTrue();
+    }
+
+    @Test
+    void recoveryIsMeasuredOverTheTasksInNoGroupNotOverThoseWaitingForASlot() {
+        // JVM 100 is killed at 1 s (reaped at 1.05 s). 10-witness runs again elsewhere at 1.5 s; 01-witness, in
+        // the group, waits for a slot until 15 s: the group's turnover, not the failover.
+        var events = log(
+                steps("01-witness", 1, 100, 0, 1_000),
+                steps("10-witness", 2, 100, 0, 1_000),
+                steps("10-witness", 3, 200, 1_500, 20_000),
+                steps("01-witness", 4, 300, 15_000, 20_000));
+        var input = new Input(
+                events,
+                STEP,
+                DELAY,
+                List.of(fault(FaultKind.SIGKILL, Set.of(100L), 1_000, 20_000)),
+                Map.of(100L, 1_050_000L),
+                List.of(),
+                Set.of(),
+                Set.of("01-witness"));
+
+        Verdict v = ChaosJudge.judge(input);
+
+        assertThat(v.row(FaultKind.SIGKILL).recoverySeconds()).containsExactly(0.5);
+        assertThat(v.row(FaultKind.SIGKILL, HandlerKind.WITNESS).recoverySeconds())
+                .containsExactly(0.5);
+    }
+
+    /** A group of limit 2 over 01-, 04- and 07-witness: 01 on JVM 100 until {@code firstEndsMs}, 04 throughout. */
+    private static List<ChaosJudge.Execution> groupOfTwo(long firstEndsMs, Long thirdStartsMs) {
+        var events = log(
+                steps("01-witness", 1, 100, 0, firstEndsMs),
+                steps("04-witness", 2, 200, 0, 30_000),
+                thirdStartsMs == null ? List.of() : steps("07-witness", 3, 200, thirdStartsMs, 30_000));
+        var input = new Input(events, STEP, DELAY, List.of(), Map.of(), List.of(), Set.of(), Set.of());
+        return ChaosJudge.executions(input);
+    }
+
+    private static final Set<String> GROUP = Set.of("01-witness", "04-witness", "07-witness");
+
+    @Test
+    void aGroupBelowItsLimitAfterAFaultIsMeasuredFromTheFaultsEndUntilBackAtItsLimit() {
+        // 01 last stepped at 5 s (live until 5.1 s; the fault is over at 5.005 s); 07 takes the slot at 5.7 s.
+        Fault kill = fault(FaultKind.SIGKILL, Set.of(100L), 5_000, 10_000);
+
+        var below = ChaosJudge.belowLimitAfter(groupOfTwo(5_000, 5_700L), GROUP, 2, List.of(kill));
+
+        assertThat(below.get(kill)).isCloseTo(0.6, org.assertj.core.data.Offset.offset(1e-9));
+        assertThat(ChaosReport.groupBackTarget(below, Duration.ofSeconds(5)).met())
+                .isTrue();
+        assertThat(ChaosReport.groupBackTarget(below, Duration.ofMillis(500)).met())
+                .isFalse();
+    }
+
+    @Test
+    void aSlotThatNeverComesBackFailsTheGroupTarget() {
+        Fault kill = fault(FaultKind.SIGKILL, Set.of(100L), 5_000, 10_000);
+
+        var below = ChaosJudge.belowLimitAfter(groupOfTwo(5_000, null), GROUP, 2, List.of(kill));
+
+        assertThat(below.get(kill)).isNaN();
+        var target = ChaosReport.groupBackTarget(below, Duration.ofSeconds(5));
+        assertThat(target.met()).isFalse();
+        assertThat(target.correctness()).isTrue();
+        assertThat(target.figure()).contains("never back after round 1 sigkill");
+    }
+
+    @Test
+    void aStretchBelowTheLimitCountsOnlyFromTheFaultsEnd() {
+        // A freeze of 8 s from 1 s: 01 stops at 1 s, 07 takes over at 6 s (a lease), the freeze ends at 9.005 s.
+        Fault freeze = lasting(FaultKind.SIGSTOP_LONG, Set.of(100L), 1_000, 8_000, 12_000);
+        // Another fault later, over at 20.005 s: the group has been at its limit since 6 s.
+        Fault later = fault(FaultKind.SESSION_KILL, Set.of(200L), 20_000, 22_000);
+
+        var below = ChaosJudge.belowLimitAfter(groupOfTwo(1_000, 6_000L), GROUP, 2, List.of(freeze, later));
+
+        assertThat(below.get(freeze)).isZero();
+        assertThat(below.get(later)).isZero();
+        // Taken over only at 9.5 s: below from 1.1 s, counted from the freeze's end.
+        assertThat(ChaosJudge.belowLimitAfter(groupOfTwo(1_000, 9_500L), GROUP, 2, List.of(freeze))
+                        .get(freeze))
+                .isCloseTo(0.495, org.assertj.core.data.Offset.offset(1e-9));
     }
 }

@@ -96,6 +96,38 @@ final class ChaosReport {
                 true);
     }
 
+    /**
+     * No slot of the group leaked: after every fault, its executions are back at its limit within
+     * {@code bound} of the fault's end ({@link ChaosJudge#belowLimitAfter}; its due tasks outnumber the
+     * limit, so only a slot held by nothing running keeps it below for long).
+     */
+    static Target groupBackTarget(Map<Fault, Double> belowAfter, java.time.Duration bound) {
+        double worst = 0;
+        String at = "";
+        String never = null;
+        for (var e : belowAfter.entrySet()) {
+            if (Double.isNaN(e.getValue())) {
+                never = "round " + e.getKey().round() + " " + e.getKey().kind().id();
+                break;
+            }
+            if (e.getValue() >= worst) {
+                worst = e.getValue();
+                at = "round " + e.getKey().round() + " " + e.getKey().kind().id();
+            }
+        }
+        List<Double> values = List.copyOf(belowAfter.values());
+        String figure = never != null
+                ? "never back after " + never
+                : belowAfter.isEmpty()
+                        ? "no fault"
+                        : "longest %s (%s), p50 %s".formatted(seconds(worst), at, seconds(percentile(values, 0.5)));
+        return new Target(
+                "group back at its limit within " + human(bound) + " after every fault: " + ChaosSettings.GROUP,
+                never == null && worst <= bound.toNanos() / 1e9,
+                figure,
+                true);
+    }
+
     static void print(PrintStream out, ChaosSettings s, Verdict v, Map<FaultKind, String> lengths, String notes) {
         print(out, s, v, lengths, notes, List.of());
     }

@@ -114,11 +114,18 @@ public final class ChaosSuite {
                 faults,
                 Map.copyOf(cluster.deaths),
                 runs,
-                end.stuck());
+                end.stuck(),
+                Set.copyOf(settings.groupTasks()));
         Verdict verdict = ChaosJudge.judge(input);
-        List<ChaosReport.Target> more = List.of(ChaosReport.groupTarget(
-                ChaosJudge.mostAtOnce(ChaosJudge.executions(input), Set.copyOf(settings.groupTasks())),
-                settings.groupLimit()));
+        List<ChaosReport.Target> more = new ArrayList<>();
+        if (!settings.groupTasks().isEmpty()) {
+            var executions = ChaosJudge.executions(input);
+            more.add(
+                    ChaosReport.groupTarget(ChaosJudge.mostAtOnce(executions, input.grouped()), settings.groupLimit()));
+            more.add(ChaosReport.groupBackTarget(
+                    ChaosJudge.belowLimitAfter(executions, input.grouped(), settings.groupLimit(), faults),
+                    settings.groupBackWithin()));
+        }
         notes.addFirst("Witness files: " + cluster.witnessDir + "; instances' logs: /tmp/starpets-chaos-*.log;"
                 + " PostgreSQL's: " + cluster.postgres.logs() + ".");
         ChaosReport.print(System.out, settings, verdict, lengths(faults), String.join(" ", notes), more);
@@ -145,8 +152,11 @@ public final class ChaosSuite {
         long over = nowMicros();
         phase = "round %d %s".formatted(round, kind.id());
         if (kind == FaultKind.SIGKILL || kind == FaultKind.SIGTERM) {
-            // Started again once its tasks run elsewhere, so that a JVM's start does not slow the failover.
-            settling.awaitProgress(victimTasks, over, settings.settleLimit());
+            // Started again once its tasks run elsewhere, so that a JVM's start does not slow the failover;
+            // those of the group may wait for a slot as long as a run lasts (the settling judges them).
+            Set<String> ungrouped = new HashSet<>(victimTasks);
+            ungrouped.removeAll(settings.groupTasks());
+            settling.awaitProgress(ungrouped, over, settings.settleLimit());
             cluster.startProcess(victims.getFirst());
         }
         Settling.Result settle = settling.await(victimTasks, over, settings.settleLimit());

@@ -105,17 +105,25 @@ final class Settling {
                     lingering.add(ended.getKey());
                 }
             }
+            // The group's limit binds: while as many of its tasks as its limit run normally, the others
+            // wait for a slot, due and unowned, and that is no fault's doing.
+            List<String> grouped = settings.groupTasks();
+            boolean groupFull = !grouped.isEmpty()
+                    && grouped.stream().filter(t -> runningNormally(t, now)).count() >= settings.groupLimit();
             long overdue = cluster.count(
                     """
                     select count(*) from tasks
                      where enabled and owner_session is null and next_run_at < now() - ? * interval '1 millisecond'
-                    """, settings.heartbeat().multipliedBy(2).plusSeconds(1).toMillis());
+                       and not (? and concurrency_group is not null)
+                    """, settings.heartbeat().multipliedBy(2).plusSeconds(1).toMillis(), groupFull);
             List<String> waiting = victimTasks.stream()
                     .filter(t -> !heldByReported.contains(t) && tail.lastProgressOfTask(t, this::live) <= sinceMicros)
+                    .filter(t -> !(groupFull && grouped.contains(t)))
                     .sorted()
                     .toList();
             List<String> idle = cluster.taskNames().stream()
                     .filter(t -> !heldByReported.contains(t) && !runningNormally(t, now))
+                    .filter(t -> !(groupFull && grouped.contains(t)))
                     .toList();
             List<String> why = new ArrayList<>();
             if (!down.isEmpty()) {
