@@ -99,6 +99,29 @@ class StarPetsAutoConfigurationTest {
     }
 
     @Test
+    void theHealthContributorSaysDownAndWhyOnceTheSchedulerStandsDown() throws SQLException {
+        String database = TestPostgres.createEmptyDatabase();
+        try (ConfigurableApplicationContext app = start(LibraryApp.class, database);
+                HikariDataSource admin = TestPostgres.pool(database, 1)) {
+            HealthIndicator health = app.getBean("starpetsHealthIndicator", HealthIndicator.class);
+            assertThat(health.health().getStatus()).isEqualTo(Status.UP);
+
+            // Another process takes this instance's id: its scheduler stands down.
+            try (Connection c = admin.getConnection();
+                    var st = c.prepareStatement(
+                            "update starpets.instances set session_key = session_key + 1 where id = ?")) {
+                st.setString(1, "library-" + database);
+                assertThat(st.executeUpdate()).isEqualTo(1);
+            }
+
+            await().atMost(Timing.SOON).until(() -> health.health().getStatus().equals(Status.DOWN));
+            assertThat(health.health().getDetails().get("reason"))
+                    .asString()
+                    .contains("another process has taken instance id library-" + database);
+        }
+    }
+
+    @Test
     void anApplicationsOwnBeanReplacesStarPets() {
         String database = TestPostgres.createEmptyDatabase();
         try (ConfigurableApplicationContext app = start(AppWithOwnRules.class, database)) {
