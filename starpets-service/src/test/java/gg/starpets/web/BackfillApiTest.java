@@ -12,6 +12,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -40,12 +41,24 @@ class BackfillApiTest {
 
     private static final Instant TO = FROM.plus(Duration.ofHours(1));
 
+    /**
+     * Every ten minutes, but only in the range's two hours (UTC): the tasks' own next slots are a day away. With
+     * {@code *}{@code /10 * * * *} a ten-minute boundary while the class ran could start a scheduled run of
+     * {@code slow} (50 s) that kept the backfill's first slot waiting past the test's deadline.
+     */
+    private static final String EVERY_TEN_MINUTES_IN_RANGE = "*/10 %d,%d * * *"
+            .formatted(
+                    FROM.atZone(ZoneOffset.UTC).getHour(),
+                    (FROM.atZone(ZoneOffset.UTC).getHour() + 1) % 24);
+
     @BeforeAll
     static void start() {
         Map<String, Object> props = new HashMap<>();
-        props.putAll(AppInstance.task(0, "tenmin", "sleep", "*/10 * * * *", "1m", "10ms"));
+        props.putAll(AppInstance.task(0, "tenmin", "sleep", EVERY_TEN_MINUTES_IN_RANGE, "1m", "10ms"));
         // Each run outlasts the test's cancel: the cancel finds one slot running.
-        props.putAll(AppInstance.task(1, "slow", "sleep", "*/10 * * * *", "1m", "50s"));
+        props.putAll(AppInstance.task(1, "slow", "sleep", EVERY_TEN_MINUTES_IN_RANGE, "1m", "50s"));
+        props.put("starpets.tasks[0].time-zone", "UTC");
+        props.put("starpets.tasks[1].time-zone", "UTC");
         props.putAll(AppInstance.task(2, "minutely", "sleep", "* * * * *", "1m", "10ms"));
         props.put("starpets.security.operator-tokens", "ann:" + TOKEN);
         app = AppInstance.start(TestPostgres.createDatabase(), "backfill-a", props);
