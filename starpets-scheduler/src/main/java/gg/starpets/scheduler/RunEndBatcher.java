@@ -1,0 +1,140 @@
+package gg.starpets.scheduler;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import javax.sql.DataSource;
+
+/**
+ * A group commit of this instance's run ends, as the balance's {@code ChangeBatcher} does for a user's
+ * changes: the ends that arrive while one statement is being written are written together by the next
+ * ({@link RunEndBatch}), at most {@link #MAX_BATCH} at once. No timer and no queue beyond the ends waiting
+ * right now: an end that finds no write in progress is written at once (a batch of one). Every caller
+ * waits for its own committed outcome (whether the fence still held), so a run's end is written, or found
+ * taken over, exactly as when written alone.
+ *
+ * <p>While ends are waiting, one virtual thread ({@code starpets-run-ends}) writes them, batch after batch,
+ * on one pooled connection, and ends when none are left. The batch never waits for a row lock: one whose
+ * rows another transaction holds locked (a renewal, a progress write, an operator's command) writes
+ * nothing, and each of its ends is written by its own caller with {@link TaskRepository#finish}, waiting
+ * for its row as before, while the writer goes on. Ends of one-off runs are written by their callers
+ * too ({@code OneOffRepository.finish}, a transaction of several statements).
+ */
+final class RunEndBatcher {
+
+    /** At most this many ends in one statement: a batch's row locks are held until it commits. */
+    static final int MAX_BATCH = 256;
+
+    private record Waiting(RunEndBatch.Pending end, CompletableFuture<Boolean> released) {}
+
+    private final DataSource dataSource;
+    private final TaskRepository tasks;
+    private final long sessionKey;
+    /** The ends not yet taken by the writer; guarded by {@code this}, as is {@link #writing}. */
+    private final ArrayDeque<Waiting> waiting = new ArrayDeque<>();
+
+    private boolean writing;
+
+    RunEndBatcher(DataSource dataSource, TaskRepository tasks, long sessionKey) {
+        this.dataSource = dataSource;
+        this.tasks = tasks;
+        this.sessionKey = sessionKey;
+    }
+
+    /**
+     * Writes the end of {@code run} (its task given back as {@code next} says) with the others waiting now;
+     * returns once it is committed: true if the task was still this session's at the run's fence, false if
+     * it was taken over (nothing written). An error of the write is thrown as is (nothing of this end written,
+     * or, as for any statement whose answer was lost, perhaps written: a retry then finds it taken).
+     */
+    boolean finish(ClaimedRun run, NextRun next, RunEnd end) throws SQLException {
+        Waiting w = new Waiting(new RunEndBatch.Pending(run, next, end), new CompletableFuture<>());
+        boolean start;
+        synchronized (this) {
+            waiting.add(w);
+            start = !writing;
+            writing = true;
+        }
+        if (start) {
+            Thread.ofVirtual().name("starpets-run-ends").start(this::writeWhileWaiting);
+        }
+        Boolean released;
+        try {
+            // Not interruptible: once handed over, the end is written whatever this thread is asked.
+            released = w.released().join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof SQLException sql) {
+                throw sql;
+            }
+            if (e.getCause() instanceof RuntimeException runtime) {
+                throw runtime;
+            }
+            throw e;
+        }
+        if (released != null) {
+            return released;
+        }
+        try (Connection c = dataSource.getConnection()) {
+            return tasks.finish(c, run, sessionKey, next, end);
+        }
+    }
+
+    private void writeWhileWaiting() {
+        while (true) {
+            List<Waiting> batch = new ArrayList<>();
+            synchronized (this) {
+                while (batch.size() < MAX_BATCH && !waiting.isEmpty()) {
+                    batch.add(waiting.poll());
+                }
+                if (batch.isEmpty()) {
+                    writing = false;
+                    return;
+                }
+            }
+            try {
+                write(batch);
+            } catch (Throwable e) {
+                batch.forEach(w -> w.released().completeExceptionally(e));
+                if (e instanceof Error error) {
+                    synchronized (this) {
+                        writing = false;
+                    }
+                    throw error;
+                }
+            }
+        }
+    }
+
+    /** Completes each end with whether its task was released, or with null: its caller writes it alone. */
+    private void write(List<Waiting> batch) throws SQLException {
+        List<Waiting> ofTasks = new ArrayList<>();
+        for (Waiting w : batch) {
+            if (w.end().run().oneOff()) {
+                w.released().complete(null);
+            } else {
+                ofTasks.add(w);
+            }
+        }
+        if (ofTasks.isEmpty()) {
+            return;
+        }
+        try (Connection c = dataSource.getConnection()) {
+            boolean[] released = RunEndBatch.write(
+                    c, sessionKey, ofTasks.stream().map(Waiting::end).toList());
+            for (int k = 0; k < released.length; k++) {
+                ofTasks.get(k).released().complete(released[k]);
+            }
+        } catch (SQLException e) {
+            if (!RunEndBatch.LOCKED.equals(e.getSQLState())) {
+                throw e;
+            }
+            // Nothing written: each by its caller, waiting for its row as when written alone, while the
+            // writer goes on with the ends arriving meanwhile.
+            ofTasks.forEach(w -> w.released().complete(null));
+        }
+    }
+}
