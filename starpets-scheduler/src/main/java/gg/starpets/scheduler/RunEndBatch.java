@@ -5,8 +5,10 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The end of many runs of tasks in one statement ({@link RunEndBatcher}'s): for each, what
@@ -19,16 +21,15 @@ final class RunEndBatch {
     /** One run's end to write. */
     record Pending(ClaimedRun run, NextRun next, RunEnd end) {}
 
-    /** PostgreSQL's lock_not_available: a row of the batch is locked by another transaction. */
-    static final String LOCKED = "55P03";
-
     /**
-     * {@code held} locks, without waiting (NOWAIT: an error instead, and the caller writes the ends one by
-     * one), the tasks still held by this session at their run's fence: a batch holding many rows never
-     * waits for one, so it cannot deadlock with a renewal or progress write that locks several of them.
-     * What it locked stays as it was until the statement ends, so the run rows and the release follow it.
-     * A task both ended here and started by another run's end here gets its earliest pending time in
-     * its own release (a row is updated once per statement), as recovery does.
+     * {@code held} locks the tasks still held by this session at their run's fence, skipping those another
+     * transaction holds locked (a renewal, a progress write, an operator's command): a batch holding many
+     * rows never waits for one, so it cannot deadlock with a statement that locks several of them, and
+     * what it skipped it says ({@code locked}: the row as this statement's snapshot saw it was still this
+     * session's at the fence), for a later batch. What it locked stays as it was until the statement
+     * ends, so the run rows and the release follow it. A task both ended here and started by another
+     * run's end here gets its earliest pending time in its own release (a row is updated once per
+     * statement), as recovery does.
      */
     static final NamedSql FINISH_BATCH = NamedSql.of("""
             with input as (
@@ -43,7 +44,7 @@ final class RunEndBatch {
                 select t.id from tasks t join input i on i.task = t.id
                  where t.fence = i.fence and t.owner_session = :key
                  order by t.id
-                   for update of t nowait
+                   for update of t skip locked
             ), ended as (
                 update task_runs r
                    set status = i.status, finished_at = now(), error = i.error,
@@ -70,6 +71,9 @@ final class RunEndBatch {
                 returning t.id, t.schedule, t.time_zone, t.next_cause, cast(i.due_now as boolean) as due_now
             )
             select i.task, r.id is not null as released, r.schedule, r.time_zone,
+                   r.id is null and exists (select 1 from tasks t
+                                             where t.id = i.task and t.fence = i.fence and t.owner_session = :key)
+                       as locked,
                    -- Due at once (or a run after one of these asked for): wake the other instances' claim loops.
                    (select case when exists (select 1 from released where due_now or next_cause = 'TRIGGER')
                                      or exists (select 1 from downstream)
@@ -81,11 +85,11 @@ final class RunEndBatch {
     private RunEndBatch() {}
 
     /**
-     * Writes {@code ends} (runs of tasks, not one-off runs) in one statement; for each, whether its task
-     * was still this session's at its fence (and is now given back), in the order given. A row of the batch
-     * locked by another transaction fails the whole statement with {@link #LOCKED}, nothing written.
+     * Writes {@code ends} (runs of tasks, not one-off runs) in one statement; for each, in the order given,
+     * whether its task was still this session's at its fence (and is now given back): true; it was not
+     * (nothing written): false; its row was locked by another transaction (nothing written, try again): null.
      */
-    static boolean[] write(Connection c, long sessionKey, List<Pending> ends) throws SQLException {
+    static Boolean[] write(Connection c, long sessionKey, List<Pending> ends) throws SQLException {
         int n = ends.size();
         long[] tasks = new long[n];
         long[] fences = new long[n];
@@ -120,6 +124,7 @@ final class RunEndBatch {
             results[k] = p.end().resultJson();
         }
         Map<Long, TaskRepository.Finished> byTask = new HashMap<>();
+        Set<Long> locked = new HashSet<>();
         try (var st = FINISH_BATCH
                         .prepare(c)
                         .set("tasks", tasks)
@@ -140,17 +145,20 @@ final class RunEndBatch {
                 ResultSet rs = st.executeQuery()) {
             // One row per input row, in no particular order: matched by task (a task has one run at a time).
             while (rs.next()) {
+                if (rs.getBoolean("locked")) {
+                    locked.add(rs.getLong("task"));
+                }
                 byTask.put(
                         rs.getLong("task"),
                         new TaskRepository.Finished(
                                 rs.getBoolean("released"), rs.getString("schedule"), rs.getString("time_zone")));
             }
         }
-        boolean[] released = new boolean[n];
+        Boolean[] released = new Boolean[n];
         for (int k = 0; k < n; k++) {
             TaskRepository.Finished finished = byTask.get(tasks[k]);
-            released[k] = finished != null && finished.released();
-            if (released[k]) {
+            released[k] = locked.contains(tasks[k]) ? null : finished != null && finished.released();
+            if (Boolean.TRUE.equals(released[k])) {
                 TaskRepository.followEditedSchedule(
                         c, ends.get(k).run(), ends.get(k).next(), finished);
             }

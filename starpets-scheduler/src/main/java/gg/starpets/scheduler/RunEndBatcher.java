@@ -18,18 +18,25 @@ import javax.sql.DataSource;
  * taken over, exactly as when written alone.
  *
  * <p>While ends are waiting, one virtual thread ({@code starpets-run-ends}) writes them, batch after batch,
- * on one pooled connection, and ends when none are left. The batch never waits for a row lock: one whose
- * rows another transaction holds locked (a renewal, a progress write, an operator's command) writes
- * nothing, and each of its ends is written by its own caller with {@link TaskRepository#finish}, waiting
- * for its row as before, while the writer goes on. Ends of one-off runs are written by their callers
- * too ({@code OneOffRepository.finish}, a transaction of several statements).
+ * on one pooled connection, and ends when none are left. The batch never waits for a row lock: an end
+ * whose row another transaction holds locked (a renewal, a progress write, an operator's command) is
+ * left for the next batch, and after {@link #ATTEMPTS} written by its own caller with
+ * {@link TaskRepository#finish}, waiting for its row as before, while the writer goes on. Ends of one-off
+ * runs are written by their callers too ({@code OneOffRepository.finish}, a transaction of several
+ * statements).
  */
 final class RunEndBatcher {
 
     /** At most this many ends in one statement: a batch's row locks are held until it commits. */
     static final int MAX_BATCH = 256;
 
-    private record Waiting(RunEndBatch.Pending end, CompletableFuture<Boolean> released) {}
+    /**
+     * How many batches an end whose row is locked by another transaction (a renewal, a progress write, an
+     * operator's command: each a moment) is tried in before its caller writes it alone, waiting for the row.
+     */
+    static final int ATTEMPTS = 3;
+
+    private record Waiting(RunEndBatch.Pending end, CompletableFuture<Boolean> released, int attempts) {}
 
     private final DataSource dataSource;
     private final TaskRepository tasks;
@@ -52,7 +59,7 @@ final class RunEndBatcher {
      * or, as for any statement whose answer was lost, perhaps written: a retry then finds it taken).
      */
     boolean finish(ClaimedRun run, NextRun next, RunEnd end) throws SQLException {
-        Waiting w = new Waiting(new RunEndBatch.Pending(run, next, end), new CompletableFuture<>());
+        Waiting w = new Waiting(new RunEndBatch.Pending(run, next, end), new CompletableFuture<>(), 0);
         boolean start;
         synchronized (this) {
             waiting.add(w);
@@ -109,7 +116,11 @@ final class RunEndBatcher {
         }
     }
 
-    /** Completes each end with whether its task was released, or with null: its caller writes it alone. */
+    /**
+     * Completes each end with whether its task was released, or with null: its caller writes it alone. An
+     * end whose row another transaction held locked waits for the next batch, at most {@link #ATTEMPTS}
+     * times in all.
+     */
     private void write(List<Waiting> batch) throws SQLException {
         List<Waiting> ofTasks = new ArrayList<>();
         for (Waiting w : batch) {
@@ -122,19 +133,28 @@ final class RunEndBatcher {
         if (ofTasks.isEmpty()) {
             return;
         }
+        Boolean[] released;
         try (Connection c = dataSource.getConnection()) {
-            boolean[] released = RunEndBatch.write(
+            released = RunEndBatch.write(
                     c, sessionKey, ofTasks.stream().map(Waiting::end).toList());
-            for (int k = 0; k < released.length; k++) {
-                ofTasks.get(k).released().complete(released[k]);
+        }
+        List<Waiting> again = new ArrayList<>();
+        for (int k = 0; k < released.length; k++) {
+            Waiting w = ofTasks.get(k);
+            if (released[k] != null) {
+                w.released().complete(released[k]);
+            } else if (w.attempts() + 1 < ATTEMPTS) {
+                again.add(new Waiting(w.end(), w.released(), w.attempts() + 1));
+            } else {
+                // Locked each time: written by its caller, waiting for its row as when written alone.
+                w.released().complete(null);
             }
-        } catch (SQLException e) {
-            if (!RunEndBatch.LOCKED.equals(e.getSQLState())) {
-                throw e;
+        }
+        if (!again.isEmpty()) {
+            synchronized (this) {
+                // After the ends waiting now: the lock another transaction holds is usually gone by then.
+                waiting.addAll(again);
             }
-            // Nothing written: each by its caller, waiting for its row as when written alone, while the
-            // writer goes on with the ends arriving meanwhile.
-            ofTasks.forEach(w -> w.released().complete(null));
         }
     }
 }
