@@ -4,6 +4,8 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -81,6 +83,41 @@ final class RunEndBatch {
               from input i left join released r on r.id = i.task
             """.formatted(
                     OneOffRepository.startDownstream("ended", "d.id in (select id from held)"), SessionWatch.CHANNEL));
+
+    /**
+     * The first statement of a batch of one-off runs' ends ({@code OneOffRepository.finish} for many): locks
+     * the tasks still this session's at the run's fence, skipping and naming those locked elsewhere as
+     * {@link #FINISH_BATCH} does, and ends their runs (and starts the runs after them). The follow-ups and
+     * the release ({@code OneOffRepository.FOLLOW_UP}, {@code RELEASE}) come in later statements of the same
+     * transaction, so that the earliest pending time they compute sees every pending row committed before.
+     */
+    static final NamedSql END_ONE_OFFS = NamedSql.of("""
+            with input as (
+                select * from unnest(cast(:tasks as bigint[]), cast(:fences as bigint[]), cast(:runs as bigint[]),
+                                     cast(:statuses as text[]), cast(:errors as text[]), cast(:progress as text[]),
+                                     cast(:outputs as text[]), cast(:results as text[]))
+                    as i(task, fence, run, status, error, progress, output, result)
+            ), held as (
+                select t.id from tasks t join input i on i.task = t.id
+                 where t.fence = i.fence and t.owner_session = :key
+                 order by t.id
+                   for update of t skip locked
+            ), ended as (
+                update task_runs r
+                   set status = i.status, finished_at = now(), error = i.error,
+                       progress = coalesce(cast(i.progress as float8), r.progress),
+                       output = i.output, result = cast(i.result as jsonb)
+                  from input i
+                 where r.id = i.run and r.status = 'RUNNING' and i.task in (select id from held)
+                returning r.id, r.task_id, r.status, r.scheduled_for
+            ), %s
+            select i.task, i.task in (select id from held) as held,
+                   i.task not in (select id from held)
+                       and exists (select 1 from tasks t
+                                    where t.id = i.task and t.fence = i.fence and t.owner_session = :key) as locked,
+                   exists (select 1 from downstream) as downstream
+              from input i
+            """.formatted(OneOffRepository.startDownstream("ended", "")));
 
     private RunEndBatch() {}
 
@@ -164,5 +201,80 @@ final class RunEndBatch {
             }
         }
         return released;
+    }
+
+    /**
+     * Writes the ends of one-off runs {@code ends} in one transaction of three or four statements, as
+     * {@link #write} answers for runs of tasks (null: the row was locked elsewhere, nothing written).
+     */
+    static Boolean[] writeOneOffs(Connection c, long sessionKey, List<Pending> ends) throws SQLException {
+        int n = ends.size();
+        long[] tasks = new long[n];
+        long[] fences = new long[n];
+        long[] runs = new long[n];
+        String[] statuses = new String[n];
+        String[] errors = new String[n];
+        String[] progress = new String[n];
+        String[] outputs = new String[n];
+        String[] results = new String[n];
+        for (int k = 0; k < n; k++) {
+            Pending p = ends.get(k);
+            tasks[k] = p.run().taskId();
+            fences[k] = p.run().fence();
+            runs[k] = p.run().runId();
+            statuses[k] = p.end().status().name();
+            errors[k] = p.end().error();
+            progress[k] = p.end().progress() == null ? null : p.end().progress().toString();
+            outputs[k] = p.end().output();
+            results[k] = p.end().resultJson();
+        }
+        return Transactions.inTransaction(c, Duration.ofSeconds(5), () -> {
+            Set<Long> held = new HashSet<>();
+            Set<Long> locked = new HashSet<>();
+            boolean downstream = false;
+            try (var st = END_ONE_OFFS
+                            .prepare(c)
+                            .set("tasks", tasks)
+                            .set("fences", fences)
+                            .set("runs", runs)
+                            .set("statuses", statuses)
+                            .set("errors", errors)
+                            .set("progress", progress)
+                            .set("outputs", outputs)
+                            .set("results", results)
+                            .set("key", sessionKey);
+                    ResultSet rs = st.executeQuery()) {
+                while (rs.next()) {
+                    if (rs.getBoolean("held")) {
+                        held.add(rs.getLong("task"));
+                    } else if (rs.getBoolean("locked")) {
+                        locked.add(rs.getLong("task"));
+                    }
+                    downstream |= rs.getBoolean("downstream");
+                }
+            }
+            List<ClaimedRun> followed = new ArrayList<>();
+            List<NextRun> nexts = new ArrayList<>();
+            for (Pending p : ends) {
+                if (p.next() != null && held.contains(p.run().taskId())) {
+                    followed.add(p.run());
+                    nexts.add(p.next());
+                }
+            }
+            if (!followed.isEmpty()) {
+                OneOffRepository.followUp(c, followed, nexts);
+            }
+            if (!held.isEmpty()
+                    && (OneOffRepository.release(
+                                    c, held.stream().mapToLong(Long::longValue).toArray())
+                            || downstream)) {
+                TaskRepository.notifyTasksChanged(c);
+            }
+            Boolean[] released = new Boolean[n];
+            for (int k = 0; k < n; k++) {
+                released[k] = locked.contains(tasks[k]) ? null : held.contains(tasks[k]);
+            }
+            return released;
+        });
     }
 }

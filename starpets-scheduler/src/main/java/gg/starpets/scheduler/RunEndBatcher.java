@@ -22,8 +22,8 @@ import javax.sql.DataSource;
  * whose row another transaction holds locked (a renewal, a progress write, an operator's command) is
  * left for the next batch, and after {@link #ATTEMPTS} written by its own caller with
  * {@link TaskRepository#finish}, waiting for its row as before, while the writer goes on. Ends of one-off
- * runs are written by their callers too ({@code OneOffRepository.finish}, a transaction of several
- * statements).
+ * runs are written together too, in one transaction of three or four statements
+ * ({@link RunEndBatch#writeOneOffs}).
  */
 final class RunEndBatcher {
 
@@ -117,30 +117,42 @@ final class RunEndBatcher {
     }
 
     /**
-     * Completes each end with whether its task was released, or with null: its caller writes it alone. An
-     * end whose row another transaction held locked waits for the next batch, at most {@link #ATTEMPTS}
-     * times in all.
+     * Writes the ends of runs of tasks in one statement, those of one-off runs in one transaction, and
+     * completes each with whether its task was released, or with null: its caller writes it alone. An end
+     * whose row another transaction held locked waits for the next batch, at most {@link #ATTEMPTS} times.
      */
     private void write(List<Waiting> batch) throws SQLException {
         List<Waiting> ofTasks = new ArrayList<>();
+        List<Waiting> oneOffs = new ArrayList<>();
         for (Waiting w : batch) {
-            if (w.end().run().oneOff()) {
-                w.released().complete(null);
-            } else {
-                ofTasks.add(w);
-            }
-        }
-        if (ofTasks.isEmpty()) {
-            return;
-        }
-        Boolean[] released;
-        try (Connection c = dataSource.getConnection()) {
-            released = RunEndBatch.write(
-                    c, sessionKey, ofTasks.stream().map(Waiting::end).toList());
+            (w.end().run().oneOff() ? oneOffs : ofTasks).add(w);
         }
         List<Waiting> again = new ArrayList<>();
+        try (Connection c = dataSource.getConnection()) {
+            if (!ofTasks.isEmpty()) {
+                settle(ofTasks, RunEndBatch.write(c, sessionKey, ends(ofTasks)), again);
+            }
+            if (!oneOffs.isEmpty()) {
+                settle(oneOffs, RunEndBatch.writeOneOffs(c, sessionKey, ends(oneOffs)), again);
+            }
+        } finally {
+            if (!again.isEmpty()) {
+                synchronized (this) {
+                    // After the ends waiting now: the lock another transaction holds is usually gone by then.
+                    waiting.addAll(again);
+                }
+            }
+        }
+    }
+
+    private static List<RunEndBatch.Pending> ends(List<Waiting> waiting) {
+        return waiting.stream().map(Waiting::end).toList();
+    }
+
+    /** Completes each of {@code written} as {@code released} says; those locked elsewhere into {@code again}. */
+    private static void settle(List<Waiting> written, Boolean[] released, List<Waiting> again) {
         for (int k = 0; k < released.length; k++) {
-            Waiting w = ofTasks.get(k);
+            Waiting w = written.get(k);
             if (released[k] != null) {
                 w.released().complete(released[k]);
             } else if (w.attempts() + 1 < ATTEMPTS) {
@@ -148,12 +160,6 @@ final class RunEndBatcher {
             } else {
                 // Locked each time: written by its caller, waiting for its row as when written alone.
                 w.released().complete(null);
-            }
-        }
-        if (!again.isEmpty()) {
-            synchronized (this) {
-                // After the ends waiting now: the lock another transaction holds is usually gone by then.
-                waiting.addAll(again);
             }
         }
     }

@@ -208,4 +208,57 @@ class RunEndBatchTest {
         assertThat(cluster.count("select count(*) from task_runs where finished_at is null"))
                 .isZero();
     }
+
+    @Test
+    void oneOffEndsWrittenTogetherKeepTheirFenceTheirFollowUpsAndTheNextPendingTime() throws SQLException {
+        List<TaskDefinition> definitions = SchedulerCluster.tasks(3, "asked", "0 0 1 1 *", i -> "step");
+        cluster.create("inst-setup", Map.of("step", ctx -> {})).syncTasks(definitions);
+        OneOffRuns oneOff = new OneOffRuns(cluster.pool);
+        Instant later = Instant.now().plus(Duration.ofMinutes(30)).truncatedTo(ChronoUnit.MILLIS);
+        for (TaskDefinition d : definitions) {
+            oneOff.request(d.name(), Map.of(), null, null, "{}", x -> {}, "operator:ann");
+            oneOff.request(d.name(), Map.of(), later, null, "{}", x -> {}, "operator:ann");
+        }
+        List<ClaimedRun> runs;
+        try (Connection c = cluster.pool.getConnection()) {
+            runs = tasks.claim(c, "inst-x", KEY, Duration.ofMinutes(1), 3);
+        }
+        assertThat(runs).hasSize(3).allSatisfy(r -> assertThat(r.oneOff()).isTrue());
+        ClaimedRun taken = runs.get(1);
+        cluster.execute("update tasks set fence = fence + 1, owner_session = 99, owner_instance = 'inst-y'"
+                + " where id = " + taken.taskId());
+        ClaimedRun retried = runs.get(2);
+        List<RunEndBatch.Pending> ends = List.of(
+                new RunEndBatch.Pending(runs.get(0), null, new RunEnd(RunStatus.SUCCEEDED, null, null, null, null)),
+                new RunEndBatch.Pending(taken, null, new RunEnd(RunStatus.SUCCEEDED, null, null, null, null)),
+                new RunEndBatch.Pending(
+                        retried,
+                        NextRun.now(RunCause.MANUAL, 2),
+                        new RunEnd(RunStatus.FAILED, "attempt 1 fails", null, null, null)));
+
+        try (Connection c = cluster.pool.getConnection()) {
+            assertThat(RunEndBatch.writeOneOffs(c, KEY, ends)).containsExactly(true, false, true);
+        }
+
+        assertThat(cluster.query(
+                        "select status from task_runs where id in ("
+                                + runs.get(0).runId() + ", " + taken.runId() + ", " + retried.runId() + ") order by id",
+                        rs -> rs.getString(1)))
+                .containsExactly("SUCCEEDED", "RUNNING", "FAILED");
+        assertThat(cluster.count("select count(*) from tasks where id = "
+                        + runs.get(0).taskId() + " and owner_session is null and next_request_at = '" + later + "'"))
+                .as("given back, due at its other pending run's time")
+                .isEqualTo(1);
+        assertThat(cluster.count("select count(*) from task_runs where task_id = " + retried.taskId()
+                        + " and status = 'PENDING' and attempt = 2 and scheduled_for <= now()"))
+                .as("the failed run's next attempt, asked for at once")
+                .isEqualTo(1);
+        assertThat(cluster.count("select count(*) from tasks where id = " + retried.taskId()
+                        + " and owner_session is null and next_request_at <= now()"))
+                .isEqualTo(1);
+        assertThat(cluster.count("select count(*) from tasks where id = " + taken.taskId()
+                        + " and owner_session = 99 and next_request_at <= now()"))
+                .as("the task taken over stays its new owner's, as it was")
+                .isEqualTo(1);
+    }
 }
