@@ -12,7 +12,7 @@ import javax.sql.DataSource;
 /**
  * A group commit of this instance's run ends, as the balance's {@code ChangeBatcher} does for a user's
  * changes: the ends that arrive while one statement is being written are written together by the next
- * ({@link RunEndBatch}), at most {@link #MAX_BATCH} at once. No timer and no queue beyond the ends waiting
+ * ({@link RunEndRepository}), at most {@link #MAX_BATCH} at once. No timer and no queue beyond the ends waiting
  * right now: an end that finds no write in progress is written at once (a batch of one). Every caller
  * waits for its own committed outcome (whether the fence still held), so a run's end is written, or found
  * taken over, exactly as when written alone.
@@ -23,7 +23,7 @@ import javax.sql.DataSource;
  * left for the next batch, and after {@link #ATTEMPTS} written by its own caller with
  * {@link TaskRepository#finish}, waiting for its row as before, while the writer goes on. Ends of one-off
  * runs are written together too, in one transaction of three or four statements
- * ({@link RunEndBatch#writeOneOffs}).
+ * ({@link RunEndRepository#writeOneOffs}).
  */
 final class RunEndBatcher {
 
@@ -36,7 +36,7 @@ final class RunEndBatcher {
      */
     static final int ATTEMPTS = 3;
 
-    private record Waiting(RunEndBatch.Pending end, CompletableFuture<Boolean> released, int attempts) {}
+    private record Waiting(RunEndRepository.Pending end, CompletableFuture<Boolean> released, int attempts) {}
 
     private final DataSource dataSource;
     private final TaskRepository tasks;
@@ -59,7 +59,7 @@ final class RunEndBatcher {
      * or, as for any statement whose answer was lost, perhaps written: a retry then finds it taken).
      */
     boolean finish(ClaimedRun run, NextRun next, RunEnd end) throws SQLException {
-        Waiting w = new Waiting(new RunEndBatch.Pending(run, next, end), new CompletableFuture<>(), 0);
+        Waiting w = new Waiting(new RunEndRepository.Pending(run, next, end), new CompletableFuture<>(), 0);
         boolean start;
         synchronized (this) {
             waiting.add(w);
@@ -130,10 +130,10 @@ final class RunEndBatcher {
         List<Waiting> again = new ArrayList<>();
         try (Connection c = dataSource.getConnection()) {
             if (!ofTasks.isEmpty()) {
-                settle(ofTasks, RunEndBatch.write(c, sessionKey, ends(ofTasks)), again);
+                settle(ofTasks, RunEndRepository.write(c, sessionKey, ends(ofTasks)), again);
             }
             if (!oneOffs.isEmpty()) {
-                settle(oneOffs, RunEndBatch.writeOneOffs(c, sessionKey, ends(oneOffs)), again);
+                settle(oneOffs, RunEndRepository.writeOneOffs(c, sessionKey, ends(oneOffs)), again);
             }
         } finally {
             if (!again.isEmpty()) {
@@ -145,7 +145,7 @@ final class RunEndBatcher {
         }
     }
 
-    private static List<RunEndBatch.Pending> ends(List<Waiting> waiting) {
+    private static List<RunEndRepository.Pending> ends(List<Waiting> waiting) {
         return waiting.stream().map(Waiting::end).toList();
     }
 

@@ -20,12 +20,12 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Runs' ends written together ({@link RunEndBatch}, {@link RunEndBatcher}) on a real PostgreSQL: each end
+ * Runs' ends written together ({@link RunEndRepository}, {@link RunEndBatcher}) on a real PostgreSQL: each end
  * is written only while its fence holds, none is lost, and a batch meeting a locked row writes nothing
  * and leaves the ends to be written one by one.
  */
 @RunsAlongside
-class RunEndBatchTest {
+class RunEndRepositoryTest {
 
     private static final long KEY = 5150L;
 
@@ -57,8 +57,8 @@ class RunEndBatchTest {
         }
     }
 
-    private static RunEndBatch.Pending succeeded(ClaimedRun run, Instant next) {
-        return new RunEndBatch.Pending(
+    private static RunEndRepository.Pending succeeded(ClaimedRun run, Instant next) {
+        return new RunEndRepository.Pending(
                 run, NextRun.scheduled(next), new RunEnd(RunStatus.SUCCEEDED, null, 1.0, "done", null));
     }
 
@@ -81,7 +81,7 @@ class RunEndBatchTest {
 
         Boolean[] released;
         try (Connection c = cluster.pool.getConnection()) {
-            released = RunEndBatch.write(
+            released = RunEndRepository.write(
                     c, KEY, runs.stream().map(r -> succeeded(r, next)).toList());
         }
 
@@ -122,7 +122,7 @@ class RunEndBatchTest {
                 st.execute("select 1 from tasks where id = " + runs.get(1).taskId() + " for update");
             }
             try (Connection c = cluster.pool.getConnection()) {
-                assertThat(RunEndBatch.write(
+                assertThat(RunEndRepository.write(
                                 c,
                                 KEY,
                                 runs.stream().map(r -> succeeded(r, inAnHour())).toList()))
@@ -147,7 +147,7 @@ class RunEndBatchTest {
         List<ClaimedRun> runs = claim(List.of(upstream, downstream));
 
         try (Connection c = cluster.pool.getConnection()) {
-            assertThat(RunEndBatch.write(
+            assertThat(RunEndRepository.write(
                             c,
                             KEY,
                             runs.stream().map(r -> succeeded(r, inAnHour())).toList()))
@@ -186,7 +186,7 @@ class RunEndBatchTest {
                 results.add(CompletableFuture.supplyAsync(
                         () -> {
                             try {
-                                RunEndBatch.Pending p = succeeded(run, next);
+                                RunEndRepository.Pending p = succeeded(run, next);
                                 return batcher.finish(p.run(), p.next(), p.end());
                             } catch (SQLException e) {
                                 throw new IllegalStateException(e);
@@ -228,16 +228,17 @@ class RunEndBatchTest {
         cluster.execute("update tasks set fence = fence + 1, owner_session = 99, owner_instance = 'inst-y'"
                 + " where id = " + taken.taskId());
         ClaimedRun retried = runs.get(2);
-        List<RunEndBatch.Pending> ends = List.of(
-                new RunEndBatch.Pending(runs.get(0), null, new RunEnd(RunStatus.SUCCEEDED, null, null, null, null)),
-                new RunEndBatch.Pending(taken, null, new RunEnd(RunStatus.SUCCEEDED, null, null, null, null)),
-                new RunEndBatch.Pending(
+        List<RunEndRepository.Pending> ends = List.of(
+                new RunEndRepository.Pending(
+                        runs.get(0), null, new RunEnd(RunStatus.SUCCEEDED, null, null, null, null)),
+                new RunEndRepository.Pending(taken, null, new RunEnd(RunStatus.SUCCEEDED, null, null, null, null)),
+                new RunEndRepository.Pending(
                         retried,
                         NextRun.now(RunCause.MANUAL, 2),
                         new RunEnd(RunStatus.FAILED, "attempt 1 fails", null, null, null)));
 
         try (Connection c = cluster.pool.getConnection()) {
-            assertThat(RunEndBatch.writeOneOffs(c, KEY, ends)).containsExactly(true, false, true);
+            assertThat(RunEndRepository.writeOneOffs(c, KEY, ends)).containsExactly(true, false, true);
         }
 
         assertThat(cluster.query(

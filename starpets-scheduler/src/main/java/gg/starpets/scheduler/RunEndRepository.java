@@ -13,12 +13,13 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The end of many runs of tasks in one statement ({@link RunEndBatcher}'s): for each, what
- * {@code TaskRepository.FINISH} writes for one (the task given back as its {@link NextRun} says, the run's
- * terminal row, the runs after it), each only while its fence holds. Kept apart from
- * {@link TaskRepository} only for its length, as {@link ClaimSql} is.
+ * The ends of many runs written together ({@link RunEndBatcher}'s), on {@code tasks} and {@code task_runs}:
+ * of runs of tasks in one statement, for each what {@code TaskRepository.FINISH} writes for one (the task
+ * given back as its {@link NextRun} says, the run's terminal row, the runs after it); of one-off runs in
+ * one transaction, as {@code OneOffRepository.finish} for each. Each only while its fence holds. Kept apart
+ * from {@link TaskRepository} and {@link OneOffRepository} only for its length, as {@link ClaimSql} is.
  */
-final class RunEndBatch {
+final class RunEndRepository {
 
     /** One run's end to write. */
     record Pending(ClaimedRun run, NextRun next, RunEnd end) {}
@@ -119,7 +120,7 @@ final class RunEndBatch {
               from input i
             """.formatted(OneOffRepository.startDownstream("ended", "")));
 
-    private RunEndBatch() {}
+    private RunEndRepository() {}
 
     /**
      * Writes {@code ends} (runs of tasks, not one-off runs) in one statement; for each, in the order given,
