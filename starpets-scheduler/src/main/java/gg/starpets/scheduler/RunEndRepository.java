@@ -44,8 +44,9 @@ final class RunEndRepository {
                     as i(task, fence, run, due_now, next, fire, cause, attempt, catch_ups, status, error, progress,
                          output, result)
             ), held as (
+                -- By key (the list again: without it the planner reads every task this session owns).
                 select t.id from tasks t join input i on i.task = t.id
-                 where t.fence = i.fence and t.owner_session = :key
+                 where t.id = any(cast(:tasks as bigint[])) and t.fence = i.fence and t.owner_session = :key
                  order by t.id
                    for update of t skip locked
             ), ended as (
@@ -54,7 +55,8 @@ final class RunEndRepository {
                        progress = coalesce(cast(i.progress as float8), r.progress),
                        output = i.output, result = cast(i.result as jsonb)
                   from input i
-                 where r.id = i.run and r.status = 'RUNNING' and i.task in (select id from held)
+                 where r.id = any(cast(:runs as bigint[])) and r.id = i.run and r.status = 'RUNNING'
+                   and i.task in (select id from held)
                 returning r.id, r.task_id, r.status, r.scheduled_for
             ), %s, released as (
                 update tasks t
@@ -75,7 +77,8 @@ final class RunEndRepository {
             )
             select i.task, r.id is not null as released, r.schedule, r.time_zone,
                    r.id is null and exists (select 1 from tasks t
-                                             where t.id = i.task and t.fence = i.fence and t.owner_session = :key)
+                                             where t.id = any(cast(:tasks as bigint[])) and t.id = i.task
+                                               and t.fence = i.fence and t.owner_session = :key)
                        as locked,
                    -- Due at once (or a run after one of these asked for): wake the other instances' claim loops.
                    (select case when exists (select 1 from released where due_now or next_cause = 'TRIGGER')
@@ -99,8 +102,9 @@ final class RunEndRepository {
                                      cast(:outputs as text[]), cast(:results as text[]))
                     as i(task, fence, run, status, error, progress, output, result)
             ), held as (
+                -- By key (the list again: without it the planner reads every task this session owns).
                 select t.id from tasks t join input i on i.task = t.id
-                 where t.fence = i.fence and t.owner_session = :key
+                 where t.id = any(cast(:tasks as bigint[])) and t.fence = i.fence and t.owner_session = :key
                  order by t.id
                    for update of t skip locked
             ), ended as (
@@ -109,13 +113,15 @@ final class RunEndRepository {
                        progress = coalesce(cast(i.progress as float8), r.progress),
                        output = i.output, result = cast(i.result as jsonb)
                   from input i
-                 where r.id = i.run and r.status = 'RUNNING' and i.task in (select id from held)
+                 where r.id = any(cast(:runs as bigint[])) and r.id = i.run and r.status = 'RUNNING'
+                   and i.task in (select id from held)
                 returning r.id, r.task_id, r.status, r.scheduled_for
             ), %s
             select i.task, i.task in (select id from held) as held,
                    i.task not in (select id from held)
                        and exists (select 1 from tasks t
-                                    where t.id = i.task and t.fence = i.fence and t.owner_session = :key) as locked,
+                                    where t.id = any(cast(:tasks as bigint[])) and t.id = i.task
+                                               and t.fence = i.fence and t.owner_session = :key) as locked,
                    exists (select 1 from downstream) as downstream
               from input i
             """.formatted(OneOffRepository.startDownstream("ended", "")));
