@@ -3,6 +3,7 @@ package gg.starpets.scheduler;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -70,7 +71,7 @@ final class OneOffRepository {
             """);
 
     /** The earliest pending time of the task; run after the statements that changed its pending runs. */
-    private static final String EARLIEST_PENDING = """
+    static final String EARLIEST_PENDING = """
             (select min(r.scheduled_for) from task_runs r where r.task_id = tasks.id and r.status = 'PENDING')""";
 
     private static final NamedSql RECOMPUTE =
@@ -132,20 +133,25 @@ final class OneOffRepository {
                 )""".formatted(ended, skipDue.isEmpty() ? "" : "and not (" + skipDue + ")");
     }
 
-    // Again, with the same params and requester, at :at (null: now), as attempt :attempt. A backfill's
-    // run keeps its slot (so it is due at once, before the later slots) unless the backfill was cancelled.
-    private static final NamedSql FOLLOW_UP = NamedSql.of("""
+    // Again, with the same params and requester, at its :ats (null: now), as its :attempts, for each of
+    // :runs. A backfill's run keeps its slot (so it is due at once, before the later slots) unless the
+    // backfill was cancelled.
+    static final NamedSql FOLLOW_UP = NamedSql.of("""
             insert into task_runs (task_id, task_name, scheduled_for, started_at, status, attempt, cause, params,
                                    requested_by, backfill_id, upstream_run_id)
-            select task_id, task_name,
-                   case when backfill_id is null then coalesce(cast(:at as timestamptz), now()) else scheduled_for end,
-                   null, 'PENDING', :attempt, cause, params, requested_by, backfill_id, upstream_run_id
-              from task_runs r where id = :run
-               and not exists (select 1 from backfills b where b.id = r.backfill_id and b.cancelled_at is not null)
+            select r.task_id, r.task_name,
+                   case when r.backfill_id is null then coalesce(f.at, now()) else r.scheduled_for end,
+                   null, 'PENDING', cast(f.attempt as integer), r.cause, r.params, r.requested_by, r.backfill_id,
+                   r.upstream_run_id
+              from unnest(cast(:runs as bigint[]), cast(:ats as timestamptz[]), cast(:attempts as bigint[]))
+                       as f(run, at, attempt)
+              join task_runs r on r.id = f.run
+             where not exists (select 1 from backfills b where b.id = r.backfill_id and b.cancelled_at is not null)
             """);
 
-    // The task's own schedule stays as it was; an operator's trigger queued meanwhile is due at once.
-    private static final NamedSql RELEASE = NamedSql.of("""
+    // Each of :tasks given back. The task's own schedule stays as it was; an operator's trigger queued
+    // meanwhile is due at once.
+    static final NamedSql RELEASE = NamedSql.of("""
             update tasks
                set owner_instance = null, owner_session = null, lease_until = null, current_run_id = null,
                    started_at = null, progress = null, stuck_since = null, owner_lock_seen_at = null,
@@ -155,7 +161,7 @@ final class OneOffRepository {
                    next_cause = case when trigger_queued then 'TRIGGER' else next_cause end,
                    next_attempt = case when trigger_queued then 1 else next_attempt end,
                    trigger_queued = false, updated_at = now(), next_request_at = %s
-             where id = :task
+             where id = any(cast(:tasks as bigint[]))
             returning coalesce(least(next_run_at, next_request_at) <= now(), false) as due
             """.formatted(EARLIEST_PENDING));
 
@@ -283,6 +289,35 @@ final class OneOffRepository {
      * back with its schedule as it was and its earliest pending time computed again. False when another
      * instance has taken the task over (nothing written).
      */
+    /** The runs after {@code runs} as their {@code nexts} ask for (FOLLOW_UP), in the caller's transaction. */
+    static void followUp(Connection c, List<ClaimedRun> runs, List<NextRun> nexts) throws SQLException {
+        int n = runs.size();
+        long[] ids = new long[n];
+        Timestamp[] ats = new Timestamp[n];
+        long[] attempts = new long[n];
+        for (int k = 0; k < n; k++) {
+            NextRun next = nexts.get(k);
+            ids[k] = runs.get(k).runId();
+            ats[k] = next.dueNow() || next.next() == null ? null : Timestamp.from(next.next());
+            attempts[k] = next.attempt();
+        }
+        try (var st = FOLLOW_UP.prepare(c).set("runs", ids).set("ats", ats).set("attempts", attempts)) {
+            st.executeUpdate();
+        }
+    }
+
+    /** Gives {@code tasks} back (RELEASE), in the caller's transaction; whether any is due at once. */
+    static boolean release(Connection c, long[] tasks) throws SQLException {
+        boolean due = false;
+        try (var st = RELEASE.prepare(c).set("tasks", tasks);
+                ResultSet rs = st.executeQuery()) {
+            while (rs.next()) {
+                due |= rs.getBoolean("due");
+            }
+        }
+        return due;
+    }
+
     static boolean finish(Connection c, ClaimedRun run, long sessionKey, NextRun next, RunEnd ended)
             throws SQLException {
         return Transactions.inTransaction(c, Duration.ofSeconds(5), () -> {
@@ -302,19 +337,10 @@ final class OneOffRepository {
                 downstream = rs.next() && rs.getBoolean("downstream");
             }
             if (next != null) {
-                try (var st = FOLLOW_UP
-                        .prepare(c)
-                        .set("at", next.dueNow() ? null : next.next())
-                        .set("attempt", next.attempt())
-                        .set("run", run.runId())) {
-                    st.executeUpdate();
-                }
+                followUp(c, List.of(run), List.of(next));
             }
-            try (var st = RELEASE.prepare(c).set("task", run.taskId());
-                    ResultSet rs = st.executeQuery()) {
-                if ((rs.next() && rs.getBoolean("due")) || downstream) {
-                    TaskRepository.notifyTasksChanged(c);
-                }
+            if (release(c, new long[] {run.taskId()}) || downstream) {
+                TaskRepository.notifyTasksChanged(c);
             }
             return true;
         });

@@ -38,6 +38,7 @@ final class RunExecutor {
     private final Map<Long, LocalRun> active = new ConcurrentHashMap<>();
     private final Map<String, Schedule> schedules = new ConcurrentHashMap<>();
     private final NextRunPlan nextRuns = new NextRunPlan();
+    private final RunEndBatcher ends;
     private volatile RunAdmission admission = RunAdmission.ALL;
     private volatile RunTracing tracing = RunTracing.NONE;
 
@@ -60,6 +61,7 @@ final class RunExecutor {
         this.settings = settings;
         this.guard = guard;
         this.onRunEnded = onRunEnded;
+        this.ends = new RunEndBatcher(dataSource, tasks, sessionKey);
     }
 
     /**
@@ -314,6 +316,10 @@ final class RunExecutor {
     private boolean writeEnd(LocalRun run, RunStatus status, String error, NextRun next, RunEndSlots slots) {
         Boolean released = retryForALease(
                 () -> {
+                    if (slots.missed().isEmpty()) {
+                        // Written with the other ends waiting now, in one statement (RunEndBatcher).
+                        return ends.finish(run.claim, next, RunEnd.of(status, error, run.context));
+                    }
                     try (Connection c = dataSource.getConnection()) {
                         boolean done =
                                 tasks.finish(c, run.claim, sessionKey, next, RunEnd.of(status, error, run.context));

@@ -266,6 +266,13 @@ final class TaskRepository {
             return OneOffRepository.finish(c, run, sessionKey, next, ended);
         }
         Finished finished = end(c, run.taskId(), run.fence(), run.runId(), sessionKey, next, ended);
+        followEditedSchedule(c, run, next, finished);
+        return finished.released();
+    }
+
+    /** After a run's end ({@code finished}): if the task's schedule was changed while it ran, its next time from the new one. */
+    static void followEditedSchedule(Connection c, ClaimedRun run, NextRun next, Finished finished)
+            throws SQLException {
         if (finished.released()
                 && NextRunPlan.followsEditedSchedule(
                         next, run.schedule(), run.timeZone(), finished.schedule(), finished.timeZone())) {
@@ -278,7 +285,6 @@ final class TaskRepository {
                 st.executeUpdate();
             }
         }
-        return finished.released();
     }
 
     private static Finished end(

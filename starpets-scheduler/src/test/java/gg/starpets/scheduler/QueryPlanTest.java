@@ -199,6 +199,43 @@ class QueryPlanTest {
                 .noneMatch(line -> line.contains("Seq Scan on tasks"));
     }
 
+    /** Ends written together (RunEndBatcher) read their tasks and runs by key, however many this session runs. */
+    @Test
+    void runEndsWrittenTogetherReadTasksAndRunsByTheirKeys() throws SQLException {
+        long[] three = {200, 400, 600};
+        String[] texts = {null, null, null};
+        Map<String, Object> common = Map.of(
+                "tasks", three,
+                "fences", new long[] {1, 1, 1},
+                "runs", three,
+                "statuses", new String[] {"SUCCEEDED", "FAILED", "SUCCEEDED"},
+                "errors", texts,
+                "progress", texts,
+                "outputs", texts,
+                "results", texts,
+                "key", 0L);
+        Map<String, Object> ofTasks = new java.util.HashMap<>(common);
+        ofTasks.putAll(Map.of(
+                "due_now", new String[] {"false", "false", "true"},
+                "nexts", new java.sql.Timestamp[] {null, null, null},
+                "fires", new java.sql.Timestamp[] {null, null, null},
+                "causes", new String[] {"SCHEDULE", "SCHEDULE", "RETRY"},
+                "attempts", new long[] {1, 1, 2},
+                "catch_ups", new long[] {0, 0, 0}));
+        for (List<String> plan :
+                List.of(plan(RunEndRepository.FINISH_BATCH, ofTasks), plan(RunEndRepository.END_ONE_OFFS, common))) {
+            assertThat(plan)
+                    .as("plan")
+                    .anyMatch(line -> line.contains("tasks_pkey"))
+                    .anyMatch(line -> line.contains("(id = ANY ('{200,400,600}'::bigint[]))"))
+                    .noneMatch(line -> line.contains("Seq Scan on tasks"))
+                    .noneMatch(line -> line.contains("Seq Scan on task_runs"))
+                    // Not every task the session owns, nor every run in progress: a batch reads its own rows.
+                    .noneMatch(line -> line.contains("tasks_owner_idx"))
+                    .noneMatch(line -> line.endsWith("Index Cond: (status = 'RUNNING'::text)"));
+        }
+    }
+
     @Test
     void retentionChecksThatARunIsNoTasksLastOrCurrentByIndex() throws SQLException {
         for (NamedSql delete : List.of(RunRepository.DELETE_BEYOND_NEWEST, RunRepository.DELETE_ENDED_BEFORE)) {

@@ -88,7 +88,23 @@ public final class CostBenchmark {
                             List.of(250, 500, 1_000, 1_500, 2_000, 3_000, 4_000, 8_000),
                             Duration.ofSeconds(6),
                             Duration.ofSeconds(20));
-                default -> throw new IllegalArgumentException("mode is smoke, quick or full, not " + mode);
+                // What one run costs (issue 25): 5 instances at 1,000 and 10,000 due/s, no other part (about 2
+                // minutes).
+                case "runcost" ->
+                    new Plan(
+                            List.of(),
+                            List.of(),
+                            200,
+                            3,
+                            List.of(),
+                            10_000,
+                            List.of(),
+                            5,
+                            20_000,
+                            List.of(1_000, 10_000),
+                            Duration.ofSeconds(6),
+                            Duration.ofSeconds(15));
+                default -> throw new IllegalArgumentException("mode is smoke, quick, full or runcost, not " + mode);
             };
         }
     }
@@ -126,10 +142,10 @@ public final class CostBenchmark {
             for (int tasks : plan.growthTasks()) {
                 byTasks.add(progress(load(server, plan, plan.growthInstances(), tasks, plan.growthRate())));
             }
-            byInstances.add(byTasks.stream()
+            byTasks.stream()
                     .filter(s -> s.tasks() == plan.growthTasksFixed())
                     .findFirst()
-                    .orElseThrow());
+                    .ifPresent(byInstances::add);
             for (int instances : plan.growthInstanceCounts()) {
                 byInstances.add(progress(load(server, plan, instances, plan.growthTasksFixed(), plan.growthRate())));
             }
@@ -140,9 +156,11 @@ public final class CostBenchmark {
         }
         CostReport report = new CostReport(durable, (System.nanoTime() - began) / 1e9);
         report.print(idle, byTasks, byInstances, saturation);
-        CostCharts.write(images, idle, byTasks, byInstances, saturation);
-        System.out.println();
-        System.out.println("Plots written to " + images.toAbsolutePath().normalize() + " (cost-*.png)");
+        if (!idle.isEmpty() && !byTasks.isEmpty()) {
+            CostCharts.write(images, idle, byTasks, byInstances, saturation);
+            System.out.println();
+            System.out.println("Plots written to " + images.toAbsolutePath().normalize() + " (cost-*.png)");
+        }
         System.exit(0);
     }
 

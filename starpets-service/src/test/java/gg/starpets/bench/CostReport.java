@@ -29,6 +29,9 @@ final class CostReport {
     }
 
     private static void idle(List<CostStep> steps) {
+        if (steps.isEmpty()) {
+            return;
+        }
         System.out.println();
         System.out.println("### Idle load (tasks exist, none due)");
         System.out.println();
@@ -57,6 +60,9 @@ final class CostReport {
     }
 
     private static void growth(String title, List<CostStep> steps) {
+        if (steps.isEmpty()) {
+            return;
+        }
         System.out.println();
         System.out.println(title);
         System.out.println();
@@ -137,6 +143,36 @@ final class CostReport {
                 .orElse("Limit: not even the lowest rate measured was met."));
         CostStep shown = knee.orElse(first);
         breakdown(String.format("%.0f due/s", shown.offered()), shown);
+        perRun(steps);
+    }
+
+    /**
+     * What one run costs the database at each rate (issue 25): statements (pg_stat_statements, BEGIN and
+     * COMMIT included) and transactions per run started, and the engine's three per-run kinds. Each
+     * statement but a BEGIN is a round trip (the driver sends BEGIN with the statement after it).
+     */
+    private static void perRun(List<CostStep> steps) {
+        System.out.println();
+        System.out.println("#### Cost of one run");
+        System.out.println();
+        System.out.println(
+                "| due/s | runs/s | statements per run | transactions per run | claims per run | rows per claim"
+                        + " | shares per run | run ends per run | DB time per run (ms) |");
+        System.out.println("|---|---|---|---|---|---|---|---|---|");
+        for (CostStep s : steps) {
+            double runs = Math.max(s.runs(), 1e-9);
+            System.out.printf(
+                    "| %.0f | %.0f | %.2f | %.2f | %.3f | %.1f | %.3f | %.3f | %.3f |%n",
+                    s.offered(),
+                    s.runs(),
+                    s.statements() / runs,
+                    s.transactions() / runs,
+                    s.claim().calls() / runs,
+                    s.claim().rowsPerCall(),
+                    s.share().calls() / runs,
+                    s.finish().calls() / runs,
+                    s.dbTimeMs() / runs);
+        }
     }
 
     /**

@@ -36,7 +36,7 @@ final class TimedDataSource implements DataSource {
             if (sql.contains("live_plus_me")) {
                 return SHARE;
             }
-            if (sql.contains("with released as") && sql.contains("ended as")) {
+            if (sql.contains("released as") && sql.contains("ended as")) {
                 return FINISH;
             }
             return null;
