@@ -96,6 +96,40 @@ final class NextRunPlan {
     }
 
     /**
+     * Whether a run of an {@code overlap: ALLOW} task ({@link ClaimedRun#ownsItself}) that ended with
+     * {@code status} at {@code now} runs again, as a pending run of its own: at once after a stop by this
+     * instance, after its back-off when a retry is left; null: not again. Its task's schedule moved on at its
+     * claim ({@link #afterClaim}); a retry, like every run of the task, waits for a free place (max-concurrent).
+     */
+    NextRun afterOwnedRun(ClaimedRun claim, RunStatus status, LocalRun.StopReason reason, Instant now) {
+        // A one-off run stays one (its cause says so through retries); a run of the schedule is retried as RETRY.
+        RunCause again = claim.oneOff() ? RunCause.valueOf(claim.cause()) : RunCause.RETRY;
+        if (reason == LocalRun.StopReason.SHUTDOWN || reason == LocalRun.StopReason.SELF_FENCED) {
+            return NextRun.now(RunCause.valueOf(claim.cause()), claim.attempt());
+        }
+        RetryPolicy retry = claim.retry();
+        if ((status == RunStatus.FAILED || status == RunStatus.TIMED_OUT)
+                && retry != null
+                && claim.attempt() < retry.maxAttempts()) {
+            Instant at = now.plus(randomized(retry.backoff(claim.attempt()), BACKOFF_SPREAD));
+            return new NextRun(at, false, at, again, claim.attempt() + 1, 0);
+        }
+        return null;
+    }
+
+    /**
+     * The schedule's next time after a claim of an {@code overlap: ALLOW} task's slot, made at the claim
+     * ({@code claim.startedAt()}): as after a run that ended then, so a misfire policy and catch-ups apply as
+     * they do to every task; a fixed delay counts from the start. Null for a claim of a pending run.
+     */
+    NextRun afterClaim(ClaimedRun claim, Supplier<Schedule> schedule) {
+        if (claim.pending()) {
+            return null;
+        }
+        return afterRun(claim, RunStatus.SUCCEEDED, null, schedule, claim.startedAt());
+    }
+
+    /**
      * When {@code claim}'s task runs next after its run ended with {@code status} at {@code now}; stopped
      * by this instance for {@code reason} (null when not stopped). {@code schedule} is asked only when
      * needed; a schedule that cannot be built or computed gives no next run (logged).

@@ -36,11 +36,13 @@ final class OneOffRepository {
                  order by r.task_id, r.scheduled_for, r.id
             ), started as (
                 update task_runs r
-                   set status = 'RUNNING', instance_id = :instance, fence = d.fence + 1, started_at = now()
+                   set status = 'RUNNING', instance_id = :instance, fence = d.fence + 1, started_at = now(),
+                       -- A run of an overlap ALLOW task owns itself (OwnedRunRepository).
+                       %s
                   from request q join due d on d.id = q.task_id
                  where r.id = q.id and r.status = 'PENDING'
                 returning r.id, r.task_id, r.params::text as params, r.attempt, r.cause, r.scheduled_for, r.upstream_run_id
-            )""";
+            )""".formatted(OwnedRunRepository.START_OWNED.strip());
 
     private static final NamedSql FIND_KEY = NamedSql.of("""
             select id, request::text as request from task_runs where task_id = :task and idempotency_key = :key

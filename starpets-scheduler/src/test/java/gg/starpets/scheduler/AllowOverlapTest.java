@@ -1,0 +1,258 @@
+package gg.starpets.scheduler;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.zaxxer.hikari.HikariDataSource;
+import gg.starpets.handlers.WitnessHandler;
+import gg.starpets.support.TcpProxy;
+import gg.starpets.support.TestPostgres;
+import gg.starpets.support.Timing;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code overlap: ALLOW} with {@code max-concurrent}: several runs of one task at once across instances,
+ * never more than the limit, each run fenced on its own (judged from the handlers' own records, outside
+ * the engine's tables), while every other task keeps one live handler at a time.
+ */
+class AllowOverlapTest {
+
+    private static final Duration STEP = Duration.ofMillis(20);
+
+    private SchedulerCluster cluster;
+    private final Steps steps = new Steps();
+
+    @TempDir
+    Path witnessDir;
+
+    @TempDir
+    Path singleWitnessDir;
+
+    @BeforeEach
+    void setUp() {
+        cluster = new SchedulerCluster();
+    }
+
+    @AfterEach
+    void tearDown() {
+        cluster.close();
+    }
+
+    private static TaskDefinition allow(String name, String handler, String schedule, int max, Map<String, Object> p) {
+        return TaskDefinition.of(name, handler, schedule, "UTC", Duration.ofMinutes(1), true, p)
+                .withOverlap(TaskDefinition.Overlap.ALLOW, max);
+    }
+
+    @Test
+    void upToMaxConcurrentRunsOfOneTaskRunAtOnceOnTwoInstancesNeverMore() throws Exception {
+        // Due every 100 ms from each start, each run 600 ms: the limit binds all the time. Two instances, so
+        // that one of them must run two runs of the task at once to reach three.
+        Map<String, Object> long600 = Map.of("duration", "600ms", "step", "50ms");
+        List<TaskDefinition> tasks = List.of(
+                allow("fan-out", "witness", "100ms", 3, long600),
+                TaskDefinition.of("single", "single-witness", "100ms", "UTC", Duration.ofMinutes(1), true, long600));
+        List<Scheduler> instances = new ArrayList<>();
+        for (String id : List.of("instance-a", "instance-b")) {
+            instances.add(cluster.create(
+                    SchedulerCluster.startedTogether(id, 2),
+                    Map.of(
+                            "witness",
+                            new WitnessHandler(witnessDir, id),
+                            "single-witness",
+                            new WitnessHandler(singleWitnessDir, id)),
+                    cluster::connection));
+        }
+        instances.getFirst().syncTasks(tasks);
+        instances.forEach(Scheduler::start);
+
+        await().atMost(Timing.WORK)
+                .until(() -> cluster.count(
+                                "select count(*) from task_runs where task_name = 'fan-out' and status = 'SUCCEEDED'")
+                        >= 15);
+        instances.forEach(Scheduler::close);
+
+        assertThat(AtOnce.recorded(cluster, "fan-out"))
+                .as("most runs at once, recorded")
+                .isEqualTo(3);
+        assertThat(AtOnce.witnessed(witnessDir))
+                .as("most runs at once, witnessed")
+                .isEqualTo(3);
+        assertThat(AtOnce.witnessed(singleWitnessDir))
+                .as("a task that does not opt in: one run at a time")
+                .isEqualTo(1);
+        assertThat(cluster.count("select count(distinct instance_id) from task_runs where task_name = 'fan-out'"))
+                .isEqualTo(2);
+        assertThat(cluster.count("select runs_owned from tasks where name = 'fan-out'"))
+                .as("no place held once every run has ended")
+                .isZero();
+        assertThat(cluster.count("select count(*) from task_runs where owner_session is not null"))
+                .isZero();
+    }
+
+    /** Steps with {@link RunContext#sleep} between them: longer than the partition and the takeover together. */
+    private TaskHandler longStepper(String instance) {
+        return context -> {
+            for (int i = 0; i < 2_000; i++) {
+                if (!context.mayContinue()) {
+                    return;
+                }
+                steps.record(instance, context);
+                context.sleep(STEP);
+            }
+        };
+    }
+
+    /** An instance whose database connections go through {@code proxy}, but for its watch session (it keeps its lock). */
+    private Scheduler throughProxy(String id, HikariDataSource pool, Map<String, TaskHandler> handlers) {
+        String url = pool.getJdbcUrl();
+        return cluster.add(new Scheduler(
+                SchedulerCluster.settings(id),
+                pool,
+                () -> SchedulerCluster.connect(url, 1),
+                cluster::connection,
+                handlers,
+                SchedulerEvents.NONE,
+                Scheduler.HALT));
+    }
+
+    @Test
+    void eachRunOfAnInstanceCutOffPastItsLeaseIsTakenOverAndTakesNoStepAfter() throws Exception {
+        // The runs in progress on a when it is cut off.
+        java.util.Set<Long> cutOff = ConcurrentHashMap.newKeySet();
+        try (TcpProxy proxy = new TcpProxy(TestPostgres.port());
+                HikariDataSource poolA = cluster.poolThrough(proxy)) {
+            Scheduler a = throughProxy("inst-a", poolA, Map.of("step", longStepper("inst-a")));
+            a.syncTasks(List.of(allow("fan-out", "step", "100ms", 2, Map.of())));
+            a.start();
+            await().atMost(Timing.SOON).until(() -> a.activeRuns() == 2);
+            Scheduler b = cluster.create("inst-b", Map.of("step", longStepper("inst-b")));
+            b.start();
+
+            // Both places are a's; b takes them only when a's runs' leases (4 s) run out.
+            proxy.partition();
+            cutOff.addAll(steps.all().stream().map(Steps.Step::runId).toList());
+            await().atMost(Timing.SOON)
+                    .until(() -> cluster.count("select count(*) from task_runs where status = 'LOST'"
+                                            + " and instance_id = 'inst-a'")
+                                    == 2
+                            && cluster.count("select count(*) from task_runs where status = 'RUNNING'"
+                                            + " and instance_id = 'inst-b'")
+                                    == 2
+                            && steps.count("inst-b") >= 2);
+            assertThat(cluster.count("select runs_owned from tasks where name = 'fan-out'"))
+                    .as("recovery freed a's places, b holds them")
+                    .isEqualTo(2);
+            proxy.resume();
+
+            // a renews again and stops the runs it no longer owns.
+            await().atMost(Timing.SOON)
+                    .until(() -> a.activeRuns() == 0
+                            && cluster.count("select count(*) from instances where id = 'inst-a'"
+                                            + " and heartbeat_at > now() - interval '1 second'")
+                                    == 1);
+            a.close();
+            b.close();
+        }
+        assertThat(cutOff).hasSize(2);
+        long firstOfB = steps.all().stream()
+                .filter(s -> s.instance().equals("inst-b"))
+                .mapToLong(Steps.Step::nanos)
+                .min()
+                .orElseThrow();
+        assertThat(steps.all().stream()
+                        .filter(s -> cutOff.contains(s.runId()) && s.nanos() > firstOfB)
+                        .map(s -> "run " + s.runId() + " of inst-a stepped "
+                                + Duration.ofNanos(s.nanos() - firstOfB).toMillis() + " ms after b's first step"))
+                .as("no run of the cut-off instance steps once its place is taken")
+                .isEmpty();
+        assertThat(cluster.count("select runs_owned from tasks where name = 'fan-out'"))
+                .isZero();
+    }
+
+    /** Whether run {@code runId} holds its fence, asked of the database as a fenced commit asks it (V24). */
+    private boolean fenceHolds(String task, long runId, long fence) throws Exception {
+        try (Connection c = cluster.connection()) {
+            c.setAutoCommit(false);
+            try {
+                return TaskRepository.lockFence(c, null, task, runId, fence, Duration.ofSeconds(1));
+            } finally {
+                c.rollback();
+            }
+        }
+    }
+
+    @Test
+    void aRunTakenOverCannotCommitUnderItsFenceWhileTheRunThatTookItsPlaceCan() throws Exception {
+        cluster.execute("create table public.allow_effects (run_id bigint primary key)");
+        Map<Long, Boolean> fenceHeld = new ConcurrentHashMap<>();
+        Map<Long, RunContext> runs = new ConcurrentHashMap<>();
+        CountDownLatch never = new CountDownLatch(1);
+        // Writes its effect in a transaction of its own and commits it only under its fence, as the sql
+        // handler does. The first run (a's) waits until it is stopped, then gives up.
+        TaskHandler committing = context -> {
+            runs.put(context.runId(), context);
+            try (Connection c = cluster.connection()) {
+                c.setAutoCommit(false);
+                try (var st = c.prepareStatement("insert into public.allow_effects values (?)")) {
+                    st.setLong(1, context.runId());
+                    st.executeUpdate();
+                }
+                if (context.attempt() == 1) {
+                    never.await();
+                }
+                boolean held = context.lockFence(c);
+                fenceHeld.put(context.runId(), held);
+                if (held) {
+                    c.commit();
+                } else {
+                    c.rollback();
+                }
+            }
+        };
+        try (TcpProxy proxy = new TcpProxy(TestPostgres.port());
+                HikariDataSource poolA = cluster.poolThrough(proxy)) {
+            Scheduler a = throughProxy("inst-a", poolA, Map.of("commit", committing));
+            a.syncTasks(List.of(allow("fan-out", "commit", "1h", 2, Map.of())));
+            a.start();
+            await().atMost(Timing.SOON).until(() -> runs.size() == 1);
+            long lostRun = runs.keySet().iterator().next();
+            long lostFence = runs.get(lostRun).fence();
+            assertThat(fenceHolds("fan-out", lostRun, lostFence))
+                    .as("a run in progress holds its own fence")
+                    .isTrue();
+            Scheduler b = cluster.create("inst-b", Map.of("commit", committing));
+            b.start();
+
+            proxy.partition();
+            // Recovery ends a's run LOST and runs it again (attempt 2) on b, which commits under its own fence.
+            await().atMost(Timing.SOON).until(() -> fenceHeld.size() == 1);
+            long retakenRun = fenceHeld.keySet().iterator().next();
+            assertThat(retakenRun).isNotEqualTo(lostRun);
+            assertThat(fenceHeld.get(retakenRun))
+                    .as("the run that took the place commits")
+                    .isTrue();
+            assertThat(fenceHolds("fan-out", lostRun, lostFence))
+                    .as("the lost run's fence, asked as its commit would ask")
+                    .isFalse();
+            proxy.resume();
+            b.close();
+            a.close();
+        }
+        assertThat(cluster.count("select count(*) from public.allow_effects")).isEqualTo(1);
+        assertThat(cluster.count("select count(*) from task_runs where status = 'LOST' and instance_id = 'inst-a'"))
+                .isEqualTo(1);
+        assertThat(cluster.count("select runs_owned from tasks where name = 'fan-out'"))
+                .isZero();
+    }
+}
