@@ -496,7 +496,8 @@ class NextRunPlanTest {
     @Test
     void overlapAllowNeedsMaxConcurrentWhichNoOtherPolicyTakes() {
         TaskDefinition d = TaskDefinition.of("fan", "noop", "1m", "UTC", Duration.ofMinutes(1), true, null);
-        assertThat(d.withOverlap(TaskDefinition.Overlap.ALLOW, 3).maxConcurrent()).isEqualTo(3);
+        assertThat(d.withOverlap(TaskDefinition.Overlap.ALLOW, 3).maxConcurrent())
+                .isEqualTo(3);
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> d.withOverlap(TaskDefinition.Overlap.ALLOW, null))
                 .hasMessage("Task 'fan': overlap ALLOW needs max-concurrent, the most runs of the task at once (1 to"
                         + " 1000)");
