@@ -55,6 +55,19 @@ final class OwnedRunRepository {
                  where not one_off
             )""";
 
+    /**
+     * Whether a pending run {@code r} of a backfill may start for an ALLOW task (row {@code d} of the claim's
+     * {@code due}: locked, its newest version): fewer than the backfill's max_parallel of its runs in progress.
+     * That count is read from the statement's snapshot; it is exact only if no claim of the task committed
+     * since the snapshot was taken (a claim of the task holds its row locked, so claims of one task follow one
+     * another, and each moves its fence): the task's fence as the snapshot saw it must be the locked row's.
+     * Otherwise the slot waits for the next claim. Runs that end since only make the count too high: later.
+     */
+    static final String BACKFILL_ROOM = """
+            ((select s.fence from tasks s where s.id = d.id) = d.fence
+                        and (select count(*) from task_runs x where x.backfill_id = r.backfill_id and x.status = 'RUNNING')
+                            < (select b.max_parallel from backfills b where b.id = r.backfill_id))""";
+
     /** The ownership {@code OneOffRepository.START_DUE} gives a pending run it starts for an ALLOW task ({@code d}: due). */
     static final String START_OWNED = """
                        owner_session = case when d.max_concurrent is not null then :key end,
