@@ -255,4 +255,63 @@ class AllowOverlapTest {
         assertThat(cluster.count("select runs_owned from tasks where name = 'fan-out'"))
                 .isZero();
     }
+
+    @Test
+    void aCancelStopsOneRunRetriesTakeAPlaceLikeAnyRunAndTheTaskShowsItsRunsInProgress() {
+        java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger most = new java.util.concurrent.atomic.AtomicInteger();
+        // Every first attempt fails after 150 ms and is retried 50 ms later; second attempts report half way
+        // and run until stopped or 800 ms. Due every 100 ms: first attempts, retries and due slots compete.
+        TaskHandler handler = context -> {
+            most.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+            try {
+                context.reportProgress(0.5);
+                context.sleep(Duration.ofMillis(context.attempt() == 1 ? 150 : 800));
+                if (context.attempt() == 1) {
+                    throw new IllegalStateException("a first attempt fails");
+                }
+            } finally {
+                inFlight.decrementAndGet();
+            }
+        };
+        List<Scheduler> instances = new ArrayList<>();
+        for (String id : List.of("instance-a", "instance-b")) {
+            instances.add(
+                    cluster.create(SchedulerCluster.startedTogether(id, 2), Map.of("h", handler), cluster::connection));
+        }
+        instances
+                .getFirst()
+                .syncTasks(List.of(allow("fan-out", "h", "100ms", 3, Map.of())
+                        .withRetry(new RetryPolicy(2, Duration.ofMillis(50), 1.0, Duration.ofMillis(50)))));
+        instances.forEach(Scheduler::start);
+        TaskViews views = new TaskViews(cluster.pool);
+        await().atMost(Timing.SOON)
+                .until(() -> views.find("fan-out").tasks().getFirst().runsInProgress().stream()
+                        .anyMatch(r -> r.attempt() == 2 && Double.valueOf(0.5).equals(r.progress())));
+        TaskViews.TaskView view = views.find("fan-out").tasks().getFirst();
+        assertThat(view.state()).isEqualTo("RUNNING");
+        assertThat(view.runsInProgress()).hasSizeBetween(1, 3);
+        long cancelled = view.runsInProgress().getFirst().runId();
+        new TaskCommands(cluster.pool).cancel(cancelled, "operator:ann");
+        await().atMost(Timing.SOON)
+                .until(() -> cluster.count(
+                                "select count(*) from task_runs where id = " + cancelled + " and status = 'CANCELLED'")
+                        == 1);
+        long before = cluster.count("select max(id) from task_runs");
+        await().atMost(Timing.SOON)
+                .until(() -> cluster.count("select count(*) from task_runs where cause = 'RETRY'"
+                                + " and status = 'SUCCEEDED' and id > " + before)
+                        >= 3);
+        instances.forEach(Scheduler::close);
+
+        assertThat(most.get())
+                .as("runs at once, first attempts and retries alike")
+                .isEqualTo(3);
+        assertThat(AtOnce.recorded(cluster, "fan-out")).isLessThanOrEqualTo(3);
+        assertThat(cluster.count("select count(*) from task_runs where status = 'FAILED' and attempt = 2"))
+                .as("a retry is the last attempt (max-attempts 2)")
+                .isZero();
+        assertThat(cluster.count("select runs_owned from tasks where name = 'fan-out'"))
+                .isZero();
+    }
 }
