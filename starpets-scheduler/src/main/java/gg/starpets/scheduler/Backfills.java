@@ -134,7 +134,7 @@ public final class Backfills {
                     null,
                     null,
                     "backfill " + id + ": " + slots.size() + " slots from " + slots.getFirst() + " to "
-                            + slots.getLast());
+                            + slots.getLast() + (maxParallel > 1 ? ", up to " + maxParallel + " at once" : ""));
             return new Requested(id, name, slots.size(), slots.getFirst(), slots.getLast());
         });
     }
