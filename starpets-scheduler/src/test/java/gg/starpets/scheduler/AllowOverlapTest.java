@@ -314,4 +314,32 @@ class AllowOverlapTest {
         assertThat(cluster.count("select runs_owned from tasks where name = 'fan-out'"))
                 .isZero();
     }
+
+    @Test
+    void theRunsOfAKilledInstanceAreRecoveredOnceItsLockIsSeenGoneAndTheirPlacesTakenAgain() {
+        Killable a = new Killable(cluster, SchedulerCluster.settings("inst-a"), Map.of("step", longStepper("inst-a")));
+        a.scheduler.syncTasks(List.of(allow("fan-out", "step", "100ms", 2, Map.of())));
+        a.scheduler.start();
+        await().atMost(Timing.SOON).until(() -> a.scheduler.activeRuns() == 2);
+        Scheduler b = cluster.create("inst-b", Map.of("step", longStepper("inst-b")));
+        b.start();
+        await().atMost(Timing.SOON)
+                .until(() -> cluster.count("select count(*) from instances where id = 'inst-b'") == 1);
+
+        a.kill();
+        // Its lock gone, its runs are recovered after the grace, not after their 4 s leases.
+        await().atMost(Timing.SOON)
+                .until(() -> cluster.count("select count(*) from task_runs where instance_id = 'inst-a'"
+                                        + " and status = 'LOST' and error like '%database session ended%'")
+                                == 2
+                        && cluster.count("select count(*) from task_runs where instance_id = 'inst-b'"
+                                        + " and status = 'RUNNING'")
+                                == 2);
+        assertThat(cluster.count("select runs_owned from tasks where name = 'fan-out'"))
+                .as("b holds both places, a none")
+                .isEqualTo(2);
+        assertThat(cluster.count("select count(*) from task_runs where instance_id = 'inst-a'"
+                        + " and owner_session is not null"))
+                .isZero();
+    }
 }
