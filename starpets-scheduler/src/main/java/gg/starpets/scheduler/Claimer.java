@@ -56,7 +56,7 @@ final class Claimer {
         this.capacity = capacity;
         this.capacityChanged = capacityChanged;
         this.sessionKey = session.key();
-        this.ownedRuns = new OwnedRuns(dataSource);
+        this.ownedRuns = new OwnedRuns(dataSource, settings.instanceId());
     }
 
     /** Claims this instance's share, unless it cannot be sure now that it would hold what it claims. */

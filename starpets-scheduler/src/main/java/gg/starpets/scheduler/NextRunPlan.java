@@ -130,6 +130,26 @@ final class NextRunPlan {
     }
 
     /**
+     * The slots a claim of an {@code overlap: ALLOW} task's slot made late skips, for {@code misfire: SKIP}
+     * (a cron's slots after the one it serves, up to the claim, but the next one if it runs at once: the
+     * claim was late for them, a downtime or all max-concurrent places taken); empty for the other policies
+     * (one run stands for them, or they are caught up) and for a claim of a pending run.
+     */
+    static List<MissedSlots> missedAtClaim(ClaimedRun claim, NextRun next, Schedule schedule) {
+        if (claim.pending()
+                || next == null
+                || claim.misfire().kind() != MisfirePolicy.Kind.SKIP
+                || !(schedule instanceof Schedule.Cron)
+                || claim.fireAt() == null) {
+            return List.of();
+        }
+        Instant except = next.fireAt() != null && !next.fireAt().isAfter(claim.startedAt()) ? next.fireAt() : null;
+        MissedSlots missed =
+                MissedSlots.between(schedule, claim.fireAt(), claim.startedAt(), except, misfireReason(claim));
+        return missed.isEmpty() ? List.of() : List.of(missed);
+    }
+
+    /**
      * When {@code claim}'s task runs next after its run ended with {@code status} at {@code now}; stopped
      * by this instance for {@code reason} (null when not stopped). {@code schedule} is asked only when
      * needed; a schedule that cannot be built or computed gives no next run (logged).

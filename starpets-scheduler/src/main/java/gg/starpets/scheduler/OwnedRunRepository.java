@@ -260,15 +260,19 @@ final class OwnedRunRepository {
 
     /**
      * After a claim that returned runs of ALLOW tasks ({@code runs}, each with {@code next}: the schedule's
-     * time after it, null for a pending run it started): moves each task's schedule on, or computes its
-     * earliest pending time again. Returns whether one of them is due now (the claim loops should look).
+     * time after it, null for a pending run it started, and the slots it skipped, {@code missed}): moves
+     * each task's schedule on (and records the skipped slots, if this moved it), or computes its earliest
+     * pending time again. Returns whether one of them is due now (the claim loops should look).
      */
-    static boolean afterClaim(Connection c, List<ClaimedRun> runs, List<NextRun> next) throws SQLException {
+    static boolean afterClaim(
+            Connection c, List<ClaimedRun> runs, List<NextRun> next, List<List<MissedSlots>> missed, String instanceId)
+            throws SQLException {
         boolean due = false;
         for (int i = 0; i < runs.size(); i++) {
             ClaimedRun run = runs.get(i);
             NextRun n = next.get(i);
             if (n != null) {
+                boolean moved;
                 try (var st = ADVANCE.prepare(c)
                                 .set("next", n.next())
                                 .set("fire", n.fireAt())
@@ -276,7 +280,11 @@ final class OwnedRunRepository {
                                 .set("catch_ups", n.catchUps())
                                 .set("task", run.taskId());
                         ResultSet rs = st.executeQuery()) {
-                    due |= rs.next() && rs.getBoolean(1);
+                    moved = rs.next();
+                    due |= moved && rs.getBoolean(1);
+                }
+                if (moved) {
+                    RunRepository.recordMissed(c, run.taskId(), instanceId, missed.get(i));
                 }
             } else {
                 // The row first, then the pending runs: a run asked for since is seen (OneOffRepository).

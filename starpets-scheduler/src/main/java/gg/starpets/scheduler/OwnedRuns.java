@@ -26,11 +26,13 @@ final class OwnedRuns {
     private static final int TRIES = 3;
 
     private final DataSource dataSource;
+    private final String instanceId;
     private final NextRunPlan nextRuns = new NextRunPlan();
     private final Map<String, Schedule> schedules = new ConcurrentHashMap<>();
 
-    OwnedRuns(DataSource dataSource) {
+    OwnedRuns(DataSource dataSource, String instanceId) {
         this.dataSource = dataSource;
+        this.instanceId = instanceId;
     }
 
     /**
@@ -40,10 +42,13 @@ final class OwnedRuns {
     boolean afterClaim(Connection c, List<ClaimedRun> claimed) {
         List<ClaimedRun> runs = new ArrayList<>();
         List<NextRun> next = new ArrayList<>();
+        List<List<MissedSlots>> missed = new ArrayList<>();
         for (ClaimedRun run : claimed) {
             if (run.ownsItself()) {
                 runs.add(run);
-                next.add(nextRuns.afterClaim(run, () -> schedule(run)));
+                NextRun n = nextRuns.afterClaim(run, () -> schedule(run));
+                next.add(n);
+                missed.add(n == null ? List.of() : NextRunPlan.missedAtClaim(run, n, schedule(run)));
             }
         }
         if (runs.isEmpty()) {
@@ -53,10 +58,10 @@ final class OwnedRuns {
         for (int i = 0; i < TRIES; i++) {
             try {
                 if (i == 0) {
-                    return OwnedRunRepository.afterClaim(c, runs, next);
+                    return OwnedRunRepository.afterClaim(c, runs, next, missed, instanceId);
                 }
                 try (Connection again = dataSource.getConnection()) {
-                    return OwnedRunRepository.afterClaim(again, runs, next);
+                    return OwnedRunRepository.afterClaim(again, runs, next, missed, instanceId);
                 }
             } catch (SQLException e) {
                 last = e;

@@ -342,4 +342,26 @@ class AllowOverlapTest {
                         + " and owner_session is not null"))
                 .isZero();
     }
+
+    @Test
+    void slotsAClaimMadeLateSkipsAreMissedRowsForMisfireSkip() {
+        // One place, runs of 2.5 s, a slot every second: the slots due while the place is taken wait; the first
+        // runs late (within the 10 s threshold) and those between it and its claim are MISSED.
+        TaskHandler slow = context -> context.sleep(Duration.ofMillis(2_500));
+        Scheduler s = cluster.create("instance-a", Map.of("slow", slow));
+        s.syncTasks(List.of(allow("every-second", "slow", "* * * * * *", 1, Map.of())
+                .withMisfire(
+                        new MisfirePolicy(MisfirePolicy.Kind.SKIP, Duration.ofSeconds(10), 10, Duration.ofHours(1)))));
+        s.start();
+        await().atMost(Timing.SOON)
+                .until(() -> cluster.count("select count(*) from task_runs where task_name = 'every-second'"
+                                + " and status = 'MISSED' and error like 'misfire: not started within%'")
+                        >= 2);
+        s.close();
+        assertThat(cluster.count("select count(*) from task_runs where task_name = 'every-second'"
+                        + " and status = 'MISSED' and scheduled_for in (select scheduled_for from task_runs"
+                        + " where task_name = 'every-second' and status <> 'MISSED')"))
+                .as("no slot both run and missed")
+                .isZero();
+    }
 }
