@@ -41,6 +41,12 @@ create trigger task_runs_release
     for each row when (old.owner_session is not null and new.owner_session is null)
     execute function starpets_release_run();
 
+-- An owned run deleted (with its task, or by hand) frees its place too; retention never deletes one.
+create trigger task_runs_release_deleted
+    after delete on task_runs
+    for each row when (old.owner_session is not null)
+    execute function starpets_release_run();
+
 -- V13's fenced commit, also for a run that holds its own row: the run is still owned, with the fence its
 -- claim gave it. A takeover (recovery) locks that row for update, so it waits for the commit, or the
 -- commit finds the run no longer owned.

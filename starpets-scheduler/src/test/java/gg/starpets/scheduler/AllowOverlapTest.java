@@ -364,4 +364,31 @@ class AllowOverlapTest {
                 .as("no slot both run and missed")
                 .isZero();
     }
+
+    @Test
+    void retentionNeverDeletesARunThatStillOwnsItsPlace() {
+        cluster.create("instance-a", Map.of("noop", context -> {}))
+                .syncTasks(List.of(allow("fan-out", "noop", "0 3 * * *", 2, Map.of())));
+        long task = cluster.count("select id from tasks where name = 'fan-out'");
+        // A run recorded TIMED_OUT whose handler still executes: ended, and still owned (renewed) until it returns.
+        cluster.execute("update tasks set runs_owned = 1 where id = " + task);
+        cluster.execute("""
+                insert into task_runs (task_id, task_name, instance_id, fence, scheduled_for, started_at, finished_at,
+                                       status, owner_session, lease_until)
+                values (%d, 'fan-out', 'instance-a', 1, now() - interval '1 hour', now() - interval '1 hour',
+                        now() - interval '50 minutes', 'TIMED_OUT', 42, now() + interval '1 minute')
+                """.formatted(task));
+        cluster.execute("""
+                insert into task_runs (task_id, task_name, instance_id, fence, scheduled_for, started_at, finished_at,
+                                       status)
+                select %d, 'fan-out', 'instance-a', 1 + k, now(), now(), now(), 'SUCCEEDED' from generate_series(1, 3) k
+                """.formatted(task));
+        RunRepository runs = new RunRepository(cluster.pool);
+        assertThat(runs.deleteBeyondNewest(task, 1, 100)).isEqualTo(2);
+        assertThat(runs.deleteEndedBefore(task, Duration.ofMinutes(1), 100)).isZero();
+        assertThat(cluster.count("select count(*) from task_runs where owner_session is not null"))
+                .isEqualTo(1);
+        assertThat(cluster.count("select runs_owned from tasks where id = " + task))
+                .isEqualTo(1);
+    }
 }
