@@ -169,8 +169,11 @@ final class OwnedRunRepository {
             select case when exists (select 1 from downstream) then pg_notify('%s', '') end
             """.formatted(OneOffRepository.startDownstream("ended", ""), SessionWatch.CHANNEL));
 
-    /** Owned runs whose owner's lock is missing though it was seen since the locks held now were taken. */
-    private static final NamedSql LOCK_MISSING =
+    /**
+     * Owned runs whose owner's lock is missing though it was seen since the locks held now were taken.
+     * Package-visible: QueryPlanTest.
+     */
+    static final NamedSql LOCK_MISSING =
             NamedSql.of("""
             with %s, %s
             select r.id, (extract(epoch from r.owner_lock_seen_at) * 1000000)::bigint as seen

@@ -22,6 +22,8 @@ alter table task_runs add column lease_until timestamptz;
 alter table task_runs add column owner_lock_seen_at timestamptz;
 alter table task_runs add column cancel_requested boolean not null default false;
 alter table task_runs add constraint task_runs_owner_check check ((owner_session is null) = (lease_until is null));
+-- Housekeeping looks for ALLOW tasks whose schedule a claim set aside and nobody moved on (TaskHousekeeping).
+create index tasks_allow_idx on tasks (id) where max_concurrent is not null;
 -- Renewal and recovery look owned runs up by owner; only owned rows are in it.
 create index task_runs_owner_idx on task_runs (owner_session) where owner_session is not null;
 

@@ -391,4 +391,22 @@ class AllowOverlapTest {
         assertThat(cluster.count("select runs_owned from tasks where id = " + task))
                 .isEqualTo(1);
     }
+
+    @Test
+    void aScheduleAClaimSetAsideAndNobodyMovedOnIsDueAgainALeaseLater() {
+        Scheduler s = cluster.create("instance-a", Map.of("noop", context -> {}));
+        s.syncTasks(List.of(allow("fan-out", "noop", "0 3 * * *", 2, Map.of())));
+        // A claim set the schedule aside and its instance, alive, never wrote the next time.
+        cluster.execute("update tasks set next_run_at = 'infinity', last_claimed_at = now() - interval '1 hour'"
+                + " where name = 'fan-out'");
+        s.start();
+        await().atMost(Timing.SOON)
+                .until(() -> cluster.count("select count(*) from task_runs where task_name = 'fan-out'"
+                                + " and cause = 'RECOVERY' and status = 'SUCCEEDED'")
+                        == 1);
+        await().atMost(Timing.SOON)
+                .until(() -> cluster.count("select count(*) from tasks where name = 'fan-out'"
+                                + " and next_run_at > now() and next_run_at < 'infinity'")
+                        == 1);
+    }
 }
