@@ -42,7 +42,8 @@ function item(b) {
   li.dataset.backfill = String(b.id);
   const counts = [`${b.done} done`, `${b.failed} failed`, `${b.pending} pending`, `${b.running} running`,
     `${b.cancelled} cancelled`].join(', ');
-  li.textContent = `Backfill ${b.id}: ${b.slots} slots, ${localTime(new Date(b.firstSlot))} to `
+  const atOnce = b.maxParallel > 1 ? `, up to ${b.maxParallel} at once` : '';
+  li.textContent = `Backfill ${b.id}: ${b.slots} slots${atOnce}, ${localTime(new Date(b.firstSlot))} to `
     + `${localTime(new Date(b.lastSlot))} — ${b.state.toLowerCase().replace('_', ' ')}; ${counts}`
     + ` (by ${b.requestedBy})`;
   if (isOperator() && b.state === 'IN_PROGRESS') {

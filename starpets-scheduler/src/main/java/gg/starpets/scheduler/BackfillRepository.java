@@ -32,7 +32,7 @@ final class BackfillRepository {
             """);
 
     private static final String BACKFILL_COLUMNS = """
-            b.id, b.task_name, b.from_time, b.to_time, b.slots, b.requested_by, b.created_at, b.cancelled_at,
+            b.id, b.task_name, b.from_time, b.to_time, b.slots, b.max_parallel, b.requested_by, b.created_at, b.cancelled_at,
             b.cancelled_by, s.done, s.failed, s.pending, s.running, s.cancelled, s.first_slot, s.last_slot
             """;
 
@@ -172,6 +172,7 @@ final class BackfillRepository {
                 instant(rs, "from_time"),
                 instant(rs, "to_time"),
                 rs.getInt("slots"),
+                rs.getInt("max_parallel"),
                 rs.getLong("done"),
                 rs.getLong("failed"),
                 rs.getLong("pending"),

@@ -30,7 +30,7 @@ public final class Backfills {
     /** A backfill as asked for. */
     public record Requested(long id, String task, int slots, Instant firstSlot, Instant lastSlot) {}
 
-    /** A backfill as stored, with its slots counted by the latest run of each. */
+    /** A backfill as stored, with its slots counted by the latest run of each; {@code maxParallel}: slots at once. */
     public record Progress(
             long id,
             String task,
@@ -38,6 +38,7 @@ public final class Backfills {
             Instant from,
             Instant to,
             int slots,
+            int maxParallel,
             long done,
             long failed,
             long pending,

@@ -230,6 +230,7 @@ class BackfillTest {
                         rs -> rs.getTimestamp(1).toInstant()))
                 .containsExactlyElementsOf(slotsEveryTenMinutes());
         assertThat(backfills.progress(five.id()).done()).isEqualTo(7);
+        assertThat(backfills.progress(five.id()).maxParallel()).isEqualTo(5);
         assertThat(cluster.count("select count(*) from tasks where next_request_at is not null"))
                 .isZero();
     }
