@@ -1,7 +1,7 @@
 // A task's backfills on its page (GET /tasks/{name}/backfills): each with its slots counted (done,
 // failed, pending, running, cancelled), its first and last slot, and for an operator a Cancel button
 // while it is in progress (DELETE /backfills/{id}); and the form that asks for one
-// (POST /tasks/{name}/backfill {from, to}, the times entered in local time). Refreshed with the
+// (POST /tasks/{name}/backfill {from, to, maxParallel}, the times entered in local time). Refreshed with the
 // task's runs (task.js).
 
 import { request, get, enc } from './api.js';
@@ -42,7 +42,8 @@ function item(b) {
   li.dataset.backfill = String(b.id);
   const counts = [`${b.done} done`, `${b.failed} failed`, `${b.pending} pending`, `${b.running} running`,
     `${b.cancelled} cancelled`].join(', ');
-  li.textContent = `Backfill ${b.id}: ${b.slots} slots, ${localTime(new Date(b.firstSlot))} to `
+  const atOnce = b.maxParallel > 1 ? `, up to ${b.maxParallel} at once` : '';
+  li.textContent = `Backfill ${b.id}: ${b.slots} slots${atOnce}, ${localTime(new Date(b.firstSlot))} to `
     + `${localTime(new Date(b.lastSlot))} — ${b.state.toLowerCase().replace('_', ' ')}; ${counts}`
     + ` (by ${b.requestedBy})`;
   if (isOperator() && b.state === 'IN_PROGRESS') {
@@ -73,9 +74,10 @@ form.addEventListener('submit', async (event) => {
   if (!taskName) return;
   const from = new Date(form.elements.from.value);
   const to = new Date(form.elements.to.value);
+  const maxParallel = Number(form.elements.maxParallel.value || 1);
   try {
     const { body } = await request(`/tasks/${enc(taskName)}/backfill`, {
-      method: 'POST', body: { from: from.toISOString(), to: to.toISOString() },
+      method: 'POST', body: { from: from.toISOString(), to: to.toISOString(), maxParallel },
     });
     toast(`Backfill ${body.backfillId}: ${body.slots} runs of ${taskName}, oldest first`);
     form.reset();

@@ -186,6 +186,17 @@ function tick() {
       text('span', duration(task.timeoutSeconds)), ' allowed']);
     rows.push(['Progress', progress, task.progress != null ? ` ${Math.round(task.progress * 100)} %` : '']);
   }
+  // overlap ALLOW: several runs at once, each its own instance, start and progress.
+  const inProgress = task.runsInProgress || [];
+  if (task.overlap === 'ALLOW') {
+    rows.push(['Runs in progress', `${inProgress.length} of at most ${task.maxConcurrent} at once`]);
+  }
+  for (const r of inProgress) {
+    const since = Date.parse(r.startedAt);
+    rows.push([`Run ${r.runId}`, text('span', r.instanceId, 'instance'),
+      ` for ${duration((now - since) / 1000)}`, r.attempt > 1 ? ` (attempt ${r.attempt})` : '',
+      r.progress != null ? ` · ${Math.round(r.progress * 100)} %` : '']);
+  }
   const s = taskState(task);
   const blocked = task.paused || s === 'QUARANTINED' ? 'when resumed' : s === 'DISABLED' ? 'never (disabled)'
     : s === 'COMPLETED' ? 'never (a one-time task that has run)' : null;
@@ -213,6 +224,7 @@ const MISFIRES = { RUN_ONCE: 'run once, late', SKIP: 'skip the missed times', CA
 const OVERLAPS = {
   SKIP: 'no second run; a missed time (above)', BUFFER_ONE: 'run once right after the run',
   REPLACE: 'cancel the run, start the new one',
+  ALLOW: 'start another run, up to its max-concurrent at once',
 };
 
 function retryText(r) {
@@ -252,7 +264,8 @@ function drawDefinition(task) {
     ['Retries', retryText(task.retry)],
     ['Missed times', misfire],
     ['Jitter', task.jitterSeconds ? `up to ${duration(task.jitterSeconds)}` : 'none'],
-    ['Due while running', OVERLAPS[task.overlap] || task.overlap || '—'],
+    ['Due while running', OVERLAPS[task.overlap] || task.overlap || '—',
+      task.overlap === 'ALLOW' ? ` (${task.maxConcurrent} at once across all instances)` : ''],
     ['Cost', `${task.cost ?? 1} ${task.cost === 1 || task.cost == null ? 'unit' : 'units'} of an instance's capacity`],
     ['Priority', `${task.priority ?? 0} (-100 to 100; higher starts first where capacity is short)`],
     ['Concurrency group', task.concurrencyGroup || 'none'],

@@ -17,8 +17,8 @@ import java.util.List;
 final class BackfillRepository {
 
     private static final NamedSql INSERT = NamedSql.of("""
-            insert into backfills (task_id, task_name, from_time, to_time, slots, requested_by)
-            values (:task, :name, cast(:from as timestamptz), cast(:to as timestamptz), :slots, :by)
+            insert into backfills (task_id, task_name, from_time, to_time, slots, requested_by, max_parallel)
+            values (:task, :name, cast(:from as timestamptz), cast(:to as timestamptz), :slots, :by, :max_parallel)
             returning id, created_at
             """);
 
@@ -32,7 +32,7 @@ final class BackfillRepository {
             """);
 
     private static final String BACKFILL_COLUMNS = """
-            b.id, b.task_name, b.from_time, b.to_time, b.slots, b.requested_by, b.created_at, b.cancelled_at,
+            b.id, b.task_name, b.from_time, b.to_time, b.slots, b.max_parallel, b.requested_by, b.created_at, b.cancelled_at,
             b.cancelled_by, s.done, s.failed, s.pending, s.running, s.cancelled, s.first_slot, s.last_slot
             """;
 
@@ -86,7 +86,8 @@ final class BackfillRepository {
             Instant to,
             List<Instant> slots,
             String paramsJson,
-            String requestedBy)
+            String requestedBy,
+            int maxParallel)
             throws SQLException {
         long id;
         try (var st = INSERT.prepare(c)
@@ -95,7 +96,8 @@ final class BackfillRepository {
                         .set("from", from)
                         .set("to", to)
                         .set("slots", slots.size())
-                        .set("by", requestedBy);
+                        .set("by", requestedBy)
+                        .set("max_parallel", maxParallel);
                 ResultSet rs = st.executeQuery()) {
             rs.next();
             id = rs.getLong("id");
@@ -170,6 +172,7 @@ final class BackfillRepository {
                 instant(rs, "from_time"),
                 instant(rs, "to_time"),
                 rs.getInt("slots"),
+                rs.getInt("max_parallel"),
                 rs.getLong("done"),
                 rs.getLong("failed"),
                 rs.getLong("pending"),

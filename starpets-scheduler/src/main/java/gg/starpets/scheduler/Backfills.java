@@ -30,7 +30,7 @@ public final class Backfills {
     /** A backfill as asked for. */
     public record Requested(long id, String task, int slots, Instant firstSlot, Instant lastSlot) {}
 
-    /** A backfill as stored, with its slots counted by the latest run of each. */
+    /** A backfill as stored, with its slots counted by the latest run of each; {@code maxParallel}: slots at once. */
     public record Progress(
             long id,
             String task,
@@ -38,6 +38,7 @@ public final class Backfills {
             Instant from,
             Instant to,
             int slots,
+            int maxParallel,
             long done,
             long failed,
             long pending,
@@ -71,6 +72,18 @@ public final class Backfills {
      * than now, when the range holds no slot or more than {@link #MAX_SLOTS}.
      */
     public Requested request(String name, Instant from, Instant to, String actor) {
+        return request(name, from, to, actor, 1);
+    }
+
+    /**
+     * As above, running up to {@code maxParallel} of its slots at once: above 1 only for a task with
+     * {@code overlap: ALLOW}, whose {@code max-concurrent} bounds it too (refused for any other: its runs
+     * never overlap).
+     */
+    public Requested request(String name, Instant from, Instant to, String actor, int maxParallel) {
+        if (maxParallel < 1) {
+            throw new IllegalArgumentException("maxParallel must be at least 1, not " + maxParallel);
+        }
         if (to.isBefore(from)) {
             throw new RefusedException(
                     Refusal.INVALID_RANGE, "'to' (" + to + ") is before 'from' (" + from + "); nothing was changed");
@@ -83,6 +96,14 @@ public final class Backfills {
                         Refusal.INVALID_RANGE,
                         "'to' (" + to + ") is later than now (" + now
                                 + "): a backfill serves past slots, the schedule serves the coming ones");
+            }
+            if (maxParallel > 1 && task.definition().overlap() != TaskDefinition.Overlap.ALLOW) {
+                throw new RefusedException(
+                        Refusal.MAX_PARALLEL_UNSUPPORTED,
+                        "'maxParallel' above 1 needs a task whose runs may overlap (overlap ALLOW with max-concurrent);"
+                                + " task '" + name + "' has overlap "
+                                + task.definition().overlap()
+                                + ": its runs never overlap, so its backfills run one slot at a time");
             }
             Schedule schedule = task.definition().parsedSchedule();
             if (schedule instanceof Schedule.Once) {
@@ -104,7 +125,8 @@ public final class Backfills {
                     to,
                     slots,
                     Json.write(task.definition().params()),
-                    actor);
+                    actor,
+                    maxParallel);
             TaskEvents.record(
                     c,
                     name,
@@ -113,7 +135,7 @@ public final class Backfills {
                     null,
                     null,
                     "backfill " + id + ": " + slots.size() + " slots from " + slots.getFirst() + " to "
-                            + slots.getLast());
+                            + slots.getLast() + (maxParallel > 1 ? ", up to " + maxParallel + " at once" : ""));
             return new Requested(id, name, slots.size(), slots.getFirst(), slots.getLast());
         });
     }

@@ -69,13 +69,16 @@ final class ClaimSql {
      * The claim statement, with the order it takes due tasks in: {@code %4$s} more columns of
      * {@code locked}, {@code %5$s} the order of {@code locked}, {@code %6$s} the same order over its columns,
      * {@code %7$s} the admission by concurrency groups ({@link #ADMISSION}), {@code %8$s}
-     * the group rows the claimed tasks take, {@code %9$s} which tasks of a group (row {@code g}) it leaves out.
+     * the group rows the claimed tasks take, {@code %9$s} which tasks of a group (row {@code g}) it leaves out,
+     * {@code %10$s} the runs of {@code overlap: ALLOW} tasks, which own themselves ({@link OwnedRunRepository#CLAIM_ALLOW});
+     * {@code claimed} takes every other task.
      */
     private static final String CLAIM_TEMPLATE = """
             with %1$s, me as (
                 select exists (select 1 from held where key = :key) as holds_lock
             ), locked as (
-                select id, fence, cost, concurrency_group, least(next_run_at, next_request_at) as due_at%4$s,
+                select id, fence, cost, concurrency_group, next_run_at, max_concurrent,
+                       least(next_run_at, next_request_at) as due_at%4$s,
                        -- A one-off run is due, and the schedule's own time is not earlier: it starts first.
                        coalesce(next_request_at <= now()
                                 and (next_run_at is null or next_run_at > now() or next_request_at <= next_run_at),
@@ -96,7 +99,7 @@ final class ClaimSql {
             ), %7$s, due as (
                 -- The admitted tasks in their order while their costs fit in what is free here (Capacity): a
                 -- claimed run must start. The others stay unowned; their row locks end with this statement.
-                select id, fence, one_off, concurrency_group, group_slot, start_slot
+                select id, fence, one_off, concurrency_group, group_slot, start_slot, next_run_at, max_concurrent
                   from (select *, sum(cost) over (order by %6$s) as upto from admitted) l
                  where upto <= :free
             ), %3$s, claimed as (
@@ -110,7 +113,7 @@ final class ClaimSql {
                        updated_at = now(), owner_lock_seen_at = now(), last_claimed_by = :key, last_claimed_at = now()
                   from due left join started s on s.task_id = due.id
                  -- A one-off run cancelled since this statement began: the task waits for the next claim.
-                 where t.id = due.id and (not due.one_off or s.id is not null)
+                 where t.id = due.id and (not due.one_off or s.id is not null) and due.max_concurrent is null
                 returning t.id, t.name, t.handler, t.schedule, t.time_zone, coalesce(s.params, t.params::text) as params,
                           t.timeout_seconds, t.fence, t.current_run_id, coalesce(s.attempt, t.next_attempt) as next_attempt,
                           coalesce(s.scheduled_for, t.next_run_at) as next_run_at, t.started_at,
@@ -126,8 +129,11 @@ final class ClaimSql {
                        next_cause
                   from claimed
                  where not one_off
-            ), %8$s
-            select * from claimed order by next_run_at
+            ), %10$s, %8$s
+            select * from claimed
+            union all
+            select * from claimed_allow
+             order by next_run_at
             """;
 
     /**
@@ -163,7 +169,8 @@ final class ClaimSql {
                 order,
                 groups ? ADMISSION.formatted(order) : NO_ADMISSION,
                 groups ? TAKE : NO_TAKE,
-                groups ? FULL_GROUP : LIMITED_GROUP));
+                groups ? FULL_GROUP : LIMITED_GROUP,
+                OwnedRunRepository.CLAIM_ALLOW));
     }
 
     private static final String PRIORITY_COLUMNS = """

@@ -14,7 +14,8 @@ import java.util.Map;
  * {@code source}: {@code CONFIG} or {@code API}, where the task comes from; {@code overlap}: what a slot due
  * while it runs does; {@code cost}: the units of this instance's capacity the run uses while its handler
  * executes ({@link Capacity}); {@code upstreamRunId}: the run of another task whose end started this one
- * (run-after), else null.
+ * (run-after), else null; {@code pending}: the claim started a pending run (one-off, backfill, or a run of an
+ * {@code overlap: ALLOW} task again), not the task's own next time.
  */
 record ClaimedRun(
         long taskId,
@@ -38,7 +39,65 @@ record ClaimedRun(
         String source,
         TaskDefinition.Overlap overlap,
         int cost,
-        Long upstreamRunId) {
+        Long upstreamRunId,
+        boolean pending) {
+
+    ClaimedRun(
+            long taskId,
+            String task,
+            String handler,
+            String schedule,
+            String timeZone,
+            Map<String, Object> params,
+            Duration timeout,
+            long fence,
+            long runId,
+            int attempt,
+            Instant scheduledFor,
+            Instant startedAt,
+            String cause,
+            Instant fireAt,
+            RetryPolicy retry,
+            MisfirePolicy misfire,
+            int catchUps,
+            Duration jitter,
+            String source,
+            TaskDefinition.Overlap overlap,
+            int cost,
+            Long upstreamRunId) {
+        this(
+                taskId,
+                task,
+                handler,
+                schedule,
+                timeZone,
+                params,
+                timeout,
+                fence,
+                runId,
+                attempt,
+                scheduledFor,
+                startedAt,
+                cause,
+                fireAt,
+                retry,
+                misfire,
+                catchUps,
+                jitter,
+                source,
+                overlap,
+                cost,
+                upstreamRunId,
+                false);
+    }
+
+    /**
+     * A run of an {@code overlap: ALLOW} task: it owns itself (its row carries its owner, lease and fence;
+     * {@link OwnedRunRepository}), and its task stays unowned.
+     */
+    boolean ownsItself() {
+        return overlap == TaskDefinition.Overlap.ALLOW;
+    }
 
     /**
      * A one-off run ({@link OneOffRepository}): asked for by an operator, or after a run of its upstream
@@ -72,6 +131,7 @@ record ClaimedRun(
                 rs.getString("source"),
                 TaskDefinition.Overlap.valueOf(rs.getString("overlap")),
                 rs.getInt("cost"),
-                rs.getObject("upstream_run_id", Long.class));
+                rs.getObject("upstream_run_id", Long.class),
+                rs.getBoolean("one_off"));
     }
 }

@@ -35,6 +35,7 @@ final class Claimer {
     private final Capacity capacity;
     private final Runnable capacityChanged;
     private final long sessionKey;
+    private final OwnedRuns ownedRuns;
     private volatile long claimStatements;
 
     Claimer(
@@ -55,6 +56,7 @@ final class Claimer {
         this.capacity = capacity;
         this.capacityChanged = capacityChanged;
         this.sessionKey = session.key();
+        this.ownedRuns = new OwnedRuns(dataSource, settings.instanceId());
     }
 
     /** Claims this instance's share, unless it cannot be sure now that it would hold what it claims. */
@@ -78,6 +80,8 @@ final class Claimer {
             // A task whose earlier run's handler still executes here (it lost its fence and ignores
             // interruption) is not started here again: never two handlers of one task in this process.
             long[] busy = executor.notReturned().stream()
+                    // A run of an ALLOW task in its place keeps no other run of its task from starting here.
+                    .filter(r -> !r.claim.ownsItself() || r.stopReason() != null)
                     .mapToLong(r -> r.claim.taskId())
                     .toArray();
             long sent = guard.now();
@@ -96,6 +100,9 @@ final class Claimer {
                     share.groupLimits());
             Instant claimReturned = claimSent == null ? null : Instant.now();
             claimed.forEach(run -> executor.start(run, sent, claimSent, claimReturned));
+            if (ownedRuns.afterClaim(c, claimed)) {
+                TaskRepository.notifyTasksChanged(c);
+            }
             if (capacity.stale()) {
                 capacityChanged.run(); // full now: the others should know before they next claim
             }

@@ -144,10 +144,18 @@ final class Heartbeat {
                         configTasks.get());
             }
             List<LocalRun> alive = executor.activeRuns();
-            long[] runIds = alive.stream().mapToLong(r -> r.claim.runId()).toArray();
+            // A run of an ALLOW task holds its own row; every other run its task's.
+            long[] runIds = alive.stream()
+                    .filter(r -> !r.claim.ownsItself())
+                    .mapToLong(r -> r.claim.runId())
+                    .toArray();
+            long[] ownedRunIds = alive.stream()
+                    .filter(r -> r.claim.ownsItself())
+                    .mapToLong(r -> r.claim.runId())
+                    .toArray();
             Set<Long> owned = new HashSet<>();
             Set<Long> cancelled = new HashSet<>();
-            for (Renewed r : tasks.renewLeases(c, session.key(), settings.lease(), runIds)) {
+            for (Renewed r : tasks.renewLeases(c, session.key(), settings.lease(), runIds, ownedRunIds)) {
                 owned.add(r.runId());
                 if (r.cancelRequested()) {
                     cancelled.add(r.runId());
@@ -208,8 +216,19 @@ final class Heartbeat {
     }
 
     private void writeProgress(Connection c, List<LocalRun> alive) throws SQLException {
-        List<LocalRun> reporting =
-                alive.stream().filter(r -> r.context.progress() != null).toList();
+        List<LocalRun> owning = alive.stream()
+                .filter(r -> r.claim.ownsItself() && r.context.progress() != null)
+                .toList();
+        if (!owning.isEmpty()) {
+            OwnedRunRepository.writeProgress(
+                    c,
+                    session.key(),
+                    owning.stream().mapToLong(r -> r.claim.runId()).toArray(),
+                    owning.stream().mapToDouble(r -> r.context.progress()).toArray());
+        }
+        List<LocalRun> reporting = alive.stream()
+                .filter(r -> !r.claim.ownsItself() && r.context.progress() != null)
+                .toList();
         long[] ids = new long[reporting.size()];
         double[] values = new double[reporting.size()];
         for (int i = 0; i < ids.length; i++) {

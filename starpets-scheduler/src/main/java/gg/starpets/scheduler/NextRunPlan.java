@@ -96,6 +96,60 @@ final class NextRunPlan {
     }
 
     /**
+     * Whether a run of an {@code overlap: ALLOW} task ({@link ClaimedRun#ownsItself}) that ended with
+     * {@code status} at {@code now} runs again, as a pending run of its own: at once after a stop by this
+     * instance, after its back-off when a retry is left; null: not again. Its task's schedule moved on at its
+     * claim ({@link #afterClaim}); a retry, like every run of the task, waits for a free place (max-concurrent).
+     */
+    NextRun afterOwnedRun(ClaimedRun claim, RunStatus status, LocalRun.StopReason reason, Instant now) {
+        // A one-off run stays one (its cause says so through retries); a run of the schedule is retried as RETRY.
+        RunCause again = claim.oneOff() ? RunCause.valueOf(claim.cause()) : RunCause.RETRY;
+        if (reason == LocalRun.StopReason.SHUTDOWN || reason == LocalRun.StopReason.SELF_FENCED) {
+            return NextRun.now(RunCause.valueOf(claim.cause()), claim.attempt());
+        }
+        RetryPolicy retry = claim.retry();
+        if ((status == RunStatus.FAILED || status == RunStatus.TIMED_OUT)
+                && retry != null
+                && claim.attempt() < retry.maxAttempts()) {
+            Instant at = now.plus(randomized(retry.backoff(claim.attempt()), BACKOFF_SPREAD));
+            return new NextRun(at, false, at, again, claim.attempt() + 1, 0);
+        }
+        return null;
+    }
+
+    /**
+     * The schedule's next time after a claim of an {@code overlap: ALLOW} task's slot, made at the claim
+     * ({@code claim.startedAt()}): as after a run that ended then, so a misfire policy and catch-ups apply as
+     * they do to every task; a fixed delay counts from the start. Null for a claim of a pending run.
+     */
+    NextRun afterClaim(ClaimedRun claim, Supplier<Schedule> schedule) {
+        if (claim.pending()) {
+            return null;
+        }
+        return afterRun(claim, RunStatus.SUCCEEDED, null, schedule, claim.startedAt());
+    }
+
+    /**
+     * The slots a claim of an {@code overlap: ALLOW} task's slot made late skips, for {@code misfire: SKIP}
+     * (a cron's slots after the one it serves, up to the claim, but the next one if it runs at once: the
+     * claim was late for them, a downtime or all max-concurrent places taken); empty for the other policies
+     * (one run stands for them, or they are caught up) and for a claim of a pending run.
+     */
+    static List<MissedSlots> missedAtClaim(ClaimedRun claim, NextRun next, Schedule schedule) {
+        if (claim.pending()
+                || next == null
+                || claim.misfire().kind() != MisfirePolicy.Kind.SKIP
+                || !(schedule instanceof Schedule.Cron)
+                || claim.fireAt() == null) {
+            return List.of();
+        }
+        Instant except = next.fireAt() != null && !next.fireAt().isAfter(claim.startedAt()) ? next.fireAt() : null;
+        MissedSlots missed =
+                MissedSlots.between(schedule, claim.fireAt(), claim.startedAt(), except, misfireReason(claim));
+        return missed.isEmpty() ? List.of() : List.of(missed);
+    }
+
+    /**
      * When {@code claim}'s task runs next after its run ended with {@code status} at {@code now}; stopped
      * by this instance for {@code reason} (null when not stopped). {@code schedule} is asked only when
      * needed; a schedule that cannot be built or computed gives no next run (logged).

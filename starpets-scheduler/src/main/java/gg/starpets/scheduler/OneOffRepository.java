@@ -29,19 +29,24 @@ final class OneOffRepository {
      * with the fence the claim gives the task. A pending run cancelled since the claim's statement began
      * is not started (its row no longer says PENDING), and then the claim leaves the task alone.
      */
-    static final String START_DUE = """
+    static final String START_DUE =
+            """
             request as (
                 select distinct on (r.task_id) r.id, r.task_id
                   from task_runs r join due d on d.id = r.task_id
                  where d.one_off and r.status = 'PENDING' and r.scheduled_for <= now()
+                   -- An ALLOW task's backfill: at most its max_parallel slots at once (OwnedRunRepository).
+                   and (r.backfill_id is null or d.max_concurrent is null or %s)
                  order by r.task_id, r.scheduled_for, r.id
             ), started as (
                 update task_runs r
-                   set status = 'RUNNING', instance_id = :instance, fence = d.fence + 1, started_at = now()
+                   set status = 'RUNNING', instance_id = :instance, fence = d.fence + 1, started_at = now(),
+                       -- A run of an overlap ALLOW task owns itself (OwnedRunRepository).
+                       %s
                   from request q join due d on d.id = q.task_id
                  where r.id = q.id and r.status = 'PENDING'
                 returning r.id, r.task_id, r.params::text as params, r.attempt, r.cause, r.scheduled_for, r.upstream_run_id
-            )""";
+            )""".formatted(OwnedRunRepository.BACKFILL_ROOM, OwnedRunRepository.START_OWNED.strip());
 
     private static final NamedSql FIND_KEY = NamedSql.of("""
             select id, request::text as request from task_runs where task_id = :task and idempotency_key = :key

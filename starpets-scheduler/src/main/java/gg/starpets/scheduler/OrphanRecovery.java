@@ -52,6 +52,8 @@ final class OrphanRecovery {
     private final String[] fencingNames;
     /** Task id and the lock stamp seen then → when this instance first saw that lock missing (ticker). */
     private final Map<LockMissing, Long> missingSince = new HashMap<>();
+    /** The same for owned runs (run id and lock stamp). */
+    private final Map<LockMissing, Long> runsMissingSince = new HashMap<>();
     /** Lost runs whose handler has not fenced them off yet, and said so in the log already. */
     private final Set<Long> fenceRefusalsLogged = new HashSet<>();
     /** Lost runs whose handler is being asked to fence them off now (its thread may outlive the round). */
@@ -100,17 +102,39 @@ final class OrphanRecovery {
         pool.scheduleWithFixedDelay(this::runOnce, 0, nanos, TimeUnit.NANOSECONDS);
     }
 
+    /** One recovery statement, with the lost runs whose handler has fenced them off. */
+    @FunctionalInterface
+    private interface Round {
+        Recovery recover(Connection c, long[] fencedRuns) throws SQLException;
+    }
+
+    /**
+     * One round: the tasks of instances that are gone, then the runs of {@code overlap: ALLOW} tasks, which
+     * own themselves ({@link OwnedRunRepository}), by the same rules.
+     */
     synchronized int runOnce() {
         List<LockMissing> eligible;
-        Recovery recovery;
+        List<LockMissing> eligibleRuns;
         try (Connection c = dataSource.getConnection()) {
             int gone = instances.markGone(c, settings.lease());
             if (gone > 0) {
                 log.info("{} instance(s) marked GONE", gone);
             }
-            eligible = eligible(OrphanRepository.findLockMissing(c));
-            recovery = OrphanRepository.recoverOrphans(
-                    c, eligible, settings.quarantineAfter(), settings.quarantineWindow(), fencingNames, NO_RUNS);
+            eligible = eligible(OrphanRepository.findLockMissing(c), missingSince);
+            eligibleRuns = eligible(OwnedRunRepository.findLockMissing(c), runsMissingSince);
+        } catch (SQLException | RuntimeException e) {
+            log.warn("Recovery check failed: {}", e.getMessage());
+            return 0;
+        }
+        return recover((c, fenced) -> OrphanRepository.recoverOrphans(
+                        c, eligible, settings.quarantineAfter(), settings.quarantineWindow(), fencingNames, fenced))
+                + recover((c, fenced) -> OwnedRunRepository.recover(c, eligibleRuns, fencingNames, fenced));
+    }
+
+    private int recover(Round round) {
+        Recovery recovery;
+        try (Connection c = dataSource.getConnection()) {
+            recovery = round.recover(c, NO_RUNS);
             report(c, recovery.recovered());
         } catch (SQLException | RuntimeException e) {
             log.warn("Recovery check failed: {}", e.getMessage());
@@ -129,9 +153,7 @@ final class OrphanRecovery {
         }
         // The same rule again, in a new statement: a task whose owner came back meanwhile is left alone.
         try (Connection c = dataSource.getConnection()) {
-            List<Recovery.Recovered> released = OrphanRepository.recoverOrphans(
-                            c, eligible, settings.quarantineAfter(), settings.quarantineWindow(), fencingNames, fenced)
-                    .recovered();
+            List<Recovery.Recovered> released = round.recover(c, fenced).recovered();
             report(c, released);
             return recovered + released.size();
         } catch (SQLException | RuntimeException e) {
@@ -251,7 +273,7 @@ final class OrphanRecovery {
     }
 
     /** The tasks whose owner's lock has been missing, unchanged, for the grace; looks again when the next is. */
-    private List<LockMissing> eligible(List<LockMissing> missing) {
+    private List<LockMissing> eligible(List<LockMissing> missing, Map<LockMissing, Long> missingSince) {
         long now = settings.nanos();
         long grace = settings.lockLossGrace().toNanos();
         missingSince.keySet().retainAll(missing);

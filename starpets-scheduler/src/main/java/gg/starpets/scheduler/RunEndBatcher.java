@@ -59,6 +59,10 @@ final class RunEndBatcher {
      * or, as for any statement whose answer was lost, perhaps written: a retry then finds it taken).
      */
     boolean finish(ClaimedRun run, NextRun next, RunEnd end) throws SQLException {
+        if (run.ownsItself()) {
+            // Its statements guard the task's row; such a run's fence is on its own row (OwnedRunRepository).
+            throw new IllegalArgumentException("run " + run.runId() + " of an overlap ALLOW task is ended alone");
+        }
         Waiting w = new Waiting(new RunEndRepository.Pending(run, next, end), new CompletableFuture<>(), 0);
         boolean start;
         synchronized (this) {

@@ -304,8 +304,8 @@ final class RunExecutor {
     private boolean writeEnd(LocalRun run, RunStatus status, String error, RunTracing.Trace trace) {
         Instant now = now(run);
         NextRun next = plan(run, status, now);
-        // A one-off run serves no slot of the schedule: it leaves none missed.
-        RunEndSlots slots = run.claim.oneOff()
+        // A one-off run serves no slot of the schedule: it leaves none missed; an ALLOW task's claim moved it on.
+        RunEndSlots slots = run.claim.oneOff() || run.claim.ownsItself()
                 ? new RunEndSlots(run.claim, List.of(), null)
                 : RunEndSlots.of(run.claim, run.stopReason(), status, next, () -> schedule(run.claim), now);
         try (RunTracing.Scope scope = trace == null ? null : trace.endWrite()) {
@@ -316,8 +316,9 @@ final class RunExecutor {
     private boolean writeEnd(LocalRun run, RunStatus status, String error, NextRun next, RunEndSlots slots) {
         Boolean released = retryForALease(
                 () -> {
-                    if (slots.missed().isEmpty()) {
-                        // Written with the other ends waiting now, in one statement (RunEndBatcher).
+                    // Written with the other ends waiting now, in one statement (RunEndBatcher); not a run of
+                    // an ALLOW task: its own row, not its task's, is what its fence guards (OwnedRunRepository).
+                    if (slots.missed().isEmpty() && !run.claim.ownsItself()) {
                         return ends.finish(run.claim, next, RunEnd.of(status, error, run.context));
                     }
                     try (Connection c = dataSource.getConnection()) {
@@ -383,6 +384,9 @@ final class RunExecutor {
 
     /** When the task runs next ({@link NextRunPlan}); a one-off run: whether it is asked for again. */
     private NextRun plan(LocalRun run, RunStatus status, Instant now) {
+        if (run.claim.ownsItself()) {
+            return nextRuns.afterOwnedRun(run.claim, status, run.stopReason(), now);
+        }
         if (run.claim.oneOff()) {
             return nextRuns.afterOneOffRun(run.claim, status, run.stopReason(), now);
         }

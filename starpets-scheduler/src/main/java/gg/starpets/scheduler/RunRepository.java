@@ -150,8 +150,10 @@ public final class RunRepository {
     // these statements never touch, so they delay no claim.
 
     // Probed through tasks_last_run_idx and tasks_current_run_idx (a bitmap "or" of the two).
+    // Nor a run that owns itself (overlap ALLOW): one recorded TIMED_OUT has ended but is still owned.
     private static final String NOT_REFERENCED = """
             not exists (select 1 from tasks t where t.last_run_id = r.id or t.current_run_id = r.id)
+               and r.owner_session is null
             """;
 
     private static final NamedSql TASKS_WITH_RUNS = NamedSql.of("""

@@ -45,6 +45,8 @@ final class SqlFragments {
      */
     static final String CLAIMABLE = """
             enabled and owner_session is null and quarantined_at is null and retired_at is null
+                   -- An overlap ALLOW task with max-concurrent runs in progress waits for one to end (V24).
+                   and (max_concurrent is null or runs_owned < max_concurrent)
                    -- A paused task runs only when an operator triggers it.
                    and (paused_at is null or next_cause = 'TRIGGER')
                    -- Missed by more than its threshold: skipped (TaskHousekeeping.skipMisfires moves it on).

@@ -19,7 +19,7 @@ final class TaskColumns {
             t.name, t.handler, t.schedule, t.time_zone, t.params::text as params, t.enabled, t.timeout_seconds,
                    t.retry::text as retry, t.misfire_policy, t.misfire_threshold_ms, t.catch_up_limit,
                    t.catch_up_window_ms, t.jitter_ms, t.overlap, t.once_at, t.cost, t.run_after_task, t.run_after_when,
-                   t.priority, t.concurrency_group""";
+                   t.priority, t.concurrency_group, t.max_concurrent""";
 
     private TaskColumns() {}
 
@@ -44,7 +44,8 @@ final class TaskColumns {
                 rs.getInt("cost"),
                 runAfter(rs),
                 rs.getInt("priority"),
-                rs.getString("concurrency_group"));
+                rs.getString("concurrency_group"),
+                rs.getObject("max_concurrent", Integer.class));
     }
 
     static TaskDefinition.RunAfter runAfter(ResultSet rs) throws SQLException {
@@ -92,7 +93,8 @@ final class TaskColumns {
                         "run_after_when",
                         d.runAfter() == null ? null : d.runAfter().when().name())
                 .set("priority", d.priority())
-                .set("concurrency_group", d.concurrencyGroup());
+                .set("concurrency_group", d.concurrencyGroup())
+                .set("max_concurrent", d.maxConcurrent());
     }
 
     /**
@@ -176,6 +178,9 @@ final class TaskColumns {
         json.put("catchUpWindowSeconds", d.misfire().catchUpWindow().toNanos() / 1e9);
         json.put("jitterSeconds", d.jitter().toNanos() / 1e9);
         json.put("overlap", d.overlap().name());
+        if (d.maxConcurrent() != null) {
+            json.put("maxConcurrent", d.maxConcurrent());
+        }
         json.put("cost", d.cost());
         json.put("priority", d.priority());
         if (d.concurrencyGroup() != null) {

@@ -7,7 +7,7 @@ package gg.starpets.scheduler;
 final class TaskCommandSql {
 
     static final NamedSql LOCK = NamedSql.of("""
-            select t.id, %s, t.source, t.version, t.owner_session is not null as running,
+            select t.id, %s, t.source, t.version, t.owner_session is not null or t.runs_owned > 0 as running,
                    t.paused_at is not null as paused, t.quarantined_at is not null as quarantined,
                    t.retired_at is not null as retired
               from tasks t
@@ -19,12 +19,12 @@ final class TaskCommandSql {
             insert into tasks (name, handler, schedule, time_zone, params, enabled, timeout_seconds, retry,
                                misfire_policy, misfire_threshold_ms, catch_up_limit, catch_up_window_ms, jitter_ms,
                                overlap, cost, source, next_run_at, next_fire_at, once_at, run_after_task, run_after_when, priority,
-                               concurrency_group)
+                               concurrency_group, max_concurrent)
             values (:name, :handler, :schedule, :zone, cast(:params as jsonb), :enabled, :timeout,
                     cast(:retry as jsonb), :misfire, :threshold, :catch_up_limit, :catch_up_window, :jitter, :overlap,
                     :cost, 'API', cast(:next as timestamptz), cast(:next as timestamptz), cast(:once_at as timestamptz),
                     cast(:run_after_task as text), cast(:run_after_when as text), :priority,
-                    cast(:concurrency_group as text))
+                    cast(:concurrency_group as text), cast(:max_concurrent as integer))
             on conflict (name) do nothing
             """);
 
@@ -36,7 +36,8 @@ final class TaskCommandSql {
                    catch_up_window_ms = :catch_up_window, jitter_ms = :jitter, overlap = :overlap, cost = :cost,
                    once_at = cast(:once_at as timestamptz), run_after_task = cast(:run_after_task as text),
                    run_after_when = cast(:run_after_when as text), priority = :priority,
-                   concurrency_group = cast(:concurrency_group as text), quarantined_at = null, lost_streak = 0, version = version + 1, updated_at = now(),
+                   concurrency_group = cast(:concurrency_group as text),
+                   max_concurrent = cast(:max_concurrent as integer), quarantined_at = null, lost_streak = 0, version = version + 1, updated_at = now(),
                    %s
              where id = :id and name = :name
             """.formatted(TaskColumns.rescheduled("", ":rescheduled")));
@@ -69,10 +70,18 @@ final class TaskCommandSql {
             returning owner_session is not null as queued
             """);
 
+    // The run's task's row; a run of an overlap ALLOW task, its own (OwnedRunRepository).
     static final NamedSql CANCEL = NamedSql.of("""
-            update tasks set cancel_requested = true, updated_at = now()
-             where current_run_id = :run and owner_session is not null
-            returning name, owner_instance
+            with task as (
+                update tasks set cancel_requested = true, updated_at = now()
+                 where current_run_id = :run and owner_session is not null
+                returning name, owner_instance
+            ), owned as (
+                update task_runs set cancel_requested = true
+                 where id = :run and owner_session is not null
+                returning task_name as name, instance_id as owner_instance
+            )
+            select * from task union all select * from owned
             """);
 
     static final NamedSql RUN_EXISTS = NamedSql.of("select task_name, status from task_runs where id = :run");

@@ -54,6 +54,7 @@ public final class TaskCommands {
         NOT_BACKFILLABLE,
         TOO_MANY_SLOTS,
         INVALID_RANGE,
+        MAX_PARALLEL_UNSUPPORTED,
         // Run after (RunAfterRepository): a loop; an upstream that is no task; deleting a task others run after.
         RUN_AFTER_LOOP,
         UNKNOWN_UPSTREAM,

@@ -27,6 +27,8 @@ import java.util.regex.Pattern;
  *     due longer ago than {@code SCHEDULER_PRIORITY_AGING} goes ahead of newer ones whatever their priority
  * @param concurrencyGroup the group whose limits its runs count in ({@code concurrency-group}); null: none
  *     ({@link GroupRepository})
+ * @param maxConcurrent with {@code overlap: ALLOW} ({@code max-concurrent}), how many runs of the task may be in
+ *     progress at once across all instances, 1 to {@value #MAX_CONCURRENT}; null for every other overlap policy
  */
 public record TaskDefinition(
         String name,
@@ -44,7 +46,11 @@ public record TaskDefinition(
         int cost,
         RunAfter runAfter,
         int priority,
-        String concurrencyGroup) {
+        String concurrencyGroup,
+        Integer maxConcurrent) {
+
+    /** The highest {@code max-concurrent} a task may have (the database checks it too, V24). */
+    public static final int MAX_CONCURRENT = 1000;
 
     /** The lowest and highest {@code priority} a task may have (the database checks them too, V21). */
     public static final int MIN_PRIORITY = -100;
@@ -94,6 +100,35 @@ public record TaskDefinition(
         if (concurrencyGroup != null && !GroupRepository.validName(concurrencyGroup)) {
             throw new InvalidTaskException(name, GroupRepository.nameRule(concurrencyGroup));
         }
+        checkAllow(name, overlap, maxConcurrent, concurrencyGroup);
+    }
+
+    /**
+     * {@code overlap: ALLOW} needs {@code max-concurrent} (1 to {@value #MAX_CONCURRENT}), which no other policy
+     * takes; and no concurrency group (a group's slot is held by a task, and an ALLOW task has several runs).
+     */
+    private static void checkAllow(String name, Overlap overlap, Integer maxConcurrent, String concurrencyGroup) {
+        if (overlap == Overlap.ALLOW) {
+            if (maxConcurrent == null) {
+                throw new InvalidTaskException(
+                        name,
+                        "overlap ALLOW needs max-concurrent, the most runs of the task at once (1 to " + MAX_CONCURRENT
+                                + ")");
+            }
+            if (maxConcurrent < 1 || maxConcurrent > MAX_CONCURRENT) {
+                throw new InvalidTaskException(
+                        name, "max-concurrent must be between 1 and " + MAX_CONCURRENT + ", not " + maxConcurrent);
+            }
+            if (concurrencyGroup != null) {
+                throw new InvalidTaskException(
+                        name,
+                        "overlap ALLOW does not go with a concurrency group: a group's limits count one run"
+                                + " per task");
+            }
+        } else if (maxConcurrent != null) {
+            throw new InvalidTaskException(
+                    name, "max-concurrent is for overlap ALLOW only (this task's overlap is " + overlap + ")");
+        }
     }
 
     /**
@@ -105,11 +140,16 @@ public record TaskDefinition(
      * first such slot (several give one run; no MISSED row). {@code REPLACE}: the run in progress is
      * cancelled (its owner is asked as an operator's cancel asks it, the run ends CANCELLED) and the new
      * run starts once it has ended. A fixed delay counts from the end of a run: never due during one.
+     * {@code ALLOW} (with {@code max-concurrent: N}, for idempotent tasks): a slot due while runs are in
+     * progress starts another run, up to N at once across all instances, each with its own fence and
+     * lease; the schedule moves on at each start (a fixed delay counts from each start), and a slot due
+     * while N run waits for one of them to end.
      */
     public enum Overlap {
         SKIP,
         BUFFER_ONE,
-        REPLACE;
+        REPLACE,
+        ALLOW;
 
         /** The policy written {@code text} (any case; null or blank: SKIP); refuses others naming the task. */
         public static Overlap of(String task, String text) {
@@ -117,17 +157,11 @@ public record TaskDefinition(
                 return SKIP;
             }
             String name = text.strip().toUpperCase(Locale.ROOT);
-            if (name.equals("ALLOW")) {
-                throw new InvalidTaskException(
-                        task,
-                        "overlap ALLOW (several runs of the task at once, max-concurrent) is not supported yet;"
-                                + " use SKIP, BUFFER_ONE or REPLACE");
-            }
             try {
                 return valueOf(name);
             } catch (IllegalArgumentException e) {
                 throw new InvalidTaskException(
-                        task, "overlap must be SKIP, BUFFER_ONE or REPLACE, not '" + text.strip() + "'");
+                        task, "overlap must be SKIP, BUFFER_ONE, REPLACE or ALLOW, not '" + text.strip() + "'");
             }
         }
     }
@@ -185,15 +219,38 @@ public record TaskDefinition(
                 1,
                 null,
                 0,
+                null,
                 null);
     }
 
     public TaskDefinition withRetry(RetryPolicy retry) {
-        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter, priority, concurrencyGroup);
+        return copy(
+                params,
+                retry,
+                misfire,
+                jitter,
+                startAt,
+                overlap,
+                cost,
+                runAfter,
+                priority,
+                concurrencyGroup,
+                maxConcurrent);
     }
 
     public TaskDefinition withMisfire(MisfirePolicy misfire) {
-        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter, priority, concurrencyGroup);
+        return copy(
+                params,
+                retry,
+                misfire,
+                jitter,
+                startAt,
+                overlap,
+                cost,
+                runAfter,
+                priority,
+                concurrencyGroup,
+                maxConcurrent);
     }
 
     public TaskDefinition withJitter(Duration jitter) {
@@ -205,33 +262,131 @@ public record TaskDefinition(
         } catch (IllegalArgumentException e) {
             throw new InvalidTaskException(name, e.getMessage());
         }
-        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter, priority, concurrencyGroup);
+        return copy(
+                params,
+                retry,
+                misfire,
+                jitter,
+                startAt,
+                overlap,
+                cost,
+                runAfter,
+                priority,
+                concurrencyGroup,
+                maxConcurrent);
     }
 
+    /** With {@code overlap}; an ALLOW task's max-concurrent is kept, and goes with any other policy. */
     public TaskDefinition withOverlap(Overlap overlap) {
-        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter, priority, concurrencyGroup);
+        Integer maxConcurrent = overlap == Overlap.ALLOW ? this.maxConcurrent : null;
+        return copy(
+                params,
+                retry,
+                misfire,
+                jitter,
+                startAt,
+                overlap,
+                cost,
+                runAfter,
+                priority,
+                concurrencyGroup,
+                maxConcurrent);
+    }
+
+    /**
+     * With {@code overlap} and, for {@code ALLOW}, {@code maxConcurrent} runs at once (null: none given); refuses
+     * a combination that makes no sense, naming the task.
+     */
+    public TaskDefinition withOverlap(Overlap overlap, Integer maxConcurrent) {
+        return copy(
+                params,
+                retry,
+                misfire,
+                jitter,
+                startAt,
+                overlap,
+                cost,
+                runAfter,
+                priority,
+                concurrencyGroup,
+                maxConcurrent);
     }
 
     public TaskDefinition withParams(Map<String, Object> params) {
-        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter, priority, concurrencyGroup);
+        return copy(
+                params,
+                retry,
+                misfire,
+                jitter,
+                startAt,
+                overlap,
+                cost,
+                runAfter,
+                priority,
+                concurrencyGroup,
+                maxConcurrent);
     }
 
     public TaskDefinition withCost(int cost) {
-        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter, priority, concurrencyGroup);
+        return copy(
+                params,
+                retry,
+                misfire,
+                jitter,
+                startAt,
+                overlap,
+                cost,
+                runAfter,
+                priority,
+                concurrencyGroup,
+                maxConcurrent);
     }
 
     public TaskDefinition withPriority(int priority) {
-        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter, priority, concurrencyGroup);
+        return copy(
+                params,
+                retry,
+                misfire,
+                jitter,
+                startAt,
+                overlap,
+                cost,
+                runAfter,
+                priority,
+                concurrencyGroup,
+                maxConcurrent);
     }
 
     /** In the group {@code group} (null or blank: none). */
     public TaskDefinition withConcurrencyGroup(String group) {
         String concurrencyGroup = group == null || group.isBlank() ? null : group.strip();
-        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter, priority, concurrencyGroup);
+        return copy(
+                params,
+                retry,
+                misfire,
+                jitter,
+                startAt,
+                overlap,
+                cost,
+                runAfter,
+                priority,
+                concurrencyGroup,
+                maxConcurrent);
     }
 
     public TaskDefinition withStartAt(Instant startAt) {
-        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter, priority, concurrencyGroup);
+        return copy(
+                params,
+                retry,
+                misfire,
+                jitter,
+                startAt,
+                overlap,
+                cost,
+                runAfter,
+                priority,
+                concurrencyGroup,
+                maxConcurrent);
     }
 
     /** This definition with its parts a {@code withX} may change: the one place that copies it. */
@@ -245,7 +400,8 @@ public record TaskDefinition(
             int cost,
             RunAfter runAfter,
             int priority,
-            String concurrencyGroup) {
+            String concurrencyGroup,
+            Integer maxConcurrent) {
         return new TaskDefinition(
                 name,
                 handler,
@@ -262,7 +418,8 @@ public record TaskDefinition(
                 cost,
                 runAfter,
                 priority,
-                concurrencyGroup);
+                concurrencyGroup,
+                maxConcurrent);
     }
 
     /**
@@ -275,7 +432,18 @@ public record TaskDefinition(
         if (runAfter != null && runAfter.task().equals(name)) {
             throw new InvalidTaskException(name, "run-after names the task itself: a loop");
         }
-        return copy(params, retry, misfire, jitter, startAt, overlap, cost, runAfter, priority, concurrencyGroup);
+        return copy(
+                params,
+                retry,
+                misfire,
+                jitter,
+                startAt,
+                overlap,
+                cost,
+                runAfter,
+                priority,
+                concurrencyGroup,
+                maxConcurrent);
     }
 
     /**

@@ -17,7 +17,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Once a heartbeat, on every instance: ends pauses whose time has come, retires configuration tasks
  * that no live instance defines any more, moves SKIP tasks past a missed time (recording the slots
- * MISSED), and cancels the runs of {@code overlap: REPLACE} tasks during which a slot came due. Each statement
+ * MISSED), cancels the runs of {@code overlap: REPLACE} tasks during which a slot came due, and puts back the
+ * schedule of an {@code overlap: ALLOW} task whose claim's instance never moved it on. Each statement
  * changes a row once whichever instance runs it first; events say who. Each duty is a short
  * transaction of its own (a SKIP task, one statement each), waiting for a row another transaction
  * holds at most half a heartbeat: housekeeping never holds many rows locked, nor a thread for long,
@@ -93,6 +94,20 @@ final class TaskHousekeeping {
             select name, pg_notify('%s', cast(:run as text)) from asked
             """.formatted(SessionWatch.CANCEL_CHANNEL));
 
+    /**
+     * An overlap ALLOW task whose claim set its schedule aside ({@code next_run_at} infinity) a lease ago
+     * and whose instance never wrote the next time (OwnedRunRepository.ADVANCE failed, its instance living
+     * on, so no recovery of its run did it): due at once for its slot again. Reads tasks_allow_idx.
+     * Package-visible: QueryPlanTest.
+     */
+    static final NamedSql UNADVANCED = NamedSql.of("""
+            update tasks set next_run_at = now(), next_fire_at = coalesce(next_fire_at, now()),
+                   next_cause = 'RECOVERY', updated_at = now()
+             where max_concurrent is not null and next_run_at = 'infinity'
+               and last_claimed_at < now() - :lease * interval '1 millisecond'
+            returning name
+            """);
+
     private final SchedulerSettings settings;
     private final DataSource dataSource;
     private final SchedulerEvents events;
@@ -138,6 +153,15 @@ final class TaskHousekeeping {
                 log.info("{} missed due time(s) skipped (misfire SKIP)", skipped);
             }
             duty("overlap REPLACE", 0, () -> replaceOverrunning(c, actor));
+            List<String> unadvanced = duty(
+                    "overlap ALLOW schedules",
+                    List.of(),
+                    () -> names(UNADVANCED.prepare(c).set("lease", settings.lease())));
+            unadvanced.forEach(t -> log.warn(
+                    "Task {}: its schedule was not moved on after a claim a lease ago; due at once for that slot", t));
+            if (!unadvanced.isEmpty()) {
+                TaskRepository.notifyTasksChanged(c);
+            }
         } catch (SQLException | RuntimeException e) {
             log.warn("Task housekeeping failed: {}", e.getMessage());
         }

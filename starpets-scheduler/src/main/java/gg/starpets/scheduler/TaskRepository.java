@@ -208,10 +208,19 @@ final class TaskRepository {
      * as the lock is held.
      */
     List<Renewed> renewLeases(Connection c, long sessionKey, Duration lease, long[] aliveRunIds) throws SQLException {
-        if (aliveRunIds.length == 0) {
+        return renewLeases(c, sessionKey, lease, aliveRunIds, new long[0]);
+    }
+
+    /** As above; {@code ownedRunIds}: the runs alive here that own themselves ({@link OwnedRunRepository}). */
+    List<Renewed> renewLeases(Connection c, long sessionKey, Duration lease, long[] aliveRunIds, long[] ownedRunIds)
+            throws SQLException {
+        if (aliveRunIds.length == 0 && ownedRunIds.length == 0) {
             return List.of();
         }
         return Transactions.inTransaction(c, lease.dividedBy(10), () -> {
+            if (aliveRunIds.length == 0) {
+                return OwnedRunRepository.renew(c, sessionKey, lease, ownedRunIds);
+            }
             try (var st = RENEW.prepare(c)
                             .set("lease", lease)
                             .set("key", sessionKey)
@@ -220,6 +229,9 @@ final class TaskRepository {
                 List<Renewed> owned = new ArrayList<>();
                 while (rs.next()) {
                     owned.add(new Renewed(rs.getLong(1), rs.getBoolean(2)));
+                }
+                if (ownedRunIds.length > 0) {
+                    owned.addAll(OwnedRunRepository.renew(c, sessionKey, lease, ownedRunIds));
                 }
                 return owned;
             }
@@ -262,6 +274,9 @@ final class TaskRepository {
      * from the new one.
      */
     boolean finish(Connection c, ClaimedRun run, long sessionKey, NextRun next, RunEnd ended) throws SQLException {
+        if (run.ownsItself()) {
+            return OwnedRunRepository.finish(c, run, sessionKey, next, ended);
+        }
         if (run.oneOff()) {
             return OneOffRepository.finish(c, run, sessionKey, next, ended);
         }
@@ -310,6 +325,10 @@ final class TaskRepository {
 
     /** Records a run ended (timed out) while its handler still executes; the task stays owned, shown STUCK. */
     void markStuck(Connection c, ClaimedRun run, long sessionKey, RunStatus status, String error) throws SQLException {
+        if (run.ownsItself()) {
+            OwnedRunRepository.markStuck(c, run, sessionKey, status, error);
+            return;
+        }
         try (var st = MARK_STUCK
                         .prepare(c)
                         .set("task", run.taskId())

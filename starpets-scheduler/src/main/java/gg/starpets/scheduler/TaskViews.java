@@ -42,10 +42,12 @@ public final class TaskViews {
             Instant retiredAt,
             boolean triggerQueued,
             TaskDefinition definition,
-            String groupWait) {
+            String groupWait,
+            List<RunInProgress> runsInProgress) {
 
+        /** A run in progress: of its task's row, or (overlap ALLOW) one of the runs in {@link #runsInProgress}. */
         public boolean running() {
-            return instanceId != null;
+            return instanceId != null || !runsInProgress.isEmpty();
         }
 
         /**
@@ -95,6 +97,13 @@ public final class TaskViews {
         }
     }
 
+    /**
+     * A run of an {@code overlap: ALLOW} task in progress (several may be at once, each owning itself; the
+     * task's own instance, start and progress are then null).
+     */
+    public record RunInProgress(
+            long runId, String instanceId, Instant startedAt, Double progress, int attempt, Instant scheduledFor) {}
+
     /** When a task last started, for the "not run within twice its interval" alert. */
     public record TaskTiming(
             String name, String schedule, String timeZone, double timeoutSeconds, double secondsSinceLastStart) {}
@@ -110,7 +119,16 @@ public final class TaskViews {
                    t.next_run_at, t.fence, t.stuck_since, t.source, t.version, t.paused_at,
                    t.paused_until, t.pause_reason, t.quarantined_at, t.retired_at, t.trigger_queued,
                    %s,
-                   %s
+                   %s,
+                   -- The runs in progress of an overlap ALLOW task (task_runs_owner_idx: only owned runs).
+                   case when t.max_concurrent is not null then
+                       (select json_agg(json_build_object(
+                                   'id', o.id, 'instance', o.instance_id,
+                                   'started', (extract(epoch from o.started_at) * 1000)::bigint,
+                                   'progress', o.progress, 'attempt', o.attempt,
+                                   'for', (extract(epoch from o.scheduled_for) * 1000)::bigint) order by o.id)::text
+                          from task_runs o where o.owner_session is not null and o.task_id = t.id)
+                   end as runs_in_progress
               from tasks t left join task_runs r on r.id = t.last_run_id
              where cast(:name as text) is null or t.name = :name
              order by t.name
@@ -262,7 +280,25 @@ public final class TaskViews {
                 instant(rs, "retired_at"),
                 rs.getBoolean("trigger_queued"),
                 definition(rs),
-                rs.getString("group_wait"));
+                rs.getString("group_wait"),
+                runsInProgress(rs.getString("runs_in_progress")));
+    }
+
+    private static List<RunInProgress> runsInProgress(String json) {
+        if (json == null) {
+            return List.of();
+        }
+        List<RunInProgress> runs = new ArrayList<>();
+        for (var run : Json.MAPPER.readTree(json)) {
+            runs.add(new RunInProgress(
+                    run.get("id").asLong(),
+                    run.get("instance").asString(),
+                    Instant.ofEpochMilli(run.get("started").asLong()),
+                    run.get("progress").isNull() ? null : run.get("progress").asDouble(),
+                    run.get("attempt").asInt(),
+                    Instant.ofEpochMilli(run.get("for").asLong())));
+        }
+        return runs;
     }
 
     /** The definition as stored (a schedule or zone this version cannot read gives null). */

@@ -110,13 +110,18 @@ class BackfillTest {
 
     /** Records the slot; holds the first run while {@code hold}; fails the first attempt at {@code failing}. */
     private TaskHandler witness(boolean hold, Instant failing) {
+        return witness(hold, failing, Duration.ofMillis(20));
+    }
+
+    /** As above, each run lasting {@code lasting} (long enough for runs that may overlap to overlap). */
+    private TaskHandler witness(boolean hold, Instant failing, Duration lasting) {
         return ctx -> {
             int now = inFlight.incrementAndGet();
             mostInFlight.accumulateAndGet(now, Math::max);
             seen.add(ctx.scheduledFor());
             attempts.add(ctx.attempt());
             try {
-                ctx.sleep(Duration.ofMillis(20));
+                ctx.sleep(lasting);
                 if (hold) {
                     release.await();
                 }
@@ -178,6 +183,56 @@ class BackfillTest {
                 .isZero();
         assertThat(cluster.count("select count(*) from task_events where action = 'BACKFILL_REQUESTED'"))
                 .isEqualTo(1);
+    }
+
+    @Test
+    void aBackfillOfAnAllowTaskRunsUpToMaxParallelSlotsAtOnceAndNeverMoreThanMaxConcurrentOldestFirst() {
+        Map<String, TaskHandler> handlers = Map.of("work", witness(false, null, Duration.ofMillis(400)));
+        List<Scheduler> schedulers = IntStream.rangeClosed(1, 2)
+                .mapToObj(i -> cluster.create("instance-" + i, handlers))
+                .toList();
+        schedulers
+                .getFirst()
+                .syncTasks(List.of(
+                        task("fan", everyTenMinutes).withOverlap(TaskDefinition.Overlap.ALLOW, 3),
+                        task("single", everyTenMinutes)));
+        schedulers.forEach(Scheduler::start);
+        assertThatThrownBy(() -> backfills.request("single", from, to, "operator:ann", 2))
+                .as("a task whose runs never overlap")
+                .isInstanceOfSatisfying(
+                        RefusedException.class,
+                        e -> assertThat(e.refusal()).isEqualTo(Refusal.MAX_PARALLEL_UNSUPPORTED))
+                .hasMessageContaining("task 'single' has overlap SKIP");
+        assertThat(cluster.count("select count(*) from backfills")).isZero();
+
+        Backfills.Requested two = backfills.request("fan", from, to, "operator:ann", 2);
+        await().atMost(Timing.WORK)
+                .until(() -> backfills.progress(two.id()).state().equals("DONE"));
+        assertThat(mostInFlight.get()).as("slots at once, maxParallel 2").isEqualTo(2);
+        assertThat(cluster.query(
+                        "select scheduled_for from task_runs where backfill_id = " + two.id()
+                                + " order by started_at, id",
+                        rs -> rs.getTimestamp(1).toInstant()))
+                .as("started in slot order")
+                .containsExactlyElementsOf(slotsEveryTenMinutes());
+
+        mostInFlight.set(0);
+        Backfills.Requested five = backfills.request("fan", from, to, "operator:ann", 5);
+        await().atMost(Timing.WORK)
+                .until(() -> backfills.progress(five.id()).state().equals("DONE"));
+        schedulers.forEach(Scheduler::close);
+        assertThat(mostInFlight.get())
+                .as("slots at once, maxParallel 5 of a task of max-concurrent 3")
+                .isEqualTo(3);
+        assertThat(cluster.query(
+                        "select scheduled_for from task_runs where backfill_id = " + five.id()
+                                + " order by started_at, id",
+                        rs -> rs.getTimestamp(1).toInstant()))
+                .containsExactlyElementsOf(slotsEveryTenMinutes());
+        assertThat(backfills.progress(five.id()).done()).isEqualTo(7);
+        assertThat(backfills.progress(five.id()).maxParallel()).isEqualTo(5);
+        assertThat(cluster.count("select count(*) from tasks where next_request_at is not null"))
+                .isZero();
     }
 
     @Test

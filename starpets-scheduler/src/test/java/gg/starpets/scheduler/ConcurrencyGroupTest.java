@@ -6,18 +6,14 @@ import static org.awaitility.Awaitility.await;
 import gg.starpets.handlers.WitnessHandler;
 import gg.starpets.support.Timing;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Semaphore;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -53,60 +49,6 @@ class ConcurrencyGroupTest {
             String name, String handler, String schedule, String group, Map<String, Object> params) {
         return TaskDefinition.of(name, handler, schedule, "UTC", Duration.ofMinutes(1), true, params)
                 .withConcurrencyGroup(group);
-    }
-
-    /**
-     * How far a run's recorded start may precede the moment its claim saw its slot free: the claim
-     * records {@code now()}, its transaction's start, which PostgreSQL takes before the statement's
-     * snapshot (after the parsing and planning of a long statement: milliseconds, more on a loaded
-     * 2-core machine). A run's end committed in between is seen, so the recorded times of two runs
-     * may overlap by that much although their slots never did. Runs here last 300 ms: a slot taken
-     * twice would overlap by far more.
-     */
-    private static final Duration RECORDED_START_SLACK = Duration.ofMillis(100);
-
-    /** The most runs of the tasks named {@code like} in progress at once, from task_runs' start and end times. */
-    private long mostAtOnceRecorded(String like) {
-        return cluster.count("""
-                select coalesce(max((select count(*) from task_runs o
-                                      where o.task_name like '%1$s' and o.started_at <= r.started_at
-                                        and coalesce(o.finished_at, 'infinity') > r.started_at + interval '%2$d ms')), 0)
-                  from task_runs r where r.task_name like '%1$s' and r.started_at is not null
-                """.formatted(like, RECORDED_START_SLACK.toMillis()));
-    }
-
-    /** The most runs at once the witness saw: each run from its first step to its end line. */
-    private int mostAtOnceWitnessed() throws IOException {
-        Map<String, long[]> runs = new HashMap<>();
-        try (Stream<Path> files = Files.list(witnessDir)) {
-            for (Path file : files.toList()) {
-                for (String line : Files.readAllLines(file)) {
-                    String[] f = line.split("\t");
-                    long[] span = runs.computeIfAbsent(f[3], k -> new long[] {Long.MAX_VALUE, Long.MAX_VALUE});
-                    long at = Long.parseLong(f[0]);
-                    if (f[1].equals("step")) {
-                        span[0] = Math.min(span[0], at);
-                    } else {
-                        span[1] = at;
-                    }
-                }
-            }
-        } catch (UncheckedIOException e) {
-            throw e.getCause();
-        }
-        List<long[]> events = new ArrayList<>(); // {time, +1 start / -1 end}, ends first at equal times
-        runs.values().forEach(span -> {
-            events.add(new long[] {span[0], 1});
-            events.add(new long[] {span[1], -1});
-        });
-        events.sort((a, b) -> a[0] != b[0] ? Long.compare(a[0], b[0]) : Long.compare(a[1], b[1]));
-        int now = 0;
-        int most = 0;
-        for (long[] e : events) {
-            now += (int) e[1];
-            most = Math.max(most, now);
-        }
-        return most;
     }
 
     @Test
@@ -185,10 +127,12 @@ class ConcurrencyGroupTest {
                         >= 60);
         instances.forEach(Scheduler::close);
 
-        assertThat(mostAtOnceRecorded("grouped-%"))
+        assertThat(AtOnce.recorded(cluster, "grouped-%"))
                 .as("most runs at once, recorded")
                 .isEqualTo(3);
-        assertThat(mostAtOnceWitnessed()).as("most runs at once, witnessed").isEqualTo(3);
+        assertThat(AtOnce.witnessed(witnessDir))
+                .as("most runs at once, witnessed")
+                .isEqualTo(3);
         assertThat(cluster.count("select count(distinct instance_id) from task_runs where task_name like 'grouped-%'"))
                 .as("the group's runs were spread over the instances")
                 .isGreaterThan(1);

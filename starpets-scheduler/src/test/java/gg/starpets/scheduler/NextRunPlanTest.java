@@ -485,13 +485,33 @@ class NextRunPlanTest {
     }
 
     @Test
-    void overlapIsReadInAnyCaseAndAllowOrAnUnknownValueIsRefusedNamingTheTask() {
+    void overlapIsReadInAnyCaseAndAnUnknownValueIsRefusedNamingTheTask() {
         assertThat(TaskDefinition.Overlap.of("t", null)).isEqualTo(TaskDefinition.Overlap.SKIP);
         assertThat(TaskDefinition.Overlap.of("t", "buffer_one")).isEqualTo(TaskDefinition.Overlap.BUFFER_ONE);
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> TaskDefinition.Overlap.of("nightly", "ALLOW"))
-                .hasMessage("Task 'nightly': overlap ALLOW (several runs of the task at once, max-concurrent) is not"
-                        + " supported yet; use SKIP, BUFFER_ONE or REPLACE");
+        assertThat(TaskDefinition.Overlap.of("t", "allow")).isEqualTo(TaskDefinition.Overlap.ALLOW);
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> TaskDefinition.Overlap.of("nightly", "QUEUE"))
-                .hasMessage("Task 'nightly': overlap must be SKIP, BUFFER_ONE or REPLACE, not 'QUEUE'");
+                .hasMessage("Task 'nightly': overlap must be SKIP, BUFFER_ONE, REPLACE or ALLOW, not 'QUEUE'");
+    }
+
+    @Test
+    void overlapAllowNeedsMaxConcurrentWhichNoOtherPolicyTakes() {
+        TaskDefinition d = TaskDefinition.of("fan", "noop", "1m", "UTC", Duration.ofMinutes(1), true, null);
+        assertThat(d.withOverlap(TaskDefinition.Overlap.ALLOW, 3).maxConcurrent())
+                .isEqualTo(3);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> d.withOverlap(TaskDefinition.Overlap.ALLOW, null))
+                .hasMessage("Task 'fan': overlap ALLOW needs max-concurrent, the most runs of the task at once (1 to"
+                        + " 1000)");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> d.withOverlap(TaskDefinition.Overlap.ALLOW, 0))
+                .hasMessage("Task 'fan': max-concurrent must be between 1 and 1000, not 0");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> d.withOverlap(TaskDefinition.Overlap.SKIP, 2))
+                .hasMessage("Task 'fan': max-concurrent is for overlap ALLOW only (this task's overlap is SKIP)");
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                        () -> d.withOverlap(TaskDefinition.Overlap.ALLOW, 2).withConcurrencyGroup("partner"))
+                .hasMessageStartingWith("Task 'fan': overlap ALLOW does not go with a concurrency group");
+        assertThat(d.withOverlap(TaskDefinition.Overlap.ALLOW, 2)
+                        .withOverlap(TaskDefinition.Overlap.SKIP)
+                        .maxConcurrent())
+                .as("another policy leaves max-concurrent behind")
+                .isNull();
     }
 }

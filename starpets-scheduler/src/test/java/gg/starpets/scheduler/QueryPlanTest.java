@@ -95,6 +95,22 @@ class QueryPlanTest {
     }
 
     @Test
+    void lookingForUnadvancedAllowSchedulesReadsOnlyAllowTasks() throws SQLException {
+        assertThat(plan(TaskHousekeeping.UNADVANCED, Map.of("lease", 10_000L)))
+                .as("plan")
+                .anyMatch(line -> line.contains("tasks_allow_idx"))
+                .noneMatch(line -> line.contains("Seq Scan on tasks"));
+    }
+
+    @Test
+    void lookingForOwnedRunsWhoseLockIsMissingReadsOnlyOwnedRuns() throws SQLException {
+        assertThat(plan(OwnedRunRepository.LOCK_MISSING, Map.of()))
+                .as("plan")
+                .anyMatch(line -> line.contains("task_runs_owner_idx"))
+                .noneMatch(line -> line.contains("Seq Scan on task_runs"));
+    }
+
+    @Test
     void lookingForRunsToReplaceReadsOnlyRunningReplaceTasks() throws SQLException {
         assertThat(plan(TaskHousekeeping.REPLACEABLE, Map.of()))
                 .as("plan")

@@ -1,6 +1,7 @@
 package gg.starpets.web;
 
 import gg.starpets.StarPetsApplication;
+import gg.starpets.scheduler.Backfills;
 import io.swagger.v3.oas.models.Components;
 import io.swagger.v3.oas.models.OpenAPI;
 import io.swagger.v3.oas.models.Operation;
@@ -163,8 +164,9 @@ class ApiDescription {
                         "maxParallel",
                         new IntegerSchema()
                                 .minimum(java.math.BigDecimal.ONE)
-                                .maximum(java.math.BigDecimal.ONE)
-                                .description("only 1: a task's runs never overlap"));
+                                .maximum(java.math.BigDecimal.valueOf(Backfills.MAX_SLOTS))
+                                .description("slots at once, default 1; above 1 only for a task with overlap ALLOW,"
+                                        + " never more than its maxConcurrent"));
         body.setRequired(List.of("from", "to"));
         return jsonBody(body, true);
     }

@@ -46,10 +46,10 @@ class BackfillController {
                     "invalid_request", "the body must be a JSON object: {\"from\": \"…\", \"to\": \"…\"}");
         }
         Requests.onlyFields(body, FIELDS, "from, to, maxParallel");
-        maxParallel(body.has("maxParallel") ? body.get("maxParallel") : body.get("max-parallel"));
+        int maxParallel = maxParallel(body.has("maxParallel") ? body.get("maxParallel") : body.get("max-parallel"));
         Instant from = time(name, body, "from");
         Instant to = time(name, body, "to");
-        Backfills.Requested requested = backfills.request(name, from, to, Requests.actor(request));
+        Backfills.Requested requested = backfills.request(name, from, to, Requests.actor(request), maxParallel);
         return ResponseEntity.created(URI.create("/backfills/" + requested.id()))
                 .body(new BackfillRequested(
                         requested.id(),
@@ -76,22 +76,18 @@ class BackfillController {
     }
 
     /**
-     * One at a time is all a task allows until overlap ALLOW exists: a task's runs never overlap, so
-     * slots cannot run side by side; more is refused rather than silently ignored.
+     * How many slots may run at once (default 1). Above 1 only for a task with overlap ALLOW, which the
+     * engine checks ({@code max_parallel_unsupported} for any other: its runs never overlap).
      */
-    private static void maxParallel(JsonNode value) {
+    private static int maxParallel(JsonNode value) {
         if (value == null || value.isNull()) {
-            return;
+            return 1;
         }
-        if (!value.isIntegralNumber() || value.asLong() < 1) {
-            throw ApiException.badRequest("invalid_request", "'maxParallel' must be a whole number of at least 1");
-        }
-        if (value.asLong() > 1) {
+        if (!value.isIntegralNumber() || value.asLong() < 1 || value.asLong() > Backfills.MAX_SLOTS) {
             throw ApiException.badRequest(
-                    "max_parallel_unsupported",
-                    "'maxParallel' above 1 is not supported: a task's runs never overlap (overlap ALLOW does not"
-                            + " exist yet), so a backfill runs its slots one at a time");
+                    "invalid_request", "'maxParallel' must be a whole number from 1 to " + Backfills.MAX_SLOTS);
         }
+        return value.asInt();
     }
 
     private static Instant time(String task, JsonNode body, String field) {

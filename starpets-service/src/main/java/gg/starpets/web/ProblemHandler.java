@@ -62,6 +62,8 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
                     case NOT_BACKFILLABLE -> conflict("not_backfillable", "Not backfillable", e);
                     case TOO_MANY_SLOTS -> ApiException.badRequest("too_many_slots", e.getMessage());
                     case INVALID_RANGE -> ApiException.badRequest("invalid_range", e.getMessage());
+                    case MAX_PARALLEL_UNSUPPORTED ->
+                        ApiException.badRequest("max_parallel_unsupported", e.getMessage());
                     case RUN_AFTER_LOOP -> ApiException.badRequest("run_after_loop", e.getMessage());
                     case UNKNOWN_UPSTREAM -> ApiException.badRequest("unknown_upstream", e.getMessage());
                     case HAS_DOWNSTREAM -> conflict("has_downstream", "Task has downstream tasks", e);

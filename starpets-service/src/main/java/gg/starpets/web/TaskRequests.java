@@ -50,7 +50,8 @@ final class TaskRequests {
             "cost",
             "runAfter",
             "priority",
-            "concurrencyGroup");
+            "concurrencyGroup",
+            "maxConcurrent");
 
     private static final Set<String> RETRY_FIELDS = Set.of(
             "maxAttempts", "initialBackoff", "initialBackoffSeconds", "multiplier", "maxBackoff", "maxBackoffSeconds");
@@ -77,6 +78,10 @@ final class TaskRequests {
         Map<String, Object> changes = normalized(body, FIELDS, "", stored.name());
         if (changes.containsKey("name") && !stored.name().equals(changes.get("name"))) {
             throw invalid("a task cannot be renamed: create a new one");
+        }
+        // A new overlap policy without maxConcurrent does not keep the stored one (only ALLOW takes it).
+        if (changes.containsKey("overlap") && !changes.containsKey("maxConcurrent")) {
+            merged.remove("maxConcurrent");
         }
         // A timeout given in either form replaces the stored one.
         if (changes.containsKey("timeout")) {
@@ -140,7 +145,9 @@ final class TaskRequests {
                     .withFirstRun(
                             TaskDefinition.startAt(name, "startAt", text(f, "startAt", false)),
                             TaskDefinition.startAt(name, "at", text(f, "at", false)))
-                    .withOverlap(TaskDefinition.Overlap.of(name, text(f, "overlap", false)))
+                    .withOverlap(
+                            TaskDefinition.Overlap.of(name, text(f, "overlap", false)),
+                            f.get("maxConcurrent") == null ? null : integer(f, "maxConcurrent"))
                     .withCost(f.get("cost") == null ? 1 : integer(f, "cost"))
                     .withPriority(f.get("priority") == null ? 0 : integer(f, "priority"))
                     .withConcurrencyGroup(text(f, "concurrencyGroup", false));

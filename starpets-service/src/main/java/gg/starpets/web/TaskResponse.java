@@ -5,6 +5,7 @@ import gg.starpets.scheduler.RetryPolicy;
 import gg.starpets.scheduler.RunRepository.RunRow;
 import gg.starpets.scheduler.Schedule;
 import gg.starpets.scheduler.TaskDefinition;
+import gg.starpets.scheduler.TaskViews;
 import gg.starpets.scheduler.TaskViews.TaskSnapshot;
 import gg.starpets.scheduler.TaskViews.TaskView;
 import java.time.Duration;
@@ -47,6 +48,8 @@ record TaskResponse(
         Double catchUpWindowSeconds,
         Double jitterSeconds,
         String overlap,
+        Integer maxConcurrent,
+        List<TaskViews.RunInProgress> runsInProgress,
         Instant at,
         Integer cost,
         TaskDefinition.RunAfter runAfter,
@@ -132,6 +135,9 @@ record TaskResponse(
                 misfire == null ? null : seconds(misfire.catchUpWindow()),
                 d == null ? null : seconds(d.jitter()),
                 d == null ? null : d.overlap().name(),
+                d == null ? null : d.maxConcurrent(),
+                // Several at once for an overlap ALLOW task; empty for every other (its run: instanceId, startedAt).
+                t.runsInProgress(),
                 // A one-time task's time (schedule "once"); null for every other task.
                 d == null || !d.once() ? null : d.startAt(),
                 d == null ? null : d.cost(),

@@ -294,13 +294,16 @@ class ConfiguredTasksTest {
     }
 
     @Test
-    void anOverlapThatIsNotSupportedStopsTheStartNamingTheTask() {
+    void anOverlapThatMakesNoSenseStopsTheStartNamingTheTaskAndTheKey() throws IOException {
         for (var mistake : Map.of(
                         "ALLOW",
-                        "overlap ALLOW (several runs of the task at once, max-concurrent) is not supported yet;"
-                                + " use SKIP, BUFFER_ONE or REPLACE",
+                        "overlap ALLOW needs max-concurrent, the most runs of the task at once (1 to 1000)",
+                        "ALLOW, max-concurrent: 0",
+                        "max-concurrent must be between 1 and 1000, not 0",
+                        "SKIP, max-concurrent: 3",
+                        "max-concurrent is for overlap ALLOW only (this task's overlap is SKIP)",
                         "QUEUE",
-                        "overlap must be SKIP, BUFFER_ONE or REPLACE, not 'QUEUE'")
+                        "overlap must be SKIP, BUFFER_ONE, REPLACE or ALLOW, not 'QUEUE'")
                 .entrySet()) {
             String yaml = """
                     starpets:
@@ -314,6 +317,15 @@ class ConfiguredTasksTest {
                     .isInstanceOf(TaskDefinition.InvalidTaskException.class)
                     .hasMessage("Task 'nightly-export': " + mistake.getValue());
         }
+        StandardEnvironment env = environment("""
+                starpets:
+                  tasks:
+                    - { name: fan-out, handler: sleep, schedule: 1m, timeout: 1h, overlap: allow, max-concurrent: 3 }
+                """, Map.of());
+        TaskDefinition read =
+                ConfiguredTasks.read(properties(env), env, handlers).getFirst();
+        assertThat(read.overlap()).isEqualTo(TaskDefinition.Overlap.ALLOW);
+        assertThat(read.maxConcurrent()).isEqualTo(3);
     }
 
     @Test

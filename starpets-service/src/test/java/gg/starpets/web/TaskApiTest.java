@@ -171,6 +171,8 @@ class TaskApiTest {
                             "catchUpWindowSeconds",
                             "jitterSeconds",
                             "overlap",
+                            "maxConcurrent",
+                            "runsInProgress",
                             "at",
                             "cost",
                             "runAfter",
@@ -247,7 +249,7 @@ class TaskApiTest {
     }
 
     @Test
-    void overlapIsSetShownAndEditedOverTheApiAndAllowIsRefusedNamingTheTask() {
+    void overlapIsSetShownAndEditedOverTheApiAndAllowNeedsMaxConcurrent() {
         HttpResponse<String> created = call(a, "POST", "/tasks", """
                 {"name": "replaced", "handler": "sleep", "schedule": "0 3 * * *", "timeout": 60, "overlap": "REPLACE"}
                 """);
@@ -261,14 +263,39 @@ class TaskApiTest {
                 .as("an edit of another field keeps it")
                 .isEqualTo("BUFFER_ONE");
 
-        HttpResponse<String> allow = call(a, "POST", "/tasks", """
-                {"name": "allowed", "handler": "sleep", "schedule": "1h", "timeout": 60, "overlap": "ALLOW"}
+        for (var mistake : java.util.Map.of(
+                        "\"overlap\": \"ALLOW\"",
+                        "Task 'allowed': overlap ALLOW needs max-concurrent, the most runs of the task at once (1 to"
+                                + " 1000)",
+                        "\"overlap\": \"ALLOW\", \"maxConcurrent\": 0",
+                        "Task 'allowed': max-concurrent must be between 1 and 1000, not 0",
+                        "\"maxConcurrent\": 2",
+                        "Task 'allowed': max-concurrent is for overlap ALLOW only (this task's overlap is SKIP)",
+                        "\"overlap\": \"ALLOW\", \"maxConcurrent\": 2, \"concurrencyGroup\": \"partner\"",
+                        "Task 'allowed': overlap ALLOW does not go with a concurrency group: a group's limits count one"
+                                + " run per task")
+                .entrySet()) {
+            HttpResponse<String> refused = call(a, "POST", "/tasks", """
+                    {"name": "allowed", "handler": "sleep", "schedule": "1h", "timeout": 60, %s}
+                    """.formatted(mistake.getKey()));
+            assertProblem(refused, 400, "invalid_task");
+            assertThat(json(refused).get("detail").asString())
+                    .as(mistake.getKey())
+                    .isEqualTo(mistake.getValue());
+            assertProblem(a.get("/tasks/allowed"), 404, "task_not_found");
+        }
+        HttpResponse<String> allowed = call(a, "POST", "/tasks", """
+                {"name": "allowed", "handler": "sleep", "schedule": "0 3 * * *", "timeout": 60, "overlap": "ALLOW",
+                 "maxConcurrent": 4}
                 """);
-        assertProblem(allow, 400, "invalid_task");
-        assertThat(json(allow).get("detail").asString())
-                .isEqualTo("Task 'allowed': overlap ALLOW (several runs of the task at once, max-concurrent) is not"
-                        + " supported yet; use SKIP, BUFFER_ONE or REPLACE");
-        assertProblem(a.get("/tasks/allowed"), 404, "task_not_found");
+        assertThat(allowed.statusCode()).as(allowed.body()).isEqualTo(201);
+        assertThat(json(allowed).get("maxConcurrent").asInt()).isEqualTo(4);
+        HttpResponse<String> back = call(a, "PATCH", "/tasks/allowed", "{\"overlap\": \"SKIP\"}");
+        assertThat(back.statusCode())
+                .as("another policy leaves maxConcurrent behind: " + back.body())
+                .isEqualTo(200);
+        assertThat(json(back).get("maxConcurrent").isNull()).isTrue();
+        assertThat(call(a, "DELETE", "/tasks/allowed", null).statusCode()).isEqualTo(204);
         assertProblem(call(a, "PATCH", "/tasks/replaced", "{\"overlap\": \"sometimes\"}"), 400, "invalid_task");
         assertThat(call(a, "DELETE", "/tasks/replaced", null).statusCode()).isEqualTo(204);
     }

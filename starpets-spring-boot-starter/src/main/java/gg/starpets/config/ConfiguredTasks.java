@@ -107,7 +107,7 @@ final class ConfiguredTasks {
         return definitions;
     }
 
-    /** Retries, misfires, jitter, start-at, overlap, cost, priority, concurrency group and a one-time task's at as configured; the defaults where a key is absent. */
+    /** Retries, misfires, jitter, start-at, overlap (with max-concurrent), cost, priority, concurrency group and a one-time task's at as configured; the defaults where a key is absent. */
     private static TaskDefinition policies(StarPetsProperties.TaskDefinition t, TaskDefinition definition) {
         MisfirePolicy defaults = MisfirePolicy.DEFAULT;
         try {
@@ -136,7 +136,7 @@ final class ConfiguredTasks {
                     .withFirstRun(
                             TaskDefinition.startAt(t.name(), "start-at", t.startAt()),
                             TaskDefinition.startAt(t.name(), "at", t.at()))
-                    .withOverlap(TaskDefinition.Overlap.of(t.name(), t.overlap()))
+                    .withOverlap(TaskDefinition.Overlap.of(t.name(), t.overlap()), t.maxConcurrent())
                     .withCost(t.cost() == null ? 1 : t.cost())
                     .withPriority(t.priority() == null ? 0 : t.priority())
                     .withConcurrencyGroup(t.concurrencyGroup());

@@ -214,7 +214,8 @@ public record StarPetsProperties(
             Map<String, Object> params,
             RunAfter runAfter,
             Integer priority,
-            String concurrencyGroup) {}
+            String concurrencyGroup,
+            Integer maxConcurrent) {}
 
     /** What a task runs after: {@code run-after: { task: import-orders, when: SUCCEEDED }} (FAILED, ANY). */
     public record RunAfter(String task, String when) {}
