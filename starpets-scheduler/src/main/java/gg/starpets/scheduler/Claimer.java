@@ -46,7 +46,8 @@ final class Claimer {
             LeaseGuard guard,
             InstanceSession session,
             Capacity capacity,
-            Runnable capacityChanged) {
+            Runnable capacityChanged,
+            SchedulerEvents events) {
         this.settings = settings;
         this.dataSource = dataSource;
         this.tasks = tasks;
@@ -56,7 +57,7 @@ final class Claimer {
         this.capacity = capacity;
         this.capacityChanged = capacityChanged;
         this.sessionKey = session.key();
-        this.ownedRuns = new OwnedRuns(dataSource, settings.instanceId());
+        this.ownedRuns = new OwnedRuns(dataSource, settings.instanceId(), events);
     }
 
     /** Claims this instance's share, unless it cannot be sure now that it would hold what it claims. */

@@ -268,7 +268,12 @@ final class OwnedRunRepository {
      * pending time again. Returns whether one of them is due now (the claim loops should look).
      */
     static boolean afterClaim(
-            Connection c, List<ClaimedRun> runs, List<NextRun> next, List<List<MissedSlots>> missed, String instanceId)
+            Connection c,
+            List<ClaimedRun> runs,
+            List<NextRun> next,
+            List<List<MissedSlots>> missed,
+            String instanceId,
+            SchedulerEvents events)
             throws SQLException {
         boolean due = false;
         for (int i = 0; i < runs.size(); i++) {
@@ -288,6 +293,8 @@ final class OwnedRunRepository {
                 }
                 if (moved) {
                     RunRepository.recordMissed(c, run.taskId(), instanceId, missed.get(i));
+                    // Counted once written, as a run's end counts the slots it records (RunEndSlots).
+                    missed.get(i).forEach(m -> events.runsMissed(run.task(), m.kind(), m.count()));
                 }
             } else {
                 // The row first, then the pending runs: a run asked for since is seen (OneOffRepository).

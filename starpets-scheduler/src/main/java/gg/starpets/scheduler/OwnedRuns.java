@@ -27,12 +27,14 @@ final class OwnedRuns {
 
     private final DataSource dataSource;
     private final String instanceId;
+    private final SchedulerEvents events;
     private final NextRunPlan nextRuns = new NextRunPlan();
     private final Map<String, Schedule> schedules = new ConcurrentHashMap<>();
 
-    OwnedRuns(DataSource dataSource, String instanceId) {
+    OwnedRuns(DataSource dataSource, String instanceId, SchedulerEvents events) {
         this.dataSource = dataSource;
         this.instanceId = instanceId;
+        this.events = events;
     }
 
     /**
@@ -58,10 +60,10 @@ final class OwnedRuns {
         for (int i = 0; i < TRIES; i++) {
             try {
                 if (i == 0) {
-                    return OwnedRunRepository.afterClaim(c, runs, next, missed, instanceId);
+                    return OwnedRunRepository.afterClaim(c, runs, next, missed, instanceId, events);
                 }
                 try (Connection again = dataSource.getConnection()) {
-                    return OwnedRunRepository.afterClaim(again, runs, next, missed, instanceId);
+                    return OwnedRunRepository.afterClaim(again, runs, next, missed, instanceId, events);
                 }
             } catch (SQLException e) {
                 last = e;

@@ -111,8 +111,8 @@ public final class Scheduler implements AutoCloseable {
         this.heartbeat = new Heartbeat(
                 settings, session, instances, tasks, executor, capacity, guard, this::standDown, () -> configTasks);
         this.recovery = new OrphanRecovery(settings, dataSource, instances, tasks, events, this.handlers);
-        this.claimer =
-                new Claimer(settings, dataSource, tasks, executor, guard, session, capacity, heartbeat::requestNow);
+        this.claimer = new Claimer(
+                settings, dataSource, tasks, executor, guard, session, capacity, heartbeat::requestNow, events);
         this.taskHousekeeping = new TaskHousekeeping(settings, dataSource, events);
         this.watch =
                 new SessionWatch(session, guard, wakeup, heartbeat::requestNow, executor::cancel, settings.heartbeat());

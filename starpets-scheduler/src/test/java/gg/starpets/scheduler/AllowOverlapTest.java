@@ -348,7 +348,19 @@ class AllowOverlapTest {
         // One place, runs of 2.5 s, a slot every second: the slots due while the place is taken wait; the first
         // runs late (within the 10 s threshold) and those between it and its claim are MISSED.
         TaskHandler slow = context -> context.sleep(Duration.ofMillis(2_500));
-        Scheduler s = cluster.create("instance-a", Map.of("slow", slow));
+        Map<String, Long> counted = new ConcurrentHashMap<>();
+        SchedulerEvents events = new SchedulerEvents() {
+            @Override
+            public void runsMissed(String task, String reason, long count) {
+                counted.merge(task + " " + reason, count, Long::sum);
+            }
+        };
+        Scheduler s = cluster.add(new Scheduler(
+                SchedulerCluster.settings("instance-a"),
+                cluster.pool,
+                cluster::connection,
+                Map.of("slow", slow),
+                events));
         s.syncTasks(List.of(allow("every-second", "slow", "* * * * * *", 1, Map.of())
                 .withMisfire(
                         new MisfirePolicy(MisfirePolicy.Kind.SKIP, Duration.ofSeconds(10), 10, Duration.ofHours(1)))));
@@ -363,6 +375,12 @@ class AllowOverlapTest {
                         + " where task_name = 'every-second' and status <> 'MISSED')"))
                 .as("no slot both run and missed")
                 .isZero();
+        // The metric (starpets_runs_missed_total) counts every slot the late claims skipped.
+        assertThat(counted)
+                .containsExactly(Map.entry(
+                        "every-second misfire",
+                        cluster.count("select count(*) from task_runs where task_name = 'every-second'"
+                                + " and status = 'MISSED'")));
     }
 
     @Test

@@ -64,8 +64,16 @@ class ShareQuotaTest {
         ManualClock clock = new ManualClock();
         SchedulerSettings settings = clock.settings;
         InstanceSession session = new InstanceSession(null, null, 1, settings.lease(), clock.guard);
-        Claimer claimer =
-                new Claimer(settings, null, null, null, clock.guard, session, new Capacity(0, List::of), () -> {});
+        Claimer claimer = new Claimer(
+                settings,
+                null,
+                null,
+                null,
+                clock.guard,
+                session,
+                new Capacity(0, List::of),
+                () -> {},
+                SchedulerEvents.NONE);
         // Its longest sleep is the poll (5 s, longer than the heartbeat), plus a heartbeat for the statements.
         Duration turn = settings.poll().plus(settings.heartbeat());
 
@@ -100,8 +108,16 @@ class ShareQuotaTest {
         ManualClock clock = new ManualClock();
         SchedulerSettings settings = clock.settings;
         InstanceSession session = new InstanceSession(null, null, 1, settings.lease(), clock.guard);
-        Claimer claimer =
-                new Claimer(settings, null, null, null, clock.guard, session, new Capacity(0, List::of), () -> {});
+        Claimer claimer = new Claimer(
+                settings,
+                null,
+                null,
+                null,
+                clock.guard,
+                session,
+                new Capacity(0, List::of),
+                () -> {},
+                SchedulerEvents.NONE);
         clock.sessionsAnswered();
         assertThat(session.claiming()).as("before the start: no turn expected").isFalse();
 
