@@ -45,8 +45,9 @@ final class SqlFragments {
      */
     static final String CLAIMABLE = """
             enabled and owner_session is null and quarantined_at is null and retired_at is null
-                   -- An overlap ALLOW task with max-concurrent runs in progress waits for one to end (V24).
-                   and (max_concurrent is null or runs_owned < max_concurrent)
+                   -- An overlap ALLOW task with max-concurrent runs in progress waits for one to end (V24); any
+                   -- other task, for every run left from before its policy changed: one live handler at a time.
+                   and runs_owned < coalesce(max_concurrent, 1)
                    -- A paused task runs only when an operator triggers it.
                    and (paused_at is null or next_cause = 'TRIGGER')
                    -- Missed by more than its threshold: skipped (TaskHousekeeping.skipMisfires moves it on).

@@ -100,6 +100,36 @@ class AllowOverlapTest {
                 .isZero();
     }
 
+    @Test
+    void aTaskNoLongerAllowedToOverlapStartsItsNextRunOnlyOnceTheRunsItHadAtOnceHaveEnded() throws Exception {
+        // Two runs of 1.5 s at once, then the task is changed to overlap SKIP: its next run (due every 100 ms)
+        // waits for both to end; started beside them it would make three live handlers.
+        Map<String, Object> long1500 = Map.of("duration", "1500ms", "step", "50ms");
+        Scheduler s = cluster.create("instance-a", Map.of("witness", new WitnessHandler(witnessDir, "instance-a")));
+        s.syncTasks(List.of(allow("switch", "witness", "100ms", 2, long1500)));
+        s.start();
+        await().atMost(Timing.SOON)
+                .until(() -> cluster.count("select runs_owned from tasks where name = 'switch'") == 2);
+        s.syncTasks(
+                List.of(TaskDefinition.of("switch", "witness", "100ms", "UTC", Duration.ofMinutes(1), true, long1500)));
+        String switched =
+                cluster.query("select now()::text", rs -> rs.getString(1)).getFirst();
+        await().atMost(Timing.WORK)
+                .until(() -> cluster.count("select count(*) from task_runs where task_name = 'switch'"
+                                + " and status = 'SUCCEEDED' and started_at > '" + switched + "'::timestamptz")
+                        >= 2);
+        s.close();
+
+        assertThat(AtOnce.witnessed(witnessDir))
+                .as("most runs at once, witnessed: the two it allowed, never one more")
+                .isEqualTo(2);
+        assertThat(cluster.count("select count(*) from task_runs where task_name = 'switch'"
+                        + " and started_at > '" + switched + "'::timestamptz and owner_session is null"
+                        + " and status <> 'MISSED'"))
+                .as("runs after the change are the task's own, one at a time")
+                .isGreaterThanOrEqualTo(2);
+    }
+
     /** Steps with {@link RunContext#sleep} between them: longer than the partition and the takeover together. */
     private TaskHandler longStepper(String instance) {
         return context -> {
