@@ -59,13 +59,10 @@ class ShareQuotaTest {
         assertThat(quota(7, 0, 0, 2)).as("no live instance read: itself").isEqualTo(5);
     }
 
-    @Test
-    void aClaimTurnCountsTheInstanceAsClaimingForItsLongestSleepPlusAHeartbeatWhileItsHoldIsSure() throws SQLException {
-        ManualClock clock = new ManualClock();
-        SchedulerSettings settings = clock.settings;
-        InstanceSession session = new InstanceSession(null, null, 1, settings.lease(), clock.guard);
-        Claimer claimer = new Claimer(
-                settings,
+    /** A claimer with no database: these tests look only at its claim turns, which end before any statement. */
+    private static Claimer claimerWithoutDatabase(ManualClock clock, InstanceSession session) {
+        return new Claimer(
+                clock.settings,
                 null,
                 null,
                 null,
@@ -74,6 +71,14 @@ class ShareQuotaTest {
                 new Capacity(0, List::of),
                 () -> {},
                 SchedulerEvents.NONE);
+    }
+
+    @Test
+    void aClaimTurnCountsTheInstanceAsClaimingForItsLongestSleepPlusAHeartbeatWhileItsHoldIsSure() throws SQLException {
+        ManualClock clock = new ManualClock();
+        SchedulerSettings settings = clock.settings;
+        InstanceSession session = new InstanceSession(null, null, 1, settings.lease(), clock.guard);
+        Claimer claimer = claimerWithoutDatabase(clock, session);
         // Its longest sleep is the poll (5 s, longer than the heartbeat), plus a heartbeat for the statements.
         Duration turn = settings.poll().plus(settings.heartbeat());
 
@@ -108,16 +113,7 @@ class ShareQuotaTest {
         ManualClock clock = new ManualClock();
         SchedulerSettings settings = clock.settings;
         InstanceSession session = new InstanceSession(null, null, 1, settings.lease(), clock.guard);
-        Claimer claimer = new Claimer(
-                settings,
-                null,
-                null,
-                null,
-                clock.guard,
-                session,
-                new Capacity(0, List::of),
-                () -> {},
-                SchedulerEvents.NONE);
+        Claimer claimer = claimerWithoutDatabase(clock, session);
         clock.sessionsAnswered();
         assertThat(session.claiming()).as("before the start: no turn expected").isFalse();
 
