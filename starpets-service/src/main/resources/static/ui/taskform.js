@@ -13,7 +13,7 @@ const dialog = document.getElementById('edit-dialog');
 const form = document.getElementById('edit-form');
 const error = document.getElementById('edit-error');
 const FIELDS = ['handler', 'schedule', 'timeZone', 'timeoutSeconds', 'enabled', 'params',
-  'maxAttempts', 'initialBackoffSeconds', 'misfire', 'jitterSeconds', 'overlap', 'cost'];
+  'maxAttempts', 'initialBackoffSeconds', 'misfire', 'jitterSeconds', 'overlap', 'maxConcurrent', 'cost'];
 
 export async function edit(name) {
   const { body: task, response } = await request(`/tasks/${enc(name)}`);
@@ -43,6 +43,7 @@ function fill(task) {
     misfire: task?.misfire ?? 'RUN_ONCE',
     jitterSeconds: task?.jitterSeconds || '',
     overlap: task?.overlap ?? 'SKIP',
+    maxConcurrent: task?.maxConcurrent ?? '',
     cost: task?.cost ?? 1,
   };
   for (const [key, v] of Object.entries(values)) form.elements[key].value = v;
@@ -88,6 +89,8 @@ function definition(task) {
     misfire: value('misfire'),
     jitterSeconds: number('jitterSeconds') ?? 0,
     overlap: value('overlap'),
+    // Only overlap ALLOW has a limit of its own; any other policy with one is refused (400 invalid_task).
+    maxConcurrent: value('overlap') === 'ALLOW' ? number('maxConcurrent') : null,
     cost: number('cost') ?? 1,
   };
 }
@@ -100,6 +103,11 @@ function patchOf(task, initial) {
   for (const field of touched) {
     if (field === 'maxAttempts' || field === 'initialBackoffSeconds') patch.retry = after.retry;
     else patch[field] = after[field];
+  }
+  // The policy and its limit go together: leaving ALLOW drops the limit (null: removed by the merge patch).
+  if ('overlap' in patch || 'maxConcurrent' in patch) {
+    patch.overlap = after.overlap;
+    patch.maxConcurrent = after.maxConcurrent;
   }
   return patch;
 }

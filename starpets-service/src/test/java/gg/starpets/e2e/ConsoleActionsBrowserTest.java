@@ -30,6 +30,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.openqa.selenium.By;
 import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.WebElement;
+import org.openqa.selenium.support.ui.Select;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -598,6 +599,57 @@ class ConsoleActionsBrowserTest {
 
     @Test
     @Order(8)
+    void anOperatorLetsRunsOfATaskOverlapWithTheFormAndTakesItBack() throws Exception {
+        editWithTheForm(API_TASK, form -> {
+            new Select(form.findElement(By.name("overlap"))).selectByValue("ALLOW");
+            WebElement max = form.findElement(By.name("maxConcurrent"));
+            max.clear();
+            max.sendKeys("2");
+        });
+        await().atMost(Timing.SOON)
+                .until(() -> api("/tasks/" + API_TASK).get("overlap").asString().equals("ALLOW"));
+        assertThat(api("/tasks/" + API_TASK).get("maxConcurrent").asInt()).isEqualTo(2);
+        openTaskPage(API_TASK);
+        await().atMost(Timing.SOON)
+                .untilAsserted(() -> assertThat(definition().get("Due while running"))
+                        .isEqualTo("start another run, up to its max-concurrent at once"
+                                + " (2 at once across all instances)"));
+
+        // The form opens with the limit it has; another policy drops the limit (any other with one is refused).
+        editWithTheForm(API_TASK, form -> {
+            assertThat(form.findElement(By.name("maxConcurrent")).getAttribute("value"))
+                    .isEqualTo("2");
+            new Select(form.findElement(By.name("overlap"))).selectByValue("SKIP");
+        });
+        await().atMost(Timing.SOON)
+                .until(() -> api("/tasks/" + API_TASK).get("overlap").asString().equals("SKIP"));
+        JsonNode back = api("/tasks/" + API_TASK);
+        assertThat(back.get("maxConcurrent") == null
+                        || back.get("maxConcurrent").isNull())
+                .as("no limit left: " + back)
+                .isTrue();
+        go("#/tasks");
+    }
+
+    /** Opens the task's form from the board, with its more settings shown, changes it and saves it. */
+    private static void editWithTheForm(String task, java.util.function.Consumer<WebElement> change) {
+        go("#/tasks");
+        await().atMost(Timing.SOON)
+                .ignoreExceptions()
+                .until(() -> actions("#board-body tr[data-task='" + task + "']").contains("edit"));
+        click(task, "edit");
+        await().atMost(Timing.SOON)
+                .until(() -> browser.driver().findElement(By.id("edit-dialog")).isDisplayed());
+        WebElement form = browser.driver().findElement(By.id("edit-form"));
+        browser.js("arguments[0].open = true", form.findElement(By.cssSelector("details.more")));
+        change.accept(form);
+        form.findElement(By.cssSelector("button[type=submit]")).click();
+        await().atMost(Timing.SOON)
+                .until(() -> !browser.driver().findElement(By.id("edit-dialog")).isDisplayed());
+    }
+
+    @Test
+    @Order(9)
     void theAuditTrailIsReadPageByPage() throws Exception {
         for (int i = 0; i < 12; i++) {
             operator("POST", "/tasks/" + API_TASK + "/pause", "{\"reason\": \"round " + i + "\"}");
@@ -632,7 +684,7 @@ class ConsoleActionsBrowserTest {
     }
 
     @Test
-    @Order(9)
+    @Order(10)
     void deleteAsksFirstAndTheTrailStaysReadable() throws Exception {
         openTaskPage(API_TASK);
         By delete = By.cssSelector("#task-actions button[data-action=delete]");
@@ -665,7 +717,7 @@ class ConsoleActionsBrowserTest {
     }
 
     @Test
-    @Order(10)
+    @Order(11)
     void aTasksPageShowsTheOverlapAndCostItWasCreatedWith() throws Exception {
         // Signed in again, so that these tests also run on their own (-Dtest=…#method).
         signIn(OPERATOR_TOKEN);
@@ -684,7 +736,7 @@ class ConsoleActionsBrowserTest {
     }
 
     @Test
-    @Order(11)
+    @Order(12)
     void aTasksPageShowsItsNotificationsWithTheWebhookAsSchemeAndHostOnly() {
         openTaskPage(ONE_OFF_TASK);
         By settings = By.id("task-notify-settings");
@@ -702,7 +754,7 @@ class ConsoleActionsBrowserTest {
     }
 
     @Test
-    @Order(12)
+    @Order(13)
     void aPendingOneOffRunIsListedWithItsDueTimeAndCancelledFromTheTasksPage() throws Exception {
         Instant at = Instant.now().plus(Duration.ofHours(1)).truncatedTo(ChronoUnit.SECONDS);
         long runId = operator("POST", "/tasks/" + ONE_OFF_TASK + "/runs", "{\"at\": \"" + at + "\"}")
@@ -748,7 +800,7 @@ class ConsoleActionsBrowserTest {
     }
 
     @Test
-    @Order(13)
+    @Order(14)
     void aTaskWhoseInstanceIsKilledIsQuarantinedAndAnOperatorResumesItFromTheBoard() throws Exception {
         // An instance whose runs will not end by themselves before the kill: their tasks lose a run each.
         AtomicReference<String> victim = new AtomicReference<>();
