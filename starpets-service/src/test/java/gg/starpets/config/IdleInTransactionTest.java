@@ -59,6 +59,40 @@ class IdleInTransactionTest {
         }
     }
 
+    @Test
+    void anInstancesOwnSessionIdleInsideItsTransactionLosesItsRowLocksAfterHalfTheLeaseToo() throws Exception {
+        // The heartbeat renews leases in a transaction on the primary session, not on the pool.
+        String database = TestPostgres.createDatabase();
+        try (HikariDataSource admin = TestPostgres.pool(database, 2)) {
+            try (Connection c = admin.getConnection();
+                    var st = c.createStatement()) {
+                st.execute("create table rows_to_lock (id int primary key); insert into rows_to_lock values (1);"
+                        + " grant select, update on rows_to_lock to " + DatabaseRoles.SERVICE.user());
+            }
+            var endpoint = new DatabaseEndpoint(
+                    TestPostgres.jdbcUrl(database),
+                    DatabaseRoles.SERVICE,
+                    DatabaseRoles.OWNER,
+                    DatabaseRoles.SQL_TASKS,
+                    () -> {},
+                    "public");
+            try (Connection frozen = java.sql.DriverManager.getConnection(
+                    endpoint.jdbcUrl(), SchedulerConfig.sessionProperties(endpoint, LEASE, "test-frozen-session"))) {
+                frozen.setAutoCommit(false);
+                try (var st = frozen.createStatement()) {
+                    st.execute("select id from rows_to_lock where id = 1 for update");
+                }
+                assertThat(lockedAtOnce(admin))
+                        .as("locked while the transaction is young")
+                        .isFalse();
+                // From here on the "frozen" session sends nothing, as a stopped JVM would not.
+                await().atMost(Duration.ofSeconds(30))
+                        .pollInterval(Duration.ofMillis(100))
+                        .until(() -> lockedAtOnce(admin));
+            }
+        }
+    }
+
     /** Whether another session can lock the row without waiting. */
     private static boolean lockedAtOnce(HikariDataSource admin) {
         try (Connection c = admin.getConnection();

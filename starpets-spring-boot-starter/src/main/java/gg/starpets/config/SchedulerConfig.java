@@ -238,16 +238,31 @@ class SchedulerConfig {
      */
     private static ConnectionFactory ownConnections(
             DatabaseEndpoint endpoint, StarPetsProperties properties, StarPetsProperties.Scheduler s, String name) {
+        Properties props = sessionProperties(endpoint, s.lease(), name + properties.resolvedInstanceId());
+        var db = properties.db();
+        String url = db.embedded() ? endpoint.jdbcUrl() : db.sessionJdbcUrl();
+        return () -> DriverManager.getConnection(url, props);
+    }
+
+    /**
+     * The session connections' properties. The heartbeat renews leases on the primary session inside a
+     * transaction: a JVM frozen before its commit would keep its tasks' rows locked, and their recovery
+     * elsewhere (which skips locked rows) waiting, for the whole freeze. So the server ends such a session
+     * after half the lease, as it does for the scheduler's pool; the watch session still holds the lock.
+     */
+    static Properties sessionProperties(DatabaseEndpoint endpoint, java.time.Duration lease, String applicationName) {
         Properties props = new Properties();
         props.setProperty("user", endpoint.user());
         props.setProperty("password", endpoint.password());
         props.setProperty(DatabaseEndpoint.SEARCH_PATH_PROPERTY, endpoint.searchPath());
         props.setProperty("connectTimeout", "2");
-        props.setProperty("socketTimeout", String.valueOf(Math.max(2, s.lease().toSeconds() / 3)));
+        props.setProperty("socketTimeout", String.valueOf(Math.max(2, lease.toSeconds() / 3)));
         props.setProperty("tcpKeepAlive", "true");
-        props.setProperty("ApplicationName", name + properties.resolvedInstanceId());
-        var db = properties.db();
-        String url = db.embedded() ? endpoint.jdbcUrl() : db.sessionJdbcUrl();
-        return () -> DriverManager.getConnection(url, props);
+        props.setProperty("ApplicationName", applicationName);
+        props.setProperty(
+                "options",
+                "-c idle_in_transaction_session_timeout="
+                        + Math.max(1, DatabaseConfig.idleInTransaction(lease).toMillis()));
+        return props;
     }
 }
