@@ -99,14 +99,16 @@ final class ClaimLoop implements Runnable {
      * registered and each takes only its share; with a configured total, until that many are alive.
      * An instance that joins a running cluster (another live instance already runs tasks) does not
      * wait: the split has begun, and while it waited the others would leave its share of any task
-     * falling due (or recovered from a dead instance) unclaimed.
+     * falling due (or recovered from a dead instance) unclaimed. Likewise once a peer registered no
+     * earlier than this one has ended its settling, even if it is gone since: a total that one instance
+     * dying at once never lets the others reach made them wait ten settles.
      */
     private void settle() throws InterruptedException {
         long deadline = settleUntil(settings.nanos());
         while (!draining.getAsBoolean() && settings.nanos() < deadline) {
             try {
                 if (settled(claimer.peers())) {
-                    return;
+                    break;
                 }
             } catch (SQLException | RuntimeException e) {
                 log.warn("Could not read the other instances' state: {}", e.getMessage());
@@ -116,6 +118,12 @@ final class ClaimLoop implements Runnable {
             if (left > 0) {
                 wakeup.await(Duration.ofNanos(left));
             }
+        }
+        try {
+            claimer.settled();
+        } catch (SQLException | RuntimeException e) {
+            // The others then settle by their own rules, as before this mark existed.
+            log.warn("Could not record that this instance has settled: {}", e.getMessage());
         }
     }
 
@@ -128,6 +136,8 @@ final class ClaimLoop implements Runnable {
     /** Whether settling is over, with {@code peers} as the database says now (only instances holding their lock). */
     boolean settled(ShareRepository.Peers peers) {
         return peers.runningElsewhere() > 0
+                // The split has begun with this instance counted in it: waiting on leaves its part due.
+                || peers.settledSince() > 0
                 || (settings.totalInstances() > 0 && peers.liveInstances() >= settings.totalInstances());
     }
 }

@@ -146,6 +146,13 @@ final class Claimer {
         }
     }
 
+    /** Tells the others this instance has ended its settling: those still settling stop too. */
+    void settled() throws SQLException {
+        try (Connection c = dataSource.getConnection()) {
+            InstanceRepository.settled(c, settings.instanceId(), sessionKey);
+        }
+    }
+
     private Share share(Connection c) throws SQLException {
         return ShareRepository.share(c, settings.instanceId(), sessionKey, settings.lease(), settings.spreadWindow());
     }

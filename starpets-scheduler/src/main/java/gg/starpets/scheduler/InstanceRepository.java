@@ -46,8 +46,11 @@ public final class InstanceRepository {
                set host = excluded.host, version = excluded.version, session_key = excluded.session_key,
                    started_at = now(), heartbeat_at = now(), state = 'RUNNING', config_tasks = excluded.config_tasks,
                    -- Its claim loop starts right after: counted in the shares from the start (settling).
-                   claiming = true
+                   claiming = true, settled_at = null
             """);
+
+    private static final NamedSql SETTLED = NamedSql.of(
+            "update instances set settled_at = now() where id = :id and session_key = :key and settled_at is null");
 
     private static final NamedSql HEARTBEAT = NamedSql.of("""
             update instances
@@ -163,6 +166,13 @@ public final class InstanceRepository {
                 .set("capacity", capacity)
                 .set("used", used)) {
             return st.executeUpdate() == 1;
+        }
+    }
+
+    /** Records that this instance has ended its settling and claims (once per registration). */
+    static void settled(Connection c, String id, long sessionKey) throws SQLException {
+        try (var st = SETTLED.prepare(c).set("id", id).set("key", sessionKey)) {
+            st.executeUpdate();
         }
     }
 

@@ -70,11 +70,18 @@ final class ShareRepository {
             -- As the share query counts them: instances that can claim now, this one counted as it.
             select (select count(*) filter (where id <> :instance and claiming) + 1 from live) as live,
                    (select count(*) from tasks
-                     where owner_session <> :key and owner_session in (select session_key from live)) as elsewhere
+                     where owner_session <> :key and owner_session in (select session_key from live)) as elsewhere,
+                   -- Peers that ended their settling since this instance registered, gone ones too.
+                   (select count(*) from instances o, instances me
+                     where me.id = :instance and me.session_key = :key
+                       and o.id <> :instance and o.settled_at >= me.started_at) as settled
             """.formatted(SqlFragments.HELD_LOCKS, SqlFragments.LIVE_INSTANCE));
 
-    /** What settling looks at: live instances that can claim (this one too) and tasks running on the others. */
-    record Peers(long liveInstances, long runningElsewhere) {}
+    /**
+     * What settling looks at: live instances that can claim (this one too), tasks running on the others,
+     * and the instances that have ended their settling since this one registered.
+     */
+    record Peers(long liveInstances, long runningElsewhere, long settledSince) {}
 
     private ShareRepository() {}
 
@@ -85,7 +92,7 @@ final class ShareRepository {
                         .set("lease", lease);
                 ResultSet rs = st.executeQuery()) {
             rs.next();
-            return new Peers(rs.getLong("live"), rs.getLong("elsewhere"));
+            return new Peers(rs.getLong("live"), rs.getLong("elsewhere"), rs.getLong("settled"));
         }
     }
 

@@ -92,18 +92,21 @@ class ClaimLoopSleepTest {
     }
 
     @Test
-    void settlingEndsWhenAnotherInstanceRunsTasksOrTheConfiguredTotalIsAlive() {
+    void settlingEndsWhenAnotherInstanceRunsTasksOrHasSettledSinceOrTheConfiguredTotalIsAlive() {
         ClaimLoop alone = loop(0);
-        assertThat(alone.settled(new ShareRepository.Peers(3, 0))).isFalse();
-        assertThat(alone.settled(new ShareRepository.Peers(3, 1)))
+        assertThat(alone.settled(new ShareRepository.Peers(3, 0, 0))).isFalse();
+        assertThat(alone.settled(new ShareRepository.Peers(3, 1, 0)))
                 .as("joining a running cluster")
                 .isTrue();
         assertThat(alone.settleUntil(1_000))
                 .isEqualTo(1_000 + Duration.ofSeconds(2).toNanos());
 
         ClaimLoop ofThree = loop(3);
-        assertThat(ofThree.settled(new ShareRepository.Peers(2, 0))).isFalse();
-        assertThat(ofThree.settled(new ShareRepository.Peers(3, 0))).isTrue();
+        assertThat(ofThree.settled(new ShareRepository.Peers(2, 0, 0))).isFalse();
+        assertThat(ofThree.settled(new ShareRepository.Peers(3, 0, 0))).isTrue();
+        assertThat(ofThree.settled(new ShareRepository.Peers(2, 0, 1)))
+                .as("a peer started with it has settled: the split has begun")
+                .isTrue();
         assertThat(ofThree.settleUntil(1_000))
                 .as("waiting for a total: ten settles at most")
                 .isEqualTo(1_000 + Duration.ofSeconds(20).toNanos());

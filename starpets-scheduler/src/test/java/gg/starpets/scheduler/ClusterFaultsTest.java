@@ -95,7 +95,7 @@ class ClusterFaultsTest {
 
             assertThat(ShareRepository.peers(me, "me", 4711, SchedulerCluster.LEASE))
                     .as("the alive instance and this one; the dead instance and its two tasks are not counted")
-                    .isEqualTo(new ShareRepository.Peers(2, 2));
+                    .isEqualTo(new ShareRepository.Peers(2, 2, 0));
         }
     }
 

@@ -220,4 +220,44 @@ class ClusterSchedulingTest {
                 .until(() -> cluster.count("select count(*) from tasks where owner_instance is not null") == 3);
         assertThat(cluster.runningByInstance()).containsOnlyKeys("instance-1", "instance-2", "instance-3");
     }
+
+    /**
+     * With a total set, one of the instances started together settled, claimed and died before the
+     * others saw the total alive (QuarantineIT: its task's handler kills its process at once). Its
+     * shares counted them, so they stop settling rather than wait ten settles while their part (a task
+     * recovered from it included) stays due. A mark left before they registered (an earlier life of the
+     * cluster) does not end their settling.
+     */
+    @Test
+    void instancesWaitingForTheTotalClaimOnceAPeerStartedWithThemHasSettledThoughItDiedSince() throws Exception {
+        Map<String, TaskHandler> handlers = Map.of("hold", ctx -> release.await());
+        // Ten settles (50 s) outlast the wait below: only the peer's mark can end their settling in time.
+        List<Scheduler> schedulers = IntStream.rangeClosed(1, 2)
+                .mapToObj(i -> cluster.create(
+                        SchedulerCluster.settings("instance-" + i).toBuilder()
+                                .settle(Duration.ofSeconds(5))
+                                .totalInstances(3)
+                                .build(),
+                        handlers,
+                        cluster::connection))
+                .toList();
+        schedulers.getFirst().syncTasks(SchedulerCluster.tasks(2, "task", "1m", i -> "hold"));
+        cluster.execute("""
+                insert into instances (id, host, version, session_key, started_at, heartbeat_at, state, settled_at)
+                values ('earlier', 'h', 'v', 1001, now() - interval '1 hour', now() - interval '1 hour', 'GONE',
+                        now() - interval '1 hour')
+                """);
+        schedulers.forEach(Scheduler::start);
+
+        Timing.holdsFor(Duration.ofSeconds(2)).until(() -> cluster.count("select count(*) from task_runs") == 0);
+        // Registered after them, settled, and its process (no lock held) gone at once.
+        cluster.execute("""
+                insert into instances (id, host, version, session_key, started_at, heartbeat_at, state, settled_at)
+                values ('died-at-once', 'h', 'v', 1002, now(), now(), 'RUNNING', now())
+                """);
+
+        await().atMost(Timing.SOON)
+                .until(() -> cluster.count("select count(*) from tasks where owner_instance is not null") == 2);
+        assertThat(cluster.runningByInstance()).containsOnlyKeys("instance-1", "instance-2");
+    }
 }
