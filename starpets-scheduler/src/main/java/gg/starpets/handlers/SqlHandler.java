@@ -63,15 +63,18 @@ public final class SqlHandler implements TaskHandler {
                    set_config('client_connection_check_interval', ?, true),
                    set_config('idle_in_transaction_session_timeout', ?, true)
             """;
-    // The sessions first, then the signal: a filter would not be sure to be evaluated before it.
+    // The sessions first, then the signal: a filter would not be sure to be evaluated before it. Only
+    // in this database: run ids are per database, and another one on the server (another deployment,
+    // another test) has runs of the same ids.
     private static final String TERMINATE = """
             with run as materialized (
-                select pid from pg_stat_activity where application_name = ? and pid <> pg_backend_pid()
+                select pid from pg_stat_activity
+                 where application_name = ? and datname = current_database() and pid <> pg_backend_pid()
             )
             select count(*) filter (where not pg_terminate_backend(pid, ?)) from run
             """;
-    private static final String REMAINING =
-            "select count(*) from pg_stat_activity where application_name = ? and pid <> pg_backend_pid()";
+    private static final String REMAINING = "select count(*) from pg_stat_activity"
+            + " where application_name = ? and datname = current_database() and pid <> pg_backend_pid()";
 
     private final DataSource database;
     private final DataSource control;

@@ -13,6 +13,7 @@ import gg.starpets.support.TcpProxy;
 import gg.starpets.support.TestPostgres;
 import gg.starpets.support.Timing;
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -21,6 +22,7 @@ import java.time.OffsetDateTime;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -315,6 +317,26 @@ class SqlHandlerTest {
             assertThat(count(source, sessionOf(81))).isZero();
             assertThat(frozen.outcome(Duration.ofSeconds(20))).isInstanceOf(RunFailedException.class);
             assertThat(handler.fenceOff(81, params)).as("nothing left to end").isTrue();
+        }
+    }
+
+    @Test
+    void fenceOffLeavesASessionOfTheSameNameInAnotherDatabaseAlone() throws Exception {
+        // Another deployment on the same server: its run 83 is another run, its session not this one's.
+        Properties props = new Properties();
+        props.setProperty("user", "postgres");
+        props.setProperty("password", "postgres");
+        props.setProperty("ApplicationName", "starpets-run-83");
+        try (Connection elsewhere =
+                DriverManager.getConnection(TestPostgres.jdbcUrl(TestPostgres.createDatabase()), props)) {
+            assertThat(handler.fenceOff(83, Map.of())).isTrue();
+
+            try (var st = elsewhere.createStatement();
+                    var rs = st.executeQuery("select 1")) {
+                assertThat(rs.next())
+                        .as("the other database's session still answers")
+                        .isTrue();
+            }
         }
     }
 
