@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.zaxxer.hikari.HikariDataSource;
 import gg.starpets.handlers.WitnessHandler;
+import gg.starpets.support.RunsAlongside;
 import gg.starpets.support.TcpProxy;
 import gg.starpets.support.TestPostgres;
 import gg.starpets.support.Timing;
@@ -26,6 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
  * never more than the limit, each run fenced on its own (judged from the handlers' own records, outside
  * the engine's tables), while every other task keeps one live handler at a time.
  */
+@RunsAlongside
 class AllowOverlapTest {
 
     private static final Duration STEP = Duration.ofMillis(20);

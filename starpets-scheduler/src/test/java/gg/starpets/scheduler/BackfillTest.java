@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import gg.starpets.scheduler.TaskCommands.Refusal;
 import gg.starpets.scheduler.TaskCommands.RefusedException;
+import gg.starpets.support.RunsAlongside;
 import gg.starpets.support.Timing;
 import java.time.Duration;
 import java.time.Instant;
@@ -27,6 +28,7 @@ import org.junit.jupiter.api.Test;
  * nothing; a cancel ends the pending slots. The witness is the handler in this JVM: which slot each run
  * saw as it started, and how many were in flight at once.
  */
+@RunsAlongside
 class BackfillTest {
 
     private SchedulerCluster cluster;

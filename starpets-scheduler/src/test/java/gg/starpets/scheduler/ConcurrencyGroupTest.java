@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import gg.starpets.handlers.WitnessHandler;
+import gg.starpets.support.RunsAlongside;
 import gg.starpets.support.Timing;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -23,6 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Concurrency groups and rate limits across instances: judged from the runs' recorded start and end
  * times and from the chaos suite's witness (files the handlers write, outside the engine's tables).
  */
+@RunsAlongside
 class ConcurrencyGroupTest {
 
     /** How long a count that must not grow is watched: many claim turns and heartbeats (250 ms). */

@@ -3,6 +3,7 @@ package gg.starpets.scheduler;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import gg.starpets.support.RunsAlongside;
 import gg.starpets.support.Timing;
 import java.time.Duration;
 import java.time.Instant;
@@ -24,6 +25,7 @@ import org.junit.jupiter.api.Test;
  * task's policy; the task's own schedule is left as it was. The witness is the handler itself, in this
  * JVM: what it saw started, with what, and how many were in flight at once.
  */
+@RunsAlongside
 class OneOffRunTest {
 
     /** Once a year: the task's schedule never fires during a test, only its one-off runs do. */

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import gg.starpets.support.AppProcess;
+import gg.starpets.support.SecondJarLane;
 import gg.starpets.support.TestPostgres;
 import gg.starpets.support.TestTokens;
 import gg.starpets.support.Timing;
@@ -39,6 +40,7 @@ import tools.jackson.databind.json.JsonMapper;
  * side of the connections, this JVM only the client side).
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@SecondJarLane
 class BalanceAcceptanceIT {
 
     private static final JsonMapper JSON = JsonMapper.builder()

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import gg.starpets.support.AppProcess;
 import gg.starpets.support.JarCluster;
+import gg.starpets.support.SecondJarLane;
 import gg.starpets.support.Timing;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -26,6 +27,7 @@ import org.junit.jupiter.api.Test;
  * clock): no step of a frozen instance's run comes after the first step of the run another instance
  * started for its task.
  */
+@SecondJarLane
 class FrozenOwnerWitnessIT {
 
     private static final Duration LEASE = Duration.ofSeconds(5);
@@ -141,7 +143,8 @@ class FrozenOwnerWitnessIT {
         long frozenAt = System.nanoTime();
         if (endItsPrimarySession) {
             assertThat(cluster.count("select count(pg_terminate_backend(pid)) from pg_stat_activity"
-                            + " where application_name = 'starpets-session-" + ownerId + "'"))
+                            + " where datname = current_database() and application_name = 'starpets-session-" + ownerId
+                            + "'"))
                     .isEqualTo(1);
         }
         // The frozen instance's tasks run elsewhere once their leases run out, while it is still frozen.

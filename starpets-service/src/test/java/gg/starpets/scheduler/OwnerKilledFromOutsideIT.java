@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import gg.starpets.support.AppProcess;
 import gg.starpets.support.JarCluster;
+import gg.starpets.support.SecondJarLane;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -18,6 +19,7 @@ import org.junit.jupiter.api.Test;
  * healthy task is not quarantined and runs on the last instance. ({@link QuarantineIT} is the other
  * side: a task whose program kills its instance is.)
  */
+@SecondJarLane
 class OwnerKilledFromOutsideIT {
 
     private final JarCluster cluster = new JarCluster();

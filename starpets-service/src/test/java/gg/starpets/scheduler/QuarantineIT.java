@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import gg.starpets.support.AppProcess;
 import gg.starpets.support.JarCluster;
+import gg.starpets.support.SecondJarLane;
 import gg.starpets.support.Timing;
 import java.time.Duration;
 import java.util.Map;
@@ -15,6 +16,7 @@ import org.junit.jupiter.api.Test;
  * A task whose handler kills its own process would hop from instance to instance, killing each.
  * After three runs LOST in a row it is quarantined, and the last instance lives.
  */
+@SecondJarLane
 class QuarantineIT {
 
     private final JarCluster cluster = new JarCluster();
