@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import gg.starpets.support.AppProcess;
 import gg.starpets.support.JarCluster;
+import gg.starpets.support.Timing;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -14,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -30,11 +32,19 @@ class SqlFencingIT {
     private static final Duration LEASE = Duration.ofSeconds(4);
     /** Longer than the lease: another instance may take the task over meanwhile. */
     private static final Duration FREEZE = LEASE.plusSeconds(3);
-    /** Longer than the fault: the frozen or killed run's statement is still running when it starts. */
+    /**
+     * The first run's statement (A's, run 1 of the test's own database): longer than B's start and the
+     * fault together, however long a loaded machine takes (B started beside another test's instances
+     * once took 16 s, and a 12 s statement had ended with its run before the fault: nothing to take
+     * over). Only the fencing ends it.
+     */
+    private static final int FIRST_STATEMENT_SECONDS = 600;
+    /** Every later run's statement (B's): long enough to be sampled beside anything left of A's. */
     private static final int STATEMENT_SECONDS = 12;
 
     private static final String STATEMENT = "insert into witness.steps (app) select current_setting('application_name')"
-            + " from pg_sleep(" + STATEMENT_SECONDS + ")";
+            + " from pg_sleep(case when current_setting('application_name') = 'starpets-run-1' then "
+            + FIRST_STATEMENT_SECONDS + " else " + STATEMENT_SECONDS + " end)";
 
     private final JarCluster cluster = new JarCluster();
     private final Sampler sampler = new Sampler();
@@ -75,13 +85,16 @@ class SqlFencingIT {
     private AppProcess[] aRunsTheStatementAndBWaits() throws Exception {
         AppProcess a = start("sql-a");
         await().ignoreExceptions()
-                .atMost(Duration.ofSeconds(60))
+                .atMost(Timing.START)
                 .until(() -> cluster.count("select count(*) from tasks where owner_instance = 'sql-a'") == 1);
+        assertThat(currentRun())
+                .as("A's run, whose statement only the fencing ends")
+                .isEqualTo(1);
         sampler.start(cluster.connection());
-        await().atMost(Duration.ofSeconds(10)).until(() -> sampler.seen("starpets-run-" + currentRun()));
+        await().atMost(Timing.SOON).until(() -> sampler.seen("starpets-run-" + currentRun()));
         AppProcess b = start("sql-b");
         await().ignoreExceptions()
-                .atMost(Duration.ofSeconds(60))
+                .atMost(Timing.START)
                 .until(() ->
                         cluster.count("select count(*) from instances where id = 'sql-b' and state = 'RUNNING'") == 1);
         return new AppProcess[] {a, b};
@@ -89,9 +102,7 @@ class SqlFencingIT {
 
     /** B's run of the task, once it has taken it over from run {@code lost}, to its end. */
     private long takenOverAndFinishedByB(long lost) {
-        await().ignoreExceptions()
-                .atMost(Duration.ofSeconds(30))
-                .until(() -> cluster.count("select count(*) from tasks where owner_instance = 'sql-b'") == 1);
+        ownedByB();
         long taken = currentRun();
         assertThat(taken).isNotEqualTo(lost);
         await().ignoreExceptions()
@@ -100,6 +111,17 @@ class SqlFencingIT {
                                 "select count(*) from task_runs where id = " + taken + " and status = 'SUCCEEDED'")
                         == 1);
         return taken;
+    }
+
+    /** Waits until B owns the task; if it never does, says what the database shows. */
+    private void ownedByB() {
+        try {
+            await().ignoreExceptions()
+                    .atMost(Duration.ofSeconds(30))
+                    .until(() -> cluster.count("select count(*) from tasks where owner_instance = 'sql-b'") == 1);
+        } catch (ConditionTimeoutException e) {
+            throw new AssertionError("B never took the task over; the database shows:\n" + cluster.describe(), e);
+        }
     }
 
     private void assertOneExecutionAtATimeAndOnlyHeldWorkCommitted(long lost, long taken) throws InterruptedException {
@@ -127,9 +149,7 @@ class SqlFencingIT {
         a.signal("STOP");
         long frozen = System.nanoTime();
         try {
-            await().ignoreExceptions()
-                    .atMost(Duration.ofSeconds(30))
-                    .until(() -> cluster.count("select count(*) from tasks where owner_instance = 'sql-b'") == 1);
+            ownedByB();
             await().atMost(FREEZE.plusSeconds(5)).until(() -> System.nanoTime() - frozen > FREEZE.toNanos());
         } finally {
             a.signal("CONT");

@@ -61,6 +61,39 @@ public final class JarCluster implements AutoCloseable {
         }
     }
 
+    /**
+     * The database's view of the cluster, for a failure message: tasks, instances, runs, and the
+     * sessions on this database with the locks they wait for.
+     */
+    public String describe() {
+        StringBuilder out = new StringBuilder();
+        for (String sql : List.of(
+                "select name, owner_instance, owner_session, lease_until, now() as now, current_run_id, fence,"
+                        + " next_run_at, owner_lock_seen_at from tasks",
+                "select id, session_key, state, started_at, heartbeat_at, claiming, settled_at from instances",
+                "select id, task_name, status, instance_id, started_at, finished_at, error from task_runs order by id",
+                "select pid, application_name, state, wait_event_type, wait_event, xact_start, left(query, 120)"
+                        + " from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()",
+                "select l.pid, l.locktype, l.mode, l.granted, l.relation::regclass, l.objid from pg_locks l"
+                        + " join pg_stat_activity a on a.pid = l.pid where a.datname = current_database()"
+                        + " and l.locktype in ('advisory', 'transactionid', 'tuple')")) {
+            out.append("-- ").append(sql).append('\n');
+            try (var c = db.getConnection();
+                    var rs = c.createStatement().executeQuery(sql)) {
+                int columns = rs.getMetaData().getColumnCount();
+                while (rs.next()) {
+                    for (int i = 1; i <= columns; i++) {
+                        out.append(i > 1 ? " | " : "").append(rs.getString(i));
+                    }
+                    out.append('\n');
+                }
+            } catch (Exception e) {
+                out.append("(failed: ").append(e.getMessage()).append(")\n");
+            }
+        }
+        return out.toString();
+    }
+
     public void execute(String sql) throws SQLException {
         try (var c = db.getConnection();
                 var st = c.createStatement()) {
