@@ -118,8 +118,9 @@ class FrozenOwnerWitnessIT {
         for (String id : List.of("frozen-a", "frozen-b", "frozen-c")) {
             processes.add(start(id));
         }
+        // From the start of three processes: most of the wait is their start.
         await().ignoreExceptions()
-                .atMost(Duration.ofSeconds(90))
+                .atMost(Timing.START)
                 .until(() -> cluster.count("select count(*) from tasks where owner_instance is not null") == TASKS);
         String ownerId = cluster.strings("select owner_instance from tasks where owner_instance is not null"
                         + " group by 1 order by count(*) desc, 1 limit 1")

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import gg.starpets.support.AppProcess;
 import gg.starpets.support.JarCluster;
 import gg.starpets.support.SecondJarLane;
+import gg.starpets.support.Timing;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -46,8 +47,9 @@ class OwnerKilledFromOutsideIT {
 
         for (int kill = 1; kill <= 3; kill++) {
             // Well into its run: its owner renewed its lease after the default quarantine window (10 s).
+            // The first time from the start of four processes: most of the wait is their start.
             await().ignoreExceptions()
-                    .atMost(Duration.ofSeconds(90))
+                    .atMost(Timing.START)
                     .until(() -> cluster.count("select count(*) from tasks where owner_instance is not null"
                                     + " and owner_lock_seen_at > started_at + interval '10 seconds'")
                             == 1);
