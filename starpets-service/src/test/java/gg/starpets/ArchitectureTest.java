@@ -15,6 +15,7 @@ import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
 import com.tngtech.archunit.lang.ArchCondition;
 import gg.starpets.scheduler.NamedSql;
+import gg.starpets.support.RunsAlongside;
 import java.sql.Connection;
 import java.util.Set;
 import org.junit.jupiter.api.BeforeAll;
@@ -22,6 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.springframework.stereotype.Controller;
 
 /** The rules of the packages' shape, on the main classes (not the tests). */
+@RunsAlongside
 class ArchitectureTest {
 
     /**

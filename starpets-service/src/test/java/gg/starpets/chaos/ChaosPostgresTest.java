@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import gg.starpets.chaos.WitnessLog.Event;
+import gg.starpets.support.RunsAlongside;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -23,6 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
  * a crash-restart, a standby promoted while its primary is stopped, and a statement of a sql task seen
  * running and committed.
  */
+@RunsAlongside
 class ChaosPostgresTest {
 
     private static ChaosPostgres postgres;

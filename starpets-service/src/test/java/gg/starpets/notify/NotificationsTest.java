@@ -14,6 +14,7 @@ import gg.starpets.scheduler.SchedulerEvents;
 import gg.starpets.scheduler.SchedulerSettings;
 import gg.starpets.scheduler.TaskDefinition;
 import gg.starpets.scheduler.TaskHandler;
+import gg.starpets.support.RunsAlongside;
 import gg.starpets.support.TestPostgres;
 import gg.starpets.support.Timing;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -40,6 +41,7 @@ import org.junit.jupiter.api.Test;
  * running the tasks: each event once whatever the number of instances scanning, retried until the
  * receiver answers, never in a run's way.
  */
+@RunsAlongside
 class NotificationsTest {
 
     /** One attempt's time: the hanging receiver holds a request far longer than this. */
