@@ -44,17 +44,18 @@ class QuarantineIT {
         }
 
         // From the start of four processes: most of the wait is their start.
+        // The audit row is written just after the quarantine commits (OrphanRecovery.report): both are waited for.
         await().ignoreExceptions()
                 .atMost(Timing.START)
                 .until(() ->
                         cluster.count("select count(*) from tasks where name = 'deadly' and quarantined_at is not null")
-                                == 1);
+                                        == 1
+                                && cluster.count("select count(*) from task_events where task_name = 'deadly'"
+                                                + " and action = 'QUARANTINED'")
+                                        == 1);
 
         assertThat(cluster.count("select count(*) from task_runs where status = 'LOST'"))
                 .isEqualTo(3);
-        assertThat(cluster.count(
-                        "select count(*) from task_events where task_name = 'deadly' and action = 'QUARANTINED'"))
-                .isEqualTo(1);
         assertThat(cluster.processes().stream().filter(AppProcess::alive).count())
                 .as("instances alive")
                 .isEqualTo(1);
