@@ -80,11 +80,14 @@ final class ClaimSql {
                 select id, fence, cost, concurrency_group, next_run_at, max_concurrent,
                        least(next_run_at, next_request_at) as due_at%4$s,
                        -- A one-off run is due, and the schedule's own time is not earlier: it starts first.
-                       coalesce(next_request_at <= now()
-                                and (next_run_at is null or next_run_at > now() or next_request_at <= next_run_at),
+                       coalesce(next_request_at <= now() + :ahead * interval '1 millisecond'
+                                and (next_run_at is null or next_run_at > now() + :ahead * interval '1 millisecond'
+                                     or next_request_at <= next_run_at),
                                 false) as one_off
                   from tasks
-                 where %2$s and least(next_run_at, next_request_at) <= now()
+                 -- Due within :ahead (ms): claimed a little ahead, its handler started on this instance's
+                 -- timer at the due time (Claimer), so that a start does not wait for a claim loop's turn.
+                 where %2$s and least(next_run_at, next_request_at) <= now() + :ahead * interval '1 millisecond'
                    -- No claim without this instance's own session lock held at this moment.
                    and (select holds_lock from me)
                    -- Nor of a task whose earlier run's handler has not returned in this process.
@@ -99,7 +102,7 @@ final class ClaimSql {
             ), %7$s, due as (
                 -- The admitted tasks in their order while their costs fit in what is free here (Capacity): a
                 -- claimed run must start. The others stay unowned; their row locks end with this statement.
-                select id, fence, one_off, concurrency_group, group_slot, start_slot, next_run_at, max_concurrent
+                select id, fence, one_off, concurrency_group, group_slot, start_slot, next_run_at, max_concurrent, due_at
                   from (select *, sum(cost) over (order by %6$s) as upto from admitted) l
                  where upto <= :free
             ), %3$s, claimed as (
@@ -109,7 +112,8 @@ final class ClaimSql {
                        fence = t.fence + 1,
                        current_run_id = case when s.id is not null then s.id
                                              else nextval(pg_get_serial_sequence('task_runs', 'id')) end,
-                       started_at = now(), progress = null, stuck_since = null, cancel_requested = false,
+                       -- A run claimed ahead starts at its due time (RunExecutor waits for it).
+                       started_at = greatest(now(), coalesce(s.scheduled_for, due.due_at)), progress = null, stuck_since = null, cancel_requested = false,
                        updated_at = now(), owner_lock_seen_at = now(), last_claimed_by = :key, last_claimed_at = now()
                   from due left join started s on s.task_id = due.id
                  -- A one-off run cancelled since this statement began: the task waits for the next claim.
@@ -121,7 +125,7 @@ final class ClaimSql {
                           coalesce(s.scheduled_for, t.next_fire_at, t.next_run_at) as fire_at,
                           t.retry::text as retry, t.misfire_policy, t.misfire_threshold_ms, t.catch_up_limit,
                           t.catch_up_window_ms, t.catch_ups, t.jitter_ms, t.source, t.overlap, t.cost,
-                          s.id is not null as one_off, s.upstream_run_id
+                          s.id is not null as one_off, s.upstream_run_id, now() as claimed_at
             ), runs as (
                 insert into task_runs (id, task_id, task_name, instance_id, fence, scheduled_for, started_at,
                                        status, attempt, cause)

@@ -15,7 +15,9 @@ import java.util.Map;
  * while it runs does; {@code cost}: the units of this instance's capacity the run uses while its handler
  * executes ({@link Capacity}); {@code upstreamRunId}: the run of another task whose end started this one
  * (run-after), else null; {@code pending}: the claim started a pending run (one-off, backfill, or a run of an
- * {@code overlap: ALLOW} task again), not the task's own next time.
+ * {@code overlap: ALLOW} task again), not the task's own next time; {@code startedAt}: when its handler is to
+ * start, its due time if it was claimed ahead ({@link SchedulerSettings#claimAhead()}), else the claim's
+ * time; {@code claimedAt}: the claim's time (both on the database's clock).
  */
 record ClaimedRun(
         long taskId,
@@ -40,7 +42,8 @@ record ClaimedRun(
         TaskDefinition.Overlap overlap,
         int cost,
         Long upstreamRunId,
-        boolean pending) {
+        boolean pending,
+        Instant claimedAt) {
 
     ClaimedRun(
             long taskId,
@@ -88,7 +91,8 @@ record ClaimedRun(
                 overlap,
                 cost,
                 upstreamRunId,
-                false);
+                false,
+                startedAt);
     }
 
     /**
@@ -105,6 +109,12 @@ record ClaimedRun(
      */
     boolean oneOff() {
         return RunCause.MANUAL.name().equals(cause) || RunCause.UPSTREAM.name().equals(cause);
+    }
+
+    /** How long after its claim the handler is to start: zero unless the run was claimed ahead. */
+    Duration startDelay() {
+        Duration delay = Duration.between(claimedAt, startedAt);
+        return delay.isNegative() ? Duration.ZERO : delay;
     }
 
     /** A row the claim returned; throws if its definition cannot be read. */
@@ -132,6 +142,7 @@ record ClaimedRun(
                 TaskDefinition.Overlap.valueOf(rs.getString("overlap")),
                 rs.getInt("cost"),
                 rs.getObject("upstream_run_id", Long.class),
-                rs.getBoolean("one_off"));
+                rs.getBoolean("one_off"),
+                instant(rs, "claimed_at"));
     }
 }

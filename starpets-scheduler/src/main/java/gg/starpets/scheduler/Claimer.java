@@ -98,9 +98,11 @@ final class Claimer {
                     busy,
                     room,
                     settings.priorityAging(),
-                    share.groupLimits());
+                    share.groupLimits(),
+                    settings.claimAhead());
+            long returned = guard.now();
             Instant claimReturned = claimSent == null ? null : Instant.now();
-            claimed.forEach(run -> executor.start(run, sent, claimSent, claimReturned));
+            claimed.forEach(run -> executor.start(run, sent, returned, claimSent, claimReturned));
             if (ownedRuns.afterClaim(c, claimed)) {
                 TaskRepository.notifyTasksChanged(c);
             }
@@ -154,6 +156,7 @@ final class Claimer {
     }
 
     private Share share(Connection c) throws SQLException {
-        return ShareRepository.share(c, settings.instanceId(), sessionKey, settings.lease(), settings.spreadWindow());
+        return ShareRepository.share(
+                c, settings.instanceId(), sessionKey, settings.lease(), settings.spreadWindow(), settings.claimAhead());
     }
 }

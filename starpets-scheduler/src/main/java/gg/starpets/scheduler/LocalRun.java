@@ -36,6 +36,8 @@ final class LocalRun implements RunContext.Gate {
     final RunContext context;
     /** When the claim statement was sent (this instance's monotonic clock): the lease counts from here. */
     final long claimSentAt;
+    /** When its handler is to start (the guard's clock): later than the claim if it was claimed ahead. */
+    final long startAt;
 
     private final LeaseGuard guard;
     /**
@@ -55,8 +57,13 @@ final class LocalRun implements RunContext.Gate {
     volatile int looksSinceLateStop = -1;
 
     LocalRun(ClaimedRun claim, long claimSentAt, LeaseGuard guard) {
+        this(claim, claimSentAt, claimSentAt, guard);
+    }
+
+    LocalRun(ClaimedRun claim, long claimSentAt, long startAt, LeaseGuard guard) {
         this.claim = claim;
         this.claimSentAt = claimSentAt;
+        this.startAt = startAt;
         this.heldSince = claimSentAt;
         this.guard = guard;
         this.context = new RunContext(
@@ -134,6 +141,15 @@ final class LocalRun implements RunContext.Gate {
         } finally {
             parked = false;
         }
+    }
+
+    /**
+     * Waits for the handler's start: until its start time, and then while a step may not be taken (a
+     * freeze between the claim and the start may have let the task go elsewhere: the handler starts only
+     * once a renewal confirms the hold). Throws when the run is stopped first; the handler never starts.
+     */
+    void awaitStart() throws InterruptedException {
+        sleep(Duration.ofNanos(Math.max(0, startAt - guard.now())));
     }
 
     @Override

@@ -34,13 +34,14 @@ final class OneOffRepository {
             request as (
                 select distinct on (r.task_id) r.id, r.task_id
                   from task_runs r join due d on d.id = r.task_id
-                 where d.one_off and r.status = 'PENDING' and r.scheduled_for <= now()
+                 where d.one_off and r.status = 'PENDING' and r.scheduled_for <= now() + :ahead * interval '1 millisecond'
                    -- An ALLOW task's backfill: at most its max_parallel slots at once (OwnedRunRepository).
                    and (r.backfill_id is null or d.max_concurrent is null or %s)
                  order by r.task_id, r.scheduled_for, r.id
             ), started as (
                 update task_runs r
-                   set status = 'RUNNING', instance_id = :instance, fence = d.fence + 1, started_at = now(),
+                   set status = 'RUNNING', instance_id = :instance, fence = d.fence + 1,
+                       started_at = greatest(now(), r.scheduled_for),
                        -- A run of an overlap ALLOW task owns itself (OwnedRunRepository).
                        %s
                   from request q join due d on d.id = q.task_id

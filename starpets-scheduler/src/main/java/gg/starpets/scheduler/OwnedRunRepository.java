@@ -40,12 +40,13 @@ final class OwnedRunRepository {
                           t.timeout_seconds, t.fence,
                           coalesce(s.id, nextval(pg_get_serial_sequence('task_runs', 'id'))) as current_run_id,
                           coalesce(s.attempt, t.next_attempt) as next_attempt,
-                          coalesce(s.scheduled_for, due.next_run_at) as next_run_at, now() as started_at,
+                          coalesce(s.scheduled_for, due.next_run_at) as next_run_at,
+                          greatest(now(), coalesce(s.scheduled_for, due.due_at)) as started_at,
                           coalesce(s.cause, t.next_cause) as next_cause,
                           coalesce(s.scheduled_for, t.next_fire_at, due.next_run_at) as fire_at,
                           t.retry::text as retry, t.misfire_policy, t.misfire_threshold_ms, t.catch_up_limit,
                           t.catch_up_window_ms, t.catch_ups, t.jitter_ms, t.source, t.overlap, t.cost,
-                          s.id is not null as one_off, s.upstream_run_id
+                          s.id is not null as one_off, s.upstream_run_id, now() as claimed_at
             ), runs_allow as (
                 insert into task_runs (id, task_id, task_name, instance_id, fence, scheduled_for, started_at,
                                        status, attempt, cause, owner_session, lease_until, owner_lock_seen_at)

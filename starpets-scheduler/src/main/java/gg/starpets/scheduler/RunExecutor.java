@@ -65,17 +65,22 @@ final class RunExecutor {
     }
 
     /**
-     * Starts a claimed run. {@code claimSent}/{@code claimReturned}: the wall-clock bounds of its claim
-     * statement when runs are traced ({@link #traced()}), else null.
+     * Starts a claimed run: its handler at once, or at its due time if it was claimed ahead (then its
+     * thread waits, the run registered and renewed meanwhile). {@code claimSentAt}/{@code claimReturnedAt}: when
+     * its claim statement was sent and returned (the guard's clock); the start waits from the return, so that it
+     * is never earlier than the due time on the database's clock. {@code claimSent}/{@code claimReturned}: the
+     * wall-clock bounds of its claim statement when runs are traced ({@link #traced()}), else null.
      */
-    void start(ClaimedRun claim, long claimSentAt, Instant claimSent, Instant claimReturned) {
-        LocalRun run = new LocalRun(claim, claimSentAt, guard);
+    void start(ClaimedRun claim, long claimSentAt, long claimReturnedAt, Instant claimSent, Instant claimReturned) {
+        long delay = claim.startDelay().toNanos();
+        LocalRun run = new LocalRun(claim, claimSentAt, delay == 0 ? claimSentAt : claimReturnedAt + delay, guard);
         active.put(claim.runId(), run);
         Thread thread = Thread.ofVirtual()
                 .name("starpets-run-" + claim.task() + "-" + claim.runId())
                 .unstarted(() -> execute(run, claimSent, claimReturned));
         run.attach(thread);
-        var timeout = timers.schedule(() -> timeOut(run), claim.timeout().toNanos(), TimeUnit.NANOSECONDS);
+        var timeout =
+                timers.schedule(() -> timeOut(run), delay + claim.timeout().toNanos(), TimeUnit.NANOSECONDS);
         run.onEnd(() -> timeout.cancel(false));
         thread.start();
     }
@@ -176,9 +181,10 @@ final class RunExecutor {
         String error = null;
         TaskHandler handler = handlers.get(claim.handler());
         try {
+            run.awaitStart();
             events.runStarted(
                     claim.task(),
-                    Duration.between(claim.scheduledFor(), claim.startedAt()).toNanos() / 1e9);
+                    Duration.between(claim.scheduledFor(), now(run)).toNanos() / 1e9);
             if (handler == null) {
                 throw new IllegalStateException("no handler named '" + claim.handler() + "' on this instance");
             }
@@ -375,11 +381,11 @@ final class RunExecutor {
     }
 
     /**
-     * "Now" as a run ends: the database's time at the claim plus the time elapsed since on this
+     * "Now" as a run starts or ends: the database's time at the claim plus the time elapsed since on this
      * instance's monotonic clock: no wall clock is read.
      */
     private Instant now(LocalRun run) {
-        return run.claim.startedAt().plusNanos(guard.now() - run.claimSentAt);
+        return run.claim.claimedAt().plusNanos(guard.now() - run.claimSentAt);
     }
 
     /** When the task runs next ({@link NextRunPlan}); a one-off run: whether it is asked for again. */

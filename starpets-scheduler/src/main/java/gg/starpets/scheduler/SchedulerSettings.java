@@ -146,6 +146,18 @@ public record SchedulerSettings(
         return heartbeat.dividedBy(20);
     }
 
+    /**
+     * How long before its due time a task is claimed; its handler then starts on this instance's own
+     * timer at the due time, once its hold is confirmed ({@link LocalRun#awaitStart()}), so that a start
+     * waits neither for a claim loop's turn nor for the claim's round trip. A tenth of a heartbeat
+     * (100 ms by default): twice the {@link #spreadWindow()}, so that a task is claimed before it is due
+     * even when the instance whose share it is was looking elsewhere for one window; a small part of the
+     * lease, which a claim ahead takes from the hold of a run before its start.
+     */
+    public Duration claimAhead() {
+        return heartbeat.dividedBy(10);
+    }
+
     long nanos() {
         return ticker.getAsLong();
     }

@@ -35,16 +35,19 @@ final class ShareRepository {
                   from tasks
                  where owner_session is not null
             ), due as (
-                select count(*) as due from tasks where %1$s and least(next_run_at, next_request_at) <= now()
+                -- Due within :ahead (ms), as the claim takes them.
+                select count(*) as due from tasks where %1$s and least(next_run_at, next_request_at) <= now() + :ahead * interval '1 millisecond'
             ), recent as (
                 -- Claimed a moment ago and ended already (short runs): still in their claimer's share,
                 -- unless due again.
                 select count(*) as recent, count(*) filter (where last_claimed_by = :key) as recent_here
                   from tasks
                  where owner_session is null and last_claimed_at > now() - :window * interval '1 millisecond'
-                   and not (%1$s and least(next_run_at, next_request_at) <= now())
+                   and not (%1$s and least(next_run_at, next_request_at) <= now() + :ahead * interval '1 millisecond')
             ), next_due as (
-                select extract(epoch from min(least(next_run_at, next_request_at)) - now()) as next_due_in from tasks where %1$s
+                -- Until the first task can be claimed (:ahead before it is due).
+                select extract(epoch from min(least(next_run_at, next_request_at)) - (%3$s)) as next_due_in
+                  from tasks where %1$s
             )
             select live_plus_me, rank, owned + due + recent as active_or_due, here + recent_here as running_here,
                    elsewhere as running_elsewhere, next_due_in,
@@ -53,7 +56,8 @@ final class ShareRepository {
                    exists (select 1 from task_groups where max_concurrent is not null or max_starts is not null)
                        as group_limits
               from peers, owned, due, recent, next_due
-            """.formatted(SqlFragments.CLAIMABLE, SqlFragments.LIVE_INSTANCE));
+            """.formatted(
+                    SqlFragments.CLAIMABLE, SqlFragments.LIVE_INSTANCE, "now() + :ahead * interval '1 millisecond'"));
 
     /**
      * For settling only (once, at start): instances whose session lock is held right now, and the tasks
@@ -96,10 +100,13 @@ final class ShareRepository {
         }
     }
 
-    static Share share(Connection c, String instanceId, long sessionKey, Duration lease, Duration window)
+    /** {@code ahead}: how long before its due time a task is claimed ({@link SchedulerSettings#claimAhead()}). */
+    static Share share(
+            Connection c, String instanceId, long sessionKey, Duration lease, Duration window, Duration ahead)
             throws SQLException {
         try (var st = SHARE.prepare(c)
                         .set("instance", instanceId)
+                        .set("ahead", ahead)
                         .set("lease", lease)
                         .set("key", sessionKey)
                         .set("window", window);

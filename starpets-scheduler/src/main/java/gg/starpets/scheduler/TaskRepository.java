@@ -112,7 +112,17 @@ final class TaskRepository {
      */
     List<ClaimedRun> claim(Connection c, String instanceId, long sessionKey, Duration lease, int quota)
             throws SQLException {
-        return claim(c, instanceId, sessionKey, lease, quota, new long[0], Capacity.Room.UNLIMITED, null, true);
+        return claim(
+                c,
+                instanceId,
+                sessionKey,
+                lease,
+                quota,
+                new long[0],
+                Capacity.Room.UNLIMITED,
+                null,
+                true,
+                Duration.ZERO);
     }
 
     /** The starvation bound, which only the claim by priority reads. */
@@ -126,7 +136,8 @@ final class TaskRepository {
      * here), and only as many due tasks, in order, as their costs fit in {@code room}: by due time with
      * no capacity, by priority with one ({@link ClaimSql#CLAIM_BY_PRIORITY}; {@code aging}: its starvation
      * bound). {@code groupLimits} false (the share query saw no group with a limit): without the claim's
-     * group steps, taking no task of a group with a limit ({@link ClaimSql#CLAIM_UNGROUPED}).
+     * group steps, taking no task of a group with a limit ({@link ClaimSql#CLAIM_UNGROUPED}). {@code ahead}:
+     * tasks due within this long are claimed too ({@link SchedulerSettings#claimAhead()}).
      */
     List<ClaimedRun> claim(
             Connection c,
@@ -137,7 +148,8 @@ final class TaskRepository {
             long[] busyTaskIds,
             Capacity.Room room,
             Duration aging,
-            boolean groupLimits)
+            boolean groupLimits,
+            Duration ahead)
             throws SQLException {
         List<ClaimedRun> runs = new ArrayList<>();
         List<Unreadable> unreadable = new ArrayList<>();
@@ -151,7 +163,8 @@ final class TaskRepository {
                         .set("free", room.free())
                         .set("instance", instanceId)
                         .set("key", sessionKey)
-                        .set("lease", lease);
+                        .set("lease", lease)
+                        .set("ahead", ahead);
                 ResultSet rs = st.executeQuery()) {
             while (rs.next()) {
                 try {

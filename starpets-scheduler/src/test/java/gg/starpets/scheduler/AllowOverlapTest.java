@@ -167,7 +167,14 @@ class AllowOverlapTest {
             Scheduler a = throughProxy("inst-a", poolA, Map.of("step", longStepper("inst-a")));
             a.syncTasks(List.of(allow("fan-out", "step", "100ms", 2, Map.of())));
             a.start();
-            await().atMost(Timing.SOON).until(() -> a.activeRuns() == 2);
+            // Both handlers stepping: a run claimed ahead of its due time is active before its handler starts.
+            await().atMost(Timing.SOON)
+                    .until(() -> a.activeRuns() == 2
+                            && steps.all().stream()
+                                            .map(Steps.Step::runId)
+                                            .distinct()
+                                            .count()
+                                    == 2);
             Scheduler b = cluster.create("inst-b", Map.of("step", longStepper("inst-b")));
             b.start();
 

@@ -351,7 +351,8 @@ class ConcurrencyGroupTest {
                         new long[0],
                         Capacity.Room.UNLIMITED,
                         null,
-                        groupLimits);
+                        groupLimits,
+                        Duration.ZERO);
     }
 
     @Test

@@ -57,7 +57,8 @@ public final class GroupStepsCostBenchmark {
                                 new long[0],
                                 Capacity.Room.UNLIMITED,
                                 null,
-                                v == 0);
+                                v == 0,
+                                Duration.ZERO);
                         long t1 = System.nanoTime();
                         if (runs.size() != QUOTA) {
                             throw new IllegalStateException("claimed " + runs.size() + " of " + QUOTA);

@@ -39,6 +39,11 @@ final class ManualClock {
 
     /** A run of task {@code task} claimed by a statement sent now. */
     LocalRun claim(long runId, String task) {
+        return claimAhead(runId, task, Duration.ZERO);
+    }
+
+    /** As {@link #claim}, claimed {@code ahead} of its due time: its handler is to start that much later. */
+    LocalRun claimAhead(long runId, String task, Duration ahead) {
         ClaimedRun claim = new ClaimedRun(
                 runId,
                 task,
@@ -62,6 +67,6 @@ final class ManualClock {
                 TaskDefinition.Overlap.SKIP,
                 1,
                 null);
-        return new LocalRun(claim, now(), guard);
+        return new LocalRun(claim, now(), now() + ahead.toNanos(), guard);
     }
 }

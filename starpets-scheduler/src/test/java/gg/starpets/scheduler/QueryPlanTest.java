@@ -122,7 +122,7 @@ class QueryPlanTest {
     void theShareQueryReadsOnlyOwnedDueAndJustClaimedTasks() throws SQLException {
         assertThat(plan(
                         ShareRepository.SHARE,
-                        Map.of("instance", "i-1", "lease", 10_000L, "key", 101L, "window", 5_000L)))
+                        Map.of("instance", "i-1", "lease", 10_000L, "key", 101L, "window", 5_000L, "ahead", 100L)))
                 .as("plan")
                 .anyMatch(line -> line.contains("tasks_owner_idx"))
                 .anyMatch(line -> line.contains("tasks_due_idx"))
@@ -185,7 +185,9 @@ class QueryPlanTest {
                 "instance",
                 "i-1",
                 "lease",
-                java.time.Duration.ofSeconds(10)));
+                java.time.Duration.ofSeconds(10),
+                "ahead",
+                java.time.Duration.ofMillis(100)));
         return params;
     }
 

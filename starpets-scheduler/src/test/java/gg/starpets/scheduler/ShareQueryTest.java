@@ -115,9 +115,29 @@ class ShareQueryTest {
                 + " '10 seconds', next_run_at = now() - interval '1 second'";
     }
 
+    @Test
+    void aTaskDueWithinTheClaimAheadCountsAsDueAndTheWaitEndsThatMuchEarlier() throws SQLException {
+        task("soon", "next_run_at = now() + interval '2 seconds'");
+        task("later", "next_run_at = now() + interval '40 seconds'");
+
+        Share ahead = share(Duration.ofSeconds(3));
+        Share notAhead = share(Duration.ZERO);
+
+        assertThat(ahead.activeOrDue()).isEqualTo(1);
+        assertThat(ahead.nextDueIn()).isZero();
+        assertThat(notAhead.activeOrDue()).isZero();
+        assertThat(notAhead.nextDueIn()).isBetween(Duration.ofMillis(1), Duration.ofSeconds(2));
+        // Claimed 1 s ahead, the first can be claimed 1 s before it is due.
+        assertThat(share(Duration.ofSeconds(1)).nextDueIn()).isBetween(Duration.ofMillis(1), Duration.ofSeconds(1));
+    }
+
     private Share share() throws SQLException {
+        return share(Duration.ZERO);
+    }
+
+    private Share share(Duration ahead) throws SQLException {
         try (Connection c = db.getConnection()) {
-            return ShareRepository.share(c, "i-1", KEY, LEASE, WINDOW);
+            return ShareRepository.share(c, "i-1", KEY, LEASE, WINDOW, ahead);
         }
     }
 

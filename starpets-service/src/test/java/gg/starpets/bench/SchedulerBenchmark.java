@@ -55,11 +55,11 @@ public final class SchedulerBenchmark {
             double p50 = lags.get((int) (lags.size() * 0.5));
             double p99 = lags.get((int) (lags.size() * 0.99));
             System.out.printf(
-                    "| start lag (due time -> handler entered), %d tasks due every second, 3 instances | %.1f ms | %.1f ms | p99 <= 100 ms | %s | %d runs, max %.1f ms; runs per instance %s |%n",
+                    "| start lag (due time -> handler entered), %d tasks due every second, 3 instances | %.1f ms | %.1f ms | p99 <= 10 ms | %s | %d runs, max %.1f ms; runs per instance %s |%n",
                     tasks,
                     p50,
                     p99,
-                    p99 <= 100 ? "met" : "NOT met",
+                    p99 <= 10 ? "met" : "NOT met",
                     lags.size(),
                     lags.getLast(),
                     String.join(" / ", shares));
@@ -68,8 +68,9 @@ public final class SchedulerBenchmark {
     }
 
     /**
-     * Due time to claim on the database's clock alone (the run's {@code started_at}, the claim's
-     * {@code now()}, minus its {@code scheduled_for}), after the same warm-up, and whether every run was on
+     * Due time to the start as recorded, on the database's clock alone (the run's {@code started_at} minus
+     * its {@code scheduled_for}: the claim's {@code now()}, or the due time for a run claimed ahead of it),
+     * after the same warm-up, and whether every run was on
      * time: none later than its next slot (1 s), none recorded MISSED, none ended otherwise than SUCCEEDED
      * (runs still running when the rows are read are counted apart).
      */
@@ -83,17 +84,18 @@ public final class SchedulerBenchmark {
                        max(lag), count(*), count(*) filter (where lag > 1000),
                        count(*) filter (where status = 'MISSED'),
                        count(*) filter (where status not in ('SUCCEEDED', 'MISSED', 'RUNNING')),
-                       count(*) filter (where status = 'RUNNING')
+                       count(*) filter (where status = 'RUNNING'),
+                       count(*) filter (where lag = 0)
                   from steady
                 """);
         System.out.printf(
-                "| claim lag (due time -> claimed, database clock), %d tasks due every second, 3 instances | %.1f ms | %.1f ms | p99 <= 10 ms | %s | %d runs, max %.1f ms; later than the next slot (1 s): %d; MISSED: %d; ended otherwise than SUCCEEDED: %d; still running when read: %d |%n",
+                "| recorded start lag (due time -> started_at: claimed, or claimed ahead and started at the due time; database clock), %d tasks due every second, 3 instances | %.1f ms | %.1f ms | | | %d runs, max %.1f ms; claimed ahead (started_at = scheduled_for): %d; later than the next slot (1 s): %d; MISSED: %d; ended otherwise than SUCCEEDED: %d; still running when read: %d |%n",
                 tasks,
                 row[0],
                 row[1],
-                row[1] <= 10 ? "met" : "NOT met",
                 (long) row[3],
                 row[2],
+                (long) row[8],
                 (long) row[4],
                 (long) row[5],
                 (long) row[6],
