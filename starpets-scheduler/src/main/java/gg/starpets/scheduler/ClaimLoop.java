@@ -8,7 +8,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The {@code starpets-claim} thread: settles, then claims ({@link Claimer}, one claim per turn) and
- * sleeps until the next due time, a notification or the end of one of this instance's runs
+ * sleeps until the next task can be claimed ({@link SchedulerSettings#claimAhead()} before its due time), a notification or the end of one of this instance's runs
  * ({@link Wakeup}), until the instance drains. How long it sleeps is decided here, from what each claim
  * did ({@link #sleepAfter}).
  */

@@ -125,7 +125,7 @@ final class ClaimSql {
                           coalesce(s.scheduled_for, t.next_fire_at, t.next_run_at) as fire_at,
                           t.retry::text as retry, t.misfire_policy, t.misfire_threshold_ms, t.catch_up_limit,
                           t.catch_up_window_ms, t.catch_ups, t.jitter_ms, t.source, t.overlap, t.cost,
-                          s.id is not null as one_off, s.upstream_run_id, now() as claimed_at
+                          s.id is not null as one_off, s.upstream_run_id
             ), runs as (
                 insert into task_runs (id, task_id, task_name, instance_id, fence, scheduled_for, started_at,
                                        status, attempt, cause)
@@ -134,9 +134,10 @@ final class ClaimSql {
                   from claimed
                  where not one_off
             ), %10$s, %8$s
-            select * from claimed
-            union all
-            select * from claimed_allow
+            -- start_in: from now, near the statement's end, to each run's start (a run claimed ahead waits it from
+            -- the claim's return on its instance's clock: never early, late only by the commit and the answer).
+            select c.*, extract(epoch from c.started_at - clock_timestamp()) as start_in
+              from (select * from claimed union all select * from claimed_allow) c
              order by next_run_at
             """;
 

@@ -17,7 +17,8 @@ import java.util.Map;
  * (run-after), else null; {@code pending}: the claim started a pending run (one-off, backfill, or a run of an
  * {@code overlap: ALLOW} task again), not the task's own next time; {@code startedAt}: when its handler is to
  * start, its due time if it was claimed ahead ({@link SchedulerSettings#claimAhead()}), else the claim's
- * time; {@code claimedAt}: the claim's time (both on the database's clock).
+ * time (the database's clock); {@code startIn}: how long from the end of the claim statement until then
+ * (zero or less: at once).
  */
 record ClaimedRun(
         long taskId,
@@ -43,7 +44,7 @@ record ClaimedRun(
         int cost,
         Long upstreamRunId,
         boolean pending,
-        Instant claimedAt) {
+        Duration startIn) {
 
     ClaimedRun(
             long taskId,
@@ -92,7 +93,7 @@ record ClaimedRun(
                 cost,
                 upstreamRunId,
                 false,
-                startedAt);
+                Duration.ZERO);
     }
 
     /**
@@ -109,12 +110,6 @@ record ClaimedRun(
      */
     boolean oneOff() {
         return RunCause.MANUAL.name().equals(cause) || RunCause.UPSTREAM.name().equals(cause);
-    }
-
-    /** How long after its claim the handler is to start: zero unless the run was claimed ahead. */
-    Duration startDelay() {
-        Duration delay = Duration.between(claimedAt, startedAt);
-        return delay.isNegative() ? Duration.ZERO : delay;
     }
 
     /** A row the claim returned; throws if its definition cannot be read. */
@@ -143,6 +138,6 @@ record ClaimedRun(
                 rs.getInt("cost"),
                 rs.getObject("upstream_run_id", Long.class),
                 rs.getBoolean("one_off"),
-                instant(rs, "claimed_at"));
+                Duration.ofNanos((long) (rs.getDouble("start_in") * 1e9)));
     }
 }

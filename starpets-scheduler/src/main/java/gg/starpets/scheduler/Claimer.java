@@ -14,8 +14,9 @@ import javax.sql.DataSource;
 final class Claimer {
 
     /**
-     * What a claim did. {@code nextDueIn}: until the earliest unowned task falls due, as the
-     * database saw it before the claim (zero when one was already due; null when there is none).
+     * What a claim did. {@code nextDueIn}: until the earliest unowned task can be claimed (a claim ahead
+     * before it falls due), as the database saw it before the claim (zero when one already could; null when
+     * there is none).
      */
     record Outcome(int claimed, int quota, Duration nextDueIn) {
 

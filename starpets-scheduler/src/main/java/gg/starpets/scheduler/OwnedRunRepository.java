@@ -46,7 +46,7 @@ final class OwnedRunRepository {
                           coalesce(s.scheduled_for, t.next_fire_at, due.next_run_at) as fire_at,
                           t.retry::text as retry, t.misfire_policy, t.misfire_threshold_ms, t.catch_up_limit,
                           t.catch_up_window_ms, t.catch_ups, t.jitter_ms, t.source, t.overlap, t.cost,
-                          s.id is not null as one_off, s.upstream_run_id, now() as claimed_at
+                          s.id is not null as one_off, s.upstream_run_id
             ), runs_allow as (
                 insert into task_runs (id, task_id, task_name, instance_id, fence, scheduled_for, started_at,
                                        status, attempt, cause, owner_session, lease_until, owner_lock_seen_at)

@@ -72,7 +72,7 @@ final class RunExecutor {
      * wall-clock bounds of its claim statement when runs are traced ({@link #traced()}), else null.
      */
     void start(ClaimedRun claim, long claimSentAt, long claimReturnedAt, Instant claimSent, Instant claimReturned) {
-        long delay = claim.startDelay().toNanos();
+        long delay = Math.max(0, claim.startIn().toNanos());
         LocalRun run = new LocalRun(claim, claimSentAt, delay == 0 ? claimSentAt : claimReturnedAt + delay, guard);
         active.put(claim.runId(), run);
         Thread thread = Thread.ofVirtual()
@@ -381,11 +381,12 @@ final class RunExecutor {
     }
 
     /**
-     * "Now" as a run starts or ends: the database's time at the claim plus the time elapsed since on this
-     * instance's monotonic clock: no wall clock is read.
+     * "Now" as a run starts or ends: its start on the database's clock (the claim's time, or its due time if
+     * claimed ahead) plus the time elapsed since its start time on this instance's monotonic clock: no wall
+     * clock is read.
      */
     private Instant now(LocalRun run) {
-        return run.claim.claimedAt().plusNanos(guard.now() - run.claimSentAt);
+        return run.claim.startedAt().plusNanos(guard.now() - run.startAt);
     }
 
     /** When the task runs next ({@link NextRunPlan}); a one-off run: whether it is asked for again. */
