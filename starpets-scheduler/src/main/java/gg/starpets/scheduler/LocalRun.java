@@ -149,7 +149,21 @@ final class LocalRun implements RunContext.Gate {
      * once a renewal confirms the hold). Throws when the run is stopped first; the handler never starts.
      */
     void awaitStart() throws InterruptedException {
-        sleep(Duration.ofNanos(Math.max(0, startAt - guard.now())));
+        // Until the start time on a timer of this thread's own: the guard's condition wakes every waiting run
+        // at each renewal and round trip, and a hundred runs waiting to start were woken a hundred times.
+        long left;
+        parked = true;
+        try {
+            while ((left = startAt - guard.now()) > 0) {
+                if (stopReason != null) {
+                    throw new InterruptedException("run " + claim.runId() + " of " + claim.task() + " was stopped");
+                }
+                Thread.sleep(Duration.ofNanos(left));
+            }
+        } finally {
+            parked = false;
+        }
+        sleep(Duration.ZERO);
     }
 
     @Override
