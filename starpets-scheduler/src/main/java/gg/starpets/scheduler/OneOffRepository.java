@@ -41,12 +41,13 @@ final class OneOffRepository {
             ), started as (
                 update task_runs r
                    set status = 'RUNNING', instance_id = :instance, fence = d.fence + 1,
-                       started_at = greatest(now(), r.scheduled_for),
+                       started_at = greatest(clock_timestamp(), r.scheduled_for),
                        -- A run of an overlap ALLOW task owns itself (OwnedRunRepository).
                        %s
                   from request q join due d on d.id = q.task_id
                  where r.id = q.id and r.status = 'PENDING'
-                returning r.id, r.task_id, r.params::text as params, r.attempt, r.cause, r.scheduled_for, r.upstream_run_id
+                returning r.id, r.task_id, r.params::text as params, r.attempt, r.cause, r.scheduled_for, r.upstream_run_id,
+                          r.started_at
             )""".formatted(OwnedRunRepository.BACKFILL_ROOM, OwnedRunRepository.START_OWNED.strip());
 
     private static final NamedSql FIND_KEY = NamedSql.of("""
@@ -97,7 +98,7 @@ final class OneOffRepository {
     private static final NamedSql END_RUN = NamedSql.of("""
             with ended as (
                 update task_runs
-                   set status = :status, finished_at = now(), error = :error,
+                   set status = :status, finished_at = greatest(now(), started_at), error = :error,
                        progress = coalesce(cast(:progress as float8), progress),
                        output = cast(:output as text), result = cast(:result as jsonb)
                  where id = :run and status = 'RUNNING'

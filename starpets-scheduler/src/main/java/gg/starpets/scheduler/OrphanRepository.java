@@ -65,7 +65,7 @@ final class OrphanRepository {
                    for update of t skip locked
             ), lost as (
                 update task_runs r
-                   set status = 'LOST', finished_at = now(),
+                   set status = 'LOST', finished_at = greatest(now(), r.started_at),
                        error = 'instance ' || o.owner_instance || ' is gone (' || o.reason || ')'
                   from orphaned o
                  where r.id = o.current_run_id and r.status = 'RUNNING' and not o.awaiting_fence

@@ -41,7 +41,7 @@ final class OwnedRunRepository {
                           coalesce(s.id, nextval(pg_get_serial_sequence('task_runs', 'id'))) as current_run_id,
                           coalesce(s.attempt, t.next_attempt) as next_attempt,
                           coalesce(s.scheduled_for, due.next_run_at) as next_run_at,
-                          greatest(now(), coalesce(s.scheduled_for, due.due_at)) as started_at,
+                          coalesce(s.started_at, greatest(clock_timestamp(), due.due_at)) as started_at,
                           coalesce(s.cause, t.next_cause) as next_cause,
                           coalesce(s.scheduled_for, t.next_fire_at, due.next_run_at) as fire_at,
                           t.retry::text as retry, t.misfire_policy, t.misfire_threshold_ms, t.catch_up_limit,
@@ -163,7 +163,7 @@ final class OwnedRunRepository {
     private static final NamedSql MARK_STUCK =
             NamedSql.of("""
             with ended as (
-                update task_runs set status = :status, finished_at = now(), error = :error
+                update task_runs set status = :status, finished_at = greatest(now(), started_at), error = :error
                  where id = :run and fence = :fence and owner_session = :key and status = 'RUNNING'
                 returning id, task_id, status, scheduled_for
             ), %s

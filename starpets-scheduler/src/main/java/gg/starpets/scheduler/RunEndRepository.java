@@ -51,7 +51,7 @@ final class RunEndRepository {
                    for update of t skip locked
             ), ended as (
                 update task_runs r
-                   set status = i.status, finished_at = now(), error = i.error,
+                   set status = i.status, finished_at = greatest(now(), r.started_at), error = i.error,
                        progress = coalesce(cast(i.progress as float8), r.progress),
                        output = i.output, result = cast(i.result as jsonb)
                   from input i
@@ -109,7 +109,7 @@ final class RunEndRepository {
                    for update of t skip locked
             ), ended as (
                 update task_runs r
-                   set status = i.status, finished_at = now(), error = i.error,
+                   set status = i.status, finished_at = greatest(now(), r.started_at), error = i.error,
                        progress = coalesce(cast(i.progress as float8), r.progress),
                        output = i.output, result = cast(i.result as jsonb)
                   from input i

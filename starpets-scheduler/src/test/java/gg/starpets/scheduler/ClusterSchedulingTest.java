@@ -142,12 +142,16 @@ class ClusterSchedulingTest {
                 .until(() -> cluster.count("select count(*) from task_runs where status = 'SUCCEEDED'") >= 200);
         schedulers.forEach(Scheduler::close);
 
-        long overlapping = cluster.count("""
-                select count(*) from task_runs a join task_runs b on a.task_id = b.task_id and a.id < b.id
+        List<String> overlapping = cluster.query("""
+                select format('%s and %s', row(a.id, a.instance_id, a.status, a.started_at, a.finished_at, a.fence),
+                              row(b.id, b.instance_id, b.status, b.started_at, b.finished_at, b.fence))
+                  from task_runs a join task_runs b on a.task_id = b.task_id and a.id < b.id
                  where tstzrange(a.started_at, coalesce(a.finished_at, 'infinity'))
                     && tstzrange(b.started_at, coalesce(b.finished_at, 'infinity'))
-                """);
-        assertThat(overlapping).isZero();
+                """, rs -> rs.getString(1));
+        assertThat(overlapping)
+                .as("runs of one task whose recorded times overlap")
+                .isEmpty();
         assertThat(cluster.count("select count(*) from task_runs where status = 'RUNNING'"))
                 .isZero();
         assertThat(cluster.count("select count(*) from tasks where owner_session is not null"))

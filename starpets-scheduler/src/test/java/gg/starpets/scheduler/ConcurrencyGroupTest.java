@@ -352,7 +352,8 @@ class ConcurrencyGroupTest {
                         Capacity.Room.UNLIMITED,
                         null,
                         groupLimits,
-                        Duration.ZERO);
+                        TaskRepository.ClaimScope.QUOTA_ONLY)
+                .runs();
     }
 
     @Test

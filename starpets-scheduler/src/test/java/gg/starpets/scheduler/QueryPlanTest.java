@@ -187,7 +187,11 @@ class QueryPlanTest {
                 "lease",
                 java.time.Duration.ofSeconds(10),
                 "ahead",
-                java.time.Duration.ofMillis(100)));
+                java.time.Duration.ofMillis(100),
+                "shared",
+                true,
+                "window",
+                java.time.Duration.ofMillis(50)));
         return params;
     }
 
