@@ -71,10 +71,10 @@ final class ClaimSql {
      * {@code %7$s} the admission by concurrency groups ({@link #ADMISSION}), {@code %8$s}
      * the group rows the claimed tasks take, {@code %9$s} which tasks of a group (row {@code g}) it leaves out,
      * {@code %10$s} the runs of {@code overlap: ALLOW} tasks, which own themselves ({@link OwnedRunRepository#CLAIM_ALLOW});
-     * {@code claimed} takes every other task; {@code %11$s} the share ({@link ShareRepository#SHARE_STEPS}).
+     * {@code claimed} takes every other task.
      */
     private static final String CLAIM_TEMPLATE = """
-            with %1$s, %11$s, me as (
+            with %1$s, me as (
                 select exists (select 1 from held where key = :key) as holds_lock
             ), locked as (
                 select id, fence, cost, concurrency_group, next_run_at, max_concurrent,
@@ -97,8 +97,7 @@ final class ClaimSql {
                    and (concurrency_group is null or not exists (
                         select 1 from task_groups g where g.name = tasks.concurrency_group and %9$s))
                  order by %5$s
-                 -- This instance's share (:shared), never more than :quota.
-                 limit (select case when :shared then least(quota, :quota) else :quota end from share)
+                 limit :quota
                  for update skip locked
             ), %7$s, due as (
                 -- The admitted tasks in their order while their costs fit in what is free here (Capacity): a
@@ -139,12 +138,9 @@ final class ClaimSql {
             ), %10$s, %8$s
             -- start_in: from now, near the statement's end, to each run's start (a run claimed ahead waits it from
             -- the claim's return on its instance's clock: never early, late only by the commit and the answer).
-            -- The share's row comes back too, alone when nothing was claimed.
-            select c.*, extract(epoch from c.started_at - clock_timestamp()) as start_in,
-                   s.quota as share_quota, s.next_due_in as share_next_due_in, s.group_limits as share_group_limits
-              from share s
-              left join (select * from claimed union all select * from claimed_allow) c on true
-             order by c.next_run_at
+            select c.*, extract(epoch from c.started_at - clock_timestamp()) as start_in
+              from (select * from claimed union all select * from claimed_allow) c
+             order by next_run_at
             """;
 
     /**
@@ -181,8 +177,7 @@ final class ClaimSql {
                 groups ? ADMISSION.formatted(order) : NO_ADMISSION,
                 groups ? TAKE : NO_TAKE,
                 groups ? FULL_GROUP : LIMITED_GROUP,
-                OwnedRunRepository.CLAIM_ALLOW,
-                ShareRepository.SHARE_STEPS));
+                OwnedRunRepository.CLAIM_ALLOW));
     }
 
     private static final String PRIORITY_COLUMNS = """

@@ -37,13 +37,7 @@ final class Claimer {
     private final Runnable capacityChanged;
     private final long sessionKey;
     private final OwnedRuns ownedRuns;
-    private final TaskRepository.ClaimScope scope;
     private volatile long claimStatements;
-    /**
-     * Whether the last claim saw a concurrency group with a limit: the next claim takes its group steps
-     * (at first too). A limit set since only leaves a group's tasks to the claim after ({@link ClaimSql}).
-     */
-    private boolean groupLimits = true;
 
     Claimer(
             SchedulerSettings settings,
@@ -65,7 +59,6 @@ final class Claimer {
         this.capacityChanged = capacityChanged;
         this.sessionKey = session.key();
         this.ownedRuns = new OwnedRuns(dataSource, settings.instanceId(), events);
-        this.scope = new TaskRepository.ClaimScope(settings.spreadWindow(), settings.claimAhead());
     }
 
     /** Claims this instance's share, unless it cannot be sure now that it would hold what it claims. */
@@ -80,6 +73,12 @@ final class Claimer {
             return Outcome.FULL;
         }
         try (Connection c = dataSource.getConnection()) {
+            Share share = share(c);
+            // Never more than is free here: each run costs at least a unit.
+            int quota = Math.min(share.quota(), room.free());
+            if (quota == 0) {
+                return new Outcome(0, 0, share.nextDueIn());
+            }
             // A task whose earlier run's handler still executes here (it lost its fence and ignores
             // interruption) is not started here again: never two handlers of one task in this process.
             long[] busy = executor.notReturned().stream()
@@ -91,23 +90,19 @@ final class Claimer {
             // The clock is read for the claim's span only when runs are traced; spans are built on the runs' threads.
             Instant claimSent = executor.traced() ? Instant.now() : null;
             claimStatements++;
-            // The share and the claim of it in one statement; never more than is free here (each run costs at
-            // least a unit).
-            TaskRepository.Claim claim = tasks.claim(
+            List<ClaimedRun> claimed = tasks.claim(
                     c,
                     settings.instanceId(),
                     sessionKey,
                     settings.lease(),
-                    room.free(),
+                    quota,
                     busy,
                     room,
                     settings.priorityAging(),
-                    groupLimits,
-                    scope);
+                    share.groupLimits(),
+                    settings.claimAhead());
             long returned = guard.now();
             Instant claimReturned = claimSent == null ? null : Instant.now();
-            groupLimits = claim.groupLimits();
-            List<ClaimedRun> claimed = claim.runs();
             claimed.forEach(run -> executor.start(run, sent, returned, claimSent, claimReturned));
             if (ownedRuns.afterClaim(c, claimed)) {
                 TaskRepository.notifyTasksChanged(c);
@@ -115,7 +110,7 @@ final class Claimer {
             if (capacity.stale()) {
                 capacityChanged.run(); // full now: the others should know before they next claim
             }
-            return new Outcome(claimed.size(), Math.min(claim.quota(), room.free()), claim.nextDueIn());
+            return new Outcome(claimed.size(), quota, share.nextDueIn());
         }
     }
 
@@ -159,5 +154,10 @@ final class Claimer {
         try (Connection c = dataSource.getConnection()) {
             InstanceRepository.settled(c, settings.instanceId(), sessionKey);
         }
+    }
+
+    private Share share(Connection c) throws SQLException {
+        return ShareRepository.share(
+                c, settings.instanceId(), sessionKey, settings.lease(), settings.spreadWindow(), settings.claimAhead());
     }
 }

@@ -29,13 +29,6 @@ record Share(
         this(activeOrDue, liveInstances, rank, runningHere, runningElsewhere, nextDueIn, true);
     }
 
-    /**
-     * {@link #quota()} in SQL, over the columns or values {@code %1$s} active or due, {@code %2$s} live
-     * instances (at least 1), {@code %3$s} rank, {@code %4$s} running here (the claim's share step;
-     * ShareQuotaTest holds the two equal).
-     */
-    static final String QUOTA = "greatest(0, %1$s / %2$s + case when %3$s < %1$s %% %2$s then 1 else 0 end - %4$s)";
-
     int quota() {
         long instances = Math.max(1, liveInstances);
         long fair = activeOrDue / instances + (rank < activeOrDue % instances ? 1 : 0);

@@ -6,70 +6,58 @@ import java.sql.SQLException;
 import java.time.Duration;
 
 /**
- * The share: how many tasks are running, due or just claimed, over how many live instances that claim,
- * and this instance's rank among them ({@link Share#quota}). Read by every claim, in its own statement.
+ * The share query: how many tasks are running, due or just claimed, over how many live instances
+ * that claim, and this instance's rank among them ({@link Share#quota}). Read before every claim.
  */
 final class ShareRepository {
 
-    /**
-     * The share's steps, the first steps of the claim statement ({@link ClaimSql}), which takes no more
-     * than the {@code share} row's {@code quota}: one round trip per claim, not two. Each part reads an
-     * index and its cost grows with the work (tasks running, due or just claimed), not with the table:
-     * tasks_owner_idx, tasks_due_idx, tasks_claimed_idx.
-     */
-    static final String SHARE_STEPS = """
-            share_live as (
+    // Sent before every claim, so each part reads an index and its cost grows with the work (tasks
+    // running, due or just claimed), not with the table: tasks_owner_idx, tasks_due_idx,
+    // tasks_claimed_idx. Package-visible: QueryPlanTest checks the plan.
+    static final NamedSql SHARE = NamedSql.of("""
+            with live as (
                 -- A full instance (no unit of its capacity free) cannot claim now either.
                 select id, session_key, claiming and (capacity = 0 or runs_used < capacity) as claiming
                   from instances where %2$s
-            ), share_peers as (
+            ), peers as (
                 -- Only instances that can claim now share the work (this one, claiming, is counted as it).
                 select count(*) filter (where id <> :instance and claiming) + 1 as live_plus_me,
                        count(*) filter (where id < :instance and claiming) as rank
-                  from share_live
-            ), share_owned as (
+                  from live
+            ), owned as (
                 -- Runs of a live instance that cannot claim are outside the split, as that instance is.
-                select count(*) filter (where owner_session not in (select session_key from share_live
+                select count(*) filter (where owner_session not in (select session_key from live
                                                                      where not claiming and session_key <> :key))
                            as owned,
                        count(*) filter (where owner_session = :key) as here,
                        count(*) filter (where owner_session <> :key
-                                           and owner_session in (select session_key from share_live)) as elsewhere
+                                           and owner_session in (select session_key from live)) as elsewhere
                   from tasks
                  where owner_session is not null
-            ), share_due as (
+            ), due as (
                 -- Due within :ahead (ms), as the claim takes them.
-                select count(*) as due from tasks where %1$s and least(next_run_at, next_request_at) <= %3$s
-            ), share_recent as (
+                select count(*) as due from tasks where %1$s and least(next_run_at, next_request_at) <= now() + :ahead * interval '1 millisecond'
+            ), recent as (
                 -- Claimed a moment ago and ended already (short runs): still in their claimer's share,
                 -- unless due again.
                 select count(*) as recent, count(*) filter (where last_claimed_by = :key) as recent_here
                   from tasks
                  where owner_session is null and last_claimed_at > now() - :window * interval '1 millisecond'
-                   and not (%1$s and least(next_run_at, next_request_at) <= %3$s)
-            ), share_next as (
+                   and not (%1$s and least(next_run_at, next_request_at) <= now() + :ahead * interval '1 millisecond')
+            ), next_due as (
                 -- Until the first task can be claimed (:ahead before it is due).
                 select extract(epoch from min(least(next_run_at, next_request_at)) - (%3$s)) as next_due_in
                   from tasks where %1$s
-            ), share_counts as (
-                select live_plus_me, rank, owned + due + recent as active_or_due, here + recent_here as running_here,
-                       elsewhere as running_elsewhere, next_due_in
-                  from share_peers, share_owned, share_due, share_recent, share_next
-            ), share as (
-                select *, %4$s as quota,
-                       -- Whether the claim needs its group steps (ClaimSql.CLAIM_UNGROUPED): task_groups has a row per
-                       -- group defined, a handful.
-                       exists (select 1 from task_groups where max_concurrent is not null or max_starts is not null)
-                           as group_limits
-                  from share_counts
-            )""".formatted(
-                    SqlFragments.CLAIMABLE,
-                    SqlFragments.LIVE_INSTANCE,
-                    "now() + :ahead * interval '1 millisecond'",
-                    Share.QUOTA.formatted("active_or_due", "live_plus_me", "rank", "running_here"));
-
-    /** The share alone, without claiming (its steps as the claim reads them). Package-visible: QueryPlanTest. */
-    static final NamedSql SHARE = NamedSql.of("with " + SHARE_STEPS + " select * from share");
+            )
+            select live_plus_me, rank, owned + due + recent as active_or_due, here + recent_here as running_here,
+                   elsewhere as running_elsewhere, next_due_in,
+                   -- Whether the claim needs its group steps (ClaimSql.CLAIM_UNGROUPED): task_groups has a row per
+                   -- group defined, a handful.
+                   exists (select 1 from task_groups where max_concurrent is not null or max_starts is not null)
+                       as group_limits
+              from peers, owned, due, recent, next_due
+            """.formatted(
+                    SqlFragments.CLAIMABLE, SqlFragments.LIVE_INSTANCE, "now() + :ahead * interval '1 millisecond'"));
 
     /**
      * For settling only (once, at start): instances whose session lock is held right now, and the tasks

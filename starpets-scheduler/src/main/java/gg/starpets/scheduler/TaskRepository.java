@@ -113,36 +113,17 @@ final class TaskRepository {
     List<ClaimedRun> claim(Connection c, String instanceId, long sessionKey, Duration lease, int quota)
             throws SQLException {
         return claim(
-                        c,
-                        instanceId,
-                        sessionKey,
-                        lease,
-                        quota,
-                        new long[0],
-                        Capacity.Room.UNLIMITED,
-                        null,
-                        true,
-                        ClaimScope.QUOTA_ONLY)
-                .runs();
+                c,
+                instanceId,
+                sessionKey,
+                lease,
+                quota,
+                new long[0],
+                Capacity.Room.UNLIMITED,
+                null,
+                true,
+                Duration.ZERO);
     }
-
-    /**
-     * Which tasks a claim takes besides its quota: only this instance's share ({@code window}: the
-     * {@link SchedulerSettings#spreadWindow()} the share counts short runs in; null: no share, the quota
-     * alone), and those due within {@code ahead} too ({@link SchedulerSettings#claimAhead()}).
-     */
-    record ClaimScope(Duration window, Duration ahead) {
-
-        static final ClaimScope QUOTA_ONLY = new ClaimScope(null, Duration.ZERO);
-    }
-
-    /**
-     * What a claim did: the runs it started, and the share as its statement read it: this instance's
-     * {@code quota} of the due tasks (before what it claimed), until the earliest unowned task can be claimed
-     * ({@code nextDueIn}: zero when one already could, null when there is none), and whether some
-     * concurrency group has a limit ({@code groupLimits}: the next claim needs its group steps).
-     */
-    record Claim(List<ClaimedRun> runs, int quota, Duration nextDueIn, boolean groupLimits) {}
 
     /** The starvation bound, which only the claim by priority reads. */
     private static NamedSql.Statement bindAging(NamedSql.Statement st, Capacity.Room room, Duration aging)
@@ -158,7 +139,7 @@ final class TaskRepository {
      * group steps, taking no task of a group with a limit ({@link ClaimSql#CLAIM_UNGROUPED}). {@code ahead}:
      * tasks due within this long are claimed too ({@link SchedulerSettings#claimAhead()}).
      */
-    Claim claim(
+    List<ClaimedRun> claim(
             Connection c,
             String instanceId,
             long sessionKey,
@@ -168,12 +149,9 @@ final class TaskRepository {
             Capacity.Room room,
             Duration aging,
             boolean groupLimits,
-            ClaimScope scope)
+            Duration ahead)
             throws SQLException {
         List<ClaimedRun> runs = new ArrayList<>();
-        int shareQuota = 0;
-        Duration nextDueIn = null;
-        boolean groupLimitsNow = true;
         List<Unreadable> unreadable = new ArrayList<>();
         NamedSql claim = groupLimits
                 ? (room.limited() ? ClaimSql.CLAIM_BY_PRIORITY : ClaimSql.CLAIM)
@@ -186,22 +164,9 @@ final class TaskRepository {
                         .set("instance", instanceId)
                         .set("key", sessionKey)
                         .set("lease", lease)
-                        .set("ahead", scope.ahead())
-                        .set("shared", scope.window() != null)
-                        .set("window", scope.window() == null ? Duration.ZERO : scope.window());
+                        .set("ahead", ahead);
                 ResultSet rs = st.executeQuery()) {
-            boolean first = true;
             while (rs.next()) {
-                if (first) {
-                    first = false;
-                    shareQuota = (int) Math.min(Integer.MAX_VALUE, rs.getLong("share_quota"));
-                    double next = rs.getDouble("share_next_due_in");
-                    nextDueIn = rs.wasNull() ? null : Duration.ofNanos((long) (Math.max(0, next) * 1e9));
-                    groupLimitsNow = rs.getBoolean("share_group_limits");
-                }
-                if (rs.getObject("id") == null) {
-                    continue; // the share's row alone: nothing was claimed
-                }
                 try {
                     runs.add(ClaimedRun.read(rs));
                 } catch (RuntimeException e) {
@@ -219,7 +184,7 @@ final class TaskRepository {
         for (Unreadable u : unreadable) {
             failUnreadable(c, sessionKey, u);
         }
-        return new Claim(runs, shareQuota, nextDueIn, groupLimitsNow);
+        return runs;
     }
 
     /** A claimed row whose definition could not be read. */

@@ -352,8 +352,7 @@ class ConcurrencyGroupTest {
                         Capacity.Room.UNLIMITED,
                         null,
                         groupLimits,
-                        TaskRepository.ClaimScope.QUOTA_ONLY)
-                .runs();
+                        Duration.ZERO);
     }
 
     @Test

@@ -187,11 +187,7 @@ class QueryPlanTest {
                 "lease",
                 java.time.Duration.ofSeconds(10),
                 "ahead",
-                java.time.Duration.ofMillis(100),
-                "shared",
-                true,
-                "window",
-                java.time.Duration.ofMillis(50)));
+                java.time.Duration.ofMillis(100)));
         return params;
     }
 

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.zaxxer.hikari.HikariDataSource;
 import gg.starpets.support.TestPostgres;
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
@@ -130,28 +129,6 @@ class ShareQueryTest {
         assertThat(notAhead.nextDueIn()).isBetween(Duration.ofMillis(1), Duration.ofSeconds(2));
         // Claimed 1 s ahead, the first can be claimed 1 s before it is due.
         assertThat(share(Duration.ofSeconds(1)).nextDueIn()).isBetween(Duration.ofMillis(1), Duration.ofSeconds(1));
-    }
-
-    @Test
-    void theClaimsQuotaInSqlIsShareQuotaForEveryCase() throws SQLException {
-        String quota = Share.QUOTA.formatted("a", "l", "r", "h");
-        int cases = 0;
-        try (Connection c = db.getConnection();
-                ResultSet rs = c.createStatement()
-                        .executeQuery("select a, l, r, h, " + quota
-                                + " from generate_series(0, 13) a, generate_series(1, 5) l,"
-                                + " generate_series(0, 4) r, generate_series(0, 5) h where r < l")) {
-            while (rs.next()) {
-                Share share = new Share(rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4), 0, null);
-                assertThat(rs.getInt(5))
-                        .as(
-                                "active or due %d, live %d, rank %d, running here %d",
-                                rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4))
-                        .isEqualTo(share.quota());
-                cases++;
-            }
-        }
-        assertThat(cases).isEqualTo(14 * 15 * 6);
     }
 
     private Share share() throws SQLException {
