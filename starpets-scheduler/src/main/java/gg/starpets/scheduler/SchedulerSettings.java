@@ -60,6 +60,14 @@ import java.util.function.LongSupplier;
  *     this goes ahead of every newer one, whatever their priorities (the oldest such first). Positive. Default
  *     1 m: far longer than a claim turn, so priorities decide in a normal backlog, while a low-priority task
  *     under a steady stream of higher ones still starts about a minute late, not never
+ * @param claimAhead how long before its due time a task is claimed ({@code SCHEDULER_CLAIM_AHEAD}; 0: when due);
+ *     its handler then starts on this instance's own timer at the due time, once its hold is sure
+ *     ({@link LocalRun#awaitStart()}), so that a start waits neither for a claim loop's turn nor for the
+ *     claim's round trip. At most half a heartbeat: a run claimed ahead has that much less of its first
+ *     lease. Default 100 ms: twice the {@link #spreadWindow()} at the default heartbeat, so that a task is
+ *     claimed before it is due even when the instance whose share it is was looking elsewhere for one
+ *     window. It costs database time: the tasks claimed and waiting are counted by every share query and
+ *     starts (so ends) come smoothly rather than in bursts (docs/benchmarks-scheduler.md)
  * @param ticker this instance's monotonic clock in nanoseconds; default {@code System::nanoTime}; tests
  *     may move it forward
  */
@@ -77,6 +85,7 @@ public record SchedulerSettings(
         Duration quarantineWindow,
         int maxConcurrentRuns,
         Duration priorityAging,
+        Duration claimAhead,
         LongSupplier ticker) {
 
     /**
@@ -97,6 +106,10 @@ public record SchedulerSettings(
         }
         if (priorityAging == null || priorityAging.isNegative() || priorityAging.isZero()) {
             throw new IllegalArgumentException("the priority aging must be positive, not " + priorityAging);
+        }
+        if (claimAhead == null || claimAhead.isNegative() || claimAhead.compareTo(heartbeat.dividedBy(2)) > 0) {
+            throw new IllegalArgumentException("the claim ahead must be 0 or more and at most half a heartbeat ("
+                    + heartbeat + "), not " + claimAhead);
         }
     }
 
@@ -123,6 +136,7 @@ public record SchedulerSettings(
                 .quarantineWindow(quarantineWindow)
                 .maxConcurrentRuns(maxConcurrentRuns)
                 .priorityAging(priorityAging)
+                .claimAhead(claimAhead)
                 .ticker(ticker);
     }
 
@@ -146,18 +160,6 @@ public record SchedulerSettings(
         return heartbeat.dividedBy(20);
     }
 
-    /**
-     * How long before its due time a task is claimed; its handler then starts on this instance's own
-     * timer at the due time, once its hold is confirmed ({@link LocalRun#awaitStart()}), so that a start
-     * waits neither for a claim loop's turn nor for the claim's round trip. A tenth of a heartbeat
-     * (100 ms by default): twice the {@link #spreadWindow()}, so that a task is claimed before it is due
-     * even when the instance whose share it is was looking elsewhere for one window; a small part of the
-     * lease, which a claim ahead takes from the hold of a run before its start.
-     */
-    public Duration claimAhead() {
-        return heartbeat.dividedBy(10);
-    }
-
     long nanos() {
         return ticker.getAsLong();
     }
@@ -177,6 +179,7 @@ public record SchedulerSettings(
         private Duration quarantineWindow = Duration.ofSeconds(10);
         private int maxConcurrentRuns;
         private Duration priorityAging = Duration.ofMinutes(1);
+        private Duration claimAhead = Duration.ofMillis(100);
         private LongSupplier ticker = System::nanoTime;
 
         private Builder(String instanceId) {
@@ -243,6 +246,11 @@ public record SchedulerSettings(
             return this;
         }
 
+        public Builder claimAhead(Duration claimAhead) {
+            this.claimAhead = claimAhead;
+            return this;
+        }
+
         public Builder ticker(LongSupplier ticker) {
             this.ticker = ticker;
             return this;
@@ -263,6 +271,7 @@ public record SchedulerSettings(
                     quarantineWindow,
                     maxConcurrentRuns,
                     priorityAging,
+                    claimAhead,
                     ticker);
         }
     }

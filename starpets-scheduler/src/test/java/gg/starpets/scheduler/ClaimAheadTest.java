@@ -1,6 +1,7 @@
 package gg.starpets.scheduler;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import gg.starpets.support.RunsAlongside;
@@ -19,8 +20,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * A task is claimed a little before it is due ({@link SchedulerSettings#claimAhead()}) and its handler
- * starts on the instance's timer at the due time, never before. Witnesses: the test's own connection,
+ * A task is claimed a little before it is due ({@link SchedulerSettings#claimAhead()}; with none, only once
+ * due) and its handler starts on the instance's timer at the due time, never before. Witnesses: the test's own connection,
  * which watches the runs' rows appear as the database sees them, and the handler's entry on this host's
  * clock (the database's host).
  */
@@ -44,53 +45,96 @@ class ClaimAheadTest {
 
     @Test
     void aTaskIsClaimedBeforeItIsDueAndItsHandlerStartsNoEarlierThanItsDueTime() throws SQLException {
-        // A heartbeat of 1 s claims 100 ms ahead, far more than the witness's look every few milliseconds.
-        SchedulerSettings settings = SchedulerCluster.settings("instance-a").toBuilder()
-                .heartbeat(Duration.ofSeconds(1))
-                .build();
+        SchedulerSettings settings = SchedulerCluster.settings("instance-a");
+        // The default, far more than the witness's look every few milliseconds.
         assertThat(settings.claimAhead()).isEqualTo(Duration.ofMillis(100));
+
+        Witnessed runs = run(settings, seen -> seen.ahead().size() >= SEEN_AHEAD);
+
+        assertThat(runs.ahead()).hasSizeGreaterThanOrEqualTo(SEEN_AHEAD);
+        runs.assertNoneStartedEarly();
+    }
+
+    @Test
+    void withNoClaimAheadATaskIsClaimedOnlyOnceDue() throws SQLException {
+        SchedulerSettings settings = SchedulerCluster.settings("instance-a").toBuilder()
+                .claimAhead(Duration.ZERO)
+                .build();
+
+        Witnessed runs = run(settings, seen -> seen.all().size() >= 2 * SEEN_AHEAD);
+
+        assertThat(runs.ahead()).as("runs seen claimed before they were due").isEmpty();
+        runs.assertNoneStartedEarly();
+    }
+
+    @Test
+    void theClaimAheadIsAtMostHalfAHeartbeat() {
+        SchedulerSettings.Builder settings = SchedulerCluster.settings("instance-a").toBuilder();
+
+        assertThatThrownBy(() -> settings.claimAhead(
+                                SchedulerCluster.HEARTBEAT.dividedBy(2).plusMillis(1))
+                        .build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("at most half a heartbeat");
+        assertThatThrownBy(() -> settings.claimAhead(Duration.ofMillis(-1)).build())
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    /** The runs the witness saw, those of them it saw before their due time, and their handlers' entries. */
+    private record Witnessed(Set<Long> all, Set<Long> ahead, Map<Long, Instant> entered, SchedulerCluster cluster) {
+
+        /** No handler entered before its run's due time, nor was any start recorded before it. */
+        void assertNoneStartedEarly() throws SQLException {
+            try (Connection c = cluster.connection();
+                    ResultSet rs = c.createStatement()
+                            .executeQuery("select id, scheduled_for, started_at from task_runs order by id")) {
+                int started = 0;
+                while (rs.next()) {
+                    Instant due = rs.getTimestamp(2).toInstant();
+                    Instant handlerEntered = entered.get(rs.getLong(1));
+                    // As recorded: a run claimed ahead records its due time as its start.
+                    assertThat(rs.getTimestamp(3).toInstant()).isAfterOrEqualTo(due);
+                    if (handlerEntered != null) {
+                        started++;
+                        assertThat(handlerEntered)
+                                .as("run %d's handler entered at %s, due at %s", rs.getLong(1), handlerEntered, due)
+                                .isAfterOrEqualTo(due);
+                    }
+                }
+                assertThat(started).isGreaterThanOrEqualTo(SEEN_AHEAD);
+            }
+        }
+    }
+
+    /**
+     * Runs a task due a second after each run's end (every run after the first is due at a time the claim loop
+     * knows) on one instance, while the test's own connection watches the runs' rows appear, until
+     * {@code enough}; then waits for the handlers of the runs seen.
+     */
+    private Witnessed run(SchedulerSettings settings, java.util.function.Predicate<Witnessed> enough)
+            throws SQLException {
         Map<Long, Instant> entered = new ConcurrentHashMap<>();
         Scheduler scheduler = cluster.create(
                 settings, Map.of("record", ctx -> entered.put(ctx.runId(), Instant.now())), cluster::connection);
-        // Due a second after each run's end: every run after the first is due at a time the claim loop knows.
         scheduler.syncTasks(List.of(
                 TaskDefinition.of("every-second", "record", "1s", "UTC", Duration.ofMinutes(1), true, Map.of())));
         scheduler.start();
 
-        Set<Long> seenAhead = ConcurrentHashMap.newKeySet();
-        Set<Long> seen = ConcurrentHashMap.newKeySet();
+        Witnessed seen = new Witnessed(ConcurrentHashMap.newKeySet(), ConcurrentHashMap.newKeySet(), entered, cluster);
         try (Connection witness = cluster.connection()) {
             await().atMost(Timing.SOON).pollInterval(Duration.ofMillis(5)).until(() -> {
                 try (ResultSet rs = witness.createStatement()
                         .executeQuery("select id, scheduled_for > clock_timestamp() from task_runs")) {
                     while (rs.next()) {
-                        if (seen.add(rs.getLong(1)) && rs.getBoolean(2)) {
-                            seenAhead.add(rs.getLong(1));
+                        if (seen.all().add(rs.getLong(1)) && rs.getBoolean(2)) {
+                            seen.ahead().add(rs.getLong(1));
                         }
                     }
                 }
-                return seenAhead.size() >= SEEN_AHEAD;
+                return enough.test(seen);
             });
         }
-        await().atMost(Timing.SOON).until(() -> entered.keySet().containsAll(seenAhead));
-
-        try (Connection c = cluster.connection();
-                ResultSet rs = c.createStatement()
-                        .executeQuery("select id, scheduled_for, started_at from task_runs order by id")) {
-            int runs = 0;
-            while (rs.next()) {
-                Instant due = rs.getTimestamp(2).toInstant();
-                Instant handlerEntered = entered.get(rs.getLong(1));
-                // As recorded: a run claimed ahead records its due time as its start.
-                assertThat(rs.getTimestamp(3).toInstant()).isAfterOrEqualTo(due);
-                if (handlerEntered != null) {
-                    runs++;
-                    assertThat(handlerEntered)
-                            .as("run %d's handler entered at %s, due at %s", rs.getLong(1), handlerEntered, due)
-                            .isAfterOrEqualTo(due);
-                }
-            }
-            assertThat(runs).isGreaterThanOrEqualTo(SEEN_AHEAD);
-        }
+        await().atMost(Timing.SOON).until(() -> entered.keySet().containsAll(seen.all()));
+        return seen;
     }
 }

@@ -104,6 +104,7 @@ class SchedulerConfig {
                 .quarantineWindow(s.quarantineWindow())
                 .maxConcurrentRuns(s.maxConcurrentRuns())
                 .priorityAging(s.priorityAging())
+                .claimAhead(s.claimAhead())
                 .build();
         Scheduler scheduler = new Scheduler(
                 settings,

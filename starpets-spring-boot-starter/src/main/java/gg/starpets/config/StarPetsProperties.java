@@ -29,7 +29,7 @@ public record StarPetsProperties(
                 ? new Db(null, 0, null, null, null, 0, 0, null, null, 0, null, 0, null, null, null, null, 0, null)
                 : db;
         scheduler = scheduler == null
-                ? new Scheduler(null, null, null, null, null, null, null, null, null, null, null, null)
+                ? new Scheduler(null, null, null, null, null, null, null, null, null, null, null, null, null)
                 : scheduler;
         tasks = tasks == null ? List.of() : List.copyOf(tasks);
         handlers = handlers == null ? new Handlers(List.of(), Map.of(), List.of(), List.of()) : handlers;
@@ -166,7 +166,8 @@ public record StarPetsProperties(
             Duration quarantineWindow,
             Integer maxConcurrentRuns,
             Duration taskDuration,
-            Duration priorityAging) {
+            Duration priorityAging,
+            Duration claimAhead) {
 
         public Scheduler {
             SchedulerSettings engine = SchedulerSettings.defaults();
@@ -182,6 +183,7 @@ public record StarPetsProperties(
             maxConcurrentRuns = maxConcurrentRuns == null ? engine.maxConcurrentRuns() : maxConcurrentRuns;
             taskDuration = taskDuration == null ? Duration.ofMinutes(2) : taskDuration;
             priorityAging = priorityAging == null ? engine.priorityAging() : priorityAging;
+            claimAhead = claimAhead == null ? engine.claimAhead() : claimAhead;
         }
     }
 
