@@ -50,7 +50,7 @@ final class ClaimSql {
     /**
      * The claim's taking of the rows its admitted tasks were matched to, for the tasks it claimed: a
      * slot is held by the task until its release frees it (V22's trigger); a start row comes free a
-     * window after this start.
+     * window after this start (its recorded start: a run claimed ahead starts later than its claim).
      */
     private static final String TAKE = """
             took_slots as (
@@ -59,10 +59,10 @@ final class ClaimSql {
                  where gs.group_name = d.concurrency_group and gs.slot = d.group_slot
                    and d.id in (select id from claimed)
             ), took_starts as (
-                update group_starts gs set free_at = now() + m.starts_window_ms * interval '1 millisecond'
-                  from due d join group_limits m on m.name = d.concurrency_group
+                -- A window from the run's start as recorded (its due time if claimed ahead), not from the claim.
+                update group_starts gs set free_at = c.started_at + m.starts_window_ms * interval '1 millisecond'
+                  from due d join group_limits m on m.name = d.concurrency_group join claimed c on c.id = d.id
                  where gs.group_name = d.concurrency_group and gs.slot = d.start_slot
-                   and d.id in (select id from claimed)
             )""";
 
     /**
