@@ -128,6 +128,9 @@ public final class CostBenchmark {
         Path images = Path.of(args.length > 1 ? args[1] : "docs/img");
         boolean durable = !(args.length > 2 && args[2].equals("fast"));
         Plan plan = Plan.of(mode);
+        System.out.printf(
+                "Claim ahead: %d ms (SCHEDULER_CLAIM_AHEAD).%n%n",
+                SchedulerBenchmark.claimAhead().toMillis());
         long began = System.nanoTime();
         List<CostStep> idle = new ArrayList<>();
         List<CostStep> byTasks = new ArrayList<>();

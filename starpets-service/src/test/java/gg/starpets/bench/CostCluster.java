@@ -76,6 +76,7 @@ final class CostCluster implements AutoCloseable {
                             .settle(Duration.ofSeconds(1))
                             .totalInstances(instances)
                             .shutdownGrace(Duration.ofSeconds(5))
+                            .claimAhead(SchedulerBenchmark.claimAhead())
                             .build(),
                     new TimedDataSource(pool, statementMicros, () -> recording),
                     () -> DriverManager.getConnection(url, session),

@@ -55,8 +55,9 @@ public final class SchedulerBenchmark {
             double p50 = lags.get((int) (lags.size() * 0.5));
             double p99 = lags.get((int) (lags.size() * 0.99));
             System.out.printf(
-                    "| start lag (due time -> handler entered), %d tasks due every second, 3 instances | %.1f ms | %.1f ms | p99 <= 10 ms | %s | %d runs, max %.1f ms; runs per instance %s |%n",
+                    "| start lag (due time -> handler entered), %d tasks due every second, 3 instances, claim ahead %d ms | %.1f ms | %.1f ms | p99 <= 10 ms | %s | %d runs, max %.1f ms; runs per instance %s |%n",
                     tasks,
+                    claimAhead().toMillis(),
                     p50,
                     p99,
                     p99 <= 10 ? "met" : "NOT met",
@@ -143,6 +144,23 @@ public final class SchedulerBenchmark {
         }
     }
 
+    /**
+     * The instances' claim ahead: {@code SCHEDULER_CLAIM_AHEAD} as the service reads it ({@code 0}, {@code 50ms},
+     * {@code 1s}), else the engine's default; the benchmarks print it, so that one build measures both ways.
+     */
+    static Duration claimAhead() {
+        String value = System.getenv("SCHEDULER_CLAIM_AHEAD");
+        if (value == null || value.isBlank()) {
+            return SchedulerSettings.defaults().claimAhead();
+        }
+        var m = java.util.regex.Pattern.compile("(\\d+)(ms|s)?").matcher(value.strip());
+        if (!m.matches()) {
+            throw new IllegalArgumentException("SCHEDULER_CLAIM_AHEAD: 0, <n>ms or <n>s, not " + value);
+        }
+        long n = Long.parseLong(m.group(1));
+        return "s".equals(m.group(2)) ? Duration.ofSeconds(n) : Duration.ofMillis(n);
+    }
+
     @FunctionalInterface
     interface RowConsumer {
         void accept(ResultSet rs) throws SQLException;
@@ -183,6 +201,7 @@ public final class SchedulerBenchmark {
                                 .settle(Duration.ofSeconds(1))
                                 .totalInstances(instances)
                                 .shutdownGrace(Duration.ofSeconds(5))
+                                .claimAhead(claimAhead())
                                 .build(),
                         pool,
                         () -> {
