@@ -20,7 +20,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * A task is claimed a little before it is due ({@link SchedulerSettings#claimAhead()}; with none, only once
+ * A task is claimed a little before it is due ({@link SchedulerSettings#claimAhead()}; by default, only once
  * due) and its handler starts on the instance's timer at the due time, never before. Witnesses: the test's own connection,
  * which watches the runs' rows appear as the database sees them, and the handler's entry on this host's
  * clock (the database's host).
@@ -45,9 +45,10 @@ class ClaimAheadTest {
 
     @Test
     void aTaskIsClaimedBeforeItIsDueAndItsHandlerStartsNoEarlierThanItsDueTime() throws SQLException {
-        SchedulerSettings settings = SchedulerCluster.settings("instance-a");
-        // The default, far more than the witness's look every few milliseconds.
-        assertThat(settings.claimAhead()).isEqualTo(Duration.ofMillis(100));
+        // Far more than the witness's look every few milliseconds.
+        SchedulerSettings settings = SchedulerCluster.settings("instance-a").toBuilder()
+                .claimAhead(Duration.ofMillis(100))
+                .build();
 
         Witnessed runs = run(settings, seen -> seen.ahead().size() >= SEEN_AHEAD);
 
@@ -56,10 +57,9 @@ class ClaimAheadTest {
     }
 
     @Test
-    void withNoClaimAheadATaskIsClaimedOnlyOnceDue() throws SQLException {
-        SchedulerSettings settings = SchedulerCluster.settings("instance-a").toBuilder()
-                .claimAhead(Duration.ZERO)
-                .build();
+    void byDefaultATaskIsClaimedOnlyOnceDue() throws SQLException {
+        SchedulerSettings settings = SchedulerCluster.settings("instance-a");
+        assertThat(settings.claimAhead()).isZero();
 
         Witnessed runs = run(settings, seen -> seen.all().size() >= 2 * SEEN_AHEAD);
 
